@@ -112,7 +112,8 @@ export interface KeyExchange {
  * `has*` denies, and CryptoError('INVALID_KEY_LENGTH') for a key of the wrong size.
  */
 export interface CryptoBackend {
-  readonly name: BackendName;
+  /** A single backend's name, or 'auto' for the provider that picks a backend per algorithm. */
+  readonly name: BackendName | 'auto';
   hasAead(spec: AeadSpec): boolean;
   createAead(spec: AeadSpec, key: Uint8Array): AeadContext;
   hasCipher(spec: CipherSpec): boolean;
