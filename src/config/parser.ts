@@ -1,0 +1,557 @@
+/**
+ * strongSwan's settings syntax, the grammar of swanctl.conf and strongswan.conf (strongswan.conf(5); the
+ * reference implementation is libstrongswan/settings/settings_lexer.l and settings_parser.y):
+ *
+ *   statements := (NEWLINE | section | setting | include)*
+ *   section    := NAME [':' NAME (',' NAME)*] NEWLINE? '{' statements '}'
+ *   setting    := NAME '=' value?            value runs to the end of the line, a '#' or a '}'
+ *   value      := (WORD | STRING)+           parts are joined with one space; use a STRING to keep more
+ *   include    := 'include' PATTERN          relative to the including file; '*' and '?' in the last component
+ *
+ * NAME is any run of characters other than `#{}=:,"`, blanks and line ends; `#` starts a comment anywhere
+ * outside a string. A STRING is double-quoted, may span lines, and knows the escapes \n \r \t, a backslash
+ * before a line end joins lines, and a backslash before any other character stands for that character.
+ * A later setting of the same key replaces the earlier value; sections with the same name merge.
+ * `name : a.b, c { }` makes the section inherit what it does not define itself from the sections at the
+ * absolute paths a.b and c (strongSwan 5.7+).
+ *
+ * Two deliberate differences from strongSwan: an included file must be balanced by itself (strongSwan splices
+ * includes at the lexer level, so a brace could be opened in one file and closed in another; an error here
+ * points at the file that is wrong), and an include that names a file without wildcards must find it.
+ *
+ * Pure: files are read through the injected `readFile` (and `listDir` for wildcard includes). Any failure is a
+ * ConfigError; nothing else is thrown.
+ */
+import { posix as path } from 'node:path';
+import { ConfigError, type SourceLocation } from './errors.js';
+
+export type ReadFileFn = (file: string) => string | Uint8Array;
+export type ListDirFn = (dir: string) => readonly string[];
+
+/** File access for the parser: `readFile` throws (anything) when a file cannot be read. */
+export interface ConfigIo {
+  readonly readFile: ReadFileFn;
+  /** Names (not paths) of the entries of a directory; needed only for includes with `*` or `?`. */
+  readonly listDir?: ListDirFn;
+}
+
+export interface SettingsKey {
+  readonly name: string;
+  /** The value, or null for `key =` with nothing after it (strongSwan's "no value"). */
+  value: string | null;
+  /** Where the key name is. */
+  loc: SourceLocation;
+}
+
+export interface SectionRef {
+  readonly path: string;
+  readonly loc: SourceLocation;
+}
+
+export interface SettingsSection {
+  readonly name: string;
+  /** Where the section was first opened. */
+  readonly loc: SourceLocation;
+  /** Keys in order of first definition. */
+  readonly keys: Map<string, SettingsKey>;
+  /** Subsections in order of first definition. */
+  readonly sections: Map<string, SettingsSection>;
+  /** Sections this one inherits from (`name : ref {`), as written. */
+  readonly refs: SectionRef[];
+}
+
+export interface ParseOptions {
+  /** Deepest section nesting accepted (default 64): keeps hostile input from exhausting the stack. */
+  readonly maxDepth?: number;
+  /** Deepest include nesting accepted (default 32). */
+  readonly maxIncludeDepth?: number;
+  /** Most files one load may read, counting repeats (default 1000). */
+  readonly maxFiles?: number;
+}
+
+export function newSection(name: string, loc: SourceLocation): SettingsSection {
+  return { name, loc, keys: new Map(), sections: new Map(), refs: [] };
+}
+
+function toIo(io: ConfigIo | ReadFileFn | undefined): ConfigIo | undefined {
+  if (io === undefined) return undefined;
+  return typeof io === 'function' ? { readFile: io } : io;
+}
+
+/** Parse settings text. `file` names it in errors and anchors relative includes. */
+export function parseSettings(
+  text: string,
+  file: string,
+  io?: ConfigIo | ReadFileFn,
+  options: ParseOptions = {},
+): SettingsSection {
+  const root = newSection('', { file, line: 1, column: 1 });
+  const ctx = new ParseContext(toIo(io), options);
+  ctx.parseFileInto(root, text, file, 0);
+  return resolveReferences(root);
+}
+
+/** Read and parse a settings file through `io`. */
+export function loadSettings(file: string, io: ConfigIo | ReadFileFn, options: ParseOptions = {}): SettingsSection {
+  const ioObj = toIo(io)!;
+  const ctx = new ParseContext(ioObj, options);
+  const text = ctx.read(file, undefined);
+  const root = newSection('', { file, line: 1, column: 1 });
+  ctx.parseFileInto(root, text, file, 0);
+  return resolveReferences(root);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scanner: one per file. Tracks line and column; `pos` indexes UTF-16 units of the text.
+
+const NAME_STOP = new Set(['#', '{', '}', '=', ':', ',', '"', '\r', '\n', '\t', ' ']);
+const VALUE_STOP = new Set(['#', '}', '"', '\r', '\n', '\t', ' ']);
+const INCLUDE_STOP = new Set(['"', '\\', '#', '}', '\r', '\n', '\t', ' ']);
+
+type Token =
+  | { kind: 'newline'; loc: SourceLocation }
+  | { kind: 'eof'; loc: SourceLocation }
+  | { kind: 'punct'; ch: '{' | '}' | '=' | ':' | ','; loc: SourceLocation }
+  | { kind: 'string'; loc: SourceLocation }
+  | { kind: 'name'; text: string; loc: SourceLocation }
+  | { kind: 'include'; loc: SourceLocation };
+
+class Scanner {
+  pos = 0;
+  line = 1;
+  col = 1;
+  private peeked: Token | undefined;
+
+  constructor(
+    readonly text: string,
+    readonly file: string,
+  ) {}
+
+  here(): SourceLocation {
+    return { file: this.file, line: this.line, column: this.col };
+  }
+
+  private advance(): string {
+    const ch = this.text[this.pos++]!;
+    if (ch === '\n') {
+      this.line++;
+      this.col = 1;
+    } else {
+      this.col++;
+    }
+    return ch;
+  }
+
+  private skipBlanks(): void {
+    while (this.pos < this.text.length) {
+      const ch = this.text[this.pos]!;
+      if (ch === ' ' || ch === '\t' || ch === '\r') this.advance();
+      else break;
+    }
+  }
+
+  private skipComment(): void {
+    while (this.pos < this.text.length && this.text[this.pos] !== '\n') this.advance();
+  }
+
+  peek(): Token {
+    if (this.peeked === undefined) this.peeked = this.lex();
+    return this.peeked;
+  }
+
+  next(): Token {
+    const t = this.peek();
+    this.peeked = undefined;
+    return t;
+  }
+
+  private lex(): Token {
+    for (;;) {
+      this.skipBlanks();
+      const loc = this.here();
+      if (this.pos >= this.text.length) return { kind: 'eof', loc };
+      const ch = this.text[this.pos]!;
+      if (ch === '#') {
+        this.skipComment();
+        continue;
+      }
+      if (ch === '\n') {
+        this.advance();
+        return { kind: 'newline', loc };
+      }
+      if (ch === '{' || ch === '}' || ch === '=' || ch === ':' || ch === ',') {
+        this.advance();
+        return { kind: 'punct', ch, loc };
+      }
+      if (ch === '"') return { kind: 'string', loc };
+      // `include` followed by blanks and then anything but '=' (and, here, '{') starts an include; otherwise
+      // it is an ordinary name (settings_lexer.l: "include"[\t ]+/[^=]).
+      if (this.text.startsWith('include', this.pos)) {
+        let p = this.pos + 7;
+        if (this.text[p] === ' ' || this.text[p] === '\t') {
+          while (this.text[p] === ' ' || this.text[p] === '\t') p++;
+          const after = this.text[p];
+          if (after !== '=' && after !== '{') {
+            while (this.pos < p) this.advance();
+            return { kind: 'include', loc };
+          }
+        }
+      }
+      let s = '';
+      while (this.pos < this.text.length && !NAME_STOP.has(this.text[this.pos]!)) s += this.advance();
+      return { kind: 'name', text: s, loc };
+    }
+  }
+
+  /** After '=': the value up to a line end, '#', '}' or the end of the text; null when there is none. */
+  readValue(): string | null {
+    this.peeked = undefined; // callers consume '=' with next(), so nothing is pending here
+    const parts: string[] = [];
+    for (;;) {
+      this.skipBlanks();
+      if (this.pos >= this.text.length) break;
+      const ch = this.text[this.pos]!;
+      if (ch === '#' || ch === '}' || ch === '\n') break;
+      if (ch === '"') {
+        parts.push(this.readString());
+        continue;
+      }
+      let s = '';
+      while (this.pos < this.text.length && !VALUE_STOP.has(this.text[this.pos]!)) s += this.advance();
+      parts.push(s);
+    }
+    return parts.length === 0 ? null : parts.join(' ');
+  }
+
+  /** A double-quoted string starting at `pos`. */
+  readString(): string {
+    const start = this.here();
+    this.advance(); // opening quote
+    let s = '';
+    while (this.pos < this.text.length) {
+      const ch = this.advance();
+      if (ch === '"') return s;
+      if (ch === '\r') continue;
+      if (ch === '\\') {
+        if (this.pos >= this.text.length) break;
+        const e = this.advance();
+        if (e === 'n') s += '\n';
+        else if (e === 'r') s += '\r';
+        else if (e === 't') s += '\t';
+        else if (e === '\n') continue; // escaped line end joins lines
+        else if (e === '\r' && this.text[this.pos] === '\n') this.advance();
+        else s += e;
+        continue;
+      }
+      s += ch;
+    }
+    throw new ConfigError('SYNTAX', start, 'unterminated string: expected a closing \'"\'');
+  }
+
+  /** After `include`: the file pattern, quoted or with `\"`, `\#`, `\}` and `\ ` escapes. */
+  readIncludePattern(): string {
+    this.skipBlanks();
+    if (this.text[this.pos] === '"') return this.readString();
+    let s = '';
+    while (this.pos < this.text.length) {
+      const ch = this.text[this.pos]!;
+      if (ch === '\\') {
+        this.advance();
+        const e = this.text[this.pos];
+        if (e === '"' || e === '#' || e === '}' || e === ' ') s += this.advance();
+        else s += '\\';
+        continue;
+      }
+      if (INCLUDE_STOP.has(ch)) break;
+      s += this.advance();
+    }
+    return s;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+function describe(t: Token): string {
+  switch (t.kind) {
+    case 'newline':
+      return 'the end of the line';
+    case 'eof':
+      return 'the end of the file';
+    case 'punct':
+      return `'${t.ch}'`;
+    case 'string':
+      return 'a quoted string';
+    case 'name':
+      return `'${t.text}'`;
+    case 'include':
+      return "'include'";
+  }
+}
+
+class ParseContext {
+  private readonly stack: string[] = [];
+  private filesRead = 0;
+  private readonly maxDepth: number;
+  private readonly maxIncludeDepth: number;
+  private readonly maxFiles: number;
+
+  constructor(
+    private readonly io: ConfigIo | undefined,
+    options: ParseOptions,
+  ) {
+    this.maxDepth = options.maxDepth ?? 64;
+    this.maxIncludeDepth = options.maxIncludeDepth ?? 32;
+    this.maxFiles = options.maxFiles ?? 1000;
+  }
+
+  read(file: string, at: SourceLocation | undefined): string {
+    if (this.io === undefined) {
+      throw new ConfigError('INCLUDE', at, `cannot include '${file}': no file access was given to the parser`);
+    }
+    if (++this.filesRead > this.maxFiles) {
+      throw new ConfigError('INCLUDE', at, `too many files read (more than ${this.maxFiles}); include loop?`);
+    }
+    let data: string | Uint8Array;
+    try {
+      data = this.io.readFile(file);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new ConfigError('INCLUDE', at ?? { file, line: 0, column: 0 }, `cannot read '${file}': ${why}`);
+    }
+    if (typeof data === 'string') return data;
+    if (!(data instanceof Uint8Array)) {
+      throw new ConfigError('INCLUDE', at ?? { file, line: 0, column: 0 }, `cannot read '${file}': not text`);
+    }
+    return new TextDecoder('utf-8', { fatal: false }).decode(data);
+  }
+
+  parseFileInto(target: SettingsSection, text: string, file: string, depth: number): void {
+    const key = path.normalize(file);
+    if (this.stack.includes(key)) {
+      const chain = [...this.stack.slice(this.stack.indexOf(key)), key].join(' -> ');
+      throw new ConfigError('INCLUDE', { file, line: 0, column: 0 }, `include cycle: ${chain}`);
+    }
+    if (this.stack.length >= this.maxIncludeDepth) {
+      throw new ConfigError('INCLUDE', { file, line: 0, column: 0 }, `includes nested deeper than ${this.maxIncludeDepth}`);
+    }
+    this.stack.push(key);
+    try {
+      const sc = new Scanner(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file);
+      this.statements(sc, target, undefined, depth);
+    } finally {
+      this.stack.pop();
+    }
+  }
+
+  /** Statements until EOF (opener undefined) or the '}' closing `opener`. */
+  private statements(sc: Scanner, section: SettingsSection, opener: SourceLocation | undefined, depth: number): void {
+    for (;;) {
+      const t = sc.next();
+      switch (t.kind) {
+        case 'newline':
+          continue;
+        case 'eof':
+          if (opener !== undefined) {
+            throw new ConfigError(
+              'SYNTAX',
+              t.loc,
+              `expected '}' to close section '${section.name}' opened at line ${opener.line}, found the end of the file`,
+            );
+          }
+          return;
+        case 'punct':
+          if (t.ch === '}') {
+            if (opener !== undefined) return;
+            throw new ConfigError('SYNTAX', t.loc, "unexpected '}': no section is open");
+          }
+          throw new ConfigError('SYNTAX', t.loc, `expected a key or section name, found '${t.ch}'`);
+        case 'string':
+          throw new ConfigError('SYNTAX', t.loc, 'expected a key or section name, found a quoted string');
+        case 'include':
+          this.include(sc, section, t.loc, depth);
+          continue;
+        case 'name':
+          this.afterName(sc, section, t, depth);
+          continue;
+      }
+    }
+  }
+
+  private afterName(sc: Scanner, section: SettingsSection, name: Token & { kind: 'name' }, depth: number): void {
+    let t = sc.peek();
+    if (t.kind === 'punct' && t.ch === '=') {
+      sc.next();
+      const value = sc.readValue();
+      const existing = section.keys.get(name.text);
+      if (existing !== undefined) {
+        existing.value = value;
+        existing.loc = name.loc;
+      } else {
+        section.keys.set(name.text, { name: name.text, value, loc: name.loc });
+      }
+      return;
+    }
+    const refs: SectionRef[] = [];
+    if (t.kind === 'punct' && t.ch === ':') {
+      sc.next();
+      for (;;) {
+        const r = sc.next();
+        if (r.kind !== 'name') {
+          throw new ConfigError('SYNTAX', r.loc, `expected the name of a section to reference after ':', found ${describe(r)}`);
+        }
+        refs.push({ path: r.text, loc: r.loc });
+        t = sc.peek();
+        if (t.kind === 'punct' && t.ch === ',') {
+          sc.next();
+          continue;
+        }
+        break;
+      }
+    }
+    // The grammar allows one line end between a section name and its '{'; comments and blank lines are
+    // accepted here as well.
+    let sawNewline = false;
+    while (t.kind === 'newline') {
+      sawNewline = true;
+      sc.next();
+      t = sc.peek();
+    }
+    if (t.kind === 'punct' && t.ch === '{') {
+      const open = sc.next();
+      if (depth + 1 > this.maxDepth) {
+        throw new ConfigError('SYNTAX', open.loc, `sections nested deeper than ${this.maxDepth}`);
+      }
+      let sub = section.sections.get(name.text);
+      if (sub === undefined) {
+        sub = newSection(name.text, name.loc);
+        section.sections.set(name.text, sub);
+      }
+      sub.refs.push(...refs);
+      this.statements(sc, sub, name.loc, depth + 1);
+      return;
+    }
+    const where: SourceLocation = sawNewline
+      ? { file: name.loc.file, line: name.loc.line, column: name.loc.column + name.text.length }
+      : t.loc;
+    if (refs.length > 0) {
+      throw new ConfigError('SYNTAX', where, `expected '{' after the references of section '${name.text}', found ${describe(t)}`);
+    }
+    throw new ConfigError(
+      'SYNTAX',
+      where,
+      `expected '=' or '{' after '${name.text}', found ${sawNewline ? 'the end of the line' : describe(t)}`,
+    );
+  }
+
+  private include(sc: Scanner, section: SettingsSection, at: SourceLocation, depth: number): void {
+    const pattern = sc.readIncludePattern();
+    if (pattern === '') {
+      throw new ConfigError('SYNTAX', at, "expected a file name or pattern after 'include'");
+    }
+    const base = path.dirname(sc.file);
+    const full = path.normalize(path.isAbsolute(pattern) ? pattern : path.join(base, pattern));
+    const dir = path.dirname(full);
+    const last = path.basename(full);
+    if (/[*?]/.test(dir)) {
+      throw new ConfigError('INCLUDE', at, `include '${pattern}': wildcards are supported in the last path component only`);
+    }
+    let files: string[];
+    if (/[*?]/.test(last)) {
+      if (this.io?.listDir === undefined) {
+        throw new ConfigError('INCLUDE', at, `include '${pattern}': wildcards need directory listing, which was not given to the parser`);
+      }
+      let names: readonly string[];
+      try {
+        names = this.io.listDir(dir);
+      } catch {
+        names = []; // like glob(3): a missing directory simply matches nothing
+      }
+      const re = globToRegExp(last);
+      files = names.filter((n) => typeof n === 'string' && re.test(n)).sort().map((n) => path.join(dir, n));
+    } else {
+      files = [full];
+    }
+    for (const f of files) {
+      const text = this.read(f, at);
+      try {
+        this.parseFileInto(section, text, f, depth);
+      } catch (e) {
+        if (e instanceof ConfigError && e.code === 'INCLUDE' && e.line === 0 && e.file === f) {
+          // cycle or depth detected on entry: report it at the include statement
+          throw new ConfigError('INCLUDE', at, e.detail);
+        }
+        throw e;
+      }
+    }
+  }
+}
+
+/** glob(3) for one path component: `*` any run, `?` one character, neither matches a leading dot. */
+export function globToRegExp(pattern: string): RegExp {
+  let re = '^';
+  if (pattern.startsWith('*') || pattern.startsWith('?')) re += '(?!\\.)';
+  for (const ch of pattern) {
+    if (ch === '*') re += '[^/]*';
+    else if (ch === '?') re += '[^/]';
+    else re += ch.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(re + '$', 'u');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Section references (strongswan.conf(5), "Referencing other Sections"): a section inherits the keys and
+// subsections it does not define itself from each referenced section, in order; references are absolute
+// dotted paths and are followed recursively.
+
+function findSection(root: SettingsSection, dotted: string): SettingsSection | undefined {
+  let cur: SettingsSection | undefined = root;
+  for (const part of dotted.split('.')) {
+    cur = cur.sections.get(part);
+    if (cur === undefined) return undefined;
+  }
+  return cur;
+}
+
+function hasRefs(s: SettingsSection): boolean {
+  if (s.refs.length > 0) return true;
+  for (const sub of s.sections.values()) if (hasRefs(sub)) return true;
+  return false;
+}
+
+export function resolveReferences(root: SettingsSection): SettingsSection {
+  if (!hasRefs(root)) return root;
+  const resolving: SettingsSection[] = [];
+
+  const resolve = (s: SettingsSection): SettingsSection => {
+    if (resolving.includes(s)) {
+      throw new ConfigError('SYNTAX', s.loc, `section '${s.name}' references itself (directly or through others)`);
+    }
+    resolving.push(s);
+    try {
+      const out = newSection(s.name, s.loc);
+      for (const [k, v] of s.keys) out.keys.set(k, { ...v });
+      for (const [n, sub] of s.sections) out.sections.set(n, resolve(sub));
+      for (const ref of s.refs) {
+        const target = findSection(root, ref.path);
+        if (target === undefined) {
+          throw new ConfigError('SYNTAX', ref.loc, `referenced section '${ref.path}' does not exist (references are absolute paths)`);
+        }
+        const inherited = resolve(target);
+        mergeMissing(out, inherited);
+      }
+      return out;
+    } finally {
+      resolving.pop();
+    }
+  };
+  return resolve(root);
+}
+
+function mergeMissing(into: SettingsSection, from: SettingsSection): void {
+  for (const [k, v] of from.keys) if (!into.keys.has(k)) into.keys.set(k, { ...v });
+  for (const [n, sub] of from.sections) {
+    const mine = into.sections.get(n);
+    if (mine === undefined) into.sections.set(n, sub);
+    else mergeMissing(mine, sub);
+  }
+}
