@@ -1,0 +1,97 @@
+/**
+ * Long-running processes inside a network namespace (charon now, `cygnet daemon` later), with output captured to a
+ * log file and a stop() that escalates SIGTERM -> SIGKILL. Processes are tracked so the runner can kill whatever a
+ * failed or interrupted scenario left behind, by pid only.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { sleep } from './exec.js';
+
+export interface SpawnOptions {
+  /** stdout and stderr are appended to this file. */
+  logFile: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+export interface ProcessHandle {
+  readonly pid: number;
+  readonly logFile: string;
+  /** Resolves with the exit code (or the signal name) once the process is gone. */
+  readonly exited: Promise<number | string>;
+  isRunning(): boolean;
+  /** The captured output so far. */
+  output(): Promise<string>;
+  /** SIGTERM, then SIGKILL after `graceMs` (default 3 s). Safe to call twice. */
+  stop(graceMs?: number): Promise<number | string>;
+}
+
+const live = new Set<ProcessHandle>();
+
+/** Every process spawned by this module and not yet exited (the runner kills these on failure/SIGINT). */
+export function liveProcesses(): ProcessHandle[] {
+  return [...live];
+}
+
+/** Spawn `cmd args` with argv passed straight through (no shell), its output going to `logFile`. */
+export function spawnLogged(cmd: string, args: readonly string[], opts: SpawnOptions): ProcessHandle {
+  const fd = openSync(opts.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd, [...args], { stdio: ['ignore', fd, fd], env: opts.env ?? process.env, cwd: opts.cwd });
+  } finally {
+    closeSync(fd);
+  }
+  if (child.pid === undefined) throw new Error(`could not spawn ${cmd}`);
+  const pid = child.pid;
+  let running = true;
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => {
+      running = false;
+      live.delete(handle);
+      resolve(code ?? signal ?? 'unknown');
+    });
+    child.once('error', () => {
+      running = false;
+      live.delete(handle);
+      resolve('spawn-error');
+    });
+  });
+  const handle: ProcessHandle = {
+    pid,
+    logFile: opts.logFile,
+    exited,
+    isRunning: () => running,
+    output: () => readFile(opts.logFile, 'utf8').catch(() => ''),
+    async stop(graceMs = 3000) {
+      if (running) {
+        try {
+          process.kill(pid, 'SIGTERM');
+        } catch {
+          /* already gone */
+        }
+        const timedOut = await Promise.race([exited.then(() => false), sleep(graceMs).then(() => true)]);
+        if (timedOut && running) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
+        }
+      }
+      return exited;
+    },
+  };
+  live.add(handle);
+  return handle;
+}
+
+/**
+ * Run `cmd args` inside network namespace `ns` (`ip netns exec` execs in place, so the handle's pid is the
+ * command's own pid: nsenter -t PID reaches its namespaces).
+ */
+export function spawnInNetns(ns: string | { name: string }, cmd: string, args: readonly string[], opts: SpawnOptions): ProcessHandle {
+  const name = typeof ns === 'string' ? ns : ns.name;
+  return spawnLogged('ip', ['netns', 'exec', name, cmd, ...args], opts);
+}
