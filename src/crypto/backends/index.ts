@@ -3,11 +3,12 @@
  * the symbols, and otherwise says why.
  */
 import type { CryptoBackend } from '../types.js';
+import { nobleBackend } from './noble.js';
 import { nodeBackend } from './node.js';
 import { tryLoadOpensslBackend } from './openssl.js';
 
 export function availableBackends(): CryptoBackend[] {
-  const list: CryptoBackend[] = [nodeBackend];
+  const list: CryptoBackend[] = [nodeBackend, nobleBackend];
   const o = tryLoadOpensslBackend();
   if (o.backend) list.push(o.backend);
   return list;
