@@ -26,12 +26,20 @@ async function emergencyCleanup(): Promise<void> {
 }
 
 let interrupted = false;
+let currentCtx: ScenarioContext | undefined;
+let scratchRoot: string | undefined;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
     if (interrupted) return;
     interrupted = true;
     console.log(`interop: ${sig} received, cleaning up namespaces and processes`);
-    void emergencyCleanup().finally(() => process.exit(130));
+    // Wait for the running scenario's teardown (shared with the main loop), then anything else still alive.
+    void (currentCtx?.teardown() ?? Promise.resolve())
+      .then(emergencyCleanup)
+      .finally(() => {
+        console.log(`interop: interrupted${scratchRoot ? `; logs kept in ${scratchRoot}` : ''}`);
+        process.exit(130);
+      });
   });
 }
 
@@ -85,6 +93,7 @@ async function main(): Promise<number> {
     .filter((f) => filters.length === 0 || filters.some((flt) => f.includes(flt)));
 
   const root = await mkdtemp(join(tmpdir(), 'cyg-interop-'));
+  scratchRoot = root;
   let passed = 0;
   let failed = 0;
   let skipped = 0;
@@ -103,6 +112,7 @@ async function main(): Promise<number> {
     const dir = join(root, basename(file, '.ts'));
     await mkdir(dir, { recursive: true });
     const ctx = new ScenarioContext(mod.name, dir);
+    currentCtx = ctx;
     const start = Date.now();
     let error: unknown;
     try {
@@ -111,6 +121,7 @@ async function main(): Promise<number> {
       error = err;
     }
     const secs = ((Date.now() - start) / 1000).toFixed(1);
+    if (interrupted) break; // the signal handler tears down and exits
     if (error instanceof ScenarioSkip) {
       skipped++;
       console.log(`SKIP ${mod.name}: ${error.message}`);
@@ -126,6 +137,7 @@ async function main(): Promise<number> {
     for (const e of teardownErrors) console.log(`    teardown: ${e}`);
     if (error === undefined && !process.env.INTEROP_KEEP) await rm(dir, { recursive: true, force: true });
   }
+  if (interrupted) return 130; // the signal handler owns cleanup and exit
   await emergencyCleanup();
   if (failed === 0 && !process.env.INTEROP_KEEP) await rm(root, { recursive: true, force: true });
   else console.log(`interop: logs kept in ${root}`);
@@ -136,7 +148,9 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    if (!interrupted) process.exit(code);
+  },
   async (err) => {
     console.log(`interop: harness error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     await emergencyCleanup();

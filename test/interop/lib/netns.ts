@@ -4,6 +4,7 @@
  * (its pid no longer exists). Links are created directly inside their namespaces, so interface names never
  * touch the host's namespace and can be short and fixed (`eth0`, `dum0`).
  */
+import { readFileSync } from 'node:fs';
 import { run, type RunOptions, type RunResult } from './exec.js';
 
 const PREFIX = `cyg-${process.pid}-`;
@@ -94,6 +95,7 @@ export interface VethEnd {
 /** Owns a set of namespaces; cleanup() deletes them all (and kills any process still inside them). */
 export class NetnsLab {
   readonly namespaces: Netns[] = [];
+  private cleaning: Promise<void> | undefined;
 
   constructor() {
     labs.add(this);
@@ -124,10 +126,16 @@ export class NetnsLab {
     }
   }
 
-  /** Kill what still runs inside our namespaces (by pid), then delete them. Never throws. */
-  async cleanup(): Promise<void> {
-    for (const ns of this.namespaces.splice(0).reverse()) await removeNamespace(ns.name);
-    labs.delete(this);
+  /**
+   * Kill what still runs inside our namespaces (by pid), then delete them. Never throws. Concurrent callers
+   * (the scenario teardown and the SIGINT path) share one run, so neither returns before the work is done.
+   */
+  cleanup(): Promise<void> {
+    this.cleaning ??= (async () => {
+      for (const ns of this.namespaces.splice(0).reverse()) await removeNamespace(ns.name);
+      labs.delete(this);
+    })();
+    return this.cleaning;
   }
 }
 
@@ -148,12 +156,14 @@ export async function cleanupAllLabs(): Promise<void> {
   for (const lab of [...labs]) await lab.cleanup();
 }
 
+/** Alive and not a zombie (orphans may stay zombies for a while: this container's pid 1 reaps lazily). */
 function pidAlive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 3 (state) follows the parenthesised command name, which may itself contain spaces or ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
   }
 }
 

@@ -89,8 +89,18 @@ export class ScenarioContext {
     return handle;
   }
 
-  /** Run all cleanups (LIFO), then delete the namespaces. Never throws; returns the errors it swallowed. */
-  async teardown(): Promise<string[]> {
+  private tearingDown: Promise<string[]> | undefined;
+
+  /**
+   * Run all cleanups (LIFO), then delete the namespaces. Never throws; returns the errors it swallowed.
+   * Idempotent: a second caller (SIGINT path) waits for the same teardown.
+   */
+  teardown(): Promise<string[]> {
+    this.tearingDown ??= this.runTeardown();
+    return this.tearingDown;
+  }
+
+  private async runTeardown(): Promise<string[]> {
     const errors: string[] = [];
     for (const fn of this.cleanups.splice(0).reverse()) {
       try {
