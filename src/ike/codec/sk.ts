@@ -11,7 +11,7 @@
  */
 import { CryptoError } from '../../crypto/errors.js';
 import type { RandomSource } from '../../crypto/random.js';
-import { concat, put16 } from './bytes.js';
+import { put16 } from './bytes.js';
 import { decodePayloads, encodePayloads, SKF_EXTRA_BYTES, writeHeader } from './message.js';
 import {
   codecError,
@@ -26,7 +26,6 @@ import {
   type IkeHeaderInit,
   type Payload,
   type Result,
-  type SkEncryption,
   type SkKeys,
 } from './types.js';
 
@@ -42,22 +41,7 @@ export function skOverhead(keys: SkKeys): SkOverhead {
   const e = keys.encryption;
   if (e.aead) return { ivBytes: e.ivBytes, icvBytes: e.icvBytes, align: 1 };
   if (!keys.integrity) throw new IkeEncodeError('a non-AEAD cipher needs an integrity transform (SK_a)');
-  const align = e.ctx.spec.alg === 'aes-ctr' ? 1 : Math.max(1, e.blockBytes);
-  return { ivBytes: e.ivBytes, icvBytes: keys.integrity.icvBytes, align };
-}
-
-/** RFC 3686 4 counter block for AES-CTR: nonce (4) | IV (8) | 00000001. */
-function ctrBlock(e: Extract<SkEncryption, { aead: false }>, iv: Uint8Array): Uint8Array | undefined {
-  if (!e.salt || e.salt.length !== 4 || iv.length !== 8) return undefined;
-  const b = new Uint8Array(16);
-  b.set(e.salt, 0);
-  b.set(iv, 4);
-  b[15] = 1;
-  return b;
-}
-
-function cipherIv(e: Extract<SkEncryption, { aead: false }>, iv: Uint8Array): Uint8Array | undefined {
-  return e.ctx.spec.alg === 'aes-ctr' ? ctrBlock(e, iv) : iv;
+  return { ivBytes: e.ivBytes, icvBytes: keys.integrity.icvBytes, align: Math.max(1, e.blockBytes) };
 }
 
 export interface SealOptions {
@@ -112,14 +96,12 @@ export function sealMessage(
   const ctOff = ivOff + ivBytes;
   const e = keys.encryption;
   if (e.aead) {
-    const nonce = concat([e.salt, iv]);
-    const sealed = e.ctx.seal(nonce, msg.subarray(0, ivOff), plaintext);
+    const sealed = e.seal(iv, msg.subarray(0, ivOff), plaintext);
     if (sealed.length !== ptLen + icvBytes) throw new IkeEncodeError(`AEAD returned ${sealed.length} bytes, expected ${ptLen + icvBytes}`);
     msg.set(sealed, ctOff);
   } else {
-    const civ = cipherIv(e, iv);
-    if (!civ) throw new IkeEncodeError('AES-CTR needs the 4-byte nonce (salt) from SK_e');
-    const ct = e.ctx.encrypt(civ, plaintext);
+    const ct = e.encrypt(iv, plaintext);
+    if (ct.length !== ptLen) throw new IkeEncodeError(`cipher returned ${ct.length} bytes, expected ${ptLen}`);
     msg.set(ct, ctOff);
     const icvOff = ctOff + ptLen;
     const mac = keys.integrity!.compute([msg.subarray(0, icvOff)]);
@@ -172,8 +154,7 @@ export function openEncrypted(message: Uint8Array, enc: EncryptedPayload, keys: 
   let plaintext: Uint8Array;
   try {
     if (e.aead) {
-      const nonce = concat([e.salt, iv]);
-      const opened = e.ctx.open(nonce, message.subarray(0, enc.ivOffset), body.subarray(ivBytes));
+      const opened = e.open(iv, message.subarray(0, enc.ivOffset), body.subarray(ivBytes));
       if (opened === null) return codecError('INTEGRITY_CHECK_FAILED', 'AEAD tag does not verify', bodyEnd - icvBytes, enc.type);
       plaintext = opened;
     } else {
@@ -182,13 +163,11 @@ export function openEncrypted(message: Uint8Array, enc: EncryptedPayload, keys: 
         return codecError('INTEGRITY_CHECK_FAILED', 'ICV does not verify', icvOff, enc.type);
       }
       const ct = body.subarray(ivBytes, body.length - icvBytes);
-      const align = e.ctx.spec.alg === 'aes-ctr' ? 1 : Math.max(1, e.blockBytes);
+      const align = Math.max(1, e.blockBytes);
       if (ct.length % align !== 0) {
         return codecError('INVALID_SYNTAX', `ciphertext of ${ct.length} bytes is not a multiple of the ${align}-byte block`, enc.ivOffset + ivBytes, enc.type);
       }
-      const civ = cipherIv(e, iv);
-      if (!civ) return codecError('INVALID_SYNTAX', 'AES-CTR keys lack the 4-byte nonce', enc.ivOffset, enc.type);
-      plaintext = e.ctx.decrypt(civ, ct);
+      plaintext = e.decrypt(iv, ct);
     }
   } catch (err) {
     // The crypto layer validates sizes with CryptoError; surface it as a typed codec error, never a throw.

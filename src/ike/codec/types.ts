@@ -4,7 +4,6 @@
  * Everything here is data; the layouts live in payloads.ts, the per-exchange rules in rules.ts.
  * Numbers follow the IANA "Internet Key Exchange Version 2 (IKEv2) Parameters" registry (RFC 7296 section 3).
  */
-import type { AeadContext, CipherContext } from '../../crypto/types.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Registries
@@ -593,29 +592,34 @@ export class IkeEncodeError extends Error {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// SK keys (a minimal interface satisfied by src/crypto/suite.ts createEncryption / createIntegrity)
+// SK keys (a minimal interface that src/crypto/suite.ts createEncryption / createIntegrity satisfy)
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Encryption side of SK_e: an AEAD (RFC 5282 / RFC 7634) or a cipher needing SK_a integrity. */
+/**
+ * Encryption side of SK_e, taking the IV as it appears on the wire: a structural subset of the EncryptionContext
+ * returned by src/crypto/suite.ts createEncryption (which builds the AEAD nonce salt | IV and the AES-CTR counter
+ * block itself), so that object can be passed as is.
+ */
 export type SkEncryption =
   | {
+      /** AEAD (RFC 5282, RFC 7634): the tag is the ICV and no integrity transform is used. */
       readonly aead: true;
-      readonly ctx: AeadContext;
-      /** Salt from the end of SK_e: 4 bytes for GCM/ChaCha20-Poly1305, 3 for CCM. nonce = salt | IV. */
-      readonly salt: Uint8Array;
       /** 8 for every IKE AEAD. */
       readonly ivBytes: number;
       readonly icvBytes: number;
+      /** Returns ciphertext | ICV. */
+      seal(iv: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): Uint8Array;
+      /** Returns the plaintext, or null when the ICV does not verify. */
+      open(iv: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | null;
     }
   | {
       readonly aead: false;
-      readonly ctx: CipherContext;
       /** CBC: the block size; AES-CTR (RFC 5930): 8. */
       readonly ivBytes: number;
-      /** Padding alignment: CBC block size; 1 (or 4) for CTR. */
+      /** Padding alignment: the CBC block size; 1 for AES-CTR. */
       readonly blockBytes: number;
-      /** AES-CTR only: the 4-byte nonce from the end of SK_e (RFC 5930 / RFC 3686 counter block). */
-      readonly salt?: Uint8Array;
+      encrypt(iv: Uint8Array, data: Uint8Array): Uint8Array;
+      decrypt(iv: Uint8Array, data: Uint8Array): Uint8Array;
     };
 
 /** Integrity side of SK_a (truncated MAC, RFC 7296 3.14). */
@@ -626,7 +630,10 @@ export interface SkIntegrity {
   verify(parts: readonly Uint8Array[], icv: Uint8Array): boolean;
 }
 
-/** The keys protecting one direction of an IKE SA (SK_ei/SK_ai or SK_er/SK_ar). integrity is absent for AEAD. */
+/**
+ * The keys protecting one direction of an IKE SA (SK_ei/SK_ai or SK_er/SK_ar); integrity is absent for AEAD.
+ * `{ encryption: createEncryption(...), integrity: createIntegrity(...) }` from src/crypto/suite.ts fits.
+ */
 export interface SkKeys {
   readonly encryption: SkEncryption;
   readonly integrity?: SkIntegrity;
