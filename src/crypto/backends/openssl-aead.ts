@@ -1,0 +1,179 @@
+/**
+ * AEAD contexts on OpenSSL EVP: AES-GCM (RFC 4106), AES-CCM (RFC 4309), ChaCha20-Poly1305 (RFC 7634).
+ *
+ * One EVP_CIPHER_CTX per direction is keyed once at creation; each packet only resets the nonce with
+ * EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, enc), which keeps the expanded key (and the GHASH table). The
+ * int out-parameter and the tag scratch are allocated once per context, so a seal or open allocates nothing
+ * except the returned view when the caller passes no `out`.
+ */
+import { CryptoError } from '../errors.js';
+import { aeadNonceBytes, type AeadContext, type AeadSpec } from '../types.js';
+import { aeadName, checkBytes, checkKey, checkNonce, outputView } from './checks.js';
+import {
+  EVP_CTRL_AEAD_GET_TAG,
+  EVP_CTRL_AEAD_SET_IVLEN,
+  EVP_CTRL_AEAD_SET_TAG,
+  type NativePtr,
+} from './openssl-ffi.js';
+import { partiallyOverlaps, type NativeOwner, type OpensslRuntime } from './openssl-runtime.js';
+
+export function opensslAeadName(spec: AeadSpec): string {
+  if (spec.alg === 'chacha20-poly1305') return 'ChaCha20-Poly1305';
+  return `AES-${spec.keyBytes * 8}-${spec.alg === 'aes-gcm' ? 'GCM' : 'CCM'}`;
+}
+
+export class OpensslAead implements AeadContext {
+  readonly spec: AeadSpec;
+  private readonly rt: OpensslRuntime;
+  private readonly what: string;
+  private readonly ccm: boolean;
+  private readonly nonceBytes: number;
+  private readonly tagBytes: number;
+  private readonly enc: NativePtr;
+  private readonly dec: NativePtr;
+  private readonly native: NativeOwner;
+  private readonly outl = new Int32Array(1);
+  private readonly tag = new Uint8Array(16);
+  private readonly scratch = new Uint8Array(16);
+
+  /** The spec was validated and the cipher fetched by the backend; `cipher` is its EVP_CIPHER. */
+  constructor(rt: OpensslRuntime, spec: AeadSpec, cipher: NativePtr, key: Uint8Array) {
+    this.rt = rt;
+    this.spec = spec;
+    this.what = `openssl ${aeadName(spec)}`;
+    checkKey(this.what, key, spec.keyBytes);
+    this.ccm = spec.alg === 'aes-ccm';
+    this.nonceBytes = aeadNonceBytes(spec);
+    this.tagBytes = spec.tagBytes;
+    const lib = rt.lib;
+    const enc = lib.EVP_CIPHER_CTX_new();
+    const dec = lib.EVP_CIPHER_CTX_new();
+    if (!enc || !dec) {
+      if (enc) lib.EVP_CIPHER_CTX_free(enc);
+      if (dec) lib.EVP_CIPHER_CTX_free(dec);
+      throw rt.failure(this.what, 'EVP_CIPHER_CTX_new');
+    }
+    this.enc = enc;
+    this.dec = dec;
+    // EVP_CIPHER_CTX_free cleanses the key schedule before freeing it.
+    this.native = rt.own(this, () => {
+      lib.EVP_CIPHER_CTX_free(enc);
+      lib.EVP_CIPHER_CTX_free(dec);
+    });
+    try {
+      this.keyContext(enc, cipher, key, 1);
+      this.keyContext(dec, cipher, key, 0);
+    } catch (e) {
+      this.native.free();
+      throw e;
+    }
+  }
+
+  private keyContext(ctx: NativePtr, cipher: NativePtr, key: Uint8Array, enc: number): void {
+    const lib = this.rt.lib;
+    if (lib.EVP_CipherInit_ex(ctx, cipher, null, null, null, enc) !== 1) throw this.rt.failure(this.what, 'EVP_CipherInit_ex(cipher)');
+    if (this.ccm) {
+      // RFC 4309 section 4: an 11-byte nonce (salt 3 | IV 8) leaves L = 4 length bytes; the ICV length M is fixed
+      // per SA (section 3). OpenSSL wants both before the key.
+      if (lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, this.nonceBytes, null) !== 1) {
+        throw this.rt.failure(this.what, 'EVP_CTRL_AEAD_SET_IVLEN');
+      }
+      if (lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, this.tagBytes, null) !== 1) {
+        throw this.rt.failure(this.what, 'EVP_CTRL_AEAD_SET_TAG(length)');
+      }
+    }
+    if (lib.EVP_CipherInit_ex(ctx, null, null, key, null, enc) !== 1) throw this.rt.failure(this.what, 'EVP_CipherInit_ex(key)');
+  }
+
+  private live(): void {
+    if (this.native.freed) throw new CryptoError('DISPOSED', `${this.what}: context used after dispose()`);
+  }
+
+  seal(nonce: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, out?: Uint8Array): Uint8Array {
+    this.live();
+    const what = this.what;
+    checkNonce(what, nonce, this.nonceBytes);
+    checkBytes(what, 'aad', aad);
+    checkBytes(what, 'plaintext', plaintext);
+    const n = plaintext.length;
+    const tagBytes = this.tagBytes;
+    const o = outputView(what, out, n + tagBytes);
+    if (partiallyOverlaps(o, plaintext)) {
+      throw new CryptoError('INVALID_OUTPUT_LENGTH', `${what}: out overlaps plaintext without starting at the same byte`);
+    }
+    const lib = this.rt.lib;
+    const ctx = this.enc;
+    const outl = this.outl;
+    if (lib.EVP_CipherInit_ex(ctx, null, null, null, nonce, 1) !== 1) throw this.rt.failure(what, 'EVP_CipherInit_ex(nonce)');
+    // RFC 4309 / CCM authenticates the message length in B_0, so OpenSSL must be told it before the AAD.
+    if (this.ccm && lib.EVP_CipherUpdate(ctx, null, outl, null, n) !== 1) throw this.rt.failure(what, 'CCM length');
+    if (aad.length > 0 && lib.EVP_CipherUpdate(ctx, null, outl, aad, aad.length) !== 1) throw this.rt.failure(what, 'AAD update');
+    // `o` may start at the same byte as `plaintext`: EVP ciphers are in-place safe for exact aliasing.
+    if (n > 0) {
+      if (lib.EVP_CipherUpdate(ctx, o, outl, plaintext, n) !== 1) throw this.rt.failure(what, 'EVP_CipherUpdate');
+    } else if (this.ccm) {
+      // CCM must see one data update even when empty; koffi passes an empty array as NULL, which OpenSSL would
+      // read as "set the length" again, so hand it real (unused) memory.
+      if (lib.EVP_CipherUpdate(ctx, this.scratch, outl, this.scratch, 0) !== 1) throw this.rt.failure(what, 'EVP_CipherUpdate');
+    }
+    if (lib.EVP_CipherFinal_ex(ctx, this.scratch, outl) !== 1) throw this.rt.failure(what, 'EVP_CipherFinal_ex');
+    const tag = this.tag;
+    // GCM truncates to the leftmost tagBytes (RFC 4106 section 6); CCM and ChaCha20-Poly1305 produce tagBytes.
+    if (lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, tagBytes, tag) !== 1) throw this.rt.failure(what, 'EVP_CTRL_AEAD_GET_TAG');
+    for (let i = 0; i < tagBytes; i++) o[n + i] = tag[i]!;
+    return o;
+  }
+
+  /**
+   * On a tag mismatch returns null and zeroes the first ciphertext-length bytes of `out` (EVP writes the
+   * unauthenticated plaintext before the tag is checked; none of it may leak). In place, that destroys the forged
+   * ciphertext, which the caller drops anyway.
+   */
+  open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array, out?: Uint8Array): Uint8Array | null {
+    this.live();
+    const what = this.what;
+    checkNonce(what, nonce, this.nonceBytes);
+    checkBytes(what, 'aad', aad);
+    checkBytes(what, 'sealed', sealed);
+    const tagBytes = this.tagBytes;
+    if (sealed.length < tagBytes) {
+      throw new CryptoError('INVALID_DATA_LENGTH', `${what}: sealed input is ${sealed.length} bytes, shorter than the ${tagBytes}-byte ICV`);
+    }
+    const n = sealed.length - tagBytes;
+    const o = outputView(what, out, n);
+    if (partiallyOverlaps(o, sealed)) {
+      throw new CryptoError('INVALID_OUTPUT_LENGTH', `${what}: out overlaps the sealed input without starting at the same byte`);
+    }
+    const tag = this.tag;
+    for (let i = 0; i < tagBytes; i++) tag[i] = sealed[n + i]!;
+    const lib = this.rt.lib;
+    const ctx = this.dec;
+    const outl = this.outl;
+    if (lib.EVP_CipherInit_ex(ctx, null, null, null, nonce, 0) !== 1) throw this.rt.failure(what, 'EVP_CipherInit_ex(nonce)');
+    if (lib.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, tagBytes, tag) !== 1) throw this.rt.failure(what, 'EVP_CTRL_AEAD_SET_TAG');
+    if (this.ccm && lib.EVP_CipherUpdate(ctx, null, outl, null, n) !== 1) throw this.rt.failure(what, 'CCM length');
+    if (aad.length > 0 && lib.EVP_CipherUpdate(ctx, null, outl, aad, aad.length) !== 1) throw this.rt.failure(what, 'AAD update');
+    let ok: boolean;
+    if (this.ccm) {
+      // OpenSSL's CCM checks the tag inside the single data update (there is no final step for CCM decryption).
+      ok = n > 0
+        ? lib.EVP_CipherUpdate(ctx, o, outl, sealed, n) === 1
+        : lib.EVP_CipherUpdate(ctx, this.scratch, outl, this.scratch, 0) === 1;
+    } else {
+      if (n > 0 && lib.EVP_CipherUpdate(ctx, o, outl, sealed, n) !== 1) throw this.rt.failure(what, 'EVP_CipherUpdate');
+      // The tag comparison inside EVP_DecryptFinal_ex is CRYPTO_memcmp (constant time).
+      ok = lib.EVP_CipherFinal_ex(ctx, this.scratch, outl) === 1;
+    }
+    if (!ok) {
+      lib.ERR_clear_error();
+      o.fill(0);
+      return null;
+    }
+    return o;
+  }
+
+  /** Frees both EVP contexts (OpenSSL cleanses the key schedule). Idempotent. */
+  dispose(): void {
+    this.native.free();
+  }
+}

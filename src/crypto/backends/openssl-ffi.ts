@@ -1,0 +1,180 @@
+/**
+ * The OpenSSL 3 libcrypto functions the `openssl` backend calls, bound once through koffi to the OpenSSL that the
+ * node binary already contains (no compiler, no extra shared library: `koffi.load('')` resolves the symbols the
+ * node executable exports). Everything here is declared once at load time; the hot path only calls the bound
+ * functions, so koffi never re-parses a prototype per packet.
+ *
+ * Pointers to OpenSSL objects travel as koffi's opaque pointer values (bigint). Byte buffers are passed as
+ * Uint8Array views: koffi hands C the view's own memory (byteOffset included), so nothing is copied.
+ */
+import { createRequire } from 'node:module';
+
+/** An opaque native pointer as koffi returns it (never dereferenced in JS). */
+export type NativePtr = unknown;
+
+/** Minimal view of the koffi module this file needs (koffi is loaded lazily so a missing addon is a reason, not a crash). */
+interface KoffiModule {
+  load(path: string): KoffiLib;
+  opaque(name: string): unknown;
+  struct(name: string, def: Record<string, string>): unknown;
+}
+interface KoffiLib {
+  func(definition: string): (...args: never[]) => unknown;
+}
+
+/** OpenSSL 3 (EVP_CIPHER_fetch, EVP_MAC) is the floor: node 18+ ship it. */
+export const MIN_OPENSSL_VERSION = 0x30000000;
+
+// EVP_CIPHER_CTX_ctrl codes from include/openssl/evp.h (the GCM, CCM and ChaCha20-Poly1305 "AEAD" aliases share values).
+export const EVP_CTRL_AEAD_SET_IVLEN = 0x9;
+export const EVP_CTRL_AEAD_GET_TAG = 0x10;
+export const EVP_CTRL_AEAD_SET_TAG = 0x11;
+
+/**
+ * OSSL_PARAM (include/openssl/core.h): { const char *key; unsigned int data_type; void *data; size_t data_size;
+ * size_t return_size }. Used only to name the digest or cipher of an EVP_MAC at context creation.
+ */
+export const OSSL_PARAM_UTF8_STRING = 4;
+export interface OsslParam {
+  key: string | null;
+  data_type: number;
+  data: string | null;
+  data_size: number;
+  return_size: number;
+}
+
+type Fn<A extends unknown[], R> = (...args: A) => R;
+type Bytes = Uint8Array | null;
+
+export interface LibCrypto {
+  readonly versionNum: number;
+  readonly versionText: string;
+  // cipher
+  EVP_CIPHER_fetch: Fn<[null, string, null], NativePtr>;
+  EVP_CIPHER_CTX_new: Fn<[], NativePtr>;
+  EVP_CIPHER_CTX_free: Fn<[NativePtr], void>;
+  EVP_CipherInit_ex: Fn<[NativePtr, NativePtr, null, Bytes, Bytes, number], number>;
+  EVP_CipherUpdate: Fn<[NativePtr, Bytes, Int32Array, Bytes, number], number>;
+  EVP_CipherFinal_ex: Fn<[NativePtr, Bytes, Int32Array], number>;
+  EVP_CIPHER_CTX_ctrl: Fn<[NativePtr, number, number, Bytes], number>;
+  EVP_CIPHER_CTX_set_padding: Fn<[NativePtr, number], number>;
+  // MAC
+  EVP_MAC_fetch: Fn<[null, string, null], NativePtr>;
+  EVP_MAC_CTX_new: Fn<[NativePtr], NativePtr>;
+  EVP_MAC_CTX_free: Fn<[NativePtr], void>;
+  EVP_MAC_init: Fn<[NativePtr, Bytes, number, OsslParam[] | null], number>;
+  EVP_MAC_update: Fn<[NativePtr, Uint8Array, number], number>;
+  EVP_MAC_final: Fn<[NativePtr, Uint8Array, Uint8Array, number], number>;
+  // digest
+  EVP_MD_fetch: Fn<[null, string, null], NativePtr>;
+  EVP_MD_CTX_new: Fn<[], NativePtr>;
+  EVP_MD_CTX_free: Fn<[NativePtr], void>;
+  EVP_DigestInit_ex: Fn<[NativePtr, NativePtr, null], number>;
+  EVP_DigestUpdate: Fn<[NativePtr, Uint8Array, number], number>;
+  EVP_DigestFinal_ex: Fn<[NativePtr, Uint8Array, null], number>;
+  // errors
+  ERR_clear_error: Fn<[], void>;
+}
+
+export type LoadLibCryptoResult = { lib: LibCrypto; reason?: undefined } | { lib?: undefined; reason: string };
+
+function message(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+let loaded: LoadLibCryptoResult | undefined;
+
+/**
+ * Loads koffi and binds every function once per process (koffi type names are process-global, so binding twice
+ * would clash); returns a reason instead of throwing on any failure.
+ */
+export function loadLibCrypto(): LoadLibCryptoResult {
+  loaded ??= bindLibCrypto();
+  return loaded;
+}
+
+function bindLibCrypto(): LoadLibCryptoResult {
+  let koffi: KoffiModule;
+  try {
+    koffi = createRequire(import.meta.url)('koffi') as KoffiModule;
+  } catch (e) {
+    return { reason: `koffi is not loadable: ${message(e)}` };
+  }
+  // dlopen(NULL) finds the symbols of the executable and its global dependencies (Linux, macOS); Windows needs
+  // the executable's own path.
+  let handle: KoffiLib | undefined;
+  const failures: string[] = [];
+  for (const path of ['', process.execPath]) {
+    try {
+      handle = koffi.load(path);
+      break;
+    } catch (e) {
+      failures.push(`load(${JSON.stringify(path)}): ${message(e)}`);
+    }
+  }
+  if (handle === undefined) return { reason: `cannot open the node executable's symbols: ${failures.join('; ')}` };
+  const h = handle;
+
+  let current = '';
+  try {
+    // Opaque types give the pointers a name so koffi rejects a pointer of the wrong kind.
+    for (const t of ['EVP_CIPHER', 'EVP_CIPHER_CTX', 'EVP_MAC', 'EVP_MAC_CTX', 'EVP_MD', 'EVP_MD_CTX', 'OSSL_LIB_CTX']) {
+      current = t;
+      koffi.opaque(t);
+    }
+    current = 'OSSL_PARAM';
+    koffi.struct('OSSL_PARAM', {
+      key: 'const char *',
+      data_type: 'unsigned int',
+      data: 'const char *',
+      data_size: 'size_t',
+      return_size: 'size_t',
+    });
+    const bind = <T>(def: string): T => {
+      current = def;
+      return h.func(def) as unknown as T;
+    };
+    const versionNumFn = bind<Fn<[], number | bigint>>('unsigned long OpenSSL_version_num()');
+    const versionFn = bind<Fn<[number], string>>('const char *OpenSSL_version(int t)');
+    const versionNum = Number(versionNumFn());
+    const versionText = versionFn(0);
+    if (versionNum < MIN_OPENSSL_VERSION) {
+      return { reason: `${versionText} (0x${versionNum.toString(16)}) is older than OpenSSL 3.0` };
+    }
+    const lib: LibCrypto = {
+      versionNum,
+      versionText,
+      EVP_CIPHER_fetch: bind('EVP_CIPHER *EVP_CIPHER_fetch(OSSL_LIB_CTX *ctx, const char *algorithm, const char *properties)'),
+      EVP_CIPHER_CTX_new: bind('EVP_CIPHER_CTX *EVP_CIPHER_CTX_new()'),
+      EVP_CIPHER_CTX_free: bind('void EVP_CIPHER_CTX_free(EVP_CIPHER_CTX *ctx)'),
+      EVP_CipherInit_ex: bind(
+        'int EVP_CipherInit_ex(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *type, void *impl, const uint8_t *key, const uint8_t *iv, int enc)',
+      ),
+      EVP_CipherUpdate: bind(
+        'int EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, uint8_t *out, int32_t *outl, const uint8_t *in, int inl)',
+      ),
+      EVP_CipherFinal_ex: bind('int EVP_CipherFinal_ex(EVP_CIPHER_CTX *ctx, uint8_t *out, int32_t *outl)'),
+      EVP_CIPHER_CTX_ctrl: bind('int EVP_CIPHER_CTX_ctrl(EVP_CIPHER_CTX *ctx, int type, int arg, uint8_t *ptr)'),
+      EVP_CIPHER_CTX_set_padding: bind('int EVP_CIPHER_CTX_set_padding(EVP_CIPHER_CTX *ctx, int pad)'),
+      EVP_MAC_fetch: bind('EVP_MAC *EVP_MAC_fetch(OSSL_LIB_CTX *ctx, const char *algorithm, const char *properties)'),
+      EVP_MAC_CTX_new: bind('EVP_MAC_CTX *EVP_MAC_CTX_new(EVP_MAC *mac)'),
+      EVP_MAC_CTX_free: bind('void EVP_MAC_CTX_free(EVP_MAC_CTX *ctx)'),
+      EVP_MAC_init: bind(
+        'int EVP_MAC_init(EVP_MAC_CTX *ctx, const uint8_t *key, size_t keylen, const OSSL_PARAM *params)',
+      ),
+      EVP_MAC_update: bind('int EVP_MAC_update(EVP_MAC_CTX *ctx, const uint8_t *data, size_t datalen)'),
+      // size_t *outl is passed as an 8-byte Uint8Array preallocated per context (never read back).
+      EVP_MAC_final: bind('int EVP_MAC_final(EVP_MAC_CTX *ctx, uint8_t *out, uint8_t *outl, size_t outsize)'),
+      EVP_MD_fetch: bind('EVP_MD *EVP_MD_fetch(OSSL_LIB_CTX *ctx, const char *algorithm, const char *properties)'),
+      EVP_MD_CTX_new: bind('EVP_MD_CTX *EVP_MD_CTX_new()'),
+      EVP_MD_CTX_free: bind('void EVP_MD_CTX_free(EVP_MD_CTX *ctx)'),
+      EVP_DigestInit_ex: bind('int EVP_DigestInit_ex(EVP_MD_CTX *ctx, const EVP_MD *type, void *impl)'),
+      EVP_DigestUpdate: bind('int EVP_DigestUpdate(EVP_MD_CTX *ctx, const uint8_t *d, size_t cnt)'),
+      EVP_DigestFinal_ex: bind('int EVP_DigestFinal_ex(EVP_MD_CTX *ctx, uint8_t *md, unsigned int *s)'),
+      ERR_clear_error: bind('void ERR_clear_error()'),
+    };
+    return { lib };
+  } catch (e) {
+    return { reason: `OpenSSL symbol or type unavailable (${current}): ${message(e)}` };
+  }
+}
