@@ -1,0 +1,603 @@
+/**
+ * The ESP engine: RFC 4303 tunnel mode over RFC 3948 UDP encapsulation, sans-IO.
+ *
+ * The driver hands in batches with `now` (milliseconds, a plain number; the same clock IKE uses) and reads the
+ * results back; the engine never reads a clock, opens a socket or sets a timer. Results live in reusable
+ * struct-of-arrays objects, valid until the next call of the same method.
+ *
+ * Outbound pipeline, per packet (`encapsulate`):
+ *   1. parse the inner IP header (addresses, protocol, ports) in place
+ *   2. SPD lookup (first matching policy): discard / bypass / protect -> the policy's reqid -> outbound SA
+ *      (none: ACQUIRE with the packet's selector, rate-limited per policy)
+ *   3. next sequence number; exhaustion is a hard expiry, never a wrap (RFC 4303 section 3.3.3)
+ *   4. in place when the caller left headroom/tailroom, else copy into a buffer of the bounded pool
+ *   5. write SPI | Seq | IV in front, TFC pad + padding + trailer behind, seal in place (ICV appended)
+ *   6. write the UDP header (zero checksum, RFC 3948 section 2.1) in front of the ESP header
+ *   7. count bytes/packets, check soft/hard lifetimes (events)
+ *
+ * Inbound pipeline, per datagram (`decapsulate`), in the order RFC 4303 section 3.4 and the issue require:
+ *   0. single 0xFF = NAT keepalive; 4 zero bytes = non-ESP marker, IKE (RFC 3948 sections 2.2, 2.3)
+ *   1. SPI lookup
+ *   2. replay check (ESN high half inferred, RFC 4303 Appendix A)
+ *   3. ICV check + decryption in place
+ *   4. replay commit
+ *   5. padding and trailer checks; Next Header 59 = dummy packet (dropped, counted)
+ *   6. inner packet policy check (inner addresses/ports inside the SA's selectors, RFC 4301 section 5.2)
+ *   7. deliver: the inner packet is a view of the datagram's own buffer (TFC padding cut by the IP length)
+ *
+ * Nothing is logged per packet: every drop is a DropReason, counted in the engine and, when known, in the SA.
+ */
+import type { RandomSource } from '../crypto/random.js';
+import type { CryptoBackend } from '../crypto/types.js';
+import {
+  DecapStatus,
+  DROP_REASON_COUNT,
+  DropReason,
+  EncapStatus,
+  ESP_HEADER_BYTES,
+  NH_IPV4,
+  NH_IPV6,
+  NH_NO_NEXT,
+  NON_ESP_MARKER_BYTES,
+  UDP_HEADER_BYTES,
+} from './constants.js';
+import { EspError } from './errors.js';
+import { espPayloadLength, espSeal } from './packet.js';
+import { EspSa, hex, SEQ_SOFT_MARGIN, type SaDirection, type SaParams } from './sa.js';
+import { packetSelector, PacketFields, parseIpPacket, SelectorSet, type EspSelector, type PacketSelector } from './selector.js';
+
+/** A packet or datagram in a caller's buffer: bytes [offset, offset + length). */
+export interface PacketRef {
+  buffer: Uint8Array;
+  offset: number;
+  length: number;
+}
+
+/**
+ * Headroom that lets every suite seal in place: UDP header (8) + ESP header (8) + the largest IV (16, CBC).
+ * A driver reading the TUN device at this offset never has its packets copied.
+ */
+export const ESP_HEADROOM = UDP_HEADER_BYTES + ESP_HEADER_BYTES + 16;
+/** Tailroom that lets every suite seal in place without TFC padding: padding (<= 15) + trailer (2) + ICV (<= 32). */
+export const ESP_TAILROOM = 15 + 2 + 32;
+
+export type PolicyAction = 'protect' | 'bypass' | 'discard';
+
+export interface PolicyParams {
+  /** Source side of outbound packets (our subnets). */
+  readonly local: readonly EspSelector[];
+  /** Destination side of outbound packets (the peer's subnets). */
+  readonly remote: readonly EspSelector[];
+  /** Default 'protect'. */
+  readonly action?: PolicyAction;
+  /** `protect`: the outbound SA with this reqid carries the traffic. Default 0. */
+  readonly reqid?: number;
+  /** Lower runs first; equal priorities keep install order. Default 0. */
+  readonly priority?: number;
+}
+
+interface Policy {
+  readonly id: number;
+  readonly action: PolicyAction;
+  readonly reqid: number;
+  readonly priority: number;
+  readonly selectors: SelectorSet;
+  /** Time (ms) of the last ACQUIRE reported for this policy. */
+  lastAcquire: number;
+}
+
+export type ExpireCause = 'bytes' | 'packets' | 'sequence';
+
+export type EspEvent =
+  /** Soft lifetime reached: IKE should rekey (RFC 7296 section 2.8). */
+  | { readonly type: 'soft-expire'; readonly spi: number; readonly direction: SaDirection; readonly cause: ExpireCause }
+  /** Hard lifetime reached: the SA drops everything from now on; IKE should delete it. */
+  | { readonly type: 'hard-expire'; readonly spi: number; readonly direction: SaDirection; readonly cause: ExpireCause }
+  /** An inbound SA retired by `retireInbound` reached the end of its grace period and was removed. */
+  | { readonly type: 'removed'; readonly spi: number; readonly direction: SaDirection };
+
+export interface EspEngineOptions {
+  readonly backend: CryptoBackend;
+  /** Randomness for CBC IVs. */
+  readonly random: RandomSource;
+  /** Output buffers in the pool (used when a packet lacks headroom/tailroom). Default 1024. */
+  readonly poolBuffers?: number;
+  /** Size of each pool buffer. Default 2048 (an MTU-sized packet plus every overhead). */
+  readonly poolBufferBytes?: number;
+  /** Least time between two ACQUIREs for one policy, ms. Default 1000. */
+  readonly acquireIntervalMs?: number;
+}
+
+/**
+ * Results of `encapsulate`, one slot per input packet. For `Send`: `buffer[offset, offset + length)` is the ESP
+ * packet (what a dgram socket sends to `sa[i].remote`); when the SA is UDP-encapsulated the 8-byte UDP header
+ * (zero checksum) is already written at `offset - 8` for a driver that sends raw.
+ */
+export class EncapResults {
+  count = 0;
+  status = new Uint8Array(0);
+  reason = new Uint8Array(0);
+  offset = new Int32Array(0);
+  length = new Int32Array(0);
+  buffer: (Uint8Array | undefined)[] = [];
+  sa: (EspSa | undefined)[] = [];
+  /** For `Acquire`: the packet's selector. */
+  acquire: (PacketSelector | undefined)[] = [];
+
+  reset(n: number): void {
+    if (this.status.length < n) {
+      const cap = Math.max(n, this.status.length * 2, 64);
+      this.status = new Uint8Array(cap);
+      this.reason = new Uint8Array(cap);
+      this.offset = new Int32Array(cap);
+      this.length = new Int32Array(cap);
+    }
+    this.count = n;
+    this.buffer.length = n;
+    this.sa.length = n;
+    this.acquire.length = n;
+  }
+
+  /** The UDP header + ESP packet range of slot i (for raw sending). */
+  udpOffset(i: number): number {
+    return this.offset[i]! - UDP_HEADER_BYTES;
+  }
+}
+
+/** Results of `decapsulate`, one slot per input datagram. */
+export class DecapResults {
+  count = 0;
+  status = new Uint8Array(0);
+  reason = new Uint8Array(0);
+  offset = new Int32Array(0);
+  length = new Int32Array(0);
+  buffer: (Uint8Array | undefined)[] = [];
+  sa: (EspSa | undefined)[] = [];
+
+  reset(n: number): void {
+    if (this.status.length < n) {
+      const cap = Math.max(n, this.status.length * 2, 64);
+      this.status = new Uint8Array(cap);
+      this.reason = new Uint8Array(cap);
+      this.offset = new Int32Array(cap);
+      this.length = new Int32Array(cap);
+    }
+    this.count = n;
+    this.buffer.length = n;
+    this.sa.length = n;
+  }
+}
+
+/** A bounded ring of output buffers, allocated on first use. A buffer is reused `size` packets later. */
+class BufferPool {
+  private readonly bufs: Uint8Array[] = [];
+  private next = 0;
+  constructor(readonly size: number, readonly bytes: number) {}
+  take(): Uint8Array {
+    let b = this.bufs[this.next];
+    if (!b) {
+      b = new Uint8Array(this.bytes);
+      this.bufs[this.next] = b;
+    }
+    this.next = this.next + 1 === this.size ? 0 : this.next + 1;
+    return b;
+  }
+}
+
+export class EspEngine {
+  readonly backend: CryptoBackend;
+  private readonly random: RandomSource;
+  private readonly inbound = new Map<number, EspSa>();
+  private readonly outbound = new Map<number, EspSa>();
+  /** reqid -> the outbound SA currently carrying that reqid's traffic. */
+  private readonly activeOut = new Map<number, EspSa>();
+  private policies: Policy[] = [];
+  private nextPolicyId = 1;
+  private readonly events: EspEvent[] = [];
+  private readonly pool: BufferPool;
+  private readonly acquireIntervalMs: number;
+  private readonly fields = new PacketFields();
+  private readonly encapOut = new EncapResults();
+  private readonly decapOut = new DecapResults();
+
+  /** Drops per DropReason over all SAs (and those without an SA). */
+  readonly drops = new Float64Array(DROP_REASON_COUNT);
+  /** Datagrams/packets processed: sent, delivered, IKE and keepalives seen. */
+  readonly stats = { sent: 0, delivered: 0, ike: 0, keepalives: 0, acquires: 0, bypassed: 0 };
+
+  constructor(opts: EspEngineOptions) {
+    this.backend = opts.backend;
+    this.random = opts.random;
+    this.pool = new BufferPool(opts.poolBuffers ?? 1024, opts.poolBufferBytes ?? 2048);
+    this.acquireIntervalMs = opts.acquireIntervalMs ?? 1000;
+  }
+
+  // ---------------------------------------------------------------- control surface
+
+  /** Installs an SA. An outbound SA becomes active for its reqid unless another one already is (see rollover). */
+  installSa(p: SaParams): EspSa {
+    const table = p.direction === 'in' ? this.inbound : this.outbound;
+    if (table.has(p.spi >>> 0)) {
+      throw new EspError('DUPLICATE_SPI', `ESP: ${p.direction}bound SA ${hex(p.spi)} is already installed`);
+    }
+    const sa = new EspSa(p, this.backend, this.random);
+    table.set(sa.spi, sa);
+    if (sa.direction === 'out' && !this.activeOut.has(sa.reqid)) this.activeOut.set(sa.reqid, sa);
+    return sa;
+  }
+
+  getSa(spi: number, direction: SaDirection): EspSa | undefined {
+    return (direction === 'in' ? this.inbound : this.outbound).get(spi >>> 0);
+  }
+
+  /** Removes an SA and wipes its keys. An active outbound SA is replaced by another one of its reqid, if any. */
+  removeSa(spi: number, direction: SaDirection): void {
+    const table = direction === 'in' ? this.inbound : this.outbound;
+    const sa = table.get(spi >>> 0);
+    if (!sa) throw new EspError('UNKNOWN_SPI', `ESP: no ${direction}bound SA ${hex(spi)}`);
+    table.delete(sa.spi);
+    if (direction === 'out' && this.activeOut.get(sa.reqid) === sa) {
+      this.activeOut.delete(sa.reqid);
+      for (const o of this.outbound.values()) {
+        if (o.reqid === sa.reqid && !o.hardExpired) {
+          this.activeOut.set(o.reqid, o);
+          break;
+        }
+      }
+    }
+    sa.dispose();
+  }
+
+  /**
+   * Make-before-break, outbound half: traffic of the old SA's reqid moves to `newSpi` in one step and the old
+   * outbound SA is removed (no packet is in flight inside a synchronous engine).
+   */
+  rolloverOutbound(oldSpi: number, newSpi: number): void {
+    const old = this.outbound.get(oldSpi >>> 0);
+    const neu = this.outbound.get(newSpi >>> 0);
+    if (!old) throw new EspError('UNKNOWN_SPI', `ESP rollover: no outbound SA ${hex(oldSpi)}`);
+    if (!neu) throw new EspError('UNKNOWN_SPI', `ESP rollover: no outbound SA ${hex(newSpi)}`);
+    this.activeOut.set(old.reqid, neu);
+    if (neu.reqid !== old.reqid && this.activeOut.get(neu.reqid) === undefined) this.activeOut.set(neu.reqid, neu);
+    this.removeSa(oldSpi, 'out');
+  }
+
+  /**
+   * Make-before-break, inbound half: the old inbound SA keeps accepting packets still in flight for `graceMs`,
+   * then `handleTimeout` removes it (a 'removed' event).
+   */
+  retireInbound(spi: number, graceMs: number, now: number): void {
+    const sa = this.inbound.get(spi >>> 0);
+    if (!sa) throw new EspError('UNKNOWN_SPI', `ESP retire: no inbound SA ${hex(spi)}`);
+    if (!(graceMs >= 0)) throw new EspError('BAD_PARAMS', `ESP retire ${hex(spi)}: grace ${graceMs} ms`);
+    sa.removeAt = now + graceMs;
+  }
+
+  /** The earliest time (ms) `handleTimeout` has work, or undefined. */
+  nextTimeout(): number | undefined {
+    let t = Infinity;
+    for (const sa of this.inbound.values()) if (sa.removeAt < t) t = sa.removeAt;
+    return t === Infinity ? undefined : t;
+  }
+
+  handleTimeout(now: number): void {
+    for (const sa of [...this.inbound.values()]) {
+      if (sa.removeAt <= now) {
+        this.removeSa(sa.spi, 'in');
+        this.events.push({ type: 'removed', spi: sa.spi, direction: 'in' });
+      }
+    }
+  }
+
+  /** Installs an SPD entry and returns its id. */
+  installPolicy(p: PolicyParams): number {
+    let selectors: SelectorSet;
+    try {
+      selectors = new SelectorSet(p.local, p.remote);
+    } catch (e) {
+      throw new EspError('BAD_PARAMS', `ESP policy: ${(e as Error).message}`);
+    }
+    const action = p.action ?? 'protect';
+    if (action !== 'protect' && action !== 'bypass' && action !== 'discard') {
+      throw new EspError('BAD_PARAMS', `ESP policy: action '${String(action)}'`);
+    }
+    const pol: Policy = {
+      id: this.nextPolicyId++,
+      action,
+      reqid: p.reqid ?? 0,
+      priority: p.priority ?? 0,
+      selectors,
+      lastAcquire: -Infinity,
+    };
+    // Stable sort keeps install order among equal priorities.
+    this.policies = [...this.policies, pol].sort((a, b) => a.priority - b.priority);
+    return pol.id;
+  }
+
+  removePolicy(id: number): void {
+    const n = this.policies.length;
+    this.policies = this.policies.filter((p) => p.id !== id);
+    if (this.policies.length === n) throw new EspError('UNKNOWN_POLICY', `ESP: no policy ${id}`);
+  }
+
+  /** Next lifetime/removal event, or undefined. */
+  pollEvent(): EspEvent | undefined {
+    return this.events.shift();
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  /**
+   * Protects a batch of inner IP packets. Packets with at least ESP_HEADROOM bytes before `offset` and enough
+   * tailroom after are sealed in place (their buffer is overwritten); others are copied into pool buffers.
+   */
+  encapsulate(packets: readonly PacketRef[], now: number): EncapResults {
+    const r = this.encapOut;
+    const n = packets.length;
+    r.reset(n);
+    for (let i = 0; i < n; i++) {
+      const p = packets[i]!;
+      r.buffer[i] = undefined;
+      r.sa[i] = undefined;
+      r.acquire[i] = undefined;
+      r.offset[i] = 0;
+      r.length[i] = 0;
+      r.reason[i] = DropReason.None;
+      const reason = this.encapsulateOne(p, i, r, now);
+      if (reason !== DropReason.None) {
+        r.status[i] = EncapStatus.Drop;
+        r.reason[i] = reason;
+        this.drops[reason]!++;
+        const sa = r.sa[i];
+        if (sa) sa.drops[reason]!++;
+      }
+    }
+    return r;
+  }
+
+  private encapsulateOne(p: PacketRef, i: number, r: EncapResults, now: number): DropReason {
+    const f = this.fields;
+    const buf = p.buffer;
+    const len = p.length;
+    if (!parseIpPacket(buf, p.offset, len, f)) return DropReason.BadOuterPacket;
+
+    // 2. SPD lookup.
+    const policies = this.policies;
+    let pol: Policy | undefined;
+    for (let k = 0; k < policies.length; k++) {
+      if (policies[k]!.selectors.matchesOutbound(buf, f)) {
+        pol = policies[k];
+        break;
+      }
+    }
+    if (!pol) return DropReason.NoPolicy;
+    if (pol.action === 'discard') return DropReason.PolicyDiscard;
+    if (pol.action === 'bypass') {
+      r.status[i] = EncapStatus.Bypass;
+      r.buffer[i] = buf;
+      r.offset[i] = p.offset;
+      r.length[i] = len;
+      this.stats.bypassed++;
+      return DropReason.None;
+    }
+    const sa = this.activeOut.get(pol.reqid);
+    if (!sa || sa.hardExpired) {
+      // RFC 4301 section 5.1 / RFC 7296 section 2.9: no SA -> ask IKE, reporting this packet's selector.
+      if (now - pol.lastAcquire < this.acquireIntervalMs) return DropReason.NoSa;
+      pol.lastAcquire = now;
+      r.status[i] = EncapStatus.Acquire;
+      r.acquire[i] = packetSelector(buf, f);
+      this.stats.acquires++;
+      return DropReason.None;
+    }
+    r.sa[i] = sa;
+
+    // 3. Sequence number: never wraps (RFC 4303 section 3.3.3); the end of the space is a hard expiry.
+    let hi = sa.seqHi;
+    let lo = sa.seqLo;
+    if (lo === 0xffffffff) {
+      if (!sa.esn || hi === 0xffffffff) {
+        this.hardExpire(sa, 'sequence');
+        return DropReason.SaExpired;
+      }
+      hi = hi + 1;
+      lo = 0;
+    } else {
+      lo = lo + 1;
+    }
+    sa.seqHi = hi;
+    sa.seqLo = lo;
+
+    // 4. Place the packet: in place when the caller left room, else into a pool buffer.
+    const t = sa.transform;
+    const head = (sa.udpEncap ? UDP_HEADER_BYTES : 0) + ESP_HEADER_BYTES + t.ivBytes;
+    const body = sa.tfcPadTo > len ? sa.tfcPadTo : len;
+    const tail = body - len + t.padAlign + 1 + t.icvBytes;
+    let out = buf;
+    let payloadOff = p.offset;
+    if (payloadOff < head || payloadOff + len + tail > buf.length) {
+      out = this.pool.take();
+      payloadOff = ESP_HEADROOM;
+      if (payloadOff + len + tail > out.length) return DropReason.TooBig;
+      out.set(buf.subarray(p.offset, p.offset + len), payloadOff);
+    }
+
+    // 5. Seal. The next header says which IP version the tunnel carries (RFC 4303 section 2.6).
+    const nh = f.family === 4 ? NH_IPV4 : NH_IPV6;
+    let end: number;
+    try {
+      end = espSeal(t, out, payloadOff, len, nh, sa.spi, sa.esn, hi, lo, sa.tfcPadTo);
+    } catch {
+      return DropReason.CryptoError;
+    }
+    const espOff = payloadOff - t.ivBytes - ESP_HEADER_BYTES;
+
+    // 6. UDP header (RFC 3948 section 2.1): checksum 0; length covers UDP header + ESP packet.
+    if (sa.udpEncap) {
+      const u = espOff - UDP_HEADER_BYTES;
+      const sport = sa.local?.port ?? 4500;
+      const dport = sa.remote?.port ?? 4500;
+      const ulen = end - u;
+      out[u] = sport >>> 8;
+      out[u + 1] = sport;
+      out[u + 2] = dport >>> 8;
+      out[u + 3] = dport;
+      out[u + 4] = ulen >>> 8;
+      out[u + 5] = ulen;
+      out[u + 6] = 0;
+      out[u + 7] = 0;
+    }
+    r.status[i] = EncapStatus.Send;
+    r.buffer[i] = out;
+    r.offset[i] = espOff;
+    r.length[i] = end - espOff;
+    this.stats.sent++;
+
+    // 7. Counters and lifetimes.
+    sa.packets++;
+    sa.bytes += len;
+    this.checkLifetime(sa);
+    if (!sa.softFired && !sa.esn && lo >= 0xffffffff - SEQ_SOFT_MARGIN) this.softExpire(sa, 'sequence');
+    else if (!sa.softFired && sa.esn && hi === 0xffffffff && lo >= 0xffffffff - SEQ_SOFT_MARGIN) this.softExpire(sa, 'sequence');
+    return DropReason.None;
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  /**
+   * Processes a batch of received UDP payloads (port 4500). Each datagram is decrypted in place: a delivered
+   * inner packet is a view of the datagram's own buffer.
+   */
+  decapsulate(datagrams: readonly PacketRef[], now: number): DecapResults {
+    void now; // time is not needed per packet today (lifetimes are byte/packet based); kept for the contract
+    const r = this.decapOut;
+    const n = datagrams.length;
+    r.reset(n);
+    for (let i = 0; i < n; i++) {
+      const d = datagrams[i]!;
+      r.buffer[i] = d.buffer;
+      r.sa[i] = undefined;
+      r.offset[i] = 0;
+      r.length[i] = 0;
+      r.reason[i] = DropReason.None;
+      let reason: DropReason;
+      try {
+        reason = this.decapsulateOne(d, i, r);
+      } catch {
+        // Only a misbehaving backend can get here: the packet is dropped and counted, the batch continues.
+        reason = DropReason.CryptoError;
+      }
+      if (reason !== DropReason.None) {
+        r.status[i] = DecapStatus.Drop;
+        r.reason[i] = reason;
+        this.drops[reason]!++;
+        const sa = r.sa[i];
+        if (sa) sa.drops[reason]!++;
+      }
+    }
+    return r;
+  }
+
+  private decapsulateOne(d: PacketRef, i: number, r: DecapResults): DropReason {
+    const buf = d.buffer;
+    const off = d.offset;
+    const len = d.length;
+    if (!(off >= 0 && len >= 0 && off + len <= buf.length)) return DropReason.Malformed;
+    // 0. RFC 3948 section 2.3 NAT-keepalive; section 2.2 non-ESP marker (SPI 0 is never an ESP SPI).
+    if (len === 1 && buf[off] === 0xff) {
+      r.status[i] = DecapStatus.Keepalive;
+      this.stats.keepalives++;
+      return DropReason.None;
+    }
+    if (len < ESP_HEADER_BYTES) {
+      if (len >= NON_ESP_MARKER_BYTES && (buf[off]! | buf[off + 1]! | buf[off + 2]! | buf[off + 3]!) === 0) {
+        return this.ike(d, i, r);
+      }
+      return DropReason.Malformed;
+    }
+    const spi = ((buf[off]! << 24) | (buf[off + 1]! << 16) | (buf[off + 2]! << 8) | buf[off + 3]!) >>> 0;
+    if (spi === 0) return this.ike(d, i, r);
+
+    // 1. SPI lookup.
+    const sa = this.inbound.get(spi);
+    if (!sa) return DropReason.UnknownSpi;
+    r.sa[i] = sa;
+    if (sa.hardExpired) return DropReason.SaExpired;
+    const t = sa.transform;
+    const ctOff = off + ESP_HEADER_BYTES + t.ivBytes;
+    const end = off + len;
+    const ctEnd = end - t.icvBytes;
+    if (ctEnd - ctOff < 2 || (ctEnd - ctOff) % t.cipherBlock !== 0) return DropReason.Malformed;
+
+    // 2. Replay check before spending any crypto on the packet (RFC 4303 section 3.4.3).
+    const lo = ((buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!) >>> 0;
+    const replay = sa.replay!;
+    const hi = sa.esn ? replay.inferHigh(lo) : 0;
+    if (hi < 0 || !replay.check(hi, lo)) return DropReason.Replay;
+
+    // 3. ICV check and decryption in place.
+    if (!t.open(buf, off, end, sa.esn, hi)) return DropReason.IcvFailure;
+
+    // 4. Commit only now that the packet is authentic.
+    if (!replay.commit(hi, lo)) return DropReason.Replay;
+
+    // 5. Trailer.
+    const payloadLen = espPayloadLength(buf, ctOff, ctEnd);
+    if (payloadLen < 0) return DropReason.BadPadding;
+    const nh = buf[ctEnd - 1]!;
+    if (nh === NH_NO_NEXT) return DropReason.Dummy;
+    if (nh !== NH_IPV4 && nh !== NH_IPV6) return DropReason.BadNextHeader;
+
+    // 6. Inner packet: its IP header must agree with Next Header and its addresses with the SA's selectors.
+    const f = this.fields;
+    if (!parseIpPacket(buf, ctOff, payloadLen, f) || f.family !== (nh === NH_IPV4 ? 4 : 6)) {
+      return DropReason.BadInnerPacket;
+    }
+    if (!sa.selectors.matchesInbound(buf, f)) return DropReason.PolicyViolation;
+
+    // 7. Deliver; the IP total length cuts off any TFC padding (RFC 4303 section 2.7).
+    r.status[i] = DecapStatus.Deliver;
+    r.offset[i] = ctOff;
+    r.length[i] = f.totalLength;
+    this.stats.delivered++;
+    sa.packets++;
+    sa.bytes += f.totalLength;
+    this.checkLifetime(sa);
+    return DropReason.None;
+  }
+
+  private ike(d: PacketRef, i: number, r: DecapResults): DropReason {
+    r.status[i] = DecapStatus.Ike;
+    r.offset[i] = d.offset + NON_ESP_MARKER_BYTES;
+    r.length[i] = d.length - NON_ESP_MARKER_BYTES;
+    this.stats.ike++;
+    return DropReason.None;
+  }
+
+  // ---------------------------------------------------------------- lifetimes
+
+  private checkLifetime(sa: EspSa): void {
+    if (sa.packets >= sa.hardPackets) this.hardExpire(sa, 'packets');
+    else if (sa.bytes >= sa.hardBytes) this.hardExpire(sa, 'bytes');
+    else if (!sa.softFired) {
+      if (sa.packets >= sa.softPackets) this.softExpire(sa, 'packets');
+      else if (sa.bytes >= sa.softBytes) this.softExpire(sa, 'bytes');
+    }
+  }
+
+  private softExpire(sa: EspSa, cause: ExpireCause): void {
+    sa.softFired = true;
+    this.events.push({ type: 'soft-expire', spi: sa.spi, direction: sa.direction, cause });
+  }
+
+  private hardExpire(sa: EspSa, cause: ExpireCause): void {
+    if (sa.hardExpired) return;
+    sa.hardExpired = true;
+    this.events.push({ type: 'hard-expire', spi: sa.spi, direction: sa.direction, cause });
+  }
+
+  /** All installed SAs (for status displays). */
+  sas(): EspSa[] {
+    return [...this.inbound.values(), ...this.outbound.values()];
+  }
+}

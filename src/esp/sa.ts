@@ -1,0 +1,162 @@
+/**
+ * One ESP Security Association as the data plane holds it (RFC 4301 section 4.4.2, the SAD entry): SPI, keys
+ * (inside the transform), sequence counter or replay window, selectors, lifetimes, endpoints, counters.
+ */
+import type { CryptoBackend } from '../crypto/types.js';
+import type { RandomSource } from '../crypto/random.js';
+import { DROP_REASON_COUNT } from './constants.js';
+import { EspError } from './errors.js';
+import { DEFAULT_REPLAY_WINDOW, ReplayWindow } from './replay.js';
+import { SelectorSet, type EspSelector } from './selector.js';
+import { createEspTransform, type EspSuite, type EspTransform } from './transform.js';
+
+export type SaDirection = 'in' | 'out';
+
+/** An outer endpoint: address text as the UDP socket wants it, and the UDP port (RFC 3948: 4500). */
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+}
+
+/**
+ * Byte and packet lifetimes (RFC 4301 section 4.4.2.1). Time lifetimes belong to IKE, which has the clock.
+ * 0 or absent = no limit. Bytes count inner (plaintext) packet bytes.
+ */
+export interface SaLifetime {
+  readonly softBytes?: number;
+  readonly hardBytes?: number;
+  readonly softPackets?: number;
+  readonly hardPackets?: number;
+}
+
+export interface SaParams {
+  readonly spi: number;
+  readonly direction: SaDirection;
+  readonly suite: EspSuite;
+  /** Encryption KEYMAT slice: cipher key then salt/nonce where the transform has one (RFC 4106 section 8.1). */
+  readonly encKey: Uint8Array;
+  /** Integrity KEYMAT slice; absent for AEAD. */
+  readonly integKey?: Uint8Array;
+  /** 64-bit Extended Sequence Numbers (RFC 4303 section 2.2.1). Default false. */
+  readonly esn?: boolean;
+  /** Inbound only: anti-replay window in packets, default 1024; 0 disables anti-replay. */
+  readonly replayWindow?: number;
+  /** Traffic selectors of the SA (TSi/TSr from our point of view): checked on inbound inner packets. */
+  readonly localSelectors: readonly EspSelector[];
+  readonly remoteSelectors: readonly EspSelector[];
+  /** Links an outbound SA to its policies (as the kernel's reqid). Default 0. */
+  readonly reqid?: number;
+  /** Outer endpoints. `remote` is where outbound packets go. */
+  readonly local?: Endpoint;
+  readonly remote?: Endpoint;
+  /** UDP encapsulation (RFC 3948), default true: userspace has no other way to carry ESP. */
+  readonly udpEncap?: boolean;
+  readonly lifetime?: SaLifetime;
+  /** Outbound: pad every inner packet to at least this many bytes (RFC 4303 section 2.7 TFC padding); 0 = off. */
+  readonly tfcPadTo?: number;
+  /** Outbound: the last sequence number used (the next packet carries +1). Tests use it to reach 2^32. */
+  readonly initialSeq?: { readonly hi: number; readonly lo: number };
+}
+
+/** Packets before the end of the sequence space at which the soft "sequence" expiry fires (rekey in time). */
+export const SEQ_SOFT_MARGIN = 1 << 22;
+
+export class EspSa {
+  readonly spi: number;
+  readonly direction: SaDirection;
+  readonly suite: EspSuite;
+  readonly esn: boolean;
+  readonly reqid: number;
+  readonly local: Endpoint | undefined;
+  readonly remote: Endpoint | undefined;
+  readonly udpEncap: boolean;
+  readonly tfcPadTo: number;
+  readonly transform: EspTransform;
+  readonly selectors: SelectorSet;
+  /** Inbound only. */
+  readonly replay: ReplayWindow | undefined;
+
+  // Outbound sequence counter: last number used, as two unsigned 32-bit halves.
+  seqHi = 0;
+  seqLo = 0;
+
+  /** Statistics. `bytes` counts inner packet bytes. */
+  packets = 0;
+  bytes = 0;
+  readonly drops = new Float64Array(DROP_REASON_COUNT);
+
+  readonly softBytes: number;
+  readonly hardBytes: number;
+  readonly softPackets: number;
+  readonly hardPackets: number;
+  softFired = false;
+  hardExpired = false;
+  /** Inbound retirement (make-before-break): removed at this time (ms); Infinity = not retiring. */
+  removeAt = Infinity;
+
+  constructor(p: SaParams, backend: CryptoBackend, random: RandomSource) {
+    if (!Number.isInteger(p.spi) || p.spi < 256 || p.spi > 0xffffffff) {
+      // RFC 4303 section 2.1: SPI values 1-255 are reserved by IANA and 0 is local-use only (and the RFC 3948
+      // non-ESP marker).
+      throw new EspError('BAD_PARAMS', `SA spi ${p.spi}: must be an integer in 256..2^32-1`);
+    }
+    if (p.direction !== 'in' && p.direction !== 'out') throw new EspError('BAD_PARAMS', `SA ${hex(p.spi)}: direction '${String(p.direction)}'`);
+    this.spi = p.spi;
+    this.direction = p.direction;
+    this.suite = p.suite;
+    this.esn = p.esn ?? false;
+    this.reqid = p.reqid ?? 0;
+    this.local = p.local;
+    this.remote = p.remote;
+    this.udpEncap = p.udpEncap ?? true;
+    this.tfcPadTo = p.tfcPadTo ?? 0;
+    if (!(this.tfcPadTo >= 0 && this.tfcPadTo <= 65535)) throw new EspError('BAD_PARAMS', `SA ${hex(p.spi)}: tfcPadTo ${this.tfcPadTo}`);
+    try {
+      this.selectors = new SelectorSet(p.localSelectors ?? [], p.remoteSelectors ?? []);
+    } catch (e) {
+      throw new EspError('BAD_PARAMS', `SA ${hex(p.spi)}: ${(e as Error).message}`);
+    }
+    if (p.direction === 'in') {
+      try {
+        this.replay = new ReplayWindow(p.replayWindow ?? DEFAULT_REPLAY_WINDOW);
+      } catch (e) {
+        throw new EspError('BAD_PARAMS', `SA ${hex(p.spi)}: ${(e as Error).message}`);
+      }
+    }
+    if (p.initialSeq) {
+      const { hi, lo } = p.initialSeq;
+      if (!isU32(hi) || !isU32(lo) || (!this.esn && hi !== 0)) {
+        throw new EspError('BAD_PARAMS', `SA ${hex(p.spi)}: initialSeq ${hi}:${lo} out of range`);
+      }
+      this.seqHi = hi;
+      this.seqLo = lo;
+    }
+    const lt = p.lifetime ?? {};
+    this.softBytes = limit(lt.softBytes);
+    this.hardBytes = limit(lt.hardBytes);
+    this.softPackets = limit(lt.softPackets);
+    this.hardPackets = limit(lt.hardPackets);
+    this.transform = createEspTransform(p.suite, p.encKey, p.integKey, backend, random);
+  }
+
+  /** The SPI as 8 hex digits (for messages and logs). */
+  get spiHex(): string {
+    return hex(this.spi);
+  }
+
+  dispose(): void {
+    this.transform.dispose();
+  }
+}
+
+function limit(v: number | undefined): number {
+  return v === undefined || v <= 0 ? Infinity : v;
+}
+
+function isU32(v: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+}
+
+export function hex(spi: number): string {
+  return (spi >>> 0).toString(16).padStart(8, '0');
+}

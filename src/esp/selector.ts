@@ -1,0 +1,290 @@
+/**
+ * Traffic selectors for the data plane (RFC 4301 section 4.4.1, RFC 7296 section 3.13.1): an address range, an IP
+ * protocol (0 = any) and a port range. The shape is the IKE TrafficSelector's (startAddr/endAddr/ipProtocol/
+ * startPort/endPort), so what IKE negotiates can be handed over as is.
+ *
+ * Matching reads the addresses and ports straight out of the packet buffer: nothing is copied per packet.
+ * Several selectors per side have IKEv2 meaning: the SA covers TSi x TSr, so a packet matches when its source is
+ * in one of the local selectors and its destination in one of the remote ones (outbound; the other way inbound).
+ */
+
+export interface EspSelector {
+  /** 4 bytes (IPv4) or 16 bytes (IPv6), network order. */
+  readonly startAddr: Uint8Array;
+  readonly endAddr: Uint8Array;
+  /** IP protocol number; 0 = any. */
+  readonly ipProtocol: number;
+  readonly startPort: number;
+  readonly endPort: number;
+}
+
+/** The selector of one packet (what ACQUIRE carries to IKE: RFC 7296 section 2.9's "first" traffic selector). */
+export interface PacketSelector {
+  readonly family: 4 | 6;
+  readonly srcAddr: Uint8Array;
+  readonly dstAddr: Uint8Array;
+  readonly ipProtocol: number;
+  /** -1 when the packet carries no ports (or they are unreadable: a non-first fragment), RFC 4301 "OPAQUE". */
+  readonly srcPort: number;
+  readonly dstPort: number;
+}
+
+/** Where the fields of a parsed IP packet sit (offsets into the buffer). Reused across packets. */
+export class PacketFields {
+  family: 4 | 6 = 4;
+  addrLen = 4;
+  srcOff = 0;
+  dstOff = 0;
+  ipProtocol = 0;
+  srcPort = -1;
+  dstPort = -1;
+  /** Total length from the IP header (IPv4 total length, IPv6 40 + payload length). */
+  totalLength = 0;
+}
+
+const PROTO_TCP = 6;
+const PROTO_UDP = 17;
+const PROTO_SCTP = 132;
+const PROTO_UDPLITE = 136;
+const PROTO_ICMP = 1;
+const PROTO_ICMPV6 = 58;
+
+function hasPorts(p: number): boolean {
+  return p === PROTO_TCP || p === PROTO_UDP || p === PROTO_SCTP || p === PROTO_UDPLITE;
+}
+
+/**
+ * Parses the IP header of buf[off, off + len) into `f`. Returns false when it is not a well-formed IPv4/IPv6
+ * header or the IP length exceeds `len`. Ports: TCP/UDP/SCTP/UDP-Lite ports; for ICMP and ICMPv6 the 16-bit
+ * Type<<8|Code value (RFC 7296 section 3.13.1) in both; -1 (opaque) for other protocols and non-first fragments.
+ */
+export function parseIpPacket(buf: Uint8Array, off: number, len: number, f: PacketFields): boolean {
+  if (len < 1) return false;
+  const version = buf[off]! >>> 4;
+  let l4: number;
+  let proto: number;
+  let fragmentTail = false;
+  if (version === 4) {
+    if (len < 20) return false;
+    const ihl = (buf[off]! & 0x0f) * 4;
+    const total = (buf[off + 2]! << 8) | buf[off + 3]!;
+    if (ihl < 20 || total < ihl || total > len) return false;
+    f.family = 4;
+    f.addrLen = 4;
+    f.srcOff = off + 12;
+    f.dstOff = off + 16;
+    f.totalLength = total;
+    proto = buf[off + 9]!;
+    fragmentTail = (((buf[off + 6]! & 0x1f) << 8) | buf[off + 7]!) !== 0;
+    l4 = ihl;
+  } else if (version === 6) {
+    if (len < 40) return false;
+    const total = 40 + ((buf[off + 4]! << 8) | buf[off + 5]!);
+    if (total > len) return false;
+    f.family = 6;
+    f.addrLen = 16;
+    f.srcOff = off + 8;
+    f.dstOff = off + 24;
+    f.totalLength = total;
+    proto = buf[off + 6]!;
+    l4 = 40;
+    // Walk the extension headers that may precede the upper-layer header (RFC 8200 section 4).
+    for (let guard = 0; guard < 8; guard++) {
+      if (proto === 0 || proto === 43 || proto === 60) {
+        if (l4 + 8 > total) break;
+        const next = buf[off + l4]!;
+        l4 += (buf[off + l4 + 1]! + 1) * 8;
+        proto = next;
+      } else if (proto === 44) {
+        if (l4 + 8 > total) break;
+        const next = buf[off + l4]!;
+        fragmentTail = (((buf[off + l4 + 2]! << 8) | buf[off + l4 + 3]!) & 0xfff8) !== 0;
+        l4 += 8;
+        proto = next;
+      } else {
+        break;
+      }
+    }
+  } else {
+    return false;
+  }
+  f.ipProtocol = proto;
+  f.srcPort = -1;
+  f.dstPort = -1;
+  if (!fragmentTail && l4 + 4 <= f.totalLength) {
+    const p = off + l4;
+    if (hasPorts(proto)) {
+      f.srcPort = (buf[p]! << 8) | buf[p + 1]!;
+      f.dstPort = (buf[p + 2]! << 8) | buf[p + 3]!;
+    } else if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) {
+      const tc = (buf[p]! << 8) | buf[p + 1]!;
+      f.srcPort = tc;
+      f.dstPort = tc;
+    }
+  }
+  return true;
+}
+
+/** A selector prepared for matching: IPv4 bounds as unsigned 32-bit numbers, IPv6 as bytes. */
+export class CompiledSelector {
+  readonly family: 4 | 6;
+  readonly start4: number;
+  readonly end4: number;
+  readonly start: Uint8Array;
+  readonly end: Uint8Array;
+  readonly ipProtocol: number;
+  readonly startPort: number;
+  readonly endPort: number;
+  /** True when the port range is everything, so opaque ports match (RFC 4301 section 4.4.1.1). */
+  readonly anyPort: boolean;
+
+  constructor(s: EspSelector) {
+    const n = s.startAddr.length;
+    if ((n !== 4 && n !== 16) || s.endAddr.length !== n) {
+      throw new RangeError(`selector: addresses must both be 4 or 16 bytes (got ${n} and ${s.endAddr.length})`);
+    }
+    if (compareBytes(s.startAddr, 0, s.endAddr) > 0) throw new RangeError('selector: start address above end address');
+    if (!(s.ipProtocol >= 0 && s.ipProtocol <= 255)) throw new RangeError(`selector: protocol ${s.ipProtocol}`);
+    if (!(s.startPort >= 0 && s.endPort <= 65535 && s.startPort <= s.endPort)) {
+      throw new RangeError(`selector: port range ${s.startPort}-${s.endPort}`);
+    }
+    this.family = n === 4 ? 4 : 6;
+    this.start = s.startAddr.slice();
+    this.end = s.endAddr.slice();
+    this.start4 = n === 4 ? read32(this.start, 0) : 0;
+    this.end4 = n === 4 ? read32(this.end, 0) : 0;
+    this.ipProtocol = s.ipProtocol;
+    this.startPort = s.startPort;
+    this.endPort = s.endPort;
+    this.anyPort = s.startPort === 0 && s.endPort === 65535;
+  }
+
+  /** Does the address at buf[addrOff] (and protocol/port) fall in this selector? */
+  matches(buf: Uint8Array, f: PacketFields, addrOff: number, port: number): boolean {
+    if (f.family !== this.family) return false;
+    if (this.ipProtocol !== 0 && this.ipProtocol !== f.ipProtocol) return false;
+    if (!this.anyPort && (port < this.startPort || port > this.endPort)) return false;
+    if (this.family === 4) {
+      const a = read32(buf, addrOff);
+      return a >= this.start4 && a <= this.end4;
+    }
+    return compareBytes(buf, addrOff, this.start) >= 0 && compareBytes(buf, addrOff, this.end) <= 0;
+  }
+}
+
+function read32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+/** Lexicographic compare of a.length bytes at buf[off] against a. */
+function compareBytes(buf: Uint8Array, off: number, a: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) {
+    const d = buf[off + i]! - a[i]!;
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** A local/remote selector set, compiled. */
+export class SelectorSet {
+  readonly local: readonly CompiledSelector[];
+  readonly remote: readonly CompiledSelector[];
+
+  constructor(local: readonly EspSelector[], remote: readonly EspSelector[]) {
+    this.local = local.map((s) => new CompiledSelector(s));
+    this.remote = remote.map((s) => new CompiledSelector(s));
+  }
+
+  /** Outbound: source in a local selector, destination in a remote one. */
+  matchesOutbound(buf: Uint8Array, f: PacketFields): boolean {
+    return anyMatch(this.local, buf, f, f.srcOff, f.srcPort) && anyMatch(this.remote, buf, f, f.dstOff, f.dstPort);
+  }
+
+  /** Inbound (inner packet of a tunnel): source in a remote selector, destination in a local one. */
+  matchesInbound(buf: Uint8Array, f: PacketFields): boolean {
+    return anyMatch(this.remote, buf, f, f.srcOff, f.srcPort) && anyMatch(this.local, buf, f, f.dstOff, f.dstPort);
+  }
+}
+
+function anyMatch(list: readonly CompiledSelector[], buf: Uint8Array, f: PacketFields, off: number, port: number): boolean {
+  for (let i = 0; i < list.length; i++) if (list[i]!.matches(buf, f, off, port)) return true;
+  return false;
+}
+
+/** Copies the selector of a parsed packet out of the buffer (slow path: ACQUIRE). */
+export function packetSelector(buf: Uint8Array, f: PacketFields): PacketSelector {
+  return {
+    family: f.family,
+    srcAddr: buf.slice(f.srcOff, f.srcOff + f.addrLen),
+    dstAddr: buf.slice(f.dstOff, f.dstOff + f.addrLen),
+    ipProtocol: f.ipProtocol,
+    srcPort: f.srcPort,
+    dstPort: f.dstPort,
+  };
+}
+
+// ---- construction helpers (configuration and tests, not the data path) ----
+
+function parseV4(s: string): Uint8Array | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
+  if (!m) return undefined;
+  const b = new Uint8Array(4);
+  for (let i = 0; i < 4; i++) {
+    const v = Number(m[i + 1]);
+    if (v > 255) return undefined;
+    b[i] = v;
+  }
+  return b;
+}
+
+function parseV6(s: string): Uint8Array | undefined {
+  const halves = s.split('::');
+  if (halves.length > 2) return undefined;
+  const groups = (p: string): number[] | undefined => {
+    if (p === '') return [];
+    const out: number[] = [];
+    for (const g of p.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  const head = groups(halves[0]!);
+  const tail = halves.length === 2 ? groups(halves[1]!) : [];
+  if (!head || !tail) return undefined;
+  const fill = 8 - head.length - tail.length;
+  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
+  const all = [...head, ...new Array<number>(fill).fill(0), ...tail];
+  const b = new Uint8Array(16);
+  all.forEach((g, i) => {
+    b[2 * i] = g >>> 8;
+    b[2 * i + 1] = g & 0xff;
+  });
+  return b;
+}
+
+/** Parses an IPv4 or IPv6 address; throws RangeError naming the text when it is neither. */
+export function parseAddress(text: string): Uint8Array {
+  const a = text.includes(':') ? parseV6(text) : parseV4(text);
+  if (!a) throw new RangeError(`'${text}' is not an IPv4 or IPv6 address`);
+  return a;
+}
+
+/**
+ * A selector from `10.0.0.0/24`, `2001:db8::/32` or a single address, with optional protocol and ports.
+ */
+export function selector(prefix: string, ipProtocol = 0, startPort = 0, endPort = startPort === 0 ? 65535 : startPort): EspSelector {
+  const slash = prefix.indexOf('/');
+  const addr = parseAddress(slash >= 0 ? prefix.slice(0, slash) : prefix);
+  const bits = slash >= 0 ? Number(prefix.slice(slash + 1)) : addr.length * 8;
+  if (!Number.isInteger(bits) || bits < 0 || bits > addr.length * 8) throw new RangeError(`'${prefix}': bad prefix length`);
+  const start = addr.slice();
+  const end = addr.slice();
+  for (let i = 0; i < addr.length; i++) {
+    const keep = Math.max(0, Math.min(8, bits - i * 8));
+    const mask = keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff;
+    start[i] = addr[i]! & mask;
+    end[i] = (addr[i]! & mask) | (~mask & 0xff);
+  }
+  return { startAddr: start, endAddr: end, ipProtocol, startPort, endPort };
+}
