@@ -232,8 +232,21 @@ function validInContext(t: Token, protocol: ProposalProtocol): boolean {
   return t.type !== 2;
 }
 
-/** The valid keyword (in this context) nearest to `word`; ties go to the earlier keyword in strongSwan's table. */
+/**
+ * The valid keyword (in this context) nearest to `word`: the shortest keyword that `word` begins (a truncated
+ * keyword such as `chacha20`), else the one at the smallest edit distance; ties go to the earlier keyword in
+ * strongSwan's table.
+ */
 export function suggestKeyword(word: string, protocol: ProposalProtocol): string {
+  if (word.length >= 3) {
+    let prefixed: string | undefined;
+    for (const [k, t] of KEYWORDS) {
+      if (validInContext(t, protocol) && k.startsWith(word) && (prefixed === undefined || k.length < prefixed.length)) {
+        prefixed = k;
+      }
+    }
+    if (prefixed !== undefined) return prefixed;
+  }
   let best = 'default';
   let bestDist = editDistance(word, best);
   for (const [k, t] of KEYWORDS) {
