@@ -9,7 +9,9 @@ import {
   formatProposalsString,
   parseProposal,
   parseProposals,
+  proposalFromTransforms,
   proposalKeywords,
+  proposalTransforms,
   suggestKeyword,
   type Proposal,
   type ProposalProtocol,
@@ -254,6 +256,24 @@ describe('printing', () => {
     };
     fc.assert(fc.property(shuffled(ike), check('ike')), { numRuns: 300 });
     fc.assert(fc.property(shuffled(esp), check('esp')), { numRuns: 300 });
+  });
+});
+
+describe('SA payload transforms', () => {
+  it('lists transforms in ENCR, PRF, INTEG, KE, ESN order with Key Length only where it applies', () => {
+    const p = parseProposal('aes128-aes256-sha256-modp2048', 'ike');
+    expect(proposalTransforms(p)).toEqual([
+      { type: 1, id: 12, keyBits: 128 }, { type: 1, id: 12, keyBits: 256 }, { type: 2, id: 5 }, { type: 3, id: 12 },
+      { type: 4, id: 14 },
+    ]);
+    expect(proposalTransforms(parseProposal('chacha20poly1305-esn', 'esp'))).toEqual([
+      { type: 1, id: 28 }, { type: 5, id: 1 },
+    ]);
+  });
+  it('groups transforms back into the same proposal', () => {
+    for (const p of [...defaultProposals('ike'), ...defaultProposals('esp'), parseProposal('aes128-sha256-ecp256-esn-noesn', 'esp')]) {
+      expect(proposalFromTransforms(p.protocol, proposalTransforms(p))).toEqual(p);
+    }
   });
 });
 

@@ -466,6 +466,50 @@ export function formatProposalLog(p: Proposal): string {
   return `${PROTO_NAME[p.protocol]}:${names.join('/')}`;
 }
 
+/** One transform as carried in an SA payload Transform substructure (RFC 7296 3.3.2). */
+export interface WireTransform {
+  readonly type: TransformTypeId;
+  readonly id: number;
+  /** Value of the Key Length attribute (type 14), in bits, when the transform carries one. */
+  readonly keyBits?: number;
+}
+
+/**
+ * The transforms of a proposal in SA payload order (ENCR, PRF, INTEG, KE, ESN: the Transform Type order RFC 7296
+ * 3.3 uses in its examples), each type in preference order.
+ */
+export function proposalTransforms(p: Proposal): WireTransform[] {
+  const out: WireTransform[] = [];
+  for (const e of p.encryption) out.push(e.keyBits === undefined ? { type: 1, id: e.id } : { type: 1, id: e.id, keyBits: e.keyBits });
+  for (const id of p.prf) out.push({ type: 2, id });
+  for (const id of p.integrity) out.push({ type: 3, id });
+  for (const id of p.ke) out.push({ type: 4, id });
+  for (const id of p.esn) out.push({ type: 5, id });
+  return out;
+}
+
+/**
+ * Groups received transforms back into a Proposal (for selection and for logging what a peer offered). No policy
+ * checks here: a peer's proposal is judged by the selection code, not by the config rules of parseProposals.
+ */
+export function proposalFromTransforms(protocol: ProposalProtocol, transforms: readonly WireTransform[]): Proposal {
+  const encryption: ProposalEncryption[] = [];
+  const integrity: number[] = [];
+  const prf: number[] = [];
+  const ke: number[] = [];
+  const esn: number[] = [];
+  for (const t of transforms) {
+    switch (t.type) {
+      case 1: encryption.push(t.keyBits === undefined ? { id: t.id } : { id: t.id, keyBits: t.keyBits }); break;
+      case 2: prf.push(t.id); break;
+      case 3: integrity.push(t.id); break;
+      case 4: ke.push(t.id); break;
+      case 5: esn.push(t.id); break;
+    }
+  }
+  return { protocol, encryption, integrity, prf, ke, esn };
+}
+
 /** Every keyword cygnet accepts, with what it stands for (for docs, completion and tests). */
 export function proposalKeywords(): ReadonlyMap<string, Readonly<{ type: TransformTypeId; id: number; keyBits?: number }>> {
   return KEYWORDS;
