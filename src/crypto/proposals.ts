@@ -198,7 +198,8 @@ const CANONICAL: ReadonlyMap<string, string> = (() => {
 function keywordFor(type: TransformTypeId, id: number): string {
   const k = CANONICAL.get(`${type}:${id}`);
   if (k === undefined) {
-    throw new CryptoError('INVALID_PROPOSAL', `no proposal keyword for ${transformName(type, id)} (type ${type}, id ${id})`);
+    const name = transformName(type, id);
+    throw new CryptoError('INVALID_PROPOSAL', `no proposal keyword for ${name} (type ${type}, id ${id})`);
   }
   return k;
 }
@@ -480,7 +481,9 @@ export interface WireTransform {
  */
 export function proposalTransforms(p: Proposal): WireTransform[] {
   const out: WireTransform[] = [];
-  for (const e of p.encryption) out.push(e.keyBits === undefined ? { type: 1, id: e.id } : { type: 1, id: e.id, keyBits: e.keyBits });
+  for (const e of p.encryption) {
+    out.push(e.keyBits === undefined ? { type: 1, id: e.id } : { type: 1, id: e.id, keyBits: e.keyBits });
+  }
   for (const id of p.prf) out.push({ type: 2, id });
   for (const id of p.integrity) out.push({ type: 3, id });
   for (const id of p.ke) out.push({ type: 4, id });
@@ -511,6 +514,6 @@ export function proposalFromTransforms(protocol: ProposalProtocol, transforms: r
 }
 
 /** Every keyword cygnet accepts, with what it stands for (for docs, completion and tests). */
-export function proposalKeywords(): ReadonlyMap<string, Readonly<{ type: TransformTypeId; id: number; keyBits?: number }>> {
+export function proposalKeywords(): ReadonlyMap<string, Readonly<WireTransform>> {
   return KEYWORDS;
 }

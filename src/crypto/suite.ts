@@ -62,7 +62,9 @@ export function childKeymatBytes(encrId: number, keyBits: number | undefined, in
 }
 
 function checkKeymat(what: string, keymat: Uint8Array, expected: number): void {
-  if (!(keymat instanceof Uint8Array)) throw new CryptoError('INVALID_KEY_LENGTH', `${what}: keymat must be a Uint8Array`);
+  if (!(keymat instanceof Uint8Array)) {
+    throw new CryptoError('INVALID_KEY_LENGTH', `${what}: keymat must be a Uint8Array`);
+  }
   if (keymat.length !== expected) {
     throw new CryptoError('INVALID_KEY_LENGTH', `${what}: keymat is ${keymat.length} bytes, expected ${expected}`);
   }
@@ -73,7 +75,12 @@ function checkKeymat(what: string, keymat: Uint8Array, expected: number): void {
  * bits and the integrity key (if any) MUST be taken from the remaining bits", initiator-to-responder first).
  * Returns views into `keymat`, no copies.
  */
-export function splitChildKeymat(keymat: Uint8Array, encrId: number, keyBits: number | undefined, integId = 0): ChildKeys {
+export function splitChildKeymat(
+  keymat: Uint8Array,
+  encrId: number,
+  keyBits: number | undefined,
+  integId = 0,
+): ChildKeys {
   const e = encrKeymatBytes(encrId, keyBits);
   const a = integKeyBytes(integId);
   checkKeymat('CHILD SA KEYMAT', keymat, 2 * (e + a));
@@ -293,7 +300,7 @@ export interface IntegrityContext {
 export function createIntegrity(integId: number, key: Uint8Array, backend: CryptoBackend): IntegrityContext {
   const t = integTransform(integId);
   if (t.mac === null) {
-    throw new CryptoError('UNSUPPORTED_ALGORITHM', 'integrity NONE has no context (AEAD transforms carry their own ICV)');
+    throw new CryptoError('UNSUPPORTED_ALGORITHM', 'integrity NONE has no context (AEAD transforms carry their ICV)');
   }
   checkKeymat(t.iana, key, t.keyBytes);
   const mac: MacContext = backend.createMac(t.mac, key);

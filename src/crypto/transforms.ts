@@ -384,10 +384,12 @@ export function resolveEncrKeyBits(encrId: number, keyBits?: number): number {
   const t = encrTransform(encrId);
   if (t.keyLengthAttribute) {
     if (keyBits === undefined) {
-      throw new CryptoError('INVALID_KEY_LENGTH', `${t.iana} needs a Key Length attribute (${t.keyBits.join('/')} bits)`);
+      const allowed = t.keyBits.join('/');
+      throw new CryptoError('INVALID_KEY_LENGTH', `${t.iana} needs a Key Length attribute (${allowed} bits)`);
     }
     if (!t.keyBits.includes(keyBits)) {
-      throw new CryptoError('INVALID_KEY_LENGTH', `${t.iana}: key length ${keyBits} bits, expected ${t.keyBits.join('/')}`);
+      const allowed = t.keyBits.join('/');
+      throw new CryptoError('INVALID_KEY_LENGTH', `${t.iana}: key length ${keyBits} bits, expected ${allowed}`);
     }
     return keyBits;
   }
@@ -408,7 +410,9 @@ export function aeadSpecFor(encrId: number, keyBits?: number): AeadSpec {
 /** The CipherSpec of a non-AEAD cipher transform; CryptoError('UNSUPPORTED_ALGORITHM') otherwise. */
 export function cipherSpecFor(encrId: number, keyBits?: number): CipherSpec {
   const t = encrTransform(encrId);
-  if (t.cipher === undefined) throw new CryptoError('UNSUPPORTED_ALGORITHM', `${t.iana} is not a plain cipher transform`);
+  if (t.cipher === undefined) {
+    throw new CryptoError('UNSUPPORTED_ALGORITHM', `${t.iana} is not a plain cipher transform`);
+  }
   return { alg: t.cipher, keyBytes: resolveEncrKeyBits(encrId, keyBits) / 8 };
 }
 
