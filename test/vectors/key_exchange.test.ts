@@ -40,7 +40,7 @@ function runEntry(e: Entry, b: CryptoBackend, group: number): void {
   } else if (typeof e.procedure === 'string') {
     // RFC 7748 section 5.2 iteration: k = u = 9; (k, u) = (X25519(k, u), k). 1 and 1000 rounds; the
     // 1,000,000-round value is not run (minutes per backend).
-    let k = new Uint8Array(32);
+    let k: Uint8Array = new Uint8Array(32);
     k[0] = 9;
     let u = k.slice();
     for (let n = 1; n <= 1000; n++) {
