@@ -42,7 +42,7 @@ function runEntry(e: Entry, b: CryptoBackend, group: number): void {
     // 1,000,000-round value is not run (minutes per backend).
     let k: Uint8Array = new Uint8Array(32);
     k[0] = 9;
-    let u = k.slice();
+    let u: Uint8Array = k.slice();
     for (let n = 1; n <= 1000; n++) {
       const kx = b.createKeyExchange(group, fixedRandom(k));
       const next = kx.computeSharedSecret(u);
