@@ -5,11 +5,26 @@
 import type { CryptoBackend } from '../types.js';
 import { nobleBackend } from './noble.js';
 import { nodeBackend } from './node.js';
-import { tryLoadOpensslBackend } from './openssl.js';
+import { tryLoadOpensslBackend, type OpensslLoadResult } from './openssl.js';
 
+let openssl: OpensslLoadResult | undefined;
+
+/** Loads the openssl backend once per process; a loader that throws counts as unavailable, with its message. */
+function loadOpenssl(): OpensslLoadResult {
+  if (openssl === undefined) {
+    try {
+      openssl = tryLoadOpensslBackend();
+    } catch (e) {
+      openssl = { reason: `loader threw: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+  return openssl;
+}
+
+/** node, noble, then openssl when it loads. Order here is not preference: see provider.ts for that. */
 export function availableBackends(): CryptoBackend[] {
   const list: CryptoBackend[] = [nodeBackend, nobleBackend];
-  const o = tryLoadOpensslBackend();
+  const o = loadOpenssl();
   if (o.backend) list.push(o.backend);
   return list;
 }
@@ -17,7 +32,7 @@ export function availableBackends(): CryptoBackend[] {
 /** Backend name -> why it cannot be used here (empty when all load). */
 export function backendUnavailableReasons(): Record<string, string> {
   const r: Record<string, string> = {};
-  const o = tryLoadOpensslBackend();
+  const o = loadOpenssl();
   if (!o.backend) r['openssl'] = o.reason ?? 'unknown reason';
   return r;
 }
