@@ -8,11 +8,10 @@ import {
   createEncryption,
   createIntegrity,
   encrKeymatBytes,
-  ikeKeymatBytes,
+  ikeSaKeySizes,
   integKeyBytes,
   prfKeyBytes,
   splitChildKeymat,
-  splitIkeKeymat,
   type AeadEncryption,
   type CipherEncryption,
 } from './suite.js';
@@ -85,17 +84,14 @@ describe('key material sizes', () => {
     expect(codeOf(() => splitChildKeymat(new Uint8Array(39), ENCR.AES_GCM_16, 128))).toBe('INVALID_KEY_LENGTH');
   });
 
-  it('splits IKE SA keys as SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr (RFC 7296 2.14)', () => {
+  it('gives the IKE SA key sizes for RFC 7296 2.14', () => {
     const t = { prf: PRF.HMAC_SHA2_256, encr: ENCR.AES_CBC, keyBits: 256, integ: INTEG.HMAC_SHA2_256_128 };
-    expect(ikeKeymatBytes(t)).toBe(3 * 32 + 2 * 32 + 2 * 32);
-    const keymat = Uint8Array.from({ length: ikeKeymatBytes(t) }, (_, i) => i);
-    const k = splitIkeKeymat(keymat, t);
-    expect([k.skD, k.skAi, k.skAr, k.skEi, k.skEr, k.skPi, k.skPr].map((b) => b[0])).toEqual([0, 32, 64, 96, 128, 160, 192]);
-    const aead = { prf: PRF.HMAC_SHA2_512, encr: ENCR.AES_GCM_16, keyBits: 128 };
-    expect(ikeKeymatBytes(aead)).toBe(3 * 64 + 2 * 20);
-    const a = splitIkeKeymat(new Uint8Array(ikeKeymatBytes(aead)), aead);
-    expect([a.skAi.length, a.skEi.length, a.skPr.length]).toEqual([0, 20, 64]);
-    expect(codeOf(() => splitIkeKeymat(new Uint8Array(10), aead))).toBe('INVALID_KEY_LENGTH');
+    expect(ikeSaKeySizes(t)).toEqual({ encrKey: 32, integKey: 32, prfKey: 32 });
+    expect(ikeSaKeySizes({ prf: PRF.HMAC_SHA2_512, encr: ENCR.AES_GCM_16, keyBits: 128 }))
+      .toEqual({ encrKey: 20, integKey: 0, prfKey: 64 });
+    expect(ikeSaKeySizes({ prf: PRF.AES128_XCBC, encr: ENCR.AES_CTR, keyBits: 192, integ: INTEG.AES_XCBC_96 }))
+      .toEqual({ encrKey: 28, integKey: 16, prfKey: 16 });
+    expect(codeOf(() => ikeSaKeySizes({ prf: PRF.HMAC_SHA2_256, encr: ENCR.AES_GCM_16 }))).toBe('INVALID_KEY_LENGTH');
   });
 });
 

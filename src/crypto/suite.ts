@@ -10,10 +10,12 @@
  *    (RFC 3686 section 5.1: last 4 bytes) is taken from the key material, never sent.
  *  - CHILD SA KEYMAT (RFC 7296 2.17): for each direction the encryption key first, then the integrity key; the
  *    initiator-to-responder direction first: `encr_i | integ_i | encr_r | integ_r`.
- *  - IKE SA keys (RFC 7296 2.14): `SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr`.
+ *  - IKE SA keys (RFC 7296 2.14): `SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr`, cut by kdf.ts with
+ *    the sizes from ikeSaKeySizes.
  */
 import { constantTimeEqual } from './ct.js';
 import { CryptoError } from './errors.js';
+import type { IkeSaKeySizes } from './kdf.js';
 import {
   aeadSpecFor,
   cipherSpecFor,
@@ -90,16 +92,6 @@ export function splitChildKeymat(
   };
 }
 
-export interface IkeSaKeys {
-  readonly skD: Uint8Array;
-  readonly skAi: Uint8Array;
-  readonly skAr: Uint8Array;
-  readonly skEi: Uint8Array;
-  readonly skEr: Uint8Array;
-  readonly skPi: Uint8Array;
-  readonly skPr: Uint8Array;
-}
-
 export interface IkeSaTransforms {
   readonly prf: number;
   readonly encr: number;
@@ -108,20 +100,16 @@ export interface IkeSaTransforms {
   readonly integ?: number;
 }
 
-/** Bytes of prf+ output for the IKE SA keys (RFC 7296 2.14). */
-export function ikeKeymatBytes(t: IkeSaTransforms): number {
-  return 3 * prfKeyBytes(t.prf) + 2 * integKeyBytes(t.integ ?? 0) + 2 * encrKeymatBytes(t.encr, t.keyBits);
-}
-
-/** Cuts `{SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr}` (RFC 7296 2.14). Views into `keymat`, no copies. */
-export function splitIkeKeymat(keymat: Uint8Array, t: IkeSaTransforms): IkeSaKeys {
-  checkKeymat('IKE SA keymat', keymat, ikeKeymatBytes(t));
-  const p = prfKeyBytes(t.prf);
-  const a = integKeyBytes(t.integ ?? 0);
-  const e = encrKeymatBytes(t.encr, t.keyBits);
-  let at = 0;
-  const take = (n: number) => keymat.subarray(at, (at += n));
-  return { skD: take(p), skAi: take(a), skAr: take(a), skEi: take(e), skEr: take(e), skPi: take(p), skPr: take(p) };
+/**
+ * The key sizes kdf.ts `deriveIkeSaKeys` cuts `{SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr}` with
+ * (RFC 7296 2.14): SK_e includes the salt/nonce, SK_a is empty for AEAD (RFC 5282 section 7).
+ */
+export function ikeSaKeySizes(t: IkeSaTransforms): IkeSaKeySizes {
+  return {
+    encrKey: encrKeymatBytes(t.encr, t.keyBits),
+    integKey: integKeyBytes(t.integ ?? 0),
+    prfKey: prfKeyBytes(t.prf),
+  };
 }
 
 /** An AEAD transform keyed for one direction. */
