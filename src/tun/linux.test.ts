@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { linuxTunUnavailableReason, LinuxTun } from './linux.js';
+import { TunError } from './types.js';
+
+/** Why the real-device test cannot run here, or undefined. Printed, never silent. */
+function skipReason(): string | undefined {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  if (process.getuid?.() !== 0) return 'not root: creating a TUN needs CAP_NET_ADMIN';
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun does not exist';
+  const lib = linuxTunUnavailableReason();
+  if (lib) return lib;
+  try {
+    execFileSync('unshare', ['-n', 'true'], { stdio: 'pipe' });
+  } catch {
+    return 'unshare -n (a private network namespace) is not permitted here';
+  }
+  try {
+    execFileSync('ip', ['-V'], { stdio: 'pipe' });
+  } catch {
+    return 'iproute2 `ip` is not installed';
+  }
+  return undefined;
+}
+
+const reason = skipReason();
+if (reason) console.log(`[skip] LinuxTun tests: ${reason}`);
+
+describe.skipIf(reason !== undefined)('LinuxTun (root, in a private network namespace)', () => {
+  it('reads what the kernel routes into it, writes what the kernel accepts, answers ping, sets MTU, cleans up', () => {
+    const script = fileURLToPath(new URL('../../test/tun/linux-tun-netns.ts', import.meta.url));
+    const r = spawnSync('unshare', ['-n', process.execPath, '--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`netns script failed (${r.status}): ${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, any>;
+    expect(out.name).toBe('cygt0');
+    expect(out.linkShow).toMatch(/POINTOPOINT.*NOARP.*UP/);
+    expect(out.linkShow).toMatch(/mtu 1400/);
+    expect(out.routeShow).toMatch(/198\.19\.0\.0\/16/);
+    expect(out.read).toEqual({ src: '198.18.0.1', dst: '198.18.0.2', srcPort: expect.any(Number), dstPort: 9999, ipOk: true, udpOk: true, payload: 'hello tun' });
+    expect(out.routedDst).toBe('198.19.5.5');
+    expect(out.written).toBe(1);
+    expect(out.socketGot).toEqual({ msg: 'hello back', from: '198.18.0.2', port: 9999 });
+    expect(out.echoReply).toEqual({ src: '198.18.0.1', dst: '198.18.0.2', type: 0, id: 0x4242 });
+    expect(out.mtuAfter).toBe('1280');
+    expect(out.cleanupErrors).toEqual([]);
+    expect(out.stats.errors).toBe(0);
+    expect(out.stats.txPackets).toBe(2);
+    expect(out.goneAfterClose).toBe(true);
+  });
+
+  it('refuses bad options with typed errors', async () => {
+    await expect(LinuxTun.open({ name: 'this-name-is-far-too-long' })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    await expect(LinuxTun.open({ mtu: 100 })).rejects.toBeInstanceOf(TunError);
+    await expect(LinuxTun.open({ batchSize: 0 })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+  });
+});

@@ -1,0 +1,396 @@
+/**
+ * Linux TUN device through koffi FFI into libc (Node has no ioctl; DESIGN.md section 4).
+ *
+ * 1. open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC), ioctl(TUNSETIFF) with IFF_TUN | IFF_NO_PI: raw IP
+ *    packets, no 4-byte packet-information prefix (linux Documentation/networking/tuntap.rst).
+ * 2. Read: non-blocking read() into a fixed pool of buffers, up to `batchSize` (64) packets per event-loop turn,
+ *    handed to the reader as one batch; after a full batch the loop yields with setImmediate so timers and
+ *    sockets get their turn.
+ * 3. Idle: when read() says EAGAIN, one poll() on the TUN fd and an eventfd runs as a koffi async call on a
+ *    libuv pool thread; its completion resumes step 2. No busy polling, and the event loop never blocks.
+ *    close() writes the eventfd to end the poll at once. (Why not the alternatives: fs.read on the fd costs a
+ *    pool round trip per packet (60-130k pps, DESIGN.md section 4) and hangs exit; net.Socket refuses a
+ *    character device fd; a worker thread polling costs a thread and a message channel for the same effect.)
+ * 4. Write: write() per packet, synchronously (a TUN write does not block for long: the kernel queues the packet
+ *    into the stack); EAGAIN/ENOBUFS drop the packet and count it.
+ * 5. MTU and link up via ioctl(SIOCSIFMTU / SIOCSIFFLAGS) on an AF_INET datagram socket: no process spawned.
+ *
+ * Cost to know: while idle, one libuv thread-pool thread sits in poll() (the default pool has 4; the daemon may
+ * raise UV_THREADPOOL_SIZE). The pending poll keeps the process alive until close().
+ */
+import { createRequire } from 'node:module';
+import { checkMtu, emptyTunStats, TunError, type PacketBatchHandler, type TunDevice, type TunStats } from './types.js';
+
+// linux/if_tun.h and linux/sockios.h constants (x86_64/arm64 share them).
+const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
+const IFF_TUN = 0x0001;
+const IFF_NO_PI = 0x1000;
+const SIOCGIFFLAGS = 0x8913;
+const SIOCSIFFLAGS = 0x8914;
+const SIOCSIFMTU = 0x8922;
+const IFF_UP = 0x1;
+const O_RDWR = 0o2;
+const O_NONBLOCK = 0o4000;
+const O_CLOEXEC = 0o2000000;
+const EFD_NONBLOCK = 0o4000;
+const EFD_CLOEXEC = 0o2000000;
+const AF_INET = 2;
+const SOCK_DGRAM = 2;
+const POLLIN = 0x1;
+const EINTR = 4;
+const EAGAIN = 11;
+const IFNAMSIZ = 16;
+const IFREQ_SIZE = 40;
+
+interface Libc {
+  errno(): number;
+  open(path: string, flags: number, ...va: unknown[]): number;
+  ioctl(fd: number, req: number, ...va: unknown[]): number;
+  read(fd: number, buf: Uint8Array, n: number): number;
+  write(fd: number, buf: Uint8Array, n: number): number;
+  close(fd: number): number;
+  eventfd(init: number, flags: number): number;
+  socket(domain: number, type: number, protocol: number): number;
+  pollAsync(fds: Uint8Array, n: number, timeout: number, cb: (err: unknown, res: number) => void): void;
+  strerror(errno: number): string;
+}
+
+let libc: Libc | undefined;
+let libcError: string | undefined;
+
+/** Loads libc through koffi once; returns undefined (with the reason kept) where that is not possible. */
+function loadLibc(): Libc | undefined {
+  if (libc || libcError) return libc;
+  if (process.platform !== 'linux') {
+    libcError = `TUN devices need Linux, this is ${process.platform}`;
+    return undefined;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    const koffi = require('koffi') as typeof import('koffi');
+    const lib = koffi.load('libc.so.6');
+    const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeout)');
+    const strerror = lib.func('const char *strerror(int errnum)');
+    libc = {
+      errno: () => koffi.errno(),
+      open: lib.func('int open(const char *path, int flags, ...)') as Libc['open'],
+      ioctl: lib.func('int ioctl(int fd, unsigned long request, ...)') as Libc['ioctl'],
+      read: lib.func('long read(int fd, void *buf, unsigned long count)') as Libc['read'],
+      write: lib.func('long write(int fd, const void *buf, unsigned long count)') as Libc['write'],
+      close: lib.func('int close(int fd)') as Libc['close'],
+      eventfd: lib.func('int eventfd(unsigned int initval, int flags)') as Libc['eventfd'],
+      socket: lib.func('int socket(int domain, int type, int protocol)') as Libc['socket'],
+      pollAsync: (fds, n, timeout, cb) => poll.async(fds, n, timeout, cb),
+      strerror: (e) => String(strerror(e)),
+    };
+  } catch (e) {
+    libcError = `koffi could not load libc: ${(e as Error).message}`;
+  }
+  return libc;
+}
+
+/** Why LinuxTun cannot work here, or undefined when it can be tried (root or CAP_NET_ADMIN is still needed). */
+export function linuxTunUnavailableReason(): string | undefined {
+  loadLibc();
+  return libcError;
+}
+
+function ifreq(name: string): Uint8Array {
+  const b = new Uint8Array(IFREQ_SIZE);
+  const enc = new TextEncoder().encode(name);
+  if (enc.length >= IFNAMSIZ) throw new TunError('BAD_OPTION', `interface name '${name}' is longer than ${IFNAMSIZ - 1} bytes`);
+  b.set(enc, 0);
+  return b;
+}
+
+function ifreqName(b: Uint8Array): string {
+  const end = b.indexOf(0);
+  return new TextDecoder().decode(b.subarray(0, end < 0 || end > IFNAMSIZ ? IFNAMSIZ : end));
+}
+
+export interface LinuxTunOptions {
+  /** Interface name, or a pattern with %d for the kernel to number (default 'cyg%d'). */
+  name?: string;
+  /** MTU set on the interface at open (default 1400: 1500 minus ESP-in-UDP overhead, see src/tun/mtu.ts). */
+  mtu?: number;
+  /** Packets read per event-loop turn (default 64). */
+  batchSize?: number;
+  /** Free bytes in front of every packet read (default 0). */
+  headroom?: number;
+  /** Bring the link up at open (default true). */
+  up?: boolean;
+  /** Read errors other than EAGAIN end reading and are reported here (default: ignored after counting). */
+  onError?: (e: TunError) => void;
+}
+
+export class LinuxTun implements TunDevice {
+  readonly name: string;
+  readonly headroom: number;
+  readonly stats: TunStats = emptyTunStats();
+  #mtu: number;
+  readonly #c: Libc;
+  #fd: number;
+  readonly #wakeFd: number;
+  readonly #batchSize: number;
+  /** One buffer per batch slot: headroom + 64 KiB, the largest packet a TUN read can return. */
+  readonly #pool: Uint8Array[];
+  readonly #slotSize: number;
+  readonly #pollFds = new Uint8Array(16);
+  readonly #onError: ((e: TunError) => void) | undefined;
+  #handler: PacketBatchHandler | undefined;
+  #polling = false;
+  #pumpScheduled = false;
+  #closed = false;
+  #closeWaiter: (() => void) | undefined;
+
+  private constructor(c: Libc, fd: number, wakeFd: number, name: string, o: LinuxTunOptions) {
+    this.#c = c;
+    this.#fd = fd;
+    this.#wakeFd = wakeFd;
+    this.name = name;
+    this.#mtu = o.mtu ?? 1400;
+    this.#batchSize = o.batchSize ?? 64;
+    this.headroom = o.headroom ?? 0;
+    this.#onError = o.onError;
+    this.#slotSize = this.headroom + 65536;
+    // One ArrayBuffer for the pool: fewer objects for the GC, and slots stay fixed for the device's life.
+    const arena = new ArrayBuffer(this.#slotSize * this.#batchSize);
+    this.#pool = Array.from({ length: this.#batchSize }, (_, i) => new Uint8Array(arena, i * this.#slotSize, this.#slotSize));
+    const dv = new DataView(this.#pollFds.buffer);
+    dv.setInt32(0, fd, true);
+    dv.setInt16(4, POLLIN, true);
+    dv.setInt32(8, wakeFd, true);
+    dv.setInt16(12, POLLIN, true);
+  }
+
+  /** Opens (creates) a TUN interface. Needs CAP_NET_ADMIN. */
+  static async open(o: LinuxTunOptions = {}): Promise<LinuxTun> {
+    const c = loadLibc();
+    if (!c) throw new TunError('UNSUPPORTED', libcError ?? 'libc unavailable');
+    const mtu = o.mtu ?? 1400;
+    checkMtu(mtu, 'LinuxTun');
+    const batch = o.batchSize ?? 64;
+    if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new TunError('BAD_OPTION', `batchSize ${batch} is not in 1..1024`);
+    const req = ifreq(o.name ?? 'cyg%d');
+    const fd = c.open('/dev/net/tun', O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      const e = c.errno();
+      throw new TunError('OPEN_FAILED', `open /dev/net/tun: ${c.strerror(e)}`, e);
+    }
+    new DataView(req.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI, true);
+    if (c.ioctl(fd, TUNSETIFF, 'void *', req) < 0) {
+      const e = c.errno();
+      c.close(fd);
+      throw new TunError('IOCTL_FAILED', `TUNSETIFF ${o.name ?? 'cyg%d'}: ${c.strerror(e)}`, e);
+    }
+    const wakeFd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (wakeFd < 0) {
+      const e = c.errno();
+      c.close(fd);
+      throw new TunError('OPEN_FAILED', `eventfd: ${c.strerror(e)}`, e);
+    }
+    const tun = new LinuxTun(c, fd, wakeFd, ifreqName(req), o);
+    try {
+      tun.#ifIoctlMtu(mtu);
+      if (o.up ?? true) tun.#ifSetUp(true);
+    } catch (e) {
+      await tun.close();
+      throw e;
+    }
+    return tun;
+  }
+
+  get mtu(): number {
+    return this.#mtu;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The file descriptor (for diagnostics). */
+  get fd(): number {
+    return this.#fd;
+  }
+
+  onPackets(handler: PacketBatchHandler): void {
+    this.#handler = handler;
+    this.#schedulePump();
+  }
+
+  readBatch(max = this.#batchSize): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    this.#readInto(out, Math.min(max, this.#batchSize));
+    return out;
+  }
+
+  writeBatch(packets: readonly Uint8Array[]): number {
+    if (this.#closed) {
+      this.stats.txDropped += packets.length;
+      return 0;
+    }
+    const c = this.#c;
+    let ok = 0;
+    for (const p of packets) {
+      let r = c.write(this.#fd, p, p.length);
+      if (r < 0 && c.errno() === EINTR) r = c.write(this.#fd, p, p.length);
+      if (r === p.length) {
+        ok++;
+        this.stats.txPackets++;
+        this.stats.txBytes += p.length;
+      } else {
+        // EAGAIN/ENOBUFS under load, EINVAL for a malformed packet, EIO when the link is down: a drop, counted.
+        this.stats.txDropped++;
+        if (r < 0 && c.errno() !== EAGAIN) this.stats.errors++;
+      }
+    }
+    return ok;
+  }
+
+  async setMtu(mtu: number): Promise<void> {
+    checkMtu(mtu, `TUN ${this.name}`);
+    if (this.#closed) throw new TunError('CLOSED', `TUN ${this.name} is closed`);
+    this.#ifIoctlMtu(mtu);
+  }
+
+  /** Brings the interface up or down (SIOCSIFFLAGS). */
+  setUp(up: boolean): void {
+    if (this.#closed) throw new TunError('CLOSED', `TUN ${this.name} is closed`);
+    this.#ifSetUp(up);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#handler = undefined;
+    if (this.#polling) {
+      // Wake the pool thread out of poll(); its completion closes the fds (never close an fd a poll waits on).
+      const done = new Promise<void>((resolve) => (this.#closeWaiter = resolve));
+      const one = new Uint8Array(8);
+      one[0] = 1;
+      this.#c.write(this.#wakeFd, one, 8);
+      await done;
+    }
+    this.#c.close(this.#fd);
+    this.#c.close(this.#wakeFd);
+    this.#fd = -1;
+  }
+
+  /** Reads up to `max` packets without blocking; returns false when the fd would block (or failed). */
+  #readInto(out: Uint8Array[], max: number): boolean {
+    if (this.#closed) return false;
+    const c = this.#c;
+    const h = this.headroom;
+    const cap = this.#slotSize - h;
+    while (out.length < max) {
+      const slot = this.#pool[out.length]!;
+      const n = c.read(this.#fd, slot.subarray(h), cap);
+      if (n > 0) {
+        out.push(slot.subarray(h, h + n));
+        this.stats.rxPackets++;
+        this.stats.rxBytes += n;
+        continue;
+      }
+      if (n === 0) return false;
+      const e = c.errno();
+      if (e === EINTR) continue;
+      if (e === EAGAIN) return false;
+      this.stats.errors++;
+      const err = new TunError('READ_FAILED', `read from ${this.name}: ${c.strerror(e)}`, e);
+      this.#handler = undefined; // stop the loop: a persistent error would spin
+      this.#onError?.(err);
+      return false;
+    }
+    return true;
+  }
+
+  #schedulePump(): void {
+    if (this.#pumpScheduled || this.#polling || this.#closed) return;
+    this.#pumpScheduled = true;
+    setImmediate(this.#pump);
+  }
+
+  readonly #pump = (): void => {
+    this.#pumpScheduled = false;
+    const h = this.#handler;
+    if (!h || this.#closed) return;
+    const batch: Uint8Array[] = [];
+    const more = this.#readInto(batch, this.#batchSize);
+    if (batch.length > 0) {
+      try {
+        h(batch);
+      } catch (e) {
+        // A throwing handler must not kill the read loop; the handler owns its errors.
+        this.stats.errors++;
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+    if (!this.#handler || this.#closed) return;
+    if (more) this.#schedulePump();
+    else this.#waitReadable();
+  };
+
+  #waitReadable(): void {
+    if (this.#polling || this.#closed) return;
+    this.#polling = true;
+    this.#c.pollAsync(this.#pollFds, 2, -1, (err) => {
+      this.#polling = false;
+      if (this.#closed) {
+        this.#closeWaiter?.();
+        return;
+      }
+      if (err) {
+        this.stats.errors++;
+        this.#onError?.(new TunError('READ_FAILED', `poll on ${this.name}: ${String(err)}`));
+        return;
+      }
+      this.#pump();
+    });
+  }
+
+  #ifSocket<T>(fn: (sock: number) => T): T {
+    const c = this.#c;
+    const s = c.socket(AF_INET, SOCK_DGRAM, 0);
+    if (s < 0) {
+      const e = c.errno();
+      throw new TunError('IOCTL_FAILED', `socket for interface ioctl: ${c.strerror(e)}`, e);
+    }
+    try {
+      return fn(s);
+    } finally {
+      c.close(s);
+    }
+  }
+
+  #ifIoctlMtu(mtu: number): void {
+    this.#ifSocket((s) => {
+      const req = ifreq(this.name);
+      new DataView(req.buffer).setInt32(IFNAMSIZ, mtu, true);
+      if (this.#c.ioctl(s, SIOCSIFMTU, 'void *', req) < 0) {
+        const e = this.#c.errno();
+        throw new TunError('IOCTL_FAILED', `SIOCSIFMTU ${this.name} ${mtu}: ${this.#c.strerror(e)}`, e);
+      }
+    });
+    this.#mtu = mtu;
+  }
+
+  #ifSetUp(up: boolean): void {
+    this.#ifSocket((s) => {
+      const c = this.#c;
+      const req = ifreq(this.name);
+      if (c.ioctl(s, SIOCGIFFLAGS, 'void *', req) < 0) {
+        const e = c.errno();
+        throw new TunError('IOCTL_FAILED', `SIOCGIFFLAGS ${this.name}: ${c.strerror(e)}`, e);
+      }
+      const dv = new DataView(req.buffer);
+      const flags = dv.getUint16(IFNAMSIZ, true);
+      dv.setUint16(IFNAMSIZ, up ? flags | IFF_UP : flags & ~IFF_UP, true);
+      if (c.ioctl(s, SIOCSIFFLAGS, 'void *', req) < 0) {
+        const e = c.errno();
+        throw new TunError('IOCTL_FAILED', `SIOCSIFFLAGS ${this.name}: ${c.strerror(e)}`, e);
+      }
+    });
+  }
+}
