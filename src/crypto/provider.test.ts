@@ -5,10 +5,11 @@ import { nodeBackend } from './backends/node.js';
 import { CryptoError } from './errors.js';
 import { backendFor, createProvider, defaultProvider, openOrThrow } from './provider.js';
 import { seededRandom } from './random.js';
-import type { AeadSpec, CryptoBackend } from './types.js';
+import type { AeadSpec, CipherSpec, CryptoBackend } from './types.js';
 
 const CCM: AeadSpec = { alg: 'aes-ccm', keyBytes: 16, tagBytes: 16 };
 const GCM: AeadSpec = { alg: 'aes-gcm', keyBytes: 16, tagBytes: 16 };
+const TDES: CipherSpec = { alg: '3des-cbc', keyBytes: 24 };
 
 /** Wraps a backend to record which one served each create call. */
 function spy(b: CryptoBackend, log: string[]): CryptoBackend {
@@ -16,6 +17,7 @@ function spy(b: CryptoBackend, log: string[]): CryptoBackend {
     ...b,
     createAead: (s, k) => (log.push(`${b.name}:aead`), b.createAead(s, k)),
     createMac: (a, k) => (log.push(`${b.name}:mac`), b.createMac(a, k)),
+    createCipher: (s, k) => (log.push(`${b.name}:cipher`), b.createCipher(s, k)),
     createKeyExchange: (g, r) => (log.push(`${b.name}:ke`), b.createKeyExchange(g, r)),
   };
 }
@@ -42,17 +44,17 @@ describe('createProvider', () => {
     const log: string[] = [];
     const p = createProvider({ backends: [spy(nodeBackend, log), spy(nobleBackend, log)], prefer: ['noble', 'node'] });
     p.createAead(GCM, new Uint8Array(16));
-    p.createAead(CCM, new Uint8Array(16)); // noble has no CCM
+    p.createCipher(TDES, new Uint8Array(24)); // noble has no 3DES
     p.createKeyExchange(14, seededRandom(1));
     p.createKeyExchange(27, seededRandom(1)); // noble has no brainpoolP224r1
-    expect(log).toEqual(['noble:aead', 'node:aead', 'noble:ke', 'node:ke']);
+    expect(log).toEqual(['noble:aead', 'node:cipher', 'noble:ke', 'node:ke']);
   });
 
   it('what no backend has is UNSUPPORTED_ALGORITHM naming the backends', () => {
     const p = createProvider({ backends: [nobleBackend] });
-    expect(p.hasAead(CCM)).toBe(false);
-    expect(() => p.createAead(CCM, new Uint8Array(16))).toThrow(/no backend \(of noble\) has AEAD aes-ccm/);
-    expect(() => p.createCipher({ alg: '3des-cbc', keyBytes: 24 }, new Uint8Array(24))).toThrow(CryptoError);
+    expect(p.hasCipher(TDES)).toBe(false);
+    expect(() => p.createCipher(TDES, new Uint8Array(24))).toThrow(/no backend \(of noble\) has cipher 3des-cbc/);
+    expect(() => p.createKeyExchange(25, seededRandom(1))).toThrow(CryptoError);
     expect(createProvider({ backends: [] }).hasHash('sha256')).toBe(false);
   });
 
@@ -61,6 +63,7 @@ describe('createProvider', () => {
     const all = availableBackends();
     expect(backendFor(all, 'ke', (b) => b.hasKeyExchange(19))).toBe('node');
     expect(backendFor([nobleBackend, nodeBackend], 'aead', (b) => b.hasAead(CCM))).toBe('node');
+    expect(backendFor([nobleBackend], 'cipher', (b) => b.hasCipher(TDES))).toBeUndefined();
   });
 
   it('openOrThrow throws TAG_MISMATCH', () => {

@@ -2,8 +2,9 @@
  * The `noble` backend: @noble/ciphers, @noble/hashes and @noble/curves. Pure JavaScript, so it runs anywhere; it is
  * the portable reference the other backends are checked against, never the ESP hot path.
  *
- * What noble lacks, `has*` denies: AES-CCM and 3DES (no noble implementation), Brainpool P-224 and the P-192/P-224
- * groups. MODP Diffie-Hellman is BigInt modular exponentiation here (noble has no finite-field DH).
+ * What noble lacks, `has*` denies: 3DES (no noble implementation), Brainpool P-224 and the P-192/P-224 groups.
+ * Two things noble has no ready-made form of are built here from its parts: AES-CCM (RFC 3610, ccm.ts, over noble
+ * AES) and MODP Diffie-Hellman (BigInt modular exponentiation).
  */
 import { cbc, cmac, ctr, ecb, gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
@@ -33,6 +34,7 @@ import {
   type MacContext,
 } from '../types.js';
 import { createXcbc, type AesBlock } from './cbcmac.js';
+import { ccmOpen, ccmSeal, type CcmAes } from './ccm.js';
 import {
   aeadName,
   checkBlocks,
@@ -68,7 +70,19 @@ import {
 const NAME = 'noble';
 
 function hasAead(spec: AeadSpec): boolean {
-  return isValidAeadSpec(spec) && spec.alg !== 'aes-ccm';
+  return isValidAeadSpec(spec);
+}
+
+function nobleCcmAes(k: Uint8Array): CcmAes {
+  const zeroIv = new Uint8Array(16);
+  return {
+    cbcMac(data) {
+      const r = cbc(k, zeroIv, { disablePadding: true }).encrypt(data);
+      return r.slice(r.length - 16);
+    },
+    ctr: (ctr0, data) => ctr(k, ctr0).encrypt(data),
+    encryptBlock: (block) => ecb(k, { disablePadding: true }).encrypt(block),
+  };
 }
 
 /** GCM's first keystream block is E(K, nonce | 00000002); J0 = nonce | 00000001 masks the tag (NIST SP 800-38D). */
@@ -87,9 +101,14 @@ function createAead(spec: AeadSpec, key: Uint8Array): AeadContext {
   const nonceBytes = aeadNonceBytes(spec);
   const tagBytes = spec.tagBytes;
   const chacha = spec.alg === 'chacha20-poly1305';
+  const ccm = spec.alg === 'aes-ccm' ? nobleCcmAes(k) : undefined;
   let disposed = false;
   const sealFull = (nonce: Uint8Array, aad: Uint8Array, pt: Uint8Array): Uint8Array =>
-    chacha ? chacha20poly1305(k, nonce, aad).encrypt(pt) : gcm(k, nonce, aad).encrypt(pt);
+    ccm
+      ? ccmSeal(ccm, nonce, aad, pt, tagBytes)
+      : chacha
+        ? chacha20poly1305(k, nonce, aad).encrypt(pt)
+        : gcm(k, nonce, aad).encrypt(pt);
 
   return {
     spec,
@@ -115,7 +134,11 @@ function createAead(spec: AeadSpec, key: Uint8Array): AeadContext {
       const ctLen = sealed.length - tagBytes;
       const o = outputView(what, out, ctLen);
       let pt: Uint8Array;
-      if (tagBytes === 16) {
+      if (ccm) {
+        const r = ccmOpen(ccm, nonce, aad, sealed, tagBytes);
+        if (r === null) return null;
+        pt = r;
+      } else if (tagBytes === 16) {
         try {
           pt = chacha ? chacha20poly1305(k, nonce, aad).decrypt(sealed) : gcm(k, nonce, aad).decrypt(sealed);
         } catch {
