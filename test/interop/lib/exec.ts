@@ -30,8 +30,13 @@ export class CommandError extends Error {
     readonly stderr: string,
     readonly signal?: string | null,
   ) {
-    const detail = (stderr.trim() || stdout.trim()).split('\n').slice(-6).join('\n    ');
-    super(`command failed (${signal ? `signal ${signal}` : `exit ${code}`}): ${command}${detail ? `\n    ${detail}` : ''}`);
+    // The output first: the one-line FAIL summary is truncated, and the cause matters more than the argv.
+    const detail = (stderr.trim() || stdout.trim())
+      .split('\n')
+      .filter((l) => !/^Running as user "root"/.test(l))
+      .slice(-6)
+      .join('\n    ');
+    super(`${command.split(' ')[0]} failed (${signal ? `signal ${signal}` : `exit ${code}`}): ${detail || '(no output)'}\n    command: ${command}`);
     this.name = 'CommandError';
   }
 }
