@@ -1,0 +1,101 @@
+/**
+ * What the IKE endpoint needs to know about a connection: already parsed and validated. The daemon maps
+ * swanctl.conf (src/config) onto this; library users can build it directly. Durations are milliseconds.
+ */
+import type { Proposal } from '../crypto/proposals.js';
+import type { Identity } from './identity.js';
+import type { ConfiguredTs } from './traffic-selector.js';
+import type { RetransmitSettings } from './retransmit.js';
+
+/** A UDP endpoint: an IPv4/IPv6 address in text form and a port. */
+export interface Address {
+  readonly address: string;
+  readonly port: number;
+}
+
+export type AuthMethodName = 'psk' | 'pubkey';
+
+export interface AuthConfig {
+  readonly method: AuthMethodName;
+  /** Our identity (local) or the identity we accept (remote; ANY_IDENTITY = %any). */
+  readonly id: Identity;
+}
+
+export type StartAction = 'none' | 'trap' | 'start';
+export type DpdAction = 'clear' | 'trap' | 'restart';
+export type CloseAction = 'none' | 'clear' | 'trap' | 'start';
+
+export interface ChildConfig {
+  readonly name: string;
+  readonly localTs: readonly ConfiguredTs[];
+  readonly remoteTs: readonly ConfiguredTs[];
+  /** ESP proposals; a KE transform in one means PFS for CREATE_CHILD_SA (it is ignored in IKE_AUTH, RFC 7296 1.2). */
+  readonly espProposals: readonly Proposal[];
+  readonly mode: 'tunnel';
+  readonly startAction: StartAction;
+  readonly dpdAction: DpdAction;
+  readonly closeAction: CloseAction;
+  readonly rekeyTimeMs: number;
+  readonly lifeTimeMs: number;
+  readonly randTimeMs: number;
+  readonly rekeyBytes: number;
+  readonly lifeBytes: number;
+  readonly rekeyPackets: number;
+  readonly lifePackets: number;
+  /** Anti-replay window in packets; 0 disables it. */
+  readonly replayWindow: number;
+}
+
+export interface IkeConnectionConfig {
+  readonly name: string;
+  /** Addresses or '%any'. */
+  readonly localAddrs: readonly string[];
+  readonly remoteAddrs: readonly string[];
+  readonly localPort: number;
+  readonly remotePort: number;
+  /** IKE proposals in preference order. */
+  readonly proposals: readonly Proposal[];
+  readonly local: AuthConfig;
+  readonly remote: AuthConfig;
+  readonly children: readonly ChildConfig[];
+  /**
+   * Force UDP encapsulation by sending a NAT_DETECTION_SOURCE_IP that cannot match (as strongSwan's encap = yes).
+   * cygnet's ESP runs in userspace and can only ride UDP 4500, so this defaults to true.
+   */
+  readonly encap: boolean;
+  /** RFC 7383 fragmentation: announce support. */
+  readonly fragmentation: boolean;
+  readonly fragmentSize: number;
+  readonly dpdDelayMs: number;
+  readonly rekeyTimeMs: number;
+  readonly reauthTimeMs: number;
+  readonly overTimeMs: number;
+  readonly randTimeMs: number;
+  readonly keyingTries: number;
+  readonly unique: 'no' | 'never' | 'keep' | 'replace';
+  readonly vips: readonly string[];
+  readonly pools: readonly string[];
+}
+
+/** Pre-shared keys and (later) private keys, looked up by identities. */
+export interface Credentials {
+  /** The PSK shared by `local` and `remote`, best match first as strongSwan's secrets lookup does. */
+  sharedKey(local: Identity, remote: Identity): Uint8Array | undefined;
+}
+
+export interface EndpointSettings {
+  readonly retransmit: RetransmitSettings;
+  /** Half-open IKE SAs after which the responder demands COOKIEs (RFC 7296 2.6); strongSwan's cookie_threshold. */
+  readonly cookieThreshold: number;
+  /** How long a half-open IKE SA may live before it is dropped (strongSwan's half_open_timeout, 30 s). */
+  readonly halfOpenTimeoutMs: number;
+  /** Nonce length we send (RFC 7296 2.10: at least half the PRF key size, at least 16). */
+  readonly nonceBytes: number;
+}
+
+export const DEFAULT_SETTINGS: EndpointSettings = {
+  retransmit: { timeoutMs: 4000, base: 1.8, tries: 5, limitMs: 0, jitterPercent: 0 },
+  cookieThreshold: 30,
+  halfOpenTimeoutMs: 30_000,
+  nonceBytes: 32,
+};

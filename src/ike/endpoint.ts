@@ -1,0 +1,512 @@
+/**
+ * IkeEndpoint: the sans-IO IKEv2 core (../shared/DESIGN.md section 1).
+ *
+ * The driver feeds datagrams (`receive`) and time (`handleTimeout`), issues commands (`initiate`, `terminate`),
+ * then drains `pollTransmit()` and `pollEvent()` and re-arms one timer at `nextTimeout()`. Nothing here reads a
+ * clock, opens a socket or draws randomness except from the injected RandomSource.
+ *
+ * Message handling follows RFC 7296 section 2: window size 1 in both directions (2.3), requests retransmitted by
+ * the initiator of each exchange only (2.1), the last response cached and resent for a retransmitted request,
+ * anything that does not decrypt and verify dropped silently (2.21.2).
+ */
+import type { CryptoBackend } from '../crypto/types.js';
+import { randomBytes, type RandomSource } from '../crypto/random.js';
+import { ExchangeType, PayloadType, type IkeHeader, type IkeHeaderInit, type Payload } from './codec/types.js';
+import { DEFAULT_SETTINGS, type Address, type Credentials, type EndpointSettings, type IkeConnectionConfig } from './config.js';
+import type { ChildSaInfo, IkeDownReason, IkeEvent, IkeSaInfo, LogGroup, Transmit } from './events.js';
+import { IkeSa, spiHex, type ChildSa } from './ike-sa.js';
+import { retransmissionTimeout } from './retransmit.js';
+import { decodeIkeHeader, decodeIkeMessage, encodeIkeMessage, openSk } from './wire.js';
+import { respondIkeSaInit, startIkeSaInit } from './exchanges/ike-sa-init.js';
+import { respondIkeAuth } from './exchanges/ike-auth.js';
+import { respondInformational, startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
+import { notify } from './payload-util.js';
+import { NotifyType } from './codec/types.js';
+
+export interface IkeEndpointOptions {
+  readonly connections: readonly IkeConnectionConfig[];
+  readonly credentials: Credentials;
+  readonly crypto: CryptoBackend;
+  readonly random: RandomSource;
+  readonly settings?: Partial<EndpointSettings>;
+}
+
+/** What exchanges need from the endpoint. Kept narrow so each exchange file can be read on its own. */
+export interface EndpointContext {
+  readonly crypto: CryptoBackend;
+  readonly random: RandomSource;
+  readonly settings: EndpointSettings;
+  readonly credentials: Credentials;
+  connections(): readonly IkeConnectionConfig[];
+  emit(e: IkeEvent): void;
+  log(group: LogGroup, level: number, sa: IkeSa | undefined, message: string): void;
+  /** Sends a request on `sa` (encrypted unless IKE_SA_INIT) and arms retransmission. */
+  sendRequest(
+    sa: IkeSa,
+    exchangeType: number,
+    payloads: readonly Payload[],
+    now: number,
+    onResponse: (header: IkeHeader, payloads: readonly Payload[], now: number) => void,
+    onTimeout?: (now: number) => void,
+  ): void;
+  /** Queues a request to start when the SA's window is free (or now, if it is). */
+  enqueue(sa: IkeSa, start: (now: number) => void, now: number): void;
+  sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void;
+  /** Sends an unencrypted message outside any SA (IKE_SA_INIT error responses, COOKIE). */
+  sendRaw(data: Uint8Array, local: Address, remote: Address): void;
+  registerSa(sa: IkeSa): void;
+  destroySa(sa: IkeSa, reason: IkeDownReason, message: string): void;
+  allocateChildSpi(): number;
+  nextChildId(): number;
+  newSa(initiator: boolean, spiI: Uint8Array, local: Address, remote: Address): IkeSa;
+  findSaBySpiI(spiI: Uint8Array, remote: Address): IkeSa | undefined;
+  establishedSas(): readonly IkeSa[];
+  newIkeSpi(): Uint8Array;
+  halfOpenCount(): number;
+  /** The current secret for stateless cookies (RFC 7296 2.6), created on first use. */
+  cookieSecret(): Uint8Array;
+  removeChild(sa: IkeSa, c: ChildSa, reason: string): void;
+}
+
+export class IkeEndpoint implements EndpointContext {
+  readonly crypto: CryptoBackend;
+  readonly random: RandomSource;
+  readonly settings: EndpointSettings;
+  readonly credentials: Credentials;
+  private conns: readonly IkeConnectionConfig[];
+  /** IKE SAs by our SPI. */
+  private readonly sas = new Map<string, IkeSa>();
+  /** Responder half: IKE_SA_INIT requests by SPIi | remote, to answer retransmissions (RFC 7296 2.1). */
+  private readonly byInitiatorSpi = new Map<string, IkeSa>();
+  private readonly txQueue: Transmit[] = [];
+  private readonly eventQueue: IkeEvent[] = [];
+  private readonly childSpis = new Set<number>();
+  private saCounter = 0;
+  private secret: Uint8Array | undefined;
+  private childCounter = 0;
+
+  constructor(opts: IkeEndpointOptions) {
+    this.crypto = opts.crypto;
+    this.random = opts.random;
+    this.credentials = opts.credentials;
+    this.settings = { ...DEFAULT_SETTINGS, ...opts.settings };
+    this.conns = opts.connections;
+  }
+
+  // ------------------------------------------------------------------ driver interface
+
+  /** A UDP datagram carrying IKE arrived (non-ESP marker already removed on port 4500). */
+  receive(data: Uint8Array, local: Address, remote: Address, now: number): void {
+    const h = decodeIkeHeader(data);
+    if (!h.ok) {
+      this.log('net', 2, undefined, `dropping invalid IKE datagram from ${fmt(remote)}: ${h.error.message}`);
+      return;
+    }
+    const header = h.value;
+    if (header.majorVersion !== 2) {
+      this.log('net', 1, undefined, `dropping IKE message with major version ${header.majorVersion} from ${fmt(remote)}`);
+      return;
+    }
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT && !header.flags.response) {
+      respondIkeSaInit(this, data, header, local, remote, now);
+      return;
+    }
+    // The I flag says whether the sender is the original initiator; our SPI is the other one (RFC 7296 3.1).
+    const ourSpi = header.flags.initiator ? header.spiR : header.spiI;
+    const sa = this.sas.get(spiHex(ourSpi));
+    if (!sa) {
+      this.log('net', 2, undefined, `no IKE SA for SPI ${spiHex(ourSpi)} from ${fmt(remote)}, dropped`);
+      return;
+    }
+    if (header.flags.response) this.handleResponse(sa, data, header, local, remote, now);
+    else this.handleRequest(sa, data, header, local, remote, now);
+  }
+
+  handleTimeout(now: number): void {
+    for (const sa of [...this.sas.values()]) {
+      const p = sa.pending;
+      if (p && p.deadline <= now) {
+        p.attempt++;
+        const t = retransmissionTimeout(this.settings.retransmit, p.attempt, this.random01());
+        if (t === undefined) {
+          sa.pending = undefined;
+          this.log('ike', 1, sa, `giving up after ${p.attempt - 1} retransmits`);
+          p.onTimeout(now);
+        } else {
+          this.log('ike', 1, sa, `retransmit ${p.attempt} of request with message ID ${p.messageId}`);
+          for (const d of p.datagrams) this.transmit(sa, d);
+          p.deadline = now + t;
+        }
+      }
+      if (sa.halfOpenDeadline !== undefined && sa.halfOpenDeadline <= now && sa.state !== 'ESTABLISHED') {
+        this.destroySa(sa, 'half-open-timeout', `half-open IKE SA with ${fmt(sa.remote)} timed out`);
+      }
+    }
+  }
+
+  nextTimeout(): number | undefined {
+    let next: number | undefined;
+    for (const sa of this.sas.values()) {
+      if (sa.pending) next = next === undefined ? sa.pending.deadline : Math.min(next, sa.pending.deadline);
+      if (sa.halfOpenDeadline !== undefined && sa.state !== 'ESTABLISHED')
+        next = next === undefined ? sa.halfOpenDeadline : Math.min(next, sa.halfOpenDeadline);
+    }
+    return next;
+  }
+
+  pollTransmit(): Transmit | undefined {
+    return this.txQueue.shift();
+  }
+
+  pollEvent(): IkeEvent | undefined {
+    return this.eventQueue.shift();
+  }
+
+  // ------------------------------------------------------------------ commands
+
+  /** Starts an IKE SA for `connName` (and its first CHILD SA, `child` or the first configured). Returns the SA id. */
+  initiate(connName: string, now: number, opts: { child?: string; local?: Address; remote?: Address } = {}): number {
+    const conn = this.conns.find((c) => c.name === connName);
+    if (!conn) throw new Error(`no connection named '${connName}'`);
+    const child = opts.child !== undefined ? conn.children.find((c) => c.name === opts.child) : conn.children[0];
+    if (opts.child !== undefined && !child) throw new Error(`connection '${connName}' has no child '${opts.child}'`);
+    const remote = opts.remote ?? { address: firstConcrete(conn.remoteAddrs) ?? '', port: conn.remotePort };
+    if (remote.address === '') throw new Error(`connection '${connName}' has no concrete remote_addrs to initiate to`);
+    const local = opts.local ?? { address: firstConcrete(conn.localAddrs) ?? (remote.address.includes(':') ? '::' : '0.0.0.0'), port: conn.localPort };
+    const sa = this.newSa(true, this.newIkeSpi(), local, remote);
+    sa.conn = conn;
+    this.registerSa(sa);
+    startIkeSaInit(this, sa, child, now);
+    return sa.id;
+  }
+
+  /** Deletes an IKE SA (and with it its CHILD SAs) with an INFORMATIONAL Delete (RFC 7296 1.4.1). */
+  terminateIke(id: number, now: number): boolean {
+    const sa = this.findById(id);
+    if (!sa) return false;
+    if (sa.state !== 'ESTABLISHED') {
+      this.destroySa(sa, 'deleted', 'terminated before establishment');
+      return true;
+    }
+    this.enqueue(sa, (t) => startDeleteIke(this, sa, t), now);
+    return true;
+  }
+
+  /** Deletes one CHILD SA by its unique id. */
+  terminateChild(childId: number, now: number): boolean {
+    for (const sa of this.sas.values()) {
+      const c = sa.children.find((x) => x.id === childId);
+      if (c) {
+        this.enqueue(sa, (t) => startDeleteChild(this, sa, c, t), now);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Sends an empty INFORMATIONAL (liveness check, RFC 7296 2.4). */
+  checkLiveness(id: number, now: number): boolean {
+    const sa = this.findById(id);
+    if (!sa || sa.state !== 'ESTABLISHED') return false;
+    this.enqueue(sa, (t) => startDpd(this, sa, t), now);
+    return true;
+  }
+
+  /** Replaces the connection set (reload). SAs keep the config object they were created with. */
+  setConnections(conns: readonly IkeConnectionConfig[]): void {
+    this.conns = conns;
+  }
+
+  listSas(): { sa: IkeSaInfo; children: ChildSaInfo[] }[] {
+    return [...this.sas.values()].map((sa) => ({ sa: sa.info(), children: sa.children.map((c) => sa.childInfo(c)) }));
+  }
+
+  // ------------------------------------------------------------------ EndpointContext
+
+  connections(): readonly IkeConnectionConfig[] {
+    return this.conns;
+  }
+
+  emit(e: IkeEvent): void {
+    this.eventQueue.push(e);
+  }
+
+  log(group: LogGroup, level: number, sa: IkeSa | undefined, message: string): void {
+    const prefix = sa ? `[${sa.name}|${sa.id}] ` : '';
+    this.eventQueue.push({ type: 'log', group, level, ...(sa ? { ikeSaId: sa.id } : {}), message: prefix + message });
+  }
+
+  sendRequest(
+    sa: IkeSa,
+    exchangeType: number,
+    payloads: readonly Payload[],
+    now: number,
+    onResponse: (header: IkeHeader, payloads: readonly Payload[], now: number) => void,
+    onTimeout?: (now: number) => void,
+  ): void {
+    // Each side numbers its own requests from 0 (RFC 7296 2.2); IKE_SA_INIT retries reuse 0.
+    const messageId = exchangeType === ExchangeType.IKE_SA_INIT ? 0 : sa.nextRequestId++;
+    const header: IkeHeaderInit = {
+      spiI: sa.spiI,
+      spiR: sa.spiR,
+      exchangeType,
+      flags: { initiator: sa.initiator, response: false, version: false },
+      messageId,
+    };
+    const datagrams = encodeIkeMessage(this, sa, header, payloads);
+    if (exchangeType === ExchangeType.IKE_SA_INIT) sa.initRequest = datagrams[0]!;
+    const t = retransmissionTimeout(this.settings.retransmit, 0, this.random01()) ?? this.settings.retransmit.timeoutMs;
+    sa.pending = {
+      messageId,
+      exchangeType,
+      datagrams,
+      attempt: 0,
+      deadline: now + t,
+      onResponse,
+      onTimeout:
+        onTimeout ??
+        ((): void => {
+          this.destroySa(sa, 'timeout', `peer ${fmt(sa.remote)} did not answer ${exchangeName(exchangeType)} request after ${this.settings.retransmit.tries} retransmits`);
+        }),
+    };
+    this.log('ike', 2, sa, `sending ${exchangeName(exchangeType)} request ${messageId} [ ${describePayloads(payloads)} ]`);
+    for (const d of datagrams) this.transmit(sa, d);
+  }
+
+  enqueue(sa: IkeSa, start: (now: number) => void, now: number): void {
+    sa.queue.push({ start });
+    this.kick(sa, now);
+  }
+
+  sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void {
+    const header: IkeHeaderInit = {
+      spiI: sa.spiI,
+      spiR: sa.spiR,
+      exchangeType,
+      flags: { initiator: sa.initiator, response: true, version: false },
+      messageId,
+    };
+    const datagrams = encodeIkeMessage(this, sa, header, payloads);
+    if (exchangeType === ExchangeType.IKE_SA_INIT) sa.initResponse = datagrams[0]!;
+    sa.lastResponse = { messageId, datagrams };
+    this.log('ike', 2, sa, `sending ${exchangeName(exchangeType)} response ${messageId} [ ${describePayloads(payloads)} ]`);
+    for (const d of datagrams) this.transmit(sa, d);
+  }
+
+  sendRaw(data: Uint8Array, local: Address, remote: Address): void {
+    this.txQueue.push({ data, local, remote, nonEspMarker: local.port !== 500 && remote.port !== 500 });
+  }
+
+  registerSa(sa: IkeSa): void {
+    this.sas.set(spiHex(sa.localSpi), sa);
+    if (!sa.initiator) this.byInitiatorSpi.set(initKey(sa.spiI, sa.remote), sa);
+  }
+
+  destroySa(sa: IkeSa, reason: IkeDownReason, message: string): void {
+    if (sa.state === 'DESTROYING') return;
+    for (const c of sa.children) this.removeChild(sa, c, reason === 'deleted-by-peer' ? 'IKE SA deleted by peer' : `IKE SA closed: ${reason}`);
+    const wasUp = sa.state === 'ESTABLISHED' || sa.state === 'REKEYING' || sa.state === 'DELETING';
+    sa.state = 'DESTROYING';
+    sa.pending = undefined;
+    sa.queue.length = 0;
+    this.sas.delete(spiHex(sa.localSpi));
+    if (!sa.initiator) this.byInitiatorSpi.delete(initKey(sa.spiI, sa.remote));
+    sa.ke?.dispose();
+    this.log('ike', wasUp ? 1 : 0, sa, message);
+    this.emit({ type: 'ike-down', sa: sa.info(), reason, message });
+  }
+
+  /** Removes a CHILD SA from its IKE SA and tells the driver to uninstall it. */
+  removeChild(sa: IkeSa, c: ChildSa, reason: string): void {
+    const i = sa.children.indexOf(c);
+    if (i >= 0) sa.children.splice(i, 1);
+    this.childSpis.delete(c.spiIn);
+    this.emit({ type: 'child-remove', child: sa.childInfo(c), reason });
+  }
+
+  allocateChildSpi(): number {
+    // SPIs 1-255 are reserved by IANA (RFC 4303 2.1); 0 is never valid.
+    for (;;) {
+      const b = randomBytes(this.random, 4);
+      const spi = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+      if (spi > 255 && !this.childSpis.has(spi)) {
+        this.childSpis.add(spi);
+        return spi;
+      }
+    }
+  }
+
+  nextChildId(): number {
+    return ++this.childCounter;
+  }
+
+  newSa(initiator: boolean, spiI: Uint8Array, local: Address, remote: Address): IkeSa {
+    return new IkeSa(++this.saCounter, initiator, spiI, local, remote);
+  }
+
+  findSaBySpiI(spiI: Uint8Array, remote: Address): IkeSa | undefined {
+    return this.byInitiatorSpi.get(initKey(spiI, remote));
+  }
+
+  establishedSas(): readonly IkeSa[] {
+    return [...this.sas.values()].filter((s) => s.state === 'ESTABLISHED');
+  }
+
+  halfOpenCount(): number {
+    let n = 0;
+    for (const sa of this.sas.values()) if (!sa.initiator && sa.state === 'CONNECTING') n++;
+    return n;
+  }
+
+  cookieSecret(): Uint8Array {
+    this.secret ??= randomBytes(this.random, 32);
+    return this.secret;
+  }
+
+  newIkeSpi(): Uint8Array {
+    for (;;) {
+      const spi = randomBytes(this.random, 8);
+      if (spi.some((b) => b !== 0) && !this.sas.has(spiHex(spi))) return spi;
+    }
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private findById(id: number): IkeSa | undefined {
+    for (const sa of this.sas.values()) if (sa.id === id) return sa;
+    return undefined;
+  }
+
+  private random01(): number {
+    const b = randomBytes(this.random, 4);
+    return (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) / 2 ** 32;
+  }
+
+  private kick(sa: IkeSa, now: number): void {
+    while (!sa.pending && sa.queue.length > 0 && sa.state !== 'DESTROYING') sa.queue.shift()!.start(now);
+  }
+
+  private transmit(sa: IkeSa, data: Uint8Array): void {
+    this.txQueue.push({ data, local: sa.local, remote: sa.remote, nonEspMarker: sa.encapsulated });
+  }
+
+  private handleResponse(sa: IkeSa, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number): void {
+    const p = sa.pending;
+    if (!p || p.messageId !== header.messageId || p.exchangeType !== header.exchangeType) {
+      this.log('net', 2, sa, `unexpected response with message ID ${header.messageId}, dropped`);
+      return;
+    }
+    const decoded = this.decodeAndOpen(sa, data, header);
+    if (!decoded) return;
+    sa.pending = undefined;
+    sa.lastInbound = now;
+    // RealMessage2 of RFC 7296 2.15: the responder's AUTH covers the IKE_SA_INIT response exactly as received.
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT) sa.initResponse = data.slice();
+    // RFC 7296 2.23: after NAT-T kicks in, follow the peer's address and port on authenticated messages.
+    if (sa.state === 'ESTABLISHED' && (remote.address !== sa.remote.address || remote.port !== sa.remote.port) && sa.encapsulated) {
+      sa.remote = remote;
+    }
+    void local;
+    this.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} response ${header.messageId} [ ${describePayloads(decoded)} ]`);
+    p.onResponse(header, decoded, now);
+    this.kick(sa, now);
+  }
+
+  private handleRequest(sa: IkeSa, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number): void {
+    const mid = header.messageId;
+    if (sa.lastResponse && mid === sa.lastResponse.messageId && mid + 1 === sa.expectedRequestId) {
+      this.log('net', 1, sa, `received retransmit of request with ID ${mid}, retransmitting response`);
+      for (const d of sa.lastResponse.datagrams) this.transmit(sa, d);
+      return;
+    }
+    if (mid !== sa.expectedRequestId) {
+      this.log('net', 2, sa, `request with message ID ${mid} outside the window (expected ${sa.expectedRequestId}), dropped`);
+      return;
+    }
+    const decoded = this.decodeAndOpen(sa, data, header);
+    if (!decoded) return;
+    sa.lastInbound = now;
+    if (sa.encapsulated && (remote.port !== sa.remote.port || remote.address !== sa.remote.address)) sa.remote = remote;
+    if (local.port !== sa.local.port && local.port === 4500) {
+      // The initiator moved to 4500 (RFC 7296 2.23): answer from there.
+      sa.local = local;
+      sa.remote = remote;
+      sa.encapsulated = true;
+    }
+    sa.expectedRequestId = mid + 1;
+    this.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} request ${mid} [ ${describePayloads(decoded)} ]`);
+    switch (header.exchangeType) {
+      case ExchangeType.IKE_AUTH:
+        respondIkeAuth(this, sa, decoded, mid, now);
+        break;
+      case ExchangeType.INFORMATIONAL:
+        respondInformational(this, sa, decoded, mid, now);
+        break;
+      case ExchangeType.CREATE_CHILD_SA:
+        // CREATE_CHILD_SA lands with the lifecycle work; until then refuse politely (RFC 7296 1.3: NO_ADDITIONAL_SAS).
+        this.sendResponse(sa, header.exchangeType, mid, [notify(NotifyType.NO_ADDITIONAL_SAS)]);
+        break;
+      default:
+        this.log('ike', 1, sa, `unsupported exchange type ${header.exchangeType}, answering INVALID_SYNTAX`);
+        this.sendResponse(sa, header.exchangeType, mid, [notify(NotifyType.INVALID_SYNTAX)]);
+    }
+    this.kick(sa, now);
+  }
+
+  /** Decodes a message and opens its SK payload; undefined (and a log line) when it must be dropped. */
+  private decodeAndOpen(sa: IkeSa, data: Uint8Array, header: IkeHeader): readonly Payload[] | undefined {
+    const m = decodeIkeMessage(data);
+    if (!m.ok) {
+      if (m.error.code === 'UNSUPPORTED_CRITICAL_PAYLOAD' && !header.flags.response && header.exchangeType === ExchangeType.IKE_SA_INIT) {
+        // handled by the IKE_SA_INIT responder path
+      }
+      this.log('enc', 1, sa, `invalid ${exchangeName(header.exchangeType)} message: ${m.error.message}, dropped`);
+      return undefined;
+    }
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT) return m.value.payloads;
+    if (!sa.keys) {
+      this.log('enc', 1, sa, 'encrypted message before keys exist, dropped');
+      return undefined;
+    }
+    const opened = openSk(data, m.value, sa.keys.in);
+    if (!opened.ok) {
+      this.log('enc', 1, sa, `${exchangeName(header.exchangeType)} message ${header.messageId}: ${opened.error.message}, dropped`);
+      return undefined;
+    }
+    return opened.value;
+  }
+}
+
+function initKey(spiI: Uint8Array, remote: Address): string {
+  return `${spiHex(spiI)}|${remote.address}|${remote.port}`;
+}
+
+function firstConcrete(addrs: readonly string[]): string | undefined {
+  return addrs.find((a) => a !== '%any' && a !== '%any4' && a !== '%any6' && !a.includes('/') && !a.includes('-'));
+}
+
+export function fmt(a: Address): string {
+  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}[${a.port}]`;
+}
+
+const EXCHANGE_NAMES: Record<number, string> = { 34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL' };
+export function exchangeName(t: number): string {
+  return EXCHANGE_NAMES[t] ?? `EXCHANGE(${t})`;
+}
+
+const SHORT: Record<number, string> = {
+  [PayloadType.SA]: 'SA', [PayloadType.KE]: 'KE', [PayloadType.IDi]: 'IDi', [PayloadType.IDr]: 'IDr', [PayloadType.CERT]: 'CERT',
+  [PayloadType.CERTREQ]: 'CERTREQ', [PayloadType.AUTH]: 'AUTH', [PayloadType.NONCE]: 'No', [PayloadType.DELETE]: 'D',
+  [PayloadType.VENDOR]: 'V', [PayloadType.TSi]: 'TSi', [PayloadType.TSr]: 'TSr', [PayloadType.CP]: 'CPRQ', [PayloadType.EAP]: 'EAP',
+};
+const NOTIFY_SHORT: Record<number, string> = {
+  16388: 'NATD_S_IP', 16389: 'NATD_D_IP', 16390: 'COOKIE', 16430: 'FRAG_SUP', 16431: 'HASH_ALG', 16384: 'INIT_CONTACT',
+  16393: 'REKEY_SA', 14: 'NO_PROP', 17: 'INVAL_KE', 24: 'AUTH_FAILED', 38: 'TS_UNACCEPT', 7: 'INVAL_SYN', 35: 'NO_ADD_SAS',
+};
+
+/** strongSwan-style payload summary for log lines: `SA KE No N(NATD_S_IP) N(NATD_D_IP)`. */
+export function describePayloads(payloads: readonly Payload[]): string {
+  return payloads
+    .map((p) => (p.type === PayloadType.NOTIFY ? `N(${NOTIFY_SHORT[p.notifyType] ?? p.notifyType})` : p.type === 'unknown' ? `UNKNOWN(${p.payloadType})` : SHORT[p.type] ?? String(p.type)))
+    .join(' ');
+}

@@ -1,0 +1,91 @@
+/**
+ * What the IKE endpoint tells its driver, pulled with `pollEvent()`. Typed, so library users switch on `type`.
+ * Key material appears only in child-sa-install (for the ESP engine) and key-log events, never in log lines.
+ */
+import type { TrafficSelector } from './traffic-selector.js';
+import type { Address } from './config.js';
+
+export type IkeSaState = 'CREATED' | 'CONNECTING' | 'ESTABLISHED' | 'REKEYING' | 'DELETING' | 'DESTROYING';
+
+export interface IkeSaInfo {
+  /** Unique id, like strongSwan's #N / vici uniqueid. */
+  readonly id: number;
+  readonly name: string;
+  readonly state: IkeSaState;
+  readonly initiator: boolean;
+  readonly spiI: Uint8Array;
+  readonly spiR: Uint8Array;
+  readonly local: Address;
+  readonly remote: Address;
+  readonly localId: string;
+  readonly remoteId: string;
+  /** strongSwan-style suite, e.g. AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519. */
+  readonly suite: string;
+  readonly natDetected: { readonly local: boolean; readonly remote: boolean };
+  readonly encapsulated: boolean;
+  readonly establishedAt?: number;
+}
+
+export interface ChildSaDirectionKeys {
+  readonly spi: number;
+  readonly encrKey: Uint8Array;
+  readonly integKey: Uint8Array;
+}
+
+export interface ChildSaInfo {
+  readonly ikeSaId: number;
+  readonly name: string;
+  /** Stable id of this CHILD SA (unique per endpoint). */
+  readonly id: number;
+  readonly mode: 'tunnel';
+  readonly protocol: 'esp';
+  readonly encrId: number;
+  readonly encrKeyBits?: number;
+  readonly integId: number;
+  readonly keGroup?: number;
+  readonly esn: boolean;
+  readonly spiIn: number;
+  readonly spiOut: number;
+  readonly localTs: readonly TrafficSelector[];
+  readonly remoteTs: readonly TrafficSelector[];
+  readonly local: Address;
+  readonly remote: Address;
+  readonly encapsulated: boolean;
+  /** strongSwan-style ESP suite, e.g. AES_GCM_16-128 or AES_CBC-256/HMAC_SHA2_256_128. */
+  readonly suite: string;
+}
+
+export type IkeDownReason =
+  | 'deleted'
+  | 'deleted-by-peer'
+  | 'timeout'
+  | 'auth-failed'
+  | 'no-proposal'
+  | 'invalid-syntax'
+  | 'half-open-timeout'
+  | 'error';
+
+export type IkeEvent =
+  | { readonly type: 'ike-up'; readonly sa: IkeSaInfo }
+  | { readonly type: 'ike-down'; readonly sa: IkeSaInfo; readonly reason: IkeDownReason; readonly message: string }
+  | {
+      readonly type: 'child-install';
+      readonly child: ChildSaInfo;
+      readonly inbound: ChildSaDirectionKeys;
+      readonly outbound: ChildSaDirectionKeys;
+    }
+  | { readonly type: 'child-remove'; readonly child: ChildSaInfo; readonly reason: string }
+  | { readonly type: 'child-failed'; readonly ikeSaId: number; readonly name: string; readonly notify: string; readonly message: string }
+  | { readonly type: 'auth-failed'; readonly ikeSaId: number; readonly message: string }
+  | { readonly type: 'log'; readonly group: LogGroup; readonly level: number; readonly ikeSaId?: number; readonly message: string };
+
+/** strongSwan's debug groups (charondebug) that the endpoint logs under. */
+export type LogGroup = 'ike' | 'cfg' | 'net' | 'enc' | 'chd' | 'knl' | 'lib' | 'esp';
+
+/** A datagram the driver must send. `nonEspMarker`: prepend 4 zero bytes (RFC 3948 section 2.2) on port 4500. */
+export interface Transmit {
+  readonly data: Uint8Array;
+  readonly local: Address;
+  readonly remote: Address;
+  readonly nonEspMarker: boolean;
+}

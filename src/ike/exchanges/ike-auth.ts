@@ -1,0 +1,216 @@
+/**
+ * IKE_AUTH with pre-shared keys and the first CHILD SA (RFC 7296 1.2, 2.15):
+ *
+ *   HDR, SK {IDi, [N(INITIAL_CONTACT)], [IDr], AUTH, SAi2, TSi, TSr}  -->
+ *                                         <--  HDR, SK {IDr, AUTH, SAr2, TSi, TSr}
+ *
+ * A CHILD SA failure (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...) in the response leaves the IKE SA up without it
+ * (RFC 7296 2.21.3); an AUTHENTICATION_FAILED closes the IKE SA (2.21.2).
+ */
+import { ExchangeType, NotifyType, PayloadType, type IdPayload, type Payload } from '../codec/types.js';
+import type { ChildConfig, IkeConnectionConfig } from '../config.js';
+import type { EndpointContext } from '../endpoint.js';
+import type { IkeSa } from '../ike-sa.js';
+import { formatIdentity, identityMatches, parseIdentity, type Identity } from '../identity.js';
+import { pskAuth, signedOctets, verifyPskAuth } from '../auth-psk.js';
+import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
+import { buildChildOffer, processChildResponse, respondChild } from './child-sa.js';
+import { connectionsFor } from './ike-sa-init.js';
+import { fmt } from '../endpoint.js';
+import { AuthMethod } from '../codec/types.js';
+
+/** Our identity for a connection: the configured one, or our IP address when none is set (strongSwan's default). */
+function localIdentity(sa: IkeSa, conn: IkeConnectionConfig): Identity {
+  return conn.local.id.type !== 0 ? conn.local.id : parseIdentity(sa.local.address);
+}
+
+function idPayload(type: typeof PayloadType.IDi | typeof PayloadType.IDr, id: Identity): IdPayload {
+  return { type, critical: false, idType: id.type, data: id.data };
+}
+
+function toIdentity(p: IdPayload): Identity {
+  return { type: p.idType, data: p.data };
+}
+
+// ---------------------------------------------------------------------------------------------- initiator
+
+export function startIkeAuth(ctx: EndpointContext, sa: IkeSa, child: ChildConfig | undefined, now: number): void {
+  const conn = sa.conn!;
+  if (conn.local.method !== 'psk') {
+    ctx.destroySa(sa, 'auth-failed', `connection '${conn.name}': local auth '${conn.local.method}' is not available yet (only psk)`);
+    return;
+  }
+  sa.localId = localIdentity(sa, conn);
+  const psk = ctx.credentials.sharedKey(sa.localId, conn.remote.id);
+  if (!psk) {
+    ctx.destroySa(sa, 'auth-failed', `no shared key found for '${formatIdentity(sa.localId)}' - '${formatIdentity(conn.remote.id)}'`);
+    return;
+  }
+  const keys = sa.keys!;
+  const octets = signedOctets(keys.prf, sa.initRequest, sa.Nr, keys.SK_pi, sa.localId);
+  const payloads: Payload[] = [idPayload(PayloadType.IDi, sa.localId)];
+  // RFC 7296 2.4: INITIAL_CONTACT when we hold no other IKE SA with this peer identity.
+  const others = ctx.establishedSas().some((o) => o !== sa && o.conn?.name === conn.name);
+  if (!others) payloads.push(notify(NotifyType.INITIAL_CONTACT));
+  if (conn.remote.id.type !== 0) payloads.push(idPayload(PayloadType.IDr, conn.remote.id));
+  payloads.push({ type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: pskAuth(keys.prf, psk, octets) });
+  if (child) {
+    const spiIn = ctx.allocateChildSpi();
+    const offer = buildChildOffer(sa, child, spiIn, { stripKe: true });
+    sa.initialChild = { config: child, spiIn, localTs: offer.localTs, remoteTs: offer.remoteTs };
+    payloads.push(...offer.payloads);
+  }
+  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with pre-shared key`);
+  ctx.sendRequest(sa, ExchangeType.IKE_AUTH, payloads, now, (_h, p, t) => processAuthResponse(ctx, sa, psk, p, t));
+}
+
+function processAuthResponse(ctx: EndpointContext, sa: IkeSa, psk: Uint8Array, payloads: readonly Payload[], now: number): void {
+  const conn = sa.conn!;
+  if (hasNotify(payloads, NotifyType.AUTHENTICATION_FAILED)) {
+    const msg =
+      `peer ${fmt(sa.remote)} rejected our authentication (AUTHENTICATION_FAILED): ` +
+      `the pre-shared key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(conn.remote.id)}' differs from the peer's, ` +
+      `or the peer expects other identities (we sent IDi '${formatIdentity(sa.localId)}'${conn.remote.id.type !== 0 ? `, IDr '${formatIdentity(conn.remote.id)}'` : ''})`;
+    ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message: msg });
+    ctx.destroySa(sa, 'auth-failed', msg);
+    return;
+  }
+  const idr = findPayload(payloads, PayloadType.IDr) as IdPayload | undefined;
+  const auth = findPayload(payloads, PayloadType.AUTH);
+  if (!idr || !auth) {
+    const err = errorNotify(payloads);
+    const msg = err ? `peer answered IKE_AUTH with ${notifyName(err.notifyType)}` : 'IKE_AUTH response lacks IDr or AUTH';
+    ctx.destroySa(sa, err ? 'error' : 'invalid-syntax', msg);
+    return;
+  }
+  const remoteId = toIdentity(idr);
+  if (!identityMatches(conn.remote.id, remoteId)) {
+    const msg = `peer identity '${formatIdentity(remoteId)}' does not match the configured remote id '${formatIdentity(conn.remote.id)}'`;
+    failAfterAuth(ctx, sa, msg, now);
+    return;
+  }
+  sa.remoteId = remoteId;
+  const keys = sa.keys!;
+  if (auth.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE) {
+    failAfterAuth(ctx, sa, `peer '${formatIdentity(remoteId)}' used auth method ${auth.method}, expected pre-shared key`, now);
+    return;
+  }
+  const octets = signedOctets(keys.prf, sa.initResponse, sa.Ni, keys.SK_pr, remoteId);
+  if (!verifyPskAuth(keys.prf, psk, octets, auth.data)) {
+    failAfterAuth(ctx, sa, `pre-shared key authentication of '${formatIdentity(remoteId)}' failed: the key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(remoteId)}' differs on the two sides`, now);
+    return;
+  }
+  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with pre-shared key successful`);
+  established(ctx, sa, now);
+  const offer = sa.initialChild;
+  if (!offer) return;
+  const err = errorNotify(payloads);
+  if (err) {
+    const msg = `CHILD_SA ${offer.config.name} not established: peer answered ${notifyName(err.notifyType)}`;
+    ctx.log('ike', 0, sa, msg);
+    ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: offer.config.name, notify: notifyName(err.notifyType), message: msg });
+    return;
+  }
+  const r = processChildResponse(ctx, sa, offer, payloads, now, { stripKe: true, Ni: sa.Ni, Nr: sa.Nr });
+  if (!r.ok) {
+    ctx.log('ike', 0, sa, `CHILD_SA ${offer.config.name} not established: ${r.message}`);
+    ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: offer.config.name, notify: 'INVALID_SYNTAX', message: r.message });
+  }
+}
+
+/** RFC 7296 2.21.2: an initiator that rejects the responder's AUTH tells it in an INFORMATIONAL, then closes. */
+function failAfterAuth(ctx: EndpointContext, sa: IkeSa, message: string, now: number): void {
+  ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message });
+  ctx.log('ike', 0, sa, message);
+  ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [notify(NotifyType.AUTHENTICATION_FAILED)], now, () => ctx.destroySa(sa, 'auth-failed', message), () => ctx.destroySa(sa, 'auth-failed', message));
+}
+
+function established(ctx: EndpointContext, sa: IkeSa, now: number): void {
+  sa.state = 'ESTABLISHED';
+  sa.establishedAt = now;
+  sa.halfOpenDeadline = undefined;
+  const h = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  ctx.log('ike', 0, sa, `IKE_SA ${sa.name}[${sa.id}] established between ${sa.local.address}[${formatIdentity(sa.localId)}]...${sa.remote.address}[${formatIdentity(sa.remoteId)}]`);
+  ctx.log('ike', 1, sa, `IKE_SA ${sa.name}[${sa.id}] SPIs ${h(sa.spiI)}_i${sa.initiator ? '*' : ''} ${h(sa.spiR)}_r${sa.initiator ? '' : '*'}, suite ${sa.info().suite}`);
+  ctx.emit({ type: 'ike-up', sa: sa.info() });
+}
+
+// ---------------------------------------------------------------------------------------------- responder
+
+export function respondIkeAuth(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, now: number): void {
+  const answerFail = (message: string): void => {
+    ctx.log('ike', 0, sa, message);
+    ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message });
+    ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [notify(NotifyType.AUTHENTICATION_FAILED)]);
+    ctx.destroySa(sa, 'auth-failed', message);
+  };
+  if (sa.state !== 'CONNECTING') {
+    ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [notify(NotifyType.INVALID_SYNTAX)]);
+    return;
+  }
+  const idi = findPayload(req, PayloadType.IDi) as IdPayload | undefined;
+  const idr = findPayload(req, PayloadType.IDr) as IdPayload | undefined;
+  const auth = findPayload(req, PayloadType.AUTH);
+  if (!idi || !auth) {
+    // EAP and multiple authentication rounds are not supported: no AUTH means the peer wants EAP (RFC 7296 2.16).
+    answerFail(`IKE_AUTH request from ${fmt(sa.remote)} without ${!idi ? 'IDi' : 'AUTH (EAP is not supported)'}`);
+    return;
+  }
+  const remoteId = toIdentity(idi);
+  const wantedLocal = idr ? toIdentity(idr) : undefined;
+  sa.remoteId = remoteId;
+  // Peer config lookup (strongSwan: by addresses, then identities): the remote id must match IDi, and our local
+  // id must match IDr when the initiator named one.
+  const candidates = connectionsFor(ctx, sa.local, sa.remote).filter(
+    (c) => identityMatches(c.remote.id, remoteId) && (!wantedLocal || identityMatches(wantedLocal, localIdentity(sa, c))),
+  );
+  const conn = candidates.find((c) => c === sa.conn) ?? candidates[0];
+  if (!conn) {
+    answerFail(
+      `no matching peer config found for '${formatIdentity(remoteId)}'${wantedLocal ? ` (asking for us as '${formatIdentity(wantedLocal)}')` : ''}: ` +
+        `configured remote ids: ${connectionsFor(ctx, sa.local, sa.remote).map((c) => `'${formatIdentity(c.remote.id)}'`).join(', ') || 'none'}`,
+    );
+    return;
+  }
+  sa.conn = conn;
+  sa.localId = localIdentity(sa, conn);
+  if (conn.remote.method !== 'psk' || auth.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE) {
+    answerFail(`peer '${formatIdentity(remoteId)}' authenticates with method ${auth.method}; connection '${conn.name}' expects ${conn.remote.method} (only psk is available yet)`);
+    return;
+  }
+  const psk = ctx.credentials.sharedKey(sa.localId, remoteId);
+  if (!psk) {
+    answerFail(`no shared key found for '${formatIdentity(sa.localId)}' - '${formatIdentity(remoteId)}'`);
+    return;
+  }
+  const keys = sa.keys!;
+  const octets = signedOctets(keys.prf, sa.initRequest, sa.Nr, keys.SK_pi, remoteId);
+  if (!verifyPskAuth(keys.prf, psk, octets, auth.data)) {
+    answerFail(
+      `pre-shared key authentication of '${formatIdentity(remoteId)}' failed: the key configured for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(remoteId)}' ` +
+        `differs from the peer's, or the peer computed AUTH for other identities`,
+    );
+    return;
+  }
+  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with pre-shared key successful`);
+  if (hasNotify(req, NotifyType.INITIAL_CONTACT)) {
+    // RFC 7296 2.4: the peer has no other SA with us; drop stale ones with the same identities.
+    for (const old of ctx.establishedSas())
+      if (old !== sa && old.remoteId.type === remoteId.type && Buffer.compare(old.remoteId.data, remoteId.data) === 0 && old.conn?.name === conn.name)
+        ctx.destroySa(old, 'deleted', `deleting stale IKE_SA ${old.name}[${old.id}]: peer sent INITIAL_CONTACT`);
+  }
+  const resp: Payload[] = [idPayload(PayloadType.IDr, sa.localId)];
+  const myOctets = signedOctets(keys.prf, sa.initResponse, sa.Ni, keys.SK_pr, sa.localId);
+  resp.push({ type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: pskAuth(keys.prf, psk, myOctets) });
+  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with pre-shared key`);
+  established(ctx, sa, now);
+  if (findPayload(req, PayloadType.SA)) {
+    const child = respondChild(ctx, sa, req, now, { stripKe: true, Ni: sa.Ni, Nr: sa.Nr });
+    if (!child.ok) {
+      ctx.log('ike', 0, sa, `failed to establish CHILD_SA: ${child.message}; sending ${notifyName(child.notify)}`);
+      ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: conn.children[0]?.name ?? '', notify: notifyName(child.notify), message: child.message });
+    }
+    resp.push(...child.payloads);
+  }
+  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, resp);
+}

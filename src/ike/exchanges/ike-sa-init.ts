@@ -1,0 +1,303 @@
+/**
+ * IKE_SA_INIT (RFC 7296 1.2, 2.6, 2.7, 2.10, 2.23):
+ *
+ *   HDR, SAi1, KEi, Ni, N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP),
+ *        N(IKEV2_FRAGMENTATION_SUPPORTED), N(SIGNATURE_HASH_ALGORITHMS)  -->
+ *                  <--  HDR, SAr1, KEr, Nr, N(NAT_DETECTION_*), N(IKEV2_FRAGMENTATION_SUPPORTED), N(SIGNATURE_HASH_ALGORITHMS)
+ *
+ * Error paths: the responder may answer N(COOKIE) (retry with the cookie as the first payload, 2.6),
+ * N(INVALID_KE_PAYLOAD) with the group it wants (retry with that group, 1.2), or N(NO_PROPOSAL_CHOSEN).
+ */
+import { isCryptoError } from '../../crypto/errors.js';
+import { randomBytes } from '../../crypto/random.js';
+import { ProtocolId, NotifyType, PayloadType, ExchangeType, type IkeHeader, type Payload, type SaPayload, type KePayload, type NoncePayload } from '../codec/types.js';
+import type { Address, ChildConfig, IkeConnectionConfig } from '../config.js';
+import type { EndpointContext } from '../endpoint.js';
+import { exchangeName, fmt } from '../endpoint.js';
+import type { IkeSa } from '../ike-sa.js';
+import { deriveIkeKeys } from '../keys.js';
+import { evaluateNatDetection, natDetectionHash } from '../natd.js';
+import { explainMismatch, saProposalToSet, selectProposal, selectionToSaProposal, toSaProposals } from '../negotiate.js';
+import { errorNotify, findPayload, hasNotify, notifies, notify, notifyName, u16be } from '../payload-util.js';
+import { formatProposal } from '../../crypto/transforms.js';
+import { encodePlainMessage, decodeIkeMessage } from '../wire.js';
+import { startIkeAuth } from './ike-auth.js';
+import { addressMatches } from '../address-match.js';
+
+/** RFC 7427 section 4 hash algorithm identifiers we can verify: SHA2-256, SHA2-384, SHA2-512, Identity. */
+const SIGNATURE_HASHES = Uint8Array.of(0, 2, 0, 3, 0, 4, 0, 5);
+
+function natdPayloads(ctx: EndpointContext, sa: IkeSa, conn: IkeConnectionConfig): Payload[] {
+  // Forcing UDP encapsulation (encap = yes): a NAT_DETECTION_SOURCE_IP that cannot match makes the peer
+  // believe we are behind a NAT, so both sides float to port 4500 (as strongSwan does).
+  const src = conn.encap ? randomBytes(ctx.random, 20) : natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, sa.local);
+  const dst = natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, sa.remote);
+  return [notify(NotifyType.NAT_DETECTION_SOURCE_IP, src), notify(NotifyType.NAT_DETECTION_DESTINATION_IP, dst)];
+}
+
+function capabilityNotifies(conn: IkeConnectionConfig): Payload[] {
+  const out: Payload[] = [];
+  if (conn.fragmentation) out.push(notify(NotifyType.IKEV2_FRAGMENTATION_SUPPORTED));
+  out.push(notify(NotifyType.SIGNATURE_HASH_ALGORITHMS, SIGNATURE_HASHES));
+  return out;
+}
+
+function applyNatDetection(ctx: EndpointContext, sa: IkeSa, payloads: readonly Payload[], conn: IkeConnectionConfig): void {
+  const source = notifies(payloads, NotifyType.NAT_DETECTION_SOURCE_IP).map((n) => n.data);
+  const destination = notifies(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP).map((n) => n.data);
+  if (source.length === 0 && destination.length === 0) return;
+  const r = evaluateNatDetection(ctx.crypto, sa.spiI, sa.spiR, { source, destination }, sa.local, sa.remote);
+  sa.natLocal = r.localBehindNat || conn.encap;
+  sa.natRemote = r.remoteBehindNat;
+  if (r.localBehindNat) ctx.log('ike', 1, sa, 'local host is behind NAT, sending keep alives');
+  if (r.remoteBehindNat) ctx.log('ike', 1, sa, 'remote host is behind NAT');
+  if (conn.encap && !r.localBehindNat) ctx.log('ike', 1, sa, 'faking NAT situation to enforce UDP encapsulation');
+}
+
+// ---------------------------------------------------------------------------------------------- initiator
+
+export function startIkeSaInit(ctx: EndpointContext, sa: IkeSa, child: ChildConfig | undefined, now: number): void {
+  const conn = sa.conn!;
+  const group = conn.proposals[0]?.ke[0];
+  if (group === undefined) {
+    ctx.destroySa(sa, 'no-proposal', `connection '${conn.name}' has no key exchange method in its IKE proposals`);
+    return;
+  }
+  sa.state = 'CONNECTING';
+  sa.Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
+  sa.ke = ctx.crypto.createKeyExchange(group, ctx.random);
+  ctx.log('ike', 0, sa, `initiating IKE_SA ${conn.name}[${sa.id}] to ${sa.remote.address}`);
+  sendInitRequest(ctx, sa, child, now);
+}
+
+function sendInitRequest(ctx: EndpointContext, sa: IkeSa, child: ChildConfig | undefined, now: number): void {
+  const conn = sa.conn!;
+  const payloads: Payload[] = [];
+  if (sa.cookie) payloads.push(notify(NotifyType.COOKIE, sa.cookie)); // RFC 7296 2.6: first payload
+  payloads.push(
+    { type: PayloadType.SA, critical: false, proposals: toSaProposals(conn.proposals, ProtocolId.IKE, new Uint8Array(0)) },
+    { type: PayloadType.KE, critical: false, group: sa.ke!.group, data: sa.ke!.publicValue },
+    { type: PayloadType.NONCE, critical: false, data: sa.Ni },
+    ...natdPayloads(ctx, sa, conn),
+    ...capabilityNotifies(conn),
+  );
+  ctx.sendRequest(sa, ExchangeType.IKE_SA_INIT, payloads, now, (h, p, t) => processInitResponse(ctx, sa, child, h, p, t));
+}
+
+function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig | undefined, header: IkeHeader, payloads: readonly Payload[], now: number): void {
+  const conn = sa.conn!;
+  const cookie = notifies(payloads, NotifyType.COOKIE)[0];
+  if (cookie) {
+    if (sa.cookie && sa.cookieRetries >= 3) {
+      ctx.destroySa(sa, 'error', 'responder keeps demanding COOKIEs, giving up');
+      return;
+    }
+    ctx.log('ike', 1, sa, `received COOKIE from ${fmt(sa.remote)}, retrying IKE_SA_INIT with it (RFC 7296 2.6)`);
+    sa.cookie = cookie.data;
+    sa.cookieRetries++;
+    sendInitRequest(ctx, sa, child, now);
+    return;
+  }
+  const invalidKe = notifies(payloads, NotifyType.INVALID_KE_PAYLOAD)[0];
+  if (invalidKe) {
+    const wanted = invalidKe.data.length >= 2 ? (invalidKe.data[0]! << 8) | invalidKe.data[1]! : -1;
+    const offered = conn.proposals.some((p) => p.ke.includes(wanted));
+    if (!offered || wanted === sa.ke!.group) {
+      ctx.destroySa(sa, 'no-proposal', `peer requested key exchange method ${wanted}, which we did not propose`);
+      return;
+    }
+    ctx.log('ike', 1, sa, `peer didn't accept DH group ${sa.ke!.group}, it requested ${wanted}`);
+    sa.ke!.dispose();
+    sa.ke = ctx.crypto.createKeyExchange(wanted, ctx.random);
+    sendInitRequest(ctx, sa, child, now);
+    return;
+  }
+  const err = errorNotify(payloads);
+  if (err) {
+    const reason = err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal' : 'error';
+    const detail =
+      err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN
+        ? `peer ${fmt(sa.remote)} accepted none of our IKE proposals (${toSaProposals(conn.proposals, ProtocolId.IKE, new Uint8Array(0)).length} offered): check that both sides share an encryption, integrity/PRF and key exchange algorithm`
+        : `peer answered IKE_SA_INIT with ${notifyName(err.notifyType)}`;
+    ctx.log('ike', 0, sa, `received ${notifyName(err.notifyType)} notify error`);
+    ctx.destroySa(sa, reason, detail);
+    return;
+  }
+  const saP = findPayload(payloads, PayloadType.SA);
+  const keP = findPayload(payloads, PayloadType.KE);
+  const nonce = findPayload(payloads, PayloadType.NONCE);
+  if (!saP || !keP || !nonce || saP.proposals.length !== 1) {
+    ctx.destroySa(sa, 'invalid-syntax', 'IKE_SA_INIT response lacks SA, KE or Nr (or has more than one proposal)');
+    return;
+  }
+  const set = saProposalToSet(saP.proposals[0]!);
+  const check = set && selectProposal(conn.proposals, saP.proposals, ProtocolId.IKE, { preferOurs: false });
+  if (!set || !check || formatProposal(check.set) !== formatProposal(set) || set.ke !== keP.group || keP.group !== sa.ke!.group) {
+    ctx.destroySa(sa, 'no-proposal', 'responder chose a proposal we did not offer');
+    return;
+  }
+  sa.spiR = header.spiR;
+  ctx.registerSa(sa);
+  sa.set = set;
+  sa.Nr = nonce.data;
+  let gir: Uint8Array;
+  try {
+    gir = sa.ke!.computeSharedSecret(keP.data);
+  } catch (e) {
+    ctx.destroySa(sa, 'invalid-syntax', `invalid KE payload from peer: ${isCryptoError(e) ? e.message : String(e)}`);
+    return;
+  }
+  sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: true });
+  gir.fill(0);
+  sa.nextRequestId = 1;
+  sa.peerFragmentation = hasNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
+  ctx.log('ike', 1, sa, `selected proposal: IKE:${formatProposal(set)}`);
+  applyNatDetection(ctx, sa, payloads, conn);
+  if (sa.natLocal || sa.natRemote) {
+    // RFC 7296 2.23: switch to port 4500 for everything after IKE_SA_INIT.
+    sa.local = { address: sa.local.address, port: sa.local.port === 500 ? 4500 : sa.local.port };
+    sa.remote = { address: sa.remote.address, port: sa.remote.port === 500 ? 4500 : sa.remote.port };
+    sa.encapsulated = true;
+  }
+  startIkeAuth(ctx, sa, child, now);
+}
+
+// ---------------------------------------------------------------------------------------------- responder
+
+/** Connections that could answer a peer at these addresses, best (most specific) first. */
+export function connectionsFor(ctx: EndpointContext, local: Address, remote: Address): IkeConnectionConfig[] {
+  const scored: { c: IkeConnectionConfig; score: number }[] = [];
+  for (const c of ctx.connections()) {
+    const l = addressMatches(c.localAddrs, local.address);
+    const r = addressMatches(c.remoteAddrs, remote.address);
+    if (l > 0 && r > 0) scored.push({ c, score: l + r });
+  }
+  return scored.sort((a, b) => b.score - a.score).map((x) => x.c);
+}
+
+export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number): void {
+  // A retransmitted IKE_SA_INIT gets the same response again (RFC 7296 2.1).
+  const existing = ctx.findSaBySpiI(header.spiI, remote);
+  if (existing) {
+    if (existing.lastResponse && existing.lastResponse.messageId === 0 && equalBytes(existing.initRequest, data)) {
+      ctx.log('net', 1, existing, 'received retransmit of IKE_SA_INIT request, retransmitting response');
+      for (const d of existing.lastResponse.datagrams) ctx.sendRaw(d, local, remote);
+    }
+    return;
+  }
+  if (header.messageId !== 0 || header.spiR.some((b) => b !== 0)) {
+    ctx.log('net', 2, undefined, `IKE_SA_INIT request from ${fmt(remote)} with non-zero SPIr or message ID, dropped`);
+    return;
+  }
+  const m = decodeIkeMessage(data);
+  const answer = (payloads: Payload[]): void => {
+    ctx.sendRaw(encodePlainMessage({ spiI: header.spiI, spiR: new Uint8Array(8), exchangeType: ExchangeType.IKE_SA_INIT, flags: { initiator: false, response: true, version: false }, messageId: 0 }, payloads), local, remote);
+  };
+  if (!m.ok) {
+    ctx.log('enc', 1, undefined, `invalid IKE_SA_INIT request from ${fmt(remote)}: ${m.error.message}`);
+    if (m.error.code === 'UNSUPPORTED_CRITICAL_PAYLOAD') answer([notify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, Uint8Array.of(m.error.payloadType ?? 0))]);
+    else if (m.error.code === 'INVALID_SYNTAX') answer([notify(NotifyType.INVALID_SYNTAX)]);
+    return;
+  }
+  const payloads = m.value.payloads;
+  ctx.log('ike', 2, undefined, `received IKE_SA_INIT request 0 from ${fmt(remote)}`);
+  const saP = findPayload(payloads, PayloadType.SA) as SaPayload | undefined;
+  const keP = findPayload(payloads, PayloadType.KE) as KePayload | undefined;
+  const nonce = findPayload(payloads, PayloadType.NONCE) as NoncePayload | undefined;
+  if (!saP || !keP || !nonce) {
+    ctx.log('ike', 1, undefined, `IKE_SA_INIT request from ${fmt(remote)} lacks SA, KE or Ni: answering INVALID_SYNTAX`);
+    answer([notify(NotifyType.INVALID_SYNTAX)]);
+    return;
+  }
+  const candidates = connectionsFor(ctx, local, remote);
+  if (candidates.length === 0) {
+    ctx.log('cfg', 0, undefined, `no IKE config found for ${local.address}...${remote.address}, sending NO_PROPOSAL_CHOSEN`);
+    answer([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
+    return;
+  }
+  let conn: IkeConnectionConfig | undefined;
+  let sel: ReturnType<typeof selectProposal>;
+  for (const c of candidates) {
+    sel = selectProposal(c.proposals, saP.proposals, ProtocolId.IKE);
+    if (sel) {
+      conn = c;
+      break;
+    }
+  }
+  if (!conn || !sel) {
+    ctx.log('cfg', 0, undefined, `${explainMismatch(candidates[0]!.proposals, saP.proposals, ProtocolId.IKE)}`);
+    ctx.log('ike', 0, undefined, `received proposals unacceptable, sending NO_PROPOSAL_CHOSEN to ${fmt(remote)}`);
+    answer([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
+    return;
+  }
+  if (sel.set.ke !== keP.group) {
+    // RFC 7296 1.2: the KE payload's group is not the one we selected: ask for ours.
+    ctx.log('ike', 1, undefined, `DH group ${keP.group} unacceptable, requesting ${sel.set.ke} from ${fmt(remote)}`);
+    answer([notify(NotifyType.INVALID_KE_PAYLOAD, u16be(sel.set.ke!))]);
+    return;
+  }
+  const cookieAnswer = checkCookie(ctx, header, payloads, local, remote, nonce.data);
+  if (cookieAnswer) {
+    answer([notify(NotifyType.COOKIE, cookieAnswer)]);
+    return;
+  }
+  const sa = ctx.newSa(false, header.spiI, local, remote);
+  sa.conn = conn;
+  sa.state = 'CONNECTING';
+  sa.spiR = ctx.newIkeSpi();
+  sa.set = sel.set;
+  sa.Ni = nonce.data;
+  sa.Nr = randomBytes(ctx.random, ctx.settings.nonceBytes);
+  sa.initRequest = data;
+  sa.expectedRequestId = 1;
+  sa.halfOpenDeadline = now + ctx.settings.halfOpenTimeoutMs;
+  sa.ke = ctx.crypto.createKeyExchange(sel.set.ke!, ctx.random);
+  let gir: Uint8Array;
+  try {
+    gir = sa.ke.computeSharedSecret(keP.data);
+  } catch (e) {
+    ctx.log('ike', 0, undefined, `invalid KE payload from ${fmt(remote)}: ${isCryptoError(e) ? e.message : String(e)}; answering INVALID_SYNTAX`);
+    sa.ke.dispose();
+    answer([notify(NotifyType.INVALID_SYNTAX)]);
+    return;
+  }
+  sa.keys = deriveIkeKeys(ctx.crypto, sel.set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: false });
+  gir.fill(0);
+  sa.peerFragmentation = hasNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
+  ctx.registerSa(sa);
+  ctx.log('ike', 0, sa, `${fmt(remote)} is initiating an IKE_SA`);
+  ctx.log('ike', 1, sa, `selected proposal: IKE:${formatProposal(sel.set)}`);
+  applyNatDetection(ctx, sa, payloads, conn);
+  const response: Payload[] = [
+    { type: PayloadType.SA, critical: false, proposals: [selectionToSaProposal(sel.set, sel.num, ProtocolId.IKE, new Uint8Array(0))] },
+    { type: PayloadType.KE, critical: false, group: sa.ke.group, data: sa.ke.publicValue },
+    { type: PayloadType.NONCE, critical: false, data: sa.Nr },
+    ...natdPayloads(ctx, sa, conn),
+    ...capabilityNotifies(conn),
+  ];
+  ctx.sendResponse(sa, ExchangeType.IKE_SA_INIT, 0, response);
+  if (sa.natLocal || sa.natRemote) {
+    // The initiator will continue on 4500; we follow when its IKE_AUTH arrives there.
+    ctx.log('ike', 2, sa, `expecting ${exchangeName(ExchangeType.IKE_AUTH)} on port 4500`);
+  }
+}
+
+/**
+ * Stateless cookies (RFC 7296 2.6): when too many SAs are half-open, answer with
+ * COOKIE = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>) and keep no state until it comes back.
+ */
+function checkCookie(ctx: EndpointContext, header: IkeHeader, payloads: readonly Payload[], _local: Address, remote: Address, Ni: Uint8Array): Uint8Array | undefined {
+  if (ctx.halfOpenCount() < ctx.settings.cookieThreshold) return undefined;
+  const secret = ctx.cookieSecret();
+  const ip = new TextEncoder().encode(remote.address);
+  const expected = new Uint8Array(20 + 1);
+  expected[0] = 1;
+  expected.set(ctx.crypto.hash('sha256', [Ni, ip, header.spiI, secret]).subarray(0, 20), 1);
+  const got = notifies(payloads, NotifyType.COOKIE)[0];
+  if (got && equalBytes(got.data, expected)) return undefined;
+  return expected;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,151 @@
+/**
+ * State of one IKE SA: roles, SPIs, negotiated suite, keys, message-ID windows (RFC 7296 2.3, window size 1),
+ * the outstanding request with its retransmission state, the cached last response, and its CHILD SAs.
+ * Pure data plus small helpers; the exchanges in src/ike/exchanges drive it.
+ */
+import type { KeyExchange } from '../crypto/types.js';
+import { formatProposal, type TransformSet } from '../crypto/transforms.js';
+import type { IkeHeader, Payload } from './codec/types.js';
+import type { Address, ChildConfig, IkeConnectionConfig } from './config.js';
+import type { ChildSaInfo, IkeSaInfo, IkeSaState } from './events.js';
+import { ANY_IDENTITY, formatIdentity, type Identity } from './identity.js';
+import type { IkeSaKeys } from './keys.js';
+import type { TrafficSelector } from './traffic-selector.js';
+
+export interface ChildSa {
+  readonly id: number;
+  readonly name: string;
+  readonly config: ChildConfig;
+  readonly spiIn: number;
+  readonly spiOut: number;
+  readonly set: TransformSet;
+  readonly localTs: readonly TrafficSelector[];
+  readonly remoteTs: readonly TrafficSelector[];
+  state: 'INSTALLED' | 'DELETING';
+  readonly installedAt: number;
+}
+
+/** An initiator-side exchange in progress: what to do with the response (RFC 7296 2.1 request/response pairs). */
+export interface PendingRequest {
+  readonly messageId: number;
+  readonly exchangeType: number;
+  /** The datagrams of the request (several when fragmented), resent as they are on timeout. */
+  datagrams: Uint8Array[];
+  attempt: number;
+  deadline: number;
+  readonly onResponse: (header: IkeHeader, payloads: readonly Payload[], now: number) => void;
+  /** Called when retransmissions are exhausted. */
+  readonly onTimeout: (now: number) => void;
+}
+
+/** A request the SA wants to start once the window is free (window size 1). */
+export interface QueuedRequest {
+  readonly start: (now: number) => void;
+}
+
+export class IkeSa {
+  state: IkeSaState = 'CREATED';
+  spiR: Uint8Array = new Uint8Array(8);
+  conn: IkeConnectionConfig | undefined;
+  set: TransformSet | undefined;
+  keys: IkeSaKeys | undefined;
+  ke: KeyExchange | undefined;
+  Ni: Uint8Array = new Uint8Array(0);
+  Nr: Uint8Array = new Uint8Array(0);
+  /** The IKE_SA_INIT request and response as sent (RealMessage1/2 of RFC 7296 2.15). */
+  initRequest: Uint8Array = new Uint8Array(0);
+  initResponse: Uint8Array = new Uint8Array(0);
+  cookie: Uint8Array | undefined;
+  cookieRetries = 0;
+  localId: Identity = ANY_IDENTITY;
+  remoteId: Identity = ANY_IDENTITY;
+  natLocal = false;
+  natRemote = false;
+  encapsulated = false;
+  peerFragmentation = false;
+  /** Our next request's message ID and the next request ID we expect from the peer. */
+  nextRequestId = 0;
+  expectedRequestId = 0;
+  pending: PendingRequest | undefined;
+  readonly queue: QueuedRequest[] = [];
+  /** The last response we sent, resent when its request is retransmitted. */
+  lastResponse: { messageId: number; datagrams: Uint8Array[] } | undefined;
+  readonly children: ChildSa[] = [];
+  /** The CHILD SA the initiator asked for in IKE_AUTH, with the inbound SPI it allocated. */
+  initialChild: { config: ChildConfig; spiIn: number; localTs: TrafficSelector[]; remoteTs: TrafficSelector[] } | undefined;
+  establishedAt: number | undefined;
+  /** Responder: drop the SA if IKE_AUTH has not completed by then (half-open timeout). */
+  halfOpenDeadline: number | undefined;
+  /** Time of the last authenticated message from the peer (DPD). */
+  lastInbound = 0;
+
+  constructor(
+    readonly id: number,
+    readonly initiator: boolean,
+    readonly spiI: Uint8Array,
+    public local: Address,
+    public remote: Address,
+  ) {}
+
+  get localSpi(): Uint8Array {
+    return this.initiator ? this.spiI : this.spiR;
+  }
+
+  get name(): string {
+    return this.conn?.name ?? '(unknown)';
+  }
+
+  info(): IkeSaInfo {
+    return {
+      id: this.id,
+      name: this.name,
+      state: this.state,
+      initiator: this.initiator,
+      spiI: this.spiI,
+      spiR: this.spiR,
+      local: this.local,
+      remote: this.remote,
+      localId: formatIdentity(this.localId),
+      remoteId: formatIdentity(this.remoteId),
+      suite: this.set ? formatProposal(this.set) : '',
+      natDetected: { local: this.natLocal, remote: this.natRemote },
+      encapsulated: this.encapsulated,
+      ...(this.establishedAt !== undefined ? { establishedAt: this.establishedAt } : {}),
+    };
+  }
+
+  childInfo(c: ChildSa): ChildSaInfo {
+    return {
+      ikeSaId: this.id,
+      name: c.name,
+      id: c.id,
+      mode: 'tunnel',
+      protocol: 'esp',
+      encrId: c.set.encr,
+      ...(c.set.keyBits !== undefined ? { encrKeyBits: c.set.keyBits } : {}),
+      integId: c.set.integ ?? 0,
+      ...(c.set.ke !== undefined ? { keGroup: c.set.ke } : {}),
+      esn: c.set.esn === 1,
+      spiIn: c.spiIn,
+      spiOut: c.spiOut,
+      localTs: c.localTs,
+      remoteTs: c.remoteTs,
+      local: this.local,
+      remote: this.remote,
+      encapsulated: this.encapsulated,
+      suite: formatProposal(c.set),
+    };
+  }
+}
+
+export function spiHex(spi: Uint8Array): string {
+  return Buffer.from(spi).toString('hex');
+}
+
+export function spiToNumber(spi: Uint8Array): number {
+  return spi.length === 4 ? ((spi[0]! << 24) | (spi[1]! << 16) | (spi[2]! << 8) | spi[3]!) >>> 0 : 0;
+}
+
+export function numberToSpi(n: number): Uint8Array {
+  return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}

@@ -1,0 +1,186 @@
+/**
+ * SA payload proposals <-> configured proposals, and proposal selection (RFC 7296 sections 2.7, 3.3).
+ *
+ * The responder walks its own configured proposals in order and takes the first that the peer also offered
+ * (strongSwan's default, prefer_configured_proposals = yes). When nothing matches, `explainMismatch` says which
+ * transform types have no algorithm in common and lists both offers: the diagnostic users miss most in strongSwan.
+ */
+import type { Proposal as ConfiguredProposal } from '../crypto/proposals.js';
+import { ESN, INTEG, TransformType, findEncr, formatProposal, isAeadEncr, transformName, type TransformSet, type TransformTypeId } from '../crypto/transforms.js';
+import { ProtocolId, type Proposal as SaProposal, type Transform } from './codec/types.js';
+
+/** Expands configured proposals into SA payload proposals (numbered from 1). `stripKe` for IKE_AUTH CHILD SAs. */
+export function toSaProposals(
+  configured: readonly ConfiguredProposal[],
+  protocol: number,
+  spi: Uint8Array,
+  opts: { stripKe?: boolean } = {},
+): SaProposal[] {
+  return configured.map((p, i) => {
+    const transforms: Transform[] = [];
+    for (const e of p.encryption)
+      transforms.push(findEncr(e.id)?.keyLengthAttribute && e.keyBits ? { type: TransformType.ENCR, id: e.id, keyLength: e.keyBits } : { type: TransformType.ENCR, id: e.id });
+    if (protocol === ProtocolId.IKE) for (const id of p.prf) transforms.push({ type: TransformType.PRF, id });
+    for (const id of p.integrity) transforms.push({ type: TransformType.INTEG, id });
+    if (!opts.stripKe) for (const id of p.ke) transforms.push({ type: TransformType.KE, id });
+    if (protocol === ProtocolId.ESP) for (const id of p.esn.length ? p.esn : [ESN.NONE]) transforms.push({ type: TransformType.ESN, id });
+    return { num: i + 1, protocol, spi, transforms };
+  });
+}
+
+function typeIds(p: SaProposal, type: number): { id: number; keyLength?: number }[] {
+  return p.transforms.filter((t) => t.type === type && (t.attributes === undefined || t.attributes.length === 0)).map((t) => ({ id: t.id, keyLength: t.keyLength }));
+}
+
+function configuredIds(p: ConfiguredProposal, type: number, protocol: number, stripKe: boolean): { id: number; keyLength?: number }[] {
+  switch (type) {
+    case TransformType.ENCR:
+      return p.encryption.map((e) => ({ id: e.id, keyLength: findEncr(e.id)?.keyLengthAttribute ? e.keyBits : undefined }));
+    case TransformType.PRF:
+      return protocol === ProtocolId.IKE ? p.prf.map((id) => ({ id })) : [];
+    case TransformType.INTEG:
+      return p.integrity.map((id) => ({ id }));
+    case TransformType.KE:
+      return stripKe ? [] : p.ke.map((id) => ({ id }));
+    case TransformType.ESN:
+      return protocol === ProtocolId.ESP ? (p.esn.length ? p.esn : [ESN.NONE]).map((id) => ({ id })) : [];
+  }
+  return [];
+}
+
+export interface Selection {
+  readonly set: TransformSet;
+  /** The peer's proposal number to echo (RFC 7296 3.3.1). */
+  readonly num: number;
+  /** The peer's SPI from the chosen proposal (CHILD SAs: our outbound SPI; IKE rekey: the new IKE SPI). */
+  readonly spi: Uint8Array;
+}
+
+const TYPES: readonly TransformTypeId[] = [1, 2, 3, 4, 5];
+
+/**
+ * Chooses one transform per type. A type present on one side must be present on the other (so PFS only when both
+ * want it), except: INTEG may be absent or NONE with an AEAD; KE is ignored when `stripKe` (IKE_AUTH, RFC 7296 1.2).
+ * `preferOurs`: iterate our proposals first (responder); otherwise the peer's (initiator checking a response).
+ */
+export function selectProposal(
+  ours: readonly ConfiguredProposal[],
+  theirs: readonly SaProposal[],
+  protocol: number,
+  opts: { stripKe?: boolean; preferOurs?: boolean } = {},
+): Selection | undefined {
+  const stripKe = opts.stripKe ?? false;
+  const pairs: [ConfiguredProposal, SaProposal][] = [];
+  if (opts.preferOurs ?? true) for (const o of ours) for (const t of theirs) pairs.push([o, t]);
+  else for (const t of theirs) for (const o of ours) pairs.push([o, t]);
+  for (const [o, t] of pairs) {
+    if (t.protocol !== protocol) continue;
+    const chosen: Partial<Record<TransformTypeId, { id: number; keyLength?: number }>> = {};
+    let okAll = true;
+    for (const type of TYPES) {
+      const mine = configuredIds(o, type, protocol, stripKe);
+      let peer = typeIds(t, type);
+      if (type === TransformType.KE && stripKe) peer = [];
+      if (type === TransformType.INTEG) {
+        // RFC 5282 8 / RFC 7296 3.3: with AEAD, integrity is absent or NONE.
+        const aead = (chosen[1] && isAeadEncr(chosen[1].id)) ?? false;
+        if (aead) {
+          const peerNonNone = peer.filter((x) => x.id !== INTEG.NONE);
+          if (peerNonNone.length > 0 && !mine.some((m) => peerNonNone.some((p) => p.id === m.id))) {
+            okAll = false;
+            break;
+          }
+          continue;
+        }
+      }
+      if (mine.length === 0 && peer.length === 0) continue;
+      const match = mine.find((m) => peer.some((p) => p.id === m.id && p.keyLength === m.keyLength));
+      if (!match) {
+        okAll = false;
+        break;
+      }
+      chosen[type] = match;
+    }
+    if (!okAll || !chosen[1]) continue;
+    const set: TransformSet = {
+      encr: chosen[1].id,
+      keyBits: chosen[1].keyLength,
+      integ: chosen[3]?.id,
+      prf: chosen[2]?.id,
+      ke: chosen[4]?.id,
+      esn: chosen[5]?.id,
+    };
+    if (protocol === ProtocolId.IKE && (set.prf === undefined || (!isAeadEncr(set.encr) && set.integ === undefined))) continue;
+    if (protocol === ProtocolId.ESP && !isAeadEncr(set.encr) && set.integ === undefined) continue;
+    return { set, num: t.num, spi: t.spi };
+  }
+  return undefined;
+}
+
+/** The SA payload proposal that echoes a selection (RFC 7296 3.3.1: one proposal, the peer's number, our SPI). */
+export function selectionToSaProposal(sel: TransformSet, num: number, protocol: number, spi: Uint8Array): SaProposal {
+  const transforms: Transform[] = [];
+  transforms.push(sel.keyBits && findEncr(sel.encr)?.keyLengthAttribute ? { type: 1, id: sel.encr, keyLength: sel.keyBits } : { type: 1, id: sel.encr });
+  if (sel.prf !== undefined) transforms.push({ type: 2, id: sel.prf });
+  if (sel.integ !== undefined) transforms.push({ type: 3, id: sel.integ });
+  if (sel.ke !== undefined) transforms.push({ type: 4, id: sel.ke });
+  if (sel.esn !== undefined) transforms.push({ type: 5, id: sel.esn });
+  return { num, protocol, spi, transforms };
+}
+
+/** Reads the single proposal of a response back into a transform set (the initiator then checks it was offered). */
+export function saProposalToSet(p: SaProposal): TransformSet | undefined {
+  const one = (type: number): { id: number; keyLength?: number } | undefined => {
+    const l = typeIds(p, type);
+    return l.length === 1 ? l[0] : undefined;
+  };
+  const e = one(1);
+  if (!e || p.transforms.filter((t) => t.type === 1).length !== 1) return undefined;
+  for (const type of [2, 3, 4, 5]) if (p.transforms.filter((t) => t.type === type).length > 1) return undefined;
+  return { encr: e.id, keyBits: e.keyLength, prf: one(2)?.id, integ: one(3)?.id, ke: one(4)?.id, esn: one(5)?.id };
+}
+
+function protoLabel(protocol: number): string {
+  return protocol === ProtocolId.IKE ? 'IKE' : protocol === ProtocolId.ESP ? 'ESP' : protocol === ProtocolId.AH ? 'AH' : `PROTO${protocol}`;
+}
+
+/** strongSwan's proposal printing: `IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048`. */
+export function formatSaProposal(p: SaProposal): string {
+  const names = p.transforms.map((t) => transformName(t.type as TransformTypeId, t.id, t.keyLength));
+  return `${protoLabel(p.protocol)}:${names.join('/')}`;
+}
+
+export function formatConfiguredProposal(p: ConfiguredProposal, protocol: number, stripKe = false): string {
+  return toSaProposals([p], protocol, new Uint8Array(0), { stripKe }).map(formatSaProposal)[0]!;
+}
+
+const TYPE_LABEL: Record<number, string> = { 1: 'encryption', 2: 'PRF', 3: 'integrity', 4: 'key exchange', 5: 'ESN' };
+
+/**
+ * Why no proposal matched: the transform types with nothing in common, and both sides' offers. Returns a message
+ * such as: `no acceptable proposal: key exchange differs (we offer ECP_384, peer offers CURVE_25519); ...`.
+ */
+export function explainMismatch(ours: readonly ConfiguredProposal[], theirs: readonly SaProposal[], protocol: number, opts: { stripKe?: boolean } = {}): string {
+  const stripKe = opts.stripKe ?? false;
+  const differing: string[] = [];
+  for (const type of TYPES) {
+    if (type === TransformType.KE && stripKe) continue;
+    const mine = new Map<string, string>();
+    const peer = new Map<string, string>();
+    for (const o of ours) for (const x of configuredIds(o, type, protocol, stripKe)) mine.set(`${x.id}/${x.keyLength ?? ''}`, transformName(type, x.id, x.keyLength));
+    for (const t of theirs) if (t.protocol === protocol) for (const x of typeIds(t, type)) peer.set(`${x.id}/${x.keyLength ?? ''}`, transformName(type, x.id, x.keyLength));
+    if (type === TransformType.INTEG) {
+      mine.delete(`${INTEG.NONE}/`);
+      peer.delete(`${INTEG.NONE}/`);
+    }
+    if (mine.size === 0 && peer.size === 0) continue;
+    if (![...mine.keys()].some((k) => peer.has(k)))
+      differing.push(`${TYPE_LABEL[type]} differs (we offer ${[...mine.values()].join(', ') || 'none'}, peer offers ${[...peer.values()].join(', ') || 'none'})`);
+  }
+  const reason = differing.length > 0 ? differing.join('; ') : 'every transform type has a common algorithm, but no single proposal combines them';
+  const oursText = ours.map((p) => formatConfiguredProposal(p, protocol, stripKe)).join(', ');
+  const theirsText = theirs.map(formatSaProposal).join(', ');
+  return `no acceptable ${protoLabel(protocol)} proposal: ${reason}; received proposals: ${theirsText || 'none'}; configured proposals: ${oursText || 'none'}`;
+}
+
+export { formatProposal };
