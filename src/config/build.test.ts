@@ -1,0 +1,462 @@
+import { describe, expect, it } from 'vitest';
+import { parseSwanctlConfig } from './build.js';
+import { ConfigError } from './errors.js';
+import { CYGNET_REPLAY_WINDOW, type ChildConfig, type ConnectionConfig } from './schema.js';
+
+/** A connection `c` with the given lines; the first body line is line 3. */
+function connText(body: string[], child: string[] = []): string {
+  return ['connections {', '  c {', ...body.map((l) => `    ${l}`), '    children {', '      ch {', ...child.map((l) => `        ${l}`), '      }', '    }', '  }', '}', ''].join('\n');
+}
+
+function conn(body: string[], child: string[] = []): ConnectionConfig {
+  return parseSwanctlConfig(connText(body, child), 'swanctl.conf').config.connections.get('c')!;
+}
+
+function childOf(child: string[], body: string[] = ['remote_addrs = 192.0.2.1']): ChildConfig {
+  return conn(body, child).children.get('ch')!;
+}
+
+function fails(text: string): ConfigError {
+  try {
+    parseSwanctlConfig(text, 'swanctl.conf');
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return e as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const H = 3600_000;
+
+describe('connection defaults (swanctl.conf(5))', () => {
+  const c = conn([]);
+  it.each([
+    ['version', 0],
+    ['local_addrs', [{ kind: 'any' }]],
+    ['remote_addrs', [{ kind: 'any' }]],
+    ['local_port', 500],
+    ['remote_port', 500],
+    ['proposals', ['default']],
+    ['vips', []],
+    ['pools', []],
+    ['dpd_delay', 0],
+    ['dpd_timeout', 0],
+    ['encap', false],
+    ['mobike', true],
+    ['fragmentation', 'yes'],
+    ['keyingtries', 1],
+    ['unique', 'no'],
+    ['reauth_time', 0],
+    ['rekey_time', 4 * H],
+    ['over_time', 0.4 * H], // 10% of rekey_time
+    ['rand_time', 0.4 * H], // over_time
+    ['send_cert', 'ifasked'],
+    ['send_certreq', true],
+    ['aggressive', false],
+    ['pull', true],
+    ['childless', 'allow'],
+  ] as const)('%s', (key, value) => {
+    expect((c as unknown as Record<string, unknown>)[key]).toEqual(value);
+  });
+  it('has one default local and remote round: pubkey, remote id %any', () => {
+    expect(c.local).toHaveLength(1);
+    expect(c.local[0]!.auth.class).toBe('pubkey');
+    expect(c.local[0]!.id).toBeUndefined();
+    expect(c.remote[0]!.id).toBe('%any');
+  });
+});
+
+describe('child defaults', () => {
+  const ch = childOf([]);
+  it.each([
+    ['esp_proposals', ['default']],
+    ['mode', 'tunnel'],
+    ['start_action', 'none'],
+    ['dpd_action', 'clear'],
+    ['close_action', 'none'],
+    ['rekey_time', H],
+    ['life_time', 3_960_000], // rekey_time + 10%
+    ['rand_time', 360_000], // life_time - rekey_time
+    ['rekey_bytes', 0],
+    ['life_bytes', 0],
+    ['rekey_packets', 0],
+    ['life_packets', 0],
+    ['replay_window', CYGNET_REPLAY_WINDOW],
+    ['replay_window_set', false],
+    ['copy_dscp', 'out'],
+    ['policies', true],
+  ] as const)('%s', (key, value) => {
+    expect((ch as unknown as Record<string, unknown>)[key]).toEqual(value);
+  });
+  it('local_ts and remote_ts are dynamic', () => {
+    expect(ch.local_ts).toEqual([{ kind: 'dynamic', protocol: 0, fromPort: 0, toPort: 65535, text: 'dynamic' }]);
+    expect(ch.remote_ts[0]!.kind).toBe('dynamic');
+  });
+});
+
+describe('connection keys: value parsed', () => {
+  it.each([
+    ['version = 2', 'version', 2],
+    ['local_port = 4500', 'local_port', 4500],
+    ['remote_port = 0x1194', 'remote_port', 0x1194],
+    ['dpd_delay = 30s', 'dpd_delay', 30_000],
+    ['dpd_delay = 2m', 'dpd_delay', 120_000],
+    ['dpd_timeout = 150', 'dpd_timeout', 150_000],
+    ['encap = yes', 'encap', true],
+    ['mobike = no', 'mobike', false],
+    ['fragmentation = force', 'fragmentation', 'force'],
+    ['fragmentation = accept', 'fragmentation', 'accept'],
+    ['keyingtries = 0', 'keyingtries', 0],
+    ['unique = replace', 'unique', 'replace'],
+    ['unique = NEVER', 'unique', 'never'],
+    ['unique = keep', 'unique', 'keep'],
+    ['send_cert = always', 'send_cert', 'always'],
+    ['send_certreq = false', 'send_certreq', false],
+    ['pools = a, b', 'pools', ['a', 'b']],
+    ['proposals = aes128-sha256-x25519, aes256gcm16-prfsha384-ecp384', 'proposals', ['aes128-sha256-x25519', 'aes256gcm16-prfsha384-ecp384']],
+  ] as const)('%s', (line, key, value) => {
+    const text = line.startsWith('pools') ? connText([line]) + 'pools { a { addrs = 10.0.0.0/24 }\n b { addrs = 10.0.1.0/24 } }\n' : connText([line]);
+    const c = parseSwanctlConfig(text, 'swanctl.conf').config.connections.get('c')!;
+    expect((c as unknown as Record<string, unknown>)[key]).toEqual(value);
+  });
+
+  it('local_addrs/remote_addrs take %any, addresses, subnets, ranges and DNS names', () => {
+    const c = conn(['local_addrs = %any4, 192.0.2.1, 2001:db8::1', 'remote_addrs = 10.0.0.0/8, 10.1.0.1-10.1.0.9, vpn.example.org']);
+    expect(c.local_addrs.map((a) => a.kind)).toEqual(['any', 'ip', 'ip']);
+    expect(c.local_addrs[0]).toEqual({ kind: 'any', family: 4 });
+    expect(c.local_addrs[2]).toMatchObject({ kind: 'ip', address: { family: 6, text: '2001:db8::1' } });
+    expect(c.remote_addrs.map((a) => a.kind)).toEqual(['subnet', 'range', 'fqdn']);
+    expect(c.remote_addrs[2]).toEqual({ kind: 'fqdn', name: 'vpn.example.org' });
+  });
+
+  it('vips are addresses, 0.0.0.0 and :: request any', () => {
+    const c = conn(['vips = 0.0.0.0, ::']);
+    expect(c.vips.map((v) => v.text)).toEqual(['0.0.0.0', '::']);
+  });
+
+  it('IKE lifetimes: rekey_time sets over_time and rand_time', () => {
+    const c = conn(['rekey_time = 1h']);
+    expect([c.rekey_time, c.over_time, c.rand_time, c.reauth_time]).toEqual([H, 360_000, 360_000, 0]);
+  });
+
+  it('IKE lifetimes: reauth_time alone disables rekeying (vici_config.c)', () => {
+    const c = conn(['reauth_time = 2h']);
+    expect([c.rekey_time, c.reauth_time, c.over_time]).toEqual([0, 2 * H, 720_000]);
+  });
+
+  it('IKE lifetimes: rand_time is at most half the rekey time and explicit values win', () => {
+    const c = conn(['rekey_time = 60s', 'over_time = 50s']);
+    expect(c.rand_time).toBe(30_000);
+    const d = conn(['rekey_time = 60s', 'over_time = 50s', 'rand_time = 5s']);
+    expect(d.rand_time).toBe(5_000);
+  });
+
+  it('auth rounds: local/remote with suffixes, sorted by round, ids, certs, cacerts', () => {
+    const c = parseSwanctlConfig(
+      [
+        'connections { c {',
+        '  remote-2 { auth = pubkey\n round = 2\n cacerts = ca.pem, ca2.pem }',
+        '  remote-1 { auth = psk\n id = @peer.example\n round = 1 }',
+        '  local { auth = pubkey-sha384-sha256\n certs = me.pem\n id = "C=CH, O=strongSwan, CN=moon" }',
+        '} }',
+      ].join('\n'),
+      'swanctl.conf',
+    ).config.connections.get('c')!;
+    expect(c.remote.map((r) => r.section)).toEqual(['remote-1', 'remote-2']);
+    expect(c.remote[0]!.auth).toEqual({ class: 'psk', text: 'psk' });
+    expect(c.remote[0]!.id).toBe('@peer.example');
+    expect(c.remote[1]!.cacerts).toEqual(['ca.pem', 'ca2.pem']);
+    expect(c.local[0]!.auth).toEqual({ class: 'pubkey', text: 'pubkey-sha384-sha256' });
+    expect(c.local[0]!.certs).toEqual(['me.pem']);
+    expect(c.local[0]!.id).toBe('C=CH, O=strongSwan, CN=moon');
+  });
+});
+
+describe('child keys: value parsed', () => {
+  it('traffic selectors with protocol and ports, ranges and IPv6', () => {
+    const ch = childOf(['local_ts = 10.0.0.1/24[tcp/80], 10.0.1.5-10.0.1.9[udp/domain]', 'remote_ts = ::/0, 0.0.0.0/0[icmp], 10.9.0.0/16[6/1024-2047], 10.8.0.0/16[/443], 10.7.0.0/16[tcp/opaque]']);
+    expect(ch.local_ts[0]).toMatchObject({ kind: 'subnet', family: 4, prefix: 24, protocol: 6, fromPort: 80, toPort: 80 });
+    expect(ch.local_ts[0]!.first!.text).toBe('10.0.0.0');
+    expect(ch.local_ts[0]!.last!.text).toBe('10.0.0.255');
+    expect(ch.local_ts[1]).toMatchObject({ kind: 'range', protocol: 17, fromPort: 53, toPort: 53 });
+    expect(ch.remote_ts[0]).toMatchObject({ kind: 'subnet', family: 6, prefix: 0 });
+    expect(ch.remote_ts[1]).toMatchObject({ protocol: 1, fromPort: 0, toPort: 65535 });
+    expect(ch.remote_ts[2]).toMatchObject({ protocol: 6, fromPort: 1024, toPort: 2047 });
+    expect(ch.remote_ts[3]).toMatchObject({ protocol: 0, fromPort: 443, toPort: 443 });
+    expect(ch.remote_ts[4]).toMatchObject({ protocol: 6, fromPort: 65535, toPort: 0 });
+  });
+
+  it.each([
+    ['esp_proposals = aes128gcm16-x25519, aes256-sha256', 'esp_proposals', ['aes128gcm16-x25519', 'aes256-sha256']],
+    ['mode = tunnel', 'mode', 'tunnel'],
+    ['start_action = trap', 'start_action', 'trap'],
+    ['start_action = route', 'start_action', 'trap'],
+    ['start_action = start', 'start_action', 'start'],
+    ['start_action = trap|start', 'start_action', 'trap|start'],
+    ['dpd_action = restart', 'dpd_action', 'restart'],
+    ['dpd_action = hold', 'dpd_action', 'trap'],
+    ['dpd_action = trap', 'dpd_action', 'trap'],
+    ['close_action = start', 'close_action', 'start'],
+    ['close_action = trap', 'close_action', 'trap'],
+    ['rekey_bytes = 512k', 'rekey_bytes', 512 * 1024],
+    ['rekey_bytes = 2G', 'rekey_bytes', 2 * 1024 ** 3],
+    ['rekey_packets = 1000000', 'rekey_packets', 1_000_000],
+    ['replay_window = 64', 'replay_window', 64],
+    ['replay_window = 0', 'replay_window', 0],
+    ['copy_dscp = yes', 'copy_dscp', 'yes'],
+    ['updown = /usr/lib/ipsec/_updown iptables', 'updown', '/usr/lib/ipsec/_updown iptables'],
+    ['inactivity = 15m', 'inactivity', 900_000],
+  ] as const)('%s', (line, key, value) => {
+    expect((childOf([line]) as unknown as Record<string, unknown>)[key]).toEqual(value);
+  });
+
+  it('child lifetimes: life_time from rekey_time, rekey_time from life_time, explicit rand_time', () => {
+    expect(childOf(['rekey_time = 20m'])).toMatchObject({ rekey_time: 1_200_000, life_time: 1_320_000, rand_time: 120_000 });
+    // 6600 / 1.1 is 5999.999... in binary floating point; strongSwan truncates it to 5999 s as well
+    expect(childOf(['life_time = 110m'])).toMatchObject({ rekey_time: 5_999_000, life_time: 6_600_000, rand_time: 601_000 });
+    expect(childOf(['rekey_time = 1h', 'rand_time = 1m'])).toMatchObject({ life_time: 3_960_000, rand_time: 60_000 });
+  });
+
+  it('byte and packet lifetimes follow the same rule', () => {
+    expect(childOf(['rekey_bytes = 1000'])).toMatchObject({ rekey_bytes: 1000, life_bytes: 1100, rand_bytes: 100 });
+    expect(childOf(['life_packets = 1100'])).toMatchObject({ rekey_packets: 999, life_packets: 1100, rand_packets: 101 });
+    expect(childOf(['life_packets = 2310'])).toMatchObject({ rekey_packets: 2100, rand_packets: 210 });
+  });
+
+  it('replay_window_set tells whether strongSwan would have used 32', () => {
+    expect(childOf(['replay_window = 32']).replay_window_set).toBe(true);
+  });
+});
+
+describe('invalid values are ConfigErrors at file:line naming the expected form', () => {
+  it.each([
+    ['version = 3', /connections\.c\.version: invalid value '3': expected 0 \(any\), 1 \(IKEv1\) or 2/],
+    ['local_addrs = 300.1.1.1', /local_addrs: invalid value '300.1.1.1': expected an IP address, a CIDR subnet/],
+    ['remote_addrs = 10.0.0.0/33', /remote_addrs: invalid value/],
+    ['local_port = 70000', /local_port: .*expected a UDP port number/],
+    ['remote_port = -1', /remote_port: invalid value/],
+    ['proposals = aes128--sha256', /proposals: .*dash-separated/],
+    ['vips = 10.0.0', /vips: .*expected an IP address/],
+    ['dpd_delay = soon', /dpd_delay: invalid value 'soon': expected a duration like 30s/],
+    ['dpd_timeout = 5w', /dpd_timeout: .*expected a duration/],
+    ['encap = maybe', /encap: invalid value 'maybe': expected yes or no/],
+    ['mobike = 2', /mobike: .*expected yes or no/],
+    ['fragmentation = sometimes', /fragmentation: .*expected one of yes, accept, no, force/],
+    ['keyingtries = many', /keyingtries: .*expected a number of tries/],
+    ['unique = always', /unique: .*expected one of no, never, keep, replace/],
+    ['reauth_time = 1y', /reauth_time: .*expected a duration/],
+    ['rekey_time = 010m', /rekey_time: .*leading 0/],
+    ['over_time = -5', /over_time: .*expected a duration/],
+    ['rand_time = 1.5h', /rand_time: .*expected a duration/],
+    ['send_cert = sometimes', /send_cert: .*expected one of ifasked, always, never/],
+    ['send_certreq = 2', /send_certreq: .*expected yes or no/],
+  ])('%s', (line, re) => {
+    const e = fails(connText([line]));
+    expect(e.code).toBe('INVALID_VALUE');
+    expect(e.file).toBe('swanctl.conf');
+    expect(e.line).toBe(3);
+    expect(e.message).toMatch(/^swanctl\.conf:3: /);
+    expect(e.message).toMatch(re);
+  });
+
+  it.each([
+    ['local_ts = 10.0.0.0/24[tcp/99999]', /local_ts: .*expected a traffic selector/],
+    ['remote_ts = 10.0.0.300/24', /remote_ts: .*expected a traffic selector/],
+    ['remote_ts = 10.0.0.9-10.0.0.1', /remote_ts: .*expected a traffic selector/],
+    ['remote_ts = 10.0.0.0/24[bogus]', /remote_ts: .*protocol/],
+    ['esp_proposals = aes256 sha256', /esp_proposals: .*dash-separated/],
+    ['mode = tunnelx', /mode: .*expected one of tunnel, transport/],
+    ['start_action = go', /start_action: .*expected none, trap or start/],
+    ['dpd_action = explode', /dpd_action: .*expected clear, trap or restart/],
+    ['close_action = x', /close_action: .*expected none, trap or start/],
+    ['rekey_time = 1 hour', /rekey_time: .*expected a duration/],
+    ['life_time = h', /life_time: .*expected a duration/],
+    ['rand_time = 1..', /rand_time: .*expected a duration/],
+    ['rekey_bytes = 10t', /rekey_bytes: .*expected a byte count like/],
+    ['life_bytes = lots', /life_bytes: .*expected a byte count/],
+    ['rekey_packets = 10k', /rekey_packets: .*expected a packet count \(a plain number, no suffix\)/],
+    ['life_packets = x', /life_packets: .*packet count/],
+    ['replay_window = -1', /replay_window: .*expected a window size/],
+    ['copy_dscp = maybe', /copy_dscp: .*one of out, in, yes, no/],
+  ])('%s', (line, re) => {
+    const e = fails(connText([], [line]));
+    expect(e.code).toBe('INVALID_VALUE');
+    expect(e.line).toBe(5);
+    expect(e.message).toMatch(re);
+  });
+
+  it('auth and id in rounds', () => {
+    const e = fails('connections { c {\n local {\n  auth = password\n } } }');
+    expect(e.line).toBe(3);
+    expect(e.message).toMatch(/connections\.c\.local\.auth: invalid value 'password': expected pubkey .*psk/);
+    expect(fails('connections { c { remote { id = "" } } }').message).toMatch(/remote\.id: invalid value '': expected an identity/);
+  });
+
+  it('lists every error of a file in one ConfigError, in file order', () => {
+    const e = fails(connText(['dpd_delay = soon', 'encap = maybe'], ['mode = tunnelx']));
+    expect(e.code).toBe('MULTIPLE');
+    expect(e.errors.map((x) => x.line)).toEqual([3, 4, 7]);
+    expect(e.message).toMatch(/^swanctl\.conf: 3 errors:\n {2}swanctl\.conf:3: .*dpd_delay.*\n {2}swanctl\.conf:4: .*encap/);
+  });
+});
+
+describe('what cygnet refuses (nothing starts half-configured)', () => {
+  it.each([
+    [connText(['version = 1']), /version = '1': cygnet speaks IKEv2 only/],
+    [connText([], ['mode = transport']), /mode = 'transport': cygnet supports tunnel mode only/],
+    [connText([], ['ah_proposals = sha256']), /AH is not implemented/],
+    ['connections { c { remote { auth = eap-mschapv2 } } }', /EAP/],
+    ['connections { c { local { auth = xauth } } }', /XAuth/],
+  ])('%#', (text, re) => {
+    const e = fails(text);
+    expect(e.code).toBe('UNSUPPORTED');
+    expect(e.message).toMatch(re);
+  });
+
+  it('a start or trap action needs a specific remote address', () => {
+    const e = fails(connText(['remote_addrs = 10.0.0.0/8'], ['start_action = start']));
+    expect(e.code).toBe('INCONSISTENT');
+    expect(e.line).toBe(6);
+    expect(e.message).toMatch(/initiating needs remote_addrs with a specific address or DNS name/);
+    expect(() => parseSwanctlConfig(connText(['remote_addrs = gw.example.org'], ['start_action = trap']))).not.toThrow();
+  });
+
+  it('pools referenced must exist and pools must not overlap', () => {
+    const e1 = fails(connText(['pools = rw-pol']) + 'pools { rw-pool { addrs = 10.3.0.0/24 } }');
+    expect(e1.message).toMatch(/pool 'rw-pol' is not defined in pools \{ \}; did you mean 'rw-pool'\?/);
+    const e2 = fails('pools {\n a { addrs = 10.3.0.0/24 }\n b { addrs = 10.3.0.200-10.3.1.5 }\n}');
+    expect(e2.line).toBe(3);
+    expect(e2.message).toMatch(/pools\.b: addrs 10.3.0.200-10.3.1.5 overlaps pools\.a/);
+  });
+});
+
+describe('unknown and unimplemented keys are warnings with file:line', () => {
+  it('warns about a key cygnet knows but does not implement', () => {
+    const { warnings } = parseSwanctlConfig(connText(['mobike = yes']), 'swanctl.conf');
+    expect(warnings.map((w) => w.message)).toEqual(['swanctl.conf:3: connections.c.mobike: accepted but not implemented']);
+    expect(warnings[0]!.code).toBe('NOT_IMPLEMENTED');
+  });
+
+  it('is quiet when the value written is what cygnet does anyway', () => {
+    expect(parseSwanctlConfig(connText(['mobike = no']), 'swanctl.conf').warnings).toEqual([]);
+  });
+
+  it('suggests the closest key for a typo', () => {
+    const { warnings } = parseSwanctlConfig(connText(['remote_adrs = 1.2.3.4'], ['rekey_tiem = 1h']), 'swanctl.conf');
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatchObject({ code: 'UNKNOWN_KEY', line: 3, suggestion: 'remote_addrs', path: 'connections.c.remote_adrs' });
+    expect(warnings[0]!.message).toBe("swanctl.conf:3: connections.c.remote_adrs: unknown key; did you mean 'remote_addrs'?");
+    expect(warnings[1]).toMatchObject({ line: 6, suggestion: 'rekey_time' });
+  });
+
+  it('warns about suspicious but legal settings', () => {
+    const w1 = parseSwanctlConfig(connText([], ['rekey_time = 2h', 'life_time = 1h'])).warnings;
+    expect(w1.some((w) => w.code === 'SUSPICIOUS' && /expires before it is rekeyed/.test(w.message))).toBe(true);
+    const w2 = parseSwanctlConfig('connections { c { local { auth = psk } } }').warnings;
+    expect(w2.some((w) => /no ike<suffix> section/.test(w.message))).toBe(true);
+  });
+});
+
+describe('unknown sections are errors', () => {
+  it.each([
+    ['connectons { }', 1, /unknown section 'connectons'.*did you mean 'connections'/],
+    ['connections { c { childen { } } }', 1, /connections\.c: unknown section 'childen'.*did you mean 'children'/],
+    ['connections {\n c {\n children {\n x {\n  sub { }\n } } } }', 5, /children\.x: unknown section 'sub'/],
+    ['secrets {\n psk-1 { secret = x }\n}', 2, /secrets: unknown section 'psk-1'/],
+    ['connections { c { local { foo { } } } }', 1, /local: unknown section 'foo'/],
+  ])('%s', (text, line, re) => {
+    const e = fails(text);
+    expect(e.code).toBe('UNKNOWN_SECTION');
+    expect(e.line).toBe(line);
+    expect(e.message).toMatch(re);
+  });
+});
+
+describe('secrets', () => {
+  it('ike sections with several ids and text, hex and base64 secrets', () => {
+    const { config } = parseSwanctlConfig(
+      [
+        'secrets {',
+        '  ike-1 { id-a = moon.example\n id-b = sun.example\n secret = "my secret" }',
+        '  ike-hex { id = 10.0.0.1\n secret = 0x0102:03ff }',
+        '  ikeb64 { secret = 0sAQID }',
+        '  eap-carol { id = carol\n secret = pw }',
+        '  xauth { id = dave\n secret = pw2 }',
+        '  private-1 { file = key.pem\n secret = pass }',
+        '  pkcs12 { file = a.p12\n secret = p12pass }',
+        '}',
+      ].join('\n'),
+    );
+    const ike = config.secrets.ike;
+    expect(ike.map((s) => s.section)).toEqual(['ike-1', 'ike-hex', 'ikeb64']);
+    expect(ike[0]!.ids).toEqual(['moon.example', 'sun.example']);
+    expect(new TextDecoder().decode(ike[0]!.secret)).toBe('my secret');
+    expect(Array.from(ike[1]!.secret)).toEqual([1, 2, 3, 255]);
+    expect(Array.from(ike[2]!.secret)).toEqual([1, 2, 3]);
+    expect(ike[2]!.ids).toEqual([]);
+    expect(config.secrets.eap.map((s) => s.ids[0])).toEqual(['carol', 'dave']);
+    expect(config.secrets.keys).toEqual([
+      expect.objectContaining({ type: 'private', file: 'key.pem', secret: 'pass' }),
+      expect.objectContaining({ type: 'pkcs12', file: 'a.p12', secret: 'p12pass' }),
+    ]);
+  });
+
+  it('rejects bad hex and base64 without echoing the secret', () => {
+    const e = fails('secrets {\n ike { secret = 0xabc }\n ike2 { secret = 0s!!!! }\n}');
+    expect(e.errors).toHaveLength(2);
+    expect(e.errors[0]!.message).toMatch(/^swanctl\.conf:2: secrets\.ike\.secret: invalid value: expected a secret/);
+    expect(e.message).not.toMatch(/abc|!!!!/);
+  });
+
+  it('requires a secret', () => {
+    expect(fails('secrets { ike-x { id = a } }').message).toMatch(/secrets\.ike-x: missing secret/);
+  });
+
+  it('warns for secret types cygnet does not implement', () => {
+    const { warnings } = parseSwanctlConfig('secrets { eap-1 { id = a\n secret = b } }');
+    expect(warnings.map((w) => w.message)).toEqual(['swanctl.conf:1: secrets.eap-1: accepted but not implemented']);
+  });
+});
+
+describe('pools', () => {
+  it('addrs as subnet or range, dns and nbns, other attributes kept', () => {
+    const { config, warnings } = parseSwanctlConfig(
+      'pools {\n a { addrs = 10.3.0.0/24\n dns = 10.3.0.1, 2001:db8::53\n nbns = 10.3.0.2\n split_include = 10.0.0.0/8 }\n b { addrs = 10.4.0.10 - 10.4.0.20\n 25 = text } }',
+    );
+    const a = config.pools.get('a')!;
+    expect([a.addrs.first.text, a.addrs.last.text, a.addrs.prefix]).toEqual(['10.3.0.0', '10.3.0.255', 24]);
+    expect(a.dns.map((d) => d.text)).toEqual(['10.3.0.1', '2001:db8::53']);
+    expect(a.nbns.map((d) => d.text)).toEqual(['10.3.0.2']);
+    expect(a.attributes.get('split_include')).toEqual(['10.0.0.0/8']);
+    const b = config.pools.get('b')!;
+    expect([b.addrs.first.text, b.addrs.last.text]).toEqual(['10.4.0.10', '10.4.0.20']);
+    expect(b.attributes.get('25')).toEqual(['text']);
+    expect(warnings.map((w) => w.path)).toEqual(['pools.a.split_include', 'pools.b.25']);
+  });
+
+  it.each([
+    ['pools { p { addrs = 10.3.0.0/40 } }', /pools\.p\.addrs: invalid value '10.3.0.0\/40': expected a CIDR subnet/],
+    ['pools { p { dns = 8.8.8 } }', /missing addrs/],
+    ['pools { p { addrs = 10.0.0.0/24\n dns = 8.8.8 } }', /pools\.p\.dns: invalid value '8.8.8': expected IP addresses/],
+  ])('%s', (text, re) => {
+    expect(fails(text).message).toMatch(re);
+  });
+
+  it('warns with a suggestion for an unknown attribute', () => {
+    const { warnings } = parseSwanctlConfig('pools { p { addrs = 10.0.0.0/24\n dsn = 1.1.1.1 } }');
+    expect(warnings[0]).toMatchObject({ code: 'UNKNOWN_KEY', suggestion: 'dns', line: 2 });
+  });
+});
+
+describe('proposal validation hook', () => {
+  it('uses validateProposal when given', () => {
+    const text = connText(['proposals = aes128-sha256-x25519, des-md5-modp768'], ['esp_proposals = aes128gcm16']);
+    const validateProposal = (p: string, proto: 'ike' | 'esp') => (p.includes('des') ? `${proto}: des is not offered` : undefined);
+    try {
+      parseSwanctlConfig(text, 'swanctl.conf', undefined, { validateProposal });
+      throw new Error('no error');
+    } catch (e) {
+      expect((e as ConfigError).message).toMatch(/swanctl\.conf:3: connections\.c\.proposals: .*'des-md5-modp768': ike: des is not offered/);
+    }
+  });
+});
