@@ -1,0 +1,157 @@
+/**
+ * TUN throughput of LinuxTun (DESIGN.md section 4 reports 0.8-1.0M pps read, ~0.7M pps write for this design).
+ * Needs root; runs in a private network namespace (it re-executes itself under `unshare -n`), so the host's
+ * interfaces, routes and sysctls are untouched.
+ *
+ * Setup: two TUNs, a (198.18.1.1/24) and b (198.18.2.1/24), forwarding on. Packets written into a from
+ * 198.18.1.2 to 198.18.2.2 are forwarded by the kernel and come out of b.
+ *   write/read: writeBatch() of 64 packets into a, then readBatch() on b until drained, timed apart (the
+ *          write syscall includes the kernel's forwarding work);
+ *   push:  a writer on setImmediate feeding a, b read by its onPackets() loop: both on one event loop;
+ *   wake:  one packet at a time, a -> b, each read waiting in the async poll(): the idle-path latency.
+ *
+ *   npx tsx bench/tun.ts            (or through bench/run.ts)
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LinuxTun, linuxTunUnavailableReason } from '../src/tun/linux.js';
+import { LinuxNetConfig } from '../src/tun/linux-net.js';
+import { buildIpv4, udpDatagram } from '../test/helpers/packets.js';
+
+export interface TunBenchResult {
+  skipped?: string;
+  packetBytes?: number;
+  writePps?: number;
+  readPps?: number;
+  readBatchAvg?: number;
+  /** a.writeBatch + b.onPackets on one event loop: packets through per second. */
+  pushPps?: number;
+  wakeRoundTripUs?: number;
+  /** Packets written but not read back during the pull measurement (kernel drops). */
+  lost?: number;
+}
+
+const CHILD_FLAG = '--tun-bench-child';
+
+function skipReason(): string | undefined {
+  if (process.platform !== 'linux') return `not Linux (${process.platform})`;
+  if (process.getuid?.() !== 0) return 'not root: a TUN needs CAP_NET_ADMIN';
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun does not exist';
+  return linuxTunUnavailableReason();
+}
+
+/** Entry for bench/run.ts: runs the measurement in a private netns and prints the figures. */
+export async function run(): Promise<TunBenchResult> {
+  const why = skipReason();
+  if (why) {
+    console.log(`tun: skipped: ${why}`);
+    return { skipped: why };
+  }
+  const self = fileURLToPath(import.meta.url);
+  const r = spawnSync('unshare', ['-n', process.execPath, '--import', 'tsx', self, CHILD_FLAG], { encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`tun bench failed (${r.status}): ${r.stderr}`);
+  const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as TunBenchResult;
+  const k = (n: number | undefined) => (n === undefined ? '-' : `${(n / 1000).toFixed(0)}k`);
+  console.log(`tun: ${res.packetBytes}-byte packets  write ${k(res.writePps)} pps  read ${k(res.readPps)} pps (avg batch ${res.readBatchAvg?.toFixed(1)}, lost ${res.lost})  push-mode write+read ${k(res.pushPps)} pps  idle wake round trip ${res.wakeRoundTripUs?.toFixed(0)} us`);
+  return res;
+}
+
+async function child(): Promise<TunBenchResult> {
+  const a = await LinuxTun.open({ name: 'bencha', mtu: 1500 });
+  const b = await LinuxTun.open({ name: 'benchb', mtu: 1500 });
+  const na = new LinuxNetConfig(a.name);
+  const nb = new LinuxNetConfig(b.name);
+  await na.addAddress('198.18.1.1/24');
+  await nb.addAddress('198.18.2.1/24');
+  writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+  const packetBytes = 1400;
+  const pkt = buildIpv4('198.18.1.2', '198.18.2.2', 17, udpDatagram(1000, 2000, new Uint8Array(packetBytes - 28)));
+  const batch = Array.from({ length: 64 }, () => pkt);
+
+  // Steady state with a short queue on b: write a batch of 64 into a, then pull b until it is drained.
+  // The write syscall includes the kernel's forwarding to b, so write and read are timed apart. (Filling b's
+  // queue first and draining it later measures skb memory pressure, not the TUN path: tried, ~150k pps.)
+  const measure = (rounds: number) => {
+    let wNs = 0;
+    let rNs = 0;
+    let written = 0;
+    let got = 0;
+    let reads = 0;
+    for (let i = 0; i < rounds; i++) {
+      let t = process.hrtime.bigint();
+      written += a.writeBatch(batch);
+      const t1 = process.hrtime.bigint();
+      wNs += Number(t1 - t);
+      t = t1;
+      for (let k = 0; k < 4; k++) {
+        const n = b.readBatch().length;
+        if (n === 0) break;
+        got += n;
+        reads++;
+      }
+      rNs += Number(process.hrtime.bigint() - t);
+    }
+    return { wNs, rNs, written, got, reads };
+  };
+  measure(500); // warm-up
+  const m = measure(4000);
+  const writePps = (m.written / m.wNs) * 1e9;
+  const readPps = (m.got / m.rNs) * 1e9;
+  const readBatchAvg = m.got / Math.max(1, m.reads);
+
+  // Push mode end to end: a writer feeding a on every turn, b's onPackets loop reading (write + read pps).
+  const pushN = 200_000;
+  let pushed = 0;
+  const pushNs = await new Promise<number>((resolve) => {
+    const start = process.hrtime.bigint();
+    let got = 0;
+    b.onPackets((p) => {
+      got += p.length;
+      if (got >= pushN * 0.95 && pushed >= pushN) resolve(Number(process.hrtime.bigint() - start));
+    });
+    const feed = () => {
+      if (pushed >= pushN) return;
+      pushed += a.writeBatch(batch);
+      setImmediate(feed);
+    };
+    feed();
+  });
+  const pushPps = (pushN / pushNs) * 1e9;
+
+  // Wake latency: one packet in flight at a time, each read arriving through the async poll.
+  const rounds = 2000;
+  let n = 0;
+  const wakeNs = await new Promise<number>((resolve) => {
+    const start = process.hrtime.bigint();
+    b.onPackets(() => {
+      if (++n === rounds) resolve(Number(process.hrtime.bigint() - start));
+      else setImmediate(() => a.writeBatch([pkt]));
+    });
+    a.writeBatch([pkt]);
+  });
+
+  await a.close();
+  await b.close();
+  return {
+    packetBytes,
+    writePps,
+    readPps,
+    readBatchAvg,
+    pushPps,
+    wakeRoundTripUs: wakeNs / rounds / 1000,
+    lost: m.written - m.got,
+  };
+}
+
+if (process.argv.includes(CHILD_FLAG)) {
+  child().then(
+    (r) => process.stdout.write(JSON.stringify(r) + '\n'),
+    (e) => {
+      process.stderr.write(`${(e as Error).stack}\n`);
+      process.exit(1);
+    },
+  );
+} else if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  void run();
+}
