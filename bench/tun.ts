@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { LinuxTun, linuxTunUnavailableReason } from '../src/tun/linux.js';
 import { LinuxNetConfig } from '../src/tun/linux-net.js';
 import { buildIpv4, udpDatagram } from '../test/helpers/packets.js';
+import { Reporter } from './lib.js';
 
 export interface TunBenchResult {
   skipped?: string;
@@ -41,19 +42,30 @@ function skipReason(): string | undefined {
   return linuxTunUnavailableReason();
 }
 
-/** Entry for bench/run.ts: runs the measurement in a private netns and prints the figures. */
-export async function run(): Promise<TunBenchResult> {
+/** Entry for bench/run.ts: runs the measurement in a private netns and prints the table and JSON lines. */
+export async function run(): Promise<void> {
+  await measureTun();
+}
+
+/** The measurement, returned for callers that want the figures. */
+export async function measureTun(): Promise<TunBenchResult> {
   const why = skipReason();
   if (why) {
-    console.log(`tun: skipped: ${why}`);
+    process.stderr.write(`tun: skipped: ${why}\n`);
     return { skipped: why };
   }
   const self = fileURLToPath(import.meta.url);
   const r = spawnSync('unshare', ['-n', process.execPath, '--import', 'tsx', self, CHILD_FLAG], { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`tun bench failed (${r.status}): ${r.stderr}`);
   const res = JSON.parse(r.stdout.trim().split('\n').pop()!) as TunBenchResult;
-  const k = (n: number | undefined) => (n === undefined ? '-' : `${(n / 1000).toFixed(0)}k`);
-  console.log(`tun: ${res.packetBytes}-byte packets  write ${k(res.writePps)} pps  read ${k(res.readPps)} pps (avg batch ${res.readBatchAvg?.toFixed(1)}, lost ${res.lost})  push-mode write+read ${k(res.pushPps)} pps  idle wake round trip ${res.wakeRoundTripUs?.toFixed(0)} us`);
+  const rep = new Reporter(['note']);
+  const row = (op: string, pps: number | undefined, note: string) =>
+    rep.add({ bench: 'tun', backend: 'linux-koffi', algorithm: 'ipv4-udp', size: res.packetBytes ?? 0, op, pps: pps ?? 0, note });
+  row('write', res.writePps, 'writeBatch(64) into TUN a, kernel forwards to b');
+  row('read', res.readPps, `readBatch on b, avg batch ${res.readBatchAvg?.toFixed(1)}, lost ${res.lost}`);
+  row('write+read', res.pushPps, 'setImmediate writer + onPackets reader, one event loop');
+  row('wake', res.wakeRoundTripUs ? 1e6 / res.wakeRoundTripUs : 0, `one packet at a time through the idle poll(): ${res.wakeRoundTripUs?.toFixed(1)} us`);
+  rep.print();
   return res;
 }
 
