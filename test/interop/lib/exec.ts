@@ -13,6 +13,8 @@ export interface RunOptions {
   allowFail?: boolean;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
+  /** Written to the command's stdin (which is closed afterwards). */
+  input?: string;
 }
 
 export interface RunResult {
@@ -48,7 +50,7 @@ export function formatCommand(cmd: string, args: readonly string[]): string {
 
 export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       cmd,
       [...args],
       {
@@ -77,6 +79,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
         reject(new CommandError(formatCommand(cmd, args), code, stdout, stderr, e.signal ?? (e.killed ? 'timeout' : null)));
       },
     );
+    if (opts.input !== undefined) child.stdin?.end(opts.input);
+    else child.stdin?.end();
   });
 }
 

@@ -21,6 +21,8 @@ const REQUIRED: ReadonlyArray<readonly [path: string, pkg: string]> = [
   ['/usr/sbin/nft', 'nftables'],
   ['/usr/bin/tshark', 'tshark'],
   ['/usr/bin/iperf3', 'iperf3'],
+  // NAT scenarios: flush mappings to simulate a NAT rebinding.
+  ['/usr/sbin/conntrack', 'conntrack'],
 ];
 
 async function exists(path: string): Promise<boolean> {
