@@ -74,9 +74,19 @@ function routeArgs(verb: 'replace' | 'del', cidr: string, device: string, o: Rou
   return args;
 }
 
-export function addAddress(device: string, cidr: string, run: IpRunner = runIp): Promise<string> {
+export interface AddressOptions {
+  /**
+   * IPv6 only: skip Duplicate Address Detection (RFC 4862 section 5.4) so the address is usable at once. Right
+   * for a virtual IP on a point-to-point TUN, where no other node can hold the address.
+   */
+  nodad?: boolean;
+}
+
+export function addAddress(device: string, cidr: string, run: IpRunner = runIp, o: AddressOptions = {}): Promise<string> {
   const p = normalizePrefix(cidr);
-  return run([p.version === 6 ? '-6' : '-4', 'addr', 'replace', p.text, 'dev', dev(device)]);
+  const args = [p.version === 6 ? '-6' : '-4', 'addr', 'replace', p.text, 'dev', dev(device)];
+  if (o.nodad && p.version === 6) args.push('nodad');
+  return run(args);
 }
 
 export function removeAddress(device: string, cidr: string, run: IpRunner = runIp): Promise<string> {
@@ -120,8 +130,9 @@ export class LinuxNetConfig {
     this.#run = run;
   }
 
-  async addAddress(cidr: string): Promise<void> {
-    await addAddress(this.device, cidr, this.#run);
+  /** Adds an address; IPv6 addresses skip DAD unless `nodad: false` is given (see AddressOptions). */
+  async addAddress(cidr: string, o: AddressOptions = { nodad: true }): Promise<void> {
+    await addAddress(this.device, cidr, this.#run, o);
     this.#undo.push({ what: `address ${cidr}`, fn: () => removeAddress(this.device, cidr, this.#run) });
   }
 

@@ -29,7 +29,7 @@ const reason = skipReason();
 if (reason) console.log(`[skip] LinuxTun tests: ${reason}`);
 
 describe.skipIf(reason !== undefined)('LinuxTun (root, in a private network namespace)', () => {
-  it('reads what the kernel routes into it, writes what the kernel accepts, answers ping, sets MTU, cleans up', () => {
+  it('reads what the kernel routes into it, writes what the kernel accepts, answers ping (v4 and v6), sets MTU, cleans up', () => {
     const script = fileURLToPath(new URL('../../test/tun/linux-tun-netns.ts', import.meta.url));
     const r = spawnSync('unshare', ['-n', process.execPath, '--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
     if (r.status !== 0) throw new Error(`netns script failed (${r.status}): ${r.stderr}`);
@@ -43,10 +43,11 @@ describe.skipIf(reason !== undefined)('LinuxTun (root, in a private network name
     expect(out.written).toBe(1);
     expect(out.socketGot).toEqual({ msg: 'hello back', from: '198.18.0.2', port: 9999 });
     expect(out.echoReply).toEqual({ src: '198.18.0.1', dst: '198.18.0.2', type: 0, id: 0x4242 });
+    expect(out.echo6Reply).toEqual({ src: 'fd00:c0de::1', dst: 'fd00:c0de::2', type: 129, checksumOk: true });
     expect(out.mtuAfter).toBe('1280');
     expect(out.cleanupErrors).toEqual([]);
     expect(out.stats.errors).toBe(0);
-    expect(out.stats.txPackets).toBe(2);
+    expect(out.stats.txPackets).toBe(3);
     expect(out.goneAfterClose).toBe(true);
   });
 

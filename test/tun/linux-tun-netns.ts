@@ -6,6 +6,7 @@
  *   kernel --UDP 198.18.0.1 -> 198.18.0.2--> TUN read    (the route into the TUN works, read path)
  *   TUN write --UDP 198.18.0.2 -> 198.18.0.1--> socket   (write path, checksums accepted by the stack)
  *   TUN write --ICMP echo to 198.18.0.1--> kernel --echo reply--> TUN read
+ *   the same with ICMPv6 to fd00:c0de::1
  */
 import dgram from 'node:dgram';
 import { execFileSync } from 'node:child_process';
@@ -13,7 +14,7 @@ import { LinuxTun } from '../../src/tun/linux.js';
 import { LinuxNetConfig } from '../../src/tun/linux-net.js';
 import { parseIpHeader, verifyIpv4HeaderChecksum, verifyTransportChecksum } from '../../src/net/ip-packet.js';
 import { formatIp } from '../../src/net/ip-address.js';
-import { buildIpv4, icmpEcho, udpDatagram } from '../helpers/packets.js';
+import { buildIpv4, buildIpv6, icmpEcho, udpDatagram } from '../helpers/packets.js';
 
 function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, rej) => setTimeout(() => rej(new Error(`timed out waiting for ${what}`)), ms).unref())]);
@@ -26,6 +27,7 @@ async function main(): Promise<void> {
   const net = new LinuxNetConfig(tun.name);
   await net.addAddress('198.18.0.1/24');
   await net.addRoute('198.19.0.0/16');
+  await net.addAddress('fd00:c0de::1/64');
   result.installed = net.installed;
   result.linkShow = execFileSync('ip', ['-o', 'link', 'show', 'dev', tun.name]).toString();
   result.routeShow = execFileSync('ip', ['-4', 'route', 'show', 'dev', tun.name]).toString();
@@ -67,6 +69,13 @@ async function main(): Promise<void> {
   const echo = await timeout(nextPacket((p) => p[9] === 1 && p[20] === 0), 5000, 'ICMP echo reply');
   const eh = parseIpHeader(echo);
   result.echoReply = { src: formatIp(eh.src), dst: formatIp(eh.dst), type: eh.icmpType, id: (echo[24]! << 8) | echo[25]! };
+
+  // 3b. The same over IPv6: ICMPv6 echo request (type 128) in, echo reply (129) out.
+  const echo6 = Uint8Array.from([128, 0, 0, 0, 0x42, 0x43, 0, 1, ...new Array<number>(16).fill(0x61)]);
+  tun.writeBatch([buildIpv6('fd00:c0de::2', 'fd00:c0de::1', 58, echo6)]);
+  const reply6 = await timeout(nextPacket((p) => p[0]! >> 4 === 6 && p[6] === 58 && p[40] === 129), 5000, 'ICMPv6 echo reply');
+  const h6 = parseIpHeader(reply6);
+  result.echo6Reply = { src: formatIp(h6.src), dst: formatIp(h6.dst), type: h6.icmpType, checksumOk: verifyTransportChecksum(reply6) };
 
   // 4. MTU change through ioctl is visible to ip.
   await tun.setMtu(1280);
