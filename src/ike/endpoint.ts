@@ -11,12 +11,13 @@
  */
 import type { CryptoBackend } from '../crypto/types.js';
 import { randomBytes, type RandomSource } from '../crypto/random.js';
-import { ExchangeType, PayloadType, type IkeHeader, type IkeHeaderInit, type Payload } from './codec/types.js';
+import { ExchangeType, PayloadType, type IkeCodecError, type IkeHeader, type IkeHeaderInit, type Payload } from './codec/types.js';
 import { DEFAULT_SETTINGS, type Address, type Credentials, type EndpointSettings, type IkeConnectionConfig } from './config.js';
 import type { ChildSaInfo, IkeDownReason, IkeEvent, IkeSaInfo, LogGroup, Transmit } from './events.js';
 import { IkeSa, spiHex, type ChildSa } from './ike-sa.js';
 import { retransmissionTimeout } from './retransmit.js';
-import { decodeIkeHeader, decodeIkeMessage, encodeIkeMessage, openSk } from './wire.js';
+import { decodeIkeHeader, decodeIkeMessage, encodeIkeMessage } from './wire.js';
+import { checkPayloadRules, decodePayloads, openEncrypted } from './codec/index.js';
 import { respondIkeSaInit, startIkeSaInit } from './exchanges/ike-sa-init.js';
 import { respondIkeAuth } from './exchanges/ike-auth.js';
 import { respondInformational, startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
@@ -221,6 +222,11 @@ export class IkeEndpoint implements EndpointContext {
     return [...this.sas.values()].map((sa) => ({ sa: sa.info(), children: sa.children.map((c) => sa.childInfo(c)) }));
   }
 
+  /** The live IKE SA object with this id, for inspection by tools and tests (do not mutate). */
+  ikeSa(id: number): IkeSa | undefined {
+    return this.findById(id);
+  }
+
   // ------------------------------------------------------------------ EndpointContext
 
   connections(): readonly IkeConnectionConfig[] {
@@ -396,8 +402,17 @@ export class IkeEndpoint implements EndpointContext {
       this.log('net', 2, sa, `unexpected response with message ID ${header.messageId}, dropped`);
       return;
     }
-    const decoded = this.decodeAndOpen(sa, data, header);
-    if (!decoded) return;
+    const d = this.decodeAndOpen(sa, data, header);
+    if (d.kind === 'drop') return;
+    if (d.kind === 'invalid') {
+      // A malformed but authentic response ends the exchange; for IKE_SA_INIT/IKE_AUTH the SA cannot continue.
+      sa.pending = undefined;
+      this.log('ike', 0, sa, `invalid ${exchangeName(header.exchangeType)} response: ${d.message}`);
+      if (sa.state !== 'ESTABLISHED') this.destroySa(sa, 'invalid-syntax', `invalid ${exchangeName(header.exchangeType)} response: ${d.message}`);
+      else this.kick(sa, now);
+      return;
+    }
+    const decoded = d.payloads;
     sa.pending = undefined;
     sa.lastInbound = now;
     // RealMessage2 of RFC 7296 2.15: the responder's AUTH covers the IKE_SA_INIT response exactly as received.
@@ -423,8 +438,17 @@ export class IkeEndpoint implements EndpointContext {
       this.log('net', 2, sa, `request with message ID ${mid} outside the window (expected ${sa.expectedRequestId}), dropped`);
       return;
     }
-    const decoded = this.decodeAndOpen(sa, data, header);
-    if (!decoded) return;
+    const d = this.decodeAndOpen(sa, data, header);
+    if (d.kind === 'drop') return;
+    if (d.kind === 'invalid') {
+      // RFC 7296 2.21.2 / 3.10.1: answer an authentic malformed request with the error notify.
+      sa.expectedRequestId = mid + 1;
+      this.log('ike', 1, sa, `invalid ${exchangeName(header.exchangeType)} request ${mid}: ${d.message}; answering ${d.notifyType === NotifyType.INVALID_SYNTAX ? 'INVALID_SYNTAX' : 'UNSUPPORTED_CRITICAL_PAYLOAD'}`);
+      this.sendResponse(sa, header.exchangeType, mid, [notify(d.notifyType, d.data)]);
+      if (sa.state !== 'ESTABLISHED' && sa.state !== 'DELETING' && sa.state !== 'REKEYING') this.destroySa(sa, 'invalid-syntax', `invalid ${exchangeName(header.exchangeType)} request: ${d.message}`);
+      return;
+    }
+    const decoded = d.payloads;
     sa.lastInbound = now;
     if (sa.encapsulated && (remote.port !== sa.remote.port || remote.address !== sa.remote.address)) sa.remote = remote;
     if (local.port !== sa.local.port && local.port === 4500) {
@@ -453,28 +477,52 @@ export class IkeEndpoint implements EndpointContext {
     this.kick(sa, now);
   }
 
-  /** Decodes a message and opens its SK payload; undefined (and a log line) when it must be dropped. */
-  private decodeAndOpen(sa: IkeSa, data: Uint8Array, header: IkeHeader): readonly Payload[] | undefined {
+  /**
+   * Decodes a message and opens its SK payload (RFC 7296 2.21.2: integrity first, anything unauthenticated is
+   * dropped silently). An authentic message that is malformed comes back as `invalid` with the notify to answer:
+   * UNSUPPORTED_CRITICAL_PAYLOAD for an unknown critical payload (2.5), INVALID_SYNTAX otherwise.
+   */
+  private decodeAndOpen(sa: IkeSa, data: Uint8Array, header: IkeHeader): Decoded {
     const m = decodeIkeMessage(data);
     if (!m.ok) {
-      if (m.error.code === 'UNSUPPORTED_CRITICAL_PAYLOAD' && !header.flags.response && header.exchangeType === ExchangeType.IKE_SA_INIT) {
-        // handled by the IKE_SA_INIT responder path
-      }
       this.log('enc', 1, sa, `invalid ${exchangeName(header.exchangeType)} message: ${m.error.message}, dropped`);
-      return undefined;
+      return { kind: 'drop' };
     }
-    if (header.exchangeType === ExchangeType.IKE_SA_INIT) return m.value.payloads;
-    if (!sa.keys) {
-      this.log('enc', 1, sa, 'encrypted message before keys exist, dropped');
-      return undefined;
+    let payloads: readonly Payload[];
+    let encrypted = false;
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT) {
+      payloads = m.value.payloads;
+    } else {
+      const enc = m.value.encrypted;
+      if (!sa.keys || !enc || enc.type !== PayloadType.SK || m.value.payloads.length > 0) {
+        this.log('enc', 1, sa, `${exchangeName(header.exchangeType)} message ${header.messageId} without a usable SK payload, dropped`);
+        return { kind: 'drop' };
+      }
+      const opened = openEncrypted(data, enc, sa.keys.in);
+      if (!opened.ok) {
+        this.log('enc', 1, sa, `${exchangeName(header.exchangeType)} message ${header.messageId}: ${opened.error.message}, dropped`);
+        return { kind: 'drop' };
+      }
+      const inner = decodePayloads(opened.value.plaintext, opened.value.firstInnerType);
+      if (!inner.ok) return invalidFrom(inner.error);
+      payloads = inner.value;
+      encrypted = true;
     }
-    const opened = openSk(data, m.value, sa.keys.in);
-    if (!opened.ok) {
-      this.log('enc', 1, sa, `${exchangeName(header.exchangeType)} message ${header.messageId}: ${opened.error.message}, dropped`);
-      return undefined;
-    }
-    return opened.value;
+    const rules = checkPayloadRules(header.exchangeType, header.flags.response, payloads, encrypted);
+    if (!rules.ok) return invalidFrom(rules.error);
+    return { kind: 'ok', payloads };
   }
+}
+
+type Decoded =
+  | { kind: 'ok'; payloads: readonly Payload[] }
+  | { kind: 'drop' }
+  | { kind: 'invalid'; notifyType: number; data: Uint8Array; message: string };
+
+function invalidFrom(e: IkeCodecError): Decoded {
+  return e.code === 'UNSUPPORTED_CRITICAL_PAYLOAD'
+    ? { kind: 'invalid', notifyType: NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, data: Uint8Array.of(e.payloadType ?? 0), message: e.message }
+    : { kind: 'invalid', notifyType: NotifyType.INVALID_SYNTAX, data: new Uint8Array(0), message: e.message };
 }
 
 function initKey(spiI: Uint8Array, remote: Address): string {

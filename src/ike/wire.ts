@@ -2,8 +2,8 @@
  * The endpoint's view of the codec: plaintext IKE_SA_INIT messages, SK-protected messages for everything after
  * it (RFC 7296 3.14), and opening received SK payloads. Fragmentation (RFC 7383) plugs in here.
  */
-import { decodeHeader, decodeMessage, decryptSK, encodeMessage, encryptSK } from './codec/index.js';
-import { ExchangeType, type DecodedMessage, type IkeHeader, type IkeHeaderInit, type Payload, type Result, type SkKeys } from './codec/types.js';
+import { decodeHeader, decodeMessage, encodeMessage, encryptSK } from './codec/index.js';
+import { ExchangeType, type DecodedMessage, type IkeHeader, type IkeHeaderInit, type Payload, type Result } from './codec/types.js';
 import type { RandomSource } from '../crypto/random.js';
 import type { IkeSa } from './ike-sa.js';
 
@@ -24,8 +24,4 @@ export function encodeIkeMessage(ctx: { readonly random: RandomSource }, sa: Ike
   if (header.exchangeType === ExchangeType.IKE_SA_INIT) return [encodeMessage(header, payloads)];
   if (!sa.keys) throw new Error('encrypted message requested before the IKE SA has keys');
   return [encryptSK(header, payloads, sa.keys.out, ctx.random)];
-}
-
-export function openSk(buf: Uint8Array, decoded: DecodedMessage, keys: SkKeys): Result<Payload[]> {
-  return decryptSK(buf, decoded, keys);
 }

@@ -21,6 +21,7 @@ import { explainMismatch, saProposalToSet, selectProposal, selectionToSaProposal
 import { errorNotify, findPayload, hasNotify, notifies, notify, notifyName, u16be } from '../payload-util.js';
 import { formatProposal } from '../../crypto/transforms.js';
 import { encodePlainMessage, decodeIkeMessage } from '../wire.js';
+import { checkPayloadRules } from '../codec/index.js';
 import { startIkeAuth } from './ike-auth.js';
 import { addressMatches } from '../address-match.js';
 
@@ -201,6 +202,12 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   }
   const payloads = m.value.payloads;
   ctx.log('ike', 2, undefined, `received IKE_SA_INIT request 0 from ${fmt(remote)}`);
+  const rules = checkPayloadRules(ExchangeType.IKE_SA_INIT, false, payloads, false);
+  if (!rules.ok || m.value.encrypted) {
+    ctx.log('ike', 1, undefined, `invalid IKE_SA_INIT request from ${fmt(remote)}: ${rules.ok ? 'encrypted payload' : rules.error.message}; answering INVALID_SYNTAX`);
+    answer([notify(NotifyType.INVALID_SYNTAX)]);
+    return;
+  }
   const saP = findPayload(payloads, PayloadType.SA) as SaPayload | undefined;
   const keP = findPayload(payloads, PayloadType.KE) as KePayload | undefined;
   const nonce = findPayload(payloads, PayloadType.NONCE) as NoncePayload | undefined;
