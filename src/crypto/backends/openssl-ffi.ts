@@ -4,8 +4,9 @@
  * node executable exports). Everything here is declared once at load time; the hot path only calls the bound
  * functions, so koffi never re-parses a prototype per packet.
  *
- * Pointers to OpenSSL objects travel as koffi's opaque pointer values (bigint). Byte buffers are passed as
- * Uint8Array views: koffi hands C the view's own memory (byteOffset included), so nothing is copied.
+ * Pointers to OpenSSL objects are `void *` values as koffi returns them (never dereferenced in JS). Byte buffers
+ * are passed as Uint8Array views: koffi hands C the view's own memory (byteOffset included), so nothing is
+ * copied; an empty view may arrive as NULL, which callers avoid where OpenSSL gives NULL a meaning.
  */
 import { createRequire } from 'node:module';
 
@@ -15,11 +16,12 @@ export type NativePtr = unknown;
 /** Minimal view of the koffi module this file needs (koffi is loaded lazily so a missing addon is a reason, not a crash). */
 interface KoffiModule {
   load(path: string): KoffiLib;
-  opaque(name: string): unknown;
-  struct(name: string, def: Record<string, string>): unknown;
+  struct(def: Record<string, string>): unknown;
+  pointer(ref: unknown): unknown;
 }
 interface KoffiLib {
   func(definition: string): (...args: never[]) => unknown;
+  func(name: string, result: unknown, args: unknown[]): (...args: never[]) => unknown;
 }
 
 /** OpenSSL 3 (EVP_CIPHER_fetch, EVP_MAC) is the floor: node 18+ ship it. */
@@ -84,10 +86,7 @@ function message(e: unknown): string {
 
 let loaded: LoadLibCryptoResult | undefined;
 
-/**
- * Loads koffi and binds every function once per process (koffi type names are process-global, so binding twice
- * would clash); returns a reason instead of throwing on any failure.
- */
+/** Loads koffi and binds every function once per module instance; returns a reason instead of throwing. */
 export function loadLibCrypto(): LoadLibCryptoResult {
   loaded ??= bindLibCrypto();
   return loaded;
@@ -117,13 +116,11 @@ function bindLibCrypto(): LoadLibCryptoResult {
 
   let current = '';
   try {
-    // Opaque types give the pointers a name so koffi rejects a pointer of the wrong kind.
-    for (const t of ['EVP_CIPHER', 'EVP_CIPHER_CTX', 'EVP_MAC', 'EVP_MAC_CTX', 'EVP_MD', 'EVP_MD_CTX', 'OSSL_LIB_CTX']) {
-      current = t;
-      koffi.opaque(t);
-    }
+    // No named koffi types: koffi's type names are per addon instance, and a test runner that re-imports this
+    // module (fresh module registry, same native addon) would hit "Duplicate type name". OpenSSL objects are
+    // therefore plain `void *`, and OSSL_PARAM is an anonymous struct passed through the object form below.
     current = 'OSSL_PARAM';
-    koffi.struct('OSSL_PARAM', {
+    const osslParam = koffi.struct({
       key: 'const char *',
       data_type: 'unsigned int',
       data: 'const char *',
@@ -141,36 +138,36 @@ function bindLibCrypto(): LoadLibCryptoResult {
     if (versionNum < MIN_OPENSSL_VERSION) {
       return { reason: `${versionText} (0x${versionNum.toString(16)}) is older than OpenSSL 3.0` };
     }
+    current = 'EVP_MAC_init';
+    const macInit = h.func('EVP_MAC_init', 'int', ['void *', 'const uint8_t *', 'size_t', koffi.pointer(osslParam)]) as unknown as LibCrypto['EVP_MAC_init'];
     const lib: LibCrypto = {
       versionNum,
       versionText,
-      EVP_CIPHER_fetch: bind('EVP_CIPHER *EVP_CIPHER_fetch(OSSL_LIB_CTX *ctx, const char *algorithm, const char *properties)'),
-      EVP_CIPHER_CTX_new: bind('EVP_CIPHER_CTX *EVP_CIPHER_CTX_new()'),
-      EVP_CIPHER_CTX_free: bind('void EVP_CIPHER_CTX_free(EVP_CIPHER_CTX *ctx)'),
+      EVP_CIPHER_fetch: bind('void *EVP_CIPHER_fetch(void *ctx, const char *algorithm, const char *properties)'),
+      EVP_CIPHER_CTX_new: bind('void *EVP_CIPHER_CTX_new()'),
+      EVP_CIPHER_CTX_free: bind('void EVP_CIPHER_CTX_free(void *ctx)'),
       EVP_CipherInit_ex: bind(
-        'int EVP_CipherInit_ex(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *type, void *impl, const uint8_t *key, const uint8_t *iv, int enc)',
+        'int EVP_CipherInit_ex(void *ctx, const void *type, void *impl, const uint8_t *key, const uint8_t *iv, int enc)',
       ),
       EVP_CipherUpdate: bind(
-        'int EVP_CipherUpdate(EVP_CIPHER_CTX *ctx, uint8_t *out, int32_t *outl, const uint8_t *in, int inl)',
+        'int EVP_CipherUpdate(void *ctx, uint8_t *out, int32_t *outl, const uint8_t *in, int inl)',
       ),
-      EVP_CipherFinal_ex: bind('int EVP_CipherFinal_ex(EVP_CIPHER_CTX *ctx, uint8_t *out, int32_t *outl)'),
-      EVP_CIPHER_CTX_ctrl: bind('int EVP_CIPHER_CTX_ctrl(EVP_CIPHER_CTX *ctx, int type, int arg, uint8_t *ptr)'),
-      EVP_CIPHER_CTX_set_padding: bind('int EVP_CIPHER_CTX_set_padding(EVP_CIPHER_CTX *ctx, int pad)'),
-      EVP_MAC_fetch: bind('EVP_MAC *EVP_MAC_fetch(OSSL_LIB_CTX *ctx, const char *algorithm, const char *properties)'),
-      EVP_MAC_CTX_new: bind('EVP_MAC_CTX *EVP_MAC_CTX_new(EVP_MAC *mac)'),
-      EVP_MAC_CTX_free: bind('void EVP_MAC_CTX_free(EVP_MAC_CTX *ctx)'),
-      EVP_MAC_init: bind(
-        'int EVP_MAC_init(EVP_MAC_CTX *ctx, const uint8_t *key, size_t keylen, const OSSL_PARAM *params)',
-      ),
-      EVP_MAC_update: bind('int EVP_MAC_update(EVP_MAC_CTX *ctx, const uint8_t *data, size_t datalen)'),
+      EVP_CipherFinal_ex: bind('int EVP_CipherFinal_ex(void *ctx, uint8_t *out, int32_t *outl)'),
+      EVP_CIPHER_CTX_ctrl: bind('int EVP_CIPHER_CTX_ctrl(void *ctx, int type, int arg, uint8_t *ptr)'),
+      EVP_CIPHER_CTX_set_padding: bind('int EVP_CIPHER_CTX_set_padding(void *ctx, int pad)'),
+      EVP_MAC_fetch: bind('void *EVP_MAC_fetch(void *ctx, const char *algorithm, const char *properties)'),
+      EVP_MAC_CTX_new: bind('void *EVP_MAC_CTX_new(void *mac)'),
+      EVP_MAC_CTX_free: bind('void EVP_MAC_CTX_free(void *ctx)'),
+      EVP_MAC_init: macInit,
+      EVP_MAC_update: bind('int EVP_MAC_update(void *ctx, const uint8_t *data, size_t datalen)'),
       // size_t *outl is passed as an 8-byte Uint8Array preallocated per context (never read back).
-      EVP_MAC_final: bind('int EVP_MAC_final(EVP_MAC_CTX *ctx, uint8_t *out, uint8_t *outl, size_t outsize)'),
-      EVP_MD_fetch: bind('EVP_MD *EVP_MD_fetch(OSSL_LIB_CTX *ctx, const char *algorithm, const char *properties)'),
-      EVP_MD_CTX_new: bind('EVP_MD_CTX *EVP_MD_CTX_new()'),
-      EVP_MD_CTX_free: bind('void EVP_MD_CTX_free(EVP_MD_CTX *ctx)'),
-      EVP_DigestInit_ex: bind('int EVP_DigestInit_ex(EVP_MD_CTX *ctx, const EVP_MD *type, void *impl)'),
-      EVP_DigestUpdate: bind('int EVP_DigestUpdate(EVP_MD_CTX *ctx, const uint8_t *d, size_t cnt)'),
-      EVP_DigestFinal_ex: bind('int EVP_DigestFinal_ex(EVP_MD_CTX *ctx, uint8_t *md, unsigned int *s)'),
+      EVP_MAC_final: bind('int EVP_MAC_final(void *ctx, uint8_t *out, uint8_t *outl, size_t outsize)'),
+      EVP_MD_fetch: bind('void *EVP_MD_fetch(void *ctx, const char *algorithm, const char *properties)'),
+      EVP_MD_CTX_new: bind('void *EVP_MD_CTX_new()'),
+      EVP_MD_CTX_free: bind('void EVP_MD_CTX_free(void *ctx)'),
+      EVP_DigestInit_ex: bind('int EVP_DigestInit_ex(void *ctx, const void *type, void *impl)'),
+      EVP_DigestUpdate: bind('int EVP_DigestUpdate(void *ctx, const uint8_t *d, size_t cnt)'),
+      EVP_DigestFinal_ex: bind('int EVP_DigestFinal_ex(void *ctx, uint8_t *md, unsigned int *s)'),
       ERR_clear_error: bind('void ERR_clear_error()'),
     };
     return { lib };
