@@ -58,7 +58,7 @@ const hdr = (exchangeType: number, response: boolean, messageId: number): IkeHea
   flags: { initiator: !response, response, version: false },
   messageId,
 });
-const n = (notifyType: number, data = e, protocol = 0, spi = e): Payload => ({ type: PayloadType.NOTIFY, critical: false, protocol, spi, notifyType, data });
+const n = (notifyType: number, data: Uint8Array = e, protocol = 0, spi: Uint8Array = e): Payload => ({ type: PayloadType.NOTIFY, critical: false, protocol, spi, notifyType, data });
 const SA: Payload = {
   type: PayloadType.SA,
   critical: false,

@@ -26,3 +26,4 @@ export {
   type ReassemblyProgress,
 } from './fragment.js';
 export { checkPayloadRules, EXCHANGE_RULES, requiresEncryption, type ExchangeRules, type MessageShape, type PayloadRule } from './rules.js';
+export { notifyForError } from './error-notify.js';
