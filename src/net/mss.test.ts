@@ -88,3 +88,22 @@ describe('clampTcpMss', () => {
     expect(mssForMtu(1400, 6)).toBe(1340);
   });
 });
+
+describe('clampTcpMss on arbitrary bytes', () => {
+  it('never throws and never writes outside a SYN MSS option', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 0, maxLength: 100 }), fc.constantFrom(0x45, 0x46, 0x60), fc.integer({ min: 0, max: 0xffff }), (bytes, first, mss) => {
+        const p = bytes.length ? Uint8Array.from([first, ...bytes.subarray(1)]) : bytes;
+        const before = p.slice();
+        const r = clampTcpMss(p, mss);
+        if (r !== 'clamped') expect(p).toEqual(before);
+        else {
+          let changed = 0;
+          for (let i = 0; i < p.length; i++) if (p[i] !== before[i]) changed++;
+          expect(changed).toBeLessThanOrEqual(4); // 2 MSS bytes + 2 checksum bytes
+        }
+      }),
+      { numRuns: 5000 },
+    );
+  });
+});

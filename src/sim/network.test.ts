@@ -134,3 +134,46 @@ describe('SimNetwork', () => {
     expect(() => new SimNetwork({ random: seededRandom(1), impairment: { delay: -1 } })).toThrow(SimError);
   });
 });
+
+describe('SimNetwork properties', () => {
+  it('conserves datagrams and delivers in time order, for any impairment and seed', async () => {
+    const fc = (await import('fast-check')).default;
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 2 ** 31 }),
+        fc.record({
+          delay: fc.integer({ min: 0, max: 100 }),
+          jitter: fc.integer({ min: 0, max: 100 }),
+          loss: fc.double({ min: 0, max: 1, noNaN: true }),
+          duplicate: fc.double({ min: 0, max: 1, noNaN: true }),
+          reorder: fc.double({ min: 0, max: 1, noNaN: true }),
+          reorderDelay: fc.integer({ min: 0, max: 200 }),
+        }),
+        fc.array(fc.integer({ min: 0, max: 50 }), { minLength: 1, maxLength: 60 }),
+        (seed, imp, gaps) => {
+          const net = new SimNetwork({ random: seededRandom(seed), impairment: imp });
+          let t = 0;
+          let polled = 0;
+          let last = -Infinity;
+          for (const g of gaps) {
+            t += g;
+            net.send(A, B, Uint8Array.of(1), t);
+            for (const d of net.poll(t - 1)) {
+              polled++;
+              expect(d.deliverAt).toBeGreaterThanOrEqual(last);
+              expect(d.deliverAt).toBeGreaterThanOrEqual(d.sentAt + imp.delay);
+              last = d.deliverAt;
+            }
+          }
+          const c = net.counters;
+          const drops = Object.values(c.dropped).reduce((a, b) => a + b, 0);
+          expect(c.sent + c.duplicated).toBe(polled + drops + net.inFlight);
+          polled += net.poll(Infinity).length;
+          expect(net.inFlight).toBe(0);
+          expect(polled).toBe(c.delivered);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -35,6 +35,7 @@ describe.skipIf(reason !== undefined)('LinuxTun (root, in a private network name
     if (r.status !== 0) throw new Error(`netns script failed (${r.status}): ${r.stderr}`);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, any>;
     expect(out.name).toBe('cygt0');
+    expect(out.secondOpen).toEqual({ code: 'IOCTL_FAILED', errno: 16 });
     expect(out.linkShow).toMatch(/POINTOPOINT.*NOARP.*UP/);
     expect(out.linkShow).toMatch(/mtu 1400/);
     expect(out.routeShow).toMatch(/198\.19\.0\.0\/16/);

@@ -24,6 +24,14 @@ async function main(): Promise<void> {
   const result: Record<string, unknown> = {};
   const tun = await LinuxTun.open({ name: 'cygt%d', mtu: 1400 });
   result.name = tun.name;
+  // A second open of a name in use is a typed error with the errno (EBUSY), not a crash.
+  result.secondOpen = await LinuxTun.open({ name: tun.name }).then(
+    async (t) => {
+      await t.close();
+      return 'opened';
+    },
+    (e: { code?: string; errno?: number }) => ({ code: e.code, errno: e.errno }),
+  );
   const net = new LinuxNetConfig(tun.name);
   await net.addAddress('198.18.0.1/24');
   await net.addRoute('198.19.0.0/16');
