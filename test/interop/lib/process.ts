@@ -95,3 +95,22 @@ export function spawnInNetns(ns: string | { name: string }, cmd: string, args: r
   const name = typeof ns === 'string' ? ns : ns.name;
   return spawnLogged('ip', ['netns', 'exec', name, cmd, ...args], opts);
 }
+
+export interface IsolatedSpawnOptions extends SpawnOptions {
+  /** Bind mounts applied in the private mount namespace, e.g. `[[dir + '/swanctl', '/etc/swanctl']]`. */
+  binds?: ReadonlyArray<readonly [source: string, target: string]>;
+}
+
+/**
+ * Run `cmd args` in network namespace `ns` AND a private mount namespace with its own empty /run (tmpfs) and
+ * the given bind mounts: two daemons that both want /run/charon.vici, /var/run/cygnet.vici or a pid file then
+ * never see each other. `ip netns exec`, `unshare` (no --fork) and `sh -c 'exec'` all exec in place, so the
+ * handle's pid is the daemon's own pid, and `nsenter -t PID -m -n` reaches exactly its view.
+ */
+export function spawnIsolated(ns: string | { name: string }, cmd: string, args: readonly string[], opts: IsolatedSpawnOptions): ProcessHandle {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const mounts = ['mount -t tmpfs none /run', ...(opts.binds ?? []).map(([s, t]) => `mount --bind ${q(s)} ${q(t)}`)];
+  // argv goes through "$0" "$@" untouched by the shell.
+  const script = `${mounts.join(' && ')} && exec "$0" "$@"`;
+  return spawnInNetns(ns, 'unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, cmd, ...args], opts);
+}

@@ -6,14 +6,14 @@
  * other. The kernel here has no ESP transform, so kernel-libipsec does ESP in userspace over its own TUN
  * (`ipsec0`), always UDP-encapsulated on port 4500, and installs routes to the remote selectors in table 220.
  */
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { run, waitFor, type RunOptions, type RunResult } from './exec.js';
+import { waitFor } from './exec.js';
 import { CHARON } from './install.js';
 import type { Netns } from './netns.js';
-import { spawnInNetns, type ProcessHandle } from './process.js';
-import { parseListSas, type IkeSaInfo } from './swanctl-output.js';
+import { spawnIsolated, type ProcessHandle } from './process.js';
+import { SwanctlClient } from './swanctl.js';
 
 /**
  * `openssl` provides ECP and MODP groups (and is the AES/SHA fallback); `curve25519` x25519; `kdf` the
@@ -68,19 +68,16 @@ export function strongswanConf(opts: Pick<StrongswanPeerOptions, 'charonOptions'
 `;
 }
 
-export interface SwanctlOptions extends RunOptions {}
-
-export class StrongswanPeer {
+export class StrongswanPeer extends SwanctlClient {
   private constructor(
     readonly ns: Netns,
-    readonly label: string,
+    label: string,
     readonly dir: string,
     readonly process: ProcessHandle,
-  ) {}
-
-  get pid(): number {
-    return this.process.pid;
+  ) {
+    super(process.pid, label);
   }
+
   get logFile(): string {
     return this.process.logFile;
   }
@@ -98,109 +95,19 @@ export class StrongswanPeer {
     }
     const confPath = join(dir, 'strongswan.conf');
     await writeFile(confPath, opts.strongswanConf ?? strongswanConf(opts));
-    const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-    // `ip netns exec`, `unshare` (no --fork) and `sh -c exec` all exec in place, so the pid we get is charon's.
-    const script =
-      `mount -t tmpfs none /run && mount --bind ${q(swanctlDir)} /etc/swanctl && ` +
-      `STRONGSWAN_CONF=${q(confPath)} exec ${CHARON}`;
-    const proc = spawnInNetns(opts.ns, 'unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], {
+    const proc = spawnIsolated(opts.ns, CHARON, [], {
       logFile: join(dir, `charon-${label}.log`),
+      binds: [[swanctlDir, '/etc/swanctl']],
+      env: { ...process.env, STRONGSWAN_CONF: confPath },
     });
     const peer = new StrongswanPeer(opts.ns, label, dir, proc);
     try {
-      // Only talk to vici once the pid really is charon: before that, nsenter -m would enter the host's (or
-      // ip-netns-exec's) mount namespace and could reach some other charon's socket.
-      await waitFor(
-        `charon (${label}) to answer on vici`,
-        async () => {
-          if (!proc.isRunning()) throw new Error(`charon exited: ${await proc.exited}\n${tail(await proc.output(), 15)}`);
-          const comm = (await readFile(`/proc/${proc.pid}/comm`, 'utf8').catch(() => '')).trim();
-          if (comm !== 'charon') return undefined;
-          const r = await peer.swanctl(['--stats'], { allowFail: true, timeoutMs: 5000 });
-          return r.code === 0 ? true : undefined;
-        },
-        opts.startTimeoutMs ?? 10_000,
-        50,
-      );
+      await peer.waitReady(proc, 'charon', opts.startTimeoutMs ?? 10_000);
     } catch (err) {
       await proc.stop(500);
       throw err;
     }
     return peer;
-  }
-
-  /** Run swanctl inside charon's mount and network namespaces. Rejects on non-zero exit unless allowFail. */
-  swanctl(args: readonly string[], opts: SwanctlOptions = {}): Promise<RunResult> {
-    return run('nsenter', ['-t', String(this.pid), '-m', '-n', 'swanctl', ...args], opts);
-  }
-
-  async loadAll(): Promise<void> {
-    await this.swanctl(['--load-all', '--noprompt']);
-  }
-
-  /**
-   * `swanctl --initiate --child CHILD` (waits for completion). Rejects on failure unless allowFail, in which
-   * case the result's code says whether it worked (non-zero for NO_PROPOSAL_CHOSEN, AUTHENTICATION_FAILED...).
-   */
-  initiate(child: string, opts: SwanctlOptions & { ike?: string; timeoutS?: number } = {}): Promise<RunResult> {
-    const args = ['--initiate', '--child', child, '--timeout', String(opts.timeoutS ?? 20)];
-    if (opts.ike) args.push('--ike', opts.ike);
-    return this.swanctl(args, { timeoutMs: (opts.timeoutS ?? 20) * 1000 + 5000, ...opts });
-  }
-
-  /** `swanctl --terminate --ike NAME`: sends a Delete for the IKE SA (and with it its CHILD SAs). */
-  terminate(ike: string, opts: SwanctlOptions & { timeoutS?: number; force?: boolean } = {}): Promise<RunResult> {
-    const args = ['--terminate', '--ike', ike, '--timeout', String(opts.timeoutS ?? 10)];
-    if (opts.force) args.push('--force');
-    return this.swanctl(args, { timeoutMs: (opts.timeoutS ?? 10) * 1000 + 5000, ...opts });
-  }
-
-  /** `swanctl --terminate --child NAME`: sends a Delete for that CHILD SA only. */
-  terminateChild(child: string, opts: SwanctlOptions & { timeoutS?: number } = {}): Promise<RunResult> {
-    const args = ['--terminate', '--child', child, '--timeout', String(opts.timeoutS ?? 10)];
-    return this.swanctl(args, { timeoutMs: (opts.timeoutS ?? 10) * 1000 + 5000, ...opts });
-  }
-
-  async listSas(): Promise<IkeSaInfo[]> {
-    const r = await this.swanctl(['--list-sas', '--pretty']);
-    return parseListSas(r.stdout);
-  }
-
-  /**
-   * Poll --list-sas until `predicate` returns something other than undefined/false (returned), or time out
-   * with the last listing in the error.
-   */
-  async waitForSa<T>(predicate: (sas: IkeSaInfo[]) => T | undefined | false, timeoutMs = 10_000, what = 'SA condition'): Promise<T> {
-    let last: IkeSaInfo[] = [];
-    try {
-      return await waitFor(
-        what,
-        async () => {
-          last = await this.listSas();
-          const v = predicate(last);
-          return v === false || v === undefined ? undefined : v;
-        },
-        timeoutMs,
-        150,
-      );
-    } catch (err) {
-      const summary = last.map((s) => `${s.name} ${s.state} [${s.children.map((c) => `${c.name} ${c.state}`).join(', ')}]`).join('; ');
-      throw new Error(`${(err as Error).message} on ${this.label}; SAs: ${summary || 'none'}`);
-    }
-  }
-
-  /** The first IKE SA named `ike` that is ESTABLISHED with an INSTALLED child named `child`. */
-  waitEstablished(ike: string, child: string, timeoutMs = 10_000): Promise<IkeSaInfo> {
-    return this.waitForSa(
-      (sas) => sas.find((s) => s.name === ike && s.state === 'ESTABLISHED' && s.children.some((c) => c.name === child && c.state === 'INSTALLED')),
-      timeoutMs,
-      `${ike}/${child} ESTABLISHED/INSTALLED`,
-    );
-  }
-
-  /** Wait until no IKE SA is listed (or none named `ike`). */
-  waitNoSas(ike?: string, timeoutMs = 10_000): Promise<true> {
-    return this.waitForSa((sas) => !sas.some((s) => ike === undefined || s.name === ike) || undefined, timeoutMs, `no IKE SA${ike ? ` ${ike}` : ''}`);
   }
 
   /** charon's log so far. */
@@ -220,9 +127,9 @@ export class StrongswanPeer {
   }
 
   /**
-   * Notify names charon logged as received or sent, from lines like
-   * `received AUTHENTICATION_FAILED notify error`, `received NO_PROPOSAL_CHOSEN notify error`,
-   * and the payload lists `[ N(AUTH_FAILED) ]` (abbreviated names, see strongSwan's notify_payload.c).
+   * Notify names charon logged as received, from lines like `received AUTHENTICATION_FAILED notify error`,
+   * and the payload lists of messages it sent or parsed, `[ N(AUTH_FAILED) ]` (abbreviated names, see
+   * strongSwan's notify_payload.c: NO_PROP, AUTH_FAILED, TS_UNACCEPT, INVAL_KE, ...).
    */
   async notifies(): Promise<{ received: string[]; inMessages: string[] }> {
     const text = await this.log();
@@ -231,7 +138,7 @@ export class StrongswanPeer {
     return { received, inMessages };
   }
 
-  /** SIGTERM, then SIGKILL. */
+  /** SIGTERM (charon then sends Deletes for its SAs), then SIGKILL. */
   stop(graceMs = 3000): Promise<number | string> {
     return this.process.stop(graceMs);
   }

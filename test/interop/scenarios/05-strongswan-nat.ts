@@ -62,7 +62,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
 
   // Rebinding: new port range, mappings flushed; a liveness check from left reaches right from a new port.
   await nat.rebind([30000, 30099]);
-  await l.swanctl(['--rekey', '--child', 'net']); // any authenticated exchange from left carries the new mapping
+  await l.rekey({ child: 'net' }); // any authenticated exchange from left carries the new mapping
   const moved = await r.waitForSa((sas) => {
     const s = sas.find((x) => x.name === 'nat');
     return s && s.remotePort >= 30000 && s.remotePort <= 30099 ? s : undefined;
