@@ -1,6 +1,19 @@
 /**
  * IKEv2 wire codec (RFC 7296 section 3, RFC 7383): types, decoding, encoding, SK/SKF sealing, fragmentation,
- * per-exchange payload rules. Decoders return Result values with typed IkeCodecError; they never throw.
+ * per-exchange payload rules. Decoders return Result values with a typed IkeCodecError; they never throw.
+ * Encoders throw IkeEncodeError only for a model that cannot be expressed on the wire (a programming error).
+ *
+ * Receiving (responder or initiator):
+ *   const d = decodeMessage(datagram);                 // header, plaintext payloads, sealed SK/SKF
+ *   if (!d.ok) -> notifyForError(d.error, datagram)    // UNSUPPORTED_CRITICAL_PAYLOAD, INVALID_MAJOR_VERSION...
+ *   checkPayloadRules(x, resp, d.value.payloads, false)
+ *   SK:  decryptSK(datagram, d.value, keys)            // keys = { encryption: createEncryption(..), integrity? }
+ *   SKF: reassembler.add(datagram, d.value, keys, now) // per IKE SA and direction
+ *   checkPayloadRules(x, resp, inner, true)
+ * Sending:
+ *   encodeMessage(header, payloads)                    // IKE_SA_INIT
+ *   encryptSK(header, inner, keys, random)             // everything after it
+ *   fragmentSK(header, inner, keys, random, maxBytes)  // when the peer sent IKEV2_FRAGMENTATION_SUPPORTED
  */
 export * from './types.js';
 export { exchangeTypeName, notifyTypeName, payloadTypeName } from './names.js';

@@ -222,3 +222,20 @@ describe('payload chain', () => {
     fails(PayloadType.VENDOR, wire, 'TOO_MANY_PAYLOADS');
   });
 });
+
+describe('encoder guards', () => {
+  it('throws IkeEncodeError for values that cannot be expressed', () => {
+    const e = new Uint8Array(0);
+    expect(() => encodePayloads([{ type: 'unknown', payloadType: PayloadType.SA, critical: false, body: e }])).toThrow(/UnknownPayload/);
+    expect(() => encodePayloads([{ type: PayloadType.KE, critical: false, group: 70000, data: e }])).toThrow(/out of range/);
+    expect(() => encodePayloads([{ type: PayloadType.VENDOR, critical: false, data: new Uint8Array(70000) }])).toThrow(/16-bit/);
+    expect(() =>
+      encodePayloads([{ type: PayloadType.DELETE, critical: false, protocol: 3, spiSize: 4, spis: [new Uint8Array(3)] }]),
+    ).toThrow(/SPI size/);
+    expect(() =>
+      encodePayloads([
+        { type: PayloadType.TSi, critical: false, selectors: [{ tsType: 7, ipProtocol: 0, startPort: 0, endPort: 1, startAddr: new Uint8Array(16), endAddr: new Uint8Array(16) }] },
+      ]),
+    ).toThrow(/4-byte/);
+  });
+});

@@ -587,7 +587,13 @@ export function decodePayloadBody(type: number, critical: boolean, buf: Uint8Arr
 
 /** Encodes the body of one payload (without the generic header). */
 export function encodePayloadBody(p: Payload): Uint8Array {
-  if (p.type === 'unknown') return p.body.slice();
+  if (p.type === 'unknown') {
+    const t = p.payloadType;
+    if (!u8ok(t) || t === PayloadType.NONE || t === PayloadType.SK || t === PayloadType.SKF || LAYOUTS.has(t)) {
+      throw new IkeEncodeError(`UnknownPayload cannot use payload type ${t}`);
+    }
+    return p.body.slice();
+  }
   const layout = LAYOUTS.get(p.type);
   if (!layout) throw new IkeEncodeError(`no layout for payload type ${p.type}`);
   return layout.encode(p);
