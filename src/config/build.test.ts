@@ -459,4 +459,16 @@ describe('proposal validation hook', () => {
       expect((e as ConfigError).message).toMatch(/swanctl\.conf:3: connections\.c\.proposals: .*'des-md5-modp768': ike: des is not offered/);
     }
   });
+
+  it("checks against cygnet's algorithms by default, naming the keyword", () => {
+    const e = fails(connText(['proposals = aes128-sha256-x25519x'], ['esp_proposals = aes256gcm16-prfsha256']));
+    expect(e.errors).toHaveLength(2);
+    expect(e.errors[0]!.message).toMatch(/^swanctl\.conf:3: connections\.c\.proposals: invalid value .*'aes128-sha256-x25519x': 'x25519x'.*did you mean 'x25519'/);
+    expect(e.errors[1]!.message).toMatch(/^swanctl\.conf:6: connections\.c\.children\.ch\.esp_proposals: .*prfsha256/);
+  });
+
+  it('null turns the algorithm check off', () => {
+    const c = parseSwanctlConfig(connText(['proposals = foo-bar']), 'swanctl.conf', undefined, { validateProposal: null }).config;
+    expect(c.connections.get('c')!.proposals).toEqual(['foo-bar']);
+  });
 });

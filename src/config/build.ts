@@ -45,6 +45,7 @@ import {
   type TokenKey,
 } from './schema.js';
 import { suggest } from './suggest.js';
+import { parseProposal, ProposalError } from '../crypto/proposals.js';
 import {
   parseAddressList,
   parseBool,
@@ -70,10 +71,25 @@ class Unsupported extends ValueProblem {}
 
 export interface BuildOptions {
   /**
-   * Checks one proposal against the algorithms cygnet has (src/crypto/proposals.ts); returns undefined when
-   * it is fine, else what is wrong. Without it proposals are only checked for their shape.
+   * Checks one proposal (never `default`); returns undefined when it is fine, else what is wrong. The default
+   * is cygnetProposalProblem (the algorithms cygnet implements, src/crypto/proposals.ts); null checks only the
+   * shape of the keywords.
    */
-  readonly validateProposal?: (proposal: string, protocol: 'ike' | 'esp') => string | undefined;
+  readonly validateProposal?: ((proposal: string, protocol: 'ike' | 'esp') => string | undefined) | null;
+}
+
+/** What is wrong with a proposal by src/crypto/proposals.ts, or undefined when cygnet can use it. */
+export function cygnetProposalProblem(proposal: string, protocol: 'ike' | 'esp'): string | undefined {
+  try {
+    parseProposal(proposal, protocol);
+    return undefined;
+  } catch (e) {
+    if (e instanceof ProposalError) {
+      const hint = e.suggestion !== undefined ? `; did you mean '${e.suggestion}'?` : '';
+      return e.keyword === proposal ? `${e.reason}${hint}` : `'${e.keyword}': ${e.reason}${hint}`;
+    }
+    return e instanceof Error ? e.message : String(e);
+  }
 }
 
 export interface LoadOptions extends BuildOptions, ParseOptions {}
@@ -135,7 +151,8 @@ class SectionReader {
       if (e instanceof Unsupported) {
         this.ctx.error('UNSUPPORTED', k.loc, `${where} =${shown}: ${e.expected}`);
       } else {
-        this.ctx.error('INVALID_VALUE', k.loc, `${where}: invalid value${shown}: expected ${e.expected}`);
+        const what = e.plain ? e.expected : `expected ${e.expected}`;
+        this.ctx.error('INVALID_VALUE', k.loc, `${where}: invalid value${shown}: ${what}`);
       }
       return undefined;
     }
@@ -254,11 +271,13 @@ function parseIpList(raw: string): IpAddress[] {
 function checkProposals(ctx: Context, list: string[], protocol: 'ike' | 'esp'): (raw: string) => string[] {
   return (raw: string) => {
     const items = parseProposalList(raw);
-    const v = ctx.options.validateProposal;
+    const v = ctx.options.validateProposal === undefined ? cygnetProposalProblem : ctx.options.validateProposal;
     for (const p of items) {
       if (p.toLowerCase() === 'default') continue;
-      const problem = v?.(p, protocol);
-      if (problem !== undefined) throw new ValueProblem(`a valid ${protocol.toUpperCase()} proposal: '${p}': ${problem}`);
+      const problem = v === null ? undefined : v(p, protocol);
+      if (problem !== undefined) {
+        throw new ValueProblem(items.length > 1 ? `in '${p}': ${problem}` : problem, true);
+      }
     }
     list.push(...items);
     return items;
@@ -418,7 +437,7 @@ function isSpecificPeer(a: AddressSpec): boolean {
   return a.kind === 'ip' || a.kind === 'fqdn';
 }
 
-function buildConnection(ctx: Context, sec: SettingsSection): ConnectionConfig | undefined {
+function buildConnection(ctx: Context, sec: SettingsSection, pools: ReadonlyMap<string, PoolConfig>, poolsSec: SettingsSection | undefined): ConnectionConfig | undefined {
   const path = `connections.${sec.name}`;
   const r = new SectionReader(ctx, sec, path, CONNECTION_KEYS);
   const errorsBefore = ctx.errors.length;
@@ -509,6 +528,15 @@ function buildConnection(ctx: Context, sec: SettingsSection): ConnectionConfig |
   r.get('mediated_by', parseString);
   r.get('mediation_peer', parseIdentity);
   r.finish();
+
+  for (const p of conn.pools) {
+    // a pool that failed to build has already been reported; only flag names that are nowhere
+    if (!pools.has(p) && poolsSec?.sections.has(p) !== true) {
+      const s = suggest(p, pools.keys());
+      const hint = s !== undefined ? `; did you mean '${s}'?` : '';
+      ctx.error('INCONSISTENT', sec.keys.get('pools')?.loc ?? sec.loc, `${path}.pools: pool '${p}' is not defined in pools { }${hint}`);
+    }
+  }
 
   // Initiating needs a peer to talk to (swanctl.conf(5) remote_addrs: "To initiate a connection, at least one
   // specific address or DNS name must be specified").
@@ -741,17 +769,8 @@ function buildInner(ctx: Context, root: SettingsSection): LoadResult {
       ctx.warnings.push(makeWarning('UNKNOWN_KEY', key.loc, `connections.${name}`, 'unknown key; connections holds one section per connection'));
     }
     for (const sec of connSec.sections.values()) {
-      const c = buildConnection(ctx, sec);
-      if (c === undefined) continue;
-      connections.set(c.name, c);
-      for (const p of c.pools) {
-        if (!pools.has(p)) {
-          const k = sec.keys.get('pools');
-          const s = suggest(p, pools.keys());
-          const hint = s !== undefined ? `; did you mean '${s}'?` : '';
-          ctx.error('INCONSISTENT', k?.loc ?? sec.loc, `connections.${c.name}.pools: pool '${p}' is not defined in pools { }${hint}`);
-        }
-      }
+      const c = buildConnection(ctx, sec, pools, poolsSec);
+      if (c !== undefined) connections.set(c.name, c);
     }
   }
 

@@ -13,7 +13,14 @@
 import { parseIp, parseRange, parseSubnet, type IpAddress, type IpFamily } from './ip.js';
 
 export class ValueProblem {
-  constructor(readonly expected: string) {}
+  /**
+   * @param expected the form the value should have ("a duration like 30s, 1h"), or with `plain` a complete
+   *   statement of what is wrong
+   */
+  constructor(
+    readonly expected: string,
+    readonly plain = false,
+  ) {}
 }
 
 function fail(expected: string): never {
