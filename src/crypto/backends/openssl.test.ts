@@ -6,7 +6,8 @@ import { CryptoError, isCryptoError } from '../errors.js';
 import { seededRandom } from '../random.js';
 import type { AeadSpec, CipherSpec, CryptoBackend, HashAlgorithm, MacAlgorithm } from '../types.js';
 import { nodeBackend } from './node.js';
-import { OPENSSL_BACKEND_ENV, tryLoadOpensslBackend, type OpensslBackend } from './openssl.js';
+import { EVP_CTRL_AEAD_GET_TAG, loadLibCrypto, type LibCrypto } from './openssl-ffi.js';
+import { loadOpensslBackendFrom, OPENSSL_BACKEND_ENV, tryLoadOpensslBackend, type OpensslBackend } from './openssl.js';
 
 const loaded = tryLoadOpensslBackend();
 if (!loaded.backend) console.log(`openssl backend tests skipped: ${loaded.reason}`);
@@ -54,6 +55,26 @@ describe.skipIf(!loaded.backend)('openssl backend: loading', () => {
     expect(r.reason).toContain(OPENSSL_BACKEND_ENV);
     process.env[OPENSSL_BACKEND_ENV] = '1';
     expect(tryLoadOpensslBackend().backend).toBe(ossl);
+  });
+
+  it('turns every load or self-test failure into a reason, never an exception', () => {
+    const real = loadLibCrypto().lib!;
+    const withLib = (patch: Partial<LibCrypto>) => () => ({ lib: { ...real, ...patch } as LibCrypto });
+    const reason = (r: object): string => ('reason' in r && typeof r.reason === 'string' ? r.reason : 'loaded');
+    expect(reason(loadOpensslBackendFrom(() => ({ reason: 'no koffi here' })))).toBe('no koffi here');
+    expect(reason(loadOpensslBackendFrom(() => {
+      throw new Error('dlopen exploded');
+    }))).toContain('dlopen exploded');
+    expect(reason(loadOpensslBackendFrom(withLib({ EVP_CIPHER_fetch: () => null })))).toContain('not available');
+    expect(reason(loadOpensslBackendFrom(withLib({ EVP_CIPHER_CTX_new: () => null })))).toContain('EVP_CIPHER_CTX_new');
+    // A tag that comes back wrong (say, a mis-bound out-parameter) must fail the known answer.
+    const corruptTag: LibCrypto['EVP_CIPHER_CTX_ctrl'] = (ctx, type, arg, ptr) => {
+      const r = real.EVP_CIPHER_CTX_ctrl(ctx, type, arg, ptr);
+      if (type === EVP_CTRL_AEAD_GET_TAG && ptr) ptr[0]! ^= 1;
+      return r;
+    };
+    expect(reason(loadOpensslBackendFrom(withLib({ EVP_CIPHER_CTX_ctrl: corruptTag })))).toContain('self-test gave');
+    expect(reason(loadOpensslBackendFrom(loadLibCrypto))).toBe('loaded');
   });
 
   it('offers every AEAD, cipher, MAC and hash shape, and no key exchange', () => {

@@ -26,7 +26,7 @@ import type {
 import { isValidAeadSpec, isValidCipherSpec, unsupported } from './checks.js';
 import { OpensslAead, opensslAeadName } from './openssl-aead.js';
 import { OpensslCipher, opensslCipherName } from './openssl-cipher.js';
-import { loadLibCrypto } from './openssl-ffi.js';
+import { loadLibCrypto, type LoadLibCryptoResult } from './openssl-ffi.js';
 import { OpensslDigests, OpensslMac, OpensslXcbc, opensslDigestName, opensslMacParams } from './openssl-mac.js';
 import { OpensslRuntime } from './openssl-runtime.js';
 
@@ -147,8 +147,16 @@ export function tryLoadOpensslBackend(): OpensslLoadResult {
 }
 
 function load(): { backend: OpensslBackend } | { reason: string } {
+  return loadOpensslBackendFrom(loadLibCrypto);
+}
+
+/**
+ * Builds and self-tests a backend over whatever `loadLib` binds (not memoised, ignores the environment switch).
+ * Exported so tests can feed it a broken library and see a reason instead of an exception.
+ */
+export function loadOpensslBackendFrom(loadLib: () => LoadLibCryptoResult): { backend: OpensslBackend } | { reason: string } {
   try {
-    const r = loadLibCrypto();
+    const r = loadLib();
     if (r.lib === undefined) return { reason: r.reason };
     const backend = createOpensslBackend(new OpensslRuntime(r.lib));
     const failed = selfTest(backend);
