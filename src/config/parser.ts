@@ -320,7 +320,10 @@ class ParseContext {
     }
     if (typeof data === 'string') return data;
     if (!(data instanceof Uint8Array)) {
-      throw new ConfigError('INCLUDE', at ?? { file, line: 0, column: 0 }, `cannot read '${file}': not text`);
+      const why = data !== null && typeof data === 'object' && typeof (data as { then?: unknown }).then === 'function'
+        ? 'readFile returned a promise; it must be synchronous'
+        : 'readFile returned neither a string nor bytes';
+      throw new ConfigError('INCLUDE', at ?? { file, line: 0, column: 0 }, `cannot read '${file}': ${why}`);
     }
     return new TextDecoder('utf-8', { fatal: false }).decode(data);
   }
@@ -460,14 +463,18 @@ class ParseContext {
       if (this.io?.listDir === undefined) {
         throw new ConfigError('INCLUDE', at, `include '${pattern}': wildcards need directory listing, which was not given to the parser`);
       }
-      let names: readonly string[];
+      let names: readonly unknown[];
       try {
-        names = this.io.listDir(dir);
+        const listed: unknown = this.io.listDir(dir);
+        names = Array.isArray(listed) ? listed : [];
       } catch {
         names = []; // like glob(3): a missing directory simply matches nothing
       }
       const re = globToRegExp(last);
-      files = names.filter((n) => typeof n === 'string' && re.test(n)).sort().map((n) => path.join(dir, n));
+      files = names
+        .filter((n): n is string => typeof n === 'string' && re.test(n))
+        .sort()
+        .map((n) => path.join(dir, n));
     } else {
       files = [full];
     }
