@@ -15,7 +15,7 @@ import {
   EVP_CTRL_AEAD_SET_TAG,
   type NativePtr,
 } from './openssl-ffi.js';
-import { partiallyOverlaps, type NativeOwner, type OpensslRuntime } from './openssl-runtime.js';
+import { MAX_INT_LENGTH, partiallyOverlaps, tooLong, type NativeOwner, type OpensslRuntime } from './openssl-runtime.js';
 
 export function opensslAeadName(spec: AeadSpec): string {
   if (spec.alg === 'chacha20-poly1305') return 'ChaCha20-Poly1305';
@@ -95,7 +95,9 @@ export class OpensslAead implements AeadContext {
     checkNonce(what, nonce, this.nonceBytes);
     checkBytes(what, 'aad', aad);
     checkBytes(what, 'plaintext', plaintext);
+    if (aad.length > MAX_INT_LENGTH) throw tooLong(what, aad.length);
     const n = plaintext.length;
+    if (n > MAX_INT_LENGTH) throw tooLong(what, n);
     const tagBytes = this.tagBytes;
     const o = outputView(what, out, n + tagBytes);
     if (partiallyOverlaps(o, plaintext)) {
@@ -135,11 +137,13 @@ export class OpensslAead implements AeadContext {
     checkNonce(what, nonce, this.nonceBytes);
     checkBytes(what, 'aad', aad);
     checkBytes(what, 'sealed', sealed);
+    if (aad.length > MAX_INT_LENGTH) throw tooLong(what, aad.length);
     const tagBytes = this.tagBytes;
     if (sealed.length < tagBytes) {
       throw new CryptoError('INVALID_DATA_LENGTH', `${what}: sealed input is ${sealed.length} bytes, shorter than the ${tagBytes}-byte ICV`);
     }
     const n = sealed.length - tagBytes;
+    if (n > MAX_INT_LENGTH) throw tooLong(what, n);
     const o = outputView(what, out, n);
     if (partiallyOverlaps(o, sealed)) {
       throw new CryptoError('INVALID_OUTPUT_LENGTH', `${what}: out overlaps the sealed input without starting at the same byte`);

@@ -7,7 +7,7 @@ import { CryptoError } from '../errors.js';
 import { cipherBlockBytes, type CipherContext, type CipherSpec } from '../types.js';
 import { checkBlocks, checkBytes, checkIv, checkKey, cipherName, outputView } from './checks.js';
 import type { NativePtr } from './openssl-ffi.js';
-import { partiallyOverlaps, type NativeOwner, type OpensslRuntime } from './openssl-runtime.js';
+import { MAX_INT_LENGTH, partiallyOverlaps, tooLong, type NativeOwner, type OpensslRuntime } from './openssl-runtime.js';
 
 export function opensslCipherName(spec: CipherSpec): string {
   if (spec.alg === '3des-cbc') return 'DES-EDE3-CBC';
@@ -78,6 +78,7 @@ export class OpensslCipher implements CipherContext {
     checkBytes(what, 'data', data);
     if (this.cbc) checkBlocks(what, data, this.block);
     const n = data.length;
+    if (n > MAX_INT_LENGTH) throw tooLong(what, n);
     const o = outputView(what, out, n);
     if (n === 0) return o;
     if (partiallyOverlaps(o, data)) {

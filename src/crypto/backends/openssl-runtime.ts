@@ -106,3 +106,10 @@ export function partiallyOverlaps(a: Uint8Array, b: Uint8Array): boolean {
   if (a.buffer !== b.buffer || a.byteOffset === b.byteOffset) return false;
   return a.byteOffset < b.byteOffset + b.length && b.byteOffset < a.byteOffset + a.length;
 }
+
+/** EVP_CipherUpdate takes an `int` length; larger inputs (never an IP packet) are refused up front. */
+export const MAX_INT_LENGTH = 0x7fffffff;
+
+export function tooLong(what: string, n: number): CryptoError {
+  return new CryptoError('INVALID_DATA_LENGTH', `${what}: input is ${n} bytes, more than OpenSSL's int length allows`);
+}

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -229,6 +230,47 @@ describe.skipIf(!loaded.backend)('openssl backend agrees with node:crypto byte f
         expect(toHex(ossl.hash(h, [d.subarray(0, 1), d.subarray(1)]))).toBe(toHex(nodeBackend.hash(h, d)));
       }
     }
+  });
+});
+
+describe.skipIf(!loaded.backend)('openssl backend: properties', () => {
+  it('seal matches node:crypto and open inverts it, in place or not, on one reused context', () => {
+    const bytes = (min: number, max: number) => fc.uint8Array({ minLength: min, maxLength: max });
+    const specs = AEAD_SPECS.map((s) => fc.constant(s));
+    fc.assert(
+      fc.property(
+        fc.oneof(...specs),
+        bytes(32, 32),
+        bytes(12, 12),
+        bytes(0, 40),
+        fc.array(bytes(1, 300), { minLength: 1, maxLength: 4 }),
+        fc.boolean(),
+        (spec, keyMat, nonceMat, aad, packets, inPlace) => {
+          const key = keyMat.subarray(0, spec.keyBytes);
+          const nonce = nonceMat.subarray(0, spec.alg === 'aes-ccm' ? 11 : 12);
+          const ctx = ossl.createAead(spec, key);
+          const ref = nodeBackend.createAead(spec, key);
+          try {
+            for (const pt of packets) {
+              const want = toHex(ref.seal(nonce, aad, pt));
+              let sealed: Uint8Array;
+              if (inPlace) {
+                const buf = new Uint8Array(pt.length + spec.tagBytes);
+                buf.set(pt);
+                sealed = ctx.seal(nonce, aad, buf.subarray(0, pt.length), buf);
+              } else sealed = ctx.seal(nonce, aad, pt);
+              if (toHex(sealed) !== want) return false;
+              const opened = inPlace ? ctx.open(nonce, aad, sealed, sealed) : ctx.open(nonce, aad, sealed);
+              if (toHex(opened) !== toHex(pt)) return false;
+            }
+            return true;
+          } finally {
+            ctx.dispose();
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
