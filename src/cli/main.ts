@@ -1,12 +1,60 @@
 #!/usr/bin/env node
-/** The `cygnet` command. Subcommands are added as the daemon, demo and pki tool land. */
-const [cmd] = process.argv.slice(2);
-switch (cmd) {
-  case '--version':
-  case 'version':
-    console.log('cygnet 0.1.0');
-    break;
-  default:
-    console.error(`usage: cygnet <daemon|demo|pki|status|list-sas|up|down|reload|version>`);
-    process.exit(cmd === undefined ? 0 : 2);
+/**
+ * The `cygnet` command. `daemon` runs a peer from a swanctl.conf-syntax file; `demo` (issue 7), `pki` and the
+ * vici clients (`status`, `list-sas`, `up`, `down`, `reload`) land with their issues.
+ *
+ * Exit codes: 0 success, 1 runtime failure (a socket cannot be bound...), 2 usage or configuration error.
+ */
+import { runDaemonCommand } from './daemon.js';
+import { CLI_VERSION } from './version.js';
+
+const USAGE = `usage: cygnet <command> [options]
+
+commands:
+  daemon --config FILE   run an IKEv2/ESP peer configured in swanctl.conf syntax
+         [--debug "ike 2, net 1, ..."] [--log-format text|json] [--tun NAME]
+         [--port N] [--natt-port N] [--bind ADDR[,ADDR...]] [--status-file PATH]
+  version, --version     print the version
+  demo, pki, status, list-sas, up, down, reload   (not yet implemented)`;
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case '--version':
+    case '-v':
+    case 'version':
+      console.log(`cygnet ${CLI_VERSION}`);
+      return 0;
+    case 'daemon':
+      return runDaemonCommand(rest);
+    case 'demo':
+    case 'pki':
+    case 'status':
+    case 'list-sas':
+    case 'up':
+    case 'down':
+    case 'reload':
+      console.error(`cygnet ${cmd}: not implemented yet`);
+      return 2;
+    case undefined:
+    case '--help':
+    case '-h':
+    case 'help':
+      console.log(USAGE);
+      return 0;
+    default:
+      console.error(`cygnet: unknown command '${cmd}'\n${USAGE}`);
+      return 2;
+  }
 }
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // The daemon command keeps the event loop alive itself and exits through its signal handlers.
+    if (code >= 0) process.exitCode = code;
+  },
+  (e: unknown) => {
+    console.error(`cygnet: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,118 @@
+/**
+ * `cygnet daemon --config FILE`: loads the swanctl.conf-syntax file (warnings printed with file:line; any error
+ * prints the ConfigError and exits 2 before a socket is opened), then runs the driver until SIGTERM/SIGINT,
+ * which terminate every IKE SA (Deletes sent, answers awaited up to 2 s) and exit 0. SIGUSR1 logs the status.
+ */
+import { isConfigError } from '../config/index.js';
+import { loadDaemonConfig } from '../daemon/connections.js';
+import { Daemon } from '../daemon/driver.js';
+import { Logger, LogSpecError, parseDebugSpec, type LogFormat } from '../daemon/logger.js';
+import type { TunDevice } from '../tun/types.js';
+import { parseArgs, portOption, UsageError } from './args.js';
+
+const SPEC = {
+  config: {},
+  debug: {},
+  'log-format': {},
+  tun: {},
+  port: {},
+  'natt-port': {},
+  bind: {},
+  'status-file': {},
+} as const;
+
+/** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
+export async function runDaemonCommand(argv: readonly string[]): Promise<number> {
+  let logger: Logger;
+  let configPath: string;
+  let opts: Map<string, string>;
+  try {
+    opts = parseArgs(argv, SPEC);
+    const c = opts.get('config');
+    if (c === undefined) throw new UsageError('--config FILE is required');
+    configPath = c;
+    const format = opts.get('log-format') ?? 'text';
+    if (format !== 'text' && format !== 'json') throw new UsageError(`--log-format: '${format}' is not text or json`);
+    logger = new Logger({ levels: parseDebugSpec(opts.get('debug') ?? ''), format: format as LogFormat });
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof LogSpecError) {
+      console.error(`cygnet daemon: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+
+  let loaded: ReturnType<typeof loadDaemonConfig>;
+  try {
+    loaded = loadDaemonConfig(configPath);
+  } catch (e) {
+    if (isConfigError(e)) {
+      console.error(`cygnet daemon: configuration error in ${configPath}:\n${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  for (const w of loaded.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
+  logger.log('cfg', 1, `loaded ${loaded.daemon.connections.length} connection(s) and ${loaded.config.secrets.ike.length} IKE secret(s) from ${configPath}`);
+
+  let port: number | undefined;
+  let nattPort: number | undefined;
+  try {
+    port = portOption(opts, 'port');
+    nattPort = portOption(opts, 'natt-port');
+  } catch (e) {
+    console.error(`cygnet daemon: ${(e as Error).message}`);
+    return 2;
+  }
+
+  let tun: TunDevice | undefined;
+  const tunName = opts.get('tun');
+  if (tunName !== undefined) {
+    try {
+      const { LinuxTun } = await import('../tun/linux.js');
+      tun = await LinuxTun.open({ name: tunName });
+    } catch (e) {
+      logger.log('knl', 0, `cannot open TUN device '${tunName}' (root or CAP_NET_ADMIN needed): ${(e as Error).message}`);
+      return 1;
+    }
+  }
+
+  const bind = opts.get('bind')?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const statusFile = opts.get('status-file');
+  const daemon = new Daemon({
+    config: loaded.daemon,
+    logger,
+    ...(bind ? { bind } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(nattPort !== undefined ? { nattPort } : {}),
+    ...(tun ? { tun } : {}),
+    ...(statusFile !== undefined ? { statusFile } : {}),
+  });
+  try {
+    await daemon.start();
+  } catch (e) {
+    logger.log('dmn', 0, `cannot start: ${(e as Error).message}`);
+    await daemon.stop(0);
+    return 1;
+  }
+  logger.log('dmn', 1, `cygnet daemon running (pid ${process.pid})`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onStop = (sig: NodeJS.Signals): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.log('dmn', 1, `received ${sig}, shutting down`);
+      daemon.stop(2000).then(
+        () => resolve(0),
+        (e: unknown) => {
+          logger.log('dmn', 0, `shutdown failed: ${(e as Error).message}`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    process.on('SIGUSR1', () => daemon.dumpStatus());
+  });
+}

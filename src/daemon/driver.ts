@@ -1,0 +1,525 @@
+/**
+ * The daemon's driver (../shared/DESIGN.md sections 1 and 4): node:dgram sockets, the sans-IO IKE endpoint, the
+ * ESP engine, an optional TUN device and ONE timer. Every input follows the same path:
+ *
+ *   1. a datagram arrives (or the timer fires, or a TUN batch, or a command): `now` is read once, here
+ *   2. it is classified (classify.ts, RFC 3948 section 2) and fed to IkeEndpoint.receive or EspEngine.decapsulate
+ *   3. flush(): drain pollTransmit() -> sockets (non-ESP marker prepended), pollEvent() -> ESP SA/policy
+ *      installs and removals, log lines, status file; then the ESP engine's events
+ *   4. re-arm the single timer at min(endpoint.nextTimeout(), engine.nextTimeout())
+ *
+ * The cores never see a clock or a socket; this file is the only place that does.
+ */
+import dgram from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { CryptoBackend } from '../crypto/types.js';
+import { createProvider } from '../crypto/provider.js';
+import { systemRandom, type RandomSource } from '../crypto/random.js';
+import { IkeEndpoint } from '../ike/endpoint.js';
+import type { Address, IkeConnectionConfig } from '../ike/config.js';
+import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
+import { compareAddr, type TrafficSelector } from '../ike/traffic-selector.js';
+import { DecapStatus, DROP_REASON_NAMES, EncapStatus } from '../esp/constants.js';
+import { EspEngine, type PacketRef } from '../esp/engine.js';
+import type { EspSelector } from '../esp/selector.js';
+import type { TunDevice } from '../tun/types.js';
+import { classifyDatagram } from './classify.js';
+import type { DaemonConfig } from './connections.js';
+import type { Logger } from './logger.js';
+import { childStatus, ikeStatus, writeStatusFile, type DaemonStatus } from './status.js';
+
+export interface DaemonOptions {
+  readonly config: DaemonConfig;
+  readonly logger: Logger;
+  /** Addresses to bind. Default: every concrete local_addrs entry, else every non-link-local interface address. */
+  readonly bind?: readonly string[];
+  /** The IKE port (charon.port), default 500. Connections whose local_port is 500 use this one instead. */
+  readonly port?: number;
+  /** The NAT-T port (charon.port_nat_t), default 4500. */
+  readonly nattPort?: number;
+  readonly tun?: TunDevice;
+  readonly statusFile?: string;
+  readonly crypto?: CryptoBackend;
+  readonly random?: RandomSource;
+  /** Monotonic milliseconds; default performance.now(). */
+  readonly clock?: () => number;
+}
+
+interface BoundSocket {
+  readonly socket: dgram.Socket;
+  readonly address: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+}
+
+interface InstalledChild {
+  readonly info: ChildSaInfo;
+  readonly policyId: number;
+}
+
+/** Priorities in the engine's SPD: installed SAs' policies run before on-demand (trap) policies. */
+const SA_POLICY_PRIORITY = 10;
+const TRAP_POLICY_PRIORITY = 100;
+/** Trap policies use reqids from here up (CHILD SA ids, used as reqids of installed SAs, stay small). */
+const TRAP_REQID_BASE = 0x40000000;
+
+export class Daemon {
+  readonly endpoint: IkeEndpoint;
+  readonly engine: EspEngine;
+  private readonly log: Logger;
+  private readonly connections: IkeConnectionConfig[];
+  private readonly sockets: BoundSocket[] = [];
+  private readonly installed = new Map<number, InstalledChild>();
+  private readonly trapPolicies = new Map<number, { conn: string; child: string; remote: readonly TrafficSelector[] }>();
+  private readonly clock: () => number;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt: number | undefined;
+  private state: DaemonStatus['state'] = 'starting';
+  private stopWaiter: (() => void) | undefined;
+  private readonly port: number;
+  private readonly nattPort: number;
+  readonly counters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalives: 0, invalid: 0, delivered: 0, undeliverable: 0, espDrops: 0, sendErrors: 0 };
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.log = opts.logger;
+    this.port = opts.port ?? 500;
+    this.nattPort = opts.nattPort ?? 4500;
+    // strongSwan's local_port default is charon.port: a connection left at 500 follows --port.
+    this.connections = opts.config.connections.map((c) => (c.localPort === 500 && this.port !== 500 ? { ...c, localPort: this.port } : c));
+    const crypto = opts.crypto ?? createProvider();
+    const random = opts.random ?? systemRandom;
+    this.clock = opts.clock ?? (() => performance.now());
+    this.endpoint = new IkeEndpoint({ connections: this.connections, credentials: opts.config.credentials, crypto, random });
+    this.engine = new EspEngine({ backend: crypto, random });
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  async start(): Promise<void> {
+    const ports = new Set<number>([this.port, this.nattPort, ...this.connections.map((c) => c.localPort)]);
+    for (const address of this.bindAddresses()) for (const port of ports) await this.bindSocket(address, port);
+    this.log.log('net', 1, `listening on ${this.sockets.map((s) => fmtAddr(s.address, s.port)).join(', ')}`);
+    if (this.opts.tun) {
+      const tun = this.opts.tun;
+      tun.onPackets((batch) => this.onTunPackets(tun, batch));
+      this.log.log('knl', 1, `TUN device ${tun.name} (MTU ${tun.mtu}) attached`);
+    }
+    this.installTrapPolicies();
+    this.state = 'running';
+    const now = this.clock();
+    for (const { conn, child } of this.opts.config.startChildren) {
+      try {
+        this.log.log('cfg', 1, `initiating '${conn}' child '${child}' (start_action = start)`);
+        this.endpoint.initiate(conn, now, { child });
+      } catch (e) {
+        this.log.log('cfg', 0, `cannot initiate '${conn}': ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    this.flush(now);
+  }
+
+  /**
+   * Terminates every IKE SA (INFORMATIONAL Delete, RFC 7296 1.4.1), waits up to `graceMs` for the answers,
+   * then closes sockets and the TUN device.
+   */
+  async stop(graceMs = 2000): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.state = 'stopping';
+    const now = this.clock();
+    const sas = this.endpoint.listSas();
+    if (sas.length > 0) this.log.log('dmn', 1, `terminating ${sas.length} IKE SA(s)`);
+    for (const { sa } of sas) this.endpoint.terminateIke(sa.id, now);
+    this.flush(now);
+    if (this.endpoint.listSas().length > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          this.log.log('dmn', 1, `${this.endpoint.listSas().length} IKE SA(s) did not confirm the Delete within ${graceMs} ms`);
+          resolve();
+        }, graceMs);
+        this.stopWaiter = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    this.stopWaiter = undefined;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const s of this.sockets) s.socket.close();
+    this.sockets.length = 0;
+    if (this.opts.tun) await this.opts.tun.close();
+    this.state = 'stopped';
+    this.writeStatus();
+  }
+
+  status(): DaemonStatus {
+    const counters = (spi: number, dir: 'in' | 'out') => {
+      const sa = this.engine.getSa(spi, dir);
+      return sa ? { bytes: sa.bytes, packets: sa.packets } : undefined;
+    };
+    return {
+      pid: process.pid,
+      state: this.state,
+      updated: new Date().toISOString(),
+      ikeSas: this.endpoint.listSas().map(({ sa, children }) => ikeStatus(sa, children.map((c) => childStatus(c, counters)))),
+      counters: { ...this.counters, ...this.engine.stats },
+    };
+  }
+
+  /** SIGUSR1: the status as log lines (dmn group, level 0, so it shows at every level but -1). */
+  dumpStatus(): void {
+    const st = this.status();
+    this.log.log('dmn', 0, `status: ${st.ikeSas.length} IKE SA(s), counters ${JSON.stringify(st.counters)}`);
+    for (const sa of st.ikeSas) {
+      this.log.log('dmn', 0, `  ${sa.name}[${sa.id}]: ${sa.state}, ${sa.local}[${sa.localId}]...${sa.remote}[${sa.remoteId}], SPIs ${sa.spiI}_i ${sa.spiR}_r, ${sa.suite}`);
+      for (const c of sa.children)
+        this.log.log('dmn', 0, `    ${c.name}{${c.id}}: ${c.suite}, SPIs ${c.spiIn}_i ${c.spiOut}_o, ${c.localTs.join(' ')} === ${c.remoteTs.join(' ')}`);
+    }
+  }
+
+  /** Starts a connection by name (the future `cygnet up NAME`). Returns the IKE SA id. */
+  initiate(conn: string, child?: string): number {
+    const now = this.clock();
+    const id = this.endpoint.initiate(conn, now, child !== undefined ? { child } : {});
+    this.flush(now);
+    return id;
+  }
+
+  // ------------------------------------------------------------------ sockets
+
+  private bindAddresses(): string[] {
+    if (this.opts.bind && this.opts.bind.length > 0) return [...this.opts.bind];
+    const concrete = new Set<string>();
+    let wildcard = false;
+    for (const c of this.connections)
+      for (const a of c.localAddrs) {
+        if (/^[0-9a-fA-F:.]+$/.test(a) && (a.includes('.') || a.includes(':'))) concrete.add(a);
+        else wildcard = true;
+      }
+    if (wildcard || concrete.size === 0) {
+      // dgram cannot tell which local address a datagram on a wildcard socket was sent to (no IP_PKTINFO), and
+      // the endpoint needs it (NAT-D, the default local identity, dynamic traffic selectors): bind each one.
+      for (const list of Object.values(networkInterfaces()))
+        for (const i of list ?? []) if (!(i.family === 'IPv6' && i.address.toLowerCase().startsWith('fe80'))) concrete.add(i.address);
+    }
+    return [...concrete];
+  }
+
+  private bindSocket(address: string, port: number): Promise<void> {
+    const family: 4 | 6 = address.includes(':') ? 6 : 4;
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+    const bound: BoundSocket = { socket, address, port, family };
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(new Error(`cannot bind UDP ${fmtAddr(address, port)}: ${e.message}`));
+      socket.once('error', onError);
+      socket.bind({ address, port, exclusive: true }, () => {
+        socket.off('error', onError);
+        socket.on('error', (e) => this.log.log('net', 1, `socket ${fmtAddr(address, port)}: ${e.message}`));
+        socket.on('message', (msg, rinfo) => this.onDatagram(bound, msg, rinfo));
+        this.sockets.push(bound);
+        resolve();
+      });
+    });
+  }
+
+  private socketFor(local: Address, remote: Address): BoundSocket | undefined {
+    const family = remote.address.includes(':') ? 6 : 4;
+    return (
+      this.sockets.find((s) => s.port === local.port && s.address === local.address) ??
+      this.sockets.find((s) => s.port === local.port && s.family === family)
+    );
+  }
+
+  private send(local: Address, remote: Address, data: Uint8Array): void {
+    const s = this.socketFor(local, remote);
+    if (!s) {
+      this.counters.sendErrors++;
+      this.log.log('net', 1, `no socket for ${fmtAddr(local.address, local.port)} to send to ${fmtAddr(remote.address, remote.port)}`);
+      return;
+    }
+    s.socket.send(data, remote.port, remote.address, (err) => {
+      if (err) {
+        this.counters.sendErrors++;
+        this.log.log('net', 2, `sending to ${fmtAddr(remote.address, remote.port)} failed: ${err.message}`);
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ inputs
+
+  private onDatagram(s: BoundSocket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    if (this.state === 'stopped') return;
+    const now = this.clock();
+    const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.length);
+    const local: Address = { address: s.address, port: s.port };
+    const remote: Address = { address: rinfo.address, port: rinfo.port };
+    const k = classifyDatagram(data, s.port !== this.nattPort, s.port === 500);
+    switch (k.kind) {
+      case 'ike':
+        this.counters.ikeIn++;
+        this.log.log('net', 2, `received packet: from ${fmtAddr(remote.address, remote.port)} to ${fmtAddr(local.address, local.port)} (${k.data.length} bytes)`);
+        this.endpoint.receive(k.data, local, remote, now);
+        break;
+      case 'keepalive':
+        this.counters.keepalives++;
+        break;
+      case 'esp':
+        this.counters.espIn++;
+        this.decapsulate(data, now);
+        break;
+      case 'invalid':
+        this.counters.invalid++;
+        this.log.log('net', 2, `from ${fmtAddr(remote.address, remote.port)}: ${k.why}`);
+        break;
+    }
+    this.flush(now);
+  }
+
+  private decapsulate(data: Uint8Array, now: number): void {
+    const r = this.engine.decapsulate([{ buffer: data, offset: 0, length: data.length }], now);
+    const st = r.status[0];
+    if (st === DecapStatus.Deliver) {
+      const buf = r.buffer[0]!;
+      const pkt = buf.subarray(r.offset[0]!, r.offset[0]! + r.length[0]!);
+      if (this.opts.tun && !this.opts.tun.closed) {
+        this.opts.tun.writeBatch([pkt]);
+        this.counters.delivered++;
+      } else this.counters.undeliverable++;
+    } else if (st === DecapStatus.Drop) {
+      this.counters.espDrops++;
+      this.log.log('esp', 3, `inbound ESP dropped: ${DROP_REASON_NAMES[r.reason[0]!] ?? r.reason[0]}`);
+    }
+  }
+
+  private onTunPackets(tun: TunDevice, batch: readonly Uint8Array[]): void {
+    if (this.state !== 'running') return;
+    const now = this.clock();
+    const refs: PacketRef[] = batch.map((p) =>
+      tun.headroom > 0
+        ? { buffer: new Uint8Array(p.buffer, p.byteOffset - tun.headroom, tun.headroom + p.length), offset: tun.headroom, length: p.length }
+        : { buffer: p, offset: 0, length: p.length },
+    );
+    const r = this.engine.encapsulate(refs, now);
+    for (let i = 0; i < r.count; i++) {
+      const st = r.status[i];
+      if (st === EncapStatus.Send) {
+        const sa = r.sa[i]!;
+        const buf = r.buffer[i]!;
+        // dgram may send after this turn; the TUN and pool buffers are reused, so the datagram is copied.
+        const out = Buffer.from(buf.subarray(r.offset[i]!, r.offset[i]! + r.length[i]!));
+        if (sa.local && sa.remote) {
+          this.counters.espOut++;
+          this.send(sa.local, sa.remote, out);
+        }
+      } else if (st === EncapStatus.Acquire) {
+        this.acquire(r.acquire[i]!.dstAddr, now);
+      }
+    }
+    this.flush(now);
+  }
+
+  /**
+   * ACQUIRE for a trap policy: initiate the matching connection unless an IKE SA for it exists already. The
+   * triggering packet is dropped (issue 7 adds the bounded queue).
+   */
+  private acquire(dst: Uint8Array, now: number): void {
+    for (const t of this.trapPolicies.values()) {
+      if (!t.remote.some((ts) => ts.startAddr.length === dst.length && compareAddr(dst, ts.startAddr) >= 0 && compareAddr(dst, ts.endAddr) <= 0)) continue;
+      if (this.endpoint.listSas().some(({ sa }) => sa.name === t.conn)) return;
+      this.log.log('knl', 1, `acquire for '${t.conn}' child '${t.child}' (start_action = trap): initiating`);
+      try {
+        this.endpoint.initiate(t.conn, now, { child: t.child });
+      } catch (e) {
+        this.log.log('cfg', 0, `cannot initiate '${t.conn}': ${e instanceof Error ? e.message : String(e)}`);
+      }
+      return;
+    }
+  }
+
+  private installTrapPolicies(): void {
+    let n = 0;
+    for (const { conn, child } of this.opts.config.trapChildren) {
+      const c = this.connections.find((x) => x.name === conn)?.children.find((x) => x.name === child);
+      if (!c) continue;
+      // 'dynamic' needs the SA's address; only fully configured selectors can be trapped before an SA exists.
+      const local = c.localTs.filter((t): t is TrafficSelector => !('dynamic' in t));
+      const remote = c.remoteTs.filter((t): t is TrafficSelector => !('dynamic' in t));
+      if (local.length === 0 || remote.length === 0) {
+        this.log.log('cfg', 1, `'${conn}' child '${child}': start_action = trap needs explicit local_ts and remote_ts, not trapped`);
+        continue;
+      }
+      const reqid = TRAP_REQID_BASE + n++;
+      this.engine.installPolicy({ local: local as EspSelector[], remote: remote as EspSelector[], reqid, priority: TRAP_POLICY_PRIORITY });
+      this.trapPolicies.set(reqid, { conn, child, remote });
+      this.log.log('cfg', 1, `installed trap policy for '${conn}' child '${child}'`);
+    }
+  }
+
+  // ------------------------------------------------------------------ outputs
+
+  /** Drains everything the cores want done, then re-arms the one timer. */
+  private flush(now: number): void {
+    let changed = false;
+    for (;;) {
+      let progressed = false;
+      for (let t = this.endpoint.pollTransmit(); t; t = this.endpoint.pollTransmit()) {
+        progressed = true;
+        this.counters.ikeOut++;
+        const data = t.nonEspMarker ? withMarker(t.data) : t.data;
+        this.send(t.local, t.remote, data);
+      }
+      for (let e = this.endpoint.pollEvent(); e; e = this.endpoint.pollEvent()) {
+        progressed = true;
+        if (this.onIkeEvent(e, now)) changed = true;
+      }
+      for (let e = this.engine.pollEvent(); e; e = this.engine.pollEvent()) {
+        progressed = true;
+        this.log.log('esp', 1, `ESP SA ${e.spi.toString(16).padStart(8, '0')} (${e.direction}): ${e.type}${'cause' in e ? ` (${e.cause})` : ''}`);
+        if (e.type === 'hard-expire') {
+          const child = [...this.installed.values()].find((c) => c.info.spiIn === e.spi || c.info.spiOut === e.spi);
+          if (child) this.endpoint.terminateChild(child.info.id, now);
+        }
+      }
+      if (!progressed) break;
+    }
+    if (changed) this.writeStatus();
+    if (this.stopWaiter && this.endpoint.listSas().length === 0) this.stopWaiter();
+    this.arm();
+  }
+
+  /** Returns true when the SA set changed (status file to rewrite). */
+  private onIkeEvent(e: IkeEvent, now: number): boolean {
+    void now;
+    switch (e.type) {
+      case 'log':
+        this.log.log(e.group, e.level, e.message);
+        return false;
+      case 'ike-up':
+        this.log.log('dmn', 2, `event ike-up ${e.sa.name}[${e.sa.id}] ${e.sa.suite}`);
+        return true;
+      case 'ike-down':
+        this.log.log('dmn', 2, `event ike-down ${e.sa.name}[${e.sa.id}] (${e.reason})`);
+        return true;
+      case 'auth-failed':
+        this.log.log('dmn', 2, `event auth-failed IKE SA ${e.ikeSaId}: ${e.message}`);
+        return true;
+      case 'child-failed':
+        this.log.log('dmn', 2, `event child-failed ${e.name} (${e.notify}): ${e.message}`);
+        return true;
+      case 'child-install':
+        this.installChild(e);
+        return true;
+      case 'child-remove':
+        this.removeChild(e.child, e.reason);
+        return true;
+    }
+  }
+
+  private installChild(e: Extract<IkeEvent, { type: 'child-install' }>): void {
+    const c = e.child;
+    const suite = { encr: c.encrId, ...(c.encrKeyBits !== undefined ? { encrKeyBits: c.encrKeyBits } : {}), integ: c.integId };
+    const childCfg = this.connections.find((x) => x.name === this.nameOfIke(c.ikeSaId))?.children.find((x) => x.name === c.name);
+    const replayWindow = childCfg?.replayWindow ?? 1024;
+    // TrafficSelector has the EspSelector shape (startAddr/endAddr/ipProtocol/startPort/endPort).
+    const local = c.localTs as readonly EspSelector[];
+    const remote = c.remoteTs as readonly EspSelector[];
+    try {
+      this.engine.installSa({
+        spi: e.inbound.spi,
+        direction: 'in',
+        suite,
+        encKey: e.inbound.encrKey,
+        ...(e.inbound.integKey.length > 0 ? { integKey: e.inbound.integKey } : {}),
+        esn: c.esn,
+        replayWindow,
+        localSelectors: local,
+        remoteSelectors: remote,
+        reqid: c.id,
+        local: c.local,
+        remote: c.remote,
+        udpEncap: true,
+      });
+      this.engine.installSa({
+        spi: e.outbound.spi,
+        direction: 'out',
+        suite,
+        encKey: e.outbound.encrKey,
+        ...(e.outbound.integKey.length > 0 ? { integKey: e.outbound.integKey } : {}),
+        esn: c.esn,
+        localSelectors: local,
+        remoteSelectors: remote,
+        reqid: c.id,
+        local: c.local,
+        remote: c.remote,
+        udpEncap: true,
+      });
+      const policyId = this.engine.installPolicy({ local, remote, reqid: c.id, priority: SA_POLICY_PRIORITY });
+      this.installed.set(c.id, { info: c, policyId });
+      this.log.log('esp', 1, `installed ESP SAs ${c.name}{${c.id}}: ${spiText(c.spiIn)} in, ${spiText(c.spiOut)} out to ${fmtAddr(c.remote.address, c.remote.port)}, ${c.suite}`);
+    } catch (err) {
+      this.engine.removeSa(e.inbound.spi, 'in');
+      this.log.log('esp', 0, `installing ESP SAs of ${c.name}{${c.id}} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  private removeChild(c: ChildSaInfo, reason: string): void {
+    const inst = this.installed.get(c.id);
+    if (!inst) return;
+    this.installed.delete(c.id);
+    this.engine.removePolicy(inst.policyId);
+    this.engine.removeSa(c.spiIn, 'in');
+    this.engine.removeSa(c.spiOut, 'out');
+    this.log.log('esp', 1, `removed ESP SAs ${c.name}{${c.id}} (${spiText(c.spiIn)}/${spiText(c.spiOut)}): ${reason}`);
+  }
+
+  private nameOfIke(id: number): string | undefined {
+    return this.endpoint.listSas().find(({ sa }) => sa.id === id)?.sa.name;
+  }
+
+  private writeStatus(): void {
+    if (!this.opts.statusFile) return;
+    try {
+      writeStatusFile(this.opts.statusFile, this.status());
+    } catch (e) {
+      this.log.log('dmn', 0, `cannot write status file ${this.opts.statusFile}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
+  /** One timer at the earliest deadline of either core. */
+  private arm(): void {
+    if (this.state === 'stopped') return;
+    const a = this.endpoint.nextTimeout();
+    const b = this.engine.nextTimeout();
+    const next = a === undefined ? b : b === undefined ? a : Math.min(a, b);
+    if (next === this.timerAt && this.timer) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.timerAt = next;
+    if (next === undefined) return;
+    const delay = Math.max(0, Math.ceil(next - this.clock()));
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.timerAt = undefined;
+      const now = this.clock();
+      this.endpoint.handleTimeout(now);
+      this.engine.handleTimeout(now);
+      this.flush(now);
+    }, delay);
+  }
+}
+
+function withMarker(data: Uint8Array): Uint8Array {
+  // RFC 3948 section 2.2: IKE on the NAT-T port is preceded by four zero bytes.
+  const out = new Uint8Array(data.length + 4);
+  out.set(data, 4);
+  return out;
+}
+
+function spiText(spi: number): string {
+  return (spi >>> 0).toString(16).padStart(8, '0');
+}
+
+function fmtAddr(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}[${port}]`;
+}

@@ -1,0 +1,103 @@
+/**
+ * A JSON snapshot of the daemon's SAs, the test hook until the vici socket exists (issue 7): written to
+ * `--status-file PATH` on every SA change (atomically: a temporary file renamed over the old one) and logged on
+ * SIGUSR1. SPIs, suites and traffic selectors only: never key material.
+ */
+import { renameSync, writeFileSync } from 'node:fs';
+import type { ChildSaInfo, IkeSaInfo } from '../ike/events.js';
+import { formatTrafficSelector } from '../ike/traffic-selector.js';
+import { spiHex } from '../ike/ike-sa.js';
+
+export interface ChildSaStatus {
+  readonly id: number;
+  readonly name: string;
+  readonly suite: string;
+  /** 8 hex digits, as swanctl --list-sas prints them. */
+  readonly spiIn: string;
+  readonly spiOut: string;
+  readonly localTs: string[];
+  readonly remoteTs: string[];
+  readonly encapsulated: boolean;
+  /** Data-plane counters from the ESP engine, when the SA is installed there. */
+  readonly bytesIn?: number;
+  readonly bytesOut?: number;
+  readonly packetsIn?: number;
+  readonly packetsOut?: number;
+}
+
+export interface IkeSaStatus {
+  readonly id: number;
+  readonly name: string;
+  readonly state: string;
+  readonly initiator: boolean;
+  /** 16 hex digits each. */
+  readonly spiI: string;
+  readonly spiR: string;
+  readonly local: string;
+  readonly remote: string;
+  readonly localId: string;
+  readonly remoteId: string;
+  readonly suite: string;
+  readonly encapsulated: boolean;
+  readonly children: ChildSaStatus[];
+}
+
+export interface DaemonStatus {
+  readonly pid: number;
+  /** 'running' or, in the last snapshot, 'stopped'. */
+  readonly state: 'starting' | 'running' | 'stopping' | 'stopped';
+  readonly updated: string;
+  readonly ikeSas: IkeSaStatus[];
+  readonly counters: Readonly<Record<string, number>>;
+}
+
+export function spi32Hex(spi: number): string {
+  return (spi >>> 0).toString(16).padStart(8, '0');
+}
+
+export interface EspCounters {
+  bytes: number;
+  packets: number;
+}
+
+export function childStatus(c: ChildSaInfo, counters?: (spi: number, dir: 'in' | 'out') => EspCounters | undefined): ChildSaStatus {
+  const cin = counters?.(c.spiIn, 'in');
+  const cout = counters?.(c.spiOut, 'out');
+  return {
+    id: c.id,
+    name: c.name,
+    suite: c.suite,
+    spiIn: spi32Hex(c.spiIn),
+    spiOut: spi32Hex(c.spiOut),
+    localTs: c.localTs.map(formatTrafficSelector),
+    remoteTs: c.remoteTs.map(formatTrafficSelector),
+    encapsulated: c.encapsulated,
+    ...(cin ? { bytesIn: cin.bytes, packetsIn: cin.packets } : {}),
+    ...(cout ? { bytesOut: cout.bytes, packetsOut: cout.packets } : {}),
+  };
+}
+
+export function ikeStatus(sa: IkeSaInfo, children: readonly ChildSaStatus[]): IkeSaStatus {
+  return {
+    id: sa.id,
+    name: sa.name,
+    state: sa.state,
+    initiator: sa.initiator,
+    spiI: spiHex(sa.spiI),
+    spiR: spiHex(sa.spiR),
+    local: `${sa.local.address}[${sa.local.port}]`,
+    remote: `${sa.remote.address}[${sa.remote.port}]`,
+    localId: sa.localId,
+    remoteId: sa.remoteId,
+    suite: sa.suite,
+    encapsulated: sa.encapsulated,
+    children: [...children],
+  };
+}
+
+/** Writes `status` to `path` atomically (write a sibling, rename over). */
+export function writeStatusFile(path: string, status: DaemonStatus): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(status, null, 2) + '\n');
+  renameSync(tmp, path);
+}
