@@ -25,6 +25,8 @@ export interface ProcessHandle {
   output(): Promise<string>;
   /** SIGTERM, then SIGKILL after `graceMs` (default 3 s). Safe to call twice. */
   stop(graceMs?: number): Promise<number | string>;
+  /** Send one signal now (e.g. SIGKILL to simulate a crash: no Deletes sent) and wait for the exit. */
+  kill(signal?: NodeJS.Signals): Promise<number | string>;
 }
 
 const live = new Set<ProcessHandle>();
@@ -78,6 +80,16 @@ export function spawnLogged(cmd: string, args: readonly string[], opts: SpawnOpt
           } catch {
             /* already gone */
           }
+        }
+      }
+      return exited;
+    },
+    async kill(signal = 'SIGKILL') {
+      if (running) {
+        try {
+          process.kill(pid, signal);
+        } catch {
+          /* already gone */
         }
       }
       return exited;

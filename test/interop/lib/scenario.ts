@@ -12,6 +12,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NetnsLab, type Netns } from './netns.js';
 import { spawnInNetns, type ProcessHandle, type SpawnOptions } from './process.js';
+import { CygnetPeer, type CygnetPeerOptions } from './cygnet.js';
 import { StrongswanPeer, type StrongswanPeerOptions } from './strongswan.js';
 
 export class ScenarioSkip extends Error {
@@ -75,6 +76,16 @@ export class ScenarioContext {
     const logPath = join(dir, `charon-${label}.log`);
     this.logFiles.push({ label: `charon ${label}`, path: logPath });
     const peer = await StrongswanPeer.start({ ...opts, label, dir });
+    this.defer(() => peer.stop());
+    return peer;
+  }
+
+  /** Start a `cygnet daemon` peer (see cygnet.ts) whose lifetime and log the runner manages. */
+  async startCygnet(opts: Omit<CygnetPeerOptions, 'dir'> & { dir?: string }): Promise<CygnetPeer> {
+    const label = opts.label ?? `cygnet-${opts.ns.role}`;
+    const dir = opts.dir ?? (await this.subdir(label));
+    this.logFiles.push({ label, path: join(dir, `${label}.log`) });
+    const peer = await CygnetPeer.start({ ...opts, label, dir });
     this.defer(() => peer.stop());
     return peer;
   }

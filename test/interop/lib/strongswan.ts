@@ -9,11 +9,10 @@
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { waitFor } from './exec.js';
 import { CHARON } from './install.js';
 import type { Netns } from './netns.js';
 import { spawnIsolated, type ProcessHandle } from './process.js';
-import { SwanctlClient } from './swanctl.js';
+import { DaemonPeer } from './swanctl.js';
 
 /**
  * `openssl` provides ECP and MODP groups (and is the AES/SHA fallback); `curve25519` x25519; `kdf` the
@@ -68,18 +67,9 @@ export function strongswanConf(opts: Pick<StrongswanPeerOptions, 'charonOptions'
 `;
 }
 
-export class StrongswanPeer extends SwanctlClient {
-  private constructor(
-    readonly ns: Netns,
-    label: string,
-    readonly dir: string,
-    readonly process: ProcessHandle,
-  ) {
-    super(process.pid, label);
-  }
-
-  get logFile(): string {
-    return this.process.logFile;
+export class StrongswanPeer extends DaemonPeer {
+  private constructor(ns: Netns, label: string, dir: string, proc: ProcessHandle) {
+    super(ns, label, dir, proc);
   }
 
   /** Write the configuration, start charon in `ns` with private /run and /etc/swanctl, wait for vici. */
@@ -110,22 +100,6 @@ export class StrongswanPeer extends SwanctlClient {
     return peer;
   }
 
-  /** charon's log so far. */
-  log(): Promise<string> {
-    return this.process.output();
-  }
-
-  /** Log lines matching `pattern`. */
-  async grep(pattern: RegExp | string): Promise<string[]> {
-    const re = typeof pattern === 'string' ? new RegExp(escapeRe(pattern)) : pattern;
-    return (await this.log()).split('\n').filter((l) => re.test(l));
-  }
-
-  /** Wait until a log line matches; resolves with that line. */
-  async waitForLog(pattern: RegExp | string, timeoutMs = 10_000): Promise<string> {
-    return waitFor(`${this.label} log to match ${pattern}`, async () => (await this.grep(pattern))[0], timeoutMs, 100);
-  }
-
   /**
    * Notify names charon logged as received, from lines like `received AUTHENTICATION_FAILED notify error`,
    * and the payload lists of messages it sent or parsed, `[ N(AUTH_FAILED) ]` (abbreviated names, see
@@ -137,17 +111,4 @@ export class StrongswanPeer extends SwanctlClient {
     const inMessages = [...text.matchAll(/N\((\w+)\)/g)].map((m) => m[1] ?? '');
     return { received, inMessages };
   }
-
-  /** SIGTERM (charon then sends Deletes for its SAs), then SIGKILL. */
-  stop(graceMs = 3000): Promise<number | string> {
-    return this.process.stop(graceMs);
-  }
-}
-
-function escapeRe(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-export function tail(text: string, lines: number): string {
-  return text.split('\n').slice(-lines - 1).join('\n');
 }

@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { run, waitFor, type RunOptions, type RunResult } from './exec.js';
+import type { Netns } from './netns.js';
 import type { ProcessHandle } from './process.js';
 import { parseListSas, type IkeSaInfo } from './swanctl-output.js';
 
@@ -124,5 +125,49 @@ export class SwanctlClient {
   /** Wait until no IKE SA is listed (or none named `ike`). */
   waitNoSas(ike?: string, timeoutMs = 10_000): Promise<true> {
     return this.waitForSa((sas) => !sas.some((s) => ike === undefined || s.name === ike) || undefined, timeoutMs, `no IKE SA${ike ? ` ${ike}` : ''}`);
+  }
+}
+
+/** A daemon process in its own namespaces, controlled through vici, with its log captured to a file. */
+export class DaemonPeer extends SwanctlClient {
+  constructor(
+    readonly ns: Netns,
+    label: string,
+    /** Working directory (configs, log). */
+    readonly dir: string,
+    readonly process: ProcessHandle,
+    uri?: string,
+  ) {
+    super(process.pid, label, uri);
+  }
+
+  get logFile(): string {
+    return this.process.logFile;
+  }
+
+  /** The daemon's log so far. */
+  log(): Promise<string> {
+    return this.process.output();
+  }
+
+  /** Log lines matching `pattern` (a string matches literally). */
+  async grep(pattern: RegExp | string): Promise<string[]> {
+    const re = typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern;
+    return (await this.log()).split('\n').filter((l) => re.test(l));
+  }
+
+  /** Wait until a log line matches; resolves with that line. */
+  waitForLog(pattern: RegExp | string, timeoutMs = 10_000): Promise<string> {
+    return waitFor(`${this.label} log to match ${pattern}`, async () => (await this.grep(pattern))[0], timeoutMs, 100);
+  }
+
+  /** SIGKILL: a crash, no Deletes sent (for DPD scenarios). */
+  crash(): Promise<number | string> {
+    return this.process.kill('SIGKILL');
+  }
+
+  /** SIGTERM (charon then sends Deletes for its SAs), then SIGKILL after graceMs. */
+  stop(graceMs = 3000): Promise<number | string> {
+    return this.process.stop(graceMs);
   }
 }
