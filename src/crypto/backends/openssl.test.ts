@@ -381,6 +381,10 @@ describe.skipIf(!loaded.backend)('openssl backend: typed errors', () => {
     c.dispose();
     const m = ossl.createMac('hmac-sha1', rand(20));
     expect(code(() => m.compute(rand(1), new Uint8Array(19)))).toBe('INVALID_OUTPUT_LENGTH');
+    expect(code(() => m.compute([rand(1), 'x' as unknown as Uint8Array]))).toBe('INVALID_DATA_LENGTH');
+    expect(code(() => ossl.hash('sha256', [rand(1), 7 as unknown as Uint8Array]))).toBe('INVALID_DATA_LENGTH');
+    expect(code(() => ossl.hash('md5' as HashAlgorithm, rand(1)))).toBe('UNSUPPORTED_ALGORITHM');
+    expect(code(() => ossl.createMac('hmac-md5' as MacAlgorithm, rand(16)))).toBe('UNSUPPORTED_ALGORITHM');
     m.dispose();
   });
 
