@@ -8,11 +8,13 @@
  *   write/read: writeBatch() of 64 packets into a, then readBatch() on b until drained, timed apart (the
  *          write syscall includes the kernel's forwarding work);
  *   push:  a writer on setImmediate feeding a, b read by its onPackets() loop: both on one event loop;
- *   wake:  one packet at a time, a -> b, each read waiting in the async poll(): the idle-path latency.
+ *   wake:  one packet at a time, each read waiting in the idle wait: 'thread' and 'pool' waiters
+ *          (src/tun/readiness.ts), with the libuv pool idle and busy.
  *
  *   npx tsx bench/tun.ts            (or through bench/run.ts)
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { pbkdf2 } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { LinuxTun, linuxTunUnavailableReason } from '../src/tun/linux.js';
@@ -29,6 +31,8 @@ export interface TunBenchResult {
   /** a.writeBatch + b.onPackets on one event loop: packets through per second. */
   pushPps?: number;
   wakeRoundTripUs?: number;
+  /** Wake round trip (us) per waiter, pool idle and pool busy. */
+  wakeUs?: Record<string, number>;
   /** Packets written but not read back during the pull measurement (kernel drops). */
   lost?: number;
 }
@@ -64,7 +68,9 @@ export async function measureTun(): Promise<TunBenchResult> {
   row('write', res.writePps, 'writeBatch(64) into TUN a, kernel forwards to b');
   row('read', res.readPps, `readBatch on b, avg batch ${res.readBatchAvg?.toFixed(1)}, lost ${res.lost}`);
   row('write+read', res.pushPps, 'setImmediate writer + onPackets reader, one event loop');
-  row('wake', res.wakeRoundTripUs ? 1e6 / res.wakeRoundTripUs : 0, `one packet at a time through the idle poll(): ${res.wakeRoundTripUs?.toFixed(1)} us`);
+  for (const [k, us] of Object.entries(res.wakeUs ?? {})) {
+    rep.add({ bench: 'tun', backend: 'linux-koffi', algorithm: 'ipv4-udp', size: res.packetBytes ?? 0, op: `wake/${k}`, pps: 1e6 / us, note: `one packet at a time through the idle wait: ${us.toFixed(1)} us` });
+  }
   rep.print();
   return res;
 }
@@ -131,27 +137,48 @@ async function child(): Promise<TunBenchResult> {
   });
   const pushPps = (pushN / pushNs) * 1e9;
 
-  // Wake latency: one packet in flight at a time, each read arriving through the async poll.
-  const rounds = 2000;
-  let n = 0;
-  const wakeNs = await new Promise<number>((resolve) => {
-    const start = process.hrtime.bigint();
-    b.onPackets(() => {
-      if (++n === rounds) resolve(Number(process.hrtime.bigint() - start));
-      else setImmediate(() => a.writeBatch([pkt]));
-    });
-    a.writeBatch([pkt]);
-  });
+  await b.close();
+
+  // Wake latency: one packet in flight at a time, each read arriving through the idle wait, for both waiters,
+  // with the libuv pool idle and with four pbkdf2 jobs keeping it busy (as fs, dns or WebCrypto work would).
+  const wake: Record<string, number> = {};
+  for (const waiter of ['thread', 'pool'] as const) {
+    const w = await LinuxTun.open({ name: `benchw${waiter}`, mtu: 1500, waiter });
+    await new LinuxNetConfig(w.name).addAddress(waiter === 'thread' ? '198.18.3.1/24' : '198.18.4.1/24');
+    const wp = buildIpv4('198.18.1.2', waiter === 'thread' ? '198.18.3.2' : '198.18.4.2', 17, udpDatagram(1000, 2000, new Uint8Array(packetBytes - 28)));
+    for (const busy of [false, true]) {
+      let stop = false;
+      if (busy) {
+        const spin = () => {
+          if (!stop) pbkdf2('x', 's', 20000, 32, 'sha256', spin);
+        };
+        for (let i = 0; i < 4; i++) spin();
+      }
+      const rounds = busy && waiter === 'pool' ? 100 : 2000;
+      let n = 0;
+      const ns = await new Promise<number>((resolve) => {
+        const start = process.hrtime.bigint();
+        w.onPackets(() => {
+          if (++n === rounds) resolve(Number(process.hrtime.bigint() - start));
+          else setImmediate(() => a.writeBatch([wp]));
+        });
+        a.writeBatch([wp]);
+      });
+      stop = true;
+      wake[`${waiter}${busy ? '-busy-pool' : ''}`] = ns / rounds / 1000;
+    }
+    await w.close();
+  }
 
   await a.close();
-  await b.close();
   return {
     packetBytes,
     writePps,
     readPps,
     readBatchAvg,
     pushPps,
-    wakeRoundTripUs: wakeNs / rounds / 1000,
+    wakeRoundTripUs: wake['thread'],
+    wakeUs: wake,
     lost: m.written - m.got,
   };
 }

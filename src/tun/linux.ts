@@ -6,20 +6,22 @@
  * 2. Read: non-blocking read() into a fixed pool of buffers, up to `batchSize` (64) packets per event-loop turn,
  *    handed to the reader as one batch; after a full batch the loop yields with setImmediate so timers and
  *    sockets get their turn.
- * 3. Idle: when read() says EAGAIN, one poll() on the TUN fd and an eventfd runs as a koffi async call on a
- *    libuv pool thread; its completion resumes step 2. No busy polling, and the event loop never blocks.
- *    close() writes the eventfd to end the poll at once. (Why not the alternatives: fs.read on the fd costs a
- *    pool round trip per packet (60-130k pps, DESIGN.md section 4) and hangs exit; net.Socket refuses a
- *    character device fd; a worker thread polling costs a thread and a message channel for the same effect.)
+ * 3. Idle: when read() says EAGAIN, a ReadinessWaiter (./readiness.ts) waits in poll() off the event loop and
+ *    resumes step 2 when the fd is readable: by default a dedicated worker thread (~20 us per wake-up, unaffected
+ *    by thread-pool load), or koffi's async call on the libuv pool ('pool': as fast when the pool is idle, ~8 ms
+ *    when other pool jobs queue ahead of it). No busy polling; the event loop never blocks. (fs.read on the fd
+ *    costs a pool round trip per packet, 60-130k pps, DESIGN.md section 4, and hangs exit; net.Socket refuses a
+ *    character device fd.)
  * 4. Write: write() per packet, synchronously (a TUN write does not block for long: the kernel queues the packet
  *    into the stack); EAGAIN/ENOBUFS drop the packet and count it.
  * 5. MTU and link up via ioctl(SIOCSIFMTU / SIOCSIFFLAGS) on an AF_INET datagram socket: no process spawned.
  *
- * Cost to know: while idle, one libuv thread-pool thread sits in poll() (the default pool has 4; the daemon may
- * raise UV_THREADPOOL_SIZE). The pending poll keeps the process alive until close().
+ * While a reader is registered the pending wait keeps the process alive, as an open socket does; unref() lets
+ * the process exit anyway.
  */
 import { createRequire } from 'node:module';
 import { checkMtu, emptyTunStats, TunError, type PacketBatchHandler, type TunDevice, type TunStats } from './types.js';
+import { createWaiter, type ReadinessWaiter, type WaiterKind } from './readiness.js';
 
 // linux/if_tun.h and linux/sockios.h constants (x86_64/arm64 share them).
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
@@ -32,11 +34,8 @@ const IFF_UP = 0x1;
 const O_RDWR = 0o2;
 const O_NONBLOCK = 0o4000;
 const O_CLOEXEC = 0o2000000;
-const EFD_NONBLOCK = 0o4000;
-const EFD_CLOEXEC = 0o2000000;
 const AF_INET = 2;
 const SOCK_DGRAM = 2;
-const POLLIN = 0x1;
 const EINTR = 4;
 const EAGAIN = 11;
 const IFNAMSIZ = 16;
@@ -119,6 +118,8 @@ export interface LinuxTunOptions {
   headroom?: number;
   /** Bring the link up at open (default true). */
   up?: boolean;
+  /** How to wait for readability when idle (./readiness.ts): 'thread' (default) or 'pool'. */
+  waiter?: WaiterKind;
   /** Read errors other than EAGAIN end reading and are reported here (default: ignored after counting). */
   onError?: (e: TunError) => void;
 }
@@ -130,23 +131,20 @@ export class LinuxTun implements TunDevice {
   #mtu: number;
   readonly #c: Libc;
   #fd: number;
-  readonly #wakeFd: number;
+  readonly #waiter: ReadinessWaiter;
   readonly #batchSize: number;
   /** One buffer per batch slot: headroom + 64 KiB, the largest packet a TUN read can return. */
   readonly #pool: Uint8Array[];
   readonly #slotSize: number;
-  readonly #pollFds = new Uint8Array(16);
   readonly #onError: ((e: TunError) => void) | undefined;
   #handler: PacketBatchHandler | undefined;
-  #polling = false;
   #pumpScheduled = false;
   #closed = false;
-  #closeWaiter: (() => void) | undefined;
 
-  private constructor(c: Libc, fd: number, wakeFd: number, name: string, o: LinuxTunOptions) {
+  private constructor(c: Libc, fd: number, name: string, o: LinuxTunOptions) {
     this.#c = c;
     this.#fd = fd;
-    this.#wakeFd = wakeFd;
+    this.#waiter = createWaiter(o.waiter ?? 'thread', c, fd, () => this.#pump());
     this.name = name;
     this.#mtu = o.mtu ?? 1400;
     this.#batchSize = o.batchSize ?? 64;
@@ -156,11 +154,6 @@ export class LinuxTun implements TunDevice {
     // One ArrayBuffer for the pool: fewer objects for the GC, and slots stay fixed for the device's life.
     const arena = new ArrayBuffer(this.#slotSize * this.#batchSize);
     this.#pool = Array.from({ length: this.#batchSize }, (_, i) => new Uint8Array(arena, i * this.#slotSize, this.#slotSize));
-    const dv = new DataView(this.#pollFds.buffer);
-    dv.setInt32(0, fd, true);
-    dv.setInt16(4, POLLIN, true);
-    dv.setInt32(8, wakeFd, true);
-    dv.setInt16(12, POLLIN, true);
   }
 
   /** Opens (creates) a TUN interface. Needs CAP_NET_ADMIN. */
@@ -183,13 +176,17 @@ export class LinuxTun implements TunDevice {
       c.close(fd);
       throw new TunError('IOCTL_FAILED', `TUNSETIFF ${o.name ?? 'cyg%d'}: ${c.strerror(e)}`, e);
     }
-    const wakeFd = c.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (wakeFd < 0) {
-      const e = c.errno();
+    if (o.waiter !== undefined && o.waiter !== 'thread' && o.waiter !== 'pool') {
       c.close(fd);
-      throw new TunError('OPEN_FAILED', `eventfd: ${c.strerror(e)}`, e);
+      throw new TunError('BAD_OPTION', `waiter '${String(o.waiter)}' is neither 'thread' nor 'pool'`);
     }
-    const tun = new LinuxTun(c, fd, wakeFd, ifreqName(req), o);
+    let tun: LinuxTun;
+    try {
+      tun = new LinuxTun(c, fd, ifreqName(req), o);
+    } catch (e) {
+      c.close(fd);
+      throw new TunError('OPEN_FAILED', `TUN readiness waiter: ${(e as Error).message}`);
+    }
     try {
       tun.#ifIoctlMtu(mtu);
       if (o.up ?? true) tun.#ifSetUp(true);
@@ -263,16 +260,9 @@ export class LinuxTun implements TunDevice {
     if (this.#closed) return;
     this.#closed = true;
     this.#handler = undefined;
-    if (this.#polling) {
-      // Wake the pool thread out of poll(); its completion closes the fds (never close an fd a poll waits on).
-      const done = new Promise<void>((resolve) => (this.#closeWaiter = resolve));
-      const one = new Uint8Array(8);
-      one[0] = 1;
-      this.#c.write(this.#wakeFd, one, 8);
-      await done;
-    }
+    // End the wait first: never close an fd that a poll() still watches.
+    await this.#waiter.close();
     this.#c.close(this.#fd);
-    this.#c.close(this.#wakeFd);
     this.#fd = -1;
   }
 
@@ -305,7 +295,7 @@ export class LinuxTun implements TunDevice {
   }
 
   #schedulePump(): void {
-    if (this.#pumpScheduled || this.#polling || this.#closed) return;
+    if (this.#pumpScheduled || this.#waiter.armed || this.#closed) return;
     this.#pumpScheduled = true;
     setImmediate(this.#pump);
   }
@@ -333,21 +323,19 @@ export class LinuxTun implements TunDevice {
   };
 
   #waitReadable(): void {
-    if (this.#polling || this.#closed) return;
-    this.#polling = true;
-    this.#c.pollAsync(this.#pollFds, 2, -1, (err) => {
-      this.#polling = false;
-      if (this.#closed) {
-        this.#closeWaiter?.();
-        return;
-      }
-      if (err) {
-        this.stats.errors++;
-        this.#onError?.(new TunError('READ_FAILED', `poll on ${this.name}: ${String(err)}`));
-        return;
-      }
-      this.#pump();
-    });
+    if (this.#closed) return;
+    this.#waiter.arm();
+  }
+
+  /** Lets the process exit even while this device waits for packets (as socket.unref()). */
+  unref(): this {
+    this.#waiter.unref();
+    return this;
+  }
+
+  ref(): this {
+    this.#waiter.ref();
+    return this;
   }
 
   #ifSocket<T>(fn: (sock: number) => T): T {
