@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseSwanctlConfig } from './build.js';
+import { buildSwanctlConfig, parseSwanctlConfig } from './build.js';
+import { settingsFromObject } from './parser.js';
 import { ConfigError } from './errors.js';
 import { CYGNET_REPLAY_WINDOW, type ChildConfig, type ConnectionConfig } from './schema.js';
 
@@ -470,5 +471,29 @@ describe('proposal validation hook', () => {
   it('null turns the algorithm check off', () => {
     const c = parseSwanctlConfig(connText(['proposals = foo-bar']), 'swanctl.conf', undefined, { validateProposal: null }).config;
     expect(c.connections.get('c')!.proposals).toEqual(['foo-bar']);
+  });
+});
+
+describe('configuration from an object (vici load-conn shape)', () => {
+  it('goes through the same schema, lists as arrays', () => {
+    const tree = settingsFromObject({
+      connections: {
+        gw: {
+          remote_addrs: ['192.0.2.1', 'gw.example.org'],
+          version: '2',
+          local: { auth: 'psk', id: 'me' },
+          remote: { auth: 'psk' },
+          children: { net: { local_ts: ['10.0.0.0/24'], start_action: 'start' } },
+        },
+      },
+    });
+    const gw = buildSwanctlConfig(tree).config.connections.get('gw')!;
+    expect(gw.remote_addrs.map((a) => a.kind)).toEqual(['ip', 'fqdn']);
+    expect(gw.children.get('net')!.start_action).toBe('start');
+  });
+  it('names the source in errors', () => {
+    expect(() => buildSwanctlConfig(settingsFromObject({ connections: { gw: { dpd_delay: 'x' } } }))).toThrow(
+      /^vici: connections\.gw\.dpd_delay: invalid value 'x'/,
+    );
   });
 });

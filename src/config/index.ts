@@ -12,6 +12,8 @@ export { ConfigError, isConfigError, type ConfigErrorCode, type ConfigWarning, t
 export {
   loadSettings,
   parseSettings,
+  settingsFromObject,
+  type SettingsObject,
   type ConfigIo,
   type ListDirFn,
   type ParseOptions,

@@ -562,3 +562,32 @@ function mergeMissing(into: SettingsSection, from: SettingsSection): void {
     else mergeMissing(mine, sub);
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+
+/** A settings tree as a plain object: the shape of a vici load-conn / load-shared / load-pool message. */
+export interface SettingsObject {
+  readonly [key: string]: string | readonly string[] | SettingsObject | null | undefined;
+}
+
+/**
+ * Build a settings tree from a plain object, so configuration that arrives another way (vici messages, tests)
+ * goes through the same schema. Lists become comma separated values; `source` names the origin in messages.
+ */
+export function settingsFromObject(obj: SettingsObject, source = 'vici'): SettingsSection {
+  const loc: SourceLocation = { file: source, line: 0, column: 0 };
+  const build = (name: string, o: SettingsObject, depth: number): SettingsSection => {
+    if (depth > 64) throw new ConfigError('SYNTAX', loc, `sections nested deeper than 64`);
+    const s = newSection(name, loc);
+    for (const [k, v] of Object.entries(o)) {
+      if (v === undefined) continue;
+      if (v === null) s.keys.set(k, { name: k, value: null, loc });
+      else if (typeof v === 'string') s.keys.set(k, { name: k, value: v, loc });
+      else if (Array.isArray(v)) s.keys.set(k, { name: k, value: v.map(String).join(', '), loc });
+      else if (typeof v === 'object') s.sections.set(k, build(k, v as SettingsObject, depth + 1));
+      else throw new ConfigError('SYNTAX', loc, `${k}: expected a string, a list or a section`);
+    }
+    return s;
+  };
+  return build('', obj, 0);
+}

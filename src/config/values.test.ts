@@ -146,11 +146,23 @@ describe('traffic selectors', () => {
   });
 });
 
+describe('netmasks', () => {
+  it('say which prefix length to write instead', () => {
+    expect(problem(() => parseTrafficSelector('192.168.0.0/255.255.255.0'))).toBe(
+      'a netmask is not accepted, write the prefix length: 192.168.0.0/24',
+    );
+    expect(problem(() => parseAddressSpec('10.0.0.0/255.0.0.0'))).toMatch(/10\.0\.0\.0\/8/);
+    expect(problem(() => parseTrafficSelector('10.0.0.0/255.0.255.0'))).toMatch(/not even contiguous/);
+  });
+});
+
 describe('secrets', () => {
   it('decode text, 0x hex (with : separators) and 0s base64', () => {
     expect(new TextDecoder().decode(parseSecret('pa ss'))).toBe('pa ss');
     expect(Array.from(parseSecret('0xDEad:bE:ef'))).toEqual([0xde, 0xad, 0xbe, 0xef]);
     expect(Array.from(parseSecret('0s3q2+7w=='))).toEqual([0xde, 0xad, 0xbe, 0xef]);
+    // swanctl does not split secrets on commas (unlike IPFire's GUI, seed 000)
+    expect(new TextDecoder().decode(parseSecret('a,b'))).toBe('a,b');
   });
   it.each(['0x', '0x123', '0xzz', '0s', '0s!!', '0sabc', ''])('rejects %j', (raw) => {
     expect(problem(() => parseSecret(raw))).toMatch(/secret/);

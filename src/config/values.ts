@@ -139,6 +139,7 @@ export function parseAddressSpec(raw: string): AddressSpec {
   const ip = parseIp(s);
   if (ip !== undefined) return { kind: 'ip', address: ip };
   if (s.includes('/')) {
+    rejectNetmask(s);
     const sub = parseSubnet(s);
     if (sub === undefined) fail(expected);
     return { kind: 'subnet', network: sub.network, prefix: sub.prefix, first: sub.first, last: sub.last };
@@ -253,6 +254,21 @@ function parsePortSpec(port: string, expected: string): [number, number] {
   return [from, to];
 }
 
+/**
+ * `192.168.0.0/255.255.255.0` (the dotted netmask some GUIs accept, seed 000) is not strongSwan syntax; say
+ * what to write instead.
+ */
+function rejectNetmask(s: string): void {
+  const m = /^([0-9.]+)\/([0-9]+\.[0-9]+\.[0-9]+\.[0-9]+)$/.exec(s);
+  if (m === null) return;
+  const mask = parseIp(m[2]!);
+  if (mask === undefined || mask.family !== 4) return;
+  const bits = Array.from(mask.bytes).map((b) => b.toString(2).padStart(8, '0')).join('');
+  if (!/^1*0*$/.test(bits)) throw new ValueProblem(`a CIDR prefix length, not a netmask ('${m[2]}' is not even contiguous)`);
+  const prefix = bits.indexOf('0') === -1 ? 32 : bits.indexOf('0');
+  throw new ValueProblem(`a netmask is not accepted, write the prefix length: ${m[1]}/${prefix}`, true);
+}
+
 export function parseTrafficSelector(raw: string): TrafficSelectorSpec {
   const text = raw.trim();
   const expected =
@@ -275,6 +291,7 @@ export function parseTrafficSelector(raw: string): TrafficSelectorSpec {
     [fromPort, toPort] = parsePortSpec(port, `${expected}; the port is a number, a range a-b, a service name, any or opaque`);
   }
   if (base === 'dynamic') return { kind: 'dynamic', protocol, fromPort, toPort, text };
+  rejectNetmask(base);
   if (base.includes('-')) {
     const r = parseRange(base);
     if (r === undefined) fail(expected);
