@@ -5,7 +5,10 @@
  * decoder and the padding check are reached behind a good ICV). Only typed results may come out: no throw.
  */
 import { describe, expect, it } from 'vitest';
+import { nodeBackend } from '../../crypto/backends/node.js';
 import { seededRandom } from '../../crypto/random.js';
+import { createEncryption, createIntegrity } from '../../crypto/suite.js';
+import capture from './testdata/strongswan-5.9.8-capture.json' with { type: 'json' };
 import { fragmentSK, FragmentReassembler } from './fragment.js';
 import { decodeMessage, encodeMessage, encodePayloads } from './message.js';
 import { checkPayloadRules } from './rules.js';
@@ -118,6 +121,17 @@ const INFO_INNER: Payload[] = [
   { type: PayloadType.EAP, critical: false, data: hex('0102000501') },
 ];
 
+interface CaptureSa {
+  spiI: string;
+  encr: number;
+  keyBits: number;
+  integ?: number;
+  sk_ei: string;
+  sk_er: string;
+  sk_ai?: string;
+  sk_ar?: string;
+}
+
 interface Seed {
   readonly bytes: Uint8Array;
   readonly keys?: SkKeys;
@@ -137,6 +151,16 @@ function corpus(gcm: SkKeys, cbc: SkKeys): Seed[] {
     { bytes: encryptSK(hdr(ExchangeType.CREATE_CHILD_SA, false, 3), [ESP_SA, NONCE, KE, TS(PayloadType.TSi), TS(PayloadType.TSr)], cbc, rnd), keys: cbc },
   ];
   for (const f of fragmentSK(hdr(ExchangeType.IKE_AUTH, false, 1), AUTH_INNER, gcm, rnd, 150)) seeds.push({ bytes: f, keys: gcm });
+  // real strongSwan 5.9.8 messages (testdata/strongswan-5.9.8-capture.json) with their keys
+  for (const m of capture.messages) {
+    const bytes = hex(m.ike_message);
+    const sa = (capture.sas as CaptureSa[]).find((x) => x.spiI === m.ike_message.slice(0, 16))!;
+    const initiator = (bytes[19]! & 0x08) !== 0;
+    const encryption = createEncryption(sa.encr, sa.keyBits, hex(initiator ? sa.sk_ei : sa.sk_er), nodeBackend);
+    const keys: SkKeys =
+      sa.integ === undefined ? { encryption } : { encryption, integrity: createIntegrity(sa.integ, hex((initiator ? sa.sk_ai : sa.sk_ar)!), nodeBackend) };
+    seeds.push(bytes[16] === PayloadType.SK ? { bytes, keys } : { bytes });
+  }
   return seeds;
 }
 
@@ -255,6 +279,7 @@ describe('mutation fuzz', () => {
       }
     }
     expect(completed).toBe(1);
+    expect(seeds.length).toBeGreaterThan(20);
   });
 
   it('100k mutated messages give only typed results', () => {
