@@ -29,9 +29,9 @@ const reason = skipReason();
 if (reason) console.log(`[skip] LinuxTun tests: ${reason}`);
 
 describe.skipIf(reason !== undefined)('LinuxTun (root, in a private network namespace)', () => {
-  it('reads what the kernel routes into it, writes what the kernel accepts, answers ping (v4 and v6), sets MTU, cleans up', () => {
+  it.each(['thread', 'pool'])('reads what the kernel routes into it, writes what the kernel accepts, answers ping (v4 and v6), sets MTU, cleans up (%s waiter)', (waiter) => {
     const script = fileURLToPath(new URL('../../test/tun/linux-tun-netns.ts', import.meta.url));
-    const r = spawnSync('unshare', ['-n', process.execPath, '--import', 'tsx', script], { encoding: 'utf8', timeout: 30_000 });
+    const r = spawnSync('unshare', ['-n', process.execPath, '--import', 'tsx', script, `--waiter=${waiter}`], { encoding: 'utf8', timeout: 30_000 });
     if (r.status !== 0) throw new Error(`netns script failed (${r.status}): ${r.stderr}`);
     const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, any>;
     expect(out.name).toBe('cygt0');

@@ -22,7 +22,8 @@ function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 
 async function main(): Promise<void> {
   const result: Record<string, unknown> = {};
-  const tun = await LinuxTun.open({ name: 'cygt%d', mtu: 1400 });
+  const waiter = process.argv.includes('--waiter=pool') ? 'pool' : 'thread';
+  const tun = await LinuxTun.open({ name: 'cygt%d', mtu: 1400, waiter });
   result.name = tun.name;
   // A second open of a name in use is a typed error with the errno (EBUSY), not a crash.
   result.secondOpen = await LinuxTun.open({ name: tun.name }).then(
