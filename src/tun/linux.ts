@@ -7,8 +7,8 @@
  *    handed to the reader as one batch; after a full batch the loop yields with setImmediate so timers and
  *    sockets get their turn.
  * 3. Idle: when read() says EAGAIN, a ReadinessWaiter (./readiness.ts) waits in poll() off the event loop and
- *    resumes step 2 when the fd is readable: by default a dedicated worker thread (~20 us per wake-up, unaffected
- *    by thread-pool load), or koffi's async call on the libuv pool ('pool': as fast when the pool is idle, ~8 ms
+ *    resumes step 2 when the fd is readable: by default a dedicated worker thread (tens of us per wake-up, unaffected
+ *    by thread-pool load), or koffi's async call on the libuv pool ('pool': as fast when the pool is idle, 6-8 ms
  *    when other pool jobs queue ahead of it). No busy polling; the event loop never blocks. (fs.read on the fd
  *    costs a pool round trip per packet, 60-130k pps, DESIGN.md section 4, and hangs exit; net.Socket refuses a
  *    character device fd.)

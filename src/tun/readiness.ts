@@ -4,11 +4,11 @@
  * uv_poll is not exposed). Two ways, measured on this machine (bench/tun.ts, one packet at a time, 1400 B):
  *
  *   'thread' (default): a dedicated worker thread sits in poll() and posts a message when the fd is readable;
- *            ~20 us per wake-up, independent of anything else the process does.
- *   'pool':  koffi's async call runs poll() on a libuv thread-pool thread; ~25 us per wake-up while the pool is
- *            idle, but the re-armed poll queues behind every other pool job (fs, dns.lookup, zlib, pbkdf2,
- *            WebCrypto): with four pbkdf2 jobs cycling, ~8 ms per wake-up. It also holds one of the pool's four
- *            threads for as long as the device is idle.
+ *            20-140 us per wake-up depending on machine load, and the same whatever else the process does.
+ *   'pool':  koffi's async call runs poll() on a libuv thread-pool thread; 25-430 us per wake-up while the pool
+ *            is idle, but the re-armed poll queues behind every other pool job (fs, dns.lookup, zlib, pbkdf2,
+ *            WebCrypto): with four pbkdf2 jobs cycling, 6-8 ms per wake-up. It also holds one of the pool's
+ *            four threads for as long as the device is idle.
  *
  * Both poll the fd together with an eventfd that close() writes, so closing never waits for traffic, and the
  * fd is not closed while a poll() still watches it.
