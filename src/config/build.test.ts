@@ -293,10 +293,11 @@ describe('invalid values are ConfigErrors at file:line naming the expected form'
     expect(fails('connections { c { remote { id = "" } } }').message).toMatch(/remote\.id: invalid value '': expected an identity/);
   });
 
-  it('lists every error of a file in one ConfigError, in file order', () => {
-    const e = fails(connText(['dpd_delay = soon', 'encap = maybe'], ['mode = tunnelx']));
+  it('lists every error of a file in one ConfigError, in file order, with the warnings found', () => {
+    const e = fails(connText(['dpd_delay = soon', 'encap = maybe', 'mobike = yes'], ['mode = tunnelx']));
+    expect(e.warnings.map((w) => w.path)).toEqual(['connections.c.mobike']);
     expect(e.code).toBe('MULTIPLE');
-    expect(e.errors.map((x) => x.line)).toEqual([3, 4, 7]);
+    expect(e.errors.map((x) => x.line)).toEqual([3, 4, 8]);
     expect(e.message).toMatch(/^swanctl\.conf: 3 errors:\n {2}swanctl\.conf:3: .*dpd_delay.*\n {2}swanctl\.conf:4: .*encap/);
   });
 });

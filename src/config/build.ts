@@ -789,7 +789,11 @@ function buildInner(ctx: Context, root: SettingsSection): LoadResult {
     for (const sec of authSec.sections.values()) authorities.set(sec.name, buildAuthority(ctx, sec));
   }
 
-  if (ctx.errors.length > 0) throw ConfigError.combine(sortByPlace(ctx.errors));
+  if (ctx.errors.length > 0) {
+    const err = ConfigError.combine(sortByPlace(ctx.errors));
+    err.warnings = sortByPlace(ctx.warnings);
+    throw err;
+  }
   const config: SwanctlConfig = { connections, secrets, pools, authorities };
   return { config, warnings: sortByPlace(ctx.warnings) };
 }

@@ -44,6 +44,8 @@ export class ConfigError extends Error {
   readonly detail: string;
   /** For code 'MULTIPLE' every error found; otherwise just this one. */
   readonly errors: readonly ConfigError[];
+  /** Warnings found before the configuration was rejected (for logging next to the errors). */
+  warnings: readonly ConfigWarning[] = [];
 
   constructor(code: ConfigErrorCode, loc: SourceLocation | undefined, detail: string, errors?: readonly ConfigError[]) {
     super(formatWhere(loc) + detail);

@@ -81,6 +81,14 @@ describe('settings syntax', () => {
     expect(s.keys.get('b')!.loc.line).toBe(4);
   });
 
+  it('reads CRLF files and keeps = and { inside values', () => {
+    const s = parseSettings('a {\r\n  x = 1\r\n  y = p=q {r\r\n}\r\nz = "w"\r\n', 'f');
+    expect(val(s, 'a.x')).toBe('1');
+    expect(val(s, 'a.y')).toBe('p=q {r');
+    expect(val(s, 'z')).toBe('w');
+    expect(s.keys.get('z')!.loc.line).toBe(5);
+  });
+
   it('gives an empty assignment a null value', () => {
     const s = parseSettings('a =\nb = # nothing\n', 'f');
     expect(s.keys.get('a')!.value).toBeNull();
