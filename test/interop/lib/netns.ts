@@ -9,6 +9,7 @@ import { run, type RunOptions, type RunResult } from './exec.js';
 
 const PREFIX = `cyg-${process.pid}-`;
 let seq = 0;
+let blockSeq = 0;
 const labs = new Set<NetnsLab>();
 
 export class Netns {
@@ -54,6 +55,23 @@ export class Netns {
   async addRoute(dst: string, rest: readonly string[]): Promise<void> {
     const v6 = dst.includes(':') || rest.some((r) => r.includes(':'));
     await this.ip([...(v6 ? ['-6'] : []), 'route', 'add', dst, ...rest]);
+  }
+
+  /** Load an nftables ruleset (text, `nft -f -` syntax) into this namespace. */
+  async nft(ruleset: string): Promise<void> {
+    await this.exec('nft', ['-f', '-'], { input: ruleset });
+  }
+
+  /**
+   * Drop incoming packets matching an nftables expression (e.g. `ip saddr 192.0.2.3 udp dport 4500`) until the
+   * returned function is called. Each call gets its own table, so blocks nest.
+   */
+  async block(match: string): Promise<() => Promise<void>> {
+    const table = `cygblock${++blockSeq}`;
+    await this.nft(`table inet ${table} {\n  chain input {\n    type filter hook input priority filter; policy accept;\n    ${match} drop\n  }\n}\n`);
+    return async () => {
+      await this.exec('nft', ['delete', 'table', 'inet', table], { allowFail: true });
+    };
   }
 
   /** Pids of processes whose network namespace is this one. */
