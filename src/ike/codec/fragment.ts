@@ -59,6 +59,12 @@ export function fragmentSK(
   return out;
 }
 
+function spiKey(spi: Uint8Array): string {
+  let s = '';
+  for (const b of spi) s += b.toString(16).padStart(2, '0');
+  return s;
+}
+
 export interface ReassemblyLimits {
   /** Most fragments one message may have (Total Fragments above this is FRAGMENT_LIMIT). */
   readonly maxFragments: number;
@@ -75,6 +81,8 @@ export type ReassemblyProgress =
 interface Pending {
   readonly messageId: number;
   readonly exchangeType: number;
+  readonly response: boolean;
+  readonly spiI: string;
   readonly total: number;
   readonly startedAt: number;
   readonly chunks: (Uint8Array | undefined)[];
@@ -85,8 +93,8 @@ interface Pending {
 
 /**
  * Reassembles the SKF fragments of one message at a time (one instance per IKE SA and direction: window size 1).
- * A fragment of a different Message ID or exchange replaces the pending one; the caller validates Message IDs
- * before feeding fragments in (RFC 7383 2.6.1).
+ * A fragment of a different IKE SA, Message ID, exchange or direction (request/response) replaces the pending one;
+ * the caller validates Message IDs before feeding fragments in (RFC 7383 2.6.1).
  */
 export class FragmentReassembler {
   readonly limits: ReassemblyLimits;
@@ -139,7 +147,10 @@ export class FragmentReassembler {
     if (!opened.ok) return opened;
     const { header } = decoded;
     let p = this.pending;
-    if (p && (p.messageId !== header.messageId || p.exchangeType !== header.exchangeType)) p = undefined;
+    const spiI = spiKey(header.spiI);
+    if (p && (p.messageId !== header.messageId || p.exchangeType !== header.exchangeType || p.response !== header.flags.response || p.spiI !== spiI)) {
+      p = undefined;
+    }
     if (p && total !== p.total) {
       // RFC 7383 2.6: a larger Total Fragments means the sender re-fragmented (smaller PMTU): start over with it;
       // a smaller one is a stale fragment: drop it.
@@ -152,6 +163,8 @@ export class FragmentReassembler {
       p = {
         messageId: header.messageId,
         exchangeType: header.exchangeType,
+        response: header.flags.response,
+        spiI,
         total,
         startedAt: now,
         chunks: new Array<Uint8Array | undefined>(total).fill(undefined),
