@@ -11,7 +11,7 @@ import { availableBackends, backendUnavailableReasons } from '../src/crypto/back
 import { groupLabel } from '../src/crypto/backends/kex-common.js';
 import { seededRandom } from '../src/crypto/random.js';
 import type { AeadSpec, CipherSpec, CryptoBackend, MacAlgorithm } from '../src/crypto/types.js';
-import { benchTimeMs, measure, Reporter, type BenchRow } from './lib.js';
+import { benchFilter, benchTimeMs, measure, Reporter, type BenchRow } from './lib.js';
 
 const SIZES = [64, 1400];
 
@@ -173,14 +173,17 @@ export async function run(): Promise<void> {
   const reasons = backendUnavailableReasons();
   for (const [name, why] of Object.entries(reasons)) process.stderr.write(`backend ${name} unavailable: ${why}\n`);
   const rep = new Reporter(['mbps']);
+  const want = benchFilter();
 
-  benchCipherivReference(rep);
+  if (want('node-cipheriv aes-128-gcm/icv16')) benchCipherivReference(rep);
   for (const b of backends) {
-    for (const spec of AEADS) if (b.hasAead(spec)) benchAead(rep, b, spec);
-    for (const p of PAIRS) if (b.hasCipher(p.cipher) && b.hasMac(p.mac)) benchPair(rep, b, p);
+    for (const spec of AEADS) if (b.hasAead(spec) && want(`${b.name} ${aeadLabel(spec)}`)) benchAead(rep, b, spec);
+    for (const p of PAIRS) {
+      if (b.hasCipher(p.cipher) && b.hasMac(p.mac) && want(`${b.name} ${p.label}`)) benchPair(rep, b, p);
+    }
   }
   for (const b of backends) {
-    for (const g of KE_GROUPS) if (b.hasKeyExchange(g)) benchKeyExchange(rep, b, g);
+    for (const g of KE_GROUPS) if (b.hasKeyExchange(g) && want(`${b.name} ${groupLabel(g)}`)) benchKeyExchange(rep, b, g);
   }
   rep.print([ratioLine(rep.rows)]);
 }

@@ -66,6 +66,17 @@ export function settle(): void {
 }
 
 /**
+ * `--filter=<regex>` (case-insensitive) from the command line as a predicate over a row label such as
+ * "openssl aes-128-gcm/icv16"; everything passes without the flag.
+ */
+export function benchFilter(): (label: string) => boolean {
+  const arg = process.argv.find((a) => a.startsWith('--filter='));
+  if (arg === undefined) return () => true;
+  const re = new RegExp(arg.slice('--filter='.length), 'i');
+  return (label) => re.test(label);
+}
+
+/**
  * Runs `fn` in batches sized so one batch takes ~1/10 of `timeMs` (the first batches double until they do; that
  * also warms up the JIT), then measures whole batches until `timeMs` has passed. Returns operations per second.
  */
