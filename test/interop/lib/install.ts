@@ -11,6 +11,7 @@ export const CHARON = '/usr/lib/ipsec/charon';
 const REQUIRED: ReadonlyArray<readonly [path: string, pkg: string]> = [
   [CHARON, 'strongswan-charon'],
   ['/usr/sbin/swanctl', 'strongswan-swanctl'],
+  ['/usr/bin/pki', 'strongswan-pki'],
   ['/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so', 'libcharon-extra-plugins'],
   ['/usr/lib/ipsec/plugins/libstrongswan-openssl.so', 'libstrongswan-extra-plugins'],
   ['/usr/lib/ipsec/plugins/libstrongswan-curve25519.so', 'libstrongswan-extra-plugins'],

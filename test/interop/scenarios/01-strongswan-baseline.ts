@@ -9,6 +9,7 @@
  *   ping 10.1.0.1 -> 10.2.0.1 through ESP-in-UDP, then INFORMATIONAL {D} from left; both sides empty.
  */
 import assert from 'node:assert/strict';
+import { iperf3 } from '../lib/iperf.js';
 import type { ScenarioContext } from '../lib/scenario.js';
 import { mirror, pskSwanctlConf, type PskConnection } from '../lib/swanctl-conf.js';
 import { twoHosts } from '../lib/topology.js';
@@ -74,6 +75,12 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   assert.ok(after.bytesOut > 0 && after.bytesIn > 0);
   const rAfter = (await r.listSas())[0]?.children[0];
   assert.ok(rAfter && rAfter.packetsIn >= 4 && rAfter.packetsOut >= 4, 'right counted the pings too');
+
+  // A short bulk transfer both ways (kernel-libipsec manages ~50-70 Mbit/s here; only sanity is asserted).
+  const up = await iperf3(right.ns, left.ns, right.inner4, { seconds: 1, logDir: ctx.dir });
+  const down = await iperf3(right.ns, left.ns, right.inner4, { seconds: 1, reverse: true, logDir: ctx.dir });
+  ctx.log(`iperf3 through strongSwan: ${up.mbps.toFixed(1)} Mbit/s up, ${down.mbps.toFixed(1)} Mbit/s down`);
+  assert.ok(up.mbps > 1 && down.mbps > 1, 'bulk TCP flows through the tunnel both ways');
 
   // Delete from the initiator; the responder must drop everything too.
   await l.terminate('base');
