@@ -42,7 +42,7 @@ describe('connection defaults (swanctl.conf(5))', () => {
     ['pools', []],
     ['dpd_delay', 0],
     ['dpd_timeout', 0],
-    ['encap', false],
+    ['encap', true], // cygnet's default (CYGNET_ENCAP); strongSwan's is no
     ['mobike', true],
     ['fragmentation', 'yes'],
     ['keyingtries', 1],
@@ -103,7 +103,7 @@ describe('connection keys: value parsed', () => {
     ['dpd_delay = 30s', 'dpd_delay', 30_000],
     ['dpd_delay = 2m', 'dpd_delay', 120_000],
     ['dpd_timeout = 150', 'dpd_timeout', 150_000],
-    ['encap = yes', 'encap', true],
+    ['encap = no', 'encap', false],
     ['mobike = no', 'mobike', false],
     ['fragmentation = force', 'fragmentation', 'force'],
     ['fragmentation = accept', 'fragmentation', 'accept'],
@@ -152,24 +152,30 @@ describe('connection keys: value parsed', () => {
     expect(d.rand_time).toBe(5_000);
   });
 
-  it('auth rounds: local/remote with suffixes, sorted by round, ids, certs, cacerts', () => {
+  it('auth rounds: local/remote with suffixes, ids, certs, cacerts', () => {
     const c = parseSwanctlConfig(
       [
         'connections { c {',
-        '  remote-2 { auth = pubkey\n round = 2\n cacerts = ca.pem, ca2.pem }',
-        '  remote-1 { auth = psk\n id = @peer.example\n round = 1 }',
+        '  remote-1 { auth = pubkey\n id = @peer.example\n round = 1\n cacerts = ca.pem, ca2.pem }',
         '  local { auth = pubkey-sha384-sha256\n certs = me.pem\n id = "C=CH, O=strongSwan, CN=moon" }',
         '} }',
       ].join('\n'),
       'swanctl.conf',
     ).config.connections.get('c')!;
-    expect(c.remote.map((r) => r.section)).toEqual(['remote-1', 'remote-2']);
-    expect(c.remote[0]!.auth).toEqual({ class: 'psk', text: 'psk' });
+    expect(c.remote.map((r) => [r.section, r.round])).toEqual([['remote-1', 1]]);
+    expect(c.remote[0]!.auth).toEqual({ class: 'pubkey', text: 'pubkey' });
     expect(c.remote[0]!.id).toBe('@peer.example');
-    expect(c.remote[1]!.cacerts).toEqual(['ca.pem', 'ca2.pem']);
+    expect(c.remote[0]!.cacerts).toEqual(['ca.pem', 'ca2.pem']);
     expect(c.local[0]!.auth).toEqual({ class: 'pubkey', text: 'pubkey-sha384-sha256' });
     expect(c.local[0]!.certs).toEqual(['me.pem']);
     expect(c.local[0]!.id).toBe('C=CH, O=strongSwan, CN=moon');
+  });
+
+  it('orders rounds by round before refusing a second one', () => {
+    const e = fails('connections { c {\n remote-2 { round = 2 }\n remote-1 { round = 1 }\n} }');
+    expect(e.code).toBe('UNSUPPORTED');
+    expect(e.line).toBe(2);
+    expect(e.message).toMatch(/connections\.c\.remote-2: cygnet does not implement multiple authentication rounds/);
   });
 });
 
@@ -286,6 +292,14 @@ describe('invalid values are ConfigErrors at file:line naming the expected form'
     expect(e.message).toMatch(re);
   });
 
+  it('identities are checked with the IKE parser', () => {
+    const e = fails('connections { c {\n remote {\n  id = "@#12345"\n } } }');
+    expect(e.line).toBe(3);
+    expect(e.message).toMatch(/remote\.id: invalid value '@#12345': KEY_ID/);
+    expect(fails('connections { c { remote {\n id = @#1234\n } } }').message).toMatch(/'#' starts a comment, so write a key id in quotes/);
+    expect(fails('secrets { ike { id = "C=CH, XX" \n secret = x } }').message).toMatch(/secrets\.ike\.id: invalid value/);
+  });
+
   it('auth and id in rounds', () => {
     const e = fails('connections { c {\n local {\n  auth = password\n } } }');
     expect(e.line).toBe(3);
@@ -309,6 +323,7 @@ describe('what cygnet refuses (nothing starts half-configured)', () => {
     [connText([], ['ah_proposals = sha256']), /AH is not implemented/],
     ['connections { c { remote { auth = eap-mschapv2 } } }', /EAP/],
     ['connections { c { local { auth = xauth } } }', /XAuth/],
+    ['connections { c { remote-1 { auth = pubkey }\n remote-2 { auth = psk } } }', /multiple authentication rounds \(RFC 4739\)/],
   ])('%#', (text, re) => {
     const e = fails(text);
     expect(e.code).toBe('UNSUPPORTED');

@@ -20,6 +20,7 @@ import {
   AUTHORITY_KEYS,
   CHILD_KEYS,
   CONNECTION_KEYS,
+  CYGNET_ENCAP,
   CYGNET_REPLAY_WINDOW,
   PASSPHRASE_KEYS,
   POOL_KEYS,
@@ -46,13 +47,14 @@ import {
 } from './schema.js';
 import { suggest } from './suggest.js';
 import { parseProposal, ProposalError } from '../crypto/proposals.js';
+import { parseIdentity as parseIkeIdentity } from '../ike/identity.js';
 import {
   parseAddressList,
   parseBool,
   parseBytes,
   parseDurationSeconds,
   parseEnum,
-  parseIdentity,
+  parseIdentity as parseIdentityText,
   parsePackets,
   parsePort,
   parseProposalList,
@@ -68,6 +70,17 @@ import {
 
 /** A value strongSwan accepts but cygnet refuses to run with (it would do something else than asked). */
 class Unsupported extends ValueProblem {}
+
+/** An identity as written, checked with the IKE layer's parser (RFC 7296 3.5 types, DN syntax, @# hex). */
+function parseIdentity(raw: string): string {
+  const s = parseIdentityText(raw);
+  try {
+    parseIkeIdentity(s);
+  } catch (e) {
+    throw new ValueProblem(e instanceof Error ? e.message : String(e), true);
+  }
+  return s;
+}
 
 export interface BuildOptions {
   /**
@@ -488,6 +501,15 @@ function buildConnection(ctx: Context, sec: SettingsSection, pools: ReadonlyMap<
   // rounds are ordered by `round`, file order breaking ties (Array.prototype.sort is stable)
   local.sort((a, b) => a.round - b.round);
   remote.sort((a, b) => a.round - b.round);
+  for (const rounds of [local, remote]) {
+    if (rounds.length > 1) {
+      ctx.error(
+        'UNSUPPORTED',
+        rounds[1]!.loc,
+        `${path}.${rounds[1]!.section}: cygnet does not implement multiple authentication rounds (RFC 4739) yet; use one ${rounds === local ? 'local' : 'remote'} section`,
+      );
+    }
+  }
 
   const conn: ConnectionConfig = {
     name: sec.name,
@@ -502,7 +524,7 @@ function buildConnection(ctx: Context, sec: SettingsSection, pools: ReadonlyMap<
     pools: r.get('pools', splitList) ?? [],
     dpd_delay: (dur('dpd_delay') ?? 0) * S,
     dpd_timeout: (dur('dpd_timeout') ?? 0) * S,
-    encap: r.get('encap', parseBool) ?? STRONGSWAN_DEFAULTS.encap,
+    encap: r.get('encap', parseBool) ?? CYGNET_ENCAP,
     mobike: r.get('mobike', parseBool) ?? STRONGSWAN_DEFAULTS.mobike,
     fragmentation: r.get('fragmentation', (v) => parseEnum(v, ['yes', 'accept', 'no', 'force'] as const)) ?? 'yes',
     keyingtries: r.get('keyingtries', (v) => parseUint(v, UINT32_MAX, 'a number of tries (0 = forever)')) ?? 1,

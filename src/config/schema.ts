@@ -59,6 +59,13 @@ export const STRONGSWAN_DEFAULTS = {
  */
 export const CYGNET_REPLAY_WINDOW = 1024;
 
+/**
+ * cygnet's `encap` when the key is not set: yes, unlike strongSwan's no. A userspace endpoint can only carry ESP
+ * in UDP (RFC 3948), so it makes the peer encapsulate too by sending NAT-D hashes that cannot match
+ * (../shared/DESIGN.md section 4; the IKE layer defaults the same way).
+ */
+export const CYGNET_ENCAP = true;
+
 // ---------------------------------------------------------------------------------------------------------
 // Types
 
@@ -179,6 +186,7 @@ export interface ConnectionConfig {
   readonly dpd_delay: number;
   /** ms; IKEv1 only in strongSwan */
   readonly dpd_timeout: number;
+  /** Force UDP encapsulation (fake NAT-D). Defaults to CYGNET_ENCAP (true), not strongSwan's false. */
   readonly encap: boolean;
   readonly mobike: boolean;
   readonly fragmentation: Fragmentation;

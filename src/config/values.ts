@@ -365,5 +365,7 @@ export function parseIdentity(raw: string): string {
   if (s === '') fail('an identity: an IP address, a DNS name, an email address, a DN like "C=CH, O=org, CN=host" or %any');
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f]/.test(s)) fail('an identity without control characters');
+  // `id = @#0123abcd` unquoted is `@` followed by a comment: the key id would silently become an empty FQDN
+  if (s === '@' || s === '@@') fail(`an identity; '#' starts a comment, so write a key id in quotes: "@#0123abcd"`);
   return s;
 }
