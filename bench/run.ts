@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- <name...> [--time=<ms>] [--json] [--quiet]`: runs bench/<name>.ts modules, each exporting
+ * `npm run bench -- <name...> [--time=<ms>] [--filter=<regex>] [--json] [--quiet]`: runs bench/<name>.ts modules, each exporting
  * `run(): Promise<void>`. With no name, lists the benches present in this folder.
  */
 import { readdirSync } from 'node:fs';
@@ -21,7 +21,7 @@ async function main(): Promise<number> {
   const names = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const benches = available();
   if (names.length === 0) {
-    process.stdout.write(`usage: npm run bench -- <name...> [--time=<ms>] [--json] [--quiet]\nbenches: ${benches.join(', ')}\n`);
+    process.stdout.write(`usage: npm run bench -- <name...> [--time=<ms>] [--filter=<regex>] [--json] [--quiet]\nbenches: ${benches.join(', ')}\n`);
     return 0;
   }
   const unknown = names.filter((n) => !benches.includes(n));
