@@ -441,9 +441,9 @@ describe.skipIf(!loaded.backend)('openssl backend: memory', () => {
         m.dispose();
       }
     };
-    // The first rounds grow the JS heap and malloc arenas (JIT, young generation) by a one-time step; a leak
-    // instead grows every round by the same amount: 2 EVP_CIPHER_CTX (~1 KiB each with the GCM tables) and an
-    // EVP_MAC_CTX per cycle, about 50 MB per 20k round.
+    // The first rounds grow the JS heap and malloc arenas (JIT, young generation) by a one-time step, and RSS
+    // then wobbles by ~10 MB; a leak instead grows every round: 2 EVP_CIPHER_CTX and an EVP_MAC_CTX per cycle
+    // (measured by holding them: ~160 MB per 20k round).
     const rss: number[] = [];
     for (let round = 0; round < 5; round++) {
       cycle(20000);
@@ -452,8 +452,8 @@ describe.skipIf(!loaded.backend)('openssl backend: memory', () => {
     }
     const growth = rss.slice(1).map((r, i) => r - rss[i]!);
     console.log(`RSS after each 20k round (MB): ${rss.map((r) => (r / 2 ** 20).toFixed(1)).join(' ')}`);
-    // Rounds 3..5 together must grow less than a third of one leaking round.
-    expect(growth.slice(1).reduce((a, b) => a + b, 0)).toBeLessThan(16 * 1024 * 1024);
+    // Rounds 3..5 together must grow less than a fifth of one leaking round.
+    expect(growth.slice(1).reduce((a, b) => a + b, 0)).toBeLessThan(32 * 1024 * 1024);
   });
 
   it('frees contexts that were never disposed once they are collected (backstop)', async () => {
