@@ -37,3 +37,5 @@ export {
   ValueProblem,
 } from './values.js';
 export { formatIp, parseIp, parseSubnet, parseRange, type IpAddress, type IpFamily } from './ip.js';
+export { addressText, DEFAULT_FRAGMENT_SIZE, toConfiguredTs, toCredentials, toIkeChild, toIkeConnection, toIkeConnections } from './ike-adapter.js';
+export { cygnetProposalProblem } from './build.js';
