@@ -56,6 +56,10 @@ interface BoundSocket {
 interface InstalledChild {
   readonly info: ChildSaInfo;
   readonly policyId: number;
+  /** Links the SAs to their policy in the engine; a rekeyed CHILD SA keeps its predecessor's. */
+  readonly reqid: number;
+  /** A successor is installed: outbound already moved; the inbound SA retires with a grace period. */
+  replaced: boolean;
 }
 
 /** Priorities in the engine's SPD: installed SAs' policies run before on-demand (trap) policies. */
@@ -63,6 +67,8 @@ const SA_POLICY_PRIORITY = 10;
 const TRAP_POLICY_PRIORITY = 100;
 /** Trap policies use reqids from here up (CHILD SA ids, used as reqids of installed SAs, stay small). */
 const TRAP_REQID_BASE = 0x40000000;
+/** How long an inbound SA replaced by a rekey keeps accepting packets still in flight. */
+const REKEY_INBOUND_GRACE_MS = 2000;
 
 export class Daemon {
   readonly endpoint: IkeEndpoint;
@@ -71,6 +77,8 @@ export class Daemon {
   private readonly connections: IkeConnectionConfig[];
   private readonly sockets: BoundSocket[] = [];
   private readonly installed = new Map<number, InstalledChild>();
+  private readonly policyRefs = new Map<number, number>();
+  private nextReqid = 1;
   private readonly trapPolicies = new Map<number, { conn: string; child: string; remote: readonly TrafficSelector[] }>();
   private readonly clock: () => number;
   private timer: NodeJS.Timeout | undefined;
@@ -79,7 +87,7 @@ export class Daemon {
   private stopWaiter: (() => void) | undefined;
   private readonly port: number;
   private readonly nattPort: number;
-  readonly counters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalives: 0, invalid: 0, delivered: 0, undeliverable: 0, espDrops: 0, sendErrors: 0 };
+  readonly counters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalives: 0, invalid: 0, delivered: 0, undeliverable: 0, espDrops: 0, sendErrors: 0, faults: 0 };
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.logger;
@@ -259,14 +267,14 @@ export class Daemon {
       case 'ike':
         this.counters.ikeIn++;
         this.log.log('net', 2, `received packet: from ${fmtAddr(remote.address, remote.port)} to ${fmtAddr(local.address, local.port)} (${k.data.length} bytes)`);
-        this.endpoint.receive(k.data, local, remote, now);
+        this.guard('IKE receive', () => this.endpoint.receive(k.data, local, remote, now));
         break;
       case 'keepalive':
         this.counters.keepalives++;
         break;
       case 'esp':
         this.counters.espIn++;
-        this.decapsulate(data, now);
+        this.guard('ESP decapsulate', () => this.decapsulate(data, now));
         break;
       case 'invalid':
         this.counters.invalid++;
@@ -300,7 +308,13 @@ export class Daemon {
         ? { buffer: new Uint8Array(p.buffer, p.byteOffset - tun.headroom, tun.headroom + p.length), offset: tun.headroom, length: p.length }
         : { buffer: p, offset: 0, length: p.length },
     );
-    const r = this.engine.encapsulate(refs, now);
+    let r: ReturnType<EspEngine['encapsulate']>;
+    try {
+      r = this.engine.encapsulate(refs, now);
+    } catch (e) {
+      this.fault('ESP encapsulate', e);
+      return;
+    }
     for (let i = 0; i < r.count; i++) {
       const st = r.status[i];
       if (st === EncapStatus.Send) {
@@ -358,6 +372,24 @@ export class Daemon {
 
   // ------------------------------------------------------------------ outputs
 
+  /**
+   * Runs a call into a core. The cores return typed errors for bad input; an exception is a bug, and one bad
+   * datagram must not take the daemon down: it is logged (with its stack at level 2) and the loop goes on.
+   */
+  private guard(what: string, f: () => void): void {
+    try {
+      f();
+    } catch (e) {
+      this.fault(what, e);
+    }
+  }
+
+  private fault(what: string, e: unknown): void {
+    this.counters.faults++;
+    this.log.log('dmn', 0, `internal error in ${what}: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof Error && e.stack) this.log.log('dmn', 2, e.stack);
+  }
+
   /** Drains everything the cores want done, then re-arms the one timer. */
   private flush(now: number): void {
     let changed = false;
@@ -371,7 +403,10 @@ export class Daemon {
       }
       for (let e = this.endpoint.pollEvent(); e; e = this.endpoint.pollEvent()) {
         progressed = true;
-        if (this.onIkeEvent(e, now)) changed = true;
+        const ev = e;
+        this.guard(`${e.type} event`, () => {
+          if (this.onIkeEvent(ev, now)) changed = true;
+        });
       }
       for (let e = this.engine.pollEvent(); e; e = this.engine.pollEvent()) {
         progressed = true;
@@ -390,7 +425,6 @@ export class Daemon {
 
   /** Returns true when the SA set changed (status file to rewrite). */
   private onIkeEvent(e: IkeEvent, now: number): boolean {
-    void now;
     switch (e.type) {
       case 'log':
         this.log.log(e.group, e.level, e.message);
@@ -408,68 +442,75 @@ export class Daemon {
         this.log.log('dmn', 2, `event child-failed ${e.name} (${e.notify}): ${e.message}`);
         return true;
       case 'child-install':
-        this.installChild(e);
+        this.installChild(e, now);
         return true;
       case 'child-remove':
         this.removeChild(e.child, e.reason);
         return true;
+      default:
+        // Events of later features (IKE rekey, trap requests, virtual IPs) are logged until the driver acts on them.
+        this.log.log('dmn', 2, `event ${(e as { type: string }).type}`);
+        return true;
     }
   }
 
-  private installChild(e: Extract<IkeEvent, { type: 'child-install' }>): void {
+  private installChild(e: Extract<IkeEvent, { type: 'child-install' }>, now: number): void {
     const c = e.child;
+    // Fields the rekeying work adds to the event; read loosely so the driver works with and without them.
+    const ext = e as { lifetimes?: { softBytes: number; hardBytes: number; softPackets: number; hardPackets: number }; replaces?: ChildSaInfo };
     const suite = { encr: c.encrId, ...(c.encrKeyBits !== undefined ? { encrKeyBits: c.encrKeyBits } : {}), integ: c.integId };
     const childCfg = this.connections.find((x) => x.name === this.nameOfIke(c.ikeSaId))?.children.find((x) => x.name === c.name);
     const replayWindow = childCfg?.replayWindow ?? 1024;
     // TrafficSelector has the EspSelector shape (startAddr/endAddr/ipProtocol/startPort/endPort).
     const local = c.localTs as readonly EspSelector[];
     const remote = c.remoteTs as readonly EspSelector[];
+    // A rekeyed CHILD SA (RFC 7296 2.8) inherits its predecessor's reqid and policy: make-before-break.
+    const prev = ext.replaces ? this.installed.get(ext.replaces.id) : undefined;
+    const reqid = prev?.reqid ?? this.nextReqid++;
+    const lifetime = ext.lifetimes ? { lifetime: ext.lifetimes } : {};
+    const common = { suite, esn: c.esn, localSelectors: local, remoteSelectors: remote, reqid, local: c.local, remote: c.remote, udpEncap: true, ...lifetime };
+    let inInstalled = false;
     try {
-      this.engine.installSa({
-        spi: e.inbound.spi,
-        direction: 'in',
-        suite,
-        encKey: e.inbound.encrKey,
-        ...(e.inbound.integKey.length > 0 ? { integKey: e.inbound.integKey } : {}),
-        esn: c.esn,
-        replayWindow,
-        localSelectors: local,
-        remoteSelectors: remote,
-        reqid: c.id,
-        local: c.local,
-        remote: c.remote,
-        udpEncap: true,
-      });
-      this.engine.installSa({
-        spi: e.outbound.spi,
-        direction: 'out',
-        suite,
-        encKey: e.outbound.encrKey,
-        ...(e.outbound.integKey.length > 0 ? { integKey: e.outbound.integKey } : {}),
-        esn: c.esn,
-        localSelectors: local,
-        remoteSelectors: remote,
-        reqid: c.id,
-        local: c.local,
-        remote: c.remote,
-        udpEncap: true,
-      });
-      const policyId = this.engine.installPolicy({ local, remote, reqid: c.id, priority: SA_POLICY_PRIORITY });
-      this.installed.set(c.id, { info: c, policyId });
-      this.log.log('esp', 1, `installed ESP SAs ${c.name}{${c.id}}: ${spiText(c.spiIn)} in, ${spiText(c.spiOut)} out to ${fmtAddr(c.remote.address, c.remote.port)}, ${c.suite}`);
+      this.engine.installSa({ ...common, spi: e.inbound.spi, direction: 'in', encKey: e.inbound.encrKey, ...(e.inbound.integKey.length > 0 ? { integKey: e.inbound.integKey } : {}), replayWindow });
+      inInstalled = true;
+      this.engine.installSa({ ...common, spi: e.outbound.spi, direction: 'out', encKey: e.outbound.encrKey, ...(e.outbound.integKey.length > 0 ? { integKey: e.outbound.integKey } : {}) });
+      let policyId: number;
+      if (prev) {
+        policyId = prev.policyId;
+        this.policyRefs.set(policyId, (this.policyRefs.get(policyId) ?? 0) + 1);
+        if (this.engine.getSa(prev.info.spiOut, 'out')) this.engine.rolloverOutbound(prev.info.spiOut, e.outbound.spi);
+        prev.replaced = true;
+      } else {
+        policyId = this.engine.installPolicy({ local, remote, reqid, priority: SA_POLICY_PRIORITY });
+        this.policyRefs.set(policyId, 1);
+      }
+      this.installed.set(c.id, { info: c, policyId, reqid, replaced: false });
+      this.log.log(
+        'esp',
+        1,
+        `installed ESP SAs ${c.name}{${c.id}}: ${spiText(c.spiIn)} in, ${spiText(c.spiOut)} out to ${fmtAddr(c.remote.address, c.remote.port)}, ${c.suite}${prev ? `, replacing {${prev.info.id}}` : ''}`,
+      );
     } catch (err) {
-      this.engine.removeSa(e.inbound.spi, 'in');
+      if (inInstalled) this.engine.removeSa(e.inbound.spi, 'in');
       this.log.log('esp', 0, `installing ESP SAs of ${c.name}{${c.id}} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
+    void now;
   }
 
   private removeChild(c: ChildSaInfo, reason: string): void {
     const inst = this.installed.get(c.id);
     if (!inst) return;
     this.installed.delete(c.id);
-    this.engine.removePolicy(inst.policyId);
-    this.engine.removeSa(c.spiIn, 'in');
-    this.engine.removeSa(c.spiOut, 'out');
+    const refs = (this.policyRefs.get(inst.policyId) ?? 1) - 1;
+    if (refs <= 0) {
+      this.policyRefs.delete(inst.policyId);
+      this.engine.removePolicy(inst.policyId);
+    } else this.policyRefs.set(inst.policyId, refs);
+    if (inst.replaced && this.engine.getSa(c.spiIn, 'in')) {
+      // Packets sent on the old SA before the peer switched may still be in flight (make-before-break).
+      this.engine.retireInbound(c.spiIn, REKEY_INBOUND_GRACE_MS, this.clock());
+    } else if (this.engine.getSa(c.spiIn, 'in')) this.engine.removeSa(c.spiIn, 'in');
+    if (this.engine.getSa(c.spiOut, 'out')) this.engine.removeSa(c.spiOut, 'out');
     this.log.log('esp', 1, `removed ESP SAs ${c.name}{${c.id}} (${spiText(c.spiIn)}/${spiText(c.spiOut)}): ${reason}`);
   }
 
@@ -502,8 +543,8 @@ export class Daemon {
       this.timer = undefined;
       this.timerAt = undefined;
       const now = this.clock();
-      this.endpoint.handleTimeout(now);
-      this.engine.handleTimeout(now);
+      this.guard('IKE timeout', () => this.endpoint.handleTimeout(now));
+      this.guard('ESP timeout', () => this.engine.handleTimeout(now));
       this.flush(now);
     }, delay);
   }

@@ -1,0 +1,87 @@
+/**
+ * Two Daemon drivers in one process, real UDP on 127.0.0.1, in-memory TUNs: the IKE SA and CHILD SA come up,
+ * then IP packets injected into one TUN come out of the other through ESP-in-UDP (RFC 3948), both ways; a
+ * packet outside the selectors is not sent; start_action = trap brings the tunnel up on the first packet.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Daemon } from '../../src/daemon/driver.js';
+import { toDaemonConfig, validateProposal } from '../../src/daemon/connections.js';
+import { Logger } from '../../src/daemon/logger.js';
+import { parseSwanctlConfig } from '../../src/config/index.js';
+import { buildIpv4, createMemoryTun, icmpEcho, udpDatagram, type TunHost } from '../helpers/index.js';
+import { freePorts, siteConf, waitFor } from './harness.js';
+
+const daemons: Daemon[] = [];
+afterEach(async () => {
+  for (const d of daemons.splice(0)) await d.stop(200);
+});
+
+async function pair(startAction: 'start' | 'trap') {
+  const [pa, pna, pb, pnb] = await freePorts(4);
+  const mk = (text: string, port: number, natt: number, lines: string[]) => {
+    const { config } = parseSwanctlConfig(text, 'test.conf', undefined, { validateProposal });
+    const { tun, host } = createMemoryTun({ headroom: 64 });
+    const d = new Daemon({
+      config: toDaemonConfig(config),
+      logger: new Logger({ write: (l) => lines.push(l), levels: new Map([['any', 2]]) }),
+      bind: ['127.0.0.1'],
+      port,
+      nattPort: natt,
+      tun,
+    });
+    daemons.push(d);
+    return { d, host };
+  };
+  const la: string[] = [];
+  const lb: string[] = [];
+  const a = mk(siteConf({ localPort: pa!, remotePort: pb!, localId: 'moon.example', remoteId: 'sun.example', localTs: '10.1.0.0/16', remoteTs: '10.2.0.0/16', startAction }), pa!, pna!, la);
+  const b = mk(siteConf({ localPort: pb!, remotePort: pa!, localId: 'sun.example', remoteId: 'moon.example', localTs: '10.2.0.0/16', remoteTs: '10.1.0.0/16', startAction: 'none' }), pb!, pnb!, lb);
+  await b.d.start();
+  await a.d.start();
+  return { a, b, la, lb };
+}
+
+const established = (d: Daemon) => d.status().ikeSas.some((s) => s.state === 'ESTABLISHED' && s.children.length > 0);
+
+function collect(host: TunHost): Uint8Array[] {
+  const got: Uint8Array[] = [];
+  host.onWrite((p) => got.push(...p));
+  return got;
+}
+
+describe('daemon data path over loopback UDP with memory TUNs', () => {
+  it('carries packets both ways through the CHILD SA', async () => {
+    const { a, b, la, lb } = await pair('start');
+    await waitFor(() => established(a.d) && established(b.d), 10_000, () => la.concat(lb).join('\n'));
+    const atB = collect(b.host);
+    const atA = collect(a.host);
+    const ping = buildIpv4('10.1.0.5', '10.2.0.7', 1, icmpEcho(1, 1));
+    a.host.inject(ping);
+    await waitFor(() => atB.length === 1, 3_000, () => JSON.stringify(a.d.status().counters));
+    expect(Buffer.from(atB[0]!)).toEqual(Buffer.from(ping));
+    const back = buildIpv4('10.2.0.7', '10.1.0.5', 17, udpDatagram(53, 4000, new Uint8Array(300).fill(7)));
+    b.host.inject([back, back]);
+    await waitFor(() => atA.length === 2, 3_000);
+    expect(Buffer.from(atA[1]!)).toEqual(Buffer.from(back));
+    // Outside the negotiated selectors: no policy matches, nothing leaves (RFC 4301 5.1: SPD default discard).
+    a.host.inject(buildIpv4('10.9.0.1', '10.2.0.7', 1, icmpEcho(1, 2)));
+    await new Promise((r) => setTimeout(r, 100));
+    expect(atB.length).toBe(1);
+    const sa = a.d.status().ikeSas[0]!.children[0]!;
+    expect(sa.packetsOut).toBe(1);
+    expect(sa.packetsIn).toBe(2);
+    expect(b.d.status().counters['delivered']).toBe(1);
+  }, 15_000);
+
+  it('start_action = trap: the first packet brings the tunnel up', async () => {
+    const { a, b, la, lb } = await pair('trap');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.d.status().ikeSas).toEqual([]);
+    a.host.inject(buildIpv4('10.1.0.5', '10.2.0.7', 1, icmpEcho(1, 1)));
+    await waitFor(() => established(a.d) && established(b.d), 10_000, () => la.concat(lb).join('\n'));
+    expect(la.join('\n')).toContain("acquire for 'gw' child 'net'");
+    const atB = collect(b.host);
+    a.host.inject(buildIpv4('10.1.0.5', '10.2.0.7', 1, icmpEcho(1, 2)));
+    await waitFor(() => atB.length === 1, 3_000);
+  }, 15_000);
+});

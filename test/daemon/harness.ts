@@ -1,0 +1,114 @@
+/** Running `cygnet` as a child process in tests: spawn via tsx, collect output, wait, signal. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(ROOT, 'src', 'cli', 'main.ts');
+
+export interface DaemonProcess {
+  readonly child: ChildProcess;
+  output(): string;
+  signal(sig: NodeJS.Signals): void;
+  kill(): void;
+  /** Resolves with the exit code (or 128 + signal number style -1 when killed by a signal). */
+  readonly exited: Promise<number>;
+}
+
+/** Runs `cygnet <args>` (the TypeScript source through tsx, so no build is needed). */
+export function runCli(args: readonly string[]): DaemonProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number>((resolve) => child.on('exit', (code) => resolve(code ?? -1)));
+  return {
+    child,
+    output: () => out,
+    signal: (sig) => void child.kill(sig),
+    kill: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+    exited,
+  };
+}
+
+export function spawnDaemon(args: readonly string[]): DaemonProcess {
+  return runCli(['daemon', ...args]);
+}
+
+/** `n` distinct UDP ports that were free on 127.0.0.1 a moment ago (bound to port 0, then released). */
+export async function freePorts(n: number): Promise<number[]> {
+  const socks: dgram.Socket[] = [];
+  const ports: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = dgram.createSocket('udp4');
+    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+    socks.push(s);
+    ports.push(s.address().port);
+  }
+  for (const s of socks) s.close();
+  return ports;
+}
+
+export async function waitFor(cond: () => boolean, timeoutMs: number, describe: () => string = () => ''): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${timeoutMs} ms\n${describe()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const PSK = 'v+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL';
+
+/** A site-to-site PSK connection 'gw' with child 'net' on 127.0.0.1 (swanctl.conf syntax). */
+export function siteConf(o: {
+  localPort: number;
+  remotePort: number;
+  localId: string;
+  remoteId: string;
+  localTs: string;
+  remoteTs: string;
+  startAction: string;
+  proposals?: string;
+  esp?: string;
+  secret?: string;
+}): string {
+  return `
+connections {
+  gw {
+    version = 2
+    local_addrs = 127.0.0.1
+    remote_addrs = 127.0.0.1
+    local_port = ${o.localPort}
+    remote_port = ${o.remotePort}
+    proposals = ${o.proposals ?? 'aes128gcm16-prfsha256-x25519'}
+    local {
+      auth = psk
+      id = ${o.localId}
+    }
+    remote {
+      auth = psk
+      id = ${o.remoteId}
+    }
+    children {
+      net {
+        local_ts = ${o.localTs}
+        remote_ts = ${o.remoteTs}
+        esp_proposals = ${o.esp ?? 'aes128gcm16'}
+        start_action = ${o.startAction}
+      }
+    }
+  }
+}
+secrets {
+  ike-gw {
+    id-a = moon.example
+    id-b = sun.example
+    secret = "${o.secret ?? PSK}"
+  }
+}
+`;
+}
+
