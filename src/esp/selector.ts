@@ -207,7 +207,19 @@ export class SelectorSet {
 }
 
 function anyMatch(list: readonly CompiledSelector[], buf: Uint8Array, f: PacketFields, off: number, port: number): boolean {
-  for (let i = 0; i < list.length; i++) if (list[i]!.matches(buf, f, off, port)) return true;
+  const n = list.length;
+  if (f.family === 4) {
+    // IPv4 fast path: read the address once, compare it as a number against each range.
+    const a = read32(buf, off);
+    const proto = f.ipProtocol;
+    for (let i = 0; i < n; i++) {
+      const s = list[i]!;
+      if (s.family === 4 && a >= s.start4 && a <= s.end4 && (s.ipProtocol === 0 || s.ipProtocol === proto) &&
+        (s.anyPort || (port >= s.startPort && port <= s.endPort))) return true;
+    }
+    return false;
+  }
+  for (let i = 0; i < n; i++) if (list[i]!.matches(buf, f, off, port)) return true;
   return false;
 }
 

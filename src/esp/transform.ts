@@ -184,6 +184,10 @@ export function backendSupports(backend: CryptoBackend, suite: EspSuite): boolea
   }
 }
 
+function read32(b: Uint8Array, o: number): number {
+  return (b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!;
+}
+
 function writeCounterIv(buf: Uint8Array, off: number, hi: number, lo: number): void {
   buf[off] = hi >>> 24;
   buf[off + 1] = hi >>> 16;
@@ -271,20 +275,23 @@ function aeadTransform(name: string, ctx: AeadContext, saltIn: Uint8Array, shape
   // RFC 4106 section 5: AAD = SPI | Seq (8) or SPI | Seq-high | Seq-low (12) with ESN.
   const aad8 = new Uint8Array(8);
   const aad12 = new Uint8Array(12);
-  const ivOff = ESP_HEADER_BYTES;
+  // Scratch is filled with 32-bit stores: measurably cheaper per packet than byte loops.
+  const nonceDv = new DataView(nonce.buffer);
+  const aad8Dv = new DataView(aad8.buffer);
+  const aad12Dv = new DataView(aad12.buffer);
 
   const prepare = (buf: Uint8Array, espOff: number, esn: boolean, seqHi: number): Uint8Array => {
-    for (let i = 0; i < 8; i++) nonce[saltLen + i] = buf[espOff + ivOff + i]!;
+    const ivOff = espOff + ESP_HEADER_BYTES;
+    nonceDv.setUint32(saltLen, read32(buf, ivOff));
+    nonceDv.setUint32(saltLen + 4, read32(buf, ivOff + 4));
     if (!esn) {
-      for (let i = 0; i < 8; i++) aad8[i] = buf[espOff + i]!;
+      aad8Dv.setUint32(0, read32(buf, espOff));
+      aad8Dv.setUint32(4, read32(buf, espOff + 4));
       return aad8;
     }
-    for (let i = 0; i < 4; i++) aad12[i] = buf[espOff + i]!;
-    aad12[4] = seqHi >>> 24;
-    aad12[5] = seqHi >>> 16;
-    aad12[6] = seqHi >>> 8;
-    aad12[7] = seqHi;
-    for (let i = 4; i < 8; i++) aad12[i + 4] = buf[espOff + i]!;
+    aad12Dv.setUint32(0, read32(buf, espOff));
+    aad12Dv.setUint32(4, seqHi);
+    aad12Dv.setUint32(8, read32(buf, espOff + 4));
     return aad12;
   };
 
