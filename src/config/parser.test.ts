@@ -129,6 +129,16 @@ describe('settings syntax', () => {
     expect(val(s, 'connections.a.local.auth')).toBe('psk');
   });
 
+  it('resolves long chains of shared references quickly', () => {
+    const lines = ['s0 { k0 = 0 }'];
+    for (let i = 1; i <= 40; i++) lines.push(`s${i} : s${i - 1}, s${i - 1} { k${i} = ${i} }`);
+    const t0 = performance.now();
+    const s = parseSettings(lines.join('\n'), 'f');
+    expect(performance.now() - t0).toBeLessThan(2000);
+    expect(val(s, 's40.k0')).toBe('0');
+    expect(val(s, 's40.k40')).toBe('40');
+  });
+
   it('lets a section override what it references', () => {
     const s = parseSettings('t { k = 1\n j = 2 }\nu : t { k = 9 }', 'f');
     expect(val(s, 'u.k')).toBe('9');

@@ -528,8 +528,14 @@ function hasRefs(s: SettingsSection): boolean {
 export function resolveReferences(root: SettingsSection): SettingsSection {
   if (!hasRefs(root)) return root;
   const resolving: SettingsSection[] = [];
+  // Each section is resolved once (references form a DAG that may share a lot: without the cache a chain of
+  // sections each referencing the previous one twice would take exponential time); results are cloned
+  // wherever they are placed so no two places in the tree share (and later mutate) one object.
+  const cache = new Map<SettingsSection, SettingsSection>();
 
   const resolve = (s: SettingsSection): SettingsSection => {
+    const done = cache.get(s);
+    if (done !== undefined) return done;
     if (resolving.includes(s)) {
       throw new ConfigError('SYNTAX', s.loc, `section '${s.name}' references itself (directly or through others)`);
     }
@@ -537,28 +543,35 @@ export function resolveReferences(root: SettingsSection): SettingsSection {
     try {
       const out = newSection(s.name, s.loc);
       for (const [k, v] of s.keys) out.keys.set(k, { ...v });
-      for (const [n, sub] of s.sections) out.sections.set(n, resolve(sub));
+      for (const [n, sub] of s.sections) out.sections.set(n, cloneSection(resolve(sub)));
       for (const ref of s.refs) {
         const target = findSection(root, ref.path);
         if (target === undefined) {
           throw new ConfigError('SYNTAX', ref.loc, `referenced section '${ref.path}' does not exist (references are absolute paths)`);
         }
-        const inherited = resolve(target);
-        mergeMissing(out, inherited);
+        mergeMissing(out, resolve(target));
       }
+      cache.set(s, out);
       return out;
     } finally {
       resolving.pop();
     }
   };
-  return resolve(root);
+  return cloneSection(resolve(root));
+}
+
+function cloneSection(s: SettingsSection): SettingsSection {
+  const out = newSection(s.name, s.loc);
+  for (const [k, v] of s.keys) out.keys.set(k, { ...v });
+  for (const [n, sub] of s.sections) out.sections.set(n, cloneSection(sub));
+  return out;
 }
 
 function mergeMissing(into: SettingsSection, from: SettingsSection): void {
   for (const [k, v] of from.keys) if (!into.keys.has(k)) into.keys.set(k, { ...v });
   for (const [n, sub] of from.sections) {
     const mine = into.sections.get(n);
-    if (mine === undefined) into.sections.set(n, sub);
+    if (mine === undefined) into.sections.set(n, cloneSection(sub));
     else mergeMissing(mine, sub);
   }
 }
