@@ -91,6 +91,13 @@ export interface EndpointSettings {
   readonly halfOpenTimeoutMs: number;
   /** Nonce length we send (RFC 7296 2.10: at least half the PRF key size, at least 16). */
   readonly nonceBytes: number;
+  /** NAT-T keepalive interval when behind a NAT (strongSwan's keep_alive, 20 s); 0 disables. */
+  readonly keepaliveMs: number;
+  /**
+   * Reauthentication order: true builds the new IKE SA and its CHILD SAs before deleting the old ones, so
+   * traffic does not stop (strongSwan's make_before_break; its 5.9 default is no, cygnet's is yes).
+   */
+  readonly makeBeforeBreak: boolean;
 }
 
 export const DEFAULT_SETTINGS: EndpointSettings = {
@@ -98,4 +105,6 @@ export const DEFAULT_SETTINGS: EndpointSettings = {
   cookieThreshold: 30,
   halfOpenTimeoutMs: 30_000,
   nonceBytes: 32,
+  keepaliveMs: 20_000,
+  makeBeforeBreak: true,
 };

@@ -21,7 +21,11 @@ import { checkPayloadRules, decodePayloads, openEncrypted } from './codec/index.
 import { respondIkeSaInit, startIkeSaInit } from './exchanges/ike-sa-init.js';
 import { respondIkeAuth } from './exchanges/ike-auth.js';
 import { respondInformational, startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
+import type { ChildConfig } from './config.js';
 import { notify } from './payload-util.js';
+import { respondCreateChild, startCreateChild } from './exchanges/create-child-sa.js';
+import { respondRekeyIke, startRekeyIke } from './exchanges/rekey-ike.js';
+import { nextDeadline, runTimers } from './lifecycle.js';
 import { NotifyType } from './codec/types.js';
 
 export interface IkeEndpointOptions {
@@ -67,6 +71,15 @@ export interface EndpointContext {
   /** The current secret for stateless cookies (RFC 7296 2.6), created on first use. */
   cookieSecret(): Uint8Array;
   removeChild(sa: IkeSa, c: ChildSa, reason: string): void;
+  /** A random duration in [0, maxMs): rekey jitter (rand_time) and retry spreading. */
+  jitter(maxMs: number): number;
+  /** Runs `fn` at `at` (virtual time) unless the SA is gone by then. */
+  later(sa: IkeSa, at: number, fn: (now: number) => void): void;
+  releaseChildSpi(spi: number): void;
+  /** A NAT-T keepalive: one 0xFF byte to the peer's NAT-T port (RFC 3948 section 2.3). */
+  sendKeepalive(sa: IkeSa): void;
+  /** Reauthenticates `sa` (make-before-break or break-before-make, per settings). */
+  reauthenticate(sa: IkeSa, now: number): void;
 }
 
 export class IkeEndpoint implements EndpointContext {
@@ -83,6 +96,8 @@ export class IkeEndpoint implements EndpointContext {
   private readonly eventQueue: IkeEvent[] = [];
   private readonly childSpis = new Set<number>();
   private saCounter = 0;
+  /** The latest time the driver gave us (for actions triggered inside destroySa). */
+  private lastNow = 0;
   private secret: Uint8Array | undefined;
   private childCounter = 0;
 
@@ -98,6 +113,7 @@ export class IkeEndpoint implements EndpointContext {
 
   /** A UDP datagram carrying IKE arrived (non-ESP marker already removed on port 4500). */
   receive(data: Uint8Array, local: Address, remote: Address, now: number): void {
+    this.lastNow = Math.max(this.lastNow, now);
     const h = decodeIkeHeader(data);
     if (!h.ok) {
       this.log('net', 2, undefined, `dropping invalid IKE datagram from ${fmt(remote)}: ${h.error.message}`);
@@ -124,6 +140,7 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   handleTimeout(now: number): void {
+    this.lastNow = Math.max(this.lastNow, now);
     for (const sa of [...this.sas.values()]) {
       const p = sa.pending;
       if (p && p.deadline <= now) {
@@ -139,9 +156,12 @@ export class IkeEndpoint implements EndpointContext {
           p.deadline = now + t;
         }
       }
-      if (sa.halfOpenDeadline !== undefined && sa.halfOpenDeadline <= now && sa.state !== 'ESTABLISHED') {
+      if (sa.halfOpenDeadline !== undefined && sa.halfOpenDeadline <= now && sa.state === 'CONNECTING') {
         this.destroySa(sa, 'half-open-timeout', `half-open IKE SA with ${fmt(sa.remote)} timed out`);
+        continue;
       }
+      if (sa.state !== 'DESTROYING') runTimers(this, sa, now);
+      this.kick(sa, now);
     }
   }
 
@@ -149,8 +169,10 @@ export class IkeEndpoint implements EndpointContext {
     let next: number | undefined;
     for (const sa of this.sas.values()) {
       if (sa.pending) next = next === undefined ? sa.pending.deadline : Math.min(next, sa.pending.deadline);
-      if (sa.halfOpenDeadline !== undefined && sa.state !== 'ESTABLISHED')
+      if (sa.halfOpenDeadline !== undefined && sa.state === 'CONNECTING')
         next = next === undefined ? sa.halfOpenDeadline : Math.min(next, sa.halfOpenDeadline);
+      const l = nextDeadline(this, sa);
+      if (l !== undefined) next = next === undefined ? l : Math.min(next, l);
     }
     return next;
   }
@@ -174,11 +196,15 @@ export class IkeEndpoint implements EndpointContext {
     const remote = opts.remote ?? { address: firstConcrete(conn.remoteAddrs) ?? '', port: conn.remotePort };
     if (remote.address === '') throw new Error(`connection '${connName}' has no concrete remote_addrs to initiate to`);
     const local = opts.local ?? { address: firstConcrete(conn.localAddrs) ?? (remote.address.includes(':') ? '::' : '0.0.0.0'), port: conn.localPort };
-    const sa = this.newSa(true, this.newIkeSpi(), local, remote);
+    return this.startIke(conn, child, now, { local, remote }).id;
+  }
+
+  private startIke(conn: IkeConnectionConfig, child: ChildConfig | undefined, now: number, at: { local: Address; remote: Address }): IkeSa {
+    const sa = this.newSa(true, this.newIkeSpi(), at.local, at.remote);
     sa.conn = conn;
     this.registerSa(sa);
     startIkeSaInit(this, sa, child, now);
-    return sa.id;
+    return sa;
   }
 
   /** Deletes an IKE SA (and with it its CHILD SAs) with an INFORMATIONAL Delete (RFC 7296 1.4.1). */
@@ -203,6 +229,59 @@ export class IkeEndpoint implements EndpointContext {
       }
     }
     return false;
+  }
+
+  /** Creates another CHILD SA of the IKE SA's connection with CREATE_CHILD_SA (RFC 7296 1.3.1). */
+  createChild(ikeSaId: number, childName: string, now: number): boolean {
+    const sa = this.findById(ikeSaId);
+    const cfg = sa?.conn?.children.find((c) => c.name === childName);
+    if (!sa || !cfg || sa.state !== 'ESTABLISHED') return false;
+    this.enqueue(sa, (t) => startCreateChild(this, sa, cfg, t), now);
+    return true;
+  }
+
+  /** Rekeys a CHILD SA (by unique id) now. */
+  rekeyChild(childId: number, now: number): boolean {
+    for (const sa of this.sas.values()) {
+      const c = sa.children.find((x) => x.id === childId);
+      if (c) {
+        this.enqueue(sa, (t) => startCreateChild(this, sa, c.config, t, { rekey: c }), now);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Rekeys an IKE SA now (RFC 7296 1.3.2), or reauthenticates it with `reauth`. */
+  rekeyIke(id: number, now: number, opts: { reauth?: boolean } = {}): boolean {
+    const sa = this.findById(id);
+    if (!sa || sa.state !== 'ESTABLISHED') return false;
+    if (opts.reauth) this.reauthenticate(sa, now);
+    else this.enqueue(sa, (t) => startRekeyIke(this, sa, t), now);
+    return true;
+  }
+
+  /**
+   * The ESP engine reports a byte/packet lifetime of the CHILD SA with inbound SPI `spiIn`: soft starts a rekey,
+   * hard deletes it (strongSwan: rekey_bytes/packets and life_bytes/packets).
+   */
+  espExpired(spiIn: number, kind: 'soft' | 'hard', now: number): void {
+    for (const sa of this.sas.values()) {
+      const c = sa.children.find((x) => x.spiIn === spiIn || x.spiOut === spiIn);
+      if (!c) continue;
+      if (kind === 'soft') {
+        if (c.state === 'INSTALLED') c.rekeyAt = now;
+      } else {
+        c.expireAt = now;
+      }
+      this.handleTimeout(now);
+      return;
+    }
+  }
+
+  /** The data plane saw authenticated ESP from the peer of this CHILD SA: the peer is alive (DPD). */
+  espActivity(spiIn: number, now: number): void {
+    for (const sa of this.sas.values()) if (sa.children.some((c) => c.spiIn === spiIn)) sa.lastInbound = Math.max(sa.lastInbound, now);
   }
 
   /** Sends an empty INFORMATIONAL (liveness check, RFC 7296 2.4). */
@@ -310,7 +389,9 @@ export class IkeEndpoint implements EndpointContext {
 
   destroySa(sa: IkeSa, reason: IkeDownReason, message: string): void {
     if (sa.state === 'DESTROYING') return;
-    for (const c of sa.children) this.removeChild(sa, c, reason === 'deleted-by-peer' ? 'IKE SA deleted by peer' : `IKE SA closed: ${reason}`);
+    const configs = uniqueConfigs(sa.children.map((c) => c.config));
+    const conn = sa.conn;
+    for (const c of [...sa.children]) this.removeChild(sa, c, reason === 'deleted-by-peer' ? 'IKE SA deleted by peer' : `IKE SA closed: ${reason}`);
     const wasUp = sa.state === 'ESTABLISHED' || sa.state === 'REKEYING' || sa.state === 'DELETING';
     sa.state = 'DESTROYING';
     sa.pending = undefined;
@@ -320,6 +401,17 @@ export class IkeEndpoint implements EndpointContext {
     sa.ke?.dispose();
     this.log('ike', wasUp ? 1 : 0, sa, message);
     this.emit({ type: 'ike-down', sa: sa.info(), reason, message });
+    if (sa.reauthOf && reason !== 'rekeyed') sa.reauthOf.reauthBy = undefined;
+    if (sa.rekeyedTo || reason === 'rekeyed' || !conn) return;
+    // dpd_action after a dead peer, close_action after the peer closed (strongSwan semantics).
+    const action = (c: ChildConfig): string => (reason === 'timeout' ? c.dpdAction : reason === 'deleted-by-peer' ? c.closeAction : 'none');
+    const restart = configs.filter((c) => { const a = action(c); return a === 'restart' || a === 'start'; });
+    for (const c of configs) if (action(c) === 'trap') this.emit({ type: 'trap', connection: conn.name, child: c.name });
+    if (restart.length > 0 && !conn.remoteAddrs.every((a) => a.startsWith('%'))) {
+      this.log('ike', 0, undefined, `restarting CHILD_SA ${restart.map((c) => c.name).join(', ')} of ${conn.name} (${reason === 'timeout' ? 'dpd_action' : 'close_action'})`);
+      const fresh = this.startIke(conn, restart[0], this.lastNow, { local: { address: sa.local.address, port: conn.localPort }, remote: { address: sa.remote.address, port: conn.remotePort } });
+      fresh.pendingChildren = restart.slice(1);
+    }
   }
 
   /** Removes a CHILD SA from its IKE SA and tells the driver to uninstall it. */
@@ -362,6 +454,55 @@ export class IkeEndpoint implements EndpointContext {
     let n = 0;
     for (const sa of this.sas.values()) if (!sa.initiator && sa.state === 'CONNECTING') n++;
     return n;
+  }
+
+  jitter(maxMs: number): number {
+    return maxMs > 0 ? Math.floor(this.random01() * maxMs) : 0;
+  }
+
+  later(sa: IkeSa, at: number, fn: (now: number) => void): void {
+    sa.timers.push({ at, fn });
+  }
+
+  releaseChildSpi(spi: number): void {
+    this.childSpis.delete(spi);
+  }
+
+  sendKeepalive(sa: IkeSa): void {
+    this.txQueue.push({ data: Uint8Array.of(0xff), local: sa.local, remote: sa.remote, nonEspMarker: false });
+  }
+
+  reauthenticate(sa: IkeSa, now: number): void {
+    const conn = sa.conn;
+    if (!conn || sa.state !== 'ESTABLISHED' || !sa.initiator && conn.remoteAddrs.every((a) => a.startsWith('%'))) {
+      // A responder that cannot reach the peer's address on its own (road warrior) lets the peer reauthenticate.
+      if (sa.state === 'ESTABLISHED') this.log('ike', 1, sa, 'reauthentication needs an initiator-side address; leaving it to the peer');
+      return;
+    }
+    const children = uniqueConfigs(sa.children.map((c) => c.config));
+    this.log('ike', 0, sa, `reauthenticating IKE_SA ${sa.name}[${sa.id}] (${this.settings.makeBeforeBreak ? 'make-before-break' : 'break-before-make'})`);
+    if (this.settings.makeBeforeBreak) {
+      const fresh = this.startIke(conn, children[0], now, { local: { address: sa.local.address, port: conn.localPort }, remote: { address: sa.remote.address, port: conn.remotePort } });
+      fresh.reauthOf = sa;
+      sa.reauthBy = fresh;
+      fresh.pendingChildren = children.slice(1);
+    } else {
+      const remote = { address: sa.remote.address, port: conn.remotePort };
+      const local = { address: sa.local.address, port: conn.localPort };
+      this.enqueue(sa, (t) => {
+        startDeleteIke(this, sa, t);
+        const del = sa.pending;
+        if (!del) return;
+        const done = (t2: number): void => {
+          const fresh = this.startIke(conn, children[0], t2, { local, remote });
+          fresh.pendingChildren = children.slice(1);
+        };
+        // Break-before-make: the new IKE SA starts once the old one is gone (answered or timed out).
+        const origResp = del.onResponse;
+        const origTimeout = del.onTimeout;
+        sa.pending = { ...del, onResponse: (h, p, t2) => (origResp(h, p, t2), done(t2)), onTimeout: (t2) => (origTimeout(t2), done(t2)) };
+      }, now);
+    }
   }
 
   cookieSecret(): Uint8Array {
@@ -467,8 +608,7 @@ export class IkeEndpoint implements EndpointContext {
         respondInformational(this, sa, decoded, mid, now);
         break;
       case ExchangeType.CREATE_CHILD_SA:
-        // CREATE_CHILD_SA lands with the lifecycle work; until then refuse politely (RFC 7296 1.3: NO_ADDITIONAL_SAS).
-        this.sendResponse(sa, header.exchangeType, mid, [notify(NotifyType.NO_ADDITIONAL_SAS)]);
+        respondCreateChild(this, sa, decoded, mid, now, (req) => respondRekeyIke(this, sa, req, mid, now));
         break;
       default:
         this.log('ike', 1, sa, `unsupported exchange type ${header.exchangeType}, answering INVALID_SYNTAX`);
@@ -523,6 +663,10 @@ function invalidFrom(e: IkeCodecError): Decoded {
   return e.code === 'UNSUPPORTED_CRITICAL_PAYLOAD'
     ? { kind: 'invalid', notifyType: NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, data: Uint8Array.of(e.payloadType ?? 0), message: e.message }
     : { kind: 'invalid', notifyType: NotifyType.INVALID_SYNTAX, data: new Uint8Array(0), message: e.message };
+}
+
+function uniqueConfigs(list: readonly ChildConfig[]): ChildConfig[] {
+  return [...new Set(list)];
 }
 
 function initKey(spiI: Uint8Array, remote: Address): string {

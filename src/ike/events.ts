@@ -5,7 +5,7 @@
 import type { TrafficSelector } from './traffic-selector.js';
 import type { Address } from './config.js';
 
-export type IkeSaState = 'CREATED' | 'CONNECTING' | 'ESTABLISHED' | 'REKEYING' | 'DELETING' | 'DESTROYING';
+export type IkeSaState = 'CREATED' | 'CONNECTING' | 'ESTABLISHED' | 'REKEYING' | 'REKEYED' | 'DELETING' | 'DESTROYING';
 
 export interface IkeSaInfo {
   /** Unique id, like strongSwan's #N / vici uniqueid. */
@@ -57,6 +57,8 @@ export interface ChildSaInfo {
 
 export type IkeDownReason =
   | 'deleted'
+  /** Replaced by a rekeyed or reauthenticated IKE SA: its CHILD SAs live on there. */
+  | 'rekeyed'
   | 'deleted-by-peer'
   | 'timeout'
   | 'auth-failed'
@@ -73,7 +75,19 @@ export type IkeEvent =
       readonly child: ChildSaInfo;
       readonly inbound: ChildSaDirectionKeys;
       readonly outbound: ChildSaDirectionKeys;
+      /** Lifetimes for the ESP engine (0 = none); rekey_bytes/packets are soft, life_bytes/packets hard. */
+      readonly lifetimes: { readonly softBytes: number; readonly hardBytes: number; readonly softPackets: number; readonly hardPackets: number };
+      /** Set when this CHILD SA replaces another (rekey): switch outbound now, keep the old inbound until removed. */
+      readonly replaces?: ChildSaInfo;
     }
+  | { readonly type: 'ike-rekeyed'; readonly old: IkeSaInfo; readonly sa: IkeSaInfo }
+  | {
+      /** dpd_action/close_action = trap: install a trap policy so the next matching packet triggers `acquire`. */
+      readonly type: 'trap';
+      readonly connection: string;
+      readonly child: string;
+    }
+  | { readonly type: 'vip-assigned'; readonly ikeSaId: number; readonly addresses: readonly string[]; readonly dns: readonly string[] }
   | { readonly type: 'child-remove'; readonly child: ChildSaInfo; readonly reason: string }
   | { readonly type: 'child-failed'; readonly ikeSaId: number; readonly name: string; readonly notify: string; readonly message: string }
   | { readonly type: 'auth-failed'; readonly ikeSaId: number; readonly message: string }

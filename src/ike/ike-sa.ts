@@ -12,6 +12,14 @@ import { ANY_IDENTITY, formatIdentity, type Identity } from './identity.js';
 import type { IkeSaKeys } from './keys.js';
 import type { TrafficSelector } from './traffic-selector.js';
 
+/** Bookkeeping of one rekey exchange of a CHILD or IKE SA, kept to resolve collisions (RFC 7296 2.8.1, 2.8.2). */
+export interface RekeyExchange<T> {
+  readonly Ni: Uint8Array;
+  Nr?: Uint8Array;
+  /** The SA the exchange created. */
+  replacement?: T;
+}
+
 export interface ChildSa {
   readonly id: number;
   readonly name: string;
@@ -21,8 +29,18 @@ export interface ChildSa {
   readonly set: TransformSet;
   readonly localTs: readonly TrafficSelector[];
   readonly remoteTs: readonly TrafficSelector[];
-  state: 'INSTALLED' | 'DELETING';
+  /**
+   * INSTALLED: in use. REKEYING: our rekey is under way. REKEYED: replaced, waiting for its Delete.
+   * DELETING: our Delete is under way.
+   */
+  state: 'INSTALLED' | 'REKEYING' | 'REKEYED' | 'DELETING';
   readonly installedAt: number;
+  /** Soft (rekey) and hard (expire) deadlines from rekey_time/rand_time/life_time. */
+  rekeyAt?: number;
+  expireAt?: number;
+  /** Our rekey of this SA, and the peer's rekey that we answered. */
+  rekeyOurs?: RekeyExchange<ChildSa>;
+  rekeyTheirs?: RekeyExchange<ChildSa>;
 }
 
 /** An initiator-side exchange in progress: what to do with the response (RFC 7296 2.1 request/response pairs). */
@@ -76,8 +94,33 @@ export class IkeSa {
   establishedAt: number | undefined;
   /** Responder: drop the SA if IKE_AUTH has not completed by then (half-open timeout). */
   halfOpenDeadline: number | undefined;
-  /** Time of the last authenticated message from the peer (DPD). */
+  /** Time of the last authenticated message (or ESP packet, via the driver) from the peer (DPD, RFC 7296 2.4). */
   lastInbound = 0;
+  /** Lifecycle deadlines: IKE rekey, reauthentication, hard expiry (over_time), NAT keepalive. */
+  rekeyAt: number | undefined;
+  reauthAt: number | undefined;
+  expireAt: number | undefined;
+  keepaliveAt: number | undefined;
+  /** A liveness check is under way (so DPD does not queue another). */
+  dpdPending = false;
+  /** We are behind a real NAT (not one faked to force encapsulation): send keepalives (RFC 3948 section 4). */
+  natLocalReal = false;
+  /** Our rekey of this IKE SA (with the new SPI we chose), and the peer's that we answered. */
+  rekeyOurs: (RekeyExchange<IkeSa> & { spi: Uint8Array }) | undefined;
+  rekeyTheirs: RekeyExchange<IkeSa> | undefined;
+  /** Set on an IKE SA replaced by a rekey: children have moved, only the Delete is pending. */
+  rekeyedTo: IkeSa | undefined;
+  /** Reauthentication: the IKE SA that replaces this one (make-before-break) . */
+  reauthBy: IkeSa | undefined;
+  /** Children to re-create on this SA once it is up (reauthentication, restart). */
+  pendingChildren: ChildConfig[] = [];
+  /** The IKE SA this one reauthenticates (make-before-break): deleted once we are up with all children. */
+  reauthOf: IkeSa | undefined;
+  /** One-shot callbacks (retries after TEMPORARY_FAILURE and the like). */
+  timers: { at: number; fn: (now: number) => void }[] = [];
+  /** Virtual IPs assigned to us / handed to the peer (configuration payload, RFC 7296 3.15). */
+  virtualIps: string[] = [];
+  peerVirtualIps: string[] = [];
 
   constructor(
     readonly id: number,

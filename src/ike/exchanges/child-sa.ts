@@ -1,47 +1,105 @@
 /**
  * CHILD SA negotiation shared by IKE_AUTH and CREATE_CHILD_SA (RFC 7296 1.3, 2.9, 2.17):
- * the initiator offers SA + TSi + TSr with its inbound SPI; the responder picks a proposal, narrows the traffic
- * selectors against its policy, allocates its own inbound SPI and both derive KEYMAT from SK_d.
+ * the initiator offers SA + TSi + TSr with its inbound SPI; the responder picks a child config and a proposal,
+ * narrows the traffic selectors against its policy, allocates its own inbound SPI, and both derive KEYMAT from
+ * SK_d (with g^ir when the CREATE_CHILD_SA exchange carried KE payloads: PFS).
  */
 import { ProtocolId, NotifyType, PayloadType, type Payload, type TsPayload } from '../codec/types.js';
 import type { ChildConfig } from '../config.js';
 import type { EndpointContext } from '../endpoint.js';
 import { numberToSpi, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
 import { deriveChildKeys } from '../keys.js';
-import { explainMismatch, saProposalToSet, selectProposal, selectionToSaProposal, toSaProposals } from '../negotiate.js';
+import { explainMismatch, saProposalToSet, selectProposal, selectionToSaProposal, toSaProposals, type Selection } from '../negotiate.js';
 import { findPayload, hasNotify, notify } from '../payload-util.js';
 import { parseIp } from '../../net/ip-address.js';
 import { formatTrafficSelector, isSubset, narrow, resolveConfigured, type TrafficSelector } from '../traffic-selector.js';
 import { formatProposal } from '../../crypto/transforms.js';
 
-function hostAddr(address: string): Uint8Array[] {
+function hostAddrs(address: string): Uint8Array[] {
   const ip = parseIp(address);
   return ip && ip.some((b) => b !== 0) ? [ip] : [];
 }
 
-/** Our selectors for a child, 'dynamic' resolved to the IKE SA's addresses. */
+/** Our selectors for a child, 'dynamic' resolved to the IKE SA's addresses (or our virtual IPs). */
 export function childSelectors(sa: IkeSa, cfg: ChildConfig): { local: TrafficSelector[]; remote: TrafficSelector[] } {
-  return {
-    local: resolveConfigured(cfg.localTs, hostAddr(sa.local.address)),
-    remote: resolveConfigured(cfg.remoteTs, hostAddr(sa.remote.address)),
-  };
+  const localHosts = sa.virtualIps.length > 0 ? sa.virtualIps.map((a) => parseIp(a)!).filter(Boolean) : hostAddrs(sa.local.address);
+  const remoteHosts = sa.peerVirtualIps.length > 0 ? sa.peerVirtualIps.map((a) => parseIp(a)!).filter(Boolean) : hostAddrs(sa.remote.address);
+  return { local: resolveConfigured(cfg.localTs, localHosts), remote: resolveConfigured(cfg.remoteTs, remoteHosts) };
 }
 
-/** Initiator: the SA, TSi and TSr payloads offering `cfg` with inbound SPI `spiIn`. */
-export function buildChildOffer(sa: IkeSa, cfg: ChildConfig, spiIn: number, opts: { stripKe: boolean }): { payloads: Payload[]; localTs: TrafficSelector[]; remoteTs: TrafficSelector[] } {
-  const ts = childSelectors(sa, cfg);
+/** Initiator: the SA, TSi and TSr payloads offering `cfg` with inbound SPI `spiIn` (`ts` overrides, for rekeys). */
+export function buildChildOffer(
+  sa: IkeSa,
+  cfg: ChildConfig,
+  spiIn: number,
+  opts: { stripKe: boolean; ts?: { local: readonly TrafficSelector[]; remote: readonly TrafficSelector[] } },
+): { sa: Payload; tsi: Payload; tsr: Payload; localTs: TrafficSelector[]; remoteTs: TrafficSelector[] } {
+  const ts = opts.ts ? { local: [...opts.ts.local], remote: [...opts.ts.remote] } : childSelectors(sa, cfg);
   return {
     localTs: ts.local,
     remoteTs: ts.remote,
-    payloads: [
-      { type: PayloadType.SA, critical: false, proposals: toSaProposals(cfg.espProposals, ProtocolId.ESP, numberToSpi(spiIn), opts) },
-      { type: PayloadType.TSi, critical: false, selectors: ts.local },
-      { type: PayloadType.TSr, critical: false, selectors: ts.remote },
-    ],
+    sa: { type: PayloadType.SA, critical: false, proposals: toSaProposals(cfg.espProposals, ProtocolId.ESP, numberToSpi(spiIn), { stripKe: opts.stripKe }) },
+    tsi: { type: PayloadType.TSi, critical: false, selectors: ts.local },
+    tsr: { type: PayloadType.TSr, critical: false, selectors: ts.remote },
   };
 }
 
-function install(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, args: { spiIn: number; spiOut: number; set: ChildSa['set']; localTs: TrafficSelector[]; remoteTs: TrafficSelector[]; initiator: boolean; now: number; gir?: Uint8Array; Ni: Uint8Array; Nr: Uint8Array }): ChildSa {
+/** The first PFS group of a child's ESP proposals (0/undefined = no PFS). */
+export function pfsGroup(cfg: ChildConfig): number | undefined {
+  for (const p of cfg.espProposals) for (const g of p.ke) if (g !== 0) return g;
+  return undefined;
+}
+
+export interface ChildChoice {
+  readonly cfg: ChildConfig;
+  readonly sel: Selection;
+  readonly localTs: TrafficSelector[];
+  readonly remoteTs: TrafficSelector[];
+}
+
+export type ChooseResult = ({ ok: true } & ChildChoice) | { ok: false; notify: number; message: string };
+
+/**
+ * Responder: picks the first child config (of `configs`, default all of the connection's) whose selectors overlap
+ * the request (strongSwan's child config lookup), then the first acceptable ESP proposal.
+ */
+export function chooseChild(sa: IkeSa, req: readonly Payload[], opts: { stripKe: boolean; configs?: readonly ChildConfig[] }): ChooseResult {
+  const saP = findPayload(req, PayloadType.SA);
+  const tsi = findPayload(req, PayloadType.TSi) as TsPayload | undefined;
+  const tsr = findPayload(req, PayloadType.TSr) as TsPayload | undefined;
+  if (!saP || !tsi || !tsr) return { ok: false, notify: NotifyType.INVALID_SYNTAX, message: 'CHILD SA request lacks SA, TSi or TSr' };
+  const conn = sa.conn!;
+  let tsMatched = false;
+  let lastMismatch = '';
+  for (const cfg of opts.configs ?? conn.children) {
+    const ours = childSelectors(sa, cfg);
+    // TSi is the initiator's side: our remote. TSr is the responder's side: our local.
+    const remoteTs = narrow(tsi.selectors, ours.remote);
+    const localTs = narrow(tsr.selectors, ours.local);
+    if (remoteTs.length === 0 || localTs.length === 0) continue;
+    tsMatched = true;
+    const sel = selectProposal(cfg.espProposals, saP.proposals, ProtocolId.ESP, { stripKe: opts.stripKe });
+    if (!sel) {
+      lastMismatch = explainMismatch(cfg.espProposals, saP.proposals, ProtocolId.ESP, { stripKe: opts.stripKe });
+      continue;
+    }
+    if (sel.spi.length !== 4) return { ok: false, notify: NotifyType.INVALID_SYNTAX, message: 'ESP proposal SPI is not 4 bytes' };
+    return { ok: true, cfg, sel, localTs, remoteTs };
+  }
+  if (!tsMatched) {
+    const msg = `traffic selectors ${tsi.selectors.map(formatTrafficSelector).join(' ')} === ${tsr.selectors.map(formatTrafficSelector).join(' ')} unacceptable for connection '${conn.name}'`;
+    return { ok: false, notify: NotifyType.TS_UNACCEPTABLE, message: msg };
+  }
+  return { ok: false, notify: NotifyType.NO_PROPOSAL_CHOSEN, message: lastMismatch };
+}
+
+/** Installs a CHILD SA, schedules its lifetimes and tells the driver (child-install). */
+export function installChild(
+  ctx: EndpointContext,
+  sa: IkeSa,
+  cfg: ChildConfig,
+  args: { spiIn: number; spiOut: number; set: ChildSa['set']; localTs: TrafficSelector[]; remoteTs: TrafficSelector[]; initiator: boolean; now: number; gir?: Uint8Array; Ni: Uint8Array; Nr: Uint8Array; replaces?: ChildSa },
+): ChildSa {
   const keys = deriveChildKeys(sa.keys!.prf, sa.keys!.SK_d, args.set, { Ni: args.Ni, Nr: args.Nr, initiator: args.initiator, ...(args.gir ? { gir: args.gir } : {}) });
   const child: ChildSa = {
     id: ctx.nextChildId(),
@@ -55,81 +113,74 @@ function install(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, args: { spiI
     state: 'INSTALLED',
     installedAt: args.now,
   };
+  // RFC 7296 2.8 / strongSwan: rekey at rekey_time minus a random part of rand_time; hard expiry at life_time.
+  if (cfg.rekeyTimeMs > 0) child.rekeyAt = args.now + cfg.rekeyTimeMs - ctx.jitter(cfg.randTimeMs);
+  if (cfg.lifeTimeMs > 0) child.expireAt = args.now + cfg.lifeTimeMs;
   sa.children.push(child);
   const hex = (n: number): string => n.toString(16).padStart(8, '0');
   ctx.log('ike', 0, sa, `CHILD_SA ${cfg.name}{${child.id}} established with SPIs ${hex(child.spiIn)}_i ${hex(child.spiOut)}_o and TS ${args.localTs.map(formatTrafficSelector).join(' ')} === ${args.remoteTs.map(formatTrafficSelector).join(' ')}`);
   ctx.log('chd', 1, sa, `CHILD_SA ${cfg.name}{${child.id}} uses ESP:${formatProposal(args.set)}`);
+  const softBytes = cfg.rekeyBytes > 0 ? cfg.rekeyBytes - ctx.jitter(Math.max(0, (cfg.lifeBytes || cfg.rekeyBytes) - cfg.rekeyBytes)) : 0;
+  const softPackets = cfg.rekeyPackets > 0 ? cfg.rekeyPackets - ctx.jitter(Math.max(0, (cfg.lifePackets || cfg.rekeyPackets) - cfg.rekeyPackets)) : 0;
   ctx.emit({
     type: 'child-install',
     child: sa.childInfo(child),
     inbound: { spi: child.spiIn, encrKey: keys.inbound.encrKey, integKey: keys.inbound.integKey },
     outbound: { spi: child.spiOut, encrKey: keys.outbound.encrKey, integKey: keys.outbound.integKey },
+    lifetimes: { softBytes, hardBytes: cfg.lifeBytes, softPackets, hardPackets: cfg.lifePackets },
+    ...(args.replaces ? { replaces: sa.childInfo(args.replaces) } : {}),
   });
   return child;
 }
 
+/** Responder side of accepting a choice: allocate our SPI, install, and build SA + TSi + TSr for the response. */
+export function acceptChild(ctx: EndpointContext, sa: IkeSa, choice: ChildChoice, now: number, opts: { Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array; replaces?: ChildSa }): { child: ChildSa; payloads: Payload[] } {
+  const spiIn = ctx.allocateChildSpi();
+  const child = installChild(ctx, sa, choice.cfg, {
+    spiIn,
+    spiOut: spiToNumber(choice.sel.spi),
+    set: choice.sel.set,
+    localTs: choice.localTs,
+    remoteTs: choice.remoteTs,
+    initiator: false,
+    now,
+    Ni: opts.Ni,
+    Nr: opts.Nr,
+    ...(opts.gir ? { gir: opts.gir } : {}),
+    ...(opts.replaces ? { replaces: opts.replaces } : {}),
+  });
+  return {
+    child,
+    payloads: [
+      { type: PayloadType.SA, critical: false, proposals: [selectionToSaProposal(choice.sel.set, choice.sel.num, ProtocolId.ESP, numberToSpi(spiIn))] },
+      { type: PayloadType.TSi, critical: false, selectors: choice.remoteTs },
+      { type: PayloadType.TSr, critical: false, selectors: choice.localTs },
+    ],
+  };
+}
+
 export type ChildResponse = { ok: true; payloads: Payload[]; child: ChildSa } | { ok: false; payloads: Payload[]; notify: number; message: string };
 
-/**
- * Responder: answers a CHILD SA request (SA, TSi, TSr in `req`). Picks the first child config whose selectors
- * overlap the request (strongSwan's child config lookup), then the first acceptable ESP proposal.
- */
-export function respondChild(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], now: number, opts: { stripKe: boolean; Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array }): ChildResponse {
-  const saP = findPayload(req, PayloadType.SA);
-  const tsi = findPayload(req, PayloadType.TSi) as TsPayload | undefined;
-  const tsr = findPayload(req, PayloadType.TSr) as TsPayload | undefined;
-  if (!saP || !tsi || !tsr) return fail(NotifyType.INVALID_SYNTAX, 'CHILD SA request lacks SA, TSi or TSr');
-  const conn = sa.conn!;
-  let tsMatched = false;
-  let lastMismatch = '';
-  for (const cfg of conn.children) {
-    const ours = childSelectors(sa, cfg);
-    // TSi is the initiator's side: our remote. TSr is the responder's side: our local.
-    const remoteTs = narrow(tsi.selectors, ours.remote);
-    const localTs = narrow(tsr.selectors, ours.local);
-    if (remoteTs.length === 0 || localTs.length === 0) continue;
-    tsMatched = true;
-    const sel = selectProposal(cfg.espProposals, saP.proposals, ProtocolId.ESP, { stripKe: opts.stripKe });
-    if (!sel) {
-      lastMismatch = explainMismatch(cfg.espProposals, saP.proposals, ProtocolId.ESP, { stripKe: opts.stripKe });
-      continue;
-    }
-    if (sel.spi.length !== 4) return fail(NotifyType.INVALID_SYNTAX, 'ESP proposal SPI is not 4 bytes');
-    if (hasNotify(req, NotifyType.USE_TRANSPORT_MODE)) {
-      // RFC 7296 1.3.1: we only do tunnel mode; answering without USE_TRANSPORT_MODE means tunnel mode.
-      ctx.log('chd', 1, sa, `peer requested transport mode for ${cfg.name}; only tunnel mode is supported, answering in tunnel mode`);
-    }
-    const spiIn = ctx.allocateChildSpi();
-    const child = install(ctx, sa, cfg, { spiIn, spiOut: spiToNumber(sel.spi), set: sel.set, localTs, remoteTs, initiator: false, now, Ni: opts.Ni, Nr: opts.Nr, ...(opts.gir ? { gir: opts.gir } : {}) });
-    return {
-      ok: true,
-      child,
-      payloads: [
-        { type: PayloadType.SA, critical: false, proposals: [selectionToSaProposal(sel.set, sel.num, ProtocolId.ESP, numberToSpi(spiIn))] },
-        { type: PayloadType.TSi, critical: false, selectors: remoteTs },
-        { type: PayloadType.TSr, critical: false, selectors: localTs },
-      ],
-    };
+/** Responder for the CHILD SA inside IKE_AUTH (no KE there: RFC 7296 1.2). */
+export function respondChild(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], now: number, opts: { Ni: Uint8Array; Nr: Uint8Array }): ChildResponse {
+  const choice = chooseChild(sa, req, { stripKe: true });
+  if (!choice.ok) return { ok: false, payloads: [notify(choice.notify)], notify: choice.notify, message: choice.message };
+  if (hasNotify(req, NotifyType.USE_TRANSPORT_MODE)) {
+    // RFC 7296 1.3.1: we only do tunnel mode; answering without USE_TRANSPORT_MODE means tunnel mode.
+    ctx.log('chd', 1, sa, `peer requested transport mode for ${choice.cfg.name}; only tunnel mode is supported, answering in tunnel mode`);
   }
-  if (!tsMatched) {
-    const msg = `traffic selectors ${tsi.selectors.map(formatTrafficSelector).join(' ')} === ${tsr.selectors.map(formatTrafficSelector).join(' ')} unacceptable for connection '${conn.name}'`;
-    return fail(NotifyType.TS_UNACCEPTABLE, msg);
-  }
-  return fail(NotifyType.NO_PROPOSAL_CHOSEN, lastMismatch);
-
-  function fail(n: number, message: string): ChildResponse {
-    return { ok: false, payloads: [notify(n)], notify: n, message };
-  }
+  const r = acceptChild(ctx, sa, choice, now, opts);
+  return { ok: true, ...r };
 }
 
 /** Initiator: checks the responder's SA/TSi/TSr against what we offered and installs the CHILD SA. */
 export function processChildResponse(
   ctx: EndpointContext,
   sa: IkeSa,
-  offer: { config: ChildConfig; spiIn: number; localTs: TrafficSelector[]; remoteTs: TrafficSelector[] },
+  offer: { config: ChildConfig; spiIn: number; localTs: readonly TrafficSelector[]; remoteTs: readonly TrafficSelector[] },
   resp: readonly Payload[],
   now: number,
-  opts: { stripKe: boolean; Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array },
+  opts: { stripKe: boolean; Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array; replaces?: ChildSa; keGroup?: number },
 ): { ok: true; child: ChildSa } | { ok: false; message: string } {
   const saP = findPayload(resp, PayloadType.SA);
   const tsi = findPayload(resp, PayloadType.TSi) as TsPayload | undefined;
@@ -138,6 +189,7 @@ export function processChildResponse(
   const set = saProposalToSet(saP.proposals[0]!);
   const check = set && selectProposal(offer.config.espProposals, saP.proposals, ProtocolId.ESP, { stripKe: opts.stripKe, preferOurs: false });
   if (!set || !check || formatProposal(check.set) !== formatProposal(set)) return { ok: false, message: 'responder chose an ESP proposal we did not offer' };
+  if (!opts.stripKe && (set.ke ?? 0) !== (opts.keGroup ?? 0)) return { ok: false, message: `responder chose PFS group ${set.ke ?? 'none'}, our KE payload was for ${opts.keGroup ?? 'none'}` };
   const spi = saP.proposals[0]!.spi;
   if (spi.length !== 4) return { ok: false, message: 'ESP SPI in response is not 4 bytes' };
   // RFC 7296 2.9: the responder may narrow, never widen.
@@ -145,6 +197,34 @@ export function processChildResponse(
   if (!within(tsi.selectors, offer.localTs) || !within(tsr.selectors, offer.remoteTs)) {
     return { ok: false, message: `responder returned traffic selectors outside our proposal: ${tsi.selectors.map(formatTrafficSelector).join(' ')} === ${tsr.selectors.map(formatTrafficSelector).join(' ')}` };
   }
-  const child = install(ctx, sa, offer.config, { spiIn: offer.spiIn, spiOut: spiToNumber(spi), set, localTs: [...tsi.selectors], remoteTs: [...tsr.selectors], initiator: true, now, Ni: opts.Ni, Nr: opts.Nr, ...(opts.gir ? { gir: opts.gir } : {}) });
+  const child = installChild(ctx, sa, offer.config, {
+    spiIn: offer.spiIn,
+    spiOut: spiToNumber(spi),
+    set,
+    localTs: [...tsi.selectors],
+    remoteTs: [...tsr.selectors],
+    initiator: true,
+    now,
+    Ni: opts.Ni,
+    Nr: opts.Nr,
+    ...(opts.gir ? { gir: opts.gir } : {}),
+    ...(opts.replaces ? { replaces: opts.replaces } : {}),
+  });
   return { ok: true, child };
+}
+
+/**
+ * RFC 7296 2.8.1: of two colliding rekey exchanges, the one holding the lowest of the four nonces produced the
+ * redundant SA. "Lowest" is an octet-by-octet comparison, a nonce that is a prefix of the other being lower.
+ * Returns true when `ours` (Ni, Nr of our exchange) holds the lowest nonce, i.e. our exchange lost.
+ */
+export function ourExchangeLost(ours: { Ni: Uint8Array; Nr: Uint8Array }, theirs: { Ni: Uint8Array; Nr: Uint8Array }): boolean {
+  const min = (a: Uint8Array, b: Uint8Array): Uint8Array => (compareNonces(a, b) <= 0 ? a : b);
+  return compareNonces(min(ours.Ni, ours.Nr), min(theirs.Ni, theirs.Nr)) < 0;
+}
+
+export function compareNonces(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }

@@ -11,11 +11,14 @@ import { ExchangeType, NotifyType, PayloadType, type IdPayload, type Payload } f
 import type { ChildConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../endpoint.js';
 import type { IkeSa } from '../ike-sa.js';
-import { formatIdentity, identityMatches, parseIdentity, type Identity } from '../identity.js';
+import { formatIdentity, identityEquals, identityMatches, parseIdentity, type Identity } from '../identity.js';
 import { pskAuth, signedOctets, verifyPskAuth } from '../auth-psk.js';
 import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
 import { buildChildOffer, processChildResponse, respondChild } from './child-sa.js';
 import { connectionsFor } from './ike-sa-init.js';
+import { startCreateChild } from './create-child-sa.js';
+import { startDeleteIke } from './informational.js';
+import { scheduleIkeLifetimes } from '../lifecycle.js';
 import { fmt } from '../endpoint.js';
 import { AuthMethod } from '../codec/types.js';
 
@@ -58,7 +61,7 @@ export function startIkeAuth(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
     const spiIn = ctx.allocateChildSpi();
     const offer = buildChildOffer(sa, child, spiIn, { stripKe: true });
     sa.initialChild = { config: child, spiIn, localTs: offer.localTs, remoteTs: offer.remoteTs };
-    payloads.push(...offer.payloads);
+    payloads.push(offer.sa, offer.tsi, offer.tsr);
   }
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with pre-shared key`);
   ctx.sendRequest(sa, ExchangeType.IKE_AUTH, payloads, now, (_h, p, t) => processAuthResponse(ctx, sa, psk, p, t));
@@ -102,6 +105,7 @@ function processAuthResponse(ctx: EndpointContext, sa: IkeSa, psk: Uint8Array, p
   }
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with pre-shared key successful`);
   established(ctx, sa, now);
+  afterInitiatorUp(ctx, sa, now);
   const offer = sa.initialChild;
   if (!offer) return;
   const err = errorNotify(payloads);
@@ -125,10 +129,34 @@ function failAfterAuth(ctx: EndpointContext, sa: IkeSa, message: string, now: nu
   ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [notify(NotifyType.AUTHENTICATION_FAILED)], now, () => ctx.destroySa(sa, 'auth-failed', message), () => ctx.destroySa(sa, 'auth-failed', message));
 }
 
+/**
+ * Initiator, once IKE_AUTH is done: create the further CHILD SAs this SA should carry (reauthentication,
+ * restart), then, when this SA reauthenticates another one (make-before-break), delete the old IKE SA. The queue
+ * runs these one after the other, after the CHILD SA of IKE_AUTH itself.
+ */
+function afterInitiatorUp(ctx: EndpointContext, sa: IkeSa, now: number): void {
+  for (const cfg of sa.pendingChildren.splice(0)) ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, cfg, t), now);
+  const old = sa.reauthOf;
+  if (old) {
+    ctx.enqueue(
+      sa,
+      (t) => {
+        if (old.state === 'ESTABLISHED' || old.state === 'REKEYED') {
+          ctx.log('ike', 0, sa, `reauthentication of IKE_SA ${old.name}[${old.id}] complete, deleting it`);
+          ctx.enqueue(old, (t2) => startDeleteIke(ctx, old, t2, 'rekeyed'), t);
+        }
+      },
+      now,
+    );
+  }
+}
+
 function established(ctx: EndpointContext, sa: IkeSa, now: number): void {
   sa.state = 'ESTABLISHED';
   sa.establishedAt = now;
+  sa.lastInbound = now;
   sa.halfOpenDeadline = undefined;
+  scheduleIkeLifetimes(ctx, sa, now);
   const h = (b: Uint8Array): string => Buffer.from(b).toString('hex');
   ctx.log('ike', 0, sa, `IKE_SA ${sa.name}[${sa.id}] established between ${sa.local.address}[${formatIdentity(sa.localId)}]...${sa.remote.address}[${formatIdentity(sa.remoteId)}]`);
   ctx.log('ike', 1, sa, `IKE_SA ${sa.name}[${sa.id}] SPIs ${h(sa.spiI)}_i${sa.initiator ? '*' : ''} ${h(sa.spiR)}_r${sa.initiator ? '' : '*'}, suite ${sa.info().suite}`);
@@ -193,11 +221,22 @@ export function respondIkeAuth(ctx: EndpointContext, sa: IkeSa, req: readonly Pa
     return;
   }
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with pre-shared key successful`);
-  if (hasNotify(req, NotifyType.INITIAL_CONTACT)) {
-    // RFC 7296 2.4: the peer has no other SA with us; drop stale ones with the same identities.
-    for (const old of ctx.establishedSas())
-      if (old !== sa && old.remoteId.type === remoteId.type && Buffer.compare(old.remoteId.data, remoteId.data) === 0 && old.conn?.name === conn.name)
-        ctx.destroySa(old, 'deleted', `deleting stale IKE_SA ${old.name}[${old.id}]: peer sent INITIAL_CONTACT`);
+  // Unique IDs (strongSwan's `unique`): what to do with other IKE SAs of the same peer identity.
+  const duplicates = ctx.establishedSas().filter((o) => o !== sa && o.conn?.name === conn.name && identityEquals(o.remoteId, remoteId) && identityEquals(o.localId, sa.localId));
+  if (duplicates.length > 0) {
+    if (conn.unique === 'keep') {
+      answerFail(`IKE_SA with '${formatIdentity(remoteId)}' already exists and unique = keep: rejecting the new one`);
+      return;
+    }
+    const initialContact = hasNotify(req, NotifyType.INITIAL_CONTACT) && conn.unique !== 'never';
+    if (conn.unique === 'replace' || initialContact) {
+      // RFC 7296 2.4: INITIAL_CONTACT says the peer lost its state: the old SAs are stale, drop them silently.
+      // unique = replace deletes them with a Delete as strongSwan does.
+      for (const old of duplicates) {
+        if (initialContact) ctx.destroySa(old, 'deleted', `deleting stale IKE_SA ${old.name}[${old.id}]: peer sent INITIAL_CONTACT`);
+        else ctx.enqueue(old, (t) => startDeleteIke(ctx, old, t), now);
+      }
+    }
   }
   const resp: Payload[] = [idPayload(PayloadType.IDr, sa.localId)];
   const myOctets = signedOctets(keys.prf, sa.initResponse, sa.Ni, keys.SK_pr, sa.localId);
@@ -205,7 +244,7 @@ export function respondIkeAuth(ctx: EndpointContext, sa: IkeSa, req: readonly Pa
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with pre-shared key`);
   established(ctx, sa, now);
   if (findPayload(req, PayloadType.SA)) {
-    const child = respondChild(ctx, sa, req, now, { stripKe: true, Ni: sa.Ni, Nr: sa.Nr });
+    const child = respondChild(ctx, sa, req, now, { Ni: sa.Ni, Nr: sa.Nr });
     if (!child.ok) {
       ctx.log('ike', 0, sa, `failed to establish CHILD_SA: ${child.message}; sending ${notifyName(child.notify)}`);
       ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: conn.children[0]?.name ?? '', notify: notifyName(child.notify), message: child.message });

@@ -49,6 +49,7 @@ function applyNatDetection(ctx: EndpointContext, sa: IkeSa, payloads: readonly P
   if (source.length === 0 && destination.length === 0) return;
   const r = evaluateNatDetection(ctx.crypto, sa.spiI, sa.spiR, { source, destination }, sa.local, sa.remote);
   sa.natLocal = r.localBehindNat || conn.encap;
+  sa.natLocalReal = r.localBehindNat;
   sa.natRemote = r.remoteBehindNat;
   if (r.localBehindNat) ctx.log('ike', 1, sa, 'local host is behind NAT, sending keep alives');
   if (r.remoteBehindNat) ctx.log('ike', 1, sa, 'remote host is behind NAT');

@@ -12,17 +12,22 @@ import { errorNotify, notifyName } from '../payload-util.js';
 
 const hex = (n: number): string => n.toString(16).padStart(8, '0');
 
-export function startDeleteIke(ctx: EndpointContext, sa: IkeSa, now: number): void {
+export function startDeleteIke(ctx: EndpointContext, sa: IkeSa, now: number, reason: 'deleted' | 'rekeyed' = 'deleted'): void {
   if (sa.state === 'DESTROYING') return;
   sa.state = 'DELETING';
   ctx.log('ike', 0, sa, `deleting IKE_SA ${sa.name}[${sa.id}] between ${sa.local.address}...${sa.remote.address}`);
   const d: DeletePayload = { type: PayloadType.DELETE, critical: false, protocol: ProtocolId.IKE, spiSize: 0, spis: [] };
-  const done = (): void => ctx.destroySa(sa, 'deleted', `IKE_SA ${sa.name}[${sa.id}] deleted`);
+  const done = (): void => ctx.destroySa(sa, reason, `IKE_SA ${sa.name}[${sa.id}] ${reason === 'rekeyed' ? 'replaced and' : ''} deleted`.replace('  ', ' '));
   ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [d], now, done, done);
 }
 
 export function startDeleteChild(ctx: EndpointContext, sa: IkeSa, child: ChildSa, now: number): void {
   if (!sa.children.includes(child) || child.state === 'DELETING') return;
+  if (child.state === 'REKEYING') {
+    // Let the rekey finish first; the delete is retried when the window frees.
+    ctx.later(sa, now + 1000, (t) => startDeleteChild(ctx, sa, child, t));
+    return;
+  }
   child.state = 'DELETING';
   ctx.log('chd', 0, sa, `closing CHILD_SA ${child.name}{${child.id}} with SPIs ${hex(child.spiIn)}_i ${hex(child.spiOut)}_o`);
   const d: DeletePayload = { type: PayloadType.DELETE, critical: false, protocol: ProtocolId.ESP, spiSize: 4, spis: [numberToSpi(child.spiIn)] };
@@ -33,9 +38,22 @@ export function startDeleteChild(ctx: EndpointContext, sa: IkeSa, child: ChildSa
 }
 
 export function startDpd(ctx: EndpointContext, sa: IkeSa, now: number): void {
-  ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [], now, () => {
-    ctx.log('ike', 2, sa, 'liveness check answered');
-  });
+  if (sa.state !== 'ESTABLISHED') {
+    sa.dpdPending = false;
+    return;
+  }
+  ctx.log('ike', 2, sa, 'sending DPD request');
+  ctx.sendRequest(
+    sa,
+    ExchangeType.INFORMATIONAL,
+    [],
+    now,
+    () => {
+      sa.dpdPending = false;
+      ctx.log('ike', 2, sa, 'liveness check answered');
+    },
+    () => ctx.destroySa(sa, 'timeout', `peer ${sa.remote.address} did not answer DPD: giving up after ${ctx.settings.retransmit.tries} retransmits`),
+  );
 }
 
 export function respondInformational(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, _now: number): void {

@@ -1,0 +1,266 @@
+/**
+ * CREATE_CHILD_SA for CHILD SAs (RFC 7296 1.3.1, 1.3.3):
+ *
+ *   new:    HDR, SK {SA, Ni, [KEi], TSi, TSr}  -->  <--  HDR, SK {SA, Nr, [KEr], TSi, TSr}
+ *   rekey:  HDR, SK {N(REKEY_SA), SA, Ni, [KEi], TSi, TSr}  -->  <--  HDR, SK {SA, Nr, [KEr], TSi, TSr}
+ *
+ * Rekeying is make-before-break: the new CHILD SA is installed before the initiator deletes the old one.
+ * Collisions (RFC 7296 2.8.1, 2.25.1):
+ *   - both sides rekey the same CHILD SA: each answers the other; the exchange holding the lowest of the four
+ *     nonces made the redundant SA, which its initiator deletes; the winner's initiator deletes the old SA;
+ *   - a rekey of a CHILD SA being deleted: TEMPORARY_FAILURE; of one that is gone: CHILD_SA_NOT_FOUND;
+ *   - our rekey, while the peer deletes the old SA: the SA our rekey created is deleted too;
+ *   - any CHILD SA request while the IKE SA is being rekeyed: TEMPORARY_FAILURE (retry later).
+ */
+import { ExchangeType, NotifyType, PayloadType, ProtocolId, type KePayload, type NoncePayload, type NotifyPayload, type Payload } from '../codec/types.js';
+import type { ChildConfig } from '../config.js';
+import type { EndpointContext } from '../endpoint.js';
+import { numberToSpi, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
+import { errorNotify, findPayload, notifies, notify, notifyName, u16be } from '../payload-util.js';
+import { randomBytes } from '../../crypto/random.js';
+import { isCryptoError } from '../../crypto/errors.js';
+import type { KeyExchange } from '../../crypto/types.js';
+import { acceptChild, buildChildOffer, chooseChild, ourExchangeLost, pfsGroup, processChildResponse } from './child-sa.js';
+import { startDeleteChild } from './informational.js';
+
+const hex = (n: number): string => n.toString(16).padStart(8, '0');
+
+/** Retry delay after TEMPORARY_FAILURE (RFC 7296 2.25: "retry after a short while"): 1-3 s. */
+export function retryDelay(ctx: EndpointContext): number {
+  return 1000 + ctx.jitter(2000);
+}
+
+/** True when an exchange on this IKE SA would collide with an IKE SA rekey or deletion in progress. */
+function ikeBusy(sa: IkeSa): boolean {
+  return sa.state !== 'ESTABLISHED' || sa.rekeyOurs !== undefined;
+}
+
+// ---------------------------------------------------------------------------------------------- initiator
+
+/** Creates a CHILD SA for `cfg` on an established IKE SA, or rekeys `opts.rekey`. */
+export function startCreateChild(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, now: number, opts: { rekey?: ChildSa; group?: number } = {}): void {
+  const old = opts.rekey;
+  if (old && (!sa.children.includes(old) || old.state !== 'INSTALLED')) return; // gone or already handled
+  if (ikeBusy(sa)) {
+    // Not now: the IKE SA itself is being rekeyed or closed; try again shortly.
+    if (sa.state === 'ESTABLISHED' || sa.state === 'REKEYING') scheduleRetry(ctx, sa, cfg, now, old);
+    return;
+  }
+  const spiIn = ctx.allocateChildSpi();
+  const Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
+  const group = opts.group ?? pfsGroup(cfg);
+  let ke: KeyExchange | undefined;
+  if (group !== undefined) ke = ctx.crypto.createKeyExchange(group, ctx.random);
+  const offer = buildChildOffer(sa, cfg, spiIn, { stripKe: false, ...(old ? { ts: { local: old.localTs, remote: old.remoteTs } } : {}) });
+  const payloads: Payload[] = [];
+  if (old) {
+    payloads.push(notify(NotifyType.REKEY_SA, new Uint8Array(0), ProtocolId.ESP, numberToSpi(old.spiIn)));
+    old.state = 'REKEYING';
+    old.rekeyOurs = { Ni };
+    ctx.log('chd', 1, sa, `establishing CHILD_SA ${cfg.name} to rekey {${old.id}} (SPIs ${hex(old.spiIn)}_i ${hex(old.spiOut)}_o)`);
+  } else {
+    ctx.log('chd', 1, sa, `establishing CHILD_SA ${cfg.name}`);
+  }
+  payloads.push(offer.sa, { type: PayloadType.NONCE, critical: false, data: Ni });
+  if (ke) payloads.push({ type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue });
+  payloads.push(offer.tsi, offer.tsr);
+  const release = (): void => {
+    ke?.dispose();
+    ctx.releaseChildSpi(spiIn);
+  };
+  ctx.sendRequest(
+    sa,
+    ExchangeType.CREATE_CHILD_SA,
+    payloads,
+    now,
+    (_h, resp, t) => {
+      const nr = findPayload(resp, PayloadType.NONCE) as NoncePayload | undefined;
+      const err = errorNotify(resp);
+      if (err || !nr) {
+        release();
+        if (old && sa.children.includes(old) && old.state === 'REKEYING') {
+          // If the peer rekeyed this SA too (and we answered), it is replaced: wait for the peer's Delete.
+          old.state = old.rekeyTheirs?.replacement ? 'REKEYED' : 'INSTALLED';
+          old.rekeyOurs = undefined;
+        }
+        handleCreateError(ctx, sa, cfg, old, err, t);
+        return;
+      }
+      let gir: Uint8Array | undefined;
+      if (ke) {
+        const ker = findPayload(resp, PayloadType.KE) as KePayload | undefined;
+        try {
+          if (!ker || ker.group !== ke.group) throw new Error(`response ${ker ? `KE for group ${ker.group}` : 'without KE'}, we sent group ${ke.group}`);
+          gir = ke.computeSharedSecret(ker.data);
+        } catch (e) {
+          release();
+          if (old && old.state === 'REKEYING') old.state = 'INSTALLED';
+          ctx.log('chd', 0, sa, `CHILD_SA ${cfg.name} not established: ${isCryptoError(e) ? e.message : (e as Error).message}`);
+          return;
+        }
+        ke.dispose();
+      }
+      const r = processChildResponse(ctx, sa, { config: cfg, spiIn, localTs: offer.localTs, remoteTs: offer.remoteTs }, resp, t, {
+        stripKe: false,
+        Ni,
+        Nr: nr.data,
+        ...(gir ? { gir } : {}),
+        ...(old ? { replaces: old } : {}),
+        ...(ke ? { keGroup: ke.group } : {}),
+      });
+      gir?.fill(0);
+      if (!r.ok) {
+        ctx.releaseChildSpi(spiIn);
+        if (old && old.state === 'REKEYING') old.state = 'INSTALLED';
+        ctx.log('chd', 0, sa, `CHILD_SA ${cfg.name} not established: ${r.message}`);
+        ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: cfg.name, notify: 'INVALID_SYNTAX', message: r.message });
+        return;
+      }
+      if (old) finishOurRekey(ctx, sa, old, r.child, Ni, nr.data, t);
+    },
+    (t) => {
+      release();
+      ctx.destroySa(sa, 'timeout', `peer ${sa.remote.address} did not answer CREATE_CHILD_SA`);
+      void t;
+    },
+  );
+}
+
+function scheduleRetry(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, now: number, old: ChildSa | undefined): void {
+  if (old) old.rekeyAt = now + retryDelay(ctx);
+  else ctx.later(sa, now + retryDelay(ctx), (t) => startCreateChild(ctx, sa, cfg, t));
+}
+
+function handleCreateError(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, old: ChildSa | undefined, err: NotifyPayload | undefined, now: number): void {
+  const n = err?.notifyType;
+  if (n === NotifyType.INVALID_KE_PAYLOAD && err!.data.length >= 2) {
+    const wanted = (err!.data[0]! << 8) | err!.data[1]!;
+    if (cfg.espProposals.some((p) => p.ke.includes(wanted))) {
+      ctx.log('chd', 1, sa, `peer requested PFS group ${wanted}, retrying CREATE_CHILD_SA with it`);
+      ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, cfg, t, { ...(old ? { rekey: old } : {}), group: wanted }), now);
+      return;
+    }
+  }
+  if (n === NotifyType.TEMPORARY_FAILURE) {
+    ctx.log('chd', 1, sa, `peer answered TEMPORARY_FAILURE (collision), retrying CHILD_SA ${cfg.name} shortly`);
+    scheduleRetry(ctx, sa, cfg, now, old);
+    return;
+  }
+  if (old?.rekeyTheirs?.replacement) {
+    // Our rekey failed, but the peer's rekey of the same SA (which we answered) stands: nothing to retry.
+    ctx.log('chd', 1, sa, `CHILD_SA {${old.id}} was rekeyed by the peer, our own rekey is not needed`);
+    return;
+  }
+  if (n === NotifyType.CHILD_SA_NOT_FOUND && old) {
+    // RFC 7296 2.25.1: the peer no longer has the SA we tried to rekey; drop it.
+    ctx.log('chd', 1, sa, `peer has no CHILD_SA {${old.id}} any more, removing it`);
+    if (sa.children.includes(old)) ctx.removeChild(sa, old, 'not found at peer');
+    return;
+  }
+  const msg = `CHILD_SA ${cfg.name} not established: peer answered ${n !== undefined ? notifyName(n) : 'without nonce'}`;
+  ctx.log('chd', 0, sa, msg);
+  ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: cfg.name, notify: n !== undefined ? notifyName(n) : 'INVALID_SYNTAX', message: msg });
+  if (old && sa.children.includes(old)) old.rekeyAt = now + retryDelay(ctx) * 10; // try again later, before the hard limit
+}
+
+/** Our CHILD rekey completed: resolve a collision if there was one, then delete what must go (2.8.1). */
+function finishOurRekey(ctx: EndpointContext, sa: IkeSa, old: ChildSa, created: ChildSa, Ni: Uint8Array, Nr: Uint8Array, now: number): void {
+  old.rekeyOurs = { Ni, Nr, replacement: created };
+  if (!sa.children.includes(old)) {
+    // Rekey against delete: the peer deleted the old SA meanwhile, so the one we just created goes too (2.25.1).
+    ctx.log('chd', 1, sa, `CHILD_SA {${old.id}} was deleted while we rekeyed it, deleting its replacement {${created.id}}`);
+    ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, created, t), now);
+    return;
+  }
+  const theirs = old.rekeyTheirs;
+  if (theirs?.replacement && theirs.Nr) {
+    if (ourExchangeLost({ Ni, Nr }, { Ni: theirs.Ni, Nr: theirs.Nr })) {
+      ctx.log('chd', 1, sa, `CHILD_SA rekey collision lost, deleting redundant CHILD_SA ${created.name}{${created.id}}`);
+      old.state = 'REKEYED';
+      ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, created, t), now);
+      return;
+    }
+    ctx.log('chd', 1, sa, `CHILD_SA rekey collision won, deleting old CHILD_SA {${old.id}}`);
+  }
+  old.state = 'REKEYED';
+  ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, old, t), now);
+}
+
+// ---------------------------------------------------------------------------------------------- responder
+
+export function respondCreateChild(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, now: number, respondIkeRekey: (req: readonly Payload[]) => void): void {
+  const answer = (payloads: Payload[]): void => ctx.sendResponse(sa, ExchangeType.CREATE_CHILD_SA, messageId, payloads);
+  const saP = findPayload(req, PayloadType.SA);
+  if (saP && saP.proposals[0]?.protocol === ProtocolId.IKE) {
+    respondIkeRekey(req);
+    return;
+  }
+  const nonce = findPayload(req, PayloadType.NONCE) as NoncePayload | undefined;
+  if (!saP || !nonce) {
+    answer([notify(NotifyType.INVALID_SYNTAX)]);
+    return;
+  }
+  // RFC 7296 2.25.2: while our IKE SA rekey (or delete) is under way, CHILD SA requests get TEMPORARY_FAILURE.
+  if (ikeBusy(sa)) {
+    ctx.log('chd', 1, sa, 'CREATE_CHILD_SA request while the IKE SA is rekeyed or closed: TEMPORARY_FAILURE');
+    answer([notify(NotifyType.TEMPORARY_FAILURE)]);
+    return;
+  }
+  const rekeyN = notifies(req, NotifyType.REKEY_SA).find((n) => n.protocol === ProtocolId.ESP || n.protocol === ProtocolId.AH);
+  let old: ChildSa | undefined;
+  if (rekeyN) {
+    const spi = spiToNumber(rekeyN.spi);
+    // The peer names its inbound SPI of the SA to rekey: our outbound one.
+    old = sa.children.find((c) => c.spiOut === spi);
+    if (!old || old.state === 'REKEYED') {
+      ctx.log('chd', 1, sa, `peer wants to rekey unknown CHILD_SA with SPI ${hex(spi)}: CHILD_SA_NOT_FOUND`);
+      answer([notify(NotifyType.CHILD_SA_NOT_FOUND, new Uint8Array(0), ProtocolId.ESP, rekeyN.spi)]);
+      return;
+    }
+    if (old.state === 'DELETING') {
+      answer([notify(NotifyType.TEMPORARY_FAILURE)]);
+      return;
+    }
+  }
+  const choice = chooseChild(sa, req, { stripKe: false, ...(old ? { configs: [old.config] } : {}) });
+  if (!choice.ok) {
+    ctx.log('chd', 0, sa, `failed to establish CHILD_SA: ${choice.message}; sending ${notifyName(choice.notify)}`);
+    answer([notify(choice.notify)]);
+    return;
+  }
+  const keP = findPayload(req, PayloadType.KE) as KePayload | undefined;
+  const group = choice.sel.set.ke;
+  let ke: KeyExchange | undefined;
+  let gir: Uint8Array | undefined;
+  if (group !== undefined && group !== 0) {
+    if (!keP || keP.group !== group) {
+      // RFC 7296 1.3: the KE payload is not for the group we chose; ask for ours.
+      ctx.log('chd', 1, sa, `PFS group ${keP?.group ?? 'none'} unacceptable, requesting ${group}`);
+      answer([notify(NotifyType.INVALID_KE_PAYLOAD, u16be(group))]);
+      return;
+    }
+    ke = ctx.crypto.createKeyExchange(group, ctx.random);
+    try {
+      gir = ke.computeSharedSecret(keP.data);
+    } catch (e) {
+      ke.dispose();
+      ctx.log('chd', 0, sa, `invalid KE payload in CREATE_CHILD_SA: ${isCryptoError(e) ? e.message : String(e)}`);
+      answer([notify(NotifyType.INVALID_SYNTAX)]);
+      return;
+    }
+  }
+  const Nr = randomBytes(ctx.random, ctx.settings.nonceBytes);
+  const { child, payloads } = acceptChild(ctx, sa, choice, now, { Ni: nonce.data, Nr, ...(gir ? { gir } : {}), ...(old ? { replaces: old } : {}) });
+  gir?.fill(0);
+  if (old) {
+    old.rekeyTheirs = { Ni: nonce.data, Nr, replacement: child };
+    // Without a collision the peer deletes the old SA once it has the new one; in a collision, resolution waits
+    // for the response to our own rekey.
+    if (old.state === 'INSTALLED') old.state = 'REKEYED';
+  }
+  const resp: Payload[] = [payloads[0]!, { type: PayloadType.NONCE, critical: false, data: Nr }];
+  if (ke) resp.push({ type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue });
+  resp.push(payloads[1]!, payloads[2]!);
+  ke?.dispose();
+  answer(resp);
+}

@@ -1,0 +1,211 @@
+/**
+ * Rekeying the IKE SA with CREATE_CHILD_SA (RFC 7296 1.3.2, 2.18):
+ *
+ *   HDR, SK {SA, Ni, KEi}  -->  <--  HDR, SK {SA, Nr, KEr}
+ *
+ * The proposals carry the new 8-byte SPIs. The new IKE SA's SKEYSEED = prf(SK_d (old), g^ir (new) | Ni | Nr);
+ * the CHILD SAs move to it and the rekey initiator deletes the old IKE SA. The rekey initiator is the "original
+ * initiator" of the new SA (its I flag) and message IDs start again at 0.
+ *
+ * Collisions (RFC 7296 2.8.2, 2.25.2): both sides rekey at once: each answers the other, the exchange holding the
+ * lowest nonce made the redundant IKE SA, which its initiator deletes; the CHILD SAs move to the surviving one,
+ * and the winner's initiator deletes the old SA. A rekey while CHILD SA exchanges are under way, or while the IKE
+ * SA is being deleted, is answered with TEMPORARY_FAILURE.
+ */
+import { ExchangeType, NotifyType, PayloadType, ProtocolId, type KePayload, type NoncePayload, type Payload } from '../codec/types.js';
+import type { EndpointContext } from '../endpoint.js';
+import { IkeSa } from '../ike-sa.js';
+import { deriveIkeKeys } from '../keys.js';
+import { saProposalToSet, selectProposal, selectionToSaProposal, toSaProposals } from '../negotiate.js';
+import { errorNotify, findPayload, notify, notifyName, u16be } from '../payload-util.js';
+import { randomBytes } from '../../crypto/random.js';
+import { isCryptoError } from '../../crypto/errors.js';
+import { formatProposal, type TransformSet } from '../../crypto/transforms.js';
+import type { KeyExchange } from '../../crypto/types.js';
+import { ourExchangeLost } from './child-sa.js';
+import { startDeleteIke } from './informational.js';
+import { retryDelay } from './create-child-sa.js';
+import { scheduleIkeLifetimes } from '../lifecycle.js';
+
+/** True while CHILD SA work on this IKE SA would collide with an IKE rekey (RFC 7296 2.25.2). */
+function childrenBusy(sa: IkeSa): boolean {
+  return sa.children.some((c) => c.state === 'REKEYING' || c.state === 'DELETING') || (sa.pending !== undefined && sa.pending.exchangeType === ExchangeType.CREATE_CHILD_SA);
+}
+
+/** The new IKE SA that a rekey creates: same peer, identities and config; fresh SPIs, nonces and keys. */
+function successor(ctx: EndpointContext, old: IkeSa, initiator: boolean, spiI: Uint8Array, spiR: Uint8Array, set: TransformSet, Ni: Uint8Array, Nr: Uint8Array, gir: Uint8Array, now: number): IkeSa {
+  const sa = ctx.newSa(initiator, spiI, old.local, old.remote);
+  sa.spiR = spiR;
+  sa.conn = old.conn;
+  sa.set = set;
+  sa.Ni = Ni;
+  sa.Nr = Nr;
+  sa.localId = old.localId;
+  sa.remoteId = old.remoteId;
+  sa.natLocal = old.natLocal;
+  sa.natRemote = old.natRemote;
+  sa.natLocalReal = old.natLocalReal;
+  sa.encapsulated = old.encapsulated;
+  sa.peerFragmentation = old.peerFragmentation;
+  sa.virtualIps = old.virtualIps;
+  sa.peerVirtualIps = old.peerVirtualIps;
+  sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni, Nr, gir, spiI, spiR, initiator, rekey: { prf: old.keys!.prf, SK_d: old.keys!.SK_d } });
+  sa.state = 'ESTABLISHED';
+  sa.establishedAt = now;
+  sa.lastInbound = now;
+  ctx.registerSa(sa);
+  scheduleIkeLifetimes(ctx, sa, now);
+  return sa;
+}
+
+/** Moves the CHILD SAs from `from` to `to` (the rekeyed IKE SA) and reports the rekey. */
+function adopt(ctx: EndpointContext, from: IkeSa, to: IkeSa): void {
+  if (from.rekeyedTo) return;
+  for (const c of from.children.splice(0)) to.children.push(c);
+  from.rekeyedTo = to;
+  from.state = 'REKEYED';
+  const h = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+  ctx.log('ike', 0, to, `IKE_SA ${from.name}[${from.id}] rekeyed to [${to.id}] with SPIs ${h(to.spiI)}_i ${h(to.spiR)}_r, suite ${to.info().suite}`);
+  ctx.emit({ type: 'ike-rekeyed', old: from.info(), sa: to.info() });
+}
+
+// ---------------------------------------------------------------------------------------------- initiator
+
+export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, group?: number): void {
+  if (sa.state !== 'ESTABLISHED' || sa.rekeyOurs || sa.rekeyedTo) return;
+  if (childrenBusy(sa)) {
+    sa.rekeyAt = now + retryDelay(ctx);
+    return;
+  }
+  const conn = sa.conn!;
+  const spi = ctx.newIkeSpi();
+  const Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
+  // Prefer the group in use (strongSwan does): it is known to be acceptable.
+  const g = group ?? sa.set?.ke ?? conn.proposals[0]!.ke[0]!;
+  const ke = ctx.crypto.createKeyExchange(g, ctx.random);
+  sa.state = 'REKEYING';
+  sa.rekeyOurs = { Ni, spi };
+  ctx.log('ike', 1, sa, `rekeying IKE_SA ${sa.name}[${sa.id}]`);
+  const payloads: Payload[] = [
+    { type: PayloadType.SA, critical: false, proposals: toSaProposals(conn.proposals, ProtocolId.IKE, spi) },
+    { type: PayloadType.NONCE, critical: false, data: Ni },
+    { type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue },
+  ];
+  const abandon = (): void => {
+    ke.dispose();
+    sa.rekeyOurs = undefined;
+    if (sa.state === 'REKEYING') sa.state = 'ESTABLISHED';
+  };
+  ctx.sendRequest(sa, ExchangeType.CREATE_CHILD_SA, payloads, now, (_h, resp, t) => {
+    const err = errorNotify(resp);
+    if (err) {
+      abandon();
+      if (err.notifyType === NotifyType.INVALID_KE_PAYLOAD && err.data.length >= 2) {
+        const wanted = (err.data[0]! << 8) | err.data[1]!;
+        if (conn.proposals.some((p) => p.ke.includes(wanted)) && wanted !== g) {
+          ctx.enqueue(sa, (t2) => startRekeyIke(ctx, sa, t2, wanted), t);
+          return;
+        }
+      }
+      if (sa.rekeyedTo) return;
+      if (sa.rekeyTheirs?.replacement) {
+        // Our rekey failed but the peer's, which we answered, stands: move to it and wait for its Delete.
+        adopt(ctx, sa, sa.rekeyTheirs.replacement);
+        return;
+      }
+      ctx.log('ike', 1, sa, `IKE_SA rekey failed: peer answered ${notifyName(err.notifyType)}, retrying later`);
+      sa.rekeyAt = t + (err.notifyType === NotifyType.TEMPORARY_FAILURE ? retryDelay(ctx) : retryDelay(ctx) * 10);
+      return;
+    }
+    const saP = findPayload(resp, PayloadType.SA);
+    const nr = findPayload(resp, PayloadType.NONCE) as NoncePayload | undefined;
+    const ker = findPayload(resp, PayloadType.KE) as KePayload | undefined;
+    const set = saP && saP.proposals.length === 1 ? saProposalToSet(saP.proposals[0]!) : undefined;
+    const check = set && saP && selectProposal(conn.proposals, saP.proposals, ProtocolId.IKE, { preferOurs: false });
+    if (!saP || !nr || !ker || !set || !check || formatProposal(check.set) !== formatProposal(set) || ker.group !== g || set.ke !== g || saP.proposals[0]!.spi.length !== 8) {
+      abandon();
+      ctx.log('ike', 0, sa, 'invalid IKE_SA rekey response, keeping the current IKE_SA');
+      sa.rekeyAt = t + retryDelay(ctx) * 10;
+      return;
+    }
+    let gir: Uint8Array;
+    try {
+      gir = ke.computeSharedSecret(ker.data);
+    } catch (e) {
+      abandon();
+      ctx.log('ike', 0, sa, `IKE_SA rekey failed: ${isCryptoError(e) ? e.message : String(e)}`);
+      return;
+    }
+    ke.dispose();
+    const created = successor(ctx, sa, true, spi, saP.proposals[0]!.spi, set, Ni, nr.data, gir, t);
+    gir.fill(0);
+    sa.rekeyOurs = { Ni, Nr: nr.data, spi, replacement: created };
+    const theirs = sa.rekeyTheirs;
+    if (theirs?.replacement && theirs.Nr && ourExchangeLost({ Ni, Nr: nr.data }, { Ni: theirs.Ni, Nr: theirs.Nr })) {
+      // Our new SA is redundant: delete it; the peer (the winner's initiator) deletes the old one.
+      ctx.log('ike', 1, sa, `IKE_SA rekey collision lost, deleting redundant IKE_SA [${created.id}]`);
+      adopt(ctx, sa, theirs.replacement);
+      ctx.enqueue(created, (t2) => startDeleteIke(ctx, created, t2, 'rekeyed'), t);
+      return;
+    }
+    if (theirs?.replacement) ctx.log('ike', 1, sa, 'IKE_SA rekey collision won');
+    adopt(ctx, sa, created);
+    // Make-before-break: the new IKE SA carries everything now; delete the old one on the old SA.
+    ctx.enqueue(sa, (t2) => startDeleteIke(ctx, sa, t2, 'rekeyed'), t);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- responder
+
+export function respondRekeyIke(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, now: number): void {
+  const answer = (payloads: Payload[]): void => ctx.sendResponse(sa, ExchangeType.CREATE_CHILD_SA, messageId, payloads);
+  if ((sa.state !== 'ESTABLISHED' && sa.state !== 'REKEYING') || sa.rekeyedTo || childrenBusy(sa)) {
+    ctx.log('ike', 1, sa, 'IKE_SA rekey request while CHILD_SA work or a delete is under way: TEMPORARY_FAILURE');
+    answer([notify(NotifyType.TEMPORARY_FAILURE)]);
+    return;
+  }
+  const conn = sa.conn!;
+  const saP = findPayload(req, PayloadType.SA)!;
+  const ni = findPayload(req, PayloadType.NONCE) as NoncePayload | undefined;
+  const keP = findPayload(req, PayloadType.KE) as KePayload | undefined;
+  if (!ni || !keP) {
+    answer([notify(NotifyType.INVALID_SYNTAX)]);
+    return;
+  }
+  const sel = selectProposal(conn.proposals, saP.proposals, ProtocolId.IKE);
+  if (!sel || sel.spi.length !== 8) {
+    ctx.log('ike', 0, sa, 'no acceptable proposal in IKE_SA rekey request: NO_PROPOSAL_CHOSEN');
+    answer([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
+    return;
+  }
+  if (sel.set.ke !== keP.group) {
+    answer([notify(NotifyType.INVALID_KE_PAYLOAD, u16be(sel.set.ke!))]);
+    return;
+  }
+  let ke: KeyExchange | undefined;
+  let gir: Uint8Array;
+  try {
+    ke = ctx.crypto.createKeyExchange(sel.set.ke!, ctx.random);
+    gir = ke.computeSharedSecret(keP.data);
+  } catch (e) {
+    ke?.dispose();
+    ctx.log('ike', 0, sa, `invalid KE in IKE_SA rekey request: ${isCryptoError(e) ? e.message : String(e)}`);
+    answer([notify(NotifyType.INVALID_SYNTAX)]);
+    return;
+  }
+  const Nr = randomBytes(ctx.random, ctx.settings.nonceBytes);
+  const ourSpi = ctx.newIkeSpi();
+  // The peer initiates this rekey: it is the original initiator of the new SA (RFC 7296 2.18).
+  const created = successor(ctx, sa, false, sel.spi, ourSpi, sel.set, ni.data, Nr, gir, now);
+  gir.fill(0);
+  sa.rekeyTheirs = { Ni: ni.data, Nr, replacement: created };
+  answer([
+    { type: PayloadType.SA, critical: false, proposals: [selectionToSaProposal(sel.set, sel.num, ProtocolId.IKE, ourSpi)] },
+    { type: PayloadType.NONCE, critical: false, data: Nr },
+    { type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue },
+  ]);
+  ke.dispose();
+  // Without a collision the CHILD SAs move now and the peer deletes the old SA; with one, the response to our
+  // own rekey decides (startRekeyIke).
+  if (!sa.rekeyOurs) adopt(ctx, sa, created);
+}

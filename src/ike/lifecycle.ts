@@ -1,0 +1,94 @@
+/**
+ * Lifetimes and liveness of established SAs, as deadlines on the SA objects (no timers here: the endpoint's
+ * nextTimeout() is the minimum of these, and handleTimeout() calls runTimers()).
+ *
+ * strongSwan's semantics (swanctl.conf): IKE rekey at rekey_time - random(rand_time), reauthentication at
+ * reauth_time - random(rand_time), hard end at (rekey_time or reauth_time) + over_time; CHILD rekey at
+ * rekey_time - random(rand_time), hard end at life_time. DPD (RFC 7296 2.4): an empty INFORMATIONAL when the
+ * peer was silent for dpd_delay. NAT keepalives (RFC 3948 section 4) when we are behind a NAT.
+ */
+import type { EndpointContext } from './endpoint.js';
+import type { IkeSa } from './ike-sa.js';
+import { startCreateChild } from './exchanges/create-child-sa.js';
+import { startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
+import { startRekeyIke } from './exchanges/rekey-ike.js';
+
+export function scheduleIkeLifetimes(ctx: EndpointContext, sa: IkeSa, now: number): void {
+  const c = sa.conn!;
+  sa.rekeyAt = c.rekeyTimeMs > 0 ? now + c.rekeyTimeMs - ctx.jitter(c.randTimeMs) : undefined;
+  sa.reauthAt = c.reauthTimeMs > 0 ? now + c.reauthTimeMs - ctx.jitter(c.randTimeMs) : undefined;
+  const base = c.reauthTimeMs > 0 ? c.reauthTimeMs : c.rekeyTimeMs;
+  sa.expireAt = base > 0 ? now + base + c.overTimeMs : undefined;
+  sa.keepaliveAt = sa.natLocalReal && ctx.settings.keepaliveMs > 0 ? now + ctx.settings.keepaliveMs : undefined;
+}
+
+/** The earliest lifecycle deadline of `sa` and its CHILD SAs. */
+export function nextDeadline(ctx: EndpointContext, sa: IkeSa): number | undefined {
+  let next: number | undefined;
+  const take = (t: number | undefined): void => {
+    if (t !== undefined && (next === undefined || t < next)) next = t;
+  };
+  for (const t of sa.timers) take(t.at);
+  if (sa.state === 'ESTABLISHED' || sa.state === 'REKEYING' || sa.state === 'REKEYED') {
+    take(sa.expireAt);
+    take(sa.keepaliveAt);
+    if (sa.state === 'ESTABLISHED') {
+      take(sa.rekeyAt);
+      take(sa.reauthAt);
+      const dpd = sa.conn!.dpdDelayMs;
+      if (dpd > 0 && !sa.dpdPending) take(sa.lastInbound + dpd);
+    }
+    for (const c of sa.children) {
+      if (c.state === 'INSTALLED') take(c.rekeyAt);
+      take(c.expireAt);
+    }
+  }
+  return next;
+}
+
+export function runTimers(ctx: EndpointContext, sa: IkeSa, now: number): void {
+  const due = sa.timers.filter((t) => t.at <= now);
+  if (due.length) {
+    sa.timers = sa.timers.filter((t) => t.at > now);
+    for (const t of due) t.fn(now);
+  }
+  if (sa.state === 'DESTROYING' || sa.state === 'CREATED' || sa.state === 'CONNECTING') return;
+  if (sa.expireAt !== undefined && sa.expireAt <= now) {
+    sa.expireAt = undefined;
+    ctx.log('ike', 0, sa, `IKE_SA ${sa.name}[${sa.id}] reached its hard lifetime (over_time), deleting it`);
+    ctx.enqueue(sa, (t) => startDeleteIke(ctx, sa, t), now);
+    return;
+  }
+  if (sa.keepaliveAt !== undefined && sa.keepaliveAt <= now) {
+    ctx.sendKeepalive(sa);
+    sa.keepaliveAt = now + ctx.settings.keepaliveMs;
+  }
+  if (sa.state === 'ESTABLISHED') {
+    if (sa.rekeyAt !== undefined && sa.rekeyAt <= now) {
+      sa.rekeyAt = undefined;
+      ctx.enqueue(sa, (t) => startRekeyIke(ctx, sa, t), now);
+    }
+    if (sa.reauthAt !== undefined && sa.reauthAt <= now) {
+      sa.reauthAt = undefined;
+      ctx.reauthenticate(sa, now);
+    }
+    const dpd = sa.conn!.dpdDelayMs;
+    if (dpd > 0 && !sa.dpdPending && sa.lastInbound + dpd <= now) {
+      sa.dpdPending = true;
+      ctx.enqueue(sa, (t) => startDpd(ctx, sa, t), now);
+    }
+  }
+  for (const c of [...sa.children]) {
+    if (c.expireAt !== undefined && c.expireAt <= now) {
+      c.expireAt = undefined;
+      ctx.log('chd', 0, sa, `CHILD_SA ${c.name}{${c.id}} reached its hard lifetime (life_time), deleting it`);
+      if (c.state === 'REKEYING') c.state = 'INSTALLED';
+      ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, c, t), now);
+      continue;
+    }
+    if (c.state === 'INSTALLED' && c.rekeyAt !== undefined && c.rekeyAt <= now && sa.state === 'ESTABLISHED') {
+      c.rekeyAt = undefined;
+      ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, c.config, t, { rekey: c }), now);
+    }
+  }
+}
