@@ -38,9 +38,17 @@ export class CommandError extends Error {
       .filter((l) => !/^Running as user "root"/.test(l))
       .slice(-6)
       .join('\n    ');
-    super(`${command.split(' ')[0]} failed (${signal ? `signal ${signal}` : `exit ${code}`}): ${detail || '(no output)'}\n    command: ${command}`);
+    super(`${shortName(command)} failed (${signal ? `signal ${signal}` : `exit ${code}`}): ${detail || '(no output)'}\n    command: ${command}`);
     this.name = 'CommandError';
   }
+}
+
+/** The program that matters in a wrapped command line (`nsenter -t 1 -m -n swanctl ...` -> swanctl). */
+function shortName(command: string): string {
+  const w = command.split(' ');
+  if (w[0] === 'nsenter') return w.find((x, i) => i > 0 && !x.startsWith('-') && !/^\d+$/.test(x)) ?? 'nsenter';
+  if (w[0] === 'ip' && w[1] === 'netns' && w[2] === 'exec') return w[4] ?? 'ip';
+  return w[0] ?? command;
 }
 
 /** Quote argv for messages only (never passed to a shell). */

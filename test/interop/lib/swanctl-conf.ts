@@ -12,7 +12,16 @@ export interface PskConnection {
   remoteId: string;
   /** IKE proposals, e.g. `aes128gcm16-prfsha256-x25519`. */
   proposals: string;
-  secret: string;
+  /** PSK (auth = psk, the default). */
+  secret?: string;
+  /**
+   * Certificate authentication (auth = pubkey): file names below swanctl's x509/ dir, this side's and the
+   * peer's (mirror() swaps them). The private key is loaded from private/ by swanctl --load-all.
+   */
+  certs?: { local: string; peer: string };
+  /** `auth` value when it is not psk/pubkey, or to force e.g. `pubkey` with a specific signature scheme. */
+  localAuth?: string;
+  remoteAuth?: string;
   child: {
     name: string;
     localTs: string;
@@ -36,14 +45,15 @@ function kv(indent: string, obj: Record<string, string | number | undefined>): s
     .join('');
 }
 
-/** One PSK connection with one child, plus its secret. */
+/** One connection (PSK or certificates) with one child, plus its secret when PSK. */
 export function pskSwanctlConf(c: PskConnection): string {
+  const auth = c.certs ? 'pubkey' : 'psk';
   return (
     `connections {\n` +
     `  ${c.name} {\n` +
     kv('    ', { version: c.version ?? 2, local_addrs: c.localAddrs, remote_addrs: c.remoteAddrs, proposals: c.proposals, ...c.extra }) +
-    `    local {\n${kv('      ', { auth: 'psk', id: c.localId })}    }\n` +
-    `    remote {\n${kv('      ', { auth: 'psk', id: c.remoteId })}    }\n` +
+    `    local {\n${kv('      ', { auth: c.localAuth ?? auth, id: c.localId, certs: c.certs?.local })}    }\n` +
+    `    remote {\n${kv('      ', { auth: c.remoteAuth ?? auth, id: c.remoteId })}    }\n` +
     `    children {\n` +
     `      ${c.child.name} {\n` +
     kv('        ', {
@@ -57,13 +67,18 @@ export function pskSwanctlConf(c: PskConnection): string {
     `    }\n` +
     `  }\n` +
     `}\n` +
-    `secrets {\n` +
-    `  ike-${c.name} {\n` +
-    kv('    ', { 'id-local': c.localId, 'id-remote': c.remoteId, secret: JSON.stringify(c.secret) }) +
-    `  }\n` +
-    `}\n`
+    (c.secret === undefined
+      ? ''
+      : `secrets {\n` +
+        `  ike-${c.name} {\n` +
+        kv('    ', { 'id-local': c.localId, 'id-remote': c.remoteId, secret: JSON.stringify(c.secret) }) +
+        `  }\n` +
+        `}\n`)
   );
 }
+
+/** Same as pskSwanctlConf (it handles certificates too); the clearer name for new code. */
+export const swanctlConf = pskSwanctlConf;
 
 /** The same connection seen from the other side (addresses, IDs and selectors swapped). */
 export function mirror(c: PskConnection): PskConnection {
@@ -74,5 +89,8 @@ export function mirror(c: PskConnection): PskConnection {
     localId: c.remoteId,
     remoteId: c.localId,
     child: { ...c.child, localTs: c.child.remoteTs, remoteTs: c.child.localTs },
+    certs: c.certs ? { local: c.certs.peer, peer: c.certs.local } : undefined,
+    localAuth: c.remoteAuth,
+    remoteAuth: c.localAuth,
   };
 }
