@@ -366,6 +366,12 @@ describe('unknown and unimplemented keys are warnings with file:line', () => {
     expect(warnings[1]).toMatchObject({ line: 6, suggestion: 'rekey_time' });
   });
 
+  it('treats keys named like Object.prototype members as unknown', () => {
+    const { warnings } = parseSwanctlConfig(connText(['constructor = 1', 'toString = 2', '__proto__ = 3'], ['hasOwnProperty = 4']) + 'pools { p { addrs = 10.0.0.0/24\n constructor = x } }');
+    expect(warnings.map((w) => w.code)).toEqual(['UNKNOWN_KEY', 'UNKNOWN_KEY', 'UNKNOWN_KEY', 'UNKNOWN_KEY', 'UNKNOWN_KEY']);
+    expect(() => parseSwanctlConfig(connText([], ['local_ts = 10.0.0.0/8[constructor/toString]']))).toThrow(/protocol/);
+  });
+
   it('warns about suspicious but legal settings', () => {
     const w1 = parseSwanctlConfig(connText([], ['rekey_time = 2h', 'life_time = 1h'])).warnings;
     expect(w1.some((w) => w.code === 'SUSPICIOUS' && /expires before it is rekeyed/.test(w.message))).toBe(true);

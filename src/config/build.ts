@@ -127,6 +127,11 @@ function show(value: string): string {
   return `'${v.replace(/\n/g, '\\n')}'`;
 }
 
+/** A table entry by own property only: a key named `constructor` or `__proto__` is just an unknown key. */
+function own<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 /** Reads the keys of one section through their parsers and remembers which it has seen. */
 class SectionReader {
   private readonly used = new Set<string>();
@@ -169,7 +174,7 @@ class SectionReader {
       }
       return undefined;
     }
-    const info = opts.info ?? this.known[k.name];
+    const info = opts.info ?? own(this.known, k.name);
     if (info !== undefined && !info.implemented && !(info.cygnet !== undefined && info.cygnet === v)) {
       const note = info.note !== undefined ? ` (${info.note})` : '';
       this.ctx.warnings.push(makeWarning('NOT_IMPLEMENTED', k.loc, where, `accepted but not implemented${note}`));
@@ -600,7 +605,7 @@ function buildPool(ctx: Context, sec: SettingsSection): PoolConfig | undefined {
   const attributes = new Map<string, readonly string[]>();
   for (const [name, key] of sec.keys) {
     if (name === 'addrs' || name === 'dns' || name === 'nbns') continue;
-    const info = POOL_KEYS[name] ?? (/^[0-9]+$/.test(name) ? { implemented: false } : undefined);
+    const info = own(POOL_KEYS, name) ?? (/^[0-9]+$/.test(name) ? { implemented: false } : undefined);
     if (info === undefined) continue; // left for finish() to warn about
     let check: (raw: string) => string[] = splitList;
     if (name === 'split_include' || name === 'split_exclude' || name === 'subnet') {

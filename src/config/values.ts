@@ -98,7 +98,7 @@ export function parseBool(raw: string): boolean {
 export function parseEnum<T extends string>(raw: string, words: readonly T[], aliases: Record<string, T> = {}): T {
   const s = raw.trim().toLowerCase();
   for (const w of words) if (w === s) return w;
-  const a = aliases[s];
+  const a = Object.hasOwn(aliases, s) ? aliases[s] : undefined;
   if (a !== undefined) return a;
   fail(`one of ${words.join(', ')}`);
 }
@@ -244,7 +244,7 @@ export const SERVICES: Readonly<Record<string, number>> = {
 function parsePortSpec(port: string, expected: string): [number, number] {
   if (port === '' || port === 'any') return [0, 65535];
   if (port === 'opaque') return [65535, 0];
-  const svc = SERVICES[port];
+  const svc = Object.hasOwn(SERVICES, port) ? SERVICES[port] : undefined;
   if (svc !== undefined) return [svc, svc];
   const m = /^([0-9]+|0x[0-9a-fA-F]+)(?:-([0-9]+|0x[0-9a-fA-F]+))?$/.exec(port);
   if (m === null) fail(expected);
@@ -286,7 +286,7 @@ export function parseTrafficSelector(raw: string): TrafficSelectorSpec {
     const proto = slash === -1 ? inner : inner.slice(0, slash);
     const port = slash === -1 ? '' : inner.slice(slash + 1);
     if (proto === '' || proto === 'any') protocol = 0;
-    else if (PROTOCOLS[proto.toLowerCase()] !== undefined) protocol = PROTOCOLS[proto.toLowerCase()]!;
+    else if (Object.hasOwn(PROTOCOLS, proto.toLowerCase())) protocol = PROTOCOLS[proto.toLowerCase()]!;
     else protocol = parseUint(proto, 255, `${expected}; the protocol is a name (tcp, udp, icmp...) or 0-255`);
     [fromPort, toPort] = parsePortSpec(port, `${expected}; the port is a number, a range a-b, a service name, any or opaque`);
   }
