@@ -519,3 +519,36 @@ describe('configuration from an object (vici load-conn shape)', () => {
     );
   });
 });
+
+describe('structure around the known sections', () => {
+  it('a key directly under children is an error; stray keys elsewhere are warnings', () => {
+    const e = fails('connections { c { children {\n x = 1\n } } }');
+    expect(e.line).toBe(2);
+    expect(e.message).toMatch(/children\.x: expected a child section/);
+    const { warnings } = parseSwanctlConfig('debug = 1\nconnections {\n foo = bar\n}\npools {\n p = 1\n}\nsecrets {\n ike = x\n}\n');
+    expect(warnings.map((w) => [w.path, w.line])).toEqual([
+      ['debug', 1],
+      ['connections.foo', 3],
+      ['pools.p', 6],
+      ['secrets.ike', 9],
+    ]);
+  });
+
+  it('authorities and token secrets load with a not-implemented warning', () => {
+    const { config, warnings } = parseSwanctlConfig(
+      'authorities {\n ca1 { cacert = ca.pem\n crl_uris = http://crl.example/ca.crl }\n}\nsecrets {\n token-1 { handle = 0102\n slot = 1\n pin = 1234 }\n}',
+    );
+    expect(config.authorities.get('ca1')).toMatchObject({ cacert: 'ca.pem', crl_uris: ['http://crl.example/ca.crl'] });
+    expect(config.secrets.tokens[0]).toMatchObject({ handle: '0102', slot: 1, pin: '1234' });
+    expect(warnings.map((w) => [w.path, w.code])).toEqual([
+      ['authorities.ca1', 'NOT_IMPLEMENTED'],
+      ['secrets.token-1', 'NOT_IMPLEMENTED'],
+    ]);
+  });
+
+  it('certificate sections in auth rounds warn, keys with empty values take defaults', () => {
+    const { config, warnings } = parseSwanctlConfig('connections { c {\n local {\n  cert-1 { handle = 01 }\n  auth =\n } } }');
+    expect(warnings.map((w) => [w.path, w.line])).toEqual([['connections.c.local.cert-1', 3]]);
+    expect(config.connections.get('c')!.local[0]!.auth.class).toBe('pubkey');
+  });
+});
