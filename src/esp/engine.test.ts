@@ -274,6 +274,17 @@ describe('inbound drops have the right reason and counters', () => {
     expect(b.drops[DropReason.Dummy]).toBe(1);
   });
 
+  it('dummy packets made by encapsulateDummy are dropped silently at the peer', () => {
+    const { a, b } = setup();
+    const r = a.encapsulateDummy(1, 300, 0);
+    expect(r.status[0]).toBe(EncapStatus.Send);
+    expect(r.length[0]).toBeGreaterThan(300);
+    expect(delivered(b, datagrams(r)).reasons).toEqual([DropReason.Dummy]);
+    expect(b.getSa(SPI_AB, 'in')!.drops[DropReason.Dummy]).toBe(1);
+    const none = a.encapsulateDummy(99, 300, 0);
+    expect([none.status[0], none.reason[0]]).toEqual([EncapStatus.Drop, DropReason.NoSa]);
+  });
+
   it('inner packets outside the SA selectors are policy violations', () => {
     const { b, hostB } = setup();
     const spoofed = ipv4Packet('10.9.9.9', hostB, { size: 40 });
@@ -341,7 +352,9 @@ describe('outbound policy (SPD)', () => {
     expect([r.reason[0], r.reason[2], r.reason[4], r.reason[5]]).toEqual([
       DropReason.NoPolicy, DropReason.PolicyDiscard, DropReason.NoSa, DropReason.BadOuterPacket,
     ]);
-    expect(r.acquire[3]).toEqual({
+    expect(r.acquire[3]!.reqid).toBe(7);
+    expect(r.acquire[3]!.policyId).toBe(3);
+    expect(r.acquire[3]!.packet).toEqual({
       family: 4,
       srcAddr: Uint8Array.of(10, 0, 0, 1),
       dstAddr: Uint8Array.of(8, 8, 8, 8),
@@ -352,7 +365,7 @@ describe('outbound policy (SPD)', () => {
     // After the interval, another ACQUIRE (IPv6 this time).
     const r2 = e.encapsulate([withRoom(ipv6Packet('fd00::1', '2001:db8::1'))], 1500);
     expect(r2.status[0]).toBe(EncapStatus.Acquire);
-    expect(r2.acquire[0]!.family).toBe(6);
+    expect(r2.acquire[0]!.packet.family).toBe(6);
     // Install the SA: traffic flows.
     e.installSa({
       spi: 0x5000, direction: 'out', suite: GCM128, encKey: testKey(20, 3), reqid: 7,
@@ -361,6 +374,10 @@ describe('outbound policy (SPD)', () => {
     const r3 = e.encapsulate([withRoom(ipv4Packet('10.0.0.1', '8.8.8.8'))], 2000);
     expect(r3.status[0]).toBe(EncapStatus.Send);
     expect(e.drops[DropReason.NoPolicy]).toBe(1);
+    expect(e.dropCounts()).toEqual({ 'no-policy': 1, 'policy-discard': 1, 'no-sa': 1, 'bad-outer-packet': 1 });
+    // Offsets outside the buffer are a typed drop, not a crash.
+    const bad = e.encapsulate([{ buffer: new Uint8Array(10), offset: 8, length: 20 }], 3000);
+    expect([bad.status[0], bad.reason[0]]).toEqual([EncapStatus.Drop, DropReason.BadOuterPacket]);
   });
 
   it('TFC padding hides the length; the receiver cuts it by the IP length', () => {

@@ -28,8 +28,10 @@
  * Nothing is logged per packet: every drop is a DropReason, counted in the engine and, when known, in the SA.
  */
 import type { RandomSource } from '../crypto/random.js';
+import { createProvider } from '../crypto/provider.js';
 import type { CryptoBackend } from '../crypto/types.js';
 import {
+  DROP_REASON_NAMES,
   DecapStatus,
   DROP_REASON_COUNT,
   DropReason,
@@ -88,6 +90,14 @@ interface Policy {
 
 export type ExpireCause = 'bytes' | 'packets' | 'sequence';
 
+/** What `Acquire` asks IKE for: an SA for the policy `policyId` (reqid `reqid`), triggered by `packet`. */
+export interface AcquireRequest {
+  readonly policyId: number;
+  readonly reqid: number;
+  /** The triggering packet's selector (RFC 7296 section 2.9: sent as the first TSi/TSr). */
+  readonly packet: PacketSelector;
+}
+
 export type EspEvent =
   /** Soft lifetime reached: IKE should rekey (RFC 7296 section 2.8). */
   | { readonly type: 'soft-expire'; readonly spi: number; readonly direction: SaDirection; readonly cause: ExpireCause }
@@ -97,7 +107,8 @@ export type EspEvent =
   | { readonly type: 'removed'; readonly spi: number; readonly direction: SaDirection };
 
 export interface EspEngineOptions {
-  readonly backend: CryptoBackend;
+  /** Crypto backend; default createProvider(): the fastest available backend per algorithm. */
+  readonly backend?: CryptoBackend;
   /** Randomness for CBC IVs. */
   readonly random: RandomSource;
   /** Output buffers in the pool (used when a packet lacks headroom/tailroom). Default 1024. */
@@ -121,8 +132,8 @@ export class EncapResults {
   length = new Int32Array(0);
   buffer: (Uint8Array | undefined)[] = [];
   sa: (EspSa | undefined)[] = [];
-  /** For `Acquire`: the packet's selector. */
-  acquire: (PacketSelector | undefined)[] = [];
+  /** For `Acquire`: which policy needs an SA, and the packet that asked. */
+  acquire: (AcquireRequest | undefined)[] = [];
 
   reset(n: number): void {
     if (this.status.length < n) {
@@ -206,7 +217,7 @@ export class EspEngine {
   readonly stats = { sent: 0, delivered: 0, ike: 0, keepalives: 0, acquires: 0, bypassed: 0 };
 
   constructor(opts: EspEngineOptions) {
-    this.backend = opts.backend;
+    this.backend = opts.backend ?? createProvider();
     this.random = opts.random;
     this.pool = new BufferPool(opts.poolBuffers ?? 1024, opts.poolBufferBytes ?? 2048);
     this.acquireIntervalMs = opts.acquireIntervalMs ?? 1000;
@@ -359,6 +370,7 @@ export class EspEngine {
     const f = this.fields;
     const buf = p.buffer;
     const len = p.length;
+    if (!(p.offset >= 0 && len >= 0 && p.offset + len <= buf.length)) return DropReason.BadOuterPacket;
     if (!parseIpPacket(buf, p.offset, len, f)) return DropReason.BadOuterPacket;
 
     // 2. SPD lookup.
@@ -386,12 +398,16 @@ export class EspEngine {
       if (now - pol.lastAcquire < this.acquireIntervalMs) return DropReason.NoSa;
       pol.lastAcquire = now;
       r.status[i] = EncapStatus.Acquire;
-      r.acquire[i] = packetSelector(buf, f);
+      r.acquire[i] = { policyId: pol.id, reqid: pol.reqid, packet: packetSelector(buf, f) };
       this.stats.acquires++;
       return DropReason.None;
     }
     r.sa[i] = sa;
+    return this.protect(sa, buf, p.offset, len, f.family === 4 ? NH_IPV4 : NH_IPV6, i, r);
+  }
 
+  /** Steps 3-7 of the outbound pipeline for a payload at buf[off, off + len) on `sa`. */
+  private protect(sa: EspSa, buf: Uint8Array, off: number, len: number, nh: number, i: number, r: EncapResults): DropReason {
     // 3. Sequence number: never wraps (RFC 4303 section 3.3.3); the end of the space is a hard expiry.
     let hi = sa.seqHi;
     let lo = sa.seqLo;
@@ -414,16 +430,15 @@ export class EspEngine {
     const body = sa.tfcPadTo > len ? sa.tfcPadTo : len;
     const tail = body - len + t.padAlign + 1 + t.icvBytes;
     let out = buf;
-    let payloadOff = p.offset;
+    let payloadOff = off;
     if (payloadOff < head || payloadOff + len + tail > buf.length) {
       out = this.pool.take();
       payloadOff = ESP_HEADROOM;
       if (payloadOff + len + tail > out.length) return DropReason.TooBig;
-      out.set(buf.subarray(p.offset, p.offset + len), payloadOff);
+      out.set(buf.subarray(off, off + len), payloadOff);
     }
 
-    // 5. Seal. The next header says which IP version the tunnel carries (RFC 4303 section 2.6).
-    const nh = f.family === 4 ? NH_IPV4 : NH_IPV6;
+    // 5. Seal. Next Header says which IP version the tunnel carries, or 59 for a dummy (RFC 4303 section 2.6).
     let end: number;
     try {
       end = espSeal(t, out, payloadOff, len, nh, sa.spi, sa.esn, hi, lo, sa.tfcPadTo);
@@ -460,6 +475,35 @@ export class EspEngine {
     if (!sa.softFired && !sa.esn && lo >= 0xffffffff - SEQ_SOFT_MARGIN) this.softExpire(sa, 'sequence');
     else if (!sa.softFired && sa.esn && hi === 0xffffffff && lo >= 0xffffffff - SEQ_SOFT_MARGIN) this.softExpire(sa, 'sequence');
     return DropReason.None;
+  }
+
+  /**
+   * A dummy packet (Next Header 59, RFC 4303 section 2.6) of `length` zero bytes on the outbound SA of `reqid`,
+   * for traffic flow confidentiality: the peer drops it silently. Result in slot 0 (Drop with NoSa when the reqid
+   * has no usable SA).
+   */
+  encapsulateDummy(reqid: number, length: number, now: number): EncapResults {
+    void now;
+    const r = this.encapOut;
+    r.reset(1);
+    r.buffer[0] = undefined;
+    r.acquire[0] = undefined;
+    r.offset[0] = 0;
+    r.length[0] = 0;
+    r.reason[0] = DropReason.None;
+    const sa = this.activeOut.get(reqid);
+    r.sa[0] = sa;
+    const n = Math.max(0, Math.min(length | 0, this.pool.bytes - ESP_HEADROOM - ESP_TAILROOM));
+    const buf = this.pool.take();
+    buf.fill(0, ESP_HEADROOM, ESP_HEADROOM + n);
+    const reason = !sa || sa.hardExpired ? DropReason.NoSa : this.protect(sa, buf, ESP_HEADROOM, n, NH_NO_NEXT, 0, r);
+    if (reason !== DropReason.None) {
+      r.status[0] = EncapStatus.Drop;
+      r.reason[0] = reason;
+      this.drops[reason]!++;
+      if (sa) sa.drops[reason]!++;
+    }
+    return r;
   }
 
   // ---------------------------------------------------------------- inbound
@@ -596,8 +640,20 @@ export class EspEngine {
     this.events.push({ type: 'hard-expire', spi: sa.spi, direction: sa.direction, cause });
   }
 
+  /** Engine-wide drop counters by reason name (only non-zero ones), for status displays and metrics. */
+  dropCounts(): Record<string, number> {
+    return dropCountsByName(this.drops);
+  }
+
   /** All installed SAs (for status displays). */
   sas(): EspSa[] {
     return [...this.inbound.values(), ...this.outbound.values()];
   }
+}
+
+/** Non-zero counters of a per-reason array, keyed by the reason's name ('replay', 'icv-failure', ...). */
+export function dropCountsByName(drops: Float64Array): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (let i = 1; i < drops.length; i++) if (drops[i]! > 0) out[DROP_REASON_NAMES[i] ?? `reason-${i}`] = drops[i]!;
+  return out;
 }
