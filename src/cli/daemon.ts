@@ -4,7 +4,7 @@
  * which terminate every IKE SA (Deletes sent, answers awaited up to 2 s) and exit 0. SIGUSR1 logs the status.
  */
 import { isConfigError } from '../config/index.js';
-import { loadDaemonConfig } from '../daemon/connections.js';
+import { encapWarnings, loadDaemonConfig } from '../daemon/connections.js';
 import { Daemon } from '../daemon/driver.js';
 import { Logger, LogSpecError, parseDebugSpec, type LogFormat } from '../daemon/logger.js';
 import type { TunDevice } from '../tun/types.js';
@@ -53,6 +53,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     throw e;
   }
   for (const w of loaded.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
+  for (const w of encapWarnings(loaded.config)) logger.log('cfg', 0, `warning: ${w}`);
   logger.log('cfg', 1, `loaded ${loaded.daemon.connections.length} connection(s) and ${loaded.config.secrets.ike.length} IKE secret(s) from ${configPath}`);
 
   let port: number | undefined;

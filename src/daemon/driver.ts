@@ -327,7 +327,10 @@ export class Daemon {
           this.send(sa.local, sa.remote, out);
         }
       } else if (st === EncapStatus.Acquire) {
-        this.acquire(r.acquire[i]!.dstAddr, now);
+        // The engine reports the policy's reqid with the packet's selector (older engines: the selector only).
+        const a = r.acquire[i] as unknown as { reqid?: number; packet?: { dstAddr: Uint8Array }; dstAddr?: Uint8Array } | undefined;
+        const dst = a?.packet?.dstAddr ?? a?.dstAddr;
+        if (dst) this.acquire(dst, now, a?.reqid);
       }
     }
     this.flush(now);
@@ -337,9 +340,10 @@ export class Daemon {
    * ACQUIRE for a trap policy: initiate the matching connection unless an IKE SA for it exists already. The
    * triggering packet is dropped (issue 7 adds the bounded queue).
    */
-  private acquire(dst: Uint8Array, now: number): void {
-    for (const t of this.trapPolicies.values()) {
-      if (!t.remote.some((ts) => ts.startAddr.length === dst.length && compareAddr(dst, ts.startAddr) >= 0 && compareAddr(dst, ts.endAddr) <= 0)) continue;
+  private acquire(dst: Uint8Array, now: number, reqid?: number): void {
+    const byReqid = reqid !== undefined ? this.trapPolicies.get(reqid) : undefined;
+    for (const t of byReqid ? [byReqid] : this.trapPolicies.values()) {
+      if (!byReqid && !t.remote.some((ts) => ts.startAddr.length === dst.length && compareAddr(dst, ts.startAddr) >= 0 && compareAddr(dst, ts.endAddr) <= 0)) continue;
       if (this.endpoint.listSas().some(({ sa }) => sa.name === t.conn)) return;
       this.log.log('knl', 1, `acquire for '${t.conn}' child '${t.child}' (start_action = trap): initiating`);
       try {

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Daemon } from '../../src/daemon/driver.js';
-import { toDaemonConfig, validateProposal } from '../../src/daemon/connections.js';
+import { toDaemonConfig } from '../../src/daemon/connections.js';
 import { Logger } from '../../src/daemon/logger.js';
 import { parseSwanctlConfig } from '../../src/config/index.js';
 import { buildIpv4, createMemoryTun, icmpEcho, udpDatagram, type TunHost } from '../helpers/index.js';
@@ -19,7 +19,7 @@ afterEach(async () => {
 async function pair(startAction: 'start' | 'trap') {
   const [pa, pna, pb, pnb] = await freePorts(4);
   const mk = (text: string, port: number, natt: number, lines: string[]) => {
-    const { config } = parseSwanctlConfig(text, 'test.conf', undefined, { validateProposal });
+    const { config } = parseSwanctlConfig(text, 'test.conf');
     const { tun, host } = createMemoryTun({ headroom: 64 });
     const d = new Daemon({
       config: toDaemonConfig(config),
