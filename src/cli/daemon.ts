@@ -22,7 +22,22 @@ const SPEC = {
 } as const;
 
 /** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
+export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
+  --config FILE            swanctl.conf-syntax configuration (connections, secrets)
+  --debug SPEC             log levels per group, charondebug style: "ike 2, net 1, esp 1, cfg 2" (default 1)
+  --log-format text|json   readable lines (default) or JSON lines
+  --tun NAME               carry tunnelled packets on a Linux TUN device (root or CAP_NET_ADMIN)
+  --port N                 IKE port (default 500); connections with local_port 500 use it
+  --natt-port N            NAT-T port (default 4500)
+  --bind ADDR[,ADDR...]    local addresses to bind (default: local_addrs, else every interface address)
+  --status-file PATH       JSON snapshot of the SAs, rewritten on every change
+signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status`;
+
 export async function runDaemonCommand(argv: readonly string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(DAEMON_USAGE);
+    return 0;
+  }
   let logger: Logger;
   let configPath: string;
   let opts: Map<string, string>;
