@@ -238,11 +238,16 @@ function parseMode(raw: string): 'tunnel' {
 
 type Action = 'none' | 'trap' | 'start' | 'trap|start';
 
-/** vici_config.c parse_action(): start/restart, route/trap (and 5.x's hold), none/clear, or trap|start. */
+/**
+ * vici_config.c parse_action(): start/restart, route/trap, none/clear, and strongSwan 6's trap|start.
+ * `hold` is ipsec.conf's word (dpdaction/closeaction); swanctl 5.9.8 rejects it ("invalid value for:
+ * dpd_action, config discarded", checked against Debian's charon), so cygnet does too, naming the replacement.
+ */
 function parseActionWord(raw: string, allowBoth: boolean, expected: string): Action {
   const s = raw.trim().toLowerCase();
+  if (s === 'hold') throw new ValueProblem(`${expected}; 'hold' is ipsec.conf's word, swanctl.conf calls it trap`);
   const one = (w: string): 'none' | 'trap' | 'start' | undefined =>
-    w === 'start' || w === 'restart' ? 'start' : w === 'trap' || w === 'route' || w === 'hold' ? 'trap' : w === 'none' || w === 'clear' ? 'none' : undefined;
+    w === 'start' || w === 'restart' ? 'start' : w === 'trap' || w === 'route' ? 'trap' : w === 'none' || w === 'clear' ? 'none' : undefined;
   const single = one(s);
   if (single !== undefined) return single;
   if (allowBoth) {
@@ -255,7 +260,7 @@ function parseActionWord(raw: string, allowBoth: boolean, expected: string): Act
 const parseStartAction = (raw: string): StartAction =>
   parseActionWord(raw, true, 'none, trap or start (or trap|start; route is an alias of trap)');
 const parseDpdAction = (raw: string): DpdAction => {
-  const a = parseActionWord(raw, false, 'clear, trap or restart (hold is an alias of trap)');
+  const a = parseActionWord(raw, false, 'clear, trap or restart');
   return a === 'none' ? 'clear' : a === 'start' ? 'restart' : 'trap';
 };
 const parseCloseAction = (raw: string): CloseAction => {
@@ -325,10 +330,14 @@ function ikeLifetimes(rekey: number | undefined, reauth: number | undefined, ove
   return { rekey_time: rekeyS * S, reauth_time: reauthS * S, over_time: overS * S, rand_time: randS * S };
 }
 
-/** check_lifetimes(): soft from hard (/1.1) or default, hard = soft + 10%, jitter = hard - soft. */
+/**
+ * check_lifetimes() as in strongSwan 5.9.8 (Debian's, verified with its swanctl --list-conns): the soft limit
+ * has its default (1h, 0 bytes, 0 packets) whatever the hard limit is, hard = soft * 110 / 100 in integers,
+ * jitter = hard - min(hard, soft). (strongSwan 6 derives a missing soft limit from the hard one instead.)
+ */
 function childLifetime(rekey: number | undefined, life: number | undefined, rand: number | undefined, dflt: number) {
-  const r = rekey ?? (life !== undefined ? Math.floor(life / 1.1) : dflt);
-  const l = life ?? Math.floor(r * 1.1);
+  const r = rekey ?? dflt;
+  const l = life ?? Math.floor((r * 110) / 100);
   const j = rand ?? l - Math.min(l, r);
   return [r, l, j] as const;
 }
@@ -760,9 +769,17 @@ function buildInner(ctx: Context, root: SettingsSection): LoadResult {
     const s = suggest(name, TOP_SECTIONS);
     ctx.warnings.push(makeWarning('UNKNOWN_KEY', key.loc, name, 'unknown key at the top level (expected sections connections, secrets, pools)', s));
   }
+  // A top-level section swanctl does not read is fine when it is a template other sections reference
+  // (`conn : templates.base { }`, strongSwan 5.7+); otherwise it is most likely a misspelt `connections`.
+  const referenced = new Set<string>();
+  const collectRefs = (s: SettingsSection): void => {
+    for (const r of s.refs) referenced.add(r.path.split('.')[0]!);
+    for (const sub of s.sections.values()) collectRefs(sub);
+  };
+  collectRefs(root);
   for (const sec of root.sections.values()) {
-    if (!(TOP_SECTIONS as readonly string[]).includes(sec.name)) {
-      unknownSection(ctx, sec, sec.name, [...TOP_SECTIONS], 'the top level has connections, secrets, pools and authorities');
+    if (!(TOP_SECTIONS as readonly string[]).includes(sec.name) && !referenced.has(sec.name)) {
+      unknownSection(ctx, sec, sec.name, [...TOP_SECTIONS], 'the top level has connections, secrets, pools and authorities, and templates that other sections reference');
     }
   }
 

@@ -56,7 +56,7 @@ export interface SettingsSection {
   readonly keys: Map<string, SettingsKey>;
   /** Subsections in order of first definition. */
   readonly sections: Map<string, SettingsSection>;
-  /** Sections this one inherits from (`name : ref {`), as written. */
+  /** Sections this one inherits from (`name : ref {`), as written; already merged in after parsing. */
   readonly refs: SectionRef[];
 }
 
@@ -542,6 +542,8 @@ export function resolveReferences(root: SettingsSection): SettingsSection {
     resolving.push(s);
     try {
       const out = newSection(s.name, s.loc);
+      // kept after resolution so the schema can tell templates (referenced sections) from typos
+      out.refs.push(...s.refs);
       for (const [k, v] of s.keys) out.keys.set(k, { ...v });
       for (const [n, sub] of s.sections) out.sections.set(n, cloneSection(resolve(sub)));
       for (const ref of s.refs) {
@@ -562,6 +564,7 @@ export function resolveReferences(root: SettingsSection): SettingsSection {
 
 function cloneSection(s: SettingsSection): SettingsSection {
   const out = newSection(s.name, s.loc);
+  out.refs.push(...s.refs);
   for (const [k, v] of s.keys) out.keys.set(k, { ...v });
   for (const [n, sub] of s.sections) out.sections.set(n, cloneSection(sub));
   return out;
