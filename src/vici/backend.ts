@@ -1,0 +1,208 @@
+/**
+ * What the vici server needs from the daemon. The server knows nothing about IKE: the daemon implements this
+ * (src/vici/adapt.ts converts src/ike's IkeSaInfo/ChildSaInfo/IkeConnectionConfig), tests use a fake.
+ *
+ * Records are close to charon's vici layout (vici README "list-sa", "list-conn") in camelCase; times are seconds
+ * *relative to now*, as charon reports them, so the server never needs the daemon's clock.
+ */
+
+export interface ViciVersionInfo {
+  /** charon reports lib->ns ("charon"); cygnet reports "cygnet". */
+  readonly daemon: string;
+  readonly version: string;
+}
+
+export interface ViciStats {
+  readonly ikeSas: { readonly total: number; readonly halfOpen: number };
+  /** Loaded "plugins"; cygnet lists its subsystems and crypto backends. */
+  readonly plugins?: readonly string[];
+  /** Worker threads; cygnet runs one event loop: default total 1, idle 0/1. */
+  readonly workers?: { readonly total: number; readonly idle: number; readonly active?: Partial<Record<JobPriority, number>> };
+  readonly queues?: Partial<Record<JobPriority, number>>;
+  /** Timers armed (charon: jobs scheduled). */
+  readonly scheduled?: number;
+}
+
+export type JobPriority = 'critical' | 'high' | 'medium' | 'low';
+
+export interface ViciChildSa {
+  /** CHILD_SA config name. */
+  readonly name: string;
+  readonly uniqueId: number;
+  readonly reqId: number;
+  /** charon's child_sa_state names: CREATED, ROUTED, INSTALLING, INSTALLED, UPDATING, REKEYING, REKEYED, RETRYING, DELETING, DELETED, DESTROYING. */
+  readonly state: string;
+  /** TUNNEL, TRANSPORT, BEET. */
+  readonly mode: string;
+  /** ESP or AH. */
+  readonly protocol: string;
+  readonly encap: boolean;
+  readonly spiIn: number;
+  readonly spiOut: number;
+  /** strongSwan names: AES_GCM_16, AES_CBC, CHACHA20_POLY1305; integ HMAC_SHA2_256_128; dh CURVE_25519, MODP_2048. */
+  readonly encrAlg?: string;
+  readonly encrKeySize?: number;
+  readonly integAlg?: string;
+  readonly integKeySize?: number;
+  readonly dhGroup?: string;
+  readonly esn?: boolean;
+  readonly bytesIn: number | bigint;
+  readonly packetsIn: number | bigint;
+  readonly bytesOut: number | bigint;
+  readonly packetsOut: number | bigint;
+  /** Seconds since the last packet, when known. */
+  readonly useIn?: number;
+  readonly useOut?: number;
+  /** Seconds until rekey / hard expiry, when scheduled. */
+  readonly rekeyTime?: number;
+  readonly lifeTime?: number;
+  /** Seconds since install. */
+  readonly installTime: number;
+  /** strongSwan %R format: 10.1.0.0/16, 10.2.0.5/32[tcp/80], dynamic. */
+  readonly localTs: readonly string[];
+  readonly remoteTs: readonly string[];
+}
+
+export interface ViciIkeSa {
+  /** IKE_SA (connection) name. */
+  readonly name: string;
+  readonly uniqueId: number;
+  readonly version?: 1 | 2;
+  /** charon's ike_sa_state names: CREATED, CONNECTING, ESTABLISHED, PASSIVE, REKEYING, REKEYED, DELETING, DESTROYING. */
+  readonly state: string;
+  readonly localHost: string;
+  readonly localPort: number;
+  readonly localId: string;
+  readonly remoteHost: string;
+  readonly remotePort: number;
+  readonly remoteId: string;
+  readonly remoteEapId?: string;
+  readonly initiator: boolean;
+  /** 8 bytes each, printed as 16 hex digits. */
+  readonly spiI: Uint8Array;
+  readonly spiR: Uint8Array;
+  readonly natLocal?: boolean;
+  readonly natRemote?: boolean;
+  readonly natFake?: boolean;
+  readonly natAny?: boolean;
+  readonly encrAlg?: string;
+  readonly encrKeySize?: number;
+  readonly integAlg?: string;
+  readonly integKeySize?: number;
+  /** PRF_HMAC_SHA2_256 ... */
+  readonly prfAlg?: string;
+  readonly dhGroup?: string;
+  /** Seconds since establishment: only for ESTABLISHED SAs (charon omits the key otherwise). */
+  readonly established?: number;
+  readonly rekeyTime?: number;
+  readonly reauthTime?: number;
+  readonly localVips?: readonly string[];
+  readonly remoteVips?: readonly string[];
+  readonly tasksQueued?: readonly string[];
+  readonly tasksActive?: readonly string[];
+  readonly tasksPassive?: readonly string[];
+  readonly children: readonly ViciChildSa[];
+}
+
+export interface ViciAuthConf {
+  /** auth_class_names: "public key", "pre-shared key", "EAP", "any". */
+  readonly class: string;
+  readonly id?: string;
+  readonly certs?: readonly string[];
+  readonly cacerts?: readonly string[];
+}
+
+export interface ViciChildConf {
+  readonly name: string;
+  /** TUNNEL, TRANSPORT, ... */
+  readonly mode: string;
+  /** Seconds; 0 = never. */
+  readonly rekeyTime: number;
+  readonly rekeyBytes: number;
+  readonly rekeyPackets: number;
+  readonly dpdAction: string;
+  readonly closeAction: string;
+  readonly startAction?: string;
+  readonly localTs: readonly string[];
+  readonly remoteTs: readonly string[];
+}
+
+export interface ViciConn {
+  readonly name: string;
+  readonly localAddrs: readonly string[];
+  readonly remoteAddrs: readonly string[];
+  /** "IKEv2" (charon prints ike_version_names: IKEv1, IKEv2, or 0 for any). */
+  readonly version?: string;
+  /** Seconds, 0 = none. */
+  readonly reauthTime: number;
+  readonly rekeyTime: number;
+  /** unique_policy_names: UNIQUE_NO, UNIQUE_NEVER, UNIQUE_KEEP, UNIQUE_REPLACE. */
+  readonly unique?: string;
+  readonly dpdDelay?: number;
+  readonly dpdTimeout?: number;
+  readonly local: readonly ViciAuthConf[];
+  readonly remote: readonly ViciAuthConf[];
+  readonly children: readonly ViciChildConf[];
+}
+
+export interface ViciLogLine {
+  /** charondebug group: ike, cfg, net, enc, chd, knl, lib, esp... */
+  readonly group: string;
+  readonly level: number;
+  readonly ikeSaName?: string;
+  readonly ikeSaUniqueId?: number;
+  readonly message: string;
+}
+
+export interface ViciResult {
+  readonly success: boolean;
+  readonly errmsg?: string;
+  /** terminate/rekey: how many SAs matched (charon reports `matches`). */
+  readonly matches?: number;
+}
+
+export interface InitiateRequest {
+  readonly child?: string;
+  readonly ike?: string;
+  /** As given by the client (0 = wait indefinitely, -1 = do not wait); the server already applies it. */
+  readonly timeoutMs: number;
+  /** Log lines up to this level are forwarded as control-log events. */
+  readonly logLevel: number;
+  readonly onLog: (line: ViciLogLine) => void;
+  /** Aborted when the client goes away or the timeout fires. */
+  readonly signal: AbortSignal;
+}
+
+export interface TerminateRequest {
+  readonly child?: string;
+  readonly ike?: string;
+  readonly childId?: number;
+  readonly ikeId?: number;
+  /** Destroy without waiting for the peer's Delete response. */
+  readonly force: boolean;
+  readonly timeoutMs: number;
+  readonly logLevel: number;
+  readonly onLog: (line: ViciLogLine) => void;
+  readonly signal: AbortSignal;
+}
+
+export interface RekeyRequest {
+  readonly child?: string;
+  readonly ike?: string;
+  readonly childId?: number;
+  readonly ikeId?: number;
+  readonly reauth: boolean;
+}
+
+export interface ViciBackend {
+  version(): ViciVersionInfo | Promise<ViciVersionInfo>;
+  stats(): ViciStats | Promise<ViciStats>;
+  listConns(): readonly ViciConn[] | Promise<readonly ViciConn[]>;
+  listSas(): readonly ViciIkeSa[] | Promise<readonly ViciIkeSa[]>;
+  /** Resolves when the SA is up (success) or failed; the server handles timeouts and detaching. */
+  initiate(req: InitiateRequest): Promise<ViciResult>;
+  terminate(req: TerminateRequest): Promise<ViciResult>;
+  rekey(req: RekeyRequest): ViciResult | Promise<ViciResult>;
+  /** Reload the configuration file (cygnet `reload`, and swanctl --reload-settings). */
+  reload(): ViciResult | Promise<ViciResult>;
+}
