@@ -121,6 +121,8 @@ export class NetnsLab {
 
   /** Create a namespace with lo up, IPv6 DAD off and reverse-path filtering off (tunnels route asymmetrically). */
   async add(role: string): Promise<Netns> {
+    // A scenario that outlived its timeout must not create namespaces nobody will delete.
+    if (this.cleaning) throw new Error(`namespace lab already cleaned up (adding ${role})`);
     const ns = new Netns(`${PREFIX}${++seq}-${role}`, role);
     await run('ip', ['netns', 'add', ns.name]);
     this.namespaces.push(ns);

@@ -69,29 +69,45 @@ export class ScenarioContext {
     return d;
   }
 
+  /** Throws once teardown has begun: a timed-out scenario still running must not start new processes. */
+  private assertOpen(what: string): void {
+    if (this.tearingDown) throw new Error(`scenario ${this.name} is already torn down (${what})`);
+  }
+
   /** Start a strongSwan peer whose lifetime and log the runner manages. */
   async startStrongswan(opts: Omit<StrongswanPeerOptions, 'dir'> & { dir?: string }): Promise<StrongswanPeer> {
+    this.assertOpen('startStrongswan');
     const label = opts.label ?? opts.ns.role;
     const dir = opts.dir ?? (await this.subdir(`swan-${label}`));
     const logPath = join(dir, `charon-${label}.log`);
     this.logFiles.push({ label: `charon ${label}`, path: logPath });
     const peer = await StrongswanPeer.start({ ...opts, label, dir });
+    if (this.tearingDown) {
+      await peer.stop(500);
+      throw new Error(`scenario ${this.name} was torn down while strongSwan started`);
+    }
     this.defer(() => peer.stop());
     return peer;
   }
 
   /** Start a `cygnet daemon` peer (see cygnet.ts) whose lifetime and log the runner manages. */
   async startCygnet(opts: Omit<CygnetPeerOptions, 'dir'> & { dir?: string }): Promise<CygnetPeer> {
+    this.assertOpen('startCygnet');
     const label = opts.label ?? `cygnet-${opts.ns.role}`;
     const dir = opts.dir ?? (await this.subdir(label));
     this.logFiles.push({ label, path: join(dir, `${label}.log`) });
     const peer = await CygnetPeer.start({ ...opts, label, dir });
+    if (this.tearingDown) {
+      await peer.stop(500);
+      throw new Error(`scenario ${this.name} was torn down while cygnet started`);
+    }
     this.defer(() => peer.stop());
     return peer;
   }
 
   /** Start any process (e.g. `cygnet daemon`) in a namespace, logged and stopped after the scenario. */
   spawn(ns: Netns, cmd: string, args: readonly string[], opts: Partial<SpawnOptions> & { label?: string } = {}): ProcessHandle {
+    this.assertOpen(`spawn ${cmd}`);
     const label = opts.label ?? `${cmd.split('/').pop()}-${ns.role}`;
     const logFile = opts.logFile ?? join(this.dir, `${++this.seq}-${label}.log`);
     this.logFiles.push({ label, path: logFile });
