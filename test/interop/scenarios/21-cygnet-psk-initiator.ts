@@ -30,7 +30,9 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   for (const s of SUITES) {
     const conn = cygnetConnection(h, { proposals: s.proposals, esp: s.esp, startAction: 'start' });
     // The responder first, so cygnet's first IKE_SA_INIT finds it listening.
-    const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: pskSwanctlConf(mirror(conn)), label: `right-${s.esp}` });
+    // mirror() copies start_action: strongSwan must only respond here.
+    const theirs = mirror(conn);
+    const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: pskSwanctlConf({ ...theirs, child: { ...theirs.child, startAction: 'none' } }), label: `right-${s.esp}` });
     await swan.loadAll();
     const cyg = await startCygnet(ctx, h, pskSwanctlConf(conn));
 
