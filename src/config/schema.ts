@@ -260,7 +260,11 @@ export interface SecretsConfig {
 export interface PoolConfig {
   readonly name: string;
   readonly loc: SourceLocation;
-  /** The addresses handed out: a subnet's hosts or a range (inclusive). */
+  /**
+   * The addresses handed out: a range (inclusive), or a subnet given as its bounds and prefix. For a subnet
+   * strongSwan leaves out the network and broadcast addresses (a /24 gives 254 leases, as 5.9.8's
+   * `swanctl --list-pools` shows); the allocator should do the same.
+   */
   readonly addrs: { readonly first: IpAddress; readonly last: IpAddress; readonly prefix?: number; readonly text: string };
   readonly dns: readonly IpAddress[];
   readonly nbns: readonly IpAddress[];
