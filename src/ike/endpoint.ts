@@ -403,6 +403,9 @@ export class IkeEndpoint implements EndpointContext {
     this.emit({ type: 'ike-down', sa: sa.info(), reason, message });
     if (sa.reauthOf && reason !== 'rekeyed') sa.reauthOf.reauthBy = undefined;
     if (sa.rekeyedTo || reason === 'rekeyed' || !conn) return;
+    // A peer that reauthenticated (make-before-break) deletes the old IKE SA once the new one is up: not a close.
+    const replaced = this.establishedSas().some((o) => o !== sa && o.conn === conn && o.remoteId.type === sa.remoteId.type && Buffer.compare(o.remoteId.data, sa.remoteId.data) === 0);
+    if (replaced && reason === 'deleted-by-peer') return;
     // dpd_action after a dead peer, close_action after the peer closed (strongSwan semantics).
     const action = (c: ChildConfig): string => (reason === 'timeout' ? c.dpdAction : reason === 'deleted-by-peer' ? c.closeAction : 'none');
     const restart = configs.filter((c) => { const a = action(c); return a === 'restart' || a === 'start'; });
@@ -490,6 +493,9 @@ export class IkeEndpoint implements EndpointContext {
       const remote = { address: sa.remote.address, port: conn.remotePort };
       const local = { address: sa.local.address, port: conn.localPort };
       this.enqueue(sa, (t) => {
+        // Queued behind any CHILD SA exchange in flight, so the list below includes what it created.
+        const current = uniqueConfigs(sa.children.map((c) => c.config));
+        if (current.length > 0) children.splice(0, children.length, ...current);
         startDeleteIke(this, sa, t);
         const del = sa.pending;
         if (!del) return;
@@ -557,12 +563,15 @@ export class IkeEndpoint implements EndpointContext {
     sa.pending = undefined;
     sa.lastInbound = now;
     // RealMessage2 of RFC 7296 2.15: the responder's AUTH covers the IKE_SA_INIT response exactly as received.
-    if (header.exchangeType === ExchangeType.IKE_SA_INIT) sa.initResponse = data.slice();
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT) {
+      sa.initResponse = data.slice();
+      // Initiating from a wildcard address: the datagram tells us which address we use (for NAT-D and TS).
+      if (isUnspecified(sa.local.address) && !isUnspecified(local.address)) sa.local = { address: local.address, port: sa.local.port };
+    }
     // RFC 7296 2.23: after NAT-T kicks in, follow the peer's address and port on authenticated messages.
     if (sa.state === 'ESTABLISHED' && (remote.address !== sa.remote.address || remote.port !== sa.remote.port) && sa.encapsulated) {
       sa.remote = remote;
     }
-    void local;
     this.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} response ${header.messageId} [ ${describePayloads(decoded)} ]`);
     p.onResponse(header, decoded, now);
     this.kick(sa, now);
@@ -663,6 +672,10 @@ function invalidFrom(e: IkeCodecError): Decoded {
   return e.code === 'UNSUPPORTED_CRITICAL_PAYLOAD'
     ? { kind: 'invalid', notifyType: NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, data: Uint8Array.of(e.payloadType ?? 0), message: e.message }
     : { kind: 'invalid', notifyType: NotifyType.INVALID_SYNTAX, data: new Uint8Array(0), message: e.message };
+}
+
+function isUnspecified(a: string): boolean {
+  return a === '0.0.0.0' || a === '::' || a === '';
 }
 
 function uniqueConfigs(list: readonly ChildConfig[]): ChildConfig[] {

@@ -108,6 +108,8 @@ export class IkeSa {
   /** Our rekey of this IKE SA (with the new SPI we chose), and the peer's that we answered. */
   rekeyOurs: (RekeyExchange<IkeSa> & { spi: Uint8Array }) | undefined;
   rekeyTheirs: RekeyExchange<IkeSa> | undefined;
+  /** The IKE SA whose rekey created this one. */
+  rekeyOf: IkeSa | undefined;
   /** Set on an IKE SA replaced by a rekey: children have moved, only the Delete is pending. */
   rekeyedTo: IkeSa | undefined;
   /** Reauthentication: the IKE SA that replaces this one (make-before-break) . */

@@ -105,21 +105,23 @@ function processAuthResponse(ctx: EndpointContext, sa: IkeSa, psk: Uint8Array, p
   }
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with pre-shared key successful`);
   established(ctx, sa, now);
-  afterInitiatorUp(ctx, sa, now);
   const offer = sa.initialChild;
-  if (!offer) return;
-  const err = errorNotify(payloads);
-  if (err) {
-    const msg = `CHILD_SA ${offer.config.name} not established: peer answered ${notifyName(err.notifyType)}`;
-    ctx.log('ike', 0, sa, msg);
-    ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: offer.config.name, notify: notifyName(err.notifyType), message: msg });
-    return;
+  if (offer) {
+    const err = errorNotify(payloads);
+    if (err) {
+      const msg = `CHILD_SA ${offer.config.name} not established: peer answered ${notifyName(err.notifyType)}`;
+      ctx.log('ike', 0, sa, msg);
+      ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: offer.config.name, notify: notifyName(err.notifyType), message: msg });
+    } else {
+      const r = processChildResponse(ctx, sa, offer, payloads, now, { stripKe: true, Ni: sa.Ni, Nr: sa.Nr });
+      if (!r.ok) {
+        ctx.log('ike', 0, sa, `CHILD_SA ${offer.config.name} not established: ${r.message}`);
+        ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: offer.config.name, notify: 'INVALID_SYNTAX', message: r.message });
+      }
+    }
   }
-  const r = processChildResponse(ctx, sa, offer, payloads, now, { stripKe: true, Ni: sa.Ni, Nr: sa.Nr });
-  if (!r.ok) {
-    ctx.log('ike', 0, sa, `CHILD_SA ${offer.config.name} not established: ${r.message}`);
-    ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: offer.config.name, notify: 'INVALID_SYNTAX', message: r.message });
-  }
+  // Only now (the CHILD SA of IKE_AUTH is in place) queue the follow-up CHILD SAs and a reauthentication's end.
+  afterInitiatorUp(ctx, sa, now);
 }
 
 /** RFC 7296 2.21.2: an initiator that rejects the responder's AUTH tells it in an INFORMATIONAL, then closes. */
@@ -137,18 +139,24 @@ function failAfterAuth(ctx: EndpointContext, sa: IkeSa, message: string, now: nu
 function afterInitiatorUp(ctx: EndpointContext, sa: IkeSa, now: number): void {
   for (const cfg of sa.pendingChildren.splice(0)) ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, cfg, t), now);
   const old = sa.reauthOf;
-  if (old) {
-    ctx.enqueue(
-      sa,
-      (t) => {
-        if (old.state === 'ESTABLISHED' || old.state === 'REKEYED') {
-          ctx.log('ike', 0, sa, `reauthentication of IKE_SA ${old.name}[${old.id}] complete, deleting it`);
-          ctx.enqueue(old, (t2) => startDeleteIke(ctx, old, t2, 'rekeyed'), t);
-        }
-      },
-      now,
-    );
+  if (old) ctx.enqueue(sa, (t) => finishReauth(ctx, sa, old, t), now);
+}
+
+/**
+ * Make-before-break: once every CHILD SA of the old IKE SA exists on the new one (including any that completed on
+ * the old SA while we were reauthenticating), delete the old IKE SA.
+ */
+function finishReauth(ctx: EndpointContext, sa: IkeSa, old: IkeSa, now: number): void {
+  if (sa.state !== 'ESTABLISHED' || (old.state !== 'ESTABLISHED' && old.state !== 'REKEYED')) return;
+  const have = new Set(sa.children.map((c) => c.config));
+  const missing = [...new Set(old.children.map((c) => c.config))].filter((c) => !have.has(c));
+  if (missing.length > 0) {
+    for (const cfg of missing) ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, cfg, t), now);
+    ctx.enqueue(sa, (t) => finishReauth(ctx, sa, old, t), now);
+    return;
   }
+  ctx.log('ike', 0, sa, `reauthentication of IKE_SA ${old.name}[${old.id}] complete, deleting it`);
+  ctx.enqueue(old, (t) => startDeleteIke(ctx, old, t, 'rekeyed'), now);
 }
 
 function established(ctx: EndpointContext, sa: IkeSa, now: number): void {

@@ -62,7 +62,11 @@ export function respondInformational(ctx: EndpointContext, sa: IkeSa, req: reado
   if (ikeDelete) {
     ctx.log('ike', 0, sa, `received DELETE for IKE_SA ${sa.name}[${sa.id}]`);
     ctx.sendResponse(sa, ExchangeType.INFORMATIONAL, messageId, []);
-    ctx.destroySa(sa, 'deleted-by-peer', `IKE_SA ${sa.name}[${sa.id}] deleted by peer`);
+    // After a rekey or reauthentication the old SA's CHILD SAs live on elsewhere: it was replaced, not closed.
+    // A redundant SA from a rekey collision (2.8.2) never carried anything either.
+    const redundant = sa.rekeyOf !== undefined && sa.rekeyOf.rekeyedTo !== sa && sa.children.length === 0;
+    if (sa.rekeyedTo || sa.reauthBy || redundant) ctx.destroySa(sa, 'rekeyed', `IKE_SA ${sa.name}[${sa.id}] replaced and deleted by peer`);
+    else ctx.destroySa(sa, 'deleted-by-peer', `IKE_SA ${sa.name}[${sa.id}] deleted by peer`);
     return;
   }
   const resp: Payload[] = [];

@@ -29,13 +29,16 @@ import { scheduleIkeLifetimes } from '../lifecycle.js';
 
 /** True while CHILD SA work on this IKE SA would collide with an IKE rekey (RFC 7296 2.25.2). */
 function childrenBusy(sa: IkeSa): boolean {
-  return sa.children.some((c) => c.state === 'REKEYING' || c.state === 'DELETING') || (sa.pending !== undefined && sa.pending.exchangeType === ExchangeType.CREATE_CHILD_SA);
+  // A pending CREATE_CHILD_SA that is our own IKE rekey is a collision to resolve (2.8.2), not CHILD SA work.
+  const childExchange = sa.pending !== undefined && sa.pending.exchangeType === ExchangeType.CREATE_CHILD_SA && !sa.rekeyOurs;
+  return sa.children.some((c) => c.state === 'REKEYING' || c.state === 'DELETING') || childExchange;
 }
 
 /** The new IKE SA that a rekey creates: same peer, identities and config; fresh SPIs, nonces and keys. */
 function successor(ctx: EndpointContext, old: IkeSa, initiator: boolean, spiI: Uint8Array, spiR: Uint8Array, set: TransformSet, Ni: Uint8Array, Nr: Uint8Array, gir: Uint8Array, now: number): IkeSa {
   const sa = ctx.newSa(initiator, spiI, old.local, old.remote);
   sa.spiR = spiR;
+  sa.rekeyOf = old;
   sa.conn = old.conn;
   sa.set = set;
   sa.Ni = Ni;
