@@ -7,6 +7,7 @@ import { isConfigError } from '../config/index.js';
 import { encapWarnings, loadDaemonConfig } from '../daemon/connections.js';
 import { Daemon } from '../daemon/driver.js';
 import { Logger, LogSpecError, parseDebugSpec, type LogFormat } from '../daemon/logger.js';
+import { ESP_HEADROOM } from '../esp/engine.js';
 import type { TunDevice } from '../tun/types.js';
 import { parseArgs, portOption, UsageError } from './args.js';
 
@@ -86,7 +87,8 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   if (tunName !== undefined) {
     try {
       const { LinuxTun } = await import('../tun/linux.js');
-      tun = await LinuxTun.open({ name: tunName });
+      // Headroom lets the ESP engine write UDP + ESP headers in front of each packet without copying it.
+      tun = await LinuxTun.open({ name: tunName, headroom: ESP_HEADROOM });
     } catch (e) {
       logger.log('knl', 0, `cannot open TUN device '${tunName}' (root or CAP_NET_ADMIN needed): ${(e as Error).message}`);
       return 1;

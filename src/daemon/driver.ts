@@ -175,8 +175,12 @@ export class Daemon {
     };
   }
 
-  /** SIGUSR1: the status as log lines (dmn group, level 0, so it shows at every level but -1). */
+  /**
+   * SIGUSR1: the status as log lines (dmn group, level 0, so it shows at every level but -1), and the status
+   * file rewritten with fresh data-plane counters (it is otherwise only written when SAs change).
+   */
   dumpStatus(): void {
+    this.writeStatus();
     const st = this.status();
     this.log.log('dmn', 0, `status: ${st.ikeSas.length} IKE SA(s), counters ${JSON.stringify(st.counters)}`);
     for (const sa of st.ikeSas) {
