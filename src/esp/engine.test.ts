@@ -442,6 +442,8 @@ describe('make-before-break rollover', () => {
     b.retireInbound(SPI_AB, 5000, 10);
     expect(b.nextTimeout()).toBe(5010);
     expect(delivered(b, [...before, ...after], 20).packets.length).toBe(2);
+    expect(b.getSa(NEW, 'in')!.lastUsed).toBe(20);
+    expect(a.getSa(NEW, 'out')!.lastUsed).toBe(10);
     b.handleTimeout(5009);
     expect(b.getSa(SPI_AB, 'in')).toBeDefined();
     b.handleTimeout(5010);

@@ -403,11 +403,11 @@ export class EspEngine {
       return DropReason.None;
     }
     r.sa[i] = sa;
-    return this.protect(sa, buf, p.offset, len, f.family === 4 ? NH_IPV4 : NH_IPV6, i, r);
+    return this.protect(sa, buf, p.offset, len, f.family === 4 ? NH_IPV4 : NH_IPV6, i, r, now);
   }
 
   /** Steps 3-7 of the outbound pipeline for a payload at buf[off, off + len) on `sa`. */
-  private protect(sa: EspSa, buf: Uint8Array, off: number, len: number, nh: number, i: number, r: EncapResults): DropReason {
+  private protect(sa: EspSa, buf: Uint8Array, off: number, len: number, nh: number, i: number, r: EncapResults, now: number): DropReason {
     // 3. Sequence number: never wraps (RFC 4303 section 3.3.3); the end of the space is a hard expiry.
     let hi = sa.seqHi;
     let lo = sa.seqLo;
@@ -469,6 +469,7 @@ export class EspEngine {
     this.stats.sent++;
 
     // 7. Counters and lifetimes.
+    sa.lastUsed = now;
     sa.packets++;
     sa.bytes += len;
     this.checkLifetime(sa);
@@ -483,7 +484,6 @@ export class EspEngine {
    * has no usable SA).
    */
   encapsulateDummy(reqid: number, length: number, now: number): EncapResults {
-    void now;
     const r = this.encapOut;
     r.reset(1);
     r.buffer[0] = undefined;
@@ -496,7 +496,7 @@ export class EspEngine {
     const n = Math.max(0, Math.min(length | 0, this.pool.bytes - ESP_HEADROOM - ESP_TAILROOM));
     const buf = this.pool.take();
     buf.fill(0, ESP_HEADROOM, ESP_HEADROOM + n);
-    const reason = !sa || sa.hardExpired ? DropReason.NoSa : this.protect(sa, buf, ESP_HEADROOM, n, NH_NO_NEXT, 0, r);
+    const reason = !sa || sa.hardExpired ? DropReason.NoSa : this.protect(sa, buf, ESP_HEADROOM, n, NH_NO_NEXT, 0, r, now);
     if (reason !== DropReason.None) {
       r.status[0] = EncapStatus.Drop;
       r.reason[0] = reason;
@@ -513,7 +513,6 @@ export class EspEngine {
    * inner packet is a view of the datagram's own buffer.
    */
   decapsulate(datagrams: readonly PacketRef[], now: number): DecapResults {
-    void now; // time is not needed per packet today (lifetimes are byte/packet based); kept for the contract
     const r = this.decapOut;
     const n = datagrams.length;
     r.reset(n);
@@ -526,7 +525,7 @@ export class EspEngine {
       r.reason[i] = DropReason.None;
       let reason: DropReason;
       try {
-        reason = this.decapsulateOne(d, i, r);
+        reason = this.decapsulateOne(d, i, r, now);
       } catch {
         // Only a misbehaving backend can get here: the packet is dropped and counted, the batch continues.
         reason = DropReason.CryptoError;
@@ -542,7 +541,7 @@ export class EspEngine {
     return r;
   }
 
-  private decapsulateOne(d: PacketRef, i: number, r: DecapResults): DropReason {
+  private decapsulateOne(d: PacketRef, i: number, r: DecapResults, now: number): DropReason {
     const buf = d.buffer;
     const off = d.offset;
     const len = d.length;
@@ -604,6 +603,7 @@ export class EspEngine {
     r.offset[i] = ctOff;
     r.length[i] = f.totalLength;
     this.stats.delivered++;
+    sa.lastUsed = now;
     sa.packets++;
     sa.bytes += f.totalLength;
     this.checkLifetime(sa);

@@ -80,6 +80,11 @@ export class EspSa {
   seqHi = 0;
   seqLo = 0;
 
+  /**
+   * `now` (ms) of the last packet sealed or delivered on this SA; -Infinity before the first. IKE reads it to send
+   * liveness checks only when no protected traffic arrived (RFC 7296 section 2.4).
+   */
+  lastUsed = -Infinity;
   /** Statistics. `bytes` counts inner packet bytes. */
   packets = 0;
   bytes = 0;
