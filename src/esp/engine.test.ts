@@ -203,6 +203,9 @@ describe('anti-replay through the engine', () => {
     // From now on the policy has no usable SA: ACQUIRE (rate-limited).
     const r2 = a.encapsulate([withRoom(ipv4Packet(hostA, hostB)), withRoom(ipv4Packet(hostA, hostB))], 0);
     expect([r2.status[0], r2.status[1], r2.reason[1]]).toEqual([EncapStatus.Acquire, EncapStatus.Drop, DropReason.NoSa]);
+    // A new outbound SA for the reqid takes over at once: the expired one cannot carry traffic.
+    a.installSa({ spi: 0x7777, direction: 'out', suite: GCM128, encKey: testKey(20, 5), reqid: 1, localSelectors: [], remoteSelectors: [] });
+    expect(a.encapsulate([withRoom(ipv4Packet(hostA, hostB))], 0).sa[0]!.spi).toBe(0x7777);
   });
 });
 
@@ -473,6 +476,8 @@ describe('make-before-break rollover', () => {
     expect(err(() => a.installSa({ ...base, spi: 0x9000, direction: 'in', replayWindow: -4 }))).toBe('BAD_PARAMS');
     expect(err(() => a.removeSa(0x9999, 'in'))).toBe('UNKNOWN_SPI');
     expect(err(() => a.removePolicy(999))).toBe('UNKNOWN_POLICY');
+    expect(err(() => new EspEngine({ random: seededRandom(1), poolBuffers: 0 }))).toBe('BAD_PARAMS');
+    expect(err(() => new EspEngine({ random: seededRandom(1), poolBufferBytes: 64 }))).toBe('BAD_PARAMS');
     expect(err(() => a.rolloverOutbound(SPI_AB, 0x9999))).toBe('UNKNOWN_SPI');
     expect(err(() => a.installPolicy({ local: [{ startAddr: new Uint8Array(4), endAddr: new Uint8Array(16), ipProtocol: 0, startPort: 0, endPort: 65535 }], remote: [] }))).toBe('BAD_PARAMS');
   });

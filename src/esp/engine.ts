@@ -219,7 +219,13 @@ export class EspEngine {
   constructor(opts: EspEngineOptions) {
     this.backend = opts.backend ?? createProvider();
     this.random = opts.random;
-    this.pool = new BufferPool(opts.poolBuffers ?? 1024, opts.poolBufferBytes ?? 2048);
+    const poolBuffers = opts.poolBuffers ?? 1024;
+    const poolBufferBytes = opts.poolBufferBytes ?? 2048;
+    if (!Number.isInteger(poolBuffers) || poolBuffers < 1) throw new EspError('BAD_PARAMS', `ESP engine: poolBuffers ${poolBuffers}`);
+    if (!Number.isInteger(poolBufferBytes) || poolBufferBytes < ESP_HEADROOM + ESP_TAILROOM + 40 || poolBufferBytes > 1 << 17) {
+      throw new EspError('BAD_PARAMS', `ESP engine: poolBufferBytes ${poolBufferBytes} (need ${ESP_HEADROOM + ESP_TAILROOM + 40}..131072)`);
+    }
+    this.pool = new BufferPool(poolBuffers, poolBufferBytes);
     this.acquireIntervalMs = opts.acquireIntervalMs ?? 1000;
   }
 
@@ -233,7 +239,11 @@ export class EspEngine {
     }
     const sa = new EspSa(p, this.backend, this.random);
     table.set(sa.spi, sa);
-    if (sa.direction === 'out' && !this.activeOut.has(sa.reqid)) this.activeOut.set(sa.reqid, sa);
+    if (sa.direction === 'out') {
+      // Active unless a usable SA already carries this reqid (then it waits for rolloverOutbound).
+      const cur = this.activeOut.get(sa.reqid);
+      if (!cur || cur.hardExpired) this.activeOut.set(sa.reqid, sa);
+    }
     return sa;
   }
 
