@@ -59,3 +59,6 @@ export * from './name.js';
 export * from './sigalg.js';
 export * from './certificate.js';
 export * from './auth.js';
+export * from './crl.js';
+export * from './build.js';
+export * from './validate.js';
