@@ -87,11 +87,12 @@ function nameDer(n: pkijs.RelativeDistinguishedNames): Uint8Array {
 }
 
 /** Parses a DER certificate. `name` names the input in error messages. */
-export function parseCertificate(der: Uint8Array, name = 'certificate'): Certificate {
+export function parseCertificate(input: Uint8Array, name = 'certificate'): Certificate {
+  const der = new Uint8Array(input); // a private copy (callers may pass a pooled Buffer)
   parseDer(der, name, 'BAD_CERT');
   let c: pkijs.Certificate;
   try {
-    c = pkijs.Certificate.fromBER(der.slice());
+    c = pkijs.Certificate.fromBER(der);
   } catch (e) {
     throw new PkiError('BAD_CERT', `${name}: not an X.509 certificate (${causeOf(e)})`);
   }
@@ -163,7 +164,7 @@ export function parseCertificate(der: Uint8Array, name = 'certificate'): Certifi
   const selfSigned =
     namesEqual(subject, issuer) && signatureScheme !== undefined && verifyWithScheme(signatureScheme, publicKey, tbs, signature);
   return {
-    der: der.slice(),
+    der,
     tbs,
     version: c.version + 1,
     serial,

@@ -37,11 +37,12 @@ export function normalizeSerial(b: Uint8Array): Uint8Array {
   return b.slice(i);
 }
 
-export function parseCrl(der: Uint8Array, name = 'CRL'): Crl {
+export function parseCrl(input: Uint8Array, name = 'CRL'): Crl {
+  const der = new Uint8Array(input);
   parseDer(der, name, 'BAD_CRL');
   let c: pkijs.CertificateRevocationList;
   try {
-    c = pkijs.CertificateRevocationList.fromBER(der.slice());
+    c = pkijs.CertificateRevocationList.fromBER(der);
   } catch (e) {
     throw new PkiError('BAD_CRL', `${name}: not an X.509 CRL (${causeOf(e)})`);
   }
@@ -84,7 +85,7 @@ export function parseCrl(der: Uint8Array, name = 'CRL'): Crl {
     };
   });
   return {
-    der: der.slice(),
+    der,
     tbs: c.tbsView.slice(),
     issuer,
     thisUpdate: c.thisUpdate.value.getTime(),

@@ -49,8 +49,8 @@ export function pemEncode(label: string, der: Uint8Array): string {
 
 /** Parses one complete DER element; throws PkiError(code) naming `what` if it is not well-formed. */
 export function parseDer(der: Uint8Array, what: string, code: PkiErrorCode = 'BAD_ENCODING'): asn1js.AsnType {
-  const ab = der.byteOffset === 0 && der.byteLength === der.buffer.byteLength ? der.buffer : der.slice().buffer;
-  const res = asn1js.fromBER(ab as ArrayBuffer);
+  // new Uint8Array(x) copies (Buffer#slice would not): asn1js needs an ArrayBuffer holding exactly the DER.
+  const res = asn1js.fromBER(new Uint8Array(der).buffer);
   if (res.offset === -1) throw new PkiError(code, `${what}: not valid DER (${res.result.error || 'parse error'})`);
   if (res.offset !== der.length) throw new PkiError(code, `${what}: ${der.length - res.offset} trailing bytes after the DER structure`);
   return res.result;

@@ -62,3 +62,4 @@ export * from './auth.js';
 export * from './crl.js';
 export * from './build.js';
 export * from './validate.js';
+export * from './pkcs12.js';
