@@ -98,6 +98,8 @@ export interface EndpointSettings {
    * traffic does not stop (strongSwan's make_before_break; its 5.9 default is no, cygnet's is yes).
    */
   readonly makeBeforeBreak: boolean;
+  /** RFC 7383 reassembly bounds per IKE SA and direction (memory exhaustion guard). */
+  readonly reassembly: { readonly maxFragments: number; readonly maxBytes: number };
 }
 
 export const DEFAULT_SETTINGS: EndpointSettings = {
@@ -107,4 +109,5 @@ export const DEFAULT_SETTINGS: EndpointSettings = {
   nonceBytes: 32,
   keepaliveMs: 20_000,
   makeBeforeBreak: true,
+  reassembly: { maxFragments: 64, maxBytes: 64 * 1024 },
 };

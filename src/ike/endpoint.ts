@@ -17,7 +17,7 @@ import type { ChildSaInfo, IkeDownReason, IkeEvent, IkeSaInfo, LogGroup, Transmi
 import { IkeSa, spiHex, type ChildSa } from './ike-sa.js';
 import { retransmissionTimeout } from './retransmit.js';
 import { decodeIkeHeader, decodeIkeMessage, encodeIkeMessage } from './wire.js';
-import { checkPayloadRules, decodePayloads, openEncrypted } from './codec/index.js';
+import { checkPayloadRules, decodePayloads, FragmentReassembler, openEncrypted } from './codec/index.js';
 import { respondIkeSaInit, startIkeSaInit } from './exchanges/ike-sa-init.js';
 import { respondIkeAuth } from './exchanges/ike-auth.js';
 import { respondInformational, startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
@@ -26,6 +26,7 @@ import { notify } from './payload-util.js';
 import { respondCreateChild, startCreateChild } from './exchanges/create-child-sa.js';
 import { respondRekeyIke, startRekeyIke } from './exchanges/rekey-ike.js';
 import { nextDeadline, runTimers } from './lifecycle.js';
+import { AddressPool, type AddressPoolConfig } from './pool.js';
 import { NotifyType } from './codec/types.js';
 
 export interface IkeEndpointOptions {
@@ -34,6 +35,8 @@ export interface IkeEndpointOptions {
   readonly crypto: CryptoBackend;
   readonly random: RandomSource;
   readonly settings?: Partial<EndpointSettings>;
+  /** Virtual IP pools by name (swanctl `pools`), referenced by connections' `pools`. */
+  readonly pools?: readonly AddressPoolConfig[];
 }
 
 /** What exchanges need from the endpoint. Kept narrow so each exchange file can be read on its own. */
@@ -80,6 +83,7 @@ export interface EndpointContext {
   sendKeepalive(sa: IkeSa): void;
   /** Reauthenticates `sa` (make-before-break or break-before-make, per settings). */
   reauthenticate(sa: IkeSa, now: number): void;
+  pools(): ReadonlyMap<string, AddressPool>;
 }
 
 export class IkeEndpoint implements EndpointContext {
@@ -96,6 +100,7 @@ export class IkeEndpoint implements EndpointContext {
   private readonly eventQueue: IkeEvent[] = [];
   private readonly childSpis = new Set<number>();
   private saCounter = 0;
+  private poolMap = new Map<string, AddressPool>();
   /** The latest time the driver gave us (for actions triggered inside destroySa). */
   private lastNow = 0;
   private secret: Uint8Array | undefined;
@@ -107,6 +112,11 @@ export class IkeEndpoint implements EndpointContext {
     this.credentials = opts.credentials;
     this.settings = { ...DEFAULT_SETTINGS, ...opts.settings };
     this.conns = opts.connections;
+    for (const p of opts.pools ?? []) this.poolMap.set(p.name, new AddressPool(p));
+  }
+
+  pools(): ReadonlyMap<string, AddressPool> {
+    return this.poolMap;
   }
 
   // ------------------------------------------------------------------ driver interface
@@ -399,6 +409,7 @@ export class IkeEndpoint implements EndpointContext {
     this.sas.delete(spiHex(sa.localSpi));
     if (!sa.initiator) this.byInitiatorSpi.delete(initKey(sa.spiI, sa.remote));
     sa.ke?.dispose();
+    for (const l of sa.leases.splice(0)) l.release(l.address);
     this.log('ike', wasUp ? 1 : 0, sa, message);
     this.emit({ type: 'ike-down', sa: sa.info(), reason, message });
     if (sa.reauthOf && reason !== 'rekeyed') sa.reauthOf.reauthBy = undefined;
@@ -422,6 +433,12 @@ export class IkeEndpoint implements EndpointContext {
     const i = sa.children.indexOf(c);
     if (i >= 0) sa.children.splice(i, 1);
     this.childSpis.delete(c.spiIn);
+    // Replacements that kept sending on this SA (rekey responder) switch their outbound traffic now.
+    for (const r of sa.children)
+      if (r.outboundDeferredFrom === c) {
+        r.outboundDeferredFrom = undefined;
+        this.emit({ type: 'child-outbound', child: sa.childInfo(r), replaces: sa.childInfo(c) });
+      }
     this.emit({ type: 'child-remove', child: sa.childInfo(c), reason });
   }
 
@@ -487,11 +504,13 @@ export class IkeEndpoint implements EndpointContext {
     if (this.settings.makeBeforeBreak) {
       const fresh = this.startIke(conn, children[0], now, { local: { address: sa.local.address, port: conn.localPort }, remote: { address: sa.remote.address, port: conn.remotePort } });
       fresh.reauthOf = sa;
+      fresh.vipHint = sa.virtualIps;
       sa.reauthBy = fresh;
       fresh.pendingChildren = children.slice(1);
     } else {
       const remote = { address: sa.remote.address, port: conn.remotePort };
       const local = { address: sa.local.address, port: conn.localPort };
+      const vips = sa.virtualIps;
       this.enqueue(sa, (t) => {
         // Queued behind any CHILD SA exchange in flight, so the list below includes what it created.
         const current = uniqueConfigs(sa.children.map((c) => c.config));
@@ -501,6 +520,7 @@ export class IkeEndpoint implements EndpointContext {
         if (!del) return;
         const done = (t2: number): void => {
           const fresh = this.startIke(conn, children[0], t2, { local, remote });
+          fresh.vipHint = vips;
           fresh.pendingChildren = children.slice(1);
         };
         // Break-before-make: the new IKE SA starts once the old one is gone (answered or timed out).
@@ -533,6 +553,13 @@ export class IkeEndpoint implements EndpointContext {
   private random01(): number {
     const b = randomBytes(this.random, 4);
     return (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) / 2 ** 32;
+  }
+
+  /** RFC 7296 2.23: behind a NAT, follow the peer's address and port as seen on authenticated messages. */
+  private followPeer(sa: IkeSa, remote: Address): void {
+    this.log('ike', 0, sa, `remote endpoint changed from ${fmt(sa.remote)} to ${fmt(remote)}`);
+    sa.remote = remote;
+    this.emit({ type: 'ike-address-change', sa: sa.info(), children: sa.children.map((c) => sa.childInfo(c)) });
   }
 
   private kick(sa: IkeSa, now: number): void {
@@ -570,7 +597,7 @@ export class IkeEndpoint implements EndpointContext {
     }
     // RFC 7296 2.23: after NAT-T kicks in, follow the peer's address and port on authenticated messages.
     if (sa.state === 'ESTABLISHED' && (remote.address !== sa.remote.address || remote.port !== sa.remote.port) && sa.encapsulated) {
-      sa.remote = remote;
+      this.followPeer(sa, remote);
     }
     this.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} response ${header.messageId} [ ${describePayloads(decoded)} ]`);
     p.onResponse(header, decoded, now);
@@ -580,6 +607,8 @@ export class IkeEndpoint implements EndpointContext {
   private handleRequest(sa: IkeSa, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number): void {
     const mid = header.messageId;
     if (sa.lastResponse && mid === sa.lastResponse.messageId && mid + 1 === sa.expectedRequestId) {
+      // RFC 7383 2.6.1: a retransmitted fragmented request is answered once, on its first fragment.
+      if (header.nextPayload === PayloadType.SKF && fragmentNumber(data) !== 1) return;
       this.log('net', 1, sa, `received retransmit of request with ID ${mid}, retransmitting response`);
       for (const d of sa.lastResponse.datagrams) this.transmit(sa, d);
       return;
@@ -600,7 +629,7 @@ export class IkeEndpoint implements EndpointContext {
     }
     const decoded = d.payloads;
     sa.lastInbound = now;
-    if (sa.encapsulated && (remote.port !== sa.remote.port || remote.address !== sa.remote.address)) sa.remote = remote;
+    if (sa.encapsulated && sa.state === 'ESTABLISHED' && (remote.port !== sa.remote.port || remote.address !== sa.remote.address)) this.followPeer(sa, remote);
     if (local.port !== sa.local.port && local.port === 4500) {
       // The initiator moved to 4500 (RFC 7296 2.23): answer from there.
       sa.local = local;
@@ -641,6 +670,22 @@ export class IkeEndpoint implements EndpointContext {
     let encrypted = false;
     if (header.exchangeType === ExchangeType.IKE_SA_INIT) {
       payloads = m.value.payloads;
+    } else if (m.value.encrypted?.type === PayloadType.SKF && sa.keys && m.value.payloads.length === 0) {
+      // RFC 7383 2.6: authenticate and store each fragment; act once all are in.
+      const dir = header.flags.response ? 'response' : 'request';
+      const r = (sa.reassembly[dir] ??= new FragmentReassembler(this.settings.reassembly));
+      const res = r.add(data, m.value, sa.keys.in, this.lastNow);
+      if (!res.ok) {
+        this.log('enc', 1, sa, `IKE fragment of message ${header.messageId} dropped: ${res.error.message}`);
+        return { kind: 'drop' };
+      }
+      if (!res.value.complete) {
+        this.log('enc', 2, sa, `received fragment ${m.value.encrypted.fragmentNumber} of ${m.value.encrypted.totalFragments} of message ${header.messageId}, waiting for ${res.value.total - res.value.received} more`);
+        return { kind: 'drop' };
+      }
+      this.log('enc', 1, sa, `IKE message ${header.messageId} reassembled from ${m.value.encrypted.totalFragments} fragments`);
+      payloads = res.value.payloads;
+      encrypted = true;
     } else {
       const enc = m.value.encrypted;
       if (!sa.keys || !enc || enc.type !== PayloadType.SK || m.value.payloads.length > 0) {
@@ -672,6 +717,11 @@ function invalidFrom(e: IkeCodecError): Decoded {
   return e.code === 'UNSUPPORTED_CRITICAL_PAYLOAD'
     ? { kind: 'invalid', notifyType: NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, data: Uint8Array.of(e.payloadType ?? 0), message: e.message }
     : { kind: 'invalid', notifyType: NotifyType.INVALID_SYNTAX, data: new Uint8Array(0), message: e.message };
+}
+
+/** The Fragment Number of an SKF message whose first payload is SKF (RFC 7383 2.5), or 0. */
+function fragmentNumber(data: Uint8Array): number {
+  return data.length >= 34 ? (data[32]! << 8) | data[33]! : 0;
 }
 
 function isUnspecified(a: string): boolean {

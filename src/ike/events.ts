@@ -77,10 +77,19 @@ export type IkeEvent =
       readonly outbound: ChildSaDirectionKeys;
       /** Lifetimes for the ESP engine (0 = none); rekey_bytes/packets are soft, life_bytes/packets hard. */
       readonly lifetimes: { readonly softBytes: number; readonly hardBytes: number; readonly softPackets: number; readonly hardPackets: number };
-      /** Set when this CHILD SA replaces another (rekey): switch outbound now, keep the old inbound until removed. */
+      /** Set when this CHILD SA replaces another (rekey): keep the old inbound SA until it is removed. */
       readonly replaces?: ChildSaInfo;
+      /**
+       * Outbound traffic moves to this SA now (true), or only at a later `child-outbound` event (false). A rekey
+       * responder defers it until the old SA is deleted, because the initiator installs its new inbound SA only
+       * when our response arrives (strongSwan does the same).
+       */
+      readonly outboundActive: boolean;
     }
+  | { readonly type: 'child-outbound'; readonly child: ChildSaInfo; readonly replaces: ChildSaInfo }
   | { readonly type: 'ike-rekeyed'; readonly old: IkeSaInfo; readonly sa: IkeSaInfo }
+  /** The peer's address or port changed (NAT mapping change, RFC 7296 2.23): move the CHILD SAs' ESP there too. */
+  | { readonly type: 'ike-address-change'; readonly sa: IkeSaInfo; readonly children: readonly ChildSaInfo[] }
   | {
       /** dpd_action/close_action = trap: install a trap policy so the next matching packet triggers `acquire`. */
       readonly type: 'trap';

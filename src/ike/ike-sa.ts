@@ -6,6 +6,7 @@
 import type { KeyExchange } from '../crypto/types.js';
 import { formatProposal, type TransformSet } from '../crypto/transforms.js';
 import type { IkeHeader, Payload } from './codec/types.js';
+import { FragmentReassembler } from './codec/fragment.js';
 import type { Address, ChildConfig, IkeConnectionConfig } from './config.js';
 import type { ChildSaInfo, IkeSaInfo, IkeSaState } from './events.js';
 import { ANY_IDENTITY, formatIdentity, type Identity } from './identity.js';
@@ -41,6 +42,8 @@ export interface ChildSa {
   /** Our rekey of this SA, and the peer's rekey that we answered. */
   rekeyOurs?: RekeyExchange<ChildSa>;
   rekeyTheirs?: RekeyExchange<ChildSa>;
+  /** Responder of a rekey: outbound traffic stays on `outboundDeferredFrom` until that SA is removed. */
+  outboundDeferredFrom?: ChildSa;
 }
 
 /** An initiator-side exchange in progress: what to do with the response (RFC 7296 2.1 request/response pairs). */
@@ -118,11 +121,19 @@ export class IkeSa {
   pendingChildren: ChildConfig[] = [];
   /** The IKE SA this one reauthenticates (make-before-break): deleted once we are up with all children. */
   reauthOf: IkeSa | undefined;
+  /** RFC 7383 reassembly, one per direction (window size 1). */
+  reassembly: { request?: FragmentReassembler; response?: FragmentReassembler } = {};
   /** One-shot callbacks (retries after TEMPORARY_FAILURE and the like). */
   timers: { at: number; fn: (now: number) => void }[] = [];
   /** Virtual IPs assigned to us / handed to the peer (configuration payload, RFC 7296 3.15). */
   virtualIps: string[] = [];
   peerVirtualIps: string[] = [];
+  /** Pool leases held for the peer; released when this SA goes. */
+  leases: { release(address: string): void; address: string }[] = [];
+  /** Virtual IPs to ask for again (reauthentication of an SA that holds them). */
+  vipHint: string[] = [];
+  /** We asked for virtual IPs in IKE_AUTH: our 'dynamic' selectors are open until the reply. */
+  requestingVips = false;
 
   constructor(
     readonly id: number,

@@ -6,6 +6,7 @@ import { seededRandom } from '../../src/crypto/random.js';
 import { createProvider } from '../../src/crypto/provider.js';
 import { SimNetwork, Simulation, type Impairment } from '../../src/sim/index.js';
 import { decodeMessage } from '../../src/ike/codec/index.js';
+import type { AddressPoolConfig } from '../../src/ike/pool.js';
 
 export interface Side {
   readonly name: string;
@@ -26,15 +27,15 @@ export interface PairOptions {
 export const crypto = createProvider();
 
 export function makePair(
-  a: { connections: IkeConnectionConfig[]; credentials: Credentials; address?: string },
-  b: { connections: IkeConnectionConfig[]; credentials: Credentials; address?: string },
+  a: { connections: IkeConnectionConfig[]; credentials: Credentials; address?: string; pools?: AddressPoolConfig[] },
+  b: { connections: IkeConnectionConfig[]; credentials: Credentials; address?: string; pools?: AddressPoolConfig[] },
   o: PairOptions = {},
 ): { sim: Simulation; net: SimNetwork; a: Side; b: Side } {
   const seed = o.seed ?? 1;
   const net = new SimNetwork({ random: seededRandom(seed * 7919), impairment: o.impairment ?? {} });
   const sim = new Simulation({ network: net });
   const mk = (name: string, cfg: typeof a, address: string, rseed: number): Side => {
-    const ep = new IkeEndpoint({ connections: cfg.connections, credentials: cfg.credentials, crypto, random: seededRandom(rseed), settings: o.settings ?? {} });
+    const ep = new IkeEndpoint({ connections: cfg.connections, credentials: cfg.credentials, crypto, random: seededRandom(rseed), settings: o.settings ?? {}, pools: cfg.pools ?? [] });
     const side: Side = { name, ep, address, events: [], logs: [] };
     for (const port of [500, 4500])
       net.bind({ address, port }, (d, now) => {

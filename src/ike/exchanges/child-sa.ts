@@ -22,7 +22,18 @@ function hostAddrs(address: string): Uint8Array[] {
 
 /** Our selectors for a child, 'dynamic' resolved to the IKE SA's addresses (or our virtual IPs). */
 export function childSelectors(sa: IkeSa, cfg: ChildConfig): { local: TrafficSelector[]; remote: TrafficSelector[] } {
-  const localHosts = sa.virtualIps.length > 0 ? sa.virtualIps.map((a) => parseIp(a)!).filter(Boolean) : hostAddrs(sa.local.address);
+  // Asking for a virtual IP, we do not know our address yet: offer the whole family and let the responder narrow
+  // TSi to the address it assigns (RFC 7296 2.19, as strongSwan does).
+  const localHosts = sa.requestingVips
+    ? sa.conn!.vips.map((v) => new Uint8Array(parseIp(v)?.length ?? 4))
+    : sa.virtualIps.length > 0
+      ? sa.virtualIps.map((a) => parseIp(a)!).filter(Boolean)
+      : hostAddrs(sa.local.address);
+  if (sa.requestingVips) {
+    const open = localHosts.map((z) => ({ tsType: z.length === 4 ? 7 : 8, ipProtocol: 0, startPort: 0, endPort: 65535, startAddr: z, endAddr: new Uint8Array(z.length).fill(0xff) }));
+    const local = cfg.localTs.flatMap((t) => ('dynamic' in t ? open.map((o) => ({ ...o, ipProtocol: t.ipProtocol, startPort: t.startPort, endPort: t.endPort })) : [t]));
+    return { local, remote: resolveConfigured(cfg.remoteTs, hostAddrs(sa.remote.address)) };
+  }
   const remoteHosts = sa.peerVirtualIps.length > 0 ? sa.peerVirtualIps.map((a) => parseIp(a)!).filter(Boolean) : hostAddrs(sa.remote.address);
   return { local: resolveConfigured(cfg.localTs, localHosts), remote: resolveConfigured(cfg.remoteTs, remoteHosts) };
 }
@@ -113,6 +124,9 @@ export function installChild(
     state: 'INSTALLED',
     installedAt: args.now,
   };
+  // A rekey responder keeps sending on the old SA until it is deleted (see events.ts child-install).
+  const outboundActive = !(args.replaces && !args.initiator);
+  if (!outboundActive) child.outboundDeferredFrom = args.replaces;
   // RFC 7296 2.8 / strongSwan: rekey at rekey_time minus a random part of rand_time; hard expiry at life_time.
   if (cfg.rekeyTimeMs > 0) child.rekeyAt = args.now + cfg.rekeyTimeMs - ctx.jitter(cfg.randTimeMs);
   if (cfg.lifeTimeMs > 0) child.expireAt = args.now + cfg.lifeTimeMs;
@@ -129,6 +143,7 @@ export function installChild(
     outbound: { spi: child.spiOut, encrKey: keys.outbound.encrKey, integKey: keys.outbound.integKey },
     lifetimes: { softBytes, hardBytes: cfg.lifeBytes, softPackets, hardPackets: cfg.lifePackets },
     ...(args.replaces ? { replaces: sa.childInfo(args.replaces) } : {}),
+    outboundActive,
   });
   return child;
 }

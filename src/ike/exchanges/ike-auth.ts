@@ -16,6 +16,7 @@ import { pskAuth, signedOctets, verifyPskAuth } from '../auth-psk.js';
 import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
 import { buildChildOffer, processChildResponse, respondChild } from './child-sa.js';
 import { connectionsFor } from './ike-sa-init.js';
+import { answerCpRequest, buildCpRequest, readCpReply } from './config-payload.js';
 import { startCreateChild } from './create-child-sa.js';
 import { startDeleteIke } from './informational.js';
 import { scheduleIkeLifetimes } from '../lifecycle.js';
@@ -57,6 +58,11 @@ export function startIkeAuth(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
   if (!others) payloads.push(notify(NotifyType.INITIAL_CONTACT));
   if (conn.remote.id.type !== 0) payloads.push(idPayload(PayloadType.IDr, conn.remote.id));
   payloads.push({ type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: pskAuth(keys.prf, psk, octets) });
+  const cpReq = buildCpRequest(conn, sa.vipHint);
+  if (cpReq) {
+    payloads.push(cpReq);
+    sa.requestingVips = true;
+  }
   if (child) {
     const spiIn = ctx.allocateChildSpi();
     const offer = buildChildOffer(sa, child, spiIn, { stripKe: true });
@@ -105,6 +111,15 @@ function processAuthResponse(ctx: EndpointContext, sa: IkeSa, psk: Uint8Array, p
   }
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with pre-shared key successful`);
   established(ctx, sa, now);
+  if (sa.requestingVips) {
+    sa.requestingVips = false;
+    const got = readCpReply(payloads);
+    sa.virtualIps = got.addresses;
+    if (got.addresses.length > 0) {
+      ctx.log('ike', 0, sa, `installing new virtual IP ${got.addresses.join(', ')}${got.dns.length ? `, DNS ${got.dns.join(', ')}` : ''}`);
+      ctx.emit({ type: 'vip-assigned', ikeSaId: sa.id, addresses: got.addresses, dns: got.dns });
+    } else ctx.log('ike', 0, sa, 'no virtual IP received from the peer although we asked for one');
+  }
   const offer = sa.initialChild;
   if (offer) {
     const err = errorNotify(payloads);
@@ -251,7 +266,18 @@ export function respondIkeAuth(ctx: EndpointContext, sa: IkeSa, req: readonly Pa
   resp.push({ type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: pskAuth(keys.prf, psk, myOctets) });
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with pre-shared key`);
   established(ctx, sa, now);
-  if (findPayload(req, PayloadType.SA)) {
+  const cp = answerCpRequest(req, conn, ctx.pools(), remoteId);
+  if (cp.reply) resp.push(cp.reply);
+  for (const l of cp.leased) {
+    sa.leases.push({ release: (a) => l.pool.release(a), address: l.address });
+    sa.peerVirtualIps.push(l.address);
+    ctx.log('ike', 0, sa, `assigning virtual IP ${l.address} to peer '${formatIdentity(remoteId)}'`);
+  }
+  if (cp.failed) {
+    // RFC 7296 3.10.1: no address for the peer; the IKE SA stands, the CHILD SA cannot be built.
+    ctx.log('ike', 0, sa, `no virtual IP for '${formatIdentity(remoteId)}' in pools ${conn.pools.join(', ') || '(none configured)'}: sending INTERNAL_ADDRESS_FAILURE`);
+    resp.push(notify(NotifyType.INTERNAL_ADDRESS_FAILURE));
+  } else if (findPayload(req, PayloadType.SA)) {
     const child = respondChild(ctx, sa, req, now, { Ni: sa.Ni, Nr: sa.Nr });
     if (!child.ok) {
       ctx.log('ike', 0, sa, `failed to establish CHILD_SA: ${child.message}; sending ${notifyName(child.notify)}`);

@@ -43,11 +43,12 @@ function capabilityNotifies(conn: IkeConnectionConfig): Payload[] {
   return out;
 }
 
-function applyNatDetection(ctx: EndpointContext, sa: IkeSa, payloads: readonly Payload[], conn: IkeConnectionConfig): void {
+/** `spiR`: the SPIr of the message that carried the hashes (zero in the IKE_SA_INIT request, RFC 7296 2.23). */
+function applyNatDetection(ctx: EndpointContext, sa: IkeSa, payloads: readonly Payload[], conn: IkeConnectionConfig, spiR: Uint8Array): void {
   const source = notifies(payloads, NotifyType.NAT_DETECTION_SOURCE_IP).map((n) => n.data);
   const destination = notifies(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP).map((n) => n.data);
   if (source.length === 0 && destination.length === 0) return;
-  const r = evaluateNatDetection(ctx.crypto, sa.spiI, sa.spiR, { source, destination }, sa.local, sa.remote);
+  const r = evaluateNatDetection(ctx.crypto, sa.spiI, spiR, { source, destination }, sa.local, sa.remote);
   sa.natLocal = r.localBehindNat || conn.encap;
   sa.natLocalReal = r.localBehindNat;
   sa.natRemote = r.remoteBehindNat;
@@ -154,7 +155,7 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
   sa.nextRequestId = 1;
   sa.peerFragmentation = hasNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
   ctx.log('ike', 1, sa, `selected proposal: IKE:${formatProposal(set)}`);
-  applyNatDetection(ctx, sa, payloads, conn);
+  applyNatDetection(ctx, sa, payloads, conn, sa.spiR);
   if (sa.natLocal || sa.natRemote) {
     // RFC 7296 2.23: switch to port 4500 for everything after IKE_SA_INIT.
     sa.local = { address: sa.local.address, port: sa.local.port === 500 ? 4500 : sa.local.port };
@@ -275,7 +276,7 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   ctx.registerSa(sa);
   ctx.log('ike', 0, sa, `${fmt(remote)} is initiating an IKE_SA`);
   ctx.log('ike', 1, sa, `selected proposal: IKE:${formatProposal(sel.set)}`);
-  applyNatDetection(ctx, sa, payloads, conn);
+  applyNatDetection(ctx, sa, payloads, conn, header.spiR);
   const response: Payload[] = [
     { type: PayloadType.SA, critical: false, proposals: [selectionToSaProposal(sel.set, sel.num, ProtocolId.IKE, new Uint8Array(0))] },
     { type: PayloadType.KE, critical: false, group: sa.ke.group, data: sa.ke.publicValue },

@@ -65,6 +65,8 @@ function successor(ctx: EndpointContext, old: IkeSa, initiator: boolean, spiI: U
 function adopt(ctx: EndpointContext, from: IkeSa, to: IkeSa): void {
   if (from.rekeyedTo) return;
   for (const c of from.children.splice(0)) to.children.push(c);
+  // Pool leases belong to the peer, not to one IKE SA: they move with the CHILD SAs.
+  to.leases.push(...from.leases.splice(0));
   from.rekeyedTo = to;
   from.state = 'REKEYED';
   const h = (b: Uint8Array): string => Buffer.from(b).toString('hex');

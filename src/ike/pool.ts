@@ -1,0 +1,135 @@
+/**
+ * Virtual IP address pools for the configuration payload (RFC 7296 3.15, swanctl `pools`). Leases are kept per
+ * peer identity, so a road warrior that reconnects gets its previous address back (strongSwan's behaviour).
+ * A subnet leaves out its network and broadcast addresses, as strongSwan 5.9 does.
+ */
+import { formatIp, parseIp } from '../net/ip-address.js';
+import { compareAddr, prefixRange } from './traffic-selector.js';
+
+export interface AddressPoolConfig {
+  readonly name: string;
+  /** First and last address handed out (inclusive). */
+  readonly first: Uint8Array;
+  readonly last: Uint8Array;
+  /** DNS servers announced with INTERNAL_IP4_DNS / INTERNAL_IP6_DNS. */
+  readonly dns: readonly Uint8Array[];
+}
+
+export class PoolError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PoolError';
+  }
+}
+
+/** `10.3.0.0/24` (254 leases), `10.3.0.10-10.3.0.20`, or a single address. */
+export function parsePool(name: string, addrs: string, dns: readonly string[] = []): AddressPoolConfig {
+  const parseDns = dns.map((d) => parseIp(d) ?? fail(`pool ${name}: dns '${d}' is not an IP address`));
+  const s = addrs.trim();
+  const dash = s.indexOf('-');
+  if (dash > 0) {
+    const a = parseIp(s.slice(0, dash).trim());
+    const b = parseIp(s.slice(dash + 1).trim());
+    if (!a || !b || a.length !== b.length || compareAddr(a, b) > 0) fail(`pool ${name}: bad range '${s}'`);
+    return { name, first: a!, last: b!, dns: parseDns };
+  }
+  const slash = s.indexOf('/');
+  const base = parseIp(slash > 0 ? s.slice(0, slash) : s) ?? fail(`pool ${name}: '${s}' is not an address, subnet or range`);
+  if (slash < 0) return { name, first: base, last: base, dns: parseDns };
+  const bits = Number(s.slice(slash + 1));
+  if (!Number.isInteger(bits) || bits < 0 || bits > base.length * 8) fail(`pool ${name}: bad prefix in '${s}'`);
+  const r = prefixRange(base, bits);
+  if (base.length * 8 - bits >= 2) {
+    increment(r.start, 1);
+    increment(r.end, -1);
+  }
+  return { name, first: r.start, last: r.end, dns: parseDns };
+}
+
+function fail(msg: string): never {
+  throw new PoolError(msg);
+}
+
+function increment(a: Uint8Array, by: 1 | -1): void {
+  for (let i = a.length - 1; i >= 0; i--) {
+    const v = a[i]! + by;
+    a[i] = v & 0xff;
+    if (v >= 0 && v <= 0xff) return;
+  }
+}
+
+/** Allocation state of one pool. */
+export class AddressPool {
+  private readonly leases = new Map<string, string>(); // identity key -> address
+  /** Addresses in use, with how many IKE SAs hold each (a reauthenticating peer holds its address twice). */
+  private readonly online = new Map<string, number>();
+  private cursor: Uint8Array;
+
+  constructor(readonly config: AddressPoolConfig) {
+    this.cursor = config.first.slice();
+  }
+
+  get family(): 4 | 6 {
+    return this.config.first.length === 4 ? 4 : 6;
+  }
+
+  /**
+   * Leases an address to `identity`: its previous one when free or when the peer asks for exactly that address
+   * (a reauthentication keeps its address), else the next free one; undefined when the pool is exhausted.
+   */
+  acquire(identity: string, requested?: string): string | undefined {
+    const prev = this.leases.get(identity);
+    if (prev && (!this.online.has(prev) || prev === requested)) {
+      this.take(prev);
+      return prev;
+    }
+    const used = new Set(this.leases.values());
+    const start = this.cursor.slice();
+    for (;;) {
+      const a = formatIp(this.cursor);
+      const next = this.cursor.slice();
+      if (compareAddr(next, this.config.last) >= 0) this.cursor = this.config.first.slice();
+      else {
+        increment(next, 1);
+        this.cursor = next;
+      }
+      if (!used.has(a) && !this.online.has(a)) {
+        this.leases.set(identity, a);
+        this.take(a);
+        return a;
+      }
+      if (compareAddr(this.cursor, start) === 0) break;
+    }
+    // Every address has a lease: reuse one whose owner is offline.
+    for (const [id, a] of this.leases)
+      if (!this.online.has(a)) {
+        this.leases.delete(id);
+        this.leases.set(identity, a);
+        this.take(a);
+        return a;
+      }
+    return undefined;
+  }
+
+  private take(a: string): void {
+    this.online.set(a, (this.online.get(a) ?? 0) + 1);
+  }
+
+  release(address: string): void {
+    const n = (this.online.get(address) ?? 0) - 1;
+    if (n > 0) this.online.set(address, n);
+    else this.online.delete(address);
+  }
+
+  /** Online / offline / size, as `swanctl --list-pools` reports them. */
+  stats(): { size: number; online: number; offline: number } {
+    const size = sizeOf(this.config.first, this.config.last);
+    return { size, online: this.online.size, offline: this.leases.size - [...this.leases.values()].filter((a) => this.online.has(a)).length };
+  }
+}
+
+function sizeOf(a: Uint8Array, b: Uint8Array): number {
+  let n = 0;
+  for (let i = Math.max(0, a.length - 6); i < a.length; i++) n = n * 256 + (b[i]! - a[i]!);
+  return n + 1;
+}
