@@ -12,3 +12,4 @@ export type * from './backend.js';
 export { ViciClient, type ViciConnectOptions, type EventListener } from './client.js';
 export { runViciCli, VICI_CLI_COMMANDS, VICI_CLI_USAGE, type ViciCliIo, type ViciCliCommand } from './cli.js';
 export { formatListSa, formatListConn, formatStats, formatVersion, formatControlLog } from './format.js';
+export { viciIkeSa, viciChildSa, viciConn, parseSuite, formatConfiguredTs, type IkeSaExtras, type ChildSaExtras, type SuiteNames } from './adapt.js';
