@@ -393,8 +393,8 @@ function cipherTransform(
           random.fill(pool);
           poolPos = 0;
         }
+        // No wipe after use: an IV is public the moment it is sent.
         for (let i = 0; i < ivBytes; i++) buf[ivOff + i] = pool[poolPos + i]!;
-        pool.fill(0, poolPos, poolPos + ivBytes);
         poolPos += ivBytes;
       }
     },
