@@ -194,6 +194,50 @@ export function controlLogEvent(l: ViciLogLine): ViciInput {
   return m;
 }
 
+/**
+ * `log` event for server.emit (vici README "log"): what `swanctl --log` prints. `thread` is charon's worker thread
+ * number; cygnet has one event loop, so 0 unless the caller says otherwise.
+ */
+export function logEvent(l: ViciLogLine, thread = 0): ViciInput {
+  const m: ViciInput = { group: l.group, level: l.level, thread };
+  if (l.ikeSaName !== undefined) m['ikesa-name'] = l.ikeSaName;
+  if (l.ikeSaUniqueId !== undefined) m['ikesa-uniqueid'] = l.ikeSaUniqueId;
+  m.msg = l.message;
+  return m;
+}
+
+/** `ike-updown` event: `up = yes` (only when up, as charon) and the IKE_SA as in list-sa, without child-sas. */
+export function ikeUpdownEvent(sa: ViciIkeSa, up: boolean): ViciInput {
+  const m: ViciInput = up ? { up: 'yes' } : {};
+  m[sa.name] = ikeSaBody(sa);
+  return m;
+}
+
+/** `child-updown` event: the IKE_SA with only the affected CHILD_SA in child-sas. */
+export function childUpdownEvent(sa: ViciIkeSa, child: ViciChildSa, up: boolean): ViciInput {
+  const m: ViciInput = up ? { up: 'yes' } : {};
+  const body = ikeSaBody(sa);
+  const children = Object.create(null) as ViciInput;
+  children[`${child.name}-${child.uniqueId}`] = childSaBody(child);
+  body['child-sas'] = children;
+  m[sa.name] = body;
+  return m;
+}
+
+/** `ike-rekey` event: `<name> { old {...} new {...} }`. */
+export function ikeRekeyEvent(oldSa: ViciIkeSa, newSa: ViciIkeSa): ViciInput {
+  return named(newSa.name, { old: ikeSaBody(oldSa), new: ikeSaBody(newSa) });
+}
+
+/** `child-rekey` event: the IKE_SA with `child-sas { <child>-<id> { old {...} new {...} } }`. */
+export function childRekeyEvent(sa: ViciIkeSa, oldChild: ViciChildSa, newChild: ViciChildSa): ViciInput {
+  const body = ikeSaBody(sa);
+  const children = Object.create(null) as ViciInput;
+  children[`${newChild.name}-${newChild.uniqueId}`] = { old: childSaBody(oldChild), new: childSaBody(newChild) };
+  body['child-sas'] = children;
+  return named(sa.name, body);
+}
+
 /** strongSwan's %V (time_delta_printf): "42 seconds", "5 minutes", "3 hours", "2 days". */
 export function formatTimeDelta(seconds: number): string {
   let d = Math.max(0, Math.floor(seconds));

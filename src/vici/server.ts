@@ -87,6 +87,13 @@ export class ViciServer {
     return this.clients.size;
   }
 
+  /** How many clients are registered for `event` (the daemon can skip building events nobody listens to). */
+  listeners(event: string): number {
+    let n = 0;
+    for (const c of this.clients.values()) if (c.events.has(event)) n++;
+    return n;
+  }
+
   /** Raise an event to every client registered for it (ike-updown, log...). Returns how many clients got it. */
   emit(event: string, msg: ViciInput): number {
     let n = 0;

@@ -4,15 +4,15 @@
  * Assertions are on what swanctl prints. Also: `cygnet list-sas` / `list-conns` print exactly what swanctl prints.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ViciServer } from '../../src/vici/server.js';
-import { registerViciCommands } from '../../src/vici/commands.js';
+import { childUpdownEvent, logEvent, registerViciCommands } from '../../src/vici/commands.js';
 import { runViciCli } from '../../src/vici/cli.js';
-import { FakeBackend } from './fake-backend.js';
+import { FakeBackend, GW_SA } from './fake-backend.js';
 
 function findSwanctl(): string | undefined {
   for (const p of ['/usr/sbin/swanctl', '/usr/bin/swanctl', '/usr/local/sbin/swanctl']) if (existsSync(p)) return p;
@@ -180,5 +180,55 @@ describe.skipIf(!swanctl.path)('Debian swanctl against the cygnet vici server', 
     const sw = await run('--stats');
     // uptime may tick between the two calls; the rest must match.
     expect(st.stdout.split('\n').slice(1)).toEqual(sw.stdout.split('\n').slice(1));
+  });
+});
+
+describe.skipIf(!swanctl.path)('swanctl --log and --monitor-sa receive our events', () => {
+  let dir: string;
+  let path: string;
+  let server: ViciServer;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'cygnet-swanctl-ev-'));
+    path = join(dir, 'cygnet.vici');
+    server = new ViciServer({ path });
+    registerViciCommands(server, new FakeBackend());
+    await server.listen();
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function watch(args: string[], events: string[], raise: () => void): Promise<string> {
+    const child = spawn(swanctl.path!, [...args, '--uri', `unix://${path}`]);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 10_000;
+    while (events.some((e) => server.listeners(e) === 0)) {
+      if (Date.now() > deadline) throw new Error(`swanctl ${args.join(' ')} never registered`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    raise();
+    // swanctl's stdout is a pipe, so block-buffered: it flushes when SIGINT ends it. Give libvici's reader a moment.
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+    return out;
+  }
+
+  it('--log prints log events', async () => {
+    const out = await watch(['--log'], ['log'], () => {
+      server.emit('log', logEvent({ group: 'ike', level: 1, ikeSaName: 'gw', ikeSaUniqueId: 1, message: 'IKE_SA gw[1] established' }));
+    });
+    expect(out).toContain('[ike] IKE_SA gw[1] established');
+  });
+
+  it('--monitor-sa prints ike-updown and child-updown events as SAs', async () => {
+    const out = await watch(['--monitor-sa'], ['ike-updown', 'child-updown'], () => {
+      server.emit('child-updown', childUpdownEvent(GW_SA, GW_SA.children[0]!, true));
+    });
+    expect(out).toContain('gw: #1, ESTABLISHED, IKEv2, 1d9da4e95529aa65_i* 4cb562015d8ca5f9_r');
+    expect(out).toContain('  net: #3, reqid 1, INSTALLED, TUNNEL-in-UDP, ESP:AES_CBC-128/HMAC_SHA2_256_128');
   });
 });
