@@ -8,6 +8,8 @@ import { waitFor } from './exec.js';
 import type { Netns } from './netns.js';
 import { spawnInNetns } from './process.js';
 
+let runSeq = 0;
+
 export interface IperfResult {
   /** Receiver-side throughput. */
   mbps: number;
@@ -29,7 +31,8 @@ export async function iperf3(
 ): Promise<IperfResult> {
   const port = String(opts.port ?? 5201);
   const srv = spawnInNetns(server, 'iperf3', ['-s', '-1', '-B', dst, '-p', port, '--forceflush'], {
-    logFile: join(opts.logDir ?? tmpdir(), `iperf3-server-${server.role}-${process.pid}.log`),
+    // A fresh log per run: the readiness check reads it, and an old "Server listening" would lie.
+    logFile: join(opts.logDir ?? tmpdir(), `iperf3-server-${server.role}-${process.pid}-${++runSeq}.log`),
   });
   try {
     await waitFor('iperf3 server to listen', async () => (/Server listening/.test(await srv.output()) ? true : undefined), 5000, 50);

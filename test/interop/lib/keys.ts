@@ -164,3 +164,57 @@ export function keysFromCharonLog(log: string, sas: readonly IkeSaInfo[]): { ike
   }
   return { ike, esp };
 }
+
+/**
+ * Keys from a JSON-lines key log, the format proposed for cygnet's own export (e.g. `cygnet daemon --key-log FILE`):
+ * one object per line, either
+ *   {"type":"ike","spiI":"<16 hex>","spiR":"<16 hex>","encr":"AES_GCM_16","encrKeyBits":128,"integ":null,
+ *    "skEi":"<hex>","skEr":"<hex>","skAi":null,"skAr":null}
+ * or
+ *   {"type":"esp","src":"192.0.2.1","dst":"192.0.2.2","spi":"<8 hex>","encr":"AES_GCM_16","encrKey":"<hex incl. salt>",
+ *    "integ":null,"integKey":null}
+ * Algorithm names as swanctl prints them. Unknown types and malformed lines are skipped (returned in `errors`).
+ */
+export function keysFromJsonLines(text: string): { ike: IkeSaKeys[]; esp: EspSaKeys[]; errors: string[] } {
+  const ike: IkeSaKeys[] = [];
+  const esp: EspSaKeys[] = [];
+  const errors: string[] = [];
+  const hex = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-fA-F]*$/.test(v);
+  const opt = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    let o: Record<string, unknown>;
+    try {
+      o = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      errors.push(`line ${i + 1}: not JSON`);
+      return;
+    }
+    if (o.type === 'ike' && hex(o.spiI) && hex(o.spiR) && typeof o.encr === 'string' && hex(o.skEi) && hex(o.skEr)) {
+      ike.push({
+        spiI: o.spiI.toLowerCase(),
+        spiR: o.spiR.toLowerCase(),
+        encr: o.encr,
+        encrKeyBits: typeof o.encrKeyBits === 'number' ? o.encrKeyBits : undefined,
+        integ: opt(o.integ),
+        skEi: o.skEi.toLowerCase(),
+        skEr: o.skEr.toLowerCase(),
+        skAi: opt(o.skAi)?.toLowerCase(),
+        skAr: opt(o.skAr)?.toLowerCase(),
+      });
+    } else if (o.type === 'esp' && typeof o.src === 'string' && typeof o.dst === 'string' && hex(o.spi) && typeof o.encr === 'string' && hex(o.encrKey)) {
+      esp.push({
+        src: o.src,
+        dst: o.dst,
+        spi: o.spi.toLowerCase().padStart(8, '0'),
+        encr: o.encr,
+        encrKey: o.encrKey.toLowerCase(),
+        integ: opt(o.integ),
+        integKey: opt(o.integKey)?.toLowerCase(),
+      });
+    } else {
+      errors.push(`line ${i + 1}: not an ike/esp key record`);
+    }
+  });
+  return { ike, esp, errors };
+}

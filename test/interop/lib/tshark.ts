@@ -15,15 +15,18 @@ export interface Capture {
   stop(): Promise<string>;
 }
 
-/** Start `tshark -i IFNAME -w FILE` inside `ns` and wait until it is capturing. */
+/**
+ * Start `dumpcap -i IFNAME -w FILE` inside `ns` and wait until it is capturing. dumpcap rather than tshark:
+ * `tshark -w` reads packets from its own dumpcap child through a pipe and loses the last ones when stopped.
+ */
 export async function startCapture(ns: Netns, ifname: string, file: string, opts: { captureFilter?: string } = {}): Promise<Capture> {
   const args = ['-i', ifname, '-w', file, '-q'];
   if (opts.captureFilter) args.push('-f', opts.captureFilter);
-  const proc: ProcessHandle = spawnInNetns(ns, 'tshark', args, { logFile: `${file}.log` });
+  const proc: ProcessHandle = spawnInNetns(ns, 'dumpcap', args, { logFile: `${file}.log` });
   await waitFor(
-    `tshark capturing on ${ns.role}/${ifname}`,
+    `dumpcap capturing on ${ns.role}/${ifname}`,
     async () => {
-      if (!proc.isRunning()) throw new Error(`tshark exited: ${await proc.output()}`);
+      if (!proc.isRunning()) throw new Error(`dumpcap exited: ${await proc.output()}`);
       return /Capturing on/.test(await proc.output()) ? true : undefined;
     },
     10_000,
@@ -34,7 +37,11 @@ export async function startCapture(ns: Netns, ifname: string, file: string, opts
   return {
     file,
     async stop() {
-      await new Promise((r) => setTimeout(r, 200));
+      // libpcap's TPACKET_V3 ring hands packets to dumpcap only when a block retires (dumpcap's read timeout,
+      // 250 ms) and a stop drops a partly filled block: let the last packets' block retire first. SIGINT is
+      // dumpcap's clean stop: it writes what it has and closes the file.
+      await new Promise((r) => setTimeout(r, 700));
+      await proc.kill('SIGINT');
       await proc.stop(3000);
       return file;
     },
