@@ -87,6 +87,10 @@ export interface EndpointSettings {
   readonly retransmit: RetransmitSettings;
   /** Half-open IKE SAs after which the responder demands COOKIEs (RFC 7296 2.6); strongSwan's cookie_threshold. */
   readonly cookieThreshold: number;
+  /** Half-open IKE SAs one peer address may hold before its requests are ignored (strongSwan's block_threshold). */
+  readonly blockThreshold: number;
+  /** The cookie secret is replaced after this long; cookies made with the previous one stay valid (RFC 7296 2.6). */
+  readonly cookieSecretLifetimeMs: number;
   /** How long a half-open IKE SA may live before it is dropped (strongSwan's half_open_timeout, 30 s). */
   readonly halfOpenTimeoutMs: number;
   /** Nonce length we send (RFC 7296 2.10: at least half the PRF key size, at least 16). */
@@ -105,6 +109,8 @@ export interface EndpointSettings {
 export const DEFAULT_SETTINGS: EndpointSettings = {
   retransmit: { timeoutMs: 4000, base: 1.8, tries: 5, limitMs: 0, jitterPercent: 0 },
   cookieThreshold: 30,
+  blockThreshold: 5,
+  cookieSecretLifetimeMs: 120_000,
   halfOpenTimeoutMs: 30_000,
   nonceBytes: 32,
   keepaliveMs: 20_000,

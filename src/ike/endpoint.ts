@@ -29,6 +29,12 @@ import { nextDeadline, runTimers } from './lifecycle.js';
 import { AddressPool, type AddressPoolConfig } from './pool.js';
 import { NotifyType } from './codec/types.js';
 
+export interface CookieSecret {
+  readonly version: number;
+  readonly secret: Uint8Array;
+  readonly createdAt: number;
+}
+
 export interface IkeEndpointOptions {
   readonly connections: readonly IkeConnectionConfig[];
   readonly credentials: Credentials;
@@ -71,8 +77,13 @@ export interface EndpointContext {
   establishedSas(): readonly IkeSa[];
   newIkeSpi(): Uint8Array;
   halfOpenCount(): number;
-  /** The current secret for stateless cookies (RFC 7296 2.6), created on first use. */
-  cookieSecret(): Uint8Array;
+  /**
+   * Secrets for stateless cookies (RFC 7296 2.6): the current one with its version byte, and the previous one,
+   * still accepted for a while after a rotation.
+   */
+  cookieSecrets(now: number): { current: CookieSecret; previous?: CookieSecret };
+  /** Half-open IKE SAs (responder side) from one peer address. */
+  halfOpenFrom(address: string): number;
   removeChild(sa: IkeSa, c: ChildSa, reason: string): void;
   /** A random duration in [0, maxMs): rekey jitter (rand_time) and retry spreading. */
   jitter(maxMs: number): number;
@@ -103,7 +114,7 @@ export class IkeEndpoint implements EndpointContext {
   private poolMap = new Map<string, AddressPool>();
   /** The latest time the driver gave us (for actions triggered inside destroySa). */
   private lastNow = 0;
-  private secret: Uint8Array | undefined;
+  private secrets: { current: CookieSecret; previous?: CookieSecret } | undefined;
   private childCounter = 0;
 
   constructor(opts: IkeEndpointOptions) {
@@ -531,9 +542,20 @@ export class IkeEndpoint implements EndpointContext {
     }
   }
 
-  cookieSecret(): Uint8Array {
-    this.secret ??= randomBytes(this.random, 32);
-    return this.secret;
+  cookieSecrets(now: number): { current: CookieSecret; previous?: CookieSecret } {
+    const s = this.secrets;
+    if (!s) {
+      this.secrets = { current: { version: 1, secret: randomBytes(this.random, 32), createdAt: now } };
+    } else if (now - s.current.createdAt >= this.settings.cookieSecretLifetimeMs) {
+      this.secrets = { current: { version: (s.current.version % 255) + 1, secret: randomBytes(this.random, 32), createdAt: now }, previous: s.current };
+    }
+    return this.secrets!;
+  }
+
+  halfOpenFrom(address: string): number {
+    let n = 0;
+    for (const sa of this.sas.values()) if (!sa.initiator && sa.state === 'CONNECTING' && sa.remote.address === address) n++;
+    return n;
   }
 
   newIkeSpi(): Uint8Array {

@@ -7,7 +7,7 @@ import { child, connection, pskCredentials } from '../../src/ike/config-builder.
 import { makePair, captureSummary, type Side } from './pair.js';
 import type { IkeEvent } from '../../src/ike/events.js';
 import { parsePool } from '../../src/ike/pool.js';
-import { decodeMessage } from '../../src/ike/codec/index.js';
+import { decodeMessage, encodeMessage } from '../../src/ike/codec/index.js';
 import { PayloadType } from '../../src/ike/codec/types.js';
 import { formatTrafficSelector } from '../../src/ike/traffic-selector.js';
 import { IkeEndpoint } from '../../src/ike/endpoint.js';
@@ -162,4 +162,71 @@ describe('stateless cookies (RFC 7296 2.6)', () => {
     for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) if (t.data.length < 80) cookies++;
     expect(cookies).toBe(195);
   });
+
+  it('ignores a peer address holding block_threshold half-open SAs', () => {
+    const ep = new IkeEndpoint({ connections: [connection({ name: 'gw', children: [child('net')] })], credentials: psk, crypto, random: seededRandom(9), settings: { blockThreshold: 3 } });
+    const { a } = makePair({ connections: [connection({ name: 'gw', remoteAddrs: ['192.0.2.2'], children: [child('net')] })], credentials: psk }, { connections: [], credentials: psk });
+    a.ep.initiate('gw', 0);
+    const req = a.ep.pollTransmit()!.data;
+    let answered = 0;
+    for (let i = 0; i < 10; i++) {
+      const r = req.slice();
+      r[0] = i;
+      ep.receive(r, { address: '192.0.2.2', port: 500 }, { address: '203.0.113.9', port: 500 }, 0);
+      for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) answered++;
+    }
+    expect(ep.listSas()).toHaveLength(3);
+    expect(answered).toBe(3);
+    let logs = '';
+    for (let e = ep.pollEvent(); e; e = ep.pollEvent()) if (e.type === 'log') logs += e.message + '\n';
+    expect(logs).toMatch(/per-IP half-open IKE_SA limit of 3 reached/);
+  });
+
+  it('rotates the cookie secret and still accepts cookies of the previous one', () => {
+    const ep = new IkeEndpoint({ connections: [connection({ name: 'gw', children: [child('net')] })], credentials: psk, crypto, random: seededRandom(9), settings: { cookieThreshold: 0, cookieSecretLifetimeMs: 10_000 } });
+    const { a } = makePair({ connections: [connection({ name: 'gw', remoteAddrs: ['192.0.2.2'], children: [child('net')] })], credentials: psk }, { connections: [], credentials: psk });
+    a.ep.initiate('gw', 0);
+    const req = a.ep.pollTransmit()!.data;
+    const from = { address: '198.51.100.1', port: 500 };
+    const to = { address: '192.0.2.2', port: 500 };
+    const cookieFor = (r: Uint8Array, t: number, src = from): Uint8Array => {
+      ep.receive(r, to, src, t);
+      const m = decodeMessage(ep.pollTransmit()!.data);
+      if (!m.ok || m.value.payloads[0]?.type !== PayloadType.NOTIFY || m.value.payloads[0].notifyType !== 16390) throw new Error('no cookie');
+      return m.value.payloads[0].data;
+    };
+    // A second request with another SPIi, for the rejection check.
+    const req2 = req.slice();
+    req2[0] ^= 0xff;
+    // The initiator echoes the cookie as the first payload, with everything else unchanged (RFC 7296 2.6).
+    const withCookie = (r: Uint8Array, c: Uint8Array): Uint8Array => {
+      a.ep.receive(encodeCookieResponse(r, c), { address: '192.0.2.1', port: 500 }, to, 0);
+      const out = a.ep.pollTransmit()!.data;
+      const copy = out.slice();
+      copy.set(r.subarray(0, 8), 0); // keep the request's SPIi
+      return copy;
+    };
+    const c1 = cookieFor(req, 0);
+    const c1b = cookieFor(req2, 0);
+    expect(c1[0]).toBe(1);
+    expect(cookieFor(req, 15_000)[0]).toBe(2); // rotated
+    ep.receive(withCookie(req, c1), to, from, 16_000); // a cookie of the previous secret is still good
+    expect(ep.listSas()).toHaveLength(1);
+    const resp = decodeMessage(ep.pollTransmit()!.data);
+    expect(resp.ok && resp.value.payloads.some((p) => p.type === PayloadType.SA)).toBe(true);
+    expect(cookieFor(req2, 30_000)[0]).toBe(3); // rotated again: version 1 is gone
+    const stale = withCookie(req, c1b);
+    stale.set(req2.subarray(0, 8), 0); // the cookie was made for req2's SPIi
+    ep.receive(stale, to, from, 31_000);
+    const answer = decodeMessage(ep.pollTransmit()!.data);
+    expect(answer.ok && answer.value.payloads[0]?.type === PayloadType.NOTIFY && answer.value.payloads[0].notifyType === 16390).toBe(true);
+    expect(ep.listSas()).toHaveLength(1);
+  });
 });
+
+/** An IKE_SA_INIT response carrying only N(COOKIE), addressed to the request's SPIi. */
+function encodeCookieResponse(req: Uint8Array, cookie: Uint8Array): Uint8Array {
+  const m = decodeMessage(req);
+  if (!m.ok) throw new Error('bad request');
+  return encodeMessage({ spiI: m.value.header.spiI, spiR: new Uint8Array(8), exchangeType: 34, flags: { initiator: false, response: true, version: false }, messageId: 0 }, [{ type: PayloadType.NOTIFY, critical: false, protocol: 0, spi: new Uint8Array(0), notifyType: 16390, data: cookie }]);
+}
