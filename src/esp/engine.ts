@@ -86,6 +86,8 @@ interface Policy {
   readonly selectors: SelectorSet;
   /** Time (ms) of the last ACQUIRE reported for this policy. */
   lastAcquire: number;
+  /** The active outbound SA of `reqid`, cached here so the hot path skips a map lookup (see bindPolicies). */
+  sa: EspSa | undefined;
 }
 
 export type ExpireCause = 'bytes' | 'packets' | 'sequence';
@@ -202,6 +204,8 @@ export class EspEngine {
   private readonly outbound = new Map<number, EspSa>();
   /** reqid -> the outbound SA currently carrying that reqid's traffic. */
   private readonly activeOut = new Map<number, EspSa>();
+  /** The inbound SA of the previous datagram: traffic comes in runs on one SA, so this skips most map lookups. */
+  private lastIn: EspSa | undefined;
   private policies: Policy[] = [];
   private nextPolicyId = 1;
   private readonly events: EspEvent[] = [];
@@ -242,7 +246,10 @@ export class EspEngine {
     if (sa.direction === 'out') {
       // Active unless a usable SA already carries this reqid (then it waits for rolloverOutbound).
       const cur = this.activeOut.get(sa.reqid);
-      if (!cur || cur.hardExpired) this.activeOut.set(sa.reqid, sa);
+      if (!cur || cur.hardExpired) {
+        this.activeOut.set(sa.reqid, sa);
+        this.bindPolicies();
+      }
     }
     return sa;
   }
@@ -257,6 +264,7 @@ export class EspEngine {
     const sa = table.get(spi >>> 0);
     if (!sa) throw new EspError('UNKNOWN_SPI', `ESP: no ${direction}bound SA ${hex(spi)}`);
     table.delete(sa.spi);
+    if (this.lastIn === sa) this.lastIn = undefined;
     if (direction === 'out' && this.activeOut.get(sa.reqid) === sa) {
       this.activeOut.delete(sa.reqid);
       for (const o of this.outbound.values()) {
@@ -265,6 +273,7 @@ export class EspEngine {
           break;
         }
       }
+      this.bindPolicies();
     }
     sa.dispose();
   }
@@ -280,6 +289,7 @@ export class EspEngine {
     if (!neu) throw new EspError('UNKNOWN_SPI', `ESP rollover: no outbound SA ${hex(newSpi)}`);
     this.activeOut.set(old.reqid, neu);
     if (neu.reqid !== old.reqid && this.activeOut.get(neu.reqid) === undefined) this.activeOut.set(neu.reqid, neu);
+    this.bindPolicies();
     this.removeSa(oldSpi, 'out');
   }
 
@@ -310,6 +320,11 @@ export class EspEngine {
     }
   }
 
+  /** Refreshes each policy's cached outbound SA after the reqid -> SA map changed (control path only). */
+  private bindPolicies(): void {
+    for (const p of this.policies) p.sa = this.activeOut.get(p.reqid);
+  }
+
   /** Installs an SPD entry and returns its id. */
   installPolicy(p: PolicyParams): number {
     let selectors: SelectorSet;
@@ -329,6 +344,7 @@ export class EspEngine {
       priority: p.priority ?? 0,
       selectors,
       lastAcquire: -Infinity,
+      sa: this.activeOut.get(p.reqid ?? 0),
     };
     // Stable sort keeps install order among equal priorities.
     this.policies = [...this.policies, pol].sort((a, b) => a.priority - b.priority);
@@ -402,7 +418,7 @@ export class EspEngine {
       this.stats.bypassed++;
       return DropReason.None;
     }
-    const sa = this.activeOut.get(pol.reqid);
+    const sa = pol.sa;
     if (!sa || sa.hardExpired) {
       // RFC 4301 section 5.1 / RFC 7296 section 2.9: no SA -> ask IKE, reporting this packet's selector.
       if (now - pol.lastAcquire < this.acquireIntervalMs) return DropReason.NoSa;
@@ -572,8 +588,12 @@ export class EspEngine {
     if (spi === 0) return this.ike(d, i, r);
 
     // 1. SPI lookup.
-    const sa = this.inbound.get(spi);
-    if (!sa) return DropReason.UnknownSpi;
+    let sa = this.lastIn;
+    if (sa === undefined || sa.spi !== spi) {
+      sa = this.inbound.get(spi);
+      if (!sa) return DropReason.UnknownSpi;
+      this.lastIn = sa;
+    }
     r.sa[i] = sa;
     if (sa.hardExpired) return DropReason.SaExpired;
     const t = sa.transform;
