@@ -105,16 +105,23 @@ function noMatch(r: ViciMessage): boolean {
 
 /** Run one control command. `argv` starts with the command name, e.g. `['up', 'net', '--socket', '/tmp/x.vici']`. */
 export async function runViciCli(argv: readonly string[], io: ViciCliIo = defaultIo()): Promise<number> {
-  const [cmd, ...rest] = argv;
   const out = (lines: string | readonly string[]): void => {
     for (const l of typeof lines === 'string' ? [lines] : lines) io.stdout(`${l}\n`);
   };
+  if (argv.some((a) => a === '--help' || a === '-h' || a === 'help')) {
+    io.stdout(`${VICI_CLI_USAGE}\n`);
+    return 0;
+  }
   let parsed: Parsed;
+  let cmd: string | undefined;
   try {
+    // Options may come before or after the command: `cygnet --socket X status` and `cygnet status --socket X`.
+    const all = parse(argv);
+    cmd = all.positional[0];
     if (cmd === undefined || !(VICI_CLI_COMMANDS as readonly string[]).includes(cmd)) {
       throw new UsageError(cmd === undefined ? 'missing command' : `unknown command '${cmd}'`);
     }
-    parsed = parse(rest);
+    parsed = { positional: all.positional.slice(1), opts: all.opts };
   } catch (e) {
     if (e instanceof UsageError) {
       io.stderr(`cygnet: ${e.message}\n${VICI_CLI_USAGE}\n`);

@@ -41,8 +41,14 @@ export interface ViciServerOptions {
   readonly log?: (level: number, message: string) => void;
 }
 
+/** A client that lets this much output pile up unread is dropped (it would otherwise grow our memory without bound). */
+const MAX_UNREAD_OUTPUT = 8 * 1024 * 1024;
+/** Requests queued behind the active one; more means a client not waiting for answers: dropped. */
+const MAX_QUEUED_PACKETS = 256;
+
 interface Client {
   readonly id: number;
+  pending: number;
   readonly stream: ViciStream;
   readonly events: Set<string>;
   readonly abort: AbortController;
@@ -139,6 +145,7 @@ export class ViciServer {
     const id = this.nextId++;
     const client: Client = {
       id,
+      pending: 0,
       events: new Set(),
       abort: new AbortController(),
       queue: Promise.resolve(),
@@ -146,7 +153,18 @@ export class ViciServer {
         socket,
         {
           packet: (p) => {
-            client.queue = client.queue.then(() => this.handle(client, p));
+            if (++client.pending > MAX_QUEUED_PACKETS) {
+              this.log(1, `vici: client #${id} queued more than ${MAX_QUEUED_PACKETS} packets, closing`);
+              socket.destroy();
+              return;
+            }
+            client.queue = client.queue
+              .then(() => this.handle(client, p))
+              .catch((e: unknown) => {
+                this.log(1, `vici: client #${id}: ${e instanceof Error ? e.message : String(e)}`);
+                socket.destroy();
+              })
+              .finally(() => client.pending--);
           },
           error: (e) => this.log(1, `vici: client #${id} closed: ${isViciError(e) ? `${e.code}: ${e.message}` : e.message}`),
           close: () => {
@@ -162,6 +180,11 @@ export class ViciServer {
 
   private sendTo(c: Client, p: Parameters<ViciStream['send']>[0]): boolean {
     try {
+      if (c.stream.socket.writableLength > MAX_UNREAD_OUTPUT) {
+        this.log(1, `vici: client #${c.id} does not read its replies (${c.stream.socket.writableLength} bytes pending), closing`);
+        c.stream.socket.destroy();
+        return false;
+      }
       return c.stream.send(p);
     } catch (e) {
       // An unencodable reply (value > 64 KiB, packet > 512 KiB) is a server bug: report it, drop that client only.

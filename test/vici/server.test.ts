@@ -338,3 +338,21 @@ describe('malformed input closes that client only', () => {
     await expect(ViciClient.connect(join(dir, 'missing.vici'))).rejects.toSatisfy((e) => isViciError(e, 'CONNECTION'));
   });
 });
+
+describe('resource limits', () => {
+  it('a client flooding requests without reading is dropped; others keep working', async () => {
+    backend.initiateDelayMs = 200;
+    const { sock, next } = await raw();
+    const one = encodePacket({ type: 'CMD_REQUEST', name: 'initiate', message: { child: 'net' } });
+    const many = new Uint8Array(one.length * 300);
+    for (let i = 0; i < 300; i++) many.set(one, i * one.length);
+    sock.write(many);
+    let p: Awaited<ReturnType<typeof next>>;
+    do p = await next();
+    while (p !== 'closed');
+    expect(logs.some((l) => /queued more than/.test(l))).toBe(true);
+    const c = await ViciClient.connect(path);
+    expect((await c.request('version')).daemon).toBe('cygnet');
+    c.close();
+  });
+});
