@@ -63,3 +63,5 @@ export * from './crl.js';
 export * from './build.js';
 export * from './validate.js';
 export * from './pkcs12.js';
+export * from './credentials.js';
+export * from './print.js';
