@@ -264,6 +264,7 @@ export async function runPki(argv: string[], io: PkiIo, env: PkiEnv = {}): Promi
       case 'issue': {
         const dn = p.one.get('dn');
         if (!dn) throw new UsageError(`--${p.cmd} needs --dn "C=.., O=.., CN=.."`);
+        if (p.cmd === 'issue' && (!p.one.get('cacert') || !p.one.get('cakey'))) throw new UsageError('--issue needs --cacert and --cakey');
         const [data, name] = await input(p.cmd === 'self' ? 'private key' : 'public key');
         const type = p.one.get('type') ?? (p.cmd === 'self' ? 'priv' : 'pub');
         let subjectKey: PublicKey;
