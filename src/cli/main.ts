@@ -15,7 +15,8 @@ commands:
          [--debug "ike 2, net 1, ..."] [--log-format text|json] [--tun NAME]
          [--port N] [--natt-port N] [--bind ADDR[,ADDR...]] [--status-file PATH]
   version, --version     print the version
-  demo, pki, status, list-sas, up, down, reload   (not yet implemented)`;
+  pki --gen|--pub|--self|--issue|--print|--signcrl|--verify|--pkcs12 ...   strongSwan's pki (cygnet pki --help)
+  demo, status, list-sas, up, down, reload   (not yet implemented)`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -27,8 +28,9 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'daemon':
       return runDaemonCommand(rest);
-    case 'demo':
     case 'pki':
+      return (await import('./pki.js')).runPki(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    case 'demo':
     case 'status':
     case 'list-sas':
     case 'up':

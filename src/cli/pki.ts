@@ -169,7 +169,7 @@ async function readAll(it: AsyncIterable<Uint8Array | string>): Promise<Uint8Arr
 }
 
 /** Runs `cygnet pki <argv>`; returns the exit status. */
-export async function runPki(argv: string[], io: PkiIo, env: PkiEnv = {}): Promise<number> {
+export async function runPki(argv: readonly string[], io: PkiIo, env: PkiEnv = {}): Promise<number> {
   const now = env.now ?? (() => Date.now());
   const random = env.random ?? ((n: number) => new Uint8Array(randomBytes(n)));
   const readFile = env.readFile ?? ((p: string) => new Uint8Array(readFileSync(p)));
