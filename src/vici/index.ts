@@ -13,3 +13,4 @@ export { ViciClient, type ViciConnectOptions, type EventListener } from './clien
 export { runViciCli, VICI_CLI_COMMANDS, VICI_CLI_USAGE, type ViciCliIo, type ViciCliCommand } from './cli.js';
 export { formatListSa, formatListConn, formatStats, formatVersion, formatControlLog } from './format.js';
 export { viciIkeSa, viciChildSa, viciConn, parseSuite, formatConfiguredTs, type IkeSaExtras, type ChildSaExtras, type SuiteNames } from './adapt.js';
+export { IkeViciBackend, type IkeControl, type IkeViciBackendOptions } from './ike-backend.js';
