@@ -25,7 +25,7 @@ import { EspEngine, type PacketRef } from '../esp/engine.js';
 import type { EspSelector } from '../esp/selector.js';
 import type { TunDevice } from '../tun/types.js';
 import { classifyDatagram } from './classify.js';
-import type { DaemonConfig } from './connections.js';
+import type { ChildRef, DaemonConfig } from './connections.js';
 import type { Logger } from './logger.js';
 import { childStatus, ikeStatus, writeStatusFile, type DaemonStatus } from './status.js';
 
@@ -78,6 +78,7 @@ export class Daemon {
   private readonly sockets: BoundSocket[] = [];
   private readonly installed = new Map<number, InstalledChild>();
   private readonly policyRefs = new Map<number, number>();
+  private readonly lastActivity = new Map<number, number>();
   private nextReqid = 1;
   private readonly trapPolicies = new Map<number, { conn: string; child: string; remote: readonly TrafficSelector[] }>();
   private readonly clock: () => number;
@@ -292,6 +293,8 @@ export class Daemon {
     const r = this.engine.decapsulate([{ buffer: data, offset: 0, length: data.length }], now);
     const st = r.status[0];
     if (st === DecapStatus.Deliver) {
+      const sa = r.sa[0];
+      if (sa) this.noteActivity(sa.spi, now);
       const buf = r.buffer[0]!;
       const pkt = buf.subarray(r.offset[0]!, r.offset[0]! + r.length[0]!);
       if (this.opts.tun && !this.opts.tun.closed) {
@@ -331,10 +334,8 @@ export class Daemon {
           this.send(sa.local, sa.remote, out);
         }
       } else if (st === EncapStatus.Acquire) {
-        // The engine reports the policy's reqid with the packet's selector (older engines: the selector only).
-        const a = r.acquire[i] as unknown as { reqid?: number; packet?: { dstAddr: Uint8Array }; dstAddr?: Uint8Array } | undefined;
-        const dst = a?.packet?.dstAddr ?? a?.dstAddr;
-        if (dst) this.acquire(dst, now, a?.reqid);
+        const a = r.acquire[i];
+        if (a) this.acquire(a.packet.dstAddr, now, a.reqid);
       }
     }
     this.flush(now);
@@ -360,22 +361,33 @@ export class Daemon {
   }
 
   private installTrapPolicies(): void {
-    let n = 0;
-    for (const { conn, child } of this.opts.config.trapChildren) {
-      const c = this.connections.find((x) => x.name === conn)?.children.find((x) => x.name === child);
-      if (!c) continue;
-      // 'dynamic' needs the SA's address; only fully configured selectors can be trapped before an SA exists.
-      const local = c.localTs.filter((t): t is TrafficSelector => !('dynamic' in t));
-      const remote = c.remoteTs.filter((t): t is TrafficSelector => !('dynamic' in t));
-      if (local.length === 0 || remote.length === 0) {
-        this.log.log('cfg', 1, `'${conn}' child '${child}': start_action = trap needs explicit local_ts and remote_ts, not trapped`);
-        continue;
-      }
-      const reqid = TRAP_REQID_BASE + n++;
-      this.engine.installPolicy({ local: local as EspSelector[], remote: remote as EspSelector[], reqid, priority: TRAP_POLICY_PRIORITY });
-      this.trapPolicies.set(reqid, { conn, child, remote });
-      this.log.log('cfg', 1, `installed trap policy for '${conn}' child '${child}'`);
+    for (const ref of this.opts.config.trapChildren) this.installTrap(ref);
+  }
+
+  /** A trap policy (start_action/dpd_action/close_action = trap): protect with no SA -> ACQUIRE -> initiate. */
+  private installTrap({ conn, child }: ChildRef): void {
+    if ([...this.trapPolicies.values()].some((t) => t.conn === conn && t.child === child)) return;
+    const c = this.connections.find((x) => x.name === conn)?.children.find((x) => x.name === child);
+    if (!c) return;
+    // 'dynamic' needs the SA's address; only fully configured selectors can be trapped before an SA exists.
+    const local = c.localTs.filter((t): t is TrafficSelector => !('dynamic' in t));
+    const remote = c.remoteTs.filter((t): t is TrafficSelector => !('dynamic' in t));
+    if (local.length === 0 || remote.length === 0) {
+      this.log.log('cfg', 1, `'${conn}' child '${child}': trap needs explicit local_ts and remote_ts, not trapped`);
+      return;
     }
+    const reqid = TRAP_REQID_BASE + this.trapPolicies.size;
+    this.engine.installPolicy({ local: local as EspSelector[], remote: remote as EspSelector[], reqid, priority: TRAP_POLICY_PRIORITY });
+    this.trapPolicies.set(reqid, { conn, child, remote });
+    this.log.log('cfg', 1, `installed trap policy for '${conn}' child '${child}'`);
+  }
+
+  /** Tells IKE the peer is alive (DPD, RFC 7296 2.4) at most once a second per SA, not per packet. */
+  private noteActivity(spiIn: number, now: number): void {
+    const last = this.lastActivity.get(spiIn);
+    if (last !== undefined && now - last < 1000) return;
+    this.lastActivity.set(spiIn, now);
+    this.guard('ESP activity', () => this.endpoint.espActivity(spiIn, now));
   }
 
   // ------------------------------------------------------------------ outputs
@@ -418,10 +430,12 @@ export class Daemon {
       }
       for (let e = this.engine.pollEvent(); e; e = this.engine.pollEvent()) {
         progressed = true;
-        this.log.log('esp', 1, `ESP SA ${e.spi.toString(16).padStart(8, '0')} (${e.direction}): ${e.type}${'cause' in e ? ` (${e.cause})` : ''}`);
-        if (e.type === 'hard-expire') {
+        this.log.log('esp', e.type === 'removed' ? 2 : 1, `ESP SA ${spiText(e.spi)} (${e.direction}): ${e.type}${'cause' in e ? ` (${e.cause})` : ''}`);
+        if (e.type === 'soft-expire' || e.type === 'hard-expire') {
+          // Byte/packet lifetimes live in the data plane; IKE rekeys (soft) or deletes (hard) the CHILD SA.
           const child = [...this.installed.values()].find((c) => c.info.spiIn === e.spi || c.info.spiOut === e.spi);
-          if (child) this.endpoint.terminateChild(child.info.id, now);
+          const kind = e.type === 'soft-expire' ? 'soft' : 'hard';
+          if (child) this.guard('ESP expiry', () => this.endpoint.espExpired(child.info.spiIn, kind, now));
         }
       }
       if (!progressed) break;
@@ -455,17 +469,30 @@ export class Daemon {
       case 'child-remove':
         this.removeChild(e.child, e.reason);
         return true;
-      default:
-        // Events of later features (IKE rekey, trap requests, virtual IPs) are logged until the driver acts on them.
-        this.log.log('dmn', 2, `event ${(e as { type: string }).type}`);
+      case 'ike-rekeyed':
+        this.log.log('dmn', 2, `event ike-rekeyed ${e.old.name}[${e.old.id}] -> [${e.sa.id}]`);
+        return true;
+      case 'trap':
+        // dpd_action/close_action = trap: the next matching packet brings the CHILD SA back.
+        this.installTrap({ conn: e.connection, child: e.child });
+        return false;
+      default: {
+        // `child-outbound` (a rekey responder moves outbound traffic once the old SA is deleted) is read loosely
+        // so the driver builds against endpoints with and without it.
+        const x = e as { type: string; child?: ChildSaInfo; replaces?: ChildSaInfo };
+        if (x.type === 'child-outbound' && x.child && x.replaces) this.moveOutbound(x.replaces, x.child);
+        else this.log.log('dmn', 2, `event ${x.type}`);
+        return true;
+      }
+      case 'vip-assigned':
+        // Virtual IPs go on the TUN with the endpoint work of issue 7; until then they are only reported.
+        this.log.log('dmn', 1, `virtual IP(s) ${e.addresses.join(', ')} assigned${e.dns.length ? `, DNS ${e.dns.join(', ')}` : ''} (not configured on any interface yet)`);
         return true;
     }
   }
 
   private installChild(e: Extract<IkeEvent, { type: 'child-install' }>, now: number): void {
     const c = e.child;
-    // Fields the rekeying work adds to the event; read loosely so the driver works with and without them.
-    const ext = e as { lifetimes?: { softBytes: number; hardBytes: number; softPackets: number; hardPackets: number }; replaces?: ChildSaInfo };
     const suite = { encr: c.encrId, ...(c.encrKeyBits !== undefined ? { encrKeyBits: c.encrKeyBits } : {}), integ: c.integId };
     const childCfg = this.connections.find((x) => x.name === this.nameOfIke(c.ikeSaId))?.children.find((x) => x.name === c.name);
     const replayWindow = childCfg?.replayWindow ?? 1024;
@@ -473,9 +500,9 @@ export class Daemon {
     const local = c.localTs as readonly EspSelector[];
     const remote = c.remoteTs as readonly EspSelector[];
     // A rekeyed CHILD SA (RFC 7296 2.8) inherits its predecessor's reqid and policy: make-before-break.
-    const prev = ext.replaces ? this.installed.get(ext.replaces.id) : undefined;
+    const prev = e.replaces ? this.installed.get(e.replaces.id) : undefined;
     const reqid = prev?.reqid ?? this.nextReqid++;
-    const lifetime = ext.lifetimes ? { lifetime: ext.lifetimes } : {};
+    const lifetime = { lifetime: e.lifetimes };
     const common = { suite, esn: c.esn, localSelectors: local, remoteSelectors: remote, reqid, local: c.local, remote: c.remote, udpEncap: true, ...lifetime };
     let inInstalled = false;
     try {
@@ -486,7 +513,10 @@ export class Daemon {
       if (prev) {
         policyId = prev.policyId;
         this.policyRefs.set(policyId, (this.policyRefs.get(policyId) ?? 0) + 1);
-        if (this.engine.getSa(prev.info.spiOut, 'out')) this.engine.rolloverOutbound(prev.info.spiOut, e.outbound.spi);
+        // RFC 7296 2.8: the rekey initiator sends on the new SA at once; a responder may be told to wait until
+        // the old SA is deleted (then a child-outbound event, or the old SA's removal, moves traffic over).
+        const outboundActive = (e as { outboundActive?: boolean }).outboundActive !== false;
+        if (outboundActive && this.engine.getSa(prev.info.spiOut, 'out')) this.engine.rolloverOutbound(prev.info.spiOut, e.outbound.spi);
         prev.replaced = true;
       } else {
         policyId = this.engine.installPolicy({ local, remote, reqid, priority: SA_POLICY_PRIORITY });
@@ -505,10 +535,19 @@ export class Daemon {
     void now;
   }
 
+  /** Outbound traffic of `old`'s policy moves to `neu` (make-before-break, RFC 7296 2.8). */
+  private moveOutbound(old: ChildSaInfo, neu: ChildSaInfo): void {
+    if (this.engine.getSa(old.spiOut, 'out') && this.engine.getSa(neu.spiOut, 'out')) {
+      this.engine.rolloverOutbound(old.spiOut, neu.spiOut);
+      this.log.log('esp', 2, `outbound traffic of ${neu.name} moved from ${spiText(old.spiOut)} to ${spiText(neu.spiOut)}`);
+    }
+  }
+
   private removeChild(c: ChildSaInfo, reason: string): void {
     const inst = this.installed.get(c.id);
     if (!inst) return;
     this.installed.delete(c.id);
+    this.lastActivity.delete(c.spiIn);
     const refs = (this.policyRefs.get(inst.policyId) ?? 1) - 1;
     if (refs <= 0) {
       this.policyRefs.delete(inst.policyId);

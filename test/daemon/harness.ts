@@ -74,6 +74,9 @@ export function siteConf(o: {
   proposals?: string;
   esp?: string;
   secret?: string;
+  /** Extra `key = value` lines in the connection and in the child section. */
+  connExtra?: string;
+  childExtra?: string;
 }): string {
   return `
 connections {
@@ -84,6 +87,7 @@ connections {
     local_port = ${o.localPort}
     remote_port = ${o.remotePort}
     proposals = ${o.proposals ?? 'aes128gcm16-prfsha256-x25519'}
+    ${o.connExtra ?? ''}
     local {
       auth = psk
       id = ${o.localId}
@@ -98,6 +102,7 @@ connections {
         remote_ts = ${o.remoteTs}
         esp_proposals = ${o.esp ?? 'aes128gcm16'}
         start_action = ${o.startAction}
+        ${o.childExtra ?? ''}
       }
     }
   }
