@@ -43,8 +43,8 @@ export interface ConnectionOptions extends Partial<Omit<IkeConnectionConfig, 'pr
   name: string;
   /** strongSwan proposal syntax, comma-separated. */
   proposals?: string;
-  local?: { auth?: AuthConfig['method']; id?: string };
-  remote?: { auth?: AuthConfig['method']; id?: string };
+  local?: { auth?: AuthConfig['method']; id?: string; certs?: AuthConfig['certs']; keyword?: AuthConfig['keyword'] };
+  remote?: { auth?: AuthConfig['method']; id?: string; cacerts?: AuthConfig['cacerts']; keyword?: AuthConfig['keyword'] };
   children?: readonly ChildConfig[];
 }
 
@@ -58,8 +58,8 @@ export function connection(o: ConnectionOptions): IkeConnectionConfig {
     localPort: o.localPort ?? 500,
     remotePort: o.remotePort ?? 500,
     proposals: parseProposals(o.proposals ?? 'default', 'ike'),
-    local: { method: o.local?.auth ?? 'psk', id: o.local?.id ? parseIdentity(o.local.id) : ANY_IDENTITY },
-    remote: { method: o.remote?.auth ?? 'psk', id: o.remote?.id ? parseIdentity(o.remote.id) : ANY_IDENTITY },
+    local: { method: o.local?.auth ?? 'psk', id: o.local?.id ? parseIdentity(o.local.id) : ANY_IDENTITY, ...(o.local?.certs ? { certs: o.local.certs } : {}), ...(o.local?.keyword ? { keyword: o.local.keyword } : {}) },
+    remote: { method: o.remote?.auth ?? 'psk', id: o.remote?.id ? parseIdentity(o.remote.id) : ANY_IDENTITY, ...(o.remote?.cacerts ? { cacerts: o.remote.cacerts } : {}), ...(o.remote?.keyword ? { keyword: o.remote.keyword } : {}) },
     children: o.children ?? [],
     encap: o.encap ?? true,
     fragmentation: o.fragmentation ?? true,
@@ -73,6 +73,8 @@ export function connection(o: ConnectionOptions): IkeConnectionConfig {
     unique: o.unique ?? 'no',
     vips: o.vips ?? [],
     pools: o.pools ?? [],
+    sendCert: o.sendCert ?? 'ifasked',
+    sendCertreq: o.sendCertreq ?? true,
   };
   return c;
 }

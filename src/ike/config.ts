@@ -6,6 +6,7 @@ import type { Proposal } from '../crypto/proposals.js';
 import type { Identity } from './identity.js';
 import type { ConfiguredTs } from './traffic-selector.js';
 import type { RetransmitSettings } from './retransmit.js';
+import type { Certificate, PrivateKey, PubkeyAuthKeyword, TrustStore } from '../pki/index.js';
 
 /** A UDP endpoint: an IPv4/IPv6 address in text form and a port. */
 export interface Address {
@@ -19,6 +20,12 @@ export interface AuthConfig {
   readonly method: AuthMethodName;
   /** Our identity (local) or the identity we accept (remote; ANY_IDENTITY = %any). */
   readonly id: Identity;
+  /** pubkey: the swanctl `auth` keyword's constraints (rsa/pss, -sha384, key type...). */
+  readonly keyword?: PubkeyAuthKeyword;
+  /** local pubkey: our certificate, then intermediates to send (swanctl `certs`). */
+  readonly certs?: readonly Certificate[];
+  /** remote pubkey: only chains ending at one of these CAs are accepted (swanctl `cacerts`). */
+  readonly cacerts?: readonly Certificate[];
 }
 
 export type StartAction = 'none' | 'trap' | 'start';
@@ -75,12 +82,20 @@ export interface IkeConnectionConfig {
   readonly unique: 'no' | 'never' | 'keep' | 'replace';
   readonly vips: readonly string[];
   readonly pools: readonly string[];
+  /** When to send our certificate: always, when the peer sent a CERTREQ (ifasked, the default), never. */
+  readonly sendCert: 'always' | 'ifasked' | 'never';
+  /** Send CERTREQ payloads for our trusted CAs (default yes). */
+  readonly sendCertreq: boolean;
 }
 
 /** Pre-shared keys and (later) private keys, looked up by identities. */
 export interface Credentials {
   /** The PSK shared by `local` and `remote`, best match first as strongSwan's secrets lookup does. */
   sharedKey(local: Identity, remote: Identity): Uint8Array | undefined;
+  /** The private key matching a certificate of ours (swanctl `private/`). */
+  privateKeyFor?(cert: Certificate): PrivateKey | undefined;
+  /** Trust anchors and CRLs (swanctl `x509ca/`, `x509crl/`). */
+  readonly trust?: TrustStore;
 }
 
 export interface EndpointSettings {
@@ -102,6 +117,11 @@ export interface EndpointSettings {
    * traffic does not stop (strongSwan's make_before_break; its 5.9 default is no, cygnet's is yes).
    */
   readonly makeBeforeBreak: boolean;
+  /**
+   * Added to `now` to get milliseconds since the epoch, for certificate validity. The daemon drives the core with
+   * a monotonic clock and sets this once; 0 means `now` already is epoch time.
+   */
+  readonly epochOffsetMs: number;
   /** RFC 7383 reassembly bounds per IKE SA and direction (memory exhaustion guard). */
   readonly reassembly: { readonly maxFragments: number; readonly maxBytes: number };
 }
@@ -116,4 +136,5 @@ export const DEFAULT_SETTINGS: EndpointSettings = {
   keepaliveMs: 20_000,
   makeBeforeBreak: true,
   reassembly: { maxFragments: 64, maxBytes: 64 * 1024 },
+  epochOffsetMs: 0,
 };

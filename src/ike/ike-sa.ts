@@ -84,6 +84,10 @@ export class IkeSa {
   natRemote = false;
   encapsulated = false;
   peerFragmentation = false;
+  /** The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 4), undefined when it sent none. */
+  peerHashes: number[] | undefined;
+  /** The peer sent a CERTREQ (send_cert = ifasked sends our certificate then). */
+  peerCertreq = false;
   /** Our next request's message ID and the next request ID we expect from the peer. */
   nextRequestId = 0;
   expectedRequestId = 0;

@@ -12,7 +12,6 @@ import type { ChildConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../endpoint.js';
 import type { IkeSa } from '../ike-sa.js';
 import { formatIdentity, identityEquals, identityMatches, parseIdentity, type Identity } from '../identity.js';
-import { pskAuth, signedOctets, verifyPskAuth } from '../auth-psk.js';
 import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
 import { buildChildOffer, processChildResponse, respondChild } from './child-sa.js';
 import { connectionsFor } from './ike-sa-init.js';
@@ -21,11 +20,14 @@ import { startCreateChild } from './create-child-sa.js';
 import { startDeleteIke } from './informational.js';
 import { scheduleIkeLifetimes } from '../lifecycle.js';
 import { fmt } from '../endpoint.js';
-import { AuthMethod } from '../codec/types.js';
+import { buildOurAuth, checkPeerAuth } from '../auth-methods.js';
+import { certIdentity, certreqPayload } from '../auth-pubkey.js';
 
 /** Our identity for a connection: the configured one, or our IP address when none is set (strongSwan's default). */
 function localIdentity(sa: IkeSa, conn: IkeConnectionConfig): Identity {
-  return conn.local.id.type !== 0 ? conn.local.id : parseIdentity(sa.local.address);
+  if (conn.local.id.type !== 0) return conn.local.id;
+  if (conn.local.method === 'pubkey') return certIdentity(conn) ?? parseIdentity(sa.local.address);
+  return parseIdentity(sa.local.address);
 }
 
 function idPayload(type: typeof PayloadType.IDi | typeof PayloadType.IDr, id: Identity): IdPayload {
@@ -40,24 +42,22 @@ function toIdentity(p: IdPayload): Identity {
 
 export function startIkeAuth(ctx: EndpointContext, sa: IkeSa, child: ChildConfig | undefined, now: number): void {
   const conn = sa.conn!;
-  if (conn.local.method !== 'psk') {
-    ctx.destroySa(sa, 'auth-failed', `connection '${conn.name}': local auth '${conn.local.method}' is not available yet (only psk)`);
-    return;
-  }
   sa.localId = localIdentity(sa, conn);
-  const psk = ctx.credentials.sharedKey(sa.localId, conn.remote.id);
-  if (!psk) {
-    ctx.destroySa(sa, 'auth-failed', `no shared key found for '${formatIdentity(sa.localId)}' - '${formatIdentity(conn.remote.id)}'`);
+  const ours = buildOurAuth(ctx, sa, conn, conn.remote.id);
+  if (!ours.ok) {
+    ctx.destroySa(sa, 'auth-failed', ours.message);
     return;
   }
-  const keys = sa.keys!;
-  const octets = signedOctets(keys.prf, sa.initRequest, sa.Nr, keys.SK_pi, sa.localId);
   const payloads: Payload[] = [idPayload(PayloadType.IDi, sa.localId)];
   // RFC 7296 2.4: INITIAL_CONTACT when we hold no other IKE SA with this peer identity.
   const others = ctx.establishedSas().some((o) => o !== sa && o.conn?.name === conn.name);
   if (!others) payloads.push(notify(NotifyType.INITIAL_CONTACT));
+  const certs = ours.payloads.slice(0, -1);
+  payloads.push(...certs);
+  const certreq = certreqPayload(ctx.credentials, conn);
+  if (certreq) payloads.push(certreq);
   if (conn.remote.id.type !== 0) payloads.push(idPayload(PayloadType.IDr, conn.remote.id));
-  payloads.push({ type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: pskAuth(keys.prf, psk, octets) });
+  payloads.push(ours.payloads[ours.payloads.length - 1]!);
   const cpReq = buildCpRequest(conn, sa.vipHint);
   if (cpReq) {
     payloads.push(cpReq);
@@ -69,16 +69,16 @@ export function startIkeAuth(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
     sa.initialChild = { config: child, spiIn, localTs: offer.localTs, remoteTs: offer.remoteTs };
     payloads.push(offer.sa, offer.tsi, offer.tsr);
   }
-  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with pre-shared key`);
-  ctx.sendRequest(sa, ExchangeType.IKE_AUTH, payloads, now, (_h, p, t) => processAuthResponse(ctx, sa, psk, p, t));
+  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
+  ctx.sendRequest(sa, ExchangeType.IKE_AUTH, payloads, now, (_h, p, t) => processAuthResponse(ctx, sa, p, t));
 }
 
-function processAuthResponse(ctx: EndpointContext, sa: IkeSa, psk: Uint8Array, payloads: readonly Payload[], now: number): void {
+function processAuthResponse(ctx: EndpointContext, sa: IkeSa, payloads: readonly Payload[], now: number): void {
   const conn = sa.conn!;
   if (hasNotify(payloads, NotifyType.AUTHENTICATION_FAILED)) {
+    const what = conn.local.method === 'psk' ? `the pre-shared key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(conn.remote.id)}' differs from the peer's` : `the peer does not accept our certificate or signature (check its CA, our certificate's identities and its revocation)`;
     const msg =
-      `peer ${fmt(sa.remote)} rejected our authentication (AUTHENTICATION_FAILED): ` +
-      `the pre-shared key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(conn.remote.id)}' differs from the peer's, ` +
+      `peer ${fmt(sa.remote)} rejected our authentication (AUTHENTICATION_FAILED): ${what}, ` +
       `or the peer expects other identities (we sent IDi '${formatIdentity(sa.localId)}'${conn.remote.id.type !== 0 ? `, IDr '${formatIdentity(conn.remote.id)}'` : ''})`;
     ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message: msg });
     ctx.destroySa(sa, 'auth-failed', msg);
@@ -99,17 +99,12 @@ function processAuthResponse(ctx: EndpointContext, sa: IkeSa, psk: Uint8Array, p
     return;
   }
   sa.remoteId = remoteId;
-  const keys = sa.keys!;
-  if (auth.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE) {
-    failAfterAuth(ctx, sa, `peer '${formatIdentity(remoteId)}' used auth method ${auth.method}, expected pre-shared key`, now);
+  const peer = checkPeerAuth(ctx, sa, conn, payloads, auth, remoteId, now);
+  if (!peer.ok) {
+    failAfterAuth(ctx, sa, peer.message, now);
     return;
   }
-  const octets = signedOctets(keys.prf, sa.initResponse, sa.Ni, keys.SK_pr, remoteId);
-  if (!verifyPskAuth(keys.prf, psk, octets, auth.data)) {
-    failAfterAuth(ctx, sa, `pre-shared key authentication of '${formatIdentity(remoteId)}' failed: the key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(remoteId)}' differs on the two sides`, now);
-    return;
-  }
-  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with pre-shared key successful`);
+  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with ${peer.label} successful`);
   established(ctx, sa, now);
   if (sa.requestingVips) {
     sa.requestingVips = false;
@@ -225,25 +220,13 @@ export function respondIkeAuth(ctx: EndpointContext, sa: IkeSa, req: readonly Pa
   }
   sa.conn = conn;
   sa.localId = localIdentity(sa, conn);
-  if (conn.remote.method !== 'psk' || auth.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE) {
-    answerFail(`peer '${formatIdentity(remoteId)}' authenticates with method ${auth.method}; connection '${conn.name}' expects ${conn.remote.method} (only psk is available yet)`);
+  if (findPayload(req, PayloadType.CERTREQ)) sa.peerCertreq = true;
+  const peer = checkPeerAuth(ctx, sa, conn, req, auth, remoteId, now);
+  if (!peer.ok) {
+    answerFail(peer.message);
     return;
   }
-  const psk = ctx.credentials.sharedKey(sa.localId, remoteId);
-  if (!psk) {
-    answerFail(`no shared key found for '${formatIdentity(sa.localId)}' - '${formatIdentity(remoteId)}'`);
-    return;
-  }
-  const keys = sa.keys!;
-  const octets = signedOctets(keys.prf, sa.initRequest, sa.Nr, keys.SK_pi, remoteId);
-  if (!verifyPskAuth(keys.prf, psk, octets, auth.data)) {
-    answerFail(
-      `pre-shared key authentication of '${formatIdentity(remoteId)}' failed: the key configured for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(remoteId)}' ` +
-        `differs from the peer's, or the peer computed AUTH for other identities`,
-    );
-    return;
-  }
-  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with pre-shared key successful`);
+  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with ${peer.label} successful`);
   // Unique IDs (strongSwan's `unique`): what to do with other IKE SAs of the same peer identity.
   const duplicates = ctx.establishedSas().filter((o) => o !== sa && o.conn?.name === conn.name && identityEquals(o.remoteId, remoteId) && identityEquals(o.localId, sa.localId));
   if (duplicates.length > 0) {
@@ -261,10 +244,13 @@ export function respondIkeAuth(ctx: EndpointContext, sa: IkeSa, req: readonly Pa
       }
     }
   }
-  const resp: Payload[] = [idPayload(PayloadType.IDr, sa.localId)];
-  const myOctets = signedOctets(keys.prf, sa.initResponse, sa.Ni, keys.SK_pr, sa.localId);
-  resp.push({ type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: pskAuth(keys.prf, psk, myOctets) });
-  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with pre-shared key`);
+  const ours = buildOurAuth(ctx, sa, conn, remoteId);
+  if (!ours.ok) {
+    answerFail(ours.message);
+    return;
+  }
+  const resp: Payload[] = [idPayload(PayloadType.IDr, sa.localId), ...ours.payloads];
+  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
   established(ctx, sa, now);
   const cp = answerCpRequest(req, conn, ctx.pools(), remoteId);
   if (cp.reply) resp.push(cp.reply);

@@ -24,6 +24,8 @@ import { encodePlainMessage, decodeIkeMessage } from '../wire.js';
 import { checkPayloadRules } from '../codec/index.js';
 import { startIkeAuth } from './ike-auth.js';
 import { addressMatches } from '../address-match.js';
+import { certreqPayload } from '../auth-pubkey.js';
+import { decodeSignatureHashes } from '../../pki/index.js';
 
 /** RFC 7427 section 4 hash algorithm identifiers we can verify: SHA2-256, SHA2-384, SHA2-512, Identity. */
 const SIGNATURE_HASHES = Uint8Array.of(0, 2, 0, 3, 0, 4, 0, 5);
@@ -55,6 +57,14 @@ function applyNatDetection(ctx: EndpointContext, sa: IkeSa, payloads: readonly P
   if (r.localBehindNat) ctx.log('ike', 1, sa, 'local host is behind NAT, sending keep alives');
   if (r.remoteBehindNat) ctx.log('ike', 1, sa, 'remote host is behind NAT');
   if (conn.encap && !r.localBehindNat) ctx.log('ike', 1, sa, 'faking NAT situation to enforce UDP encapsulation');
+}
+
+/** What the peer announced in IKE_SA_INIT: fragmentation (RFC 7383), signature hashes (RFC 7427), CERTREQ. */
+function readCapabilities(sa: IkeSa, payloads: readonly Payload[]): void {
+  sa.peerFragmentation = hasNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
+  const hashes = notifies(payloads, NotifyType.SIGNATURE_HASH_ALGORITHMS)[0];
+  if (hashes) sa.peerHashes = decodeSignatureHashes(hashes.data);
+  if (findPayload(payloads, PayloadType.CERTREQ)) sa.peerCertreq = true;
 }
 
 // ---------------------------------------------------------------------------------------------- initiator
@@ -153,7 +163,7 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
   sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: true });
   gir.fill(0);
   sa.nextRequestId = 1;
-  sa.peerFragmentation = hasNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
+  readCapabilities(sa, payloads);
   ctx.log('ike', 1, sa, `selected proposal: IKE:${formatProposal(set)}`);
   applyNatDetection(ctx, sa, payloads, conn, sa.spiR);
   if (sa.natLocal || sa.natRemote) {
@@ -276,7 +286,7 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   }
   sa.keys = deriveIkeKeys(ctx.crypto, sel.set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: false });
   gir.fill(0);
-  sa.peerFragmentation = hasNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
+  readCapabilities(sa, payloads);
   ctx.registerSa(sa);
   ctx.log('ike', 0, sa, `${fmt(remote)} is initiating an IKE_SA`);
   ctx.log('ike', 1, sa, `selected proposal: IKE:${formatProposal(sel.set)}`);
@@ -288,6 +298,9 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
     ...natdPayloads(ctx, sa, conn),
     ...capabilityNotifies(conn),
   ];
+  // strongSwan asks for certificates already in the IKE_SA_INIT response (RFC 7296 1.2 allows CERTREQ there).
+  const certreq = certreqPayload(ctx.credentials, conn);
+  if (certreq) response.splice(3, 0, certreq);
   ctx.sendResponse(sa, ExchangeType.IKE_SA_INIT, 0, response);
   if (sa.natLocal || sa.natRemote) {
     // The initiator will continue on 4500; we follow when its IKE_AUTH arrives there.

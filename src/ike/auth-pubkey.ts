@@ -1,0 +1,99 @@
+/**
+ * Public-key authentication in IKE_AUTH (RFC 7296 2.15, 3.6, 3.7; RFC 7427; RFC 4754): our CERT payloads and AUTH
+ * signature, and the checks on the peer's: chain to a trusted CA at the current time (validity, constraints,
+ * CRLs), its identity in the certificate, and the signature over the signed octets. Each refusal names the cause.
+ */
+import { CertEncoding, PayloadType, type AuthPayload, type CertPayload, type Payload } from './codec/types.js';
+import type { IkeConnectionConfig, Credentials } from './config.js';
+import type { IkeSa } from './ike-sa.js';
+import { IdType, type Identity } from './identity.js';
+import {
+  certMatchesId,
+  describeAuth,
+  parseCertificate,
+  sameCertificate,
+  signAuth,
+  validateChain,
+  verifyAuth,
+  type Certificate,
+} from '../pki/index.js';
+
+/** Our identity with certificates: the configured one, or the certificate's subject DN (strongSwan's default). */
+export function certIdentity(conn: IkeConnectionConfig): Identity | undefined {
+  const leaf = conn.local.certs?.[0];
+  return leaf ? { type: IdType.ID_DER_ASN1_DN, data: leaf.subject.der } : undefined;
+}
+
+/** CERT payloads to send: our certificate and intermediates, per send_cert (RFC 7296 3.6). */
+export function certPayloads(conn: IkeConnectionConfig, peerAsked: boolean): CertPayload[] {
+  const send = conn.sendCert === 'always' || (conn.sendCert === 'ifasked' && peerAsked);
+  if (!send) return [];
+  return (conn.local.certs ?? []).map((c) => ({ type: PayloadType.CERT, critical: false, encoding: CertEncoding.X509_CERT_SIGNATURE, data: c.der }));
+}
+
+/** A CERTREQ naming our trust anchors by the SHA-1 of their public key info (RFC 7296 3.7). */
+export function certreqPayload(creds: Credentials, conn: IkeConnectionConfig): Payload | undefined {
+  if (!conn.sendCertreq || conn.remote.method !== 'pubkey' || !creds.trust) return undefined;
+  const data = creds.trust.certreqData();
+  if (data.length === 0) return undefined;
+  return { type: PayloadType.CERTREQ, critical: false, encoding: CertEncoding.X509_CERT_SIGNATURE, data };
+}
+
+export type SignResult = { ok: true; auth: AuthPayload; label: string } | { ok: false; message: string };
+
+export function signWithCert(creds: Credentials, conn: IkeConnectionConfig, octets: Uint8Array, peerHashes: readonly number[] | undefined): SignResult {
+  const leaf = conn.local.certs?.[0];
+  if (!leaf) return { ok: false, message: `connection '${conn.name}' uses auth = pubkey but has no certificate (local certs)` };
+  const key = creds.privateKeyFor?.(leaf);
+  if (!key) return { ok: false, message: `no private key found for certificate '${leaf.subject.text}' (put it under private/)` };
+  const kw = conn.local.keyword;
+  try {
+    const s = signAuth(key, octets, { ...(kw?.scheme ? { scheme: kw.scheme } : {}), ...(kw?.hashes ? { hashes: kw.hashes } : {}), ...(peerHashes ? { peerHashes } : {}) });
+    return { ok: true, auth: { type: PayloadType.AUTH, critical: false, method: s.method, data: s.data }, label: describeAuth(s.method, s.scheme) };
+  } catch (e) {
+    return { ok: false, message: `signing AUTH with '${leaf.subject.text}' failed: ${(e as Error).message}` };
+  }
+}
+
+export type VerifyResult = { ok: true; label: string; subject: string } | { ok: false; message: string };
+
+/**
+ * Checks the peer's CERT payloads, identity and AUTH signature. `epochMs` is the current time for validity.
+ */
+export function verifyPeerCert(
+  creds: Credentials,
+  conn: IkeConnectionConfig,
+  payloads: readonly Payload[],
+  auth: AuthPayload,
+  octets: Uint8Array,
+  peerId: Identity,
+  epochMs: number,
+): VerifyResult {
+  const certs: Certificate[] = [];
+  for (const p of payloads) {
+    if (p.type !== PayloadType.CERT) continue;
+    if (p.encoding !== CertEncoding.X509_CERT_SIGNATURE) continue;
+    try {
+      certs.push(parseCertificate(p.data, 'CERT payload'));
+    } catch (e) {
+      return { ok: false, message: `peer sent an unreadable certificate: ${(e as Error).message}` };
+    }
+  }
+  const leaf = certs[0];
+  if (!leaf) return { ok: false, message: 'peer sent no certificate (CERT payload), and none is configured for it' };
+  if (!creds.trust) return { ok: false, message: `no trusted CA certificates configured (x509ca/) to verify '${leaf.subject.text}'` };
+  const v = validateChain(leaf, certs.slice(1), creds.trust, epochMs);
+  if (!v.ok) return { ok: false, message: `certificate '${leaf.subject.text}' refused (${v.code}): ${v.message}` };
+  const pinned = conn.remote.cacerts;
+  if (pinned && pinned.length > 0) {
+    const anchor = v.chain[v.chain.length - 1]!;
+    if (!pinned.some((c) => sameCertificate(c, anchor)))
+      return { ok: false, message: `certificate '${leaf.subject.text}' chains to '${anchor.subject.text}', which is not in the connection's cacerts` };
+  }
+  const m = certMatchesId(leaf, peerId);
+  if (!m.ok) return { ok: false, message: m.message };
+  const kw = conn.remote.keyword;
+  const a = verifyAuth(leaf, auth.method, auth.data, octets, { ...(kw?.keyType ? { keyType: kw.keyType } : {}), ...(kw?.scheme ? { scheme: kw.scheme } : {}), ...(kw?.hashes ? { hashes: kw.hashes } : {}) });
+  if (!a.ok) return { ok: false, message: a.reason };
+  return { ok: true, label: describeAuth(auth.method, a.scheme), subject: leaf.subject.text };
+}
