@@ -86,9 +86,18 @@ function nameDer(n: pkijs.RelativeDistinguishedNames): Uint8Array {
   return new Uint8Array(n.valueBeforeDecode.byteLength ? n.valueBeforeDecode : n.toSchema().toBER(false));
 }
 
-/** Parses a DER certificate. `name` names the input in error messages. */
+/** Parses a DER certificate. `name` names the input in error messages. Throws only PkiError. */
 export function parseCertificate(input: Uint8Array, name = 'certificate'): Certificate {
-  const der = new Uint8Array(input); // a private copy (callers may pass a pooled Buffer)
+  try {
+    return parseCertificateUnchecked(new Uint8Array(input), name); // a private copy (callers may pass a pooled Buffer)
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    // asn1js/pkijs throw plain Errors deep inside (e.g. a malformed OID): still the caller's bad input.
+    throw new PkiError('BAD_CERT', `${name}: malformed certificate (${causeOf(e)})`);
+  }
+}
+
+function parseCertificateUnchecked(der: Uint8Array, name: string): Certificate {
   parseDer(der, name, 'BAD_CERT');
   let c: pkijs.Certificate;
   try {

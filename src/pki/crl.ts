@@ -38,7 +38,15 @@ export function normalizeSerial(b: Uint8Array): Uint8Array {
 }
 
 export function parseCrl(input: Uint8Array, name = 'CRL'): Crl {
-  const der = new Uint8Array(input);
+  try {
+    return parseCrlUnchecked(new Uint8Array(input), name);
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('BAD_CRL', `${name}: malformed CRL (${causeOf(e)})`);
+  }
+}
+
+function parseCrlUnchecked(der: Uint8Array, name: string): Crl {
   parseDer(der, name, 'BAD_CRL');
   let c: pkijs.CertificateRevocationList;
   try {

@@ -23,10 +23,18 @@
  *   - AUTH: `const { method, data } = signAuth(privateKey, InitiatorSignedOctets, { ...auth, peerHashes })`;
  *     put `method` into the AUTH payload's Auth Method and `data` into its Authentication Data.
  *
- * Receiving IKE_AUTH (the responder mirror is the same):
+ * Shortcut for the receiving side (steps 1-4 below in one call, see peer-auth.ts):
+ *   const r = authenticatePeer({ certPayloads, knownCerts, store, now, peerId, method: auth.method,
+ *                                authData: auth.data, signedOctets, constraints: parseAuthKeyword(remote.auth) })
+ *   r.ok ? log(`authentication of '${id}' with ${describeAuth(auth.method, r.scheme)} successful`)
+ *        : refuse with AUTHENTICATION_FAILED and log `${r.code}: ${r.message}`.
+ * and for the sending side `certPayloadsToSend(cert, intermediates, send_cert, peerSentCertreq)` and
+ * `decodeCertreq(data)` / `store.certreqData()` for CERTREQ.
+ *
+ * Receiving IKE_AUTH step by step (the responder mirror is the same):
  *   1. certs = CERT payloads of encoding 4 → `parseCertificate(payload.data)` (catch PkiError → AUTHENTICATION_FAILED);
  *      the first is the end-entity, the rest are intermediates.
- *   2. `const v = validateChain(certs[0], certs.slice(1), store, now, { purpose })` → on `!v.ok` refuse with `v.code`
+ *   2. `const v = validateChain(certs[0], certs.slice(1), store, now, { requiredEku?, ekuPolicy? })` → on `!v.ok` refuse with `v.code`
  *      and log `v.message` (names the certificate and what to fix).
  *   3. `const m = certMatchesId(certs[0], peerIdentity)` (Identity from src/ike/identity.ts) → on `!m.ok` refuse
  *      (code ID_NOT_IN_CERT, message lists what the certificate contains).
@@ -46,9 +54,12 @@
  *   validate.ts     TrustStore, validateChain, certMatchesId (codes below)
  *   credentials.ts  loadCredentialDir(dir, fs) (swanctl layout)
  *   print.ts        formatCertificate/formatCrl as `pki --print`
+ *   peer-auth.ts    authenticatePeer, certPayloadsToSend, decodeCertreq
+ *   node-fs.ts      nodeCredentialFs (node:fs binding; not re-exported here to keep the barrel IO-free)
  *
  * Validation codes: EXPIRED, NOT_YET_VALID, UNTRUSTED_ISSUER, BAD_SIGNATURE, NOT_A_CA, PATH_LENGTH,
- * WRONG_KEY_USAGE, WRONG_EKU, REVOKED, CRL_INVALID, UNSUPPORTED_CRITICAL_EXTENSION, ID_NOT_IN_CERT.
+ * WRONG_KEY_USAGE, WRONG_EKU, REVOKED, UNSUPPORTED_CRITICAL_EXTENSION, CHAIN_TOO_LONG; certMatchesId: ID_NOT_IN_CERT;
+ * authenticatePeer adds BAD_CERT, NO_CERT, BAD_AUTH.
  */
 export * from './errors.js';
 export * from './oids.js';
@@ -65,3 +76,4 @@ export * from './validate.js';
 export * from './pkcs12.js';
 export * from './credentials.js';
 export * from './print.js';
+export * from './peer-auth.js';

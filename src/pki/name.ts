@@ -39,8 +39,12 @@ function stringOf(node: asn1js.AsnType): string {
 
 /** Decodes a DER Name; throws PkiError('BAD_ENCODING') naming `what` when malformed. */
 export function decodeName(der: Uint8Array, what = 'distinguished name'): DistinguishedName {
-  const seq = parseDer(der, what);
-  return nameFromNode(seq, der, what);
+  try {
+    return nameFromNode(parseDer(der, what), der, what);
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('BAD_ENCODING', `${what}: malformed Name (${e instanceof Error ? e.message : String(e)})`);
+  }
 }
 
 export function nameFromNode(seq: asn1js.AsnType, der: Uint8Array, what: string): DistinguishedName {

@@ -146,8 +146,17 @@ function pbeDecrypt(algId: asn1js.AsnType, data: Uint8Array, password: string, w
   throw new PkiError('UNSUPPORTED', `${what}: encryption algorithm ${oid} is not supported`);
 }
 
-/** Reads a DER PKCS#12 (PFX) bundle. `name` names it in errors. */
+/** Reads a DER PKCS#12 (PFX) bundle. `name` names it in errors. Throws only PkiError. */
 export function parsePkcs12(der: Uint8Array, password: string, name = 'PKCS#12'): Pkcs12Contents {
+  try {
+    return parsePkcs12Unchecked(der, password, name);
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('BAD_PKCS12', `${name}: malformed PKCS#12 (${causeOf(e)})`);
+  }
+}
+
+function parsePkcs12Unchecked(der: Uint8Array, password: string, name: string): Pkcs12Contents {
   const pfx = seq(parseDer(der, name, 'BAD_PKCS12'), name);
   if (int(pfx[0], `${name} version`) !== 3) throw new PkiError('BAD_PKCS12', `${name}: PFX version is not 3`);
   const [ctOid, ctContent] = seq(pfx[1], `${name} authSafe`);

@@ -91,6 +91,15 @@ export function encodeAlgorithmIdentifier(s: SignatureScheme): Uint8Array {
 
 /** Decodes a signature AlgorithmIdentifier (DER bytes or an already parsed node). */
 export function decodeAlgorithmIdentifier(input: Uint8Array | asn1js.AsnType, what = 'signature algorithm'): SignatureScheme {
+  try {
+    return decodeAlgorithmIdentifierUnchecked(input, what);
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('BAD_ENCODING', `${what}: malformed AlgorithmIdentifier (${causeOf(e)})`);
+  }
+}
+
+function decodeAlgorithmIdentifierUnchecked(input: Uint8Array | asn1js.AsnType, what: string): SignatureScheme {
   const node = input instanceof Uint8Array ? parseDer(input, what, 'UNSUPPORTED') : input;
   if (!(node instanceof asn1js.Sequence)) throw new PkiError('BAD_ENCODING', `${what}: AlgorithmIdentifier is not a SEQUENCE`);
   const [oidNode, params] = node.valueBlock.value;
