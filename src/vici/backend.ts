@@ -5,6 +5,7 @@
  * Records are close to charon's vici layout (vici README "list-sa", "list-conn") in camelCase; times are seconds
  * *relative to now*, as charon reports them, so the server never needs the daemon's clock.
  */
+import type { ViciMessage } from './message.js';
 
 export interface ViciVersionInfo {
   /** charon reports lib->ns ("charon"); cygnet reports "cygnet". */
@@ -205,4 +206,12 @@ export interface ViciBackend {
   rekey(req: RekeyRequest): ViciResult | Promise<ViciResult>;
   /** Reload the configuration file (cygnet `reload`, and swanctl --reload-settings). */
   reload(): ViciResult | Promise<ViciResult>;
+  /**
+   * Optional: load one connection sent by a vici client (`swanctl --load-conns`). `section` is the connection's
+   * vici section in swanctl.conf key names (lists for multi-valued keys, `local*`/`remote*`/`children` sections),
+   * e.g. for src/config's settingsFromObject({ connections: { [name]: section } }). Without it, load-conn and
+   * unload-conn answer CMD_UNKNOWN.
+   */
+  loadConn?(name: string, section: ViciMessage): ViciResult | Promise<ViciResult>;
+  unloadConn?(name: string): ViciResult | Promise<ViciResult>;
 }

@@ -4,11 +4,12 @@
  *
  * Commands: version, stats, list-sas (streams list-sa), list-conns (streams list-conn), get-conns, initiate and
  * terminate (stream control-log), rekey, reload-settings and cygnet's `reload` (both reload the configuration
- * file: cygnet has no strongswan.conf, its settings live in the swanctl.conf-syntax file).
+ * file: cygnet has no strongswan.conf, its settings live in the swanctl.conf-syntax file), and load-conn /
+ * unload-conn when the backend implements them.
  */
 import { arch, machine, release, type } from 'node:os';
 import type { InitiateRequest, TerminateRequest, ViciBackend, ViciChildSa, ViciConn, ViciIkeSa, ViciLogLine, ViciResult, ViciStats } from './backend.js';
-import { str, type ViciInput, type ViciMessage } from './message.js';
+import { section, str, type ViciInput, type ViciMessage } from './message.js';
 import type { CommandContext, ViciServer } from './server.js';
 
 /** Events charon 5.9 knows; registering for any of them is confirmed even if cygnet never raises some. */
@@ -396,7 +397,35 @@ export function registerViciCommands(server: ViciServer, backend: ViciBackend, o
     return {};
   });
 
-  server.command('get-conns', async () => ({ conns: (await backend.listConns()).map((c) => c.name) }));
+  // charon's get-conns lists only connections loaded over vici (swanctl --load-conns unloads the ones it no longer
+  // has): connections from cygnet's own file are never reported here, so swanctl cannot unload them.
+  const viciLoaded = new Set<string>();
+  server.command('get-conns', () => ({ conns: [...viciLoaded] }));
+
+  const loadConn = backend.loadConn?.bind(backend);
+  const unloadConn = backend.unloadConn?.bind(backend);
+  if (loadConn) {
+    server.command('load-conn', async (msg) => {
+      const names = Object.keys(msg);
+      const name = names[0];
+      const body = name === undefined ? undefined : section(msg[name]);
+      if (names.length !== 1 || name === undefined || body === undefined) {
+        return { success: 'no', errmsg: 'load-conn expects exactly one connection section' };
+      }
+      const r = await loadConn(name, body);
+      if (r.success) viciLoaded.add(name);
+      return resultReply(r);
+    });
+  }
+  if (unloadConn) {
+    server.command('unload-conn', async (msg) => {
+      const name = optStr(msg, 'name');
+      if (name === undefined) return { success: 'no', errmsg: 'missing connection name' };
+      const r = await unloadConn(name);
+      if (r.success) viciLoaded.delete(name);
+      return resultReply(r);
+    });
+  }
 
   server.command('initiate', async (msg, ctx) => {
     const child = optStr(msg, 'child');

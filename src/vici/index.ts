@@ -4,7 +4,7 @@
  * commands. Wire format: strongSwan src/libcharon/plugins/vici/README.md.
  */
 export { ViciError, isViciError, type ViciErrorCode } from './errors.js';
-export { encodeMessage, decodeMessage, findStr, findValue, section, str, strList, type ViciMessage, type ViciValue, type ViciInput, type ViciInputValue } from './message.js';
+export { encodeMessage, decodeMessage, findStr, findValue, section, str, strList, toPlainTree, type PlainTree, type ViciMessage, type ViciValue, type ViciInput, type ViciInputValue } from './message.js';
 export { encodePacket, decodePacket, FrameDecoder, ViciStream, PacketType, VICI_MESSAGE_SIZE_MAX, type ViciPacket, type ViciOutPacket } from './transport.js';
 export { ViciServer, DEFAULT_VICI_SOCKET, type CommandContext, type CommandHandler, type ViciServerOptions } from './server.js';
 export { registerViciCommands, listSaEvent, listConnEvent, ikeSaBody, childSaBody, controlLogEvent, logEvent, ikeUpdownEvent, childUpdownEvent, ikeRekeyEvent, childRekeyEvent, VICI_EVENTS, type ViciCommandOptions } from './commands.js';

@@ -271,3 +271,19 @@ export function strList(v: ViciMessage[string] | undefined): string[] | undefine
   if (!Array.isArray(v)) return undefined;
   return v.map((x) => (typeof x === 'string' ? x : new TextDecoder().decode(x)));
 }
+
+/** A plain tree of text: what config code (src/config settingsFromObject) takes. Bytes decode as UTF-8. */
+export interface PlainTree {
+  [key: string]: string | string[] | PlainTree;
+}
+
+/** Convert a decoded message to a PlainTree (values and list items as text), e.g. a load-conn section. */
+export function toPlainTree(msg: ViciMessage): PlainTree {
+  const out: PlainTree = Object.create(null) as PlainTree;
+  for (const [k, v] of Object.entries(msg)) {
+    if (Array.isArray(v)) out[k] = v.map((x) => str(x) ?? '');
+    else if (typeof v === 'string' || v instanceof Uint8Array) out[k] = str(v) ?? '';
+    else out[k] = toPlainTree(v);
+  }
+  return out;
+}

@@ -13,6 +13,7 @@ import type {
   ViciStats,
   ViciVersionInfo,
 } from '../../src/vici/backend.js';
+import type { ViciMessage } from '../../src/vici/message.js';
 
 export const GW_SA: ViciIkeSa = {
   name: 'gw',
@@ -143,5 +144,16 @@ export class FakeBackend implements ViciBackend {
   reload(): ViciResult {
     this.reloads++;
     return this.reloadResult;
+  }
+  /** Connections pushed by load-conn, with their vici sections as received. */
+  loaded = new Map<string, ViciMessage>();
+  loadConn(name: string, section: ViciMessage): ViciResult {
+    if (name === 'broken') return { success: false, errmsg: "connections.broken.dpd_delay: invalid duration 'x'" };
+    this.loaded.set(name, section);
+    return { success: true };
+  }
+  unloadConn(name: string): ViciResult {
+    if (!this.loaded.delete(name)) return { success: false, errmsg: `connection '${name}' not found` };
+    return { success: true };
   }
 }

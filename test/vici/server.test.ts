@@ -166,7 +166,8 @@ describe('vici commands over a socket', () => {
     expect(gw).toMatchObject({ local_addrs: ['192.0.2.1'], remote_addrs: ['192.0.2.2'], version: 'IKEv2', rekey_time: '14400', dpd_delay: '30' });
     expect(gw['local-1']).toMatchObject({ class: 'pre-shared key', id: 'moon' });
     expect((gw.children as ViciMessage).net).toMatchObject({ mode: 'TUNNEL', rekey_time: '3600', dpd_action: 'clear', 'local-ts': ['10.1.0.0/16'] });
-    expect(await c.request('get-conns')).toEqual({ conns: ['gw'] });
+    // get-conns lists vici-loaded connections only (charon): none yet.
+    expect(await c.request('get-conns')).toEqual({ conns: [] });
     c.close();
   });
 
@@ -256,6 +257,20 @@ describe('vici commands over a socket', () => {
     b.close();
   });
 
+  it('load-conn / unload-conn reach the backend; get-conns lists what was loaded over vici', async () => {
+    const c = await ViciClient.connect(path);
+    const conn = { remote_addrs: ['192.0.2.9'], local: { auth: 'psk' }, children: { net: { remote_ts: ['10.9.0.0/16'] } } };
+    expect(await c.request('load-conn', { road: conn })).toEqual({ success: 'yes' });
+    expect(backend.loaded.get('road')).toEqual(conn);
+    expect(await c.request('get-conns')).toEqual({ conns: ['road'] });
+    expect(await c.request('load-conn', { broken: { dpd_delay: 'x' } })).toEqual({ success: 'no', errmsg: "connections.broken.dpd_delay: invalid duration 'x'" });
+    expect(await c.request('load-conn', { a: {}, b: {} })).toMatchObject({ success: 'no' });
+    expect(await c.request('unload-conn', { name: 'road' })).toEqual({ success: 'yes' });
+    expect(await c.request('get-conns')).toEqual({ conns: [] });
+    expect(await c.request('unload-conn', { name: 'road' })).toEqual({ success: 'no', errmsg: "connection 'road' not found" });
+    c.close();
+  });
+
   it('a handler that throws gives success=no, not a hung client', async () => {
     server.command('boom', () => {
       throw new Error('kaput');
@@ -268,10 +283,10 @@ describe('vici commands over a socket', () => {
   it('queued requests on one connection are answered in order', async () => {
     backend.initiateDelayMs = 50;
     const c = await ViciClient.connect(path);
-    const [x, y, z] = await Promise.all([c.request('initiate', { child: 'net' }), c.request('version'), c.request('get-conns')]);
+    const [x, y, z] = await Promise.all([c.request('initiate', { child: 'net' }), c.request('version'), c.request('stats')]);
     expect(x.success).toBe('yes');
     expect(y.daemon).toBe('cygnet');
-    expect(z).toEqual({ conns: ['gw'] });
+    expect(z.ikesas).toBeDefined();
     c.close();
   });
 });

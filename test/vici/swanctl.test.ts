@@ -6,12 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ViciServer } from '../../src/vici/server.js';
 import { childUpdownEvent, logEvent, registerViciCommands } from '../../src/vici/commands.js';
 import { runViciCli } from '../../src/vici/cli.js';
+import { toPlainTree } from '../../src/vici/message.js';
+import { buildSwanctlConfig, settingsFromObject } from '../../src/config/index.js';
 import { FakeBackend, GW_SA } from './fake-backend.js';
 
 function findSwanctl(): string | undefined {
@@ -171,6 +173,28 @@ describe.skipIf(!swanctl.path)('Debian swanctl against the cygnet vici server', 
     const reloads = backend.reloads;
     expect((await run('--reload-settings')).code).toBe(0);
     expect(backend.reloads).toBe(reloads + 1);
+  });
+
+  it('--load-conns --file pushes connections through load-conn', async () => {
+    const conf = join(dir, 'swanctl.conf');
+    await writeFile(
+      conf,
+      `connections {\n  road {\n    remote_addrs = 192.0.2.9, 192.0.2.10\n    local {\n      auth = psk\n      id = moon\n    }\n    children {\n      net {\n        remote_ts = 10.9.0.0/16\n      }\n    }\n  }\n}\n`,
+    );
+    const r = await run('--load-conns', '--file', conf);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain("loaded connection 'road'");
+    expect(r.stdout).toContain('successfully loaded 1 connections, 0 unloaded');
+    const road = backend.loaded.get('road')!;
+    expect(road.remote_addrs).toEqual(['192.0.2.9', '192.0.2.10']);
+    expect(road.local).toMatchObject({ auth: 'psk', id: 'moon' });
+    expect(road.children).toMatchObject({ net: { remote_ts: ['10.9.0.0/16'] } });
+    // What swanctl sent is what src/config's schema reads (the daemon's loadConn path).
+    const built = buildSwanctlConfig(settingsFromObject({ connections: { road: toPlainTree(road) } }));
+    expect([...built.config.connections.keys()]).toEqual(['road']);
+    const road2 = built.config.connections.get('road')!;
+    expect(road2.remote_addrs.map((a) => JSON.stringify(a))).toEqual([expect.stringContaining('192.0.2.9'), expect.stringContaining('192.0.2.10')]);
+    expect([...road2.children.keys()]).toEqual(['net']);
   });
 
   it('cygnet list-sas and list-conns print exactly what swanctl prints', async () => {
