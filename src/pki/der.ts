@@ -50,7 +50,12 @@ export function pemEncode(label: string, der: Uint8Array): string {
 /** Parses one complete DER element; throws PkiError(code) naming `what` if it is not well-formed. */
 export function parseDer(der: Uint8Array, what: string, code: PkiErrorCode = 'BAD_ENCODING'): asn1js.AsnType {
   // new Uint8Array(x) copies (Buffer#slice would not): asn1js needs an ArrayBuffer holding exactly the DER.
-  const res = asn1js.fromBER(new Uint8Array(der).buffer);
+  let res: ReturnType<typeof asn1js.fromBER>;
+  try {
+    res = asn1js.fromBER(new Uint8Array(der).buffer);
+  } catch (e) {
+    throw new PkiError(code, `${what}: not valid DER (${e instanceof Error ? e.message : String(e)})`);
+  }
   if (res.offset === -1) throw new PkiError(code, `${what}: not valid DER (${res.result.error || 'parse error'})`);
   if (res.offset !== der.length) throw new PkiError(code, `${what}: ${der.length - res.offset} trailing bytes after the DER structure`);
   return res.result;

@@ -85,6 +85,15 @@ function nodeErrorToPki(e: unknown, what: string, hadPass: boolean): PkiError {
 
 /** Loads a private key from PEM or DER in any of the formats listed at the top of this file. */
 export function loadPrivateKey(data: Uint8Array, opts: LoadKeyOptions = {}): PrivateKey {
+  try {
+    return loadPrivateKeyUnchecked(data, opts);
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('BAD_KEY', `${opts.name ?? 'private key'}: cannot load the private key (${causeOf(e)})`);
+  }
+}
+
+function loadPrivateKeyUnchecked(data: Uint8Array, opts: LoadKeyOptions): PrivateKey {
   const what = opts.name ?? 'private key';
   const passphrase = opts.passphrase === undefined ? undefined : Buffer.from(opts.passphrase as string);
   if (isPem(data)) {
@@ -132,6 +141,15 @@ function pemEncodeWithHeaders(label: string, der: Uint8Array, headers: Record<st
 
 /** Loads a public key: SubjectPublicKeyInfo or PKCS#1 RSAPublicKey, PEM or DER; a private key yields its public half. */
 export function loadPublicKey(data: Uint8Array, opts: LoadKeyOptions = {}): PublicKey {
+  try {
+    return loadPublicKeyUnchecked(data, opts);
+  } catch (e) {
+    if (e instanceof PkiError) throw e;
+    throw new PkiError('BAD_KEY', `${opts.name ?? 'public key'}: cannot load the public key (${causeOf(e)})`);
+  }
+}
+
+function loadPublicKeyUnchecked(data: Uint8Array, opts: LoadKeyOptions): PublicKey {
   const what = opts.name ?? 'public key';
   if (isPem(data)) {
     const block = pemDecodeAll(data)[0];

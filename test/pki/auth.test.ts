@@ -68,6 +68,9 @@ describe('signAuth / verifyAuth round trips', () => {
     expect(a.data.length - 1 - len).toBe(256);
     // RSASSA-PSS SHA-256, MGF1-SHA-256, salt 32: SEQUENCE of 65 content octets, 67 in all (0x43, RFC 7427 A.4.3).
     expect(len).toBe(0x43);
+    expect(Buffer.from(a.data.subarray(1, 1 + len)).toString('hex')).toBe(
+      '3041' + '06092a864886f70d01010a' + '3034' + 'a00f300d06096086480165030402010500' + 'a11c301a06092a864886f70d010108300d06096086480165030402010500' + 'a203020120',
+    );
     const ecdsa = signAuth(key('ec256'), octets, { peerHashes: ALL });
     // ecdsa-with-SHA256 AlgorithmIdentifier (RFC 7427 A.3.1): 30 0a 06 08 2a 86 48 ce 3d 04 03 02
     expect(Buffer.from(ecdsa.data.subarray(0, 13)).toString('hex')).toBe('0c300a06082a8648ce3d040302');

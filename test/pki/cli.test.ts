@@ -176,6 +176,11 @@ describe.skipIf(!HAVE_OPENSSL)('OpenSSL accepts what cygnet pki writes', () => {
     expect(sh('openssl', ['verify', '-crl_check', '-CRLfile', 'inter.crl', '-CAfile', 'caCert.pem', '-untrusted', 'interCert.pem', 'clientCert.pem'])).toMatch(/OK/);
     expect(() => sh('openssl', ['verify', '-crl_check', '-CRLfile', 'inter.crl', '-CAfile', 'caCert.pem', '-untrusted', 'interCert.pem', 'edCert.pem'])).toThrow();
   });
+  it('RSA-PSS signed certificates (--rsa-padding pss --digest sha384) verify in OpenSSL', async () => {
+    await pki(['--issue', '--in', f('hostKey.pem'), '--type', 'priv', '--cacert', f('caCert.pem'), '--cakey', f('caKey.pem'), '--dn', 'CN=pss', '--rsa-padding', 'pss', '--digest', 'sha384', '--outform', 'pem'], { out: 'pss.pem' });
+    expect(sh('openssl', ['verify', '-CAfile', 'caCert.pem', 'pss.pem'])).toMatch(/pss.pem: OK/);
+    expect(sh('openssl', ['x509', '-in', 'pss.pem', '-noout', '-text'])).toMatch(/rsassaPss[\s\S]*Hash Algorithm: sha384[\s\S]*Salt Length: 0x30/);
+  });
   it('openssl x509 -text shows the flags asked for', () => {
     const host = sh('openssl', ['x509', '-in', 'hostCert.pem', '-noout', '-text']);
     expect(host).toMatch(/X509v3 Extended Key Usage: *\n *TLS Web Server Authentication, 1\.3\.6\.1\.5\.5\.8\.2\.2/);
