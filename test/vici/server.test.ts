@@ -371,3 +371,31 @@ describe('resource limits', () => {
     c.close();
   });
 });
+
+describe('socket fuzz', () => {
+  it('random bytes from clients never take the server down', async () => {
+    const { default: fc } = await import('fast-check');
+    const samples = fc.sample(
+      fc.oneof(
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        // Well-framed packets with random bodies reach the packet and message decoders.
+        fc.uint8Array({ minLength: 1, maxLength: 60 }).map((b) => {
+          const out = new Uint8Array(4 + b.length);
+          new DataView(out.buffer).setUint32(0, b.length);
+          out.set(b, 4);
+          return out;
+        }),
+      ),
+      { numRuns: 60, seed: 7 },
+    );
+    const good = await ViciClient.connect(path);
+    for (const bytes of samples) {
+      const { sock } = await raw();
+      sock.write(bytes);
+      await new Promise((r) => setTimeout(r, 2));
+      sock.destroy();
+    }
+    expect((await good.request('version')).daemon).toBe('cygnet');
+    good.close();
+  });
+});
