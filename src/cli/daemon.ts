@@ -6,6 +6,7 @@
 import { isConfigError } from '../config/index.js';
 import { encapWarnings, loadDaemonConfig } from '../daemon/connections.js';
 import { Daemon } from '../daemon/driver.js';
+import { TunRoutes } from '../daemon/routes.js';
 import { Logger, LogSpecError, parseDebugSpec, type LogFormat } from '../daemon/logger.js';
 import { ESP_HEADROOM } from '../esp/engine.js';
 import type { TunDevice } from '../tun/types.js';
@@ -20,6 +21,7 @@ const SPEC = {
   'natt-port': {},
   bind: {},
   'status-file': {},
+  'no-routes': { flag: true },
 } as const;
 
 /** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
@@ -32,6 +34,7 @@ export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
   --natt-port N            NAT-T port (default 4500)
   --bind ADDR[,ADDR...]    local addresses to bind (default: local_addrs, else every interface address)
   --status-file PATH       JSON snapshot of the SAs, rewritten on every change
+  --no-routes              with --tun: do not route the remote traffic selectors into the TUN
 signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status`;
 
 export async function runDaemonCommand(argv: readonly string[]): Promise<number> {
@@ -71,6 +74,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   for (const w of loaded.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
   for (const w of encapWarnings(loaded.config)) logger.log('cfg', 0, `warning: ${w}`);
   logger.log('cfg', 1, `loaded ${loaded.daemon.connections.length} connection(s) and ${loaded.config.secrets.ike.length} IKE secret(s) from ${configPath}`);
+  for (const p of loaded.daemon.credentialProblems) logger.log('cfg', 0, `credential not loaded: ${p}`);
 
   let port: number | undefined;
   let nattPort: number | undefined;
@@ -97,6 +101,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
 
   const bind = opts.get('bind')?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const statusFile = opts.get('status-file');
+  const routes = tun && !opts.has('no-routes') ? new TunRoutes(tun.name, logger) : undefined;
   const daemon = new Daemon({
     config: loaded.daemon,
     logger,
@@ -104,6 +109,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     ...(port !== undefined ? { port } : {}),
     ...(nattPort !== undefined ? { nattPort } : {}),
     ...(tun ? { tun } : {}),
+    ...(routes ? { routes } : {}),
     ...(statusFile !== undefined ? { statusFile } : {}),
   });
   try {

@@ -45,7 +45,7 @@ describe('swanctl.conf -> IKE endpoint configuration', () => {
     expect(c.localAddrs).toEqual(['%any6', '10.0.0.0/8']);
     expect(c.remoteAddrs).toEqual(['10.1.0.1-10.1.0.9']);
     expect(c.proposals.length).toBeGreaterThan(0);
-    expect(c.local).toEqual({ method: 'pubkey', id: { type: 0, data: new Uint8Array(0) } });
+    expect(c.local).toEqual({ method: 'pubkey', id: { type: 0, data: new Uint8Array(0) }, keyword: {}, certs: [] });
     expect(c.children[0]!.localTs[0]).toEqual({ dynamic: true, ipProtocol: 6, startPort: 22, endPort: 22 });
     expect(c.children[0]!.remoteTs[0]).toEqual({ dynamic: true, ipProtocol: 0, startPort: 0, endPort: 65535 });
   });

@@ -12,7 +12,9 @@ import { pskCredentials } from '../ike/config-builder.js';
 import { ANY_IDENTITY, parseIdentity } from '../ike/identity.js';
 import { TS_IPV4_ADDR_RANGE, TS_IPV6_ADDR_RANGE, type ConfiguredTs } from '../ike/traffic-selector.js';
 import { ConfigError } from './errors.js';
-import type { AuthRound, ChildConfig, ConnectionConfig, SecretsConfig, SwanctlConfig } from './schema.js';
+import type { AuthRound, ChildConfig, ConnectionConfig, PoolConfig, SecretsConfig, SwanctlConfig } from './schema.js';
+import { parsePool, type AddressPoolConfig } from '../ike/pool.js';
+import { parseAuthKeyword, type Certificate, type PrivateKey, type TrustStore } from '../pki/index.js';
 import type { AddressSpec, TrafficSelectorSpec } from './values.js';
 
 /** strongswan.conf charon.fragment_size default (bytes of IKE datagram before RFC 7383 fragmentation). */
@@ -54,12 +56,30 @@ export function toConfiguredTs(ts: TrafficSelectorSpec): ConfiguredTs {
   };
 }
 
+/**
+ * Certificates named in the configuration (`certs`, `cacerts`), resolved by the caller (the daemon reads them under
+ * x509/ and x509ca/ beside swanctl.conf). `chain` adds the intermediates to send after our own certificate.
+ */
+export interface CertResolver {
+  cert(name: string, folder: 'x509' | 'x509ca'): Certificate;
+  chain?(leaf: Certificate): readonly Certificate[];
+}
+
 /** The single auth round per side (the loader refuses more); a local id left out is %any here. */
-function authOf(rounds: readonly AuthRound[]): IkeConnectionConfig['local'] {
+function authOf(rounds: readonly AuthRound[], side: 'local' | 'remote', certs?: CertResolver): IkeConnectionConfig['local'] {
   const r = rounds[0];
   const method = r?.auth.class === 'psk' ? 'psk' : 'pubkey';
   const id = r?.id === undefined ? ANY_IDENTITY : parseIdentity(r.id);
-  return { method, id };
+  if (!r || method === 'psk') return { method, id };
+  const keyword = parseAuthKeyword(r.auth.text.replace(/^ike:/, '')) ?? {};
+  if (side === 'local') {
+    const own = certs ? r.certs.map((n) => certs.cert(n, 'x509')) : [];
+    const leaf = own[0];
+    const chain = leaf && certs?.chain ? certs.chain(leaf) : [];
+    return { method, id, keyword, certs: [...own, ...chain.filter((c) => !own.includes(c))] };
+  }
+  const cacerts = certs ? r.cacerts.map((n) => certs.cert(n, 'x509ca')) : [];
+  return { method, id, keyword, ...(cacerts.length ? { cacerts } : {}) };
 }
 
 export function toIkeChild(c: ChildConfig): IkeChildConfig {
@@ -83,7 +103,7 @@ export function toIkeChild(c: ChildConfig): IkeChildConfig {
   }));
 }
 
-export function toIkeConnection(c: ConnectionConfig): IkeConnectionConfig {
+export function toIkeConnection(c: ConnectionConfig, certs?: CertResolver): IkeConnectionConfig {
   return guard(`connection ${c.name}`, c, () => ({
     name: c.name,
     localAddrs: c.local_addrs.map(addressText),
@@ -91,8 +111,8 @@ export function toIkeConnection(c: ConnectionConfig): IkeConnectionConfig {
     localPort: c.local_port,
     remotePort: c.remote_port,
     proposals: parseProposals(c.proposals.join(','), 'ike'),
-    local: authOf(c.local),
-    remote: authOf(c.remote),
+    local: authOf(c.local, 'local', certs),
+    remote: authOf(c.remote, 'remote', certs),
     children: [...c.children.values()].map(toIkeChild),
     encap: c.encap,
     fragmentation: c.fragmentation !== 'no',
@@ -106,14 +126,27 @@ export function toIkeConnection(c: ConnectionConfig): IkeConnectionConfig {
     unique: c.unique,
     vips: c.vips.map((v) => v.text),
     pools: [...c.pools],
+    sendCert: c.send_cert,
+    sendCertreq: c.send_certreq,
   }));
 }
 
-export function toIkeConnections(config: SwanctlConfig): IkeConnectionConfig[] {
-  return [...config.connections.values()].map(toIkeConnection);
+export function toIkeConnections(config: SwanctlConfig, certs?: CertResolver): IkeConnectionConfig[] {
+  return [...config.connections.values()].map((c) => toIkeConnection(c, certs));
 }
 
-/** The PSKs of secrets.ike<suffix>, looked up with strongSwan's best-match ranking (src/ike/config-builder.ts). */
-export function toCredentials(secrets: SecretsConfig): Credentials {
-  return pskCredentials(secrets.ike.map((s) => ({ ids: s.ids, secret: s.secret })));
+/** swanctl `pools` as the IKE endpoint's address pools (a subnet leaves out network and broadcast). */
+export function toIkePools(config: SwanctlConfig): AddressPoolConfig[] {
+  return [...config.pools.values()].map((p: PoolConfig) =>
+    guard(`pool ${p.name}`, p, () => parsePool(p.name, p.addrs.text, p.dns.map((d) => d.text))),
+  );
+}
+
+/**
+ * The PSKs of secrets.ike<suffix>, looked up with strongSwan's best-match ranking (src/ike/config-builder.ts),
+ * plus private keys and trust anchors for certificate authentication when the caller loaded them.
+ */
+export function toCredentials(secrets: SecretsConfig, pki?: { privateKeyFor(cert: Certificate): PrivateKey | undefined; trust: TrustStore }): Credentials {
+  const psk = pskCredentials(secrets.ike.map((s) => ({ ids: s.ids, secret: s.secret })));
+  return pki ? { sharedKey: (l, r) => psk.sharedKey(l, r), privateKeyFor: (c) => pki.privateKeyFor(c), trust: pki.trust } : psk;
 }

@@ -13,6 +13,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Credentials, IkeConnectionConfig } from '../ike/config.js';
 import { loadSwanctlConfig, toCredentials, toIkeConnections, type ConfigWarning, type SwanctlConfig } from '../config/index.js';
+import { toIkePools } from '../config/ike-adapter.js';
+import type { AddressPoolConfig } from '../ike/pool.js';
+import { loadDaemonCredentials, type DaemonCredentials } from './credentials.js';
 
 export interface ChildRef {
   readonly conn: string;
@@ -26,10 +29,17 @@ export interface DaemonConfig {
   readonly startChildren: ChildRef[];
   /** Children whose start_action includes `trap`: a policy that initiates on the first matching packet. */
   readonly trapChildren: ChildRef[];
+  /** Virtual IP pools (swanctl `pools`). */
+  readonly pools: AddressPoolConfig[];
+  /** Files under x509/, x509ca/, x509crl/, private/ that could not be loaded. */
+  readonly credentialProblems: readonly string[];
 }
 
-/** Throws ConfigError (file:line) for what the IKE endpoint cannot represent. */
-export function toDaemonConfig(cfg: SwanctlConfig): DaemonConfig {
+/**
+ * Throws ConfigError (file:line) for what the IKE endpoint cannot represent. `creds`: certificates and keys loaded
+ * from beside the configuration file (needed when a connection uses `auth = pubkey`).
+ */
+export function toDaemonConfig(cfg: SwanctlConfig, creds?: DaemonCredentials): DaemonConfig {
   const startChildren: ChildRef[] = [];
   const trapChildren: ChildRef[] = [];
   for (const c of cfg.connections.values())
@@ -37,7 +47,14 @@ export function toDaemonConfig(cfg: SwanctlConfig): DaemonConfig {
       if (ch.start_action === 'start' || ch.start_action === 'trap|start') startChildren.push({ conn: c.name, child: ch.name });
       if (ch.start_action === 'trap' || ch.start_action === 'trap|start') trapChildren.push({ conn: c.name, child: ch.name });
     }
-  return { connections: toIkeConnections(cfg), credentials: toCredentials(cfg.secrets), startChildren, trapChildren };
+  return {
+    connections: toIkeConnections(cfg, creds?.resolver),
+    credentials: toCredentials(cfg.secrets, creds?.pki),
+    startChildren,
+    trapChildren,
+    pools: toIkePools(cfg),
+    credentialProblems: creds?.problems ?? [],
+  };
 }
 
 /** Startup notes for connections with `encap = no` (see the file comment). */
@@ -53,5 +70,8 @@ export function encapWarnings(cfg: SwanctlConfig): string[] {
  */
 export function loadDaemonConfig(path: string): { daemon: DaemonConfig; config: SwanctlConfig; warnings: readonly ConfigWarning[] } {
   const { config, warnings } = loadSwanctlConfig(path, { readFile: (f) => readFileSync(f, 'utf8'), listDir: (d) => readdirSync(d) });
-  return { daemon: toDaemonConfig(config), config, warnings };
+  const usesCerts = [...config.connections.values()].some((c) => [...c.local, ...c.remote].some((r) => r.auth.class === 'pubkey'));
+  const passphrases = Object.fromEntries(config.secrets.keys.map((k) => [k.file, k.secret] as const).filter(([f]) => f !== undefined)) as Record<string, string>;
+  const creds = usesCerts ? loadDaemonCredentials(path, passphrases) : undefined;
+  return { daemon: toDaemonConfig(config, creds), config, warnings };
 }

@@ -27,6 +27,7 @@ import type { TunDevice } from '../tun/types.js';
 import { classifyDatagram } from './classify.js';
 import type { ChildRef, DaemonConfig } from './connections.js';
 import type { Logger } from './logger.js';
+import type { TunRoutes } from './routes.js';
 import { childStatus, ikeStatus, writeStatusFile, type DaemonStatus } from './status.js';
 
 export interface DaemonOptions {
@@ -40,6 +41,8 @@ export interface DaemonOptions {
   readonly nattPort?: number;
   readonly tun?: TunDevice;
   readonly statusFile?: string;
+  /** Routes for remote selectors into the TUN (with --tun, unless --no-routes). */
+  readonly routes?: TunRoutes;
   readonly crypto?: CryptoBackend;
   readonly random?: RandomSource;
   /** Monotonic milliseconds; default performance.now(). */
@@ -99,7 +102,9 @@ export class Daemon {
     const crypto = opts.crypto ?? createProvider();
     const random = opts.random ?? systemRandom;
     this.clock = opts.clock ?? (() => performance.now());
-    this.endpoint = new IkeEndpoint({ connections: this.connections, credentials: opts.config.credentials, crypto, random });
+    // Certificate validity needs wall-clock time; the cores get the monotonic clock plus this offset (sans-IO).
+    const epochOffsetMs = Date.now() - this.clock();
+    this.endpoint = new IkeEndpoint({ connections: this.connections, credentials: opts.config.credentials, crypto, random, pools: opts.config.pools ?? [], settings: { epochOffsetMs } });
     this.engine = new EspEngine({ backend: crypto, random });
   }
 
@@ -157,6 +162,7 @@ export class Daemon {
     this.timer = undefined;
     for (const s of this.sockets) s.socket.close();
     this.sockets.length = 0;
+    if (this.opts.routes) await this.opts.routes.cleanup();
     if (this.opts.tun) await this.opts.tun.close();
     this.state = 'stopped';
     this.writeStatus();
@@ -523,6 +529,7 @@ export class Daemon {
         this.policyRefs.set(policyId, 1);
       }
       this.installed.set(c.id, { info: c, policyId, reqid, replaced: false });
+      this.opts.routes?.childUp(c);
       this.log.log(
         'esp',
         1,
@@ -548,6 +555,7 @@ export class Daemon {
     if (!inst) return;
     this.installed.delete(c.id);
     this.lastActivity.delete(c.spiIn);
+    this.opts.routes?.childDown(c);
     const refs = (this.policyRefs.get(inst.policyId) ?? 1) - 1;
     if (refs <= 0) {
       this.policyRefs.delete(inst.policyId);
