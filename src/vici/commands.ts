@@ -348,8 +348,11 @@ async function controlled(
       timers.clearTimeout(handle);
     }
   } finally {
+    // The reply is decided: stop forwarding logs and tell the backend nobody waits any more (the operation itself
+    // goes on, as in charon when swanctl detaches).
     active = false;
     ctx.signal.removeEventListener('abort', onClientGone);
+    abort.abort();
   }
 }
 

@@ -116,9 +116,11 @@ export class FakeBackend implements ViciBackend {
   listSas(): ViciIkeSa[] {
     return this.sas;
   }
+  /** Signals of initiate calls, to check the server aborts them once the reply is sent. */
+  signals: AbortSignal[] = [];
   async initiate(req: InitiateRequest): Promise<ViciResult> {
     const { onLog, signal, ...rest } = req;
-    void signal;
+    this.signals.push(signal);
     this.initiated.push(rest);
     const conn = this.conns.find((c) => c.name === req.ike || c.children.some((ch) => ch.name === req.child));
     if (!conn) return { success: false, errmsg: `CHILD_SA config '${req.child ?? req.ike}' not found` };

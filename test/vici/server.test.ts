@@ -200,6 +200,8 @@ describe('vici commands over a socket', () => {
     expect(r).toEqual({ success: 'no', errmsg: "CHILD_SA 'net' not established after 50ms" });
     expect(Date.now() - t0).toBeLessThan(250);
     expect(await c.request('initiate', { child: 'net', timeout: -1 })).toEqual({ success: 'yes' });
+    // Once replied, the backend is told nobody waits any more.
+    expect(backend.signals.map((s) => s.aborted)).toEqual([true, true]);
     c.close();
   });
 
