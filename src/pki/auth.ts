@@ -172,6 +172,9 @@ export type VerifyAuthResult = { readonly ok: true; readonly scheme: SignatureSc
 /** Constraints on what a peer may use, from the remote `auth` keyword (parseAuthKeyword). */
 export interface VerifyAuthOptions {
   readonly keyType?: KeyType;
+  /** Any of these key types (from `rsa-2048-ecdsa-256`). */
+  readonly keyTypes?: readonly KeyType[];
+  readonly minKeyBits?: Readonly<Partial<Record<KeyType, number>>>;
   readonly scheme?: 'pkcs1' | 'rsa-pss';
   /** Hashes accepted for method 14; default: any we support except SHA-1 is allowed too (strongSwan accepts it). */
   readonly hashes?: readonly HashName[];
@@ -193,6 +196,11 @@ export function verifyAuth(
   const fail = (reason: string): VerifyAuthResult => ({ ok: false, reason });
   if (opts.keyType && key.type !== opts.keyType)
     return fail(`${who} holds a ${key.type.toUpperCase()} key, but the connection requires auth with ${opts.keyType.toUpperCase()}`);
+  if (opts.keyTypes && opts.keyTypes.length > 0 && !opts.keyTypes.includes(key.type))
+    return fail(`${who} holds a ${key.type.toUpperCase()} key, but the connection accepts only ${opts.keyTypes.map((t) => t.toUpperCase()).join(', ')}`);
+  const minBits = opts.minKeyBits?.[key.type];
+  if (minBits !== undefined && key.bits < minBits)
+    return fail(`${who} holds a ${key.bits}-bit ${key.type.toUpperCase()} key, but the connection requires at least ${minBits} bits`);
   let scheme: SignatureScheme;
   let sig: Uint8Array;
   let encoding: 'der' | 'ieee-p1363' = 'der';
@@ -234,45 +242,77 @@ export function verifyAuth(
 
 /** A swanctl `auth` value for public-key authentication, parsed. */
 export interface PubkeyAuthKeyword {
-  /** Required key type (`rsa`, `ecdsa`, `ed25519`); undefined for `pubkey` (any). */
+  /** Required key type when exactly one is named (`rsa`, `ecdsa`, `ed25519`, `rsa/pss`); undefined for `pubkey`. */
   readonly keyType?: KeyType;
+  /** All key types named (`rsa-2048-ecdsa-256` names two); absent when any key type is allowed. */
+  readonly keyTypes?: readonly KeyType[];
+  /** Minimum key strength per key type (`rsa-2048`, `ecdsa-384`). */
+  readonly minKeyBits?: Readonly<Partial<Record<KeyType, number>>>;
   /** `rsa/pss` asks for RSASSA-PSS. */
   readonly scheme?: 'pkcs1' | 'rsa-pss';
-  /** Hash constraints in order (`pubkey-sha384-sha256`); `identity` is implied for Ed25519. */
+  /** Hash constraints in order (`pubkey-sha384-sha256`); Ed25519 always uses Identity. */
   readonly hashes?: readonly HashName[];
+  /** Written with the `ike:` prefix: constraints for the IKE AUTH signature only, not for the trust chain. */
+  readonly ikeOnly?: boolean;
 }
 
+const KEYWORD_TYPES: Record<string, { type?: KeyType; pss?: boolean }> = {
+  pubkey: {},
+  rsa: { type: 'rsa' },
+  'rsa/pss': { type: 'rsa', pss: true },
+  ecdsa: { type: 'ecdsa' },
+  ed25519: { type: 'ed25519' },
+};
+const KEYWORD_HASHES: Record<string, HashName> = { sha1: 'sha1', sha256: 'sha256', sha384: 'sha384', sha512: 'sha512', sha2_256: 'sha256', sha2_384: 'sha384', sha2_512: 'sha512' };
+
 /**
- * Parses swanctl's public-key `auth` keywords (strongSwan "auth" in swanctl.conf): `pubkey`, `rsa`, `ecdsa`,
- * `ed25519`, `rsa/pss`, each optionally followed by `-sha256`, `-sha384`, `-sha512`, `-sha1`, `-identity`
- * (also `-ike:...` prefixes, treated the same). Returns undefined for non-signature methods (`psk`, `eap-*`,
- * `xauth`...), throws PkiError for a malformed signature keyword.
+ * Parses swanctl's public-key `auth` keywords (swanctl.conf "auth"): dash-separated tokens, each a key type
+ * (`pubkey`, `rsa`, `rsa/pss`, `ecdsa`, `ed25519`), a minimum strength for the key type before it (`rsa-2048`),
+ * or a hash (`sha256`, `sha384`, `sha512`, `sha1`, `identity`); a token may carry the `ike:` prefix (constraints
+ * for the IKE signature only). Examples: `pubkey`, `rsa/pss-sha256`, `pubkey-sha384-sha256`, `ecdsa-384-sha384`,
+ * `ike:rsa/pss-sha256`. Returns undefined for non-signature methods (`psk`, `eap-*`, `xauth`...), throws
+ * PkiError for a malformed signature keyword.
  */
 export function parseAuthKeyword(text: string): PubkeyAuthKeyword | undefined {
-  const s = text.trim().toLowerCase();
-  const parts = s.split('-');
-  const base = parts[0]!;
-  const bases: Record<string, PubkeyAuthKeyword> = {
-    pubkey: {},
-    rsa: { keyType: 'rsa' },
-    'rsa/pss': { keyType: 'rsa', scheme: 'rsa-pss' },
-    ecdsa: { keyType: 'ecdsa' },
-    ed25519: { keyType: 'ed25519' },
-  };
-  const b = bases[base];
-  if (!b) return undefined;
+  const tokens = text.trim().toLowerCase().split('-');
+  const first = tokens[0]!.replace(/^ike:/, '');
+  if (!(first in KEYWORD_TYPES)) return undefined;
+  const keyTypes: KeyType[] = [];
+  const minKeyBits: Partial<Record<KeyType, number>> = {};
   const hashes: HashName[] = [];
-  for (let p of parts.slice(1)) {
-    if (p.startsWith('ike:')) p = p.slice(4);
-    if (p === 'sha1' || p === 'sha256' || p === 'sha384' || p === 'sha512') hashes.push(p);
-    else if (p === 'identity' || p === 'rsa/pss' || p === 'pss') {
-      if (p !== 'identity') return { ...b, keyType: 'rsa', scheme: 'rsa-pss', ...(hashes.length ? { hashes } : {}) };
-    } else if (p === 'sha2_256') hashes.push('sha256');
-    else if (p === 'sha2_384') hashes.push('sha384');
-    else if (p === 'sha2_512') hashes.push('sha512');
-    else throw new PkiError('BAD_ARGUMENT', `auth '${text}': unknown signature constraint '${p}' (use sha256, sha384, sha512, sha1 or identity)`);
+  let anyKey = false;
+  let pss = false;
+  let ikeOnly = false;
+  let last: KeyType | undefined;
+  for (let tok of tokens) {
+    if (tok.startsWith('ike:')) {
+      ikeOnly = true;
+      tok = tok.slice(4);
+    }
+    const kt = KEYWORD_TYPES[tok];
+    if (kt) {
+      if (kt.type) {
+        if (!keyTypes.includes(kt.type)) keyTypes.push(kt.type);
+      } else anyKey = true;
+      if (kt.pss) pss = true;
+      last = kt.type;
+    } else if (/^\d+$/.test(tok)) {
+      if (!last) throw new PkiError('BAD_ARGUMENT', `auth '${text}': key strength '${tok}' must follow a key type (rsa-2048, ecdsa-256)`);
+      minKeyBits[last] = Number(tok);
+    } else if (KEYWORD_HASHES[tok]) {
+      hashes.push(KEYWORD_HASHES[tok]!);
+    } else if (tok !== 'identity') {
+      throw new PkiError('BAD_ARGUMENT', `auth '${text}': unknown signature constraint '${tok}' (key types rsa, rsa/pss, ecdsa, ed25519; hashes sha256, sha384, sha512, sha1, identity)`);
+    }
   }
-  return hashes.length ? { ...b, hashes } : b;
+  const out: { -readonly [K in keyof PubkeyAuthKeyword]: PubkeyAuthKeyword[K] } = {};
+  if (!anyKey && keyTypes.length === 1) out.keyType = keyTypes[0]!;
+  if (!anyKey && keyTypes.length > 1) out.keyTypes = keyTypes;
+  if (Object.keys(minKeyBits).length) out.minKeyBits = minKeyBits;
+  if (pss) out.scheme = 'rsa-pss';
+  if (hashes.length) out.hashes = hashes;
+  if (ikeOnly) out.ikeOnly = true;
+  return out;
 }
 
 /** A short label for logs: "RSA signature", "ECDSA-256 signature", "RFC 7427 signature (RSASSA-PSS SHA256)". */

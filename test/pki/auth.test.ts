@@ -113,6 +113,9 @@ describe('refusals', () => {
     expect(verifyAuth(rsaPub, a.method, a.data, octets, { scheme: 'rsa-pss' })).toMatchObject({ ok: false, reason: expect.stringMatching(/RSASSA-PSS/) });
     expect(verifyAuth(rsaPub, a.method, a.data, octets, { hashes: ['sha512'] })).toMatchObject({ ok: false, reason: expect.stringMatching(/sha512/) });
     expect(verifyAuth(rsaPub, a.method, a.data, octets, { keyType: 'ecdsa' })).toMatchObject({ ok: false, reason: expect.stringMatching(/ECDSA/) });
+    expect(verifyAuth(rsaPub, a.method, a.data, octets, parseAuthKeyword('rsa-3072')!)).toMatchObject({ ok: false, reason: expect.stringMatching(/2048-bit RSA key.*at least 3072/) });
+    expect(verifyAuth(rsaPub, a.method, a.data, octets, parseAuthKeyword('ecdsa-ed25519')!)).toMatchObject({ ok: false, reason: expect.stringMatching(/accepts only ECDSA, ED25519/) });
+    expect(verifyAuth(rsaPub, a.method, a.data, octets, parseAuthKeyword('rsa-2048-ecdsa-256')!)).toMatchObject({ ok: true });
   });
   it('cannot sign: Ed25519 when the peer lacks Identity; wrong forced method', () => {
     expect(() => signAuth(key('ed25519'), octets, { peerHashes: [2] })).toThrow(/identity/);
@@ -148,7 +151,12 @@ describe('parseAuthKeyword', () => {
     expect(parseAuthKeyword('ecdsa-sha256')).toEqual({ keyType: 'ecdsa', hashes: ['sha256'] });
     expect(parseAuthKeyword('rsa/pss-sha512')).toEqual({ keyType: 'rsa', scheme: 'rsa-pss', hashes: ['sha512'] });
     expect(parseAuthKeyword('ed25519')).toEqual({ keyType: 'ed25519' });
-    expect(parseAuthKeyword('pubkey-ike:sha256')).toEqual({ hashes: ['sha256'] });
+    expect(parseAuthKeyword('pubkey-ike:sha256')).toEqual({ hashes: ['sha256'], ikeOnly: true });
+    expect(parseAuthKeyword('ike:rsa/pss-sha256')).toEqual({ keyType: 'rsa', scheme: 'rsa-pss', hashes: ['sha256'], ikeOnly: true });
+    expect(parseAuthKeyword('rsa-2048-ecdsa-256-sha256')).toEqual({ keyTypes: ['rsa', 'ecdsa'], minKeyBits: { rsa: 2048, ecdsa: 256 }, hashes: ['sha256'] });
+    expect(parseAuthKeyword('ecdsa-384')).toEqual({ keyType: 'ecdsa', minKeyBits: { ecdsa: 384 } });
+    expect(parseAuthKeyword('ed25519-identity')).toEqual({ keyType: 'ed25519' });
+    expect(() => parseAuthKeyword('pubkey-2048')).toThrow(/must follow a key type/);
     expect(parseAuthKeyword('psk')).toBeUndefined();
     expect(parseAuthKeyword('eap-mschapv2')).toBeUndefined();
     expect(() => parseAuthKeyword('pubkey-md5')).toThrow(/md5/);
