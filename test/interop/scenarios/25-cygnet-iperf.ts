@@ -20,7 +20,6 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   await swan.loadAll();
   const cyg = await startCygnet(ctx, h, pskSwanctlConf(conn), ['--tun', 'cyg0', '--debug', 'any 1']);
   await cyg.peer.waitForLog(/TUN device cyg0/, 5000);
-  await h.left.ns.addRoute(`${h.right.inner4}/32`, ['dev', 'cyg0', 'src', h.left.inner4]);
   await Promise.all([cyg.waitFor('SA established', establishedCygnet), swan.waitEstablished('cyg', 'net')]);
 
   const up = await iperf3(h.right.ns, h.left.ns, h.right.inner4, { seconds: 3, logDir: ctx.dir });
