@@ -2,7 +2,7 @@
  * Loading credentials the way swanctl does (swanctl --load-creds), from a configuration directory laid out as
  *   x509/    end-entity certificates          x509ca/   trusted CA certificates
  *   x509crl/ CRLs                             private/  private keys of any type (also rsa/, ecdsa/, pkcs8/)
- *   pkcs12/  PKCS#12 bundles (key + certificate + chain)
+ *   pkcs12/  PKCS#12 bundles (key + certificate + chain)    pubkey/   raw public keys (swanctl `pubkeys`)
  * PEM or DER. Every private key found is loaded, so a certificate's key needs no configuration. Encrypted keys and
  * bundles take their passphrase from `secrets` (swanctl's `secrets { private-x { file = .., secret = .. } }`),
  * keyed by the file name as written there (relative to its folder) or by the full path.
@@ -16,7 +16,7 @@ import { parseCertificates, type Certificate } from './certificate.js';
 import { loadCrl, type Crl } from './crl.js';
 import { isPem } from './der.js';
 import { causeOf, isPkiError, PkiError } from './errors.js';
-import { loadPrivateKey, publicKeyOf, type PrivateKey } from './keys.js';
+import { loadPrivateKey, loadPublicKey, publicKeyOf, type PrivateKey, type PublicKey } from './keys.js';
 import { bytesEqual } from './der.js';
 import { parsePkcs12 } from './pkcs12.js';
 
@@ -36,6 +36,7 @@ export interface LoadedCredentials {
   readonly cas: readonly Loaded<Certificate>[];
   readonly crls: readonly Loaded<Crl>[];
   readonly keys: readonly Loaded<PrivateKey>[];
+  readonly pubkeys: readonly Loaded<PublicKey>[];
   readonly errors: readonly { readonly file: string; readonly code: string; readonly message: string }[];
 }
 
@@ -50,6 +51,7 @@ export const CREDENTIAL_DIRS = {
   crls: ['x509crl'],
   keys: ['private', 'rsa', 'ecdsa', 'pkcs8'],
   pkcs12: ['pkcs12'],
+  pubkeys: ['pubkey'],
 } as const;
 
 /** Resolves a credential file name from the configuration (`certs = moonCert.pem`) as swanctl does. */
@@ -75,6 +77,7 @@ export function loadCredentialDir(confDir: string, fs: CredentialFs, opts: LoadC
   const cas: Loaded<Certificate>[] = [];
   const crls: Loaded<Crl>[] = [];
   const keys: Loaded<PrivateKey>[] = [];
+  const pubkeys: Loaded<PublicKey>[] = [];
   const errors: { file: string; code: string; message: string }[] = [];
   const secretFor = (folder: string, name: string, path: string) => opts.secrets?.[path] ?? opts.secrets?.[name] ?? opts.secrets?.[`${folder}/${name}`];
   const each = (folder: string, fn: (path: string, name: string) => void) => {
@@ -104,7 +107,8 @@ export function loadCredentialDir(confDir: string, fs: CredentialFs, opts: LoadC
       for (const k of p.keys) keys.push({ file: path, value: k.value });
       for (const c of p.certs) (c.value.basicConstraints?.ca ? cas : certs).push({ file: path, value: c.value });
     });
-  return { certs, cas, crls, keys, errors };
+  for (const f of CREDENTIAL_DIRS.pubkeys) each(f, (path) => pubkeys.push({ file: path, value: loadPublicKey(read(fs, path), { name: path }) }));
+  return { certs, cas, crls, keys, pubkeys, errors };
 }
 
 /** The loaded private key whose public half is the certificate's key. */

@@ -38,6 +38,7 @@ describe('loadCredentialDir (swanctl layout)', () => {
     '/etc/swanctl/pkcs12/laptop.p12': fixture('swan/laptop-aes.p12'),
     '/etc/swanctl/private/broken.pem': enc('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n'),
     '/etc/swanctl/x509/.hidden': enc('ignored'),
+    '/etc/swanctl/pubkey/peer.pub': new Uint8Array(publicKeyOf(key('ed25519')).spki),
   };
 
   it('loads every credential, pairs keys with certificates, and validates with the loaded CA and CRL', () => {
@@ -52,6 +53,7 @@ describe('loadCredentialDir (swanctl layout)', () => {
       '/etc/swanctl/pkcs8/enc.pem',
       '/etc/swanctl/pkcs12/laptop.p12',
     ]);
+    expect(c.pubkeys.map((p) => p.value.type)).toEqual(['ed25519']);
     expect(c.errors).toHaveLength(1);
     expect(c.errors[0]!.file).toBe('/etc/swanctl/private/broken.pem');
     expect(c.errors[0]!.message).toMatch(/^\/etc\/swanctl\/private\/broken.pem: /);
@@ -75,7 +77,7 @@ describe('loadCredentialDir (swanctl layout)', () => {
 
   it('missing folders are fine; relative names resolve under the folder', () => {
     const c = loadCredentialDir('/nowhere', memFs({}));
-    expect(c).toEqual({ certs: [], cas: [], crls: [], keys: [], errors: [] });
+    expect(c).toEqual({ certs: [], cas: [], crls: [], keys: [], pubkeys: [], errors: [] });
     expect(resolveCredentialPath('/etc/swanctl', 'x509', 'moonCert.pem')).toBe('/etc/swanctl/x509/moonCert.pem');
     expect(resolveCredentialPath('/etc/swanctl', 'x509', '/abs/moon.pem')).toBe('/abs/moon.pem');
     expect(loadCertFile('/etc/swanctl', 'x509ca', 'ca.pem', memFs(files)).subject.text).toBe('C=CH, O=strongSwan, CN=strongSwan Root CA');
