@@ -10,15 +10,13 @@
  */
 import * as asn1js from 'asn1js';
 import { encodeDn, IdType, parseIdentity } from '../ike/identity.js';
-import type { Certificate } from './certificate.js';
-import { parseCertificate } from './certificate.js';
-import { parseDer, toDer } from './der.js';
-import { causeOf, PkiError } from './errors.js';
-import { keyIdSha1, type PrivateKey, type PublicKey } from './keys.js';
-import { OID } from './oids.js';
-import { algorithmIdentifierNode, defaultScheme, HASH_LENGTH, schemeFitsKey, signWithScheme, type HashName, type SignatureScheme } from './sigalg.js';
-import { subjectKeyIdOf } from './certificate.js';
+import { parseCertificate, subjectKeyIdOf, type Certificate } from './certificate.js';
 import { parseCrl, type Crl } from './crl.js';
+import { bytesEqual, parseDer, toDer } from './der.js';
+import { causeOf, PkiError } from './errors.js';
+import { keyIdSha1, publicKeyOf, type PrivateKey, type PublicKey } from './keys.js';
+import { OID } from './oids.js';
+import { algorithmIdentifierNode, defaultScheme, HASH_LENGTH, signWithScheme, type HashName, type SignatureScheme } from './sigalg.js';
 
 export type CertFlag = 'serverAuth' | 'clientAuth' | 'ikeIntermediate' | 'crlSign' | 'ocspSigning' | 'msSmartcardLogon';
 const FLAG_EKU: Partial<Record<CertFlag, string>> = {
@@ -154,7 +152,7 @@ function signed(tbs: asn1js.Sequence, algId: asn1js.Sequence, scheme: SignatureS
 /** Issues (or self-signs) an X.509 v3 certificate; returns it parsed (with `.der`). */
 export function issueCertificate(req: CertificateRequest): Certificate {
   const selfSigned = req.issuer === undefined;
-  if (!selfSigned && !schemeFitsKey(defaultScheme(req.signingKey), req.issuer!.publicKey))
+  if (!selfSigned && !bytesEqual(publicKeyOf(req.signingKey).spki, req.issuer!.publicKey.spki))
     throw new PkiError('BAD_ARGUMENT', `the CA key does not belong to the CA certificate '${req.issuer!.subject.text}'`);
   if (req.notAfter <= req.notBefore) throw new PkiError('BAD_ARGUMENT', 'certificate lifetime must be positive');
   const scheme = chooseScheme(req.signingKey, req);
@@ -234,6 +232,8 @@ export interface CrlRequest extends SigningOptions {
 
 /** Signs a v2 CRL (RFC 5280 5.1) with authorityKeyIdentifier and cRLNumber. */
 export function signCrl(req: CrlRequest): Crl {
+  if (!bytesEqual(publicKeyOf(req.signingKey).spki, req.issuer.publicKey.spki))
+    throw new PkiError('BAD_ARGUMENT', `the CA key does not belong to the CA certificate '${req.issuer.subject.text}'`);
   const scheme = chooseScheme(req.signingKey, req);
   const entries = req.revoked.map((r) => {
     const parts: asn1js.AsnType[] = [positiveInteger(r.serial), encodeTime(r.date)];

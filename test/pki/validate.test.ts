@@ -139,7 +139,11 @@ describe('refusals', () => {
   it('REVOKED by a CRL; a CRL with a bad signature is ignored; an outdated CRL still revokes', () => {
     const crl = signCrl({ issuer: inter, signingKey: key('ec384'), thisUpdate: now - DAY, nextUpdate: now + 15 * DAY, revoked: [{ serial: leaf.serial, date: now - DAY, reason: 'key-compromise' }], crlNumber: Uint8Array.of(1) });
     expectFail(validateChain(leaf, [inter], new TrustStore([root], [crl]), now), 'REVOKED', /moon.example.com" \(serial [0-9a-f:]+\) was revoked on .* \(key compromise\)/);
-    const forged = signCrl({ issuer: inter, signingKey: key('ec256'), thisUpdate: now - DAY, nextUpdate: now + DAY, revoked: [{ serial: leaf.serial, date: now - DAY }], crlNumber: Uint8Array.of(2) });
+    // a CRL that does not verify with the CA key (signature altered)
+    const sig = crl.signature.slice();
+    sig[sig.length - 5]! ^= 0x11;
+    const forged = { ...crl, signature: sig };
+    expect(() => signCrl({ issuer: inter, signingKey: key('ec256'), thisUpdate: now, nextUpdate: now + DAY, revoked: [], crlNumber: Uint8Array.of(2) })).toThrow(/does not belong/);
     const r = validateChain(leaf, [inter], new TrustStore([root], [forged]), now);
     expect(r.ok).toBe(true);
     if (r.ok) expect(r.warnings.join()).toMatch(/not signed/);
