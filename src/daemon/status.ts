@@ -39,6 +39,9 @@ export interface IkeSaStatus {
   readonly remoteId: string;
   readonly suite: string;
   readonly encapsulated: boolean;
+  /** NAT detected in front of us / in front of the peer (RFC 7296 2.23; forced encapsulation shows as the peer's). */
+  readonly natLocal: boolean;
+  readonly natRemote: boolean;
   readonly children: ChildSaStatus[];
 }
 
@@ -91,6 +94,8 @@ export function ikeStatus(sa: IkeSaInfo, children: readonly ChildSaStatus[]): Ik
     remoteId: sa.remoteId,
     suite: sa.suite,
     encapsulated: sa.encapsulated,
+    natLocal: sa.natDetected.local,
+    natRemote: sa.natDetected.remote,
     children: [...children],
   };
 }
