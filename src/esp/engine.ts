@@ -45,7 +45,7 @@ import {
 } from './constants.js';
 import { EspError } from './errors.js';
 import { espPayloadLength, espSeal } from './packet.js';
-import { EspSa, hex, SEQ_SOFT_MARGIN, type SaDirection, type SaParams } from './sa.js';
+import { EspSa, hex, SEQ_SOFT_MARGIN, type Endpoint, type SaDirection, type SaParams } from './sa.js';
 import { packetSelector, PacketFields, parseIpPacket, SelectorSet, type EspSelector, type PacketSelector } from './selector.js';
 
 /** A packet or datagram in a caller's buffer: bytes [offset, offset + length). */
@@ -282,6 +282,13 @@ export class EspEngine {
    * Make-before-break, outbound half: traffic of the old SA's reqid moves to `newSpi` in one step and the old
    * outbound SA is removed (no packet is in flight inside a synchronous engine).
    */
+  /** Moves an SA's peer endpoint (NAT mapping change followed by IKE, RFC 7296 2.23). */
+  setRemote(spi: number, direction: SaDirection, remote: Endpoint): void {
+    const sa = this.getSa(spi, direction);
+    if (!sa) throw new EspError('UNKNOWN_SPI', `no ${direction}bound SA with SPI ${hex(spi)}`);
+    sa.remote = remote;
+  }
+
   rolloverOutbound(oldSpi: number, newSpi: number): void {
     const old = this.outbound.get(oldSpi >>> 0);
     const neu = this.outbound.get(newSpi >>> 0);

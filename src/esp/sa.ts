@@ -68,7 +68,8 @@ export class EspSa {
   readonly esn: boolean;
   readonly reqid: number;
   readonly local: Endpoint | undefined;
-  readonly remote: Endpoint | undefined;
+  /** Where outbound packets go; IKE moves it when the peer's NAT mapping changes (RFC 7296 2.23). */
+  remote: Endpoint | undefined;
   readonly udpEncap: boolean;
   readonly tfcPadTo: number;
   readonly transform: EspTransform;

@@ -125,6 +125,8 @@ export class IkeSa {
   pendingChildren: ChildConfig[] = [];
   /** The IKE SA this one reauthenticates (make-before-break): deleted once we are up with all children. */
   reauthOf: IkeSa | undefined;
+  /** CHILD SAs of `reauthOf` already replaced by ours. */
+  readonly reauthClaimed = new Set<ChildSa>();
   /** RFC 7383 reassembly, one per direction (window size 1). */
   reassembly: { request?: FragmentReassembler; response?: FragmentReassembler } = {};
   /** One-shot callbacks (retries after TEMPORARY_FAILURE and the like). */

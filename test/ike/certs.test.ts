@@ -131,7 +131,7 @@ describe('refusals name their cause on both sides', () => {
   });
   it('revoked (CRL)', () => {
     const moon = pki.host('moon.example', ['moon.example'], 'ecdsa');
-    const crl = signCrl({ issuer: pki.inter, signingKey: pki.interKey, thisUpdate: NOW - DAY, nextUpdate: NOW + 7 * DAY, revoked: [{ serial: moon.cert.serial, date: NOW - DAY, reason: 'keyCompromise' }], crlNumber: Uint8Array.of(1) });
+    const crl = signCrl({ issuer: pki.inter, signingKey: pki.interKey, thisUpdate: NOW - DAY, nextUpdate: NOW + 7 * DAY, revoked: [{ serial: moon.cert.serial, date: NOW - DAY, reason: 'key-compromise' }], crlNumber: Uint8Array.of(1) });
     refused(pair(pki, moon, pki.host('sun.example', ['sun.example'], 'ecdsa'), { aId: 'moon.example', crlsB: [crl] }), /REVOKED/);
   });
   it('the peer ID is not in the certificate', () => {

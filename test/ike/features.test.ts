@@ -197,7 +197,7 @@ describe('stateless cookies (RFC 7296 2.6)', () => {
     };
     // A second request with another SPIi, for the rejection check.
     const req2 = req.slice();
-    req2[0] ^= 0xff;
+    req2[0] = req2[0]! ^ 0xff;
     // The initiator echoes the cookie as the first payload, with everything else unchanged (RFC 7296 2.6).
     const withCookie = (r: Uint8Array, c: Uint8Array): Uint8Array => {
       a.ep.receive(encodeCookieResponse(r, c), { address: '192.0.2.1', port: 500 }, to, 0);

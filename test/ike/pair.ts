@@ -22,6 +22,8 @@ export interface PairOptions {
   settings?: Partial<EndpointSettings>;
   /** Print log lines as they happen (debugging). */
   verbose?: boolean;
+  /** Called for every non-log event as it is drained (e.g. to drive an ESP engine). */
+  onEvent?: (side: Side, e: IkeEvent, now: number) => void;
 }
 
 export const crypto = createProvider();
@@ -59,7 +61,10 @@ export function makePair(
           if (e.type === 'log') {
             side.logs.push(e.message);
             if (o.verbose) console.log(`${name} ${now}ms ${e.group} ${e.level}: ${e.message}`);
-          } else side.events.push(e);
+          } else {
+            side.events.push(e);
+            o.onEvent?.(side, e, now);
+          }
         }
       },
     });

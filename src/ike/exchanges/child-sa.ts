@@ -127,6 +127,9 @@ export function installChild(
   // A rekey responder keeps sending on the old SA until it is deleted (see events.ts child-install).
   const outboundActive = !(args.replaces && !args.initiator);
   if (!outboundActive) child.outboundDeferredFrom = args.replaces;
+  // Reauthentication (make-before-break): the CHILD SA of the same config on the old IKE SA is replaced too, so
+  // the data plane moves traffic now and keeps the old inbound SA for packets still in flight.
+  const predecessor = args.replaces ? { owner: sa, child: args.replaces } : reauthPredecessor(sa, cfg);
   // RFC 7296 2.8 / strongSwan: rekey at rekey_time minus a random part of rand_time; hard expiry at life_time.
   if (cfg.rekeyTimeMs > 0) child.rekeyAt = args.now + cfg.rekeyTimeMs - ctx.jitter(cfg.randTimeMs);
   if (cfg.lifeTimeMs > 0) child.expireAt = args.now + cfg.lifeTimeMs;
@@ -142,10 +145,19 @@ export function installChild(
     inbound: { spi: child.spiIn, encrKey: keys.inbound.encrKey, integKey: keys.inbound.integKey },
     outbound: { spi: child.spiOut, encrKey: keys.outbound.encrKey, integKey: keys.outbound.integKey },
     lifetimes: { softBytes, hardBytes: cfg.lifeBytes, softPackets, hardPackets: cfg.lifePackets },
-    ...(args.replaces ? { replaces: sa.childInfo(args.replaces) } : {}),
+    ...(predecessor ? { replaces: predecessor.owner.childInfo(predecessor.child) } : {}),
     outboundActive,
   });
   return child;
+}
+
+function reauthPredecessor(sa: IkeSa, cfg: ChildConfig): { owner: IkeSa; child: ChildSa } | undefined {
+  const old = sa.reauthOf;
+  if (!old) return undefined;
+  const child = old.children.find((c) => c.config === cfg && !sa.reauthClaimed.has(c));
+  if (!child) return undefined;
+  sa.reauthClaimed.add(child);
+  return { owner: old, child };
 }
 
 /** Responder side of accepting a choice: allocate our SPI, install, and build SA + TSi + TSr for the response. */
