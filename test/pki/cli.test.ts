@@ -13,6 +13,9 @@ import { loadCrl } from '../../src/pki/crl.js';
 import { loadPrivateKey } from '../../src/pki/keys.js';
 import { parsePkcs12 } from '../../src/pki/pkcs12.js';
 import { OID } from '../../src/pki/oids.js';
+import { encodeAlgorithmIdentifier } from '../../src/pki/sigalg.js';
+import { parseDer } from '../../src/pki/der.js';
+import * as asn1js from 'asn1js';
 import { TrustStore, validateChain } from '../../src/pki/validate.js';
 import { FIXTURES } from './helpers.js';
 
@@ -46,6 +49,12 @@ async function pki(args: string[], opts: { stdin?: Uint8Array; out?: string } = 
   return [code, bytes, err];
 }
 const text = (b: Uint8Array) => Buffer.from(b).toString();
+
+/** Hex of the outer signatureAlgorithm AlgorithmIdentifier of a DER certificate, as encoded by its issuer. */
+function algIdBytes(der: Uint8Array): string {
+  const seq = parseDer(der, 'cert') as asn1js.Sequence;
+  return Buffer.from(seq.valueBlock.value[1]!.valueBeforeDecodeView).toString('hex');
+}
 
 function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -231,5 +240,22 @@ describe.skipIf(!HAVE_PKI)('strongSwan pki interop', () => {
     const leaf = loadCertificate(readFileSync(f('sw-leaf.pem')));
     expect(validateChain(leaf, [inter], new TrustStore([root]), Date.now())).toMatchObject({ ok: true });
     expect(loadPrivateKey(readFileSync(f('sw-leaf.key')))).toMatchObject({ type: 'ed25519' });
+  });
+  it('our AlgorithmIdentifiers (RFC 7427 AUTH data) are byte-identical to strongSwan\'s encodings', () => {
+    // strongSwan builds certificate signature algorithms and RFC 7427 AUTH AlgorithmIdentifiers with the same encoder.
+    const sigAlgOf = (pem: string) => {
+      const c = loadCertificate(readFileSync(f(pem)));
+      return Buffer.from(encodeAlgorithmIdentifier(c.signatureScheme!)).toString('hex') === algIdBytes(c.der);
+    };
+    expect(sigAlgOf('sw-ca.pem')).toBe(true); // RSASSA-PSS SHA-256, salt 32
+    expect(sigAlgOf('sw-inter.pem')).toBe(true); // RSASSA-PSS
+    expect(sigAlgOf('sw-leaf.pem')).toBe(true); // ecdsa-with-SHA384
+    expect(algIdBytes(loadCertificate(readFileSync(f('sw-ca.pem'))).der)).toBe(
+      Buffer.from(encodeAlgorithmIdentifier({ kind: 'rsa-pss', hash: 'sha256', saltLength: 32 })).toString('hex'),
+    );
+    writeFileSync(f('sw-ed.pem'), sh('pki', ['--self', '--in', 'sw-leaf.key', '--dn', 'CN=ed', '--outform', 'pem']));
+    expect(algIdBytes(loadCertificate(readFileSync(f('sw-ed.pem'))).der)).toBe(Buffer.from(encodeAlgorithmIdentifier({ kind: 'ed25519' })).toString('hex'));
+    writeFileSync(f('sw-rsa.pem'), sh('pki', ['--self', '--in', 'sw-ca.key', '--dn', 'CN=rsa', '--digest', 'sha256', '--outform', 'pem']));
+    expect(algIdBytes(loadCertificate(readFileSync(f('sw-rsa.pem'))).der)).toBe(Buffer.from(encodeAlgorithmIdentifier({ kind: 'rsa-pkcs1', hash: 'sha256' })).toString('hex'));
   });
 });
