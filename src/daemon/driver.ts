@@ -482,14 +482,18 @@ export class Daemon {
         // dpd_action/close_action = trap: the next matching packet brings the CHILD SA back.
         this.installTrap({ conn: e.connection, child: e.child });
         return false;
-      default: {
-        // `child-outbound` (a rekey responder moves outbound traffic once the old SA is deleted) is read loosely
-        // so the driver builds against endpoints with and without it.
-        const x = e as { type: string; child?: ChildSaInfo; replaces?: ChildSaInfo };
-        if (x.type === 'child-outbound' && x.child && x.replaces) this.moveOutbound(x.replaces, x.child);
-        else this.log.log('dmn', 2, `event ${x.type}`);
+      case 'child-outbound':
+        this.moveOutbound(e.replaces, e.child);
         return true;
-      }
+      case 'ike-address-change':
+        // The peer moved (NAT rebinding, RFC 7296 2.23): ESP follows IKE to the new address and port.
+        for (const c of e.children) {
+          if (this.engine.getSa(c.spiOut, 'out')) this.engine.setRemote(c.spiOut, 'out', c.remote);
+          const inst = this.installed.get(c.id);
+          if (inst) this.installed.set(c.id, { ...inst, info: c });
+        }
+        this.log.log('esp', 1, `IKE_SA ${e.sa.name}[${e.sa.id}] peer now at ${fmtAddr(e.sa.remote.address, e.sa.remote.port)}: ${e.children.length} outbound ESP SA(s) follow`);
+        return true;
       case 'vip-assigned':
         // Virtual IPs go on the TUN with the endpoint work of issue 7; until then they are only reported.
         this.log.log('dmn', 1, `virtual IP(s) ${e.addresses.join(', ')} assigned${e.dns.length ? `, DNS ${e.dns.join(', ')}` : ''} (not configured on any interface yet)`);
@@ -521,8 +525,7 @@ export class Daemon {
         this.policyRefs.set(policyId, (this.policyRefs.get(policyId) ?? 0) + 1);
         // RFC 7296 2.8: the rekey initiator sends on the new SA at once; a responder may be told to wait until
         // the old SA is deleted (then a child-outbound event, or the old SA's removal, moves traffic over).
-        const outboundActive = (e as { outboundActive?: boolean }).outboundActive !== false;
-        if (outboundActive && this.engine.getSa(prev.info.spiOut, 'out')) this.engine.rolloverOutbound(prev.info.spiOut, e.outbound.spi);
+        if (e.outboundActive && this.engine.getSa(prev.info.spiOut, 'out')) this.engine.rolloverOutbound(prev.info.spiOut, e.outbound.spi);
         prev.replaced = true;
       } else {
         policyId = this.engine.installPolicy({ local, remote, reqid, priority: SA_POLICY_PRIORITY });
