@@ -44,6 +44,11 @@ export interface ValidationOptions {
   readonly ekuPolicy?: 'none' | 'ike';
   /** Maximum chain length (end-entity to anchor); default 8. */
   readonly maxDepth?: number;
+  /**
+   * swanctl remote `cacerts`: the chain must pass through one of these CA certificates (root or intermediate).
+   * They need not be in the store (strongSwan trusts a connection's cacerts); they are added as anchors for this call.
+   */
+  readonly requiredCas?: readonly Certificate[];
 }
 
 /** Trust anchors (x509ca/) and CRLs (x509crl/). */
@@ -151,6 +156,19 @@ export function validateChain(
       `certificate ${name(leaf)} restricts its use to ${ekuText(leaf.extKeyUsage)}, none of which allows IKE; ` +
         're-issue it with --flag serverAuth (gateways) or --flag clientAuth (clients)',
     );
+
+  if (opts.requiredCas && opts.requiredCas.length > 0) {
+    const { requiredCas, ...rest } = opts;
+    const extended = new TrustStore([...store.cas, ...requiredCas], store.crls);
+    const r = validateChain(leaf, intermediates, extended, now, rest);
+    if (!r.ok || r.chain.some((c) => requiredCas.some((ca) => sameCertificate(ca, c)))) return r;
+    return fail(
+      'UNTRUSTED_ISSUER',
+      leaf,
+      `certificate ${name(leaf)} chains to "${r.chain[r.chain.length - 1]!.subject.text}", but the connection accepts only certificates issued under ` +
+        `${requiredCas.map((c) => `"${c.subject.text}"`).join(', ')} (remote cacerts)`,
+    );
+  }
 
   const chain: Certificate[] = [leaf];
   const maxDepth = opts.maxDepth ?? 8;

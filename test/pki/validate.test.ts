@@ -154,6 +154,14 @@ describe('refusals', () => {
     expect(validateChain(leaf, [inter], new TrustStore([root], [other]), now).ok).toBe(true);
   });
 
+  it('remote cacerts: the chain must pass through one of them (and they count as anchors)', () => {
+    expect(validateChain(leaf, [inter], new TrustStore([]), now, { requiredCas: [root] }).ok).toBe(true);
+    expect(validateChain(leaf, [inter], store, now, { requiredCas: [inter] }).ok).toBe(true);
+    const otherRoot = cert('CN=Other Root', key('ed25519'), undefined, { ca: true });
+    expectFail(validateChain(leaf, [inter], store, now, { requiredCas: [otherRoot] }), 'UNTRUSTED_ISSUER', /chains to "C=CH, O=cygnet, CN=Root CA".*"CN=Other Root" \(remote cacerts\)/);
+    expectFail(validateChain(leaf, [inter], store, T0 + 400 * DAY, { requiredCas: [root] }), 'EXPIRED', /expired/);
+  });
+
   it('UNSUPPORTED_CRITICAL_EXTENSION', () => {
     const l = { ...leaf, unhandledCritical: ['1.2.3.4'] };
     expectFail(validateChain(l, [inter], store, now), 'UNSUPPORTED_CRITICAL_EXTENSION', /1\.2\.3\.4/);
