@@ -120,9 +120,11 @@ export async function certTunnel(
     cygAuth: RegExp;
     /** What strongSwan logs for cygnet's AUTH, e.g. /ECDSA_WITH_SHA256_DER/. */
     swanAuth: RegExp;
+    /** Extra lines inside strongSwan's `charon { }` (e.g. `signature_authentication = no`). */
+    charonOptions?: string;
   },
 ): Promise<{ swan: StrongswanPeer; cyg: CygnetSide }> {
-  const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: swanctlConf(o.swanConn), files: o.swanFiles, label: `right-${o.label}` });
+  const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: swanctlConf(o.swanConn), files: o.swanFiles, label: `right-${o.label}`, ...(o.charonOptions ? { charonOptions: o.charonOptions } : {}) });
   await swan.loadAll();
   const cygConn = { ...o.cygConn, child: { ...o.cygConn.child, startAction: o.cygnetInitiates ? 'start' : 'none' } };
   const cyg = await startCertCygnet(ctx, h, swanctlConf(cygConn), o.cygFiles, `cygnet-${o.label}`);
