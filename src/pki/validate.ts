@@ -51,14 +51,28 @@ export interface ValidationOptions {
   readonly requiredCas?: readonly Certificate[];
 }
 
-/** Trust anchors (x509ca/) and CRLs (x509crl/). */
+/**
+ * Trust anchors (x509ca/), CRLs (x509crl/), and optionally known intermediate CA certificates that help build
+ * paths when a peer does not send its intermediates (they are not trusted by themselves).
+ */
 export class TrustStore {
   private readonly anchors: Certificate[] = [];
   private readonly crlList: Crl[] = [];
+  private readonly pool: Certificate[] = [];
 
-  constructor(cas: readonly Certificate[] = [], crls: readonly Crl[] = []) {
+  constructor(cas: readonly Certificate[] = [], crls: readonly Crl[] = [], intermediates: readonly Certificate[] = []) {
     for (const c of cas) this.addCa(c);
     for (const c of crls) this.addCrl(c);
+    for (const c of intermediates) this.addIntermediate(c);
+  }
+
+  /** A CA certificate usable for path building only (not an anchor). */
+  addIntermediate(cert: Certificate): void {
+    if (!this.pool.some((a) => sameCertificate(a, cert))) this.pool.push(cert);
+  }
+
+  get intermediates(): readonly Certificate[] {
+    return this.pool;
   }
 
   addCa(cert: Certificate): void {
@@ -117,8 +131,8 @@ function ekuText(ekus: readonly string[] | undefined): string {
 }
 
 /**
- * Validates `leaf` up to a trust anchor in `store`, using `intermediates` (received in CERT payloads) for the
- * gaps. Checks, per certificate: validity at `now`, unknown critical extensions, issuer signature, the issuer's
+ * Validates `leaf` up to a trust anchor in `store`, using `intermediates` (received in CERT payloads) and the
+ * store's known intermediates for the gaps. Checks, per certificate: validity at `now`, unknown critical extensions, issuer signature, the issuer's
  * basicConstraints CA flag, pathLenConstraint and keyCertSign usage, revocation by the issuer's CRLs (each CRL's
  * signature checked; an outdated CRL still revokes, as strongSwan), and for the end entity keyUsage
  * (digitalSignature) and the EKU policy.
@@ -159,7 +173,7 @@ export function validateChain(
 
   if (opts.requiredCas && opts.requiredCas.length > 0) {
     const { requiredCas, ...rest } = opts;
-    const extended = new TrustStore([...store.cas, ...requiredCas], store.crls);
+    const extended = new TrustStore([...store.cas, ...requiredCas], store.crls, store.intermediates);
     const r = validateChain(leaf, intermediates, extended, now, rest);
     if (!r.ok || r.chain.some((c) => requiredCas.some((ca) => sameCertificate(ca, c)))) return r;
     return fail(
@@ -189,7 +203,7 @@ export function validateChain(
     if (store.isAnchor(cert)) return { ok: true, chain, warnings };
 
     const anchors = store.cas.filter((a) => isIssuerCandidate(cert, a));
-    const inters = intermediates.filter((i) => isIssuerCandidate(cert, i) && !sameCertificate(i, cert) && !chain.some((c) => sameCertificate(c, i)));
+    const inters = [...intermediates, ...store.intermediates].filter((i) => isIssuerCandidate(cert, i) && !sameCertificate(i, cert) && !chain.some((c) => sameCertificate(c, i)));
     const candidates = [...anchors, ...inters];
     if (candidates.length === 0) {
       if (cert.selfSigned)

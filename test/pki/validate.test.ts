@@ -82,6 +82,11 @@ describe('refusals', () => {
     expectFail(validateChain(leaf, [oldInter], store, now), 'EXPIRED', /intermediate CA certificate "C=CH, O=cygnet, CN=Intermediate CA" expired/);
   });
 
+  it('intermediates known locally fill in for ones the peer did not send', () => {
+    expect(validateChain(leaf, [], new TrustStore([root], [], [inter]), now).ok).toBe(true);
+    expectFail(validateChain(leaf, [], new TrustStore([], [], [inter]), now), 'UNTRUSTED_ISSUER', /Root CA/);
+  });
+
   it('UNTRUSTED_ISSUER: missing intermediate, unknown root, self-signed leaf', () => {
     expectFail(validateChain(leaf, [], store, now), 'UNTRUSTED_ISSUER', /issued by "C=CH, O=cygnet, CN=Intermediate CA".*sent no intermediate/);
     expectFail(validateChain(leaf, [inter], new TrustStore([]), now), 'UNTRUSTED_ISSUER', /"C=CH, O=cygnet, CN=Root CA".*x509ca/);
