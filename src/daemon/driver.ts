@@ -70,6 +70,8 @@ const SA_POLICY_PRIORITY = 10;
 const TRAP_POLICY_PRIORITY = 100;
 /** Trap policies use reqids from here up (CHILD SA ids, used as reqids of installed SAs, stay small). */
 const TRAP_REQID_BASE = 0x40000000;
+/** Requested UDP socket buffer size (SO_RCVBUF/SO_SNDBUF). */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** How long an inbound SA replaced by a rekey keeps accepting packets still in flight. */
 const REKEY_INBOUND_GRACE_MS = 2000;
 
@@ -178,8 +180,23 @@ export class Daemon {
       state: this.state,
       updated: new Date().toISOString(),
       ikeSas: this.endpoint.listSas().map(({ sa, children }) => ikeStatus(sa, children.map((c) => childStatus(c, counters)))),
-      counters: { ...this.counters, ...this.engine.stats },
+      counters: { ...this.counters, ...this.engine.stats, ...this.dropCounters(), ...this.tunCounters() },
     };
+  }
+
+  /** The ESP engine's non-zero drop counters, as `drop-<reason>`. */
+  private dropCounters(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.engine.drops.forEach((n, i) => {
+      if (n > 0 && i > 0) out[`drop-${DROP_REASON_NAMES[i] ?? i}`] = n;
+    });
+    return out;
+  }
+
+  private tunCounters(): Record<string, number> {
+    const t = this.opts.tun?.stats;
+    if (!t) return {};
+    return { tunRxPackets: t.rxPackets, tunTxPackets: t.txPackets, tunRxDropped: t.rxDropped, tunTxDropped: t.txDropped, tunErrors: t.errors };
   }
 
   /**
@@ -227,7 +244,9 @@ export class Daemon {
 
   private bindSocket(address: string, port: number): Promise<void> {
     const family: 4 | 6 = address.includes(':') ? 6 : 4;
-    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4' });
+    // Large socket buffers absorb bursts while the event loop is busy encrypting (the kernel caps them at
+    // net.core.rmem_max / wmem_max); overflow shows up as TCP retransmits inside the tunnel.
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES });
     const bound: BoundSocket = { socket, address, port, family };
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => reject(new Error(`cannot bind UDP ${fmtAddr(address, port)}: ${e.message}`));
