@@ -1,5 +1,35 @@
-/** Public library surface of cygnet: the sans-IO cores and their building blocks. */
+/**
+ * Public library surface of cygnet. The entry points most programs need are exported directly; every module is
+ * also available as a namespace (`import { esp, ike, pki } from 'cygnet'`), which keeps names from colliding.
+ */
+// Crypto: the backend contract, the provider that picks the fastest backend per algorithm, randomness.
 export * from './crypto/errors.js';
 export * from './crypto/types.js';
 export * from './crypto/random.js';
 export * from './crypto/ct.js';
+export { createProvider, defaultProvider } from './crypto/provider.js';
+export { availableBackends, backendUnavailableReasons } from './crypto/backends/index.js';
+export { parseProposals, formatProposalsString, type Proposal } from './crypto/proposals.js';
+
+// IKE: the sans-IO endpoint, its configuration and events.
+export { IkeEndpoint, type IkeEndpointOptions } from './ike/endpoint.js';
+export * from './ike/config.js';
+export { connection, child, pskCredentials, type ConnectionOptions, type ChildOptions } from './ike/config-builder.js';
+export * from './ike/events.js';
+export { parseIdentity, formatIdentity, type Identity } from './ike/identity.js';
+export { parseTrafficSelector, formatTrafficSelector, type TrafficSelector } from './ike/traffic-selector.js';
+export { parsePool, AddressPool, type AddressPoolConfig } from './ike/pool.js';
+
+// ESP: the sans-IO data plane, and the glue from IKE events to it.
+export { EspEngine, EncapStatus, DecapStatus, type EspEngineOptions, type PacketRef } from './esp/index.js';
+export { ChildSaInstaller } from './daemon/child-installer.js';
+
+// Modules as namespaces.
+export * as crypto from './crypto/index.js';
+export * as codec from './ike/codec/index.js';
+export * as esp from './esp/index.js';
+export * as pki from './pki/index.js';
+export * as config from './config/index.js';
+export * as sim from './sim/index.js';
+export * as tun from './tun/index.js';
+export * as vici from './vici/index.js';
