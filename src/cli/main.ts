@@ -31,6 +31,7 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'pki':
       return (await import('./pki.js')).runPki(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     case 'demo':
+      return (await import('./demo.js')).runDemo(rest);
     case 'status':
     case 'list-sas':
     case 'up':
