@@ -1,9 +1,10 @@
 /**
  * `cygnet daemon --config FILE`: loads the swanctl.conf-syntax file (warnings printed with file:line; any error
  * prints the ConfigError and exits 2 before a socket is opened), then runs the driver until SIGTERM/SIGINT,
- * which terminate every IKE SA (Deletes sent, answers awaited up to 2 s) and exit 0. SIGUSR1 logs the status.
+ * which terminate every IKE SA (Deletes sent, answers awaited up to 2 s) and exit 0. SIGUSR1 logs the status;
+ * SIGHUP reloads the file (SAs of unchanged connections are left alone).
  */
-import { isConfigError } from '../config/index.js';
+import { diffConfigs, isConfigError } from '../config/index.js';
 import { encapWarnings, loadDaemonConfig } from '../daemon/connections.js';
 import { Daemon } from '../daemon/driver.js';
 import { TunRoutes } from '../daemon/routes.js';
@@ -35,7 +36,7 @@ export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
   --bind ADDR[,ADDR...]    local addresses to bind (default: local_addrs, else every interface address)
   --status-file PATH       JSON snapshot of the SAs, rewritten on every change
   --no-routes              with --tun: do not route the remote traffic selectors into the TUN
-signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status`;
+signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status; SIGHUP reloads FILE`;
 
 export async function runDaemonCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -138,5 +139,19 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
     process.on('SIGUSR1', () => daemon.dumpStatus());
+    // SIGHUP: reload the configuration file (as `swanctl --load-all` does for charon). A broken file is
+    // reported and the running configuration stays.
+    let current = loaded.config;
+    process.on('SIGHUP', () => {
+      try {
+        const next = loadDaemonConfig(configPath);
+        for (const w of next.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
+        for (const w of encapWarnings(next.config)) logger.log('cfg', 0, `warning: ${w}`);
+        daemon.reload(next.daemon, diffConfigs(current, next.config));
+        current = next.config;
+      } catch (e) {
+        logger.log('cfg', 0, `reload of ${configPath} failed, keeping the running configuration: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    });
   });
 }

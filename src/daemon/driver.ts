@@ -17,7 +17,7 @@ import type { CryptoBackend } from '../crypto/types.js';
 import { createProvider } from '../crypto/provider.js';
 import { systemRandom, type RandomSource } from '../crypto/random.js';
 import { IkeEndpoint } from '../ike/endpoint.js';
-import type { Address, IkeConnectionConfig } from '../ike/config.js';
+import type { Address, Credentials, IkeConnectionConfig } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
 import { compareAddr, type TrafficSelector } from '../ike/traffic-selector.js';
 import { DecapStatus, DROP_REASON_NAMES, EncapStatus } from '../esp/constants.js';
@@ -26,6 +26,7 @@ import type { EspSelector } from '../esp/selector.js';
 import type { TunDevice } from '../tun/types.js';
 import { classifyDatagram } from './classify.js';
 import type { ChildRef, DaemonConfig } from './connections.js';
+import type { ConfigDiff } from '../config/diff.js';
 import type { Logger } from './logger.js';
 import type { TunRoutes } from './routes.js';
 import { childStatus, ikeStatus, writeStatusFile, type DaemonStatus } from './status.js';
@@ -79,13 +80,15 @@ export class Daemon {
   readonly endpoint: IkeEndpoint;
   readonly engine: EspEngine;
   private readonly log: Logger;
-  private readonly connections: IkeConnectionConfig[];
+  private connections: IkeConnectionConfig[];
+  private config: DaemonConfig;
   private readonly sockets: BoundSocket[] = [];
   private readonly installed = new Map<number, InstalledChild>();
   private readonly policyRefs = new Map<number, number>();
   private readonly lastActivity = new Map<number, number>();
   private nextReqid = 1;
-  private readonly trapPolicies = new Map<number, { conn: string; child: string; remote: readonly TrafficSelector[] }>();
+  private readonly trapPolicies = new Map<number, { conn: string; child: string; remote: readonly TrafficSelector[]; policyId: number }>();
+  private nextTrapReqid = TRAP_REQID_BASE;
   private readonly clock: () => number;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
@@ -100,13 +103,23 @@ export class Daemon {
     this.port = opts.port ?? 500;
     this.nattPort = opts.nattPort ?? 4500;
     // strongSwan's local_port default is charon.port: a connection left at 500 follows --port.
-    this.connections = opts.config.connections.map((c) => (c.localPort === 500 && this.port !== 500 ? { ...c, localPort: this.port } : c));
+    this.config = opts.config;
+    this.connections = this.withPorts(opts.config.connections);
     const crypto = opts.crypto ?? createProvider();
     const random = opts.random ?? systemRandom;
     this.clock = opts.clock ?? (() => performance.now());
     // Certificate validity needs wall-clock time; the cores get the monotonic clock plus this offset (sans-IO).
     const epochOffsetMs = Date.now() - this.clock();
-    this.endpoint = new IkeEndpoint({ connections: this.connections, credentials: opts.config.credentials, crypto, random, pools: opts.config.pools ?? [], settings: { epochOffsetMs } });
+    // Credentials are looked up through the daemon, so a reload can replace them under running SAs.
+    const self = this;
+    const credentials: Credentials = {
+      sharedKey: (l, r) => self.config.credentials.sharedKey(l, r),
+      privateKeyFor: (cert) => self.config.credentials.privateKeyFor?.(cert),
+      get trust() {
+        return self.config.credentials.trust;
+      },
+    };
+    this.endpoint = new IkeEndpoint({ connections: this.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: { epochOffsetMs } });
     this.engine = new EspEngine({ backend: crypto, random });
   }
 
@@ -124,7 +137,7 @@ export class Daemon {
     this.installTrapPolicies();
     this.state = 'running';
     const now = this.clock();
-    for (const { conn, child } of this.opts.config.startChildren) {
+    for (const { conn, child } of this.config.startChildren) {
       try {
         this.log.log('cfg', 1, `initiating '${conn}' child '${child}' (start_action = start)`);
         this.endpoint.initiate(conn, now, { child });
@@ -220,6 +233,50 @@ export class Daemon {
     const id = this.endpoint.initiate(conn, now, child !== undefined ? { child } : {});
     this.flush(now);
     return id;
+  }
+
+  /**
+   * Applies a reloaded configuration (SIGHUP; later vici's load-conns). SAs of connections whose configuration
+   * did not change are left alone; removed connections' SAs are deleted; changed ones are deleted and, with
+   * start_action = start, initiated again; added ones start as configured. Credentials apply to the next
+   * authentication. Trap policies follow the new configuration. Pools and bound ports stay as started.
+   */
+  reload(next: DaemonConfig, diff: ConfigDiff): void {
+    const now = this.clock();
+    const restart = new Set([...diff.removed, ...diff.changed.map((c) => c.name)]);
+    this.config = next;
+    this.connections = this.withPorts(next.connections);
+    this.endpoint.setConnections(this.connections);
+    for (const [reqid, t] of [...this.trapPolicies])
+      if (restart.has(t.conn)) {
+        this.engine.removePolicy(t.policyId);
+        this.trapPolicies.delete(reqid);
+      }
+    for (const { sa } of this.endpoint.listSas())
+      if (restart.has(sa.name)) {
+        this.log.log('cfg', 1, `connection '${sa.name}' ${diff.removed.includes(sa.name) ? 'removed' : 'changed'}: deleting IKE_SA ${sa.name}[${sa.id}]`);
+        this.guard('terminate', () => this.endpoint.terminateIke(sa.id, now));
+      }
+    for (const ref of next.trapChildren) this.installTrap(ref);
+    const fresh = new Set([...diff.added, ...diff.changed.map((c) => c.name)]);
+    for (const { conn, child } of next.startChildren)
+      if (fresh.has(conn)) {
+        this.log.log('cfg', 1, `initiating '${conn}' child '${child}' (start_action = start, reloaded)`);
+        this.guard('initiate', () => void this.endpoint.initiate(conn, now, { child }));
+      }
+    if (diff.pools.added.length + diff.pools.removed.length + diff.pools.changed.length > 0)
+      this.log.log('cfg', 0, 'pool changes take effect after a restart');
+    this.log.log(
+      'cfg',
+      1,
+      `reloaded: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed, ${diff.unchanged.length} unchanged connection(s)${diff.secretsChanged ? ', secrets changed' : ''}`,
+    );
+    this.flush(now);
+  }
+
+  /** strongSwan's local_port default is charon.port: a connection left at 500 follows --port. */
+  private withPorts(conns: readonly IkeConnectionConfig[]): IkeConnectionConfig[] {
+    return conns.map((c) => (c.localPort === 500 && this.port !== 500 ? { ...c, localPort: this.port } : c));
   }
 
   // ------------------------------------------------------------------ sockets
@@ -386,7 +443,7 @@ export class Daemon {
   }
 
   private installTrapPolicies(): void {
-    for (const ref of this.opts.config.trapChildren) this.installTrap(ref);
+    for (const ref of this.config.trapChildren) this.installTrap(ref);
   }
 
   /** A trap policy (start_action/dpd_action/close_action = trap): protect with no SA -> ACQUIRE -> initiate. */
@@ -401,9 +458,9 @@ export class Daemon {
       this.log.log('cfg', 1, `'${conn}' child '${child}': trap needs explicit local_ts and remote_ts, not trapped`);
       return;
     }
-    const reqid = TRAP_REQID_BASE + this.trapPolicies.size;
-    this.engine.installPolicy({ local: local as EspSelector[], remote: remote as EspSelector[], reqid, priority: TRAP_POLICY_PRIORITY });
-    this.trapPolicies.set(reqid, { conn, child, remote });
+    const reqid = this.nextTrapReqid++;
+    const policyId = this.engine.installPolicy({ local: local as EspSelector[], remote: remote as EspSelector[], reqid, priority: TRAP_POLICY_PRIORITY });
+    this.trapPolicies.set(reqid, { conn, child, remote, policyId });
     this.log.log('cfg', 1, `installed trap policy for '${conn}' child '${child}'`);
   }
 
