@@ -352,15 +352,7 @@ export class IkeEndpoint implements EndpointContext {
   ): void {
     // Each side numbers its own requests from 0 (RFC 7296 2.2); IKE_SA_INIT retries reuse 0.
     const messageId = exchangeType === ExchangeType.IKE_SA_INIT ? 0 : sa.nextRequestId++;
-    const header: IkeHeaderInit = {
-      spiI: sa.spiI,
-      spiR: sa.spiR,
-      exchangeType,
-      flags: { initiator: sa.initiator, response: false, version: false },
-      messageId,
-    };
-    const datagrams = encodeIkeMessage(this, sa, header, payloads);
-    if (exchangeType === ExchangeType.IKE_SA_INIT) sa.initRequest = datagrams[0]!;
+    const datagrams = this.encodeAndSend(sa, exchangeType, messageId, false, payloads);
     const t = retransmissionTimeout(this.settings.retransmit, 0, this.random01()) ?? this.settings.retransmit.timeoutMs;
     sa.pending = {
       messageId,
@@ -375,8 +367,19 @@ export class IkeEndpoint implements EndpointContext {
           this.destroySa(sa, 'timeout', `peer ${fmt(sa.remote)} did not answer ${exchangeName(exchangeType)} request after ${this.settings.retransmit.tries} retransmits`);
         }),
     };
-    this.log('ike', 2, sa, `sending ${exchangeName(exchangeType)} request ${messageId} [ ${describePayloads(payloads)} ]`);
+  }
+
+  /** Builds, encodes (SK / fragments) and sends one message of `sa`; IKE_SA_INIT messages are kept for AUTH. */
+  private encodeAndSend(sa: IkeSa, exchangeType: number, messageId: number, response: boolean, payloads: readonly Payload[]): Uint8Array[] {
+    const header: IkeHeaderInit = { spiI: sa.spiI, spiR: sa.spiR, exchangeType, flags: { initiator: sa.initiator, response, version: false }, messageId };
+    const datagrams = encodeIkeMessage(this, sa, header, payloads);
+    if (exchangeType === ExchangeType.IKE_SA_INIT) {
+      if (response) sa.initResponse = datagrams[0]!;
+      else sa.initRequest = datagrams[0]!;
+    }
+    this.log('ike', 2, sa, `sending ${exchangeName(exchangeType)} ${response ? 'response' : 'request'} ${messageId} [ ${describePayloads(payloads)} ]`);
     for (const d of datagrams) this.transmit(sa, d);
+    return datagrams;
   }
 
   enqueue(sa: IkeSa, start: (now: number) => void, now: number): void {
@@ -385,18 +388,7 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void {
-    const header: IkeHeaderInit = {
-      spiI: sa.spiI,
-      spiR: sa.spiR,
-      exchangeType,
-      flags: { initiator: sa.initiator, response: true, version: false },
-      messageId,
-    };
-    const datagrams = encodeIkeMessage(this, sa, header, payloads);
-    if (exchangeType === ExchangeType.IKE_SA_INIT) sa.initResponse = datagrams[0]!;
-    sa.lastResponse = { messageId, datagrams };
-    this.log('ike', 2, sa, `sending ${exchangeName(exchangeType)} response ${messageId} [ ${describePayloads(payloads)} ]`);
-    for (const d of datagrams) this.transmit(sa, d);
+    sa.lastResponse = { messageId, datagrams: this.encodeAndSend(sa, exchangeType, messageId, true, payloads) };
   }
 
   sendRaw(data: Uint8Array, local: Address, remote: Address): void {
