@@ -75,6 +75,16 @@ describe('IKE_SA_INIT + IKE_AUTH (PSK) between two cygnet endpoints', () => {
     expectEstablished(a, b, suite, espSuite);
     // Exactly four messages without loss: IKE_SA_INIT request/response, IKE_AUTH request/response.
     expect(captureSummary(net)).toEqual(['34q0', '34r0', '35q1', '35r1']);
+    // And their payloads, as each side logged them before encryption (RFC 7296 1.2):
+    const sent = (s: Side) => s.logs.filter((l) => l.includes('sending')).map((l) => l.replace(/^\[[^\]]*\] /, ''));
+    expect(sent(a)).toEqual([
+      'sending IKE_SA_INIT request 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(HASH_ALG) ]',
+      'sending IKE_AUTH request 1 [ IDi N(INIT_CONTACT) IDr AUTH SA TSi TSr ]',
+    ]);
+    expect(sent(b)).toEqual([
+      'sending IKE_SA_INIT response 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(HASH_ALG) ]',
+      'sending IKE_AUTH response 1 [ IDr AUTH SA TSi TSr ]',
+    ]);
   });
 
   it.each([1, 2, 3, 4, 5])('survives 30%% loss, duplication and reordering (seed %i)', (seed) => {
