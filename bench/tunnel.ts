@@ -23,6 +23,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { run as runCommand } from '../test/interop/lib/exec.js';
 import { ensureStrongswanInstalled } from '../test/interop/lib/install.js';
 import { iperf3 } from '../test/interop/lib/iperf.js';
@@ -134,20 +135,29 @@ async function withPair<T>(impl: Impl, root: string, o: Omit<PairOptions, 'dir'>
 async function profileCygnet(root: string, seconds: number): Promise<string[]> {
   const profDir = join(root, 'cpuprofile');
   await mkdir(profDir, { recursive: true });
-  // NODE_OPTIONS reaches the daemon's node (spawned by CygnetPeer); the profile is written when it exits on SIGTERM.
-  const env = { NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${profDir} --cpu-prof-interval=200`.trim() };
+  // NODE_OPTIONS reaches the daemon's node (spawned by CygnetPeer with fixed flags; node 20 refuses --cpu-prof in
+  // NODE_OPTIONS, so a preloaded hook drives the inspector's profiler); the profile is written at exit (SIGTERM).
+  const hook = fileURLToPath(new URL('./tunnel/cpu-prof-hook.mjs', import.meta.url));
+  const env = {
+    NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --import ${hook}`.trim(),
+    CYGNET_CPU_PROF_DIR: profDir,
+    CYGNET_CPU_PROF_INTERVAL_US: '200',
+    CYGNET_CPU_PROF_START: 'signal',
+  };
   let mbps = 0;
   const pids: Record<number, string> = {};
   await withPair('cygnet', join(root, 'profile'), { env }, async (pair, h, dir) => {
     pids[pair.pids.left] = 'left (iperf3 sender side: TUN read -> ESP seal -> UDP send)';
     pids[pair.pids.right] = 'right (receiver side: UDP receive -> ESP open -> TUN write)';
+    // Profile the load only: the hook starts the profiler on SIGUSR2.
+    for (const pid of [pair.pids.left, pair.pids.right]) process.kill(pid, 'SIGUSR2');
     mbps = (await iperf3(h.right.ns, h.left.ns, h.right.inner4, { seconds, logDir: dir, port: 5299 })).mbps;
   });
   const lines = [`cygnet under --cpu-prof: ${mbps.toFixed(1)} Mbit/s left->right for ${seconds} s (profiling slows it a little)`];
   const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
   if (files.length === 0) lines.push(`  no .cpuprofile written in ${profDir} (did the daemons exit cleanly?)`);
   for (const f of files) {
-    const pid = Number(/\.(\d+)\.\d+\.cpuprofile$/.exec(f)?.[1] ?? /^CPU\.\d+\.\d+\.(\d+)\./.exec(f)?.[1]);
+    const pid = Number(/^CPU\.(\d+)\.cpuprofile$/.exec(f)?.[1]);
     const p = JSON.parse(await readFile(join(profDir, f), 'utf8')) as CpuProfile;
     lines.push(...formatSummary(`daemon ${pids[pid] ?? `pid ${pid}`} [${join(profDir, f)}]`, summarizeProfile(p), 25));
   }
