@@ -74,6 +74,11 @@ export interface DemoSummary {
   readonly espDrops: number;
 }
 
+/** Test seam: lets a test break one side's configuration to see the demo fail cleanly. */
+export interface DemoHooks {
+  readonly editConf?: (who: 'moon' | 'sun', text: string) => string;
+}
+
 /** A failure the demo explains in one line (exit 1). */
 export class DemoError extends Error {
   constructor(message: string) {
@@ -252,7 +257,7 @@ const hex = (spi: number): string => (spi >>> 0).toString(16).padStart(8, '0');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Runs the whole scenario, printing as it goes; throws DemoError (or ConfigError) on failure. */
-export async function runDemoScenario(options: DemoOptions, io: DemoIo): Promise<DemoSummary> {
+export async function runDemoScenario(options: DemoOptions, io: DemoIo, hooks: DemoHooks = {}): Promise<DemoSummary> {
   const t0 = performance.now();
   const elapsed = (): string => ((performance.now() - t0) / 1000).toFixed(3).padStart(7);
   let liveLine = false;
@@ -298,9 +303,9 @@ export async function runDemoScenario(options: DemoOptions, io: DemoIo): Promise
         if (options.verbose || e.group === 'ike' || e.group === 'chd') print(line);
       },
     });
-  const build = (name: string, text: string, port: number, natt: number, tun: ReturnType<typeof createMemoryTun>['tun']): Daemon => {
-    const { config } = parseSwanctlConfig(text, `${name}.conf`);
-    return new Daemon({ config: toDaemonConfig(config), logger: mkLogger(name), bind: ['127.0.0.1'], port, nattPort: natt, tun: tun });
+  const build = (name: 'moon' | 'sun', text: string, port: number, natt: number, tun: ReturnType<typeof createMemoryTun>['tun']): Daemon => {
+    const { config } = parseSwanctlConfig(hooks.editConf ? hooks.editConf(name, text) : text, `${name}.conf`);
+    return new Daemon({ config: toDaemonConfig(config), logger: mkLogger(name), bind: ['127.0.0.1'], port, nattPort: natt, tun });
   };
   const moon = build('moon', moonConf, moonPort, moonNatt, moonTun.tun);
   const sun = build('sun', sunConf, sunPort, sunNatt, sunTun.tun);
@@ -324,6 +329,10 @@ export async function runDemoScenario(options: DemoOptions, io: DemoIo): Promise
     };
     const deadline = performance.now() + ESTABLISH_TIMEOUT_MS;
     while (!(child(moon) && child(sun))) {
+      // The initiator's IKE SA is gone before it was established (AUTHENTICATION_FAILED, NO_PROPOSAL_CHOSEN...):
+      // no point waiting out the timeout (keyingtries = 1, strongSwan's default, so there is no retry).
+      if (moon.endpoint.listSas().length === 0)
+        throw new DemoError(`the IKE SA failed to come up; last log lines:\n${logLines.slice(-12).join('\n')}`);
       if (performance.now() > deadline)
         throw new DemoError(`the IKE SA and CHILD SA did not come up within ${ESTABLISH_TIMEOUT_MS / 1000} s; last log lines:\n${logLines.slice(-12).join('\n')}`);
       await sleep(10);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseSwanctlConfig } from '../../src/config/index.js';
 import { toDaemonConfig } from '../../src/daemon/connections.js';
-import { demoSwanctlConf, parseDemoArgs, runDemo, runDemoScenario, type DemoIo } from '../../src/cli/demo.js';
+import { DemoError, demoSwanctlConf, parseDemoArgs, runDemo, runDemoScenario, type DemoIo } from '../../src/cli/demo.js';
 import { runCli } from '../daemon/harness.js';
 
 function capture(isTTY = false): DemoIo & { text: () => string; errText: () => string } {
@@ -85,6 +85,22 @@ describe('cygnet demo', () => {
       expect(d.startChildren.length).toBe(me === 'moon' ? 1 : 0);
     }
   });
+
+  it('fails with exit-1 reasons, not a hang: wrong PSK on one side, or an invalid configuration value', async () => {
+    const io = capture();
+    const t0 = Date.now();
+    const wrongPsk = runDemoScenario({ seconds: 1, size: 1400, verbose: false }, io, {
+      editConf: (who, text) => (who === 'sun' ? text.replace(/secret = 0s\S+/, 'secret = "not-the-same"') : text),
+    });
+    await expect(wrongPsk).rejects.toThrow(DemoError);
+    await expect(wrongPsk).rejects.toThrow(/IKE SA failed to come up; last log lines:[\s\S]*AUTHENTICATION_FAILED/);
+    // RFC 7296 2.21.2: the responder's AUTHENTICATION_FAILED ends it at once, well before the 5 s timeout.
+    expect(Date.now() - t0).toBeLessThan(4000);
+    const badValue = runDemoScenario({ seconds: 1, size: 1400, verbose: false }, capture(), {
+      editConf: (who, text) => (who === 'moon' ? text.replace('esp_proposals = aes256gcm16', 'esp_proposals = rot13') : text),
+    });
+    await expect(badValue).rejects.toThrow(/moon\.conf:\d+/);
+  }, 20_000);
 
   it('as a process: `cygnet demo --seconds 1` exits 0 on its own', async () => {
     const p = runCli(['demo', '--seconds', '1']);
