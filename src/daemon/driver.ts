@@ -17,13 +17,14 @@ import type { CryptoBackend } from '../crypto/types.js';
 import { createProvider } from '../crypto/provider.js';
 import { systemRandom, type RandomSource } from '../crypto/random.js';
 import { IkeEndpoint } from '../ike/endpoint.js';
-import type { Address, Credentials, IkeConnectionConfig } from '../ike/config.js';
+import type { Address, ChildConfig, Credentials, IkeConnectionConfig } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
 import { compareAddr, type TrafficSelector } from '../ike/traffic-selector.js';
 import { DecapStatus, DROP_REASON_NAMES, EncapStatus } from '../esp/constants.js';
 import { EspEngine, type PacketRef } from '../esp/engine.js';
 import type { EspSelector } from '../esp/selector.js';
 import type { TunDevice } from '../tun/types.js';
+import { ChildSaInstaller } from './child-installer.js';
 import { classifyDatagram } from './classify.js';
 import type { ChildRef, DaemonConfig } from './connections.js';
 import type { ConfigDiff } from '../config/diff.js';
@@ -57,15 +58,6 @@ interface BoundSocket {
   readonly family: 4 | 6;
 }
 
-interface InstalledChild {
-  readonly info: ChildSaInfo;
-  readonly policyId: number;
-  /** Links the SAs to their policy in the engine; a rekeyed CHILD SA keeps its predecessor's. */
-  readonly reqid: number;
-  /** A successor is installed: outbound already moved; the inbound SA retires with a grace period. */
-  replaced: boolean;
-}
-
 /** Priorities in the engine's SPD: installed SAs' policies run before on-demand (trap) policies. */
 const SA_POLICY_PRIORITY = 10;
 const TRAP_POLICY_PRIORITY = 100;
@@ -83,10 +75,9 @@ export class Daemon {
   private connections: IkeConnectionConfig[];
   private config: DaemonConfig;
   private readonly sockets: BoundSocket[] = [];
-  private readonly installed = new Map<number, InstalledChild>();
-  private readonly policyRefs = new Map<number, number>();
+  /** IKE's CHILD SA events -> ESP SAs and policies (sans-IO, shared with the simulations). */
+  private readonly installer: ChildSaInstaller;
   private readonly lastActivity = new Map<number, number>();
-  private nextReqid = 1;
   private readonly trapPolicies = new Map<number, { conn: string; child: string; remote: readonly TrafficSelector[]; policyId: number }>();
   private nextTrapReqid = TRAP_REQID_BASE;
   private readonly clock: () => number;
@@ -121,6 +112,12 @@ export class Daemon {
     };
     this.endpoint = new IkeEndpoint({ connections: this.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: { epochOffsetMs } });
     this.engine = new EspEngine({ backend: crypto, random });
+    this.installer = new ChildSaInstaller(this.engine, {
+      replayWindow: (c) => this.childConfig(c)?.replayWindow ?? 1024,
+      graceMs: REKEY_INBOUND_GRACE_MS,
+      priority: SA_POLICY_PRIORITY,
+      log: (level, message) => this.log.log('esp', level, message),
+    });
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -515,7 +512,7 @@ export class Daemon {
         this.log.log('esp', e.type === 'removed' ? 2 : 1, `ESP SA ${spiText(e.spi)} (${e.direction}): ${e.type}${'cause' in e ? ` (${e.cause})` : ''}`);
         if (e.type === 'soft-expire' || e.type === 'hard-expire') {
           // Byte/packet lifetimes live in the data plane; IKE rekeys (soft) or deletes (hard) the CHILD SA.
-          const child = [...this.installed.values()].find((c) => c.info.spiIn === e.spi || c.info.spiOut === e.spi);
+          const child = [...this.installer.installed.values()].find((c) => c.info.spiIn === e.spi || c.info.spiOut === e.spi);
           const kind = e.type === 'soft-expire' ? 'soft' : 'hard';
           if (child) this.guard('ESP expiry', () => this.endpoint.espExpired(child.info.spiIn, kind, now));
         }
@@ -546,10 +543,31 @@ export class Daemon {
         this.log.log('dmn', 2, `event child-failed ${e.name} (${e.notify}): ${e.message}`);
         return true;
       case 'child-install':
-        this.installChild(e, now);
+        try {
+          this.installer.handle(e, now);
+        } catch (err) {
+          this.log.log('esp', 0, `installing ESP SAs of ${e.child.name}{${e.child.id}} failed: ${err instanceof Error ? err.message : String(err)}`);
+          return true;
+        }
+        this.opts.routes?.childUp(e.child);
         return true;
       case 'child-remove':
-        this.removeChild(e.child, e.reason);
+        if (this.installer.installed.has(e.child.id)) {
+          this.installer.handle(e, now);
+          this.lastActivity.delete(e.child.spiIn);
+          this.opts.routes?.childDown(e.child);
+          this.log.log('esp', 1, `removed ESP SAs ${e.child.name}{${e.child.id}} (${spiText(e.child.spiIn)}/${spiText(e.child.spiOut)}): ${e.reason}`);
+        }
+        return true;
+      case 'child-outbound':
+        // A rekey responder moves outbound traffic once the old SA is gone (RFC 7296 2.8).
+        this.installer.handle(e, now);
+        this.log.log('esp', 2, `outbound traffic of ${e.child.name} moved from ${spiText(e.replaces.spiOut)} to ${spiText(e.child.spiOut)}`);
+        return true;
+      case 'ike-address-change':
+        // The peer moved (NAT rebinding, RFC 7296 2.23): ESP follows IKE to the new address and port.
+        this.installer.handle(e, now);
+        this.log.log('esp', 1, `IKE_SA ${e.sa.name}[${e.sa.id}] peer now at ${fmtAddr(e.sa.remote.address, e.sa.remote.port)}: ${e.children.length} outbound ESP SA(s) follow`);
         return true;
       case 'ike-rekeyed':
         this.log.log('dmn', 2, `event ike-rekeyed ${e.old.name}[${e.old.id}] -> [${e.sa.id}]`);
@@ -558,18 +576,6 @@ export class Daemon {
         // dpd_action/close_action = trap: the next matching packet brings the CHILD SA back.
         this.installTrap({ conn: e.connection, child: e.child });
         return false;
-      case 'child-outbound':
-        this.moveOutbound(e.replaces, e.child);
-        return true;
-      case 'ike-address-change':
-        // The peer moved (NAT rebinding, RFC 7296 2.23): ESP follows IKE to the new address and port.
-        for (const c of e.children) {
-          if (this.engine.getSa(c.spiOut, 'out')) this.engine.setRemote(c.spiOut, 'out', c.remote);
-          const inst = this.installed.get(c.id);
-          if (inst) this.installed.set(c.id, { ...inst, info: c });
-        }
-        this.log.log('esp', 1, `IKE_SA ${e.sa.name}[${e.sa.id}] peer now at ${fmtAddr(e.sa.remote.address, e.sa.remote.port)}: ${e.children.length} outbound ESP SA(s) follow`);
-        return true;
       case 'vip-assigned':
         // Virtual IPs go on the TUN with the endpoint work of issue 7; until then they are only reported.
         this.log.log('dmn', 1, `virtual IP(s) ${e.addresses.join(', ')} assigned${e.dns.length ? `, DNS ${e.dns.join(', ')}` : ''} (not configured on any interface yet)`);
@@ -577,75 +583,8 @@ export class Daemon {
     }
   }
 
-  private installChild(e: Extract<IkeEvent, { type: 'child-install' }>, now: number): void {
-    const c = e.child;
-    const suite = { encr: c.encrId, ...(c.encrKeyBits !== undefined ? { encrKeyBits: c.encrKeyBits } : {}), integ: c.integId };
-    const childCfg = this.connections.find((x) => x.name === this.nameOfIke(c.ikeSaId))?.children.find((x) => x.name === c.name);
-    const replayWindow = childCfg?.replayWindow ?? 1024;
-    // TrafficSelector has the EspSelector shape (startAddr/endAddr/ipProtocol/startPort/endPort).
-    const local = c.localTs as readonly EspSelector[];
-    const remote = c.remoteTs as readonly EspSelector[];
-    // A rekeyed CHILD SA (RFC 7296 2.8) inherits its predecessor's reqid and policy: make-before-break.
-    const prev = e.replaces ? this.installed.get(e.replaces.id) : undefined;
-    const reqid = prev?.reqid ?? this.nextReqid++;
-    const lifetime = { lifetime: e.lifetimes };
-    const common = { suite, esn: c.esn, localSelectors: local, remoteSelectors: remote, reqid, local: c.local, remote: c.remote, udpEncap: true, ...lifetime };
-    let inInstalled = false;
-    try {
-      this.engine.installSa({ ...common, spi: e.inbound.spi, direction: 'in', encKey: e.inbound.encrKey, ...(e.inbound.integKey.length > 0 ? { integKey: e.inbound.integKey } : {}), replayWindow });
-      inInstalled = true;
-      this.engine.installSa({ ...common, spi: e.outbound.spi, direction: 'out', encKey: e.outbound.encrKey, ...(e.outbound.integKey.length > 0 ? { integKey: e.outbound.integKey } : {}) });
-      let policyId: number;
-      if (prev) {
-        policyId = prev.policyId;
-        this.policyRefs.set(policyId, (this.policyRefs.get(policyId) ?? 0) + 1);
-        // RFC 7296 2.8: the rekey initiator sends on the new SA at once; a responder may be told to wait until
-        // the old SA is deleted (then a child-outbound event, or the old SA's removal, moves traffic over).
-        if (e.outboundActive && this.engine.getSa(prev.info.spiOut, 'out')) this.engine.rolloverOutbound(prev.info.spiOut, e.outbound.spi);
-        prev.replaced = true;
-      } else {
-        policyId = this.engine.installPolicy({ local, remote, reqid, priority: SA_POLICY_PRIORITY });
-        this.policyRefs.set(policyId, 1);
-      }
-      this.installed.set(c.id, { info: c, policyId, reqid, replaced: false });
-      this.opts.routes?.childUp(c);
-      this.log.log(
-        'esp',
-        1,
-        `installed ESP SAs ${c.name}{${c.id}}: ${spiText(c.spiIn)} in, ${spiText(c.spiOut)} out to ${fmtAddr(c.remote.address, c.remote.port)}, ${c.suite}${prev ? `, replacing {${prev.info.id}}` : ''}`,
-      );
-    } catch (err) {
-      if (inInstalled) this.engine.removeSa(e.inbound.spi, 'in');
-      this.log.log('esp', 0, `installing ESP SAs of ${c.name}{${c.id}} failed: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    void now;
-  }
-
-  /** Outbound traffic of `old`'s policy moves to `neu` (make-before-break, RFC 7296 2.8). */
-  private moveOutbound(old: ChildSaInfo, neu: ChildSaInfo): void {
-    if (this.engine.getSa(old.spiOut, 'out') && this.engine.getSa(neu.spiOut, 'out')) {
-      this.engine.rolloverOutbound(old.spiOut, neu.spiOut);
-      this.log.log('esp', 2, `outbound traffic of ${neu.name} moved from ${spiText(old.spiOut)} to ${spiText(neu.spiOut)}`);
-    }
-  }
-
-  private removeChild(c: ChildSaInfo, reason: string): void {
-    const inst = this.installed.get(c.id);
-    if (!inst) return;
-    this.installed.delete(c.id);
-    this.lastActivity.delete(c.spiIn);
-    this.opts.routes?.childDown(c);
-    const refs = (this.policyRefs.get(inst.policyId) ?? 1) - 1;
-    if (refs <= 0) {
-      this.policyRefs.delete(inst.policyId);
-      this.engine.removePolicy(inst.policyId);
-    } else this.policyRefs.set(inst.policyId, refs);
-    if (inst.replaced && this.engine.getSa(c.spiIn, 'in')) {
-      // Packets sent on the old SA before the peer switched may still be in flight (make-before-break).
-      this.engine.retireInbound(c.spiIn, REKEY_INBOUND_GRACE_MS, this.clock());
-    } else if (this.engine.getSa(c.spiIn, 'in')) this.engine.removeSa(c.spiIn, 'in');
-    if (this.engine.getSa(c.spiOut, 'out')) this.engine.removeSa(c.spiOut, 'out');
-    this.log.log('esp', 1, `removed ESP SAs ${c.name}{${c.id}} (${spiText(c.spiIn)}/${spiText(c.spiOut)}): ${reason}`);
+  private childConfig(c: ChildSaInfo): ChildConfig | undefined {
+    return this.connections.find((x) => x.name === this.nameOfIke(c.ikeSaId))?.children.find((x) => x.name === c.name);
   }
 
   private nameOfIke(id: number): string | undefined {
