@@ -26,7 +26,7 @@ describe('cygnet demo', () => {
     expect(out).toMatch(/IKE_SA demo\[1\] SPIs [0-9a-f]{16}_i\* [0-9a-f]{16}_r, suite AES_GCM_16-256\/PRF_HMAC_SHA2_256\/CURVE_25519/);
     expect(out).toMatch(/CHILD_SA net\{1\} established with SPIs [0-9a-f]{8}_i [0-9a-f]{8}_o and TS 10\.1\.0\.0\/24 === 10\.2\.0\.0\/24/);
     // Not a TTY: the rate line is printed as plain lines, no carriage returns.
-    expect(out).toMatch(/^ +1\.0s +moon -> sun +[\d,]+ pkt\/s +[\d.]+ Mbit\/s +\| +sun -> moon +[\d,]+ pkt\/s +[\d.]+ Mbit\/s$/m);
+    expect(out).toMatch(/^ +\d+\.\ds +moon -> sun +[\d,]+ pkt\/s +[\d.]+ Mbit\/s +\| +sun -> moon +[\d,]+ pkt\/s +[\d.]+ Mbit\/s$/m);
     expect(out).not.toContain('\r');
     const rekey = /rekeyed CHILD_SA net\{1\} -> \{2\}: SPIs ([0-9a-f]{8})_i ([0-9a-f]{8})_o -> ([0-9a-f]{8})_i ([0-9a-f]{8})_o/.exec(out);
     expect(rekey, out).not.toBeNull();
@@ -54,8 +54,9 @@ describe('cygnet demo', () => {
     expect(s.spisAfter).not.toBe(s.spisBefore);
     expect(s.childSuite).toBe('AES_GCM_16-256');
     expect(s.trafficSeconds).toBeGreaterThanOrEqual(2);
-    expect(s.trafficSeconds).toBeLessThan(3);
-    expect(io.text()).toMatch(/\r\x1b\[K +1\.0s +moon -> sun/);
+    // Traffic stops at 2 s, or once the rekey has completed if that took longer (a loaded machine).
+    expect(s.trafficSeconds).toBeLessThan(10);
+    expect(io.text()).toMatch(/\r\x1b\[K +\d+\.\ds +moon -> sun/);
   }, 20_000);
 
   it('rejects bad options with exit 2 and a message naming the option', async () => {
