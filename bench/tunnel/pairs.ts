@@ -12,7 +12,7 @@
  * Every pair resolves once a ping between the inner addresses has passed, and names the tunnel device on each
  * side (its packet counters give packets per second). `stop()` ends the processes; the caller deletes the lab.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CygnetPeer } from '../../test/interop/lib/cygnet.js';
 import { run, waitFor } from '../../test/interop/lib/exec.js';
@@ -142,18 +142,41 @@ export async function startWireguardPair(h: TwoHosts, o: PairOptions): Promise<T
       { host: h.left, peer: h.right, ifname: wgName('l'), keys: await wgKeys() },
       { host: h.right, peer: h.left, ifname: wgName('r'), keys: await wgKeys() },
     ];
+    // One at a time, each retried once: two wireguard-go starting together have been seen to fail creating their
+    // UAPI socket in the shared /var/run/wireguard ("Failed to listen on uapi socket: no such file or directory").
+    await mkdir('/var/run/wireguard', { recursive: true, mode: 0o700 });
     for (const s of sides) {
-      // Foreground, so the handle is the daemon itself and stop() ends it.
-      s.proc = spawnInNetns(s.host.ns, 'wireguard-go', ['-f', s.ifname], {
-        logFile: join(o.dir, `wireguard-go-${s.host.ns.role}.log`),
-        env: { ...process.env, ...o.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
-      });
-      procs.push(s.proc);
+      for (let attempt = 1; ; attempt++) {
+        // Foreground, so the handle is the daemon itself and stop() ends it.
+        const proc = spawnInNetns(s.host.ns, 'wireguard-go', ['-f', s.ifname], {
+          logFile: join(o.dir, `wireguard-go-${s.host.ns.role}.log`),
+          env: { ...process.env, ...o.env, WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' },
+        });
+        procs.push(proc);
+        s.proc = proc;
+        const ns = s.host.ns;
+        try {
+          await waitFor(
+            `wireguard-go ${s.ifname} UAPI socket`,
+            async () => {
+              if (!proc.isRunning()) throw new Error(`wireguard-go exited: ${(await proc.output()).trim()}`);
+              return (await ns.exec('wg', ['show', s.ifname], { allowFail: true })).code === 0 ? true : undefined;
+            },
+            10_000,
+            100,
+          );
+          break;
+        } catch (e) {
+          await proc.stop(1000);
+          await ns.ip(['link', 'del', s.ifname], { allowFail: true });
+          if (attempt >= 2) throw e;
+          o.log?.(`wireguard-go ${s.ifname} did not come up (${(e as Error).message}), retrying`);
+        }
+      }
     }
     for (const [i, s] of sides.entries()) {
       const other = sides[1 - i]!;
       const ns = s.host.ns;
-      await waitFor(`wireguard-go ${s.ifname} UAPI socket`, async () => ((await ns.exec('wg', ['show', s.ifname], { allowFail: true })).code === 0 ? true : undefined), 10_000, 100);
       const keyFile = join(o.dir, `${s.ifname}.key`);
       await writeFile(keyFile, `${s.keys.priv}\n`, { mode: 0o600 });
       await ns.exec('wg', ['set', s.ifname, 'listen-port', String(port), 'private-key', keyFile, 'peer', other.keys.pub, 'endpoint', `${s.peer.outer4}:${port}`, 'allowed-ips', `${s.peer.inner4}/32`]);

@@ -52,6 +52,26 @@ describe('cpuprofile summary', () => {
     expect(onTun.totalMs).toBeCloseTo(4, 6);
   });
 
+  it('stages and labels native frames by their nearest JS caller', () => {
+    const p: CpuProfile = {
+      startTime: 0,
+      endTime: 0,
+      nodes: [
+        { id: 1, callFrame: frame('(root)'), children: [2] },
+        { id: 2, callFrame: frame('writeBatch', 'file:///w/src/tun/linux.ts', 200), children: [3] },
+        // V8 names the koffi write() after an unrelated node export.
+        { id: 3, callFrame: frame('ERR_clear_error') },
+      ],
+      samples: [3, 3, 2],
+      timeDeltas: [0, 1000, 1000],
+    };
+    const s = summarizeProfile(p);
+    expect(s.byStage.tun).toBeCloseTo(2, 6);
+    expect(s.byStage.node).toBe(0);
+    expect(s.functions[0]).toMatchObject({ label: '[native] in writeBatch (src/tun/linux.ts:201)', stage: 'tun' });
+    expect(s.functions.find((f) => f.label.startsWith('writeBatch'))!.totalMs).toBeCloseTo(2, 6);
+  });
+
   it('falls back to hitCount when there are no samples', () => {
     const p: CpuProfile = {
       startTime: 0,

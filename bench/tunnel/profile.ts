@@ -111,17 +111,37 @@ export function summarizeProfile(p: CpuProfile): ProfileSummary {
   const agg = new Map<string, FunctionTime>();
   const parentOf = new Map<number, number>();
   for (const n of p.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
-  const keyOf = (f: CallFrame) => `${f.functionName || '(anonymous)'} (${shortUrl(f.url)}:${f.lineNumber + 1})`;
+  const jsFrame = (f: CallFrame) => f.url !== '' || /^\(.*\)$/.test(f.functionName);
+  // Native frames (no url) are named by V8's symbolizer, which often picks an unrelated nearby export of the node
+  // binary (a koffi read() showing as "ERR_clear_error"): they are labelled and staged by their nearest JS caller.
+  const jsParent = (id: number): CpuProfileNode | undefined => {
+    for (let a = parentOf.get(id); a !== undefined; a = parentOf.get(a)) {
+      const an = byId.get(a);
+      if (an && jsFrame(an.callFrame)) return an;
+    }
+    return undefined;
+  };
+  const plainKey = (f: CallFrame) => `${f.functionName || '(anonymous)'} (${shortUrl(f.url)}:${f.lineNumber + 1})`;
+  const keyOf = (n: CpuProfileNode): string => {
+    if (jsFrame(n.callFrame)) return plainKey(n.callFrame);
+    const parent = jsParent(n.id);
+    return parent ? `[native] in ${plainKey(parent.callFrame)}` : `[native] ${n.callFrame.functionName}`;
+  };
+  const stageOfNode = (n: CpuProfileNode): Stage => {
+    if (jsFrame(n.callFrame)) return stageOf(n.callFrame);
+    const parent = jsParent(n.id);
+    return parent ? stageOf(parent.callFrame) : stageOf(n.callFrame);
+  };
   const byStage = { idle: 0, gc: 0, program: 0, udp: 0, tun: 0, esp: 0, crypto: 0, ike: 0, daemon: 0, node: 0, other: 0 } as Record<Stage, number>;
   for (const n of p.nodes) {
-    const label = keyOf(n.callFrame);
-    const stage = stageOf(n.callFrame);
+    const label = keyOf(n);
+    const stage = stageOfNode(n);
     const s = self.get(n.id) ?? 0;
     byStage[stage] += s;
     let recursive = false;
     for (let a = parentOf.get(n.id); a !== undefined; a = parentOf.get(a)) {
       const an = byId.get(a);
-      if (an && keyOf(an.callFrame) === label) {
+      if (an && keyOf(an) === label) {
         recursive = true;
         break;
       }
