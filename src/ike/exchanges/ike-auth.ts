@@ -137,7 +137,7 @@ function processAuthResponse(ctx: EndpointContext, sa: IkeSa, payloads: readonly
 /** RFC 7296 2.21.2: an initiator that rejects the responder's AUTH tells it in an INFORMATIONAL, then closes. */
 function failAfterAuth(ctx: EndpointContext, sa: IkeSa, message: string, now: number): void {
   ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message });
-  ctx.log('ike', 0, sa, message);
+  ctx.log('ike', 0, sa, `${message}; notifying the peer`);
   ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [notify(NotifyType.AUTHENTICATION_FAILED)], now, () => ctx.destroySa(sa, 'auth-failed', message), () => ctx.destroySa(sa, 'auth-failed', message));
 }
 
@@ -185,7 +185,7 @@ function established(ctx: EndpointContext, sa: IkeSa, now: number): void {
 
 export function respondIkeAuth(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, now: number): void {
   const answerFail = (message: string): void => {
-    ctx.log('ike', 0, sa, message);
+    // destroySa logs the message once.
     ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message });
     ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [notify(NotifyType.AUTHENTICATION_FAILED)]);
     ctx.destroySa(sa, 'auth-failed', message);
