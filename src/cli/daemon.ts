@@ -8,6 +8,8 @@ import { diffConfigs, isConfigError } from '../config/index.js';
 import { encapWarnings, loadDaemonConfig } from '../daemon/connections.js';
 import { Daemon } from '../daemon/driver.js';
 import { TunRoutes } from '../daemon/routes.js';
+import { DEFAULT_VICI_SOCKET, IkeViciBackend, registerViciCommands, ViciServer } from '../vici/index.js';
+import { CLI_VERSION } from './version.js';
 import { Logger, LogSpecError, parseDebugSpec, type LogFormat } from '../daemon/logger.js';
 import { ESP_HEADROOM } from '../esp/engine.js';
 import type { TunDevice } from '../tun/types.js';
@@ -23,6 +25,8 @@ const SPEC = {
   bind: {},
   'status-file': {},
   'no-routes': { flag: true },
+  socket: {},
+  'no-vici': { flag: true },
 } as const;
 
 /** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
@@ -36,6 +40,8 @@ export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
   --bind ADDR[,ADDR...]    local addresses to bind (default: local_addrs, else every interface address)
   --status-file PATH       JSON snapshot of the SAs, rewritten on every change
   --no-routes              with --tun: do not route the remote traffic selectors into the TUN
+  --socket PATH            vici control socket (default /var/run/cygnet.vici; swanctl --uri unix://PATH)
+  --no-vici                no control socket
 signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status; SIGHUP reloads FILE`;
 
 export async function runDaemonCommand(argv: readonly string[]): Promise<number> {
@@ -120,6 +126,40 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     await daemon.stop(0);
     return 1;
   }
+
+  // Reloading the file (SIGHUP and vici's reload): a broken file is reported and the running configuration stays.
+  let current = loaded.config;
+  const reload = (): { success: boolean; errmsg?: string } => {
+    try {
+      const next = loadDaemonConfig(configPath);
+      for (const w of next.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
+      for (const w of encapWarnings(next.config)) logger.log('cfg', 0, `warning: ${w}`);
+      daemon.reload(next.daemon, diffConfigs(current, next.config));
+      current = next.config;
+      return { success: true };
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      logger.log('cfg', 0, `reload of ${configPath} failed, keeping the running configuration: ${msg}`);
+      return { success: false, errmsg: msg };
+    }
+  };
+
+  // The vici control socket (strongSwan's protocol): swanctl --uri unix://PATH and `cygnet status|up|down|...`.
+  let vici: ViciServer | undefined;
+  if (!opts.has('no-vici')) {
+    const path = opts.get('socket') ?? DEFAULT_VICI_SOCKET;
+    try {
+      vici = await startVici(daemon, path, reload, logger);
+      logger.log('cfg', 1, `vici control socket at ${path}`);
+    } catch (e) {
+      // An explicit --socket that cannot be served is an error; the default path (root's /var/run) is not.
+      logger.log('cfg', 0, `cannot serve vici on ${path}: ${(e as Error).message}`);
+      if (opts.has('socket')) {
+        await daemon.stop(2000);
+        return 1;
+      }
+    }
+  }
   logger.log('dmn', 1, `cygnet daemon running (pid ${process.pid})`);
 
   return new Promise<number>((resolve) => {
@@ -128,30 +168,45 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
       if (stopping) return;
       stopping = true;
       logger.log('dmn', 1, `received ${sig}, shutting down`);
-      daemon.stop(2000).then(
-        () => resolve(0),
-        (e: unknown) => {
-          logger.log('dmn', 0, `shutdown failed: ${(e as Error).message}`);
-          resolve(1);
-        },
-      );
+      daemon
+        .stop(2000)
+        .then(() => vici?.close())
+        .then(
+          () => resolve(0),
+          (e: unknown) => {
+            logger.log('dmn', 0, `shutdown failed: ${(e as Error).message}`);
+            resolve(1);
+          },
+        );
     };
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
     process.on('SIGUSR1', () => daemon.dumpStatus());
-    // SIGHUP: reload the configuration file (as `swanctl --load-all` does for charon). A broken file is
-    // reported and the running configuration stays.
-    let current = loaded.config;
-    process.on('SIGHUP', () => {
-      try {
-        const next = loadDaemonConfig(configPath);
-        for (const w of next.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
-        for (const w of encapWarnings(next.config)) logger.log('cfg', 0, `warning: ${w}`);
-        daemon.reload(next.daemon, diffConfigs(current, next.config));
-        current = next.config;
-      } catch (e) {
-        logger.log('cfg', 0, `reload of ${configPath} failed, keeping the running configuration: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    });
+    process.on('SIGHUP', () => void reload());
   });
+}
+
+/** vici over the driver: IkeViciBackend turns the endpoint's commands into charon's blocking initiate/terminate. */
+async function startVici(daemon: Daemon, path: string, reload: () => { success: boolean; errmsg?: string }, logger: Logger): Promise<ViciServer> {
+  const backend = new IkeViciBackend(
+    {
+      initiate: (conn, child) => daemon.initiate(conn, child),
+      terminateIke: (id) => daemon.terminateIke(id),
+      terminateChild: (id) => daemon.terminateChild(id),
+      rekeyIke: (id, reauth) => daemon.rekeyIke(id, reauth),
+      rekeyChild: (id) => daemon.rekeyChild(id),
+      listSas: () => daemon.endpoint.listSas(),
+      connections: () => daemon.endpoint.connections(),
+      halfOpenCount: () => daemon.endpoint.halfOpenCount(),
+      reload,
+      now: () => daemon.now(),
+      childExtras: (c) => daemon.childExtras(c),
+      scheduled: () => daemon.scheduled(),
+    },
+    { version: CLI_VERSION, plugins: ['ike', 'esp', 'vici'] },
+  );
+  daemon.onEvent((e) => backend.onEvent(e));
+  const server = registerViciCommands(new ViciServer({ path, log: (level, message) => logger.log('cfg', level, message) }), backend);
+  await server.listen();
+  return server;
 }

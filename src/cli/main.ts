@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `cygnet` command. `daemon` runs a peer from a swanctl.conf-syntax file; `demo` (issue 7), `pki` and the
- * vici clients (`status`, `list-sas`, `up`, `down`, `reload`) land with their issues.
+ * The `cygnet` command: `daemon` runs a peer from a swanctl.conf-syntax file, `demo` shows two endpoints on
+ * loopback, `pki` is strongSwan's pki tool, and `status`, `list-sas`, `up`, `down`, ... are vici clients of a
+ * running daemon.
  *
  * Exit codes: 0 success, 1 runtime failure (a socket cannot be bound...), 2 usage or configuration error.
  */
@@ -13,10 +14,13 @@ const USAGE = `usage: cygnet <command> [options]
 commands:
   daemon --config FILE   run an IKEv2/ESP peer configured in swanctl.conf syntax
          [--debug "ike 2, net 1, ..."] [--log-format text|json] [--tun NAME]
-         [--port N] [--natt-port N] [--bind ADDR[,ADDR...]] [--status-file PATH]
+         [--port N] [--natt-port N] [--bind ADDR[,ADDR...]] [--status-file PATH] [--socket PATH]
+                         (cygnet daemon --help)
   version, --version     print the version
   pki --gen|--pub|--self|--issue|--print|--signcrl|--verify|--pkcs12 ...   strongSwan's pki (cygnet pki --help)
-  demo, status, list-sas, up, down, reload   (not yet implemented)`;
+  demo                   two endpoints on loopback with in-memory TUNs (npm start)
+  status, list-sas, list-conns, up NAME, down NAME, rekey NAME, reload, stats [--socket PATH]
+                         control a running daemon over vici (cygnet status --help)`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -34,11 +38,14 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./demo.js')).runDemo(rest);
     case 'status':
     case 'list-sas':
+    case 'list-conns':
     case 'up':
     case 'down':
+    case 'rekey':
     case 'reload':
-      console.error(`cygnet ${cmd}: not implemented yet`);
-      return 2;
+    case 'stats':
+      // Clients of the daemon's vici socket (--socket PATH, default /var/run/cygnet.vici).
+      return (await import('../vici/cli.js')).runViciCli(argv);
     case undefined:
     case '--help':
     case '-h':

@@ -78,6 +78,8 @@ export class Daemon {
   /** IKE's CHILD SA events -> ESP SAs and policies (sans-IO, shared with the simulations). */
   private readonly installer: ChildSaInstaller;
   private readonly lastActivity = new Map<number, number>();
+  private readonly installedAt = new Map<number, number>();
+  private readonly listeners: ((e: IkeEvent) => void)[] = [];
   private readonly trapPolicies = new Map<number, { conn: string; child: string; remote: readonly TrafficSelector[]; policyId: number }>();
   private nextTrapReqid = TRAP_REQID_BASE;
   private readonly clock: () => number;
@@ -224,12 +226,65 @@ export class Daemon {
     }
   }
 
-  /** Starts a connection by name (the future `cygnet up NAME`). Returns the IKE SA id. */
+  // ------------------------------------------------------------------ control (vici's IkeControl, tests)
+
+  /** Starts a connection by name (`cygnet up`, vici initiate). Returns the IKE SA id; throws for unknown names. */
   initiate(conn: string, child?: string): number {
     const now = this.clock();
     const id = this.endpoint.initiate(conn, now, child !== undefined ? { child } : {});
     this.flush(now);
     return id;
+  }
+
+  terminateIke(id: number): boolean {
+    return this.command((now) => this.endpoint.terminateIke(id, now));
+  }
+
+  terminateChild(childId: number): boolean {
+    return this.command((now) => this.endpoint.terminateChild(childId, now));
+  }
+
+  rekeyIke(id: number, reauth: boolean): boolean {
+    return this.command((now) => this.endpoint.rekeyIke(id, now, { reauth }));
+  }
+
+  rekeyChild(childId: number): boolean {
+    return this.command((now) => this.endpoint.rekeyChild(childId, now));
+  }
+
+  /** Every IkeEvent (log lines included) after the driver acted on it: vici's backend listens here. */
+  onEvent(listener: (e: IkeEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The driver's clock (ms), the one IkeSaInfo.establishedAt uses. */
+  now(): number {
+    return this.clock();
+  }
+
+  /** Data-plane facts about a CHILD SA for status displays: install time and ESP counters. */
+  childExtras(c: ChildSaInfo): { now: number; installedAt?: number; bytesIn?: number; packetsIn?: number; bytesOut?: number; packetsOut?: number } {
+    const i = this.engine.getSa(c.spiIn, 'in');
+    const o = this.engine.getSa(c.spiOut, 'out');
+    const at = this.installedAt.get(c.id);
+    return {
+      now: this.clock(),
+      ...(at !== undefined ? { installedAt: at } : {}),
+      ...(i ? { bytesIn: i.bytes, packetsIn: i.packets } : {}),
+      ...(o ? { bytesOut: o.bytes, packetsOut: o.packets } : {}),
+    };
+  }
+
+  /** Timers armed (vici stats' "scheduled"). */
+  scheduled(): number {
+    return this.timer ? 1 : 0;
+  }
+
+  private command(f: (now: number) => boolean): boolean {
+    const now = this.clock();
+    const r = f(now);
+    this.flush(now);
+    return r;
   }
 
   /**
@@ -506,6 +561,7 @@ export class Daemon {
         this.guard(`${e.type} event`, () => {
           if (this.onIkeEvent(ev, now)) changed = true;
         });
+        for (const l of this.listeners) this.guard(`${e.type} listener`, () => l(ev));
       }
       for (let e = this.engine.pollEvent(); e; e = this.engine.pollEvent()) {
         progressed = true;
@@ -549,12 +605,14 @@ export class Daemon {
           this.log.log('esp', 0, `installing ESP SAs of ${e.child.name}{${e.child.id}} failed: ${err instanceof Error ? err.message : String(err)}`);
           return true;
         }
+        this.installedAt.set(e.child.id, now);
         this.opts.routes?.childUp(e.child);
         return true;
       case 'child-remove':
         if (this.installer.installed.has(e.child.id)) {
           this.installer.handle(e, now);
           this.lastActivity.delete(e.child.spiIn);
+          this.installedAt.delete(e.child.id);
           this.opts.routes?.childDown(e.child);
           this.log.log('esp', 1, `removed ESP SAs ${e.child.name}{${e.child.id}} (${spiText(e.child.spiIn)}/${spiText(e.child.spiOut)}): ${e.reason}`);
         }

@@ -34,8 +34,10 @@ export function runCli(args: readonly string[]): DaemonProcess {
   };
 }
 
+/** `cygnet daemon ARGS`; without --socket the vici socket is off, so tests never touch /var/run/cygnet.vici. */
 export function spawnDaemon(args: readonly string[]): DaemonProcess {
-  return runCli(['daemon', ...args]);
+  const vici = args.includes('--socket') || args.includes('--no-vici') ? [] : ['--no-vici'];
+  return runCli(['daemon', ...args, ...vici]);
 }
 
 /** `n` distinct UDP ports that were free on 127.0.0.1 a moment ago (bound to port 0, then released). */
