@@ -6,7 +6,7 @@
 import { CertEncoding, PayloadType, type AuthPayload, type CertPayload, type Payload } from './codec/types.js';
 import type { IkeConnectionConfig, Credentials } from './config.js';
 import type { IkeSa } from './ike-sa.js';
-import { IdType, type Identity } from './identity.js';
+import { formatIdentity, IdType, type Identity } from './identity.js';
 import {
   certMatchesId,
   describeAuth,
@@ -43,7 +43,14 @@ export type SignResult = { ok: true; auth: AuthPayload; label: string } | { ok: 
 
 export function signWithCert(creds: Credentials, conn: IkeConnectionConfig, octets: Uint8Array, peerHashes: readonly number[] | undefined): SignResult {
   const leaf = conn.local.certs?.[0];
-  if (!leaf) return { ok: false, message: `connection '${conn.name}' uses auth = pubkey but has no certificate (local certs)` };
+  if (!leaf)
+    return {
+      ok: false,
+      message:
+        conn.local.id.type === 0
+          ? `connection '${conn.name}' uses auth = pubkey but has no certificate: name it with local certs = FILE (under x509/), or set local id to an identity a loaded certificate contains`
+          : `connection '${conn.name}' uses auth = pubkey but has no certificate: name it with local certs = FILE (under x509/), or load one (x509/, pkcs12/) that contains id '${formatIdentity(conn.local.id)}', with its private key`,
+    };
   const key = creds.privateKeyFor?.(leaf);
   if (!key) return { ok: false, message: `no private key found for certificate '${leaf.subject.text}' (put it under private/)` };
   const kw = conn.local.keyword;

@@ -122,6 +122,8 @@ export interface EndpointSettings {
    * a monotonic clock and sets this once; 0 means `now` already is epoch time.
    */
   readonly epochOffsetMs: number;
+  /** Emit `ike-keys` events with the IKE SA keys (key logging for capture decryption); off by default. */
+  readonly exportKeys: boolean;
   /** RFC 7383 reassembly bounds per IKE SA and direction (memory exhaustion guard). */
   readonly reassembly: { readonly maxFragments: number; readonly maxBytes: number };
 }
@@ -137,4 +139,5 @@ export const DEFAULT_SETTINGS: EndpointSettings = {
   makeBeforeBreak: true,
   reassembly: { maxFragments: 64, maxBytes: 64 * 1024 },
   epochOffsetMs: 0,
+  exportKeys: false,
 };

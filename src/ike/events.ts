@@ -88,6 +88,11 @@ export type IkeEvent =
     }
   | { readonly type: 'child-outbound'; readonly child: ChildSaInfo; readonly replaces: ChildSaInfo }
   | { readonly type: 'ike-rekeyed'; readonly old: IkeSaInfo; readonly sa: IkeSaInfo }
+  /**
+   * The IKE SA's SK_e/SK_a keys, emitted only with `settings.exportKeys` (for decrypting captures with tshark,
+   * like strongSwan's save-keys plugin). Never logged.
+   */
+  | { readonly type: 'ike-keys'; readonly sa: IkeSaInfo; readonly encrId: number; readonly encrKeyBits?: number; readonly integId?: number; readonly SK_ei: Uint8Array; readonly SK_er: Uint8Array; readonly SK_ai: Uint8Array; readonly SK_ar: Uint8Array }
   /** The peer's address or port changed (NAT mapping change, RFC 7296 2.23): move the CHILD SAs' ESP there too. */
   | { readonly type: 'ike-address-change'; readonly sa: IkeSaInfo; readonly children: readonly ChildSaInfo[] }
   | {

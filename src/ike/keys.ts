@@ -19,6 +19,8 @@ export interface IkeSaKeys {
   readonly out: SkKeys;
   /** Keys for messages we receive. */
   readonly in: SkKeys;
+  /** The raw SK_e/SK_a keys, kept only when asked for (key export for capture decryption). */
+  readonly raw?: { readonly SK_ei: Uint8Array; readonly SK_er: Uint8Array; readonly SK_ai: Uint8Array; readonly SK_ar: Uint8Array };
 }
 
 function integId(set: TransformSet): number {
@@ -46,6 +48,7 @@ export function deriveIkeKeys(
     spiR: Uint8Array;
     initiator: boolean;
     rekey?: { prf: Prf; SK_d: Uint8Array };
+    exportKeys?: boolean;
   },
 ): IkeSaKeys {
   if (set.prf === undefined) throw new Error('IKE transform set without PRF');
@@ -69,6 +72,7 @@ export function deriveIkeKeys(
     SK_pr: k.SK_pr,
     out: args.initiator ? i2r : r2i,
     in: args.initiator ? r2i : i2r,
+    ...(args.exportKeys ? { raw: { SK_ei: k.SK_ei, SK_er: k.SK_er, SK_ai: k.SK_ai, SK_ar: k.SK_ar } } : {}),
   };
 }
 

@@ -59,6 +59,20 @@ function applyNatDetection(ctx: EndpointContext, sa: IkeSa, payloads: readonly P
   if (conn.encap && !r.localBehindNat) ctx.log('ike', 1, sa, 'faking NAT situation to enforce UDP encapsulation');
 }
 
+/** Key export for capture decryption (settings.exportKeys), like strongSwan's save-keys plugin. */
+export function emitKeys(ctx: EndpointContext, sa: IkeSa): void {
+  const raw = sa.keys?.raw;
+  if (!raw || !sa.set) return;
+  ctx.emit({
+    type: 'ike-keys',
+    sa: sa.info(),
+    encrId: sa.set.encr,
+    ...(sa.set.keyBits !== undefined ? { encrKeyBits: sa.set.keyBits } : {}),
+    ...(sa.set.integ !== undefined ? { integId: sa.set.integ } : {}),
+    ...raw,
+  });
+}
+
 /** What the peer announced in IKE_SA_INIT: fragmentation (RFC 7383), signature hashes (RFC 7427), CERTREQ. */
 function readCapabilities(sa: IkeSa, payloads: readonly Payload[]): void {
   sa.peerFragmentation = hasNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
@@ -160,7 +174,8 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
     ctx.destroySa(sa, 'invalid-syntax', `invalid KE payload from peer: ${isCryptoError(e) ? e.message : String(e)}`);
     return;
   }
-  sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: true });
+  sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: true, exportKeys: ctx.settings.exportKeys });
+  emitKeys(ctx, sa);
   gir.fill(0);
   sa.nextRequestId = 1;
   readCapabilities(sa, payloads);
@@ -284,7 +299,8 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
     answer([notify(NotifyType.INVALID_SYNTAX)]);
     return;
   }
-  sa.keys = deriveIkeKeys(ctx.crypto, sel.set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: false });
+  sa.keys = deriveIkeKeys(ctx.crypto, sel.set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: false, exportKeys: ctx.settings.exportKeys });
+  emitKeys(ctx, sa);
   gir.fill(0);
   readCapabilities(sa, payloads);
   ctx.registerSa(sa);

@@ -26,6 +26,7 @@ import { ourExchangeLost } from './child-sa.js';
 import { startDeleteIke } from './informational.js';
 import { retryDelay } from './create-child-sa.js';
 import { scheduleIkeLifetimes } from '../lifecycle.js';
+import { emitKeys } from './ike-sa-init.js';
 
 /** True while CHILD SA work on this IKE SA would collide with an IKE rekey (RFC 7296 2.25.2). */
 function childrenBusy(sa: IkeSa): boolean {
@@ -52,7 +53,8 @@ function successor(ctx: EndpointContext, old: IkeSa, initiator: boolean, spiI: U
   sa.peerFragmentation = old.peerFragmentation;
   sa.virtualIps = old.virtualIps;
   sa.peerVirtualIps = old.peerVirtualIps;
-  sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni, Nr, gir, spiI, spiR, initiator, rekey: { prf: old.keys!.prf, SK_d: old.keys!.SK_d } });
+  sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni, Nr, gir, spiI, spiR, initiator, rekey: { prf: old.keys!.prf, SK_d: old.keys!.SK_d }, exportKeys: ctx.settings.exportKeys });
+  emitKeys(ctx, sa);
   sa.state = 'ESTABLISHED';
   sa.establishedAt = now;
   sa.lastInbound = now;
