@@ -9,7 +9,7 @@
 import { parseProposals } from '../crypto/proposals.js';
 import type { ChildConfig as IkeChildConfig, Credentials, IkeConnectionConfig } from '../ike/config.js';
 import { pskCredentials } from '../ike/config-builder.js';
-import { ANY_IDENTITY, parseIdentity } from '../ike/identity.js';
+import { ANY_IDENTITY, parseIdentity, type Identity } from '../ike/identity.js';
 import { TS_IPV4_ADDR_RANGE, TS_IPV6_ADDR_RANGE, type ConfiguredTs } from '../ike/traffic-selector.js';
 import { ConfigError } from './errors.js';
 import type { AuthRound, ChildConfig, ConnectionConfig, PoolConfig, SecretsConfig, SwanctlConfig } from './schema.js';
@@ -63,6 +63,11 @@ export function toConfiguredTs(ts: TrafficSelectorSpec): ConfiguredTs {
 export interface CertResolver {
   cert(name: string, folder: 'x509' | 'x509ca'): Certificate;
   chain?(leaf: Certificate): readonly Certificate[];
+  /**
+   * A loaded certificate (x509/, pkcs12/) that confirms `id` and whose private key is loaded: what swanctl uses
+   * when `local { auth = pubkey, id = ... }` names no `certs` (e.g. a client with only a PKCS#12 bundle).
+   */
+  byId?(id: Identity): Certificate | undefined;
 }
 
 /** The single auth round per side (the loader refuses more); a local id left out is %any here. */
@@ -74,6 +79,11 @@ function authOf(rounds: readonly AuthRound[], side: 'local' | 'remote', certs?: 
   const keyword = parseAuthKeyword(r.auth.text.replace(/^ike:/, '')) ?? {};
   if (side === 'local') {
     const own = certs ? r.certs.map((n) => certs.cert(n, 'x509')) : [];
+    // No `certs`: the certificate comes from the credentials by the configured id (as charon looks it up).
+    if (own.length === 0 && r.id !== undefined) {
+      const found = certs?.byId?.(id);
+      if (found) own.push(found);
+    }
     const leaf = own[0];
     const chain = leaf && certs?.chain ? certs.chain(leaf) : [];
     return { method, id, keyword, certs: [...own, ...chain.filter((c) => !own.includes(c))] };

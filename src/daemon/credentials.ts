@@ -6,6 +6,7 @@
  */
 import { dirname } from 'node:path';
 import {
+  certMatchesId,
   certSignedBy,
   findKeyForCert,
   loadCertFile,
@@ -51,6 +52,7 @@ export function loadDaemonCredentials(configPath: string, secrets: Readonly<Reco
       return fromDir?.value ?? loadCertFile(dir, folder, name, nodeCredentialFs);
     },
     chain,
+    byId: (id) => loaded.certs.find((c) => certMatchesId(c.value, id).ok && findKeyForCert({ keys: loaded.keys }, c.value) !== undefined)?.value,
   };
   const keys = loaded.keys;
   return {
