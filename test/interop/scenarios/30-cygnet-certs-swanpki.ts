@@ -64,7 +64,7 @@ export function credFiles(own: { certPem: string; keyPem: string }, ownName: str
 }
 
 /** Like 20's startCygnet, plus the credential files beside the configuration. */
-export async function startCertCygnet(ctx: ScenarioContext, h: TwoHosts, conf: string, files: Record<string, string>, label = 'cygnet-left'): Promise<CygnetSide> {
+export async function startCertCygnet(ctx: ScenarioContext, h: TwoHosts, conf: string, files: Record<string, string | Uint8Array>, label = 'cygnet-left'): Promise<CygnetSide> {
   const dir = await ctx.subdir(label);
   const statusFile = join(dir, 'status.json');
   const peer = await ctx.startCygnet({
