@@ -27,6 +27,8 @@ const SPEC = {
   'no-routes': { flag: true },
   socket: {},
   'no-vici': { flag: true },
+  mtu: {},
+  mss: {},
 } as const;
 
 /** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
@@ -40,6 +42,8 @@ export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
   --bind ADDR[,ADDR...]    local addresses to bind (default: local_addrs, else every interface address)
   --status-file PATH       JSON snapshot of the SAs, rewritten on every change
   --no-routes              with --tun: do not route the remote traffic selectors into the TUN
+  --mtu N                  with --tun: the TUN's MTU (default 1400: 1500 minus ESP-in-UDP overhead)
+  --mss N|off              clamp TCP MSS on SYNs through the tunnel for inner MTU N (default: the TUN's MTU)
   --socket PATH            vici control socket (default /var/run/cygnet.vici; swanctl --uri unix://PATH)
   --no-vici                no control socket
 signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status; SIGHUP reloads FILE`;
@@ -93,13 +97,32 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     return 2;
   }
 
+  let mtu: number | undefined;
+  let mss: number | false | undefined;
+  try {
+    const m = opts.get('mtu');
+    if (m !== undefined) {
+      mtu = Number(m);
+      if (!/^\d+$/.test(m) || mtu < 576 || mtu > 65535) throw new UsageError(`--mtu: '${m}' is not an MTU (576-65535)`);
+    }
+    const c = opts.get('mss');
+    if (c === 'off') mss = false;
+    else if (c !== undefined) {
+      mss = Number(c);
+      if (!/^\d+$/.test(c) || mss < 576 || mss > 65535) throw new UsageError(`--mss: '${c}' is not an inner MTU (576-65535) or off`);
+    }
+  } catch (e) {
+    console.error(`cygnet daemon: ${(e as Error).message}`);
+    return 2;
+  }
+
   let tun: TunDevice | undefined;
   const tunName = opts.get('tun');
   if (tunName !== undefined) {
     try {
       const { LinuxTun } = await import('../tun/linux.js');
       // Headroom lets the ESP engine write UDP + ESP headers in front of each packet without copying it.
-      tun = await LinuxTun.open({ name: tunName, headroom: ESP_HEADROOM });
+      tun = await LinuxTun.open({ name: tunName, headroom: ESP_HEADROOM, ...(mtu !== undefined ? { mtu } : {}) });
     } catch (e) {
       logger.log('knl', 0, `cannot open TUN device '${tunName}' (root or CAP_NET_ADMIN needed): ${(e as Error).message}`);
       return 1;
@@ -117,6 +140,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     ...(nattPort !== undefined ? { nattPort } : {}),
     ...(tun ? { tun } : {}),
     ...(routes ? { routes } : {}),
+    ...(mss !== undefined ? { mssClampMtu: mss } : {}),
     ...(statusFile !== undefined ? { statusFile } : {}),
   });
   try {

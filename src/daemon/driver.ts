@@ -26,6 +26,7 @@ import type { EspSelector } from '../esp/selector.js';
 import type { TunDevice } from '../tun/types.js';
 import { ChildSaInstaller } from './child-installer.js';
 import { classifyDatagram } from './classify.js';
+import { clampTcpMss, mssForMtu } from '../net/mss.js';
 import type { ChildRef, DaemonConfig } from './connections.js';
 import type { ConfigDiff } from '../config/diff.js';
 import type { Logger } from './logger.js';
@@ -43,6 +44,11 @@ export interface DaemonOptions {
   readonly nattPort?: number;
   readonly tun?: TunDevice;
   readonly statusFile?: string;
+  /**
+   * TCP MSS clamping (issue 7): SYNs in both directions get their MSS lowered to fit this inner MTU. Default: the
+   * TUN's MTU; `false` turns it off.
+   */
+  readonly mssClampMtu?: number | false;
   /** Routes for remote selectors into the TUN (with --tun, unless --no-routes). */
   readonly routes?: TunRoutes;
   readonly crypto?: CryptoBackend;
@@ -79,6 +85,8 @@ export class Daemon {
   private readonly installer: ChildSaInstaller;
   private readonly lastActivity = new Map<number, number>();
   private readonly installedAt = new Map<number, number>();
+  /** The inner MTU SYNs are clamped for, or undefined (no TUN, or clamping off). */
+  private readonly mssMtu: number | undefined;
   private readonly listeners: ((e: IkeEvent) => void)[] = [];
   private readonly trapPolicies = new Map<number, { conn: string; child: string; remote: readonly TrafficSelector[]; policyId: number }>();
   private nextTrapReqid = TRAP_REQID_BASE;
@@ -89,7 +97,7 @@ export class Daemon {
   private stopWaiter: (() => void) | undefined;
   private readonly port: number;
   private readonly nattPort: number;
-  readonly counters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalives: 0, invalid: 0, delivered: 0, undeliverable: 0, espDrops: 0, sendErrors: 0, faults: 0 };
+  readonly counters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalives: 0, invalid: 0, delivered: 0, undeliverable: 0, espDrops: 0, sendErrors: 0, faults: 0, mssClamped: 0 };
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.logger;
@@ -97,6 +105,7 @@ export class Daemon {
     this.nattPort = opts.nattPort ?? 4500;
     // strongSwan's local_port default is charon.port: a connection left at 500 follows --port.
     this.config = opts.config;
+    this.mssMtu = opts.mssClampMtu === false ? undefined : opts.mssClampMtu ?? opts.tun?.mtu;
     this.connections = this.withPorts(opts.config.connections);
     const crypto = opts.crypto ?? createProvider();
     const random = opts.random ?? systemRandom;
@@ -432,6 +441,7 @@ export class Daemon {
       const buf = r.buffer[0]!;
       const pkt = buf.subarray(r.offset[0]!, r.offset[0]! + r.length[0]!);
       if (this.opts.tun && !this.opts.tun.closed) {
+        this.clampMss(pkt);
         this.opts.tun.writeBatch([pkt]);
         this.counters.delivered++;
       } else this.counters.undeliverable++;
@@ -444,6 +454,7 @@ export class Daemon {
   private onTunPackets(tun: TunDevice, batch: readonly Uint8Array[]): void {
     if (this.state !== 'running') return;
     const now = this.clock();
+    for (const p of batch) this.clampMss(p);
     const refs: PacketRef[] = batch.map((p) =>
       tun.headroom > 0
         ? { buffer: new Uint8Array(p.buffer, p.byteOffset - tun.headroom, tun.headroom + p.length), offset: tun.headroom, length: p.length }
@@ -514,6 +525,19 @@ export class Daemon {
     const policyId = this.engine.installPolicy({ local: local as EspSelector[], remote: remote as EspSelector[], reqid, priority: TRAP_POLICY_PRIORITY });
     this.trapPolicies.set(reqid, { conn, child, remote, policyId });
     this.log.log('cfg', 1, `installed trap policy for '${conn}' child '${child}'`);
+  }
+
+  /**
+   * Lowers the MSS option of a TCP SYN/SYN-ACK in place (RFC 9293 3.7.1, checksum fixed per RFC 1624), so TCP
+   * across the tunnel never builds segments that ESP + UDP would push past the path MTU. A cheap protocol check
+   * first: only TCP over IPv4 or IPv6 (no extension headers) is looked at.
+   */
+  private clampMss(p: Uint8Array): void {
+    const mtu = this.mssMtu;
+    if (mtu === undefined || p.length < 40) return;
+    const v = p[0]! >>> 4;
+    if (v === 4 ? p[9] !== 6 : v === 6 ? p[6] !== 6 : true) return;
+    if (clampTcpMss(p, mssForMtu(mtu, v === 4 ? 4 : 6)) === 'clamped') this.counters.mssClamped++;
   }
 
   /** Tells IKE the peer is alive (DPD, RFC 7296 2.4) at most once a second per SA, not per packet. */
@@ -634,10 +658,16 @@ export class Daemon {
         // dpd_action/close_action = trap: the next matching packet brings the CHILD SA back.
         this.installTrap({ conn: e.connection, child: e.child });
         return false;
+      case 'ike-keys':
+        // Key material: only for an explicit key log (listeners), never logged here.
+        return false;
       case 'vip-assigned':
         // Virtual IPs go on the TUN with the endpoint work of issue 7; until then they are only reported.
         this.log.log('dmn', 1, `virtual IP(s) ${e.addresses.join(', ')} assigned${e.dns.length ? `, DNS ${e.dns.join(', ')}` : ''} (not configured on any interface yet)`);
         return true;
+      default:
+        // An event type newer than this driver: listeners still see it.
+        return false;
     }
   }
 

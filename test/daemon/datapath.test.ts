@@ -8,7 +8,7 @@ import { Daemon } from '../../src/daemon/driver.js';
 import { toDaemonConfig } from '../../src/daemon/connections.js';
 import { Logger } from '../../src/daemon/logger.js';
 import { parseSwanctlConfig } from '../../src/config/index.js';
-import { buildIpv4, createMemoryTun, icmpEcho, udpDatagram, type TunHost } from '../helpers/index.js';
+import { buildIpv4, createMemoryTun, icmpEcho, tcpSegment, udpDatagram, type TunHost } from '../helpers/index.js';
 import { freePorts, siteConf, waitFor } from './harness.js';
 
 const daemons: Daemon[] = [];
@@ -114,4 +114,22 @@ describe('daemon data path over loopback UDP with memory TUNs', () => {
     expect(a.d.status().counters['espDrops']).toBe(0);
     expect(b.d.status().counters['espDrops']).toBe(0);
   }, 20_000);
+
+  it('clamps the TCP MSS of SYNs in both directions to the TUN MTU (1400 - 40)', async () => {
+    const { a, b, la, lb } = await pair('start');
+    await waitFor(() => established(a.d) && established(b.d), 10_000, () => la.concat(lb).join('\n'));
+    const atB = collect(b.host);
+    const atA = collect(a.host);
+    a.host.inject(buildIpv4('10.1.0.5', '10.2.0.7', 6, tcpSegment({ srcPort: 40000, dstPort: 80, flags: 0x02 })));
+    b.host.inject(buildIpv4('10.2.0.7', '10.1.0.5', 6, tcpSegment({ srcPort: 80, dstPort: 40000, flags: 0x12 })));
+    b.host.inject(buildIpv4('10.2.0.7', '10.1.0.5', 6, tcpSegment({ srcPort: 80, dstPort: 40000, flags: 0x10, payload: new Uint8Array(10) })));
+    await waitFor(() => atB.length === 1 && atA.length === 2, 3_000);
+    const mssOf = (p: Uint8Array) => (p[20 + 22]! << 8) | p[20 + 23]!; // IPv4 20 + TCP option at 20: kind, len, MSS
+    expect(mssOf(atB[0]!)).toBe(1360);
+    expect(mssOf(atA[0]!)).toBe(1360);
+    expect(atA[1]!.length).toBe(20 + 20 + 10); // not a SYN: untouched
+    // Each SYN is clamped once, by the sender's side; the receiving side finds it already small enough.
+    expect(a.d.status().counters['mssClamped']).toBe(1);
+    expect(b.d.status().counters['mssClamped']).toBe(1);
+  }, 15_000);
 });
