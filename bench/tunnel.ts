@@ -13,7 +13,9 @@
  *
  * `--profile`: afterwards, a fourth cygnet pair runs with `node --cpu-prof` and the self time of both daemons
  * under a --seconds iperf3 load is summarised by function and by data-path stage (bench/tunnel/profile.ts).
- * `--only=cygnet,wireguard-go,strongswan` picks pairs. `--keep` keeps the scratch directory (logs, profiles).
+ * `--experiment` adds a fourth pair, `cygnet-sendmmsg`: cygnet whose outbound ESP leaves through UdpBatchSender
+ * (one sendmmsg per TUN batch, no per-datagram Buffer; bench/tunnel/sendmmsg-daemon.ts patches the driver at run
+ * time), to measure that change end to end. `--only=cygnet,wireguard-go,strongswan,cygnet-sendmmsg` picks pairs. `--keep` keeps the scratch directory (logs, profiles).
  *
  * Needs root (namespaces, TUN devices); otherwise it prints why it skipped and returns. Installs what is missing
  * with apt-get (iperf3, wireguard-go, wireguard-tools, strongSwan). Namespaces and processes are removed at the
@@ -35,11 +37,13 @@ import { devPackets, startCygnetPair, startStrongswanPair, startWireguardPair, t
 import { formatSummary, summarizeProfile, type CpuProfile } from './tunnel/profile.js';
 import { summaryLines, toRows, type Measurement } from './tunnel/results.js';
 
-const IMPLS: readonly Impl[] = ['cygnet', 'wireguard-go', 'strongswan'];
+const IMPLS: readonly Impl[] = ['cygnet', 'wireguard-go', 'strongswan', 'cygnet-sendmmsg'];
+const SENDMMSG_ENTRY = fileURLToPath(new URL('./tunnel/sendmmsg-daemon.ts', import.meta.url));
 const START: Record<Impl, (h: TwoHosts, o: PairOptions) => Promise<TunnelPair>> = {
   cygnet: startCygnetPair,
   'wireguard-go': startWireguardPair,
   strongswan: startStrongswanPair,
+  'cygnet-sendmmsg': (h, o) => startCygnetPair(h, { ...o, entry: SENDMMSG_ENTRY }),
 };
 
 function flag(name: string): string | undefined {
@@ -83,21 +87,32 @@ async function cpuSeconds(pid: number): Promise<number> {
   }
 }
 
+/** Host-wide CPU jiffies (all cores): busy and total, from the first line of /proc/stat. */
+async function hostCpu(): Promise<{ busy: number; total: number }> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n')[0] ?? '';
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  const total = v.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);
+  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  return { busy: total - idle, total };
+}
+
 async function mtuOf(h: TwoHosts, dev: string): Promise<number> {
   const r = await h.left.ns.exec('cat', [`/sys/class/net/${dev}/mtu`], { allowFail: true });
   const n = Number(r.stdout.trim());
   return Number.isFinite(n) ? n : 0;
 }
 
-async function measure(pair: TunnelPair, h: TwoHosts, direction: 'up' | 'down', seconds: number, dir: string, port: number): Promise<Measurement & { cpu: number; mtu: number }> {
+async function measure(pair: TunnelPair, h: TwoHosts, direction: 'up' | 'down', seconds: number, dir: string, port: number): Promise<Measurement & { cpu: number; host: number; mtu: number }> {
   // The sending side's tunnel device: its tx counter is the packets the tunnel had to protect.
   const sender = direction === 'up' ? { ns: h.left.ns, dev: pair.dev.left } : { ns: h.right.ns, dev: pair.dev.right };
   const before = await devPackets(sender.ns, sender.dev);
   const cpu0 = (await cpuSeconds(pair.pids.left)) + (await cpuSeconds(pair.pids.right));
+  const host0 = await hostCpu();
   const t0 = performance.now();
   const r = await iperf3(h.right.ns, h.left.ns, h.right.inner4, { seconds, reverse: direction === 'down', logDir: dir, port });
   const wall = (performance.now() - t0) / 1000;
   const cpu1 = (await cpuSeconds(pair.pids.left)) + (await cpuSeconds(pair.pids.right));
+  const host1 = await hostCpu();
   const after = await devPackets(sender.ns, sender.dev);
   // Packets the sender's stack routed into the tunnel device (rx on a TUN = what the daemon wrote, tx = what it read).
   const pkts = after.tx - before.tx;
@@ -110,6 +125,8 @@ async function measure(pair: TunnelPair, h: TwoHosts, direction: 'up' | 'down', 
     ...(r.retransmits !== undefined ? { retransmits: r.retransmits } : {}),
     seconds,
     cpu: Math.round(((cpu1 - cpu0) / wall) * 100),
+    // Everything on the machine (iperf3, kernel, and whatever else runs): 100% = all cores busy.
+    host: Math.round((100 * (host1.busy - host0.busy)) / Math.max(1, host1.total - host0.total)),
     mtu: await mtuOf(h, pair.dev.left),
   };
 }
@@ -173,7 +190,9 @@ export async function run(): Promise<void> {
   if (!(seconds >= 1)) throw new Error(`--seconds=${flag('seconds')}: expected a number of seconds >= 1`);
   const oneWay = flag('one-way') !== undefined;
   const only = flag('only')?.split(',').map((s) => s.trim()).filter(Boolean);
-  const impls = IMPLS.filter((i) => !only || only.includes(i));
+  // The sendmmsg experiment runs with --experiment (or when named in --only).
+  const experiment = flag('experiment') !== undefined;
+  const impls = IMPLS.filter((i) => (only ? only.includes(i) : i !== 'cygnet-sendmmsg' || experiment));
   if (only && impls.length === 0) throw new Error(`--only=${only.join(',')}: expected some of ${IMPLS.join(', ')}`);
 
   await ensureInstalled();
@@ -193,7 +212,7 @@ export async function run(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const measurements: Array<Measurement & { cpu: number; mtu: number }> = [];
+  const measurements: Array<Measurement & { cpu: number; host: number; mtu: number }> = [];
   const failures: string[] = [];
   let port = 5201;
   try {
@@ -204,7 +223,7 @@ export async function run(): Promise<void> {
           for (const direction of oneWay ? (['up'] as const) : (['up', 'down'] as const)) {
             say(`${impl}: iperf3 ${direction === 'up' ? 'left->right' : 'right->left'} for ${seconds} s`);
             const m = await measure(pair, h, direction, seconds, dir, port++);
-            say(`${impl} ${direction}: ${m.mbps.toFixed(1)} Mbit/s, ${Math.round(m.pps)} pkt/s, daemons ${m.cpu}% CPU`);
+            say(`${impl} ${direction}: ${m.mbps.toFixed(1)} Mbit/s, ${Math.round(m.pps)} pkt/s, daemons ${m.cpu}% CPU, host ${m.host}% busy`);
             measurements.push(m);
           }
         });
@@ -214,10 +233,10 @@ export async function run(): Promise<void> {
     }
 
     const rows = toRows(measurements);
-    const reporter = new Reporter(['mbps', 'retransmits', 'cpu%', 'ratio_vs_wireguard', 'ratio_vs_strongswan']);
-    for (const [i, r] of rows.entries()) reporter.add({ ...r, size: measurements[i]!.mtu, 'cpu%': measurements[i]!.cpu });
+    const reporter = new Reporter(['mbps', 'retransmits', 'cpu%', 'host%', 'ratio_vs_wireguard', 'ratio_vs_strongswan']);
+    for (const [i, r] of rows.entries()) reporter.add({ ...r, size: measurements[i]!.mtu, 'cpu%': measurements[i]!.cpu, 'host%': measurements[i]!.host });
     const summary = [
-      `iperf3 TCP, ${seconds} s per direction, 10.1.0.1 <-> 10.2.0.1 through each tunnel; pps = packets/s into the sender's tunnel device; size = tunnel MTU; cpu% = both daemons together, % of one core`,
+      `iperf3 TCP, ${seconds} s per direction, 10.1.0.1 <-> 10.2.0.1 through each tunnel; pps = packets/s into the sender's tunnel device; size = tunnel MTU; cpu% = both daemons together, % of one core; host% = all cores of the machine busy (other load included)`,
       ...summaryLines(rows),
       ...failures.map((f) => `FAILED ${f}`),
     ];
