@@ -89,7 +89,9 @@ function authOf(rounds: readonly AuthRound[], side: 'local' | 'remote', certs?: 
     return { method, id, keyword, certs: [...own, ...chain.filter((c) => !own.includes(c))] };
   }
   const cacerts = certs ? r.cacerts.map((n) => certs.cert(n, 'x509ca')) : [];
-  return { method, id, keyword, ...(cacerts.length ? { cacerts } : {}) };
+  // swanctl `remote { certs = ... }`: the peer's certificates we accept (used when it sends none, send_cert = never).
+  const peerCerts = certs ? r.certs.map((n) => certs.cert(n, 'x509')) : [];
+  return { method, id, keyword, ...(cacerts.length ? { cacerts } : {}), ...(peerCerts.length ? { certs: peerCerts } : {}) };
 }
 
 export function toIkeChild(c: ChildConfig): IkeChildConfig {

@@ -62,3 +62,18 @@ describe('local certificate found by id when no certs = ... is configured', () =
     expect(loadDaemonConfig(confDir(files, 'nobody@cygnet.test')).daemon.connections[0]!.local.certs).toEqual([]);
   });
 });
+
+describe('intermediates under x509ca/', () => {
+  it('complete the peer chain when the peer sends only its end-entity certificate', async () => {
+    const { validateChain } = await import('../pki/index.js');
+    const { loadDaemonCredentials } = await import('./credentials.js');
+    const ik = generateKey({ type: 'ecdsa', size: 256 });
+    const inter = issueCertificate({ subject: 'C=CH, O=cygnet, CN=inter', publicKey: publicKeyOf(ik), issuer: caCert, signingKey: ca, serial: Uint8Array.of(2), notBefore: NOW - 60_000, notAfter: NOW + 86_400_000, ca: true });
+    const pk = generateKey({ type: 'ecdsa', size: 256 });
+    const peer = issueCertificate({ subject: 'C=CH, O=cygnet, CN=peer', publicKey: publicKeyOf(pk), issuer: inter, signingKey: ik, serial: Uint8Array.of(3), notBefore: NOW - 60_000, notAfter: NOW + 86_400_000, san: ['peer@cygnet.test'] });
+    const path = confDir({ 'x509ca/ca.crt': certificateToPem(caCert), 'x509ca/inter.crt': certificateToPem(inter) }, 'x@cygnet.test');
+    const { pki } = loadDaemonCredentials(path);
+    const v = validateChain(peer, [], pki.trust, NOW);
+    expect(v.ok).toBe(true);
+  });
+});

@@ -32,9 +32,10 @@ export function loadDaemonCredentials(configPath: string, secrets: Readonly<Reco
   const dir = dirname(configPath);
   const loaded = loadCredentialDir(dir, nodeCredentialFs, { secrets });
   const cas = loaded.cas.map((c) => c.value);
-  const trust = new TrustStore(cas.filter(isSelfSigned), loaded.crls.map((c) => c.value));
-  // Intermediate CAs (not self-signed) are sent after our certificate and help validate the peer's chain.
+  // Intermediate CAs (not self-signed) are sent after our certificate and help validate the peer's chain when
+  // the peer does not send them (charon builds paths through locally loaded CA certificates too).
   const intermediates = cas.filter((c) => !isSelfSigned(c));
+  const trust = new TrustStore(cas.filter(isSelfSigned), loaded.crls.map((c) => c.value), intermediates);
   const chain = (leaf: Certificate): Certificate[] => {
     const out: Certificate[] = [];
     let cur = leaf;

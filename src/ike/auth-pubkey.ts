@@ -86,8 +86,20 @@ export function verifyPeerCert(
       return { ok: false, message: `peer sent an unreadable certificate: ${(e as Error).message}` };
     }
   }
-  const leaf = certs[0];
-  if (!leaf) return { ok: false, message: 'peer sent no certificate (CERT payload), and none is configured for it' };
+  // swanctl `remote { certs = ... }`: with send_cert = never the peer's certificate comes from here (RFC 7296
+  // 3.6 makes CERT optional); when it does send one, it must be one of these (charon's subject-cert constraint).
+  const known = conn.remote.certs ?? [];
+  const leaf = certs[0] ?? known.find((c) => certMatchesId(c, peerId).ok);
+  if (!leaf)
+    return {
+      ok: false,
+      message:
+        known.length === 0
+          ? 'peer sent no certificate (CERT payload), and none is configured for it (remote certs); have it send its certificate (send_cert) or configure it'
+          : `peer sent no certificate (CERT payload), and none of the connection's remote certs (${known.map((c) => `"${c.subject.text}"`).join(', ')}) contains its identity`,
+    };
+  if (certs[0] && known.length > 0 && !known.some((c) => sameCertificate(c, leaf)))
+    return { ok: false, message: `certificate '${leaf.subject.text}' is not one of the connection's remote certs (${known.map((c) => `"${c.subject.text}"`).join(', ')})` };
   if (!creds.trust) return { ok: false, message: `no trusted CA certificates configured (x509ca/) to verify '${leaf.subject.text}'` };
   const v = validateChain(leaf, certs.slice(1), creds.trust, epochMs);
   if (!v.ok) return { ok: false, message: `certificate '${leaf.subject.text}' refused (${v.code}): ${v.message}` };
