@@ -662,8 +662,14 @@ export class Daemon {
         // Key material: only for an explicit key log (listeners), never logged here.
         return false;
       case 'vip-assigned':
-        // Virtual IPs go on the TUN with the endpoint work of issue 7; until then they are only reported.
-        this.log.log('dmn', 1, `virtual IP(s) ${e.addresses.join(', ')} assigned${e.dns.length ? `, DNS ${e.dns.join(', ')}` : ''} (not configured on any interface yet)`);
+        // Virtual IPs (RFC 7296 3.15) go on the TUN, before the routes that use them as source. DNS servers are
+        // reported only: cygnet does not rewrite the host's resolver configuration.
+        if (this.opts.routes) for (const a of e.addresses) this.opts.routes.addVirtualIp(a);
+        this.log.log(
+          'dmn',
+          1,
+          `virtual IP(s) ${e.addresses.join(', ')} assigned${e.dns.length ? `, DNS ${e.dns.join(', ')}` : ''}${this.opts.routes ? ` (on ${this.opts.routes.device})` : ' (no TUN routes: not configured on any interface)'}`,
+        );
         return true;
       default:
         // An event type newer than this driver: listeners still see it.

@@ -77,4 +77,15 @@ describe('TunRoutes', () => {
     expect(calls).toEqual(['-4 route replace 10.2.0.0/16 dev cyg0', '-4 route del 10.2.0.0/16 dev cyg0']);
     expect(lines.some((l) => l.includes('failed: RTNETLINK'))).toBe(true);
   });
+
+  it('puts a virtual IP on the device first and uses it as the source; cleanup removes both', async () => {
+    const { r, calls } = setup();
+    r.addVirtualIp('10.3.0.7');
+    r.addVirtualIp('10.3.0.7'); // once only
+    r.childUp(child(1, ['10.3.0.7/32'], ['10.2.0.0/16']));
+    await r.settled();
+    expect(calls).toEqual(['-4 addr replace 10.3.0.7/32 dev cyg0', '-4 route replace 10.2.0.0/16 dev cyg0 src 10.3.0.7']);
+    await r.cleanup();
+    expect(calls.slice(2)).toEqual(['-4 route del 10.2.0.0/16 dev cyg0 src 10.3.0.7', '-4 addr del 10.3.0.7/32 dev cyg0']);
+  });
 });

@@ -6,7 +6,8 @@
  *
  * Routes are reference-counted by (prefix, source): a rekeyed CHILD SA with the same selectors keeps the route;
  * the last CHILD SA that needs it removes it. `ip` runs are serialized in one promise chain, so an add and a
- * remove of the same route never overtake each other. A remote selector that contains the peer's own outer
+ * remove of the same route never overtake each other. Virtual IPs assigned by the peer go on the device first
+ * and are the preferred source. A remote selector that contains the peer's own outer
  * address is not routed (IKE and ESP to the peer would loop into the tunnel); that needs policy routing
  * (issue 7) and is logged.
  */
@@ -14,7 +15,7 @@ import { networkInterfaces } from 'node:os';
 import type { ChildSaInfo } from '../ike/events.js';
 import { compareAddr, type TrafficSelector } from '../ike/traffic-selector.js';
 import { formatIp, parseIp } from '../net/ip-address.js';
-import { addRoute, removeRoute, runIp, type IpRunner } from '../tun/linux-net.js';
+import { addAddress, addRoute, removeAddress, removeRoute, runIp, type IpRunner } from '../tun/linux-net.js';
 import type { Logger } from './logger.js';
 
 /** The fewest CIDR prefixes that cover exactly [start, end] (both the same family, start <= end). */
@@ -70,7 +71,10 @@ interface RouteKey {
 
 export class TunRoutes {
   private readonly refs = new Map<string, { key: RouteKey; count: number }>();
+  /** Virtual IPs put on the device (RFC 7296 3.15 INTERNAL_IP4/6_ADDRESS), preferred as route sources. */
+  private readonly vips: Uint8Array[] = [];
   private readonly byChild = new Map<number, string[]>();
+  private readonly addresses: string[] = [];
   private chain: Promise<void> = Promise.resolve();
 
   constructor(
@@ -83,7 +87,8 @@ export class TunRoutes {
   /** The routes a CHILD SA needs: its remote selectors as prefixes, with a source inside its local selectors. */
   routesFor(c: ChildSaInfo): RouteKey[] {
     const peer = parseIp(c.remote.address);
-    const locals = this.localAddresses();
+    // A virtual IP inside the local selectors is the source to use (it is what the peer's policy allows).
+    const locals = [...this.vips, ...this.localAddresses()];
     const out: RouteKey[] = [];
     for (const ts of c.remoteTs) {
       if (peer && inTs(peer, ts)) {
@@ -112,6 +117,19 @@ export class TunRoutes {
     this.byChild.set(c.id, ids);
   }
 
+  /**
+   * Puts a virtual IP on the device (host prefix), queued before any route that uses it as its source; removed
+   * on cleanup (issue 7: "addresses for virtual IPs ... are installed and removed on exit").
+   */
+  addVirtualIp(address: string): void {
+    const b = parseIp(address);
+    if (!b || this.vips.some((v) => compareAddr(v, b) === 0 && v.length === b.length)) return;
+    this.vips.push(b);
+    const cidr = `${formatIp(b)}/${b.length * 8}`;
+    this.enqueue(`installed virtual IP ${cidr} on ${this.device}`, () => addAddress(this.device, cidr, this.run, { nodad: true }));
+    this.addresses.push(cidr);
+  }
+
   childDown(c: ChildSaInfo): void {
     const ids = this.byChild.get(c.id);
     if (!ids) return;
@@ -127,6 +145,8 @@ export class TunRoutes {
       this.release(id);
     }
     this.byChild.clear();
+    for (const cidr of this.addresses.splice(0)) this.enqueue(`removed virtual IP ${cidr} from ${this.device}`, () => removeAddress(this.device, cidr, this.run));
+    this.vips.length = 0;
     await this.chain;
   }
 
