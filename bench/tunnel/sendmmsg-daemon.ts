@@ -42,12 +42,19 @@ function senderFor(d: DriverInternals, local: Address, remote: Address): UdpBatc
   if (s === undefined) {
     s = UdpBatchSender.create(bound.socket, { fallback: (data, port, address) => d.send(local, { address, port }, Buffer.from(data)) }) ?? null;
     senders.set(bound.socket, s);
+    if (s) allSenders.push(s);
   }
   return s ?? undefined;
 }
 
+/** TUN batches seen and packets in them (printed at exit: how much batching the load really gives). */
+const seen = { batches: 0, packets: 0 };
+const allSenders: UdpBatchSender[] = [];
+
 function onTunPackets(this: DriverInternals, tun: TunDevice, batch: readonly Uint8Array[]): void {
   if (this.state !== 'running') return;
+  seen.batches++;
+  seen.packets += batch.length;
   const now = this.clock();
   const refs: PacketRef[] = batch.map((p) =>
     tun.headroom > 0
@@ -84,6 +91,16 @@ function onTunPackets(this: DriverInternals, tun: TunDevice, batch: readonly Uin
 }
 
 (Daemon.prototype as unknown as { onTunPackets: typeof onTunPackets }).onTunPackets = onTunPackets;
+
+process.on('exit', () => {
+  const sent = allSenders.reduce((a, s) => a + s.stats.sent, 0);
+  const calls = allSenders.reduce((a, s) => a + s.stats.syscalls, 0);
+  const dropped = allSenders.reduce((a, s) => a + s.stats.dropped, 0);
+  process.stderr.write(
+    `bench sendmmsg: ${seen.packets} TUN packets in ${seen.batches} batches (${(seen.packets / Math.max(1, seen.batches)).toFixed(2)} per batch); ` +
+      `${sent} datagrams in ${calls} sendmmsg calls (${(sent / Math.max(1, calls)).toFixed(2)} per call), ${dropped} dropped\n`,
+  );
+});
 
 const argv = process.argv.slice(2);
 const rest = argv[0] === 'daemon' ? argv.slice(1) : argv;
