@@ -10,14 +10,41 @@ import { CYGNET_MAIN, REPO_ROOT } from './cygnet.js';
 import { run } from './exec.js';
 import type { Credential, KeyType } from './pki.js';
 
-/** `cygnet pki ARGS` (node --import tsx, the working tree's code); stdout, or a CommandError naming the cause. */
+/**
+ * How `cygnet pki` runs: `'cli'` spawns `node --import tsx src/cli/main.ts pki` (the real command, ~1 s of
+ * startup each under load); `'inproc'` calls the same `runPki(argv, io)` in this process (what src/cli/main.ts
+ * dispatches to), for scenarios that need many certificates within their time budget.
+ */
+export type PkiMode = 'cli' | 'inproc';
+let mode: PkiMode = 'cli';
+export function setCygnetPkiMode(m: PkiMode): void {
+  mode = m;
+}
+
+/** `cygnet pki ARGS`; stdout, or a CommandError / Error naming the cause. */
 export async function cygnetPki(args: readonly string[], input?: string): Promise<string> {
+  if (mode === 'inproc') return runInProcess(args, input);
   const r = await run(process.execPath, ['--import', 'tsx', CYGNET_MAIN, 'pki', ...args], {
     cwd: REPO_ROOT,
     timeoutMs: 60_000,
     ...(input === undefined ? {} : { input }),
   });
   return r.stdout;
+}
+
+async function runInProcess(args: readonly string[], input?: string): Promise<string> {
+  const { runPki } = await import('../../../src/cli/pki.js');
+  let out = '';
+  let err = '';
+  const code = await runPki(args, {
+    stdin: (async function* () {
+      if (input !== undefined) yield input;
+    })(),
+    stdout: { write: (c: string | Uint8Array) => (out += typeof c === 'string' ? c : Buffer.from(c).toString('latin1')) },
+    stderr: { write: (c: string | Uint8Array) => (err += c.toString()) },
+  });
+  if (code !== 0) throw new Error(`cygnet pki ${args.join(' ')} failed (exit ${code}): ${err.trim()}`);
+  return out;
 }
 
 function genArgs(type: KeyType): string[] {

@@ -14,7 +14,7 @@
  */
 import assert from 'node:assert/strict';
 import { run as exec } from '../lib/exec.js';
-import { cygIssue, cygMakeCa } from '../lib/cygnet-pki.js';
+import { cygIssue, cygMakeCa, setCygnetPkiMode } from '../lib/cygnet-pki.js';
 import type { ScenarioContext } from '../lib/scenario.js';
 import { twoHosts } from '../lib/topology.js';
 import { certConnection, certTunnel, closeTunnel, CYG_ID, swanSide, SWAN_ID } from './30-cygnet-certs-swanpki.js';
@@ -23,6 +23,10 @@ export const name = 'cygnet-cert-chain';
 export const timeoutMs = 30_000;
 
 export async function run(ctx: ScenarioContext): Promise<void> {
+  // runPki in this process: the same code as the `cygnet pki` command (31 runs the command itself), minus the
+  // node startup per step that would eat this scenario's time budget.
+  setCygnetPkiMode('inproc');
+  ctx.defer(() => setCygnetPkiMode('cli'));
   const h = await twoHosts(ctx.lab);
   const dir = await ctx.subdir('cygpki-chain');
   const root = await cygMakeCa(dir, 'root', { keyType: 'ecdsa384', dn: 'C=CH, O=cygnet, CN=cygnet Root CA' });
