@@ -149,8 +149,8 @@ async function withPair<T>(impl: Impl, root: string, o: Omit<PairOptions, 'dir'>
   }
 }
 
-async function profileCygnet(root: string, seconds: number): Promise<string[]> {
-  const profDir = join(root, 'cpuprofile');
+async function profileCygnet(root: string, seconds: number, impl: 'cygnet' | 'cygnet-sendmmsg'): Promise<string[]> {
+  const profDir = join(root, `cpuprofile-${impl}`);
   await mkdir(profDir, { recursive: true });
   // NODE_OPTIONS reaches the daemon's node (spawned by CygnetPeer with fixed flags; node 20 refuses --cpu-prof in
   // NODE_OPTIONS, so a preloaded hook drives the inspector's profiler); the profile is written at exit (SIGTERM).
@@ -163,14 +163,14 @@ async function profileCygnet(root: string, seconds: number): Promise<string[]> {
   };
   let mbps = 0;
   const pids: Record<number, string> = {};
-  await withPair('cygnet', join(root, 'profile'), { env }, async (pair, h, dir) => {
+  await withPair(impl, join(root, 'profile'), { env }, async (pair, h, dir) => {
     pids[pair.pids.left] = 'left (iperf3 sender side: TUN read -> ESP seal -> UDP send)';
     pids[pair.pids.right] = 'right (receiver side: UDP receive -> ESP open -> TUN write)';
     // Profile the load only: the hook starts the profiler on SIGUSR2.
     for (const pid of [pair.pids.left, pair.pids.right]) process.kill(pid, 'SIGUSR2');
     mbps = (await iperf3(h.right.ns, h.left.ns, h.right.inner4, { seconds, logDir: dir, port: 5299 })).mbps;
   });
-  const lines = [`cygnet under --cpu-prof: ${mbps.toFixed(1)} Mbit/s left->right for ${seconds} s (profiling slows it a little)`];
+  const lines = [`${impl} under the CPU profiler: ${mbps.toFixed(1)} Mbit/s left->right for ${seconds} s (profiling slows it a little)`];
   const files = (await readdir(profDir)).filter((f) => f.endsWith('.cpuprofile'));
   if (files.length === 0) lines.push(`  no .cpuprofile written in ${profDir} (did the daemons exit cleanly?)`);
   for (const f of files) {
@@ -240,12 +240,13 @@ export async function run(): Promise<void> {
       ...summaryLines(rows),
       ...failures.map((f) => `FAILED ${f}`),
     ];
-    if (flag('profile') !== undefined && impls.includes('cygnet')) {
-      say('profiling cygnet (node --cpu-prof on both daemons)');
+    for (const impl of ['cygnet', 'cygnet-sendmmsg'] as const) {
+      if (flag('profile') === undefined || !impls.includes(impl)) continue;
+      say(`profiling ${impl} (V8 CPU profiler in both daemons)`);
       try {
-        summary.push('', ...(await profileCygnet(root, seconds)));
+        summary.push('', ...(await profileCygnet(root, seconds, impl)));
       } catch (e) {
-        summary.push(`profile FAILED: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+        summary.push(`profile of ${impl} FAILED: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
       }
     }
     reporter.print(summary);

@@ -3,13 +3,15 @@
  * of `Buffer.from` + `dgram.send` per datagram, to measure that change end to end without editing the driver.
  * It replaces Daemon.prototype.onTunPackets at run time with the same steps as the driver's, except step 3:
  *
+ *   0. TCP MSS clamping of each packet              (as driver.ts, when its clampMss exists)
  *   1. TUN batch -> PacketRefs with headroom        (as driver.ts)
  *   2. engine.encapsulate(refs, now)                (as driver.ts)
  *   3. every Send result: sender.push(buffer, offset, length, remote) into the bound socket's sender (copied into
  *      a native arena), then ONE flush() per batch = one sendmmsg per socket per TUN read
  *   4. acquire / flush(now)                        (as driver.ts)
  *
- * Run as `node --import tsx bench/tunnel/sendmmsg-daemon.ts daemon --config ...` (bench/tunnel/pairs.ts does).
+ * It mirrors driver.ts as of commit b85a682 (MSS clamping added); if the driver's onTunPackets changes, mirror it
+ * here, or the comparison measures more than the send path. Run as `node --import tsx bench/tunnel/sendmmsg-daemon.ts daemon --config ...` (bench/tunnel/pairs.ts does).
  */
 import type dgram from 'node:dgram';
 import { EncapStatus } from '../../src/esp/constants.js';
@@ -29,6 +31,7 @@ interface DriverInternals {
   socketFor(local: Address, remote: Address): { socket: dgram.Socket } | undefined;
   send(local: Address, remote: Address, data: Uint8Array): void;
   acquire(dst: Uint8Array, now: number, reqid?: number): void;
+  clampMss?(p: Uint8Array): void;
   fault(what: string, e: unknown): void;
   flush(now: number): void;
 }
@@ -56,6 +59,7 @@ function onTunPackets(this: DriverInternals, tun: TunDevice, batch: readonly Uin
   seen.batches++;
   seen.packets += batch.length;
   const now = this.clock();
+  if (this.clampMss) for (const p of batch) this.clampMss(p);
   const refs: PacketRef[] = batch.map((p) =>
     tun.headroom > 0
       ? { buffer: new Uint8Array(p.buffer, p.byteOffset - tun.headroom, tun.headroom + p.length), offset: tun.headroom, length: p.length }
