@@ -104,11 +104,16 @@ export interface CygIssueOptions {
   lifetimeDays?: number;
 }
 
-/** Seed 001's host/client certificate: `cygnet pki --pub --in KEY | cygnet pki --issue --cacert .. --cakey .. ...`. */
-export async function cygIssue(dir: string, name: string, issuer: Credential, opts: CygIssueOptions): Promise<Credential> {
+/**
+ * Seed 001's host/client certificate: `cygnet pki --pub --in KEY | cygnet pki --issue --cacert .. --cakey .. ...`.
+ * `issuerOrPending` may be a promise (the CA still being made), so key generation overlaps with it.
+ */
+export async function cygIssue(dir: string, name: string, issuerOrPending: Credential | Promise<Credential>, opts: CygIssueOptions): Promise<Credential> {
   const keyType = opts.keyType ?? 'ecdsa256';
   const keyFile = await cygGenKey(dir, name, keyType);
   const pub = await cygnetPki(['--pub', '--in', keyFile, '--outform', 'pem']);
+  // The key and its public half do not need the CA: callers may pass the CA still being made.
+  const issuer = await issuerOrPending;
   const args = ['--issue', '--lifetime', String(opts.lifetimeDays ?? 730), '--cacert', issuer.certFile, '--cakey', issuer.keyFile, '--dn', opts.dn];
   for (const s of opts.san ?? []) args.push('--san', s);
   for (const f of opts.flags ?? []) args.push('--flag', f);

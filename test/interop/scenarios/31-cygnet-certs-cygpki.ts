@@ -19,11 +19,13 @@ export const timeoutMs = 30_000;
 export async function run(ctx: ScenarioContext): Promise<void> {
   const h = await twoHosts(ctx.lab);
   const dir = await ctx.subdir('cygpki');
-  const ca = await cygMakeCa(dir, 'ca', { keyType: 'rsa4096', dn: 'C=CH, O=cygnet, CN=cygnet Root CA' });
+  // Host keys are generated while the CA is made (each step is its own `cygnet pki` process).
+  const pendingCa = cygMakeCa(dir, 'ca', { keyType: 'rsa4096', dn: 'C=CH, O=cygnet, CN=cygnet Root CA' });
   const flags = ['serverAuth', 'ikeIntermediate'];
-  const [cyg, swan] = await Promise.all([
-    cygIssue(dir, 'cygnet', ca, { dn: 'C=CH, O=cygnet, CN=cygnet.test', keyType: 'rsa2048', san: [CYG_ID], flags }),
-    cygIssue(dir, 'swan', ca, { dn: 'C=CH, O=cygnet, CN=swan.test', keyType: 'rsa2048', san: [SWAN_ID], flags }),
+  const [ca, cyg, swan] = await Promise.all([
+    pendingCa,
+    cygIssue(dir, 'cygnet', pendingCa, { dn: 'C=CH, O=cygnet, CN=cygnet.test', keyType: 'rsa2048', san: [CYG_ID], flags }),
+    cygIssue(dir, 'swan', pendingCa, { dn: 'C=CH, O=cygnet, CN=swan.test', keyType: 'rsa2048', san: [SWAN_ID], flags }),
   ]);
   // strongSwan's own pki reads what cygnet pki wrote: the SAN and both flags.
   const printed = (await exec('pki', ['--print', '--in', cyg.certFile])).stdout;
