@@ -10,7 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), 'cygnet-cli-'));
 describe('cygnet CLI', () => {
   it('--version', async () => {
     const p = runCli(['--version']);
-    expect(await p.exited).toBe(0);
+    expect(await p.exited, p.output()).toBe(0);
     expect(p.output()).toMatch(/^cygnet \d+\.\d+\.\d+/);
   });
 
@@ -51,7 +51,7 @@ describe('cygnet CLI', () => {
     const deadline = Date.now() + 10_000;
     while (!p.output().includes('daemon running') && Date.now() < deadline && p.child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
     p.signal('SIGTERM');
-    expect(await p.exited).toBe(0);
+    expect(await p.exited, p.output()).toBe(0);
     expect(p.output()).toMatch(new RegExp(`${f.replace(/[.]/g, '\\.')}:5: .*local_prot`));
     expect(p.output()).toMatch(/:4: .*mobike/);
   });

@@ -88,6 +88,6 @@ describe('SIGHUP', () => {
     p.signal('SIGHUP');
     await waitFor(() => p.output().includes('reloaded: 0 added, 0 removed, 1 changed'), 5_000, () => p.output());
     p.signal('SIGTERM');
-    expect(await p.exited).toBe(0);
+    expect(await p.exited, p.output()).toBe(0);
   });
 });
