@@ -102,48 +102,58 @@ export async function startCertCygnet(ctx: ScenarioContext, h: TwoHosts, conf: s
   };
 }
 
-/**
- * One tunnel up with the given initiator, asserted on both sides, then torn down. `cygAuth` / `swanAuth`: what
- * cygnet / strongSwan log for the signature they verified (the other side's AUTH).
- */
-export async function certTunnel(
-  ctx: ScenarioContext,
-  h: TwoHosts,
-  o: {
-    label: string;
-    cygnetInitiates: boolean;
-    cygConn: PskConnection;
-    swanConn: PskConnection;
-    cygFiles: Record<string, string>;
-    swanFiles: Record<string, string>;
-    /** What cygnet logs for strongSwan's AUTH, e.g. /RFC 7427 signature \(ECDSA-256/. */
-    cygAuth: RegExp;
-    /** What strongSwan logs for cygnet's AUTH, e.g. /ECDSA_WITH_SHA256_DER/. */
-    swanAuth: RegExp;
-    /** Extra lines inside strongSwan's `charon { }` (e.g. `signature_authentication = no`). */
-    charonOptions?: string;
-  },
-): Promise<{ swan: StrongswanPeer; cyg: CygnetSide }> {
-  const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: swanctlConf(o.swanConn), files: o.swanFiles, label: `right-${o.label}`, ...(o.charonOptions ? { charonOptions: o.charonOptions } : {}) });
-  await swan.loadAll();
-  const cygConn = { ...o.cygConn, child: { ...o.cygConn.child, startAction: o.cygnetInitiates ? 'start' : 'none' } };
-  const cyg = await startCertCygnet(ctx, h, swanctlConf(cygConn), o.cygFiles, `cygnet-${o.label}`);
-  if (!o.cygnetInitiates) await swan.initiate('net');
-  const [ci, si] = await Promise.all([cyg.waitFor(`${o.label} established`, establishedCygnet), swan.waitEstablished('cyg', 'net')]);
-  assertSameSa(ci, si, { suite: GCM.suite, espSuite: GCM.espSuite, cygnetInitiated: o.cygnetInitiates, h });
-  const cygLine = await cyg.peer.waitForLog(new RegExp(`authentication of '${SWAN_ID}' with .* successful`), 2000);
-  const swanLines = await swan.grep(new RegExp(`authentication of '${CYG_ID}' with .* successful`));
-  ctx.log(`${o.label}: cygnet: ${cygLine.trim()} | strongSwan: ${swanLines.join(' ').trim()}`);
-  assert.match(cygLine, o.cygAuth, `${o.label}: cygnet verified strongSwan's AUTH`);
-  assert.ok(swanLines.some((l) => o.swanAuth.test(l)), `${o.label}: strongSwan verified cygnet's AUTH with ${o.swanAuth}: ${swanLines.join(' ')}`);
-  await cyg.peer.waitForLog(`CHILD_SA net{1} established with SPIs ${ci.children[0]!.spiIn}_i ${ci.children[0]!.spiOut}_o`, 2000);
-  return { swan, cyg };
+export interface CertPairOptions {
+  label: string;
+  cygConn: PskConnection;
+  swanConn: PskConnection;
+  cygFiles: Record<string, string | Uint8Array>;
+  swanFiles: Record<string, string | Uint8Array>;
+  /** What cygnet logs for strongSwan's AUTH, e.g. /RFC 7427 signature \(ECDSA with SHA256\)/. */
+  cygAuth: RegExp;
+  /** What strongSwan logs for cygnet's AUTH, e.g. /ECDSA_WITH_SHA256_DER/. */
+  swanAuth: RegExp;
+  /** Extra lines inside strongSwan's `charon { }` (e.g. `signature_authentication = no`). */
+  charonOptions?: string;
+  /** More checks while each tunnel is up. */
+  each?: (t: { swan: StrongswanPeer; cyg: CygnetSide; cygnetInitiates: boolean }) => Promise<void>;
 }
 
-/** Tear down: cygnet's SIGTERM sends the Delete, strongSwan drops the SA. */
-export async function closeTunnel(swan: StrongswanPeer, cyg: CygnetSide): Promise<void> {
+/** The n-th (0-based) log line matching `re`, waiting for it. */
+async function nthLine(peer: { grep(re: RegExp): Promise<string[]> }, re: RegExp, n: number, what: string): Promise<string> {
+  return waitFor(what, async () => (await peer.grep(re))[n], 3000, 100);
+}
+
+/**
+ * One strongSwan and one cygnet daemon; a tunnel initiated by cygnet (swanctl --initiate over cygnet's vici),
+ * then one initiated by strongSwan, each asserted on both sides (same SPIs, suites, selectors, the signature each
+ * side verified) and deleted by its initiator before the next.
+ */
+export async function certBothWays(ctx: ScenarioContext, h: TwoHosts, o: CertPairOptions): Promise<void> {
+  const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: swanctlConf(o.swanConn), files: o.swanFiles, label: `right-${o.label}`, ...(o.charonOptions ? { charonOptions: o.charonOptions } : {}) });
+  await swan.loadAll();
+  const cygConn = { ...o.cygConn, child: { ...o.cygConn.child, startAction: 'none' } };
+  const cyg = await startCertCygnet(ctx, h, swanctlConf(cygConn), o.cygFiles, `cygnet-${o.label}`);
+  const cygRe = new RegExp(`authentication of '${SWAN_ID}' with .* successful`);
+  const swanRe = new RegExp(`authentication of '${CYG_ID}' with .* successful`);
+  for (const [n, cygnetInitiates] of [true, false].entries()) {
+    const label = `${o.label}, ${cygnetInitiates ? 'cygnet' : 'strongSwan'} initiates`;
+    await (cygnetInitiates ? cyg.peer : swan).initiate('net');
+    const [ci, si] = await Promise.all([cyg.waitFor(`${label}: established`, establishedCygnet), swan.waitEstablished('cyg', 'net')]);
+    assertSameSa(ci, si, { suite: GCM.suite, espSuite: GCM.espSuite, cygnetInitiated: cygnetInitiates, h });
+    const cygLine = await nthLine(cyg.peer, cygRe, n, `${label}: cygnet's authentication line`);
+    const swanLine = await nthLine(swan, swanRe, n, `${label}: strongSwan's authentication line`);
+    ctx.log(`${label}: cygnet: ${cygLine.trim()} | strongSwan: ${swanLine.trim()}`);
+    assert.match(cygLine, o.cygAuth, `${label}: cygnet verified strongSwan's AUTH`);
+    assert.match(swanLine, o.swanAuth, `${label}: strongSwan verified cygnet's AUTH`);
+    const cc = ci.children[0]!;
+    await cyg.peer.waitForLog(new RegExp(`CHILD_SA net\\{\\d+\\} established with SPIs ${cc.spiIn}_i ${cc.spiOut}_o`), 2000);
+    await o.each?.({ swan, cyg, cygnetInitiates });
+    // The initiator deletes (RFC 7296 1.4.1); both forget the SA.
+    await (cygnetInitiates ? cyg.peer : swan).terminate('cyg');
+    await swan.waitNoSas('cyg', 5000);
+    await cyg.waitFor(`${label}: no SA after the Delete`, (s) => s.ikeSas.length === 0 || undefined, 5000);
+  }
   assert.equal(await cyg.peer.stop(5000), 0, 'cygnet exits 0');
-  await swan.waitNoSas('cyg', 5000);
   await swan.stop();
 }
 
@@ -163,20 +173,16 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const p = await swanPki(ctx, 'ecdsa256');
   const cygFiles = credFiles(p.cyg, 'cygnet', p.ca.certPem);
   const swanFiles = credFiles(p.swan, 'swan', p.ca.certPem);
-  for (const cygnetInitiates of [false, true]) {
-    const conn = certConnection(h);
-    const { swan, cyg } = await certTunnel(ctx, h, {
-      label: cygnetInitiates ? 'cyg-init' : 'swan-init',
-      cygnetInitiates,
-      cygConn: conn,
-      swanConn: swanSide(conn),
-      cygFiles,
-      swanFiles,
-      cygAuth: /RFC 7427 signature \(ECDSA/,
-      swanAuth: /ECDSA_WITH_SHA256_DER/,
-    });
+  const conn = certConnection(h);
+  await certBothWays(ctx, h, {
+    label: 'ecdsa',
+    cygConn: conn,
+    swanConn: swanSide(conn),
+    cygFiles,
+    swanFiles,
+    cygAuth: /RFC 7427 signature \(ECDSA with SHA256\)/,
+    swanAuth: /ECDSA_WITH_SHA256_DER/,
     // strongSwan saw cygnet's certificate from the CERT payload and trusted it through the CA.
-    assert.ok((await swan.grep(/received end entity cert "C=CH, O=cygnet, CN=cygnet"/)).length > 0, 'strongSwan received cygnet certificate');
-    await closeTunnel(swan, cyg);
-  }
+    each: async ({ swan }) => assert.ok((await swan.grep(/received end entity cert "C=CH, O=cygnet, CN=cygnet"/)).length > 0, 'strongSwan received cygnet certificate'),
+  });
 }

@@ -13,7 +13,7 @@
 import type { ScenarioContext } from '../lib/scenario.js';
 import type { KeyType } from '../lib/pki.js';
 import { twoHosts } from '../lib/topology.js';
-import { certConnection, certTunnel, closeTunnel, credFiles, swanPki, swanSide } from './30-cygnet-certs-swanpki.js';
+import { certBothWays, certConnection, credFiles, swanPki, swanSide } from './30-cygnet-certs-swanpki.js';
 
 export const name = 'cygnet-cert-schemes';
 export const timeoutMs = 30_000;
@@ -39,19 +39,15 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const pkis = await Promise.all(CASES.map((c) => swanPki(ctx, c.keyType)));
   for (const [i, c] of CASES.entries()) {
     const p = pkis[i]!;
-    for (const cygnetInitiates of [true, false]) {
-      const conn = certConnection(h, { localAuth: c.auth });
-      const t = await certTunnel(ctx, h, {
-        label: `${c.label}-${cygnetInitiates ? 'cyg' : 'swan'}-init`,
-        cygnetInitiates,
-        cygConn: conn,
-        swanConn: swanSide(conn, { localAuth: c.auth }),
-        cygFiles: credFiles(p.cyg, 'cygnet', p.ca.certPem),
-        swanFiles: credFiles(p.swan, 'swan', p.ca.certPem),
-        cygAuth: c.cygAuth,
-        swanAuth: c.swanAuth,
-      });
-      await closeTunnel(t.swan, t.cyg);
-    }
+    const conn = certConnection(h, { localAuth: c.auth });
+    await certBothWays(ctx, h, {
+      label: c.label,
+      cygConn: conn,
+      swanConn: swanSide(conn, { localAuth: c.auth }),
+      cygFiles: credFiles(p.cyg, 'cygnet', p.ca.certPem),
+      swanFiles: credFiles(p.swan, 'swan', p.ca.certPem),
+      cygAuth: c.cygAuth,
+      swanAuth: c.swanAuth,
+    });
   }
 }

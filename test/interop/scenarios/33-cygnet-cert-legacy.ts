@@ -10,7 +10,7 @@
 import type { ScenarioContext } from '../lib/scenario.js';
 import type { KeyType } from '../lib/pki.js';
 import { twoHosts } from '../lib/topology.js';
-import { certConnection, certTunnel, closeTunnel, credFiles, swanPki, swanSide } from './30-cygnet-certs-swanpki.js';
+import { certBothWays, certConnection, credFiles, swanPki, swanSide } from './30-cygnet-certs-swanpki.js';
 
 export const name = 'cygnet-cert-legacy';
 export const timeoutMs = 30_000;
@@ -25,20 +25,16 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const pkis = await Promise.all(CASES.map((c) => swanPki(ctx, c.keyType)));
   for (const [i, c] of CASES.entries()) {
     const p = pkis[i]!;
-    for (const cygnetInitiates of [true, false]) {
-      const conn = certConnection(h);
-      const t = await certTunnel(ctx, h, {
-        label: `${c.label}-${cygnetInitiates ? 'cyg' : 'swan'}-init`,
-        cygnetInitiates,
-        cygConn: conn,
-        swanConn: swanSide(conn),
-        cygFiles: credFiles(p.cyg, 'cygnet', p.ca.certPem),
-        swanFiles: credFiles(p.swan, 'swan', p.ca.certPem),
-        cygAuth: c.cygAuth,
-        swanAuth: c.swanAuth,
-        charonOptions: 'signature_authentication = no',
-      });
-      await closeTunnel(t.swan, t.cyg);
-    }
+    const conn = certConnection(h);
+    await certBothWays(ctx, h, {
+      label: c.label,
+      cygConn: conn,
+      swanConn: swanSide(conn),
+      cygFiles: credFiles(p.cyg, 'cygnet', p.ca.certPem),
+      swanFiles: credFiles(p.swan, 'swan', p.ca.certPem),
+      cygAuth: c.cygAuth,
+      swanAuth: c.swanAuth,
+      charonOptions: 'signature_authentication = no',
+    });
   }
 }

@@ -17,7 +17,7 @@ import { run as exec } from '../lib/exec.js';
 import { cygIssue, cygMakeCa, setCygnetPkiMode } from '../lib/cygnet-pki.js';
 import type { ScenarioContext } from '../lib/scenario.js';
 import { twoHosts } from '../lib/topology.js';
-import { certConnection, certTunnel, closeTunnel, CYG_ID, swanSide, SWAN_ID } from './30-cygnet-certs-swanpki.js';
+import { certBothWays, certConnection, CYG_ID, swanSide, SWAN_ID } from './30-cygnet-certs-swanpki.js';
 
 export const name = 'cygnet-cert-chain';
 export const timeoutMs = 30_000;
@@ -46,22 +46,20 @@ export async function run(ctx: ScenarioContext): Promise<void> {
 
   const cygFiles = { 'x509/cygnet.crt': cyg.certPem, 'private/cygnet.key': cyg.keyPem, 'x509ca/root.crt': root.certPem, 'x509ca/inter.crt': interCyg.certPem };
   const swanFiles = { 'x509/swan.crt': swan.certPem, 'private/swan.key': swan.keyPem, 'x509ca/root.crt': root.certPem, 'x509ca/inter.crt': interSwan.certPem };
-  for (const cygnetInitiates of [true, false]) {
-    const conn = certConnection(h);
-    const t = await certTunnel(ctx, h, {
-      label: cygnetInitiates ? 'cyg-init' : 'swan-init',
-      cygnetInitiates,
-      cygConn: conn,
-      swanConn: swanSide(conn),
-      cygFiles,
-      swanFiles,
-      cygAuth: /RFC 7427 signature \(SHA256 with RSA\)/,
-      swanAuth: /with ED25519 successful/,
-    });
-    // strongSwan got cygnet's intermediate from the CERT payloads, not from its own store.
-    assert.ok((await t.swan.grep(/received issuer cert "C=CH, O=cygnet, CN=cygnet Intermediate A"/)).length > 0, 'cygnet sent its intermediate');
-    assert.ok((await t.swan.grep(/using untrusted intermediate certificate "C=CH, O=cygnet, CN=cygnet Intermediate A"/)).length > 0, 'strongSwan chained through it');
-    assert.ok((await t.swan.grep(/sending issuer cert "C=CH, O=cygnet, CN=cygnet Intermediate B"/)).length > 0, 'strongSwan sent its intermediate');
-    await closeTunnel(t.swan, t.cyg);
-  }
+  const conn = certConnection(h);
+  await certBothWays(ctx, h, {
+    label: 'chain',
+    cygConn: conn,
+    swanConn: swanSide(conn),
+    cygFiles,
+    swanFiles,
+    cygAuth: /RFC 7427 signature \(SHA256 with RSA\)/,
+    swanAuth: /with ED25519 successful/,
+    each: async ({ swan }) => {
+      // strongSwan got cygnet's intermediate from the CERT payloads, not from its own store.
+      assert.ok((await swan.grep(/received issuer cert "C=CH, O=cygnet, CN=cygnet Intermediate A"/)).length > 0, 'cygnet sent its intermediate');
+      assert.ok((await swan.grep(/using untrusted intermediate certificate "C=CH, O=cygnet, CN=cygnet Intermediate A"/)).length > 0, 'strongSwan chained through it');
+      assert.ok((await swan.grep(/sending issuer cert "C=CH, O=cygnet, CN=cygnet Intermediate B"/)).length > 0, 'strongSwan sent its intermediate');
+    },
+  });
 }
