@@ -3,7 +3,7 @@
  * no` sends no SIGNATURE_HASH_ALGORITHMS notify (RFC 7427 4) and signs with the method of RFC 7296 3.8 / RFC 4754:
  *
  *   rsa    AUTH method 1, RSA PKCS#1 v1.5 with SHA-1 (RFC 7296 3.8)
- *   ecdsa  AUTH method 9, ECDSA with SHA-256 on P-256, raw r|s (RFC 4754 7)
+ *   ecdsa  AUTH method 9, ECDSA with SHA-256 on P-256, raw r|s (RFC 4754 7); method 10, SHA-384 on P-384
  *
  * cygnet, seeing no SIGNATURE_HASH_ALGORITHMS from the peer, must sign with the same legacy method, and verify it.
  */
@@ -18,6 +18,7 @@ export const timeoutMs = 30_000;
 const CASES: ReadonlyArray<{ label: string; keyType: KeyType; cygAuth: RegExp; swanAuth: RegExp }> = [
   { label: 'rsa-method1', keyType: 'rsa2048', cygAuth: /with RSA signature successful/, swanAuth: /with RSA signature successful/ },
   { label: 'ecdsa-method9', keyType: 'ecdsa256', cygAuth: /with ECDSA-256 signature successful/, swanAuth: /with ECDSA-256 signature successful/ },
+  { label: 'ecdsa-method10', keyType: 'ecdsa384', cygAuth: /with ECDSA-384 signature successful/, swanAuth: /with ECDSA-384 signature successful/ },
 ];
 
 export async function run(ctx: ScenarioContext): Promise<void> {
