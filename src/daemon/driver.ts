@@ -20,7 +20,7 @@ import { IkeEndpoint } from '../ike/endpoint.js';
 import type { Address, ChildConfig, Credentials, IkeConnectionConfig } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
 import { compareAddr, type TrafficSelector } from '../ike/traffic-selector.js';
-import { DecapStatus, DROP_REASON_NAMES, EncapStatus } from '../esp/constants.js';
+import { DecapStatus, DROP_REASON_NAMES, DropReason, EncapStatus } from '../esp/constants.js';
 import { EspEngine, type PacketRef } from '../esp/engine.js';
 import type { EspSelector } from '../esp/selector.js';
 import type { TunDevice } from '../tun/types.js';
@@ -69,6 +69,8 @@ const SA_POLICY_PRIORITY = 10;
 const TRAP_POLICY_PRIORITY = 100;
 /** Trap policies use reqids from here up (CHILD SA ids, used as reqids of installed SAs, stay small). */
 const TRAP_REQID_BASE = 0x40000000;
+/** Packets held per trapped CHILD SA while it is negotiated (issue 7: "a bounded queue"). */
+const TRAP_QUEUE_LIMIT = 64;
 /** Requested UDP socket buffer size (SO_RCVBUF/SO_SNDBUF). */
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** How long an inbound SA replaced by a rekey keeps accepting packets still in flight. */
@@ -85,6 +87,8 @@ export class Daemon {
   private readonly installer: ChildSaInstaller;
   private readonly lastActivity = new Map<number, number>();
   private readonly installedAt = new Map<number, number>();
+  /** Packets that triggered (or followed) an ACQUIRE, per trapped conn/child, until the CHILD SA is up. */
+  private readonly trapQueue = new Map<string, Uint8Array[]>();
   /** The inner MTU SYNs are clamped for, or undefined (no TUN, or clamping off). */
   private readonly mssMtu: number | undefined;
   private readonly listeners: ((e: IkeEvent) => void)[] = [];
@@ -97,7 +101,7 @@ export class Daemon {
   private stopWaiter: (() => void) | undefined;
   private readonly port: number;
   private readonly nattPort: number;
-  readonly counters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalives: 0, invalid: 0, delivered: 0, undeliverable: 0, espDrops: 0, sendErrors: 0, faults: 0, mssClamped: 0 };
+  readonly counters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalives: 0, invalid: 0, delivered: 0, undeliverable: 0, espDrops: 0, sendErrors: 0, faults: 0, mssClamped: 0, trapQueueDropped: 0 };
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.logger;
@@ -460,6 +464,12 @@ export class Daemon {
         ? { buffer: new Uint8Array(p.buffer, p.byteOffset - tun.headroom, tun.headroom + p.length), offset: tun.headroom, length: p.length }
         : { buffer: p, offset: 0, length: p.length },
     );
+    this.encapsulateAndSend(refs, now);
+    this.flush(now);
+  }
+
+  /** Outbound pipeline: ESP engine -> UDP; packets without an SA under a trap policy wait in the trap queue. */
+  private encapsulateAndSend(refs: readonly PacketRef[], now: number): void {
     let r: ReturnType<EspEngine['encapsulate']>;
     try {
       r = this.engine.encapsulate(refs, now);
@@ -480,29 +490,61 @@ export class Daemon {
         }
       } else if (st === EncapStatus.Acquire) {
         const a = r.acquire[i];
-        if (a) this.acquire(a.packet.dstAddr, now, a.reqid);
+        const ref = refs[i]!;
+        if (a) this.acquire(a.packet.dstAddr, now, a.reqid, ref.buffer.subarray(ref.offset, ref.offset + ref.length));
+      } else if (st === EncapStatus.Drop && r.reason[i] === DropReason.NoSa) {
+        // A trap whose ACQUIRE was already reported (the engine rate-limits them): the packet waits too.
+        const ref = refs[i]!;
+        const pkt = ref.buffer.subarray(ref.offset, ref.offset + ref.length);
+        const dst = destinationOf(pkt);
+        if (dst) this.acquire(dst, now, undefined, pkt);
       }
     }
-    this.flush(now);
   }
 
   /**
-   * ACQUIRE for a trap policy: initiate the matching connection unless an IKE SA for it exists already. The
-   * triggering packet is dropped (issue 7 adds the bounded queue).
+   * ACQUIRE for a trap policy (start_action = trap, RFC 4301 5.2's "no SA yet"): initiate the connection unless an
+   * IKE SA for it exists already, and keep the packet in a bounded queue that is sent once the CHILD SA is up.
    */
-  private acquire(dst: Uint8Array, now: number, reqid?: number): void {
+  private acquire(dst: Uint8Array, now: number, reqid: number | undefined, packet: Uint8Array): void {
     const byReqid = reqid !== undefined ? this.trapPolicies.get(reqid) : undefined;
     for (const t of byReqid ? [byReqid] : this.trapPolicies.values()) {
       if (!byReqid && !t.remote.some((ts) => ts.startAddr.length === dst.length && compareAddr(dst, ts.startAddr) >= 0 && compareAddr(dst, ts.endAddr) <= 0)) continue;
+      const key = `${t.conn}\0${t.child}`;
+      const q = this.trapQueue.get(key) ?? [];
+      if (q.length < TRAP_QUEUE_LIMIT) q.push(packet.slice());
+      else this.counters.trapQueueDropped++;
+      this.trapQueue.set(key, q);
       if (this.endpoint.listSas().some(({ sa }) => sa.name === t.conn)) return;
       this.log.log('knl', 1, `acquire for '${t.conn}' child '${t.child}' (start_action = trap): initiating`);
       try {
         this.endpoint.initiate(t.conn, now, { child: t.child });
       } catch (e) {
         this.log.log('cfg', 0, `cannot initiate '${t.conn}': ${e instanceof Error ? e.message : String(e)}`);
+        this.trapQueue.delete(key);
       }
       return;
     }
+  }
+
+  /** The CHILD SA a trap waited for is up: send what queued meanwhile, in order. */
+  private releaseTrapQueue(conn: string | undefined, child: string, now: number): void {
+    if (conn === undefined) return;
+    const key = `${conn}\0${child}`;
+    const q = this.trapQueue.get(key);
+    if (!q) return;
+    this.trapQueue.delete(key);
+    this.log.log('knl', 2, `sending ${q.length} packet(s) queued for '${conn}' child '${child}'`);
+    this.encapsulateAndSend(q.map((p) => ({ buffer: p, offset: 0, length: p.length })), now);
+  }
+
+  /** The connection failed: packets waiting for it are dropped (counted). */
+  private dropTrapQueue(conn: string): void {
+    for (const [key, q] of [...this.trapQueue])
+      if (key.startsWith(`${conn}\0`)) {
+        this.counters.trapQueueDropped += q.length;
+        this.trapQueue.delete(key);
+      }
   }
 
   private installTrapPolicies(): void {
@@ -615,6 +657,7 @@ export class Daemon {
         return true;
       case 'ike-down':
         this.log.log('dmn', 2, `event ike-down ${e.sa.name}[${e.sa.id}] (${e.reason})`);
+        if (e.reason !== 'rekeyed') this.dropTrapQueue(e.sa.name);
         return true;
       case 'auth-failed':
         this.log.log('dmn', 2, `event auth-failed IKE SA ${e.ikeSaId}: ${e.message}`);
@@ -631,6 +674,7 @@ export class Daemon {
         }
         this.installedAt.set(e.child.id, now);
         this.opts.routes?.childUp(e.child);
+        this.releaseTrapQueue(this.nameOfIke(e.child.ikeSaId), e.child.name, now);
         return true;
       case 'child-remove':
         if (this.installer.installed.has(e.child.id)) {
@@ -730,4 +774,12 @@ function spiText(spi: number): string {
 
 function fmtAddr(address: string, port: number): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}[${port}]`;
+}
+
+/** Destination address of an IPv4 or IPv6 packet (a view), or undefined if it is neither. */
+function destinationOf(p: Uint8Array): Uint8Array | undefined {
+  const v = p[0]! >>> 4;
+  if (v === 4 && p.length >= 20) return p.subarray(16, 20);
+  if (v === 6 && p.length >= 40) return p.subarray(24, 40);
+  return undefined;
 }
