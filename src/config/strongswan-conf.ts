@@ -1,0 +1,81 @@
+/**
+ * The global settings strongSwan keeps in strongswan.conf (`charon { ... }`), for the daemon-wide knobs that
+ * swanctl.conf does not carry: retransmission, make-before-break, fragment size, cookie and half-open limits,
+ * NAT-T keepalive interval. Same syntax and key names as strongSwan, so an existing strongswan.conf can be
+ * pointed at (`cygnet daemon --settings /etc/strongswan.conf`); keys cygnet does not use are reported, not fatal.
+ */
+import type { EndpointSettings } from '../ike/config.js';
+import { DEFAULT_SETTINGS } from '../ike/config.js';
+import { ConfigError, type SourceLocation } from './errors.js';
+import { parseSettings, type ConfigIo, type ReadFileFn, type SettingsSection } from './parser.js';
+import { parseBool, parseDurationMs, ValueProblem } from './values.js';
+
+export interface GlobalSettings {
+  readonly endpoint: Partial<EndpointSettings>;
+  /** charon.fragment_size: applies to every connection (bytes of IP datagram). */
+  readonly fragmentSize?: number;
+  /** charon.* keys that cygnet reads no meaning from, with where they are. */
+  readonly ignored: readonly { key: string; loc: SourceLocation }[];
+}
+
+function seconds(raw: string, key: string, loc: SourceLocation): number {
+  const v = Number(raw.trim());
+  if (!Number.isFinite(v) || v < 0) throw new ConfigError('INVALID_VALUE', loc, `charon.${key}: expected a number of seconds like 4.0, got '${raw}'`);
+  return Math.round(v * 1000);
+}
+
+function positive(raw: string, key: string, loc: SourceLocation, max = Number.MAX_SAFE_INTEGER): number {
+  const v = Number(raw.trim());
+  if (!Number.isInteger(v) || v < 0 || v > max) throw new ConfigError('INVALID_VALUE', loc, `charon.${key}: expected a whole number${max < Number.MAX_SAFE_INTEGER ? ` up to ${max}` : ''}, got '${raw}'`);
+  return v;
+}
+
+export function globalSettingsFrom(root: SettingsSection): GlobalSettings {
+  const charon = root.sections.get('charon');
+  const ignored: { key: string; loc: SourceLocation }[] = [];
+  if (!charon) return { endpoint: {}, ignored };
+  const rt = { ...DEFAULT_SETTINGS.retransmit };
+  const endpoint: { -readonly [K in keyof EndpointSettings]?: EndpointSettings[K] } = {};
+  let fragmentSize: number | undefined;
+  let retransmitSet = false;
+  for (const [key, k] of charon.keys) {
+    const raw = k.value ?? '';
+    const at = k.loc;
+    const wrap = <T>(f: () => T): T => {
+      try {
+        return f();
+      } catch (e) {
+        if (e instanceof ConfigError) throw e;
+        const why = e instanceof ValueProblem ? (e.plain ? e.expected : `expected ${e.expected}, got '${raw}'`) : e instanceof Error ? e.message : String(e);
+        throw new ConfigError('INVALID_VALUE', at, `charon.${key}: ${why}`);
+      }
+    };
+    switch (key) {
+      case 'retransmit_timeout': rt.timeoutMs = seconds(raw, key, at); retransmitSet = true; break;
+      case 'retransmit_base': {
+        const v = Number(raw.trim());
+        if (!Number.isFinite(v) || v < 1) throw new ConfigError('INVALID_VALUE', at, `charon.${key}: expected a number >= 1 like 1.8, got '${raw}'`);
+        rt.base = v;
+        retransmitSet = true;
+        break;
+      }
+      case 'retransmit_tries': rt.tries = positive(raw, key, at, 100); retransmitSet = true; break;
+      case 'retransmit_limit': rt.limitMs = seconds(raw, key, at); retransmitSet = true; break;
+      case 'retransmit_jitter': rt.jitterPercent = positive(raw, key, at, 100); retransmitSet = true; break;
+      case 'make_before_break': endpoint.makeBeforeBreak = wrap(() => parseBool(raw)); break;
+      case 'fragment_size': fragmentSize = positive(raw, key, at, 65535); break;
+      case 'cookie_threshold': endpoint.cookieThreshold = positive(raw, key, at); break;
+      case 'block_threshold': endpoint.blockThreshold = positive(raw, key, at); break;
+      case 'keep_alive': endpoint.keepaliveMs = wrap(() => parseDurationMs(raw)); break;
+      case 'half_open_timeout': endpoint.halfOpenTimeoutMs = wrap(() => parseDurationMs(raw)); break;
+      default: ignored.push({ key: `charon.${key}`, loc: at });
+    }
+  }
+  if (retransmitSet) endpoint.retransmit = rt;
+  return { endpoint, ...(fragmentSize !== undefined ? { fragmentSize } : {}), ignored };
+}
+
+/** Parses strongswan.conf text (includes resolved through `io`). Throws ConfigError with file:line. */
+export function parseStrongswanConf(text: string, file = 'strongswan.conf', io?: ConfigIo | ReadFileFn): GlobalSettings {
+  return globalSettingsFrom(parseSettings(text, file, io));
+}
