@@ -316,6 +316,7 @@ export class Daemon {
       if (restart.has(t.conn)) {
         this.engine.removePolicy(t.policyId);
         this.trapPolicies.delete(reqid);
+        this.opts.routes?.trapDown(`${t.conn}/${t.child}`);
       }
     for (const { sa } of this.endpoint.listSas())
       if (restart.has(sa.name)) {
@@ -566,6 +567,8 @@ export class Daemon {
     const reqid = this.nextTrapReqid++;
     const policyId = this.engine.installPolicy({ local: local as EspSelector[], remote: remote as EspSelector[], reqid, priority: TRAP_POLICY_PRIORITY });
     this.trapPolicies.set(reqid, { conn, child, remote, policyId });
+    const peer = this.connections.find((x) => x.name === conn)?.remoteAddrs.find((a) => /^[0-9a-fA-F:.]+$/.test(a));
+    this.opts.routes?.trapUp(`${conn}/${child}`, local, remote, peer);
     this.log.log('cfg', 1, `installed trap policy for '${conn}' child '${child}'`);
   }
 

@@ -89,3 +89,21 @@ describe('TunRoutes', () => {
     expect(calls.slice(2)).toEqual(['-4 route del 10.2.0.0/16 dev cyg0 src 10.3.0.7', '-4 addr del 10.3.0.7/32 dev cyg0']);
   });
 });
+
+describe('TunRoutes for trap policies', () => {
+  it('a trap route and the CHILD SA route share one kernel route', async () => {
+    const calls: string[] = [];
+    const r = new TunRoutes('cyg0', new Logger({ write: () => {} }), async (args) => {
+      calls.push(args.join(' '));
+      return '';
+    }, () => [ip('10.1.0.1')]);
+    r.trapUp('gw/net', [ts('10.1.0.0/16')], [ts('10.2.0.0/16')], '192.0.2.2');
+    r.childUp(child(1, ['10.1.0.0/16'], ['10.2.0.0/16']));
+    r.trapDown('gw/net');
+    await r.settled();
+    expect(calls).toEqual(['-4 route replace 10.2.0.0/16 dev cyg0 src 10.1.0.1']);
+    r.childDown(child(1, [], []));
+    await r.settled();
+    expect(calls.slice(1)).toEqual(['-4 route del 10.2.0.0/16 dev cyg0 src 10.1.0.1']);
+  });
+});

@@ -73,7 +73,8 @@ export class TunRoutes {
   private readonly refs = new Map<string, { key: RouteKey; count: number }>();
   /** Virtual IPs put on the device (RFC 7296 3.15 INTERNAL_IP4/6_ADDRESS), preferred as route sources. */
   private readonly vips: Uint8Array[] = [];
-  private readonly byChild = new Map<number, string[]>();
+  /** Route ids per owner (`child:<id>` or `trap:<conn>/<child>`). */
+  private readonly byChild = new Map<string, string[]>();
   private readonly addresses: string[] = [];
   private chain: Promise<void> = Promise.resolve();
 
@@ -86,16 +87,20 @@ export class TunRoutes {
 
   /** The routes a CHILD SA needs: its remote selectors as prefixes, with a source inside its local selectors. */
   routesFor(c: ChildSaInfo): RouteKey[] {
-    const peer = parseIp(c.remote.address);
+    return this.routesForSelectors(c.localTs, c.remoteTs, c.remote.address);
+  }
+
+  private routesForSelectors(localTs: readonly TrafficSelector[], remoteTs: readonly TrafficSelector[], peerAddress: string | undefined): RouteKey[] {
+    const peer = peerAddress !== undefined ? parseIp(peerAddress) : undefined;
     // A virtual IP inside the local selectors is the source to use (it is what the peer's policy allows).
     const locals = [...this.vips, ...this.localAddresses()];
     const out: RouteKey[] = [];
-    for (const ts of c.remoteTs) {
+    for (const ts of remoteTs) {
       if (peer && inTs(peer, ts)) {
-        this.log.log('knl', 1, `not routing ${formatIp(ts.startAddr)}-${formatIp(ts.endAddr)} into ${this.device}: it contains the peer ${c.remote.address} (needs policy routing)`);
+        this.log.log('knl', 1, `not routing ${formatIp(ts.startAddr)}-${formatIp(ts.endAddr)} into ${this.device}: it contains the peer ${peerAddress} (needs policy routing)`);
         continue;
       }
-      const srcBytes = locals.find((a) => a.length === ts.startAddr.length && c.localTs.some((l) => inTs(a, l)));
+      const srcBytes = locals.find((a) => a.length === ts.startAddr.length && localTs.some((l) => inTs(a, l)));
       const src = srcBytes ? formatIp(srcBytes) : undefined;
       for (const prefix of rangeToPrefixes(ts.startAddr, ts.endAddr)) out.push({ prefix, src });
     }
@@ -103,8 +108,22 @@ export class TunRoutes {
   }
 
   childUp(c: ChildSaInfo): void {
+    this.add(`child:${c.id}`, this.routesFor(c));
+  }
+
+  /** Routes for a trap policy (start_action = trap), so the first packet reaches the TUN and triggers ACQUIRE. */
+  trapUp(name: string, localTs: readonly TrafficSelector[], remoteTs: readonly TrafficSelector[], peerAddress: string | undefined): void {
+    this.add(`trap:${name}`, this.routesForSelectors(localTs, remoteTs, peerAddress));
+  }
+
+  trapDown(name: string): void {
+    this.removeOwner(`trap:${name}`);
+  }
+
+  private add(owner: string, keys: readonly RouteKey[]): void {
+    if (this.byChild.has(owner)) return;
     const ids: string[] = [];
-    for (const key of this.routesFor(c)) {
+    for (const key of keys) {
       const id = `${key.prefix}|${key.src ?? ''}`;
       ids.push(id);
       const r = this.refs.get(id);
@@ -114,7 +133,14 @@ export class TunRoutes {
         this.enqueue(`installed route ${key.prefix} dev ${this.device}${key.src ? ` src ${key.src}` : ''}`, () => addRoute(key.prefix, this.device, key.src ? { src: key.src } : {}, this.run));
       }
     }
-    this.byChild.set(c.id, ids);
+    this.byChild.set(owner, ids);
+  }
+
+  private removeOwner(owner: string): void {
+    const ids = this.byChild.get(owner);
+    if (!ids) return;
+    this.byChild.delete(owner);
+    for (const id of ids) this.release(id);
   }
 
   /**
@@ -131,10 +157,7 @@ export class TunRoutes {
   }
 
   childDown(c: ChildSaInfo): void {
-    const ids = this.byChild.get(c.id);
-    if (!ids) return;
-    this.byChild.delete(c.id);
-    for (const id of ids) this.release(id);
+    this.removeOwner(`child:${c.id}`);
   }
 
   /** Removes every route still installed and waits for all `ip` runs to finish. */
