@@ -73,7 +73,7 @@ export async function startCertCygnet(ctx: ScenarioContext, h: TwoHosts, conf: s
     label,
     config: conf,
     files,
-    args: ['--status-file', statusFile, '--debug', 'ike 2, net 1, esp 1, dmn 2, cfg 2'],
+    args: ['--status-file', statusFile, '--debug', 'ike 2, net 2, esp 1, dmn 2, cfg 2'],
     ready: /daemon running/,
   });
   const status = (): DaemonStatus | undefined => {
