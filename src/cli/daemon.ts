@@ -29,6 +29,9 @@ const SPEC = {
   'no-vici': { flag: true },
   mtu: {},
   mss: {},
+  'retransmit-timeout': {},
+  'retransmit-base': {},
+  'retransmit-tries': {},
 } as const;
 
 /** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
@@ -44,6 +47,9 @@ export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
   --no-routes              with --tun: do not route the remote traffic selectors into the TUN
   --mtu N                  with --tun: the TUN's MTU (default 1400: 1500 minus ESP-in-UDP overhead)
   --mss N|off              clamp TCP MSS on SYNs through the tunnel for inner MTU N (default: the TUN's MTU)
+  --retransmit-timeout S   IKE retransmission as strongswan.conf's charon.retransmit_timeout (default 4 s),
+  --retransmit-base X      ... retransmit_base (default 1.8) and
+  --retransmit-tries N     ... retransmit_tries (default 5): a dead peer is declared after their sum (165 s)
   --socket PATH            vici control socket (default /var/run/cygnet.vici; swanctl --uri unix://PATH)
   --no-vici                no control socket
 signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status; SIGHUP reloads FILE`;
@@ -97,6 +103,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     return 2;
   }
 
+  const retransmit: { timeoutMs?: number; base?: number; tries?: number } = {};
   let mtu: number | undefined;
   let mss: number | false | undefined;
   try {
@@ -110,6 +117,24 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     else if (c !== undefined) {
       mss = Number(c);
       if (!/^\d+$/.test(c) || mss < 576 || mss > 65535) throw new UsageError(`--mss: '${c}' is not an inner MTU (576-65535) or off`);
+    }
+    const rt = opts.get('retransmit-timeout');
+    if (rt !== undefined) {
+      const v = Number(rt);
+      if (!(v > 0 && v <= 3600)) throw new UsageError(`--retransmit-timeout: '${rt}' is not a number of seconds (0-3600)`);
+      retransmit.timeoutMs = Math.round(v * 1000);
+    }
+    const rb = opts.get('retransmit-base');
+    if (rb !== undefined) {
+      const v = Number(rb);
+      if (!(v >= 1 && v <= 10)) throw new UsageError(`--retransmit-base: '${rb}' is not a number in 1..10`);
+      retransmit.base = v;
+    }
+    const rn = opts.get('retransmit-tries');
+    if (rn !== undefined) {
+      const v = Number(rn);
+      if (!/^\d+$/.test(rn) || v > 100) throw new UsageError(`--retransmit-tries: '${rn}' is not a count (0-100)`);
+      retransmit.tries = v;
     }
   } catch (e) {
     console.error(`cygnet daemon: ${(e as Error).message}`);
@@ -141,6 +166,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     ...(tun ? { tun } : {}),
     ...(routes ? { routes } : {}),
     ...(mss !== undefined ? { mssClampMtu: mss } : {}),
+    ...(Object.keys(retransmit).length > 0 ? { retransmit } : {}),
     ...(statusFile !== undefined ? { statusFile } : {}),
   });
   try {

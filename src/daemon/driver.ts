@@ -17,6 +17,7 @@ import type { CryptoBackend } from '../crypto/types.js';
 import { createProvider } from '../crypto/provider.js';
 import { systemRandom, type RandomSource } from '../crypto/random.js';
 import { IkeEndpoint } from '../ike/endpoint.js';
+import { DEFAULT_RETRANSMIT, type RetransmitSettings } from '../ike/retransmit.js';
 import type { Address, ChildConfig, Credentials, IkeConnectionConfig } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
 import { compareAddr, type TrafficSelector } from '../ike/traffic-selector.js';
@@ -53,6 +54,8 @@ export interface DaemonOptions {
   readonly routes?: TunRoutes;
   readonly crypto?: CryptoBackend;
   readonly random?: RandomSource;
+  /** IKE retransmission (strongswan.conf charon.retransmit_timeout/base/tries); strongSwan's defaults otherwise. */
+  readonly retransmit?: Partial<RetransmitSettings>;
   /** Monotonic milliseconds; default performance.now(). */
   readonly clock?: () => number;
 }
@@ -125,7 +128,7 @@ export class Daemon {
         return self.config.credentials.trust;
       },
     };
-    this.endpoint = new IkeEndpoint({ connections: this.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: { epochOffsetMs } });
+    this.endpoint = new IkeEndpoint({ connections: this.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: { epochOffsetMs, ...(opts.retransmit ? { retransmit: { ...DEFAULT_RETRANSMIT, ...opts.retransmit } } : {}) } });
     this.engine = new EspEngine({ backend: crypto, random });
     this.installer = new ChildSaInstaller(this.engine, {
       replayWindow: (c) => this.childConfig(c)?.replayWindow ?? 1024,
