@@ -107,7 +107,10 @@ export function verifyPeerCert(
   if (pinned && pinned.length > 0) {
     const anchor = v.chain[v.chain.length - 1]!;
     if (!pinned.some((c) => sameCertificate(c, anchor)))
-      return { ok: false, message: `certificate '${leaf.subject.text}' chains to '${anchor.subject.text}', which is not in the connection's cacerts` };
+      return {
+        ok: false,
+        message: `certificate '${leaf.subject.text}' chains to '${anchor.subject.text}', which is not in the connection's cacerts (${pinned.map((c) => `'${c.subject.text}'`).join(', ')})`,
+      };
   }
   const m = certMatchesId(leaf, peerId);
   if (!m.ok) return { ok: false, message: m.message };
