@@ -13,6 +13,7 @@
  * Then two more refusals with strongSwan initiating:
  *   4. strongSwan's certificate expired yesterday (`pki --issue --not-after`): cygnet says EXPIRED and when.
  *   5. strongSwan's certificate comes from a CA cygnet does not trust: cygnet names the unknown issuer.
+ *   6. The CA is trusted but not the one the connection pins (`remote { cacerts = ca.crt }`).
  * No side keeps an SA.
  */
 import assert from 'node:assert/strict';
@@ -124,5 +125,24 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     assert.match(why, /C=XX, O=elsewhere, CN=Other CA/, 'names the unknown issuer');
     await t.swan.waitForLog(/received AUTHENTICATION_FAILED notify error/, 5000);
     await t.down();
+  }
+
+  // 6. Pinned CA: cygnet trusts both CAs but the connection's `remote { cacerts = ca.crt }` names only its own.
+  {
+    const dir = await ctx.subdir('pki-pinned');
+    const other = await makeCa(dir, 'other', { keyType: 'ecdsa256', dn: 'C=XX, O=elsewhere, CN=Other CA' });
+    const stranger = await issue(dir, 'swan', other, { dn: 'C=XX, O=elsewhere, CN=swan', keyType: 'ecdsa256', san: ['swan@cygnet.test'] });
+    const conn = certConnection(h);
+    const cygText = swanctlConf(conn).replace('    remote {\n', '    remote {\n      cacerts = ca.crt\n');
+    const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: swanctlConf(swanSide(conn)), files: { ...credFiles(stranger, 'swan', other.certPem), 'x509ca/mine.crt': p.ca.certPem }, label: 'right-pinned' });
+    await swan.loadAll();
+    const cyg = await startCertCygnet(ctx, h, cygText, { ...cygFiles, 'x509ca/other.crt': other.certPem }, 'cygnet-pinned');
+    const res = await swan.initiate('net', { allowFail: true, timeoutS: 10 });
+    assert.notEqual(res.code, 0, 'strongSwan initiate fails');
+    const why = await cyg.peer.waitForLog(/not in the connection's cacerts/, 3000);
+    ctx.log(`6: cygnet: ${why.trim()}`);
+    assert.match(why, /chains to 'C=XX, O=elsewhere, CN=Other CA', which is not in the connection's cacerts \('C=CH, O=cygnet, CN=cygnet interop CA'\)/, 'names the CA it chains to and the pinned one');
+    await swan.waitForLog(/received AUTHENTICATION_FAILED notify error/, 5000);
+    await Promise.all([swan.stop(), cyg.peer.stop()]);
   }
 }

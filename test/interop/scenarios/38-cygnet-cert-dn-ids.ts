@@ -4,6 +4,7 @@
  *   - cygnet configures no local id: like charon it uses its certificate's subject DN as IDi/IDr (ID_DER_ASN1_DN,
  *     RFC 7296 3.5), which strongSwan expects as `remote { id = "C=CH, O=cygnet, CN=cygnet" }`; cygnet expects
  *     strongSwan's DN, matched against the certificate's subject (RFC 4945 3.1.5).
+ *   - cygnet pins strongSwan's CA with `remote { cacerts = ca.crt }`.
  *   - Both private keys are encrypted PKCS#8 (openssl pkcs8 -topk8 -v2 aes256) under private/, their passphrases
  *     in `secrets { private-x { file = ..., secret = ... } }`, the same file syntax on both sides.
  */
@@ -43,6 +44,8 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     const base = certConnection(h, { startAction: cygnetInitiates ? 'start' : 'none' });
     // cygnet: no local id (-> its certificate's DN); the peer's DN quoted, as swanctl.conf examples write it.
     const cygConn = { ...base, localId: undefined as unknown as string, remoteId: `"${SWAN_DN}"` };
+    // ... and pins the peer's CA (swanctl `remote { cacerts = ca.crt }`, resolved under x509ca/).
+    const cygText = swanctlConf(cygConn).replace('    remote {\n', '    remote {\n      cacerts = ca.crt\n');
     const swanConn: PskConnection = { ...swanSide(base), localId: `"${SWAN_DN}"`, remoteId: `"${CYG_DN}"` };
     const swan = await ctx.startStrongswan({
       ns: h.right.ns,
@@ -51,7 +54,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
       label: `right-${label}`,
     });
     await swan.loadAll();
-    const cyg = await startCertCygnet(ctx, h, swanctlConf(cygConn) + keySecret('cygnet.pem', 'cyg-pass'), { 'x509/cygnet.crt': p.cyg.certPem, 'private/cygnet.pem': cygKey, 'x509ca/ca.crt': p.ca.certPem }, `cygnet-${label}`);
+    const cyg = await startCertCygnet(ctx, h, cygText + keySecret('cygnet.pem', 'cyg-pass'), { 'x509/cygnet.crt': p.cyg.certPem, 'private/cygnet.pem': cygKey, 'x509ca/ca.crt': p.ca.certPem }, `cygnet-${label}`);
     if (!cygnetInitiates) await swan.initiate('net');
     const [ci, si] = await Promise.all([cyg.waitFor('established', establishedCygnet), swan.waitEstablished('cyg', 'net')]);
     assert.equal(ci.spiI, si.initiatorSpi);
