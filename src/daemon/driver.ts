@@ -72,6 +72,8 @@ const SA_POLICY_PRIORITY = 10;
 const TRAP_POLICY_PRIORITY = 100;
 /** Trap policies use reqids from here up (CHILD SA ids, used as reqids of installed SAs, stay small). */
 const TRAP_REQID_BASE = 0x40000000;
+/** Most ESP datagrams decapsulated in one engine call (bounds latency and the result arrays). */
+const ESP_BATCH_MAX = 128;
 /** Packets held per trapped CHILD SA while it is negotiated (issue 7: "a bounded queue"). */
 const TRAP_QUEUE_LIMIT = 64;
 /** Requested UDP socket buffer size (SO_RCVBUF/SO_SNDBUF). */
@@ -92,6 +94,9 @@ export class Daemon {
   private readonly installedAt = new Map<number, number>();
   /** Packets that triggered (or followed) an ACQUIRE, per trapped conn/child, until the CHILD SA is up. */
   private readonly trapQueue = new Map<string, Uint8Array[]>();
+  /** ESP datagrams received in this event-loop turn, decapsulated together. */
+  private readonly espBatch: PacketRef[] = [];
+  private espBatchScheduled = false;
   /** The inner MTU SYNs are clamped for, or undefined (no TUN, or clamping off). */
   private readonly mssMtu: number | undefined;
   private readonly listeners: ((e: IkeEvent) => void)[] = [];
@@ -414,11 +419,26 @@ export class Daemon {
 
   private onDatagram(s: BoundSocket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.state === 'stopped') return;
-    const now = this.clock();
+    // dgram hands each datagram its own Buffer, so ESP can be decrypted in place and batched without a copy.
     const data = new Uint8Array(msg.buffer, msg.byteOffset, msg.length);
+    const k = classifyDatagram(data, s.port !== this.nattPort, s.port === 500);
+    if (k.kind === 'esp') {
+      // ESP waits for the end of this event-loop turn and is decapsulated as one batch (one engine call, one
+      // TUN write, one flush), as wireguard-go's receive path batches.
+      this.counters.espIn++;
+      this.espBatch.push({ buffer: data, offset: 0, length: data.length });
+      if (this.espBatch.length >= ESP_BATCH_MAX) this.processEspBatch();
+      else if (!this.espBatchScheduled) {
+        this.espBatchScheduled = true;
+        setImmediate(() => this.processEspBatch());
+      }
+      return;
+    }
+    // IKE must not overtake ESP received before it (a Delete would drop packets already in flight).
+    if (this.espBatch.length > 0) this.processEspBatch();
+    const now = this.clock();
     const local: Address = { address: s.address, port: s.port };
     const remote: Address = { address: rinfo.address, port: rinfo.port };
-    const k = classifyDatagram(data, s.port !== this.nattPort, s.port === 500);
     switch (k.kind) {
       case 'ike':
         this.counters.ikeIn++;
@@ -428,10 +448,6 @@ export class Daemon {
       case 'keepalive':
         this.counters.keepalives++;
         break;
-      case 'esp':
-        this.counters.espIn++;
-        this.guard('ESP decapsulate', () => this.decapsulate(data, now));
-        break;
       case 'invalid':
         this.counters.invalid++;
         this.log.log('net', 2, `from ${fmtAddr(remote.address, remote.port)}: ${k.why}`);
@@ -440,23 +456,39 @@ export class Daemon {
     this.flush(now);
   }
 
-  private decapsulate(data: Uint8Array, now: number): void {
-    const r = this.engine.decapsulate([{ buffer: data, offset: 0, length: data.length }], now);
-    const st = r.status[0];
-    if (st === DecapStatus.Deliver) {
-      const sa = r.sa[0];
-      if (sa) this.noteActivity(sa.spi, now);
-      const buf = r.buffer[0]!;
-      const pkt = buf.subarray(r.offset[0]!, r.offset[0]! + r.length[0]!);
+  /** Inbound pipeline: ESP engine (SPI, replay, ICV, policy) -> MSS clamp -> TUN, for the datagrams of one turn. */
+  private processEspBatch(): void {
+    this.espBatchScheduled = false;
+    const batch = this.espBatch.splice(0);
+    if (batch.length === 0 || this.state === 'stopped') return;
+    const now = this.clock();
+    this.guard('ESP decapsulate', () => {
+      const r = this.engine.decapsulate(batch, now);
+      const out: Uint8Array[] = [];
+      let lastSpi = -1;
+      for (let i = 0; i < r.count; i++) {
+        const st = r.status[i];
+        if (st === DecapStatus.Deliver) {
+          const sa = r.sa[i];
+          if (sa && sa.spi !== lastSpi) {
+            lastSpi = sa.spi;
+            this.noteActivity(sa.spi, now);
+          }
+          const pkt = r.buffer[i]!.subarray(r.offset[i]!, r.offset[i]! + r.length[i]!);
+          this.clampMss(pkt);
+          out.push(pkt);
+        } else if (st === DecapStatus.Drop) {
+          this.counters.espDrops++;
+          this.log.log('esp', 3, `inbound ESP dropped: ${DROP_REASON_NAMES[r.reason[i]!] ?? r.reason[i]}`);
+        }
+      }
+      if (out.length === 0) return;
       if (this.opts.tun && !this.opts.tun.closed) {
-        this.clampMss(pkt);
-        this.opts.tun.writeBatch([pkt]);
-        this.counters.delivered++;
-      } else this.counters.undeliverable++;
-    } else if (st === DecapStatus.Drop) {
-      this.counters.espDrops++;
-      this.log.log('esp', 3, `inbound ESP dropped: ${DROP_REASON_NAMES[r.reason[0]!] ?? r.reason[0]}`);
-    }
+        this.opts.tun.writeBatch(out);
+        this.counters.delivered += out.length;
+      } else this.counters.undeliverable += out.length;
+    });
+    this.flush(now);
   }
 
   private onTunPackets(tun: TunDevice, batch: readonly Uint8Array[]): void {
