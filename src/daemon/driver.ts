@@ -443,7 +443,8 @@ export class Daemon {
       case 'ike':
         this.counters.ikeIn++;
         this.log.log('net', 2, `received packet: from ${fmtAddr(remote.address, remote.port)} to ${fmtAddr(local.address, local.port)} (${k.data.length} bytes)`);
-        this.guard('IKE receive', () => this.endpoint.receive(k.data, local, remote, now));
+        // A stripped non-ESP marker (RFC 3948) shows as IKE data shorter than the datagram.
+        this.guard('IKE receive', () => this.endpoint.receive(k.data, local, remote, now, { marker: k.data.length !== data.length }));
         break;
       case 'keepalive':
         this.counters.keepalives++;
@@ -688,7 +689,7 @@ export class Daemon {
   private onIkeEvent(e: IkeEvent, now: number): boolean {
     switch (e.type) {
       case 'log':
-        this.log.log(e.group, e.level, e.message);
+        this.log.log(e.group, e.level, e.message, e.ikeSaId !== undefined ? { ikeSaId: e.ikeSaId } : undefined);
         return false;
       case 'ike-up':
         this.log.log('dmn', 2, `event ike-up ${e.sa.name}[${e.sa.id}] ${e.sa.suite}`);

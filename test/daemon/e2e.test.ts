@@ -70,7 +70,8 @@ describe('cygnet daemon: two processes on loopback', () => {
     // --log-format json: every line is a JSON object.
     const jsonLines = moon.output().split('\n').filter((l) => l.startsWith('{'));
     expect(jsonLines.length).toBeGreaterThan(3);
-    expect(jsonLines.some((l) => (JSON.parse(l) as { message: string }).message.includes('IKE_SA gw[1] established'))).toBe(true);
+    const upLine = jsonLines.map((l) => JSON.parse(l) as { group: string; level: number; message: string; ikeSaId?: number }).find((j) => j.message.includes('IKE_SA gw[1] established'));
+    expect(upLine).toMatchObject({ group: 'ike', level: 0, ikeSaId: 1 });
 
     // SIGTERM on the initiator: Delete sent, the responder removes the SA, the initiator exits 0.
     moon.signal('SIGTERM');
