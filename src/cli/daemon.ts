@@ -4,6 +4,7 @@
  * which terminate every IKE SA (Deletes sent, answers awaited up to 2 s) and exit 0. SIGUSR1 logs the status;
  * SIGHUP reloads the file (SAs of unchanged connections are left alone).
  */
+import { openSync, writeSync } from 'node:fs';
 import { diffConfigs, isConfigError } from '../config/index.js';
 import { encapWarnings, loadDaemonConfig } from '../daemon/connections.js';
 import { Daemon } from '../daemon/driver.js';
@@ -32,6 +33,7 @@ const SPEC = {
   'retransmit-timeout': {},
   'retransmit-base': {},
   'retransmit-tries': {},
+  'key-log': {},
 } as const;
 
 /** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
@@ -50,6 +52,7 @@ export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
   --retransmit-timeout S   IKE retransmission as strongswan.conf's charon.retransmit_timeout (default 4 s),
   --retransmit-base X      ... retransmit_base (default 1.8) and
   --retransmit-tries N     ... retransmit_tries (default 5): a dead peer is declared after their sum (165 s)
+  --key-log FILE           append IKE and ESP keys as JSON lines (mode 0600) to decrypt captures: secrets!
   --socket PATH            vici control socket (default /var/run/cygnet.vici; swanctl --uri unix://PATH)
   --no-vici                no control socket
 signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status; SIGHUP reloads FILE`;
@@ -156,6 +159,18 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
 
   const bind = opts.get('bind')?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const statusFile = opts.get('status-file');
+  const keyLogPath = opts.get('key-log');
+  let keyLog: ((line: string) => void) | undefined;
+  if (keyLogPath !== undefined) {
+    try {
+      const fd = openSync(keyLogPath, 'a', 0o600);
+      keyLog = (line) => writeSync(fd, line + '\n');
+      logger.log('cfg', 0, `writing IKE and ESP keys to ${keyLogPath} (for decrypting captures; keep it secret)`);
+    } catch (e) {
+      logger.log('cfg', 0, `cannot open key log ${keyLogPath}: ${(e as Error).message}`);
+      return 1;
+    }
+  }
   const routes = tun && !opts.has('no-routes') ? new TunRoutes(tun.name, logger) : undefined;
   const daemon = new Daemon({
     config: loaded.daemon,
@@ -167,6 +182,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     ...(routes ? { routes } : {}),
     ...(mss !== undefined ? { mssClampMtu: mss } : {}),
     ...(Object.keys(retransmit).length > 0 ? { retransmit } : {}),
+    ...(keyLog ? { keyLog } : {}),
     ...(statusFile !== undefined ? { statusFile } : {}),
   });
   try {

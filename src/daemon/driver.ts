@@ -26,6 +26,7 @@ import { EspEngine, type PacketRef } from '../esp/engine.js';
 import type { EspSelector } from '../esp/selector.js';
 import type { TunDevice } from '../tun/types.js';
 import { ChildSaInstaller } from './child-installer.js';
+import { keyLogLines } from './key-log.js';
 import { classifyDatagram } from './classify.js';
 import { clampTcpMss, mssForMtu } from '../net/mss.js';
 import type { ChildRef, DaemonConfig } from './connections.js';
@@ -54,6 +55,11 @@ export interface DaemonOptions {
   readonly routes?: TunRoutes;
   readonly crypto?: CryptoBackend;
   readonly random?: RandomSource;
+  /**
+   * Key log (--key-log FILE): one JSON line per IKE SA and per ESP SA with its keys, for decrypting captures with
+   * tshark (key-log.ts). Off by default: nothing else ever writes key material.
+   */
+  readonly keyLog?: (line: string) => void;
   /** IKE retransmission (strongswan.conf charon.retransmit_timeout/base/tries); strongSwan's defaults otherwise. */
   readonly retransmit?: Partial<RetransmitSettings>;
   /** Monotonic milliseconds; default performance.now(). */
@@ -133,7 +139,7 @@ export class Daemon {
         return self.config.credentials.trust;
       },
     };
-    this.endpoint = new IkeEndpoint({ connections: this.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: { epochOffsetMs, ...(opts.retransmit ? { retransmit: { ...DEFAULT_RETRANSMIT, ...opts.retransmit } } : {}) } });
+    this.endpoint = new IkeEndpoint({ connections: this.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: { epochOffsetMs, exportKeys: opts.keyLog !== undefined, ...(opts.retransmit ? { retransmit: { ...DEFAULT_RETRANSMIT, ...opts.retransmit } } : {}) } });
     this.engine = new EspEngine({ backend: crypto, random });
     this.installer = new ChildSaInstaller(this.engine, {
       replayWindow: (c) => this.childConfig(c)?.replayWindow ?? 1024,
@@ -667,6 +673,8 @@ export class Daemon {
           if (this.onIkeEvent(ev, now)) changed = true;
         });
         for (const l of this.listeners) this.guard(`${e.type} listener`, () => l(ev));
+        const keyLog = this.opts.keyLog;
+        if (keyLog && (ev.type === 'ike-keys' || ev.type === 'child-install')) this.guard('key log', () => keyLogLines(ev).forEach(keyLog));
       }
       for (let e = this.engine.pollEvent(); e; e = this.engine.pollEvent()) {
         progressed = true;

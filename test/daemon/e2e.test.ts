@@ -4,7 +4,7 @@
  * initiator sends an INFORMATIONAL Delete (RFC 7296 1.4.1) that the responder honours; both exit 0.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts, siteConf, spawnDaemon, waitFor, type DaemonProcess } from './harness.js';
@@ -38,7 +38,7 @@ describe('cygnet daemon: two processes on loopback', () => {
     const sun = spawnDaemon(['--config', join(dir, 'sun.conf'), '--port', String(pb), '--natt-port', String(pnb), '--bind', '127.0.0.1', '--status-file', sunStatus, '--debug', 'ike 2']);
     running.push(sun);
     await waitFor(() => readStatus(sunStatus)?.state === 'running' || sun.output().includes('daemon running'), 10_000, () => sun.output());
-    const moon = spawnDaemon(['--config', join(dir, 'moon.conf'), '--port', String(pa), '--natt-port', String(pna), '--bind', '127.0.0.1', '--status-file', moonStatus, '--log-format', 'json']);
+    const moon = spawnDaemon(['--config', join(dir, 'moon.conf'), '--port', String(pa), '--natt-port', String(pna), '--bind', '127.0.0.1', '--status-file', moonStatus, '--log-format', 'json', '--key-log', join(dir, 'moon.keys')]);
     running.push(moon);
 
     const up = (p: string) => {
@@ -72,6 +72,13 @@ describe('cygnet daemon: two processes on loopback', () => {
     expect(jsonLines.length).toBeGreaterThan(3);
     const upLine = jsonLines.map((l) => JSON.parse(l) as { group: string; level: number; message: string; ikeSaId?: number }).find((j) => j.message.includes('IKE_SA gw[1] established'));
     expect(upLine).toMatchObject({ group: 'ike', level: 0, ikeSaId: 1 });
+
+    // --key-log: the IKE SA's and both ESP SAs' keys as JSON lines, readable by the owner only.
+    const keyLines = readFileSync(join(dir, 'moon.keys'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, string>);
+    expect(keyLines.find((k) => k['type'] === 'ike')).toMatchObject({ spiI: m.spiI, spiR: m.spiR, encr: 'AES_GCM_16' });
+    expect(keyLines.filter((k) => k['type'] === 'esp').map((k) => k['spi']).sort()).toEqual([mc.spiIn, mc.spiOut].sort());
+    expect(statSync(join(dir, 'moon.keys')).mode & 0o777).toBe(0o600);
+    expect(moon.output()).not.toMatch(/"encrKey"|skEi/);
 
     // SIGTERM on the initiator: Delete sent, the responder removes the SA, the initiator exits 0.
     moon.signal('SIGTERM');
