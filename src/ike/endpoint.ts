@@ -66,8 +66,8 @@ export interface EndpointContext {
   /** Queues a request to start when the SA's window is free (or now, if it is). */
   enqueue(sa: IkeSa, start: (now: number) => void, now: number): void;
   sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void;
-  /** Sends an unencrypted message outside any SA (IKE_SA_INIT error responses, COOKIE). */
-  sendRaw(data: Uint8Array, local: Address, remote: Address): void;
+  /** Sends an unencrypted message outside any SA (IKE_SA_INIT error responses, COOKIE); `marker` on NAT-T. */
+  sendRaw(marker: boolean, data: Uint8Array, local: Address, remote: Address): void;
   registerSa(sa: IkeSa): void;
   destroySa(sa: IkeSa, reason: IkeDownReason, message: string): void;
   allocateChildSpi(): number;
@@ -132,8 +132,12 @@ export class IkeEndpoint implements EndpointContext {
 
   // ------------------------------------------------------------------ driver interface
 
-  /** A UDP datagram carrying IKE arrived (non-ESP marker already removed on port 4500). */
-  receive(data: Uint8Array, local: Address, remote: Address, now: number): void {
+  /**
+   * A UDP datagram carrying IKE arrived. On the NAT-T port the driver strips the 4-byte non-ESP marker (RFC 3948
+   * 2.2) and says so with `marker`; left out, a datagram to local port 4500 is taken to have had one.
+   */
+  receive(data: Uint8Array, local: Address, remote: Address, now: number, opts: { marker?: boolean } = {}): void {
+    const marker = opts.marker ?? local.port === 4500;
     this.lastNow = Math.max(this.lastNow, now);
     const h = decodeIkeHeader(data);
     if (!h.ok) {
@@ -146,7 +150,7 @@ export class IkeEndpoint implements EndpointContext {
       return;
     }
     if (header.exchangeType === ExchangeType.IKE_SA_INIT && !header.flags.response) {
-      respondIkeSaInit(this, data, header, local, remote, now);
+      respondIkeSaInit(this, data, header, local, remote, now, marker);
       return;
     }
     // The I flag says whether the sender is the original initiator; our SPI is the other one (RFC 7296 3.1).
@@ -157,7 +161,7 @@ export class IkeEndpoint implements EndpointContext {
       return;
     }
     if (header.flags.response) this.handleResponse(sa, data, header, local, remote, now);
-    else this.handleRequest(sa, data, header, local, remote, now);
+    else this.handleRequest(sa, data, header, local, remote, now, marker);
   }
 
   handleTimeout(now: number): void {
@@ -391,8 +395,8 @@ export class IkeEndpoint implements EndpointContext {
     sa.lastResponse = { messageId, datagrams: this.encodeAndSend(sa, exchangeType, messageId, true, payloads) };
   }
 
-  sendRaw(data: Uint8Array, local: Address, remote: Address): void {
-    this.txQueue.push({ data, local, remote, nonEspMarker: local.port !== 500 && remote.port !== 500 });
+  sendRaw(marker: boolean, data: Uint8Array, local: Address, remote: Address): void {
+    this.txQueue.push({ data, local, remote, nonEspMarker: marker });
   }
 
   registerSa(sa: IkeSa): void {
@@ -618,7 +622,7 @@ export class IkeEndpoint implements EndpointContext {
     this.kick(sa, now);
   }
 
-  private handleRequest(sa: IkeSa, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number): void {
+  private handleRequest(sa: IkeSa, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number, marker: boolean): void {
     const mid = header.messageId;
     if (sa.lastResponse && mid === sa.lastResponse.messageId && mid + 1 === sa.expectedRequestId) {
       // RFC 7383 2.6.1: a retransmitted fragmented request is answered once, on its first fragment.
@@ -644,8 +648,8 @@ export class IkeEndpoint implements EndpointContext {
     const decoded = d.payloads;
     sa.lastInbound = now;
     if (sa.encapsulated && sa.state === 'ESTABLISHED' && (remote.port !== sa.remote.port || remote.address !== sa.remote.address)) this.followPeer(sa, remote);
-    if (local.port !== sa.local.port && local.port === 4500) {
-      // The initiator moved to 4500 (RFC 7296 2.23): answer from there.
+    if (marker && !sa.encapsulated) {
+      // The initiator moved to the NAT-T port (RFC 7296 2.23): answer from there, with the marker.
       sa.local = local;
       sa.remote = remote;
       sa.encapsulated = true;

@@ -203,13 +203,13 @@ export function connectionsFor(ctx: EndpointContext, local: Address, remote: Add
   return scored.sort((a, b) => b.score - a.score).map((x) => x.c);
 }
 
-export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number): void {
+export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number, marker = false): void {
   // A retransmitted IKE_SA_INIT gets the same response again (RFC 7296 2.1).
   const existing = ctx.findSaBySpiI(header.spiI, remote);
   if (existing) {
     if (existing.lastResponse && existing.lastResponse.messageId === 0 && equalBytes(existing.initRequest, data)) {
       ctx.log('net', 1, existing, 'received retransmit of IKE_SA_INIT request, retransmitting response');
-      for (const d of existing.lastResponse.datagrams) ctx.sendRaw(d, local, remote);
+      for (const d of existing.lastResponse.datagrams) ctx.sendRaw(marker, d, local, remote);
     }
     return;
   }
@@ -219,7 +219,7 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   }
   const m = decodeIkeMessage(data);
   const answer = (payloads: Payload[]): void => {
-    ctx.sendRaw(encodePlainMessage({ spiI: header.spiI, spiR: new Uint8Array(8), exchangeType: ExchangeType.IKE_SA_INIT, flags: { initiator: false, response: true, version: false }, messageId: 0 }, payloads), local, remote);
+    ctx.sendRaw(marker, encodePlainMessage({ spiI: header.spiI, spiR: new Uint8Array(8), exchangeType: ExchangeType.IKE_SA_INIT, flags: { initiator: false, response: true, version: false }, messageId: 0 }, payloads), local, remote);
   };
   if (!m.ok) {
     ctx.log('enc', 1, undefined, `invalid IKE_SA_INIT request from ${fmt(remote)}: ${m.error.message}`);
@@ -289,6 +289,9 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   sa.initRequest = data;
   sa.expectedRequestId = 1;
   sa.halfOpenDeadline = now + ctx.settings.halfOpenTimeoutMs;
+  // An IKE_SA_INIT on the NAT-T port (a peer reauthenticating after NAT-T, or forcing encapsulation from the
+  // start) is answered there, with the non-ESP marker on every message of this SA (RFC 3948 2.2).
+  sa.encapsulated = marker;
   sa.ke = ctx.crypto.createKeyExchange(sel.set.ke!, ctx.random);
   let gir: Uint8Array;
   try {

@@ -25,14 +25,8 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const cap = await startCapture(h.left.ns, 'eth0', join(ctx.dir, 'reauth.pcap'), { captureFilter: 'udp' });
   ctx.defer(() => cap.stop());
   for (const who of ['cygnet', 'strongswan'] as const) {
-    if (who === 'strongswan' && !process.env.INTEROP_KNOWN_BUGS) {
-      // KNOWN BUG (src/ike/endpoint.ts, reported): an IKE_SA_INIT that arrives on port 4500 (charon reauthenticates
-      // from its floated port) creates a responder SA with encapsulated = false, so its responses go out without
-      // the non-ESP marker (RFC 3948 2.2) and charon reads them as ESP; only the cached retransmit has the marker.
-      // INTEROP_KNOWN_BUGS=1 runs it.
-      ctx.log('strongSwan-initiated reauthentication skipped: known non-ESP marker bug (INTEROP_KNOWN_BUGS=1 runs it)');
-      continue;
-    }
+    // strongSwan reauthenticates from its floated port: its IKE_SA_INIT arrives on 4500 and every answer of that
+    // SA must carry the non-ESP marker (RFC 3948 2.2); this once failed and is checked here.
     const base = certConnection(h);
     const cygConn = who === 'cygnet' ? { ...base, extra: { reauth_time: '4s', rekey_time: '0', over_time: '5s', rand_time: '0' } } : base;
     const swanConn = who === 'strongswan' ? { ...swanSide(base), extra: { reauth_time: '4s', rekey_time: '0', over_time: '5s', rand_time: '0' } } : swanSide(base);
