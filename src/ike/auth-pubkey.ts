@@ -115,7 +115,8 @@ export function verifyPeerCert(
   const m = certMatchesId(leaf, peerId);
   if (!m.ok) return { ok: false, message: m.message };
   const kw = conn.remote.keyword;
-  const a = verifyAuth(leaf, auth.method, auth.data, octets, { ...(kw?.keyType ? { keyType: kw.keyType } : {}), ...(kw?.scheme ? { scheme: kw.scheme } : {}), ...(kw?.hashes ? { hashes: kw.hashes } : {}) });
+  // The remote auth keyword (rsa-2048, ecdsa-384, rsa/pss, -sha384...) constrains the peer's signature whole.
+  const a = verifyAuth(leaf, auth.method, auth.data, octets, kw ?? {});
   if (!a.ok) return { ok: false, message: a.reason };
   return { ok: true, label: describeAuth(auth.method, a.scheme), subject: leaf.subject.text };
 }

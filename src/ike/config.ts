@@ -22,7 +22,10 @@ export interface AuthConfig {
   readonly id: Identity;
   /** pubkey: the swanctl `auth` keyword's constraints (rsa/pss, -sha384, key type...). */
   readonly keyword?: PubkeyAuthKeyword;
-  /** local pubkey: our certificate, then intermediates to send (swanctl `certs`). */
+  /**
+   * local pubkey: our certificate, then intermediates to send (swanctl `certs`). remote pubkey: the peer
+   * certificates we accept (used when the peer sends none, e.g. send_cert = never; a sent one must be among them).
+   */
   readonly certs?: readonly Certificate[];
   /** remote pubkey: only chains ending at one of these CAs are accepted (swanctl `cacerts`). */
   readonly cacerts?: readonly Certificate[];
