@@ -47,7 +47,8 @@ export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
   --bind ADDR[,ADDR...]    local addresses to bind (default: local_addrs, else every interface address)
   --status-file PATH       JSON snapshot of the SAs, rewritten on every change
   --no-routes              with --tun: do not route the remote traffic selectors into the TUN
-  --mtu N                  with --tun: the TUN's MTU (default 1400: 1500 minus ESP-in-UDP overhead)
+  --mtu N                  with --tun: a fixed TUN MTU (default 1400, lowered to fit 1500 after the negotiated
+                           ESP + UDP overhead, e.g. 1390 for AES-CBC/HMAC-SHA2-512 over IPv6)
   --mss N|off              clamp TCP MSS on SYNs through the tunnel for inner MTU N (default: the TUN's MTU)
   --retransmit-timeout S   IKE retransmission as strongswan.conf's charon.retransmit_timeout (default 4 s),
   --retransmit-base X      ... retransmit_base (default 1.8) and
@@ -181,6 +182,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     ...(tun ? { tun } : {}),
     ...(routes ? { routes } : {}),
     ...(mss !== undefined ? { mssClampMtu: mss } : {}),
+    ...(mtu !== undefined ? { fixedMtu: true } : {}),
     ...(Object.keys(retransmit).length > 0 ? { retransmit } : {}),
     ...(keyLog ? { keyLog } : {}),
     ...(statusFile !== undefined ? { statusFile } : {}),

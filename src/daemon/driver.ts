@@ -29,6 +29,7 @@ import { ChildSaInstaller } from './child-installer.js';
 import { keyLogLines } from './key-log.js';
 import { classifyDatagram } from './classify.js';
 import { clampTcpMss, mssForMtu } from '../net/mss.js';
+import { innerMtuFor } from '../tun/mtu.js';
 import type { ChildRef, DaemonConfig } from './connections.js';
 import type { ConfigDiff } from '../config/diff.js';
 import type { Logger } from './logger.js';
@@ -51,6 +52,8 @@ export interface DaemonOptions {
    * TUN's MTU; `false` turns it off.
    */
   readonly mssClampMtu?: number | false;
+  /** The TUN's MTU was given explicitly (--mtu): it does not follow the negotiated ESP overhead. */
+  readonly fixedMtu?: boolean;
   /** Routes for remote selectors into the TUN (with --tun, unless --no-routes). */
   readonly routes?: TunRoutes;
   readonly crypto?: CryptoBackend;
@@ -80,6 +83,8 @@ const TRAP_POLICY_PRIORITY = 100;
 const TRAP_REQID_BASE = 0x40000000;
 /** Most ESP datagrams decapsulated in one engine call (bounds latency and the result arrays). */
 const ESP_BATCH_MAX = 128;
+/** The path MTU the TUN's MTU is fitted to (Ethernet). */
+const PATH_MTU = 1500;
 /** Packets held per trapped CHILD SA while it is negotiated (issue 7: "a bounded queue"). */
 const TRAP_QUEUE_LIMIT = 64;
 /** Requested UDP socket buffer size (SO_RCVBUF/SO_SNDBUF). */
@@ -104,7 +109,7 @@ export class Daemon {
   private readonly espBatch: PacketRef[] = [];
   private espBatchScheduled = false;
   /** The inner MTU SYNs are clamped for, or undefined (no TUN, or clamping off). */
-  private readonly mssMtu: number | undefined;
+  private readonly mssMtu: number | 'tun' | undefined;
   private readonly listeners: ((e: IkeEvent) => void)[] = [];
   private readonly trapPolicies = new Map<number, { conn: string; child: string; remote: readonly TrafficSelector[]; policyId: number }>();
   private nextTrapReqid = TRAP_REQID_BASE;
@@ -123,7 +128,8 @@ export class Daemon {
     this.nattPort = opts.nattPort ?? 4500;
     // strongSwan's local_port default is charon.port: a connection left at 500 follows --port.
     this.config = opts.config;
-    this.mssMtu = opts.mssClampMtu === false ? undefined : opts.mssClampMtu ?? opts.tun?.mtu;
+    // Default: follow the TUN's MTU, which itself follows the negotiated ESP overhead (fitTunMtu).
+    this.mssMtu = opts.mssClampMtu === false ? undefined : opts.mssClampMtu ?? (opts.tun ? 'tun' : undefined);
     this.connections = this.withPorts(opts.config.connections);
     const crypto = opts.crypto ?? createProvider();
     const random = opts.random ?? systemRandom;
@@ -620,11 +626,30 @@ export class Daemon {
    * first: only TCP over IPv4 or IPv6 (no extension headers) is looked at.
    */
   private clampMss(p: Uint8Array): void {
-    const mtu = this.mssMtu;
+    const mtu = this.mssMtu === 'tun' ? this.opts.tun?.mtu : this.mssMtu;
     if (mtu === undefined || p.length < 40) return;
     const v = p[0]! >>> 4;
     if (v === 4 ? p[9] !== 6 : v === 6 ? p[6] !== 6 : true) return;
     if (clampTcpMss(p, mssForMtu(mtu, v === 4 ? 4 : 6)) === 'clamped') this.counters.mssClamped++;
+  }
+
+  /**
+   * Issue 7: "the MTU follows the ESP + UDP overhead". Unless --mtu fixed it, the TUN's MTU is lowered so an inner
+   * packet of that size still fits a 1500-byte path once encapsulated with this CHILD SA's suite and outer family
+   * (RFC 4303 section 2 + RFC 3948 section 2.1 overhead, src/tun/mtu.ts). It is never raised again.
+   */
+  private fitTunMtu(c: ChildSaInfo): void {
+    const tun = this.opts.tun;
+    const sa = this.engine.getSa(c.spiOut, 'out');
+    if (!tun || !sa || this.opts.fixedMtu) return;
+    const t = sa.transform;
+    const mtu = innerMtuFor(PATH_MTU, { outerVersion: c.remote.address.includes(':') ? 6 : 4, ivBytes: t.ivBytes, icvBytes: t.icvBytes, blockBytes: t.padAlign });
+    if (mtu >= tun.mtu || mtu < 576) return;
+    const from = tun.mtu;
+    tun.setMtu(mtu).then(
+      () => this.log.log('knl', 1, `MTU of ${tun.name} lowered from ${from} to ${mtu} for ${c.suite} over IPv${c.remote.address.includes(':') ? 6 : 4}`),
+      (err: unknown) => this.log.log('knl', 0, `cannot set the MTU of ${tun.name} to ${mtu}: ${err instanceof Error ? err.message : String(err)}`),
+    );
   }
 
   /** Tells IKE the peer is alive (DPD, RFC 7296 2.4) at most once a second per SA, not per packet. */
@@ -720,6 +745,7 @@ export class Daemon {
           return true;
         }
         this.installedAt.set(e.child.id, now);
+        this.fitTunMtu(e.child);
         this.opts.routes?.childUp(e.child);
         this.releaseTrapQueue(this.nameOfIke(e.child.ikeSaId), e.child.name, now);
         return true;

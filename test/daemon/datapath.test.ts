@@ -16,7 +16,7 @@ afterEach(async () => {
   for (const d of daemons.splice(0)) await d.stop(200);
 });
 
-async function pair(startAction: 'start' | 'trap', extra: { connExtra?: string; childExtra?: string } = {}, extraB = extra) {
+async function pair(startAction: 'start' | 'trap', extra: { connExtra?: string; childExtra?: string; host?: string; esp?: string; proposals?: string } = {}, extraB = extra) {
   const [pa, pna, pb, pnb] = await freePorts(4);
   const mk = (text: string, port: number, natt: number, lines: string[]) => {
     const { config } = parseSwanctlConfig(text, 'test.conf');
@@ -24,7 +24,7 @@ async function pair(startAction: 'start' | 'trap', extra: { connExtra?: string; 
     const d = new Daemon({
       config: toDaemonConfig(config),
       logger: new Logger({ write: (l) => lines.push(l), levels: new Map([['any', 2]]) }),
-      bind: ['127.0.0.1'],
+      bind: [extra.host ?? '127.0.0.1'],
       port,
       nattPort: natt,
       tun,
@@ -142,5 +142,13 @@ describe('daemon data path over loopback UDP with memory TUNs', () => {
     // Each SYN is clamped once, by the sender's side; the receiving side finds it already small enough.
     expect(a.d.status().counters['mssClamped']).toBe(1);
     expect(b.d.status().counters['mssClamped']).toBe(1);
+  }, 15_000);
+
+  it('lowers the TUN MTU to fit the negotiated ESP overhead (AES-CBC/HMAC-SHA2-512 over IPv6: 1390)', async () => {
+    const v6 = { host: '::1', proposals: 'aes256-sha512-x25519', esp: 'aes256-sha512' };
+    const { a, la, lb } = await pair('start', v6, v6);
+    await waitFor(() => established(a.d), 10_000, () => la.concat(lb).join('\n'));
+    await waitFor(() => la.some((l) => l.includes('MTU of memtun0 lowered from 1400 to 1390')), 3_000, () => la.join('\n'));
+    expect(a.d.status().ikeSas[0]!.children[0]!.suite).toBe('AES_CBC-256/HMAC_SHA2_512_256');
   }, 15_000);
 });

@@ -76,6 +76,8 @@ export function siteConf(o: {
   proposals?: string;
   esp?: string;
   secret?: string;
+  /** Outer address of both sides (default 127.0.0.1). */
+  host?: string;
   /** Extra `key = value` lines in the connection and in the child section. */
   connExtra?: string;
   childExtra?: string;
@@ -84,8 +86,8 @@ export function siteConf(o: {
 connections {
   gw {
     version = 2
-    local_addrs = 127.0.0.1
-    remote_addrs = 127.0.0.1
+    local_addrs = ${o.host ?? '127.0.0.1'}
+    remote_addrs = ${o.host ?? '127.0.0.1'}
     local_port = ${o.localPort}
     remote_port = ${o.remotePort}
     proposals = ${o.proposals ?? 'aes128gcm16-prfsha256-x25519'}
