@@ -3,19 +3,10 @@
  * without PFS (section 2.17), and the SKEYSEED of a rekeyed IKE SA (section 2.18).
  */
 import { CryptoError } from './errors.js';
+import { concatBytes } from './bytes.js';
 import { PRF_AES128_CMAC, PRF_AES128_XCBC, prfPlus, type Prf } from './prf.js';
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const r = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    r.set(p, off);
-    off += p.length;
-  }
-  return r;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => concatBytes(parts);
 
 /**
  * RFC 7296 section 2.14: SKEYSEED = prf(Ni | Nr, g^ir).

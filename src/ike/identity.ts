@@ -13,15 +13,10 @@
 import * as asn1js from 'asn1js';
 import { formatIp, parseIp } from '../net/ip-address.js';
 
-export const IdType = {
-  ID_IPV4_ADDR: 1,
-  ID_FQDN: 2,
-  ID_RFC822_ADDR: 3,
-  ID_IPV6_ADDR: 5,
-  ID_DER_ASN1_DN: 9,
-  ID_DER_ASN1_GN: 10,
-  ID_KEY_ID: 11,
-} as const;
+// RFC 7296 3.5 ID Type numbers: one table, the codec's.
+export { IdType } from './codec/types.js';
+import { IdType } from './codec/types.js';
+
 export type IdTypeNumber = (typeof IdType)[keyof typeof IdType];
 
 export interface Identity {

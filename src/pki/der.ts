@@ -1,6 +1,7 @@
 /**
  * Encoding helpers: PEM armour (RFC 7468), DER parsing with asn1js behind a typed error, hex printing.
  */
+import { concatBytes as concatAll } from '../crypto/bytes.js';
 import * as asn1js from 'asn1js';
 import { PkiError, type PkiErrorCode } from './errors.js';
 
@@ -78,15 +79,7 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
+  return concatAll(parts);
 }
 
 /** Bytes from an asn1js value's valueHexView (copies, so callers can keep it). */

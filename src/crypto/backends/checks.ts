@@ -2,6 +2,7 @@
  * Boundary checks shared by the backends. Every size is validated before any primitive runs, so a bad call is a
  * CryptoError naming the algorithm, the argument and the sizes involved, never a crash deep inside a library.
  */
+import { concatBytes } from '../bytes.js';
 import { CryptoError } from '../errors.js';
 import type { AeadSpec, CipherSpec } from '../types.js';
 
@@ -89,16 +90,7 @@ export function unsupported(backend: string, what: string): CryptoError {
 }
 
 export function concatParts(data: Uint8Array | readonly Uint8Array[]): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  let n = 0;
-  for (const p of data) n += p.length;
-  const r = new Uint8Array(n);
-  let off = 0;
-  for (const p of data) {
-    r.set(p, off);
-    off += p.length;
-  }
-  return r;
+  return data instanceof Uint8Array ? data : concatBytes(data);
 }
 
 export function partsOf(data: Uint8Array | readonly Uint8Array[]): readonly Uint8Array[] {
