@@ -4,8 +4,8 @@
  *  - child-install: both SAs in; a new CHILD SA gets a policy (its own reqid), a rekeyed one inherits its
  *    predecessor's reqid and policy (RFC 7296 2.8, make-before-break). Outbound moves to the new SA at once, or
  *    at `child-outbound` when IKE deferred it (rekey responder).
- *  - child-remove: the outbound SA goes; the inbound SA of a replaced CHILD SA stays for a grace period, since
- *    the peer may still have packets in flight on it; the policy goes with its last CHILD SA.
+ *  - child-remove: the outbound SA goes; the inbound SA stays for a grace period, since the peer may still have
+ *    packets in flight on it; the policy goes with its last CHILD SA.
  *  - ike-address-change: the peer moved behind its NAT; outbound SAs follow (RFC 7296 2.23).
  *
  * Used by the daemon driver and by simulations that pump IkeEndpoint + EspEngine in virtual time.
@@ -18,14 +18,12 @@ export interface InstalledChild {
   readonly info: ChildSaInfo;
   readonly policyId: number;
   readonly reqid: number;
-  /** Replaced by a rekey: its inbound SA is retired with grace instead of removed. */
-  replaced: boolean;
 }
 
 export interface ChildInstallerOptions {
   /** Anti-replay window for a CHILD SA (from its config); default 1024. */
   readonly replayWindow?: (child: ChildSaInfo) => number;
-  /** How long a replaced inbound SA keeps accepting packets (ms). */
+  /** How long a removed CHILD SA's inbound SA keeps accepting packets in flight (ms). */
   readonly graceMs?: number;
   /** Priority of SA policies (trap policies use a higher number, so they are tried later). */
   readonly priority?: number;
@@ -93,12 +91,11 @@ export class ChildSaInstaller {
       // The outbound SA of a reqid is the one installed last, unless IKE asks us to wait (rekey responder):
       // then the old one stays active until child-outbound.
       if (e.outboundActive && this.engine.getSa(prev.info.spiOut, 'out')) this.engine.rolloverOutbound(prev.info.spiOut, e.outbound.spi);
-      prev.replaced = true;
     } else {
       policyId = this.engine.installPolicy({ local, remote, reqid, priority: this.opts.priority ?? 10 });
       this.policyRefs.set(policyId, 1);
     }
-    this.installed.set(c.id, { info: c, policyId, reqid, replaced: false });
+    this.installed.set(c.id, { info: c, policyId, reqid });
     this.opts.log?.(1, `installed ESP SAs ${c.name}{${c.id}}: ${hex(c.spiIn)} in, ${hex(c.spiOut)} out, ${c.suite}${prev ? `, replacing {${prev.info.id}}` : ''}`);
   }
 
@@ -112,8 +109,8 @@ export class ChildSaInstaller {
       this.engine.removePolicy(inst.policyId);
     } else this.policyRefs.set(inst.policyId, refs);
     if (this.engine.getSa(c.spiOut, 'out')) this.engine.removeSa(c.spiOut, 'out');
-    if (!this.engine.getSa(c.spiIn, 'in')) return;
-    if (inst.replaced) this.engine.retireInbound(c.spiIn, this.opts.graceMs ?? 2000, now);
-    else this.engine.removeSa(c.spiIn, 'in');
+    // Every inbound SA is retired with a grace period rather than removed: packets the peer sent before it
+    // processed the Delete (a rekey, a collision's redundant SA, a reauthentication) are still in flight.
+    if (this.engine.getSa(c.spiIn, 'in')) this.engine.retireInbound(c.spiIn, this.opts.graceMs ?? 2000, now);
   }
 }

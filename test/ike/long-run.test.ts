@@ -27,13 +27,13 @@ interface DataSide {
   received: Set<number>;
 }
 
-function day(o: { seed: number; hours: number; reauthHours?: number; makeBeforeBreak?: boolean; intervalMs?: number }) {
+function day(o: { seed: number; hours: number; reauthHours?: number; makeBeforeBreak?: boolean; intervalMs?: number; childRekeyMs?: number; childRandMs?: number; ikeLoss?: number }) {
   const interval = o.intervalMs ?? 1000;
   const conn = (l: string, r: string, lts: string, rts: string, addr?: string) =>
     connection({
       name: 'gw', proposals: 'aes128gcm16-prfsha256-x25519', remoteAddrs: addr ? [addr] : ['%any'], local: { id: l }, remote: { id: r },
       rekeyTimeMs: 4 * HOUR, overTimeMs: 0.4 * HOUR, randTimeMs: 0.2 * HOUR, reauthTimeMs: (o.reauthHours ?? 0) * HOUR,
-      children: [child('net', { localTs: [lts], remoteTs: [rts], espProposals: 'aes128gcm16-x25519', rekeyTimeMs: HOUR, lifeTimeMs: 1.1 * HOUR, randTimeMs: 0.1 * HOUR })],
+      children: [child('net', { localTs: [lts], remoteTs: [rts], espProposals: 'aes128gcm16-x25519', rekeyTimeMs: o.childRekeyMs ?? HOUR, lifeTimeMs: 1.1 * (o.childRekeyMs ?? HOUR), randTimeMs: o.childRandMs ?? 0.1 * HOUR })],
     });
   const data = new Map<string, DataSide>();
   const p = makePair(
@@ -41,7 +41,7 @@ function day(o: { seed: number; hours: number; reauthHours?: number; makeBeforeB
     { connections: [conn('sun.example', 'moon.example', '10.2.0.0/16', '10.1.0.0/16')], credentials: psk },
     {
       seed: o.seed,
-      impairment: { loss: 0.1, reorder: 0.1, reorderDelay: 300, delay: 10, jitter: 5 },
+      impairment: { loss: o.ikeLoss ?? 0.1, reorder: 0.1, reorderDelay: 300, delay: 10, jitter: 5 },
       settings: { makeBeforeBreak: o.makeBeforeBreak ?? true },
       onEvent: (side, e, now) => data.get(side.name)!.installer.handle(e, now),
     },
@@ -155,5 +155,13 @@ describe('a day in the life of a tunnel', () => {
     const reauths = r.a.logs.filter((l) => /reauthentication of IKE_SA .* complete/.test(l)).length;
     expect(reauths).toBeGreaterThanOrEqual(3);
     console.log(`reauth run: ${reauths} reauthentications, ${stats.delivered}/${stats.offered} packets delivered`);
+  }, 120_000);
+
+  it('CHILD rekeys that collide (same rekey_time, rand_time = 0, RFC 7296 2.8.1) lose no packet', () => {
+    const r = day({ seed: 3, hours: 2, childRekeyMs: 5 * 60_000, childRandMs: 0, ikeLoss: 0, intervalMs: 200 });
+    const stats = check(r);
+    const collisions = [...r.a.logs, ...r.b.logs].filter((l) => /CHILD_SA rekey collision (won|lost)/.test(l)).length;
+    expect(collisions).toBeGreaterThan(5);
+    console.log(`collision run: ${collisions} collision resolutions, ${stats.delivered}/${stats.offered} packets delivered`);
   }, 120_000);
 });

@@ -174,12 +174,21 @@ function finishOurRekey(ctx: EndpointContext, sa: IkeSa, old: ChildSa, created: 
   }
   const theirs = old.rekeyTheirs;
   if (theirs?.replacement && theirs.Nr) {
+    const winner = theirs.replacement;
     if (ourExchangeLost({ Ni, Nr }, { Ni: theirs.Ni, Nr: theirs.Nr })) {
       ctx.log('chd', 1, sa, `CHILD_SA rekey collision lost, deleting redundant CHILD_SA ${created.name}{${created.id}}`);
       old.state = 'REKEYED';
+      // Our response moved outbound traffic to the SA we created; it goes to the winner now, before ours is
+      // deleted, so no packet is sent on an SA that is about to disappear.
+      if (sa.children.includes(winner)) {
+        winner.outboundDeferredFrom = undefined;
+        ctx.emit({ type: 'child-outbound', child: sa.childInfo(winner), replaces: sa.childInfo(created) });
+      }
       ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, created, t), now);
       return;
     }
+    // Won: the peer's replacement is the redundant one; it is deleted by the peer and never carries our traffic.
+    winner.outboundDeferredFrom = undefined;
     ctx.log('chd', 1, sa, `CHILD_SA rekey collision won, deleting old CHILD_SA {${old.id}}`);
   }
   old.state = 'REKEYED';
