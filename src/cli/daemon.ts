@@ -8,6 +8,7 @@ import { openSync, writeSync } from 'node:fs';
 import { diffConfigs, isConfigError } from '../config/index.js';
 import { encapWarnings, loadDaemonConfig } from '../daemon/connections.js';
 import { Daemon } from '../daemon/driver.js';
+import { loadGlobalSettings, type GlobalSettings } from '../daemon/settings.js';
 import { TunRoutes } from '../daemon/routes.js';
 import { DEFAULT_VICI_SOCKET, IkeViciBackend, registerViciCommands, ViciServer } from '../vici/index.js';
 import { CLI_VERSION } from './version.js';
@@ -18,6 +19,7 @@ import { parseArgs, portOption, UsageError } from './args.js';
 
 const SPEC = {
   config: {},
+  settings: {},
   debug: {},
   'log-format': {},
   tun: {},
@@ -39,6 +41,9 @@ const SPEC = {
 /** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
 export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
   --config FILE            swanctl.conf-syntax configuration (connections, secrets)
+  --settings FILE          strongswan.conf-syntax daemon-wide knobs: charon.retransmit_*, make_before_break,
+                           fragment_size, cookie_threshold, block_threshold, keep_alive, half_open_timeout
+                           (other keys are logged at cfg level 2 and ignored; --retransmit-* override the file)
   --debug SPEC             log levels per group, charondebug style: "ike 2, net 1, esp 1, cfg 2" (default 1)
   --log-format text|json   readable lines (default) or JSON lines
   --tun NAME               carry tunnelled packets on a Linux TUN device (root or CAP_NET_ADMIN)
@@ -56,7 +61,8 @@ export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
   --key-log FILE           append IKE and ESP keys as JSON lines (mode 0600) to decrypt captures: secrets!
   --socket PATH            vici control socket (default /var/run/cygnet.vici; swanctl --uri unix://PATH)
   --no-vici                no control socket
-signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status; SIGHUP reloads FILE`;
+signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status; SIGHUP reloads FILE (and the
+  settings file: fragment_size applies at once, its other keys after a restart)`;
 
 export async function runDaemonCommand(argv: readonly string[]): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -91,6 +97,19 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
       return 2;
     }
     throw e;
+  }
+  const settingsPath = opts.get('settings');
+  let settings: GlobalSettings | undefined;
+  if (settingsPath !== undefined) {
+    try {
+      settings = loadSettingsFile(settingsPath, logger);
+    } catch (e) {
+      if (isConfigError(e)) {
+        console.error(`cygnet daemon: settings error in ${settingsPath}:\n${e.message}`);
+        return 2;
+      }
+      throw e;
+    }
   }
   for (const w of loaded.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
   for (const w of encapWarnings(loaded.config)) logger.log('cfg', 0, `warning: ${w}`);
@@ -185,6 +204,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     ...(mtu !== undefined ? { fixedMtu: true } : {}),
     ...(Object.keys(retransmit).length > 0 ? { retransmit } : {}),
     ...(keyLog ? { keyLog } : {}),
+    ...(settings ? { settings } : {}),
     ...(statusFile !== undefined ? { statusFile } : {}),
   });
   try {
@@ -200,9 +220,10 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   const reload = (): { success: boolean; errmsg?: string } => {
     try {
       const next = loadDaemonConfig(configPath);
+      const nextSettings = settingsPath !== undefined ? loadSettingsFile(settingsPath, logger) : undefined;
       for (const w of next.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
       for (const w of encapWarnings(next.config)) logger.log('cfg', 0, `warning: ${w}`);
-      daemon.reload(next.daemon, diffConfigs(current, next.config));
+      daemon.reload(next.daemon, diffConfigs(current, next.config), nextSettings);
       current = next.config;
       return { success: true };
     } catch (e) {
@@ -252,6 +273,15 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     process.on('SIGUSR1', () => daemon.dumpStatus());
     process.on('SIGHUP', () => void reload());
   });
+}
+
+/** Loads --settings FILE (throws ConfigError with file:line) and logs what it set and what it ignores. */
+function loadSettingsFile(path: string, logger: Logger): GlobalSettings {
+  const s = loadGlobalSettings(path);
+  for (const { key, loc } of s.ignored) logger.log('cfg', 2, `${loc.file}:${loc.line}: ${key} is not used by cygnet, ignored`);
+  const set = Object.entries({ ...s.endpoint, ...(s.fragmentSize !== undefined ? { fragmentSize: s.fragmentSize } : {}) }).map(([k, v]) => `${k} ${JSON.stringify(v)}`);
+  logger.log('cfg', 1, `loaded settings from ${path}${set.length > 0 ? `: ${set.join(', ')}` : ''}`);
+  return s;
 }
 
 /** vici over the driver: IkeViciBackend turns the endpoint's commands into charon's blocking initiate/terminate. */

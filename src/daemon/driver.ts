@@ -17,7 +17,7 @@ import type { CryptoBackend } from '../crypto/types.js';
 import { createProvider } from '../crypto/provider.js';
 import { systemRandom, type RandomSource } from '../crypto/random.js';
 import { IkeEndpoint } from '../ike/endpoint.js';
-import { DEFAULT_RETRANSMIT, type RetransmitSettings } from '../ike/retransmit.js';
+import type { RetransmitSettings } from '../ike/retransmit.js';
 import type { Address, ChildConfig, Credentials, IkeConnectionConfig } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
 import { compareAddr, type TrafficSelector } from '../ike/traffic-selector.js';
@@ -33,6 +33,7 @@ import { innerMtuFor } from '../tun/mtu.js';
 import type { ChildRef, DaemonConfig } from './connections.js';
 import type { ConfigDiff } from '../config/diff.js';
 import type { Logger } from './logger.js';
+import { endpointSettings, endpointSettingsDiffer, withFragmentSize, type GlobalSettings } from './settings.js';
 import type { TunRoutes } from './routes.js';
 import { childStatus, ikeStatus, writeStatusFile, type DaemonStatus } from './status.js';
 
@@ -63,8 +64,13 @@ export interface DaemonOptions {
    * tshark (key-log.ts). Off by default: nothing else ever writes key material.
    */
   readonly keyLog?: (line: string) => void;
-  /** IKE retransmission (strongswan.conf charon.retransmit_timeout/base/tries); strongSwan's defaults otherwise. */
+  /**
+   * IKE retransmission flags (--retransmit-*): laid over the settings file's charon.retransmit_* field by field;
+   * strongSwan's defaults otherwise.
+   */
   readonly retransmit?: Partial<RetransmitSettings>;
+  /** strongswan.conf's daemon-wide knobs (--settings FILE, settings.ts): endpoint settings and fragment_size. */
+  readonly settings?: GlobalSettings;
   /** Monotonic milliseconds; default performance.now(). */
   readonly clock?: () => number;
 }
@@ -120,6 +126,8 @@ export class Daemon {
   private stopWaiter: (() => void) | undefined;
   private readonly port: number;
   private readonly nattPort: number;
+  /** The settings file as last loaded (its fragment_size follows reloads; the endpoint's settings do not). */
+  private globalSettings: GlobalSettings | undefined;
   readonly counters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalives: 0, invalid: 0, delivered: 0, undeliverable: 0, espDrops: 0, sendErrors: 0, faults: 0, mssClamped: 0, trapQueueDropped: 0 };
 
   constructor(private readonly opts: DaemonOptions) {
@@ -128,6 +136,7 @@ export class Daemon {
     this.nattPort = opts.nattPort ?? 4500;
     // strongSwan's local_port default is charon.port: a connection left at 500 follows --port.
     this.config = opts.config;
+    this.globalSettings = opts.settings;
     // Default: follow the TUN's MTU, which itself follows the negotiated ESP overhead (fitTunMtu).
     this.mssMtu = opts.mssClampMtu === false ? undefined : opts.mssClampMtu ?? (opts.tun ? 'tun' : undefined);
     this.connections = this.withPorts(opts.config.connections);
@@ -145,7 +154,8 @@ export class Daemon {
         return self.config.credentials.trust;
       },
     };
-    this.endpoint = new IkeEndpoint({ connections: this.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: { epochOffsetMs, exportKeys: opts.keyLog !== undefined, ...(opts.retransmit ? { retransmit: { ...DEFAULT_RETRANSMIT, ...opts.retransmit } } : {}) } });
+    const settings = endpointSettings(opts.settings?.endpoint, { epochOffsetMs, exportKeys: opts.keyLog !== undefined }, opts.retransmit);
+    this.endpoint = new IkeEndpoint({ connections: this.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings });
     this.engine = new EspEngine({ backend: crypto, random });
     this.installer = new ChildSaInstaller(this.engine, {
       replayWindow: (c) => this.childConfig(c)?.replayWindow ?? 1024,
@@ -326,9 +336,15 @@ export class Daemon {
    * start_action = start, initiated again; added ones start as configured. Credentials apply to the next
    * authentication. Trap policies follow the new configuration. Pools and bound ports stay as started.
    */
-  reload(next: DaemonConfig, diff: ConfigDiff): void {
+  reload(next: DaemonConfig, diff: ConfigDiff, settings?: GlobalSettings): void {
     const now = this.clock();
     const restart = new Set([...diff.removed, ...diff.changed.map((c) => c.name)]);
+    if (settings !== undefined) {
+      // fragment_size is read per message from the connection, so it applies at once; the endpoint's settings
+      // (retransmission, thresholds, keepalive interval) are fixed when it is built.
+      if (endpointSettingsDiffer(this.globalSettings, settings)) this.log.log('cfg', 0, 'changed charon.* settings other than fragment_size take effect after a restart');
+      this.globalSettings = settings;
+    }
     this.config = next;
     this.connections = this.withPorts(next.connections);
     this.endpoint.setConnections(this.connections);
@@ -360,9 +376,13 @@ export class Daemon {
     this.flush(now);
   }
 
-  /** strongSwan's local_port default is charon.port: a connection left at 500 follows --port. */
+  /**
+   * strongSwan's local_port default is charon.port: a connection left at 500 follows --port. The settings file's
+   * fragment_size applies to every connection.
+   */
   private withPorts(conns: readonly IkeConnectionConfig[]): IkeConnectionConfig[] {
-    return conns.map((c) => (c.localPort === 500 && this.port !== 500 ? { ...c, localPort: this.port } : c));
+    const ported = conns.map((c) => (c.localPort === 500 && this.port !== 500 ? { ...c, localPort: this.port } : c));
+    return withFragmentSize(ported, this.globalSettings?.fragmentSize);
   }
 
   // ------------------------------------------------------------------ sockets
