@@ -227,6 +227,7 @@ export class IkeEndpoint implements EndpointContext {
   private startIke(conn: IkeConnectionConfig, child: ChildConfig | undefined, now: number, at: { local: Address; remote: Address }): IkeSa {
     const sa = this.newSa(true, this.newIkeSpi(), at.local, at.remote);
     sa.conn = conn;
+    sa.plannedChild = child;
     this.registerSa(sa);
     startIkeSaInit(this, sa, child, now);
     return sa;
@@ -421,6 +422,18 @@ export class IkeEndpoint implements EndpointContext {
     this.emit({ type: 'ike-down', sa: sa.info(), reason, message });
     if (sa.reauthOf && reason !== 'rekeyed') sa.reauthOf.reauthBy = undefined;
     if (sa.rekeyedTo || reason === 'rekeyed' || !conn) return;
+    // keyingtries (strongSwan): an initiator whose setup timed out starts another retransmission sequence with
+    // a fresh IKE SA, up to keyingtries attempts in all (0 = for ever).
+    if (!wasUp && reason === 'timeout' && sa.initiator && (conn.keyingTries === 0 || sa.keyingTry < conn.keyingTries)) {
+      const child = sa.plannedChild;
+      this.log('ike', 0, undefined, `peer not responding, trying again (${sa.keyingTry + 1}/${conn.keyingTries === 0 ? 'unlimited' : conn.keyingTries})`);
+      const fresh = this.startIke(conn, child, this.lastNow, { local: { address: sa.local.address, port: conn.localPort }, remote: { address: sa.remote.address, port: conn.remotePort } });
+      fresh.keyingTry = sa.keyingTry + 1;
+      fresh.pendingChildren = sa.pendingChildren;
+      fresh.reauthOf = sa.reauthOf;
+      fresh.vipHint = sa.vipHint;
+      return;
+    }
     // A peer that reauthenticated (make-before-break) deletes the old IKE SA once the new one is up: not a close.
     const replaced = this.establishedSas().some((o) => o !== sa && o.conn === conn && o.remoteId.type === sa.remoteId.type && Buffer.compare(o.remoteId.data, sa.remoteId.data) === 0);
     if (replaced && reason === 'deleted-by-peer') return;

@@ -78,6 +78,10 @@ export class IkeSa {
   initResponse: Uint8Array = new Uint8Array(0);
   cookie: Uint8Array | undefined;
   cookieRetries = 0;
+  /** The CHILD SA this initiator SA was started for (created in IKE_AUTH). */
+  plannedChild: ChildConfig | undefined;
+  /** Which attempt of keyingtries this initiator SA is (1 = the first). */
+  keyingTry = 1;
   localId: Identity = ANY_IDENTITY;
   remoteId: Identity = ANY_IDENTITY;
   natLocal = false;

@@ -172,6 +172,35 @@ describe('failures are reported on both sides', () => {
   });
 });
 
+describe('keyingtries', () => {
+  it.each([
+    [3, 3],
+    [1, 1],
+  ])('keyingtries = %i: %i retransmission sequences, each with a fresh IKE SA', (tries, sequences) => {
+    const mk = (l: string, r: string, addr?: string) => connection({ name: 'gw', keyingTries: tries, remoteAddrs: addr ? [addr] : ['%any'], local: { id: l }, remote: { id: r }, children: [child('net')] });
+    const { sim, net, a } = makePair({ connections: [mk('moon.example', 'sun.example', '192.0.2.2')], credentials: psk }, { connections: [], credentials: psk }, { impairment: { loss: 1 }, settings: { retransmit: { timeoutMs: 1000, base: 2, tries: 2, limitMs: 0, jitterPercent: 0 } } });
+    a.ep.initiate('gw', 0);
+    sim.runFor(120_000);
+    const downs = of(a, 'ike-down');
+    expect(downs).toHaveLength(sequences);
+    expect(new Set(downs.map((d) => Buffer.from(d.sa.spiI).toString('hex'))).size).toBe(sequences);
+    // Each sequence: the request and 2 retransmissions.
+    expect(net.captured({ event: 'send' })).toHaveLength(3 * sequences);
+    expect(a.ep.listSas()).toHaveLength(0);
+  });
+
+  it('keyingtries = 0 keeps trying until the peer answers, then brings up the CHILD SA', () => {
+    const mk = (l: string, r: string, addr?: string) => connection({ name: 'gw', keyingTries: 0, remoteAddrs: addr ? [addr] : ['%any'], local: { id: l }, remote: { id: r }, children: [child('net')] });
+    const { sim, net, a, b } = makePair({ connections: [mk('moon.example', 'sun.example', '192.0.2.2')], credentials: psk }, { connections: [mk('sun.example', 'moon.example')], credentials: psk }, { settings: { retransmit: { timeoutMs: 1000, base: 2, tries: 2, limitMs: 0, jitterPercent: 0 } } });
+    const block = net.dropIf(() => true);
+    a.ep.initiate('gw', 0);
+    sim.runFor(60_000);
+    expect(of(a, 'ike-down').length).toBeGreaterThanOrEqual(5);
+    block.remove();
+    expect(sim.runUntil(() => of(a, 'child-install').length > 0 && of(b, 'child-install').length > 0, { maxTime: 60_000 }).ok).toBe(true);
+  });
+});
+
 describe('INFORMATIONAL deletes', () => {
   for (const who of ['initiator', 'responder'] as const) {
     it(`a Delete of the IKE SA from the ${who} is honoured`, () => {
