@@ -22,6 +22,8 @@ const REQUIRED: ReadonlyArray<readonly [path: string, pkg: string]> = [
   ['/usr/sbin/nft', 'nftables'],
   ['/usr/bin/tshark', 'tshark'],
   ['/usr/bin/iperf3', 'iperf3'],
+  // Certificate scenarios cross-check chains with `openssl verify` and make PKCS#12 files.
+  ['/usr/bin/openssl', 'openssl'],
   // NAT scenarios: flush mappings to simulate a NAT rebinding.
   ['/usr/sbin/conntrack', 'conntrack'],
 ];
