@@ -4,7 +4,7 @@
  */
 import { AuthMethod, PayloadType, type AuthPayload, type Payload } from './codec/types.js';
 import type { IkeConnectionConfig } from './config.js';
-import type { EndpointContext } from './endpoint.js';
+import type { EndpointContext } from './context.js';
 import type { IkeSa } from './ike-sa.js';
 import { formatIdentity, type Identity } from './identity.js';
 import { pskAuth, signedOctets, verifyPskAuth } from './auth-psk.js';

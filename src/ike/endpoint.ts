@@ -28,12 +28,12 @@ import { respondRekeyIke, startRekeyIke } from './exchanges/rekey-ike.js';
 import { nextDeadline, runTimers } from './lifecycle.js';
 import { AddressPool, type AddressPoolConfig } from './pool.js';
 import { NotifyType } from './codec/types.js';
+import type { CookieSecret, EndpointContext } from './context.js';
+import { describePayloads, exchangeName, fmt } from './format.js';
 
-export interface CookieSecret {
-  readonly version: number;
-  readonly secret: Uint8Array;
-  readonly createdAt: number;
-}
+export type { CookieSecret, EndpointContext } from './context.js';
+export { describePayloads, exchangeName, fmt } from './format.js';
+
 
 export interface IkeEndpointOptions {
   readonly connections: readonly IkeConnectionConfig[];
@@ -43,58 +43,6 @@ export interface IkeEndpointOptions {
   readonly settings?: Partial<EndpointSettings>;
   /** Virtual IP pools by name (swanctl `pools`), referenced by connections' `pools`. */
   readonly pools?: readonly AddressPoolConfig[];
-}
-
-/** What exchanges need from the endpoint. Kept narrow so each exchange file can be read on its own. */
-export interface EndpointContext {
-  readonly crypto: CryptoBackend;
-  readonly random: RandomSource;
-  readonly settings: EndpointSettings;
-  readonly credentials: Credentials;
-  connections(): readonly IkeConnectionConfig[];
-  emit(e: IkeEvent): void;
-  log(group: LogGroup, level: number, sa: IkeSa | undefined, message: string): void;
-  /** Sends a request on `sa` (encrypted unless IKE_SA_INIT) and arms retransmission. */
-  sendRequest(
-    sa: IkeSa,
-    exchangeType: number,
-    payloads: readonly Payload[],
-    now: number,
-    onResponse: (header: IkeHeader, payloads: readonly Payload[], now: number) => void,
-    onTimeout?: (now: number) => void,
-  ): void;
-  /** Queues a request to start when the SA's window is free (or now, if it is). */
-  enqueue(sa: IkeSa, start: (now: number) => void, now: number): void;
-  sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void;
-  /** Sends an unencrypted message outside any SA (IKE_SA_INIT error responses, COOKIE); `marker` on NAT-T. */
-  sendRaw(marker: boolean, data: Uint8Array, local: Address, remote: Address): void;
-  registerSa(sa: IkeSa): void;
-  destroySa(sa: IkeSa, reason: IkeDownReason, message: string): void;
-  allocateChildSpi(): number;
-  nextChildId(): number;
-  newSa(initiator: boolean, spiI: Uint8Array, local: Address, remote: Address): IkeSa;
-  findSaBySpiI(spiI: Uint8Array, remote: Address): IkeSa | undefined;
-  establishedSas(): readonly IkeSa[];
-  newIkeSpi(): Uint8Array;
-  halfOpenCount(): number;
-  /**
-   * Secrets for stateless cookies (RFC 7296 2.6): the current one with its version byte, and the previous one,
-   * still accepted for a while after a rotation.
-   */
-  cookieSecrets(now: number): { current: CookieSecret; previous?: CookieSecret };
-  /** Half-open IKE SAs (responder side) from one peer address. */
-  halfOpenFrom(address: string): number;
-  removeChild(sa: IkeSa, c: ChildSa, reason: string): void;
-  /** A random duration in [0, maxMs): rekey jitter (rand_time) and retry spreading. */
-  jitter(maxMs: number): number;
-  /** Runs `fn` at `at` (virtual time) unless the SA is gone by then. */
-  later(sa: IkeSa, at: number, fn: (now: number) => void): void;
-  releaseChildSpi(spi: number): void;
-  /** A NAT-T keepalive: one 0xFF byte to the peer's NAT-T port (RFC 3948 section 2.3). */
-  sendKeepalive(sa: IkeSa): void;
-  /** Reauthenticates `sa` (make-before-break or break-before-make, per settings). */
-  reauthenticate(sa: IkeSa, now: number): void;
-  pools(): ReadonlyMap<string, AddressPool>;
 }
 
 export class IkeEndpoint implements EndpointContext {
@@ -771,28 +719,3 @@ function firstConcrete(addrs: readonly string[]): string | undefined {
   return addrs.find((a) => a !== '%any' && a !== '%any4' && a !== '%any6' && !a.includes('/') && !a.includes('-'));
 }
 
-export function fmt(a: Address): string {
-  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}[${a.port}]`;
-}
-
-const EXCHANGE_NAMES: Record<number, string> = { 34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL' };
-export function exchangeName(t: number): string {
-  return EXCHANGE_NAMES[t] ?? `EXCHANGE(${t})`;
-}
-
-const SHORT: Record<number, string> = {
-  [PayloadType.SA]: 'SA', [PayloadType.KE]: 'KE', [PayloadType.IDi]: 'IDi', [PayloadType.IDr]: 'IDr', [PayloadType.CERT]: 'CERT',
-  [PayloadType.CERTREQ]: 'CERTREQ', [PayloadType.AUTH]: 'AUTH', [PayloadType.NONCE]: 'No', [PayloadType.DELETE]: 'D',
-  [PayloadType.VENDOR]: 'V', [PayloadType.TSi]: 'TSi', [PayloadType.TSr]: 'TSr', [PayloadType.CP]: 'CPRQ', [PayloadType.EAP]: 'EAP',
-};
-const NOTIFY_SHORT: Record<number, string> = {
-  16388: 'NATD_S_IP', 16389: 'NATD_D_IP', 16390: 'COOKIE', 16430: 'FRAG_SUP', 16431: 'HASH_ALG', 16384: 'INIT_CONTACT',
-  16393: 'REKEY_SA', 14: 'NO_PROP', 17: 'INVAL_KE', 24: 'AUTH_FAILED', 38: 'TS_UNACCEPT', 7: 'INVAL_SYN', 35: 'NO_ADD_SAS',
-};
-
-/** strongSwan-style payload summary for log lines: `SA KE No N(NATD_S_IP) N(NATD_D_IP)`. */
-export function describePayloads(payloads: readonly Payload[]): string {
-  return payloads
-    .map((p) => (p.type === PayloadType.NOTIFY ? `N(${NOTIFY_SHORT[p.notifyType] ?? p.notifyType})` : p.type === 'unknown' ? `UNKNOWN(${p.payloadType})` : SHORT[p.type] ?? String(p.type)))
-    .join(' ');
-}

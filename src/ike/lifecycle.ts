@@ -7,7 +7,7 @@
  * rekey_time - random(rand_time), hard end at life_time. DPD (RFC 7296 2.4): an empty INFORMATIONAL when the
  * peer was silent for dpd_delay. NAT keepalives (RFC 3948 section 4) when we are behind a NAT.
  */
-import type { EndpointContext } from './endpoint.js';
+import type { EndpointContext } from './context.js';
 import type { IkeSa } from './ike-sa.js';
 import { startCreateChild } from './exchanges/create-child-sa.js';
 import { startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';

@@ -6,7 +6,7 @@
  */
 import { ProtocolId, NotifyType, PayloadType, type Payload, type TsPayload } from '../codec/types.js';
 import type { ChildConfig } from '../config.js';
-import type { EndpointContext } from '../endpoint.js';
+import type { EndpointContext } from '../context.js';
 import { numberToSpi, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
 import { deriveChildKeys } from '../keys.js';
 import { explainMismatch, saProposalToSet, selectProposal, selectionToSaProposal, toSaProposals, type Selection } from '../negotiate.js';

@@ -14,7 +14,7 @@
  */
 import { ExchangeType, NotifyType, PayloadType, ProtocolId, type KePayload, type NoncePayload, type NotifyPayload, type Payload } from '../codec/types.js';
 import type { ChildConfig } from '../config.js';
-import type { EndpointContext } from '../endpoint.js';
+import type { EndpointContext } from '../context.js';
 import { numberToSpi, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
 import { errorNotify, findPayload, notifies, notify, notifyName, u16be } from '../payload-util.js';
 import { randomBytes } from '../../crypto/random.js';

@@ -9,7 +9,7 @@
  */
 import { ExchangeType, NotifyType, PayloadType, type IdPayload, type Payload } from '../codec/types.js';
 import type { ChildConfig, IkeConnectionConfig } from '../config.js';
-import type { EndpointContext } from '../endpoint.js';
+import type { EndpointContext } from '../context.js';
 import type { IkeSa } from '../ike-sa.js';
 import { formatIdentity, identityEquals, identityMatches, parseIdentity, type Identity } from '../identity.js';
 import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
@@ -19,7 +19,7 @@ import { answerCpRequest, buildCpRequest, readCpReply } from './config-payload.j
 import { startCreateChild } from './create-child-sa.js';
 import { startDeleteIke } from './informational.js';
 import { scheduleIkeLifetimes } from '../lifecycle.js';
-import { fmt } from '../endpoint.js';
+import { fmt } from '../format.js';
 import { buildOurAuth, checkPeerAuth } from '../auth-methods.js';
 import { certIdentity, certreqPayload } from '../auth-pubkey.js';
 

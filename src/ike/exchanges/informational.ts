@@ -6,7 +6,7 @@
  *   Liveness (DPD):   HDR, SK {}  -->  <--  HDR, SK {}
  */
 import { ExchangeType, NotifyType, PayloadType, ProtocolId, type DeletePayload, type Payload } from '../codec/types.js';
-import type { EndpointContext } from '../endpoint.js';
+import type { EndpointContext } from '../context.js';
 import { numberToSpi, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
 import { errorNotify, notifyName } from '../payload-util.js';
 

@@ -13,7 +13,7 @@
  * SA is being deleted, is answered with TEMPORARY_FAILURE.
  */
 import { ExchangeType, NotifyType, PayloadType, ProtocolId, type KePayload, type NoncePayload, type Payload } from '../codec/types.js';
-import type { EndpointContext } from '../endpoint.js';
+import type { EndpointContext } from '../context.js';
 import { IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
 import { saProposalToSet, selectProposal, selectionToSaProposal, toSaProposals } from '../negotiate.js';

@@ -1,0 +1,69 @@
+/**
+ * What the exchanges (src/ike/exchanges) need from the endpoint. Kept narrow and in its own module so each
+ * exchange can be read on its own, and so the exchanges do not import the endpoint that imports them.
+ */
+import type { CryptoBackend } from '../crypto/types.js';
+import type { RandomSource } from '../crypto/random.js';
+import type { IkeHeader, Payload } from './codec/types.js';
+import type { Address, Credentials, EndpointSettings, IkeConnectionConfig } from './config.js';
+import type { IkeDownReason, IkeEvent, LogGroup } from './events.js';
+import type { ChildSa, IkeSa } from './ike-sa.js';
+import type { AddressPool } from './pool.js';
+
+export interface CookieSecret {
+  readonly version: number;
+  readonly secret: Uint8Array;
+  readonly createdAt: number;
+}
+
+/** What exchanges need from the endpoint. Kept narrow so each exchange file can be read on its own. */
+export interface EndpointContext {
+  readonly crypto: CryptoBackend;
+  readonly random: RandomSource;
+  readonly settings: EndpointSettings;
+  readonly credentials: Credentials;
+  connections(): readonly IkeConnectionConfig[];
+  emit(e: IkeEvent): void;
+  log(group: LogGroup, level: number, sa: IkeSa | undefined, message: string): void;
+  /** Sends a request on `sa` (encrypted unless IKE_SA_INIT) and arms retransmission. */
+  sendRequest(
+    sa: IkeSa,
+    exchangeType: number,
+    payloads: readonly Payload[],
+    now: number,
+    onResponse: (header: IkeHeader, payloads: readonly Payload[], now: number) => void,
+    onTimeout?: (now: number) => void,
+  ): void;
+  /** Queues a request to start when the SA's window is free (or now, if it is). */
+  enqueue(sa: IkeSa, start: (now: number) => void, now: number): void;
+  sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void;
+  /** Sends an unencrypted message outside any SA (IKE_SA_INIT error responses, COOKIE); `marker` on NAT-T. */
+  sendRaw(marker: boolean, data: Uint8Array, local: Address, remote: Address): void;
+  registerSa(sa: IkeSa): void;
+  destroySa(sa: IkeSa, reason: IkeDownReason, message: string): void;
+  allocateChildSpi(): number;
+  nextChildId(): number;
+  newSa(initiator: boolean, spiI: Uint8Array, local: Address, remote: Address): IkeSa;
+  findSaBySpiI(spiI: Uint8Array, remote: Address): IkeSa | undefined;
+  establishedSas(): readonly IkeSa[];
+  newIkeSpi(): Uint8Array;
+  halfOpenCount(): number;
+  /**
+   * Secrets for stateless cookies (RFC 7296 2.6): the current one with its version byte, and the previous one,
+   * still accepted for a while after a rotation.
+   */
+  cookieSecrets(now: number): { current: CookieSecret; previous?: CookieSecret };
+  /** Half-open IKE SAs (responder side) from one peer address. */
+  halfOpenFrom(address: string): number;
+  removeChild(sa: IkeSa, c: ChildSa, reason: string): void;
+  /** A random duration in [0, maxMs): rekey jitter (rand_time) and retry spreading. */
+  jitter(maxMs: number): number;
+  /** Runs `fn` at `at` (virtual time) unless the SA is gone by then. */
+  later(sa: IkeSa, at: number, fn: (now: number) => void): void;
+  releaseChildSpi(spi: number): void;
+  /** A NAT-T keepalive: one 0xFF byte to the peer's NAT-T port (RFC 3948 section 2.3). */
+  sendKeepalive(sa: IkeSa): void;
+  /** Reauthenticates `sa` (make-before-break or break-before-make, per settings). */
+  reauthenticate(sa: IkeSa, now: number): void;
+  pools(): ReadonlyMap<string, AddressPool>;
+}
