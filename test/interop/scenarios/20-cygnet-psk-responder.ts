@@ -1,5 +1,5 @@
 /**
- * strongSwan initiates to cygnet (PSK, aes128gcm16-prfsha256-x25519), over a veth between two namespaces:
+ * strongSwan initiates to cygnet (PSK, each of the four issue-4 suites in turn), over a veth between two namespaces:
  *
  *   right: strongSwan (initiator)  HDR, SAi1, KEi, Ni, N(NATD_S_IP), N(NATD_D_IP) ...  -->  left: cygnet daemon
  *                                  <--  HDR, SAr1, KEr, Nr, N(NATD_S_IP), N(NATD_D_IP) ...
@@ -24,7 +24,6 @@ import { twoHosts, type TwoHosts } from '../lib/topology.js';
 import type { DaemonStatus, IkeSaStatus } from '../../../src/daemon/status.js';
 
 export const name = 'cygnet-psk-responder';
-export const timeoutMs = 30_000;
 
 /** cygnet on the left, strongSwan on the right; the connection as the LEFT (cygnet) side sees it. */
 export function cygnetConnection(h: TwoHosts, o: { proposals: string; esp: string; startAction?: string; secret?: string }): PskConnection {
@@ -113,23 +112,37 @@ export function assertSameSa(cyg: IkeSaStatus, swan: IkeSaInfo, o: { suite: stri
   assert.deepEqual(sc.remoteTs, cc.localTs);
 }
 
+/** The issue-4 suites: IKE proposal, ESP proposal, and the names both sides must print for them. */
+export const ISSUE4_SUITES = [
+  { ike: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16', suite: 'AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519', espSuite: 'AES_GCM_16-128' },
+  { ike: 'aes256gcm16-prfsha384-ecp384', esp: 'aes256gcm16', suite: 'AES_GCM_16-256/PRF_HMAC_SHA2_384/ECP_384', espSuite: 'AES_GCM_16-256' },
+  { ike: 'aes256-sha256-modp2048', esp: 'aes256-sha256', suite: 'AES_CBC-256/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048', espSuite: 'AES_CBC-256/HMAC_SHA2_256_128' },
+  { ike: 'chacha20poly1305-prfsha256-x25519', esp: 'chacha20poly1305', suite: 'CHACHA20_POLY1305/PRF_HMAC_SHA2_256/CURVE_25519', espSuite: 'CHACHA20_POLY1305' },
+] as const;
+
+export const timeoutMs = 60_000;
+
 export async function run(ctx: ScenarioContext): Promise<void> {
   const h = await twoHosts(ctx.lab);
-  const conn = cygnetConnection(h, { proposals: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16' });
-  const cyg = await startCygnet(ctx, h, pskSwanctlConf(conn));
-  const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: pskSwanctlConf(mirror(conn)) });
-  await swan.loadAll();
+  for (const s of ISSUE4_SUITES) {
+    const conn = cygnetConnection(h, { proposals: s.ike, esp: s.esp });
+    const cyg = await startCygnet(ctx, h, pskSwanctlConf(conn));
+    const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: pskSwanctlConf(mirror(conn)), label: `right-${s.esp}` });
+    await swan.loadAll();
 
-  await swan.initiate('net');
-  const [si, ci] = await Promise.all([swan.waitEstablished('cyg', 'net'), cyg.waitFor('IKE + CHILD SA established', establishedCygnet)]);
-  ctx.log(`strongSwan ${si.suite} ${si.initiatorSpi}/${si.responderSpi}; cygnet ${ci.suite} ${ci.spiI}/${ci.spiR}`);
-  assertSameSa(ci, si, { suite: 'AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519', espSuite: 'AES_GCM_16-128', cygnetInitiated: false, h });
-  await cyg.peer.waitForLog(/IKE_SA cyg\[\d+\] established between 192\.0\.2\.1\[cygnet@cygnet\.test\]\.\.\.192\.0\.2\.2\[swan@cygnet\.test\]/, 2000);
-  await cyg.peer.waitForLog(`CHILD_SA net{1} established with SPIs ${ci.children[0]!.spiIn}_i ${ci.children[0]!.spiOut}_o`, 2000);
+    await swan.initiate('net');
+    const [si, ci] = await Promise.all([swan.waitEstablished('cyg', 'net'), cyg.waitFor('IKE + CHILD SA established', establishedCygnet)]);
+    ctx.log(`strongSwan ${si.suite} ${si.initiatorSpi}/${si.responderSpi}; cygnet ${ci.suite} ${ci.spiI}/${ci.spiR}`);
+    assertSameSa(ci, si, { suite: s.suite, espSuite: s.espSuite, cygnetInitiated: false, h });
+    await cyg.peer.waitForLog(/IKE_SA cyg\[\d+\] established between 192\.0\.2\.1\[cygnet@cygnet\.test\]\.\.\.192\.0\.2\.2\[swan@cygnet\.test\]/, 2000);
+    await cyg.peer.waitForLog(`established with SPIs ${ci.children[0]!.spiIn}_i ${ci.children[0]!.spiOut}_o`, 2000);
 
-  // Delete from strongSwan (RFC 7296 1.4.1): cygnet answers and forgets the SA.
-  await swan.terminate('cyg');
-  await swan.waitNoSas();
-  await cyg.waitFor('no IKE SA after the Delete', (s) => s.ikeSas.length === 0 || undefined, 5000);
-  assert.ok((await cyg.peer.grep(/received DELETE for IKE_SA cyg/)).length > 0, 'cygnet logged the Delete');
+    // Delete from strongSwan (RFC 7296 1.4.1): cygnet answers and forgets the SA.
+    await swan.terminate('cyg');
+    await swan.waitNoSas();
+    await cyg.waitFor('no IKE SA after the Delete', (st) => st.ikeSas.length === 0 || undefined, 5000);
+    assert.ok((await cyg.peer.grep(/received DELETE for IKE_SA cyg/)).length > 0, 'cygnet logged the Delete');
+    await swan.stop();
+    await cyg.peer.stop();
+  }
 }
