@@ -1,0 +1,290 @@
+/**
+ * Conformance of the IKEv2 core with RFC 7296, item by item. Each test scripts the exchange in RFC notation and
+ * asserts the wire and both sides' SAs. Messages a correct peer would never send are forged with the sending
+ * side's own SK keys (`seal`) or rewritten in flight (`tamper`), so the receiver sees authentic input.
+ *
+ * | # | RFC 7296 | what the RFC says | what cygnet does | test |
+ * |---|---|---|---|---|
+ * | 1a | 2.1 | a retransmitted request whose response was lost gets the cached response again | resends the cached datagrams byte for byte | "retransmitted request: the cached response, byte-identical" |
+ * | 1b | 2.2, 2.3 | a request with an old message ID (not the last answered) or one beyond the window is not processed | dropped before decryption, no answer | "old and future message IDs are ignored" |
+ * | 1c | 2.2 | each side numbers its requests from 0, +1 per exchange, never reused (retransmits reuse) | nextRequestId per SA | "our request IDs increase per exchange" |
+ * | 1d | 2.3 | a response that does not match the outstanding request is dropped | dropped (ID and exchange type checked) | "responses with a wrong message ID are dropped" |
+ * | 1e | 2.18 | the new IKE SA starts both windows at 0 | new SA object, both counters 0 | "after an IKE rekey both windows start at 0" |
+ * | 2 | 2.21.4 | outside any SA: MAY answer a request with an unprotected INVALID_IKE_SPI, MUST NOT answer a response; an unprotected INVALID_IKE_SPI must not change any SA | decision: never answered (no reflection, the peer may not act on it anyway), logged; unprotected notifies for a live SA are dropped | "unknown IKE SPI" tests |
+ * | 3a | 1.4.1 | Delete of an SPI we do not have: nothing to delete, empty response | empty response, CHILD SAs untouched | "Delete of an unknown CHILD SPI" |
+ * | 3b | 1.4.1, 3.11 | one Delete payload may list several SPIs; the response lists the paired SPIs | all removed, paired SPIs in one Delete | "Delete of several SPIs in one payload" |
+ * | 3c | 1.4.1 | deleting the IKE SA closes its CHILD SAs; the response is empty | IKE wins, empty response | "Delete of IKE and CHILD in one message" |
+ * | 3d | 1.4.1 | crossing Deletes: delete, and do not list the SA again in the response | CHILD and IKE crossing deletes end clean | "crossing Deletes" tests |
+ * | 4a | 3.4, 1.2 | KE group must be in a proposal; INVALID_KE_PAYLOAD only if the selected proposal's group differs | FIXED: the responder now prefers an acceptable proposal whose group matches KEi (was: INVALID_KE_PAYLOAD + an extra round trip) | "KE payload matching the second proposal is accepted" |
+ * | 4b | 3.4, 3.10.1 | a KE value of the wrong length is malformed: INVALID_SYNTAX, no state | INVALID_SYNTAX, no state | "KE payload of the wrong length" |
+ * | 4c | 3.3.1 | the accepted proposal keeps the number of the proposal sent | FIXED: proposal number now checked (was: ignored) in IKE_SA_INIT, CHILD and IKE rekey responses | "a proposal number we did not send" |
+ * | 4d | 2.7 | the responder returns exactly one proposal | SA refused, no AUTH sent | "a response with two proposals is refused" |
+ * | 4e | 2.6 | the initiator MUST put COOKIE first; nothing tells the responder to reject it elsewhere | decision: accepted anywhere (lenient responder); we send it first | "COOKIE not first" |
+ * | 4f | 2.5, 3.10.1 | unknown payload with the critical bit: reject with UNSUPPORTED_CRITICAL_PAYLOAD naming the type | answered, no state | "critical unknown payload in IKE_SA_INIT" |
+ * | 5a | 1.2, 2.21.2 | the responder may refuse an IDr it does not have | AUTHENTICATION_FAILED (as strongSwan), SA gone | "IDr we do not have" |
+ * | 5b | 2.9, 2.21.3 | TS that narrow to nothing: TS_UNACCEPTABLE, the IKE SA stays up | as the RFC | "TS narrowing to nothing" |
+ * | 5c | 3.13, 2.21.2 | a response with SA but no TSi is malformed | FIXED: the initiator now deletes the IKE SA with an INFORMATIONAL Delete so the responder does not keep a half SA (was: dropped locally only) | "IKE_AUTH response with SA but no TSi" |
+ * | 5d | 2.15, 2.21.2 | AUTH with a method we do not accept: AUTHENTICATION_FAILED | as the RFC | "AUTH with the wrong method" |
+ * | 6a | 2.25 | CREATE_CHILD_SA while the IKE SA is being deleted: TEMPORARY_FAILURE / nothing survives | as the RFC, both sides end with nothing | "CREATE_CHILD_SA while the IKE SA is being deleted" |
+ * | 6b | 3.10.1 | NO_ADDITIONAL_SAS: no more CHILD SAs on this IKE SA | child-failed, IKE SA up, no retry | "NO_ADDITIONAL_SAS" |
+ * | 6c | 3.10.1 | REKEY_SA carries a CHILD SA's protocol and 4-byte SPI | FIXED: a REKEY_SA with another protocol or SPI size is INVALID_SYNTAX (was: taken as a request for a new CHILD SA, or CHILD_SA_NOT_FOUND) | "REKEY_SA with a protocol/SPI size mismatch" |
+ * | 6d | 1.3, 3.3.2 | PFS offered, responder without KE: NO_PROPOSAL_CHOSEN, nothing created | as the RFC | "PFS requested, responder without KE" |
+ * | 7a | 3.10.1 | unknown status notify: ignored; unknown error notify in a request: ignored, logged; in a response: the request failed | as the RFC (FIXED for IKE_AUTH responses: an unknown error type now fails the IKE SA, was: ignored) | "unknown notify types" tests |
+ * | 7b | 2.3, 2.4 | requests are answered while our own request is outstanding (window 1 each way) | as the RFC | "liveness check answered while our CHILD rekey is outstanding" |
+ * | 8 | 2.6 (DoS), strongSwan half_open_timeout | half-open SAs time out and free their state | destroyed after half_open_timeout, nothing left | "half-open" tests |
+ */
+import { describe, expect, it } from 'vitest';
+import { child, connection, pskCredentials, type ChildOptions, type ConnectionOptions } from '../../src/ike/config-builder.js';
+import { makePair, captureSummary, type Side, type PairOptions } from './pair.js';
+import type { IkeEvent } from '../../src/ike/events.js';
+import type { IkeSa } from '../../src/ike/ike-sa.js';
+import { decodeMessage, decodePayloads, encodeMessage, encryptSK, openEncrypted } from '../../src/ike/codec/index.js';
+import { ExchangeType, NotifyType, PayloadType, ProtocolId, type IkeHeader, type Payload } from '../../src/ike/codec/types.js';
+import { seededRandom } from '../../src/crypto/random.js';
+import type { SimNetwork, Simulation } from '../../src/sim/index.js';
+
+const psk = pskCredentials([{ ids: ['moon.example', 'sun.example', 'other.example'], secret: 'conformance' }]);
+const of = <T extends IkeEvent['type']>(s: Side, t: T) => s.events.filter((e): e is Extract<IkeEvent, { type: T }> => e.type === t);
+const strip = (b: Uint8Array) => (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0 && b[3] === 0 ? b.subarray(4) : b);
+const rnd = seededRandom(77);
+
+type Pair = ReturnType<typeof makePair>;
+
+function setup(o: { conn?: Partial<ConnectionOptions>; child?: ChildOptions; respConn?: Partial<ConnectionOptions>; respChild?: ChildOptions; pair?: PairOptions; extraChild?: boolean } = {}): Pair {
+  const mk = (local: string, remote: string, addr: string | undefined, lts: string, rts: string, co: Partial<ConnectionOptions> | undefined, ch: ChildOptions | undefined) => {
+    const children = [child('net', { localTs: [lts], remoteTs: [rts], espProposals: 'aes128gcm16-x25519', ...ch })];
+    if (o.extraChild) children.push(child('voice', { localTs: [lts.replace('/16', '/24')], remoteTs: [rts.replace('/16', '/24')], espProposals: 'aes256gcm16' }));
+    return connection({ name: 'gw', proposals: 'aes128gcm16-prfsha256-x25519', remoteAddrs: addr ? [addr] : ['%any'], local: { id: local }, remote: { id: remote }, children, ...co });
+  };
+  return makePair(
+    { connections: [mk('moon.example', 'sun.example', '192.0.2.2', '10.1.0.0/16', '10.2.0.0/16', o.conn, o.child)], credentials: psk },
+    { connections: [mk('sun.example', 'moon.example', undefined, '10.2.0.0/16', '10.1.0.0/16', o.respConn ?? o.conn, o.respChild ?? o.child)], credentials: psk },
+    { impairment: { delay: 5 }, ...o.pair },
+  );
+}
+
+function up(o: Parameters<typeof setup>[0] = {}): Pair {
+  const p = setup(o);
+  p.a.ep.initiate('gw', 0);
+  expect(p.sim.runUntil(() => of(p.a, 'child-install').length > 0 && of(p.b, 'child-install').length > 0, { maxTime: 60_000 }).ok).toBe(true);
+  return p;
+}
+
+/** The live IKE SA of a side (the first, or the one with this id). */
+function ikeSa(s: Side, i = 0): IkeSa {
+  return s.ep.ikeSa(s.ep.listSas()[i]!.sa.id)!;
+}
+
+/** Both sides hold `ike` established IKE SAs with matching SPIs and `children` paired CHILD SAs. */
+function expectConsistent(a: Side, b: Side, children: number, ike = 1) {
+  const la = a.ep.listSas();
+  const lb = b.ep.listSas();
+  expect(la).toHaveLength(ike);
+  expect(lb).toHaveLength(ike);
+  for (const x of la) {
+    const y = lb.find((s) => Buffer.compare(s.sa.spiI, x.sa.spiI) === 0 && Buffer.compare(s.sa.spiR, x.sa.spiR) === 0);
+    expect(y, 'IKE SA with matching SPIs on the peer').toBeTruthy();
+    expect(x.sa.state).toBe('ESTABLISHED');
+    expect(y!.sa.state).toBe('ESTABLISHED');
+    expect(x.children).toHaveLength(children);
+    expect(y!.children).toHaveLength(children);
+    for (const c of x.children) expect(y!.children.some((d) => d.spiIn === c.spiOut && d.spiOut === c.spiIn)).toBe(true);
+  }
+}
+
+/** A message of `from`'s IKE SA, encrypted with its outbound keys: what the peer would receive from it. */
+function seal(from: IkeSa, exchangeType: number, messageId: number, response: boolean, payloads: readonly Payload[]): Uint8Array {
+  return encryptSK({ spiI: from.spiI, spiR: from.spiR, exchangeType, flags: { initiator: from.initiator, response, version: false }, messageId }, payloads, from.keys!.out, rnd);
+}
+
+/** Opens a message of the peer of `to` with `to`'s inbound keys. */
+function open(to: IkeSa, data: Uint8Array): { header: IkeHeader; payloads: Payload[] } {
+  const m = decodeMessage(strip(data));
+  if (!m.ok || !m.value.encrypted) throw new Error('not an SK message');
+  const o = openEncrypted(strip(data), m.value.encrypted, to.keys!.in);
+  if (!o.ok) throw new Error(o.error.message);
+  const p = decodePayloads(o.value.plaintext, o.value.firstInnerType);
+  if (!p.ok) throw new Error(p.error.message);
+  return { header: m.value.header, payloads: p.value };
+}
+
+/** Delivers `data` to `to` as if from its peer on UDP 4500 and returns what `to` sent back (drained here). */
+function inject(p: Pair, to: Side, data: Uint8Array, opts: { port?: number } = {}): Uint8Array[] {
+  const from = to === p.a ? p.b : p.a;
+  const port = opts.port ?? 4500;
+  to.ep.receive(data, { address: to.address, port }, { address: from.address, port }, p.sim.now);
+  const out: Uint8Array[] = [];
+  for (let t = to.ep.pollTransmit(); t; t = to.ep.pollTransmit()) out.push(t.data);
+  for (let e = to.ep.pollEvent(); e; e = to.ep.pollEvent()) if (e.type === 'log') to.logs.push(e.message);
+  else to.events.push(e);
+  return out;
+}
+
+/**
+ * Rewrites the next message `from` sends that matches `match`: decrypted with the sender's keys, `edit`ed, and
+ * re-encrypted (or re-encoded, for IKE_SA_INIT), then delivered in place of the original.
+ */
+function tamper(p: Pair, from: Side, match: (h: IkeHeader) => boolean, edit: (payloads: Payload[], h: IkeHeader) => Payload[]): { done: boolean } {
+  const state = { done: false };
+  const net: SimNetwork = p.net;
+  const sim: Simulation = p.sim;
+  net.dropIf(
+    (info) => {
+      if (state.done || info.from.address !== from.address) return false;
+      const raw = strip(info.bytes);
+      const m = decodeMessage(raw);
+      if (!m.ok || !match(m.value.header)) return false;
+      const h = m.value.header;
+      let bytes: Uint8Array;
+      const header = { spiI: h.spiI, spiR: h.spiR, exchangeType: h.exchangeType, flags: h.flags, messageId: h.messageId };
+      if (h.exchangeType === ExchangeType.IKE_SA_INIT) {
+        bytes = encodeMessage(header, edit([...m.value.payloads], h));
+      } else {
+        const sa = from.ep.listSas().map((s) => from.ep.ikeSa(s.sa.id)!).find((s) => Buffer.compare(s.spiI, h.spiI) === 0);
+        if (!sa?.keys) return false;
+        const o = openEncrypted(raw, m.value.encrypted!, sa.keys.out);
+        if (!o.ok) return false;
+        const inner = decodePayloads(o.value.plaintext, o.value.firstInnerType);
+        if (!inner.ok) return false;
+        bytes = encryptSK(header, edit(inner.value, h), sa.keys.out, rnd);
+      }
+      state.done = true;
+      const framed = raw === info.bytes ? bytes : Buffer.concat([new Uint8Array(4), bytes]);
+      sim.at(info.now, (t) => net.send(info.from, info.to, framed, t));
+      return true;
+    },
+    { limit: 1 },
+  );
+  return state;
+}
+
+const notifyP = (notifyType: number, data = new Uint8Array(0), protocol = 0, spi = new Uint8Array(0)): Payload => ({ type: PayloadType.NOTIFY, critical: false, protocol, spi, notifyType, data });
+const notifyTypes = (ps: readonly Payload[]) => ps.flatMap((x) => (x.type === PayloadType.NOTIFY ? [x.notifyType] : []));
+const spi4 = (n: number) => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+/** Wire summary after the initial IKE_SA_INIT / IKE_AUTH messages. */
+const after = (net: SimNetwork, n = 4) => captureSummary(net).slice(n);
+
+// ------------------------------------------------------------------------------------------------ 1. message IDs
+
+describe('1. message IDs (RFC 7296 2.1-2.3)', () => {
+  it('retransmitted request: the cached response, byte-identical, and the request is processed once', () => {
+    // A: HDR(37, mid 2), SK {}  -->   <-- HDR(37r, mid 2), SK {}   (lost)
+    // A: HDR(37, mid 2), SK {}  -->   (retransmit)   <-- the same response again
+    const { sim, net, a, b } = up();
+    const lost = net.dropNth((i) => i.from.address === b.address && strip(i.bytes)[18] === ExchangeType.INFORMATIONAL, 1);
+    expect(a.ep.checkLiveness(a.ep.listSas()[0]!.sa.id, sim.now)).toBe(true);
+    sim.runFor(10_000);
+    expect(lost.dropped).toBe(1);
+    const responses = net.captured({ event: 'send' }).filter((c) => c.from.address === b.address && strip(c.bytes)[18] === ExchangeType.INFORMATIONAL);
+    expect(responses).toHaveLength(2);
+    expect(Buffer.compare(responses[0]!.bytes, responses[1]!.bytes)).toBe(0);
+    expect(after(net)).toEqual(['37q2', '37r2', '37q2', '37r2']);
+    expect(b.logs.filter((l) => l.includes('received INFORMATIONAL request 2'))).toHaveLength(1);
+    expect(b.logs.some((l) => l.includes('received retransmit of request with ID 2'))).toBe(true);
+    expectConsistent(a, b, 1);
+  });
+
+  it('old and future message IDs are ignored (not answered, not processed)', () => {
+    const p = up();
+    const { a, b } = p;
+    const sa = ikeSa(a);
+    // B has answered request 1 (IKE_AUTH) and expects 2.
+    expect(ikeSa(b).expectedRequestId).toBe(2);
+    // An authentic request with ID 0 (older than the last one answered) and one with ID 3 (beyond window 1).
+    for (const mid of [0, 3, 100]) expect(inject(p, b, seal(sa, ExchangeType.INFORMATIONAL, mid, false, []))).toEqual([]);
+    expect(b.logs.filter((l) => /outside the window/.test(l))).toHaveLength(3);
+    // Request 2 is still expected and answered.
+    const [resp] = inject(p, b, seal(sa, ExchangeType.INFORMATIONAL, 2, false, []));
+    expect(open(sa, resp!).header.messageId).toBe(2);
+    expect(ikeSa(b).expectedRequestId).toBe(3);
+  });
+
+  it('our request IDs increase per exchange and are never reused; retransmits reuse theirs', () => {
+    const { sim, net, a, b } = up({ extraChild: true });
+    const id = a.ep.listSas()[0]!.sa.id;
+    net.dropNth((i) => i.from.address === a.address && strip(i.bytes)[18] === ExchangeType.CREATE_CHILD_SA, 1);
+    a.ep.createChild(id, 'voice', sim.now);
+    a.ep.checkLiveness(id, sim.now);
+    a.ep.rekeyChild(a.ep.listSas()[0]!.children[0]!.id, sim.now);
+    sim.runFor(60_000);
+    const ours = after(net).filter((s) => s.includes('q'));
+    // 36q2 lost and retransmitted with the same ID, then 3, 4 (rekey) and 5 (Delete of the old CHILD SA).
+    expect(ours).toEqual(['36q2', '36q2', '37q3', '36q4', '37q5']);
+    expect(ikeSa(a).nextRequestId).toBe(6);
+    expectConsistent(a, b, 2);
+  });
+
+  it('responses with a wrong message ID or exchange type are dropped; the right one completes the exchange', () => {
+    const p = up();
+    const { sim, a, b } = p;
+    // Hold B's answers: A's DPD request 2 stays outstanding.
+    a.ep.checkLiveness(a.ep.listSas()[0]!.sa.id, sim.now);
+    const req = a.ep.pollTransmit()!;
+    expect(ikeSa(a).pending?.messageId).toBe(2);
+    const bsa = ikeSa(b);
+    for (const [mid, x] of [[1, ExchangeType.INFORMATIONAL], [3, ExchangeType.INFORMATIONAL], [2, ExchangeType.CREATE_CHILD_SA]] as const) inject(p, a, seal(bsa, x, mid, true, []));
+    expect(ikeSa(a).pending?.messageId).toBe(2);
+    expect(a.logs.filter((l) => /unexpected response/.test(l))).toHaveLength(3);
+    // An unauthenticated response with the right ID is dropped too (RFC 7296 2.21.2).
+    const bogus = seal(bsa, ExchangeType.INFORMATIONAL, 2, true, []);
+    bogus[bogus.length - 1]! ^= 1;
+    inject(p, a, bogus);
+    expect(ikeSa(a).pending?.messageId).toBe(2);
+    void req;
+    inject(p, a, seal(bsa, ExchangeType.INFORMATIONAL, 2, true, []));
+    expect(ikeSa(a).pending).toBeUndefined();
+    expect(ikeSa(a).nextRequestId).toBe(3);
+  });
+
+  it('after an IKE rekey both new windows start at 0', () => {
+    // A: HDR(36, mid 2), SK {SA, Ni, KEi} --> <-- SK {SA, Nr, KEr};  A: HDR(37, mid 3) SK {D(IKE)} on the old SA.
+    // Then on the new SA: B rekeys the CHILD SA with ID 0, A with ID 0 as well.
+    const { sim, net, a, b } = up();
+    a.ep.rekeyIke(a.ep.listSas()[0]!.sa.id, sim.now);
+    sim.runUntil(() => of(a, 'ike-down').length === 1 && of(b, 'ike-down').length === 1, { maxTime: 60_000 });
+    for (const s of [a, b]) {
+      expect(ikeSa(s).nextRequestId).toBe(0);
+      expect(ikeSa(s).expectedRequestId).toBe(0);
+    }
+    b.ep.rekeyChild(b.ep.listSas()[0]!.children[0]!.id, sim.now);
+    sim.runUntil(() => of(a, 'child-remove').length === 1, { maxTime: 60_000 });
+    a.ep.checkLiveness(a.ep.listSas()[0]!.sa.id, sim.now);
+    sim.runFor(1000);
+    expect(after(net)).toEqual(['36q2', '36r2', '37q3', '37r3', '36q0', '36r0', '37q1', '37r1', '37q0', '37r0']);
+    expectConsistent(a, b, 1);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------ 2. unknown SPI
+
+describe('2. unknown IKE SPI (RFC 7296 2.21.4)', () => {
+  it('a request for an unknown IKE SPI is dropped, not answered with INVALID_IKE_SPI (decision), and logged', () => {
+    const p = up();
+    const { sim, a, b } = p;
+    const sa = ikeSa(a);
+    const forged = seal(sa, ExchangeType.INFORMATIONAL, 2, false, []);
+    forged.set([1, 2, 3, 4, 5, 6, 7, 8], 8); // SPIr B does not have
+    expect(inject(p, b, forged)).toEqual([]);
+    expect(b.logs.some((l) => /no IKE SA for SPI 0102030405060708/.test(l))).toBe(true);
+    // A response for an unknown SPI: MUST NOT be answered.
+    const resp = seal(sa, ExchangeType.INFORMATIONAL, 2, true, []);
+    resp.set([9, 9, 9, 9, 9, 9, 9, 9], 0);
+    expect(inject(p, b, resp)).toEqual([]);
+    expectConsistent(a, b, 1);
+  });
+
+  it('an unprotected INVALID_IKE_SPI for a live SA changes nothing', () => {
+    const p = up();
+    const { sim, a, b } = p;
+    a.ep.checkLiveness(a.ep.listSas()[0]!.sa.id, sim.now);
+    a.ep.pollTransmit();
+    const sa = ikeSa(a);
+    // <-- HDR(37r, mid 2), N(INVALID_IKE_SPI)   (in the clear, as 2.21.4 describes it)
+    const clear = encodeMessage({ spiI: sa.spiI, spiR: sa.spiR, exchangeType: ExchangeType.INFORMATIONAL, flags: { initiator: false, response: true, version: false }, messageId: 2 }, [notifyP(NotifyType.INVALID_IKE_SPI)]);
+    expect(inject(p, a, clear)).toEqual([]);
+    expect(ikeSa(a).pending?.messageId).toBe(2);
+    expect(ikeSa(a).state).toBe('ESTABLISHED');
+    sim.runFor(1000);
+    expectConsistent(a, b, 1);
+  });
+});
