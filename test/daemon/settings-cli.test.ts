@@ -30,9 +30,16 @@ describe('cygnet daemon --settings', () => {
     const p = spawnDaemon(['--config', conf, '--settings', f, '--debug', 'cfg 2', '--no-vici', '--bind', '127.0.0.1', '--port', String(port), '--natt-port', String(natt)]);
     const deadline = Date.now() + 10_000;
     while (!p.output().includes('daemon running') && Date.now() < deadline && p.child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
-    p.signal('SIGTERM');
-    expect(await p.exited, p.output()).toBe(0);
     expect(p.output()).toContain(`loaded settings from ${f}: keepaliveMs 2000, fragmentSize 500`);
     expect(p.output()).toContain(`${f}:4: charon.threads is not used by cygnet, ignored`);
+    // SIGHUP re-reads the settings file too: fragment_size applies at once, the rest after a restart.
+    writeFileSync(f, 'charon {\n  keep_alive = 5s\n  fragment_size = 700\n}\n');
+    p.signal('SIGHUP');
+    const until = Date.now() + 10_000;
+    while (!p.output().includes('after a restart') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(p.output()).toContain(`loaded settings from ${f}: keepaliveMs 5000, fragmentSize 700`);
+    expect(p.output()).toContain('changed charon.* settings other than fragment_size take effect after a restart');
+    p.signal('SIGTERM');
+    expect(await p.exited, p.output()).toBe(0);
   });
 });
