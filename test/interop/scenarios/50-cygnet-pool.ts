@@ -6,12 +6,15 @@
  *   strongSwan  HDR, SK {IDi, AUTH, CP(CFG_REQUEST), SAi2, TSi = 0.0.0.0/0, TSr}  -->
  *   cygnet      <--  HDR, SK {IDr, AUTH, CP(CFG_REPLY: INTERNAL_IP4_ADDRESS, INTERNAL_IP4_DNS), SAr2, TSi = VIP/32, TSr}
  *
- * Asserted: strongSwan installs the address (its log, and --list-sas shows it as the local selector), it received
- * the DNS attribute; cygnet logs the lease and narrows the remote selector to it (status file); a plain ping from
+ * Asserted: strongSwan installs the address (its log, and --list-sas shows it as the local selector) and the DNS
+ * server (its resolve plugin, pointed at a scratch file instead of /etc/resolv.conf); cygnet logs the lease and narrows the remote selector to it (status file); a plain ping from
  * strongSwan's namespace (source = the virtual IP, kernel-libipsec's route) reaches cygnet's side and back through
  * cygnet's TUN, and cygnet's side reaches the virtual IP.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_PLUGINS } from '../lib/strongswan.js';
 import type { ScenarioContext } from '../lib/scenario.js';
 import { pskSwanctlConf, type PskConnection } from '../lib/swanctl-conf.js';
 import { twoHosts } from '../lib/topology.js';
@@ -44,7 +47,14 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     extra: { vips: '0.0.0.0' },
   };
   const cyg = await startCygnet(ctx, h, pskSwanctlConf(gateway) + 'pools {\n  cygpool {\n    addrs = 10.3.0.0/24\n    dns = 10.1.0.53\n  }\n}\n', ['--tun', 'cyg0']);
-  const swan = await ctx.startStrongswan({ ns: right.ns, swanctlConf: pskSwanctlConf(client) });
+  // strongSwan's resolve plugin writes the DNS servers it receives to a file of ours (not the host's resolv.conf).
+  const resolvConf = join(await ctx.subdir('resolve'), 'resolv.conf');
+  const swan = await ctx.startStrongswan({
+    ns: right.ns,
+    swanctlConf: pskSwanctlConf(client),
+    plugins: [...DEFAULT_PLUGINS, 'resolve'],
+    charonOptions: `plugins {\n    resolve {\n      file = ${resolvConf}\n    }\n  }`,
+  });
   await swan.loadAll();
 
   await swan.initiate('net');
@@ -62,8 +72,8 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   // strongSwan's side: the address was installed, the reply carried address and DNS.
   await swan.waitForLog(new RegExp(`installing new virtual IP ${esc}`), 3000);
   await swan.waitForLog(/parsed IKE_AUTH response 1 \[.*CPRP\(ADDR DNS\)/, 3000);
-  // Without the resolve plugin (it would rewrite the host's resolv.conf) strongSwan only reports the DNS server.
-  await swan.waitForLog(/processing INTERNAL_IP4_DNS attribute/, 1000);
+  await swan.waitForLog(/installing DNS server 10\.1\.0\.53/, 2000);
+  assert.match(await readFile(resolvConf, 'utf8'), /nameserver 10\.1\.0\.53/, "strongSwan's resolve plugin wrote cygnet's DNS server");
   ctx.log(`strongSwan got ${vip} from cygnet's pool`);
   // cygnet's side: the lease, and the route to it into the TUN.
   await cyg.peer.waitForLog(new RegExp(`assigning virtual IP ${esc} to peer 'swan@cygnet\\.test'`), 2000);
