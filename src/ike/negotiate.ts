@@ -117,6 +117,40 @@ export function selectProposal(
   return undefined;
 }
 
+/**
+ * Responder selection that avoids a needless INVALID_KE_PAYLOAD round trip: RFC 7296 3.4 requires that answer only
+ * when the *selected* proposal's group differs from the KE payload's, so among acceptable proposals we first look
+ * for one whose group is the one the peer already sent (as strongSwan does), and only then select as usual.
+ */
+export function selectProposalForKe(
+  ours: readonly ConfiguredProposal[],
+  theirs: readonly SaProposal[],
+  protocol: number,
+  keGroup: number | undefined,
+  opts: { stripKe?: boolean } = {},
+): Selection | undefined {
+  if (keGroup !== undefined && !opts.stripKe) {
+    const withGroup = ours.filter((p) => p.ke.includes(keGroup)).map((p) => ({ ...p, ke: [keGroup] }));
+    const sel = withGroup.length > 0 ? selectProposal(withGroup, theirs, protocol, opts) : undefined;
+    if (sel) return sel;
+  }
+  return selectProposal(ours, theirs, protocol, opts);
+}
+
+/**
+ * Initiator: the transform set of the single proposal a responder accepted, if it is one we offered. RFC 7296
+ * 3.3.1: "the proposal number in the SA payload MUST match the number on the proposal sent that was accepted", so
+ * the transforms must come from the proposal we sent under that number (our proposals are numbered from 1 in
+ * configuration order by `toSaProposals`), not merely from any of our proposals.
+ */
+export function acceptedProposal(ours: readonly ConfiguredProposal[], got: SaProposal, protocol: number, opts: { stripKe?: boolean } = {}): TransformSet | undefined {
+  const set = saProposalToSet(got);
+  const sent = ours[got.num - 1];
+  if (!set || !sent || got.protocol !== protocol) return undefined;
+  const check = selectProposal([sent], [got], protocol, { ...opts, preferOurs: false });
+  return check && formatProposal(check.set) === formatProposal(set) ? set : undefined;
+}
+
 /** The SA payload proposal that echoes a selection (RFC 7296 3.3.1: one proposal, the peer's number, our SPI). */
 export function selectionToSaProposal(sel: TransformSet, num: number, protocol: number, spi: Uint8Array): SaProposal {
   const transforms: Transform[] = [];

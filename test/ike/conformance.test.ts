@@ -161,8 +161,17 @@ function tamper(p: Pair, from: Side, match: (h: IkeHeader) => boolean, edit: (pa
 const notifyP = (notifyType: number, data = new Uint8Array(0), protocol = 0, spi = new Uint8Array(0)): Payload => ({ type: PayloadType.NOTIFY, critical: false, protocol, spi, notifyType, data });
 const notifyTypes = (ps: readonly Payload[]) => ps.flatMap((x) => (x.type === PayloadType.NOTIFY ? [x.notifyType] : []));
 const spi4 = (n: number) => Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+/** Exchange, r/q and message ID of what went over the wire; datagrams replaced by `tamper` count once. */
+function wire(net: SimNetwork): string[] {
+  const dropped = new Set(net.captured({ event: 'drop' }).filter((c) => c.reason === 'filter').map((c) => c.id));
+  return net.captured({ event: 'send' }).flatMap((c) => {
+    if (dropped.has(c.id)) return [];
+    const m = decodeMessage(strip(c.bytes));
+    return m.ok ? [`${m.value.header.exchangeType}${m.value.header.flags.response ? 'r' : 'q'}${m.value.header.messageId}`] : [];
+  });
+}
 /** Wire summary after the initial IKE_SA_INIT / IKE_AUTH messages. */
-const after = (net: SimNetwork, n = 4) => captureSummary(net).slice(n);
+const after = (net: SimNetwork, n = 4) => wire(net).slice(n);
 
 // ------------------------------------------------------------------------------------------------ 1. message IDs
 
@@ -178,7 +187,8 @@ describe('1. message IDs (RFC 7296 2.1-2.3)', () => {
     const responses = net.captured({ event: 'send' }).filter((c) => c.from.address === b.address && strip(c.bytes)[18] === ExchangeType.INFORMATIONAL);
     expect(responses).toHaveLength(2);
     expect(Buffer.compare(responses[0]!.bytes, responses[1]!.bytes)).toBe(0);
-    expect(after(net)).toEqual(['37q2', '37r2', '37q2', '37r2']);
+    // As sent (the first response included, though the network lost it):
+    expect(captureSummary(net).slice(4)).toEqual(['37q2', '37r2', '37q2', '37r2']);
     expect(b.logs.filter((l) => l.includes('received INFORMATIONAL request 2'))).toHaveLength(1);
     expect(b.logs.some((l) => l.includes('received retransmit of request with ID 2'))).toBe(true);
     expectConsistent(a, b, 1);
@@ -207,7 +217,7 @@ describe('1. message IDs (RFC 7296 2.1-2.3)', () => {
     a.ep.checkLiveness(id, sim.now);
     a.ep.rekeyChild(a.ep.listSas()[0]!.children[0]!.id, sim.now);
     sim.runFor(60_000);
-    const ours = after(net).filter((s) => s.includes('q'));
+    const ours = captureSummary(net).slice(4).filter((s) => s.includes('q'));
     // 36q2 lost and retransmitted with the same ID, then 3, 4 (rekey) and 5 (Delete of the old CHILD SA).
     expect(ours).toEqual(['36q2', '36q2', '37q3', '36q4', '37q5']);
     expect(ikeSa(a).nextRequestId).toBe(6);
@@ -286,5 +296,222 @@ describe('2. unknown IKE SPI (RFC 7296 2.21.4)', () => {
     expect(ikeSa(a).state).toBe('ESTABLISHED');
     sim.runFor(1000);
     expectConsistent(a, b, 1);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------ 3. Delete
+
+describe('3. Delete handling (RFC 7296 1.4.1)', () => {
+  const del = (protocol: number, spis: Uint8Array[]): Payload => ({ type: PayloadType.DELETE, critical: false, protocol, spiSize: protocol === ProtocolId.IKE ? 0 : 4, spis });
+
+  it('Delete of an unknown CHILD SPI: an empty response, nothing removed', () => {
+    // A: HDR(37), SK {D(ESP, 0xdeadbeef)}  -->   <-- HDR(37r), SK {}
+    const p = up();
+    const [resp] = inject(p, p.b, seal(ikeSa(p.a), ExchangeType.INFORMATIONAL, 2, false, [del(ProtocolId.ESP, [spi4(0xdeadbeef)])]));
+    expect(open(ikeSa(p.a), resp!).payloads).toEqual([]);
+    expect(p.b.logs.some((l) => l.includes('received DELETE for unknown ESP CHILD_SA with SPI deadbeef'))).toBe(true);
+    expect(p.b.ep.listSas()[0]!.children).toHaveLength(1);
+  });
+
+  it('Delete of several SPIs in one payload: all go, the response lists the paired SPIs in one Delete', () => {
+    // A: HDR(37), SK {D(ESP, spi1, spi2, 0x0badf00d)}  -->   <-- HDR(37r), SK {D(ESP, spi1', spi2')}
+    const p = up({ extraChild: true });
+    const { sim, a, b } = p;
+    a.ep.createChild(a.ep.listSas()[0]!.sa.id, 'voice', sim.now);
+    sim.runUntil(() => of(b, 'child-install').length === 2 && of(a, 'child-install').length === 2, { maxTime: 60_000 });
+    const ours = a.ep.listSas()[0]!.children.map((c) => c.spiIn);
+    const [resp] = inject(p, b, seal(ikeSa(a), ExchangeType.INFORMATIONAL, 3, false, [del(ProtocolId.ESP, [...ours.map(spi4), spi4(0x0badf00d)])]));
+    const r = open(ikeSa(a), resp!).payloads;
+    expect(r).toHaveLength(1);
+    const d = r[0]!;
+    expect(d.type === PayloadType.DELETE && d.spis.map((s) => Buffer.from(s).readUInt32BE(0))).toEqual(a.ep.listSas()[0]!.children.map((c) => c.spiOut));
+    expect(b.ep.listSas()[0]!.children).toHaveLength(0);
+    expect(of(b, 'child-remove')).toHaveLength(2);
+  });
+
+  it('Delete of IKE and CHILD in one message: the IKE SA and all its CHILD SAs go, the response is empty', () => {
+    // A: HDR(37), SK {D(ESP, spi), D(IKE)}  -->   <-- HDR(37r), SK {}
+    const p = up();
+    const { a, b } = p;
+    const spi = a.ep.listSas()[0]!.children[0]!.spiIn;
+    const [resp] = inject(p, b, seal(ikeSa(a), ExchangeType.INFORMATIONAL, 2, false, [del(ProtocolId.ESP, [spi4(spi)]), del(ProtocolId.IKE, [])]));
+    expect(open(ikeSa(a), resp!).payloads).toEqual([]);
+    expect(b.ep.listSas()).toHaveLength(0);
+    expect(of(b, 'child-remove')).toHaveLength(1);
+    expect(of(b, 'ike-down')[0]!.reason).toBe('deleted-by-peer');
+  });
+
+  it('crossing Deletes of the same CHILD SA: both remove it, neither response repeats it, the IKE SA stays', () => {
+    // A: HDR(37, mid 2), SK {D(ESP, a)}  -->  <--  B: HDR(37, mid 0), SK {D(ESP, b)}   (crossing)
+    // A: <-- HDR(37r, mid 2), SK {}          B: <-- HDR(37r, mid 0), SK {}
+    const p = up({ pair: { impairment: { delay: 20 } } });
+    const { sim, net, a, b } = p;
+    a.ep.terminateChild(a.ep.listSas()[0]!.children[0]!.id, sim.now);
+    b.ep.terminateChild(b.ep.listSas()[0]!.children[0]!.id, sim.now);
+    sim.runFor(5000);
+    expect(after(net).sort()).toEqual(['37q0', '37q2', '37r0', '37r2']);
+    // Neither response carries a Delete payload (1.4.1: it would be a duplicate deletion).
+    for (const c of net.captured({ event: 'send' }).slice(4)) {
+      const h = decodeMessage(strip(c.bytes));
+      if (!h.ok || !h.value.header.flags.response) continue;
+      const to = c.from.address === a.address ? ikeSa(b) : ikeSa(a);
+      expect(open(to, c.bytes).payloads).toEqual([]);
+    }
+    expectConsistent(a, b, 0);
+    expect(of(a, 'child-remove')).toHaveLength(1);
+    expect(of(b, 'child-remove')).toHaveLength(1);
+  });
+
+  it('crossing Deletes of the IKE SA: both sides end with nothing, no retransmissions left', () => {
+    const p = up({ pair: { impairment: { delay: 20 } } });
+    const { sim, a, b } = p;
+    a.ep.terminateIke(a.ep.listSas()[0]!.sa.id, sim.now);
+    b.ep.terminateIke(b.ep.listSas()[0]!.sa.id, sim.now);
+    expect(sim.runUntilIdle({ maxTime: 300_000 }).reason).toBe('idle');
+    expect(a.ep.listSas()).toHaveLength(0);
+    expect(b.ep.listSas()).toHaveLength(0);
+    expect(of(a, 'ike-down')).toHaveLength(1);
+    expect(of(b, 'ike-down')).toHaveLength(1);
+    expect(a.ep.nextTimeout()).toBeUndefined();
+    expect(b.ep.nextTimeout()).toBeUndefined();
+  });
+});
+
+// ------------------------------------------------------------------------------------------------ 4. IKE_SA_INIT
+
+/** A's IKE_SA_INIT request, decoded, for forging variants of it. */
+function initRequest(p: Pair): { header: IkeHeader; payloads: Payload[] } {
+  p.a.ep.initiate('gw', 0);
+  const t = p.a.ep.pollTransmit()!;
+  const m = decodeMessage(t.data);
+  if (!m.ok) throw new Error('bad request');
+  return { header: m.value.header, payloads: [...m.value.payloads] };
+}
+
+function encodeInit(h: IkeHeader, payloads: readonly Payload[]): Uint8Array {
+  return encodeMessage({ spiI: h.spiI, spiR: h.spiR, exchangeType: h.exchangeType, flags: h.flags, messageId: h.messageId }, payloads);
+}
+
+/** Sends a forged IKE_SA_INIT request to B on port 500 and decodes B's answer(s). */
+function askB(p: Pair, data: Uint8Array): Payload[][] {
+  return inject(p, p.b, data, { port: 500 }).map((d) => {
+    const m = decodeMessage(strip(d));
+    if (!m.ok) throw new Error('bad answer');
+    return [...m.value.payloads];
+  });
+}
+
+describe('4. IKE_SA_INIT edge cases (RFC 7296 1.2, 2.6, 2.7, 3.3, 3.4)', () => {
+  const two = 'aes128gcm16-prfsha256-ecp256,aes128gcm16-prfsha256-x25519';
+
+  it('several proposals with different KE groups, responder accepts only the second: INVALID_KE_PAYLOAD, then the retry matches proposal 2', () => {
+    // HDR, SA{1: ECP_256, 2: X25519}, KE(ECP_256), Ni  -->  <-- HDR, N(INVALID_KE_PAYLOAD, 31)
+    // HDR, SA{1: ECP_256, 2: X25519}, KE(X25519), Ni   -->  <-- HDR, SA{2: X25519}, KE(X25519), Nr
+    const p = setup({ conn: { proposals: two }, respConn: { proposals: 'aes128gcm16-prfsha256-x25519' } });
+    p.a.ep.initiate('gw', 0);
+    expect(p.sim.runUntil(() => of(p.a, 'child-install').length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    expect(wire(p.net)).toEqual(['34q0', '34r0', '34q0', '34r0', '35q1', '35r1']);
+    expect(p.a.ep.listSas()[0]!.sa.suite).toBe('AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519');
+    const resp = decodeMessage(strip(p.net.captured({ event: 'send' })[3]!.bytes));
+    const sa = resp.ok ? resp.value.payloads.find((x) => x.type === PayloadType.SA) : undefined;
+    expect(sa?.type === PayloadType.SA && sa.proposals[0]!.num).toBe(2);
+  });
+
+  it('KE payload matching the second proposal is accepted when the responder accepts both (no INVALID_KE_PAYLOAD round trip)', () => {
+    // HDR, SA{1: ECP_256, 2: X25519}, KE(X25519), Ni  -->  <-- HDR, SA{2: X25519}, KE(X25519), Nr
+    const p = setup({ conn: { proposals: two } });
+    const req = initRequest(p);
+    const ke = { type: PayloadType.KE, critical: false, group: 31, data: p.b.ep.crypto.createKeyExchange(31, rnd).publicValue } as const;
+    const [answer] = askB(p, encodeInit(req.header, req.payloads.map((x) => (x.type === PayloadType.KE ? ke : x))));
+    const sa = answer!.find((x) => x.type === PayloadType.SA);
+    expect(notifyTypes(answer!)).not.toContain(NotifyType.INVALID_KE_PAYLOAD);
+    expect(sa?.type === PayloadType.SA && sa.proposals.map((x) => x.num)).toEqual([2]);
+    expect(answer!.find((x) => x.type === PayloadType.KE)).toMatchObject({ group: 31 });
+    expect(p.b.ep.listSas()).toHaveLength(1);
+  });
+
+  for (const [group, len] of [[31, 31], [31, 33], [19, 64], [19, 1]] as const) {
+    it(`KE payload of the wrong length (group ${group}, ${len} bytes): INVALID_SYNTAX, no state`, () => {
+      const p = setup({ conn: { proposals: group === 19 ? 'aes128gcm16-prfsha256-ecp256' : 'aes128gcm16-prfsha256-x25519' }, respConn: { proposals: 'aes128gcm16-prfsha256-ecp256-x25519' } });
+      const req = initRequest(p);
+      const ke = { type: PayloadType.KE, critical: false, group, data: new Uint8Array(len).fill(4) } as const;
+      const answers = askB(p, encodeInit(req.header, req.payloads.map((x) => (x.type === PayloadType.KE ? ke : x))));
+      expect(answers.map(notifyTypes)).toEqual([[NotifyType.INVALID_SYNTAX]]);
+      expect(p.b.ep.listSas()).toHaveLength(0);
+    });
+  }
+
+  it('a KE payload of the wrong length in the response: the initiator gives up, no IKE_AUTH is sent', () => {
+    const p = setup();
+    tamper(p, p.b, (h) => h.exchangeType === ExchangeType.IKE_SA_INIT, (ps) => ps.map((x) => (x.type === PayloadType.KE ? { ...x, data: x.data.subarray(1) } : x)));
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(5000);
+    expect(of(p.a, 'ike-down')[0]?.reason).toBe('invalid-syntax');
+    expect(wire(p.net)).toEqual(['34q0', '34r0']);
+  });
+
+  it('a response accepting a proposal number we did not send is refused (3.3.1)', () => {
+    // HDR, SA{1: X25519}, KE, Ni  -->  <-- HDR, SA{7: X25519}, KE, Nr   (7 was never offered)
+    const p = setup();
+    tamper(p, p.b, (h) => h.exchangeType === ExchangeType.IKE_SA_INIT, (ps) => ps.map((x) => (x.type === PayloadType.SA ? { ...x, proposals: x.proposals.map((q) => ({ ...q, num: 7 })) } : x)));
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(5000);
+    expect(of(p.a, 'ike-down')[0]?.reason).toBe('no-proposal');
+    expect(wire(p.net)).toEqual(['34q0', '34r0']);
+  });
+
+  it('a proposal number that we sent, but for other transforms, is refused too', () => {
+    // HDR, SA{1: ECP_256, 2: X25519}, KE(ECP_256)  -->  <-- HDR, SA{2: ECP_256}, KE(ECP_256)   (2 was X25519)
+    const p = setup({ conn: { proposals: two } });
+    tamper(p, p.b, (h) => h.exchangeType === ExchangeType.IKE_SA_INIT, (ps) => ps.map((x) => (x.type === PayloadType.SA ? { ...x, proposals: x.proposals.map((q) => ({ ...q, num: 2 })) } : x)));
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(5000);
+    expect(of(p.a, 'ike-down')[0]?.reason).toBe('no-proposal');
+  });
+
+  it('a response with two proposals is refused (2.7: exactly one is accepted)', () => {
+    const p = setup();
+    tamper(p, p.b, (h) => h.exchangeType === ExchangeType.IKE_SA_INIT, (ps) => ps.map((x) => (x.type === PayloadType.SA ? { ...x, proposals: [x.proposals[0]!, { ...x.proposals[0]!, num: 2 }] } : x)));
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(5000);
+    expect(of(p.a, 'ike-down')[0]?.reason).toBe('invalid-syntax');
+    expect(wire(p.net)).toEqual(['34q0', '34r0']);
+  });
+
+  it('COOKIE not first in the retry: the responder still finds and accepts it (lenient; we always send it first)', () => {
+    // HDR, SA, KE, Ni  -->  <-- HDR, N(COOKIE)
+    // HDR, SA, KE, Ni, ..., N(COOKIE)  -->  <-- HDR, SA, KE, Nr   (the COOKIE moved to the end in flight)
+    const p = setup({ pair: { settings: { cookieThreshold: 0 } } });
+    let retry = 0;
+    const moved = tamper(p, p.a, (h) => h.exchangeType === ExchangeType.IKE_SA_INIT && retry++ === 1, (ps) => {
+      const cookie = ps.filter((x) => x.type === PayloadType.NOTIFY && x.notifyType === NotifyType.COOKIE);
+      expect(cookie).toHaveLength(1);
+      expect(ps[0]).toBe(cookie[0]);
+      return [...ps.slice(1), cookie[0]!];
+    });
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(5000);
+    expect(moved.done).toBe(true);
+    expect(wire(p.net).slice(0, 4)).toEqual(['34q0', '34r0', '34q0', '34r0']);
+    const answer = decodeMessage(strip(p.net.captured({ event: 'send' })[4]!.bytes));
+    expect(answer.ok && answer.value.payloads.some((x) => x.type === PayloadType.SA)).toBe(true);
+    expect(answer.ok && notifyTypes(answer.value.payloads)).not.toContain(NotifyType.COOKIE);
+    // (AUTH then fails, as it must: it covers the IKE_SA_INIT request as A sent it, RFC 7296 2.15.)
+  });
+
+  it('IKE_SA_INIT with an unknown payload marked critical: UNSUPPORTED_CRITICAL_PAYLOAD naming its type, no state', () => {
+    // HDR, SA, KE, Ni, <type 200, critical>  -->  <-- HDR, N(UNSUPPORTED_CRITICAL_PAYLOAD, 200)
+    const p = setup();
+    const req = initRequest(p);
+    const unknown = { type: 'unknown', payloadType: 200, critical: true, body: Uint8Array.of(1, 2, 3, 4) } as const;
+    const answers = askB(p, encodeInit(req.header, [...req.payloads, unknown]));
+    expect(answers).toHaveLength(1);
+    const n = answers[0]![0]!;
+    expect(n.type === PayloadType.NOTIFY && [n.notifyType, [...n.data]]).toEqual([NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, [200]]);
+    expect(p.b.ep.listSas()).toHaveLength(0);
+    // Not critical: skipped (2.5), the SA is set up.
+    const req2 = initRequest(setup());
+    const ok = askB(p, encodeInit(req2.header, [...req2.payloads, { ...unknown, critical: false }]));
+    expect(ok[0]!.some((x) => x.type === PayloadType.SA)).toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import type { ChildConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { numberToSpi, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
 import { deriveChildKeys } from '../keys.js';
-import { explainMismatch, saProposalToSet, selectProposal, selectionToSaProposal, toSaProposals, type Selection } from '../negotiate.js';
+import { acceptedProposal, explainMismatch, selectProposalForKe, selectionToSaProposal, toSaProposals, type Selection } from '../negotiate.js';
 import { findPayload, hasNotify, notify } from '../payload-util.js';
 import { parseIp } from '../../net/ip-address.js';
 import { formatTrafficSelector, isSubset, narrow, resolveConfigured, type TrafficSelector } from '../traffic-selector.js';
@@ -74,7 +74,7 @@ export type ChooseResult = ({ ok: true } & ChildChoice) | { ok: false; notify: n
  * Responder: picks the first child config (of `configs`, default all of the connection's) whose selectors overlap
  * the request (strongSwan's child config lookup), then the first acceptable ESP proposal.
  */
-export function chooseChild(sa: IkeSa, req: readonly Payload[], opts: { stripKe: boolean; configs?: readonly ChildConfig[] }): ChooseResult {
+export function chooseChild(sa: IkeSa, req: readonly Payload[], opts: { stripKe: boolean; configs?: readonly ChildConfig[]; keGroup?: number }): ChooseResult {
   const saP = findPayload(req, PayloadType.SA);
   const tsi = findPayload(req, PayloadType.TSi) as TsPayload | undefined;
   const tsr = findPayload(req, PayloadType.TSr) as TsPayload | undefined;
@@ -89,7 +89,7 @@ export function chooseChild(sa: IkeSa, req: readonly Payload[], opts: { stripKe:
     const localTs = narrow(tsr.selectors, ours.local);
     if (remoteTs.length === 0 || localTs.length === 0) continue;
     tsMatched = true;
-    const sel = selectProposal(cfg.espProposals, saP.proposals, ProtocolId.ESP, { stripKe: opts.stripKe });
+    const sel = selectProposalForKe(cfg.espProposals, saP.proposals, ProtocolId.ESP, opts.keGroup, { stripKe: opts.stripKe });
     if (!sel) {
       lastMismatch = explainMismatch(cfg.espProposals, saP.proposals, ProtocolId.ESP, { stripKe: opts.stripKe });
       continue;
@@ -213,9 +213,9 @@ export function processChildResponse(
   const tsi = findPayload(resp, PayloadType.TSi) as TsPayload | undefined;
   const tsr = findPayload(resp, PayloadType.TSr) as TsPayload | undefined;
   if (!saP || !tsi || !tsr || saP.proposals.length !== 1) return { ok: false, message: 'CHILD SA response lacks SA, TSi or TSr' };
-  const set = saProposalToSet(saP.proposals[0]!);
-  const check = set && selectProposal(offer.config.espProposals, saP.proposals, ProtocolId.ESP, { stripKe: opts.stripKe, preferOurs: false });
-  if (!set || !check || formatProposal(check.set) !== formatProposal(set)) return { ok: false, message: 'responder chose an ESP proposal we did not offer' };
+  // RFC 7296 3.3.1: the accepted proposal carries the number of the proposal we sent with these transforms.
+  const set = acceptedProposal(offer.config.espProposals, saP.proposals[0]!, ProtocolId.ESP, { stripKe: opts.stripKe });
+  if (!set) return { ok: false, message: `responder chose an ESP proposal we did not offer (proposal ${saP.proposals[0]!.num})` };
   if (!opts.stripKe && (set.ke ?? 0) !== (opts.keGroup ?? 0)) return { ok: false, message: `responder chose PFS group ${set.ke ?? 'none'}, our KE payload was for ${opts.keGroup ?? 'none'}` };
   const spi = saP.proposals[0]!.spi;
   if (spi.length !== 4) return { ok: false, message: 'ESP SPI in response is not 4 bytes' };

@@ -231,7 +231,8 @@ export function respondCreateChild(ctx: EndpointContext, sa: IkeSa, req: readonl
       return;
     }
   }
-  const choice = chooseChild(sa, req, { stripKe: false, ...(old ? { configs: [old.config] } : {}) });
+  const keOffered = (findPayload(req, PayloadType.KE) as KePayload | undefined)?.group;
+  const choice = chooseChild(sa, req, { stripKe: false, ...(old ? { configs: [old.config] } : {}), ...(keOffered !== undefined ? { keGroup: keOffered } : {}) });
   if (!choice.ok) {
     ctx.log('chd', 0, sa, `failed to establish CHILD_SA: ${choice.message}; sending ${notifyName(choice.notify)}`);
     answer([notify(choice.notify)]);

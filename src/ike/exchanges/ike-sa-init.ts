@@ -17,7 +17,7 @@ import { exchangeName, fmt } from '../format.js';
 import type { IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
 import { evaluateNatDetection, natDetectionHash } from '../natd.js';
-import { explainMismatch, saProposalToSet, selectProposal, selectionToSaProposal, toSaProposals } from '../negotiate.js';
+import { acceptedProposal, explainMismatch, selectProposal, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
 import { errorNotify, findPayload, hasNotify, notifies, notify, notifyName, u16be } from '../payload-util.js';
 import { formatProposal } from '../../crypto/transforms.js';
 import { encodePlainMessage, decodeIkeMessage } from '../wire.js';
@@ -157,10 +157,10 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
     ctx.destroySa(sa, 'invalid-syntax', 'IKE_SA_INIT response lacks SA, KE or Nr (or has more than one proposal)');
     return;
   }
-  const set = saProposalToSet(saP.proposals[0]!);
-  const check = set && selectProposal(conn.proposals, saP.proposals, ProtocolId.IKE, { preferOurs: false });
-  if (!set || !check || formatProposal(check.set) !== formatProposal(set) || set.ke !== keP.group || keP.group !== sa.ke!.group) {
-    ctx.destroySa(sa, 'no-proposal', 'responder chose a proposal we did not offer');
+  // RFC 7296 3.3.1: the accepted proposal carries the number of the proposal we sent with these transforms.
+  const set = acceptedProposal(conn.proposals, saP.proposals[0]!, ProtocolId.IKE);
+  if (!set || set.ke !== keP.group || keP.group !== sa.ke!.group) {
+    ctx.destroySa(sa, 'no-proposal', `responder chose a proposal we did not offer (proposal ${saP.proposals[0]!.num})`);
     return;
   }
   sa.spiR = header.spiR;
@@ -252,7 +252,7 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   let conn: IkeConnectionConfig | undefined;
   let sel: ReturnType<typeof selectProposal>;
   for (const c of candidates) {
-    sel = selectProposal(c.proposals, saP.proposals, ProtocolId.IKE);
+    sel = selectProposalForKe(c.proposals, saP.proposals, ProtocolId.IKE, keP.group);
     if (sel) {
       conn = c;
       break;

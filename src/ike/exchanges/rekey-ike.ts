@@ -16,7 +16,7 @@ import { ExchangeType, NotifyType, PayloadType, ProtocolId, type KePayload, type
 import type { EndpointContext } from '../context.js';
 import { IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
-import { saProposalToSet, selectProposal, selectionToSaProposal, toSaProposals } from '../negotiate.js';
+import { acceptedProposal, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
 import { errorNotify, findPayload, notify, notifyName, u16be } from '../payload-util.js';
 import { randomBytes } from '../../crypto/random.js';
 import { isCryptoError } from '../../crypto/errors.js';
@@ -127,9 +127,9 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
     const saP = findPayload(resp, PayloadType.SA);
     const nr = findPayload(resp, PayloadType.NONCE) as NoncePayload | undefined;
     const ker = findPayload(resp, PayloadType.KE) as KePayload | undefined;
-    const set = saP && saP.proposals.length === 1 ? saProposalToSet(saP.proposals[0]!) : undefined;
-    const check = set && saP && selectProposal(conn.proposals, saP.proposals, ProtocolId.IKE, { preferOurs: false });
-    if (!saP || !nr || !ker || !set || !check || formatProposal(check.set) !== formatProposal(set) || ker.group !== g || set.ke !== g || saP.proposals[0]!.spi.length !== 8) {
+    // RFC 7296 3.3.1: exactly one proposal, numbered as the one we sent with these transforms.
+    const set = saP && saP.proposals.length === 1 ? acceptedProposal(conn.proposals, saP.proposals[0]!, ProtocolId.IKE) : undefined;
+    if (!saP || !nr || !ker || !set || ker.group !== g || set.ke !== g || saP.proposals[0]!.spi.length !== 8) {
       abandon();
       ctx.log('ike', 0, sa, 'invalid IKE_SA rekey response, keeping the current IKE_SA');
       sa.rekeyAt = t + retryDelay(ctx) * 10;
@@ -179,7 +179,7 @@ export function respondRekeyIke(ctx: EndpointContext, sa: IkeSa, req: readonly P
     answer([notify(NotifyType.INVALID_SYNTAX)]);
     return;
   }
-  const sel = selectProposal(conn.proposals, saP.proposals, ProtocolId.IKE);
+  const sel = selectProposalForKe(conn.proposals, saP.proposals, ProtocolId.IKE, keP.group);
   if (!sel || sel.spi.length !== 8) {
     ctx.log('ike', 0, sa, 'no acceptable proposal in IKE_SA rekey request: NO_PROPOSAL_CHOSEN');
     answer([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
