@@ -19,7 +19,7 @@ import { retransmissionTimeout } from './retransmit.js';
 import { decodeIkeHeader, decodeIkeMessage, encodeIkeMessage } from './wire.js';
 import { checkPayloadRules, decodePayloads, FragmentReassembler, openEncrypted } from './codec/index.js';
 import { respondIkeSaInit, startIkeSaInit } from './exchanges/ike-sa-init.js';
-import { respondIkeAuth } from './exchanges/ike-auth.js';
+import { closeWithDelete, respondIkeAuth } from './exchanges/ike-auth.js';
 import { respondInformational, startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
 import type { ChildConfig } from './config.js';
 import { notify } from './payload-util.js';
@@ -561,7 +561,9 @@ export class IkeEndpoint implements EndpointContext {
       // A malformed but authentic response ends the exchange; for IKE_SA_INIT/IKE_AUTH the SA cannot continue.
       sa.pending = undefined;
       this.log('ike', 0, sa, `invalid ${exchangeName(header.exchangeType)} response: ${d.message}`);
-      if (sa.state !== 'ESTABLISHED') this.destroySa(sa, 'invalid-syntax', `invalid ${exchangeName(header.exchangeType)} response: ${d.message}`);
+      // An authentic but malformed IKE_AUTH response: the responder holds an established IKE SA; delete it there.
+      if (header.exchangeType === ExchangeType.IKE_AUTH && sa.state === 'CONNECTING') closeWithDelete(this, sa, 'invalid-syntax', `invalid IKE_AUTH response: ${d.message}`, now);
+      else if (sa.state !== 'ESTABLISHED') this.destroySa(sa, 'invalid-syntax', `invalid ${exchangeName(header.exchangeType)} response: ${d.message}`);
       else this.kick(sa, now);
       return;
     }

@@ -515,3 +515,301 @@ describe('4. IKE_SA_INIT edge cases (RFC 7296 1.2, 2.6, 2.7, 3.3, 3.4)', () => {
     expect(ok[0]!.some((x) => x.type === PayloadType.SA)).toBe(true);
   });
 });
+
+/**
+ * Answers A's next request `from` -> `to` with a forged response (`payloads`), in place of the real peer: the request
+ * is dropped on the wire, the response sealed with the peer's keys. The peer's window is then moved past the
+ * message ID with an empty INFORMATIONAL of the same ID, so both windows stay aligned afterwards.
+ */
+function answerFor(p: Pair, from: Side, exchangeType: number, payloads: readonly Payload[]): { mid: number | undefined } {
+  const to = from === p.a ? p.b : p.a;
+  const r: { mid: number | undefined } = { mid: undefined };
+  p.net.dropIf(
+    (info) => {
+      if (info.from.address !== from.address) return false;
+      const m = decodeMessage(strip(info.bytes));
+      if (!m.ok || m.value.header.exchangeType !== exchangeType || m.value.header.flags.response) return false;
+      const mid = m.value.header.messageId;
+      r.mid = mid;
+      p.sim.at(info.now + 5, () => {
+        inject(p, to, seal(ikeSa(from), ExchangeType.INFORMATIONAL, mid, false, []));
+        inject(p, from, seal(ikeSa(to), exchangeType, mid, true, payloads));
+      });
+      return true;
+    },
+    { limit: 1 },
+  );
+  return r;
+}
+
+// ------------------------------------------------------------------------------------------------ 5. IKE_AUTH
+
+describe('5. IKE_AUTH edge cases (RFC 7296 1.2, 2.9, 2.15, 2.21)', () => {
+  it('IDr naming an identity the responder does not have: AUTHENTICATION_FAILED, no SA on either side', () => {
+    // HDR, SK {IDi(moon), IDr(other.example), AUTH, SAi2, TSi, TSr}  -->  <-- HDR, SK {N(AUTHENTICATION_FAILED)}
+    const p = setup({ conn: { remote: { id: 'other.example' } }, respConn: { remote: { id: 'moon.example' } } });
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(10_000);
+    expect(wire(p.net)).toEqual(['34q0', '34r0', '35q1', '35r1']);
+    expect(of(p.a, 'ike-down')[0]?.reason).toBe('auth-failed');
+    expect(of(p.b, 'ike-down')[0]?.reason).toBe('auth-failed');
+    expect(of(p.b, 'auth-failed')[0]!.message).toMatch(/asking for us as 'other.example'/);
+    expect(p.a.ep.listSas()).toHaveLength(0);
+    expect(p.b.ep.listSas()).toHaveLength(0);
+  });
+
+  it('TSi/TSr narrowing to nothing: TS_UNACCEPTABLE, the IKE SA stays up without CHILD SA (2.9, 2.21.3)', () => {
+    // HDR, SK {IDi, AUTH, SAi2, TSi(10.1/16), TSr(10.9/16)}  -->  <-- HDR, SK {IDr, AUTH, N(TS_UNACCEPTABLE)}
+    const p = setup({ child: { remoteTs: ['10.9.0.0/16'] }, respChild: { localTs: ['10.2.0.0/16'], remoteTs: ['10.1.0.0/16'] } });
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(10_000);
+    expect(wire(p.net)).toEqual(['34q0', '34r0', '35q1', '35r1']);
+    expect(of(p.a, 'child-failed')[0]!.notify).toBe('TS_UNACCEPTABLE');
+    expect(of(p.b, 'child-failed')[0]!.notify).toBe('TS_UNACCEPTABLE');
+    expectConsistent(p.a, p.b, 0);
+    // The same in CREATE_CHILD_SA: HDR, SK {SA, Ni, KEi, TSi, TSr} --> <-- HDR, SK {N(TS_UNACCEPTABLE)}
+    p.a.ep.createChild(p.a.ep.listSas()[0]!.sa.id, 'net', p.sim.now);
+    p.sim.runFor(10_000);
+    expect(after(p.net)).toEqual(['36q2', '36r2']);
+    expect(of(p.a, 'child-failed')[1]!.notify).toBe('TS_UNACCEPTABLE');
+    expectConsistent(p.a, p.b, 0);
+  });
+
+  it('IKE_AUTH response with SA but no TSi: malformed; the initiator deletes the IKE SA so neither side keeps it', () => {
+    // HDR, SK {IDi, AUTH, SAi2, TSi, TSr}  -->  <-- HDR, SK {IDr, AUTH, SAr2, TSr}   (TSi removed in flight)
+    // HDR, SK {D(IKE)}  -->  <-- HDR, SK {}
+    const p = setup();
+    tamper(p, p.b, (h) => h.exchangeType === ExchangeType.IKE_AUTH, (ps) => ps.filter((x) => x.type !== PayloadType.TSi));
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(30_000);
+    expect(wire(p.net)).toEqual(['34q0', '34r0', '35q1', '35r1', '37q2', '37r2']);
+    expect(of(p.a, 'ike-down')[0]?.reason).toBe('invalid-syntax');
+    expect(p.a.ep.listSas()).toHaveLength(0);
+    expect(p.b.ep.listSas()).toHaveLength(0);
+    expect(of(p.b, 'child-remove')).toHaveLength(1);
+  });
+
+  it('AUTH with a method other than the configured one (signature instead of PSK): AUTHENTICATION_FAILED', () => {
+    // HDR, SK {IDi, AUTH(method 1), SAi2, TSi, TSr}  -->  <-- HDR, SK {N(AUTHENTICATION_FAILED)}
+    const p = setup();
+    tamper(p, p.a, (h) => h.exchangeType === ExchangeType.IKE_AUTH, (ps) => ps.map((x) => (x.type === PayloadType.AUTH ? { ...x, method: 1 } : x)));
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(10_000);
+    expect(wire(p.net)).toEqual(['34q0', '34r0', '35q1', '35r1']);
+    expect(of(p.b, 'auth-failed')[0]!.message).toMatch(/AUTH method 1, but connection 'gw' expects a pre-shared key/);
+    expect(of(p.a, 'ike-down')[0]?.reason).toBe('auth-failed');
+    expect(p.a.ep.listSas()).toHaveLength(0);
+    expect(p.b.ep.listSas()).toHaveLength(0);
+  });
+
+  it('the responder\'s AUTH with the wrong method: the initiator reports AUTHENTICATION_FAILED in an INFORMATIONAL and both close', () => {
+    // <-- HDR, SK {IDr, AUTH(method 14), SAr2, TSi, TSr};  HDR, SK {N(AUTHENTICATION_FAILED)} --> <-- HDR, SK {}
+    const p = setup();
+    tamper(p, p.b, (h) => h.exchangeType === ExchangeType.IKE_AUTH, (ps) => ps.map((x) => (x.type === PayloadType.AUTH ? { ...x, method: 14 } : x)));
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(10_000);
+    expect(wire(p.net)).toEqual(['34q0', '34r0', '35q1', '35r1', '37q2', '37r2']);
+    expect(of(p.a, 'ike-down')[0]?.reason).toBe('auth-failed');
+    expect(of(p.b, 'ike-down')[0]?.reason).toBe('auth-failed');
+    expect(p.b.ep.listSas()).toHaveLength(0);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------ 6. CREATE_CHILD_SA
+
+describe('6. CREATE_CHILD_SA (RFC 7296 1.3, 2.25, 3.10.1)', () => {
+  it('a CHILD SA request while the IKE SA is being deleted: TEMPORARY_FAILURE, both sides end with nothing', () => {
+    // A: HDR(37, mid 2), SK {D(IKE)}  -->    <--  B: HDR(36, mid 0), SK {SA, Ni, TSi, TSr}   (crossing)
+    // A: <-- HDR(37r, mid 2), SK {}          B: <-- HDR(36r, mid 0), SK {N(TEMPORARY_FAILURE)}
+    const p = up({ extraChild: true, pair: { impairment: { delay: 20 } } });
+    p.a.ep.terminateIke(p.a.ep.listSas()[0]!.sa.id, p.sim.now);
+    p.b.ep.createChild(p.b.ep.listSas()[0]!.sa.id, 'voice', p.sim.now);
+    expect(p.sim.runUntilIdle({ maxTime: 300_000 }).reason).toBe('idle');
+    expect(after(p.net).sort()).toEqual(['36q0', '36r0', '37q2', '37r2']);
+    expect(p.a.logs.some((l) => l.includes('TEMPORARY_FAILURE'))).toBe(true);
+    expect(p.a.ep.listSas()).toHaveLength(0);
+    expect(p.b.ep.listSas()).toHaveLength(0);
+    expect(of(p.a, 'child-install')).toHaveLength(1);
+    expect(of(p.b, 'child-install')).toHaveLength(1);
+  });
+
+  it('NO_ADDITIONAL_SAS: the CHILD SA fails, the IKE SA stays, nothing is retried', () => {
+    // HDR, SK {SA, Ni, KEi, TSi, TSr}  -->  <-- HDR, SK {N(NO_ADDITIONAL_SAS)}
+    const p = up({ extraChild: true });
+    const forged = answerFor(p, p.a, ExchangeType.CREATE_CHILD_SA, [notifyP(NotifyType.NO_ADDITIONAL_SAS)]);
+    p.a.ep.createChild(p.a.ep.listSas()[0]!.sa.id, 'voice', p.sim.now);
+    p.sim.runFor(3_600_000 / 2);
+    expect(forged.mid).toBe(2);
+    expect(of(p.a, 'child-failed').map((e) => e.notify)).toEqual(['NO_ADDITIONAL_SAS']);
+    expect(after(p.net).filter((s) => s.startsWith('36'))).toEqual([]);
+    expectConsistent(p.a, p.b, 1);
+    // The windows are intact: another exchange works.
+    p.a.ep.rekeyChild(p.a.ep.listSas()[0]!.children[0]!.id, p.sim.now);
+    p.sim.runFor(10_000);
+    expect(after(p.net)).toEqual(['36q3', '36r3', '37q4', '37r4']);
+    expectConsistent(p.a, p.b, 1);
+  });
+
+  for (const [what, protocol, spi] of [
+    ['protocol IKE', ProtocolId.IKE, 'child'],
+    ['an 8-byte ESP SPI', ProtocolId.ESP, 'eight'],
+    ['no SPI', ProtocolId.ESP, 'none'],
+  ] as const) {
+    it(`REKEY_SA with a protocol/SPI size mismatch (${what}): INVALID_SYNTAX, nothing created or removed`, () => {
+      // HDR, SK {N(REKEY_SA, <mismatch>), SA, Ni, KEi, TSi, TSr}  -->  <-- HDR, SK {N(INVALID_SYNTAX)}
+      const p = up();
+      const old = p.a.ep.listSas()[0]!.children[0]!;
+      tamper(p, p.a, (h) => h.exchangeType === ExchangeType.CREATE_CHILD_SA, (ps) =>
+        ps.map((x) =>
+          x.type === PayloadType.NOTIFY && x.notifyType === NotifyType.REKEY_SA
+            ? { ...x, protocol, spi: spi === 'child' ? spi4(old.spiIn) : spi === 'eight' ? new Uint8Array([0, 0, 0, 0, ...spi4(old.spiIn)]) : new Uint8Array(0) }
+            : x,
+        ),
+      );
+      p.a.ep.rekeyChild(old.id, p.sim.now);
+      p.sim.runFor(10_000);
+      expect(after(p.net)).toEqual(['36q2', '36r2']);
+      expect(p.b.logs.some((l) => /REKEY_SA/.test(l) && /INVALID_SYNTAX/.test(l))).toBe(true);
+      expect(of(p.b, 'child-install')).toHaveLength(1);
+      expectConsistent(p.a, p.b, 1);
+      expect(p.a.ep.listSas()[0]!.children[0]!.spiIn).toBe(old.spiIn);
+    });
+  }
+
+  it('PFS requested by the initiator, responder configured without KE: NO_PROPOSAL_CHOSEN, nothing created, no crash', () => {
+    // HDR, SK {N(REKEY_SA), SA(ESP, KE=X25519), Ni, KEi, TSi, TSr}  -->  <-- HDR, SK {N(NO_PROPOSAL_CHOSEN)}
+    const p = up({ child: { espProposals: 'aes128gcm16-x25519' }, respChild: { espProposals: 'aes128gcm16' } });
+    const old = p.a.ep.listSas()[0]!.children[0]!;
+    p.a.ep.rekeyChild(old.id, p.sim.now);
+    p.sim.runFor(10_000);
+    expect(after(p.net)).toEqual(['36q2', '36r2']);
+    expect(of(p.a, 'child-failed')[0]!.notify).toBe('NO_PROPOSAL_CHOSEN');
+    expectConsistent(p.a, p.b, 1);
+    expect(p.a.ep.listSas()[0]!.children[0]!.spiIn).toBe(old.spiIn);
+    // The reverse (responder demands PFS, initiator offers none) fails the same way.
+    const q = up({ child: { espProposals: 'aes128gcm16' }, respChild: { espProposals: 'aes128gcm16-x25519' } });
+    q.a.ep.createChild(q.a.ep.listSas()[0]!.sa.id, 'net', q.sim.now);
+    q.sim.runFor(10_000);
+    expect(after(q.net)).toEqual(['36q2', '36r2']);
+    expect(of(q.a, 'child-failed')[0]!.notify).toBe('NO_PROPOSAL_CHOSEN');
+    expectConsistent(q.a, q.b, 1);
+  });
+
+  it('a responder\'s CHILD SA the initiator refuses (proposal number not sent) is deleted again, so both sides agree', () => {
+    // HDR, SK {SA{1}, Ni, TSi, TSr}  -->  <-- HDR, SK {SA{5}, Nr, TSi, TSr}
+    // HDR, SK {D(ESP, our SPI)}  -->  <-- HDR, SK {D(ESP, its SPI)}
+    const p = up({ extraChild: true });
+    tamper(p, p.b, (h) => h.exchangeType === ExchangeType.CREATE_CHILD_SA, (ps) => ps.map((x) => (x.type === PayloadType.SA ? { ...x, proposals: x.proposals.map((q) => ({ ...q, num: 5 })) } : x)));
+    p.a.ep.createChild(p.a.ep.listSas()[0]!.sa.id, 'voice', p.sim.now);
+    p.sim.runFor(10_000);
+    expect(after(p.net)).toEqual(['36q2', '36r2', '37q3', '37r3']);
+    expect(of(p.a, 'child-failed')[0]!.message).toMatch(/proposal 5/);
+    expectConsistent(p.a, p.b, 1);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------ 7. INFORMATIONAL
+
+describe('7. INFORMATIONAL (RFC 7296 1.4, 2.4, 3.10.1)', () => {
+  it('unknown notify types in a request: status ignored, error logged; the response is empty', () => {
+    // HDR, SK {N(40000), N(8000)}  -->  <-- HDR, SK {}
+    const p = up();
+    const [resp] = inject(p, p.b, seal(ikeSa(p.a), ExchangeType.INFORMATIONAL, 2, false, [notifyP(40000, Uint8Array.of(1)), notifyP(8000)]));
+    expect(open(ikeSa(p.a), resp!).payloads).toEqual([]);
+    expect(p.b.logs.some((l) => l.includes('received NOTIFY(8000) notify in INFORMATIONAL'))).toBe(true);
+    expect(p.b.logs.some((l) => l.includes('NOTIFY(40000) notify'))).toBe(false);
+    expect(p.b.ep.listSas()[0]!.sa.state).toBe('ESTABLISHED');
+    expect(p.b.ep.listSas()[0]!.children).toHaveLength(1);
+  });
+
+  it('an unknown status notify in a CREATE_CHILD_SA response is ignored; an unknown error type fails the request', () => {
+    const p = up({ extraChild: true });
+    tamper(p, p.b, (h) => h.exchangeType === ExchangeType.CREATE_CHILD_SA, (ps) => [...ps, notifyP(40001)]);
+    p.a.ep.createChild(p.a.ep.listSas()[0]!.sa.id, 'voice', p.sim.now);
+    p.sim.runFor(10_000);
+    expectConsistent(p.a, p.b, 2);
+    // <-- HDR, SK {N(8001)}: "MUST assume that the corresponding request has failed entirely"
+    answerFor(p, p.a, ExchangeType.CREATE_CHILD_SA, [notifyP(8001)]);
+    p.a.ep.rekeyChild(p.a.ep.listSas()[0]!.children[0]!.id, p.sim.now);
+    p.sim.runFor(10_000);
+    expect(of(p.a, 'child-failed').map((e) => e.notify)).toEqual(['NOTIFY(8001)']);
+    expectConsistent(p.a, p.b, 2);
+  });
+
+  it('an unknown error type in the IKE_AUTH response fails the IKE SA (3.10.1), and the peer is told', () => {
+    // <-- HDR, SK {IDr, AUTH, SAr2, TSi, TSr, N(8002)};  HDR, SK {D(IKE)} --> <-- HDR, SK {}
+    const p = setup();
+    tamper(p, p.b, (h) => h.exchangeType === ExchangeType.IKE_AUTH, (ps) => [...ps, notifyP(8002)]);
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(30_000);
+    expect(wire(p.net)).toEqual(['34q0', '34r0', '35q1', '35r1', '37q2', '37r2']);
+    expect(p.a.ep.listSas()).toHaveLength(0);
+    expect(p.b.ep.listSas()).toHaveLength(0);
+    expect(of(p.a, 'ike-up')).toHaveLength(0);
+  });
+
+  it('a liveness check is answered while our own CHILD rekey is outstanding (window 1 per direction)', () => {
+    // B: HDR(36, mid 0), SK {N(REKEY_SA), SA, Ni, KEi, TSi, TSr}  -->  (lost)
+    // A: HDR(37, mid 2), SK {}  -->  <-- B: HDR(37r, mid 2), SK {}     (B answers with its own request outstanding)
+    // B: HDR(36, mid 0) retransmitted --> <-- A: HDR(36r, mid 0);  B: HDR(37, mid 1), SK {D(ESP)} --> <-- ...
+    const p = up();
+    p.net.dropNth((i) => i.from.address === p.b.address && strip(i.bytes)[18] === ExchangeType.CREATE_CHILD_SA, 1);
+    p.b.ep.rekeyChild(p.b.ep.listSas()[0]!.children[0]!.id, p.sim.now);
+    p.sim.runFor(100);
+    expect(ikeSa(p.b).pending?.messageId).toBe(0);
+    p.a.ep.checkLiveness(p.a.ep.listSas()[0]!.sa.id, p.sim.now);
+    p.sim.runFor(1000);
+    expect(ikeSa(p.a).pending).toBeUndefined();
+    expect(ikeSa(p.b).pending?.messageId).toBe(0);
+    p.sim.runFor(20_000);
+    expect(after(p.net)).toEqual(['37q2', '37r2', '36q0', '36r0', '37q1', '37r1']);
+    expect(of(p.a, 'child-remove')).toHaveLength(1);
+    expectConsistent(p.a, p.b, 1);
+  });
+});
+
+// ------------------------------------------------------------------------------------------------ 8. half-open SAs
+
+describe('8. half-open IKE SAs', () => {
+  it('a responder SA whose IKE_AUTH never comes is dropped after half_open_timeout and leaves no state', () => {
+    const p = setup({ pair: { settings: { halfOpenTimeoutMs: 30_000 } } });
+    p.net.dropIf((i) => i.from.address === p.a.address && strip(i.bytes)[18] === ExchangeType.IKE_AUTH);
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(29_000);
+    expect(p.b.ep.listSas()).toHaveLength(1);
+    expect(p.b.ep.listSas()[0]!.sa.state).toBe('CONNECTING');
+    p.sim.runFor(2_000);
+    expect(p.b.ep.listSas()).toHaveLength(0);
+    expect(of(p.b, 'ike-down')[0]?.reason).toBe('half-open-timeout');
+    expect(p.b.ep.nextTimeout()).toBeUndefined();
+    // The initiator gives up after its retransmissions (keyingtries = 1) and holds nothing either.
+    expect(p.sim.runUntilIdle({ maxTime: 600_000 }).reason).toBe('idle');
+    expect(of(p.a, 'ike-down')[0]?.reason).toBe('timeout');
+    expect(p.a.ep.listSas()).toHaveLength(0);
+    expect(p.a.ep.nextTimeout()).toBeUndefined();
+  });
+
+  it('IKE_SA_INIT requests that never continue: no retransmitted responses, every SA freed after the timeout', () => {
+    const p = setup({ pair: { settings: { halfOpenTimeoutMs: 30_000 } } });
+    const req = initRequest(p);
+    const data = encodeInit(req.header, req.payloads);
+    let answers = 0;
+    for (let i = 0; i < 60; i++) {
+      const spoofed = data.slice();
+      spoofed[0] = i;
+      p.b.ep.receive(spoofed, { address: p.b.address, port: 500 }, { address: `203.0.113.${i}`, port: 500 }, 0);
+      for (let t = p.b.ep.pollTransmit(); t; t = p.b.ep.pollTransmit()) answers++;
+    }
+    expect(answers).toBe(60);
+    // cookie_threshold (30): the rest got a COOKIE and left no state (RFC 7296 2.6).
+    expect(p.b.ep.listSas()).toHaveLength(30);
+    let sent = 0;
+    for (let t = 1000; t <= 40_000; t += 1000) {
+      p.b.ep.handleTimeout(t);
+      for (let x = p.b.ep.pollTransmit(); x; x = p.b.ep.pollTransmit()) sent++;
+    }
+    expect(sent).toBe(0); // a responder never retransmits (2.1)
+    expect(p.b.ep.listSas()).toHaveLength(0);
+    expect(p.b.ep.nextTimeout()).toBeUndefined();
+  });
+});

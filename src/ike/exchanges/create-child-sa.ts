@@ -21,7 +21,7 @@ import { randomBytes } from '../../crypto/random.js';
 import { isCryptoError } from '../../crypto/errors.js';
 import type { KeyExchange } from '../../crypto/types.js';
 import { acceptChild, buildChildOffer, chooseChild, ourExchangeLost, pfsGroup, processChildResponse } from './child-sa.js';
-import { startDeleteChild } from './informational.js';
+import { startDeleteChild, startDeleteRefusedChild } from './informational.js';
 
 const hex = (n: number): string => n.toString(16).padStart(8, '0');
 
@@ -95,7 +95,10 @@ export function startCreateChild(ctx: EndpointContext, sa: IkeSa, cfg: ChildConf
         } catch (e) {
           release();
           if (old && old.state === 'REKEYING') old.state = 'INSTALLED';
-          ctx.log('chd', 0, sa, `CHILD_SA ${cfg.name} not established: ${isCryptoError(e) ? e.message : (e as Error).message}`);
+          const message = `CHILD_SA ${cfg.name} not established: ${isCryptoError(e) ? e.message : (e as Error).message}`;
+          ctx.log('chd', 0, sa, message);
+          ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: cfg.name, notify: 'INVALID_SYNTAX', message });
+          deleteRefused(ctx, sa, resp, spiIn, t);
           return;
         }
         ke.dispose();
@@ -111,9 +114,13 @@ export function startCreateChild(ctx: EndpointContext, sa: IkeSa, cfg: ChildConf
       gir?.fill(0);
       if (!r.ok) {
         ctx.releaseChildSpi(spiIn);
-        if (old && old.state === 'REKEYING') old.state = 'INSTALLED';
+        if (old && old.state === 'REKEYING') {
+          old.state = 'INSTALLED';
+          old.rekeyOurs = undefined;
+        }
         ctx.log('chd', 0, sa, `CHILD_SA ${cfg.name} not established: ${r.message}`);
         ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: cfg.name, notify: 'INVALID_SYNTAX', message: r.message });
+        deleteRefused(ctx, sa, resp, spiIn, t);
         return;
       }
       if (old) finishOurRekey(ctx, sa, old, r.child, Ni, nr.data, t);
@@ -124,6 +131,12 @@ export function startCreateChild(ctx: EndpointContext, sa: IkeSa, cfg: ChildConf
       void t;
     },
   );
+}
+
+/** The responder answered with a CHILD SA (SA payload with its SPI) that we refused: have it deleted there too. */
+export function deleteRefused(ctx: EndpointContext, sa: IkeSa, resp: readonly Payload[], spiIn: number, now: number): void {
+  const saP = findPayload(resp, PayloadType.SA);
+  if (saP?.proposals.length === 1 && saP.proposals[0]!.spi.length === 4) ctx.enqueue(sa, (t) => startDeleteRefusedChild(ctx, sa, spiIn, t), now);
 }
 
 function scheduleRetry(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, now: number, old: ChildSa | undefined): void {
@@ -215,7 +228,16 @@ export function respondCreateChild(ctx: EndpointContext, sa: IkeSa, req: readonl
     answer([notify(NotifyType.TEMPORARY_FAILURE)]);
     return;
   }
-  const rekeyN = notifies(req, NotifyType.REKEY_SA).find((n) => n.protocol === ProtocolId.ESP || n.protocol === ProtocolId.AH);
+  const rekeyNs = notifies(req, NotifyType.REKEY_SA);
+  const rekeyN = rekeyNs[0];
+  if (rekeyN && (rekeyNs.length > 1 || (rekeyN.protocol !== ProtocolId.ESP && rekeyN.protocol !== ProtocolId.AH) || rekeyN.spi.length !== 4)) {
+    // RFC 7296 3.10.1: REKEY_SA names the CHILD SA being rekeyed by its protocol (ESP/AH) and 4-byte SPI (3.11).
+    // Anything else is malformed: answering it as a request for a new CHILD SA (or CHILD_SA_NOT_FOUND, which makes
+    // the peer drop a SA that exists) would leave the two sides disagreeing.
+    ctx.log('chd', 0, sa, `REKEY_SA with protocol ${rekeyN.protocol} and a ${rekeyN.spi.length}-byte SPI${rekeyNs.length > 1 ? ` (and ${rekeyNs.length - 1} more)` : ''}: answering INVALID_SYNTAX`);
+    answer([notify(NotifyType.INVALID_SYNTAX)]);
+    return;
+  }
   let old: ChildSa | undefined;
   if (rekeyN) {
     const spi = spiToNumber(rekeyN.spi);

@@ -7,7 +7,8 @@
  * A CHILD SA failure (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...) in the response leaves the IKE SA up without it
  * (RFC 7296 2.21.3); an AUTHENTICATION_FAILED closes the IKE SA (2.21.2).
  */
-import { ExchangeType, NotifyType, PayloadType, type IdPayload, type Payload } from '../codec/types.js';
+import { ExchangeType, NotifyType, PayloadType, ProtocolId, type IdPayload, type Payload } from '../codec/types.js';
+import type { IkeDownReason } from '../events.js';
 import type { ChildConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import type { IkeSa } from '../ike-sa.js';
@@ -16,7 +17,7 @@ import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payl
 import { buildChildOffer, processChildResponse, respondChild } from './child-sa.js';
 import { connectionsFor } from './ike-sa-init.js';
 import { answerCpRequest, buildCpRequest, readCpReply } from './config-payload.js';
-import { startCreateChild } from './create-child-sa.js';
+import { deleteRefused, startCreateChild } from './create-child-sa.js';
 import { startDeleteIke } from './informational.js';
 import { scheduleIkeLifetimes } from '../lifecycle.js';
 import { fmt } from '../format.js';
@@ -92,6 +93,14 @@ function processAuthResponse(ctx: EndpointContext, sa: IkeSa, payloads: readonly
     ctx.destroySa(sa, err ? 'error' : 'invalid-syntax', msg);
     return;
   }
+  // RFC 3.10.1: an error type we do not handle in a response means "the corresponding request has failed
+  // entirely". The errors about the CHILD SA leave the IKE SA up (2.21.3, handled below); any other one fails
+  // it, and since the peer believes the IKE SA is up, we delete it there (strongSwan also fails IKE_AUTH here).
+  const fatal = payloads.find((x) => x.type === PayloadType.NOTIFY && x.notifyType < 16384 && !CHILD_ERRORS.has(x.notifyType));
+  if (fatal && fatal.type === PayloadType.NOTIFY) {
+    closeWithDelete(ctx, sa, 'error', `peer answered IKE_AUTH with ${notifyName(fatal.notifyType)}`, now);
+    return;
+  }
   const remoteId = toIdentity(idr);
   if (!identityMatches(conn.remote.id, remoteId)) {
     const msg = `peer identity '${formatIdentity(remoteId)}' does not match the configured remote id '${formatIdentity(conn.remote.id)}'`;
@@ -127,11 +136,38 @@ function processAuthResponse(ctx: EndpointContext, sa: IkeSa, payloads: readonly
       if (!r.ok) {
         ctx.log('ike', 0, sa, `CHILD_SA ${offer.config.name} not established: ${r.message}`);
         ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: offer.config.name, notify: 'INVALID_SYNTAX', message: r.message });
+        ctx.releaseChildSpi(offer.spiIn);
+        deleteRefused(ctx, sa, payloads, offer.spiIn, now);
       }
     }
   }
   // Only now (the CHILD SA of IKE_AUTH is in place) queue the follow-up CHILD SAs and a reauthentication's end.
   afterInitiatorUp(ctx, sa, now);
+}
+
+/** Error notifies about the CHILD SA of IKE_AUTH: the IKE SA is set up without it (RFC 7296 2.21.3). */
+const CHILD_ERRORS = new Set<number>([
+  NotifyType.NO_PROPOSAL_CHOSEN,
+  NotifyType.SINGLE_PAIR_REQUIRED,
+  NotifyType.NO_ADDITIONAL_SAS,
+  NotifyType.INTERNAL_ADDRESS_FAILURE,
+  NotifyType.FAILED_CP_REQUIRED,
+  NotifyType.TS_UNACCEPTABLE,
+  NotifyType.INVALID_SELECTORS,
+]);
+
+/**
+ * The initiator cannot accept an authentic IKE_AUTH response (malformed, or failing with an error we cannot act
+ * on), but the responder already considers the IKE SA established. RFC 7296 2.21.2 lets the initiator report such
+ * errors in a separate INFORMATIONAL exchange; we send a Delete of the IKE SA so the responder does not keep a half
+ * SA (and its CHILD SA) until DPD or the lifetime removes it, then close ours whatever the answer.
+ */
+export function closeWithDelete(ctx: EndpointContext, sa: IkeSa, reason: IkeDownReason, message: string, now: number): void {
+  ctx.log('ike', 0, sa, `${message}; deleting the IKE_SA at the peer`);
+  sa.state = 'DELETING';
+  const d: Payload = { type: PayloadType.DELETE, critical: false, protocol: ProtocolId.IKE, spiSize: 0, spis: [] };
+  const done = (): void => ctx.destroySa(sa, reason, message);
+  ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [d], now, done, done);
 }
 
 /** RFC 7296 2.21.2: an initiator that rejects the responder's AUTH tells it in an INFORMATIONAL, then closes. */

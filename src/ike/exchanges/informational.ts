@@ -37,6 +37,19 @@ export function startDeleteChild(ctx: EndpointContext, sa: IkeSa, child: ChildSa
   });
 }
 
+/**
+ * Deletes a CHILD SA the peer installed but we refused (its response to our CREATE_CHILD_SA or IKE_AUTH request did
+ * not check out): we never installed ours, so only the peer's half exists. `spiIn` is the inbound SPI we offered,
+ * which is how the peer knows the SA (RFC 7296 3.11: the SPI the sender of the Delete expects inbound). strongSwan
+ * does the same (child_create delete_failed_sa).
+ */
+export function startDeleteRefusedChild(ctx: EndpointContext, sa: IkeSa, spiIn: number, now: number): void {
+  if (sa.state !== 'ESTABLISHED' && sa.state !== 'REKEYING') return;
+  ctx.log('chd', 1, sa, `deleting the CHILD_SA with SPI ${hex(spiIn)} the peer installed for a response we refused`);
+  const d: DeletePayload = { type: PayloadType.DELETE, critical: false, protocol: ProtocolId.ESP, spiSize: 4, spis: [numberToSpi(spiIn)] };
+  ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [d], now, () => undefined);
+}
+
 export function startDpd(ctx: EndpointContext, sa: IkeSa, now: number): void {
   if (sa.state !== 'ESTABLISHED') {
     sa.dpdPending = false;
@@ -85,6 +98,13 @@ export function respondInformational(ctx: EndpointContext, sa: IkeSa, req: reado
       // RFC 7296 1.4.1: when we were deleting it too, do not include it again in the response.
       if (child.state !== 'DELETING') ours.push(numberToSpi(child.spiIn));
       ctx.removeChild(sa, child, 'deleted by peer');
+      // The peer deleted the SA its own rekey created (it refused our response): the SA it replaced stays in use
+      // (unless we rekeyed it ourselves too, a collision that the rekey bookkeeping resolves).
+      for (const o of sa.children)
+        if (o.rekeyTheirs?.replacement === child && o.state === 'REKEYED' && !o.rekeyOurs) {
+          o.state = 'INSTALLED';
+          o.rekeyTheirs = undefined;
+        }
     }
     if (ours.length) resp.push({ type: PayloadType.DELETE, critical: false, protocol: d.protocol, spiSize: 4, spis: ours });
   }
