@@ -16,8 +16,8 @@ import { DEFAULT_SETTINGS, type Address, type Credentials, type EndpointSettings
 import type { ChildSaInfo, IkeDownReason, IkeEvent, IkeSaInfo, LogGroup, Transmit } from './events.js';
 import { IkeSa, spiHex, type ChildSa } from './ike-sa.js';
 import { retransmissionTimeout } from './retransmit.js';
-import { decodeIkeHeader, decodeIkeMessage, encodeIkeMessage } from './wire.js';
-import { checkPayloadRules, decodePayloads, FragmentReassembler, openEncrypted } from './codec/index.js';
+import { decodeIkeHeader, decodeIkeMessage, encodeIkeMessage, encodePlainMessage } from './wire.js';
+import { checkPayloadRules, decodePayloads, FragmentReassembler, notifyForError, openEncrypted } from './codec/index.js';
 import { respondIkeSaInit, startIkeSaInit } from './exchanges/ike-sa-init.js';
 import { closeWithDelete, respondIkeAuth } from './exchanges/ike-auth.js';
 import { respondInformational, startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
@@ -90,6 +90,7 @@ export class IkeEndpoint implements EndpointContext {
     const h = decodeIkeHeader(data);
     if (!h.ok) {
       this.log('net', 2, undefined, `dropping invalid IKE datagram from ${fmt(remote)}: ${h.error.message}`);
+      this.answerMajorVersion(data, h.error, local, remote, marker);
       return;
     }
     const header = h.value;
@@ -105,6 +106,10 @@ export class IkeEndpoint implements EndpointContext {
     const ourSpi = header.flags.initiator ? header.spiR : header.spiI;
     const sa = this.sas.get(spiHex(ourSpi));
     if (!sa) {
+      // RFC 7296 2.21.4: a message outside any IKE SA we know. A response MUST NOT be answered; for a request an
+      // unprotected INVALID_IKE_SPI is allowed (MAY), but the peer MUST NOT change any SA because of it, so it
+      // only helps auditing, while answering unauthenticated datagrams makes us a reflector. Decision: never
+      // answer, log at net level 2 (strongSwan does not answer either). Hence no rate limit is needed.
       this.log('net', 2, undefined, `no IKE SA for SPI ${spiHex(ourSpi)} from ${fmt(remote)}, dropped`);
       return;
     }
@@ -523,6 +528,22 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /**
+   * RFC 7296 2.5: a message of a higher major version is dropped, and the receiver SHOULD answer with an
+   * unauthenticated INVALID_MAJOR_VERSION whose header carries the version it speaks. We answer only IKE_SA_INIT
+   * requests (a peer probing for a newer IKE), never responses, and never anything else (that would be an answer
+   * outside any SA: see the unknown-SPI decision in receive()). IKEv1 (major 1) is dropped silently.
+   */
+  private answerMajorVersion(data: Uint8Array, error: IkeCodecError, local: Address, remote: Address, marker: boolean): void {
+    if (data.length < 28 || data[18] !== ExchangeType.IKE_SA_INIT || (data[19]! & 0x20) !== 0) return;
+    const n = notifyForError(error, data);
+    if (!n || n.notifyType !== NotifyType.INVALID_MAJOR_VERSION) return;
+    const messageId = ((data[20]! << 24) | (data[21]! << 16) | (data[22]! << 8) | data[23]!) >>> 0;
+    this.log('net', 1, undefined, `IKE major version ${data[17]! >>> 4} from ${fmt(remote)}: answering INVALID_MAJOR_VERSION`);
+    const header: IkeHeaderInit = { spiI: data.slice(0, 8), spiR: data.slice(8, 16), exchangeType: ExchangeType.IKE_SA_INIT, flags: { initiator: false, response: true, version: false }, messageId };
+    this.sendRaw(marker, encodePlainMessage(header, [n]), local, remote);
+  }
 
   private findById(id: number): IkeSa | undefined {
     for (const sa of this.sas.values()) if (sa.id === id) return sa;

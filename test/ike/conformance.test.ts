@@ -544,6 +544,59 @@ function answerFor(p: Pair, from: Side, exchangeType: number, payloads: readonly
 
 // ------------------------------------------------------------------------------------------------ 5. IKE_AUTH
 
+describe('4. IKE_SA_INIT header checks (RFC 7296 2.5, 2.10, 3.1)', () => {
+  it('an IKE_SA_INIT request with SPIi zero is dropped without state (3.1: the initiator SPI MUST NOT be zero)', () => {
+    const p = setup();
+    const req = initRequest(p);
+    expect(askB(p, encodeInit({ ...req.header, spiI: new Uint8Array(8) }, req.payloads))).toEqual([]);
+    expect(p.b.ep.listSas()).toHaveLength(0);
+  });
+
+  it('an IKE_SA_INIT response with SPIr zero carrying an SA is refused (3.1)', () => {
+    // <-- HDR(SPIr = 0), SA, KE, Nr
+    const p = setup();
+    p.a.ep.initiate('gw', 0);
+    const req = p.a.ep.pollTransmit()!.data;
+    p.b.ep.receive(req, { address: p.b.address, port: 500 }, { address: p.a.address, port: 500 }, 0);
+    const resp = decodeMessage(p.b.ep.pollTransmit()!.data);
+    if (!resp.ok) throw new Error('no response');
+    inject(p, p.a, encodeInit({ ...resp.value.header, spiR: new Uint8Array(8) }, resp.value.payloads), { port: 500 });
+    expect(of(p.a, 'ike-down')[0]?.reason).toBe('invalid-syntax');
+    expect(p.a.ep.listSas()).toHaveLength(0);
+  });
+
+  it('an IKE_SA_INIT request of a higher major version: dropped, answered with INVALID_MAJOR_VERSION from version 2 (2.5)', () => {
+    // HDR(version 3.0), ...  -->  <-- HDR(version 2.0, R), N(INVALID_MAJOR_VERSION)
+    const p = setup();
+    const req = initRequest(p);
+    const v3 = encodeInit(req.header, req.payloads);
+    v3[17] = 0x30;
+    const out = inject(p, p.b, v3, { port: 500 });
+    expect(out).toHaveLength(1);
+    expect(out[0]![17]).toBe(0x20);
+    expect(out[0]![19]! & 0x20).toBe(0x20); // response
+    expect(Buffer.from(out[0]!.subarray(0, 8))).toEqual(Buffer.from(req.header.spiI));
+    const m = decodeMessage(out[0]!);
+    expect(m.ok && notifyTypes(m.value.payloads)).toEqual([NotifyType.INVALID_MAJOR_VERSION]);
+    expect(p.b.ep.listSas()).toHaveLength(0);
+    // A response of a higher version, or IKEv1, is never answered.
+    const resp = v3.slice();
+    resp[19] = 0x20;
+    expect(inject(p, p.b, resp, { port: 500 })).toEqual([]);
+    const v1 = encodeInit(req.header, req.payloads);
+    v1[17] = 0x10;
+    expect(inject(p, p.b, v1, { port: 500 })).toEqual([]);
+  });
+
+  it('a nonce shorter than 16 bytes: INVALID_SYNTAX, no state (2.10)', () => {
+    const p = setup();
+    const req = initRequest(p);
+    const short = req.payloads.map((x) => (x.type === PayloadType.NONCE ? { ...x, data: new Uint8Array(8).fill(1) } : x));
+    expect(askB(p, encodeInit(req.header, short)).map(notifyTypes)).toEqual([[NotifyType.INVALID_SYNTAX]]);
+    expect(p.b.ep.listSas()).toHaveLength(0);
+  });
+});
+
 describe('5. IKE_AUTH edge cases (RFC 7296 1.2, 2.9, 2.15, 2.21)', () => {
   it('IDr naming an identity the responder does not have: AUTHENTICATION_FAILED, no SA on either side', () => {
     // HDR, SK {IDi(moon), IDr(other.example), AUTH, SAi2, TSi, TSr}  -->  <-- HDR, SK {N(AUTHENTICATION_FAILED)}

@@ -157,6 +157,11 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
     ctx.destroySa(sa, 'invalid-syntax', 'IKE_SA_INIT response lacks SA, KE or Nr (or has more than one proposal)');
     return;
   }
+  if (header.spiR.every((b) => b === 0)) {
+    // RFC 7296 3.1: a responder that accepts the SA chooses a non-zero SPI (zero only in error/COOKIE answers).
+    ctx.destroySa(sa, 'invalid-syntax', 'IKE_SA_INIT response accepting the SA with a zero responder SPI');
+    return;
+  }
   // RFC 7296 3.3.1: the accepted proposal carries the number of the proposal we sent with these transforms.
   const set = acceptedProposal(conn.proposals, saP.proposals[0]!, ProtocolId.IKE);
   if (!set || set.ke !== keP.group || keP.group !== sa.ke!.group) {
@@ -213,8 +218,9 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
     }
     return;
   }
-  if (header.messageId !== 0 || header.spiR.some((b) => b !== 0)) {
-    ctx.log('net', 2, undefined, `IKE_SA_INIT request from ${fmt(remote)} with non-zero SPIr or message ID, dropped`);
+  // RFC 7296 3.1: the initiator's SPI MUST NOT be zero; SPIr and the message ID are zero in IKE_SA_INIT (2.2).
+  if (header.messageId !== 0 || header.spiR.some((b) => b !== 0) || header.spiI.every((b) => b === 0)) {
+    ctx.log('net', 2, undefined, `IKE_SA_INIT request from ${fmt(remote)} with zero SPIi, non-zero SPIr or non-zero message ID, dropped`);
     return;
   }
   const m = decodeIkeMessage(data);
