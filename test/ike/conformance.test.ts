@@ -5,33 +5,37 @@
  *
  * | # | RFC 7296 | what the RFC says | what cygnet does | test |
  * |---|---|---|---|---|
- * | 1a | 2.1 | a retransmitted request whose response was lost gets the cached response again | resends the cached datagrams byte for byte | "retransmitted request: the cached response, byte-identical" |
- * | 1b | 2.2, 2.3 | a request with an old message ID (not the last answered) or one beyond the window is not processed | dropped before decryption, no answer | "old and future message IDs are ignored" |
- * | 1c | 2.2 | each side numbers its requests from 0, +1 per exchange, never reused (retransmits reuse) | nextRequestId per SA | "our request IDs increase per exchange" |
- * | 1d | 2.3 | a response that does not match the outstanding request is dropped | dropped (ID and exchange type checked) | "responses with a wrong message ID are dropped" |
- * | 1e | 2.18 | the new IKE SA starts both windows at 0 | new SA object, both counters 0 | "after an IKE rekey both windows start at 0" |
- * | 2 | 2.21.4 | outside any SA: MAY answer a request with an unprotected INVALID_IKE_SPI, MUST NOT answer a response; an unprotected INVALID_IKE_SPI must not change any SA | decision: never answered (no reflection, the peer may not act on it anyway), logged; unprotected notifies for a live SA are dropped | "unknown IKE SPI" tests |
- * | 3a | 1.4.1 | Delete of an SPI we do not have: nothing to delete, empty response | empty response, CHILD SAs untouched | "Delete of an unknown CHILD SPI" |
- * | 3b | 1.4.1, 3.11 | one Delete payload may list several SPIs; the response lists the paired SPIs | all removed, paired SPIs in one Delete | "Delete of several SPIs in one payload" |
- * | 3c | 1.4.1 | deleting the IKE SA closes its CHILD SAs; the response is empty | IKE wins, empty response | "Delete of IKE and CHILD in one message" |
- * | 3d | 1.4.1 | crossing Deletes: delete, and do not list the SA again in the response | CHILD and IKE crossing deletes end clean | "crossing Deletes" tests |
- * | 4a | 3.4, 1.2 | KE group must be in a proposal; INVALID_KE_PAYLOAD only if the selected proposal's group differs | FIXED: the responder now prefers an acceptable proposal whose group matches KEi (was: INVALID_KE_PAYLOAD + an extra round trip) | "KE payload matching the second proposal is accepted" |
- * | 4b | 3.4, 3.10.1 | a KE value of the wrong length is malformed: INVALID_SYNTAX, no state | INVALID_SYNTAX, no state | "KE payload of the wrong length" |
- * | 4c | 3.3.1 | the accepted proposal keeps the number of the proposal sent | FIXED: proposal number now checked (was: ignored) in IKE_SA_INIT, CHILD and IKE rekey responses | "a proposal number we did not send" |
- * | 4d | 2.7 | the responder returns exactly one proposal | SA refused, no AUTH sent | "a response with two proposals is refused" |
- * | 4e | 2.6 | the initiator MUST put COOKIE first; nothing tells the responder to reject it elsewhere | decision: accepted anywhere (lenient responder); we send it first | "COOKIE not first" |
- * | 4f | 2.5, 3.10.1 | unknown payload with the critical bit: reject with UNSUPPORTED_CRITICAL_PAYLOAD naming the type | answered, no state | "critical unknown payload in IKE_SA_INIT" |
- * | 5a | 1.2, 2.21.2 | the responder may refuse an IDr it does not have | AUTHENTICATION_FAILED (as strongSwan), SA gone | "IDr we do not have" |
- * | 5b | 2.9, 2.21.3 | TS that narrow to nothing: TS_UNACCEPTABLE, the IKE SA stays up | as the RFC | "TS narrowing to nothing" |
- * | 5c | 3.13, 2.21.2 | a response with SA but no TSi is malformed | FIXED: the initiator now deletes the IKE SA with an INFORMATIONAL Delete so the responder does not keep a half SA (was: dropped locally only) | "IKE_AUTH response with SA but no TSi" |
- * | 5d | 2.15, 2.21.2 | AUTH with a method we do not accept: AUTHENTICATION_FAILED | as the RFC | "AUTH with the wrong method" |
- * | 6a | 2.25 | CREATE_CHILD_SA while the IKE SA is being deleted: TEMPORARY_FAILURE / nothing survives | as the RFC, both sides end with nothing | "CREATE_CHILD_SA while the IKE SA is being deleted" |
- * | 6b | 3.10.1 | NO_ADDITIONAL_SAS: no more CHILD SAs on this IKE SA | child-failed, IKE SA up, no retry | "NO_ADDITIONAL_SAS" |
- * | 6c | 3.10.1 | REKEY_SA carries a CHILD SA's protocol and 4-byte SPI | FIXED: a REKEY_SA with another protocol or SPI size is INVALID_SYNTAX (was: taken as a request for a new CHILD SA, or CHILD_SA_NOT_FOUND) | "REKEY_SA with a protocol/SPI size mismatch" |
- * | 6d | 1.3, 3.3.2 | PFS offered, responder without KE: NO_PROPOSAL_CHOSEN, nothing created | as the RFC | "PFS requested, responder without KE" |
- * | 7a | 3.10.1 | unknown status notify: ignored; unknown error notify in a request: ignored, logged; in a response: the request failed | as the RFC (FIXED for IKE_AUTH responses: an unknown error type now fails the IKE SA, was: ignored) | "unknown notify types" tests |
- * | 7b | 2.3, 2.4 | requests are answered while our own request is outstanding (window 1 each way) | as the RFC | "liveness check answered while our CHILD rekey is outstanding" |
- * | 8 | 2.6 (DoS), strongSwan half_open_timeout | half-open SAs time out and free their state | destroyed after half_open_timeout, nothing left | "half-open" tests |
+ * | 1a | 2.1 | a retransmitted request whose response was lost gets the cached response again | resends the cached datagrams byte for byte, processes the request once | "retransmitted request: the cached response, byte-identical" |
+ * | 1b | 2.2, 2.3 | a request older than the last answered one, or beyond the window (1), is not processed | dropped before decryption, not answered | "old and future message IDs are ignored" |
+ * | 1c | 2.2 | each side numbers its requests from 0, +1 per exchange, never reused; retransmits reuse the ID | as the RFC | "our request IDs increase per exchange" |
+ * | 1d | 2.3, 2.21.2 | a response that does not match the outstanding request (ID, exchange) or fails integrity is dropped | as the RFC | "responses with a wrong message ID or exchange type are dropped" |
+ * | 1e | 2.18 | the rekeyed IKE SA starts both windows at 0 | as the RFC | "after an IKE rekey both new windows start at 0" |
+ * | 2 | 2.21.4 | outside any SA: MAY answer a request with an unprotected INVALID_IKE_SPI, MUST NOT answer a response; the receiver of such a notify MUST NOT change any SA | decision: never answered (the peer may not act on it; we would reflect spoofed traffic), logged at net 2, so no rate limit; an unprotected INVALID_IKE_SPI for a live SA is dropped | "unknown IKE SPI" tests |
+ * | 3a | 1.4.1 | Delete of an SPI we do not have: nothing to delete | empty response, CHILD SAs untouched, logged | "Delete of an unknown CHILD SPI" |
+ * | 3b | 1.4.1, 3.11 | a Delete may list several SPIs; the response lists the paired SPIs | all removed, paired SPIs in one Delete | "Delete of several SPIs in one payload" |
+ * | 3c | 1.4.1 | deleting the IKE SA closes its CHILD SAs; the response is empty | as the RFC | "Delete of IKE and CHILD in one message" |
+ * | 3d | 1.4.1 | crossing Deletes: the responses MUST NOT list the SA again; delete outbound on the request, inbound on the response | responses empty, both sides end with nothing; deviation: the CHILD SA (both directions) goes when the peer's request arrives | "crossing Deletes" tests |
+ * | 4a | 3.4, 1.2 | KE group must be in a proposal; INVALID_KE_PAYLOAD only when the *selected* proposal's group differs | FIXED: the responder prefers an acceptable proposal whose group is the KE payload's (IKE_SA_INIT, IKE and CHILD rekeys); was: INVALID_KE_PAYLOAD and an extra round trip | "KE payload matching the second proposal" tests |
+ * | 4b | 3.4, 3.10.1 | a KE value of the wrong length is malformed | INVALID_SYNTAX, no state; as initiator: SA closed before IKE_AUTH | "KE payload of the wrong length" tests |
+ * | 4c | 3.3.1 | the accepted proposal carries the number of the proposal sent that was accepted | FIXED: number and transforms checked together in IKE_SA_INIT, IKE_AUTH/CREATE_CHILD_SA and IKE rekey responses; was: the number was ignored | "a proposal number we did not send", "... for other transforms" |
+ * | 4d | 2.7 | the responder accepts exactly one proposal | more than one: SA refused before IKE_AUTH | "a response with two proposals is refused" |
+ * | 4e | 2.6 | the initiator MUST send COOKIE as the first payload; no rule for a responder that finds it elsewhere | decision: accepted anywhere (strongSwan only looks at the first payload); we always send it first | "COOKIE not first in the retry" |
+ * | 4f | 2.5, 3.10.1 | unknown payload with the critical bit: UNSUPPORTED_CRITICAL_PAYLOAD with its type; not critical: skipped | as the RFC, no state | "critical unknown payload in IKE_SA_INIT" |
+ * | 4g | 3.1 | SPIi MUST NOT be zero; a responder accepting the SA sets a non-zero SPIr | FIXED: SPIi zero dropped (was: answered and kept); SPIr zero with an SA refused (was: accepted) | "IKE_SA_INIT header checks" |
+ * | 4h | 2.5 | a higher major version: drop, SHOULD answer INVALID_MAJOR_VERSION from our version | FIXED for IKE_SA_INIT requests (was: silent drop); responses and IKEv1 stay silent | "higher major version" |
+ * | 4i | 2.10, 3.9 | nonces are 16..256 bytes | INVALID_SYNTAX (codec); not checked: "at least half the PRF key size" (as strongSwan) | "a nonce shorter than 16 bytes" |
+ * | 5a | 1.2, 2.21.2 | the responder may refuse an IDr it does not have (or answer with another identity) | AUTHENTICATION_FAILED, as strongSwan; no SA on either side | "IDr naming an identity the responder does not have" |
+ * | 5b | 2.9, 2.21.3 | TS that narrow to nothing: TS_UNACCEPTABLE, the IKE SA stays up | as the RFC, in IKE_AUTH and CREATE_CHILD_SA | "TSi/TSr narrowing to nothing" |
+ * | 5c | 3.13, 2.21.2 | a response with SA but no TSi is malformed; the initiator may report errors in an INFORMATIONAL | FIXED: the initiator deletes the IKE SA at the responder (INFORMATIONAL D(IKE)); was: closed locally, the responder kept an IKE and a CHILD SA until DPD | "IKE_AUTH response with SA but no TSi" |
+ * | 5d | 2.15, 2.21.2 | AUTH with a method we do not accept fails authentication | AUTHENTICATION_FAILED either way round | "AUTH with a method other than the configured one", "the responder's AUTH with the wrong method" |
+ * | 6a | 2.25 | CREATE_CHILD_SA while the IKE SA is being deleted: TEMPORARY_FAILURE | as the RFC; both sides end with nothing | "a CHILD SA request while the IKE SA is being deleted" |
+ * | 6b | 3.10.1 | NO_ADDITIONAL_SAS: no more CHILD SAs on this IKE SA | child-failed, IKE SA up, not retried | "NO_ADDITIONAL_SAS" |
+ * | 6c | 3.10.1, 3.11 | REKEY_SA names a CHILD SA: protocol ESP/AH, 4-byte SPI | FIXED: anything else is INVALID_SYNTAX; was: protocol IKE created a new CHILD SA, a bad SPI size got CHILD_SA_NOT_FOUND and the initiator dropped a live SA | "REKEY_SA with a protocol/SPI size mismatch" |
+ * | 6d | 1.3, 3.3 | PFS offered, responder without KE (or the reverse): no acceptable proposal | NO_PROPOSAL_CHOSEN, nothing created, old SA kept | "PFS requested by the initiator, responder configured without KE" |
+ * | 6e | 1.3, 2.21.3 | (consistency) a CHILD SA the initiator refuses after the responder installed it | FIXED: deleted at the responder with an INFORMATIONAL (as strongSwan); a refused rekey leaves the old SA usable on both sides; was: the responder kept the SA, and took the old one for replaced for ever | "a responder's CHILD SA the initiator refuses", "refused rekey responses" |
+ * | 7a | 3.10.1 | unknown status notify: ignored; unknown error type in a request: ignored, logged; in a response: the request failed entirely | as the RFC; FIXED for IKE_AUTH responses: an error type other than the CHILD SA ones fails the IKE SA (deleted at the peer); was: IKE SA up, CHILD SA failed | "unknown notify types" tests |
+ * | 7b | 2.3, 2.4 | window 1 per direction: requests are answered while our own is outstanding | as the RFC | "a liveness check is answered while our own CHILD rekey is outstanding" |
+ * | 8 | 2.6 (DoS), strongSwan half_open_timeout | half-open SAs time out and free their state; a responder never retransmits | as described; nothing left after the timeout, no timers | "half-open" tests |
  */
 import { describe, expect, it } from 'vitest';
 import { child, connection, pskCredentials, type ChildOptions, type ConnectionOptions } from '../../src/ike/config-builder.js';
@@ -430,6 +434,16 @@ describe('4. IKE_SA_INIT edge cases (RFC 7296 1.2, 2.6, 2.7, 3.3, 3.4)', () => {
     expect(p.b.ep.listSas()).toHaveLength(1);
   });
 
+  it('the same for PFS in CREATE_CHILD_SA: a KE group the responder accepts, though not its first choice, is taken', () => {
+    // HDR, SK {N(REKEY_SA), SA(ECP_256 | X25519), Ni, KE(ECP_256), TSi, TSr}  -->  <-- HDR, SK {SA(ECP_256), Nr, KE(ECP_256), ...}
+    const p = up({ child: { espProposals: 'aes128gcm16-ecp256-x25519' }, respChild: { espProposals: 'aes128gcm16-x25519-ecp256' } });
+    p.a.ep.rekeyChild(p.a.ep.listSas()[0]!.children[0]!.id, p.sim.now);
+    p.sim.runFor(10_000);
+    expect(after(p.net)).toEqual(['36q2', '36r2', '37q3', '37r3']);
+    expect(of(p.a, 'child-install')[1]!.child.keGroup).toBe(19);
+    expectConsistent(p.a, p.b, 1);
+  });
+
   for (const [group, len] of [[31, 31], [31, 33], [19, 64], [19, 1]] as const) {
     it(`KE payload of the wrong length (group ${group}, ${len} bytes): INVALID_SYNTAX, no state`, () => {
       const p = setup({ conn: { proposals: group === 19 ? 'aes128gcm16-prfsha256-ecp256' : 'aes128gcm16-prfsha256-x25519' }, respConn: { proposals: 'aes128gcm16-prfsha256-ecp256-x25519' } });
@@ -757,6 +771,31 @@ describe('6. CREATE_CHILD_SA (RFC 7296 1.3, 2.25, 3.10.1)', () => {
     p.sim.runFor(10_000);
     expect(after(p.net)).toEqual(['36q2', '36r2', '37q3', '37r3']);
     expect(of(p.a, 'child-failed')[0]!.message).toMatch(/proposal 5/);
+    expectConsistent(p.a, p.b, 1);
+  });
+});
+
+describe('6. refused rekey responses', () => {
+  it('a CHILD rekey response the initiator refuses: the new SA is deleted at the responder, the old one stays usable and rekeys later', () => {
+    // A: HDR(36, mid 2), SK {N(REKEY_SA), SA{1}, Ni, KEi, TSi, TSr}  -->  <-- HDR, SK {SA{9}, Nr, KEr, TSi, TSr}
+    // A: HDR(37, mid 3), SK {D(ESP, offered SPI)}  -->  <-- HDR, SK {D(ESP, B's new SPI)}
+    const p = up();
+    const old = p.a.ep.listSas()[0]!.children[0]!;
+    tamper(p, p.b, (h) => h.exchangeType === ExchangeType.CREATE_CHILD_SA, (ps) => ps.map((x) => (x.type === PayloadType.SA ? { ...x, proposals: x.proposals.map((q) => ({ ...q, num: 9 })) } : x)));
+    p.a.ep.rekeyChild(old.id, p.sim.now);
+    p.sim.runFor(10_000);
+    expect(after(p.net)).toEqual(['36q2', '36r2', '37q3', '37r3']);
+    expectConsistent(p.a, p.b, 1);
+    expect(p.b.ep.ikeSa(p.b.ep.listSas()[0]!.sa.id)!.children[0]!.state).toBe('INSTALLED');
+    // Both sides can rekey the old SA again (B no longer takes it for replaced, A is not told CHILD_SA_NOT_FOUND).
+    p.a.ep.rekeyChild(old.id, p.sim.now);
+    p.sim.runFor(10_000);
+    expect(after(p.net).slice(4)).toEqual(['36q4', '36r4', '37q5', '37r5']);
+    expectConsistent(p.a, p.b, 1);
+    expect(p.a.ep.listSas()[0]!.children[0]!.spiIn).not.toBe(old.spiIn);
+    p.b.ep.rekeyChild(p.b.ep.listSas()[0]!.children[0]!.id, p.sim.now);
+    p.sim.runFor(10_000);
+    expect(after(p.net).slice(8)).toEqual(['36q0', '36r0', '37q1', '37r1']);
     expectConsistent(p.a, p.b, 1);
   });
 });
