@@ -31,7 +31,7 @@
  * | 6a | 2.25 | CREATE_CHILD_SA while the IKE SA is being deleted: TEMPORARY_FAILURE | as the RFC; both sides end with nothing | "a CHILD SA request while the IKE SA is being deleted" |
  * | 6b | 3.10.1 | NO_ADDITIONAL_SAS: no more CHILD SAs on this IKE SA | child-failed, IKE SA up, not retried | "NO_ADDITIONAL_SAS" |
  * | 6c | 3.10.1, 3.11 | REKEY_SA names a CHILD SA: protocol ESP/AH, 4-byte SPI | FIXED: anything else is INVALID_SYNTAX; was: protocol IKE created a new CHILD SA, a bad SPI size got CHILD_SA_NOT_FOUND and the initiator dropped a live SA | "REKEY_SA with a protocol/SPI size mismatch" |
- * | 6d | 1.3, 3.3 | PFS offered, responder without KE (or the reverse): no acceptable proposal | NO_PROPOSAL_CHOSEN, nothing created, old SA kept | "PFS requested by the initiator, responder configured without KE" |
+ * | 6d | 1.3, 3.3, 3.4 | PFS offered, responder without KE (or the reverse): no acceptable proposal; if we also offered a proposal without KE, the responder may pick it and send no KEr | NO_PROPOSAL_CHOSEN, nothing created, old SA kept; FIXED: a response accepting our proposal without KE is taken without PFS (was: refused for the missing KEr) | "PFS requested by the initiator, responder configured without KE", "PFS optional at the initiator" |
  * | 6e | 1.3, 2.21.3 | (consistency) a CHILD SA the initiator refuses after the responder installed it | FIXED: deleted at the responder with an INFORMATIONAL (as strongSwan); a refused rekey leaves the old SA usable on both sides; was: the responder kept the SA, and took the old one for replaced for ever | "a responder's CHILD SA the initiator refuses", "refused rekey responses" |
  * | 7a | 3.10.1 | unknown status notify: ignored; unknown error type in a request: ignored, logged; in a response: the request failed entirely | as the RFC; FIXED for IKE_AUTH responses: an error type other than the CHILD SA ones fails the IKE SA (deleted at the peer); was: IKE SA up, CHILD SA failed | "unknown notify types" tests |
  * | 7b | 2.3, 2.4 | window 1 per direction: requests are answered while our own is outstanding | as the RFC | "a liveness check is answered while our own CHILD rekey is outstanding" |
@@ -760,6 +760,19 @@ describe('6. CREATE_CHILD_SA (RFC 7296 1.3, 2.25, 3.10.1)', () => {
     expect(after(q.net)).toEqual(['36q2', '36r2']);
     expect(of(q.a, 'child-failed')[0]!.notify).toBe('NO_PROPOSAL_CHOSEN');
     expectConsistent(q.a, q.b, 1);
+  });
+
+  it('PFS optional at the initiator (a proposal without KE too), responder without KE: the proposal without PFS is taken, KEi ignored', () => {
+    // HDR, SK {N(REKEY_SA), SA{1: KE=X25519, 2: no KE}, Ni, KEi, TSi, TSr}  -->  <-- HDR, SK {SA{2}, Nr, TSi, TSr}
+    const p = up({ child: { espProposals: 'aes128gcm16-x25519,aes128gcm16' }, respChild: { espProposals: 'aes128gcm16' } });
+    const old = p.a.ep.listSas()[0]!.children[0]!;
+    p.a.ep.rekeyChild(old.id, p.sim.now);
+    p.sim.runFor(10_000);
+    expect(after(p.net)).toEqual(['36q2', '36r2', '37q3', '37r3']);
+    expect(of(p.a, 'child-failed')).toEqual([]);
+    expect(of(p.a, 'child-install')[1]!.child.keGroup).toBeUndefined();
+    expectConsistent(p.a, p.b, 1);
+    expect(p.a.ep.listSas()[0]!.children[0]!.spiIn).not.toBe(old.spiIn);
   });
 
   it('a responder\'s CHILD SA the initiator refuses (proposal number not sent) is deleted again, so both sides agree', () => {

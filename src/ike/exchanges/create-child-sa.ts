@@ -18,6 +18,7 @@ import type { EndpointContext } from '../context.js';
 import { numberToSpi, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
 import { errorNotify, findPayload, notifies, notify, notifyName, u16be } from '../payload-util.js';
 import { randomBytes } from '../../crypto/random.js';
+import { TransformType } from '../../crypto/transforms.js';
 import { isCryptoError } from '../../crypto/errors.js';
 import type { KeyExchange } from '../../crypto/types.js';
 import { acceptChild, buildChildOffer, chooseChild, ourExchangeLost, pfsGroup, processChildResponse } from './child-sa.js';
@@ -87,6 +88,14 @@ export function startCreateChild(ctx: EndpointContext, sa: IkeSa, cfg: ChildConf
         return;
       }
       let gir: Uint8Array | undefined;
+      // RFC 7296 1.3 / 3.4: when we also offered proposals without a KE method, the responder may accept one of
+      // them; then there is no KEr and our KEi is simply unused (no PFS for this SA).
+      const accepted = findPayload(resp, PayloadType.SA)?.proposals;
+      const acceptedKe = accepted?.length === 1 ? accepted[0]!.transforms.find((x) => x.type === TransformType.KE)?.id : undefined;
+      if (ke && (acceptedKe === undefined || acceptedKe === 0) && !findPayload(resp, PayloadType.KE)) {
+        ke.dispose();
+        ke = undefined;
+      }
       if (ke) {
         const ker = findPayload(resp, PayloadType.KE) as KePayload | undefined;
         try {
