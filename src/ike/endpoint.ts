@@ -346,7 +346,7 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void {
-    sa.lastResponse = { messageId, datagrams: this.encodeAndSend(sa, exchangeType, messageId, true, payloads) };
+    sa.lastResponse = { messageId, exchangeType, datagrams: this.encodeAndSend(sa, exchangeType, messageId, true, payloads) };
   }
 
   sendRaw(marker: boolean, data: Uint8Array, local: Address, remote: Address): void {
@@ -608,7 +608,8 @@ export class IkeEndpoint implements EndpointContext {
 
   private handleRequest(sa: IkeSa, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number, marker: boolean): void {
     const mid = header.messageId;
-    if (sa.lastResponse && mid === sa.lastResponse.messageId && mid + 1 === sa.expectedRequestId) {
+    // RFC 7296 2.1: a retransmission is the same request: same message ID and exchange type.
+    if (sa.lastResponse && mid === sa.lastResponse.messageId && header.exchangeType === sa.lastResponse.exchangeType && mid + 1 === sa.expectedRequestId) {
       // RFC 7383 2.6.1: a retransmitted fragmented request is answered once, on its first fragment.
       if (header.nextPayload === PayloadType.SKF && fragmentNumber(data) !== 1) return;
       this.log('net', 1, sa, `received retransmit of request with ID ${mid}, retransmitting response`);

@@ -78,6 +78,8 @@ export class IkeSa {
   initResponse: Uint8Array = new Uint8Array(0);
   cookie: Uint8Array | undefined;
   cookieRetries = 0;
+  /** IKE_SA_INIT retries after INVALID_KE_PAYLOAD (capped: a responder must not keep us alternating groups). */
+  keRetries = 0;
   /** The CHILD SA this initiator SA was started for (created in IKE_AUTH). */
   plannedChild: ChildConfig | undefined;
   /** Which attempt of keyingtries this initiator SA is (1 = the first). */
@@ -98,7 +100,7 @@ export class IkeSa {
   pending: PendingRequest | undefined;
   readonly queue: QueuedRequest[] = [];
   /** The last response we sent, resent when its request is retransmitted. */
-  lastResponse: { messageId: number; datagrams: Uint8Array[] } | undefined;
+  lastResponse: { messageId: number; exchangeType: number; datagrams: Uint8Array[] } | undefined;
   readonly children: ChildSa[] = [];
   /** The CHILD SA the initiator asked for in IKE_AUTH, with the inbound SPI it allocated. */
   initialChild: { config: ChildConfig; spiIn: number; localTs: TrafficSelector[]; remoteTs: TrafficSelector[] } | undefined;

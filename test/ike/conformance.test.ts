@@ -5,7 +5,7 @@
  *
  * | # | RFC 7296 | what the RFC says | what cygnet does | test |
  * |---|---|---|---|---|
- * | 1a | 2.1 | a retransmitted request whose response was lost gets the cached response again | resends the cached datagrams byte for byte, processes the request once | "retransmitted request: the cached response, byte-identical" |
+ * | 1a | 2.1 | a retransmitted request whose response was lost gets the cached response again | resends the cached datagrams byte for byte, processes the request once; FIXED: the exchange type must match too (was: any request with the last ID got the cached response) | "retransmitted request: the cached response, byte-identical", "a request reusing the last message ID with another exchange type" |
  * | 1b | 2.2, 2.3 | a request older than the last answered one, or beyond the window (1), is not processed | dropped before decryption, not answered | "old and future message IDs are ignored" |
  * | 1c | 2.2 | each side numbers its requests from 0, +1 per exchange, never reused; retransmits reuse the ID | as the RFC | "our request IDs increase per exchange" |
  * | 1d | 2.3, 2.21.2 | a response that does not match the outstanding request (ID, exchange) or fails integrity is dropped | as the RFC | "responses with a wrong message ID or exchange type are dropped" |
@@ -15,7 +15,7 @@
  * | 3b | 1.4.1, 3.11 | a Delete may list several SPIs; the response lists the paired SPIs | all removed, paired SPIs in one Delete | "Delete of several SPIs in one payload" |
  * | 3c | 1.4.1 | deleting the IKE SA closes its CHILD SAs; the response is empty | as the RFC | "Delete of IKE and CHILD in one message" |
  * | 3d | 1.4.1 | crossing Deletes: the responses MUST NOT list the SA again; delete outbound on the request, inbound on the response | responses empty, both sides end with nothing; deviation: the CHILD SA (both directions) goes when the peer's request arrives | "crossing Deletes" tests |
- * | 4a | 3.4, 1.2 | KE group must be in a proposal; INVALID_KE_PAYLOAD only when the *selected* proposal's group differs | FIXED: the responder prefers an acceptable proposal whose group is the KE payload's (IKE_SA_INIT, IKE and CHILD rekeys); was: INVALID_KE_PAYLOAD and an extra round trip | "KE payload matching the second proposal" tests |
+ * | 4a | 3.4, 1.2 | KE group must be in a proposal; INVALID_KE_PAYLOAD only when the *selected* proposal's group differs | FIXED: the responder prefers an acceptable proposal whose group is the KE payload's (IKE_SA_INIT, IKE and CHILD rekeys); was: INVALID_KE_PAYLOAD and an extra round trip | "KE payload matching the second proposal" tests; FIXED: retries after INVALID_KE_PAYLOAD are capped at 3 (was: unbounded with a responder alternating groups) | "a responder that keeps asking for other KE groups" |
  * | 4b | 3.4, 3.10.1 | a KE value of the wrong length is malformed | INVALID_SYNTAX, no state; as initiator: SA closed before IKE_AUTH | "KE payload of the wrong length" tests |
  * | 4c | 3.3.1 | the accepted proposal carries the number of the proposal sent that was accepted | FIXED: number and transforms checked together in IKE_SA_INIT, IKE_AUTH/CREATE_CHILD_SA and IKE rekey responses; was: the number was ignored | "a proposal number we did not send", "... for other transforms" |
  * | 4d | 2.7 | the responder accepts exactly one proposal | more than one: SA refused before IKE_AUTH | "a response with two proposals is refused" |
@@ -250,6 +250,15 @@ describe('1. message IDs (RFC 7296 2.1-2.3)', () => {
     expect(ikeSa(a).nextRequestId).toBe(3);
   });
 
+  it('a request reusing the last message ID with another exchange type is not a retransmission: not answered', () => {
+    const p = up();
+    const [first] = inject(p, p.b, seal(ikeSa(p.a), ExchangeType.INFORMATIONAL, 2, false, []));
+    expect(first).toBeDefined();
+    expect(inject(p, p.b, seal(ikeSa(p.a), ExchangeType.CREATE_CHILD_SA, 2, false, []))).toEqual([]);
+    // The true retransmission is answered with the same bytes.
+    expect(inject(p, p.b, seal(ikeSa(p.a), ExchangeType.INFORMATIONAL, 2, false, []))).toEqual([first]);
+  });
+
   it('after an IKE rekey both new windows start at 0', () => {
     // A: HDR(36, mid 2), SK {SA, Ni, KEi} --> <-- SK {SA, Nr, KEr};  A: HDR(37, mid 3) SK {D(IKE)} on the old SA.
     // Then on the new SA: B rekeys the CHILD SA with ID 0, A with ID 0 as well.
@@ -442,6 +451,32 @@ describe('4. IKE_SA_INIT edge cases (RFC 7296 1.2, 2.6, 2.7, 3.3, 3.4)', () => {
     expect(after(p.net)).toEqual(['36q2', '36r2', '37q3', '37r3']);
     expect(of(p.a, 'child-install')[1]!.child.keGroup).toBe(19);
     expectConsistent(p.a, p.b, 1);
+  });
+
+  it('a responder that keeps asking for other KE groups: the initiator retries a bounded number of times, then gives up', () => {
+    // HDR, SA{ECP_256 | X25519 | ECP_384}, KE(ECP_256), Ni  -->  <-- HDR, N(INVALID_KE_PAYLOAD, 31)
+    // HDR, ..., KE(X25519), Ni  -->  <-- HDR, N(INVALID_KE_PAYLOAD, 20)  ... (alternating for ever)
+    const p = setup({ conn: { proposals: 'aes128gcm16-prfsha256-ecp256-x25519-ecp384' } });
+    p.a.ep.initiate('gw', 0);
+    const groups = [31, 20, 19];
+    let retries = 0;
+    for (let i = 0; i < 20; i++) {
+      const t = p.a.ep.pollTransmit();
+      if (!t) break;
+      const m = decodeMessage(t.data);
+      if (!m.ok) throw new Error('bad request');
+      const ke = m.value.payloads.find((x) => x.type === PayloadType.KE);
+      const want = groups.find((g) => ke?.type === PayloadType.KE && g !== ke.group)!;
+      if (i > 0) retries++;
+      const h = m.value.header;
+      const answer = encodeMessage({ spiI: h.spiI, spiR: new Uint8Array(8), exchangeType: 34, flags: { initiator: false, response: true, version: false }, messageId: 0 }, [notifyP(NotifyType.INVALID_KE_PAYLOAD, Uint8Array.of(0, want))]);
+      p.a.ep.receive(answer, { address: p.a.address, port: 500 }, { address: p.b.address, port: 500 }, i);
+    }
+    expect(retries).toBe(3);
+    expect(p.a.ep.listSas()).toHaveLength(0);
+    let down: IkeEvent | undefined;
+    for (let e = p.a.ep.pollEvent(); e; e = p.a.ep.pollEvent()) if (e.type === 'ike-down') down = e;
+    expect(down?.type === 'ike-down' && down.message).toMatch(/giving up after 3 retries/);
   });
 
   for (const [group, len] of [[31, 31], [31, 33], [19, 64], [19, 1]] as const) {

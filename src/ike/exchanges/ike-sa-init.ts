@@ -27,6 +27,9 @@ import { addressMatches } from '../address-match.js';
 import { certreqPayload } from '../auth-pubkey.js';
 import { decodeSignatureHashes } from '../../pki/index.js';
 
+/** IKE_SA_INIT retries after INVALID_KE_PAYLOAD before giving up. */
+const MAX_KE_RETRIES = 3;
+
 /** RFC 7427 section 4 hash algorithm identifiers we can verify: SHA2-256, SHA2-384, SHA2-512, Identity. */
 const SIGNATURE_HASHES = Uint8Array.of(0, 2, 0, 3, 0, 4, 0, 5);
 
@@ -131,6 +134,12 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
     const offered = conn.proposals.some((p) => p.ke.includes(wanted));
     if (!offered || wanted === sa.ke!.group) {
       ctx.destroySa(sa, 'no-proposal', `peer requested key exchange method ${wanted}, which we did not propose`);
+      return;
+    }
+    // RFC 7296 1.2 expects one retry with the group the responder names; a responder that keeps naming other
+    // groups would keep us retrying for ever (strongSwan caps these retries as well).
+    if (++sa.keRetries > MAX_KE_RETRIES) {
+      ctx.destroySa(sa, 'no-proposal', `peer keeps requesting other key exchange methods (last ${wanted}), giving up after ${MAX_KE_RETRIES} retries`);
       return;
     }
     ctx.log('ike', 1, sa, `peer didn't accept DH group ${sa.ke!.group}, it requested ${wanted}`);
