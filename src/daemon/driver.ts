@@ -12,6 +12,7 @@
  */
 import dgram from 'node:dgram';
 import { UdpBatchSender } from './udp-batch-sender.js';
+import type { EndpointSettings } from '../ike/config.js';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { CryptoBackend } from '../crypto/types.js';
@@ -124,6 +125,8 @@ export class Daemon {
   private readonly listeners: ((e: IkeEvent) => void)[] = [];
   private readonly trapPolicies = new Map<number, { conn: string; child: string; remote: readonly TrafficSelector[]; policyId: number }>();
   private nextTrapReqid = TRAP_REQID_BASE;
+  /** Endpoint settings the daemon fixes itself (not from --settings): reapplied on reload. */
+  private fixedSettings: Partial<EndpointSettings> = {};
   private readonly clock: () => number;
   private timer: NodeJS.Timeout | undefined;
   private timerAt: number | undefined;
@@ -159,7 +162,8 @@ export class Daemon {
         return self.config.credentials.trust;
       },
     };
-    const settings = endpointSettings(opts.settings?.endpoint, { epochOffsetMs, exportKeys: opts.keyLog !== undefined }, opts.retransmit);
+    this.fixedSettings = { epochOffsetMs, exportKeys: opts.keyLog !== undefined };
+    const settings = endpointSettings(opts.settings?.endpoint, this.fixedSettings, opts.retransmit);
     this.endpoint = new IkeEndpoint({ connections: this.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings });
     this.engine = new EspEngine({ backend: crypto, random });
     this.installer = new ChildSaInstaller(this.engine, {
@@ -348,9 +352,12 @@ export class Daemon {
     const now = this.clock();
     const restart = new Set([...diff.removed, ...diff.changed.map((c) => c.name)]);
     if (settings !== undefined) {
-      // fragment_size is read per message from the connection, so it applies at once; the endpoint's settings
-      // (retransmission, thresholds, keepalive interval) are fixed when it is built.
-      if (endpointSettingsDiffer(this.globalSettings, settings)) this.log.log('cfg', 0, 'changed charon.* settings other than fragment_size take effect after a restart');
+      // fragment_size is read per message from the connection; the endpoint takes the other charon.* knobs anew
+      // (the --retransmit-* flags still win), from its next retransmission, keepalive or threshold check on.
+      if (endpointSettingsDiffer(this.globalSettings, settings)) {
+        this.endpoint.updateSettings(endpointSettings(settings.endpoint, this.fixedSettings, this.opts.retransmit));
+        this.log.log('cfg', 1, 'applied changed charon.* settings');
+      }
       this.globalSettings = settings;
     }
     this.config = next;

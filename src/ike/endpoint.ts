@@ -48,7 +48,7 @@ export interface IkeEndpointOptions {
 export class IkeEndpoint implements EndpointContext {
   readonly crypto: CryptoBackend;
   readonly random: RandomSource;
-  readonly settings: EndpointSettings;
+  settings: EndpointSettings;
   readonly credentials: Credentials;
   private conns: readonly IkeConnectionConfig[];
   /** IKE SAs by our SPI. */
@@ -269,6 +269,14 @@ export class IkeEndpoint implements EndpointContext {
     if (!sa || sa.state !== 'ESTABLISHED') return false;
     this.enqueue(sa, (t) => startDpd(this, sa, t), now);
     return true;
+  }
+
+  /**
+   * Replaces settings (reload of strongswan.conf's charon.* knobs). Deadlines already armed keep their time; the
+   * new values apply from the next retransmission, keepalive or threshold check on.
+   */
+  updateSettings(s: Partial<EndpointSettings>): void {
+    this.settings = { ...this.settings, ...s };
   }
 
   /** Replaces the connection set (reload). SAs keep the config object they were created with. */
