@@ -39,7 +39,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { child, connection, pskCredentials, type ChildOptions, type ConnectionOptions } from '../../src/ike/config-builder.js';
-import { makePair, captureSummary, type Side, type PairOptions } from './pair.js';
+import { makePair, captureSummary, type Side, type PairOptions, expectConsistent } from './pair.js';
 import type { IkeEvent } from '../../src/ike/events.js';
 import type { IkeSa } from '../../src/ike/ike-sa.js';
 import { decodeMessage, decodePayloads, encodeMessage, encryptSK, openEncrypted } from '../../src/ike/codec/index.js';
@@ -79,22 +79,6 @@ function ikeSa(s: Side, i = 0): IkeSa {
   return s.ep.ikeSa(s.ep.listSas()[i]!.sa.id)!;
 }
 
-/** Both sides hold `ike` established IKE SAs with matching SPIs and `children` paired CHILD SAs. */
-function expectConsistent(a: Side, b: Side, children: number, ike = 1) {
-  const la = a.ep.listSas();
-  const lb = b.ep.listSas();
-  expect(la).toHaveLength(ike);
-  expect(lb).toHaveLength(ike);
-  for (const x of la) {
-    const y = lb.find((s) => Buffer.compare(s.sa.spiI, x.sa.spiI) === 0 && Buffer.compare(s.sa.spiR, x.sa.spiR) === 0);
-    expect(y, 'IKE SA with matching SPIs on the peer').toBeTruthy();
-    expect(x.sa.state).toBe('ESTABLISHED');
-    expect(y!.sa.state).toBe('ESTABLISHED');
-    expect(x.children).toHaveLength(children);
-    expect(y!.children).toHaveLength(children);
-    for (const c of x.children) expect(y!.children.some((d) => d.spiIn === c.spiOut && d.spiOut === c.spiIn)).toBe(true);
-  }
-}
 
 /** A message of `from`'s IKE SA, encrypted with its outbound keys: what the peer would receive from it. */
 function seal(from: IkeSa, exchangeType: number, messageId: number, response: boolean, payloads: readonly Payload[]): Uint8Array {

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { child, connection, pskCredentials, type ChildOptions, type ConnectionOptions } from '../../src/ike/config-builder.js';
-import { makePair, captureSummary, type Side, type PairOptions } from './pair.js';
+import { makePair, captureSummary, type Side, type PairOptions, expectConsistent } from './pair.js';
 import type { IkeEvent } from '../../src/ike/events.js';
 
 const psk = pskCredentials([{ ids: ['moon.example', 'sun.example'], secret: 'lifecycle' }]);
@@ -31,22 +31,6 @@ function up(o: Parameters<typeof setup>[0] = {}) {
   return p;
 }
 
-/** Both sides hold exactly `n` IKE SAs with the same SPIs, and the same CHILD SAs with paired SPIs. */
-function expectConsistent(a: Side, b: Side, children: number, ike = 1) {
-  const la = a.ep.listSas();
-  const lb = b.ep.listSas();
-  expect(la).toHaveLength(ike);
-  expect(lb).toHaveLength(ike);
-  for (const x of la) {
-    const y = lb.find((s) => Buffer.compare(s.sa.spiI, x.sa.spiI) === 0 && Buffer.compare(s.sa.spiR, x.sa.spiR) === 0);
-    expect(y, 'IKE SA with matching SPIs on the peer').toBeTruthy();
-    expect(x.sa.state).toBe('ESTABLISHED');
-    expect(y!.sa.state).toBe('ESTABLISHED');
-    expect(x.children).toHaveLength(children);
-    expect(y!.children).toHaveLength(children);
-    for (const c of x.children) expect(y!.children.some((d) => d.spiIn === c.spiOut && d.spiOut === c.spiIn)).toBe(true);
-  }
-}
 
 const ikeId = (s: Side) => s.ep.listSas()[0]!.sa.id;
 const childId = (s: Side, i = 0) => s.ep.listSas()[0]!.children[i]!.id;

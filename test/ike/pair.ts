@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 /** Two IKE endpoints on a simulated network, pumped in virtual time (DESIGN.md section 5). */
 import { IkeEndpoint } from '../../src/ike/endpoint.js';
 import type { IkeConnectionConfig, Credentials, EndpointSettings } from '../../src/ike/config.js';
@@ -92,4 +93,21 @@ export function captureSummary(net: SimNetwork): string[] {
     out.push(`${h.exchangeType}${h.flags.response ? 'r' : 'q'}${h.messageId}`);
   }
   return out;
+}
+
+/** Both sides hold `ike` established IKE SAs with matching SPIs and `children` paired CHILD SAs. */
+export function expectConsistent(a: Side, b: Side, children: number, ike = 1): void {
+  const la = a.ep.listSas();
+  const lb = b.ep.listSas();
+  expect(la).toHaveLength(ike);
+  expect(lb).toHaveLength(ike);
+  for (const x of la) {
+    const y = lb.find((s) => Buffer.compare(s.sa.spiI, x.sa.spiI) === 0 && Buffer.compare(s.sa.spiR, x.sa.spiR) === 0);
+    expect(y, 'IKE SA with matching SPIs on the peer').toBeTruthy();
+    expect(x.sa.state).toBe('ESTABLISHED');
+    expect(y!.sa.state).toBe('ESTABLISHED');
+    expect(x.children).toHaveLength(children);
+    expect(y!.children).toHaveLength(children);
+    for (const c of x.children) expect(y!.children.some((d) => d.spiIn === c.spiOut && d.spiOut === c.spiIn)).toBe(true);
+  }
 }

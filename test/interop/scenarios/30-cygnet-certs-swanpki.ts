@@ -64,7 +64,14 @@ export function credFiles(own: { certPem: string; keyPem: string }, ownName: str
 }
 
 /** Like 20's startCygnet, plus the credential files beside the configuration. */
-export async function startCertCygnet(ctx: ScenarioContext, h: TwoHosts, conf: string, files: Record<string, string | Uint8Array>, label = 'cygnet-left'): Promise<CygnetSide> {
+export async function startCertCygnet(
+  ctx: ScenarioContext,
+  h: TwoHosts,
+  conf: string,
+  files: Record<string, string | Uint8Array>,
+  label = 'cygnet-left',
+  opts: { extraArgs?: readonly string[]; debug?: string } = {},
+): Promise<CygnetSide> {
   const dir = await ctx.subdir(label);
   const statusFile = join(dir, 'status.json');
   const peer = await ctx.startCygnet({
@@ -73,7 +80,7 @@ export async function startCertCygnet(ctx: ScenarioContext, h: TwoHosts, conf: s
     label,
     config: conf,
     files,
-    args: ['--status-file', statusFile, '--debug', 'ike 2, net 2, esp 1, dmn 2, cfg 2'],
+    args: ['--status-file', statusFile, '--debug', opts.debug ?? 'ike 2, net 2, esp 1, dmn 2, cfg 2', ...(opts.extraArgs ?? [])],
     ready: /daemon running/,
   });
   const status = (): DaemonStatus | undefined => {

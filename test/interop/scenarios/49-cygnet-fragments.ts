@@ -20,40 +20,17 @@ import { twoHosts } from '../lib/topology.js';
 import { startCapture } from '../lib/tshark.js';
 import { waitFor } from '../lib/exec.js';
 import type { TwoHosts } from '../lib/topology.js';
-import type { DaemonStatus } from '../../../src/daemon/status.js';
-import { existsSync, readFileSync } from 'node:fs';
 import { assertSameSa, establishedCygnet, type CygnetSide } from './20-cygnet-psk-responder.js';
-import { certConnection, credFiles, GCM, swanPki, swanSide } from './30-cygnet-certs-swanpki.js';
+import { certConnection, credFiles, GCM, startCertCygnet as startCygnetWithCerts, swanPki, swanSide } from './30-cygnet-certs-swanpki.js';
 
 export const name = 'cygnet-fragments';
 export const timeoutMs = 45_000;
 
 const FRAGMENT_SIZE = 500;
 
-/** 30's startCertCygnet with extra daemon arguments (--settings, --tun). */
-async function startCertCygnet(ctx: ScenarioContext, h: TwoHosts, conf: string, files: Record<string, string>, args: readonly string[]): Promise<CygnetSide> {
-  const dir = await ctx.subdir('cygnet-left');
-  const statusFile = join(dir, 'status.json');
-  const peer = await ctx.startCygnet({ ns: h.left.ns, dir, config: conf, files, args: ['--status-file', statusFile, '--debug', 'ike 2, net 2, enc 2, cfg 2', ...args], ready: /daemon running/ });
-  const status = (): DaemonStatus | undefined => {
-    if (!existsSync(statusFile)) return undefined;
-    try {
-      return JSON.parse(readFileSync(statusFile, 'utf8')) as DaemonStatus;
-    } catch {
-      return undefined;
-    }
-  };
-  return {
-    peer,
-    statusFile,
-    status,
-    waitFor: (what, pred, ms = 10_000) =>
-      waitFor(`cygnet: ${what}`, async () => {
-        const s = status();
-        const v = s ? pred(s) : undefined;
-        return v === false || v === undefined ? undefined : v;
-      }, ms, 100),
-  };
+/** 30's startCertCygnet with extra daemon arguments (--settings, --tun) and enc logging for the fragments. */
+function startCertCygnet(ctx: ScenarioContext, h: TwoHosts, conf: string, files: Record<string, string>, args: readonly string[]): Promise<CygnetSide> {
+  return startCygnetWithCerts(ctx, h, conf, files, 'cygnet-left', { extraArgs: args, debug: 'ike 2, net 2, enc 2, cfg 2' });
 }
 
 export async function run(ctx: ScenarioContext): Promise<void> {
