@@ -937,3 +937,19 @@ describe('8. half-open IKE SAs', () => {
     expect(p.b.ep.nextTimeout()).toBeUndefined();
   });
 });
+
+describe('transport mode (RFC 7296 1.3.1)', () => {
+  it('a request for transport mode is answered in tunnel mode: the response carries no USE_TRANSPORT_MODE', () => {
+    const p = setup();
+    // HDR, SK {IDi, AUTH, N(USE_TRANSPORT_MODE), SAi2, TSi, TSr} -->  (AUTH does not cover the notify, 2.15)
+    const t = tamper(p, p.a, (h) => h.exchangeType === ExchangeType.IKE_AUTH && !h.flags.response, (ps) => [...ps, notifyP(NotifyType.USE_TRANSPORT_MODE)]);
+    p.a.ep.initiate('gw', 0);
+    p.sim.runUntil(() => p.a.events.some((e) => e.type === 'child-install') && p.b.events.some((e) => e.type === 'child-install'), { maxTime: 60_000 });
+    expect(t.done).toBe(true);
+    //                  <--  HDR, SK {IDr, AUTH, SAr2, TSi, TSr}   (no N(USE_TRANSPORT_MODE): tunnel mode)
+    expect(p.a.logs.find((l) => l.includes('received IKE_AUTH response'))).toMatch(/\[ IDr AUTH SA TSi TSr \]/);
+    expect(p.b.logs.some((l) => /peer requested transport mode for .*only tunnel mode is supported, answering in tunnel mode/.test(l))).toBe(true);
+    const installed = p.b.events.find((e) => e.type === 'child-install');
+    expect(installed && installed.type === 'child-install' && installed.child.mode).toBe('tunnel');
+  });
+});
