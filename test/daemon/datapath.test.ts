@@ -4,42 +4,11 @@
  * packet outside the selectors is not sent; start_action = trap brings the tunnel up on the first packet.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Daemon } from '../../src/daemon/driver.js';
-import { toDaemonConfig } from '../../src/daemon/connections.js';
-import { Logger } from '../../src/daemon/logger.js';
-import { parseSwanctlConfig } from '../../src/config/index.js';
-import { buildIpv4, createMemoryTun, icmpEcho, tcpSegment, udpDatagram, type TunHost } from '../helpers/index.js';
-import { freePorts, siteConf, waitFor } from './harness.js';
+import type { Daemon } from '../../src/daemon/driver.js';
+import { buildIpv4, icmpEcho, tcpSegment, udpDatagram, type TunHost } from '../helpers/index.js';
+import { daemonPair as pair, stopDaemons, waitFor } from './harness.js';
 
-const daemons: Daemon[] = [];
-afterEach(async () => {
-  for (const d of daemons.splice(0)) await d.stop(200);
-});
-
-async function pair(startAction: 'start' | 'trap', extra: { connExtra?: string; childExtra?: string; host?: string; esp?: string; proposals?: string } = {}, extraB = extra) {
-  const [pa, pna, pb, pnb] = await freePorts(4);
-  const mk = (text: string, port: number, natt: number, lines: string[]) => {
-    const { config } = parseSwanctlConfig(text, 'test.conf');
-    const { tun, host } = createMemoryTun({ headroom: 64 });
-    const d = new Daemon({
-      config: toDaemonConfig(config),
-      logger: new Logger({ write: (l) => lines.push(l), levels: new Map([['any', 2]]) }),
-      bind: [extra.host ?? '127.0.0.1'],
-      port,
-      nattPort: natt,
-      tun,
-    });
-    daemons.push(d);
-    return { d, host };
-  };
-  const la: string[] = [];
-  const lb: string[] = [];
-  const a = mk(siteConf({ localPort: pa!, remotePort: pb!, localId: 'moon.example', remoteId: 'sun.example', localTs: '10.1.0.0/16', remoteTs: '10.2.0.0/16', startAction, ...extra }), pa!, pna!, la);
-  const b = mk(siteConf({ localPort: pb!, remotePort: pa!, localId: 'sun.example', remoteId: 'moon.example', localTs: '10.2.0.0/16', remoteTs: '10.1.0.0/16', startAction: 'none', ...extraB }), pb!, pnb!, lb);
-  await b.d.start();
-  await a.d.start();
-  return { a, b, la, lb };
-}
+afterEach(() => stopDaemons());
 
 const established = (d: Daemon) => d.status().ikeSas.some((s) => s.state === 'ESTABLISHED' && s.children.length > 0);
 

@@ -1,4 +1,9 @@
 /** Running `cygnet` as a child process in tests: spawn via tsx, collect output, wait, signal. */
+import { Daemon } from '../../src/daemon/driver.js';
+import { toDaemonConfig } from '../../src/daemon/connections.js';
+import { Logger } from '../../src/daemon/logger.js';
+import { parseSwanctlConfig } from '../../src/config/index.js';
+import { createMemoryTun } from '../helpers/index.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
@@ -121,3 +126,37 @@ secrets {
 `;
 }
 
+const daemons: Daemon[] = [];
+
+/** Stops every daemon started by daemonPair (call from afterEach). */
+export async function stopDaemons(): Promise<void> {
+  for (const d of daemons.splice(0)) await d.stop(200);
+}
+
+/**
+ * Two Daemon drivers in one process on 127.0.0.1 with free ports and in-memory TUNs (moon 10.1/16 <-> sun 10.2/16).
+ */
+export async function daemonPair(startAction: 'start' | 'trap', extra: { connExtra?: string; childExtra?: string; host?: string; esp?: string; proposals?: string } = {}, extraB = extra) {
+  const [pa, pna, pb, pnb] = await freePorts(4);
+  const mk = (text: string, port: number, natt: number, lines: string[]) => {
+    const { config } = parseSwanctlConfig(text, 'test.conf');
+    const { tun, host } = createMemoryTun({ headroom: 64 });
+    const d = new Daemon({
+      config: toDaemonConfig(config),
+      logger: new Logger({ write: (l) => lines.push(l), levels: new Map([['any', 2]]) }),
+      bind: [extra.host ?? '127.0.0.1'],
+      port,
+      nattPort: natt,
+      tun,
+    });
+    daemons.push(d);
+    return { d, host };
+  };
+  const la: string[] = [];
+  const lb: string[] = [];
+  const a = mk(siteConf({ localPort: pa!, remotePort: pb!, localId: 'moon.example', remoteId: 'sun.example', localTs: '10.1.0.0/16', remoteTs: '10.2.0.0/16', startAction, ...extra }), pa!, pna!, la);
+  const b = mk(siteConf({ localPort: pb!, remotePort: pa!, localId: 'sun.example', remoteId: 'moon.example', localTs: '10.2.0.0/16', remoteTs: '10.1.0.0/16', startAction: 'none', ...extraB }), pb!, pnb!, lb);
+  await b.d.start();
+  await a.d.start();
+  return { a, b, la, lb, ports: { a: pa!, aNatt: pna!, b: pb!, bNatt: pnb! } };
+}
