@@ -8,7 +8,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CYGNET_MAIN, REPO_ROOT } from './cygnet.js';
 import { run } from './exec.js';
-import type { Credential, KeyType } from './pki.js';
+import { genArgs, type Credential, type KeyType } from './pki.js';
 
 /**
  * How `cygnet pki` runs: `'cli'` spawns `node --import tsx src/cli/main.ts pki` (the real command, ~1 s of
@@ -45,23 +45,6 @@ async function runInProcess(args: readonly string[], input?: string): Promise<st
   });
   if (code !== 0) throw new Error(`cygnet pki ${args.join(' ')} failed (exit ${code}): ${err.trim()}`);
   return out;
-}
-
-function genArgs(type: KeyType): string[] {
-  switch (type) {
-    case 'ecdsa256':
-      return ['--type', 'ecdsa', '--size', '256'];
-    case 'ecdsa384':
-      return ['--type', 'ecdsa', '--size', '384'];
-    case 'ecdsa521':
-      return ['--type', 'ecdsa', '--size', '521'];
-    case 'rsa2048':
-      return ['--type', 'rsa', '--size', '2048'];
-    case 'rsa3072':
-      return ['--type', 'rsa', '--size', '3072'];
-    case 'ed25519':
-      return ['--type', 'ed25519'];
-  }
 }
 
 /** `cygnet pki --gen ... --outform pem > DIR/NAME.key`. */

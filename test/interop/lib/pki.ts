@@ -19,7 +19,8 @@ export interface Credential {
   certPem: string;
 }
 
-function genArgs(type: KeyType): string[] {
+/** `pki --gen` arguments for a key type (strongSwan's pki and `cygnet pki` take the same flags). */
+export function genArgs(type: KeyType): string[] {
   switch (type) {
     case 'ecdsa256':
       return ['--type', 'ecdsa', '--size', '256'];
