@@ -64,6 +64,7 @@ export class IkeEndpoint implements EndpointContext {
   private lastNow = 0;
   private secrets: { current: CookieSecret; previous?: CookieSecret } | undefined;
   private childCounter = 0;
+  private faults = 0;
 
   constructor(opts: IkeEndpointOptions) {
     this.crypto = opts.crypto;
@@ -99,7 +100,7 @@ export class IkeEndpoint implements EndpointContext {
       return;
     }
     if (header.exchangeType === ExchangeType.IKE_SA_INIT && !header.flags.response) {
-      respondIkeSaInit(this, data, header, local, remote, now, marker);
+      this.guard(undefined, 'IKE_SA_INIT request', () => respondIkeSaInit(this, data, header, local, remote, now, marker), () => this.findSaBySpiI(header.spiI, remote));
       return;
     }
     // The I flag says whether the sender is the original initiator; our SPI is the other one (RFC 7296 3.1).
@@ -113,33 +114,40 @@ export class IkeEndpoint implements EndpointContext {
       this.log('net', 2, undefined, `no IKE SA for SPI ${spiHex(ourSpi)} from ${fmt(remote)}, dropped`);
       return;
     }
-    if (header.flags.response) this.handleResponse(sa, data, header, local, remote, now);
-    else this.handleRequest(sa, data, header, local, remote, now, marker);
+    const what = `${exchangeName(header.exchangeType)} ${header.flags.response ? 'response' : 'request'} ${header.messageId}`;
+    this.guard(sa, what, () => {
+      if (header.flags.response) this.handleResponse(sa, data, header, local, remote, now);
+      else this.handleRequest(sa, data, header, local, remote, now, marker);
+    });
   }
 
   handleTimeout(now: number): void {
     this.lastNow = Math.max(this.lastNow, now);
     for (const sa of [...this.sas.values()]) {
-      const p = sa.pending;
-      if (p && p.deadline <= now) {
-        p.attempt++;
-        const t = retransmissionTimeout(this.settings.retransmit, p.attempt, this.random01());
-        if (t === undefined) {
-          sa.pending = undefined;
-          this.log('ike', 1, sa, `giving up after ${p.attempt - 1} retransmits`);
-          p.onTimeout(now);
-        } else {
-          this.log('ike', 1, sa, `retransmit ${p.attempt} of request with message ID ${p.messageId}`);
-          for (const d of p.datagrams) this.transmit(sa, d);
-          p.deadline = now + t;
+      try {
+        const p = sa.pending;
+        if (p && p.deadline <= now) {
+          p.attempt++;
+          const t = retransmissionTimeout(this.settings.retransmit, p.attempt, this.random01());
+          if (t === undefined) {
+            sa.pending = undefined;
+            this.log('ike', 1, sa, `giving up after ${p.attempt - 1} retransmits`);
+            p.onTimeout(now);
+          } else {
+            this.log('ike', 1, sa, `retransmit ${p.attempt} of request with message ID ${p.messageId}`);
+            for (const d of p.datagrams) this.transmit(sa, d);
+            p.deadline = now + t;
+          }
         }
+        if (sa.halfOpenDeadline !== undefined && sa.halfOpenDeadline <= now && sa.state === 'CONNECTING') {
+          this.destroySa(sa, 'half-open-timeout', `half-open IKE SA with ${fmt(sa.remote)} timed out`);
+          continue;
+        }
+        if (sa.state !== 'DESTROYING') runTimers(this, sa, now);
+        this.kick(sa, now);
+      } catch (e) {
+        this.fault(sa, 'timers', e);
       }
-      if (sa.halfOpenDeadline !== undefined && sa.halfOpenDeadline <= now && sa.state === 'CONNECTING') {
-        this.destroySa(sa, 'half-open-timeout', `half-open IKE SA with ${fmt(sa.remote)} timed out`);
-        continue;
-      }
-      if (sa.state !== 'DESTROYING') runTimers(this, sa, now);
-      this.kick(sa, now);
     }
   }
 
@@ -286,6 +294,11 @@ export class IkeEndpoint implements EndpointContext {
 
   listSas(): { sa: IkeSaInfo; children: ChildSaInfo[] }[] {
     return [...this.sas.values()].map((sa) => ({ sa: sa.info(), children: sa.children.map((c) => sa.childInfo(c)) }));
+  }
+
+  /** Exceptions caught by the safety net in receive/handleTimeout: each one is a bug (test/fuzz asserts 0). */
+  get internalErrors(): number {
+    return this.faults;
   }
 
   /** The live IKE SA object with this id, for inspection by tools and tests (do not mutate). */
@@ -551,6 +564,33 @@ export class IkeEndpoint implements EndpointContext {
     this.log('net', 1, undefined, `IKE major version ${data[17]! >>> 4} from ${fmt(remote)}: answering INVALID_MAJOR_VERSION`);
     const header: IkeHeaderInit = { spiI: data.slice(0, 8), spiR: data.slice(8, 16), exchangeType: ExchangeType.IKE_SA_INIT, flags: { initiator: false, response: true, version: false }, messageId };
     this.sendRaw(marker, encodePlainMessage(header, [n]), local, remote);
+  }
+
+  /**
+   * Last line of defence. Every decoder and rule check returns a typed error that maps to a notify or a silent
+   * drop (RFC 7296 2.21), so an exception here is a bug; it must not escape to the driver nor leave the SA
+   * wedged: log it at level 1 naming the exchange and SA, and fail that SA. The exchange fuzzer asserts 0 hits.
+   */
+  private guard(sa: IkeSa | undefined, what: string, fn: () => void, findSa?: () => IkeSa | undefined): void {
+    try {
+      fn();
+    } catch (e) {
+      this.fault(sa ?? findSa?.(), what, e);
+    }
+  }
+
+  private fault(sa: IkeSa | undefined, what: string, e: unknown): void {
+    this.faults++;
+    const why = `internal error processing ${what}: ${e instanceof Error ? e.message : String(e)}`;
+    this.log('ike', 1, sa, why);
+    if (!sa) return;
+    try {
+      this.destroySa(sa, 'error', `${why}; IKE SA failed`);
+    } catch {
+      sa.state = 'DESTROYING';
+      this.sas.delete(spiHex(sa.localSpi));
+      if (!sa.initiator) this.byInitiatorSpi.delete(initKey(sa.spiI, sa.remote));
+    }
   }
 
   private findById(id: number): IkeSa | undefined {
