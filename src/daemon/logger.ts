@@ -6,7 +6,14 @@
  *
  * Only strings pass through here; the IKE endpoint never puts key material into its log events, and the daemon
  * logs SPIs, suites and traffic selectors only.
+ *
+ * Messages carry peer-controlled text (IDs, certificate subjects, vici-supplied names). A newline in a peer's ID
+ * would forge a whole log line, so every message is escaped here, the one place lines are formatted, rather than
+ * by each caller: see escapeLogText. JSON lines are escaped by JSON itself, plus the characters JSON leaves raw
+ * that some readers still break lines at (U+2028/U+2029) or that terminals interpret (DEL, C1).
  */
+
+import { closeSync, openSync, writeSync } from 'node:fs';
 
 /** charon's debug groups (strongSwan `debug.h`); `dmn` is the daemon itself, `any` sets all at once. */
 export const LOG_GROUPS = ['dmn', 'mgr', 'ike', 'chd', 'job', 'cfg', 'knl', 'net', 'asn', 'enc', 'tls', 'esp', 'lib', 'tnc', 'imc', 'imv', 'pts', 'app'] as const;
@@ -44,11 +51,46 @@ export function parseDebugSpec(spec: string): Map<string, number> {
   return levels;
 }
 
+/**
+ * Makes text safe for a line-oriented log: C0 controls, DEL, C1 controls and the Unicode line and paragraph
+ * separators become visible escapes (`\n`, `\r`, `\t`, `\xNN`, `\u{2028}`), so one message is always one line
+ * and cannot carry terminal control sequences. Other text, backslashes included, is left as written.
+ */
+export function escapeLogText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    const cp = c.charCodeAt(0);
+    return cp <= 0xff ? `\\x${cp.toString(16).padStart(2, '0')}` : `\\u{${cp.toString(16)}}`;
+  });
+}
+
+/** JSON.stringify, then \uXXXX for what JSON allows raw but line readers and terminals mishandle (still valid JSON). */
+function jsonLine(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** What a structured target (syslog, journald) receives: the escaped message and its charon-style text line. */
+export interface LogEntry {
+  readonly time: number;
+  readonly group: string;
+  readonly level: number;
+  /** The message, escaped (escapeLogText). */
+  readonly message: string;
+  readonly fields?: Readonly<Record<string, string | number | boolean>> | undefined;
+  /** `07[IKE] message` without the timestamp (syslog and journald stamp lines themselves). */
+  readonly text: string;
+}
+
 export interface LoggerOptions {
   readonly levels?: ReadonlyMap<string, number>;
   readonly format?: LogFormat;
   /** Where lines go; default process.stderr. */
   readonly write?: (line: string) => void;
+  /** A structured target instead of `write` (syslog, journald): gets every entry that passes the levels. */
+  readonly sink?: (entry: LogEntry) => void;
   /** Wall clock for timestamps; default Date.now (logging is the driver's business, not the core's). */
   readonly clock?: () => number;
 }
@@ -58,6 +100,7 @@ export class Logger {
   private readonly defaultLevel: number;
   readonly format: LogFormat;
   private readonly write: (line: string) => void;
+  private readonly sink: ((entry: LogEntry) => void) | undefined;
   private readonly clock: () => number;
 
   constructor(o: LoggerOptions = {}) {
@@ -65,6 +108,7 @@ export class Logger {
     this.defaultLevel = this.levels.get('any') ?? DEFAULT_LOG_LEVEL;
     this.format = o.format ?? 'text';
     this.write = o.write ?? ((l) => process.stderr.write(l + '\n'));
+    this.sink = o.sink;
     this.clock = o.clock ?? Date.now;
   }
 
@@ -79,12 +123,54 @@ export class Logger {
   /** Logs `message` under `group` at `level` (0 = always shown unless the group is -1, as charon's CTRL level). */
   log(group: string, level: number, message: string, fields?: Readonly<Record<string, string | number | boolean>>): void {
     if (!this.enabled(group, level)) return;
-    const time = new Date(this.clock()).toISOString();
-    if (this.format === 'json') {
-      this.write(JSON.stringify({ time, group, level, message, ...fields }));
+    const now = this.clock();
+    const time = new Date(now).toISOString();
+    if (this.sink) {
+      const safe = escapeLogText(message);
+      this.sink({ time: now, group, level, message: safe, fields, text: `${String(level).padStart(2, '0')}[${group.toUpperCase()}] ${safe}` });
+    } else if (this.format === 'json') {
+      this.write(jsonLine({ time, group, level, message, ...fields }));
     } else {
       // charon prints a thread number before the group; a single-threaded driver has none, so level stands in.
-      this.write(`${time} ${String(level).padStart(2, '0')}[${group.toUpperCase()}] ${message}`);
+      this.write(`${time} ${String(level).padStart(2, '0')}[${group.toUpperCase()}] ${escapeLogText(message)}`);
     }
+  }
+}
+
+/**
+ * A log file for `--log-target file`: appended to with synchronous writes (lines stay whole and in order, and
+ * nothing is lost when the process exits), reopened by path on SIGHUP/SIGUSR1 so logrotate can move it away
+ * (its `create` mode then applies; without `copytruncate`).
+ */
+export class LogFile {
+  private fd: number;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'a', 0o640);
+  }
+
+  readonly write = (line: string): void => {
+    try {
+      writeSync(this.fd, line + '\n');
+    } catch {
+      // A full disk must not stop the daemon; the line is lost.
+    }
+  };
+
+  /** Opens the path again (after logrotate renamed the old file); a failure keeps writing to the old file. */
+  reopen(): string | undefined {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'a', 0o640);
+    } catch (e) {
+      return `cannot reopen log file ${this.path}: ${(e as Error).message}`;
+    }
+    closeSync(this.fd);
+    this.fd = fd;
+    return undefined;
+  }
+
+  close(): void {
+    closeSync(this.fd);
   }
 }
