@@ -7,3 +7,4 @@ export * from './transform.js';
 export * from './packet.js';
 export * from './sa.js';
 export * from './engine.js';
+export * from './open-one.js';
