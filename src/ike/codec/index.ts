@@ -14,6 +14,8 @@
  *   encodeMessage(header, payloads)                    // IKE_SA_INIT
  *   encryptSK(header, inner, keys, random)             // everything after it
  *   fragmentSK(header, inner, keys, random, maxBytes)  // when the peer sent IKEV2_FRAGMENTATION_SUPPORTED
+ * Reading captures (no IKE SA): decryptIkeMessage(datagram, { encr, skE, integ, skA }) -> inner payloads or one
+ * SKF fragment; joinFragments(chunks, firstInnerType) for the whole message.
  */
 export * from './types.js';
 export { exchangeTypeName, notifyTypeName, payloadTypeName } from './names.js';
@@ -40,3 +42,14 @@ export {
 } from './fragment.js';
 export { checkPayloadRules, EXCHANGE_RULES, requiresEncryption, type ExchangeRules, type MessageShape, type PayloadRule } from './rules.js';
 export { notifyForError } from './error-notify.js';
+export {
+  createSkKeys,
+  decryptIkeMessage,
+  ikeSuiteName,
+  joinFragments,
+  type DecryptedIkeMessage,
+  type IkeMessageKeys,
+  type IkeOpenError,
+  type IkeOpenErrorCode,
+  type IkeOpenResult,
+} from './open-one.js';
