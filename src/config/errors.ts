@@ -7,6 +7,8 @@
  * administrator fixes a file in one round trip, and nothing starts half-configured.
  */
 
+import { redactSecrets } from './redact.js';
+
 /** Where something is in a configuration file. Lines and columns count from 1. */
 export interface SourceLocation {
   readonly file: string;
@@ -48,6 +50,8 @@ export class ConfigError extends Error {
   warnings: readonly ConfigWarning[] = [];
 
   constructor(code: ConfigErrorCode, loc: SourceLocation | undefined, detail: string, errors?: readonly ConfigError[]) {
+    // Every message passes the secret redaction (./redact.ts): no error can quote a `secret = ...` line.
+    detail = redactSecrets(detail);
     super(formatWhere(loc) + detail);
     this.name = 'ConfigError';
     this.code = code;
@@ -106,7 +110,7 @@ export function makeWarning(
     line: loc.line,
     column: loc.column,
     path,
-    message: `${formatWhere(loc)}${path}: ${text}`,
+    message: `${formatWhere(loc)}${path}: ${redactSecrets(text)}`,
     ...(suggestion !== undefined ? { suggestion } : {}),
   };
   return w;

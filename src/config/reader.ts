@@ -8,6 +8,7 @@ import { parseIp, type IpAddress } from './ip.js';
 import type { SettingsKey, SettingsSection } from './parser.js';
 import type { KeyInfo } from './schema.js';
 import { suggest } from './suggest.js';
+import { isSecretKey } from './redact.js';
 import { parseIdentity as parseIdentityText, ValueProblem, splitList } from './values.js';
 import { parseIdentity as parseIkeIdentity } from '../ike/identity.js';
 
@@ -88,7 +89,7 @@ export class SectionReader {
       v = parse(k.value);
     } catch (e) {
       if (!(e instanceof ValueProblem)) throw e;
-      const shown = opts.secret === true ? '' : ` ${show(k.value)}`;
+      const shown = opts.secret === true || isSecretKey(k.name) ? '' : ` ${show(k.value)}`;
       if (e instanceof Unsupported) {
         this.ctx.error('UNSUPPORTED', k.loc, `${where} =${shown}: ${e.expected}`);
       } else {
