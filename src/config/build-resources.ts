@@ -173,6 +173,8 @@ export function buildAuthority(ctx: Context, sec: SettingsSection): AuthorityCon
     ocsp_uris: r.get('ocsp_uris', splitList, quiet) ?? [],
     cert_uri_base: r.get('cert_uri_base', parseString, quiet),
   };
+  // the CA certificate from a file or a token (swanctl.conf(5) authorities.<name>.file, handle, slot, module)
+  for (const k of ['file', 'handle', 'slot', 'module']) r.get(k, parseString, quiet);
   r.finish();
   ctx.warnings.push(makeWarning('NOT_IMPLEMENTED', sec.loc, path, 'accepted but not implemented (CRL/OCSP/hash-and-URL per authority)'));
   return a;

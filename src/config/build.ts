@@ -41,6 +41,8 @@ export function buildSwanctlConfig(root: SettingsSection, options: BuildOptions 
 }
 
 function buildInner(ctx: Context, root: SettingsSection): LoadResult {
+  // Syntax errors the parser could read past (several settings on one line...) are reported with the rest.
+  ctx.errors.push(...(ctx.options.parseErrors ?? []));
   for (const [name, key] of root.keys) {
     const s = suggest(name, TOP_SECTIONS);
     ctx.warnings.push(makeWarning('UNKNOWN_KEY', key.loc, name, 'unknown key at the top level (expected sections connections, secrets, pools)', s));
@@ -134,12 +136,14 @@ function toIo(io: ConfigIo | ReadFileFn): ConfigIo {
  * Returns the configuration and warnings, or throws one ConfigError (code MULTIPLE when there are several).
  */
 export function loadSwanctlConfig(path: string, io: ConfigIo | ReadFileFn, options: LoadOptions = {}): LoadResult {
-  const tree = loadSettings(path, toIo(io), options);
-  return buildSwanctlConfig(tree, options);
+  const collect: ConfigError[] = [];
+  const tree = loadSettings(path, toIo(io), { ...options, collect });
+  return buildSwanctlConfig(tree, { ...options, parseErrors: collect });
 }
 
 /** The same for text in memory; `file` names it in messages and anchors relative includes. */
 export function parseSwanctlConfig(text: string, file = 'swanctl.conf', io?: ConfigIo | ReadFileFn, options: LoadOptions = {}): LoadResult {
-  const tree = parseSettings(text, file, io, options);
-  return buildSwanctlConfig(tree, options);
+  const collect: ConfigError[] = [];
+  const tree = parseSettings(text, file, io, { ...options, collect });
+  return buildSwanctlConfig(tree, { ...options, parseErrors: collect });
 }

@@ -29,6 +29,8 @@ export type ConfigErrorCode =
   | 'INCONSISTENT'
   /** strongSwan accepts it, cygnet cannot honour it and refuses rather than run something else */
   | 'UNSUPPORTED'
+  /** a key neither strongSwan nor cygnet knows (a typo, usually: the message suggests the closest key) */
+  | 'UNKNOWN_KEY'
   /** several errors, listed in `errors` */
   | 'MULTIPLE';
 

@@ -43,7 +43,7 @@ describe('settings syntax', () => {
     const s = parseSettings(
       [
         'connections {',
-        '  home-1.x {',
+        '  home-1_x {',
         '    remote_addrs = 192.0.2.1, vpn.example.org   ',
         '    local {',
         '      auth = psk',
@@ -53,9 +53,9 @@ describe('settings syntax', () => {
       ].join('\n'),
       'swanctl.conf',
     );
-    expect(val(s, ['connections', 'home-1.x', 'remote_addrs'])).toBe('192.0.2.1, vpn.example.org');
-    expect(val(s, ['connections', 'home-1.x', 'local', 'auth'])).toBe('psk');
-    const conn = s.sections.get('connections')!.sections.get('home-1.x')!;
+    expect(val(s, ['connections', 'home-1_x', 'remote_addrs'])).toBe('192.0.2.1, vpn.example.org');
+    expect(val(s, ['connections', 'home-1_x', 'local', 'auth'])).toBe('psk');
+    const conn = s.sections.get('connections')!.sections.get('home-1_x')!;
     expect(conn.loc).toEqual({ file: 'swanctl.conf', line: 2, column: 3 });
     expect(conn.keys.get('remote_addrs')!.loc.line).toBe(3);
   });
@@ -109,9 +109,10 @@ describe('settings syntax', () => {
     expect(val(s, 'a.x')).toBe('1');
   });
 
-  it('accepts names with - _ . digits and other printable characters', () => {
-    const s = parseSettings('sec_1.a-b { id-2_x.y = @moon }', 'f');
-    expect(val(s, ['sec_1.a-b', 'id-2_x.y'])).toBe('@moon');
+  it('accepts names with - _ digits and other printable characters (not . since strongSwan 5.7)', () => {
+    const s = parseSettings('sec_1@a-b { id-2_x%y = @moon }', 'f');
+    expect(val(s, ['sec_1@a-b', 'id-2_x%y'])).toBe('@moon');
+    expect(() => parseSettings('sec_1.a-b { k = 1 }', 'f')).toThrow(/a '\.' cannot appear in a key or section name/);
   });
 
   it('treats "include =" as a key, not an include', () => {
@@ -280,5 +281,39 @@ describe('globToRegExp', () => {
     expect(globToRegExp('a?.conf').test('ab.conf')).toBe(true);
     expect(globToRegExp('a?.conf').test('a.conf')).toBe(false);
     expect(globToRegExp('a+(b).conf').test('a+(b).conf')).toBe(true);
+  });
+});
+
+describe('what strongSwan 5.9 reads differently than it looks', () => {
+  const collect = (text: string): { tree: SettingsSection; errors: ConfigError[] } => {
+    const errors: ConfigError[] = [];
+    const tree = parseSettings(text, 'swanctl.conf', undefined, { collect: errors });
+    return { tree, errors };
+  };
+
+  it('several settings on one line: an error saying one key = value per line, then read as meant', () => {
+    const { tree, errors } = collect('local {\n  auth = psk  id = hq.example.com }\nx { a = 1 b= 2 }\n');
+    expect(errors.map((e) => e.line)).toEqual([2, 3]);
+    expect(errors[0]!.message).toMatch(/^swanctl.conf:2: 'id =' on the same line as 'auth =': swanctl.conf takes one `key = value` per line/);
+    expect(errors[1]!.message).toMatch(/'b =' on the same line as 'a ='/);
+    expect(val(tree, 'local.auth')).toBe('psk');
+    expect(val(tree, 'local.id')).toBe('hq.example.com');
+    expect(val(tree, 'x.b')).toBe('2');
+    expect(() => parseSettings('a = 1 b = 2', 'f')).toThrow(/one `key = value` per line/);
+  });
+
+  it('keeps = inside values: DNs, quoted strings, base64 padding', () => {
+    const { tree, errors } = collect('id = C=CH, O=strongSwan, CN=moon\ns = "a = b"\nsecret = 0sAbCd==\n');
+    expect(errors).toEqual([]);
+    expect(val(tree, 'id')).toBe('C=CH, O=strongSwan, CN=moon');
+    expect(val(tree, 's')).toBe('a = b');
+    expect(val(tree, 'secret')).toBe('0sAbCd==');
+  });
+
+  it("refuses a '.' in a key or section name as strongSwan's lexer does, naming the nested form", () => {
+    const { errors } = collect('charon.port = 500\n');
+    expect(errors[0]!.message).toMatch(/swanctl.conf:1: 'charon.port': a '.' cannot appear .* charon \{ port \.\.\. \}/);
+    // references are dotted paths and stay legal
+    expect(collect('t { b { k = 1 } }\nc : t.b { }\n').errors).toEqual([]);
   });
 });

@@ -67,6 +67,11 @@ export interface ParseOptions {
   readonly maxIncludeDepth?: number;
   /** Most files one load may read, counting repeats (default 1000). */
   readonly maxFiles?: number;
+  /**
+   * Where errors that leave the tree intact go (several settings on one line, a '.' in a name): the caller
+   * reports them with its own. Without it the first one is thrown once the file is parsed.
+   */
+  readonly collect?: ConfigError[];
 }
 
 export function newSection(name: string, loc: SourceLocation): SettingsSection {
@@ -88,6 +93,7 @@ export function parseSettings(
   const root = newSection('', { file, line: 1, column: 1 });
   const ctx = new ParseContext(toIo(io), options);
   ctx.parseFileInto(root, text, file, 0);
+  ctx.throwSoft();
   return resolveReferences(root);
 }
 
@@ -98,6 +104,7 @@ export function loadSettings(file: string, io: ConfigIo | ReadFileFn, options: P
   const text = ctx.read(file, undefined);
   const root = newSection('', { file, line: 1, column: 1 });
   ctx.parseFileInto(root, text, file, 0);
+  ctx.throwSoft();
   return resolveReferences(root);
 }
 
@@ -107,6 +114,30 @@ export function loadSettings(file: string, io: ConfigIo | ReadFileFn, options: P
 const NAME_STOP = new Set(['#', '{', '}', '=', ':', ',', '"', '\r', '\n', '\t', ' ']);
 const VALUE_STOP = new Set(['#', '}', '"', '\r', '\n', '\t', ' ']);
 const INCLUDE_STOP = new Set(['"', '\\', '#', '}', '\r', '\n', '\t', ' ']);
+
+interface ValuePart {
+  readonly text: string;
+  readonly quoted: boolean;
+  readonly loc: SourceLocation;
+}
+
+/** A run of name characters: what strongSwan's lexer would take for a key name. */
+const KEY_NAME = /^[^#{}:.,="\r\n\t ]+$/;
+
+/**
+ * Where a value holds another `key = value` (`auth = psk  id = hq`): the index of the part that names the
+ * next key, or -1. strongSwan reads all of it as one value (settings_lexer.l: '=' is an ordinary character
+ * after the first one), which is never what was meant.
+ */
+function nextSettingIn(parts: readonly ValuePart[]): number {
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i]!;
+    if (p.quoted) continue;
+    if (p.text === '=' && i > 0 && !parts[i - 1]!.quoted && KEY_NAME.test(parts[i - 1]!.text)) return i - 1;
+    if (p.text.length > 1 && p.text.endsWith('=') && KEY_NAME.test(p.text.slice(0, -1)) && i > 0) return i;
+  }
+  return -1;
+}
 
 type Token =
   | { kind: 'newline'; loc: SourceLocation }
@@ -203,24 +234,28 @@ class Scanner {
     }
   }
 
-  /** After '=': the value up to a line end, '#', '}' or the end of the text; null when there is none. */
-  readValue(): string | null {
+  /**
+   * After '=': the parts of the value up to a line end, '#', '}' or the end of the text (strongSwan joins
+   * them with one space); empty when there is none.
+   */
+  readValueParts(): ValuePart[] {
     this.peeked = undefined; // callers consume '=' with next(), so nothing is pending here
-    const parts: string[] = [];
+    const parts: ValuePart[] = [];
     for (;;) {
       this.skipBlanks();
       if (this.pos >= this.text.length) break;
       const ch = this.text[this.pos]!;
       if (ch === '#' || ch === '}' || ch === '\n') break;
+      const loc = this.here();
       if (ch === '"') {
-        parts.push(this.readString());
+        parts.push({ text: this.readString(), quoted: true, loc });
         continue;
       }
       let s = '';
       while (this.pos < this.text.length && !VALUE_STOP.has(this.text[this.pos]!)) s += this.advance();
-      parts.push(s);
+      parts.push({ text: s, quoted: false, loc });
     }
-    return parts.length === 0 ? null : parts.join(' ');
+    return parts;
   }
 
   /** A double-quoted string starting at `pos`. */
@@ -294,11 +329,14 @@ class ParseContext {
   private readonly maxDepth: number;
   private readonly maxIncludeDepth: number;
   private readonly maxFiles: number;
+  private readonly softErrors: ConfigError[] = [];
+  private readonly collect: ConfigError[] | undefined;
 
   constructor(
     private readonly io: ConfigIo | undefined,
     options: ParseOptions,
   ) {
+    this.collect = options.collect;
     this.maxDepth = options.maxDepth ?? 64;
     this.maxIncludeDepth = options.maxIncludeDepth ?? 32;
     this.maxFiles = options.maxFiles ?? 1000;
@@ -384,16 +422,31 @@ class ParseContext {
     let t = sc.peek();
     if (t.kind === 'punct' && t.ch === '=') {
       sc.next();
-      const value = sc.readValue();
-      const existing = section.keys.get(name.text);
-      if (existing !== undefined) {
-        existing.value = value;
-        existing.loc = name.loc;
-      } else {
-        section.keys.set(name.text, { name: name.text, value, loc: name.loc });
+      this.checkName(name);
+      let parts = sc.readValueParts();
+      let key = name;
+      // `a = 1  b = 2`: reported, then read as the settings that were meant so the rest can still be checked.
+      for (let at = nextSettingIn(parts); at >= 0; at = nextSettingIn(parts)) {
+        const next = parts[at]!;
+        const glued = next.text.endsWith('=') && next.text.length > 1;
+        const nextName = glued ? next.text.slice(0, -1) : next.text;
+        const mine = parts.slice(0, at);
+        this.soft(
+          new ConfigError(
+            'SYNTAX',
+            next.loc,
+            `'${nextName} =' on the same line as '${key.text} =': swanctl.conf takes one \`key = value\` per line ` +
+              `(strongSwan would read everything after '${key.text} =' as its value); put '${nextName} = ...' on a line of its own`,
+          ),
+        );
+        this.setKey(section, key, mine);
+        key = { kind: 'name', text: nextName, loc: next.loc };
+        parts = parts.slice(at + (glued ? 1 : 2));
       }
+      this.setKey(section, key, parts);
       return;
     }
+    this.checkName(name);
     const refs: SectionRef[] = [];
     if (t.kind === 'punct' && t.ch === ':') {
       sc.next();
@@ -444,6 +497,42 @@ class ParseContext {
       where,
       `expected '=' or '{' after '${name.text}', found ${sawNewline ? 'the end of the line' : describe(t)}`,
     );
+  }
+
+  private setKey(section: SettingsSection, name: Token & { kind: 'name' }, parts: readonly ValuePart[]): void {
+    const value = parts.length === 0 ? null : parts.map((p) => p.text).join(' ');
+    const existing = section.keys.get(name.text);
+    if (existing !== undefined) {
+      existing.value = value;
+      existing.loc = name.loc;
+    } else {
+      section.keys.set(name.text, { name: name.text, value, loc: name.loc });
+    }
+  }
+
+  /** strongSwan's lexer ends a name at '.' (a token of its own the grammar has no place for). */
+  private checkName(name: Token & { kind: 'name' }): void {
+    if (!name.text.includes('.')) return;
+    const parts = name.text.split('.');
+    const nested = `${parts.slice(0, -1).map((p) => `${p} { `).join('')}${parts[parts.length - 1]} ...${' }'.repeat(parts.length - 1)}`;
+    this.soft(
+      new ConfigError(
+        'SYNTAX',
+        name.loc,
+        `'${name.text}': a '.' cannot appear in a key or section name (strongSwan rejects it); nest sections instead: ${nested}`,
+      ),
+    );
+  }
+
+  soft(e: ConfigError): void {
+    this.softErrors.push(e);
+  }
+
+  /** Errors that left the tree intact: handed to the caller's list, or thrown. */
+  throwSoft(): void {
+    if (this.softErrors.length === 0) return;
+    if (this.collect !== undefined) this.collect.push(...this.softErrors);
+    else throw ConfigError.combine(this.softErrors);
   }
 
   private include(sc: Scanner, section: SettingsSection, at: SourceLocation, depth: number): void {

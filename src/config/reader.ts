@@ -33,6 +33,8 @@ export interface BuildOptions {
    * shape of the keywords.
    */
   readonly validateProposal?: ((proposal: string, protocol: 'ike' | 'esp') => string | undefined) | null;
+  /** Errors the parser collected without stopping (ParseOptions.collect): reported with the build's. */
+  readonly parseErrors?: readonly ConfigError[];
 }
 
 
@@ -111,13 +113,16 @@ export class SectionReader {
     this.used.add(name);
   }
 
-  /** Warn about every key nobody read: unknown to strongSwan too, so probably a typo. */
+  /**
+   * Every key nobody read is an error: unknown to strongSwan too (charon discards such a connection with
+   * "unknown option"), so probably a typo that would otherwise run with a default instead of what was meant.
+   */
   finish(extraKnown: readonly string[] = []): void {
     for (const [name, k] of this.section.keys) {
       if (this.used.has(name)) continue;
       const s = suggest(name, [...Object.keys(this.known), ...extraKnown]);
-      const text = s !== undefined ? `unknown key; did you mean '${s}'?` : 'unknown key';
-      this.ctx.warnings.push(makeWarning('UNKNOWN_KEY', k.loc, `${this.path}.${name}`, text, s));
+      const text = s !== undefined ? `unknown key; did you mean '${s}'?` : `unknown key (known here: ${Object.keys(this.known).join(', ')})`;
+      this.ctx.error('UNKNOWN_KEY', k.loc, `${this.path}.${name}: ${text}`);
     }
   }
 }

@@ -426,6 +426,10 @@ export const AUTHORITY_KEYS: Readonly<Record<string, KeyInfo>> = {
   crl_uris: no(),
   ocsp_uris: no(),
   cert_uri_base: no(),
+  file: no(),
+  handle: no(),
+  slot: no(),
+  module: no(),
 };
 
 /** Secret section prefixes in the order swanctl's load_creds matches them. */
