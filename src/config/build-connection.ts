@@ -199,6 +199,10 @@ function buildAuthRound(ctx: Context, sec: SettingsSection, path: string, local:
     id,
     certs: r.get('certs', splitList) ?? [],
     cacerts: r.get('cacerts', splitList) ?? [],
+    keyLocs: {
+      ...(sec.keys.get('certs') ? { certs: sec.keys.get('certs')!.loc } : {}),
+      ...(sec.keys.get('cacerts') ? { cacerts: sec.keys.get('cacerts')!.loc } : {}),
+    },
     pubkeys: r.get('pubkeys', splitList) ?? [],
     eap_id: r.get('eap_id', parseIdentity),
     aaa_id: r.get('aaa_id', parseIdentity),
@@ -245,6 +249,19 @@ function buildChild(ctx: Context, sec: SettingsSection, path: string): ChildConf
   if (lifeT < rekeyT) {
     ctx.warnings.push(
       makeWarning('SUSPICIOUS', sec.loc, path, `life_time (${lifeT}s) is shorter than rekey_time (${rekeyT}s): the CHILD_SA expires before it is rekeyed`),
+    );
+  } else if (lifeT === rekeyT && rekeyT > 0) {
+    // strongSwan's default life_time is 110% of rekey_time in whole seconds, so a short rekey_time (5s -> 5.5
+    // -> 5s) leaves no time between the rekey and the hard expiry: the CHILD_SA is deleted instead of rekeyed.
+    const fix = Math.max(Math.ceil((rekeyT * 110) / 100), rekeyT + 5);
+    const given = sec.keys.get('life_time') !== undefined ? 'life_time equals rekey_time' : `the default life_time (110% of rekey_time, rounded down to whole seconds) is ${lifeT}s too`;
+    ctx.warnings.push(
+      makeWarning(
+        'SUSPICIOUS',
+        sec.keys.get('rekey_time')?.loc ?? sec.keys.get('life_time')?.loc ?? sec.loc,
+        path,
+        `rekey_time = ${rekeyT}s leaves the rekey no room: ${given}, so the CHILD_SA dies instead of being rekeyed; set life_time = ${fix}s (or longer)`,
+      ),
     );
   }
   const replay = r.get('replay_window', (v) => parseUint(v, UINT32_MAX, 'a window size in packets (0 disables replay protection)'));

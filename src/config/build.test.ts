@@ -566,3 +566,41 @@ describe('structure around the known sections', () => {
     expect(config.connections.get('c')!.local[0]!.auth.class).toBe('pubkey');
   });
 });
+
+describe('CHILD lifetimes that leave the rekey no room', () => {
+  it('a 5s rekey_time (default life_time 5.5s, rounded to 5s) is warned about at its line, with the fix', () => {
+    const { warnings } = parseSwanctlConfig(connText([], ['rekey_time = 5s']), 'swanctl.conf');
+    const w = warnings.find((x) => /leaves the rekey no room/.test(x.message))!;
+    expect(w).toMatchObject({ code: 'SUSPICIOUS', line: 5 });
+    expect(w.message).toMatch(/dies instead of being rekeyed; set life_time = 10s/);
+  });
+
+  it('is quiet when the default 110% leaves whole seconds (rekey_time = 1h) or life_time is longer', () => {
+    for (const child of [['rekey_time = 1h'], ['rekey_time = 5s', 'life_time = 10s'], []]) {
+      expect(parseSwanctlConfig(connText([], child)).warnings.filter((x) => /no room/.test(x.message))).toEqual([]);
+    }
+  });
+
+  it('explicit life_time = rekey_time is warned about too', () => {
+    const { warnings } = parseSwanctlConfig(connText([], ['rekey_time = 60s', 'life_time = 60s']));
+    expect(warnings.some((x) => /life_time equals rekey_time.*set life_time = 66s/.test(x.message))).toBe(true);
+  });
+});
+
+describe('certificate errors point at the key that names the file', () => {
+  it('a certs file that cannot be loaded is a ConfigError at the certs line', async () => {
+    const { toIkeConnections } = await import('./ike-adapter.js');
+    const { config } = parseSwanctlConfig('connections {\n c {\n  local {\n   auth = pubkey\n   certs = moonCert.pem\n  }\n }\n}\n', '/etc/swanctl/swanctl.conf');
+    const resolver = { cert: (n: string): never => { throw new Error(`ENOENT: no such file x509/${n}`); } };
+    let err: unknown;
+    try {
+      toIkeConnections(config, resolver);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).message).toBe(
+      "/etc/swanctl/swanctl.conf:5: connections.c.local.certs: cannot load 'moonCert.pem' (looked for it in x509/ beside the configuration): ENOENT: no such file x509/moonCert.pem",
+    );
+  });
+});

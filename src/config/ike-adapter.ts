@@ -70,15 +70,30 @@ export interface CertResolver {
   byId?(id: Identity): Certificate | undefined;
 }
 
+/**
+ * A certificate named by `certs`/`cacerts`, or a ConfigError at the line of that key: a missing or unreadable
+ * file is the configuration's problem, and the administrator needs the line that names it.
+ */
+function resolveCert(certs: CertResolver, r: AuthRound, key: 'certs' | 'cacerts', name: string, path: string): Certificate {
+  try {
+    return certs.cert(name, key === 'certs' ? 'x509' : 'x509ca');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    const why = e instanceof Error ? e.message : String(e);
+    const folder = key === 'certs' ? 'x509/' : 'x509ca/';
+    throw new ConfigError('INVALID_VALUE', r.keyLocs?.[key] ?? r.loc, `${path}.${r.section}.${key}: cannot load '${name}' (looked for it in ${folder} beside the configuration): ${why}`);
+  }
+}
+
 /** The single auth round per side (the loader refuses more); a local id left out is %any here. */
-function authOf(rounds: readonly AuthRound[], side: 'local' | 'remote', certs?: CertResolver): IkeConnectionConfig['local'] {
+function authOf(rounds: readonly AuthRound[], side: 'local' | 'remote', certs?: CertResolver, path = 'connections'): IkeConnectionConfig['local'] {
   const r = rounds[0];
   const method = r?.auth.class === 'psk' ? 'psk' : 'pubkey';
   const id = r?.id === undefined ? ANY_IDENTITY : parseIdentity(r.id);
   if (!r || method === 'psk') return { method, id };
   const keyword = parseAuthKeyword(r.auth.text.replace(/^ike:/, '')) ?? {};
   if (side === 'local') {
-    const own = certs ? r.certs.map((n) => certs.cert(n, 'x509')) : [];
+    const own = certs ? r.certs.map((n) => resolveCert(certs, r, 'certs', n, path)) : [];
     // No `certs`: the certificate comes from the credentials by the configured id (as charon looks it up).
     if (own.length === 0 && r.id !== undefined) {
       const found = certs?.byId?.(id);
@@ -88,9 +103,9 @@ function authOf(rounds: readonly AuthRound[], side: 'local' | 'remote', certs?: 
     const chain = leaf && certs?.chain ? certs.chain(leaf) : [];
     return { method, id, keyword, certs: [...own, ...chain.filter((c) => !own.includes(c))] };
   }
-  const cacerts = certs ? r.cacerts.map((n) => certs.cert(n, 'x509ca')) : [];
+  const cacerts = certs ? r.cacerts.map((n) => resolveCert(certs, r, 'cacerts', n, path)) : [];
   // swanctl `remote { certs = ... }`: the peer's certificates we accept (used when it sends none, send_cert = never).
-  const peerCerts = certs ? r.certs.map((n) => certs.cert(n, 'x509')) : [];
+  const peerCerts = certs ? r.certs.map((n) => resolveCert(certs, r, 'certs', n, path)) : [];
   return { method, id, keyword, ...(cacerts.length ? { cacerts } : {}), ...(peerCerts.length ? { certs: peerCerts } : {}) };
 }
 
@@ -123,8 +138,8 @@ export function toIkeConnection(c: ConnectionConfig, certs?: CertResolver): IkeC
     localPort: c.local_port,
     remotePort: c.remote_port,
     proposals: parseProposals(c.proposals.join(','), 'ike'),
-    local: authOf(c.local, 'local', certs),
-    remote: authOf(c.remote, 'remote', certs),
+    local: authOf(c.local, 'local', certs, `connections.${c.name}`),
+    remote: authOf(c.remote, 'remote', certs, `connections.${c.name}`),
     children: [...c.children.values()].map(toIkeChild),
     encap: c.encap,
     fragmentation: c.fragmentation !== 'no',

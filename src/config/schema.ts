@@ -103,6 +103,8 @@ export interface AuthRound {
   readonly id: string | undefined;
   readonly certs: readonly string[];
   readonly cacerts: readonly string[];
+  /** Where `certs` and `cacerts` are written, so a file that cannot be loaded is reported at that line. */
+  readonly keyLocs?: Readonly<Partial<Record<'certs' | 'cacerts', SourceLocation>>>;
   readonly pubkeys: readonly string[];
   readonly eap_id: string | undefined;
   readonly aaa_id: string | undefined;
