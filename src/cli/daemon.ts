@@ -4,7 +4,6 @@
  * which terminate every IKE SA (Deletes sent, answers awaited up to 2 s) and exit 0. SIGUSR1 logs the status;
  * SIGHUP reloads the file (SAs of unchanged connections are left alone).
  */
-import { openSync, writeSync } from 'node:fs';
 import { diffConfigs, isConfigError } from '../config/index.js';
 import { encapWarnings, loadDaemonConfig } from '../daemon/connections.js';
 import { Daemon } from '../daemon/driver.js';
@@ -12,7 +11,11 @@ import { loadGlobalSettings, type GlobalSettings } from '../daemon/settings.js';
 import { TunRoutes } from '../daemon/routes.js';
 import { DEFAULT_VICI_SOCKET, IkeViciBackend, registerViciCommands, ViciServer } from '../vici/index.js';
 import { CLI_VERSION } from './version.js';
-import { Logger, LogSpecError, parseDebugSpec, type LogFormat } from '../daemon/logger.js';
+import { LogFile, Logger, LogSpecError, parseDebugSpec, type LogEntry, type LogFormat } from '../daemon/logger.js';
+import { KeyLog, KeyLogError } from '../daemon/key-log.js';
+import { startActionsSettled, statusText, SystemdNotifier } from '../daemon/notify.js';
+import { parseFacility, syslogSink } from '../daemon/syslog.js';
+import { journalSink } from '../daemon/journal.js';
 import { ESP_HEADROOM } from '../esp/engine.js';
 import type { TunDevice } from '../tun/types.js';
 import { parseArgs, portOption, UsageError } from './args.js';
@@ -36,6 +39,9 @@ const SPEC = {
   'retransmit-base': {},
   'retransmit-tries': {},
   'key-log': {},
+  'log-target': {},
+  'log-file': {},
+  'log-facility': {},
 } as const;
 
 /** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
@@ -45,7 +51,11 @@ export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
                            fragment_size, cookie_threshold, block_threshold, keep_alive, half_open_timeout
                            (other keys are logged at cfg level 2 and ignored; --retransmit-* override the file)
   --debug SPEC             log levels per group, charondebug style: "ike 2, net 1, esp 1, cfg 2" (default 1)
-  --log-format text|json   readable lines (default) or JSON lines
+  --log-format text|json   readable lines (default) or JSON lines (stderr and file targets)
+  --log-target T           stderr (default), file (with --log-file), syslog (/dev/log, ident cygnet) or journal
+                           (journald's native protocol: PRIORITY, SYSLOG_IDENTIFIER, CYGNET_GROUP fields)
+  --log-file PATH          with --log-target file (implies it): append there; reopened on SIGHUP and SIGUSR1
+  --log-facility NAME      syslog facility (default daemon; local0..local7, auth, authpriv, user, ...)
   --tun NAME               carry tunnelled packets on a Linux TUN device (root or CAP_NET_ADMIN)
   --port N                 IKE port (default 500); connections with local_port 500 use it
   --natt-port N            NAT-T port (default 4500)
@@ -58,7 +68,8 @@ export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
   --retransmit-timeout S   IKE retransmission as strongswan.conf's charon.retransmit_timeout (default 4 s),
   --retransmit-base X      ... retransmit_base (default 1.8) and
   --retransmit-tries N     ... retransmit_tries (default 5): a dead peer is declared after their sum (165 s)
-  --key-log FILE           append IKE and ESP keys as JSON lines (mode 0600) to decrypt captures: secrets!
+  --key-log FILE           append IKE and ESP keys as JSON lines to decrypt captures: secrets! Created 0600;
+                           an existing file must be ours, mode 0600, not a symlink
   --socket PATH            vici control socket (default /var/run/cygnet.vici; swanctl --uri unix://PATH)
   --no-vici                no control socket
 signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status; SIGHUP reloads FILE (and the
@@ -70,6 +81,9 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     return 0;
   }
   let logger: Logger;
+  let logTarget: LogTarget;
+  let keyLog: KeyLog | undefined;
+  let notifier: SystemdNotifier | undefined;
   let configPath: string;
   let opts: Map<string, string>;
   try {
@@ -79,9 +93,16 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     configPath = c;
     const format = opts.get('log-format') ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`--log-format: '${format}' is not text or json`);
-    logger = new Logger({ levels: parseDebugSpec(opts.get('debug') ?? ''), format: format as LogFormat });
+    const levels = parseDebugSpec(opts.get('debug') ?? '');
+    logTarget = openLogTarget(opts);
+    logger = new Logger({ levels, format: format as LogFormat, ...logTarget.options });
+    // The key log is opened before the daemon uses its privileges for anything else (sockets, TUN, key files).
+    const keyLogPath = opts.get('key-log');
+    if (keyLogPath !== undefined) keyLog = KeyLog.open(keyLogPath);
+    // Taken from the environment now, so children (ip, updown) never inherit NOTIFY_SOCKET.
+    notifier = SystemdNotifier.fromEnv();
   } catch (e) {
-    if (e instanceof UsageError || e instanceof LogSpecError) {
+    if (e instanceof UsageError || e instanceof LogSpecError || e instanceof KeyLogError) {
       console.error(`cygnet daemon: ${e.message}`);
       return 2;
     }
@@ -179,18 +200,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
 
   const bind = opts.get('bind')?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const statusFile = opts.get('status-file');
-  const keyLogPath = opts.get('key-log');
-  let keyLog: ((line: string) => void) | undefined;
-  if (keyLogPath !== undefined) {
-    try {
-      const fd = openSync(keyLogPath, 'a', 0o600);
-      keyLog = (line) => writeSync(fd, line + '\n');
-      logger.log('cfg', 0, `writing IKE and ESP keys to ${keyLogPath} (for decrypting captures; keep it secret)`);
-    } catch (e) {
-      logger.log('cfg', 0, `cannot open key log ${keyLogPath}: ${(e as Error).message}`);
-      return 1;
-    }
-  }
+  if (keyLog) logger.log('cfg', 0, `writing IKE and ESP keys to ${keyLog.path} (for decrypting captures; keep it secret)`);
   const routes = tun && !opts.has('no-routes') ? new TunRoutes(tun.name, logger) : undefined;
   const daemon = new Daemon({
     config: loaded.daemon,
@@ -203,10 +213,14 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     ...(mss !== undefined ? { mssClampMtu: mss } : {}),
     ...(mtu !== undefined ? { fixedMtu: true } : {}),
     ...(Object.keys(retransmit).length > 0 ? { retransmit } : {}),
-    ...(keyLog ? { keyLog } : {}),
+    ...(keyLog ? { keyLog: keyLog.write } : {}),
     ...(settings ? { settings } : {}),
     ...(statusFile !== undefined ? { statusFile } : {}),
   });
+  // systemd: READY=1 once the sockets are bound and the start_action = start CHILD SAs are up (or failed once).
+  const ready = notifier
+    ? startActionsSettled(loaded.daemon.startChildren, (l) => daemon.onEvent(l), (id) => daemon.endpoint.listSas().find((s) => s.sa.id === id)?.sa.name, START_ACTION_WAIT_MS)
+    : undefined;
   try {
     await daemon.start();
   } catch (e) {
@@ -217,6 +231,18 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
 
   // Reloading the file (SIGHUP and vici's reload): a broken file is reported and the running configuration stays.
   let current = loaded.config;
+  const status = (): string => {
+    const sas = daemon.endpoint.listSas();
+    const up = sas.filter((s) => s.sa.state === 'ESTABLISHED' || s.sa.state === 'REKEYING');
+    return statusText({ ikeSas: up.length, childSas: up.reduce((n, s) => n + s.children.length, 0), halfOpen: daemon.endpoint.halfOpenCount() });
+  };
+  // A reload as systemd sees it (ExecReload sends SIGHUP): RELOADING=1, then READY=1 when the new file applies.
+  const reloadNotified = (): { success: boolean; errmsg?: string } => {
+    notifier?.notify({ RELOADING: 1, MONOTONIC_USEC: String(process.hrtime.bigint() / 1000n) });
+    const r = reload();
+    notifier?.notify({ READY: 1, STATUS: status() });
+    return r;
+  };
   const reload = (): { success: boolean; errmsg?: string } => {
     try {
       const next = loadDaemonConfig(configPath);
@@ -238,7 +264,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   if (!opts.has('no-vici')) {
     const path = opts.get('socket') ?? DEFAULT_VICI_SOCKET;
     try {
-      vici = await startVici(daemon, path, reload, logger);
+      vici = await startVici(daemon, path, reloadNotified, logger);
       logger.log('cfg', 1, `vici control socket at ${path}`);
     } catch (e) {
       // An explicit --socket that cannot be served is an error; the default path (root's /var/run) is not.
@@ -250,6 +276,18 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     }
   }
   logger.log('dmn', 1, `cygnet daemon running (pid ${process.pid})`);
+  let watchdog: NodeJS.Timeout | undefined;
+  if (notifier) {
+    const n = notifier;
+    const settled = await ready!;
+    n.notify({ READY: 1, STATUS: status(), MAINPID: process.pid });
+    logger.log('dmn', 1, `told systemd READY=1 (${settled.up} of ${settled.total} start-action CHILD_SAs up)`);
+    daemon.onEvent((e) => {
+      if (e.type === 'ike-up' || e.type === 'ike-down' || e.type === 'child-install' || e.type === 'child-remove') n.notify({ STATUS: status() });
+    });
+    // WATCHDOG=1 from a timer on the event loop: a loop that stops turning stops the keep-alives.
+    if (n.watchdogIntervalMs !== undefined) watchdog = setInterval(() => n.notify({ WATCHDOG: 1 }), n.watchdogIntervalMs);
+  }
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -257,6 +295,8 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
       if (stopping) return;
       stopping = true;
       logger.log('dmn', 1, `received ${sig}, shutting down`);
+      notifier?.notify({ STOPPING: 1, STATUS: 'deleting SAs' });
+      clearInterval(watchdog);
       daemon
         .stop(2000)
         .then(() => vici?.close())
@@ -270,9 +310,64 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     };
     process.on('SIGTERM', onStop);
     process.on('SIGINT', onStop);
-    process.on('SIGUSR1', () => daemon.dumpStatus());
-    process.on('SIGHUP', () => void reload());
+    // Both reopen a --log-file (logrotate's postrotate sends either).
+    const reopen = (): void => {
+      const err = logTarget.file?.reopen();
+      if (err) logger.log('dmn', 0, err);
+    };
+    process.on('SIGUSR1', () => {
+      reopen();
+      daemon.dumpStatus();
+    });
+    process.on('SIGHUP', () => {
+      reopen();
+      void reloadNotified();
+    });
   });
+}
+
+/** How long READY=1 waits for start_action = start CHILD SAs before telling systemd anyway. */
+const START_ACTION_WAIT_MS = 10_000;
+
+interface LogTarget {
+  readonly options: { write?: (line: string) => void; sink?: (entry: LogEntry) => void };
+  readonly file?: LogFile;
+}
+
+/** --log-target stderr|file|syslog|journal (+ --log-file, --log-facility): where the Logger's lines go. */
+function openLogTarget(opts: Map<string, string>): LogTarget {
+  const file = opts.get('log-file');
+  const target = opts.get('log-target') ?? (file !== undefined ? 'file' : 'stderr');
+  const facilityName = opts.get('log-facility') ?? 'daemon';
+  const facility = parseFacility(facilityName);
+  if (facility === undefined) throw new UsageError(`--log-facility: '${facilityName}' is not a syslog facility (daemon, user, auth, authpriv, local0..local7, ...)`);
+  if (opts.has('log-facility') && target !== 'syslog' && target !== 'journal') throw new UsageError('--log-facility applies to --log-target syslog or journal');
+  if (file !== undefined && target !== 'file') throw new UsageError(`--log-file applies to --log-target file, not ${target}`);
+  // A target that stops working says so once on stderr, where systemd's journal still catches it.
+  const onError = (m: string): void => void process.stderr.write(`cygnet daemon: ${m}\n`);
+  switch (target) {
+    case 'stderr':
+      return { options: {} };
+    case 'file': {
+      if (file === undefined) throw new UsageError('--log-target file needs --log-file PATH');
+      let f: LogFile;
+      try {
+        f = new LogFile(file);
+      } catch (e) {
+        throw new UsageError(`--log-file ${file}: cannot open: ${(e as Error).message}`);
+      }
+      return { options: { write: f.write }, file: f };
+    }
+    case 'syslog':
+    case 'journal':
+      try {
+        return { options: { sink: (target === 'syslog' ? syslogSink : journalSink)({ facility, onError }).sink } };
+      } catch (e) {
+        throw new UsageError(`--log-target ${target}: ${(e as Error).message}`);
+      }
+    default:
+      throw new UsageError(`--log-target: '${target}' is not stderr, file, syslog or journal`);
+  }
 }
 
 /** Loads --settings FILE (throws ConfigError with file:line) and logs what it set and what it ignores. */
