@@ -24,6 +24,12 @@ export { parsePool, AddressPool, type AddressPoolConfig } from './ike/pool.js';
 export { EspEngine, EncapStatus, DecapStatus, type EspEngineOptions, type PacketRef } from './esp/index.js';
 export { ChildSaInstaller } from './daemon/child-installer.js';
 
+// Reading captures: open one ESP packet or decrypt one IKE message with given keys (no SA state), IP headers.
+export { openEspPacket, createEspOpener, espTransformName, type EspPacketKeys, type EspPacketOpener, type OpenedEspPacket, type EspOpenError } from './esp/open-one.js';
+export { decryptIkeMessage, joinFragments, type IkeMessageKeys, type DecryptedIkeMessage, type IkeOpenError } from './ike/codec/open-one.js';
+export { parseIpHeader, IpPacketError, type IpHeader } from './net/ip-packet.js';
+export { formatIp, parseIp } from './net/ip-address.js';
+
 // Modules as namespaces.
 export * as crypto from './crypto/index.js';
 export * as codec from './ike/codec/index.js';
