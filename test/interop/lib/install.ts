@@ -13,7 +13,7 @@ const REQUIRED: ReadonlyArray<readonly [path: string, pkg: string]> = [
   ['/usr/sbin/swanctl', 'strongswan-swanctl'],
   ['/usr/bin/pki', 'strongswan-pki'],
   ['/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so', 'libcharon-extra-plugins'],
-  ['/usr/lib/ipsec/plugins/libstrongswan-openssl.so', 'libstrongswan-extra-plugins'],
+  ['/usr/lib/ipsec/plugins/libstrongswan-openssl.so', 'libstrongswan-standard-plugins'],
   ['/usr/lib/ipsec/plugins/libstrongswan-curve25519.so', 'libstrongswan-extra-plugins'],
   ['/usr/lib/ipsec/plugins/libstrongswan-kdf.so', 'libstrongswan-extra-plugins'],
   ['/usr/sbin/ip', 'iproute2'],
@@ -26,6 +26,9 @@ const REQUIRED: ReadonlyArray<readonly [path: string, pkg: string]> = [
   ['/usr/bin/openssl', 'openssl'],
   // NAT scenarios: flush mappings to simulate a NAT rebinding.
   ['/usr/sbin/conntrack', 'conntrack'],
+  // Metrics scenario: curl scrapes /metrics, promtool (Debian's prometheus; its service is not started) lints it.
+  ['/usr/bin/curl', 'curl'],
+  ['/usr/bin/promtool', 'prometheus'],
 ];
 
 async function exists(path: string): Promise<boolean> {
