@@ -5,7 +5,7 @@
  * check (and Debian's promtool where it is installed).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon/driver.js';
@@ -117,6 +117,13 @@ describe('Prometheus metrics', () => {
       expect(r.status === 0 || findings.length > 0).toBe(true);
       console.log(`metrics: promtool check metrics: ${findings.length} finding(s), all prom-client's nodejs_active_*_total naming`);
     } else console.log('metrics: /usr/bin/promtool not installed (Debian prometheus); the built-in exposition check ran instead');
+
+    // The Grafana dashboard in docs/ queries only metric families this scrape has.
+    const dashboard = readFileSync(new URL('../../docs/grafana/cygnet-dashboard.json', import.meta.url), 'utf8');
+    const used = new Set([...JSON.stringify(JSON.parse(dashboard)).matchAll(/\b((?:cygnet|nodejs)_[a-z0-9_]+)\b/g)].map((m) => m[1]!));
+    expect(used.size).toBeGreaterThan(10);
+    const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!));
+    expect([...used].filter((n) => !families.has(n))).toEqual([]);
 
     // Other paths and methods.
     expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).toBe(404);
