@@ -19,6 +19,7 @@ commands:
   version, --version     print the version
   pki --gen|--pub|--self|--issue|--print|--signcrl|--verify|--pkcs12 ...   strongSwan's pki (cygnet pki --help)
   demo                   two endpoints on loopback with in-memory TUNs (npm start)
+  inspect FILE [--key-log KEYS]... [--json]   decode and decrypt IKE/ESP in a pcap/pcapng capture
   status, list-sas, list-conns, up NAME, down NAME, rekey NAME, reload, stats [--socket PATH]
                          control a running daemon over vici (cygnet status --help)`;
 
@@ -36,6 +37,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./pki.js')).runPki(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     case 'demo':
       return (await import('./demo.js')).runDemo(rest);
+    case 'inspect':
+      return (await import('./inspect.js')).runInspect(rest);
     case 'status':
     case 'list-sas':
     case 'list-conns':
