@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdType, IdentityError, decodeDn, formatIdentity, identityMatches, parseIdentity } from './identity.js';
+import { IdType, IdentityError, formatIdentity, identityEquals, identityMatches, parseIdentity } from './identity.js';
 
 describe('parseIdentity follows strongSwan identity parsing', () => {
   it.each([
@@ -20,7 +20,7 @@ describe('parseIdentity follows strongSwan identity parsing', () => {
     const b = parseIdentity('/C=CH/O=strongSwan/CN=moon.strongswan.org');
     expect(a.type).toBe(IdType.ID_DER_ASN1_DN);
     expect(a.data).toEqual(b.data);
-    expect(decodeDn(a.data)).toBe('C=CH, O=strongSwan, CN=moon.strongswan.org');
+    expect(formatIdentity(a)).toBe('C=CH, O=strongSwan, CN=moon.strongswan.org');
   });
   it('rejects bad DNs and KEY_IDs with a message naming the part', () => {
     expect(() => parseIdentity('C=CH, XX=foo')).toThrow(/unknown RDN type 'XX'/);
@@ -33,5 +33,18 @@ describe('parseIdentity follows strongSwan identity parsing', () => {
     expect(identityMatches(parseIdentity('*.strongswan.org'), peer)).toBe(true);
     expect(identityMatches(parseIdentity('moon.strongswan.org'), peer)).toBe(false);
     expect(identityMatches(parseIdentity('192.0.2.1'), peer)).toBe(false);
+  });
+  it('matches DNs by structure, not by printed text (issue 11)', () => {
+    const configured = parseIdentity('C=CH, O=example, CN=gw.example');
+    const forged = parseIdentity('C=CH, O=example\\, CN=gw.example'); // two RDNs, the O value holds ", CN=gw.example"
+    expect(formatIdentity(forged)).toBe('C=CH, O=example\\, CN=gw.example');
+    expect(identityMatches(configured, forged)).toBe(false);
+    expect(identityMatches(configured, parseIdentity('/C=CH/O=example, CN=gw.example'))).toBe(false);
+    expect(identityMatches(configured, parseIdentity('C=CH, O=example+CN=gw.example'))).toBe(false);
+    expect(identityMatches(configured, parseIdentity('c=ch,o=EXAMPLE,cn=GW.example'))).toBe(true);
+    expect(identityMatches(parseIdentity('C=CH, O=example, CN=*'), forged)).toBe(false);
+    expect(identityMatches(parseIdentity('C=CH, O=example, CN=*'), configured)).toBe(true);
+    expect(identityEquals(configured, parseIdentity('/C=CH/O=example/CN=gw.example'))).toBe(true);
+    expect(identityEquals(configured, forged)).toBe(false);
   });
 });

@@ -9,7 +9,7 @@
  * Time and serial numbers are inputs (sans-IO): the CLI supplies Date.now() and random bytes.
  */
 import * as asn1js from 'asn1js';
-import { encodeDn, IdType, parseIdentity } from '../ike/identity.js';
+import { dnTextToDer, encodeDn, formatDn, IdType, parseIdentity, type Dn } from '../identity/index.js';
 import { parseCertificate, subjectKeyIdOf, type Certificate } from './certificate.js';
 import { parseCrl, type Crl } from './crl.js';
 import { bytesEqual, parseDer, toDer } from './der.js';
@@ -34,8 +34,9 @@ export interface SigningOptions {
 }
 
 export interface CertificateRequest extends SigningOptions {
-  /** Subject DN as text ("C=CH, O=strongSwan, CN=moon") or DER. */
-  readonly subject: string | Uint8Array;
+  /** Subject DN as text ("C=CH, O=strongSwan, CN=moon", RFC 4514 escapes), DER, or a structure (src/identity Dn:
+   *  RDNs of AVAs, e.g. a multi-valued RDN or a chosen string type) encoded as given. */
+  readonly subject: string | Uint8Array | Dn;
   readonly publicKey: PublicKey;
   /** Issuer certificate; omitted for a self-signed certificate. */
   readonly issuer?: Certificate;
@@ -130,12 +131,12 @@ function chooseScheme(key: PrivateKey, opts: SigningOptions): SignatureScheme {
   return { ...base, hash: opts.digest };
 }
 
-function nameNode(n: string | Uint8Array, what: string): asn1js.AsnType {
+function nameNode(n: string | Uint8Array | Dn, what: string): asn1js.AsnType {
   let der: Uint8Array;
   try {
-    der = typeof n === 'string' ? encodeDn(n) : n;
+    der = typeof n === 'string' ? dnTextToDer(n) : n instanceof Uint8Array ? n : encodeDn(n);
   } catch (e) {
-    throw new PkiError('BAD_ARGUMENT', `${what} '${String(n)}': ${causeOf(e)}`);
+    throw new PkiError('BAD_ARGUMENT', `${what} '${typeof n === 'string' ? n : n instanceof Uint8Array ? 'DER' : formatDn(n)}': ${causeOf(e)}`);
   }
   return parseDer(der, what);
 }

@@ -1,9 +1,10 @@
 /**
- * Distinguished names (RFC 5280 4.1.2.4) and subjectAltName GeneralNames (RFC 5280 4.2.1.6): decoding for
- * printing and matching. Text is printed the way strongSwan does ("C=CH, O=strongSwan, CN=moon").
+ * Distinguished names (RFC 5280 4.1.2.4) and subjectAltName GeneralNames (RFC 5280 4.2.1.6) of certificates and
+ * CRLs. Decoding, printing and comparing names is src/identity's (one module for IKE IDs, subjects and SANs);
+ * text is printed the way strongSwan does ("C=CH, O=strongSwan, CN=moon") with RFC 4514 escapes.
  */
 import * as asn1js from 'asn1js';
-import { decodeDn } from '../ike/identity.js';
+import { decodeDn, dnEquals, formatDn, IdentityError, IdType, type Dn, type Identity } from '../identity/index.js';
 import { formatIp } from '../net/ip-address.js';
 import { parseDer } from './der.js';
 import { PkiError } from './errors.js';
@@ -15,8 +16,10 @@ export interface Rdn {
 export interface DistinguishedName {
   readonly der: Uint8Array;
   readonly text: string;
-  /** Attribute type/values in order (multi-valued RDNs flattened). */
+  /** Attribute type/values in order (multi-valued RDNs flattened): for display, never for comparison. */
   readonly rdns: readonly Rdn[];
+  /** The structure: RDNs in order, each a set of AVAs (compare with namesEqual / src/identity). */
+  readonly dn: Dn;
 }
 
 export type GeneralName =
@@ -28,14 +31,6 @@ export type GeneralName =
   | { readonly type: 'other'; readonly tag: number; readonly text: string };
 
 const latin = new TextDecoder('latin1');
-const utf8 = new TextDecoder();
-
-function stringOf(node: asn1js.AsnType): string {
-  const vb = (node as unknown as { valueBlock: { value?: unknown; valueHexView?: Uint8Array } }).valueBlock;
-  if (typeof vb.value === 'string') return vb.value;
-  if (vb.valueHexView) return utf8.decode(vb.valueHexView);
-  return '';
-}
 
 /** Decodes a DER Name; throws PkiError('BAD_ENCODING') naming `what` when malformed. */
 export function decodeName(der: Uint8Array, what = 'distinguished name'): DistinguishedName {
@@ -49,24 +44,21 @@ export function decodeName(der: Uint8Array, what = 'distinguished name'): Distin
 
 export function nameFromNode(seq: asn1js.AsnType, der: Uint8Array, what: string): DistinguishedName {
   if (!(seq instanceof asn1js.Sequence)) throw new PkiError('BAD_ENCODING', `${what}: Name is not a SEQUENCE`);
-  const rdns: Rdn[] = [];
-  for (const set of seq.valueBlock.value) {
-    if (!(set instanceof asn1js.Set)) throw new PkiError('BAD_ENCODING', `${what}: RDN is not a SET`);
-    for (const atv of set.valueBlock.value) {
-      const [oid, val] = atv instanceof asn1js.Sequence ? atv.valueBlock.value : [];
-      if (!(oid instanceof asn1js.ObjectIdentifier) || !val) throw new PkiError('BAD_ENCODING', `${what}: malformed AttributeTypeAndValue`);
-      rdns.push({ oid: oid.valueBlock.toString(), value: stringOf(val) });
-    }
+  let dn: Dn;
+  try {
+    dn = decodeDn(der, what);
+  } catch (e) {
+    if (e instanceof IdentityError) throw new PkiError('BAD_ENCODING', e.message);
+    throw e;
   }
-  return { der, text: decodeDn(der) ?? rdns.map((r) => `${r.oid}=${r.value}`).join(', '), rdns };
+  const rdns = dn.flat().map((a) => ({ oid: a.oid, value: a.text ?? `#${Buffer.from(a.der).toString('hex')}` }));
+  return { der, text: formatDn(dn), rdns, dn };
 }
 
-/** RFC 5280 7.1 name comparison, simplified as strongSwan and most validators do: same attribute types in the same
- *  order, values equal ignoring case and runs of white space. */
+/** RFC 5280 7.1 name equality, structurally (src/identity dn-match.ts): same RDNs in the same order, multi-valued
+ *  RDNs as sets, string values after RFC 4518 preparation whatever their string type. */
 export function namesEqual(a: DistinguishedName, b: DistinguishedName): boolean {
-  if (a.rdns.length !== b.rdns.length) return false;
-  const norm = (s: string) => s.trim().replace(/\s+/g, ' ').toLowerCase();
-  return a.rdns.every((r, i) => r.oid === b.rdns[i]!.oid && norm(r.value) === norm(b.rdns[i]!.value));
+  return dnEquals(a.dn, b.dn);
 }
 
 /** Decodes GeneralNames (a SEQUENCE of GeneralName) from DER. */
@@ -104,4 +96,24 @@ export function generalNameFromNode(n: asn1js.AsnType, what: string): GeneralNam
 
 export function generalNameText(g: GeneralName): string {
   return g.type === 'ip' || g.type === 'dn' || g.type === 'other' ? g.text : g.value;
+}
+
+/**
+ * A subjectAltName as the IKE identity it binds (RFC 4945 3.1): dNSName -> ID_FQDN, rfc822Name ->
+ * ID_RFC822_ADDR, iPAddress -> ID_IPV4/IPV6_ADDR, directoryName -> ID_DER_ASN1_DN; undefined for the others.
+ */
+export function generalNameIdentity(g: GeneralName): Identity | undefined {
+  const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
+  switch (g.type) {
+    case 'dns':
+      return { type: IdType.ID_FQDN, data: ascii(g.value) };
+    case 'email':
+      return { type: IdType.ID_RFC822_ADDR, data: ascii(g.value) };
+    case 'ip':
+      return g.value.length === 4 ? { type: IdType.ID_IPV4_ADDR, data: g.value } : g.value.length === 16 ? { type: IdType.ID_IPV6_ADDR, data: g.value } : undefined;
+    case 'dn':
+      return { type: IdType.ID_DER_ASN1_DN, data: g.value.der };
+    default:
+      return undefined;
+  }
 }

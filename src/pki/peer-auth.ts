@@ -5,7 +5,7 @@
  *     refusal with a code and a message for the log (RFC 7296 2.15; RFC 4945 3.1 for the ID binding).
  * Plus the CERTREQ codec (RFC 7296 3.7): a list of 20-octet SHA-1 hashes of CA SubjectPublicKeyInfos.
  */
-import type { Identity } from '../ike/identity.js';
+import type { Identity } from '../identity/index.js';
 import { parseCertificate, type Certificate } from './certificate.js';
 import { isPkiError, PkiError } from './errors.js';
 import { verifyAuth, type VerifyAuthOptions } from './auth.js';

@@ -4,13 +4,13 @@
  * (RFC 4945 3.1, RFC 7296 3.5). Time is an input (`now`, ms since the epoch). Every refusal has a stable code
  * and a message that names the certificate and what to fix.
  */
-import { formatIdentity, IdType, type Identity } from '../ike/identity.js';
+import { formatIdentity, identitiesEqual, IdType, type Identity } from '../identity/index.js';
 import { formatIp } from '../net/ip-address.js';
 import { certSignedBy, certreqHash, sameCertificate, subjectKeyIdOf, type Certificate } from './certificate.js';
 import { normalizeSerial, type Crl } from './crl.js';
 import { bytesEqual, concatBytes, hexColon } from './der.js';
 import { keyIdSha1, spkiSha1 } from './keys.js';
-import { decodeName, generalNameText, namesEqual } from './name.js';
+import { generalNameIdentity, generalNameText, namesEqual } from './name.js';
 import { EKU_NAMES, OID } from './oids.js';
 import { verifyWithScheme } from './sigalg.js';
 
@@ -277,8 +277,6 @@ export function validateChain(
 
 export type IdMatchResult = { readonly ok: true } | { readonly ok: false; readonly code: 'ID_NOT_IN_CERT'; readonly message: string };
 
-const dec = new TextDecoder();
-
 /** What a certificate can be identified by, for messages: "subject C=.., CN=..; subjectAltNames DNS:a, email:b". */
 export function certIdentities(cert: Certificate): string {
   const sans = cert.subjectAltNames.map((g) => `${g.type === 'dns' ? 'DNS' : g.type === 'email' ? 'email' : g.type === 'ip' ? 'IP' : g.type === 'dn' ? 'DN' : g.type}:${generalNameText(g)}`);
@@ -293,32 +291,27 @@ export function certIdentities(cert: Certificate): string {
  */
 export function certMatchesId(cert: Certificate, id: Identity): IdMatchResult {
   if (id.type === 0) return { ok: true };
-  const text = () => dec.decode(id.data).toLowerCase();
-  let ok = false;
+  let ok: boolean;
   switch (id.type) {
-    case IdType.ID_DER_ASN1_DN: {
-      let dn;
-      try {
-        dn = decodeName(id.data, 'ID');
-      } catch {
-        break;
-      }
-      ok = namesEqual(dn, cert.subject) || cert.subjectAltNames.some((g) => g.type === 'dn' && namesEqual(g.value, dn));
-      break;
-    }
+    case IdType.ID_DER_ASN1_DN:
     case IdType.ID_FQDN:
-      ok = cert.subjectAltNames.some((g) => g.type === 'dns' && g.value.toLowerCase() === text());
-      break;
     case IdType.ID_RFC822_ADDR:
-      ok = cert.subjectAltNames.some((g) => g.type === 'email' && g.value.toLowerCase() === text());
-      break;
     case IdType.ID_IPV4_ADDR:
     case IdType.ID_IPV6_ADDR:
-      ok = cert.subjectAltNames.some((g) => g.type === 'ip' && bytesEqual(g.value, id.data));
+      // One comparison for IKE IDs, subjects and SANs (src/identity): DNs structurally (RFC 5280 7.1), never as
+      // printed text; the peer's ID is a concrete name, so a "*" in it is a literal, not a wildcard.
+      ok =
+        (id.type === IdType.ID_DER_ASN1_DN && identitiesEqual(id, { type: IdType.ID_DER_ASN1_DN, data: cert.subject.der })) ||
+        cert.subjectAltNames.some((g) => {
+          const san = generalNameIdentity(g);
+          return san !== undefined && identitiesEqual(id, san);
+        });
       break;
     case IdType.ID_KEY_ID:
       ok = bytesEqual(id.data, keyIdSha1(cert.publicKey)) || bytesEqual(id.data, spkiSha1(cert.publicKey)) || (cert.subjectKeyId !== undefined && bytesEqual(id.data, cert.subjectKeyId));
       break;
+    default:
+      ok = false;
   }
   if (ok) return { ok: true };
   const shown = id.type === IdType.ID_IPV4_ADDR || id.type === IdType.ID_IPV6_ADDR ? formatIp(id.data) : formatIdentity(id);
@@ -326,7 +319,7 @@ export function certMatchesId(cert: Certificate, id: Identity): IdMatchResult {
     ok: false,
     code: 'ID_NOT_IN_CERT',
     message:
-      `identity '${shown}' is not confirmed by certificate "${cert.subject.text}": it contains ${certIdentities(cert)}; ` +
+      `identity '${shown}' is not confirmed by certificate "${cert.subject.text}": neither its subject nor a subjectAltName matches, it contains ${certIdentities(cert)}; ` +
       `issue the certificate with --san ${shown} or configure the peer's id as one of these`,
   };
 }

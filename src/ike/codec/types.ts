@@ -189,17 +189,7 @@ export const NotifyType = {
 export const NOTIFY_ERROR_MAX = 16383;
 
 /** RFC 7296 3.5 ID Type (RFC 7619 adds ID_NULL). */
-export const IdType = {
-  ID_IPV4_ADDR: 1,
-  ID_FQDN: 2,
-  ID_RFC822_ADDR: 3,
-  ID_IPV6_ADDR: 5,
-  ID_DER_ASN1_DN: 9,
-  ID_DER_ASN1_GN: 10,
-  ID_KEY_ID: 11,
-  ID_FC_NAME: 12,
-  ID_NULL: 13,
-} as const;
+export { IdType } from '../../identity/id-type.js';
 
 /** RFC 7296 3.8 Auth Method (RFC 4754, RFC 7427, RFC 7619 additions). */
 export const AuthMethod = {
