@@ -103,10 +103,22 @@ export interface Credentials {
 
 export interface EndpointSettings {
   readonly retransmit: RetransmitSettings;
-  /** Half-open IKE SAs after which the responder demands COOKIEs (RFC 7296 2.6); strongSwan's cookie_threshold. */
+  /**
+   * Half-open IKE SAs after which the responder demands COOKIEs (RFC 7296 2.6); strongSwan's cookie_threshold.
+   * 0 turns it off, as in strongSwan. All admission limits: src/ike/limits.ts.
+   */
   readonly cookieThreshold: number;
-  /** Half-open IKE SAs one peer address may hold before its requests are ignored (strongSwan's block_threshold). */
+  /** Half-open IKE SAs from one address after which it must send COOKIEs (strongSwan's cookie_threshold_ip); 0 = off. */
+  readonly cookieThresholdIp: number;
+  /**
+   * Half-open IKE SAs one peer address may hold before its requests are ignored (strongSwan's block_threshold);
+   * 0 = off. Raised to cookieThresholdIp + 1 when not above it, as strongSwan does.
+   */
   readonly blockThreshold: number;
+  /** Half-open IKE SAs in all beyond which IKE_SA_INIT is ignored (strongSwan's init_limit_half_open); 0 = off. */
+  readonly initLimitHalfOpen: number;
+  /** IKE SAs in all beyond which IKE_SA_INIT is ignored (strongSwan's ikesa_limit); 0 = off. */
+  readonly ikesaLimit: number;
   /** The cookie secret is replaced after this long; cookies made with the previous one stay valid (RFC 7296 2.6). */
   readonly cookieSecretLifetimeMs: number;
   /** How long a half-open IKE SA may live before it is dropped (strongSwan's half_open_timeout, 30 s). */
@@ -127,20 +139,29 @@ export interface EndpointSettings {
   readonly epochOffsetMs: number;
   /** Emit `ike-keys` events with the IKE SA keys (key logging for capture decryption); off by default. */
   readonly exportKeys: boolean;
-  /** RFC 7383 reassembly bounds per IKE SA and direction (memory exhaustion guard). */
-  readonly reassembly: { readonly maxFragments: number; readonly maxBytes: number };
+  /**
+   * RFC 7383 reassembly bounds (memory exhaustion guard): per IKE SA and direction at most maxFragments fragments
+   * and maxBytes bytes (strongSwan's max_packet bounds a reassembled message the same way), abandoned after
+   * timeoutMs (the sender retransmits the whole message after its own timeout), and maxTotalBytes for all SAs.
+   */
+  readonly reassembly: { readonly maxFragments: number; readonly maxBytes: number; readonly timeoutMs: number; readonly maxTotalBytes: number };
 }
 
 export const DEFAULT_SETTINGS: EndpointSettings = {
   retransmit: { timeoutMs: 4000, base: 1.8, tries: 5, limitMs: 0, jitterPercent: 0 },
+  // strongSwan 5.9.8's defaults (receiver.c: COOKIE_THRESHOLD_DEFAULT 30, COOKIE_THRESHOLD_IP_DEFAULT 3,
+  // BLOCK_THRESHOLD_DEFAULT 5; ike_sa_manager.c: ikesa_limit 0; init_limit_half_open 0).
   cookieThreshold: 30,
+  cookieThresholdIp: 3,
   blockThreshold: 5,
+  initLimitHalfOpen: 0,
+  ikesaLimit: 0,
   cookieSecretLifetimeMs: 120_000,
   halfOpenTimeoutMs: 30_000,
   nonceBytes: 32,
   keepaliveMs: 20_000,
   makeBeforeBreak: true,
-  reassembly: { maxFragments: 64, maxBytes: 64 * 1024 },
+  reassembly: { maxFragments: 64, maxBytes: 64 * 1024, timeoutMs: 4000, maxTotalBytes: 4 * 1024 * 1024 },
   epochOffsetMs: 0,
   exportKeys: false,
 };

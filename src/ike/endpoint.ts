@@ -30,6 +30,9 @@ import { AddressPool, type AddressPoolConfig } from './pool.js';
 import { NotifyType } from './codec/types.js';
 import type { CookieSecret, EndpointContext } from './context.js';
 import { describePayloads, exchangeName, fmt } from './format.js';
+import { InitAdmission } from './limits.js';
+import { initKey, SaTable } from './sa-table.js';
+import { TimerHeap } from './timer-heap.js';
 
 export type { CookieSecret, EndpointContext } from './context.js';
 export { describePayloads, exchangeName, fmt } from './format.js';
@@ -51,10 +54,17 @@ export class IkeEndpoint implements EndpointContext {
   settings: EndpointSettings;
   readonly credentials: Credentials;
   private conns: readonly IkeConnectionConfig[];
-  /** IKE SAs by our SPI. */
-  private readonly sas = new Map<string, IkeSa>();
-  /** Responder half: IKE_SA_INIT requests by SPIi | remote, to answer retransmissions (RFC 7296 2.1). */
-  private readonly byInitiatorSpi = new Map<string, IkeSa>();
+  /** IKE SAs by our SPI, id and (SPIi, remote), with half-open counts kept as they change. */
+  private readonly sas = new SaTable();
+  /** One deadline per SA (the earliest of its timers), so no timer work scans all SAs. */
+  private readonly timers = new TimerHeap<IkeSa>();
+  /** SAs an operation touched: their indexes and deadline are brought up to date before returning (settle). */
+  private readonly dirty = new Set<IkeSa>();
+  private readonly admission: InitAdmission;
+  /** Key exchanges started (createKeyExchange), to charge IKE_SA_INIT requests that fail after one. */
+  private keCount = 0;
+  /** Bytes held by RFC 7383 reassembly across all SAs. */
+  private reassemblyBytes = 0;
   private readonly txQueue: Transmit[] = [];
   private readonly eventQueue: IkeEvent[] = [];
   private readonly childSpis = new Set<number>();
@@ -62,13 +72,13 @@ export class IkeEndpoint implements EndpointContext {
   private poolMap = new Map<string, AddressPool>();
   /** The latest time the driver gave us (for actions triggered inside destroySa). */
   private lastNow = 0;
-  private secrets: { current: CookieSecret; previous?: CookieSecret } | undefined;
   private childCounter = 0;
   private faults = 0;
 
   constructor(opts: IkeEndpointOptions) {
-    this.crypto = opts.crypto;
+    this.crypto = countKeyExchanges(opts.crypto, () => this.keCount++);
     this.random = opts.random;
+    this.admission = new InitAdmission(opts.crypto, opts.random);
     this.credentials = opts.credentials;
     this.settings = { ...DEFAULT_SETTINGS, ...opts.settings };
     this.conns = opts.connections;
@@ -86,7 +96,14 @@ export class IkeEndpoint implements EndpointContext {
    * 2.2) and says so with `marker`; left out, a datagram to local port 4500 is taken to have had one.
    */
   receive(data: Uint8Array, local: Address, remote: Address, now: number, opts: { marker?: boolean } = {}): void {
-    const marker = opts.marker ?? local.port === 4500;
+    try {
+      this.receiveDatagram(data, local, remote, now, opts.marker ?? local.port === 4500);
+    } finally {
+      this.settle();
+    }
+  }
+
+  private receiveDatagram(data: Uint8Array, local: Address, remote: Address, now: number, marker: boolean): void {
     this.lastNow = Math.max(this.lastNow, now);
     const h = decodeIkeHeader(data);
     if (!h.ok) {
@@ -100,12 +117,12 @@ export class IkeEndpoint implements EndpointContext {
       return;
     }
     if (header.exchangeType === ExchangeType.IKE_SA_INIT && !header.flags.response) {
-      this.guard(undefined, 'IKE_SA_INIT request', () => respondIkeSaInit(this, data, header, local, remote, now, marker), () => this.findSaBySpiI(header.spiI, remote));
+      this.receiveInitRequest(data, header, local, remote, now, marker);
       return;
     }
     // The I flag says whether the sender is the original initiator; our SPI is the other one (RFC 7296 3.1).
     const ourSpi = header.flags.initiator ? header.spiR : header.spiI;
-    const sa = this.sas.get(spiHex(ourSpi));
+    const sa = this.sas.bySpiHex(spiHex(ourSpi));
     if (!sa) {
       // RFC 7296 2.21.4: a message outside any IKE SA we know. A response MUST NOT be answered; for a request an
       // unprotected INVALID_IKE_SPI is allowed (MAY), but the peer MUST NOT change any SA because of it, so it
@@ -115,16 +132,66 @@ export class IkeEndpoint implements EndpointContext {
       return;
     }
     const what = `${exchangeName(header.exchangeType)} ${header.flags.response ? 'response' : 'request'} ${header.messageId}`;
+    this.dirty.add(sa);
     this.guard(sa, what, () => {
       if (header.flags.response) this.handleResponse(sa, data, header, local, remote, now);
       else this.handleRequest(sa, data, header, local, remote, now, marker);
     });
   }
 
+  /**
+   * A new IKE_SA_INIT request (not a retransmission of one we answered): admission first, from the header and the
+   * first payload alone (cookies, block_threshold, init_limit_half_open, ikesa_limit: src/ike/limits.ts), so no
+   * request past a limit costs a parse or a key exchange. A request admitted that then fails after its key
+   * exchange (malformed, or a bad KE value) leaves no SA behind; it is charged as half-open for half_open_timeout
+   * instead, so such requests still count towards the cookie threshold and the limits.
+   */
+  private receiveInitRequest(data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number, marker: boolean): void {
+    this.sas.expireCharges(now);
+    const key = initKey(header.spiI, remote);
+    if (!this.sas.byInitKey(key)) {
+      if (this.sas.charged(key)) {
+        this.log('net', 2, undefined, `IKE_SA_INIT request from ${fmt(remote)} repeats one that failed, dropped`);
+        return;
+      }
+      const a = this.admission.admit(data, remote.address, now, this.settings, {
+        halfOpen: () => this.sas.halfOpenCount(),
+        halfOpenFrom: (address) => this.sas.halfOpenFrom(address),
+        total: () => this.sas.size,
+      });
+      if (a.kind === 'drop') {
+        this.log('net', 1, undefined, a.message);
+        return;
+      }
+      if (a.kind === 'cookie') {
+        this.log('net', 2, undefined, `sending COOKIE notify to ${remote.address}`);
+        const h: IkeHeaderInit = { spiI: header.spiI, spiR: new Uint8Array(8), exchangeType: ExchangeType.IKE_SA_INIT, flags: { initiator: false, response: true, version: false }, messageId: 0 };
+        this.sendRaw(marker, encodePlainMessage(h, [notify(NotifyType.COOKIE, a.cookie)]), local, remote);
+        return;
+      }
+    }
+    const before = this.keCount;
+    this.guard(undefined, 'IKE_SA_INIT request', () => respondIkeSaInit(this, data, header, local, remote, now, marker), () => this.sas.byInitKey(key));
+    if (this.keCount !== before && !this.sas.byInitKey(key)) this.sas.charge(key, remote.address, now + this.settings.halfOpenTimeoutMs);
+  }
+
   handleTimeout(now: number): void {
+    try {
+      this.runDue(now);
+    } finally {
+      this.settle();
+    }
+  }
+
+  private runDue(now: number): void {
     this.lastNow = Math.max(this.lastNow, now);
-    for (const sa of [...this.sas.values()]) {
+    this.sas.expireCharges(now);
+    this.settle();
+    for (const sa of this.timers.popDue(now)) {
+      if (!this.sas.has(sa)) continue;
+      this.dirty.add(sa);
       try {
+        this.expireReassembly(sa, now);
         const p = sa.pending;
         if (p && p.deadline <= now) {
           p.attempt++;
@@ -152,15 +219,10 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   nextTimeout(): number | undefined {
-    let next: number | undefined;
-    for (const sa of this.sas.values()) {
-      if (sa.pending) next = next === undefined ? sa.pending.deadline : Math.min(next, sa.pending.deadline);
-      if (sa.halfOpenDeadline !== undefined && sa.state === 'CONNECTING')
-        next = next === undefined ? sa.halfOpenDeadline : Math.min(next, sa.halfOpenDeadline);
-      const l = nextDeadline(this, sa);
-      if (l !== undefined) next = next === undefined ? l : Math.min(next, l);
-    }
-    return next;
+    this.settle();
+    const a = this.timers.peek();
+    const b = this.sas.nextChargeExpiry();
+    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
   }
 
   pollTransmit(): Transmit | undefined {
@@ -169,6 +231,32 @@ export class IkeEndpoint implements EndpointContext {
 
   pollEvent(): IkeEvent | undefined {
     return this.eventQueue.shift();
+  }
+
+  /** The earliest deadline of one SA: retransmission, half-open timeout, lifetimes and timers, reassembly age. */
+  private deadlineOf(sa: IkeSa): number | undefined {
+    let next = nextDeadline(this, sa);
+    const take = (t: number | undefined): void => {
+      if (t !== undefined && (next === undefined || t < next)) next = t;
+    };
+    take(sa.pending?.deadline);
+    if (sa.state === 'CONNECTING') take(sa.halfOpenDeadline);
+    const age = this.settings.reassembly.timeoutMs;
+    for (const r of [sa.reassembly.request, sa.reassembly.response]) if (r?.startedAt !== undefined) take(r.startedAt + age + 1);
+    return next;
+  }
+
+  /** Brings indexes, half-open counts and deadlines of the SAs touched since the last call up to date. */
+  private settle(): void {
+    for (const sa of this.dirty) {
+      if (this.sas.has(sa) && sa.state !== 'DESTROYING') {
+        this.sas.sync(sa);
+        this.timers.set(sa, this.deadlineOf(sa));
+      } else {
+        this.timers.set(sa, undefined);
+      }
+    }
+    this.dirty.clear();
   }
 
   // ------------------------------------------------------------------ commands
@@ -182,7 +270,7 @@ export class IkeEndpoint implements EndpointContext {
     const remote = opts.remote ?? { address: firstConcrete(conn.remoteAddrs) ?? '', port: conn.remotePort };
     if (remote.address === '') throw new Error(`connection '${connName}' has no concrete remote_addrs to initiate to`);
     const local = opts.local ?? { address: firstConcrete(conn.localAddrs) ?? (remote.address.includes(':') ? '::' : '0.0.0.0'), port: conn.localPort };
-    return this.startIke(conn, child, now, { local, remote }).id;
+    return this.settled(() => this.startIke(conn, child, now, { local, remote }).id);
   }
 
   private startIke(conn: IkeConnectionConfig, child: ChildConfig | undefined, now: number, at: { local: Address; remote: Address }): IkeSa {
@@ -198,24 +286,19 @@ export class IkeEndpoint implements EndpointContext {
   terminateIke(id: number, now: number): boolean {
     const sa = this.findById(id);
     if (!sa) return false;
-    if (sa.state !== 'ESTABLISHED') {
-      this.destroySa(sa, 'deleted', 'terminated before establishment');
+    return this.settled(() => {
+      if (sa.state !== 'ESTABLISHED') this.destroySa(sa, 'deleted', 'terminated before establishment');
+      else this.enqueue(sa, (t) => startDeleteIke(this, sa, t), now);
       return true;
-    }
-    this.enqueue(sa, (t) => startDeleteIke(this, sa, t), now);
-    return true;
+    });
   }
 
   /** Deletes one CHILD SA by its unique id. */
   terminateChild(childId: number, now: number): boolean {
-    for (const sa of this.sas.values()) {
-      const c = sa.children.find((x) => x.id === childId);
-      if (c) {
-        this.enqueue(sa, (t) => startDeleteChild(this, sa, c, t), now);
-        return true;
-      }
-    }
-    return false;
+    const f = this.sas.childById(childId);
+    if (!f) return false;
+    const { sa, child: c } = f;
+    return this.settled(() => (this.enqueue(sa, (t) => startDeleteChild(this, sa, c, t), now), true));
   }
 
   /** Creates another CHILD SA of the IKE SA's connection with CREATE_CHILD_SA (RFC 7296 1.3.1). */
@@ -223,29 +306,26 @@ export class IkeEndpoint implements EndpointContext {
     const sa = this.findById(ikeSaId);
     const cfg = sa?.conn?.children.find((c) => c.name === childName);
     if (!sa || !cfg || sa.state !== 'ESTABLISHED') return false;
-    this.enqueue(sa, (t) => startCreateChild(this, sa, cfg, t), now);
-    return true;
+    return this.settled(() => (this.enqueue(sa, (t) => startCreateChild(this, sa, cfg, t), now), true));
   }
 
   /** Rekeys a CHILD SA (by unique id) now. */
   rekeyChild(childId: number, now: number): boolean {
-    for (const sa of this.sas.values()) {
-      const c = sa.children.find((x) => x.id === childId);
-      if (c) {
-        this.enqueue(sa, (t) => startCreateChild(this, sa, c.config, t, { rekey: c }), now);
-        return true;
-      }
-    }
-    return false;
+    const f = this.sas.childById(childId);
+    if (!f) return false;
+    const { sa, child: c } = f;
+    return this.settled(() => (this.enqueue(sa, (t) => startCreateChild(this, sa, c.config, t, { rekey: c }), now), true));
   }
 
   /** Rekeys an IKE SA now (RFC 7296 1.3.2), or reauthenticates it with `reauth`. */
   rekeyIke(id: number, now: number, opts: { reauth?: boolean } = {}): boolean {
     const sa = this.findById(id);
     if (!sa || sa.state !== 'ESTABLISHED') return false;
-    if (opts.reauth) this.reauthenticate(sa, now);
-    else this.enqueue(sa, (t) => startRekeyIke(this, sa, t), now);
-    return true;
+    return this.settled(() => {
+      if (opts.reauth) this.reauthenticate(sa, now);
+      else this.enqueue(sa, (t) => startRekeyIke(this, sa, t), now);
+      return true;
+    });
   }
 
   /**
@@ -253,30 +333,31 @@ export class IkeEndpoint implements EndpointContext {
    * hard deletes it (strongSwan: rekey_bytes/packets and life_bytes/packets).
    */
   espExpired(spiIn: number, kind: 'soft' | 'hard', now: number): void {
-    for (const sa of this.sas.values()) {
-      const c = sa.children.find((x) => x.spiIn === spiIn || x.spiOut === spiIn);
-      if (!c) continue;
-      if (kind === 'soft') {
-        if (c.state === 'INSTALLED') c.rekeyAt = now;
-      } else {
-        c.expireAt = now;
-      }
-      this.handleTimeout(now);
-      return;
+    const f = this.sas.childBySpi(spiIn, true);
+    if (!f) return;
+    const c = f.child;
+    if (kind === 'soft') {
+      if (c.state === 'INSTALLED') c.rekeyAt = now;
+    } else {
+      c.expireAt = now;
     }
+    this.dirty.add(f.sa);
+    this.handleTimeout(now);
   }
 
   /** The data plane saw authenticated ESP from the peer of this CHILD SA: the peer is alive (DPD). */
   espActivity(spiIn: number, now: number): void {
-    for (const sa of this.sas.values()) if (sa.children.some((c) => c.spiIn === spiIn)) sa.lastInbound = Math.max(sa.lastInbound, now);
+    const f = this.sas.childBySpi(spiIn);
+    if (!f) return;
+    // Only moves the DPD deadline later: the armed (earlier) deadline just wakes us up to find nothing due.
+    f.sa.lastInbound = Math.max(f.sa.lastInbound, now);
   }
 
   /** Sends an empty INFORMATIONAL (liveness check, RFC 7296 2.4). */
   checkLiveness(id: number, now: number): boolean {
     const sa = this.findById(id);
     if (!sa || sa.state !== 'ESTABLISHED') return false;
-    this.enqueue(sa, (t) => startDpd(this, sa, t), now);
-    return true;
+    return this.settled(() => (this.enqueue(sa, (t) => startDpd(this, sa, t), now), true));
   }
 
   /**
@@ -317,6 +398,8 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   log(group: LogGroup, level: number, sa: IkeSa | undefined, message: string): void {
+    // Exchanges change SAs directly and log as they do: a cheap way to be sure such an SA gets settled.
+    if (sa) this.dirty.add(sa);
     const prefix = sa ? `[${sa.name}|${sa.id}] ` : '';
     this.eventQueue.push({ type: 'log', group, level, ...(sa ? { ikeSaId: sa.id } : {}), message: prefix + message });
   }
@@ -362,11 +445,13 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   enqueue(sa: IkeSa, start: (now: number) => void, now: number): void {
+    this.dirty.add(sa);
     sa.queue.push({ start });
     this.kick(sa, now);
   }
 
   sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void {
+    this.dirty.add(sa);
     sa.lastResponse = { messageId, exchangeType, datagrams: this.encodeAndSend(sa, exchangeType, messageId, true, payloads) };
   }
 
@@ -375,8 +460,8 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   registerSa(sa: IkeSa): void {
-    this.sas.set(spiHex(sa.localSpi), sa);
-    if (!sa.initiator) this.byInitiatorSpi.set(initKey(sa.spiI, sa.remote), sa);
+    this.sas.add(sa);
+    this.dirty.add(sa);
   }
 
   destroySa(sa: IkeSa, reason: IkeDownReason, message: string): void {
@@ -388,8 +473,9 @@ export class IkeEndpoint implements EndpointContext {
     sa.state = 'DESTROYING';
     sa.pending = undefined;
     sa.queue.length = 0;
-    this.sas.delete(spiHex(sa.localSpi));
-    if (!sa.initiator) this.byInitiatorSpi.delete(initKey(sa.spiI, sa.remote));
+    this.sas.remove(sa);
+    this.dirty.add(sa);
+    this.dropReassembly(sa);
     sa.ke?.dispose();
     for (const l of sa.leases.splice(0)) l.release(l.address);
     this.log('ike', wasUp ? 1 : 0, sa, message);
@@ -426,6 +512,8 @@ export class IkeEndpoint implements EndpointContext {
   removeChild(sa: IkeSa, c: ChildSa, reason: string): void {
     const i = sa.children.indexOf(c);
     if (i >= 0) sa.children.splice(i, 1);
+    this.sas.unindexChild(sa, c);
+    this.dirty.add(sa);
     this.childSpis.delete(c.spiIn);
     // Replacements that kept sending on this SA (rekey responder) switch their outbound traffic now.
     for (const r of sa.children)
@@ -457,17 +545,18 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   findSaBySpiI(spiI: Uint8Array, remote: Address): IkeSa | undefined {
-    return this.byInitiatorSpi.get(initKey(spiI, remote));
+    return this.sas.byInitKey(initKey(spiI, remote));
   }
 
   establishedSas(): readonly IkeSa[] {
-    return [...this.sas.values()].filter((s) => s.state === 'ESTABLISHED');
+    this.settle();
+    return this.sas.establishedSas();
   }
 
+  /** Half-open responder IKE SAs, plus IKE_SA_INIT requests charged for a key exchange that left no SA. */
   halfOpenCount(): number {
-    let n = 0;
-    for (const sa of this.sas.values()) if (!sa.initiator && sa.state === 'CONNECTING') n++;
-    return n;
+    this.settle();
+    return this.sas.halfOpenCount();
   }
 
   jitter(maxMs: number): number {
@@ -475,6 +564,7 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   later(sa: IkeSa, at: number, fn: (now: number) => void): void {
+    this.dirty.add(sa);
     sa.timers.push({ at, fn });
   }
 
@@ -526,25 +616,18 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   cookieSecrets(now: number): { current: CookieSecret; previous?: CookieSecret } {
-    const s = this.secrets;
-    if (!s) {
-      this.secrets = { current: { version: 1, secret: randomBytes(this.random, 32), createdAt: now } };
-    } else if (now - s.current.createdAt >= this.settings.cookieSecretLifetimeMs) {
-      this.secrets = { current: { version: (s.current.version % 255) + 1, secret: randomBytes(this.random, 32), createdAt: now }, previous: s.current };
-    }
-    return this.secrets!;
+    return this.admission.secretsAt(now, this.settings);
   }
 
   halfOpenFrom(address: string): number {
-    let n = 0;
-    for (const sa of this.sas.values()) if (!sa.initiator && sa.state === 'CONNECTING' && sa.remote.address === address) n++;
-    return n;
+    this.settle();
+    return this.sas.halfOpenFrom(address);
   }
 
   newIkeSpi(): Uint8Array {
     for (;;) {
       const spi = randomBytes(this.random, 8);
-      if (spi.some((b) => b !== 0) && !this.sas.has(spiHex(spi))) return spi;
+      if (spi.some((b) => b !== 0) && !this.sas.spiInUse(spiHex(spi))) return spi;
     }
   }
 
@@ -588,14 +671,46 @@ export class IkeEndpoint implements EndpointContext {
       this.destroySa(sa, 'error', `${why}; IKE SA failed`);
     } catch {
       sa.state = 'DESTROYING';
-      this.sas.delete(spiHex(sa.localSpi));
-      if (!sa.initiator) this.byInitiatorSpi.delete(initKey(sa.spiI, sa.remote));
+      this.sas.remove(sa);
+      this.dirty.add(sa);
     }
   }
 
   private findById(id: number): IkeSa | undefined {
-    for (const sa of this.sas.values()) if (sa.id === id) return sa;
-    return undefined;
+    return this.sas.byIdOf(id);
+  }
+
+  /** Runs a command and settles what it touched (indexes, deadlines) before returning to the driver. */
+  private settled<T>(fn: () => T): T {
+    try {
+      return fn();
+    } finally {
+      this.settle();
+    }
+  }
+
+  /**
+   * RFC 7383 reassembly bounds beyond the per-SA ones of FragmentReassembler (fragments, bytes): a reassembly older
+   * than reassembly.timeoutMs is abandoned (a peer that lost a fragment retransmits the whole message anyway), and
+   * all SAs together hold at most reassembly.maxTotalBytes.
+   */
+  private expireReassembly(sa: IkeSa, now: number): void {
+    for (const dir of ['request', 'response'] as const) {
+      const r = sa.reassembly[dir];
+      if (r && r.isExpired(now, this.settings.reassembly.timeoutMs)) {
+        this.log('enc', 1, sa, `dropping incomplete fragmented IKE message ${r.messageId ?? ''} after ${this.settings.reassembly.timeoutMs} ms`);
+        this.reassemblyBytes -= r.heldBytes;
+        r.reset();
+      }
+    }
+  }
+
+  private dropReassembly(sa: IkeSa): void {
+    for (const r of [sa.reassembly.request, sa.reassembly.response]) {
+      if (!r) continue;
+      this.reassemblyBytes -= r.heldBytes;
+      r.reset();
+    }
   }
 
   private random01(): number {
@@ -724,8 +839,19 @@ export class IkeEndpoint implements EndpointContext {
     } else if (m.value.encrypted?.type === PayloadType.SKF && sa.keys && m.value.payloads.length === 0) {
       // RFC 7383 2.6: authenticate and store each fragment; act once all are in.
       const dir = header.flags.response ? 'response' : 'request';
-      const r = (sa.reassembly[dir] ??= new FragmentReassembler(this.settings.reassembly));
+      const limits = this.settings.reassembly;
+      const r = (sa.reassembly[dir] ??= new FragmentReassembler({ maxFragments: limits.maxFragments, maxBytes: limits.maxBytes }));
+      this.expireReassembly(sa, this.lastNow);
+      const held = r.heldBytes;
       const res = r.add(data, m.value, sa.keys.in, this.lastNow);
+      this.reassemblyBytes += r.heldBytes - held;
+      if (this.reassemblyBytes > limits.maxTotalBytes) {
+        // Across all SAs: the fragment that would exceed the cap drops its own SA's reassembly, not others'.
+        this.log('enc', 1, sa, `IKE fragment of message ${header.messageId} dropped: fragments held for all IKE SAs would exceed ${limits.maxTotalBytes} bytes, reassembly abandoned`);
+        this.reassemblyBytes -= r.heldBytes;
+        r.reset();
+        return { kind: 'drop' };
+      }
       if (!res.ok) {
         this.log('enc', 1, sa, `IKE fragment of message ${header.messageId} dropped: ${res.error.message}`);
         return { kind: 'drop' };
@@ -783,8 +909,14 @@ function uniqueConfigs(list: readonly ChildConfig[]): ChildConfig[] {
   return [...new Set(list)];
 }
 
-function initKey(spiI: Uint8Array, remote: Address): string {
-  return `${spiHex(spiI)}|${remote.address}|${remote.port}`;
+/** The backend with createKeyExchange counted (IKE_SA_INIT requests that fail after one are charged for it). */
+function countKeyExchanges(base: CryptoBackend, count: () => void): CryptoBackend {
+  const c = Object.create(base) as { -readonly [K in keyof CryptoBackend]: CryptoBackend[K] };
+  c.createKeyExchange = (group, random) => {
+    count();
+    return base.createKeyExchange(group, random);
+  };
+  return c;
 }
 
 function firstConcrete(addrs: readonly string[]): string | undefined {

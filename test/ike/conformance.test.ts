@@ -40,6 +40,7 @@
 import { describe, expect, it } from 'vitest';
 import { child, connection, pskCredentials, type ChildOptions, type ConnectionOptions } from '../../src/ike/config-builder.js';
 import { makePair, captureSummary, type Side, type PairOptions, expectConsistent } from './pair.js';
+import { cookiesOn } from './cookies-on.js';
 import type { IkeEvent } from '../../src/ike/events.js';
 import type { IkeSa } from '../../src/ike/ike-sa.js';
 import { decodeMessage, decodePayloads, encodeMessage, encryptSK, openEncrypted } from '../../src/ike/codec/index.js';
@@ -514,7 +515,8 @@ describe('4. IKE_SA_INIT edge cases (RFC 7296 1.2, 2.6, 2.7, 3.3, 3.4)', () => {
   it('COOKIE not first in the retry: the responder still finds and accepts it (lenient; we always send it first)', () => {
     // HDR, SA, KE, Ni  -->  <-- HDR, N(COOKIE)
     // HDR, SA, KE, Ni, ..., N(COOKIE)  -->  <-- HDR, SA, KE, Nr   (the COOKIE moved to the end in flight)
-    const p = setup({ pair: { settings: { cookieThreshold: 0 } } });
+    const p = setup({ pair: { settings: { cookieThreshold: 1 } } });
+    cookiesOn(p.b.ep, { address: p.b.address, port: 500 }, 0, { proposals: 'aes128gcm16-prfsha256-x25519' });
     let retry = 0;
     const moved = tamper(p, p.a, (h) => h.exchangeType === ExchangeType.IKE_SA_INIT && retry++ === 1, (ps) => {
       const cookie = ps.filter((x) => x.type === PayloadType.NOTIFY && x.notifyType === NotifyType.COOKIE);

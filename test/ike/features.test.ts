@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { child, connection, pskCredentials } from '../../src/ike/config-builder.js';
 import { makePair, captureSummary, type Side } from './pair.js';
+import { cookiesOn } from './cookies-on.js';
 import type { IkeEvent } from '../../src/ike/events.js';
 import { parsePool } from '../../src/ike/pool.js';
 import { decodeMessage, encodeMessage } from '../../src/ike/codec/index.js';
@@ -137,7 +138,8 @@ describe('NAT traversal (RFC 7296 2.23, RFC 3948)', () => {
 describe('stateless cookies (RFC 7296 2.6)', () => {
   it('above the half-open threshold the responder answers N(COOKIE) and the initiator retries with it first', () => {
     const mk = (l: string, r: string, addr?: string) => connection({ name: 'gw', remoteAddrs: addr ? [addr] : ['%any'], local: { id: l }, remote: { id: r }, children: [child('net')] });
-    const { sim, net, a, b } = makePair({ connections: [mk('moon.example', 'sun.example', '192.0.2.2')], credentials: psk }, { connections: [mk('sun.example', 'moon.example')], credentials: psk }, { settings: { cookieThreshold: 0 } });
+    const { sim, net, a, b } = makePair({ connections: [mk('moon.example', 'sun.example', '192.0.2.2')], credentials: psk }, { connections: [mk('sun.example', 'moon.example')], credentials: psk }, { settings: { cookieThreshold: 1 } });
+    cookiesOn(b.ep, { address: b.address, port: 500 });
     a.ep.initiate('gw', 0);
     expect(sim.runUntil(() => of(a, 'child-install').length > 0, { maxTime: 60_000 }).ok).toBe(true);
     expect(captureSummary(net).slice(0, 4)).toEqual(['34q0', '34r0', '34q0', '34r0']);
@@ -164,7 +166,7 @@ describe('stateless cookies (RFC 7296 2.6)', () => {
   });
 
   it('ignores a peer address holding block_threshold half-open SAs', () => {
-    const ep = new IkeEndpoint({ connections: [connection({ name: 'gw', children: [child('net')] })], credentials: psk, crypto, random: seededRandom(9), settings: { blockThreshold: 3 } });
+    const ep = new IkeEndpoint({ connections: [connection({ name: 'gw', children: [child('net')] })], credentials: psk, crypto, random: seededRandom(9), settings: { blockThreshold: 3, cookieThresholdIp: 0 } });
     const { a } = makePair({ connections: [connection({ name: 'gw', remoteAddrs: ['192.0.2.2'], children: [child('net')] })], credentials: psk }, { connections: [], credentials: psk });
     a.ep.initiate('gw', 0);
     const req = a.ep.pollTransmit()!.data;
@@ -183,7 +185,10 @@ describe('stateless cookies (RFC 7296 2.6)', () => {
   });
 
   it('rotates the cookie secret and still accepts cookies of the previous one', () => {
-    const ep = new IkeEndpoint({ connections: [connection({ name: 'gw', children: [child('net')] })], credentials: psk, crypto, random: seededRandom(9), settings: { cookieThreshold: 0, cookieSecretLifetimeMs: 10_000 } });
+    const ep = new IkeEndpoint({ connections: [connection({ name: 'gw', children: [child('net')] })], credentials: psk, crypto, random: seededRandom(9), settings: { cookieThreshold: 1, cookieSecretLifetimeMs: 10_000 } });
+    // One half-open SA from elsewhere keeps the cookie threshold reached throughout (no handleTimeout here).
+    cookiesOn(ep, { address: '192.0.2.2', port: 500 }, 0, { keep: true });
+    const primers = ep.listSas().length;
     const { a } = makePair({ connections: [connection({ name: 'gw', remoteAddrs: ['192.0.2.2'], children: [child('net')] })], credentials: psk }, { connections: [], credentials: psk });
     a.ep.initiate('gw', 0);
     const req = a.ep.pollTransmit()!.data;
@@ -211,7 +216,7 @@ describe('stateless cookies (RFC 7296 2.6)', () => {
     expect(c1[0]).toBe(1);
     expect(cookieFor(req, 15_000)[0]).toBe(2); // rotated
     ep.receive(withCookie(req, c1), to, from, 16_000); // a cookie of the previous secret is still good
-    expect(ep.listSas()).toHaveLength(1);
+    expect(ep.listSas()).toHaveLength(primers + 1);
     const resp = decodeMessage(ep.pollTransmit()!.data);
     expect(resp.ok && resp.value.payloads.some((p) => p.type === PayloadType.SA)).toBe(true);
     expect(cookieFor(req2, 30_000)[0]).toBe(3); // rotated again: version 1 is gone
@@ -220,7 +225,7 @@ describe('stateless cookies (RFC 7296 2.6)', () => {
     ep.receive(stale, to, from, 31_000);
     const answer = decodeMessage(ep.pollTransmit()!.data);
     expect(answer.ok && answer.value.payloads[0]?.type === PayloadType.NOTIFY && answer.value.payloads[0].notifyType === 16390).toBe(true);
-    expect(ep.listSas()).toHaveLength(1);
+    expect(ep.listSas()).toHaveLength(primers + 1);
   });
 });
 

@@ -285,15 +285,8 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
     answer([notify(NotifyType.INVALID_KE_PAYLOAD, u16be(sel.set.ke!))]);
     return;
   }
-  if (ctx.halfOpenFrom(remote.address) >= ctx.settings.blockThreshold) {
-    ctx.log('ike', 1, undefined, `ignoring IKE_SA setup from ${remote.address}, per-IP half-open IKE_SA limit of ${ctx.settings.blockThreshold} reached`);
-    return;
-  }
-  const cookieAnswer = checkCookie(ctx, header, payloads, local, remote, nonce.data, now);
-  if (cookieAnswer) {
-    answer([notify(NotifyType.COOKIE, cookieAnswer)]);
-    return;
-  }
+  // Cookies (RFC 7296 2.6) and the half-open limits were checked by the endpoint before this request was parsed
+  // (src/ike/limits.ts, strongSwan's order): nothing past a limit gets this far.
   const sa = ctx.newSa(false, header.spiI, local, remote);
   sa.conn = conn;
   sa.state = 'CONNECTING';
@@ -340,28 +333,6 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
     // The initiator will continue on 4500; we follow when its IKE_AUTH arrives there.
     ctx.log('ike', 2, sa, `expecting ${exchangeName(ExchangeType.IKE_AUTH)} on port 4500`);
   }
-}
-
-/**
- * Stateless cookies (RFC 7296 2.6): when too many SAs are half-open, answer with
- * COOKIE = <VersionIDofSecret> | Hash(Ni | IPi | SPIi | <secret>) and keep no state until it comes back.
- * A cookie made with the previous secret is still accepted after a rotation.
- */
-function checkCookie(ctx: EndpointContext, header: IkeHeader, payloads: readonly Payload[], _local: Address, remote: Address, Ni: Uint8Array, now: number): Uint8Array | undefined {
-  if (ctx.halfOpenCount() < ctx.settings.cookieThreshold) return undefined;
-  const { current, previous } = ctx.cookieSecrets(now);
-  const make = (s: { version: number; secret: Uint8Array }): Uint8Array => {
-    const c = new Uint8Array(21);
-    c[0] = s.version;
-    c.set(ctx.crypto.hash('sha256', [Ni, new TextEncoder().encode(remote.address), header.spiI, s.secret]).subarray(0, 20), 1);
-    return c;
-  };
-  const got = notifies(payloads, NotifyType.COOKIE)[0];
-  if (got && got.data.length === 21) {
-    const s = got.data[0] === current.version ? current : got.data[0] === previous?.version ? previous : undefined;
-    if (s && equalBytes(got.data, make(s))) return undefined;
-  }
-  return make(current);
 }
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

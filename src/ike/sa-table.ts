@@ -1,0 +1,198 @@
+/**
+ * The endpoint's IKE SAs, indexed so that per-datagram work does not grow with their number (issue 11): by our
+ * SPI, by id, by (SPIi, remote) for the responder's retransmission check (RFC 7296 2.1), CHILD SAs by SPI and id,
+ * and the half-open and established SAs with per-address half-open counts kept incrementally.
+ *
+ * Exchanges change SA state directly (sa.state = ...), so the derived sets are brought up to date by `sync(sa)`,
+ * which the endpoint calls for every SA an operation touched, before it returns to the driver.
+ *
+ * Half-open also counts "charges": IKE_SA_INIT requests that cost a key exchange but left no SA behind (they failed
+ * after it). Each is held for half_open_timeout like the SA it would have been, so requests that fail late cannot
+ * slip past cookie_threshold and the other limits (strongSwan counts unprocessed IKE_SA_INITs for the same reason).
+ */
+import type { Address } from './config.js';
+import { spiHex, type ChildSa, type IkeSa } from './ike-sa.js';
+
+export function initKey(spiI: Uint8Array, remote: Address): string {
+  return `${spiHex(spiI)}|${remote.address}|${remote.port}`;
+}
+
+export class SaTable {
+  private readonly bySpi = new Map<string, IkeSa>();
+  private readonly byId = new Map<number, IkeSa>();
+  private readonly byInit = new Map<string, IkeSa>();
+  /** The key each responder SA was filed under (its remote port may move to 4500 later, RFC 7296 2.23). */
+  private readonly initKeys = new Map<IkeSa, string>();
+  private readonly childIn = new Map<number, IkeSa>();
+  private readonly childOut = new Map<number, IkeSa>();
+  private readonly childId = new Map<number, IkeSa>();
+  private readonly established = new Set<IkeSa>();
+  /** Half-open responder SAs with the address they are counted under. */
+  private readonly halfOpen = new Map<IkeSa, string>();
+  private readonly perAddress = new Map<string, number>();
+  /** Charged IKE_SA_INIT requests without an SA, by initKey, in expiry order (a FIFO: one timeout for all). */
+  private readonly charges = new Map<string, { address: string; until: number }>();
+  private chargeQueue: { key: string; until: number }[] = [];
+  private chargeHead = 0;
+
+  get size(): number {
+    return this.bySpi.size;
+  }
+
+  values(): IterableIterator<IkeSa> {
+    return this.bySpi.values();
+  }
+
+  has(sa: IkeSa): boolean {
+    return this.byId.get(sa.id) === sa;
+  }
+
+  bySpiHex(spi: string): IkeSa | undefined {
+    return this.bySpi.get(spi);
+  }
+
+  spiInUse(spi: string): boolean {
+    return this.bySpi.has(spi);
+  }
+
+  byIdOf(id: number): IkeSa | undefined {
+    return this.byId.get(id);
+  }
+
+  byInitKey(key: string): IkeSa | undefined {
+    return this.byInit.get(key);
+  }
+
+  add(sa: IkeSa): void {
+    this.bySpi.set(spiHex(sa.localSpi), sa);
+    this.byId.set(sa.id, sa);
+    if (!sa.initiator && !this.initKeys.has(sa)) {
+      const key = initKey(sa.spiI, sa.remote);
+      this.byInit.set(key, sa);
+      this.initKeys.set(sa, key);
+      this.uncharge(key);
+    }
+    this.sync(sa);
+  }
+
+  remove(sa: IkeSa): void {
+    const spi = spiHex(sa.localSpi);
+    if (this.bySpi.get(spi) === sa) this.bySpi.delete(spi);
+    if (this.byId.get(sa.id) === sa) this.byId.delete(sa.id);
+    const key = this.initKeys.get(sa);
+    if (key !== undefined) {
+      this.initKeys.delete(sa);
+      if (this.byInit.get(key) === sa) this.byInit.delete(key);
+    }
+    for (const c of sa.children) this.unindexChild(sa, c);
+    this.established.delete(sa);
+    this.setHalfOpen(sa, false);
+  }
+
+  /** Brings the derived sets in line with the SA's current state and children. O(children of sa). */
+  sync(sa: IkeSa): void {
+    if (!this.has(sa)) return;
+    this.setHalfOpen(sa, !sa.initiator && sa.state === 'CONNECTING');
+    if (sa.state === 'ESTABLISHED') this.established.add(sa);
+    else this.established.delete(sa);
+    for (const c of sa.children) {
+      this.childIn.set(c.spiIn, sa);
+      this.childOut.set(c.spiOut, sa);
+      this.childId.set(c.id, sa);
+    }
+  }
+
+  unindexChild(sa: IkeSa, c: ChildSa): void {
+    if (this.childIn.get(c.spiIn) === sa) this.childIn.delete(c.spiIn);
+    if (this.childOut.get(c.spiOut) === sa) this.childOut.delete(c.spiOut);
+    if (this.childId.get(c.id) === sa) this.childId.delete(c.id);
+  }
+
+  /** The IKE SA holding the CHILD SA with this inbound (or, with `either`, outbound) SPI, and the child. */
+  childBySpi(spi: number, either = false): { sa: IkeSa; child: ChildSa } | undefined {
+    for (const m of either ? [this.childIn, this.childOut] : [this.childIn]) {
+      const sa = m.get(spi);
+      const child = sa?.children.find((c) => c.spiIn === spi || (either && c.spiOut === spi));
+      if (sa && child) return { sa, child };
+    }
+    return undefined;
+  }
+
+  childById(id: number): { sa: IkeSa; child: ChildSa } | undefined {
+    const sa = this.childId.get(id);
+    const child = sa?.children.find((c) => c.id === id);
+    return sa && child ? { sa, child } : undefined;
+  }
+
+  establishedSas(): IkeSa[] {
+    return [...this.established];
+  }
+
+  halfOpenCount(): number {
+    return this.halfOpen.size + this.charges.size;
+  }
+
+  halfOpenFrom(address: string): number {
+    return this.perAddress.get(address) ?? 0;
+  }
+
+  /** Counts a request that cost work but left no SA as half-open until `until` (see the header comment). */
+  charge(key: string, address: string, until: number): void {
+    if (this.charges.has(key)) return;
+    this.charges.set(key, { address, until });
+    this.chargeQueue.push({ key, until });
+    this.bump(address, 1);
+  }
+
+  charged(key: string): boolean {
+    return this.charges.has(key);
+  }
+
+  /** The earliest expiry of a charge. */
+  nextChargeExpiry(): number | undefined {
+    for (; this.chargeHead < this.chargeQueue.length; this.chargeHead++) {
+      const e = this.chargeQueue[this.chargeHead]!;
+      if (this.charges.get(e.key)?.until === e.until) return e.until;
+    }
+    return undefined;
+  }
+
+  /** Releases charges due at `now`. Returns how many. */
+  expireCharges(now: number): number {
+    let n = 0;
+    for (let t = this.nextChargeExpiry(); t !== undefined && t <= now; t = this.nextChargeExpiry()) {
+      this.uncharge(this.chargeQueue[this.chargeHead]!.key);
+      this.chargeHead++;
+      n++;
+    }
+    if (this.chargeHead > 1024 && this.chargeHead * 2 > this.chargeQueue.length) {
+      this.chargeQueue = this.chargeQueue.slice(this.chargeHead);
+      this.chargeHead = 0;
+    }
+    return n;
+  }
+
+  private uncharge(key: string): void {
+    const c = this.charges.get(key);
+    if (!c) return;
+    this.charges.delete(key);
+    this.bump(c.address, -1);
+  }
+
+  private setHalfOpen(sa: IkeSa, on: boolean): void {
+    const counted = this.halfOpen.get(sa);
+    if (on && counted === undefined) {
+      this.halfOpen.set(sa, sa.remote.address);
+      this.bump(sa.remote.address, 1);
+    } else if (!on && counted !== undefined) {
+      this.halfOpen.delete(sa);
+      this.bump(counted, -1);
+    }
+  }
+
+  private bump(address: string, d: number): void {
+    const n = (this.perAddress.get(address) ?? 0) + d;
+    if (n <= 0) this.perAddress.delete(address);
+    else this.perAddress.set(address, n);
+  }
+}
