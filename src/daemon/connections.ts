@@ -12,10 +12,29 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Credentials, IkeConnectionConfig } from '../ike/config.js';
-import { loadSwanctlConfig, toCredentials, toIkeConnections, type ConfigWarning, type SwanctlConfig } from '../config/index.js';
+import {
+  buildSwanctlConfig,
+  loadSettings,
+  settingsFromObject,
+  toCredentials,
+  toIkeConnections,
+  type ConfigWarning,
+  type SettingsObject,
+  type SettingsSection,
+  type SwanctlConfig,
+} from '../config/index.js';
 import { toIkePools } from '../config/ike-adapter.js';
 import type { AddressPoolConfig } from '../ike/pool.js';
-import { loadDaemonCredentials, type DaemonCredentials } from './credentials.js';
+import { loadDaemonCredentials, type DaemonCredentials, type ExtraCredentials } from './credentials.js';
+
+/**
+ * Configuration loaded over vici (swanctl --load-all, src/vici/store.ts): swanctl.conf's tree (connections,
+ * secrets, pools, authorities) merged over the file's, and the credentials that came with it.
+ */
+export interface ExtraConfig {
+  readonly tree: SettingsObject;
+  readonly credentials: ExtraCredentials;
+}
 
 export interface ChildRef {
   readonly conn: string;
@@ -66,12 +85,30 @@ export function encapWarnings(cfg: SwanctlConfig): string[] {
 
 /**
  * Loads FILE (swanctl.conf syntax, includes relative to it) and maps it. Throws only ConfigError, naming
- * file:line and the expected form.
+ * file:line and the expected form. `extra` (what vici clients loaded) is merged into the file's tree before the
+ * one build, so vici connections are read by exactly the code that reads the file, may use its pools and secrets,
+ * and replace a file connection of the same name. Its errors name `vici` as the file.
  */
-export function loadDaemonConfig(path: string): { daemon: DaemonConfig; config: SwanctlConfig; warnings: readonly ConfigWarning[] } {
-  const { config, warnings } = loadSwanctlConfig(path, { readFile: (f) => readFileSync(f, 'utf8'), listDir: (d) => readdirSync(d) });
+export function loadDaemonConfig(path: string, extra?: ExtraConfig): { daemon: DaemonConfig; config: SwanctlConfig; warnings: readonly ConfigWarning[] } {
+  const root = loadSettings(path, { readFile: (f) => readFileSync(f, 'utf8'), listDir: (d) => readdirSync(d) });
+  if (extra) mergeSections(root, settingsFromObject(extra.tree, 'vici'));
+  const { config, warnings } = buildSwanctlConfig(root);
   const usesCerts = [...config.connections.values()].some((c) => [...c.local, ...c.remote].some((r) => r.auth.class === 'pubkey'));
   const passphrases = Object.fromEntries(config.secrets.keys.map((k) => [k.file, k.secret] as const).filter(([f]) => f !== undefined)) as Record<string, string>;
-  const creds = usesCerts ? loadDaemonCredentials(path, passphrases) : undefined;
+  const viciCreds = extra && (extra.credentials.certs.length + extra.credentials.cas.length + extra.credentials.crls.length + extra.credentials.keys.length > 0) ? extra.credentials : undefined;
+  const creds = usesCerts || viciCreds ? loadDaemonCredentials(path, passphrases, extra?.credentials) : undefined;
   return { daemon: toDaemonConfig(config, creds), config, warnings };
+}
+
+/** Top-level sections of `add` into `root`: each named entry (a connection, a pool...) replaces the file's. */
+function mergeSections(root: SettingsSection, add: SettingsSection): void {
+  for (const [name, sec] of add.sections) {
+    const target = root.sections.get(name);
+    if (!target) {
+      root.sections.set(name, sec);
+      continue;
+    }
+    for (const [sub, s] of sec.sections) target.sections.set(sub, s);
+    for (const [k, v] of sec.keys) target.keys.set(k, v);
+  }
 }

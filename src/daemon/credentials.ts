@@ -14,6 +14,7 @@ import {
   sameCertificate,
   TrustStore,
   type Certificate,
+  type Crl,
   type LoadedCredentials,
   type PrivateKey,
 } from '../pki/index.js';
@@ -28,9 +29,31 @@ export interface DaemonCredentials {
   readonly loaded: LoadedCredentials;
 }
 
-export function loadDaemonCredentials(configPath: string, secrets: Readonly<Record<string, string>> = {}): DaemonCredentials {
+/**
+ * Credentials loaded over vici (swanctl --load-creds, src/vici/store.ts): they join the folders' credentials, and
+ * certificates sent inside a load-conn are named `vici:<sha1>` in the configuration and resolved here.
+ */
+export interface ExtraCredentials {
+  readonly certs: readonly Certificate[];
+  readonly cas: readonly Certificate[];
+  readonly crls: readonly Crl[];
+  readonly keys: readonly PrivateKey[];
+  certificate(name: string): Certificate | undefined;
+}
+
+export function loadDaemonCredentials(configPath: string, secrets: Readonly<Record<string, string>> = {}, extra?: ExtraCredentials): DaemonCredentials {
   const dir = dirname(configPath);
-  const loaded = loadCredentialDir(dir, nodeCredentialFs, { secrets });
+  const fromDir = loadCredentialDir(dir, nodeCredentialFs, { secrets });
+  const vici = <T>(list: readonly T[]) => list.map((value) => ({ file: 'vici', value }));
+  const loaded: LoadedCredentials = extra
+    ? {
+        ...fromDir,
+        certs: [...fromDir.certs, ...vici(extra.certs)],
+        cas: [...fromDir.cas, ...vici(extra.cas)],
+        crls: [...fromDir.crls, ...vici(extra.crls)],
+        keys: [...fromDir.keys, ...vici(extra.keys)],
+      }
+    : fromDir;
   const cas = loaded.cas.map((c) => c.value);
   // Intermediate CAs (not self-signed) are sent after our certificate and help validate the peer's chain when
   // the peer does not send them (charon builds paths through locally loaded CA certificates too).
@@ -49,8 +72,12 @@ export function loadDaemonCredentials(configPath: string, secrets: Readonly<Reco
   };
   const resolver: CertResolver = {
     cert: (name, folder) => {
-      const fromDir = (folder === 'x509' ? loaded.certs : loaded.cas).find((c) => c.file.endsWith(`/${name}`) || c.file === name);
-      return fromDir?.value ?? loadCertFile(dir, folder, name, nodeCredentialFs);
+      if (extra && name.startsWith('vici:')) {
+        const c = extra.certificate(name);
+        if (c) return c;
+      }
+      const found = (folder === 'x509' ? loaded.certs : loaded.cas).find((c) => c.file.endsWith(`/${name}`) || c.file === name);
+      return found?.value ?? loadCertFile(dir, folder, name, nodeCredentialFs);
     },
     chain,
     byId: (id) => loaded.certs.find((c) => certMatchesId(c.value, id).ok && findKeyForCert({ keys: loaded.keys }, c.value) !== undefined)?.value,

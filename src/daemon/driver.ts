@@ -33,6 +33,7 @@ import { classifyDatagram } from './classify.js';
 import { clampTcpMss, mssForMtu } from '../net/mss.js';
 import { innerMtuFor } from '../tun/mtu.js';
 import type { ChildRef, DaemonConfig } from './connections.js';
+import { AddressPool, type AddressPoolConfig } from '../ike/pool.js';
 import type { ConfigDiff } from '../config/diff.js';
 import type { Logger } from './logger.js';
 import { endpointSettings, endpointSettingsDiffer, withFragmentSize, type GlobalSettings } from './settings.js';
@@ -123,6 +124,8 @@ export class Daemon {
   /** The inner MTU SYNs are clamped for, or undefined (no TUN, or clamping off). */
   private readonly mssMtu: number | 'tun' | undefined;
   private readonly listeners: ((e: IkeEvent) => void)[] = [];
+  /** IKE messages as sent and received (vici's counters): after the endpoint handled an inbound one. */
+  private readonly messageListeners: ((dir: 'in' | 'out' | 'invalid', data: Uint8Array) => void)[] = [];
   private readonly trapPolicies = new Map<number, { conn: string; child: string; remote: readonly TrafficSelector[]; policyId: number }>();
   private nextTrapReqid = TRAP_REQID_BASE;
   /** Endpoint settings the daemon fixes itself (not from --settings): reapplied on reload. */
@@ -312,6 +315,38 @@ export class Daemon {
     this.listeners.push(listener);
   }
 
+  /** IKE messages in and out, and datagrams classified invalid (vici's get-counters). */
+  onIkeMessage(listener: (dir: 'in' | 'out' | 'invalid', data: Uint8Array) => void): void {
+    this.messageListeners.push(listener);
+  }
+
+  /** Trap policies installed (vici list-policies): connection, child, and the selectors of its config. */
+  trapPolicyList(): { conn: string; child: string; local: readonly TrafficSelector[]; remote: readonly TrafficSelector[] }[] {
+    return [...this.trapPolicies.values()].map((t) => {
+      const c = this.connections.find((x) => x.name === t.conn)?.children.find((x) => x.name === t.child);
+      return { conn: t.conn, child: t.child, local: (c?.localTs ?? []).filter((x): x is TrafficSelector => !('dynamic' in x)), remote: t.remote };
+    });
+  }
+
+  /** vici install: a trap policy for `child` of `conn` (as start_action = trap). False when it cannot be trapped. */
+  installTrapPolicy(conn: string, child: string): boolean {
+    this.installTrap({ conn, child });
+    return [...this.trapPolicies.values()].some((t) => t.conn === conn && t.child === child);
+  }
+
+  /** vici uninstall: removes the trap policy of `child` (of `conn`, if given). False when there is none. */
+  uninstallTrapPolicy(child: string, conn?: string): boolean {
+    let found = false;
+    for (const [reqid, t] of [...this.trapPolicies])
+      if (t.child === child && (conn === undefined || t.conn === conn)) {
+        this.engine.removePolicy(t.policyId);
+        this.trapPolicies.delete(reqid);
+        this.opts.routes?.trapDown(`${t.conn}/${t.child}`);
+        found = true;
+      }
+    return found;
+  }
+
   /** The driver's clock (ms), the one IkeSaInfo.establishedAt uses. */
   now(): number {
     return this.clock();
@@ -346,7 +381,7 @@ export class Daemon {
    * Applies a reloaded configuration (SIGHUP; later vici's load-conns). SAs of connections whose configuration
    * did not change are left alone; removed connections' SAs are deleted; changed ones are deleted and, with
    * start_action = start, initiated again; added ones start as configured. Credentials apply to the next
-   * authentication. Trap policies follow the new configuration. Pools and bound ports stay as started.
+   * authentication. Trap policies follow the new configuration. Pools follow (applyPools); bound ports stay as started.
    */
   reload(next: DaemonConfig, diff: ConfigDiff, settings?: GlobalSettings): void {
     const now = this.clock();
@@ -381,14 +416,37 @@ export class Daemon {
         this.log.log('cfg', 1, `initiating '${conn}' child '${child}' (start_action = start, reloaded)`);
         this.guard('initiate', () => void this.endpoint.initiate(conn, now, { child }));
       }
-    if (diff.pools.added.length + diff.pools.removed.length + diff.pools.changed.length > 0)
-      this.log.log('cfg', 0, 'pool changes take effect after a restart');
+    if (diff.pools.added.length + diff.pools.removed.length + diff.pools.changed.length > 0) this.applyPools(next.pools, diff.pools);
     this.log.log(
       'cfg',
       1,
       `reloaded: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed, ${diff.unchanged.length} unchanged connection(s)${diff.secretsChanged ? ', secrets changed' : ''}`,
     );
     this.flush(now);
+  }
+
+  /**
+   * Pools added, removed or redefined by a reload (SIGHUP, vici load-pool): new ones serve the next request; a
+   * pool with addresses online keeps its leases and is replaced or removed only when it has none (charon's
+   * vici_attribute.c refuses to unload such a pool).
+   */
+  private applyPools(pools: readonly AddressPoolConfig[], diff: ConfigDiff['pools']): void {
+    // The endpoint looks pools up by name per request in the map pools() returns; it has no setter (yet).
+    const live = this.endpoint.pools() as Map<string, AddressPool>;
+    for (const name of [...diff.removed, ...diff.changed]) {
+      const p = live.get(name);
+      if (p && p.stats().online > 0) {
+        this.log.log('cfg', 0, `pool ${name} has ${p.stats().online} online lease(s): kept as it was`);
+        continue;
+      }
+      live.delete(name);
+      if (diff.removed.includes(name)) this.log.log('cfg', 1, `removed pool ${name}`);
+    }
+    for (const cfg of pools)
+      if ((diff.added.includes(cfg.name) || diff.changed.includes(cfg.name)) && !live.has(cfg.name)) {
+        live.set(cfg.name, new AddressPool(cfg));
+        this.log.log('cfg', 1, `${diff.added.includes(cfg.name) ? 'added' : 'replaced'} pool ${cfg.name} (${live.get(cfg.name)!.stats().size} addresses)`);
+      }
   }
 
   /**
@@ -497,12 +555,14 @@ export class Daemon {
         this.log.log('net', 2, `received packet: from ${fmtAddr(remote.address, remote.port)} to ${fmtAddr(local.address, local.port)} (${k.data.length} bytes)`);
         // A stripped non-ESP marker (RFC 3948) shows as IKE data shorter than the datagram.
         this.guard('IKE receive', () => this.endpoint.receive(k.data, local, remote, now, { marker: k.data.length !== data.length }));
+        for (const l of this.messageListeners) this.guard('IKE message listener', () => l('in', k.data));
         break;
       case 'keepalive':
         this.counters.keepalives++;
         break;
       case 'invalid':
         this.counters.invalid++;
+        for (const l of this.messageListeners) this.guard('IKE message listener', () => l('invalid', data));
         this.log.log('net', 2, `from ${fmtAddr(remote.address, remote.port)}: ${k.why}`);
         break;
     }
@@ -741,6 +801,7 @@ export class Daemon {
         this.counters.ikeOut++;
         const data = t.nonEspMarker ? withMarker(t.data) : t.data;
         this.send(t.local, t.remote, data);
+        for (const l of this.messageListeners) this.guard('IKE message listener', () => l('out', t.data));
       }
       for (let e = this.endpoint.pollEvent(); e; e = this.endpoint.pollEvent()) {
         progressed = true;

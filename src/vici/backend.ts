@@ -6,6 +6,8 @@
  * *relative to now*, as charon reports them, so the server never needs the daemon's clock.
  */
 import type { ViciMessage } from './message.js';
+import type { IkeCounters } from './counters.js';
+import type { ViciStore } from './store.js';
 
 export interface ViciVersionInfo {
   /** charon reports lib->ns ("charon"); cygnet reports "cygnet". */
@@ -214,4 +216,50 @@ export interface ViciBackend {
    */
   loadConn?(name: string, section: ViciMessage): ViciResult | Promise<ViciResult>;
   unloadConn?(name: string): ViciResult | Promise<ViciResult>;
+  /**
+   * Optional: apply everything vici clients loaded (load-conn, load-shared, load-key, load-cert, load-authority,
+   * load-pool and their unloads) together with the daemon's own file, as one configuration. A failure (the
+   * connection does not build, a pool overlaps) is reported with success = no and the server restores the
+   * previous store. With it, the server keeps a ViciStore and answers every load-/unload-/get- command; without
+   * it, only load-conn/unload-conn through loadConn/unloadConn.
+   */
+  applyVici?(store: ViciStore): ViciResult | Promise<ViciResult>;
+  /** Optional: virtual IP pools in use (get-pools / swanctl --list-pools). */
+  pools?(): readonly ViciPool[] | Promise<readonly ViciPool[]>;
+  /** Optional: trap policies installed (list-policies / swanctl --list-pols). */
+  policies?(): readonly ViciPolicy[] | Promise<readonly ViciPolicy[]>;
+  /** Optional: certificates the daemon holds besides those loaded over vici (its x509/ and x509ca/ folders). */
+  certificates?(): readonly ViciCertInfo[] | Promise<readonly ViciCertInfo[]>;
+  /** Optional: charon's counters plugin (get-counters / reset-counters / swanctl --counters). */
+  readonly counters?: IkeCounters;
+  /** Optional: install / uninstall a trap policy for a CHILD_SA config (swanctl --install / --uninstall). */
+  install?(child: string, ike?: string): ViciResult | Promise<ViciResult>;
+  uninstall?(child: string, ike?: string): ViciResult | Promise<ViciResult>;
+}
+
+export interface ViciPool {
+  readonly name: string;
+  /** The first address of the pool's range (charon's mem_pool base). */
+  readonly base: string;
+  readonly size: number;
+  readonly online: number;
+  readonly offline: number;
+  readonly leases?: readonly { readonly address: string; readonly identity: string; readonly online: boolean }[];
+}
+
+export interface ViciPolicy {
+  readonly ike: string;
+  readonly child: string;
+  /** TUNNEL, TRANSPORT, PASS, DROP. */
+  readonly mode: string;
+  readonly localTs: readonly string[];
+  readonly remoteTs: readonly string[];
+}
+
+export interface ViciCertInfo {
+  readonly type: 'X509' | 'X509_CRL';
+  /** x509_flag_names: NONE, CA, AA, OCSP. */
+  readonly flag: string;
+  readonly hasPrivkey: boolean;
+  readonly der: Uint8Array;
 }

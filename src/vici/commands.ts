@@ -4,13 +4,15 @@
  *
  * Commands: version, stats, list-sas (streams list-sa), list-conns (streams list-conn), get-conns, initiate and
  * terminate (stream control-log), rekey, reload-settings and cygnet's `reload` (both reload the configuration
- * file: cygnet has no strongswan.conf, its settings live in the swanctl.conf-syntax file), and load-conn /
- * unload-conn when the backend implements them.
+ * file: cygnet has no strongswan.conf, its settings live in the swanctl.conf-syntax file); the configuration
+ * commands of swanctl --load-all (commands-config.ts) and the other queries (commands-query.ts).
  */
 import { arch, machine, release, type } from 'node:os';
 import type { InitiateRequest, TerminateRequest, ViciBackend, ViciChildSa, ViciConn, ViciIkeSa, ViciLogLine, ViciResult, ViciStats } from './backend.js';
-import { section, str, type ViciInput, type ViciMessage } from './message.js';
+import { str, type ViciInput, type ViciMessage } from './message.js';
 import type { CommandContext, ViciServer } from './server.js';
+import { registerConfigCommands } from './commands-config.js';
+import { registerQueryCommands } from './commands-query.js';
 
 /** Events charon 5.9 knows; registering for any of them is confirmed even if cygnet never raises some. */
 export const VICI_EVENTS = [
@@ -36,6 +38,8 @@ export interface ViciCommandOptions {
   /** Extra timers for tests; defaults to the global ones. */
   readonly setTimeout?: (fn: () => void, ms: number) => unknown;
   readonly clearTimeout?: (h: unknown) => void;
+  /** charon's DBG_CFG lines of the load-/unload- commands ("added vici connection: x", "loaded certificate ..."). */
+  readonly log?: (level: number, message: string) => void;
 }
 
 /** A section holding one named entry, safe for any name (no prototype setter for "__proto__"). */
@@ -188,7 +192,8 @@ export function listConnEvent(c: ViciConn): ViciInput {
 
 /** control-log event (vici README "control-log"; charon spells the id key "ikesa-uniqueid"). */
 export function controlLogEvent(l: ViciLogLine): ViciInput {
-  const m: ViciInput = { group: l.group, level: l.level };
+  // charon sends debug_names (IKE, CFG, CHD...): swanctl prints them as they come.
+  const m: ViciInput = { group: l.group.toUpperCase(), level: l.level };
   if (l.ikeSaName !== undefined) m['ikesa-name'] = l.ikeSaName;
   if (l.ikeSaUniqueId !== undefined) m['ikesa-uniqueid'] = l.ikeSaUniqueId;
   m.msg = l.message;
@@ -200,7 +205,7 @@ export function controlLogEvent(l: ViciLogLine): ViciInput {
  * number; cygnet has one event loop, so 0 unless the caller says otherwise.
  */
 export function logEvent(l: ViciLogLine, thread = 0): ViciInput {
-  const m: ViciInput = { group: l.group, level: l.level, thread };
+  const m: ViciInput = { group: l.group.toUpperCase(), level: l.level, thread };
   if (l.ikeSaName !== undefined) m['ikesa-name'] = l.ikeSaName;
   if (l.ikeSaUniqueId !== undefined) m['ikesa-uniqueid'] = l.ikeSaUniqueId;
   m.msg = l.message;
@@ -400,35 +405,9 @@ export function registerViciCommands(server: ViciServer, backend: ViciBackend, o
     return {};
   });
 
-  // charon's get-conns lists only connections loaded over vici (swanctl --load-conns unloads the ones it no longer
-  // has): connections from cygnet's own file are never reported here, so swanctl cannot unload them.
-  const viciLoaded = new Set<string>();
-  server.command('get-conns', () => ({ conns: [...viciLoaded] }));
-
-  const loadConn = backend.loadConn?.bind(backend);
-  const unloadConn = backend.unloadConn?.bind(backend);
-  if (loadConn) {
-    server.command('load-conn', async (msg) => {
-      const names = Object.keys(msg);
-      const name = names[0];
-      const body = name === undefined ? undefined : section(msg[name]);
-      if (names.length !== 1 || name === undefined || body === undefined) {
-        return { success: 'no', errmsg: 'load-conn expects exactly one connection section' };
-      }
-      const r = await loadConn(name, body);
-      if (r.success) viciLoaded.add(name);
-      return resultReply(r);
-    });
-  }
-  if (unloadConn) {
-    server.command('unload-conn', async (msg) => {
-      const name = optStr(msg, 'name');
-      if (name === undefined) return { success: 'no', errmsg: 'missing connection name' };
-      const r = await unloadConn(name);
-      if (r.success) viciLoaded.delete(name);
-      return resultReply(r);
-    });
-  }
+  // load-/unload-/get- for connections, credentials, authorities and pools; list-certs, list-policies, counters...
+  const store = registerConfigCommands(server, backend, opts.log ? { log: opts.log } : {});
+  registerQueryCommands(server, backend, store);
 
   server.command('initiate', async (msg, ctx) => {
     const child = optStr(msg, 'child');

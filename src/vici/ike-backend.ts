@@ -22,7 +22,12 @@ import type {
   ViciStats,
   ViciVersionInfo,
 } from './backend.js';
-import { viciConn, viciIkeSa, type ChildSaExtras, type IkeSaExtras } from './adapt.js';
+import { viciChildSa, viciConn, viciIkeSa, type ChildSaExtras, type IkeSaExtras } from './adapt.js';
+import { childRekeyEvent, childUpdownEvent, ikeRekeyEvent, ikeSaBody, ikeUpdownEvent } from './commands.js';
+import { IkeCounters, messageCounter } from './counters.js';
+import type { ViciInput } from './message.js';
+import type { ViciStore } from './store.js';
+import type { ViciCertInfo, ViciPolicy, ViciPool } from './backend.js';
 
 export interface IkeControl {
   /** Start connection `conn` with CHILD_SA `child` (or its first); returns the new IKE SA's id. May throw. */
@@ -43,6 +48,19 @@ export interface IkeControl {
   ikeExtras?(sa: IkeSaInfo): Omit<IkeSaExtras, 'now' | 'child'> | undefined;
   /** Timers armed, for stats' "jobs scheduled". */
   scheduled?(): number;
+  /** Rebuild the configuration from the daemon's file plus what vici clients loaded (swanctl --load-all). */
+  applyVici?(store: ViciStore): ViciResult | Promise<ViciResult>;
+  pools?(): readonly ViciPool[];
+  policies?(): readonly ViciPolicy[];
+  certificates?(): readonly ViciCertInfo[];
+  install?(child: string, ike?: string): ViciResult;
+  uninstall?(child: string, ike?: string): ViciResult;
+}
+
+/** Where the backend raises vici events (a ViciServer: emit to every registered client). */
+export interface ViciEventSink {
+  emit(event: string, msg: ViciInput): number;
+  listeners(event: string): number;
 }
 
 export interface IkeViciBackendOptions {
@@ -72,11 +90,55 @@ export class IkeViciBackend implements ViciBackend {
   private readonly initiates = new Set<InitiateWaiter>();
   private readonly terminates = new Set<TerminateWaiter>();
   private captured: IkeEvent[] | undefined;
+  private sink: ViciEventSink | undefined;
+  /** CHILD SAs replaced by a rekey, whose later removal is not a child-updown. */
+  private readonly replacedChildren = new Set<number>();
+  /** charon's counters plugin: fed by onEvent (rekeys) and onIkeMessage (messages by exchange). */
+  readonly counters = new IkeCounters();
+  readonly applyVici?: (store: ViciStore) => ViciResult | Promise<ViciResult>;
+  readonly pools?: () => readonly ViciPool[];
+  readonly policies?: () => readonly ViciPolicy[];
+  readonly certificates?: () => readonly ViciCertInfo[];
+  readonly install?: (child: string, ike?: string) => ViciResult;
+  readonly uninstall?: (child: string, ike?: string) => ViciResult;
 
   constructor(
     private readonly ctl: IkeControl,
     private readonly opts: IkeViciBackendOptions,
-  ) {}
+  ) {
+    // What the daemon offers, the backend offers: commands answer "not supported" for the rest.
+    if (ctl.applyVici) this.applyVici = ctl.applyVici.bind(ctl);
+    if (ctl.pools) this.pools = ctl.pools.bind(ctl);
+    if (ctl.policies) this.policies = ctl.policies.bind(ctl);
+    if (ctl.certificates) this.certificates = ctl.certificates.bind(ctl);
+    if (ctl.install) this.install = ctl.install.bind(ctl);
+    if (ctl.uninstall) this.uninstall = ctl.uninstall.bind(ctl);
+  }
+
+  /** Raise ike-updown, child-updown, ike-rekey, child-rekey and ike-update to `sink` from now on. */
+  attach(sink: ViciEventSink): void {
+    this.sink = sink;
+  }
+
+  /**
+   * Count an IKE message (without non-ESP marker) as sent ('out') or received ('in', after the endpoint handled
+   * it, so a new SA is known), or a datagram that is not IKE ('invalid').
+   */
+  onIkeMessage(dir: 'in' | 'out' | 'invalid', data: Uint8Array): void {
+    if (dir === 'invalid') {
+      this.counters.count('invalid');
+      return;
+    }
+    const name = messageCounter(data, dir);
+    if (name === undefined) return;
+    this.counters.count(name, this.connOfSpis(data.subarray(0, 8), data.subarray(8, 16)));
+  }
+
+  private connOfSpis(spiI: Uint8Array, spiR: Uint8Array): string | undefined {
+    const eq = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+    for (const { sa } of this.ctl.listSas()) if (eq(sa.spiI, spiI) && (eq(sa.spiR, spiR) || spiR.every((x) => x === 0))) return sa.name;
+    return undefined;
+  }
 
   version(): ViciVersionInfo {
     return { daemon: this.opts.daemon ?? 'cygnet', version: this.opts.version };
@@ -226,8 +288,88 @@ export class IkeViciBackend implements ViciBackend {
   /** Feed every event the endpoint emits (the daemon's pollEvent loop). */
   onEvent(e: IkeEvent): void {
     this.captured?.push(e);
+    this.count(e);
+    if (this.sink) this.raise(this.sink, e);
     for (const w of [...this.initiates]) this.applyInitiate(w, e);
     for (const w of [...this.terminates]) this.applyTerminate(w, e);
+  }
+
+  /** Rekeys for the counters: the new IKE SA's initiator is the side that started the rekey (RFC 7296 2.18). */
+  private count(e: IkeEvent): void {
+    if (e.type === 'ike-rekeyed') this.counters.count(e.sa.initiator ? 'ike-rekey-init' : 'ike-rekey-resp', e.sa.name);
+    else if (e.type === 'child-install' && e.replaces) this.counters.count('child-rekey', this.nameOf(e.child.ikeSaId));
+  }
+
+  private nameOf(ikeSaId: number): string | undefined {
+    return this.ctl.listSas().find(({ sa }) => sa.id === ikeSaId)?.sa.name;
+  }
+
+  private viewOf(sa: IkeSaInfo, children?: readonly ChildSaInfo[]): ViciIkeSa {
+    const now = this.ctl.now();
+    const childExtras = this.ctl.childExtras?.bind(this.ctl);
+    const kids = children ?? this.ctl.listSas().find((x) => x.sa.id === sa.id)?.children ?? [];
+    return viciIkeSa(sa, kids, { ...(this.ctl.ikeExtras?.(sa) ?? {}), now, ...(childExtras ? { child: childExtras } : {}) });
+  }
+
+  private childView(c: ChildSaInfo): ReturnType<typeof viciChildSa> {
+    const x = this.ctl.childExtras?.(c);
+    return viciChildSa(c, { ...(x ?? {}), now: this.ctl.now() });
+  }
+
+  /**
+   * The events swanctl --monitor-sa prints (vici README "ike-updown" ... "child-rekey"), as charon's vici_query.c
+   * listener raises them. Built only when someone listens.
+   */
+  private raise(sink: ViciEventSink, e: IkeEvent): void {
+    const emit = (name: string, build: () => ViciInput | undefined): void => {
+      if (sink.listeners(name) === 0) return;
+      const m = build();
+      if (m) sink.emit(name, m);
+    };
+    switch (e.type) {
+      case 'ike-up':
+        emit('ike-updown', () => ikeUpdownEvent(this.viewOf(e.sa), true));
+        return;
+      case 'ike-down':
+        if (e.reason !== 'rekeyed') emit('ike-updown', () => ikeUpdownEvent(this.viewOf(e.sa, []), false));
+        return;
+      case 'ike-rekeyed':
+        emit('ike-rekey', () => ikeRekeyEvent(this.viewOf(e.old, []), this.viewOf(e.sa)));
+        return;
+      case 'child-install': {
+        const sa = this.ctl.listSas().find((x) => x.sa.id === e.child.ikeSaId)?.sa;
+        if (!sa) return;
+        if (e.replaces) {
+          const old = e.replaces;
+          this.replacedChildren.add(old.id);
+          emit('child-rekey', () => childRekeyEvent(this.viewOf(sa, []), this.childView(old), this.childView(e.child)));
+        } else emit('child-updown', () => childUpdownEvent(this.viewOf(sa, []), this.childView(e.child), true));
+        return;
+      }
+      case 'child-remove': {
+        // A CHILD SA replaced by a rekey is not "down" (charon raises child-rekey only).
+        if (this.replacedChildren.delete(e.child.id) || /rekeyed/.test(e.reason)) return;
+        const sa = this.ctl.listSas().find((x) => x.sa.id === e.child.ikeSaId)?.sa;
+        if (!sa) return;
+        emit('child-updown', () => childUpdownEvent(this.viewOf(sa, []), this.childView(e.child), false));
+        return;
+      }
+      case 'ike-address-change':
+        // vici_query.c ike_update: the new endpoints, then the IKE_SA.
+        emit('ike-update', () => {
+          const m: ViciInput = {
+            'local-host': e.sa.local.address,
+            'local-port': e.sa.local.port,
+            'remote-host': e.sa.remote.address,
+            'remote-port': e.sa.remote.port,
+          };
+          m[e.sa.name] = ikeSaBody(this.viewOf(e.sa, []));
+          return m;
+        });
+        return;
+      default:
+        return;
+    }
   }
 
   private applyInitiate(w: InitiateWaiter, e: IkeEvent): void {

@@ -82,10 +82,11 @@ class Writer {
     this.buf.set(b, this.length);
     this.length += b.length;
   }
-  name(n: string, where: string): void {
+  /** `allowEmpty`: charon names a section "" (get-counters' global counters, vici_query.c add_counters). */
+  name(n: string, where: string, allowEmpty = false): void {
     const b = utf8.encode(n);
-    if (b.length === 0 || b.length > MAX_NAME) {
-      throw new ViciError('BAD_NAME', `${where}: name must be 1..${MAX_NAME} bytes, got ${b.length}`);
+    if ((b.length === 0 && !allowEmpty) || b.length > MAX_NAME) {
+      throw new ViciError('BAD_NAME', `${where}: name must be ${allowEmpty ? 0 : 1}..${MAX_NAME} bytes, got ${b.length}`);
     }
     this.byte(b.length);
     this.bytes(b);
@@ -117,7 +118,7 @@ function encodeSection(w: Writer, section: ViciInput, path: string): void {
       w.byte(ElementType.LIST_END);
     } else if (isSection(v)) {
       w.byte(ElementType.SECTION_START);
-      w.name(key, where);
+      w.name(key, where, true);
       encodeSection(w, v, where);
       w.byte(ElementType.SECTION_END);
     } else {
@@ -160,10 +161,10 @@ export function decodeMessage(data: Uint8Array): ViciMessage {
   const need = (n: number, what: string, at: number): void => {
     if (pos + n > data.length) throw new ViciError('TRUNCATED', `message ends inside ${what}`, at);
   };
-  const readName = (at: number): string => {
+  const readName = (at: number, allowEmpty = false): string => {
     need(1, 'a name length', at);
     const len = data[pos++]!;
-    if (len === 0) throw new ViciError('BAD_NAME', 'empty name', at);
+    if (len === 0 && !allowEmpty) throw new ViciError('BAD_NAME', 'empty name', at);
     need(len, 'a name', at);
     const bytes = data.subarray(pos, pos + len);
     pos += len;
@@ -199,7 +200,8 @@ export function decodeMessage(data: Uint8Array): ViciMessage {
     }
     switch (type) {
       case ElementType.SECTION_START: {
-        const name = readName(at);
+        // An empty section name is charon's (get-counters' global section); keys and lists need a name.
+        const name = readName(at, true);
         const s = newSection();
         put(name, s, at);
         stack.push(s);

@@ -71,7 +71,7 @@ describe('cygnet vici CLI', () => {
 
   it('up NAME initiates the CHILD_SA and prints the control log', async () => {
     const r = await cli('up', 'net');
-    expect(r).toEqual({ code: 0, stdout: '[ike] initiating IKE_SA gw[7] to 192.0.2.2\n[chd] CHILD_SA net{4} established\ninitiate completed successfully\n', stderr: '' });
+    expect(r).toEqual({ code: 0, stdout: '[IKE] initiating IKE_SA gw[7] to 192.0.2.2\n[CHD] CHILD_SA net{4} established\ninitiate completed successfully\n', stderr: '' });
     expect(backend.initiated).toEqual([{ child: 'net', timeoutMs: 0, logLevel: 1 }]);
   });
 

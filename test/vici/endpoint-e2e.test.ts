@@ -135,7 +135,7 @@ describe('vici over the real IKE endpoint', () => {
     expect(up.stderr).toBe('');
     expect(up.code).toBe(0);
     expect(up.stdout).toMatch(/initiate completed successfully\n$/);
-    expect(up.stdout).toMatch(/^\[(ike|cfg|net|enc|chd)\] /m);
+    expect(up.stdout).toMatch(/^\[(IKE|CFG|NET|ENC|CHD)\] /m);
     const ls = await cygnet('list-sas');
     expect(ls.stdout).toMatch(/^gw: #\d+, ESTABLISHED, IKEv2, [0-9a-f]{16}_i\* [0-9a-f]{16}_r$/m);
     expect(ls.stdout).toContain("  local  'moon.example' @ 192.0.2.1[4500]");

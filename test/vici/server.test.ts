@@ -177,7 +177,7 @@ describe('vici commands over a socket', () => {
     const r = await c.streamedRequest('initiate', { child: 'net', timeout: 0, loglevel: 1 }, 'control-log', (m) => logs.push(m));
     expect(r).toEqual({ success: 'yes' });
     expect(logs.map((l) => l.msg)).toEqual(['initiating IKE_SA gw[7] to 192.0.2.2', 'CHILD_SA net{4} established']);
-    expect(logs[0]).toMatchObject({ group: 'ike', level: '1', 'ikesa-name': 'gw', 'ikesa-uniqueid': '7' });
+    expect(logs[0]).toMatchObject({ group: 'IKE', level: '1', 'ikesa-name': 'gw', 'ikesa-uniqueid': '7' });
     expect(backend.initiated).toEqual([{ child: 'net', timeoutMs: 0, logLevel: 1 }]);
     const more: ViciMessage[] = [];
     await c.streamedRequest('initiate', { child: 'net', loglevel: 2 }, 'control-log', (m) => more.push(m));

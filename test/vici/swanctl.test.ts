@@ -61,7 +61,8 @@ describe.skipIf(!swanctl.path)('Debian swanctl against the cygnet vici server', 
     return new Promise((resolve) => {
       execFile(swanctl.path!, [...args, '--uri', `unix://${path}`], { timeout: 20_000 }, (err, stdout, stderr) => {
         const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
-        resolve({ code, stdout, stderr });
+        // swanctl's own plugin loader complains about plugins this Debian build lacks: not our output.
+        resolve({ code, stdout, stderr: stderr.replace(/^plugin '[^']+': failed to load - .*\n/gm, '') });
       });
     });
   }
@@ -149,7 +150,7 @@ describe.skipIf(!swanctl.path)('Debian swanctl against the cygnet vici server', 
   it('--initiate --child NAME streams our control-log and succeeds', async () => {
     const r = await run('--initiate', '--child', 'net');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('[ike] initiating IKE_SA gw[7] to 192.0.2.2\n[chd] CHILD_SA net{4} established\ninitiate completed successfully\n');
+    expect(r.stdout).toBe('[IKE] initiating IKE_SA gw[7] to 192.0.2.2\n[CHD] CHILD_SA net{4} established\ninitiate completed successfully\n');
     expect(backend.initiated.at(-1)).toEqual({ child: 'net', timeoutMs: 0, logLevel: 1 });
   });
 
@@ -162,7 +163,7 @@ describe.skipIf(!swanctl.path)('Debian swanctl against the cygnet vici server', 
   it('--terminate --ike NAME', async () => {
     const r = await run('--terminate', '--ike', 'gw');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('[ike] deleting IKE_SA gw[1]\nterminate completed successfully\n');
+    expect(r.stdout).toBe('[IKE] deleting IKE_SA gw[1]\nterminate completed successfully\n');
     const none = await run('--terminate', '--ike', 'nope');
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('terminate failed: no matching SAs to terminate found');
@@ -245,7 +246,7 @@ describe.skipIf(!swanctl.path)('swanctl --log and --monitor-sa receive our event
     const out = await watch(['--log'], ['log'], () => {
       server.emit('log', logEvent({ group: 'ike', level: 1, ikeSaName: 'gw', ikeSaUniqueId: 1, message: 'IKE_SA gw[1] established' }));
     });
-    expect(out).toContain('[ike] IKE_SA gw[1] established');
+    expect(out).toContain('00[IKE] IKE_SA gw[1] established');
   });
 
   it('--monitor-sa prints ike-updown and child-updown events as SAs', async () => {
