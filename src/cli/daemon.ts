@@ -9,7 +9,8 @@ import { encapWarnings, loadDaemonConfig } from '../daemon/connections.js';
 import { Daemon } from '../daemon/driver.js';
 import { loadGlobalSettings, type GlobalSettings } from '../daemon/settings.js';
 import { TunRoutes } from '../daemon/routes.js';
-import { DEFAULT_VICI_SOCKET, IkeViciBackend, registerViciCommands, ViciServer } from '../vici/index.js';
+import { DEFAULT_VICI_SOCKET, type ViciServer } from '../vici/index.js';
+import { startVici, ViciConfigSource } from '../daemon/vici.js';
 import { CLI_VERSION } from './version.js';
 import { LogFile, Logger, LogSpecError, parseDebugSpec, type LogEntry, type LogFormat } from '../daemon/logger.js';
 import { KeyLog, KeyLogError } from '../daemon/key-log.js';
@@ -243,9 +244,11 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     notifier?.notify({ READY: 1, STATUS: status() });
     return r;
   };
+  // What swanctl --load-all loaded over vici is part of every rebuild (src/daemon/vici.ts).
+  const viciConfig = new ViciConfigSource();
   const reload = (): { success: boolean; errmsg?: string } => {
     try {
-      const next = loadDaemonConfig(configPath);
+      const next = loadDaemonConfig(configPath, viciConfig.extra());
       const nextSettings = settingsPath !== undefined ? loadSettingsFile(settingsPath, logger) : undefined;
       for (const w of next.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
       for (const w of encapWarnings(next.config)) logger.log('cfg', 0, `warning: ${w}`);
@@ -264,7 +267,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   if (!opts.has('no-vici')) {
     const path = opts.get('socket') ?? DEFAULT_VICI_SOCKET;
     try {
-      vici = await startVici(daemon, path, reloadNotified, logger);
+      vici = await startVici(daemon, { path, reload: reloadNotified, logger, source: viciConfig, version: CLI_VERSION });
       logger.log('cfg', 1, `vici control socket at ${path}`);
     } catch (e) {
       // An explicit --socket that cannot be served is an error; the default path (root's /var/run) is not.
@@ -377,29 +380,4 @@ function loadSettingsFile(path: string, logger: Logger): GlobalSettings {
   const set = Object.entries({ ...s.endpoint, ...(s.fragmentSize !== undefined ? { fragmentSize: s.fragmentSize } : {}) }).map(([k, v]) => `${k} ${JSON.stringify(v)}`);
   logger.log('cfg', 1, `loaded settings from ${path}${set.length > 0 ? `: ${set.join(', ')}` : ''}`);
   return s;
-}
-
-/** vici over the driver: IkeViciBackend turns the endpoint's commands into charon's blocking initiate/terminate. */
-async function startVici(daemon: Daemon, path: string, reload: () => { success: boolean; errmsg?: string }, logger: Logger): Promise<ViciServer> {
-  const backend = new IkeViciBackend(
-    {
-      initiate: (conn, child) => daemon.initiate(conn, child),
-      terminateIke: (id) => daemon.terminateIke(id),
-      terminateChild: (id) => daemon.terminateChild(id),
-      rekeyIke: (id, reauth) => daemon.rekeyIke(id, reauth),
-      rekeyChild: (id) => daemon.rekeyChild(id),
-      listSas: () => daemon.endpoint.listSas(),
-      connections: () => daemon.endpoint.connections(),
-      halfOpenCount: () => daemon.endpoint.halfOpenCount(),
-      reload,
-      now: () => daemon.now(),
-      childExtras: (c) => daemon.childExtras(c),
-      scheduled: () => daemon.scheduled(),
-    },
-    { version: CLI_VERSION, plugins: ['ike', 'esp', 'vici'] },
-  );
-  daemon.onEvent((e) => backend.onEvent(e));
-  const server = registerViciCommands(new ViciServer({ path, log: (level, message) => logger.log('cfg', level, message) }), backend);
-  await server.listen();
-  return server;
 }
