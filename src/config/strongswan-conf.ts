@@ -1,8 +1,10 @@
 /**
  * The global settings strongSwan keeps in strongswan.conf (`charon { ... }`), for the daemon-wide knobs that
- * swanctl.conf does not carry: retransmission, make-before-break, fragment size, cookie and half-open limits,
- * NAT-T keepalive interval. Same syntax and key names as strongSwan, so an existing strongswan.conf can be
- * pointed at (`cygnet daemon --settings /etc/strongswan.conf`); keys cygnet does not use are reported, not fatal.
+ * swanctl.conf does not carry: retransmission, make-before-break, fragment size, cookie and half-open limits
+ * (cookie_threshold, cookie_threshold_ip, block_threshold, init_limit_half_open, ikesa_limit, dos_protection,
+ * half_open_timeout), max_packet, NAT-T keepalive interval. Same syntax and key names as strongSwan, so an
+ * existing strongswan.conf can be pointed at (`cygnet daemon --settings /etc/strongswan.conf`); keys cygnet does
+ * not use are reported, not fatal.
  */
 import type { EndpointSettings } from '../ike/config.js';
 import { DEFAULT_SETTINGS } from '../ike/config.js';
@@ -38,6 +40,8 @@ export function globalSettingsFrom(root: SettingsSection): GlobalSettings {
   const endpoint: { -readonly [K in keyof EndpointSettings]?: EndpointSettings[K] } = {};
   let fragmentSize: number | undefined;
   let retransmitSet = false;
+  let dosProtection = true;
+  let maxPacket: number | undefined;
   for (const [key, k] of charon.keys) {
     const raw = k.value ?? '';
     const at = k.loc;
@@ -64,14 +68,24 @@ export function globalSettingsFrom(root: SettingsSection): GlobalSettings {
       case 'retransmit_jitter': rt.jitterPercent = positive(raw, key, at, 100); retransmitSet = true; break;
       case 'make_before_break': endpoint.makeBeforeBreak = wrap(() => parseBool(raw)); break;
       case 'fragment_size': fragmentSize = positive(raw, key, at, 65535); break;
+      // DoS limits (src/ike/limits.ts): 0 turns each off, as in strongSwan.
       case 'cookie_threshold': endpoint.cookieThreshold = positive(raw, key, at); break;
+      case 'cookie_threshold_ip': endpoint.cookieThresholdIp = positive(raw, key, at); break;
       case 'block_threshold': endpoint.blockThreshold = positive(raw, key, at); break;
+      case 'init_limit_half_open': endpoint.initLimitHalfOpen = positive(raw, key, at); break;
+      case 'ikesa_limit': endpoint.ikesaLimit = positive(raw, key, at); break;
+      case 'dos_protection': dosProtection = wrap(() => parseBool(raw)); break;
+      // strongSwan's largest IKE message (default 10000); bounds what one fragmented message may reassemble to.
+      case 'max_packet': maxPacket = positive(raw, key, at, 65535); break;
       case 'keep_alive': endpoint.keepaliveMs = wrap(() => parseDurationMs(raw)); break;
       case 'half_open_timeout': endpoint.halfOpenTimeoutMs = wrap(() => parseDurationMs(raw)); break;
       default: ignored.push({ key: `charon.${key}`, loc: at });
     }
   }
   if (retransmitSet) endpoint.retransmit = rt;
+  // charon.dos_protection = no: no cookies and no per-IP block, whatever the thresholds say (receiver.c).
+  if (!dosProtection) Object.assign(endpoint, { cookieThreshold: 0, cookieThresholdIp: 0, blockThreshold: 0 });
+  if (maxPacket !== undefined && maxPacket > 0) endpoint.reassembly = { ...DEFAULT_SETTINGS.reassembly, maxBytes: maxPacket };
   return { endpoint, ...(fragmentSize !== undefined ? { fragmentSize } : {}), ignored };
 }
 
