@@ -57,7 +57,7 @@ describe('pcapng reader', () => {
     ];
     const file = pcapngFile([1], [{ data: a }]);
     const badTrailer = file.slice();
-    badTrailer[badTrailer.length - 1] ^= 0xff; // the EPB's trailing length (big-endian high byte in LE order: last byte)
+    badTrailer[badTrailer.length - 1]! ^= 0xff; // the EPB's trailing length (big-endian high byte in LE order: last byte)
     cases.push([badTrailer, 'BAD_BLOCK', badTrailer.length - 4]);
     const badIface = pcapngFile([1], [{ data: a, iface: 3 }]);
     cases.push([badIface, 'BAD_BLOCK', -1]);

@@ -49,7 +49,7 @@ export async function startCapture(ns: Netns, ifname: string, file: string, opts
 }
 
 /** Wireshark IKEv2 decryption-table labels (packet-isakmp.c, Wireshark 4.0). */
-function ikeEncrLabel(k: IkeSaKeys): string {
+export function ikeEncrLabel(k: IkeSaKeys): string {
   const bits = k.encrKeyBits ?? 0;
   switch (k.encr) {
     case 'AES_GCM_16':
@@ -68,7 +68,7 @@ function ikeEncrLabel(k: IkeSaKeys): string {
       throw new Error(`Wireshark 4.0 cannot decrypt IKE with ${k.encr}`);
   }
 }
-function ikeIntegLabel(integ: string | undefined): string {
+export function ikeIntegLabel(integ: string | undefined): string {
   switch (integ) {
     case undefined:
     case '':
@@ -86,7 +86,7 @@ function ikeIntegLabel(integ: string | undefined): string {
   }
 }
 /** Wireshark ESP SA labels (packet-ipsec.c, Wireshark 4.0). */
-function espEncrLabel(encr: string): string | undefined {
+export function espEncrLabel(encr: string): string | undefined {
   switch (encr) {
     case 'NULL':
       return 'NULL';
@@ -106,7 +106,7 @@ function espEncrLabel(encr: string): string | undefined {
       return undefined; // e.g. CHACHA20_POLY1305: not supported by Wireshark 4.0
   }
 }
-function espIntegLabel(integ: string | undefined): string {
+export function espIntegLabel(integ: string | undefined): string {
   switch (integ) {
     case undefined:
     case '':
