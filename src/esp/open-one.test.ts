@@ -57,6 +57,18 @@ describe('openEspPacket', () => {
     opener.value.dispose();
   });
 
+  it('opens an ESN packet only with esn (RFC 4303 2.2.1: the high half enters the ICV)', () => {
+    const suite = { encr: 12, encrKeyBits: 128, integ: 12 };
+    const t = createEspTransform(suite, key(16, 2), key(32, 3), backend, seededRandom(7));
+    const head = espHeadroom(t);
+    const buf = new Uint8Array(head + inner.length + espTailroom(t));
+    buf.set(inner, head);
+    const pkt = buf.slice(0, espSeal(t, buf, head, inner.length, 4, 0x2000, true, 0, 5));
+    const k = { encr: 12, encrKeyBits: 128, integ: 12, encrKey: key(16, 2), integKey: key(32, 3) };
+    expect(openEspPacket(pkt, k)).toMatchObject({ ok: false, error: { code: 'ICV_FAILURE' } });
+    expect(openEspPacket(pkt, { ...k, esn: true })).toMatchObject({ ok: true, value: { seq: 5, suite: 'AES_CBC-128/HMAC_SHA2_256_128/ESN' } });
+  });
+
   it('reports an ICV failure naming the transform and SPI', () => {
     const pkt = seal({ encr: 20, encrKeyBits: 128, integ: 0 }, key(20, 1), undefined, 0xabcdef01, 9, inner);
     const r = openEspPacket(pkt, { encr: 20, encrKey: key(20, 9) });

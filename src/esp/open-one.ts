@@ -104,7 +104,7 @@ export function createEspOpener(keys: EspPacketKeys, backend: CryptoBackend = de
   const integ = keys.integ ?? AUTH_NONE;
   const keyBits = keys.encrKeyBits ?? impliedKeyBits(keys.encr, keys.encrKey);
   const encrName = espTransformName(1, keys.encr, keyBits);
-  const suiteText = integ === AUTH_NONE ? encrName : `${encrName}/${espTransformName(3, integ)}`;
+  const suiteText = (integ === AUTH_NONE ? encrName : `${encrName}/${espTransformName(3, integ)}`) + (keys.esn ? '/ESN' : '');
   if (!findEncr(keys.encr)) return err('UNSUPPORTED_TRANSFORM', `ESP encryption ${encrName} is not supported by cygnet`);
   if (integ !== AUTH_NONE && !findInteg(integ)) return err('UNSUPPORTED_TRANSFORM', `ESP integrity ${espTransformName(3, integ)} is not supported by cygnet`);
   const suite: EspSuite = { encr: keys.encr, integ, ...(keyBits !== undefined ? { encrKeyBits: keyBits } : {}) };

@@ -217,10 +217,14 @@ class EspDecryptor {
   private openersOf(entry: EspKeyEntry): OpenerSlot[] {
     let list = this.openers.get(entry);
     if (!list) {
-      list = entry.encr.map((encr): OpenerSlot => ({
-        encr,
-        ...createEspOpener({ encr, encrKey: entry.encrKey, ...(entry.integ ? { integ: entry.integ } : {}), ...(entry.integKey ? { integKey: entry.integKey } : {}) }),
-      }));
+      // Key logs do not say whether the SA uses Extended Sequence Numbers: try without, then with ESN (RFC 4303
+      // 2.2.1; the high half is guessed as 0, right for the first 2^32 packets).
+      list = entry.encr.flatMap((encr) =>
+        [false, true].map((esn): OpenerSlot => ({
+          encr,
+          ...createEspOpener({ encr, encrKey: entry.encrKey, esn, ...(entry.integ ? { integ: entry.integ } : {}), ...(entry.integKey ? { integKey: entry.integKey } : {}) }),
+        })),
+      );
       this.openers.set(entry, list);
     }
     return list;
