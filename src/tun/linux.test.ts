@@ -52,6 +52,28 @@ describe.skipIf(reason !== undefined)('LinuxTun (root, in a private network name
     expect(out.goneAfterClose).toBe(true);
   });
 
+  it.each([
+    ['both devices with offloads', []],
+    ['one device without (coalesced writes into a plain TUN, segments from an offloaded one)', ['--plain-b']],
+  ])('TCP offloads: 8 MB each way between two namespaces through two TUNs, %s', (_what, args) => {
+    const script = fileURLToPath(new URL('../../test/tun/linux-tun-offload-netns.ts', import.meta.url));
+    const r = spawnSync('unshare', ['-n', process.execPath, '--import', 'tsx', script, ...args], { encoding: 'utf8', timeout: 40_000 });
+    if (r.status !== 0) throw new Error(`netns script failed (${r.status}): ${r.stderr}`);
+    const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, any>;
+    expect(out.offload).toEqual({ a: true, b: args.length === 0, aError: null, bError: null });
+    expect(out.transfer).toMatchObject({ clientGot: 8 * 1024 * 1024, clientShaOk: true, serverShaOk: true, serverExit: 0 });
+    // The kernel really handed over super-packets and took coalesced ones back.
+    expect(out.stats.a.superPacketsIn).toBeGreaterThan(10);
+    expect(out.stats.a.segmentsIn).toBeGreaterThan(out.stats.a.superPacketsIn * 4);
+    expect(out.stats.a.superPacketsOut).toBeGreaterThan(10);
+    expect(out.stats.a.segmentErrors).toBe(0);
+    if (args.length === 0) expect(out.stats.b.superPacketsIn).toBeGreaterThan(10);
+    else expect(out.stats.b.superPacketsIn).toBe(0);
+    expect(out.stats.a.errors + out.stats.b.errors).toBe(0);
+    expect(out.cleanupErrors).toEqual([]);
+    console.log(`LinuxTun offload (${_what}): 16 MB in ${out.transfer.ms} ms; A read ${out.stats.a.superPacketsIn} super-packets -> ${out.stats.a.segmentsIn} segments, wrote ${out.stats.a.superPacketsOut} coalesced`);
+  });
+
   it('refuses bad options with typed errors', async () => {
     await expect(LinuxTun.open({ name: 'this-name-is-far-too-long' })).rejects.toMatchObject({ code: 'BAD_OPTION' });
     await expect(LinuxTun.open({ mtu: 100 })).rejects.toBeInstanceOf(TunError);

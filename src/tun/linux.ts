@@ -22,11 +22,30 @@
 import { createRequire } from 'node:module';
 import { checkMtu, emptyTunStats, TunError, type PacketBatchHandler, type TunDevice, type TunStats } from './types.js';
 import { createWaiter, type ReadinessWaiter, type WaiterKind } from './readiness.js';
+import {
+  coalesceTcp,
+  completePartialChecksum,
+  emptyVirtioNetHdr,
+  MAX_SUPER_PACKET,
+  readVirtioNetHdr,
+  segmentTcp,
+  VIRTIO_NET_HDR_F_NEEDS_CSUM,
+  VIRTIO_NET_HDR_GSO_NONE,
+  VIRTIO_NET_HDR_LEN,
+  type TunWrite,
+} from '../net/gso.js';
 
 // linux/if_tun.h and linux/sockios.h constants (x86_64/arm64 share them).
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
+const TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int)
+const TUN_F_CSUM = 0x01;
+const TUN_F_TSO4 = 0x02;
+const TUN_F_TSO6 = 0x04;
+/** Segment slots kept free before another read: a 64 KB super-packet at the smallest MSS we accept (536). */
+const SEGMENTS_PER_READ = 123;
 const SIOCGIFFLAGS = 0x8913;
 const SIOCSIFFLAGS = 0x8914;
 const SIOCSIFMTU = 0x8922;
@@ -120,6 +139,14 @@ export interface LinuxTunOptions {
   up?: boolean;
   /** How to wait for readability when idle (./readiness.ts): 'thread' (default) or 'pool'. */
   waiter?: WaiterKind;
+  /**
+   * TCP offloads (IFF_VNET_HDR + TUNSETOFFLOAD CSUM/TSO4/TSO6; default false): the kernel reads and writes TCP
+   * super-packets of up to 64 KB, split into MSS-sized segments on read and coalesced again on write
+   * (src/net/gso.ts). Falls back to plain packets when the kernel refuses (`offloadError` says why).
+   */
+  offload?: boolean;
+  /** Free bytes after every packet read (default 64: the ESP trailer, RFC 4303 2.4-2.8, is at most 49). */
+  tailroom?: number;
   /** Read errors other than EAGAIN end reading and are reported here (default: ignored after counting). */
   onError?: (e: TunError) => void;
 }
@@ -127,7 +154,14 @@ export interface LinuxTunOptions {
 export class LinuxTun implements TunDevice {
   readonly name: string;
   readonly headroom: number;
+  readonly tailroom: number;
   readonly stats: TunStats = emptyTunStats();
+  /** TCP offloads in use (IFF_VNET_HDR with TSO4/TSO6): reads may be super-packets, split here. */
+  readonly offload: boolean;
+  /** Why offloads are off although they were asked for (the kernel refused), else undefined. */
+  readonly offloadError: string | undefined;
+  /** Super-packets read and segments made of them; coalesced writes and the packets they carried. */
+  readonly offloadStats = { superPacketsIn: 0, segmentsIn: 0, superPacketsOut: 0, coalescedOut: 0, segmentErrors: 0 };
   #mtu: number;
   readonly #c: Libc;
   #fd: number;
@@ -139,9 +173,24 @@ export class LinuxTun implements TunDevice {
   readonly #onError: ((e: TunError) => void) | undefined;
   #handler: PacketBatchHandler | undefined;
   #pumpScheduled = false;
+  /** Where a read packet starts in its slot (after the virtio-net header, at least `headroom` in). */
+  readonly #pktOff: number;
+  /** Segment slots for split super-packets (offload only), handed out from #segNext during one batch. */
+  readonly #segPool: Uint8Array[] = [];
+  readonly #segCap: number = 0;
+  #segNext = 0;
+  readonly #vhdr = emptyVirtioNetHdr();
+  /** One scratch buffer for writes with a virtio-net header (a write is synchronous: reused at once). */
+  readonly #wbuf: Uint8Array | undefined;
+  readonly #take = (n: number): Uint8Array | undefined => {
+    if (this.#segNext >= this.#segPool.length || n > this.#segCap) return undefined;
+    return this.#segPool[this.#segNext++]!.subarray(this.headroom, this.headroom + n);
+  };
   #closed = false;
 
-  private constructor(c: Libc, fd: number, name: string, o: LinuxTunOptions) {
+  private constructor(c: Libc, fd: number, name: string, o: LinuxTunOptions, offload: boolean, offloadError: string | undefined) {
+    this.offload = offload;
+    this.offloadError = offloadError;
     this.#c = c;
     this.#fd = fd;
     this.#waiter = createWaiter(o.waiter ?? 'thread', c, fd, () => this.#pump());
@@ -150,7 +199,18 @@ export class LinuxTun implements TunDevice {
     this.#batchSize = o.batchSize ?? 64;
     this.headroom = o.headroom ?? 0;
     this.#onError = o.onError;
-    this.#slotSize = this.headroom + 65536;
+    this.tailroom = o.tailroom ?? 64;
+    this.#pktOff = offload ? Math.max(this.headroom, VIRTIO_NET_HDR_LEN) : this.headroom;
+    this.#slotSize = this.#pktOff + 65536 + this.tailroom;
+    if (offload) {
+      // Segments are at most one MTU (9216 covers jumbo MTUs); enough slots for the batch's reads to be split.
+      this.#segCap = 9216;
+      const segSlot = this.headroom + this.#segCap + this.tailroom;
+      const n = Math.max(2 * SEGMENTS_PER_READ, this.#batchSize * 8);
+      const segArena = new ArrayBuffer(segSlot * n);
+      for (let i = 0; i < n; i++) this.#segPool.push(new Uint8Array(segArena, i * segSlot, segSlot));
+      this.#wbuf = new Uint8Array(VIRTIO_NET_HDR_LEN + MAX_SUPER_PACKET);
+    }
     // One ArrayBuffer for the pool: fewer objects for the GC, and slots stay fixed for the device's life.
     const arena = new ArrayBuffer(this.#slotSize * this.#batchSize);
     this.#pool = Array.from({ length: this.#batchSize }, (_, i) => new Uint8Array(arena, i * this.#slotSize, this.#slotSize));
@@ -164,25 +224,28 @@ export class LinuxTun implements TunDevice {
     checkMtu(mtu, 'LinuxTun');
     const batch = o.batchSize ?? 64;
     if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new TunError('BAD_OPTION', `batchSize ${batch} is not in 1..1024`);
-    const req = ifreq(o.name ?? 'cyg%d');
-    const fd = c.open('/dev/net/tun', O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0) {
-      const e = c.errno();
-      throw new TunError('OPEN_FAILED', `open /dev/net/tun: ${c.strerror(e)}`, e);
+    let req = ifreq(o.name ?? 'cyg%d');
+    let fd = LinuxTun.#openFd(c, req, o.offload === true);
+    let offloadError: string | undefined;
+    if (o.offload === true) {
+      // TSO needs checksum offload too (the kernel hands over CHECKSUM_PARTIAL packets); no ECN, no USO: the kernel
+      // segments those itself.
+      if (c.ioctl(fd, TUNSETOFFLOAD, 'unsigned long', TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) < 0) {
+        const e = c.errno();
+        offloadError = `TUNSETOFFLOAD: ${c.strerror(e)}`;
+        c.close(fd);
+        req = ifreq(o.name ?? 'cyg%d');
+        fd = LinuxTun.#openFd(c, req, false);
+      }
     }
-    new DataView(req.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI, true);
-    if (c.ioctl(fd, TUNSETIFF, 'void *', req) < 0) {
-      const e = c.errno();
-      c.close(fd);
-      throw new TunError('IOCTL_FAILED', `TUNSETIFF ${o.name ?? 'cyg%d'}: ${c.strerror(e)}`, e);
-    }
+    const offload = o.offload === true && offloadError === undefined;
     if (o.waiter !== undefined && o.waiter !== 'thread' && o.waiter !== 'pool') {
       c.close(fd);
       throw new TunError('BAD_OPTION', `waiter '${String(o.waiter)}' is neither 'thread' nor 'pool'`);
     }
     let tun: LinuxTun;
     try {
-      tun = new LinuxTun(c, fd, ifreqName(req), o);
+      tun = new LinuxTun(c, fd, ifreqName(req), o, offload, offloadError);
     } catch (e) {
       c.close(fd);
       throw new TunError('OPEN_FAILED', `TUN readiness waiter: ${(e as Error).message}`);
@@ -195,6 +258,22 @@ export class LinuxTun implements TunDevice {
       throw e;
     }
     return tun;
+  }
+
+  /** open(/dev/net/tun) + TUNSETIFF, with IFF_VNET_HDR when offloads are wanted; `req` gets the kernel's name. */
+  static #openFd(c: Libc, req: Uint8Array, vnetHdr: boolean): number {
+    const fd = c.open('/dev/net/tun', O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+      const e = c.errno();
+      throw new TunError('OPEN_FAILED', `open /dev/net/tun: ${c.strerror(e)}`, e);
+    }
+    new DataView(req.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI | (vnetHdr ? IFF_VNET_HDR : 0), true);
+    if (c.ioctl(fd, TUNSETIFF, 'void *', req) < 0) {
+      const e = c.errno();
+      c.close(fd);
+      throw new TunError('IOCTL_FAILED', `TUNSETIFF ${ifreqName(req) || 'cyg%d'}: ${c.strerror(e)}`, e);
+    }
+    return fd;
   }
 
   get mtu(): number {
@@ -217,6 +296,7 @@ export class LinuxTun implements TunDevice {
 
   readBatch(max = this.#batchSize): Uint8Array[] {
     const out: Uint8Array[] = [];
+    this.#segNext = 0;
     this.#readInto(out, Math.min(max, this.#batchSize));
     return out;
   }
@@ -226,6 +306,7 @@ export class LinuxTun implements TunDevice {
       this.stats.txDropped += packets.length;
       return 0;
     }
+    if (this.#wbuf) return this.#writeCoalesced(packets);
     const c = this.#c;
     let ok = 0;
     for (const p of packets) {
@@ -270,15 +351,25 @@ export class LinuxTun implements TunDevice {
   #readInto(out: Uint8Array[], max: number): boolean {
     if (this.#closed) return false;
     const c = this.#c;
-    const h = this.headroom;
-    const cap = this.#slotSize - h;
-    while (out.length < max) {
-      const slot = this.#pool[out.length]!;
-      const n = c.read(this.#fd, slot.subarray(h), cap);
+    const off = this.#pktOff;
+    const pre = this.offload ? VIRTIO_NET_HDR_LEN : 0;
+    // At most 64 KiB per read (the largest IP packet), so the tailroom behind every packet stays free.
+    const cap = 65536 + pre;
+    let slotIndex = 0;
+    while (slotIndex < max) {
+      // Offload: stop while a full super-packet can still be split into free segment slots.
+      if (pre && this.#segPool.length - this.#segNext < SEGMENTS_PER_READ) return true;
+      const slot = this.#pool[slotIndex]!;
+      const n = c.read(this.#fd, slot.subarray(off - pre), cap);
       if (n > 0) {
-        out.push(slot.subarray(h, h + n));
-        this.stats.rxPackets++;
-        this.stats.rxBytes += n;
+        if (!pre) {
+          out.push(slot.subarray(off, off + n));
+          slotIndex++;
+          this.stats.rxPackets++;
+          this.stats.rxBytes += n;
+          continue;
+        }
+        if (this.#readOffloaded(slot, n - pre, out)) slotIndex++;
         continue;
       }
       if (n === 0) return false;
@@ -294,6 +385,69 @@ export class LinuxTun implements TunDevice {
     return true;
   }
 
+  /**
+   * One read with a virtio-net header: a plain packet (its partial checksum completed when the kernel left one)
+   * stays in its slot (returns true: the slot is taken); a super-packet is split into segment slots (returns
+   * false: the read slot is free again). Malformed headers drop the read, counted.
+   */
+  #readOffloaded(slot: Uint8Array, len: number, out: Uint8Array[]): boolean {
+    const off = this.#pktOff;
+    if (len <= 0) {
+      this.stats.rxDropped++;
+      return false;
+    }
+    const vh = readVirtioNetHdr(slot, off - VIRTIO_NET_HDR_LEN, this.#vhdr);
+    const pkt = slot.subarray(off, off + len);
+    if (vh.gsoType === VIRTIO_NET_HDR_GSO_NONE) {
+      if (vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM && completePartialChecksum(pkt, vh.csumStart, vh.csumOffset)) {
+        this.offloadStats.segmentErrors++;
+        this.stats.rxDropped++;
+        return false;
+      }
+      out.push(pkt);
+      this.stats.rxPackets++;
+      this.stats.rxBytes += len;
+      return true;
+    }
+    const before = out.length;
+    const r = segmentTcp(pkt, vh, this.#take, out);
+    const made = out.length - before;
+    this.offloadStats.superPacketsIn++;
+    this.offloadStats.segmentsIn += made;
+    this.stats.rxPackets += made;
+    for (let i = before; i < out.length; i++) this.stats.rxBytes += out[i]!.length;
+    if (typeof r !== 'number') {
+      // A segment we could not make is a lost packet: TCP retransmits it.
+      this.offloadStats.segmentErrors++;
+      this.stats.rxDropped++;
+    }
+    return false;
+  }
+
+  /** Offload writes: runs of one TCP flow coalesced into super-packets, everything behind a virtio-net header. */
+  #writeCoalesced(packets: readonly Uint8Array[]): number {
+    const c = this.#c;
+    const buf = this.#wbuf!;
+    let ok = 0;
+    coalesceTcp(packets, () => buf, (w: TunWrite) => {
+      let r = c.write(this.#fd, w.buffer, w.length);
+      if (r < 0 && c.errno() === EINTR) r = c.write(this.#fd, w.buffer, w.length);
+      if (r === w.length) {
+        ok += w.packets;
+        this.stats.txPackets += w.packets;
+        this.stats.txBytes += w.length - VIRTIO_NET_HDR_LEN;
+        if (w.packets > 1) {
+          this.offloadStats.superPacketsOut++;
+          this.offloadStats.coalescedOut += w.packets;
+        }
+      } else {
+        this.stats.txDropped += w.packets;
+        if (r < 0 && c.errno() !== EAGAIN) this.stats.errors++;
+      }
+    });
+    return ok;
+  }
+
   #schedulePump(): void {
     if (this.#pumpScheduled || this.#waiter.armed || this.#closed) return;
     this.#pumpScheduled = true;
@@ -305,6 +459,7 @@ export class LinuxTun implements TunDevice {
     const h = this.#handler;
     if (!h || this.#closed) return;
     const batch: Uint8Array[] = [];
+    this.#segNext = 0;
     const more = this.#readInto(batch, this.#batchSize);
     if (batch.length > 0) {
       try {

@@ -29,6 +29,11 @@ export interface TunDevice {
   readonly mtu: number;
   /** Free bytes in front of every packet read (see the ownership note above). */
   readonly headroom: number;
+  /**
+   * Free bytes guaranteed after every packet read (default 0), so the ESP trailer can be written in place: a
+   * packet p may be used as `new Uint8Array(p.buffer, p.byteOffset - headroom, headroom + p.length + tailroom)`.
+   */
+  readonly tailroom?: number;
   readonly stats: TunStats;
   readonly closed: boolean;
   /**
