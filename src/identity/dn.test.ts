@@ -180,7 +180,7 @@ describe('DN DER', () => {
 describe('RFC 4514 round trip (property)', () => {
   // Characters every escape rule is about, plus controls, non-ASCII, astral, wildcard and slash.
   const nasty = fc.constantFrom(',', '+', '"', '\\', '<', '>', ';', '#', '=', ' ', '/', '*', '\u0000', '\n', '\t', '\u0085', 'é', 'Ü', '€', '𝔘', 'a', 'Z', '0', '.', '-', '@');
-  const value = fc.string({ unit: fc.oneof({ weight: 3, arbitrary: nasty }, { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) }), maxLength: 12 }).filter((v) => v.isWellFormed());
+  const value = fc.string({ unit: fc.oneof({ weight: 3, arbitrary: nasty }, { weight: 1, arbitrary: fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }) }), maxLength: 12 }).filter((v) => !/\p{Cs}/u.test(v));
   const oid = fc.oneof(fc.constantFrom(...Object.values(OID)), fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 39 }), fc.array(fc.nat(), { maxLength: 3 })).map(([a, b, c]) => [a, b, ...c].join('.')));
   const ava = fc.oneof(
     { weight: 5, arbitrary: fc.tuple(oid, value).map(([o, v]) => stringAva(o, v)) },

@@ -112,8 +112,9 @@ export function verifyPeerCert(
         message: `certificate '${leaf.subject.text}' chains to '${anchor.subject.text}', which is not in the connection's cacerts (${pinned.map((c) => `'${c.subject.text}'`).join(', ')})`,
       };
   }
+  // The ID is compared with the subject and SANs as structures (src/identity), never as printed text.
   const m = certMatchesId(leaf, peerId);
-  if (!m.ok) return { ok: false, message: m.message };
+  if (!m.ok) return { ok: false, message: conn.remote.id.type !== 0 ? `${m.message} (configured remote id '${formatIdentity(conn.remote.id)}')` : m.message };
   const kw = conn.remote.keyword;
   // The remote auth keyword (rsa-2048, ecdsa-384, rsa/pss, -sha384...) constrains the peer's signature whole.
   const a = verifyAuth(leaf, auth.method, auth.data, octets, kw ?? {});
