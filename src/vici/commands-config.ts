@@ -92,6 +92,13 @@ export function registerConfigCommands(server: ViciServer, backend: ViciBackend,
         return reply(r);
       }
       if (note !== undefined) log(1, note);
+      const retired = store.clone();
+      store.prune();
+      // Pruning a retired pool is itself a change; if the daemon refuses it, the pool stays retired.
+      if (!sameTree(retired, store)) {
+        const again = await Promise.resolve(apply(store)).catch(() => ({ success: false }));
+        if (!again.success) store.restore(retired);
+      }
       return done?.() ?? reply(r);
     };
     const p = queue.then(run, run);
@@ -198,7 +205,9 @@ export function registerConfigCommands(server: ViciServer, backend: ViciBackend,
     if (typeof s === 'string') return fail(s);
     return staged(() => {
       store.loadAuthority(s.name, s.body);
-      return `loaded certification authority '${s.name}'`;
+      const a = store.authorities.get(s.name)!;
+      const unused = a.crlUris.length + a.ocspUris.length > 0 || a.certUriBase !== undefined;
+      return `loaded certification authority '${s.name}'${unused ? ' (its crl_uris, ocsp_uris and cert_uri_base are not used by cygnet)' : ''}`;
     });
   });
   server.command('unload-authority', (msg) => {
@@ -260,6 +269,10 @@ export function registerConfigCommands(server: ViciServer, backend: ViciBackend,
     return out;
   });
   return store;
+}
+
+function sameTree(a: ViciStore, b: ViciStore): boolean {
+  return JSON.stringify(a.toSettingsObject()) === JSON.stringify(b.toSettingsObject());
 }
 
 /** Without applyVici: load-conn / unload-conn through the backend's loadConn / unloadConn (older daemons, tests). */

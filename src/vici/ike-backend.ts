@@ -93,6 +93,8 @@ export class IkeViciBackend implements ViciBackend {
   private sink: ViciEventSink | undefined;
   /** CHILD SAs replaced by a rekey, whose later removal is not a child-updown. */
   private readonly replacedChildren = new Set<number>();
+  /** The IKE SAs last seen up, so the CHILD SAs an IKE SA's deletion takes down are still reported with it. */
+  private readonly knownSas = new Map<number, IkeSaInfo>();
   /** charon's counters plugin: fed by onEvent (rekeys) and onIkeMessage (messages by exchange). */
   readonly counters = new IkeCounters();
   readonly applyVici?: (store: ViciStore) => ViciResult | Promise<ViciResult>;
@@ -328,12 +330,16 @@ export class IkeViciBackend implements ViciBackend {
     };
     switch (e.type) {
       case 'ike-up':
+        this.knownSas.set(e.sa.id, e.sa);
         emit('ike-updown', () => ikeUpdownEvent(this.viewOf(e.sa), true));
         return;
       case 'ike-down':
         if (e.reason !== 'rekeyed') emit('ike-updown', () => ikeUpdownEvent(this.viewOf(e.sa, []), false));
+        this.knownSas.delete(e.sa.id);
         return;
       case 'ike-rekeyed':
+        this.knownSas.delete(e.old.id);
+        this.knownSas.set(e.sa.id, e.sa);
         emit('ike-rekey', () => ikeRekeyEvent(this.viewOf(e.old, []), this.viewOf(e.sa)));
         return;
       case 'child-install': {
@@ -349,7 +355,7 @@ export class IkeViciBackend implements ViciBackend {
       case 'child-remove': {
         // A CHILD SA replaced by a rekey is not "down" (charon raises child-rekey only).
         if (this.replacedChildren.delete(e.child.id) || /rekeyed/.test(e.reason)) return;
-        const sa = this.ctl.listSas().find((x) => x.sa.id === e.child.ikeSaId)?.sa;
+        const sa = this.ctl.listSas().find((x) => x.sa.id === e.child.ikeSaId)?.sa ?? this.knownSas.get(e.child.ikeSaId);
         if (!sa) return;
         emit('child-updown', () => childUpdownEvent(this.viewOf(sa, []), this.childView(e.child), false));
         return;

@@ -95,6 +95,12 @@ export class ViciStore {
   certs: ViciCertEntry[] = [];
   authorities = new Map<string, ViciAuthorityEntry>();
   pools = new Map<string, ViciMessage>();
+  /**
+   * Pools unloaded while a vici connection still names them: swanctl --load-all unloads pools before
+   * connections, and charon's pools are independent of its connections; ours must build as one configuration,
+   * so such a pool stays (hidden) until no connection names it (`prune`).
+   */
+  private retiredPools = new Map<string, ViciMessage>();
   /** Certificates that arrived inside load-conn / load-authority (by their `vici:` name). */
   private embedded = new Map<string, Certificate>();
   private unnamedShared = 0;
@@ -107,6 +113,7 @@ export class ViciStore {
     s.certs = [...this.certs];
     s.authorities = new Map(this.authorities);
     s.pools = new Map(this.pools);
+    s.retiredPools = new Map(this.retiredPools);
     s.embedded = new Map(this.embedded);
     s.unnamedShared = this.unnamedShared;
     return s;
@@ -256,7 +263,24 @@ export class ViciStore {
   }
 
   unloadPool(name: string): void {
-    if (!this.pools.delete(name)) throw new ViciLoadError(`${name} not found`);
+    const sec = this.pools.get(name);
+    if (!sec) throw new ViciLoadError(`${name} not found`);
+    this.pools.delete(name);
+    if (this.poolReferenced(name)) this.retiredPools.set(name, sec);
+  }
+
+  /** Drop retired pools no connection names any more (after a change was applied). */
+  prune(): void {
+    for (const name of [...this.retiredPools.keys()]) if (!this.poolReferenced(name) || this.pools.has(name)) this.retiredPools.delete(name);
+  }
+
+  private poolReferenced(name: string): boolean {
+    for (const c of this.conns.values()) {
+      const v = c.pools;
+      const names = Array.isArray(v) ? v.map(text) : typeof v === 'string' || v instanceof Uint8Array ? text(v).split(/[\s,]+/) : [];
+      if (names.includes(name)) return true;
+    }
+    return false;
   }
 
   // ------------------------------------------------------------------ views
@@ -296,7 +320,7 @@ export class ViciStore {
 
   /**
    * swanctl.conf's tree for src/config: `connections` (bytes in certs/cacerts replaced by `vici:` names), `secrets`
-   * (each shared key as `<type>-vici-<n> { secret = 0x..., id-<n> = owner }`), `pools`, `authorities`.
+   * (each shared key as `<type>-vici-<n> { secret = 0x..., id-<n> = owner }`) and `pools`.
    */
   toSettingsObject(): SettingsTree {
     const out: SettingsTree = {};
@@ -315,23 +339,15 @@ export class ViciStore {
       }
       out.secrets = secrets;
     }
-    if (this.pools.size) {
+    if (this.pools.size + this.retiredPools.size) {
       const pools: SettingsTree = {};
+      for (const [name, sec] of this.retiredPools) if (this.poolReferenced(name)) pools[name] = this.tree(sec);
       for (const [name, sec] of this.pools) pools[name] = this.tree(sec);
       out.pools = pools;
     }
-    if (this.authorities.size) {
-      const auth: SettingsTree = {};
-      for (const [name, a] of this.authorities) {
-        auth[name] = {
-          cacert: viciCertName(a.cacert.der),
-          ...(a.crlUris.length ? { crl_uris: [...a.crlUris] } : {}),
-          ...(a.ocspUris.length ? { ocsp_uris: [...a.ocspUris] } : {}),
-          ...(a.certUriBase !== undefined ? { cert_uri_base: a.certUriBase } : {}),
-        };
-      }
-      out.authorities = auth;
-    }
+    // Authorities are not part of the tree: their CA certificates join the trust store through credentials(),
+    // and cygnet has no per-authority CRL/OCSP/hash-and-URL handling for the builder to read (it would warn on
+    // every rebuild); load-authority says so once.
     return out;
   }
 
