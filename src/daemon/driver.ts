@@ -608,9 +608,12 @@ export class Daemon {
     if (this.state !== 'running') return;
     const now = this.clock();
     for (const p of batch) this.clampMss(p);
+    // The device's headroom and tailroom let the engine seal each packet in place (no copy into its pool).
+    const head = tun.headroom;
+    const tail = tun.tailroom ?? 0;
     const refs: PacketRef[] = batch.map((p) =>
-      tun.headroom > 0
-        ? { buffer: new Uint8Array(p.buffer, p.byteOffset - tun.headroom, tun.headroom + p.length), offset: tun.headroom, length: p.length }
+      head > 0 || tail > 0
+        ? { buffer: new Uint8Array(p.buffer, p.byteOffset - head, head + p.length + tail), offset: head, length: p.length }
         : { buffer: p, offset: 0, length: p.length },
     );
     this.encapsulateAndSend(refs, now);
