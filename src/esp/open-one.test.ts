@@ -69,6 +69,12 @@ describe('openEspPacket', () => {
     expect(openEspPacket(pkt, { ...k, esn: true })).toMatchObject({ ok: true, value: { seq: 5, suite: 'AES_CBC-128/HMAC_SHA2_256_128/ESN' } });
   });
 
+  it('opens ChaCha20-Poly1305 (RFC 7634), which Wireshark 4.0 cannot', () => {
+    const suite = { encr: 28, integ: 0 };
+    const pkt = seal(suite, key(36, 4), undefined, 0x3000, 77, inner);
+    expect(openEspPacket(pkt, { encr: 28, encrKey: key(36, 4) })).toMatchObject({ ok: true, value: { seq: 77, mode: 'tunnel', suite: 'CHACHA20_POLY1305' } });
+  });
+
   it('reports an ICV failure naming the transform and SPI', () => {
     const pkt = seal({ encr: 20, encrKeyBits: 128, integ: 0 }, key(20, 1), undefined, 0xabcdef01, 9, inner);
     const r = openEspPacket(pkt, { encr: 20, encrKey: key(20, 9) });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LinkType, type CaptureFrame } from './capture-file.js';
 import { DatagramReader, networkPacket } from './datagrams.js';
+import { ipv6Packet } from '../esp/testing.js';
 import { concat, ethernet, ipv4, udp } from './test-captures.js';
 
 const frame = (linkType: number, data: Uint8Array): CaptureFrame => ({ number: 1, linkType, time: 0, data, originalLength: data.length });
@@ -49,6 +50,13 @@ describe('port rules (RFC 3948)', () => {
     expect(read(7000, 7001, ike, [7001])).toMatchObject({ kind: 'ike', marker: false });
     expect(read(7000, 7001, espBytes, [7001])).toMatchObject({ kind: 'esp' });
     expect(read(7000, 7001, ike)).toMatchObject({ kind: 'other', why: 'UDP port 7000 -> 7001' });
+  });
+
+  it('IPv6 outer: UDP 500 in an Ethernet frame', () => {
+    const v6 = ipv6Packet('2001:db8::1', '2001:db8::2', { proto: 17, sport: 500, dport: 500, size: 80 });
+    v6[44] = 0; // UDP length = 40 (payload length) for this builder's datagram
+    v6[45] = 40;
+    expect(new DatagramReader().read(frame(LinkType.ETHERNET, ethernet(v6)))).toMatchObject({ kind: 'ike', src: '2001:db8::1', dst: '2001:db8::2', sport: 500 });
   });
 
   it('IP protocol 50 is ESP; a truncated IP packet is malformed, not a crash', () => {

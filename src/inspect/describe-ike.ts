@@ -110,7 +110,7 @@ export function describePayload(p: Payload): PayloadSummary {
     case codec.PayloadType.IDi:
     case codec.PayloadType.IDr: {
       const type = ID_TYPE.get(p.idType)?.replace(/^ID_/, '') ?? `ID type ${p.idType}`;
-      return { type: p.type === codec.PayloadType.IDi ? 'IDi' : 'IDr', text: `${type} ${formatIdentity({ type: p.idType, data: p.data } as never)}` };
+      return { type: p.type === codec.PayloadType.IDi ? 'IDi' : 'IDr', text: `${type} ${formatIdentity({ type: p.idType, data: p.data })}` };
     }
     case codec.PayloadType.CERT:
       return { type: 'CERT', text: `${CERT_ENCODING.get(p.encoding) ?? p.encoding}, ${p.data.length} bytes` };
