@@ -8,6 +8,7 @@
  */
 import { runDaemonCommand } from './daemon.js';
 import { CLI_VERSION } from './version.js';
+import { helpRequest } from './help.js';
 
 const USAGE = `usage: cygnet <command> [options]
 
@@ -16,7 +17,10 @@ commands:
          [--debug "ike 2, net 1, ..."] [--log-format text|json] [--tun NAME]
          [--port N] [--natt-port N] [--bind ADDR[,ADDR...]] [--status-file PATH] [--socket PATH]
                          (cygnet daemon --help)
+  install-service [--config FILE] [--tun NAME] [--output PATH | --print]
+                         write a systemd unit running this installation's daemon
   version, --version     print the version
+  help [COMMAND]         this list, or a command's options (same as cygnet COMMAND --help)
   pki --gen|--pub|--self|--issue|--print|--signcrl|--verify|--pkcs12 ...   strongSwan's pki (cygnet pki --help)
   demo                   two endpoints on loopback with in-memory TUNs (npm start)
   inspect FILE [--key-log KEYS]... [--json]   decode and decrypt IKE/ESP in a pcap/pcapng capture
@@ -33,6 +37,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return 0;
     case 'daemon':
       return runDaemonCommand(rest);
+    case 'install-service':
+      return (await import('./service.js')).runInstallService(rest);
     case 'pki':
       return (await import('./pki.js')).runPki(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     case 'demo':
@@ -49,10 +55,17 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'stats':
       // Clients of the daemon's vici socket (--socket PATH, default /var/run/cygnet.vici).
       return (await import('../vici/cli.js')).runViciCli(argv);
+    case 'help': {
+      const h = helpRequest(rest[0]);
+      if (h === 'overview') {
+        console.log(USAGE);
+        return 0;
+      }
+      return main(h.argv);
+    }
     case undefined:
     case '--help':
     case '-h':
-    case 'help':
       console.log(USAGE);
       return 0;
     default:
