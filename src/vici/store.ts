@@ -176,9 +176,11 @@ export class ViciStore {
         } catch (e) {
           throw new ViciLoadError(`parsing X509 certificate failed: ${e instanceof Error ? e.message : String(e)}`);
         }
-        if (f === 'CA' && cert.basicConstraints?.ca === false) throw new ViciLoadError('certificate without CA flag, rejected');
+        // vici_cred.c: a certificate with the CA basic constraint is a CA certificate whatever the flag says.
+        const ca = cert.basicConstraints?.ca === true;
+        if (f === 'CA' && !ca) throw new ViciLoadError('ca certificate lacks CA basic constraint, rejected');
         this.certs = this.certs.filter((c) => !(c.cert && bytesEq(c.der, cert.der)));
-        this.certs.push({ type: 'X509', flag: f as ViciCertFlag, der: cert.der, cert });
+        this.certs.push({ type: 'X509', flag: ca ? 'CA' : (f as ViciCertFlag), der: cert.der, cert });
         return cert.subject.text;
       }
       case 'X509_CRL': {
@@ -397,7 +399,8 @@ function bytesEq(a: Uint8Array, b: Uint8Array): boolean {
  * PEM as text); a short printable value without PEM armour is a name as written (a client other than swanctl).
  */
 function certData(x: ViciValue): Uint8Array | undefined {
-  if (typeof x === 'string') return x.includes('-----BEGIN') ? new TextEncoder().encode(x) : undefined;
+  // DER that happens to be valid UTF-8 arrives as text too: anything but a printable name is data.
+  if (typeof x === 'string') return x.includes('-----BEGIN') || !/^[\x20-\x7e]{1,255}$/.test(x) ? new TextEncoder().encode(x) : undefined;
   if (x.length > 0 && x.length <= 255 && x.every((c) => c >= 0x20 && c <= 0x7e)) return undefined;
   return x;
 }
