@@ -9,6 +9,8 @@ import { encapWarnings, loadDaemonConfig } from '../daemon/connections.js';
 import { Daemon } from '../daemon/driver.js';
 import { loadGlobalSettings, type GlobalSettings } from '../daemon/settings.js';
 import { TunRoutes } from '../daemon/routes.js';
+import { defaultConfigPath } from './check.js';
+import { materializeIpsecConf, type MaterializedIpsecConf } from './import.js';
 import { DEFAULT_VICI_SOCKET, type ViciServer } from '../vici/index.js';
 import { startVici, ViciConfigSource } from '../daemon/vici.js';
 import { CLI_VERSION } from './version.js';
@@ -43,11 +45,17 @@ const SPEC = {
   'log-target': {},
   'log-file': {},
   'log-facility': {},
+  swanctl: { flag: true },
+  'ipsec-conf': {},
+  'ipsec-secrets': {},
 } as const;
 
 /** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
-export const DAEMON_USAGE = `usage: cygnet daemon --config FILE [options]
-  --config FILE            swanctl.conf-syntax configuration (connections, secrets)
+export const DAEMON_USAGE = `usage: cygnet daemon [--config FILE | --swanctl | --ipsec-conf FILE] [options]
+  --config FILE            swanctl.conf-syntax configuration (connections, secrets; default /etc/cygnet/swanctl.conf)
+  --swanctl                strongSwan's /etc/swanctl/swanctl.conf instead (taking over from charon)
+  --ipsec-conf FILE        a legacy ipsec.conf, converted as \`cygnet import\` does (re-read on SIGHUP); certificates
+                           from ipsec.d/ beside it; --ipsec-secrets FILE (default: ipsec.secrets beside it)
   --settings FILE          strongswan.conf-syntax daemon-wide knobs: charon.retransmit_*, make_before_break,
                            fragment_size, cookie_threshold, block_threshold, keep_alive, half_open_timeout
                            (other keys are logged at cfg level 2 and ignored; --retransmit-* override the file)
@@ -89,9 +97,9 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   let opts: Map<string, string>;
   try {
     opts = parseArgs(argv, SPEC);
-    const c = opts.get('config');
-    if (c === undefined) throw new UsageError('--config FILE is required');
-    configPath = c;
+    if (opts.has('ipsec-conf') && (opts.has('config') || opts.has('swanctl'))) throw new UsageError('--ipsec-conf replaces --config and --swanctl: give one');
+    if (opts.has('config') && opts.has('swanctl')) throw new UsageError('--config FILE or --swanctl: give one');
+    configPath = opts.get('config') ?? defaultConfigPath(opts.has('swanctl'));
     const format = opts.get('log-format') ?? 'text';
     if (format !== 'text' && format !== 'json') throw new UsageError(`--log-format: '${format}' is not text or json`);
     const levels = parseDebugSpec(opts.get('debug') ?? '');
@@ -111,8 +119,15 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   }
 
   let loaded: ReturnType<typeof loadDaemonConfig>;
+  let imported: MaterializedIpsecConf | undefined;
   try {
-    loaded = loadDaemonConfig(configPath);
+    const ipsecConf = opts.get('ipsec-conf');
+    if (ipsecConf !== undefined) {
+      configPath = ipsecConf;
+      imported = materializeIpsecConf(ipsecConf, opts.get('ipsec-secrets'));
+      for (const n of imported.result().notes) logger.log('cfg', 0, `warning: ${n.loc.file}:${n.loc.line}: ${n.what}: not carried: ${n.why}`);
+    }
+    loaded = loadDaemonConfig(imported?.path ?? configPath);
   } catch (e) {
     if (isConfigError(e)) {
       console.error(`cygnet daemon: configuration error in ${configPath}:\n${e.message}`);
@@ -248,7 +263,8 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   const viciConfig = new ViciConfigSource();
   const reload = (): { success: boolean; errmsg?: string } => {
     try {
-      const next = loadDaemonConfig(configPath, viciConfig.extra());
+      imported?.refresh();
+      const next = loadDaemonConfig(imported?.path ?? configPath, viciConfig.extra());
       const nextSettings = settingsPath !== undefined ? loadSettingsFile(settingsPath, logger) : undefined;
       for (const w of next.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
       for (const w of encapWarnings(next.config)) logger.log('cfg', 0, `warning: ${w}`);

@@ -19,6 +19,10 @@ commands:
                          (cygnet daemon --help)
   install-service [--config FILE] [--tun NAME] [--output PATH | --print]
                          write a systemd unit running this installation's daemon
+  check [FILE] [--swanctl] [--ipsec-conf FILE]
+                         every error and warning of a configuration with file:line, no network (exit 0/1)
+  import [--ipsec-conf FILE] [--secrets FILE] [--output FILE]
+                         strongSwan's ipsec.conf + ipsec.secrets as a commented swanctl.conf
   version, --version     print the version
   help [COMMAND]         this list, or a command's options (same as cygnet COMMAND --help)
   pki --gen|--pub|--self|--issue|--print|--signcrl|--verify|--pkcs12 ...   strongSwan's pki (cygnet pki --help)
@@ -39,6 +43,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return runDaemonCommand(rest);
     case 'install-service':
       return (await import('./service.js')).runInstallService(rest);
+    case 'check':
+      return (await import('./check.js')).runCheck(rest);
+    case 'import':
+      return (await import('./import.js')).runImport(rest);
     case 'pki':
       return (await import('./pki.js')).runPki(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     case 'demo':

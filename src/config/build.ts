@@ -8,7 +8,7 @@
  */
 import { ConfigError, makeWarning, type ConfigWarning } from './errors.js';
 import { rangesOverlap } from './ip.js';
-import { loadSettings, parseSettings, type ConfigIo, type ParseOptions, type ReadFileFn, type SettingsSection } from './parser.js';
+import { loadSettings, parseProblems, parseSettings, type ConfigIo, type ParseOptions, type ReadFileFn, type SettingsSection } from './parser.js';
 import { TOP_SECTIONS, type AuthorityConfig, type ConnectionConfig, type PoolConfig, type SwanctlConfig } from './schema.js';
 import { buildConnection } from './build-connection.js';
 import { buildAuthority, buildPool, buildSecrets } from './build-resources.js';
@@ -42,7 +42,7 @@ export function buildSwanctlConfig(root: SettingsSection, options: BuildOptions 
 
 function buildInner(ctx: Context, root: SettingsSection): LoadResult {
   // Syntax errors the parser could read past (several settings on one line...) are reported with the rest.
-  ctx.errors.push(...(ctx.options.parseErrors ?? []));
+  ctx.errors.push(...parseProblems(root));
   for (const [name, key] of root.keys) {
     const s = suggest(name, TOP_SECTIONS);
     ctx.warnings.push(makeWarning('UNKNOWN_KEY', key.loc, name, 'unknown key at the top level (expected sections connections, secrets, pools)', s));
@@ -136,14 +136,12 @@ function toIo(io: ConfigIo | ReadFileFn): ConfigIo {
  * Returns the configuration and warnings, or throws one ConfigError (code MULTIPLE when there are several).
  */
 export function loadSwanctlConfig(path: string, io: ConfigIo | ReadFileFn, options: LoadOptions = {}): LoadResult {
-  const collect: ConfigError[] = [];
-  const tree = loadSettings(path, toIo(io), { ...options, collect });
-  return buildSwanctlConfig(tree, { ...options, parseErrors: collect });
+  const tree = loadSettings(path, toIo(io), options);
+  return buildSwanctlConfig(tree, options);
 }
 
 /** The same for text in memory; `file` names it in messages and anchors relative includes. */
 export function parseSwanctlConfig(text: string, file = 'swanctl.conf', io?: ConfigIo | ReadFileFn, options: LoadOptions = {}): LoadResult {
-  const collect: ConfigError[] = [];
-  const tree = parseSettings(text, file, io, { ...options, collect });
-  return buildSwanctlConfig(tree, { ...options, parseErrors: collect });
+  const tree = parseSettings(text, file, io, options);
+  return buildSwanctlConfig(tree, options);
 }

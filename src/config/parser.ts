@@ -68,10 +68,20 @@ export interface ParseOptions {
   /** Most files one load may read, counting repeats (default 1000). */
   readonly maxFiles?: number;
   /**
-   * Where errors that leave the tree intact go (several settings on one line, a '.' in a name): the caller
-   * reports them with its own. Without it the first one is thrown once the file is parsed.
+   * Also receives the errors that leave the tree intact (several settings on one line, a '.' in a name);
+   * they are always available from parseProblems(root) too.
    */
   readonly collect?: ConfigError[];
+}
+
+const PROBLEMS = new WeakMap<SettingsSection, readonly ConfigError[]>();
+
+/**
+ * The errors a parse read past (the tree is what was meant, but the file is wrong and strongSwan would read it
+ * differently): whoever builds from the tree reports them with its own errors, so all come out at once.
+ */
+export function parseProblems(root: SettingsSection): readonly ConfigError[] {
+  return PROBLEMS.get(root) ?? [];
 }
 
 export function newSection(name: string, loc: SourceLocation): SettingsSection {
@@ -93,8 +103,7 @@ export function parseSettings(
   const root = newSection('', { file, line: 1, column: 1 });
   const ctx = new ParseContext(toIo(io), options);
   ctx.parseFileInto(root, text, file, 0);
-  ctx.throwSoft();
-  return resolveReferences(root);
+  return ctx.finish(resolveReferences(root));
 }
 
 /** Read and parse a settings file through `io`. */
@@ -104,8 +113,7 @@ export function loadSettings(file: string, io: ConfigIo | ReadFileFn, options: P
   const text = ctx.read(file, undefined);
   const root = newSection('', { file, line: 1, column: 1 });
   ctx.parseFileInto(root, text, file, 0);
-  ctx.throwSoft();
-  return resolveReferences(root);
+  return ctx.finish(resolveReferences(root));
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -435,7 +443,7 @@ class ParseContext {
           new ConfigError(
             'SYNTAX',
             next.loc,
-            `'${nextName} =' on the same line as '${key.text} =': swanctl.conf takes one \`key = value\` per line ` +
+            `'${nextName} =' on the same line as '${key.text} =': write one \`key = value\` per line ` +
               `(strongSwan would read everything after '${key.text} =' as its value); put '${nextName} = ...' on a line of its own`,
           ),
         );
@@ -528,11 +536,13 @@ class ParseContext {
     this.softErrors.push(e);
   }
 
-  /** Errors that left the tree intact: handed to the caller's list, or thrown. */
-  throwSoft(): void {
-    if (this.softErrors.length === 0) return;
-    if (this.collect !== undefined) this.collect.push(...this.softErrors);
-    else throw ConfigError.combine(this.softErrors);
+  /** Errors that left the tree intact: remembered for parseProblems(root) and handed to the caller's list. */
+  finish(root: SettingsSection): SettingsSection {
+    if (this.softErrors.length > 0) {
+      PROBLEMS.set(root, [...this.softErrors]);
+      this.collect?.push(...this.softErrors);
+    }
+    return root;
   }
 
   private include(sc: Scanner, section: SettingsSection, at: SourceLocation, depth: number): void {

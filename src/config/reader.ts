@@ -33,8 +33,6 @@ export interface BuildOptions {
    * shape of the keywords.
    */
   readonly validateProposal?: ((proposal: string, protocol: 'ike' | 'esp') => string | undefined) | null;
-  /** Errors the parser collected without stopping (ParseOptions.collect): reported with the build's. */
-  readonly parseErrors?: readonly ConfigError[];
 }
 
 

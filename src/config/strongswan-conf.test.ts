@@ -75,3 +75,11 @@ charon {
     expect(String((err as Error).message)).toMatch(re);
   });
 });
+
+describe('strongswan.conf read as charon reads it', () => {
+  it('several settings on one line are an error naming the fix', () => {
+    expect(() => parseStrongswanConf('charon {\n  retransmit_tries = 3  retransmit_timeout = 2\n}\n')).toThrow(
+      /strongswan.conf:2: 'retransmit_timeout =' on the same line as 'retransmit_tries =': write one `key = value` per line/,
+    );
+  });
+});

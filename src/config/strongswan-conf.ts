@@ -9,7 +9,7 @@
 import type { EndpointSettings } from '../ike/config.js';
 import { DEFAULT_SETTINGS } from '../ike/config.js';
 import { ConfigError, type SourceLocation } from './errors.js';
-import { parseSettings, type ConfigIo, type ReadFileFn, type SettingsSection } from './parser.js';
+import { parseProblems, parseSettings, type ConfigIo, type ReadFileFn, type SettingsSection } from './parser.js';
 import { parseBool, parseDurationMs, ValueProblem } from './values.js';
 
 export interface GlobalSettings {
@@ -33,6 +33,9 @@ function positive(raw: string, key: string, loc: SourceLocation, max = Number.MA
 }
 
 export function globalSettingsFrom(root: SettingsSection): GlobalSettings {
+  // several settings on one line, a '.' in a name: charon would read them otherwise (or not at all)
+  const problems = parseProblems(root);
+  if (problems.length > 0) throw ConfigError.combine(problems);
   const charon = root.sections.get('charon');
   const ignored: { key: string; loc: SourceLocation }[] = [];
   if (!charon) return { endpoint: {}, ignored };
