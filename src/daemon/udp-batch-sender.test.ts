@@ -77,6 +77,50 @@ describe.runIf(linux)('UdpBatchSender', () => {
     sender.close();
   });
 
+  it('UDP GSO: runs of equal-size datagrams to one peer leave as one message each; receivers get them one by one, in order', async () => {
+    const rx1 = await bound('udp4', '127.0.0.1');
+    const rx2 = await bound('udp4', '127.0.0.1');
+    const tx = await bound('udp4', '127.0.0.1');
+    const sender = UdpBatchSender.create(tx, { maxBatch: 128 })!;
+    // 45 x 1400 + a 300-byte tail to rx1 (one run: 63300 bytes), then 5 x 1400 to rx2, then 1400, 200, 1400 to rx1.
+    const plan: [dgram.Socket, number][] = [
+      ...Array.from({ length: 45 }, () => [rx1, 1400] as [dgram.Socket, number]),
+      [rx1, 300],
+      ...Array.from({ length: 5 }, () => [rx2, 1400] as [dgram.Socket, number]),
+      [rx1, 1400],
+      [rx1, 200],
+      [rx1, 1400],
+    ];
+    const got1 = collect(rx1, plan.filter(([s]) => s === rx1).length);
+    const got2 = collect(rx2, 5);
+    const buf = new Uint8Array(1500);
+    plan.forEach(([s, len], i) => {
+      buf.fill(i & 0xff);
+      expect(sender.push(buf, 0, len, '127.0.0.1', s.address().port)).toBe(true);
+    });
+    expect(sender.flush()).toBe(plan.length);
+    expect(sender.gso).toBe(true);
+    // Runs: [45x1400 + 300], [5x1400], [1400, 200], [1400] -> three GSO messages, one plain, in one sendmmsg.
+    expect(sender.stats).toMatchObject({ sent: plan.length, syscalls: 1, dropped: 0, errors: 0, gsoMessages: 3, gsoDatagrams: 46 + 5 + 2 });
+    const expectFor = (rx: dgram.Socket) => plan.map(([s, len], i) => [s, len, i] as const).filter(([s]) => s === rx).map(([, len, i]) => [len, i & 0xff]);
+    expect((await got1).map((m) => [m.length, m[0]])).toEqual(expectFor(rx1));
+    expect((await got2).map((m) => [m.length, m[0]])).toEqual(expectFor(rx2));
+    for (const m of await got1) expect(m.every((b) => b === m[0])).toBe(true);
+    sender.close();
+  });
+
+  it('UDP GSO off: the same batch goes as plain datagrams', async () => {
+    const rx = await bound('udp4', '127.0.0.1');
+    const tx = await bound('udp4', '127.0.0.1');
+    const sender = UdpBatchSender.create(tx, { gso: false })!;
+    const got = collect(rx, 10);
+    for (let i = 0; i < 10; i++) sender.push(new Uint8Array(1000).fill(i), 0, 1000, '127.0.0.1', rx.address().port);
+    expect(sender.flush()).toBe(10);
+    expect(sender.stats).toMatchObject({ sent: 10, syscalls: 1, gsoMessages: 0 });
+    expect((await got).map((m) => m[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    sender.close();
+  });
+
   it('flushes by itself when the queue is full, sends to several peers, and hands oversize datagrams to the fallback', async () => {
     const a = await bound('udp4', '127.0.0.1');
     const b = await bound('udp4', '127.0.0.1');

@@ -18,6 +18,12 @@
  *
  * Linux x86_64/arm64 layouts (struct mmsghdr = msghdr(56) + msg_len(4) + pad(4); iovec 16; sockaddr_in 16,
  * sockaddr_in6 28). The socket keeps receiving through dgram as before: only the transmit side is bypassed.
+ *
+ * UDP GSO (Linux 4.18+, `UDP_SEGMENT`; issue 17): consecutive queued datagrams to one peer of one size (the last may
+ * be shorter) leave as ONE message whose iovecs are their slots and whose control message says the segment size;
+ * the kernel walks its stack once for up to 64 of them and cuts them into datagrams at the end (or the receiver
+ * takes them whole with UDP_GRO). ESP datagrams made from one TCP super-packet are exactly such a run. A kernel that
+ * refuses it (EIO/EINVAL/ENOPROTOOPT on the first try) turns GSO off for this sender, and the batch goes as before.
  */
 import type dgram from 'node:dgram';
 import { createRequire } from 'node:module';
@@ -30,6 +36,17 @@ const EINTR = 4;
 const EAGAIN = 11;
 const ENOBUFS = 105;
 const MMSGHDR_SIZE = 64;
+const SOL_UDP = 17;
+const UDP_SEGMENT = 103;
+/** CMSG_SPACE(sizeof(uint16_t)) on 64-bit Linux: a 16-byte cmsghdr + 2 bytes, aligned to 8. */
+const CMSG_GSO_SPACE = 24;
+/** UDP_MAX_SEGMENTS in include/linux/udp.h (64 before Linux 6.1's 128: the portable bound). */
+const GSO_MAX_SEGMENTS = 64;
+/** Bytes of one GSO message, below the 64 KB an IP packet holds with its headers. */
+const GSO_MAX_BYTES = 65000;
+const EINVAL = 22;
+const EIO = 5;
+const ENOPROTOOPT = 92;
 const IOVEC_SIZE = 16;
 const SOCKADDR_SIZE = 28;
 
@@ -44,6 +61,8 @@ interface Koffi {
 interface Native {
   koffi: Koffi;
   sendmmsg(fd: number, msgvec: unknown, vlen: number, flags: number): number;
+  /** The same call with the vector given by address (to start at an entry inside it). */
+  sendmmsgAt(fd: number, msgvec: bigint, vlen: number, flags: number): number;
 }
 
 let native: Native | undefined | null = null;
@@ -57,7 +76,8 @@ function loadNative(): Native | undefined {
     const koffi = require('koffi') as Koffi & { load(p: string): { func(sig: string): (...a: unknown[]) => number } };
     const lib = koffi.load('libc.so.6');
     const sendmmsg = lib.func('int sendmmsg(int fd, void *msgvec, unsigned int vlen, int flags)') as Native['sendmmsg'];
-    native = { koffi, sendmmsg };
+    const sendmmsgAt = lib.func('int sendmmsg(int fd, uint64_t msgvec, unsigned int vlen, int flags)') as Native['sendmmsgAt'];
+    native = { koffi, sendmmsg, sendmmsgAt };
   } catch {
     native = undefined;
   }
@@ -84,6 +104,9 @@ export interface UdpBatchStats {
   lastErrno: number;
   /** Datagrams handed to the fallback (larger than a slot). */
   fallback: number;
+  /** GSO messages sent (each carrying 2 or more datagrams) and the datagrams they carried. */
+  gsoMessages: number;
+  gsoDatagrams: number;
 }
 
 export interface UdpBatchSenderOptions {
@@ -93,10 +116,14 @@ export interface UdpBatchSenderOptions {
   slotSize?: number;
   /** Sends one datagram another way (the driver's dgram path); required for oversize datagrams. */
   fallback?: (data: Uint8Array, port: number, address: string) => void;
+  /** UDP GSO for runs of equal-size datagrams to one peer (default true; off by itself where the kernel refuses). */
+  gso?: boolean;
 }
 
 export class UdpBatchSender {
-  readonly stats: UdpBatchStats = { sent: 0, syscalls: 0, dropped: 0, errors: 0, lastErrno: 0, fallback: 0 };
+  readonly stats: UdpBatchStats = { sent: 0, syscalls: 0, dropped: 0, errors: 0, lastErrno: 0, fallback: 0, gsoMessages: 0, gsoDatagrams: 0 };
+  /** Whether GSO is (still) in use. */
+  gso: boolean;
   readonly maxBatch: number;
   readonly slotSize: number;
   readonly #n: Native;
@@ -108,6 +135,16 @@ export class UdpBatchSender {
   readonly #iov: DataView;
   readonly #msgs: unknown;
   readonly #fallback: UdpBatchSenderOptions['fallback'];
+  /** GSO message vector (one entry per run), its control messages, and the native addresses they point into. */
+  readonly #gsoMsgs: DataView;
+  readonly #gsoMsgsAt: bigint;
+  readonly #cmsgs: DataView;
+  readonly #cmsgsAt: bigint;
+  readonly #namesAt: bigint;
+  readonly #iovAt: bigint;
+  readonly #nameLen: number;
+  /** Datagrams per GSO run of the last flush (for the stats of partial sends). */
+  readonly #runSize: Uint16Array;
   /** Address string -> encoded sockaddr (28 bytes), so a peer's address is parsed once. */
   readonly #addrCache = new Map<string, Uint8Array>();
   #count = 0;
@@ -125,7 +162,15 @@ export class UdpBatchSender {
     const names = k.alloc('uint8_t', this.maxBatch * SOCKADDR_SIZE);
     const iov = k.alloc('uint8_t', this.maxBatch * IOVEC_SIZE);
     const msgs = k.alloc('uint8_t', this.maxBatch * MMSGHDR_SIZE);
-    this.#mem = [slots, names, iov, msgs];
+    const gsoMsgs = k.alloc('uint8_t', this.maxBatch * MMSGHDR_SIZE);
+    const cmsgs = k.alloc('uint8_t', this.maxBatch * CMSG_GSO_SPACE);
+    this.#mem = [slots, names, iov, msgs, gsoMsgs, cmsgs];
+    this.gso = o.gso ?? true;
+    this.#gsoMsgs = new DataView(k.view(gsoMsgs, this.maxBatch * MMSGHDR_SIZE));
+    this.#gsoMsgsAt = k.address(gsoMsgs);
+    this.#cmsgs = new DataView(k.view(cmsgs, this.maxBatch * CMSG_GSO_SPACE));
+    this.#cmsgsAt = k.address(cmsgs);
+    this.#runSize = new Uint16Array(this.maxBatch);
     this.#slots = new Uint8Array(k.view(slots, this.maxBatch * this.slotSize));
     this.#names = new Uint8Array(k.view(names, this.maxBatch * SOCKADDR_SIZE));
     this.#iov = new DataView(k.view(iov, this.maxBatch * IOVEC_SIZE));
@@ -135,6 +180,15 @@ export class UdpBatchSender {
     const namesAt = k.address(names);
     const iovAt = k.address(iov);
     const nameLen = family === 6 ? 28 : 16;
+    this.#namesAt = namesAt;
+    this.#iovAt = iovAt;
+    this.#nameLen = nameLen;
+    for (let g = 0; g < this.maxBatch; g++) {
+      // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } + uint16_t gso_size
+      this.#cmsgs.setBigUint64(g * CMSG_GSO_SPACE, 18n, true);
+      this.#cmsgs.setInt32(g * CMSG_GSO_SPACE + 8, SOL_UDP, true);
+      this.#cmsgs.setInt32(g * CMSG_GSO_SPACE + 12, UDP_SEGMENT, true);
+    }
     for (let i = 0; i < this.maxBatch; i++) {
       // struct iovec { void *iov_base; size_t iov_len; }
       this.#iov.setBigUint64(i * IOVEC_SIZE, slotsAt + BigInt(i * this.slotSize), true);
@@ -200,6 +254,13 @@ export class UdpBatchSender {
   flush(): number {
     const total = this.#count;
     if (total === 0) return 0;
+    if (this.gso && total > 1) {
+      const r = this.#flushGso(total);
+      if (r !== undefined) {
+        this.#count = 0;
+        return r;
+      }
+    }
     this.#count = 0;
     let done = 0;
     while (done < total) {
@@ -224,6 +285,82 @@ export class UdpBatchSender {
       break;
     }
     return done;
+  }
+
+  /**
+   * Sends the queue as GSO runs: consecutive datagrams with the same sockaddr whose lengths equal the run's first
+   * (the last may be shorter), at most 64 and 65000 bytes per run. Returns undefined (nothing sent) when the
+   * kernel refuses GSO, which then stays off for this sender.
+   */
+  #flushGso(total: number): number | undefined {
+    const m = this.#gsoMsgs;
+    const names = this.#names;
+    let runs = 0;
+    let i = 0;
+    while (i < total) {
+      const size = Number(this.#iov.getBigUint64(i * IOVEC_SIZE + 8, true));
+      let j = i + 1;
+      let bytes = size;
+      while (j < total && j - i < GSO_MAX_SEGMENTS) {
+        const len = Number(this.#iov.getBigUint64(j * IOVEC_SIZE + 8, true));
+        if (len > size || bytes + len > GSO_MAX_BYTES || !sameName(names, i, j, this.#nameLen)) break;
+        bytes += len;
+        j++;
+        if (len < size) break;
+      }
+      const b = runs * MMSGHDR_SIZE;
+      const n = j - i;
+      m.setBigUint64(b, this.#namesAt + BigInt(i * SOCKADDR_SIZE), true);
+      m.setUint32(b + 8, this.#nameLen, true);
+      m.setBigUint64(b + 16, this.#iovAt + BigInt(i * IOVEC_SIZE), true);
+      m.setBigUint64(b + 24, BigInt(n), true);
+      if (n > 1) {
+        this.#cmsgs.setUint16(runs * CMSG_GSO_SPACE + 16, size, true);
+        m.setBigUint64(b + 32, this.#cmsgsAt + BigInt(runs * CMSG_GSO_SPACE), true);
+        m.setBigUint64(b + 40, BigInt(CMSG_GSO_SPACE), true);
+      } else {
+        m.setBigUint64(b + 32, 0n, true);
+        m.setBigUint64(b + 40, 0n, true);
+      }
+      m.setInt32(b + 48, 0, true);
+      this.#runSize[runs] = n;
+      runs++;
+      i = j;
+    }
+    let doneRuns = 0;
+    let sent = 0;
+    while (doneRuns < runs) {
+      const r = this.#n.sendmmsgAt(this.#fd, this.#gsoMsgsAt + BigInt(doneRuns * MMSGHDR_SIZE), runs - doneRuns, MSG_DONTWAIT);
+      this.stats.syscalls++;
+      if (r > 0) {
+        for (let g = doneRuns; g < doneRuns + r; g++) {
+          const n = this.#runSize[g]!;
+          sent += n;
+          if (n > 1) {
+            this.stats.gsoMessages++;
+            this.stats.gsoDatagrams += n;
+          }
+        }
+        doneRuns += r;
+        continue;
+      }
+      const e = this.#n.koffi.errno();
+      if (e === EINTR) continue;
+      if (doneRuns === 0 && sent === 0 && (e === EIO || e === EINVAL || e === ENOPROTOOPT)) {
+        // No UDP GSO here (an old kernel, or a device without it): plain sendmmsg from now on.
+        this.gso = false;
+        this.stats.lastErrno = e;
+        return undefined;
+      }
+      if (e !== EAGAIN && e !== ENOBUFS) {
+        this.stats.errors++;
+        this.stats.lastErrno = e;
+      }
+      break;
+    }
+    this.stats.sent += sent;
+    this.stats.dropped += total - sent;
+    return sent;
   }
 
   /** Releases the native memory. The socket itself belongs to the caller. */
@@ -289,4 +426,12 @@ export function ipv6Bytes(address: string): Uint8Array {
     out[2 * i + 1] = (words[i] ?? 0) & 0xff;
   }
   return out;
+}
+
+/** Whether queue entries i and j go to the same sockaddr (family, port, address). */
+function sameName(names: Uint8Array, i: number, j: number, len: number): boolean {
+  const a = i * SOCKADDR_SIZE;
+  const b = j * SOCKADDR_SIZE;
+  for (let k = 0; k < len; k++) if (names[a + k] !== names[b + k]) return false;
+  return true;
 }
