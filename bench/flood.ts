@@ -8,7 +8,8 @@
  *   spoofed senders never see the answers, so they never return a COOKIE or send IKE_AUTH.
  * - `peers` legitimate initiators (PSK) start at even intervals during the first two thirds of the flood.
  *
- * Run twice: with that mix, and with the malformed requests alone (`malformed-only`).
+ * Run three times: with that mix, with the malformed requests alone (`malformed-only`), and with requests whose KE
+ * value is no curve point alone (`bad-ke-only`, another request that fails only after the key exchange).
  *
  * Prints the share of legitimate peers established, their median and worst setup time (simulated, initiate to
  * ike-up), the key exchanges (createKeyExchange calls) the responder spent on attackers and on peers, the
@@ -64,8 +65,12 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** A well-formed IKE_SA_INIT request as a cygnet initiator sends it, and its odd-length-notify twin. */
-function attackTemplates(crypto: CryptoBackend): { good: Uint8Array; bad: Uint8Array } {
+/**
+ * A well-formed IKE_SA_INIT request as a cygnet initiator sends it, and its malformed twin: an odd-length
+ * SIGNATURE_HASH_ALGORITHMS notify (`notify`), or a KE value that is no point on the curve (`ke`: refused only by
+ * computeSharedSecret, after the responder made its key pair).
+ */
+function attackTemplates(crypto: CryptoBackend, kind: 'notify' | 'ke'): { good: Uint8Array; bad: Uint8Array } {
   const ep = new IkeEndpoint({
     connections: [connection({ name: 'x', remoteAddrs: [RESPONDER], local: { id: 'attacker.example' }, remote: { id: 'gw.example' }, children: [child('c')] })],
     credentials: pskCredentials([{ ids: [], secret: SECRET }]),
@@ -77,7 +82,13 @@ function attackTemplates(crypto: CryptoBackend): { good: Uint8Array; bad: Uint8A
   const m = decodeIkeMessage(good);
   if (!m.ok) throw new Error(`template does not decode: ${m.error.message}`);
   const payloads: Payload[] = m.value.payloads.map((p) =>
-    p.type === PayloadType.NOTIFY && (p as NotifyPayload).notifyType === NotifyType.SIGNATURE_HASH_ALGORITHMS ? { ...(p as NotifyPayload), data: Uint8Array.of(0, 2, 0, 3, 0, 4, 0) } : p,
+    kind === 'ke'
+      ? p.type === PayloadType.KE
+        ? { ...p, data: new Uint8Array(p.data.length) }
+        : p
+      : p.type === PayloadType.NOTIFY && (p as NotifyPayload).notifyType === NotifyType.SIGNATURE_HASH_ALGORITHMS
+        ? { ...(p as NotifyPayload), data: Uint8Array.of(0, 2, 0, 3, 0, 4, 0) }
+        : p,
   );
   const bad = encodePlainMessage(m.value.header, payloads);
   return { good, bad };
@@ -93,11 +104,14 @@ function ip(n: number): string {
  */
 export async function run(): Promise<void> {
   const o = options(process.argv.slice(2));
-  await scenario('flood', o);
-  if (o.malformed > 0) await scenario('malformed-only', { ...o, rate: o.malformed });
+  await scenario('flood', o, 'notify');
+  if (o.malformed > 0) {
+    await scenario('malformed-only', { ...o, rate: o.malformed }, 'notify');
+    await scenario('bad-ke-only', { ...o, rate: o.malformed }, 'ke');
+  }
 }
 
-async function scenario(name: string, o: Options): Promise<void> {
+async function scenario(name: string, o: Options, kind: 'notify' | 'ke'): Promise<void> {
   const wallStart = performance.now();
   const base = createProvider();
   const legit = new Set<string>();
@@ -194,7 +208,7 @@ async function scenario(name: string, o: Options): Promise<void> {
   }
 
   // The flood: every simulated millisecond, rate/1000 requests from fresh spoofed addresses and SPIs.
-  const { good, bad } = attackTemplates(base);
+  const { good, bad } = attackTemplates(base, kind);
   const perMs = o.rate / 1000;
   const badEvery = o.malformed > 0 ? o.rate / o.malformed : Infinity;
   let sent = 0;
@@ -219,8 +233,11 @@ async function scenario(name: string, o: Options): Promise<void> {
   };
   sim.at(0, tick);
 
+  // With --expose-gc (the bench sets it up, see run()) the samples are live heap after a full GC, not garbage.
+  const gc = (globalThis as { gc?: () => void }).gc;
   let peakHeap = 0;
   const sample = (now: number): void => {
+    gc?.();
     peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
     if (now < o.floodMs + 60_000) sim.at(now + 100, sample);
   };
@@ -250,19 +267,20 @@ async function scenario(name: string, o: Options): Promise<void> {
     escapedExceptions: escaped,
     answersToAttackers,
     peakHeapMb: Math.round(heapMb * 10) / 10,
+    heapLive: gc !== undefined,
     simEndMs: r.now,
     wallS: Math.round(wallS * 10) / 10,
   };
   const out = o.json ? process.stderr : process.stdout;
   out.write(
     [
-      `${name}: ${sent} IKE_SA_INIT from spoofed addresses over ${o.floodMs} ms simulated (${o.rate}/s, ${o.malformed}/s malformed), ${o.peers} legitimate peers`,
+      `${name}: ${sent} IKE_SA_INIT from spoofed addresses over ${o.floodMs} ms simulated (${o.rate}/s, ${Math.min(o.rate, o.malformed)}/s ${kind === 'ke' ? 'with an invalid KE value' : 'with an odd-length notify'}), ${o.peers} legitimate peers`,
       `  legitimate peers established  ${established()}/${o.peers} (${(result.establishedShare * 100).toFixed(1)} %)`,
       `  setup time (simulated)        median ${median} ms, worst ${worst} ms`,
       `  key exchanges on attackers    ${dh.attackers}   (on peers ${dh.peers})`,
       `  exceptions out of receive()   ${escaped}${firstEscape ? ` (first: ${firstEscape})` : ''}`,
       `  answers to spoofed addresses  ${answersToAttackers}`,
-      `  peak heap                     ${heapMb.toFixed(1)} MB`,
+      `  peak heap                     ${heapMb.toFixed(1)} MB (${gc ? 'live, after full GC every 100 ms simulated' : 'heapUsed, garbage included: run with NODE_OPTIONS=--expose-gc for live heap'})`,
       `  simulated end ${r.now} ms (${r.reason}), wall ${wallS.toFixed(1)} s`,
       '',
     ].join('\n'),

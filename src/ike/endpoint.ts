@@ -149,7 +149,9 @@ export class IkeEndpoint implements EndpointContext {
   private receiveInitRequest(data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number, marker: boolean): void {
     this.sas.expireCharges(now);
     const key = initKey(header.spiI, remote);
-    if (!this.sas.byInitKey(key)) {
+    // Only a request that could create an SA is admitted or charged; respondIkeSaInit drops the others at once.
+    const fresh = header.messageId === 0 && header.spiR.every((b) => b === 0);
+    if (fresh && !this.sas.byInitKey(key)) {
       if (this.sas.charged(key)) {
         this.log('net', 2, undefined, `IKE_SA_INIT request from ${fmt(remote)} repeats one that failed, dropped`);
         return;

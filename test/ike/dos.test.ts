@@ -163,22 +163,47 @@ describe('order and cost of the checks', () => {
     expect(ask(ep, 3, '198.51.100.2', 0, forged)).toBe('cookie');
   });
 
-  it('requests failing after their key exchange (odd-length SIGNATURE_HASH_ALGORITHMS) count as half-open: the cookie threshold engages', () => {
-    const m = decodeMessage(TEMPLATE);
-    if (!m.ok) throw new Error('bad template');
-    const bad = encodeMessage(m.value.header, m.value.payloads.map((p): Payload => (p.type === PayloadType.NOTIFY && (p as NotifyPayload).notifyType === NotifyType.SIGNATURE_HASH_ALGORITHMS ? { ...(p as NotifyPayload), data: Uint8Array.of(0, 2, 0) } : p)));
+  /** A responder whose key exchanges are counted. */
+  function countingResponder(settings: Partial<EndpointSettings>): { ep: IkeEndpoint; kes: () => number } {
     let kes = 0;
     const counting = Object.create(crypto) as typeof crypto & { createKeyExchange: typeof crypto.createKeyExchange };
     counting.createKeyExchange = (g, r) => (kes++, crypto.createKeyExchange(g, r));
-    const ep = new IkeEndpoint({ connections: [connection({ name: 'gw', children: [child('net')] })], credentials: psk, crypto: counting, random: seededRandom(5), settings: { ...OFF, cookieThreshold: 10 } });
-    for (let i = 0; i < 200; i++) ask(ep, i, `203.0.113.${i % 250}`, 0, request(i, bad));
+    const ep = new IkeEndpoint({ connections: [connection({ name: 'gw', children: [child('net')] })], credentials: psk, crypto: counting, random: seededRandom(5), settings });
+    return { ep, kes: () => kes };
+  }
+
+  function tampered(f: (p: Payload) => Payload): Uint8Array {
+    const m = decodeMessage(TEMPLATE);
+    if (!m.ok) throw new Error('bad template');
+    return encodeMessage(m.value.header, m.value.payloads.map(f));
+  }
+
+  it('requests failing after their key exchange (an invalid KE value) are charged as half-open: the cookie threshold engages', () => {
+    // 64 zero bytes are no point on P-256: the responder has made its key pair when computeSharedSecret refuses it.
+    const bad = tampered((p) => (p.type === PayloadType.KE ? { ...p, data: new Uint8Array(64) } : p));
+    const { ep, kes } = countingResponder({ ...OFF, cookieThreshold: 10 });
+    const answers = Array.from({ length: 200 }, (_, i) => ask(ep, i, `203.0.113.${i % 250}`, 0, request(i, bad)));
     expect(ep.listSas()).toHaveLength(0);
-    expect(kes).toBeLessThanOrEqual(10);
-    expect(ep.halfOpenCount()).toBe(kes);
+    // Each failure is charged until the threshold is reached; then only cookies, no key exchange.
+    expect(kes()).toBe(10);
+    expect(ep.halfOpenCount()).toBe(10);
+    expect(answers.filter((a) => a === 'cookie')).toHaveLength(190);
+    // A charged request repeated (same SPIi and address) is dropped, not worked on again.
+    expect(ask(ep, 3, '203.0.113.3', 1, request(3, bad))).toBe('none');
+    expect(kes()).toBe(10);
     // The charges end with half_open_timeout, like the SAs they stand for.
     expect(ep.nextTimeout()).toBe(30_000);
     ep.handleTimeout(30_000);
     expect(ep.halfOpenCount()).toBe(0);
+  });
+
+  it('odd-length SIGNATURE_HASH_ALGORITHMS requests cost at most cookie_threshold key exchanges', () => {
+    const bad = tampered((p) => (p.type === PayloadType.NOTIFY && (p as NotifyPayload).notifyType === NotifyType.SIGNATURE_HASH_ALGORITHMS ? { ...(p as NotifyPayload), data: Uint8Array.of(0, 2, 0) } : p));
+    const { ep, kes } = countingResponder({ ...OFF, cookieThreshold: 10 });
+    for (let i = 0; i < 200; i++) ask(ep, i, `203.0.113.${i % 250}`, 0, request(i, bad));
+    expect(ep.listSas()).toHaveLength(0);
+    expect(kes()).toBeLessThanOrEqual(10);
+    expect(ep.halfOpenCount()).toBe(kes());
   });
 });
 
