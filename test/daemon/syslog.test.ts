@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger, parseDebugSpec } from '../../src/daemon/logger.js';
@@ -110,7 +110,7 @@ describe('cygnet daemon --log-target flags', () => {
     }
   }, 30_000);
 
-  it('--log-file writes the daemon log there', async () => {
+  it('--log-file writes the daemon log there and is reopened on SIGHUP (logrotate)', async () => {
     const conf = join(dir, 'empty2.conf');
     writeFileSync(conf, 'connections { }\n');
     const log = join(dir, 'daemon.log');
@@ -119,6 +119,12 @@ describe('cygnet daemon --log-target flags', () => {
     try {
       await waitFor(() => existsSync(log) && /cygnet daemon running/.test(readFileSync(log, 'utf8')), 20_000, () => d.output());
       expect(d.output()).not.toMatch(/cygnet daemon running/);
+      // logrotate: rename, then SIGHUP; the reload's lines land in a new file at the old path.
+      renameSync(log, `${log}.1`);
+      d.signal('SIGHUP');
+      await waitFor(() => existsSync(log) && /reload|loaded/.test(readFileSync(log, 'utf8')), 20_000, () => d.output());
+      expect(readFileSync(`${log}.1`, 'utf8')).toMatch(/cygnet daemon running/);
+      expect(readFileSync(log, 'utf8')).not.toMatch(/cygnet daemon running/);
     } finally {
       d.signal('SIGTERM');
       expect(await d.exited).toBe(0);
