@@ -1,7 +1,8 @@
 /**
  * `cygnet daemon --settings FILE`: strongswan.conf's daemon-wide knobs (`charon { ... }`, parsed by
  * src/config/strongswan-conf.ts) applied to what the daemon runs. swanctl.conf has no place for these:
- * retransmission, make_before_break, fragment_size, cookie/block thresholds, keep_alive, half_open_timeout.
+ * retransmission, make_before_break, fragment_size, the DoS limits (cookie_threshold[_ip], block_threshold,
+ * init_limit_half_open, ikesa_limit, dos_protection), max_packet, keep_alive, half_open_timeout.
  *
  * Precedence: built-in defaults < the settings file < command-line flags (--retransmit-*), as strongSwan's own
  * command line overrides strongswan.conf.
