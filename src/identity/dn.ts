@@ -151,13 +151,17 @@ function hex2(b: number): string {
 // RFC 4514 2.4. An '=' inside a value needs no escape (the first '=' ends the type); `\=` is still parsed.
 const ESCAPED = new Set([',', '+', '"', '\\', '<', '>', ';']);
 
-/** A value in RFC 4514 string form. Control characters (C0, DEL, C1) print as \XX so a log line stays one line. */
+// Printed as \XX (RFC 4514 hexpair): controls (C0, DEL, C1) so a log line stays one line, and invisible or
+// direction-changing format characters (soft hyphen, zero-width, bidi controls, BOM) so that no two different
+// values look alike in a log.
+const HEX_ESCAPED = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff]/;
+
+/** A value in RFC 4514 string form. */
 export function escapeValue(text: string): string {
   const chars = Array.from(text);
   return chars
     .map((c, i) => {
-      const cp = c.codePointAt(0)!;
-      if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) return Array.from(enc.encode(c), (b) => `\\${hex2(b)}`).join('');
+      if (HEX_ESCAPED.test(c)) return Array.from(enc.encode(c), (b) => `\\${hex2(b)}`).join('');
       if (ESCAPED.has(c)) return `\\${c}`;
       if (i === 0 && (c === ' ' || c === '#')) return `\\${c}`;
       if (i === chars.length - 1 && c === ' ') return '\\ ';
