@@ -7,11 +7,16 @@
  * `N passed, M failed` line. Exit code 1 when any scenario failed.
  *
  * Env: INTEROP_VERBOSE=1 prints scenario notes live; INTEROP_KEEP=1 keeps scratch dirs of passing scenarios.
+ *
+ * `--docker` runs test/interop/docker/*.ts instead: strongSwan and cygnet in containers (lib/docker.ts installs
+ * docker.io, starts dockerd, builds the images; afterwards stops the dockerd it started and undoes its host
+ * changes). `--docker-rmi` also removes the images at the end.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { prepareDocker, releaseDocker, type DockerHost } from './lib/docker.js';
 import { ensureStrongswanInstalled } from './lib/install.js';
 import { cleanupAllLabs, removeStaleNamespaces } from './lib/netns.js';
 import { liveProcesses } from './lib/process.js';
@@ -19,10 +24,18 @@ import { ScenarioContext, ScenarioSkip, type ScenarioModule } from './lib/scenar
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ci = process.env.CI === 'true' || process.env.CI === '1';
+const docker = process.argv.includes('--docker');
+const dockerRmi = process.argv.includes('--docker-rmi');
+let dockerHost: DockerHost | undefined;
 
 async function emergencyCleanup(): Promise<void> {
   for (const p of liveProcesses()) await p.stop(500).catch(() => undefined);
   await cleanupAllLabs().catch(() => undefined);
+  if (dockerHost) {
+    const host = dockerHost;
+    dockerHost = undefined;
+    for (const e of await releaseDocker(host, { removeImages: dockerRmi })) console.log(`interop: docker cleanup: ${e}`);
+  }
 }
 
 let interrupted = false;
@@ -80,13 +93,19 @@ async function main(): Promise<number> {
     console.log('interop: skipped: not root (needs ip netns and strongSwan)');
     return 0;
   }
-  const installed = await ensureStrongswanInstalled((m) => console.log(`interop: ${m}`));
+  if (docker) {
+    const t0 = Date.now();
+    dockerHost = await prepareDocker((m) => console.log(`interop: docker: ${m}`));
+    const t = dockerHost.timings;
+    console.log(`interop: docker ready in ${((Date.now() - t0) / 1000).toFixed(1)} s (install ${t.install} s, dockerd ${t.dockerd} s, images ${t.build} s)`);
+  }
+  const installed = docker ? [] : await ensureStrongswanInstalled((m) => console.log(`interop: ${m}`));
   if (installed.length) console.log(`interop: installed ${installed.join(', ')}`);
   const stale = await removeStaleNamespaces();
   if (stale.length) console.log(`interop: removed ${stale.length} stale namespace(s) from earlier runs`);
 
-  const filters = process.argv.slice(2);
-  const scenarioDir = join(here, 'scenarios');
+  const filters = process.argv.slice(2).filter((a) => !a.startsWith('--docker'));
+  const scenarioDir = join(here, docker ? 'docker' : 'scenarios');
   const files = (await readdir(scenarioDir))
     .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
     .sort()
