@@ -116,10 +116,22 @@ export class ViciServer {
     const server = createServer((s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.path, () => {
-        server.off('error', reject);
-        resolve();
-      });
+      // The socket is bound inside listen(): a umask for the call keeps it from ever being wider than `mode`
+      // (the chmod below alone leaves a moment where the process umask decides). Worker threads cannot set it.
+      let old: number | undefined;
+      try {
+        old = process.umask(0o777 & ~this.mode);
+      } catch {
+        old = undefined;
+      }
+      try {
+        server.listen(this.path, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      } finally {
+        if (old !== undefined) process.umask(old);
+      }
     });
     server.on('error', (e) => this.log(1, `vici: server error: ${e.message}`));
     this.server = server;

@@ -2,7 +2,7 @@
  * ViciServer + registerViciCommands + ViciClient over a real unix socket in a temp dir, with the fake backend.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -63,6 +63,32 @@ describe('ViciServer socket', () => {
   it('creates the socket with mode 0770', async () => {
     expect((await stat(path)).mode & 0o777).toBe(0o770);
     expect((await stat(path)).isSocket()).toBe(true);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('only root and the socket group may connect, also under umask 0', async () => {
+    await server.close();
+    const old = process.umask(0);
+    try {
+      server = new ViciServer({ path });
+      registerViciCommands(server, backend);
+      await server.listen();
+    } finally {
+      process.umask(old);
+    }
+    expect((await stat(path)).mode & 0o777).toBe(0o770);
+    // Let others traverse the directory, so only the socket's own mode decides.
+    await chmod(dir, 0o755);
+    const attempt = (uid: number, gid: number): Promise<string> =>
+      new Promise((resolve) => {
+        const code = `require('node:net').connect(${JSON.stringify(path)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => { console.log(e.code); process.exit(0); });`;
+        const p = spawn(process.execPath, ['-e', code], { uid, gid, stdio: ['ignore', 'pipe', 'ignore'] });
+        let out = '';
+        p.stdout.on('data', (d) => (out += d));
+        p.on('close', () => resolve(out.trim()));
+      });
+    const st = await stat(path);
+    expect(await attempt(65534, 65534)).toBe('EACCES');
+    expect(await attempt(65534, st.gid)).toBe('connected');
   });
 
   it('refuses a path a live daemon answers on', async () => {
