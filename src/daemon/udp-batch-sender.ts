@@ -26,7 +26,7 @@
  * refuses it (EIO/EINVAL/ENOPROTOOPT on the first try) turns GSO off for this sender, and the batch goes as before.
  */
 import type dgram from 'node:dgram';
-import { createRequire } from 'node:module';
+import { koffiModule, libcFunction } from '../sys/libc.js';
 import { isIPv4, isIPv6 } from 'node:net';
 
 const AF_INET = 2;
@@ -71,16 +71,10 @@ function loadNative(): Native | undefined {
   if (native !== null) return native;
   native = undefined;
   if (process.platform !== 'linux' || (process.arch !== 'x64' && process.arch !== 'arm64')) return undefined;
-  try {
-    const require = createRequire(import.meta.url);
-    const koffi = require('koffi') as Koffi & { load(p: string): { func(sig: string): (...a: unknown[]) => number } };
-    const lib = koffi.load('libc.so.6');
-    const sendmmsg = lib.func('int sendmmsg(int fd, void *msgvec, unsigned int vlen, int flags)') as Native['sendmmsg'];
-    const sendmmsgAt = lib.func('int sendmmsg(int fd, uint64_t msgvec, unsigned int vlen, int flags)') as Native['sendmmsgAt'];
-    native = { koffi, sendmmsg, sendmmsgAt };
-  } catch {
-    native = undefined;
-  }
+  const koffi = koffiModule() as unknown as Koffi | undefined;
+  const sendmmsg = libcFunction<Native['sendmmsg']>('int sendmmsg(int fd, void *msgvec, unsigned int vlen, int flags)');
+  const sendmmsgAt = libcFunction<Native['sendmmsgAt']>('int sendmmsg(int fd, uint64_t msgvec, unsigned int vlen, int flags)');
+  if (koffi && sendmmsg && sendmmsgAt) native = { koffi, sendmmsg, sendmmsgAt };
   return native;
 }
 

@@ -19,7 +19,7 @@
  * While a reader is registered the pending wait keeps the process alive, as an open socket does; unref() lets
  * the process exit anyway.
  */
-import { createRequire } from 'node:module';
+import { koffiModule, libcFunction, libcUnavailableReason } from '../sys/libc.js';
 import { checkMtu, emptyTunStats, TunError, type PacketBatchHandler, type TunDevice, type TunStats } from './types.js';
 import { createWaiter, type ReadinessWaiter, type WaiterKind } from './readiness.js';
 import {
@@ -76,33 +76,36 @@ interface Libc {
 let libc: Libc | undefined;
 let libcError: string | undefined;
 
-/** Loads libc through koffi once; returns undefined (with the reason kept) where that is not possible. */
+/** Binds the libc calls LinuxTun needs (src/sys/libc.ts loads libc once); undefined (reason kept) where impossible. */
 function loadLibc(): Libc | undefined {
   if (libc || libcError) return libc;
   if (process.platform !== 'linux') {
     libcError = `TUN devices need Linux, this is ${process.platform}`;
     return undefined;
   }
+  const koffi = koffiModule();
+  if (!koffi) {
+    libcError = libcUnavailableReason() ?? 'libc unavailable';
+    return undefined;
+  }
   try {
-    const require = createRequire(import.meta.url);
-    const koffi = require('koffi') as typeof import('koffi');
-    const lib = koffi.load('libc.so.6');
-    const poll = lib.func('int poll(void *fds, unsigned long nfds, int timeout)');
-    const strerror = lib.func('const char *strerror(int errnum)');
+    const fn = <F>(proto: string): F => libcFunction<F>(proto)!;
+    const poll = fn<{ async(...a: unknown[]): void }>('int poll(void *fds, unsigned long nfds, int timeout)');
+    const strerror = fn<(e: number) => unknown>('const char *strerror(int errnum)');
     libc = {
       errno: () => koffi.errno(),
-      open: lib.func('int open(const char *path, int flags, ...)') as Libc['open'],
-      ioctl: lib.func('int ioctl(int fd, unsigned long request, ...)') as Libc['ioctl'],
-      read: lib.func('long read(int fd, void *buf, unsigned long count)') as Libc['read'],
-      write: lib.func('long write(int fd, const void *buf, unsigned long count)') as Libc['write'],
-      close: lib.func('int close(int fd)') as Libc['close'],
-      eventfd: lib.func('int eventfd(unsigned int initval, int flags)') as Libc['eventfd'],
-      socket: lib.func('int socket(int domain, int type, int protocol)') as Libc['socket'],
+      open: fn<Libc['open']>('int open(const char *path, int flags, ...)'),
+      ioctl: fn<Libc['ioctl']>('int ioctl(int fd, unsigned long request, ...)'),
+      read: fn<Libc['read']>('long read(int fd, void *buf, unsigned long count)'),
+      write: fn<Libc['write']>('long write(int fd, const void *buf, unsigned long count)'),
+      close: fn<Libc['close']>('int close(int fd)'),
+      eventfd: fn<Libc['eventfd']>('int eventfd(unsigned int initval, int flags)'),
+      socket: fn<Libc['socket']>('int socket(int domain, int type, int protocol)'),
       pollAsync: (fds, n, timeout, cb) => poll.async(fds, n, timeout, cb),
       strerror: (e) => String(strerror(e)),
     };
   } catch (e) {
-    libcError = `koffi could not load libc: ${(e as Error).message}`;
+    libcError = `koffi could not bind libc: ${(e as Error).message}`;
   }
   return libc;
 }
