@@ -32,7 +32,8 @@ const dec = new TextDecoder();
 export function parseIdentity(text: string): Identity {
   const s = text.trim();
   if (s === '' || s === '%any' || s === '%any6') return ANY_IDENTITY;
-  if (s.includes('=')) return { type: IdType.ID_DER_ASN1_DN, data: dnTextToDer(s) };
+  // The untrimmed text: a trailing escaped space (`CN=a\ `) is part of the value; parseDn drops the others.
+  if (s.includes('=')) return { type: IdType.ID_DER_ASN1_DN, data: dnTextToDer(text) };
   if (s.startsWith('@#')) {
     const hex = s.slice(2).replace(/[:\s]/g, '');
     if (!/^([0-9a-fA-F]{2})+$/.test(hex)) throw new IdentityError(`KEY_ID '${s}' is not hex after '@#'`);
@@ -105,7 +106,7 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  * How well a received identity satisfies a configured one (IdMatch levels, 0 = not at all):
  *   - `%any` matches everything (ANY);
  *   - DNs structurally (dn-match.ts): RDN by RDN in order, multi-valued RDNs as sets, values under their
- *     matching rules; each configured "*" value is a wildcard (PERFECT minus the wildcards used, at least 2);
+ *     matching rules; each configured "*" value is a wildcard (PERFECT minus the wildcards used, at least 3);
  *   - FQDN / RFC822 case-insensitively; a configured "*" alone is ANY, a leading "*" matches any prefix
  *     (ONE_WILDCARD), as strongSwan's matches_string;
  *   - other types by their bytes.
@@ -121,7 +122,8 @@ export function identityMatch(configured: Identity, received: Identity): number 
       const r = decodedDn(received);
       if (!c || !r) return IdMatch.NONE;
       const wc = dnMatch(c, r);
-      return wc === undefined ? IdMatch.NONE : Math.max(IdMatch.PERFECT - wc, IdMatch.MAX_WILDCARDS);
+      // strongSwan's matches_dn_internal: PERFECT minus the wildcards, never below ONE_WILDCARD - MAX_WILDCARDS.
+      return wc === undefined ? IdMatch.NONE : IdMatch.PERFECT - Math.min(wc, IdMatch.ONE_WILDCARD - IdMatch.MAX_WILDCARDS);
     }
     case IdType.ID_FQDN:
     case IdType.ID_RFC822_ADDR: {
