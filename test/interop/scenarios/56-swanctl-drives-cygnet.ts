@@ -124,6 +124,13 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   assert.match(conns.stdout, /remote pre-shared key authentication:\n\s+id: road@cygnet\.test/, conns.stdout);
   const polsBefore = await cyg.swanctl(['--list-pols']);
   assert.match(polsBefore.stdout, /^cyg\/net, TUNNEL$/m, `trap policy listed: ${polsBefore.stdout}`);
+  // --uninstall / --install take the trap policy away and put it back (vici install/uninstall).
+  const un = await cyg.swanctl(['--uninstall', '--child', 'net']);
+  assert.match(un.stdout, /uninstall completed successfully/, un.stdout);
+  assert.equal((await cyg.swanctl(['--list-pols'])).stdout.trim(), '', 'no policy after --uninstall');
+  const inst = await cyg.swanctl(['--install', '--child', 'net']);
+  assert.match(inst.stdout, /install completed successfully/, inst.stdout);
+  assert.match((await cyg.swanctl(['--list-pols'])).stdout, /^cyg\/net, TUNNEL$/m, 'policy back after --install');
 
   const init = await cyg.initiate('net');
   ctx.log(`swanctl --initiate:\n${init.stdout}`);
