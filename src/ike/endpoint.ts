@@ -749,8 +749,13 @@ export class IkeEndpoint implements EndpointContext {
       this.log('ike', 0, sa, `invalid ${exchangeName(header.exchangeType)} response: ${d.message}`);
       // An authentic but malformed IKE_AUTH response: the responder holds an established IKE SA; delete it there.
       if (header.exchangeType === ExchangeType.IKE_AUTH && sa.state === 'CONNECTING') closeWithDelete(this, sa, 'invalid-syntax', `invalid IKE_AUTH response: ${d.message}`, now);
-      else if (sa.state !== 'ESTABLISHED') this.destroySa(sa, 'invalid-syntax', `invalid ${exchangeName(header.exchangeType)} response: ${d.message}`);
-      else this.kick(sa, now);
+      else if (sa.state === 'CREATED' || sa.state === 'CONNECTING') this.destroySa(sa, 'invalid-syntax', `invalid ${exchangeName(header.exchangeType)} response: ${d.message}`);
+      else {
+        // On an established SA the exchange still ends through its own error path, as if the peer had answered
+        // INVALID_SYNTAX: a CHILD SA being rekeyed or deleted, or our IKE rekey, must not stay half-way for ever.
+        p.onResponse(header, [notify(NotifyType.INVALID_SYNTAX)], now);
+        this.kick(sa, now);
+      }
       return;
     }
     const decoded = d.payloads;

@@ -65,10 +65,20 @@ export function encodeSignatureHashes(ids: readonly number[] = SUPPORTED_SIGNATU
 
 /** Parses SIGNATURE_HASH_ALGORITHMS notify data; an odd length is an error (RFC 7427 4). Unknown ids are kept. */
 export function decodeSignatureHashes(data: Uint8Array): number[] {
-  if (data.length % 2 !== 0) throw new PkiError('BAD_ENCODING', `SIGNATURE_HASH_ALGORITHMS data has odd length ${data.length}`);
-  const out: number[] = [];
-  for (let i = 0; i < data.length; i += 2) out.push((data[i]! << 8) | data[i + 1]!);
-  return out;
+  const r = parseSignatureHashes(data);
+  if (!r.ok) throw new PkiError('BAD_ENCODING', r.reason);
+  return r.ids;
+}
+
+/**
+ * decodeSignatureHashes for peer input on the IKE path: never throws. RFC 7427 4 makes the data a list of 2-octet
+ * Hash Algorithm Identifiers, so an odd length is malformed (the caller answers or fails per RFC 7296 2.21).
+ */
+export function parseSignatureHashes(data: Uint8Array): { readonly ok: true; readonly ids: number[] } | { readonly ok: false; readonly reason: string } {
+  if (data.length % 2 !== 0) return { ok: false, reason: `SIGNATURE_HASH_ALGORITHMS data has odd length ${data.length}` };
+  const ids: number[] = [];
+  for (let i = 0; i < data.length; i += 2) ids.push((data[i]! << 8) | data[i + 1]!);
+  return { ok: true, ids };
 }
 
 /** Constraints from a swanctl `auth` keyword (see parseAuthKeyword) and per-call choices. */

@@ -23,8 +23,23 @@ import { isCryptoError } from '../../crypto/errors.js';
 import type { KeyExchange } from '../../crypto/types.js';
 import { acceptChild, buildChildOffer, chooseChild, ourExchangeLost, pfsGroup, processChildResponse } from './child-sa.js';
 import { startDeleteChild, startDeleteRefusedChild } from './informational.js';
+import { totalRetransmitTime } from '../retransmit.js';
 
 const hex = (n: number): string => n.toString(16).padStart(8, '0');
+
+/**
+ * A CHILD SA replaced by a rekey whose Delete is the peer's to send (RFC 7296 2.8: the rekey initiator deletes the
+ * old SA; in a lost collision the winner's initiator does). Should that Delete never come (the peer could not use
+ * our response and kept the old SA), we delete it ourselves once the peer's retransmissions would be over, so it
+ * is not left REKEYED for ever.
+ */
+export function expectPeerDelete(ctx: EndpointContext, sa: IkeSa, old: ChildSa, now: number): void {
+  ctx.later(sa, now + totalRetransmitTime(ctx.settings.retransmit), (t) => {
+    if (!sa.children.includes(old) || old.state !== 'REKEYED') return;
+    ctx.log('chd', 1, sa, `peer did not delete the rekeyed CHILD_SA ${old.name}{${old.id}}, deleting it`);
+    ctx.enqueue(sa, (t2) => startDeleteChild(ctx, sa, old, t2), t);
+  });
+}
 
 /** Retry delay after TEMPORARY_FAILURE (RFC 7296 2.25: "retry after a short while"): 1-3 s. */
 export function retryDelay(ctx: EndpointContext): number {
@@ -83,6 +98,7 @@ export function startCreateChild(ctx: EndpointContext, sa: IkeSa, cfg: ChildConf
           // If the peer rekeyed this SA too (and we answered), it is replaced: wait for the peer's Delete.
           old.state = old.rekeyTheirs?.replacement ? 'REKEYED' : 'INSTALLED';
           old.rekeyOurs = undefined;
+          if (old.state === 'REKEYED') expectPeerDelete(ctx, sa, old, t);
         }
         handleCreateError(ctx, sa, cfg, old, err, t);
         return;
@@ -200,6 +216,7 @@ function finishOurRekey(ctx: EndpointContext, sa: IkeSa, old: ChildSa, created: 
     if (ourExchangeLost({ Ni, Nr }, { Ni: theirs.Ni, Nr: theirs.Nr })) {
       ctx.log('chd', 1, sa, `CHILD_SA rekey collision lost, deleting redundant CHILD_SA ${created.name}{${created.id}}`);
       old.state = 'REKEYED';
+      expectPeerDelete(ctx, sa, old, now);
       // Our response moved outbound traffic to the SA we created; it goes to the winner now, before ours is
       // deleted, so no packet is sent on an SA that is about to disappear.
       if (sa.children.includes(winner)) {
@@ -297,7 +314,10 @@ export function respondCreateChild(ctx: EndpointContext, sa: IkeSa, req: readonl
     old.rekeyTheirs = { Ni: nonce.data, Nr, replacement: child };
     // Without a collision the peer deletes the old SA once it has the new one; in a collision, resolution waits
     // for the response to our own rekey.
-    if (old.state === 'INSTALLED') old.state = 'REKEYED';
+    if (old.state === 'INSTALLED') {
+      old.state = 'REKEYED';
+      expectPeerDelete(ctx, sa, old, now);
+    }
   }
   const resp: Payload[] = [payloads[0]!, { type: PayloadType.NONCE, critical: false, data: Nr }];
   if (ke) resp.push({ type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue });

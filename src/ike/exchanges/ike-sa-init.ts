@@ -25,7 +25,7 @@ import { checkPayloadRules } from '../codec/index.js';
 import { startIkeAuth } from './ike-auth.js';
 import { addressMatches } from '../address-match.js';
 import { certreqPayload } from '../auth-pubkey.js';
-import { decodeSignatureHashes } from '../../pki/index.js';
+import { parseSignatureHashes } from '../../pki/index.js';
 
 /** IKE_SA_INIT retries after INVALID_KE_PAYLOAD before giving up. */
 const MAX_KE_RETRIES = 3;
@@ -76,11 +76,21 @@ export function emitKeys(ctx: EndpointContext, sa: IkeSa): void {
   });
 }
 
+/**
+ * The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 4): undefined when it sent none, or why its data is malformed.
+ * Checked before any key exchange work, so a malformed notify costs the responder no DH and the initiator no state.
+ */
+function peerSignatureHashes(payloads: readonly Payload[]): { ok: true; ids: number[] | undefined } | { ok: false; reason: string } {
+  const n = notifies(payloads, NotifyType.SIGNATURE_HASH_ALGORITHMS)[0];
+  if (!n) return { ok: true, ids: undefined };
+  const r = parseSignatureHashes(n.data);
+  return r.ok ? { ok: true, ids: r.ids } : { ok: false, reason: `${r.reason} (RFC 7427 4: a list of 2-octet hash algorithm identifiers)` };
+}
+
 /** What the peer announced in IKE_SA_INIT: fragmentation (RFC 7383), signature hashes (RFC 7427), CERTREQ. */
-function readCapabilities(sa: IkeSa, payloads: readonly Payload[]): void {
+function readCapabilities(sa: IkeSa, payloads: readonly Payload[], hashes: number[] | undefined): void {
   sa.peerFragmentation = hasNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
-  const hashes = notifies(payloads, NotifyType.SIGNATURE_HASH_ALGORITHMS)[0];
-  if (hashes) sa.peerHashes = decodeSignatureHashes(hashes.data);
+  if (hashes) sa.peerHashes = hashes;
   if (findPayload(payloads, PayloadType.CERTREQ)) sa.peerCertreq = true;
 }
 
@@ -171,6 +181,12 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
     ctx.destroySa(sa, 'invalid-syntax', 'IKE_SA_INIT response accepting the SA with a zero responder SPI');
     return;
   }
+  const hashes = peerSignatureHashes(payloads);
+  if (!hashes.ok) {
+    // A response we cannot use ends the attempt (event and log naming the cause) before any key is derived.
+    ctx.destroySa(sa, 'invalid-syntax', `invalid IKE_SA_INIT response from ${fmt(sa.remote)}: ${hashes.reason}`);
+    return;
+  }
   // RFC 7296 3.3.1: the accepted proposal carries the number of the proposal we sent with these transforms.
   const set = acceptedProposal(conn.proposals, saP.proposals[0]!, ProtocolId.IKE);
   if (!set || set.ke !== keP.group || keP.group !== sa.ke!.group) {
@@ -192,7 +208,7 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
   emitKeys(ctx, sa);
   gir.fill(0);
   sa.nextRequestId = 1;
-  readCapabilities(sa, payloads);
+  readCapabilities(sa, payloads, hashes.ids);
   ctx.log('ike', 1, sa, `selected proposal: IKE:${formatProposal(set)}`);
   applyNatDetection(ctx, sa, payloads, conn, sa.spiR);
   if (sa.natLocal || sa.natRemote) {
@@ -258,6 +274,13 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
     answer([notify(NotifyType.INVALID_SYNTAX)]);
     return;
   }
+  const hashes = peerSignatureHashes(payloads);
+  if (!hashes.ok) {
+    // RFC 7296 2.21: a malformed request gets INVALID_SYNTAX, and no state or key exchange is spent on it.
+    ctx.log('ike', 1, undefined, `invalid IKE_SA_INIT request from ${fmt(remote)}: ${hashes.reason}; answering INVALID_SYNTAX`);
+    answer([notify(NotifyType.INVALID_SYNTAX)]);
+    return;
+  }
   const candidates = connectionsFor(ctx, local, remote);
   if (candidates.length === 0) {
     ctx.log('cfg', 0, undefined, `no IKE config found for ${local.address}...${remote.address}, sending NO_PROPOSAL_CHOSEN`);
@@ -313,7 +336,7 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   sa.keys = deriveIkeKeys(ctx.crypto, sel.set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: false, exportKeys: ctx.settings.exportKeys });
   emitKeys(ctx, sa);
   gir.fill(0);
-  readCapabilities(sa, payloads);
+  readCapabilities(sa, payloads, hashes.ids);
   ctx.registerSa(sa);
   ctx.log('ike', 0, sa, `${fmt(remote)} is initiating an IKE_SA`);
   ctx.log('ike', 1, sa, `selected proposal: IKE:${formatProposal(sel.set)}`);

@@ -27,6 +27,7 @@ import { startDeleteIke } from './informational.js';
 import { retryDelay } from './create-child-sa.js';
 import { scheduleIkeLifetimes } from '../lifecycle.js';
 import { emitKeys } from './ike-sa-init.js';
+import { totalRetransmitTime } from '../retransmit.js';
 
 /** True while CHILD SA work on this IKE SA would collide with an IKE rekey (RFC 7296 2.25.2). */
 function childrenBusy(sa: IkeSa): boolean {
@@ -64,13 +65,21 @@ function successor(ctx: EndpointContext, old: IkeSa, initiator: boolean, spiI: U
 }
 
 /** Moves the CHILD SAs from `from` to `to` (the rekeyed IKE SA) and reports the rekey. */
-function adopt(ctx: EndpointContext, from: IkeSa, to: IkeSa): void {
+function adopt(ctx: EndpointContext, from: IkeSa, to: IkeSa, now: number): void {
   if (from.rekeyedTo) return;
   for (const c of from.children.splice(0)) to.children.push(c);
   // Pool leases belong to the peer, not to one IKE SA: they move with the CHILD SAs.
   to.leases.push(...from.leases.splice(0));
   from.rekeyedTo = to;
   from.state = 'REKEYED';
+  // The rekey initiator deletes the old IKE SA (RFC 7296 2.18; in a collision, the winner's initiator). When we
+  // delete it ourselves this is a no-op; should the peer's Delete never come (it could not use our response),
+  // the old SA is deleted once the peer's retransmissions would be over, rather than left REKEYED for ever.
+  ctx.later(from, now + totalRetransmitTime(ctx.settings.retransmit), (t) => {
+    if (from.state !== 'REKEYED') return;
+    ctx.log('ike', 1, from, `peer did not delete the rekeyed IKE_SA ${from.name}[${from.id}], deleting it`);
+    ctx.enqueue(from, (t2) => startDeleteIke(ctx, from, t2, 'rekeyed'), t);
+  });
   const h = (b: Uint8Array): string => Buffer.from(b).toString('hex');
   ctx.log('ike', 0, to, `IKE_SA ${from.name}[${from.id}] rekeyed to [${to.id}] with SPIs ${h(to.spiI)}_i ${h(to.spiR)}_r, suite ${to.info().suite}`);
   ctx.emit({ type: 'ike-rekeyed', old: from.info(), sa: to.info() });
@@ -117,7 +126,7 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
       if (sa.rekeyedTo) return;
       if (sa.rekeyTheirs?.replacement) {
         // Our rekey failed but the peer's, which we answered, stands: move to it and wait for its Delete.
-        adopt(ctx, sa, sa.rekeyTheirs.replacement);
+        adopt(ctx, sa, sa.rekeyTheirs.replacement, t);
         return;
       }
       ctx.log('ike', 1, sa, `IKE_SA rekey failed: peer answered ${notifyName(err.notifyType)}, retrying later`);
@@ -151,12 +160,12 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
     if (theirs?.replacement && theirs.Nr && ourExchangeLost({ Ni, Nr: nr.data }, { Ni: theirs.Ni, Nr: theirs.Nr })) {
       // Our new SA is redundant: delete it; the peer (the winner's initiator) deletes the old one.
       ctx.log('ike', 1, sa, `IKE_SA rekey collision lost, deleting redundant IKE_SA [${created.id}]`);
-      adopt(ctx, sa, theirs.replacement);
+      adopt(ctx, sa, theirs.replacement, t);
       ctx.enqueue(created, (t2) => startDeleteIke(ctx, created, t2, 'rekeyed'), t);
       return;
     }
     if (theirs?.replacement) ctx.log('ike', 1, sa, 'IKE_SA rekey collision won');
-    adopt(ctx, sa, created);
+    adopt(ctx, sa, created, t);
     // Make-before-break: the new IKE SA carries everything now; delete the old one on the old SA.
     ctx.enqueue(sa, (t2) => startDeleteIke(ctx, sa, t2, 'rekeyed'), t);
   });
@@ -214,5 +223,5 @@ export function respondRekeyIke(ctx: EndpointContext, sa: IkeSa, req: readonly P
   ke.dispose();
   // Without a collision the CHILD SAs move now and the peer deletes the old SA; with one, the response to our
   // own rekey decides (startRekeyIke).
-  if (!sa.rekeyOurs) adopt(ctx, sa, created);
+  if (!sa.rekeyOurs) adopt(ctx, sa, created, now);
 }

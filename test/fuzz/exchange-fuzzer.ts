@@ -1,0 +1,645 @@
+/**
+ * Exchange-level fuzzer with real keys (issue 11).
+ *
+ * Two real IkeEndpoints talk in virtual time. For one target message per input (a request on its way to the
+ * responder, or a response on its way back to the initiator) the fuzzer opens the SK/SKF payload with the IKE
+ * SA's real keys (reachable in-process through IkeEndpoint.ikeSa), mutates the inner payload chain structurally
+ * (mutate.ts), seals it again with the same keys and delivers it, so every mutation passes the ICV and reaches
+ * the payload decoders, the rule checks and the exchange logic. IKE_SA_INIT is plaintext and mutated as is.
+ *
+ * Invariants after each input:
+ *   - no exception escapes receive / handleTimeout / poll* / nextTimeout / commands, and the endpoint's safety
+ *     net (IkeEndpoint.internalErrors) is never hit: every error is typed and mapped (RFC 7296 2.21);
+ *   - after simulated time passes the retransmission and half-open timeouts, no IKE SA is CONNECTING, REKEYING,
+ *     REKEYED or DELETING and no CHILD SA REKEYING/REKEYED/DELETING (established or gone: not wedged);
+ *   - state stays bounded: IKE SAs, CHILD SAs, datagrams per delivery round.
+ *
+ * Reuse: CREATE_CHILD_SA and INFORMATIONAL inputs run one after another on an established pair (one DH per
+ * episode, not per input) until the pair is broken or the episode quota is used; IKE_SA_INIT / IKE_AUTH inputs
+ * need a fresh IKE SA each, on fresh endpoints (no state carried over).
+ */
+import { IkeEndpoint } from '../../src/ike/endpoint.js';
+import { child, connection, pskCredentials } from '../../src/ike/config-builder.js';
+import type { Credentials, EndpointSettings, IkeConnectionConfig } from '../../src/ike/config.js';
+import { seededRandom, type RandomSource } from '../../src/crypto/random.js';
+import { createProvider } from '../../src/crypto/provider.js';
+import type { CryptoBackend, KeyExchange } from '../../src/crypto/types.js';
+import { decodeHeader, decodeMessage, openEncrypted, sealMessage } from '../../src/ike/codec/index.js';
+import { ExchangeType, PayloadType, type IkeHeaderInit, type SkKeys } from '../../src/ike/codec/types.js';
+import { totalRetransmitTime } from '../../src/ike/retransmit.js';
+import type { IkeEvent, Transmit } from '../../src/ike/events.js';
+import { generateKey, issueCertificate, publicKeyOf, sameCertificate, TrustStore, type Certificate, type PrivateKey } from '../../src/pki/index.js';
+import { joinChain, mutateChain, splitChain, type Rng, type Segment } from './mutate.js';
+
+/**
+ * The real crypto backend, except that Diffie-Hellman values are drawn from a small pool and reused across SAs,
+ * and g^ir is memoized per (our value, peer value): RFC 7296 2.12 allows reusing DH exponents, and it turns the
+ * ~0.6 ms of a fresh X25519 key per exchange into a lookup, so inputs are spent on parsing, not on key generation.
+ * A mutated KE payload is a new peer value and goes through the real validation and computation.
+ */
+function reusingKeyExchanges(inner: CryptoBackend): CryptoBackend {
+  const pools = new Map<number, KeyExchange[]>();
+  const memo = new Map<string, Uint8Array>();
+  const random = seededRandom(0x6b65);
+  let turn = 0;
+  const backend: CryptoBackend = Object.create(inner);
+  backend.createKeyExchange = (group: number): KeyExchange => {
+    let pool = pools.get(group);
+    if (!pool) pools.set(group, (pool = []));
+    if (pool.length < 4) pool.push(inner.createKeyExchange(group, random));
+    const real = pool[turn++ % pool.length]!;
+    const id = pool.indexOf(real);
+    return {
+      group,
+      publicValue: real.publicValue.slice(),
+      computeSharedSecret(peer: Uint8Array): Uint8Array {
+        const k = `${group}/${id}/${Buffer.from(peer).toString('hex')}`;
+        let s = memo.get(k);
+        if (!s) {
+          s = real.computeSharedSecret(peer);
+          if (memo.size > 4096) memo.clear();
+          memo.set(k, s);
+        }
+        return s.slice();
+      },
+      dispose(): void {},
+    };
+  };
+  return backend;
+}
+
+const crypto = reusingKeyExchanges(createProvider());
+const NOW = Date.UTC(2026, 11, 1);
+const DAY = 86_400_000;
+const A_ADDR = '192.0.2.1';
+const B_ADDR = '192.0.2.2';
+
+export type AuthKind = 'psk' | 'rsa' | 'ecdsa' | 'ed25519';
+
+export interface FuzzOptions {
+  readonly seed: number;
+  /** Stop after this many inputs (mutated messages delivered)... */
+  readonly inputs?: number;
+  /** ...or after this many wall-clock seconds, whichever comes first. */
+  readonly seconds?: number;
+  /** Only scenarios whose name contains this (CLI --only). */
+  readonly only?: string;
+  /** Progress lines (CLI). */
+  readonly progress?: (line: string) => void;
+}
+
+export interface FuzzReport {
+  readonly seed: number;
+  readonly inputs: number;
+  readonly escaped: number;
+  readonly safetyNet: number;
+  readonly wedged: number;
+  readonly unbounded: number;
+  readonly maxSas: number;
+  readonly maxChildren: number;
+  readonly perScenario: Record<string, number>;
+  /** The first few findings, each with the scenario and what happened. */
+  readonly findings: string[];
+  readonly seconds: number;
+}
+
+export function formatReport(r: FuzzReport): string {
+  return `exchange fuzzer: ${r.inputs} inputs (seed ${r.seed}), ${r.escaped} escaped exceptions, ${r.safetyNet} safety-net hits, ${r.wedged} wedged SAs, ${r.unbounded} unbounded states, max SAs ${r.maxSas}, max CHILD SAs ${r.maxChildren} (${r.seconds.toFixed(1)} s)`;
+}
+
+// ---------------------------------------------------------------------------------------------- configs
+
+interface Pki {
+  root: Certificate;
+  inter: Certificate;
+  hosts: Record<Exclude<AuthKind, 'psk'>, { a: { cert: Certificate; key: PrivateKey }; b: { cert: Certificate; key: PrivateKey } }>;
+}
+
+let pkiCache: Pki | undefined;
+function pki(): Pki {
+  if (pkiCache) return pkiCache;
+  let serial = 1;
+  const rootKey = generateKey({ type: 'ecdsa', size: 256 });
+  const root = issueCertificate({ subject: 'C=CH, O=cygnet, CN=fuzz Root CA', publicKey: publicKeyOf(rootKey), signingKey: rootKey, serial: Uint8Array.of(serial++), notBefore: NOW - DAY, notAfter: NOW + 3650 * DAY, ca: true });
+  const interKey = generateKey({ type: 'ecdsa', size: 256 });
+  const inter = issueCertificate({ subject: 'C=CH, O=cygnet, CN=fuzz Intermediate CA', publicKey: publicKeyOf(interKey), issuer: root, signingKey: rootKey, serial: Uint8Array.of(serial++), notBefore: NOW - DAY, notAfter: NOW + 1000 * DAY, ca: true, pathLen: 0 });
+  const host = (cn: string, type: 'rsa' | 'ecdsa' | 'ed25519') => {
+    const key = generateKey({ type, ...(type === 'rsa' ? { size: 2048 } : type === 'ecdsa' ? { size: 256 } : {}) });
+    const cert = issueCertificate({ subject: `C=CH, O=cygnet, CN=${cn}`, publicKey: publicKeyOf(key), issuer: inter, signingKey: interKey, serial: Uint8Array.of(serial++), notBefore: NOW - DAY, notAfter: NOW + 365 * DAY, san: [cn], flags: ['serverAuth', 'ikeIntermediate'] });
+    return { cert, key };
+  };
+  const hosts = {} as Pki['hosts'];
+  for (const t of ['rsa', 'ecdsa', 'ed25519'] as const) hosts[t] = { a: host('a.example', t), b: host('b.example', t) };
+  pkiCache = { root, inter, hosts };
+  return pkiCache;
+}
+
+const PSK = pskCredentials([{ ids: ['a.example', 'b.example'], secret: 'exchange fuzzer' }]);
+
+interface Setup {
+  readonly a: { conns: IkeConnectionConfig[]; creds: Credentials };
+  readonly b: { conns: IkeConnectionConfig[]; creds: Credentials };
+}
+
+const setups = new Map<string, Setup>();
+function setupFor(auth: AuthKind, suite: number, frag: boolean): Setup {
+  const key = `${auth}/${suite}/${frag}`;
+  const have = setups.get(key);
+  if (have) return have;
+  const proposals = suite === 0 ? 'aes128gcm16-prfsha256-x25519' : 'aes128-sha256-x25519';
+  const children = (l: string, r: string) => [
+    child('c', { localTs: [l], remoteTs: [r], espProposals: 'aes128gcm16-x25519' }),
+    child('c2', { localTs: [l], remoteTs: [r], espProposals: 'aes256gcm16,aes128-sha256' }),
+  ];
+  const side = (me: 'a' | 'b') => {
+    const other = me === 'a' ? 'b' : 'a';
+    const ts = me === 'a' ? ['10.1.0.0/16', '10.2.0.0/16'] : ['10.2.0.0/16', '10.1.0.0/16'];
+    const base = {
+      name: 'gw',
+      proposals,
+      localAddrs: me === 'a' ? [A_ADDR] : ['%any'],
+      remoteAddrs: me === 'a' ? [B_ADDR] : ['%any'],
+      children: children(ts[0]!, ts[1]!),
+      ...(frag ? { fragmentSize: 420 } : {}),
+    };
+    if (auth === 'psk') return { conns: [connection({ ...base, local: { id: `${me}.example` }, remote: { id: `${other}.example` } })], creds: PSK };
+    const p = pki();
+    const own = p.hosts[auth][me];
+    const conns = [connection({ ...base, sendCert: 'always', local: { auth: 'pubkey', id: `${me}.example`, certs: [own.cert, p.inter] }, remote: { auth: 'pubkey', id: `${other}.example` } })];
+    const creds: Credentials = { ...pskCredentials([]), privateKeyFor: (c) => (sameCertificate(c, own.cert) ? own.key : undefined), trust: new TrustStore([p.root], []) };
+    return { conns, creds };
+  };
+  const s = { a: side('a'), b: side('b') };
+  setups.set(key, s);
+  return s;
+}
+
+// ---------------------------------------------------------------------------------------------- the pair
+
+const SETTINGS: Partial<EndpointSettings> = { epochOffsetMs: NOW };
+/** Time after which every exchange has completed or timed out (retransmissions, half-open, margin). */
+const SETTLE_MS = totalRetransmitTime({ timeoutMs: 4000, base: 1.8, tries: 5, limitMs: 0, jitterPercent: 0 }) + 30_000 + 60_000;
+const MAX_ROUNDS = 64;
+const MAX_DATAGRAMS_PER_ROUND = 128;
+const MAX_SAS = 16;
+const MAX_CHILDREN = 24;
+
+export type Intercept = (from: 'A' | 'B', datagrams: Uint8Array[]) => Uint8Array[];
+export type FindingKind = 'escaped' | 'wedged' | 'unbounded' | 'safety-net';
+interface Sink {
+  finding(kind: FindingKind, what: string): void;
+}
+
+/**
+ * Two endpoints (A initiates to B) wired back to back in virtual time, every call guarded so that an escaping
+ * exception is a finding, not a crash. Also the kit for the regression tests of what the fuzzer found.
+ */
+export class Harness {
+  now = 0;
+  readonly a: IkeEndpoint;
+  readonly b: IkeEndpoint;
+  intercept: Intercept | undefined;
+  /** A wedged pair is not reused (each wedge counts once). */
+  broken = false;
+  /** With `record`, every event (logs included) of A and B, for assertions. */
+  readonly events: { A: IkeEvent[]; B: IkeEvent[] } = { A: [], B: [] };
+  record = false;
+  constructor(
+    readonly fz: Sink,
+    setup: Setup,
+    seed: number,
+  ) {
+    this.a = new IkeEndpoint({ connections: setup.a.conns, credentials: setup.a.creds, crypto, random: seededRandom(seed * 2 + 1), settings: SETTINGS });
+    this.b = new IkeEndpoint({ connections: setup.b.conns, credentials: setup.b.creds, crypto, random: seededRandom(seed * 2 + 2), settings: SETTINGS });
+  }
+
+  call<T>(what: string, fn: () => T): T | undefined {
+    try {
+      return fn();
+    } catch (e) {
+      this.fz.finding('escaped', `${what}: ${e instanceof Error ? (e.stack ?? e.message).split('\n').slice(0, 4).join(' | ') : String(e)}`);
+      return undefined;
+    }
+  }
+
+  /** Moves datagrams both ways until the wire is quiet. Returns false for a message storm. */
+  pump(): boolean {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const fromA = this.drain(this.a, 'A');
+      const fromB = this.drain(this.b, 'B');
+      if (fromA.length + fromB.length > MAX_DATAGRAMS_PER_ROUND) this.fz.finding('unbounded', `${fromA.length + fromB.length} datagrams in one round`);
+      if (fromA.length === 0 && fromB.length === 0) return true;
+      this.deliver(this.b, 'A', fromA);
+      this.deliver(this.a, 'B', fromB);
+    }
+    this.fz.finding('unbounded', `still exchanging after ${MAX_ROUNDS} rounds`);
+    return false;
+  }
+
+  private drain(ep: IkeEndpoint, name: string): Transmit[] {
+    const out: Transmit[] = [];
+    for (;;) {
+      const t = this.call(`${name}.pollTransmit`, () => ep.pollTransmit());
+      if (!t) break;
+      out.push(t);
+      if (out.length > 4 * MAX_DATAGRAMS_PER_ROUND) break;
+    }
+    for (let n = 0; n < 100_000; n++) {
+      const e = this.call(`${name}.pollEvent`, () => ep.pollEvent());
+      if (!e) break;
+      if (this.record) this.events[name as 'A' | 'B'].push(e);
+      // The endpoint's last line of defence (IkeEndpoint.guard) logs every exception it catches: a bug each.
+      if (e.type === 'log' && e.message.includes('internal error processing')) this.fz.finding('safety-net', `${name}: ${e.message}`);
+    }
+    return out;
+  }
+
+  private deliver(to: IkeEndpoint, from: 'A' | 'B', ts: Transmit[]): void {
+    // Datagrams of one message (SKF fragments) leave together and share the first 24 header octets.
+    let i = 0;
+    while (i < ts.length) {
+      let j = i + 1;
+      while (j < ts.length && ts[j]!.nonEspMarker === ts[i]!.nonEspMarker && sameHead(ts[j]!.data, ts[i]!.data)) j++;
+      const group = ts.slice(i, j);
+      const datas = this.intercept ? this.intercept(from, group.map((t) => t.data)) : group.map((t) => t.data);
+      const t0 = group[0]!;
+      for (const d of datas) this.call(`${from === 'A' ? 'B' : 'A'}.receive`, () => to.receive(d, t0.remote, t0.local, this.now, { marker: t0.nonEspMarker }));
+      i = j;
+    }
+  }
+
+  /** States that must resolve by themselves within the timeouts. */
+  transitional(): string | undefined {
+    for (const [name, ep] of [['A', this.a], ['B', this.b]] as const) {
+      for (const { sa } of ep.listSas()) {
+        if (sa.state !== 'ESTABLISHED') return `${name} IKE SA #${sa.id} ${sa.state}`;
+        const live = ep.ikeSa(sa.id);
+        const c = live?.children.find((x) => x.state !== 'INSTALLED');
+        if (c) return `${name} CHILD SA ${c.name}{${c.id}} ${c.state} in IKE SA #${sa.id}`;
+      }
+    }
+    return undefined;
+  }
+
+  advance(ms: number): void {
+    const limit = this.now + ms;
+    for (let i = 0; i < 2000; i++) {
+      const na = this.call('A.nextTimeout', () => this.a.nextTimeout());
+      const nb = this.call('B.nextTimeout', () => this.b.nextTimeout());
+      const t = Math.min(na ?? Infinity, nb ?? Infinity);
+      if (t > limit) break;
+      this.now = Math.max(this.now, t);
+      this.call('A.handleTimeout', () => this.a.handleTimeout(this.now));
+      this.call('B.handleTimeout', () => this.b.handleTimeout(this.now));
+      this.pump();
+    }
+    this.now = Math.max(this.now, limit);
+  }
+
+  /** Pumps, then lets time run (no more mutations) until nothing is transitional; a leftover is wedged. */
+  settle(): string | undefined {
+    this.intercept = undefined;
+    this.pump();
+    const limit = this.now + SETTLE_MS;
+    for (let i = 0; i < 2000 && this.transitional(); i++) {
+      const na = this.call('A.nextTimeout', () => this.a.nextTimeout());
+      const nb = this.call('B.nextTimeout', () => this.b.nextTimeout());
+      const t = Math.min(na ?? Infinity, nb ?? Infinity);
+      if (t > limit) break;
+      this.now = Math.max(this.now, t);
+      this.call('A.handleTimeout', () => this.a.handleTimeout(this.now));
+      this.call('B.handleTimeout', () => this.b.handleTimeout(this.now));
+      this.pump();
+    }
+    return this.transitional();
+  }
+
+  /** The live SA that sent a message with these SPIs (for its outbound keys). */
+  senderKeys(from: 'A' | 'B', spiI: Uint8Array, spiR: Uint8Array): SkKeys | undefined {
+    const ep = from === 'A' ? this.a : this.b;
+    for (const { sa } of ep.listSas()) {
+      if (equal(sa.spiI, spiI) && equal(sa.spiR, spiR)) return ep.ikeSa(sa.id)?.keys?.out;
+    }
+    return undefined;
+  }
+
+  established(): { a: number; b: number; childA?: number } | undefined {
+    const la = this.a.listSas().find((x) => x.sa.state === 'ESTABLISHED');
+    if (!la) return undefined;
+    const lb = this.b.listSas().find((x) => x.sa.state === 'ESTABLISHED' && equal(x.sa.spiI, la.sa.spiI) && equal(x.sa.spiR, la.sa.spiR));
+    if (!lb) return undefined;
+    const c = la.children.find((x) => lb.children.some((y) => y.spiIn === x.spiOut));
+    return { a: la.sa.id, b: lb.sa.id, ...(c ? { childA: c.id } : {}) };
+  }
+}
+
+/**
+ * A pair for tests: A ('gw' to B, children c with PFS and c2) and B, with PSK or certificates. Findings (escaped
+ * exceptions, safety-net hits, message storms) are collected in `findings`; events are recorded.
+ */
+export function createPair(auth: AuthKind = 'psk', o: { seed?: number; frag?: boolean; suite?: 0 | 1 } = {}): Harness & { findings: string[] } {
+  const findings: string[] = [];
+  const h = new Harness({ finding: (kind, what) => findings.push(`[${kind}] ${what}`) }, setupFor(auth, o.suite ?? 0, o.frag ?? false), o.seed ?? 1);
+  h.record = true;
+  return Object.assign(h, { findings });
+}
+
+function sameHead(x: Uint8Array, y: Uint8Array): boolean {
+  if (x.length < 24 || y.length < 24) return false;
+  for (let i = 0; i < 24; i++) if (x[i] !== y[i]) return false;
+  return true;
+}
+
+function equal(x: Uint8Array, y: Uint8Array): boolean {
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+// ---------------------------------------------------------------------------------------------- scenarios
+
+interface Scenario {
+  readonly name: string;
+  readonly auth: AuthKind;
+  readonly frag?: boolean;
+  /** 'setup': a fresh IKE SA per input; 'established': inputs on an established pair. */
+  readonly kind: 'setup' | 'established';
+  readonly exchange: number;
+  /** Mutate the response (delivered to the initiator A) or the request (delivered to the responder B). */
+  readonly response: boolean;
+  readonly weight: number;
+  /** Starts the exchange whose message is mutated; false when the pair cannot (then a new episode starts). */
+  trigger(h: Harness, est: ReturnType<Harness['established']>): boolean;
+}
+
+const CCS = ExchangeType.CREATE_CHILD_SA;
+const INFO = ExchangeType.INFORMATIONAL;
+
+function scenarios(): Scenario[] {
+  const out: Scenario[] = [];
+  const both = (s: Omit<Scenario, 'name' | 'response'> & { name: string }, wr: number, wi: number) => {
+    out.push({ ...s, name: `${s.name} responder`, response: false, weight: wr });
+    out.push({ ...s, name: `${s.name} initiator`, response: true, weight: wi });
+  };
+  const initiate = (h: Harness): boolean => h.call('A.initiate', () => h.a.initiate('gw', h.now)) !== undefined;
+  both({ name: 'IKE_SA_INIT', auth: 'psk', kind: 'setup', exchange: ExchangeType.IKE_SA_INIT, weight: 0, trigger: initiate }, 8, 8);
+  both({ name: 'IKE_AUTH psk', auth: 'psk', kind: 'setup', exchange: ExchangeType.IKE_AUTH, weight: 0, trigger: initiate }, 8, 8);
+  both({ name: 'IKE_AUTH psk fragmented', auth: 'psk', frag: true, kind: 'setup', exchange: ExchangeType.IKE_AUTH, weight: 0, trigger: initiate }, 3, 3);
+  for (const t of ['rsa', 'ecdsa', 'ed25519'] as const) both({ name: `IKE_AUTH ${t}`, auth: t, kind: 'setup', exchange: ExchangeType.IKE_AUTH, weight: 0, trigger: initiate }, t === 'rsa' ? 0.4 : 1, t === 'rsa' ? 0.4 : 1);
+  const est = (name: string, exchange: number, w: number, trigger: Scenario['trigger'], frag = false) =>
+    both({ name, auth: 'psk', kind: 'established', exchange, weight: 0, trigger, ...(frag ? { frag } : {}) }, w, w);
+  est('CREATE_CHILD_SA child rekey', CCS, 14, (h, e) => e?.childA !== undefined && h.call('A.rekeyChild', () => h.a.rekeyChild(e.childA!, h.now)) === true);
+  est('CREATE_CHILD_SA child rekey fragmented', CCS, 4, (h, e) => e?.childA !== undefined && h.call('A.rekeyChild', () => h.a.rekeyChild(e.childA!, h.now)) === true, true);
+  // A bounded number of CHILD SAs per pair: past 8 the episode ends and a fresh pair is made.
+  est('CREATE_CHILD_SA new child', CCS, 12, (h, e) => e !== undefined && (h.a.ikeSa(e.a)?.children.length ?? 99) < 8 && (h.b.ikeSa(e.b)?.children.length ?? 99) < 8 && h.call('A.createChild', () => h.a.createChild(e.a, 'c2', h.now)) === true);
+  est('CREATE_CHILD_SA IKE rekey', CCS, 8, (h, e) => e !== undefined && h.call('A.rekeyIke', () => h.a.rekeyIke(e.a, h.now)) === true);
+  est('INFORMATIONAL delete child', INFO, 10, (h, e) => e?.childA !== undefined && h.call('A.terminateChild', () => h.a.terminateChild(e.childA!, h.now)) === true);
+  est('INFORMATIONAL delete IKE', INFO, 2, (h, e) => e !== undefined && h.call('A.terminateIke', () => h.a.terminateIke(e.a, h.now)) === true);
+  est('INFORMATIONAL DPD', INFO, 14, (h, e) => e !== undefined && h.call('A.checkLiveness', () => h.a.checkLiveness(e.a, h.now)) === true);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------- the fuzzer
+
+class Fuzzer {
+  escaped = 0;
+  wedged = 0;
+  unbounded = 0;
+  safetyNet = 0;
+  maxSas = 0;
+  maxChildren = 0;
+  inputs = 0;
+  readonly findings: string[] = [];
+  private readonly seen: Record<string, number> = {};
+  readonly perScenario: Record<string, number> = {};
+  readonly donors: Segment[] = [];
+  private readonly rng: RandomSource;
+  private readonly buf = new Uint8Array(4);
+  readonly r: Rng;
+  current = '';
+  private episodeSeed = 0;
+
+  constructor(readonly seed: number) {
+    this.rng = seededRandom(seed);
+    this.r = () => (this.rng.fill(this.buf), ((this.buf[0]! << 24) | (this.buf[1]! << 16) | (this.buf[2]! << 8) | this.buf[3]!) >>> 0) / 2 ** 32;
+  }
+
+  finding(kind: 'escaped' | 'wedged' | 'unbounded' | 'safety-net', what: string): void {
+    if (kind === 'escaped') this.escaped++;
+    else if (kind === 'wedged') this.wedged++;
+    else if (kind === 'unbounded') this.unbounded++;
+    else this.safetyNet++;
+    const n = (this.seen[kind] = (this.seen[kind] ?? 0) + 1);
+    if (n <= 8) this.findings.push(`[${kind}] ${this.current} (input ${this.inputs}): ${what}`);
+  }
+
+  newHarness(s: Scenario, suite: number): Harness {
+    return new Harness(this, setupFor(s.auth, suite, s.frag ?? false), this.seed * 1_000_003 + ++this.episodeSeed);
+  }
+
+  /** Intercept that mutates the first message matching the scenario's target. */
+  interceptFor(h: Harness, s: Scenario, hit: { done: boolean }): Intercept {
+    return (from, datagrams) => {
+      if (hit.done || from !== (s.response ? 'B' : 'A')) return datagrams;
+      const hd = decodeHeader(datagrams[0]!);
+      if (!hd.ok || hd.value.exchangeType !== s.exchange || hd.value.flags.response !== s.response) return datagrams;
+      hit.done = true;
+      return this.mutateMessage(h, from, datagrams);
+    };
+  }
+
+  private mutateMessage(h: Harness, from: 'A' | 'B', datagrams: Uint8Array[]): Uint8Array[] {
+    return rewriteMessage(h, from, datagrams, (segs) => {
+      this.learn(segs);
+      return mutateChain(this.r, segs, this.donors);
+    }, this.rng, this.r);
+  }
+
+  /** Keeps some genuine payloads of every type as donors for bogus-but-parseable content. */
+  private learn(segs: readonly Segment[]): void {
+    for (const s of segs) {
+      if (this.donors.length < 256) this.donors.push({ type: s.type, flags: s.flags, body: s.body });
+      else if (this.r() < 0.05) this.donors[Math.floor(this.r() * 256)] = { type: s.type, flags: s.flags, body: s.body };
+    }
+  }
+
+  /** After an input: safety-net hits, bounds and (after letting time run) wedged SAs. */
+  check(h: Harness, baseA: number, baseB: number): void {
+    void baseA;
+    void baseB;
+    const wedge = h.settle();
+    if (wedge) {
+      this.finding('wedged', wedge);
+      h.broken = true;
+    }
+    const sas = h.a.listSas().length + h.b.listSas().length;
+    let children = 0;
+    for (const ep of [h.a, h.b]) for (const x of ep.listSas()) children = Math.max(children, x.children.length);
+    this.maxSas = Math.max(this.maxSas, h.a.listSas().length, h.b.listSas().length);
+    this.maxChildren = Math.max(this.maxChildren, children);
+    if (sas > 2 * MAX_SAS || children > MAX_CHILDREN) this.finding('unbounded', `${sas} IKE SAs, ${children} CHILD SAs in one IKE SA`);
+  }
+}
+
+/**
+ * Opens a message with the sender's real keys (every SKF fragment, or the SK payload; IKE_SA_INIT is plaintext),
+ * lets `edit` change the inner payload chain, and seals it again with the same keys so it passes the ICV.
+ * Fragmented messages are re-fragmented at the original chunk size and, with `r`, sometimes disturbed (a fragment
+ * lost, duplicated, reordered, a wrong Total Fragments or Fragment Number).
+ */
+export function rewriteMessage(h: Harness, from: 'A' | 'B', datagrams: Uint8Array[], edit: (segs: Segment[]) => Segment[], rng: RandomSource, disturb?: Rng): Uint8Array[] {
+  const r: Rng = disturb ?? (() => 0.99);
+  const first = datagrams[0]!;
+  const m = decodeMessage(first);
+  if (!m.ok) return datagrams;
+  const hdr = m.value.header;
+  const init: IkeHeaderInit = { spiI: hdr.spiI, spiR: hdr.spiR, exchangeType: hdr.exchangeType, flags: hdr.flags, messageId: hdr.messageId };
+  if (!m.value.encrypted) {
+    // IKE_SA_INIT: the plaintext chain after the header.
+    const segs = splitChain(first.subarray(28, hdr.length), hdr.nextPayload);
+    const { first: t, bytes } = joinChain(edit(segs));
+    const out = new Uint8Array(28 + bytes.length);
+    out.set(first.subarray(0, 28));
+    out[16] = t;
+    const len = out.length;
+    out[24] = len >>> 24;
+    out[25] = (len >>> 16) & 0xff;
+    out[26] = (len >>> 8) & 0xff;
+    out[27] = len & 0xff;
+    out.set(bytes, 28);
+    return [out];
+  }
+  const keys = h.senderKeys(from, hdr.spiI, hdr.spiR);
+  if (!keys) return datagrams;
+  // Open every fragment (or the one SK payload) with the real keys; the chain is their concatenation.
+  const chunks: { n: number; bytes: Uint8Array; firstType: number }[] = [];
+  for (const d of datagrams) {
+    const dm = decodeMessage(d);
+    if (!dm.ok || !dm.value.encrypted) return datagrams;
+    const o = openEncrypted(d, dm.value.encrypted, keys);
+    if (!o.ok) return datagrams;
+    chunks.push({ n: dm.value.encrypted.fragmentNumber ?? 1, bytes: o.value.plaintext, firstType: o.value.firstInnerType });
+  }
+  chunks.sort((x, y) => x.n - y.n);
+  const plain = concat(chunks.map((c) => c.bytes));
+  const segs = splitChain(plain, chunks[0]!.firstType);
+  const { first: t, bytes } = joinChain(edit(segs));
+  const fragmented = m.value.encrypted.type === PayloadType.SKF;
+  if (!fragmented) return [sealMessage(init, t, bytes, keys, rng)];
+  // Re-fragment with the original chunk size, then sometimes disturb the fragments themselves (RFC 7383 2.6).
+  const cap = Math.max(1, ...chunks.map((c) => c.bytes.length));
+  const total = Math.max(1, Math.ceil(bytes.length / cap));
+  const frags: { number: number; total: number; chunk: Uint8Array }[] = [];
+  for (let i = 0; i < total; i++) frags.push({ number: i + 1, total, chunk: bytes.subarray(i * cap, (i + 1) * cap) });
+  let order = frags.map((_, i) => i);
+  const fr = r();
+  if (fr < 0.08 && order.length > 1) order.splice(Math.floor(r() * order.length), 1); // one lost: reassembly waits, then times out
+  else if (fr < 0.16) order.push(order[Math.floor(r() * order.length)]!); // a duplicate
+  else if (fr < 0.24) order.reverse();
+  else if (fr < 0.32) {
+    const f = frags[Math.floor(r() * frags.length)]!;
+    f.total = [f.number, total + 1, 65535][Math.floor(r() * 3)]!;
+  }
+  // Fragment Number 0 or above Total cannot be sealed; it is patched in after (the ICV then fails, as it must).
+  const badNumber = fr >= 0.32 && fr < 0.4 ? { at: Math.floor(r() * frags.length), value: [0, total + 1, 65535][Math.floor(r() * 3)]! } : undefined;
+  return order.map((i) => {
+    const f = frags[i]!;
+    const d = sealMessage(init, f.number === 1 ? t : PayloadType.NONE, f.chunk, keys, rng, { fragment: { number: f.number, total: f.total } });
+    if (badNumber?.at === i) {
+      d[32] = badNumber.value >> 8;
+      d[33] = badNumber.value & 0xff;
+    }
+    return d;
+  });
+}
+
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** Inputs per established pair before a fresh one (bounds CHILD SA growth; one DH per episode). */
+const EPISODE = 300;
+
+export function runExchangeFuzzer(o: FuzzOptions): FuzzReport {
+  const t0 = performance.now();
+  const fz = new Fuzzer(o.seed);
+  const list = scenarios().filter((s) => o.only === undefined || s.name.includes(o.only));
+  const totalWeight = list.reduce((n, s) => n + s.weight, 0);
+  const maxInputs = o.inputs ?? Infinity;
+  const deadline = o.seconds !== undefined ? t0 + o.seconds * 1000 : Infinity;
+  const pickScenario = (): Scenario => {
+    let x = fz.r() * totalWeight;
+    for (const s of list) if ((x -= s.weight) < 0) return s;
+    return list[list.length - 1]!;
+  };
+  let lastProgress = t0;
+  const episodes = new Map<string, { h: Harness; used: number }>();
+  let suite = 0;
+  while (fz.inputs < maxInputs && performance.now() < deadline) {
+    const s = pickScenario();
+    fz.current = s.name;
+    // Setup scenarios run a batch of inputs, each on fresh endpoints; established ones a batch on one pair.
+    const batch = Math.min(s.kind === 'setup' ? 16 : 64, maxInputs - fz.inputs);
+    for (let k = 0; k < batch; k++) {
+      let h: Harness;
+      let est: ReturnType<Harness['established']>;
+      if (s.kind === 'setup') {
+        h = fz.newHarness(s, suite++ & 1);
+        est = undefined;
+      } else {
+        let ep = episodes.get(s.name);
+        est = ep ? ep.h.established() : undefined;
+        if (!ep || !est || ep.used >= EPISODE || ep.h.broken) {
+          ep = { h: fz.newHarness(s, suite++ & 1), used: 0 };
+          episodes.set(s.name, ep);
+          ep.h.call('A.initiate', () => ep!.h.a.initiate('gw', ep!.h.now));
+          ep.h.settle();
+          est = ep.h.established();
+          if (!est) {
+            fz.finding('wedged', `baseline pair for ${s.name} did not establish`);
+            break;
+          }
+        }
+        ep.used++;
+        h = ep.h;
+      }
+      const baseA = h.a.internalErrors;
+      const baseB = h.b.internalErrors;
+      const hit = { done: false };
+      h.intercept = fz.interceptFor(h, s, hit);
+      if (!s.trigger(h, est)) {
+        h.intercept = undefined;
+        episodes.delete(s.name);
+        continue;
+      }
+      h.pump();
+      h.intercept = undefined;
+      if (hit.done) {
+        fz.inputs++;
+        fz.perScenario[s.name] = (fz.perScenario[s.name] ?? 0) + 1;
+      }
+      fz.check(h, baseA, baseB);
+    }
+    if (o.progress && performance.now() - lastProgress > 5000) {
+      lastProgress = performance.now();
+      o.progress(`  ${fz.inputs} inputs, ${fz.escaped} escaped, ${fz.safetyNet} safety-net, ${fz.wedged} wedged (${((lastProgress - t0) / 1000).toFixed(0)} s)`);
+    }
+  }
+  return {
+    seed: o.seed,
+    inputs: fz.inputs,
+    escaped: fz.escaped,
+    safetyNet: fz.safetyNet,
+    wedged: fz.wedged,
+    unbounded: fz.unbounded,
+    maxSas: fz.maxSas,
+    maxChildren: fz.maxChildren,
+    perScenario: fz.perScenario,
+    findings: fz.findings,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
