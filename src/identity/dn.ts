@@ -97,7 +97,8 @@ export function stringAva(oid: string, text: string): Ava {
 export function avaFromValueDer(oid: string, der: Uint8Array, what = 'attribute value'): Ava {
   const t = readTlv(der, 0, der.length, what);
   if (t.end !== der.length) throw new IdentityError(`${what}: ${der.length - t.end} octets after the value`, 'BAD_DN_DER', t.end);
-  const text = t.tag === der[0] && (t.tag & 0x20) === 0 ? decodeString(t.tag, der.subarray(t.contentStart, t.end)) : undefined;
+  // Directory strings are primitive universal types; anything else (constructed, tagged) is compared as DER.
+  const text = (t.tag & 0xe0) === 0 ? decodeString(t.tag, der.subarray(t.contentStart, t.end)) : undefined;
   return { oid, tag: t.tag, text, der: der.slice() };
 }
 

@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { child, connection, pskCredentials } from '../../src/ike/config-builder.js';
 import type { Credentials } from '../../src/ike/config.js';
 import type { IkeEvent } from '../../src/ike/events.js';
-import { avaFromValueDer, OID, stringAva, Tag, type Dn } from '../../src/identity/index.js';
+import { avaFromValueDer, encodeDn, OID, stringAva, Tag, type Dn } from '../../src/identity/index.js';
 import { derTlv } from '../../src/identity/der.js';
 import { generateKey, issueCertificate, publicKeyOf, sameCertificate, TrustStore, type Certificate, type PrivateKey } from '../../src/pki/index.js';
 import { makePair, type Side } from './pair.js';
@@ -106,6 +106,10 @@ beforeAll(() => {
 });
 
 describe('impostor certificates from the trusted CA are refused', () => {
+  it('issued certificates carry a structured subject byte for byte', () => {
+    const dn: Dn = [[s(OID.C, 'CH')], [s(OID.O, 'example'), s(OID.CN, 'gw.example')], [typed(OID.OU, Tag.BMPString, 'x')]];
+    expect(Buffer.from(host(dn).cert.subject.der).toString('hex')).toBe(Buffer.from(encodeDn(dn)).toString('hex'));
+  });
   it('the reported attack: O="example, CN=gw.example" sent as its own subject DN', () => {
     const evil = host([[s(OID.C, 'CH')], [s(OID.O, 'example, CN=gw.example')]]);
     expect(evil.cert.subject.dn).toHaveLength(2);
