@@ -362,6 +362,10 @@ export class ViciStore {
           const data = certData(x);
           return data ? viciCertName(certDer(data)) : text(x);
         });
+      } else if (k === 'pubkeys' && (typeof v === 'string' || v instanceof Uint8Array || Array.isArray(v))) {
+        // Raw public keys (file contents too): cygnet does not implement them (the builder warns); named, not
+        // pasted, so the warning stays printable.
+        out[k] = (Array.isArray(v) ? v : [v]).map((x) => (certData(x) ? viciCertName(bytes(x)) : text(x)));
       } else if (Array.isArray(v)) out[k] = v.map(text);
       else if (typeof v === 'string' || v instanceof Uint8Array) out[k] = text(v);
       else out[k] = this.tree(v);

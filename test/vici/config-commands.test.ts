@@ -110,6 +110,10 @@ describe('vici configuration commands (swanctl --load-all)', () => {
     // PEM text (what swanctl sends for a .pem file) names the same certificate.
     expect(await c.request('load-conn', { gw: CONN({ local: { auth: 'pubkey', certs: [certificateToPem(P.leaf)], id: 'moon.example' } }) })).toEqual({ success: 'yes' });
     expect(logs).toContain('updated vici connection: gw');
+    // Raw public keys (not implemented by cygnet) are accepted with a warning and named, not pasted, in the tree.
+    const raw = Uint8Array.of(0x30, 0x82, 0xff, 0x00, 0x10);
+    expect(await c.request('load-conn', { pk: CONN({ remote: { auth: 'pubkey', pubkeys: [raw] } }) })).toEqual({ success: 'yes' });
+    expect((backend.applied!.toSettingsObject() as { connections: { pk: { remote: { pubkeys: string[] } } } }).connections.pk.remote.pubkeys).toEqual([viciCertName(raw)]);
     expect((backend.applied!.toSettingsObject() as { connections: { gw: { local: { certs: string[] } } } }).connections.gw.local.certs).toEqual([viciCertName(P.leaf.der)]);
   });
 
