@@ -45,6 +45,7 @@ const SPEC = {
   'log-target': {},
   'log-file': {},
   'log-facility': {},
+  'log-socket': {},
   swanctl: { flag: true },
   'ipsec-conf': {},
   'ipsec-secrets': {},
@@ -65,6 +66,7 @@ export const DAEMON_USAGE = `usage: cygnet daemon [--config FILE | --swanctl | -
                            (journald's native protocol: PRIORITY, SYSLOG_IDENTIFIER, CYGNET_GROUP fields)
   --log-file PATH          with --log-target file (implies it): append there; reopened on SIGHUP and SIGUSR1
   --log-facility NAME      syslog facility (default daemon; local0..local7, auth, authpriv, user, ...)
+  --log-socket PATH        the syslog or journal socket (default /dev/log, /run/systemd/journal/socket)
   --tun NAME               carry tunnelled packets on a Linux TUN device (root or CAP_NET_ADMIN)
   --port N                 IKE port (default 500); connections with local_port 500 use it
   --natt-port N            NAT-T port (default 4500)
@@ -362,6 +364,8 @@ function openLogTarget(opts: Map<string, string>): LogTarget {
   if (facility === undefined) throw new UsageError(`--log-facility: '${facilityName}' is not a syslog facility (daemon, user, auth, authpriv, local0..local7, ...)`);
   if (opts.has('log-facility') && target !== 'syslog' && target !== 'journal') throw new UsageError('--log-facility applies to --log-target syslog or journal');
   if (file !== undefined && target !== 'file') throw new UsageError(`--log-file applies to --log-target file, not ${target}`);
+  const socket = opts.get('log-socket');
+  if (socket !== undefined && target !== 'syslog' && target !== 'journal') throw new UsageError('--log-socket applies to --log-target syslog or journal');
   // A target that stops working says so once on stderr, where systemd's journal still catches it.
   const onError = (m: string): void => void process.stderr.write(`cygnet daemon: ${m}\n`);
   switch (target) {
@@ -380,7 +384,7 @@ function openLogTarget(opts: Map<string, string>): LogTarget {
     case 'syslog':
     case 'journal':
       try {
-        return { options: { sink: (target === 'syslog' ? syslogSink : journalSink)({ facility, onError }).sink } };
+        return { options: { sink: (target === 'syslog' ? syslogSink : journalSink)({ facility, onError, ...(socket !== undefined ? { path: socket } : {}) }).sink } };
       } catch (e) {
         throw new UsageError(`--log-target ${target}: ${(e as Error).message}`);
       }

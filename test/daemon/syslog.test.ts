@@ -102,11 +102,47 @@ describe('cygnet daemon --log-target flags', () => {
       [['--log-target', 'file'], /--log-target file needs --log-file PATH/],
       [['--log-target', 'syslog', '--log-facility', 'nope'], /--log-facility: 'nope' is not a syslog facility/],
       [['--log-file', join(dir, 'x.log'), '--log-target', 'syslog'], /--log-file applies to --log-target file, not syslog/],
+      [['--log-socket', join(dir, 'x.sock')], /--log-socket applies to --log-target syslog or journal/],
     ];
     const runs = cases.map(([args]) => runCli(['daemon', '--config', conf, '--no-vici', ...args]));
     for (const [i, r] of runs.entries()) {
       expect(await r.exited).toBe(2);
       expect(r.output()).toMatch(cases[i]![1]);
+    }
+  }, 30_000);
+
+  it.each(['syslog', 'journal'])('--log-target %s: the running daemon\'s lines arrive at the socket with its ident, pid and priority', async (target) => {
+    const conf = join(dir, `${target}.conf`);
+    writeFileSync(conf, 'connections { }\n');
+    const sock = join(dir, `${target}-e2e.sock`);
+    const rx = new UnixDatagramSocket().bind(sock);
+    const got: string[] = [];
+    const poll = setInterval(() => got.push(...drain(rx).map((b) => b.toString())), 20);
+    const [p, pn] = await freePorts(2);
+    const d = spawnDaemon(['--config', conf, '--log-target', target, '--log-socket', sock, '--log-facility', 'local5', '--debug', 'any 1', '--port', String(p), '--natt-port', String(pn), '--bind', '127.0.0.1']);
+    try {
+      await waitFor(() => got.some((g) => g.includes('cygnet daemon running')), 20_000, () => `${got.join('|')}\n${d.output()}`);
+      const pid = d.child.pid!;
+      const running = got.find((g) => g.includes('cygnet daemon running'))!;
+      if (target === 'syslog') {
+        // local5 = 21, level 1 = info (6): <174>
+        expect(running).toMatch(new RegExp(`^<174>[A-Z][a-z]{2} [ \\d]\\d \\d\\d:\\d\\d:\\d\\d cygnet\\[${pid}\\]: 01\\[DMN\\] cygnet daemon running \\(pid ${pid}\\)$`));
+        // Every line's PRI is local5 * 8 + the severity of the level it shows.
+        for (const g of got) {
+          const m = /^<(\d+)>.*?: (\d\d)\[[A-Z]+\] /.exec(g);
+          expect(m, g).not.toBeNull();
+          expect(Number(m![1]), g).toBe(21 * 8 + logSeverity(Number(m![2])));
+        }
+      } else {
+        expect(running).toBe(`MESSAGE=01[DMN] cygnet daemon running (pid ${pid})\nPRIORITY=6\nSYSLOG_IDENTIFIER=cygnet\nSYSLOG_FACILITY=21\nCYGNET_GROUP=dmn\nCYGNET_LEVEL=1\n`);
+      }
+      // Nothing went to stderr but what cannot go to the log.
+      expect(d.output()).not.toMatch(/cygnet daemon running/);
+    } finally {
+      d.signal('SIGTERM');
+      expect(await d.exited).toBe(0);
+      clearInterval(poll);
+      rx.close();
     }
   }, 30_000);
 
