@@ -414,6 +414,7 @@ export class IkeEndpoint implements EndpointContext {
     onResponse: (header: IkeHeader, payloads: readonly Payload[], now: number) => void,
     onTimeout?: (now: number) => void,
   ): void {
+    this.dirty.add(sa);
     // Each side numbers its own requests from 0 (RFC 7296 2.2); IKE_SA_INIT retries reuse 0.
     const messageId = exchangeType === ExchangeType.IKE_SA_INIT ? 0 : sa.nextRequestId++;
     const datagrams = this.encodeAndSend(sa, exchangeType, messageId, false, payloads);
@@ -675,6 +676,7 @@ export class IkeEndpoint implements EndpointContext {
       sa.state = 'DESTROYING';
       this.sas.remove(sa);
       this.dirty.add(sa);
+      this.dropReassembly(sa);
     }
   }
 
