@@ -16,7 +16,7 @@ import { startVici, ViciConfigSource } from '../daemon/vici.js';
 import { CLI_VERSION } from './version.js';
 import { LogFile, Logger, LogSpecError, parseDebugSpec, type LogEntry, type LogFormat } from '../daemon/logger.js';
 import { KeyLog, KeyLogError } from '../daemon/key-log.js';
-import { startActionsSettled, statusText, SystemdNotifier } from '../daemon/notify.js';
+import { NotifySocketError, startActionsSettled, statusText, SystemdNotifier } from '../daemon/notify.js';
 import { parseFacility, syslogSink } from '../daemon/syslog.js';
 import { journalSink } from '../daemon/journal.js';
 import { ESP_HEADROOM } from '../esp/engine.js';
@@ -113,7 +113,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     // Taken from the environment now, so children (ip, updown) never inherit NOTIFY_SOCKET.
     notifier = SystemdNotifier.fromEnv();
   } catch (e) {
-    if (e instanceof UsageError || e instanceof LogSpecError || e instanceof KeyLogError) {
+    if (e instanceof UsageError || e instanceof LogSpecError || e instanceof KeyLogError || e instanceof NotifySocketError) {
       console.error(`cygnet daemon: ${e.message}`);
       return 2;
     }

@@ -10,6 +10,14 @@
  */
 import { UnixDatagramSocket } from './unix-dgram.js';
 
+/** NOTIFY_SOCKET names something cygnet cannot send to (systemd 253+'s vsock addresses). */
+export class NotifySocketError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotifySocketError';
+  }
+}
+
 export class SystemdNotifier {
   readonly #socket: UnixDatagramSocket;
 
@@ -36,7 +44,7 @@ export class SystemdNotifier {
     delete env['WATCHDOG_PID'];
     if (address === undefined || address === '') return undefined;
     if (!address.startsWith('/') && !address.startsWith('@'))
-      throw new Error(`NOTIFY_SOCKET '${address}' is neither a path nor an abstract '@' name (vsock is not supported)`);
+      throw new NotifySocketError(`NOTIFY_SOCKET '${address}' is neither a path nor an abstract '@' name (vsock is not supported; use Type=simple)`);
     let interval: number | undefined;
     // WATCHDOG_PID, when set, names the process the watchdog is for (a wrapper may have exec'd us under another).
     if (usec !== undefined && /^\d+$/.test(usec) && Number(usec) > 0 && (wdPid === undefined || Number(wdPid) === pid)) {

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SystemdNotifier, statusText } from '../../src/daemon/notify.js';
+import { NotifySocketError, SystemdNotifier, statusText } from '../../src/daemon/notify.js';
 import { sockaddrUn, UnixDatagramSocket } from '../../src/daemon/unix-dgram.js';
 import { freePorts, siteConf, spawnDaemon, waitFor, type DaemonProcess } from './harness.js';
 
@@ -38,7 +38,7 @@ describe('sd_notify protocol (SystemdNotifier)', () => {
     n.close();
     expect(SystemdNotifier.fromEnv({ NOTIFY_SOCKET: '/run/n', WATCHDOG_USEC: '3000000', WATCHDOG_PID: '7' }, 42)!.watchdogIntervalMs).toBeUndefined();
     expect(SystemdNotifier.fromEnv({}, 42)).toBeUndefined();
-    expect(() => SystemdNotifier.fromEnv({ NOTIFY_SOCKET: 'vsock:2:999' }, 42)).toThrow(/neither a path nor an abstract/);
+    expect(() => SystemdNotifier.fromEnv({ NOTIFY_SOCKET: 'vsock:2:999' }, 42)).toThrow(NotifySocketError);
   });
 
   it('sends KEY=VALUE lines as one datagram to a path socket', () => {
@@ -57,6 +57,20 @@ describe('sd_notify protocol (SystemdNotifier)', () => {
 });
 
 describe('cygnet daemon under systemd (NOTIFY_SOCKET set)', () => {
+  it('an address it cannot use is a clear error and exit 2, before anything starts', async () => {
+    const conf = join(dir, 'vsock.conf');
+    writeFileSync(conf, 'connections { }\n');
+    process.env['NOTIFY_SOCKET'] = 'vsock:2:1234';
+    let d: DaemonProcess;
+    try {
+      d = spawnDaemon(['--config', conf]);
+    } finally {
+      delete process.env['NOTIFY_SOCKET'];
+    }
+    expect(await d.exited).toBe(2);
+    expect(d.output()).toMatch(/^cygnet daemon: NOTIFY_SOCKET 'vsock:2:1234' is neither a path nor an abstract '@' name/);
+  }, 30_000);
+
   let moon: DaemonProcess | undefined;
   let sun: DaemonProcess | undefined;
   afterAll(() => {
