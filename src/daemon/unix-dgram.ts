@@ -1,6 +1,6 @@
 /**
  * Unix datagram sockets (AF_UNIX, SOCK_DGRAM), which node:net and node:dgram do not offer, through koffi into
- * libc as src/tun/linux.ts does (koffi is already a dependency; no compiler, no new package). Three users send a
+ * libc with the shared loader of src/sys/libc.ts (koffi is already a dependency; no compiler, no new package). Three users send a
  * datagram per message to a well-known path: sd_notify(3)'s NOTIFY_SOCKET, syslog(3)'s /dev/log and journald's
  * native protocol on /run/systemd/journal/socket. Tests bind a receiver the same way.
  *
@@ -8,8 +8,8 @@
  * log line must never stall IKE. A path starting with '@' is an abstract socket name (sd_notify's convention:
  * the '@' becomes a leading NUL byte and the name is not NUL-terminated).
  */
-import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
+import { koffiModule, libcFunction, libcUnavailableReason } from '../sys/libc.js';
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -32,35 +32,25 @@ interface Libc {
 }
 
 let libc: Libc | undefined;
-let libcError: string | undefined;
 
+/** Binds the few calls this module needs through the shared libc loader (src/sys/libc.ts). */
 function loadLibc(): Libc {
   if (libc) return libc;
-  if (libcError === undefined) {
-    if (process.platform !== 'linux') libcError = `unix datagram sockets are implemented for Linux, this is ${process.platform}`;
-    else if (endianness() !== 'LE') libcError = 'unix datagram sockets are implemented for little-endian hosts';
-    else {
-      try {
-        const require = createRequire(import.meta.url);
-        const koffi = require('koffi') as typeof import('koffi');
-        const lib = koffi.load('libc.so.6');
-        const strerror = lib.func('const char *strerror(int errnum)');
-        libc = {
-          errno: () => koffi.errno(),
-          socket: lib.func('int socket(int domain, int type, int protocol)') as Libc['socket'],
-          sendto: lib.func('long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, unsigned int addrlen)') as Libc['sendto'],
-          bind: lib.func('int bind(int fd, const void *addr, unsigned int addrlen)') as Libc['bind'],
-          recv: lib.func('long recv(int fd, void *buf, unsigned long len, int flags)') as Libc['recv'],
-          close: lib.func('int close(int fd)') as Libc['close'],
-          strerror: (e) => String(strerror(e)),
-        };
-        return libc;
-      } catch (e) {
-        libcError = `koffi could not load libc: ${(e as Error).message}`;
-      }
-    }
-  }
-  throw new UnixDatagramError('UNAVAILABLE', libcError!);
+  const why = libcUnavailableReason() ?? (endianness() !== 'LE' ? 'unix datagram sockets are implemented for little-endian hosts' : undefined);
+  const koffi = koffiModule();
+  if (why !== undefined || !koffi) throw new UnixDatagramError('UNAVAILABLE', why ?? 'koffi is unavailable');
+  const fn = <F>(proto: string): F => libcFunction<F>(proto)!;
+  const strerror = fn<(e: number) => unknown>('const char *strerror(int errnum)');
+  libc = {
+    errno: () => koffi.errno(),
+    socket: fn('int socket(int domain, int type, int protocol)'),
+    sendto: fn('long sendto(int fd, const void *buf, unsigned long len, int flags, const void *addr, unsigned int addrlen)'),
+    bind: fn('int bind(int fd, const void *addr, unsigned int addrlen)'),
+    recv: fn('long recv(int fd, void *buf, unsigned long len, int flags)'),
+    close: fn('int close(int fd)'),
+    strerror: (e) => String(strerror(e)),
+  };
+  return libc;
 }
 
 export type UnixDatagramErrorCode = 'UNAVAILABLE' | 'BAD_PATH' | 'SYSCALL';
