@@ -59,27 +59,30 @@ describe('peer-controlled text cannot forge log lines', () => {
   const clock = () => Date.UTC(2026, 10, 22, 23, 0, 0, 5);
   // A peer ID as an attacker would send it: a newline followed by a fake line, plus terminal escapes.
   const evil = 'moon\n2026-11-22T23:00:00.005Z 00[IKE] IKE_SA admin[1] established\r\x1b[2J\x7f\x85\u2028\u2029\0end';
+  const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
 
   it('escapes C0, DEL, C1 and U+2028/2029 visibly and leaves other text alone', () => {
     expect(escapeLogText(evil)).toBe('moon\\n2026-11-22T23:00:00.005Z 00[IKE] IKE_SA admin[1] established\\r\\x1b[2J\\x7f\\x85\\u{2028}\\u{2029}\\x00end');
     expect(escapeLogText('C=CH, O=ex\u00e4mple, CN=sun \\ tab\there')).toBe('C=CH, O=ex\u00e4mple, CN=sun \\ tab\\there');
+    // A right-to-left override would show "...established gnp.exe" as "...established exe.png".
+    expect(escapeLogText('id \u202eexe.png\u202c \u2067x\u2069 \u200f')).toBe('id \\u{202e}exe.png\\u{202c} \\u{2067}x\\u{2069} \\u{200f}');
   });
 
   it('text lines: one message is one line, whatever the caller passed', () => {
     const lines: string[] = [];
     new Logger({ write: (x) => lines.push(x), clock }).log('ike', 1, `authentication of '${evil}' with pre-shared key successful`);
     expect(lines).toHaveLength(1);
-    expect(lines[0]).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+    expect(lines[0]).not.toMatch(UNSAFE);
     expect(lines[0]).toContain("'moon\\n2026-11-22T23:00:00.005Z 00[IKE]");
   });
 
   it('JSON lines: valid JSON on one line that parses back to the exact message', () => {
     const lines: string[] = [];
-    new Logger({ format: 'json', write: (x) => lines.push(x), clock }).log('ike', 1, evil, { id: evil });
+    new Logger({ format: 'json', write: (x) => lines.push(x), clock }).log('ike', 1, evil + '\u202e', { id: evil });
     expect(lines).toHaveLength(1);
-    expect(lines[0]).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+    expect(lines[0]).not.toMatch(UNSAFE);
     const o = JSON.parse(lines[0]!) as { message: string; id: string };
-    expect(o.message).toBe(evil);
+    expect(o.message).toBe(evil + '\u202e');
     expect(o.id).toBe(evil);
   });
 

@@ -54,11 +54,13 @@ export function parseDebugSpec(spec: string): Map<string, number> {
 /**
  * Makes text safe for a line-oriented log: C0 controls, DEL, C1 controls and the Unicode line and paragraph
  * separators become visible escapes (`\n`, `\r`, `\t`, `\xNN`, `\u{2028}`), so one message is always one line
- * and cannot carry terminal control sequences. Other text, backslashes included, is left as written.
+ * and cannot carry terminal control sequences; so do the bidirectional formatting characters (U+202A-202E,
+ * U+2066-2069, LRM/RLM/ALM), which would let a peer's ID display the rest of a line reordered. Other text,
+ * backslashes included, is left as written.
  */
 export function escapeLogText(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\r') return '\\r';
     if (c === '\t') return '\\t';
@@ -67,9 +69,9 @@ export function escapeLogText(text: string): string {
   });
 }
 
-/** JSON.stringify, then \uXXXX for what JSON allows raw but line readers and terminals mishandle (still valid JSON). */
+/** JSON.stringify, then \uXXXX for what JSON allows raw but line readers and terminals mishandle (still valid JSON; the same set as escapeLogText). */
 function jsonLine(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(/[\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /** What a structured target (syslog, journald) receives: the escaped message and its charon-style text line. */
