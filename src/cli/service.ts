@@ -80,8 +80,8 @@ WantedBy=multi-user.target
 export function currentExecStart(): string[] {
   const here = dirname(fileURLToPath(import.meta.url));
   const main = join(here, import.meta.url.endsWith('.ts') ? 'main.ts' : 'main.js');
-  // From a checkout run through tsx, systemd needs the loader too.
-  return import.meta.url.endsWith('.ts') ? [process.execPath, '--import', 'tsx', main] : [process.execPath, main];
+  // From a checkout run through tsx, systemd needs the loader too, by absolute path: the service runs in '/'.
+  return import.meta.url.endsWith('.ts') ? [process.execPath, '--import', import.meta.resolve('tsx'), main] : [process.execPath, main];
 }
 
 export const INSTALL_SERVICE_USAGE = `usage: cygnet install-service [--config FILE] [--tun NAME] [--output PATH | --print] [-- DAEMON-OPTIONS]

@@ -54,6 +54,11 @@ describe('systemd unit (cygnet install-service)', () => {
     expect(exec).toContain(`ExecStart=${process.execPath} `);
     expect(exec).toContain(` daemon --config ${join(dir, 'swanctl.conf')} --tun vpn0 --log-target journal --debug "ike 2, cfg 1"`);
     expect(verify(out)).toEqual([]);
+    // The command line runs from '/' as systemd starts it (no PATH lookups, no relative paths).
+    const words = exec.slice('ExecStart='.length).split(' ');
+    const cmd = words.slice(0, words.indexOf('daemon'));
+    const v = spawnSync(cmd[0]!, [...cmd.slice(1), '--version'], { cwd: '/', encoding: 'utf8', env: { PATH: '/nonexistent' } });
+    expect(v.stdout).toMatch(/^cygnet \d+\.\d+\.\d+\n$/);
   }, 30_000);
 
   it.runIf(hasAnalyze)('systemd-analyze verify would catch a broken unit (the check can fail)', () => {
