@@ -12,6 +12,7 @@
  */
 import dgram from 'node:dgram';
 import { UdpBatchSender } from './udp-batch-sender.js';
+import { UdpBatchReceiver, type UdpRecvBatch } from './udp-batch-receiver.js';
 import type { EndpointSettings } from '../ike/config.js';
 import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -76,6 +77,8 @@ export interface DaemonOptions {
   readonly settings?: GlobalSettings;
   /** Batched ESP transmit with sendmmsg (udp-batch-sender.ts); default on where the platform allows it. */
   readonly batchSend?: boolean;
+  /** Batched receive with recvmmsg and UDP GRO on the NAT-T port (udp-batch-receiver.ts); default on where possible. */
+  readonly batchReceive?: boolean;
   /** Monotonic milliseconds; default performance.now(). */
   readonly clock?: () => number;
 }
@@ -87,6 +90,8 @@ interface BoundSocket {
   readonly family: 4 | 6;
   /** ESP transmit in one sendmmsg per batch (udp-batch-sender.ts), where the platform allows it. */
   batch?: UdpBatchSender;
+  /** NAT-T port: receive with recvmmsg + UDP GRO (udp-batch-receiver.ts) instead of dgram's 'message'. */
+  receiver?: UdpBatchReceiver;
 }
 
 /** Priorities in the engine's SPD: installed SAs' policies run before on-demand (trap) policies. */
@@ -231,6 +236,8 @@ export class Daemon {
     this.timer = undefined;
     for (const s of this.sockets) {
       s.batch?.close();
+      // The receiver's poll() must end before dgram closes the fd it watches.
+      await s.receiver?.close();
       s.socket.close();
     }
     this.sockets.length = 0;
@@ -496,6 +503,11 @@ export class Daemon {
           const batch = UdpBatchSender.create(socket, { fallback: (d, port, addr) => socket.send(d, port, addr) });
           if (batch) bound.batch = batch;
         }
+        // ESP arrives on the NAT-T port: one recvmmsg per wake-up, GRO buffers split, no Buffer per datagram.
+        if (port === this.nattPort && this.opts.batchReceive !== false) {
+          const receiver = UdpBatchReceiver.create(socket, { onBatch: (b) => this.onDatagramBatch(bound, b) });
+          if (receiver) bound.receiver = receiver;
+        }
         this.sockets.push(bound);
         resolve();
       });
@@ -526,6 +538,27 @@ export class Daemon {
   }
 
   // ------------------------------------------------------------------ inputs
+
+  /**
+   * A batch from the NAT-T socket's receiver (views into its arena, valid until this returns): ESP is queued and
+   * decapsulated before returning; anything else takes dgram's path with a copy (IKE, keepalives: rare).
+   */
+  private onDatagramBatch(s: BoundSocket, b: UdpRecvBatch): void {
+    if (this.state === 'stopped') return;
+    for (let i = 0; i < b.count; i++) {
+      const data = b.data[i]!;
+      const k = classifyDatagram(data, s.port !== this.nattPort, s.port === 500);
+      if (k.kind === 'esp') {
+        this.counters.espIn++;
+        this.espBatch.push({ buffer: data, offset: 0, length: data.length });
+        if (this.espBatch.length >= ESP_BATCH_MAX) this.processEspBatch();
+        continue;
+      }
+      const copy = Buffer.from(data);
+      this.onDatagram(s, copy, { address: b.address[i]!, port: b.port[i]!, family: s.family === 6 ? 'IPv6' : 'IPv4', size: copy.length });
+    }
+    if (this.espBatch.length > 0) this.processEspBatch();
+  }
 
   private onDatagram(s: BoundSocket, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     if (this.state === 'stopped') return;

@@ -25,6 +25,8 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   assert.equal(li.children[0]!.spiIn, ri.children[0]!.spiOut);
   assert.equal(li.children[0]!.spiOut, ri.children[0]!.spiIn);
 
+  // The routes into the TUNs are installed by `ip` processes after the SA is up: wait for them before pinging.
+  await Promise.all([l.peer.waitForLog(/installed route 10\.2\.0\.1\/32 dev cyg0/, 5000), r.peer.waitForLog(/installed route 10\.1\.0\.1\/32 dev cyg1/, 5000)]);
   const p = await h.left.ns.ping(h.right.inner4, { count: 3, source: h.left.inner4 });
   assert.equal(p.received, 3, `ping left -> right: ${p.output}`);
   const b = await h.right.ns.ping(h.left.inner4, { count: 3, source: h.right.inner4 });

@@ -27,6 +27,8 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   assert.equal(sc.spiIn, ci.children[0]!.spiOut, 'strongSwan inbound = cygnet outbound');
   assert.equal(sc.spiOut, ci.children[0]!.spiIn, 'strongSwan outbound = cygnet inbound');
 
+  // cygnet's route into its TUN is installed by an `ip` process after the SA is up: wait for it before pinging.
+  await cyg.peer.waitForLog(/installed route 10\.2\.0\.1\/32 dev cyg0/, 5000);
   const toRight = await h.left.ns.ping(h.right.inner4, { count: 3, source: h.left.inner4, intervalS: 0.1 });
   assert.equal(toRight.received, 3, `ping cygnet side -> strongSwan side:\n${toRight.output}`);
   const toLeft = await h.right.ns.ping(h.left.inner4, { count: 3, source: h.right.inner4, intervalS: 0.1 });
