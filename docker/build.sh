@@ -3,10 +3,11 @@
 #
 #   local/debian:bookworm     debootstrap --variant=minbase bookworm from the host's apt mirror, `docker import`ed
 #   local/cygnet-strongswan   charon + swanctl, kernel-libipsec on (the kernel has no ESP transform)
-#   local/cygnet              node 20 + cygnet's sources, `cygnet daemon` on a mounted /etc/swanctl
+#   local/cygnet-runtime      node 20 (the host's binary) + runtime node_modules
+#   local/cygnet              cygnet's sources on top, `cygnet daemon` on a mounted /etc/swanctl
 #
-# Idempotent: the base image is skipped when it exists; the other two use docker's layer cache, so a rebuild
-# after a source change only recopies the sources. Installs docker.io and debootstrap when missing and starts
+# Idempotent: the base image is skipped when it exists, the runtime image when its label matches; the others
+# use docker's layer cache, so a rebuild after a source change only recopies src/ (~1 s). Installs docker.io and debootstrap when missing and starts
 # dockerd (docker/dockerd.sh) when it is not running; `docker/dockerd.sh stop` undoes that.
 #
 #   sudo docker/build.sh            # all images
@@ -60,18 +61,31 @@ fi
 dbuild local/cygnet-strongswan "$here/strongswan"
 say "local/cygnet-strongswan built"
 
-# cygnet's context: the host's node binary (Debian bookworm's nodejs is 18, cygnet needs >= 20), the sources
-# run through tsx as the netns interop suite does (no stale dist/), and node_modules without the build/test tools.
+# cygnet in two images. local/cygnet-runtime: the host's node binary (Debian bookworm's nodejs is 18, cygnet
+# needs >= 20) and node_modules without the build/test tools; rebuilt only when the node binary or the installed
+# dependency tree (node_modules/.package-lock.json) changes, recorded in a label. local/cygnet on top: the
+# sources, run through tsx as the netns interop suite does (no stale dist/): a 2 MB context, seconds to build.
+node_bin=$(readlink -f "$(command -v node)")
+deps=$(cat "$node_bin" "$repo/node_modules/.package-lock.json" | sha256sum | cut -c1-16)
+have=$(docker image inspect -f '{{index .Config.Labels "cygnet.deps"}}' local/cygnet-runtime 2>/dev/null || true)
 ctx=$(mktemp -d /tmp/cyg-docker-ctx-XXXXXX)
 trap 'rm -rf "$ctx"' EXIT
-node_bin=$(readlink -f "$(command -v node)")
-cp "$node_bin" "$ctx/node"
-cp "$here/cygnet/Dockerfile" "$here/cygnet/entrypoint.sh" "$ctx/"
-mkdir "$ctx/app"
-tar -C "$repo" -c --exclude='*.test.ts' package.json tsconfig.json src | tar -C "$ctx/app" -x
-tar -C "$repo" -c --exclude=node_modules/typescript --exclude='node_modules/@typescript' --exclude='node_modules/@rolldown' \
-  --exclude='node_modules/lightningcss*' --exclude=node_modules/vite --exclude=node_modules/vitest \
-  --exclude='node_modules/@vitest' --exclude=node_modules/fast-check --exclude=node_modules/tinybench \
-  node_modules | tar -C "$ctx/app" -x
-dbuild local/cygnet "$ctx"
-say "local/cygnet built (node $("$node_bin" --version) from $node_bin)"
+if [ "$have" = "$deps" ]; then
+  say "local/cygnet-runtime up to date ($deps)"
+else
+  mkdir "$ctx/runtime"
+  cp "$node_bin" "$ctx/runtime/node"
+  cp "$here/cygnet/runtime.Dockerfile" "$ctx/runtime/Dockerfile"
+  echo "LABEL cygnet.deps=$deps" >>"$ctx/runtime/Dockerfile"
+  tar -C "$repo" -c --exclude=node_modules/typescript --exclude='node_modules/@typescript' --exclude='node_modules/@rolldown' \
+    --exclude='node_modules/lightningcss*' --exclude=node_modules/vite --exclude=node_modules/vitest \
+    --exclude='node_modules/@vitest' --exclude=node_modules/fast-check --exclude=node_modules/tinybench \
+    node_modules | tar -C "$ctx/runtime" -x
+  dbuild local/cygnet-runtime "$ctx/runtime"
+  say "local/cygnet-runtime built (node $("$node_bin" --version) from $node_bin, deps $deps)"
+fi
+mkdir -p "$ctx/app/app"
+cp "$here/cygnet/Dockerfile" "$here/cygnet/entrypoint.sh" "$ctx/app/"
+tar -C "$repo" -c --exclude='*.test.ts' package.json tsconfig.json src | tar -C "$ctx/app/app" -x
+dbuild local/cygnet "$ctx/app"
+say "local/cygnet built"

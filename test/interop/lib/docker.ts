@@ -22,7 +22,8 @@ export const DOCKER_DIR = resolve(here, '../../../docker');
 export const COMPOSE_FILE = join(DOCKER_DIR, 'compose.yml');
 /** One project name for every run: the compose file pins subnets, so two stacks cannot coexist anyway. */
 export const PROJECT = 'cygnet-interop';
-export const IMAGES = ['local/cygnet', 'local/cygnet-strongswan', 'local/debian:bookworm'] as const;
+/** What docker/build.sh makes, top layer first (the order `docker rmi` needs). */
+export const IMAGES = ['local/cygnet', 'local/cygnet-runtime', 'local/cygnet-strongswan', 'local/debian:bookworm'] as const;
 
 /** A container step that failed: names the step and carries the command's own words. */
 export class DockerError extends Error {
