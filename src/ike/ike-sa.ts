@@ -42,6 +42,11 @@ export interface ChildSa {
   /** Our rekey of this SA, and the peer's rekey that we answered. */
   rekeyOurs?: RekeyExchange<ChildSa>;
   rekeyTheirs?: RekeyExchange<ChildSa>;
+  /**
+   * REKEYED, waiting for the peer's Delete: if it has not come by then, we delete the SA ourselves (kept on the
+   * CHILD SA, not as an IKE SA timer, because an IKE SA rekey moves the CHILD SA to another IKE SA).
+   */
+  deleteBy?: number;
   /** Responder of a rekey: outbound traffic stays on `outboundDeferredFrom` until that SA is removed. */
   outboundDeferredFrom?: ChildSa;
 }

@@ -40,6 +40,7 @@ export function nextDeadline(ctx: EndpointContext, sa: IkeSa): number | undefine
     }
     for (const c of sa.children) {
       if (c.state === 'INSTALLED') take(c.rekeyAt);
+      if (c.state === 'REKEYED') take(c.deleteBy);
       take(c.expireAt);
     }
   }
@@ -83,6 +84,13 @@ export function runTimers(ctx: EndpointContext, sa: IkeSa, now: number): void {
       c.expireAt = undefined;
       ctx.log('chd', 0, sa, `CHILD_SA ${c.name}{${c.id}} reached its hard lifetime (life_time), deleting it`);
       if (c.state === 'REKEYING') c.state = 'INSTALLED';
+      ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, c, t), now);
+      continue;
+    }
+    if (c.state === 'REKEYED' && c.deleteBy !== undefined && c.deleteBy <= now) {
+      // The peer should have deleted the SA it replaced (RFC 7296 2.8); it did not (it could not use our answer).
+      c.deleteBy = undefined;
+      ctx.log('chd', 1, sa, `peer did not delete the rekeyed CHILD_SA ${c.name}{${c.id}}, deleting it`);
       ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, c, t), now);
       continue;
     }

@@ -22,6 +22,6 @@ const oi = process.argv.indexOf('--only');
 const only = oi >= 0 ? process.argv[oi + 1] : undefined;
 const r = runExchangeFuzzer({ seed, ...(only !== undefined ? { only } : {}), ...(seconds !== undefined ? { seconds } : {}), ...(inputs !== undefined ? { inputs } : seconds === undefined ? { inputs: 200_000 } : {}), progress: (l) => console.log(l) });
 console.log(formatReport(r));
-for (const [k, v] of Object.entries(r.perScenario).sort()) console.log(`  ${k}: ${v}`);
+for (const [k, v] of Object.entries(r.perScenario).sort()) console.log(`  ${k}: ${v} inputs, ${((r.msPerScenario[k] ?? 0) / v).toFixed(2)} ms each`);
 for (const f of r.findings) console.log(`  ${f}`);
 process.exit(r.escaped + r.safetyNet + r.wedged + r.unbounded > 0 ? 1 : 0);

@@ -33,12 +33,8 @@ const hex = (n: number): string => n.toString(16).padStart(8, '0');
  * our response and kept the old SA), we delete it ourselves once the peer's retransmissions would be over, so it
  * is not left REKEYED for ever.
  */
-export function expectPeerDelete(ctx: EndpointContext, sa: IkeSa, old: ChildSa, now: number): void {
-  ctx.later(sa, now + totalRetransmitTime(ctx.settings.retransmit), (t) => {
-    if (!sa.children.includes(old) || old.state !== 'REKEYED') return;
-    ctx.log('chd', 1, sa, `peer did not delete the rekeyed CHILD_SA ${old.name}{${old.id}}, deleting it`);
-    ctx.enqueue(sa, (t2) => startDeleteChild(ctx, sa, old, t2), t);
-  });
+export function expectPeerDelete(ctx: EndpointContext, old: ChildSa, now: number): void {
+  old.deleteBy = now + totalRetransmitTime(ctx.settings.retransmit);
 }
 
 /** Retry delay after TEMPORARY_FAILURE (RFC 7296 2.25: "retry after a short while"): 1-3 s. */
@@ -98,7 +94,7 @@ export function startCreateChild(ctx: EndpointContext, sa: IkeSa, cfg: ChildConf
           // If the peer rekeyed this SA too (and we answered), it is replaced: wait for the peer's Delete.
           old.state = old.rekeyTheirs?.replacement ? 'REKEYED' : 'INSTALLED';
           old.rekeyOurs = undefined;
-          if (old.state === 'REKEYED') expectPeerDelete(ctx, sa, old, t);
+          if (old.state === 'REKEYED') expectPeerDelete(ctx, old, t);
         }
         handleCreateError(ctx, sa, cfg, old, err, t);
         return;
@@ -216,7 +212,7 @@ function finishOurRekey(ctx: EndpointContext, sa: IkeSa, old: ChildSa, created: 
     if (ourExchangeLost({ Ni, Nr }, { Ni: theirs.Ni, Nr: theirs.Nr })) {
       ctx.log('chd', 1, sa, `CHILD_SA rekey collision lost, deleting redundant CHILD_SA ${created.name}{${created.id}}`);
       old.state = 'REKEYED';
-      expectPeerDelete(ctx, sa, old, now);
+      expectPeerDelete(ctx, old, now);
       // Our response moved outbound traffic to the SA we created; it goes to the winner now, before ours is
       // deleted, so no packet is sent on an SA that is about to disappear.
       if (sa.children.includes(winner)) {
@@ -316,7 +312,7 @@ export function respondCreateChild(ctx: EndpointContext, sa: IkeSa, req: readonl
     // for the response to our own rekey.
     if (old.state === 'INSTALLED') {
       old.state = 'REKEYED';
-      expectPeerDelete(ctx, sa, old, now);
+      expectPeerDelete(ctx, old, now);
     }
   }
   const resp: Payload[] = [payloads[0]!, { type: PayloadType.NONCE, critical: false, data: Nr }];

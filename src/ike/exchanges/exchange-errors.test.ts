@@ -116,6 +116,21 @@ describe('an authentic but malformed response on an established IKE SA ends the 
     expect(logs(h.events.B).some((l) => l.includes('peer did not delete the rekeyed CHILD_SA'))).toBe(true);
   });
 
+  it('CHILD SA rekey, then an IKE SA rekey moves the REKEYED CHILD SA: its overdue Delete still happens there', () => {
+    const h = createPair();
+    const est = established(h);
+    rewriteOnce(h, 'B', ExchangeType.CREATE_CHILD_SA, undecodable);
+    h.a.rekeyChild(est.childA!, h.now);
+    h.pump();
+    h.intercept = undefined;
+    h.a.rekeyIke(est.a, h.now);
+    h.pump();
+    const moved = h.b.listSas().find((x) => x.sa.state === 'ESTABLISHED' && x.sa.id !== est.b);
+    expect(moved && h.b.ikeSa(moved.sa.id)!.children.map((c) => c.state)).toContain('REKEYED');
+    expect(h.settle()).toBeUndefined();
+    expect(h.findings).toEqual([]);
+  });
+
   it('CHILD SA delete: the CHILD SA is gone, not left DELETING', () => {
     const h = createPair();
     const est = established(h);
