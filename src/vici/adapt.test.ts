@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatConfiguredTs, parseSuite, viciChildSa, viciConn, viciIkeSa } from './adapt.js';
 import { listSaEvent, listConnEvent } from './commands.js';
@@ -62,7 +63,10 @@ describe('vici adapters', () => {
 
   it('formats configured selectors, dynamic ones included', () => {
     expect(formatConfiguredTs(parseTrafficSelector('dynamic'))).toBe('dynamic');
-    expect(formatConfiguredTs(parseTrafficSelector('dynamic[tcp/80]'))).toBe('dynamic[tcp/80]');
+    // a single tcp/udp port by its /etc/services name, as charon's %R (getservbyport)
+    expect(formatConfiguredTs(parseTrafficSelector('dynamic[tcp/80]'))).toBe(existsSync('/etc/services') ? 'dynamic[tcp/http]' : 'dynamic[tcp/80]');
+    expect(formatConfiguredTs(parseTrafficSelector('10.0.0.0/8[udp/1000-2000]'))).toBe('10.0.0.0/8[udp/1000-2000]');
+    expect(formatConfiguredTs(parseTrafficSelector('10.0.0.0/8[udp/65000]'))).toBe('10.0.0.0/8[udp/65000]');
     expect(formatConfiguredTs(parseTrafficSelector('10.0.0.0/8'))).toBe('10.0.0.0/8');
   });
 
@@ -129,7 +133,8 @@ describe('vici adapters', () => {
       '    id: cygnet.example',
       '  remote pre-shared key authentication:',
       '    id: 10.0.0.2',
-      '  lan: TUNNEL, rekeying every 3600s, dpd action is clear',
+      // charon's action_names: dpd_action = clear is ACTION_NONE
+      '  lan: TUNNEL, rekeying every 3600s, dpd action is none',
       '    local:  192.168.1.0/24',
       '    remote: 192.168.2.0/24',
     ]);

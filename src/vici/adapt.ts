@@ -3,13 +3,14 @@
  * vici records of backend.ts, so the daemon's ViciBackend is a few lines. Names are strongSwan's (the transform
  * tables in src/crypto/transforms.ts carry them); times become seconds relative to `now`, as charon reports them.
  */
+import { readFileSync } from 'node:fs';
 import type { ChildSaInfo, IkeSaInfo } from '../ike/events.js';
 import type { ChildConfig, IkeConnectionConfig } from '../ike/config.js';
 import type { ConfiguredTs } from '../ike/traffic-selector.js';
 import { formatTrafficSelector } from '../ike/traffic-selector.js';
 import { formatIdentity } from '../ike/identity.js';
 import { encrTransforms, findEncr, findInteg, findKe, integTransforms, keTransforms, prfTransforms } from '../crypto/transforms.js';
-import type { ViciChildConf, ViciChildSa, ViciConn, ViciIkeSa } from './backend.js';
+import type { ViciAuthConf, ViciChildConf, ViciChildSa, ViciConn, ViciIkeSa } from './backend.js';
 
 export interface SuiteNames {
   readonly encrAlg?: string;
@@ -52,8 +53,36 @@ export function parseSuite(suite: string): SuiteNames {
 }
 
 /** strongSwan's %R for a configured selector; `dynamic` keeps its protocol/port suffix. */
+let services: Map<string, string> | undefined;
+
+/** `port/proto` -> service name from /etc/services (what getservbyport(3) reads); empty when there is none. */
+function serviceNames(): Map<string, string> {
+  if (services !== undefined) return services;
+  services = new Map();
+  try {
+    for (const line of readFileSync('/etc/services', 'utf8').split('\n')) {
+      const m = /^([A-Za-z0-9][\w.+-]*)\s+(\d+)\/(tcp|udp|sctp|dccp)\b/.exec(line);
+      if (m && !services.has(`${m[2]}/${m[3]}`)) services.set(`${m[2]}/${m[3]}`, m[1]!);
+    }
+  } catch {
+    // no /etc/services: ports stay numeric
+  }
+  return services;
+}
+
+/**
+ * A single port by its service name, as charon's %R printer does (traffic_selector.c: getservbyport for one
+ * port of tcp/udp): `10.1.0.0/24[tcp/443]` is listed as `10.1.0.0/24[tcp/https]`.
+ */
+export function withServiceName(ts: string): string {
+  return ts.replace(/\[(tcp|udp)\/(\d+)\]$/, (all, proto: string, port: string) => {
+    const name = serviceNames().get(`${port}/${proto}`);
+    return name !== undefined ? `[${proto}/${name}]` : all;
+  });
+}
+
 export function formatConfiguredTs(ts: ConfiguredTs): string {
-  if (!('dynamic' in ts)) return formatTrafficSelector(ts);
+  if (!('dynamic' in ts)) return withServiceName(formatTrafficSelector(ts));
   const any = formatTrafficSelector({
     tsType: 7,
     ipProtocol: ts.ipProtocol,
@@ -62,7 +91,7 @@ export function formatConfiguredTs(ts: ConfiguredTs): string {
     startAddr: new Uint8Array([0, 0, 0, 0]),
     endAddr: new Uint8Array([255, 255, 255, 255]),
   });
-  return `dynamic${any.slice('0.0.0.0/0'.length)}`;
+  return withServiceName(`dynamic${any.slice('0.0.0.0/0'.length)}`);
 }
 
 export interface ChildSaExtras {
@@ -168,6 +197,29 @@ export function viciIkeSa(sa: IkeSaInfo, children: readonly ChildSaInfo[], x: Ik
 
 const UNIQUE: Record<IkeConnectionConfig['unique'], string> = { no: 'UNIQUE_NO', never: 'UNIQUE_NEVER', keep: 'UNIQUE_KEEP', replace: 'UNIQUE_REPLACE' };
 const AUTH_CLASS: Record<string, string> = { psk: 'pre-shared key', pubkey: 'public key' };
+/**
+ * charon's action_names (5.9 child_cfg.h action_t: ACTION_NONE, ACTION_TRAP, ACTION_START) as list-conn sends
+ * them: dpd_action clear and close_action clear are ACTION_NONE, dpd_action restart is ACTION_START.
+ */
+const ACTION_NAME: Record<string, string> = { none: 'none', clear: 'none', trap: 'trap', restart: 'start', start: 'start' };
+
+/**
+ * One auth round as charon's list-conn shows it (vici_query.c build_auth_cfgs): `id` only when one is set
+ * (a remote %any has none; a local one left out is the certificate's subject, as charon takes it when loading),
+ * `certs` the configured certificate(s) by subject (not the intermediates cygnet sends along), `cacerts` by
+ * subject.
+ */
+function authConf(a: IkeConnectionConfig['local'], side: 'local' | 'remote'): ViciAuthConf {
+  const own = side === 'local' ? (a.certs ?? []).slice(0, 1) : (a.certs ?? []);
+  const configured = formatIdentity(a.id);
+  const id = configured === '%any' && own[0] !== undefined && side === 'local' ? own[0].subject.text : configured;
+  return {
+    class: AUTH_CLASS[a.method] ?? a.method,
+    ...(id !== '%any' ? { id } : {}),
+    ...(own.length > 0 ? { certs: own.map((c) => c.subject.text) } : {}),
+    ...(a.cacerts?.length ? { cacerts: a.cacerts.map((c) => c.subject.text) } : {}),
+  };
+}
 
 function childConf(c: ChildConfig): ViciChildConf {
   return {
@@ -176,8 +228,8 @@ function childConf(c: ChildConfig): ViciChildConf {
     rekeyTime: Math.round(c.rekeyTimeMs / 1000),
     rekeyBytes: c.rekeyBytes,
     rekeyPackets: c.rekeyPackets,
-    dpdAction: c.dpdAction,
-    closeAction: c.closeAction,
+    dpdAction: ACTION_NAME[c.dpdAction] ?? c.dpdAction,
+    closeAction: ACTION_NAME[c.closeAction] ?? c.closeAction,
     startAction: c.startAction,
     localTs: c.localTs.map(formatConfiguredTs),
     remoteTs: c.remoteTs.map(formatConfiguredTs),
@@ -194,8 +246,8 @@ export function viciConn(c: IkeConnectionConfig): ViciConn {
     rekeyTime: Math.round(c.rekeyTimeMs / 1000),
     unique: UNIQUE[c.unique],
     ...(c.dpdDelayMs ? { dpdDelay: Math.round(c.dpdDelayMs / 1000) } : {}),
-    local: [{ class: AUTH_CLASS[c.local.method] ?? c.local.method, id: formatIdentity(c.local.id) }],
-    remote: [{ class: AUTH_CLASS[c.remote.method] ?? c.remote.method, id: formatIdentity(c.remote.id) }],
+    local: [authConf(c.local, 'local')],
+    remote: [authConf(c.remote, 'remote')],
     children: c.children.map(childConf),
   };
 }
