@@ -188,9 +188,9 @@ describe('coalesceTcp (GRO on write)', () => {
     const base = (seq: number, opts: Uint8Array = TS_OPTS) => buildIpv4('10.1.0.1', '10.2.0.1', 6, tcpSegment({ srcPort: 9, dstPort: 10, flags: 0x10, seq, options: opts, payload: payloadOf(100) }));
     const b = base(100);
     const ack = Uint8Array.from(b);
-    ack[20 + 11] ^= 1;
+    ack[20 + 11] = ack[20 + 11]! ^ 1;
     const win = Uint8Array.from(b);
-    win[20 + 15] ^= 1;
+    win[20 + 15] = win[20 + 15]! ^ 1;
     const opt = base(100, Uint8Array.from([1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 2]));
     for (const second of [ack, win, opt]) expect(coalesce([base(0), second]).map((w) => w.packets)).toEqual([1, 1]);
     expect(coalesce([base(0), b]).map((w) => w.packets)).toEqual([2]);
