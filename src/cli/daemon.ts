@@ -11,6 +11,9 @@ import { loadGlobalSettings, type GlobalSettings } from '../daemon/settings.js';
 import { TunRoutes } from '../daemon/routes.js';
 import { defaultConfigPath } from './check.js';
 import { materializeIpsecConf, type MaterializedIpsecConf } from './import.js';
+import { DaemonMetrics, parseMetricsListen, serveMetrics } from '../daemon/metrics.js';
+import { daemonMetricsSource } from '../daemon/metrics-source.js';
+import type { Server as HttpServer } from 'node:http';
 import { DEFAULT_VICI_SOCKET, type ViciServer } from '../vici/index.js';
 import { startVici, ViciConfigSource } from '../daemon/vici.js';
 import { CLI_VERSION } from './version.js';
@@ -34,6 +37,7 @@ const SPEC = {
   bind: {},
   'status-file': {},
   'no-routes': { flag: true },
+  'no-offload': { flag: true },
   socket: {},
   'no-vici': { flag: true },
   mtu: {},
@@ -49,6 +53,7 @@ const SPEC = {
   swanctl: { flag: true },
   'ipsec-conf': {},
   'ipsec-secrets': {},
+  metrics: {},
 } as const;
 
 /** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
@@ -73,6 +78,8 @@ export const DAEMON_USAGE = `usage: cygnet daemon [--config FILE | --swanctl | -
   --bind ADDR[,ADDR...]    local addresses to bind (default: local_addrs, else every interface address)
   --status-file PATH       JSON snapshot of the SAs, rewritten on every change
   --no-routes              with --tun: do not route the remote traffic selectors into the TUN
+  --no-offload             with --tun: no TCP segmentation offload on the TUN (default: 64 KB TCP super-packets
+                           are read and written, split and coalesced by cygnet, where the kernel allows)
   --mtu N                  with --tun: a fixed TUN MTU (default 1400, lowered to fit 1500 after the negotiated
                            ESP + UDP overhead, e.g. 1390 for AES-CBC/HMAC-SHA2-512 over IPv6)
   --mss N|off              clamp TCP MSS on SYNs through the tunnel for inner MTU N (default: the TUN's MTU)
@@ -83,6 +90,8 @@ export const DAEMON_USAGE = `usage: cygnet daemon [--config FILE | --swanctl | -
                            an existing file must be ours, mode 0600, not a symlink
   --socket PATH            vici control socket (default /var/run/cygnet.vici; swanctl --uri unix://PATH)
   --no-vici                no control socket
+  --metrics ADDR:PORT      serve Prometheus metrics on http://ADDR:PORT/metrics (off by default; e.g.
+                           127.0.0.1:9786: the endpoint has no authentication, keep it on loopback)
 signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status; SIGHUP reloads FILE (and the
   settings file: fragment_size applies at once, its other keys after a restart)`;
 
@@ -209,7 +218,11 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     try {
       const { LinuxTun } = await import('../tun/linux.js');
       // Headroom lets the ESP engine write UDP + ESP headers in front of each packet without copying it.
-      tun = await LinuxTun.open({ name: tunName, headroom: ESP_HEADROOM, ...(mtu !== undefined ? { mtu } : {}) });
+      // TCP offloads (src/net/gso.ts): the kernel's TCP works in 64 KB super-packets, one read/write per super-packet.
+      const linux = await LinuxTun.open({ name: tunName, headroom: ESP_HEADROOM, offload: !opts.has('no-offload'), ...(mtu !== undefined ? { mtu } : {}) });
+      if (linux.offloadError) logger.log('knl', 1, `TUN ${linux.name}: TCP offloads refused by the kernel (${linux.offloadError}), using plain packets`);
+      else logger.log('knl', 2, `TUN ${linux.name}: TCP offloads ${linux.offload ? 'on (TSO4/TSO6, checksum)' : 'off (--no-offload)'}`);
+      tun = linux;
     } catch (e) {
       logger.log('knl', 0, `cannot open TUN device '${tunName}' (root or CAP_NET_ADMIN needed): ${(e as Error).message}`);
       return 1;
@@ -296,6 +309,22 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
       }
     }
   }
+  // Prometheus metrics (--metrics ADDR:PORT): an explicit request that cannot be served is an error.
+  let metricsServer: HttpServer | undefined;
+  const metricsSpec = opts.get('metrics');
+  if (metricsSpec !== undefined) {
+    try {
+      const listen = parseMetricsListen(metricsSpec);
+      const metrics = new DaemonMetrics(daemonMetricsSource(daemon), { version: CLI_VERSION });
+      metricsServer = await serveMetrics(metrics, listen);
+      logger.log('cfg', 1, `metrics at http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}/metrics`);
+    } catch (e) {
+      logger.log('cfg', 0, `cannot serve metrics on ${metricsSpec}: ${(e as Error).message}`);
+      await daemon.stop(2000);
+      await vici?.close();
+      return 1;
+    }
+  }
   logger.log('dmn', 1, `cygnet daemon running (pid ${process.pid})`);
   let watchdog: NodeJS.Timeout | undefined;
   if (notifier) {
@@ -321,6 +350,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
       daemon
         .stop(2000)
         .then(() => vici?.close())
+        .then(() => new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r())))
         .then(
           () => resolve(0),
           (e: unknown) => {
