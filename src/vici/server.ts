@@ -182,12 +182,15 @@ export class ViciServer {
           close: () => {
             client.abort.abort();
             this.clients.delete(id);
+            this.log(2, `vici client ${id} disconnected`);
           },
         },
         this.maxPacketSize,
       ),
     };
     this.clients.set(id, client);
+    // charon's vici_dispatcher.c wording and levels (DBG2 for the normal course, DBG1 for bad requests).
+    this.log(2, `vici client ${id} connected`);
   }
 
   private sendTo(c: Client, p: Parameters<ViciStream['send']>[0]): boolean {
@@ -212,9 +215,11 @@ export class ViciServer {
       case 'CMD_REQUEST': {
         const handler = this.commands.get(p.name);
         if (!handler) {
+          this.log(1, `vici client ${c.id} invalid request: ${p.name}`);
           this.sendTo(c, { type: 'CMD_UNKNOWN' });
           return;
         }
+        this.log(2, `vici client ${c.id} requests: ${p.name}`);
         const ctx: CommandContext = {
           clientId: c.id,
           emit: (event, msg) => {
@@ -238,11 +243,13 @@ export class ViciServer {
       case 'EVENT_REGISTER':
       case 'EVENT_UNREGISTER':
         if (!this.events.has(p.name)) {
+          this.log(1, `vici client ${c.id} invalid registration: ${p.name}`);
           this.sendTo(c, { type: 'EVENT_UNKNOWN' });
           return;
         }
         if (p.type === 'EVENT_REGISTER') c.events.add(p.name);
         else c.events.delete(p.name);
+        this.log(2, `vici client ${c.id} ${p.type === 'EVENT_REGISTER' ? 'registered' : 'unregistered'} for: ${p.name}`);
         this.sendTo(c, { type: 'EVENT_CONFIRM' });
         return;
       default:

@@ -91,6 +91,25 @@ describe('ViciServer socket', () => {
     expect(await attempt(65534, st.gid)).toBe('connected');
   });
 
+  it("logs clients as charon's dispatcher does (connected, requests, registered for, invalid request)", async () => {
+    const c = await ViciClient.connect(path);
+    await c.register('log');
+    await c.request('version');
+    await expect(c.request('no-such-command')).rejects.toThrow();
+    c.close();
+    await new Promise((r) => setTimeout(r, 50));
+    const id = /vici client (\d+) connected/.exec(logs.join('\n'))?.[1];
+    expect(id).toBeDefined();
+    expect(logs).toEqual(
+      expect.arrayContaining([
+        `vici client ${id} registered for: log`,
+        `vici client ${id} requests: version`,
+        `vici client ${id} invalid request: no-such-command`,
+        `vici client ${id} disconnected`,
+      ]),
+    );
+  });
+
   it('refuses a path a live daemon answers on', async () => {
     await expect(new ViciServer({ path }).listen()).rejects.toThrow(/in use/);
   });

@@ -72,7 +72,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   await swan.loadAll();
 
   // cygnet with nothing configured: everything arrives over vici.
-  const cyg = await ctx.startCygnet({ ns: h.left.ns, config: '# empty: swanctl --load-all configures this daemon\n', args: ['--debug', 'ike 1, cfg 1, net 1, esp 1, dmn 1'], ready: 'vici' });
+  const cyg = await ctx.startCygnet({ ns: h.left.ns, config: '# empty: swanctl --load-all configures this daemon\n', args: ['--debug', 'ike 1, cfg 2, net 1, esp 1, dmn 1'], ready: 'vici' });
   const none = await cyg.swanctl(['--list-conns']);
   assert.equal(none.stdout.trim(), '', `no connections before --load-all: ${none.stdout}`);
 
@@ -114,8 +114,9 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     ctx.spawn(h.left.ns, 'nsenter', ['-t', String(cyg.pid), '-m', '-n', 'stdbuf', '-oL', 'swanctl', cmd, '--uri', CYGNET_VICI_URI], { label });
   const logStream = stream('swanctl-log', '--log');
   const monitor = stream('swanctl-monitor-sa', '--monitor-sa');
-  // swanctl registers right after it connects; give both a moment before the first event.
-  await new Promise((r) => setTimeout(r, 1500));
+  // Both are registered (charon's "vici client N registered for: ..." at cfg 2) before the first event.
+  await cyg.waitForLog(/vici client \d+ registered for: log/, 10_000);
+  await cyg.waitForLog(/vici client \d+ registered for: child-updown/, 10_000);
 
   const conns = await cyg.swanctl(['--list-conns']);
   assert.match(conns.stdout, /^cyg: IKEv2/m, conns.stdout);
