@@ -189,7 +189,9 @@ export function convertIpsecConf(file: string, io: ConfigIo, options: ImportOpti
       for (const k of ['id2', 'cert2', 'ca2', 'groups2', 'firewall', 'updown', 'hostaccess', 'nexthop', 'sigkey', 'rsasigkey', 'allowany', 'ikeport', 'cert_policy']) {
         const s = get(`${side}${k}`);
         if (!s?.value) continue;
-        if (k === 'updown') put(child, 'updown', s.value, s);
+        if (side === 'right' && ['updown', 'hostaccess', 'firewall'].includes(k)) {
+          note(s, `${side}${k}: swanctl.conf runs only our own updown script (the peer's is its own configuration)`);
+        } else if (k === 'updown') put(child, 'updown', s.value, s);
         else if (k === 'hostaccess') put(child, 'hostaccess', s.value, s);
         else if (k === 'firewall') {
           if (/^(yes|true)$/i.test(s.value)) put(child, 'updown', '/usr/lib/ipsec/_updown iptables', s, 'leftfirewall=yes');
