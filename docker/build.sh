@@ -89,3 +89,5 @@ cp "$here/cygnet/Dockerfile" "$here/cygnet/entrypoint.sh" "$ctx/app/"
 tar -C "$repo" -c --exclude='*.test.ts' package.json tsconfig.json src | tar -C "$ctx/app/app" -x
 dbuild local/cygnet "$ctx/app"
 say "local/cygnet built"
+# A rebuild leaves the previous local/cygnet (or a superseded runtime) untagged: remove ours, only ours.
+docker image prune -f --filter label=cygnet.build=docker/build.sh >/dev/null

@@ -3,6 +3,8 @@
 # engines >= 20; the host runs the same bookworm, so its glibc and libstdc++ match), and the runtime
 # node_modules (including tsx, which runs the sources).
 FROM local/debian:bookworm
+# Marks what docker/build.sh made (inherited by local/cygnet), so that it prunes only its own superseded images.
+LABEL cygnet.build=docker/build.sh
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends iproute2 iputils-ping >/dev/null \
  && rm -rf /var/lib/apt/lists/*

@@ -110,7 +110,10 @@ export async function releaseDocker(host: DockerHost, opts: { removeImages?: boo
     }
   };
   await attempt('compose down', () => compose(['down', '--remove-orphans', '-t', '2'], 60_000, true));
-  if (opts.removeImages) await attempt('rmi', () => run('docker', ['rmi', '-f', ...IMAGES], { timeoutMs: 120_000 }));
+  if (opts.removeImages) {
+    await attempt('rmi', () => run('docker', ['rmi', '-f', ...IMAGES], { timeoutMs: 120_000 }));
+    await attempt('prune', () => run('docker', ['image', 'prune', '-f', '--filter', 'label=cygnet.build=docker/build.sh'], { timeoutMs: 120_000 }));
+  }
   if (host.startedDockerd) await attempt('dockerd stop', () => script('dockerd.sh', ['stop'], 60_000));
   return errors;
 }
