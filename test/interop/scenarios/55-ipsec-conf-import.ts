@@ -8,8 +8,10 @@
  *   through cygnet's TUN; the certificate tunnel (rsasig, DN identities) comes up when swanctl initiates it.
  * - 004 Openswan: the PSK tunnel (aes256-sha1;modp1024!, phase2alg) comes up; its documentation addresses are
  *   replaced by this topology's.
- * - 001 ArchWiki: its IKEv2 connection needs EAP-MSCHAPv2 (not implemented in cygnet yet) or addresses from
- *   DHCP (%dhcp); the certificate part is what 000's certificate tunnel covers. Not run here.
+ * - 001 ArchWiki road-warrior server: cygnet serves its IKEv2 certificate connection (IPSec-IKEv2) to a strongSwan
+ *   client made from the mirrored seed (the server's address for right=%any, the page's ClientCert.pem as leftcert;
+ *   no routes: its remote selector is 0.0.0.0/0). Not carried and so not run: IPSec-IKEv2-EAP (EAP-MSCHAPv2 is not
+ *   implemented in cygnet yet), rightsourceip=%dhcp (no DHCP in cygnet), CiscoIPSec (IKEv1 with XAUTH).
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -55,14 +57,14 @@ async function startCygnetIpsecConf(ctx: ScenarioContext, h: TwoHosts, conf: str
 }
 
 /** strongSwan with the mirrored seed converted by `cygnet import`. */
-async function startMirror(ctx: ScenarioContext, h: TwoHosts, seedDir: string, files: Record<string, string>) {
+async function startMirror(ctx: ScenarioContext, h: TwoHosts, seedDir: string, files: Record<string, string>, adapt: (t: string) => string = (t) => t, charonOptions?: string) {
   const dir = await ctx.subdir('mirror');
   await cp(seedDir, dir, { recursive: true });
-  await writeFile(join(dir, 'ipsec.conf'), mirrorIpsecConf(await readFile(join(dir, 'ipsec.conf'), 'utf8')));
+  await writeFile(join(dir, 'ipsec.conf'), adapt(mirrorIpsecConf(await readFile(join(dir, 'ipsec.conf'), 'utf8'))));
   const io = { readFile: (f: string) => readFileSync(f, 'utf8'), listDir: (d: string) => readdirSync(d) };
   const converted = convertIpsecConf(join(dir, 'ipsec.conf'), io, { secretsFile: join(dir, 'ipsec.secrets') });
   await writeFile(join(dir, 'swanctl.conf'), converted.text);
-  const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: converted.text, files });
+  const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: converted.text, files, ...(charonOptions !== undefined ? { charonOptions } : {}) });
   await swan.loadAll();
   return swan;
 }
@@ -130,4 +132,37 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   assert.match(s4.suite, /AES_CBC-256\/HMAC_SHA1_96\/PRF_HMAC_SHA1\/MODP_1024/, s4.suite);
   assert.deepEqual([...s4.children[0]!.remoteTs], ['192.168.1.0/24']);
   ctx.log(`004 PSK: ${s4.suite}; ${s4.children[0]!.suite}`);
+  await cyg004.process.stop();
+  await swan004.stop();
+
+  // --- 001 ArchWiki: cygnet is the road-warrior server of the seed, strongSwan its client
+  const ca1 = await makeCa(pkiDir, 'strongswanCert', { keyType: 'rsa2048', dn: 'C=CH, O=strongSwan, CN=strongSwan Root CA' });
+  const host1 = await issue(pkiDir, 'vpnHostCert', ca1, { dn: 'C=CH, O=strongSwan, CN=vpn.example.org', san: ['vpn.example.org'], keyType: 'rsa2048' });
+  const client1 = await issue(pkiDir, 'ClientCert', ca1, { dn: 'C=CH, O=strongSwan, CN=myself@example.com', san: ['myself@example.com'], keyType: 'rsa2048' });
+  const cyg1Dir = await ctx.subdir('cygnet-001');
+  const conf001 = await placeSeed('001-archwiki-roadwarrior', cyg1Dir);
+  for (const d of ['certs', 'cacerts', 'private']) await mkdir(join(cyg1Dir, 'ipsec.d', d), { recursive: true });
+  await writeFile(join(cyg1Dir, 'ipsec.d/certs/vpnHostCert.pem'), host1.certPem);
+  await writeFile(join(cyg1Dir, 'ipsec.d/cacerts/strongswanCert.pem'), ca1.certPem);
+  await writeFile(join(cyg1Dir, 'ipsec.d/private/ClientKey.pem'), host1.keyPem); // the seed's `: RSA ClientKey.pem`
+  const client = (t: string) =>
+    t
+      .replace(/^(\s+)right=%any$/m, `$1right=${h.left.outer4}`)
+      .replace(/^conn %default$/m, 'conn %default\n  leftcert=ClientCert.pem')
+      .replace(/^\s+leftsourceip=%dhcp$/m, '');
+  const swan001 = await startMirror(ctx, h, join(SEEDS, '001-archwiki-roadwarrior'), {
+    'x509/ClientCert.pem': client1.certPem,
+    'x509/vpnHostCert.pem': host1.certPem,
+    'x509ca/strongswanCert.pem': ca1.certPem,
+    'private/ClientKey.pem': client1.keyPem,
+  }, client, 'install_routes = no');
+  const cyg001 = await startCygnetIpsecConf(ctx, h, conf001, cyg1Dir);
+  const up = await swan001.initiate('IPSec-IKEv2', { ike: 'IPSec-IKEv2', allowFail: true });
+  assert.equal(up.code, 0, `strongSwan client initiating IPSec-IKEv2: ${up.stdout}${up.stderr}`);
+  const [c1, s1] = await Promise.all([cyg001.waitEstablished('IPSec-IKEv2', 'IPSec-IKEv2', 20_000), swan001.waitEstablished('IPSec-IKEv2', 'IPSec-IKEv2', 20_000)]);
+  assert.equal(c1.initiatorSpi, s1.initiatorSpi);
+  assert.match(s1.suite, /ECP_256/, `the seed's first ike proposal (aes128-sha256-ecp256): ${s1.suite}`);
+  assert.deepEqual([...s1.children[0]!.remoteTs], ['0.0.0.0/0']);
+  assert.match(c1.remoteId, /CN=myself@example.com/);
+  ctx.log(`001 road warrior: ${s1.suite}; client ${c1.remoteId}`);
 }
