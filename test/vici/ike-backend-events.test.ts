@@ -118,7 +118,7 @@ describe('IkeViciBackend events and counters over the real IKE endpoint', () => 
 
     // CHILD_SA rekey: child-rekey with old and new, no child-updown for the replaced SA.
     t.events.length = 0;
-    const [{ children }] = t.a.listSas();
+    const { children } = t.a.listSas()[0]!;
     expect(t.backend.rekey({ childId: children[0]!.id, reauth: false })).toEqual({ success: true, matches: 1 });
     t.pump();
     t.tick(3000);
@@ -131,7 +131,7 @@ describe('IkeViciBackend events and counters over the real IKE endpoint', () => 
 
     // IKE_SA rekey initiated here: ike-rekey { old, new }, counted as ike-rekey-init.
     t.events.length = 0;
-    const [{ sa }] = t.a.listSas();
+    const { sa } = t.a.listSas()[0]!;
     expect(t.backend.rekey({ ikeId: sa.id, reauth: false })).toEqual({ success: true, matches: 1 });
     t.pump();
     t.tick(3000);
@@ -143,7 +143,7 @@ describe('IkeViciBackend events and counters over the real IKE endpoint', () => 
 
     // Terminate: the CHILD_SA goes down with its IKE_SA, then the IKE_SA.
     t.events.length = 0;
-    const [{ sa: sa2 }] = t.a.listSas();
+    const { sa: sa2 } = t.a.listSas()[0]!;
     const down = t.backend.terminate({ ikeId: sa2.id, force: false, timeoutMs: 0, logLevel: 1, onLog: () => {}, signal: new AbortController().signal });
     t.pump();
     expect(await down).toEqual({ success: true, matches: 1 });
