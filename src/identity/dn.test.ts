@@ -131,6 +131,8 @@ describe('DN text', () => {
     ['C=CH,', /empty RDN after a separator/],
     ['C=CH,, O=x', /expected an attribute type before ',' at character 6/],
     ['CN', /RDN 'CN' is not of the form NAME=value/],
+    ['O=AT&T+Co', /RDN 'Co' is not of the form NAME=value; escape a '\+' inside a value as \\\+/],
+    ['O=Acme, Inc., CN=x', /RDN 'Inc\.' is not of the form NAME=value; escape a ',' inside a value as \\,/],
     ['CN="open', /unterminated quoted value/],
     ['CN=a"b', /unescaped '"'/],
     ['CN=x\\', /lone backslash/],

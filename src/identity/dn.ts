@@ -212,7 +212,11 @@ export function parseDn(text: string): Dn {
     const type = text.slice(typeStart, i);
     skipSpaces();
     if (type === '') textError(text, typeStart, i >= n ? (rdns.length || rdn.length ? 'empty RDN after a separator' : 'empty') : `expected an attribute type before '${text[i]}'`);
-    if (i >= n || text[i] !== '=') textError(text, i, `RDN '${type}' is not of the form NAME=value`);
+    if (i >= n || text[i] !== '=') {
+      // Most often a separator meant literally: strongSwan's own parser has no escapes, RFC 4514 needs them.
+      const hint = rdn.length > 0 ? `; escape a '+' inside a value as \\+` : rdns.length > 0 ? `; escape a '${sep}' inside a value as \\${sep}` : '';
+      textError(text, i, `RDN '${type}' is not of the form NAME=value${hint}`);
+    }
     const dotted = type.replace(/^oid\./i, '');
     const oid = attributeOid(type) ?? (oidToBytes(dotted) ? dotted : undefined);
     if (!oid) textError(text, typeStart, `unknown RDN type '${type}'`);
