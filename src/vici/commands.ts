@@ -7,6 +7,7 @@
  * file: cygnet has no strongswan.conf, its settings live in the swanctl.conf-syntax file); the configuration
  * commands of swanctl --load-all (commands-config.ts) and the other queries (commands-query.ts).
  */
+import { escapeLogText } from '../util/escape-text.js';
 import { arch, machine, release, type } from 'node:os';
 import type { InitiateRequest, TerminateRequest, ViciBackend, ViciChildSa, ViciConn, ViciIkeSa, ViciLogLine, ViciResult, ViciStats } from './backend.js';
 import { str, type ViciInput, type ViciMessage } from './message.js';
@@ -196,7 +197,8 @@ export function controlLogEvent(l: ViciLogLine): ViciInput {
   const m: ViciInput = { group: l.group.toUpperCase(), level: l.level };
   if (l.ikeSaName !== undefined) m['ikesa-name'] = l.ikeSaName;
   if (l.ikeSaUniqueId !== undefined) m['ikesa-uniqueid'] = l.ikeSaUniqueId;
-  m.msg = l.message;
+  // swanctl prints msg as it comes: peer-controlled text (IDs, subjects) must not forge lines (issue 11).
+  m.msg = escapeLogText(l.message);
   return m;
 }
 
@@ -208,7 +210,8 @@ export function logEvent(l: ViciLogLine, thread = 0): ViciInput {
   const m: ViciInput = { group: l.group.toUpperCase(), level: l.level, thread };
   if (l.ikeSaName !== undefined) m['ikesa-name'] = l.ikeSaName;
   if (l.ikeSaUniqueId !== undefined) m['ikesa-uniqueid'] = l.ikeSaUniqueId;
-  m.msg = l.message;
+  // swanctl prints msg as it comes: peer-controlled text (IDs, subjects) must not forge lines (issue 11).
+  m.msg = escapeLogText(l.message);
   return m;
 }
 
