@@ -155,6 +155,57 @@ describe('impostor certificates from the trusted CA are refused', () => {
   });
 });
 
+describe('cygnet initiating to an impostor responder', () => {
+  /** A initiates expecting EXPECTED; B answers with `responder`'s certificate (IDr = `claim` or its subject). */
+  function toResponder(responder: Host, claim?: string) {
+    const p = makePair(
+      {
+        connections: [
+          connection({
+            name: 'gw', remoteAddrs: ['192.0.2.2'], sendCert: 'always',
+            local: { auth: 'pubkey', certs: [hq.cert] },
+            remote: { auth: 'pubkey', id: EXPECTED },
+            children: [child('net', { localTs: ['10.0.0.0/8'], remoteTs: ['10.1.0.0/16'] })],
+          }),
+        ],
+        credentials: creds(hq),
+      },
+      {
+        connections: [
+          connection({
+            name: 'gw', remoteAddrs: ['%any'], sendCert: 'always',
+            local: { auth: 'pubkey', ...(claim ? { id: claim } : {}), certs: [responder.cert] },
+            remote: { auth: 'pubkey' },
+            children: [child('net', { localTs: ['10.1.0.0/16'], remoteTs: ['10.0.0.0/8'] })],
+          }),
+        ],
+        credentials: creds(responder),
+      },
+      { settings: { epochOffsetMs: NOW } },
+    );
+    p.a.ep.initiate('gw', 0);
+    p.sim.runUntil(() => of(p.a, 'child-install').length > 0 || of(p.a, 'ike-down').length > 0, { maxTime: 60_000 });
+    return p;
+  }
+  it('a responder holding the two-RDN impostor certificate is not the IDr we ask for', () => {
+    // A sends IDr = EXPECTED (RFC 7296 2.15); B's own identity (its subject) does not match it structurally.
+    const p = toResponder(host([[s(OID.C, 'CH')], [s(OID.O, 'example, CN=gw.example')]]));
+    expect(of(p.a, 'ike-up')).toHaveLength(0);
+    expect(of(p.b, 'auth-failed').map((e) => e.message)).toEqual([`no matching peer config found for 'C=CH, O=example, CN=hq' (asking for us as '${EXPECTED}'): configured remote ids: '%any'`]);
+    expect(of(p.a, 'auth-failed').map((e) => e.message).join('\n')).toMatch(/rejected our authentication \(AUTHENTICATION_FAILED\)/);
+  });
+  it('refuses a responder claiming the expected DN with a multi-valued RDN certificate', () => {
+    const p = toResponder(host([[s(OID.C, 'CH')], [s(OID.O, 'example'), s(OID.CN, 'gw.example')]]), EXPECTED);
+    expect(of(p.a, 'ike-up')).toHaveLength(0);
+    expect(of(p.a, 'auth-failed').map((e) => e.message).join('\n')).toContain(`is not confirmed by certificate "C=CH, O=example+CN=gw.example"`);
+  });
+  it('accepts the genuine responder', () => {
+    const p = toResponder(host(EXPECTED));
+    expect(of(p.a, 'ike-up')).toHaveLength(1);
+    expect(of(p.a, 'auth-failed')).toHaveLength(0);
+  });
+});
+
 describe('genuine certificates still establish', () => {
   it('the expected subject, sent as IDi by default', () => {
     const p = attempt(host(EXPECTED));
