@@ -6,6 +6,8 @@ export * from './ct.js';
 export * from './provider.js';
 export * from './backends/index.js';
 export * from './transforms.js';
+export * from './mlkem.js';
+export * from './kem.js';
 export * from './proposals.js';
 export * from './prf.js';
 export * from './kdf.js';

@@ -14,14 +14,34 @@
  * Where strongSwan silently drops something, cygnet reports it instead so a config never means something other than
  * what it says: integrity keywords next to an AEAD, prf keywords in ESP proposals, esn keywords in IKE proposals.
  *
+ * ML-KEM (mlkem512/768/1024, strongSwan 6's keywords for methods 35-37) is known but refused unless
+ * ProposalOptions.ikeIntermediate says the IKE core can carry it: a KEM's initiator and responder send different
+ * values (RFC 9370 section 2.2) and an ML-KEM key does not fit beside the other IKE_SA_INIT payloads without
+ * IKE_INTERMEDIATE (RFC 9242) and RFC 9370's additional key exchanges, which cygnet's IKE core does not do yet.
+ * strongSwan's `ke1_` ... `ke7_` prefixes (RFC 9370 additional key exchanges, Transform Types 6-12) are refused
+ * with the same reason.
+ *
  * `default` alone as one proposal expands to strongSwan's default proposals for the context (vici_config.c
  * add_default_proposals: IKE classic then AEAD; ESP AEAD then classic), restricted to what cygnet implements,
  * exactly as strongSwan restricts them to what its loaded plugins implement (proposal.c proposal_add_supported_ike).
  */
 import { CryptoError } from './errors.js';
+import { isMlKemMethod } from './mlkem.js';
 import { ENCR, ESN, INTEG, KE, PRF, isAeadEncr, transformName, type TransformTypeId } from './transforms.js';
 
 export type ProposalProtocol = 'ike' | 'esp';
+
+/** What the IKE core can negotiate beyond RFC 7296; every flag defaults to false. */
+export interface ProposalOptions {
+  /**
+   * The IKE core implements IKE_INTERMEDIATE (RFC 9242) and multiple key exchanges (RFC 9370), so KEM methods
+   * (ML-KEM, 35-37) may appear in proposals. Until it does they are refused with a ProposalError.
+   */
+  readonly ikeIntermediate?: boolean;
+}
+
+/** The refusal text for a KEM method in a proposal without ProposalOptions.ikeIntermediate. */
+export const ML_KEM_NEEDS_INTERMEDIATE = 'ML-KEM needs IKE_INTERMEDIATE (RFC 9242), not yet supported';
 
 export interface ProposalEncryption {
   readonly id: number;
@@ -141,6 +161,9 @@ const KEYWORDS: ReadonlyMap<string, Token> = (() => {
   ke('x25519', KE.CURVE_25519);
   ke('curve448', KE.CURVE_448);
   ke('x448', KE.CURVE_448);
+  ke('mlkem512', KE.ML_KEM_512);
+  ke('mlkem768', KE.ML_KEM_768);
+  ke('mlkem1024', KE.ML_KEM_1024);
   m.set('noesn', { type: 5, id: ESN.NONE });
   m.set('esn', { type: 5, id: ESN.ESN });
   return m;
@@ -286,7 +309,10 @@ const PROTO_NAME: Record<ProposalProtocol, string> = { ike: 'IKE', esp: 'ESP' };
 /** RFC 7296 3.3.1: "# of Transforms" is one octet. */
 const MAX_TRANSFORMS = 255;
 
-function parseOne(part: Located, index: number, protocol: ProposalProtocol): Proposal {
+/** strongSwan's prefixes for RFC 9370 additional key exchanges (ke1_mlkem768 ... ke7_...). */
+const ADDITIONAL_KE_PREFIX = /^ke[1-7]_/;
+
+function parseOne(part: Located, index: number, protocol: ProposalProtocol, options: ProposalOptions): Proposal {
   const err = (at: Located, reason: string, suggestion?: string) =>
     new ProposalError(at.text, index, at.offset + 1, reason, suggestion);
   if (part.text === '') throw err(part, 'empty proposal');
@@ -305,6 +331,10 @@ function parseOne(part: Located, index: number, protocol: ProposalProtocol): Pro
     const word = tok.text.toLowerCase();
     if (word === '') throw err(tok, "empty keyword (two '-' in a row, or one at an end)");
     if (word === 'default') throw err(tok, "'default' must stand alone as a proposal (write 'x-y-z,default')");
+    if (ADDITIONAL_KE_PREFIX.test(word)) {
+      throw err(tok, `additional key exchanges (RFC 9370 '${word.slice(0, 4)}' prefix) need IKE_INTERMEDIATE ` +
+        '(RFC 9242), not yet supported');
+    }
     const t = KEYWORDS.get(word);
     if (t === undefined) {
       if (UNSUPPORTED_KEYWORDS.has(word) || isCamelliaCcm(word)) {
@@ -341,6 +371,7 @@ function parseOne(part: Located, index: number, protocol: ProposalProtocol): Pro
         if (!integrity.includes(t.id)) integrity.push(t.id);
         break;
       case 4:
+        if (isMlKemMethod(t.id) && options.ikeIntermediate !== true) throw err(tok, ML_KEM_NEEDS_INTERMEDIATE);
         // strongSwan drops KE NONE from IKE proposals; in ESP it means "PFS optional".
         if (protocol === 'ike' && t.id === KE.NONE) break;
         if (!ke.includes(t.id)) ke.push(t.id);
@@ -406,28 +437,28 @@ const DEFAULTS: Record<ProposalProtocol, readonly string[]> = {
 
 /** The proposals `default` stands for in the given context. */
 export function defaultProposals(protocol: ProposalProtocol): Proposal[] {
-  return DEFAULTS[protocol].map((text, i) => parseOne({ text, offset: 0 }, i + 1, protocol));
+  return DEFAULTS[protocol].map((text, i) => parseOne({ text, offset: 0 }, i + 1, protocol, {}));
 }
 
 /**
  * Parses a comma-separated list of proposals (`aes256gcm16-prfsha384-x25519,default`). Keywords are matched
  * case-insensitively and may be surrounded by blanks. Throws ProposalError.
  */
-export function parseProposals(text: string, protocol: ProposalProtocol): Proposal[] {
+export function parseProposals(text: string, protocol: ProposalProtocol, options: ProposalOptions = {}): Proposal[] {
   if (typeof text !== 'string') {
     throw new ProposalError(String(text), 1, 1, 'proposal list must be a string');
   }
   const out: Proposal[] = [];
   split(text, ',', 0).forEach((part, i) => {
     if (part.text.toLowerCase() === 'default') out.push(...defaultProposals(protocol));
-    else out.push(parseOne(part, i + 1, protocol));
+    else out.push(parseOne(part, i + 1, protocol, options));
   });
   return out;
 }
 
 /** Parses exactly one proposal (no commas, no `default`). Throws ProposalError. */
-export function parseProposal(text: string, protocol: ProposalProtocol): Proposal {
-  const list = parseProposals(text, protocol);
+export function parseProposal(text: string, protocol: ProposalProtocol, options: ProposalOptions = {}): Proposal {
+  const list = parseProposals(text, protocol, options);
   if (list.length !== 1 || text.includes(',') || text.trim().toLowerCase() === 'default') {
     throw new ProposalError(text, 1, 1, 'expected a single proposal (no commas, not default)');
   }

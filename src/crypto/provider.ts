@@ -58,6 +58,7 @@ export function createProvider(opts: ProviderOptions = {}): CryptoBackend {
   const mac = (a: MacAlgorithm) => pick(`mac:${a}`, sym, (b) => b.hasMac(a));
   const hash = (a: HashAlgorithm) => pick(`hash:${a}`, asym, (b) => b.hasHash(a));
   const ke = (g: number) => pick(`ke:${g}`, asym, (b) => b.hasKeyExchange(g));
+  const kem = (m: number) => pick(`kem:${m}`, asym, (b) => b.hasKem?.(m) === true && b.kem !== undefined);
 
   return {
     name: 'auto',
@@ -91,17 +92,23 @@ export function createProvider(opts: ProviderOptions = {}): CryptoBackend {
       if (!b) throw none(`key exchange group ${g}`);
       return b.createKeyExchange(g, random);
     },
+    hasKem: (m) => kem(m) !== null,
+    kem(m: number) {
+      const b = kem(m);
+      if (!b) throw none(`KEM key exchange method ${m}`);
+      return b.kem!(m);
+    },
   };
 }
 
 /** Which backend the provider would use, by algorithm kind: for logs, benchmarks and tests. */
 export function backendFor(
   backends: readonly CryptoBackend[],
-  kind: 'aead' | 'cipher' | 'mac' | 'hash' | 'ke',
+  kind: 'aead' | 'cipher' | 'mac' | 'hash' | 'ke' | 'kem',
   has: (b: CryptoBackend) => boolean,
   prefer?: readonly BackendName[],
 ): BackendName | undefined {
-  const order = prefer ?? (kind === 'hash' || kind === 'ke' ? ASYMMETRIC_ORDER : SYMMETRIC_ORDER);
+  const order = prefer ?? (kind === 'hash' || kind === 'ke' || kind === 'kem' ? ASYMMETRIC_ORDER : SYMMETRIC_ORDER);
   const b = ordered(backends, order).find(has);
   return b?.name === 'auto' ? undefined : b?.name;
 }

@@ -167,11 +167,19 @@ describe('KE registry (Transform Type 4)', () => {
     [30, 'ECP_512_BP', 'ecp-bp', 128, false],
     [31, 'CURVE_25519', 'montgomery', 32, false],
     [32, 'CURVE_448', 'montgomery', 56, false],
+    [35, 'ML_KEM_512', 'kem', 800, false],
+    [36, 'ML_KEM_768', 'kem', 1184, false],
+    [37, 'ML_KEM_1024', 'kem', 1568, false],
   ];
   it.each(table)('%i %s', (id, name, kind, publicBytes, weak) => {
     const t = keTransform(id);
     expect(t).toMatchObject({ type: 4, id, name, kind, publicBytes });
     expect(t.weak !== undefined).toBe(weak);
+  });
+  it('gives KEMs a responder value of their own (FIPS 203 Table 3: c = 32(du*k + dv)) and DH groups none', () => {
+    expect([35, 36, 37].map((id) => keTransform(id).responderBytes)).toEqual([768, 1088, 1568]);
+    expect(keTransform(KE.ML_KEM_768).iana).toBe('ML-KEM-768');
+    expect(keTransforms.filter((t) => t.kind !== 'kem').every((t) => t.responderBytes === undefined)).toBe(true);
   });
   it('has exactly the listed groups', () => {
     expect(keTransforms.map((t) => t.id)).toEqual(table.map((r) => r[0]));

@@ -74,6 +74,10 @@ export const KE = {
   ECP_512_BP: 30,
   CURVE_25519: 31, // RFC 8031
   CURVE_448: 32,
+  // FIPS 203 ML-KEM (draft-ietf-ipsecme-ikev2-mlkem); a KEM, so only through RFC 9370 / RFC 9242 (see mlkem.ts).
+  ML_KEM_512: 35,
+  ML_KEM_768: 36,
+  ML_KEM_1024: 37,
 } as const;
 
 /** Transform Type 5 IDs. */
@@ -146,11 +150,22 @@ export interface KeTransform {
   readonly iana: string;
   readonly name: string;
   readonly rfc: string;
-  readonly kind: 'modp' | 'ecp' | 'ecp-bp' | 'montgomery';
-  /** Group size in bits (prime size for MODP and ECP, curve size for Montgomery curves). */
+  readonly kind: 'modp' | 'ecp' | 'ecp-bp' | 'montgomery' | 'kem';
+  /**
+   * Group size in bits (prime size for MODP and ECP, curve size for Montgomery curves); for a KEM the claimed
+   * security strength (FIPS 203 section 8, Table 2: 128/192/256).
+   */
   readonly bits: number;
-  /** Length of the KE payload's Key Exchange Data (RFC 7296 3.4; RFC 5903 section 7 x|y; RFC 8031 section 3). */
+  /**
+   * Length of the KE payload's Key Exchange Data (RFC 7296 3.4; RFC 5903 section 7 x|y; RFC 8031 section 3). For a
+   * KEM this is what the initiator sends: the encapsulation key ek (draft-ietf-ipsecme-ikev2-mlkem section 2).
+   */
   readonly publicBytes: number;
+  /**
+   * KEM only: the responder's Key Exchange Data, the ciphertext c, which differs from the initiator's (RFC 9370
+   * section 2.2). Undefined for Diffie-Hellman groups, where both sides send publicBytes.
+   */
+  readonly responderBytes?: number;
   /** Why this group should not be used (RFC 8247 section 2.4), or undefined. */
   readonly weak?: string;
 }
@@ -316,6 +331,19 @@ const KE_TABLE: readonly KeTransform[] = [
   {
     type: 4, id: KE.CURVE_448, iana: 'Curve448', name: 'CURVE_448', rfc: 'RFC 8031', kind: 'montgomery', bits: 448,
     publicBytes: 56,
+  },
+  // FIPS 203 section 8 Table 3: ek = 384k + 32 bytes, c = 32(du*k + dv) bytes.
+  {
+    type: 4, id: KE.ML_KEM_512, iana: 'ML-KEM-512', name: 'ML_KEM_512', rfc: 'FIPS 203, draft-ietf-ipsecme-ikev2-mlkem',
+    kind: 'kem', bits: 128, publicBytes: 800, responderBytes: 768,
+  },
+  {
+    type: 4, id: KE.ML_KEM_768, iana: 'ML-KEM-768', name: 'ML_KEM_768', rfc: 'FIPS 203, draft-ietf-ipsecme-ikev2-mlkem',
+    kind: 'kem', bits: 192, publicBytes: 1184, responderBytes: 1088,
+  },
+  {
+    type: 4, id: KE.ML_KEM_1024, iana: 'ML-KEM-1024', name: 'ML_KEM_1024',
+    rfc: 'FIPS 203, draft-ietf-ipsecme-ikev2-mlkem', kind: 'kem', bits: 256, publicBytes: 1568, responderBytes: 1568,
   },
 ];
 

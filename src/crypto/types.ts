@@ -108,6 +108,25 @@ export interface KeyExchange {
 }
 
 /**
+ * The FIPS 203 ML-KEM algorithms of one parameter set, as a backend provides them. The deterministic `_internal`
+ * forms take their randomness as arguments (d, z for key generation; m for encapsulation), so NIST's ACVP vectors
+ * run against them byte for byte; kem.ts draws that randomness from a RandomSource and builds the IKE roles.
+ * Every method checks its inputs (FIPS 203 section 7: lengths, the ek modulus check, the dk hash check) and throws
+ * CryptoError('INVALID_KE_VALUE') for a bad one; a well-formed but altered ciphertext is not an error: decapsulation
+ * then returns the implicit-rejection key J(z || c) (FIPS 203 Algorithm 18), which matches nothing the peer has.
+ */
+export interface KemPrimitive {
+  /** IANA IKEv2 Key Exchange Method number (35/36/37). */
+  readonly method: number;
+  /** ML-KEM.KeyGen_internal(d, z) -> (ek, dk) (FIPS 203 Algorithm 16); d and z are 32 bytes each. */
+  keyGen(d: Uint8Array, z: Uint8Array): { ek: Uint8Array; dk: Uint8Array };
+  /** ML-KEM.Encaps_internal(ek, m) -> (K, c) (Algorithm 17), after the section 7.2 check of ek; m is 32 bytes. */
+  encaps(ek: Uint8Array, m: Uint8Array): { c: Uint8Array; k: Uint8Array };
+  /** ML-KEM.Decaps_internal(dk, c) -> K (Algorithm 18), after the section 7.3 checks of dk and c. */
+  decaps(dk: Uint8Array, c: Uint8Array): Uint8Array;
+}
+
+/**
  * One backend. `has*` answers without throwing; `create*` throws CryptoError('UNSUPPORTED_ALGORITHM') for what
  * `has*` denies, and CryptoError('INVALID_KEY_LENGTH') for a key of the wrong size.
  */
@@ -126,4 +145,12 @@ export interface CryptoBackend {
   hasKeyExchange(group: number): boolean;
   /** The private value is drawn from `random`, so a seeded source gives reproducible exchanges in tests. */
   createKeyExchange(group: number, random: RandomSource): KeyExchange;
+  /**
+   * KEM key exchange methods (ML-KEM, 35-37). Optional: a backend without them has none. KEMs are not offered through
+   * hasKeyExchange/createKeyExchange, whose symmetric Diffie-Hellman shape would hide which side sends what;
+   * kem.ts builds the initiator and responder from `kem(method)`.
+   */
+  hasKem?(method: number): boolean;
+  /** Throws CryptoError('UNSUPPORTED_ALGORITHM') for what hasKem denies. */
+  kem?(method: number): KemPrimitive;
 }

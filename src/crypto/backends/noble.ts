@@ -34,6 +34,7 @@ import {
   type MacContext,
 } from '../types.js';
 import { createXcbc, type AesBlock } from './cbcmac.js';
+import { nobleHasKem, nobleKem } from './noble-mlkem.js';
 import { ccmOpen, ccmSeal, type CcmAes } from './ccm.js';
 import {
   aeadName,
@@ -303,6 +304,11 @@ function createKeyExchange(group: number, random: RandomSource): KeyExchange {
   const nc = NOBLE_CURVES.get(group);
   if (nc) return ecpExchange(ECP_CURVES.get(group)!, nc, random);
   if (MONTGOMERY_BYTES.has(group)) return montgomeryExchange(group, random);
+  if (nobleHasKem(group)) {
+    // A KEM has no symmetric Diffie-Hellman form: the initiator and responder send different values (RFC 9370 2.2).
+    const how = 'a KEM: use kem.ts createKemInitiator/kemRespond';
+    throw unsupported(NAME, `ML-KEM method ${group} through createKeyExchange (${how})`);
+  }
   throw unsupported(NAME, `key exchange ${groupLabel(group)}`);
 }
 
@@ -400,4 +406,6 @@ export const nobleBackend: CryptoBackend = {
   hash,
   hasKeyExchange,
   createKeyExchange,
+  hasKem: nobleHasKem,
+  kem: nobleKem,
 };
