@@ -215,3 +215,32 @@ describe('RFC 4514 round trip (property)', () => {
     );
   });
 });
+
+describe('bad input is a typed error, never a crash (property)', () => {
+  const onlyIdentityErrors = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      expect(e).toBeInstanceOf(IdentityError);
+    }
+  };
+  it('decodeDn on random bytes and on mutated valid names', () => {
+    const valid = encodeDn(parseDn('C=CH, O=example+CN=gw, 1.2.3.4=#0401ff, E=a@b'));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), (random, edits) => {
+        onlyIdentityErrors(() => decodeDn(random));
+        const m = valid.slice();
+        for (const [at, v] of edits) m[at % m.length] = v;
+        onlyIdentityErrors(() => formatDn(decodeDn(m)));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+  it('parseDn on random text', () => {
+    const ch = fc.constantFrom('C', 'N', 'O', '=', ',', '+', '/', '\\', '"', '#', ' ', '0', 'a', 'F', '.', '1', '\u00e9');
+    fc.assert(
+      fc.property(fc.string({ unit: ch, maxLength: 24 }), (t) => onlyIdentityErrors(() => encodeDn(parseDn(t)))),
+      { numRuns: 3000 },
+    );
+  });
+});
