@@ -6,7 +6,8 @@
  * leading fixed fields set to boundary values, notify types swapped, odd-length notify data), then re-linked with
  * the Next Payload fields and lengths recomputed, unless a mutation deliberately lies about a length.
  */
-import { NotifyType, PayloadType } from '../../src/ike/codec/types.js';
+import { NotifyType, PayloadType, payloadTypeOf, type Payload } from '../../src/ike/codec/types.js';
+import { encodePayloadBody } from '../../src/ike/codec/payloads.js';
 
 export interface Segment {
   type: number;
@@ -231,4 +232,43 @@ export function mutateChain(r: Rng, segs: Segment[], donors: readonly Segment[])
     }
   }
   return out;
+}
+
+/**
+ * Donor payloads the sessions themselves rarely carry (no virtual IPs, certificates only in some runs): CP
+ * requests and replies, CERT/CERTREQ, bogus KE groups and lengths, odd ID types, AUTH method 14 with a broken
+ * AlgorithmIdentifier, Deletes of every protocol and SPI size, TS of unknown type or inverted ranges, EAP.
+ */
+export function seedDonors(): Segment[] {
+  const u = (...b: number[]): Uint8Array => Uint8Array.from(b);
+  const ip4 = (a: number, b: number, c: number, d: number): number[] => [a, b, c, d];
+  const ps: Payload[] = [
+    { type: PayloadType.CP, critical: false, cfgType: 1, attributes: [{ type: 1, value: u() }, { type: 3, value: u() }, { type: 8, value: u() }] },
+    { type: PayloadType.CP, critical: false, cfgType: 2, attributes: [{ type: 1, value: u(...ip4(10, 9, 0, 1)) }, { type: 3, value: u(...ip4(8, 8, 8, 8)) }] },
+    { type: PayloadType.CP, critical: false, cfgType: 2, attributes: [{ type: 1, value: u(1, 2, 3) }, { type: 8, value: u(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 64) }] },
+    { type: PayloadType.CP, critical: false, cfgType: 9, attributes: [] },
+    { type: PayloadType.CERT, critical: false, encoding: 4, data: u(0x30, 0x82, 0x01, 0x00, 0x30, 0x03, 0x02, 0x01) },
+    { type: PayloadType.CERT, critical: false, encoding: 12, data: u(...new Array<number>(20).fill(7)) },
+    { type: PayloadType.CERTREQ, critical: false, encoding: 4, data: u(...new Array<number>(21).fill(1)) },
+    { type: PayloadType.KE, critical: false, group: 31, data: u(...new Array<number>(31).fill(9)) },
+    { type: PayloadType.KE, critical: false, group: 0, data: u() },
+    { type: PayloadType.KE, critical: false, group: 19, data: u(4, ...new Array<number>(64).fill(0)) },
+    { type: PayloadType.KE, critical: false, group: 14, data: u(...new Array<number>(256).fill(0)) },
+    { type: PayloadType.IDi, critical: false, idType: 1, data: u(1, 2, 3) },
+    { type: PayloadType.IDr, critical: false, idType: 9, data: u(0x30, 0x00) },
+    { type: PayloadType.IDi, critical: false, idType: 11, data: u() },
+    { type: PayloadType.AUTH, critical: false, method: 14, data: u(5, 0x30, 0x03, 0x06, 0x01, 0x00, 1, 2, 3) },
+    { type: PayloadType.AUTH, critical: false, method: 14, data: u(200, 1, 2) },
+    { type: PayloadType.AUTH, critical: false, method: 9, data: u(...new Array<number>(64).fill(1)) },
+    { type: PayloadType.AUTH, critical: false, method: 2, data: u() },
+    { type: PayloadType.DELETE, critical: false, protocol: 1, spiSize: 0, spis: [] },
+    { type: PayloadType.DELETE, critical: false, protocol: 3, spiSize: 4, spis: [u(0, 0, 1, 0), u(0xff, 0xff, 0xff, 0xff)] },
+    { type: PayloadType.DELETE, critical: false, protocol: 2, spiSize: 4, spis: [u(1, 2, 3, 4)] },
+    { type: PayloadType.TSi, critical: false, selectors: [{ tsType: 7, ipProtocol: 0, startPort: 0, endPort: 65535, startAddr: u(...ip4(10, 0, 0, 0)), endAddr: u(...ip4(10, 255, 255, 255)) }] },
+    { type: PayloadType.TSr, critical: false, selectors: [{ tsType: 7, ipProtocol: 6, startPort: 500, endPort: 100, startAddr: u(...ip4(10, 9, 0, 0)), endAddr: u(...ip4(10, 1, 0, 0)) }] },
+    { type: PayloadType.TSi, critical: false, selectors: [{ tsType: 8, ipProtocol: 17, startPort: 0, endPort: 65535, startAddr: new Uint8Array(16), endAddr: new Uint8Array(16).fill(255) }] },
+    { type: PayloadType.EAP, critical: false, data: u(1, 1, 0, 5, 1) },
+    { type: PayloadType.VENDOR, critical: false, data: u(0x88, 0x2f, 0xe5, 0x6d) },
+  ];
+  return ps.map((p) => ({ type: payloadTypeOf(p), flags: 0, body: encodePayloadBody(p) }));
 }
