@@ -63,7 +63,9 @@ export const DAEMON_USAGE = `usage: cygnet daemon [--config FILE | --swanctl | -
   --ipsec-conf FILE        a legacy ipsec.conf, converted as \`cygnet import\` does (re-read on SIGHUP); certificates
                            from ipsec.d/ beside it; --ipsec-secrets FILE (default: ipsec.secrets beside it)
   --settings FILE          strongswan.conf-syntax daemon-wide knobs: charon.retransmit_*, make_before_break,
-                           fragment_size, cookie_threshold, block_threshold, keep_alive, half_open_timeout
+                           fragment_size, keep_alive, half_open_timeout, and the DoS limits cookie_threshold,
+                           cookie_threshold_ip, block_threshold, init_limit_half_open, ikesa_limit, dos_protection,
+                           max_packet (0 = off, as in strongSwan)
                            (other keys are logged at cfg level 2 and ignored; --retransmit-* override the file)
   --debug SPEC             log levels per group, charondebug style: "ike 2, net 1, esp 1, cfg 2" (default 1)
   --log-format text|json   readable lines (default) or JSON lines (stderr and file targets)
