@@ -20,6 +20,7 @@ describe('exchange fuzzer', () => {
     expect(r.wedged).toBe(0);
     expect(r.unbounded).toBe(0);
     expect(r.maxSas).toBeLessThanOrEqual(16);
+    expect(r.maxQueue).toBeLessThanOrEqual(64);
     // Every exchange and role was reached.
     for (const name of [
       'IKE_SA_INIT responder', 'IKE_SA_INIT initiator',

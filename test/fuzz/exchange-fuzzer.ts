@@ -98,6 +98,8 @@ export interface FuzzReport {
   readonly unbounded: number;
   readonly maxSas: number;
   readonly maxChildren: number;
+  /** Most datagrams an endpoint had queued for sending at once. */
+  readonly maxQueue: number;
   readonly perScenario: Record<string, number>;
   /** CPU milliseconds spent per scenario (to balance the CI mix). */
   readonly msPerScenario: Record<string, number>;
@@ -107,7 +109,7 @@ export interface FuzzReport {
 }
 
 export function formatReport(r: FuzzReport): string {
-  return `exchange fuzzer: ${r.inputs} inputs (seed ${r.seed}), ${r.escaped} escaped exceptions, ${r.safetyNet} safety-net hits, ${r.wedged} wedged SAs, ${r.unbounded} unbounded states, max SAs ${r.maxSas}, max CHILD SAs ${r.maxChildren} (${r.seconds.toFixed(1)} s)`;
+  return `exchange fuzzer: ${r.inputs} inputs (seed ${r.seed}), ${r.escaped} escaped exceptions, ${r.safetyNet} safety-net hits, ${r.wedged} wedged SAs, ${r.unbounded} unbounded states, max SAs ${r.maxSas}, max CHILD SAs ${r.maxChildren}, max queued datagrams ${r.maxQueue} (${r.seconds.toFixed(1)} s)`;
 }
 
 // ---------------------------------------------------------------------------------------------- configs
@@ -211,6 +213,8 @@ export class Harness {
   /** With `record`, every event (logs included) of A and B, for assertions. */
   readonly events: { A: IkeEvent[]; B: IkeEvent[] } = { A: [], B: [] };
   record = false;
+  /** Most datagrams one endpoint had queued at a time. */
+  maxQueue = 0;
   /** The datagram being delivered (addresses and marker), for the intercept. */
   lastTransmit: Transmit | undefined;
   constructor(
@@ -253,6 +257,7 @@ export class Harness {
       out.push(t);
       if (out.length > 4 * MAX_DATAGRAMS_PER_ROUND) break;
     }
+    this.maxQueue = Math.max(this.maxQueue, out.length);
     for (let n = 0; n < 100_000; n++) {
       const e = this.call(`${name}.pollEvent`, () => ep.pollEvent());
       if (!e) break;
@@ -466,6 +471,7 @@ class Fuzzer {
   safetyNet = 0;
   maxSas = 0;
   maxChildren = 0;
+  maxQueue = 0;
   inputs = 0;
   readonly findings: string[] = [];
   private readonly seen: Record<string, number> = {};
@@ -545,6 +551,9 @@ class Fuzzer {
 
   /** After an input: safety-net hits, bounds and (after letting time run) wedged SAs. */
   check(h: Harness): void {
+    // Before time runs: the SAs the input left (half-open, rekeyed, being deleted) count too.
+    this.maxSas = Math.max(this.maxSas, liveSas(h.a).length, liveSas(h.b).length);
+    this.maxQueue = Math.max(this.maxQueue, h.maxQueue);
     const wedge = h.settle();
     if (wedge) {
       this.finding('wedged', wedge);
@@ -743,6 +752,7 @@ export function runExchangeFuzzer(o: FuzzOptions): FuzzReport {
     unbounded: fz.unbounded,
     maxSas: fz.maxSas,
     maxChildren: fz.maxChildren,
+    maxQueue: fz.maxQueue,
     perScenario: fz.perScenario,
     msPerScenario: msPer,
     findings: fz.findings,
