@@ -128,7 +128,9 @@ export function kemRespond(
       checkNotDisposed(p, 'responder', disposed);
       const same = peerPublic instanceof Uint8Array && peerPublic.length === ek.length &&
         peerPublic.every((b, i) => b === ek[i]);
-      if (!same) throw invalidMlKem(p, "initiator's encapsulation key", 'is not the one this responder encapsulated to');
+      if (!same) {
+        throw invalidMlKem(p, "initiator's encapsulation key", 'is not the one this responder encapsulated to');
+      }
       return k.slice();
     },
     dispose() {
