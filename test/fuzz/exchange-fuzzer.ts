@@ -680,14 +680,15 @@ export function runExchangeFuzzer(o: FuzzOptions): FuzzReport {
   const msPer: Record<string, number> = {};
   const episodes = new Map<string, { h: Harness; used: number }>();
   let suite = 0;
-  // Scenarios with a minimum run it first, in order; then the weighted mix (rounds of the minimum again when a
-  // long run comes back to them with --seconds).
+  // Scenarios with a minimum run it first, in order; then the weighted mix (a timed run, --seconds, comes back
+  // to them every 100 picks).
   const quota = list.filter((s) => (s.min ?? 0) > 0);
   const mixed = list.filter((s) => s.weight > 0);
   const mixWeight = mixed.reduce((n, s) => n + s.weight, 0);
   let picks = 0;
   while (fz.inputs < maxInputs && performance.now() < deadline) {
-    const s = picks < quota.length ? quota[picks] : mixed.length > 0 ? pickScenario() : quota[picks % Math.max(1, quota.length)];
+    const again = o.seconds !== undefined && quota.length > 0 && picks % 100 === 0; // long runs: quota scenarios again
+    const s = picks < quota.length ? quota[picks] : mixed.length > 0 && !again ? pickScenario() : quota[picks % Math.max(1, quota.length)];
     picks++;
     if (!s) break;
     fz.current = s.name;
