@@ -25,6 +25,7 @@ describe('exchange fuzzer', () => {
     for (const name of [
       'IKE_SA_INIT responder', 'IKE_SA_INIT initiator',
       'IKE_AUTH psk responder', 'IKE_AUTH psk initiator', 'IKE_AUTH psk fragmented responder', 'IKE_AUTH psk fragmented initiator',
+      'IKE_AUTH psk virtual IP responder', 'IKE_AUTH psk virtual IP initiator',
       'IKE_AUTH rsa responder', 'IKE_AUTH rsa initiator', 'IKE_AUTH ecdsa responder', 'IKE_AUTH ecdsa initiator', 'IKE_AUTH ed25519 responder', 'IKE_AUTH ed25519 initiator',
       'CREATE_CHILD_SA child rekey responder', 'CREATE_CHILD_SA child rekey initiator', 'CREATE_CHILD_SA child rekey fragmented responder', 'CREATE_CHILD_SA child rekey fragmented initiator',
       'CREATE_CHILD_SA new child responder', 'CREATE_CHILD_SA new child initiator', 'CREATE_CHILD_SA IKE rekey responder', 'CREATE_CHILD_SA IKE rekey initiator',

@@ -30,6 +30,7 @@ import { ExchangeType, PayloadType, type IkeHeaderInit, type SkKeys } from '../.
 import { totalRetransmitTime } from '../../src/ike/retransmit.js';
 import type { IkeEvent, Transmit } from '../../src/ike/events.js';
 import { generateKey, issueCertificate, publicKeyOf, sameCertificate, TrustStore, type Certificate, type PrivateKey } from '../../src/pki/index.js';
+import { parsePool, type AddressPoolConfig } from '../../src/ike/pool.js';
 import { joinChain, mutateChain, seedDonors, splitChain, type Rng, type Segment } from './mutate.js';
 
 /**
@@ -143,12 +144,12 @@ const PSK = pskCredentials([{ ids: ['a.example', 'b.example'], secret: 'exchange
 
 interface Setup {
   readonly a: { conns: IkeConnectionConfig[]; creds: Credentials };
-  readonly b: { conns: IkeConnectionConfig[]; creds: Credentials };
+  readonly b: { conns: IkeConnectionConfig[]; creds: Credentials; pools?: AddressPoolConfig[] };
 }
 
 const setups = new Map<string, Setup>();
-function setupFor(auth: AuthKind, suite: number, frag: boolean): Setup {
-  const key = `${auth}/${suite}/${frag}`;
+function setupFor(auth: AuthKind, suite: number, frag: boolean, vip = false): Setup {
+  const key = `${auth}/${suite}/${frag}/${vip}`;
   const have = setups.get(key);
   if (have) return have;
   const proposals = suite === 0 ? 'aes128gcm16-prfsha256-x25519' : 'aes128-sha256-x25519';
@@ -158,7 +159,8 @@ function setupFor(auth: AuthKind, suite: number, frag: boolean): Setup {
   ];
   const side = (me: 'a' | 'b') => {
     const other = me === 'a' ? 'b' : 'a';
-    const ts = me === 'a' ? ['10.1.0.0/16', '10.2.0.0/16'] : ['10.2.0.0/16', '10.1.0.0/16'];
+    // With virtual IPs (RFC 7296 3.15) A asks for an address of each family and B leases them from its pools.
+    const ts = vip ? (me === 'a' ? ['dynamic', '10.2.0.0/16'] : ['10.2.0.0/16', 'dynamic']) : me === 'a' ? ['10.1.0.0/16', '10.2.0.0/16'] : ['10.2.0.0/16', '10.1.0.0/16'];
     const base = {
       name: 'gw',
       proposals,
@@ -166,6 +168,7 @@ function setupFor(auth: AuthKind, suite: number, frag: boolean): Setup {
       remoteAddrs: me === 'a' ? [B_ADDR] : ['%any'],
       children: children(ts[0]!, ts[1]!),
       ...(frag ? { fragmentSize: 420 } : {}),
+      ...(vip ? (me === 'a' ? { vips: ['0.0.0.0', '::'] } : { pools: ['v4', 'v6'] }) : {}),
     };
     if (auth === 'psk') return { conns: [connection({ ...base, local: { id: `${me}.example` }, remote: { id: `${other}.example` } })], creds: PSK };
     const p = pki();
@@ -174,7 +177,7 @@ function setupFor(auth: AuthKind, suite: number, frag: boolean): Setup {
     const creds: Credentials = { ...pskCredentials([]), privateKeyFor: (c) => (sameCertificate(c, own.cert) ? own.key : undefined), trust: new TrustStore([p.root], []) };
     return { conns, creds };
   };
-  const s = { a: side('a'), b: side('b') };
+  const s: Setup = { a: side('a'), b: { ...side('b'), ...(vip ? { pools: [parsePool('v4', '10.3.0.0/28', ['10.2.0.53']), parsePool('v6', 'fd00:3::/124', ['fd00:2::53'])] } : {}) } };
   setups.set(key, s);
   return s;
 }
@@ -223,7 +226,7 @@ export class Harness {
     seed: number,
   ) {
     this.a = new IkeEndpoint({ connections: setup.a.conns, credentials: setup.a.creds, crypto, random: seededRandom(seed * 2 + 1), settings: SETTINGS });
-    this.b = new IkeEndpoint({ connections: setup.b.conns, credentials: setup.b.creds, crypto, random: seededRandom(seed * 2 + 2), settings: SETTINGS });
+    this.b = new IkeEndpoint({ connections: setup.b.conns, credentials: setup.b.creds, crypto, random: seededRandom(seed * 2 + 2), settings: SETTINGS, pools: setup.b.pools ?? [] });
   }
 
   call<T>(what: string, fn: () => T): T | undefined {
@@ -350,9 +353,9 @@ export class Harness {
  * A pair for tests: A ('gw' to B, children c with PFS and c2) and B, with PSK or certificates. Findings (escaped
  * exceptions, safety-net hits, message storms) are collected in `findings`; events are recorded.
  */
-export function createPair(auth: AuthKind = 'psk', o: { seed?: number; frag?: boolean; suite?: 0 | 1 } = {}): Harness & { findings: string[] } {
+export function createPair(auth: AuthKind = 'psk', o: { seed?: number; frag?: boolean; suite?: 0 | 1; vip?: boolean } = {}): Harness & { findings: string[] } {
   const findings: string[] = [];
-  const h = new Harness({ finding: (kind, what) => findings.push(`[${kind}] ${what}`) }, setupFor(auth, o.suite ?? 0, o.frag ?? false), o.seed ?? 1);
+  const h = new Harness({ finding: (kind, what) => findings.push(`[${kind}] ${what}`) }, setupFor(auth, o.suite ?? 0, o.frag ?? false, o.vip ?? false), o.seed ?? 1);
   h.record = true;
   return Object.assign(h, { findings });
 }
@@ -384,6 +387,8 @@ interface Scenario {
   readonly name: string;
   readonly auth: AuthKind;
   readonly frag?: boolean;
+  /** A asks for virtual IPs, B leases them from pools (CP payloads in IKE_AUTH). */
+  readonly vip?: boolean;
   /** 'setup': a fresh IKE SA per input; 'established': inputs on an established pair. */
   readonly kind: 'setup' | 'established';
   readonly exchange: number;
@@ -413,6 +418,7 @@ function scenarios(): Scenario[] {
   const initiate = (h: Harness): boolean => h.call('A.initiate', () => h.a.initiate('gw', h.now)) !== undefined;
   both({ name: 'IKE_SA_INIT', auth: 'psk', kind: 'setup', exchange: ExchangeType.IKE_SA_INIT, trigger: initiate }, 0.6, 0.6);
   both({ name: 'IKE_AUTH psk', auth: 'psk', kind: 'setup', exchange: ExchangeType.IKE_AUTH, trigger: initiate }, 0.5, 0.5);
+  both({ name: 'IKE_AUTH psk virtual IP', auth: 'psk', vip: true, kind: 'setup', exchange: ExchangeType.IKE_AUTH, trigger: initiate }, 0.3, 0.3);
   both({ name: 'IKE_AUTH psk fragmented', auth: 'psk', frag: true, kind: 'setup', exchange: ExchangeType.IKE_AUTH, trigger: initiate }, 0.15, 0.15);
   for (const t of ['rsa', 'ecdsa', 'ed25519'] as const) both({ name: `IKE_AUTH ${t}`, auth: t, kind: 'setup', exchange: ExchangeType.IKE_AUTH, trigger: initiate, min: 16 }, 0, 0);
   const est = (name: string, exchange: number, wr: number, wi: number, burst: number, trigger: Scenario['trigger'], frag = false) =>
@@ -499,7 +505,7 @@ class Fuzzer {
   }
 
   newHarness(s: Scenario, suite: number): Harness {
-    return new Harness(this, setupFor(s.auth, suite, s.frag ?? false), this.seed * 1_000_003 + ++this.episodeSeed);
+    return new Harness(this, setupFor(s.auth, suite, s.frag ?? false, s.vip ?? false), this.seed * 1_000_003 + ++this.episodeSeed);
   }
 
   /** Intercept that mutates the first message matching the scenario's target. */
