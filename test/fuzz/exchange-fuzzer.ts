@@ -224,9 +224,10 @@ export class Harness {
     readonly fz: Sink,
     setup: Setup,
     seed: number,
+    backend: CryptoBackend = crypto,
   ) {
-    this.a = new IkeEndpoint({ connections: setup.a.conns, credentials: setup.a.creds, crypto, random: seededRandom(seed * 2 + 1), settings: SETTINGS });
-    this.b = new IkeEndpoint({ connections: setup.b.conns, credentials: setup.b.creds, crypto, random: seededRandom(seed * 2 + 2), settings: SETTINGS, pools: setup.b.pools ?? [] });
+    this.a = new IkeEndpoint({ connections: setup.a.conns, credentials: setup.a.creds, crypto: backend, random: seededRandom(seed * 2 + 1), settings: SETTINGS });
+    this.b = new IkeEndpoint({ connections: setup.b.conns, credentials: setup.b.creds, crypto: backend, random: seededRandom(seed * 2 + 2), settings: SETTINGS, pools: setup.b.pools ?? [] });
   }
 
   call<T>(what: string, fn: () => T): T | undefined {
@@ -353,9 +354,9 @@ export class Harness {
  * A pair for tests: A ('gw' to B, children c with PFS and c2) and B, with PSK or certificates. Findings (escaped
  * exceptions, safety-net hits, message storms) are collected in `findings`; events are recorded.
  */
-export function createPair(auth: AuthKind = 'psk', o: { seed?: number; frag?: boolean; suite?: 0 | 1; vip?: boolean } = {}): Harness & { findings: string[] } {
+export function createPair(auth: AuthKind = 'psk', o: { seed?: number; frag?: boolean; suite?: 0 | 1; vip?: boolean; crypto?: CryptoBackend } = {}): Harness & { findings: string[] } {
   const findings: string[] = [];
-  const h = new Harness({ finding: (kind, what) => findings.push(`[${kind}] ${what}`) }, setupFor(auth, o.suite ?? 0, o.frag ?? false, o.vip ?? false), o.seed ?? 1);
+  const h = new Harness({ finding: (kind, what) => findings.push(`[${kind}] ${what}`) }, setupFor(auth, o.suite ?? 0, o.frag ?? false, o.vip ?? false), o.seed ?? 1, o.crypto);
   h.record = true;
   return Object.assign(h, { findings });
 }
