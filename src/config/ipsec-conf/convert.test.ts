@@ -146,5 +146,9 @@ describe('cygnet import: the mapping', () => {
     expect(s.ike.map((x) => [x.ids, new TextDecoder().decode(x.secret)])).toEqual([[['moon'], 'a b']]);
     expect(r.text).toMatch(/ecdsa-1 \{.*\n {4}file = moonKey.pem\n {4}secret = "pass phrase"/);
     expect(fails('conn c\n  auto=add\n', 'x : FOO bar\n').message).toMatch(/ipsec.secrets:1: unknown secret type 'FOO'/);
+    // quoted "0x..." is literal text in ipsec.secrets, unquoted 0s... is base64: both keep their meaning
+    const r2 = convertIpsecConf('/etc/ipsec.conf', mem({ '/etc/ipsec.conf': 'conn c\n  authby=psk\n  auto=add\n', '/etc/ipsec.secrets': 'a : PSK "0xabc"\nb : PSK 0sYWJj\n' }), { secretsFile: '/etc/ipsec.secrets' });
+    const ike = parseSwanctlConfig(r2.text).config.secrets.ike.map((x) => new TextDecoder().decode(x.secret));
+    expect(ike).toEqual(['0xabc', 'abc']);
   });
 });

@@ -482,7 +482,9 @@ function secretBlock(s: IpsecSecret, next: (p: string) => string, notes: ImportN
     case 'NTLM':
     case 'PPK': {
       const prefix = { PSK: 'ike', EAP: 'eap', NTLM: 'ntlm', PPK: 'ppk' }[s.type];
-      const lines = [`  ${next(prefix)} {    # ${src}: ${what}`, ...ids, `    secret = ${swanctlValue(s.value)}`, '  }'];
+      // swanctl reads 0x/0s as hex/base64 even when quoted: a quoted "0x..." of ipsec.secrets becomes its hex
+      const secret = s.literal === true ? `0x${Buffer.from(s.value, 'utf8').toString('hex')}` : s.value;
+      const lines = [`  ${next(prefix)} {    # ${src}: ${what}`, ...ids, `    secret = ${swanctlValue(secret)}`, '  }'];
       if (s.type !== 'PSK') notes.push({ loc: s.loc, what, why: `converted, but ${s.type} secrets are not used by cygnet yet` });
       return lines;
     }

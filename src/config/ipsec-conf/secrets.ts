@@ -15,12 +15,18 @@ export interface IpsecSecret {
   readonly type: SecretType;
   /** The secret (PSK, EAP, XAUTH, NTLM, PPK, PIN) or the key file (RSA, ECDSA, BLISS, P12). */
   readonly value: string;
+  /** The secret was quoted and starts with 0x/0s: literal text, not hex/base64. */
+  readonly literal?: boolean;
   /** RSA/ECDSA/P12: the passphrase, or `%prompt`. */
   readonly passphrase?: string;
   readonly loc: SourceLocation;
 }
 
-/** Words with ipsec.secrets quoting: "..." and '...' strings, `0x`/`0s` values stay as written. */
+/**
+ * Words with ipsec.secrets quoting: "..." and '...' strings. A quoted secret is taken literally, an unquoted
+ * `0x...`/`0s...` is hex/base64 (ipsec.secrets(5)); quoted ones that look like that are marked with a leading
+ * NUL so the converter can keep them literal (swanctl reads 0x/0s prefixes even in quotes).
+ */
 function words(text: string): string[] {
   const out: string[] = [];
   let i = 0;
@@ -33,7 +39,8 @@ function words(text: string): string[] {
     if (ch === '#') break;
     if (ch === '"' || ch === "'") {
       const end = text.indexOf(ch, i + 1);
-      out.push(end < 0 ? text.slice(i + 1) : text.slice(i + 1, end));
+      const w = end < 0 ? text.slice(i + 1) : text.slice(i + 1, end);
+      out.push(/^0[xs]/i.test(w) ? `\0${w}` : w);
       i = end < 0 ? text.length : end + 1;
       continue;
     }
@@ -105,7 +112,9 @@ export function readIpsecSecrets(file: string, io: ConfigIo): { secrets: IpsecSe
         errors.push(new ConfigError('SYNTAX', loc, `${type}: the secret (or key file) is missing`));
         continue;
       }
-      secrets.push({ ids, type, value: rest[1], ...(rest[2] !== undefined ? { passphrase: rest[2] } : {}), loc });
+      const lit = rest[1].startsWith('\0');
+      const pass = rest[2]?.replace(/^\0/, '');
+      secrets.push({ ids: ids.map((i) => i.replace(/^\0/, '')), type, value: lit ? rest[1].slice(1) : rest[1], ...(lit ? { literal: true } : {}), ...(pass !== undefined ? { passphrase: pass } : {}), loc });
     }
     stack.pop();
   };
