@@ -9,7 +9,7 @@
  * Exit status: 0 the configuration loads (warnings allowed), 1 it does not, 2 usage.
  */
 import { existsSync } from 'node:fs';
-import { isConfigError, type ConfigError } from '../config/index.js';
+import { isConfigError, type ConfigError, type SwanctlConfig } from '../config/index.js';
 import { loadDaemonConfig } from '../daemon/connections.js';
 import { loadGlobalSettings } from '../daemon/settings.js';
 import { parseArgs, UsageError } from './args.js';
@@ -36,6 +36,17 @@ network, and lists every error and warning with file:line. Exit status: 0 loads,
 const SPEC = { swanctl: { flag: true }, 'ipsec-conf': {}, secrets: {}, settings: {}, quiet: { flag: true } } as const;
 
 type Out = { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream };
+
+/**
+ * A credential file that could not be loaded ("<path>: <why>"), at the line of the secrets section that gives its
+ * passphrase when there is one (`secrets { private-gw { file = gw.pem ... } }`), so the fix is found where it is.
+ */
+export function credentialProblemAt(config: SwanctlConfig, problem: string): string {
+  const path = problem.slice(0, problem.indexOf(': ') >= 0 ? problem.indexOf(': ') : problem.length);
+  const base = path.split('/').pop();
+  const k = config.secrets.keys.find((x) => x.file !== undefined && (x.file === path || x.file.split('/').pop() === base));
+  return k !== undefined ? `${k.loc.file}:${k.loc.line}: secrets.${k.section}: ${problem}` : problem;
+}
 
 export async function runCheck(argv: readonly string[], out: Out = process): Promise<number> {
   if (argv.includes('--help') || argv.includes('-h')) {
@@ -85,7 +96,7 @@ export async function runCheck(argv: readonly string[], out: Out = process): Pro
       try {
         const loaded = loadDaemonConfig(file);
         for (const w of loaded.warnings) warnings.push(w.message);
-        for (const p of loaded.daemon.credentialProblems) warnings.push(`credential not loaded: ${p}`);
+        for (const p of loaded.daemon.credentialProblems) warnings.push(`credential not loaded: ${credentialProblemAt(loaded.config, p)}`);
       } catch (e) {
         if (!isConfigError(e)) throw e;
         report(e);

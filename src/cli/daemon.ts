@@ -9,7 +9,7 @@ import { encapWarnings, loadDaemonConfig } from '../daemon/connections.js';
 import { Daemon } from '../daemon/driver.js';
 import { loadGlobalSettings, type GlobalSettings } from '../daemon/settings.js';
 import { TunRoutes } from '../daemon/routes.js';
-import { defaultConfigPath } from './check.js';
+import { credentialProblemAt, defaultConfigPath } from './check.js';
 import { materializeIpsecConf, type MaterializedIpsecConf } from './import.js';
 import { DaemonMetrics, parseMetricsListen, serveMetrics } from '../daemon/metrics.js';
 import { daemonMetricsSource } from '../daemon/metrics-source.js';
@@ -164,7 +164,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   for (const w of loaded.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
   for (const w of encapWarnings(loaded.config)) logger.log('cfg', 0, `warning: ${w}`);
   logger.log('cfg', 1, `loaded ${loaded.daemon.connections.length} connection(s) and ${loaded.config.secrets.ike.length} IKE secret(s) from ${configPath}`);
-  for (const p of loaded.daemon.credentialProblems) logger.log('cfg', 0, `credential not loaded: ${p}`);
+  for (const p of loaded.daemon.credentialProblems) logger.log('cfg', 0, `credential not loaded: ${credentialProblemAt(loaded.config, p)}`);
 
   let port: number | undefined;
   let nattPort: number | undefined;

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { defaultConfigPath, runCheck } from '../../src/cli/check.js';
+import { credentialProblemAt, defaultConfigPath, runCheck } from '../../src/cli/check.js';
+import { parseSwanctlConfig } from '../../src/config/index.js';
 import { runImport } from '../../src/cli/import.js';
 
 const FIX = new URL('../fixtures/ipsec-conf/', import.meta.url).pathname;
@@ -61,6 +62,16 @@ describe('cygnet check', () => {
     const r = await run(runCheck, ['--ipsec-conf', `${FIX}004-openswan-psk/ipsec.conf`]);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/warning: .*ipsec.conf:8: nat_traversal=yes: not carried/);
+  });
+});
+
+describe('credential problems at their secrets line', () => {
+  it('a key file with a passphrase section is reported at that section', () => {
+    const { config } = parseSwanctlConfig('secrets {\n  private-gw {\n    file = gw.pem\n    secret = "pass"\n  }\n}\n', '/etc/cygnet/swanctl.conf');
+    expect(credentialProblemAt(config, '/etc/cygnet/private/gw.pem: wrong passphrase')).toBe(
+      '/etc/cygnet/swanctl.conf:2: secrets.private-gw: /etc/cygnet/private/gw.pem: wrong passphrase',
+    );
+    expect(credentialProblemAt(config, '/etc/cygnet/x509/other.pem: not a certificate')).toBe('/etc/cygnet/x509/other.pem: not a certificate');
   });
 });
 
