@@ -24,5 +24,6 @@ export function daemonMetricsSource(daemon: Daemon): MetricsSource {
       return out;
     },
     onEvent: (l) => daemon.onEvent(l),
+    onIkeMessage: (l) => daemon.onIkeMessage(l),
   };
 }

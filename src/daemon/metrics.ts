@@ -25,7 +25,12 @@ export interface MetricsSource {
   /** ESP drops by reason name (no-sa, replay, icv, ...), totals since start. */
   drops(): Readonly<Record<string, number>>;
   onEvent(listener: (e: IkeEvent) => void): void;
+  /** IKE messages as sent and received (without non-ESP marker), when the source can tell. */
+  onIkeMessage?(listener: (dir: 'in' | 'out' | 'invalid', data: Uint8Array) => void): void;
 }
+
+/** RFC 7296 3.1 exchange types counted by name; others as "other" (bounded labels). */
+const EXCHANGE_NAMES: Readonly<Record<number, string>> = { 34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL', 43: 'IKE_SESSION_RESUME', 44: 'IKE_INTERMEDIATE' };
 
 interface ChildTotals {
   bytesIn: number;
@@ -126,6 +131,17 @@ export class DaemonMetrics {
     const childRekeys = new Counter({ name: 'cygnet_child_sa_rekeys_total', help: 'CHILD SA rekeys completed', labelNames: ['connection'], registers: [r] });
     const childInstalls = new Counter({ name: 'cygnet_child_sa_installs_total', help: 'CHILD SAs installed (new and rekeyed)', labelNames: ['connection'], registers: [r] });
     const deadPeers = new Counter({ name: 'cygnet_dpd_dead_peers_total', help: 'IKE SAs closed because the peer stopped answering (DPD or retransmission timeout)', registers: [r] });
+    // IKE messages by exchange, direction and request/response, from the header (RFC 7296 3.1): INFORMATIONAL
+    // requests are DPD checks, Deletes and address updates; their responses show the peer alive.
+    const messages = new Counter({ name: 'cygnet_ike_messages_total', help: 'IKE messages by exchange, direction and request/response', labelNames: ['exchange', 'direction', 'type'], registers: [r] });
+    const invalidMessages = new Counter({ name: 'cygnet_ike_invalid_datagrams_total', help: 'Datagrams on the IKE ports that were not IKE, ESP or keepalives', registers: [r] });
+    invalidMessages.inc(0);
+    source.onIkeMessage?.((dir, data) => {
+      if (dir === 'invalid') return void invalidMessages.inc();
+      if (data.length < 28) return;
+      const exchange = EXCHANGE_NAMES[data[18]!] ?? 'other';
+      messages.inc({ exchange, direction: dir, type: (data[19]! & 0x20) !== 0 ? 'response' : 'request' });
+    });
     // Pre-create zero series so rates work from the first scrape.
     failures.inc({ reason: 'timeout' }, 0);
     authFailures.inc(0);

@@ -91,6 +91,7 @@ describe('Prometheus metrics', () => {
     expect(bytesBefore).toBeGreaterThan(0);
     expect(sample(text, 'cygnet_datagrams_total{kind="esp",direction="out"}')).toBeGreaterThanOrEqual(5);
     expect(sample(text, 'cygnet_info{version="test"}')).toBe(1);
+
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds \S+$/m);
     expect(text).toMatch(/^nodejs_heap_size_used_bytes \S+$/m);
 
@@ -104,6 +105,9 @@ describe('Prometheus metrics', () => {
     text = await scrape(port);
     expect(checkExposition(text)).toEqual([]);
     expect(sample(text, 'cygnet_child_sa_rekeys_total{connection="gw"}')).toBe(1);
+    // The rekey was one CREATE_CHILD_SA request out and its response in (the metrics started after IKE_AUTH).
+    expect(sample(text, 'cygnet_ike_messages_total{exchange="CREATE_CHILD_SA",direction="out",type="request"}')).toBe(1);
+    expect(sample(text, 'cygnet_ike_messages_total{exchange="CREATE_CHILD_SA",direction="in",type="response"}')).toBe(1);
     expect(sample(text, 'cygnet_child_sa_packets_total{connection="gw",child="net",direction="out"}')).toBe(8);
     expect(sample(text, 'cygnet_child_sa_bytes_total{connection="gw",child="net",direction="out"}')!).toBeGreaterThan(bytesBefore);
 
