@@ -1,6 +1,6 @@
 /** The `cygnet` command line: version, usage errors, configuration errors (exit 2, nothing started), warnings. */
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts, runCli, spawnDaemon } from './harness.js';
@@ -15,9 +15,15 @@ describe('cygnet CLI', () => {
   });
 
   it('usage errors exit 2 and name the problem', async () => {
-    const a = spawnDaemon([]);
+    const a = spawnDaemon(['--config', 'x', '--swanctl']);
     expect(await a.exited).toBe(2);
-    expect(a.output()).toContain('--config FILE is required');
+    expect(a.output()).toContain('--config FILE or --swanctl: give one');
+    if (!existsSync('/etc/cygnet/swanctl.conf')) {
+      // without --config: the default /etc/cygnet/swanctl.conf, named when it is missing
+      const z = spawnDaemon([]);
+      expect(await z.exited).toBe(2);
+      expect(z.output()).toContain("cannot read '/etc/cygnet/swanctl.conf'");
+    }
     const b = spawnDaemon(['--config', 'x', '--frobnicate']);
     expect(await b.exited).toBe(2);
     expect(b.output()).toContain("unknown option '--frobnicate'");
