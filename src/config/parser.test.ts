@@ -317,3 +317,19 @@ describe('what strongSwan 5.9 reads differently than it looks', () => {
     expect(collect('t { b { k = 1 } }\nc : t.b { }\n').errors).toEqual([]);
   });
 });
+
+describe('legacy formats handed to the swanctl.conf parser', () => {
+  it('an ipsec.conf is named as such, with the command that converts it', () => {
+    expect(() => parseSettings('config setup\n  charondebug="ike 2"\nconn home\n  left=%any\n', '/etc/ipsec.conf')).toThrow(
+      /^\/etc\/ipsec.conf:1: .*; this is ipsec.conf syntax, not swanctl.conf: convert it with `cygnet import --ipsec-conf \/etc\/ipsec.conf`/,
+    );
+  });
+
+  it('an ipsec.secrets too', () => {
+    expect(() => parseSettings(': RSA ClientKey.pem\nuser1 : EAP "x"\n', '/etc/ipsec.secrets')).toThrow(/this is ipsec.secrets syntax/);
+  });
+
+  it('a swanctl.conf error stays as it is', () => {
+    expect(() => parseSettings('connections {\n', 'swanctl.conf')).toThrow(/^swanctl.conf:2: expected '}' to close section 'connections' opened at line 1, found the end of the file$/);
+  });
+});

@@ -387,6 +387,10 @@ class ParseContext {
     try {
       const sc = new Scanner(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file);
       this.statements(sc, target, undefined, depth);
+    } catch (e) {
+      const hint = e instanceof ConfigError && e.code === 'SYNTAX' && e.file === file ? legacyFormatHint(text, file) : undefined;
+      if (hint !== undefined) throw new ConfigError('SYNTAX', { file: e.file, line: e.line, column: e.column }, `${e.detail}; ${hint}`);
+      throw e;
     } finally {
       this.stack.pop();
     }
@@ -590,6 +594,20 @@ class ParseContext {
       }
     }
   }
+}
+
+/**
+ * A file in strongSwan's legacy formats handed to the settings parser says so, with the way out: ipsec.conf
+ * (`config setup`, `conn NAME` at the start of a line) and ipsec.secrets (`ID : PSK "..."`).
+ */
+export function legacyFormatHint(text: string, file: string): string | undefined {
+  if (/^(config[\t ]+setup|conn[\t ]+\S+)[\t ]*(#.*)?$/m.test(text)) {
+    return `this is ipsec.conf syntax, not swanctl.conf: convert it with \`cygnet import --ipsec-conf ${file}\` or run \`cygnet daemon --ipsec-conf ${file}\``;
+  }
+  if (/^[^#{}=\n]*:[\t ]*(PSK|RSA|ECDSA|EAP|XAUTH|NTLM|P12|PIN|PPK)[\t ]/m.test(text)) {
+    return `this is ipsec.secrets syntax, not swanctl.conf: \`cygnet import --ipsec-conf ipsec.conf --secrets ${file}\` writes the secrets { } section`;
+  }
+  return undefined;
 }
 
 /** glob(3) for one path component: `*` any run, `?` one character, neither matches a leading dot. */
