@@ -8,12 +8,17 @@
  *   value      := (WORD | STRING)+           parts are joined with one space; use a STRING to keep more
  *   include    := 'include' PATTERN          relative to the including file; '*' and '?' in the last component
  *
- * NAME is any run of characters other than `#{}=:,"`, blanks and line ends; `#` starts a comment anywhere
+ * NAME is any run of characters other than `#{}=:,."`, blanks and line ends (a '.' is refused as strongSwan 5.7+
+ * refuses it; only section references are dotted paths); `#` starts a comment anywhere
  * outside a string. A STRING is double-quoted, may span lines, and knows the escapes \n \r \t, a backslash
  * before a line end joins lines, and a backslash before any other character stands for that character.
  * A later setting of the same key replaces the earlier value; sections with the same name merge.
  * `name : a.b, c { }` makes the section inherit what it does not define itself from the sections at the
  * absolute paths a.b and c (strongSwan 5.7+).
+ *
+ * A value holding another `key = value` (`auth = psk  id = hq`) is what strongSwan reads as one value and then
+ * rejects or misreads; here it is an error saying to write one `key = value` per line, and the rest of the file
+ * is still checked (parseProblems).
  *
  * Two deliberate differences from strongSwan: an included file must be balanced by itself (strongSwan splices
  * includes at the lexer level, so a brace could be opened in one file and closed in another; an error here
