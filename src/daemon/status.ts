@@ -7,6 +7,8 @@ import { renameSync, writeFileSync } from 'node:fs';
 import type { ChildSaInfo, IkeSaInfo } from '../ike/events.js';
 import { formatTrafficSelector } from '../ike/traffic-selector.js';
 import { spiHex } from '../ike/ike-sa.js';
+import type { Gateway } from '../gateway/gateway.js';
+import type { TunStats } from '../tun/types.js';
 
 export interface ChildSaStatus {
   readonly id: number;
@@ -105,4 +107,30 @@ export function writeStatusFile(path: string, status: DaemonStatus): void {
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(status, null, 2) + '\n');
   renameSync(tmp, path);
+}
+
+/** The daemon's status from its gateway core: SAs with ESP counters, the core's counters and the TUN's. */
+export function gatewayStatus(gateway: Gateway, state: DaemonStatus['state'], tun?: TunStats): DaemonStatus {
+  const counters = (spi: number, dir: 'in' | 'out'): EspCounters | undefined => {
+    const sa = gateway.engine.getSa(spi, dir);
+    return sa ? { bytes: sa.bytes, packets: sa.packets } : undefined;
+  };
+  const t: Record<string, number> = tun ? { tunRxPackets: tun.rxPackets, tunTxPackets: tun.txPackets, tunRxDropped: tun.rxDropped, tunTxDropped: tun.txDropped, tunErrors: tun.errors } : {};
+  return {
+    pid: process.pid,
+    state,
+    updated: new Date().toISOString(),
+    ikeSas: gateway.endpoint.listSas().map(({ sa, children }) => ikeStatus(sa, children.map((c) => childStatus(c, counters)))),
+    counters: { ...gateway.allCounters(), ...t },
+  };
+}
+
+/** SIGUSR1's log lines (dmn group, level 0, so they show at every level but -1). */
+export function statusLines(st: DaemonStatus): string[] {
+  const lines = [`status: ${st.ikeSas.length} IKE SA(s), counters ${JSON.stringify(st.counters)}`];
+  for (const sa of st.ikeSas) {
+    lines.push(`  ${sa.name}[${sa.id}]: ${sa.state}, ${sa.local}[${sa.localId}]...${sa.remote}[${sa.remoteId}], SPIs ${sa.spiI}_i ${sa.spiR}_r, ${sa.suite}`);
+    for (const c of sa.children) lines.push(`    ${c.name}{${c.id}}: ${c.suite}, SPIs ${c.spiIn}_i ${c.spiOut}_o, ${c.localTs.join(' ')} === ${c.remoteTs.join(' ')}`);
+  }
+  return lines;
 }

@@ -89,6 +89,14 @@ export class IkeEndpoint implements EndpointContext {
     return this.poolMap;
   }
 
+  /**
+   * Replaces the pool set (reload, vici load-pool/unload-pool). Pools are looked up by name per request, so a
+   * pool kept by identity keeps its leases; the caller decides which ones stay (see src/gateway/gateway.ts).
+   */
+  setPools(pools: ReadonlyMap<string, AddressPool>): void {
+    this.poolMap = new Map(pools);
+  }
+
   // ------------------------------------------------------------------ driver interface
 
   /**

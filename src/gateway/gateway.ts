@@ -1,0 +1,718 @@
+/**
+ * The gateway core (issue 12; ../../shared/DESIGN.md section 1): one sans-IO object that owns an IKE endpoint, an
+ * ESP engine, SA installation (child-installer.ts), trap policies with their ACQUIRE queues, the reqid allocator
+ * (reqids.ts), ESP lifetime expiry -> rekey/delete and DPD activity. It takes datagrams, TUN packet batches and
+ * the time; it gives back
+ *   - datagrams, through the driver's GatewayNet: ESP one by one into the driver's batch (`sendEsp` with the
+ *     engine's buffer, no copy, no object per packet), then `flushEsp()` once per batch; IKE via `sendIke`;
+ *   - TUN packets, as one writeBatch per ESP batch (GatewayTun);
+ *   - route and virtual-IP changes (GatewayRoutes), and MTU changes of the TUN (setMtu);
+ *   - events, pulled with pollEvent(): every IkeEvent after the core acted on it, plus gateway events;
+ *   - nextTimeout(), to call handleTimeout(now) at.
+ * It opens no socket, arms no timer and reads no clock: the daemon (src/daemon/driver.ts), the demo and library
+ * users drive it, and the simulator tests (gateway.test.ts) run two of them back to back in virtual time.
+ */
+import type { CryptoBackend } from '../crypto/types.js';
+import type { RandomSource } from '../crypto/random.js';
+import { IkeEndpoint } from '../ike/endpoint.js';
+import type { Address, ChildConfig, Credentials, EndpointSettings, IkeConnectionConfig } from '../ike/config.js';
+import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
+import { compareAddr, type TrafficSelector } from '../ike/traffic-selector.js';
+import { AddressPool, type AddressPoolConfig } from '../ike/pool.js';
+import { DecapStatus, DROP_REASON_NAMES, DropReason, EncapStatus } from '../esp/constants.js';
+import { EspEngine, type PacketRef } from '../esp/engine.js';
+import type { EspSelector } from '../esp/selector.js';
+import type { TunDevice } from '../tun/types.js';
+import { clampTcpMss, mssForMtu } from '../net/mss.js';
+import { innerMtuFor } from '../tun/mtu.js';
+import { classifyDatagram } from '../daemon/classify.js';
+import type { ConfigDiff } from '../config/diff.js';
+import { ChildSaInstaller } from './child-installer.js';
+import { ReqidAllocator } from './reqids.js';
+
+/** Log lines of the core: strongSwan's groups (dmn, cfg, knl, net, esp...) and levels. */
+export type GatewayLog = (group: string, level: number, message: string, fields?: { ikeSaId: number }) => void;
+
+/** The driver's UDP side. ESP buffers are the engine's: valid until sendEsp returns, so batch or copy them. */
+export interface GatewayNet {
+  sendEsp(buf: Uint8Array, offset: number, length: number, local: Address, remote: Address): void;
+  /** The end of one ESP batch (one sendmmsg per socket). */
+  flushEsp(): void;
+  /** An IKE datagram (non-ESP marker already prepended on the NAT-T port, RFC 3948 2.2). */
+  sendIke(local: Address, remote: Address, data: Uint8Array): void;
+}
+
+/** The TUN as the core uses it (a TunDevice fits). */
+export type GatewayTun = Pick<TunDevice, 'name' | 'mtu' | 'headroom' | 'tailroom' | 'closed' | 'writeBatch' | 'setMtu'>;
+
+/** Routes and addresses on the host for the tunnel (src/daemon/routes.ts's TunRoutes fits). */
+export interface GatewayRoutes {
+  readonly device: string;
+  childUp(c: ChildSaInfo): void;
+  childDown(c: ChildSaInfo): void;
+  trapUp(name: string, localTs: readonly TrafficSelector[], remoteTs: readonly TrafficSelector[], peerAddress: string | undefined): void;
+  trapDown(name: string): void;
+  addVirtualIp(address: string): void;
+}
+
+export interface ChildRef {
+  readonly conn: string;
+  readonly child: string;
+}
+
+/** What the core runs: connections (ports already applied), trap and start lists, pools. */
+export interface GatewayConfig {
+  readonly connections: readonly IkeConnectionConfig[];
+  readonly trapChildren: readonly ChildRef[];
+  readonly startChildren: readonly ChildRef[];
+  readonly pools?: readonly AddressPoolConfig[];
+}
+
+export interface GatewayOptions {
+  readonly config: GatewayConfig;
+  readonly credentials: Credentials;
+  readonly settings?: Partial<EndpointSettings>;
+  readonly crypto: CryptoBackend;
+  readonly random: RandomSource;
+  readonly net: GatewayNet;
+  readonly log: GatewayLog;
+  readonly tun?: GatewayTun;
+  readonly routes?: GatewayRoutes;
+  /** The NAT-T port (RFC 3948): datagrams to it are ESP unless they start with the non-ESP marker. Default 4500. */
+  readonly nattPort?: number;
+  /** TCP MSS clamping to this inner MTU; default the TUN's MTU; false: off (issue 7). */
+  readonly mssClampMtu?: number | false;
+  /** The TUN's MTU was fixed (--mtu): not fitted to the ESP overhead. */
+  readonly fixedMtu?: boolean;
+}
+
+/** Events of the core besides IkeEvents. */
+export type GatewayEvent =
+  | IkeEvent
+  | { readonly type: 'ike-message'; readonly dir: 'in' | 'out' | 'invalid'; readonly data: Uint8Array }
+  /** The set of SAs changed (status files). */
+  | { readonly type: 'sa-changed' }
+  | { readonly type: 'fault'; readonly what: string; readonly error: unknown };
+
+/** Priorities in the engine's SPD: installed SAs' policies run before on-demand (trap) policies. */
+const SA_POLICY_PRIORITY = 10;
+const TRAP_POLICY_PRIORITY = 100;
+/** Most ESP datagrams decapsulated in one engine call (bounds latency and the result arrays). */
+export const ESP_BATCH_MAX = 128;
+/** The path MTU the TUN's MTU is fitted to (Ethernet). */
+const PATH_MTU = 1500;
+/** Packets held per trapped CHILD SA while it is negotiated (issue 7: "a bounded queue"). */
+export const TRAP_QUEUE_LIMIT = 64;
+/** How long an inbound SA replaced by a rekey keeps accepting packets still in flight. */
+const REKEY_INBOUND_GRACE_MS = 2000;
+/** ESP activity is reported to IKE's DPD at most this often per SA, not per packet. */
+const ACTIVITY_INTERVAL_MS = 1000;
+
+interface TrapPolicy {
+  readonly conn: string;
+  readonly child: string;
+  readonly local: readonly TrafficSelector[];
+  readonly remote: readonly TrafficSelector[];
+  readonly policyId: number;
+}
+
+export class Gateway {
+  readonly endpoint: IkeEndpoint;
+  readonly engine: EspEngine;
+  readonly reqids = new ReqidAllocator();
+  readonly counters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalives: 0, invalid: 0, delivered: 0, undeliverable: 0, espDrops: 0, sendErrors: 0, faults: 0, mssClamped: 0, trapQueueDropped: 0 };
+  private readonly installer: ChildSaInstaller;
+  private readonly log: GatewayLog;
+  private config: GatewayConfig;
+  private readonly lastActivity = new Map<number, number>();
+  private readonly installedAt = new Map<number, number>();
+  /** Trap policies by reqid. */
+  private readonly traps = new Map<number, TrapPolicy>();
+  /** Packets that triggered (or followed) an ACQUIRE, per trapped conn/child, until the CHILD SA is up. */
+  private readonly trapQueue = new Map<string, Uint8Array[]>();
+  /** ESP datagrams received and not yet decapsulated (processEsp). */
+  private readonly espBatch: PacketRef[] = [];
+  private readonly events: GatewayEvent[] = [];
+  private eventHead = 0;
+  private readonly nattPort: number;
+  private readonly mssMtu: number | 'tun' | undefined;
+
+  constructor(private readonly opts: GatewayOptions) {
+    this.log = opts.log;
+    this.config = opts.config;
+    this.nattPort = opts.nattPort ?? 4500;
+    this.mssMtu = opts.mssClampMtu === false ? undefined : (opts.mssClampMtu ?? (opts.tun ? 'tun' : undefined));
+    const { credentials, crypto, random } = opts;
+    this.endpoint = new IkeEndpoint({ connections: opts.config.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: opts.settings ?? {} });
+    this.engine = new EspEngine({ backend: crypto, random });
+    this.installer = new ChildSaInstaller(this.engine, {
+      replayWindow: (c) => this.childConfig(c)?.replayWindow ?? 1024,
+      graceMs: REKEY_INBOUND_GRACE_MS,
+      priority: SA_POLICY_PRIORITY,
+      log: (level, message) => this.log('esp', level, message),
+      reqids: {
+        // An SA of a trapped child takes the trap's reqid (strongSwan: the acquire's reqid), others their own key.
+        acquire: (c) => {
+          const conn = this.nameOfIke(c.ikeSaId) ?? '';
+          for (const [reqid, t] of this.traps) if (t.conn === conn && t.child === c.name) return this.reqids.retain(reqid);
+          return this.reqids.acquire(ReqidAllocator.key(conn, c.name, c.localTs, c.remoteTs));
+        },
+        retain: (r) => this.reqids.retain(r),
+        release: (r) => this.reqids.release(r),
+      },
+    });
+  }
+
+  // ------------------------------------------------------------------ lifecycle and control
+
+  /** Installs the configured trap policies and initiates start_action = start children. */
+  start(now: number): void {
+    for (const ref of this.config.trapChildren) this.installTrap(ref);
+    for (const { conn, child } of this.config.startChildren) {
+      this.log('cfg', 1, `initiating '${conn}' child '${child}' (start_action = start)`);
+      this.guard(`initiate '${conn}'`, () => void this.endpoint.initiate(conn, now, { child }), true);
+    }
+    this.flush(now);
+  }
+
+  /** Deletes every IKE SA (INFORMATIONAL Delete, RFC 7296 1.4.1); returns how many there were. */
+  terminateAll(now: number): number {
+    const sas = this.endpoint.listSas();
+    if (sas.length > 0) this.log('dmn', 1, `terminating ${sas.length} IKE SA(s)`);
+    for (const { sa } of sas) this.endpoint.terminateIke(sa.id, now);
+    this.flush(now);
+    return sas.length;
+  }
+
+  /** Runs an endpoint command (initiate, terminate, rekey...) and does what it produced. */
+  command<T>(now: number, f: (endpoint: IkeEndpoint) => T): T {
+    try {
+      return f(this.endpoint);
+    } finally {
+      this.flush(now);
+    }
+  }
+
+  nextTimeout(): number | undefined {
+    const a = this.endpoint.nextTimeout();
+    const b = this.engine.nextTimeout();
+    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+  }
+
+  handleTimeout(now: number): void {
+    this.guard('IKE timeout', () => this.endpoint.handleTimeout(now));
+    this.guard('ESP timeout', () => this.engine.handleTimeout(now));
+    this.flush(now);
+  }
+
+  /** The next event (IkeEvents after the core acted on them, gateway events), or undefined. */
+  pollEvent(): GatewayEvent | undefined {
+    if (this.eventHead >= this.events.length) return undefined;
+    const e = this.events[this.eventHead++];
+    if (this.eventHead === this.events.length) this.events.length = this.eventHead = 0;
+    return e;
+  }
+
+  /**
+   * Applies a reloaded configuration (SIGHUP, vici load-conns): SAs of removed and changed connections are
+   * deleted, changed and added ones with start_action = start initiated, trap policies and pools follow. `settings`:
+   * changed charon.* knobs for the endpoint, if any.
+   */
+  reload(next: GatewayConfig, diff: ConfigDiff, now: number, settings?: Partial<EndpointSettings>): void {
+    const restart = new Set([...diff.removed, ...diff.changed.map((c) => c.name)]);
+    if (settings) {
+      this.endpoint.updateSettings(settings);
+      this.log('cfg', 1, 'applied changed charon.* settings');
+    }
+    this.config = next;
+    this.endpoint.setConnections(next.connections);
+    for (const [reqid, t] of [...this.traps]) if (restart.has(t.conn)) this.removeTrap(reqid, t);
+    for (const { sa } of this.endpoint.listSas())
+      if (restart.has(sa.name)) {
+        this.log('cfg', 1, `connection '${sa.name}' ${diff.removed.includes(sa.name) ? 'removed' : 'changed'}: deleting IKE_SA ${sa.name}[${sa.id}]`);
+        this.guard('terminate', () => this.endpoint.terminateIke(sa.id, now));
+      }
+    for (const ref of next.trapChildren) this.installTrap(ref);
+    const fresh = new Set([...diff.added, ...diff.changed.map((c) => c.name)]);
+    for (const { conn, child } of next.startChildren)
+      if (fresh.has(conn)) {
+        this.log('cfg', 1, `initiating '${conn}' child '${child}' (start_action = start, reloaded)`);
+        this.guard('initiate', () => void this.endpoint.initiate(conn, now, { child }));
+      }
+    if (diff.pools.added.length + diff.pools.removed.length + diff.pools.changed.length > 0) this.applyPools(next.pools ?? [], diff.pools);
+    this.log(
+      'cfg',
+      1,
+      `reloaded: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed, ${diff.unchanged.length} unchanged connection(s)${diff.secretsChanged ? ', secrets changed' : ''}`,
+    );
+    this.flush(now);
+  }
+
+  /**
+   * Pools added, removed or redefined by a reload: new ones serve the next request; a pool with addresses online
+   * keeps its leases and is replaced or removed only when it has none (charon's vici_attribute.c refuses too).
+   */
+  private applyPools(pools: readonly AddressPoolConfig[], diff: ConfigDiff['pools']): void {
+    const live = new Map(this.endpoint.pools());
+    for (const name of [...diff.removed, ...diff.changed]) {
+      const p = live.get(name);
+      if (p && p.stats().online > 0) {
+        this.log('cfg', 0, `pool ${name} has ${p.stats().online} online lease(s): kept as it was`);
+        continue;
+      }
+      live.delete(name);
+      if (diff.removed.includes(name)) this.log('cfg', 1, `removed pool ${name}`);
+    }
+    for (const cfg of pools)
+      if ((diff.added.includes(cfg.name) || diff.changed.includes(cfg.name)) && !live.has(cfg.name)) {
+        live.set(cfg.name, new AddressPool(cfg));
+        this.log('cfg', 1, `${diff.added.includes(cfg.name) ? 'added' : 'replaced'} pool ${cfg.name} (${live.get(cfg.name)!.stats().size} addresses)`);
+      }
+    this.endpoint.setPools(live);
+  }
+
+  // ------------------------------------------------------------------ trap policies (start_action = trap)
+
+  /** Trap policies installed: connection, child, reqid and the selectors of its config. */
+  trapPolicies(): { conn: string; child: string; reqid: number; local: readonly TrafficSelector[]; remote: readonly TrafficSelector[] }[] {
+    return [...this.traps].map(([reqid, t]) => ({ conn: t.conn, child: t.child, reqid, local: t.local, remote: t.remote }));
+  }
+
+  /** Packets waiting in the ACQUIRE queue of a trapped child. */
+  queuedFor(conn: string, child: string): number {
+    return this.trapQueue.get(`${conn}\0${child}`)?.length ?? 0;
+  }
+
+  /** A trap policy (start_action/dpd_action/close_action = trap, vici install): protect with no SA -> ACQUIRE -> initiate. */
+  installTrap({ conn, child }: ChildRef): boolean {
+    if ([...this.traps.values()].some((t) => t.conn === conn && t.child === child)) return true;
+    const cfg = this.config.connections.find((x) => x.name === conn);
+    const c = cfg?.children.find((x) => x.name === child);
+    if (!c) return false;
+    // 'dynamic' needs the SA's address; only fully configured selectors can be trapped before an SA exists.
+    const local = c.localTs.filter((t): t is TrafficSelector => !('dynamic' in t));
+    const remote = c.remoteTs.filter((t): t is TrafficSelector => !('dynamic' in t));
+    if (local.length === 0 || remote.length === 0) {
+      this.log('cfg', 1, `'${conn}' child '${child}': trap needs explicit local_ts and remote_ts, not trapped`);
+      return false;
+    }
+    const reqid = this.reqids.acquire(ReqidAllocator.key(conn, child, local, remote));
+    const policyId = this.engine.installPolicy({ local: local as EspSelector[], remote: remote as EspSelector[], reqid, priority: TRAP_POLICY_PRIORITY });
+    this.traps.set(reqid, { conn, child, local, remote, policyId });
+    this.opts.routes?.trapUp(`${conn}/${child}`, local, remote, cfg!.remoteAddrs.find((a) => /^[0-9a-fA-F:.]+$/.test(a)));
+    this.log('cfg', 1, `installed trap policy for '${conn}' child '${child}'`);
+    return true;
+  }
+
+  /** vici uninstall: removes the trap policy of `child` (of `conn`, if given). False when there is none. */
+  uninstallTrap(child: string, conn?: string): boolean {
+    let found = false;
+    for (const [reqid, t] of [...this.traps])
+      if (t.child === child && (conn === undefined || t.conn === conn)) {
+        this.removeTrap(reqid, t);
+        found = true;
+      }
+    return found;
+  }
+
+  private removeTrap(reqid: number, t: TrapPolicy): void {
+    this.engine.removePolicy(t.policyId);
+    this.traps.delete(reqid);
+    this.reqids.release(reqid);
+    this.opts.routes?.trapDown(`${t.conn}/${t.child}`);
+  }
+
+  /**
+   * ACQUIRE for a trap policy (RFC 4301 5.2's "no SA yet"): initiate the connection unless an IKE SA for it
+   * exists already, and keep the packet in a bounded queue that is sent once the CHILD SA is up.
+   */
+  private acquire(dst: Uint8Array, now: number, reqid: number | undefined, packet: Uint8Array): void {
+    const byReqid = reqid !== undefined ? this.traps.get(reqid) : undefined;
+    for (const t of byReqid ? [byReqid] : this.traps.values()) {
+      if (!byReqid && !t.remote.some((ts) => ts.startAddr.length === dst.length && compareAddr(dst, ts.startAddr) >= 0 && compareAddr(dst, ts.endAddr) <= 0)) continue;
+      const key = `${t.conn}\0${t.child}`;
+      const q = this.trapQueue.get(key) ?? [];
+      if (q.length < TRAP_QUEUE_LIMIT) q.push(packet.slice());
+      else this.counters.trapQueueDropped++;
+      this.trapQueue.set(key, q);
+      if (this.endpoint.listSas().some(({ sa }) => sa.name === t.conn)) return;
+      this.log('knl', 1, `acquire for '${t.conn}' child '${t.child}' (start_action = trap): initiating`);
+      try {
+        this.endpoint.initiate(t.conn, now, { child: t.child });
+      } catch (e) {
+        this.log('cfg', 0, `cannot initiate '${t.conn}': ${e instanceof Error ? e.message : String(e)}`);
+        this.trapQueue.delete(key);
+      }
+      return;
+    }
+  }
+
+  /** The CHILD SA a trap waited for is up: send what queued meanwhile, in order. */
+  private releaseTrapQueue(conn: string | undefined, child: string, now: number): void {
+    if (conn === undefined) return;
+    const key = `${conn}\0${child}`;
+    const q = this.trapQueue.get(key);
+    if (!q) return;
+    this.trapQueue.delete(key);
+    this.log('knl', 2, `sending ${q.length} packet(s) queued for '${conn}' child '${child}'`);
+    this.encapsulateAndSend(q.map((p) => ({ buffer: p, offset: 0, length: p.length })), now);
+  }
+
+  /** The connection failed: packets waiting for it are dropped (counted). */
+  private dropTrapQueue(conn: string): void {
+    for (const [key, q] of [...this.trapQueue])
+      if (key.startsWith(`${conn}\0`)) {
+        this.counters.trapQueueDropped += q.length;
+        this.trapQueue.delete(key);
+      }
+  }
+
+  // ------------------------------------------------------------------ inputs
+
+  /**
+   * A UDP datagram from `remote` to `local`. ESP is only queued (returns true): the driver calls processEsp(now)
+   * once per event-loop turn or receive batch, and `data` must stay untouched until then (decrypted in place).
+   * IKE, keepalives and junk are handled at once, after any ESP queued before them (a Delete must not overtake
+   * packets already in flight).
+   */
+  receiveDatagram(data: Uint8Array, local: Address, remote: Address, now: number): boolean {
+    const k = classifyDatagram(data, local.port !== this.nattPort, local.port === 500);
+    if (k.kind === 'esp') {
+      this.counters.espIn++;
+      this.espBatch.push({ buffer: data, offset: 0, length: data.length });
+      if (this.espBatch.length >= ESP_BATCH_MAX) this.processEsp(now);
+      return true;
+    }
+    if (this.espBatch.length > 0) this.processEsp(now);
+    switch (k.kind) {
+      case 'ike':
+        this.counters.ikeIn++;
+        this.log('net', 2, `received packet: from ${fmtAddr(remote)} to ${fmtAddr(local)} (${k.data.length} bytes)`);
+        // A stripped non-ESP marker (RFC 3948) shows as IKE data shorter than the datagram.
+        this.guard('IKE receive', () => this.endpoint.receive(k.data, local, remote, now, { marker: k.data.length !== data.length }));
+        this.events.push({ type: 'ike-message', dir: 'in', data: k.data });
+        break;
+      case 'keepalive':
+        this.counters.keepalives++;
+        break;
+      case 'invalid':
+        this.counters.invalid++;
+        this.events.push({ type: 'ike-message', dir: 'invalid', data });
+        this.log('net', 2, `from ${fmtAddr(remote)}: ${k.why}`);
+        break;
+    }
+    this.flush(now);
+    return false;
+  }
+
+  /** Inbound pipeline for the queued ESP: engine (SPI, replay, ICV, policy) -> DPD activity -> MSS clamp -> TUN. */
+  processEsp(now: number): void {
+    const batch = this.espBatch.splice(0);
+    if (batch.length === 0) return;
+    this.guard('ESP decapsulate', () => {
+      const r = this.engine.decapsulate(batch, now);
+      const out: Uint8Array[] = [];
+      let lastSpi = -1;
+      for (let i = 0; i < r.count; i++) {
+        const st = r.status[i];
+        if (st === DecapStatus.Deliver) {
+          const sa = r.sa[i];
+          if (sa && sa.spi !== lastSpi) {
+            lastSpi = sa.spi;
+            this.noteActivity(sa.spi, now);
+          }
+          const pkt = r.buffer[i]!.subarray(r.offset[i]!, r.offset[i]! + r.length[i]!);
+          this.clampMss(pkt);
+          out.push(pkt);
+        } else if (st === DecapStatus.Drop) {
+          this.counters.espDrops++;
+          this.log('esp', 3, `inbound ESP dropped: ${DROP_REASON_NAMES[r.reason[i]!] ?? r.reason[i]}`);
+        }
+      }
+      if (out.length === 0) return;
+      const tun = this.opts.tun;
+      if (tun && !tun.closed) {
+        tun.writeBatch(out);
+        this.counters.delivered += out.length;
+      } else this.counters.undeliverable += out.length;
+    });
+    this.flush(now);
+  }
+
+  /**
+   * A batch read from the TUN (views valid until this returns): MSS clamp, then ESP sealed in place in the device's
+   * headroom and tailroom, and the datagrams handed to the driver's batch.
+   */
+  tunPackets(batch: readonly Uint8Array[], now: number): void {
+    for (const p of batch) this.clampMss(p);
+    const head = this.opts.tun?.headroom ?? 0;
+    const tail = this.opts.tun?.tailroom ?? 0;
+    const refs: PacketRef[] = batch.map((p) =>
+      head > 0 || tail > 0
+        ? { buffer: new Uint8Array(p.buffer, p.byteOffset - head, head + p.length + tail), offset: head, length: p.length }
+        : { buffer: p, offset: 0, length: p.length },
+    );
+    this.encapsulateAndSend(refs, now);
+    this.flush(now);
+  }
+
+  /** Outbound pipeline: ESP engine -> UDP; packets without an SA under a trap policy wait in the trap queue. */
+  private encapsulateAndSend(refs: readonly PacketRef[], now: number): void {
+    let r: ReturnType<EspEngine['encapsulate']>;
+    try {
+      r = this.engine.encapsulate(refs, now);
+    } catch (e) {
+      this.fault('ESP encapsulate', e);
+      return;
+    }
+    const net = this.opts.net;
+    for (let i = 0; i < r.count; i++) {
+      const st = r.status[i];
+      if (st === EncapStatus.Send) {
+        const sa = r.sa[i]!;
+        if (sa.local && sa.remote) {
+          this.counters.espOut++;
+          net.sendEsp(r.buffer[i]!, r.offset[i]!, r.length[i]!, sa.local, sa.remote);
+        }
+      } else if (st === EncapStatus.Acquire) {
+        const a = r.acquire[i];
+        const ref = refs[i]!;
+        if (a) this.acquire(a.packet.dstAddr, now, a.reqid, ref.buffer.subarray(ref.offset, ref.offset + ref.length));
+      } else if (st === EncapStatus.Drop && r.reason[i] === DropReason.NoSa) {
+        // A trap whose ACQUIRE was already reported (the engine rate-limits them): the packet waits too.
+        const ref = refs[i]!;
+        const pkt = ref.buffer.subarray(ref.offset, ref.offset + ref.length);
+        const dst = destinationOf(pkt);
+        if (dst) this.acquire(dst, now, undefined, pkt);
+      }
+    }
+    // One sendmmsg per socket for the whole batch; the engine's buffers may be reused once this returns.
+    net.flushEsp();
+  }
+
+  // ------------------------------------------------------------------ data-plane decisions
+
+  /**
+   * Lowers the MSS option of a TCP SYN/SYN-ACK in place (RFC 9293 3.7.1, checksum per RFC 1624), so TCP across
+   * the tunnel never builds segments ESP + UDP would push past the path MTU. Only TCP over IPv4/IPv6 is looked at.
+   */
+  private clampMss(p: Uint8Array): void {
+    const mtu = this.mssMtu === 'tun' ? this.opts.tun?.mtu : this.mssMtu;
+    if (mtu === undefined || p.length < 40) return;
+    const v = p[0]! >>> 4;
+    if (v === 4 ? p[9] !== 6 : v === 6 ? p[6] !== 6 : true) return;
+    if (clampTcpMss(p, mssForMtu(mtu, v === 4 ? 4 : 6)) === 'clamped') this.counters.mssClamped++;
+  }
+
+  /**
+   * Issue 7: "the MTU follows the ESP + UDP overhead". Unless fixed, the TUN's MTU is lowered so an inner packet
+   * of that size still fits a 1500-byte path once encapsulated with this CHILD SA's suite and outer family
+   * (RFC 4303 section 2 + RFC 3948 section 2.1 overhead, src/tun/mtu.ts). It is never raised again.
+   */
+  private fitTunMtu(c: ChildSaInfo): void {
+    const tun = this.opts.tun;
+    const sa = this.engine.getSa(c.spiOut, 'out');
+    if (!tun || !sa || this.opts.fixedMtu) return;
+    const t = sa.transform;
+    const v = c.remote.address.includes(':') ? 6 : 4;
+    const mtu = innerMtuFor(PATH_MTU, { outerVersion: v, ivBytes: t.ivBytes, icvBytes: t.icvBytes, blockBytes: t.padAlign });
+    if (mtu >= tun.mtu || mtu < 576) return;
+    const from = tun.mtu;
+    tun.setMtu(mtu).then(
+      () => this.log('knl', 1, `MTU of ${tun.name} lowered from ${from} to ${mtu} for ${c.suite} over IPv${v}`),
+      (err: unknown) => this.log('knl', 0, `cannot set the MTU of ${tun.name} to ${mtu}: ${err instanceof Error ? err.message : String(err)}`),
+    );
+  }
+
+  /** Tells IKE the peer is alive (DPD, RFC 7296 2.4) at most once a second per SA, not per packet. */
+  private noteActivity(spiIn: number, now: number): void {
+    const last = this.lastActivity.get(spiIn);
+    if (last !== undefined && now - last < ACTIVITY_INTERVAL_MS) return;
+    this.lastActivity.set(spiIn, now);
+    this.guard('ESP activity', () => this.endpoint.espActivity(spiIn, now));
+  }
+
+  /** Data-plane facts about a CHILD SA for status displays: install time and ESP counters. */
+  childExtras(c: ChildSaInfo): { installedAt?: number; bytesIn?: number; packetsIn?: number; bytesOut?: number; packetsOut?: number } {
+    const i = this.engine.getSa(c.spiIn, 'in');
+    const o = this.engine.getSa(c.spiOut, 'out');
+    const at = this.installedAt.get(c.id);
+    return {
+      ...(at !== undefined ? { installedAt: at } : {}),
+      ...(i ? { bytesIn: i.bytes, packetsIn: i.packets } : {}),
+      ...(o ? { bytesOut: o.bytes, packetsOut: o.packets } : {}),
+    };
+  }
+
+  /** Counters of the core and the engine, with non-zero drop reasons as `drop-<reason>`. */
+  allCounters(): Record<string, number> {
+    const out: Record<string, number> = { ...this.counters, ...this.engine.stats };
+    this.engine.drops.forEach((n, i) => {
+      if (n > 0 && i > 0) out[`drop-${DROP_REASON_NAMES[i] ?? i}`] = n;
+    });
+    return out;
+  }
+
+  // ------------------------------------------------------------------ outputs
+
+  /**
+   * Runs a call into a core. The cores return typed errors for bad input; an exception is a bug, and one bad
+   * datagram must not take the gateway down: it is logged and reported as a 'fault' event, and the loop goes on.
+   */
+  private guard(what: string, f: () => void, quiet = false): void {
+    try {
+      f();
+    } catch (e) {
+      // A command refused for a reason (unknown connection...) is a config problem, not a bug.
+      if (quiet) this.log('cfg', 0, `cannot ${what}: ${e instanceof Error ? e.message : String(e)}`);
+      else this.fault(what, e);
+    }
+  }
+
+  private fault(what: string, e: unknown): void {
+    this.counters.faults++;
+    this.log('dmn', 0, `internal error in ${what}: ${e instanceof Error ? e.message : String(e)}`);
+    if (e instanceof Error && e.stack) this.log('dmn', 2, e.stack);
+    this.events.push({ type: 'fault', what, error: e });
+  }
+
+  /** Drains everything the cores want done: IKE datagrams out, IKE events acted on, ESP events (expiry). */
+  private flush(now: number): void {
+    let changed = false;
+    for (;;) {
+      let progressed = false;
+      for (let t = this.endpoint.pollTransmit(); t; t = this.endpoint.pollTransmit()) {
+        progressed = true;
+        this.counters.ikeOut++;
+        this.opts.net.sendIke(t.local, t.remote, t.nonEspMarker ? withMarker(t.data) : t.data);
+        this.events.push({ type: 'ike-message', dir: 'out', data: t.data });
+      }
+      for (let e = this.endpoint.pollEvent(); e; e = this.endpoint.pollEvent()) {
+        progressed = true;
+        const ev = e;
+        this.guard(`${e.type} event`, () => {
+          if (this.onIkeEvent(ev, now)) changed = true;
+        });
+        this.events.push(ev);
+      }
+      for (let e = this.engine.pollEvent(); e; e = this.engine.pollEvent()) {
+        progressed = true;
+        this.log('esp', e.type === 'removed' ? 2 : 1, `ESP SA ${spiText(e.spi)} (${e.direction}): ${e.type}${'cause' in e ? ` (${e.cause})` : ''}`);
+        if (e.type === 'soft-expire' || e.type === 'hard-expire') {
+          // Byte/packet lifetimes live in the data plane; IKE rekeys (soft) or deletes (hard) the CHILD SA.
+          const child = [...this.installer.installed.values()].find((c) => c.info.spiIn === e.spi || c.info.spiOut === e.spi);
+          const kind = e.type === 'soft-expire' ? 'soft' : 'hard';
+          if (child) this.guard('ESP expiry', () => this.endpoint.espExpired(child.info.spiIn, kind, now));
+        }
+      }
+      if (!progressed) break;
+    }
+    if (changed) this.events.push({ type: 'sa-changed' });
+  }
+
+  /** Acts on one IKE event; true when the SA set changed. */
+  private onIkeEvent(e: IkeEvent, now: number): boolean {
+    switch (e.type) {
+      case 'log':
+        this.log(e.group, e.level, e.message, e.ikeSaId !== undefined ? { ikeSaId: e.ikeSaId } : undefined);
+        return false;
+      case 'ike-up':
+        this.log('dmn', 2, `event ike-up ${e.sa.name}[${e.sa.id}] ${e.sa.suite}`);
+        return true;
+      case 'ike-down':
+        this.log('dmn', 2, `event ike-down ${e.sa.name}[${e.sa.id}] (${e.reason})`);
+        if (e.reason !== 'rekeyed') this.dropTrapQueue(e.sa.name);
+        return true;
+      case 'auth-failed':
+        this.log('dmn', 2, `event auth-failed IKE SA ${e.ikeSaId}: ${e.message}`);
+        return true;
+      case 'child-failed':
+        this.log('dmn', 2, `event child-failed ${e.name} (${e.notify}): ${e.message}`);
+        return true;
+      case 'child-install':
+        try {
+          this.installer.handle(e, now);
+        } catch (err) {
+          this.log('esp', 0, `installing ESP SAs of ${e.child.name}{${e.child.id}} failed: ${err instanceof Error ? err.message : String(err)}`);
+          return true;
+        }
+        this.installedAt.set(e.child.id, now);
+        this.fitTunMtu(e.child);
+        this.opts.routes?.childUp(e.child);
+        this.releaseTrapQueue(this.nameOfIke(e.child.ikeSaId), e.child.name, now);
+        return true;
+      case 'child-remove':
+        if (this.installer.installed.has(e.child.id)) {
+          this.installer.handle(e, now);
+          this.lastActivity.delete(e.child.spiIn);
+          this.installedAt.delete(e.child.id);
+          this.opts.routes?.childDown(e.child);
+          this.log('esp', 1, `removed ESP SAs ${e.child.name}{${e.child.id}} (${spiText(e.child.spiIn)}/${spiText(e.child.spiOut)}): ${e.reason}`);
+        }
+        return true;
+      case 'child-outbound':
+        // A rekey responder moves outbound traffic once the old SA is gone (RFC 7296 2.8).
+        this.installer.handle(e, now);
+        this.log('esp', 2, `outbound traffic of ${e.child.name} moved from ${spiText(e.replaces.spiOut)} to ${spiText(e.child.spiOut)}`);
+        return true;
+      case 'ike-address-change':
+        // The peer moved (NAT rebinding, RFC 7296 2.23): ESP follows IKE to the new address and port.
+        this.installer.handle(e, now);
+        this.log('esp', 1, `IKE_SA ${e.sa.name}[${e.sa.id}] peer now at ${fmtAddr(e.sa.remote)}: ${e.children.length} outbound ESP SA(s) follow`);
+        return true;
+      case 'ike-rekeyed':
+        this.log('dmn', 2, `event ike-rekeyed ${e.old.name}[${e.old.id}] -> [${e.sa.id}]`);
+        return true;
+      case 'trap':
+        // dpd_action/close_action = trap: the next matching packet brings the CHILD SA back.
+        this.installTrap({ conn: e.connection, child: e.child });
+        return false;
+      case 'ike-keys':
+        // Key material: only for an explicit key log (the driver's), never logged here.
+        return false;
+      case 'vip-assigned': {
+        // Virtual IPs (RFC 7296 3.15) go on the TUN, before the routes that use them as source. DNS servers are
+        // reported only: cygnet does not rewrite the host's resolver configuration.
+        const routes = this.opts.routes;
+        if (routes) for (const a of e.addresses) routes.addVirtualIp(a);
+        const dns = e.dns.length ? `, DNS ${e.dns.join(', ')}` : '';
+        this.log('dmn', 1, `virtual IP(s) ${e.addresses.join(', ')} assigned${dns}${routes ? ` (on ${routes.device})` : ' (no TUN routes: not configured on any interface)'}`);
+        return true;
+      }
+      default:
+        // An event type newer than this core: pollEvent still hands it on.
+        return false;
+    }
+  }
+
+  private childConfig(c: ChildSaInfo): ChildConfig | undefined {
+    return this.config.connections.find((x) => x.name === this.nameOfIke(c.ikeSaId))?.children.find((x) => x.name === c.name);
+  }
+
+  private nameOfIke(id: number): string | undefined {
+    return this.endpoint.listSas().find(({ sa }) => sa.id === id)?.sa.name;
+  }
+}
+
+function withMarker(data: Uint8Array): Uint8Array {
+  // RFC 3948 section 2.2: IKE on the NAT-T port is preceded by four zero bytes.
+  const out = new Uint8Array(data.length + 4);
+  out.set(data, 4);
+  return out;
+}
+
+function spiText(spi: number): string {
+  return (spi >>> 0).toString(16).padStart(8, '0');
+}
+
+export function fmtAddr(a: Address): string {
+  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}[${a.port}]`;
+}
+
+/** Destination address of an IPv4 or IPv6 packet (a view), or undefined if it is neither. */
+function destinationOf(p: Uint8Array): Uint8Array | undefined {
+  const v = p[0]! >>> 4;
+  if (v === 4 && p.length >= 20) return p.subarray(16, 20);
+  if (v === 6 && p.length >= 40) return p.subarray(24, 40);
+  return undefined;
+}
