@@ -140,6 +140,11 @@ export interface EndpointSettings {
   /** Emit `ike-keys` events with the IKE SA keys (key logging for capture decryption); off by default. */
   readonly exportKeys: boolean;
   /**
+   * A state change missing from the IKE SA state table (src/ike/sa-state.ts) throws instead of being logged and
+   * counted in internalErrors. Unset: on under the test runner, off otherwise.
+   */
+  readonly strictTransitions?: boolean;
+  /**
    * RFC 7383 reassembly bounds (memory exhaustion guard): per IKE SA and direction at most maxFragments fragments
    * and maxBytes bytes (strongSwan's max_packet bounds a reassembled message the same way), abandoned after
    * timeoutMs (the sender retransmits the whole message after its own timeout), and maxTotalBytes for all SAs.

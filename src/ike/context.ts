@@ -9,6 +9,7 @@ import type { Address, Credentials, EndpointSettings, IkeConnectionConfig } from
 import type { IkeDownReason, IkeEvent, LogGroup } from './events.js';
 import type { ChildSa, IkeSa } from './ike-sa.js';
 import type { AddressPool } from './pool.js';
+import type { TransitionSink } from './sa-state.js';
 
 export interface CookieSecret {
   readonly version: number;
@@ -17,7 +18,7 @@ export interface CookieSecret {
 }
 
 /** What exchanges need from the endpoint. Kept narrow so each exchange file can be read on its own. */
-export interface EndpointContext {
+export interface EndpointContext extends TransitionSink {
   readonly crypto: CryptoBackend;
   readonly random: RandomSource;
   readonly settings: EndpointSettings;

@@ -70,7 +70,8 @@ export interface QueuedRequest {
 }
 
 export class IkeSa {
-  state: IkeSaState = 'CREATED';
+  /** Changed only through transition() (src/ike/sa-state.ts), which checks the change against the state table. */
+  readonly state: IkeSaState = 'CREATED';
   spiR: Uint8Array = new Uint8Array(8);
   conn: IkeConnectionConfig | undefined;
   set: TransformSet | undefined;

@@ -3,7 +3,7 @@
  * SPI, by id, by (SPIi, remote) for the responder's retransmission check (RFC 7296 2.1), CHILD SAs by SPI and id,
  * and the half-open and established SAs with per-address half-open counts kept incrementally.
  *
- * Exchanges change SA state directly (sa.state = ...), so the derived sets are brought up to date by `sync(sa)`,
+ * Exchanges change SA state through transition() (src/ike/sa-state.ts), so the derived sets are brought up to date by `sync(sa)`,
  * which the endpoint calls for every SA an operation touched, before it returns to the driver.
  *
  * Half-open also counts "charges": IKE_SA_INIT requests that cost a key exchange but left no SA behind (they failed

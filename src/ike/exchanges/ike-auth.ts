@@ -21,6 +21,7 @@ import { deleteRefused, startCreateChild } from './create-child-sa.js';
 import { startDeleteIke } from './informational.js';
 import { scheduleIkeLifetimes } from '../lifecycle.js';
 import { fmt } from '../format.js';
+import { transition } from '../sa-state.js';
 import { buildOurAuth, checkPeerAuth } from '../auth-methods.js';
 import { certIdentity, certreqPayload } from '../auth-pubkey.js';
 
@@ -164,7 +165,7 @@ const CHILD_ERRORS = new Set<number>([
  */
 export function closeWithDelete(ctx: EndpointContext, sa: IkeSa, reason: IkeDownReason, message: string, now: number): void {
   ctx.log('ike', 0, sa, `${message}; deleting the IKE_SA at the peer`);
-  sa.state = 'DELETING';
+  transition(ctx, sa, 'DELETING', 'initiator rejects an authentic IKE_AUTH response');
   const d: Payload = { type: PayloadType.DELETE, critical: false, protocol: ProtocolId.IKE, spiSize: 0, spis: [] };
   const done = (): void => ctx.destroySa(sa, reason, message);
   ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [d], now, done, done);
@@ -206,7 +207,7 @@ function finishReauth(ctx: EndpointContext, sa: IkeSa, old: IkeSa, now: number):
 }
 
 function established(ctx: EndpointContext, sa: IkeSa, now: number): void {
-  sa.state = 'ESTABLISHED';
+  transition(ctx, sa, 'ESTABLISHED', 'IKE_AUTH complete');
   sa.establishedAt = now;
   sa.lastInbound = now;
   sa.halfOpenDeadline = undefined;

@@ -14,6 +14,7 @@ import { ProtocolId, NotifyType, PayloadType, ExchangeType, type IkeHeader, type
 import type { Address, ChildConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { exchangeName, fmt } from '../format.js';
+import { transition } from '../sa-state.js';
 import type { IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
 import { evaluateNatDetection, natDetectionHash } from '../natd.js';
@@ -103,7 +104,7 @@ export function startIkeSaInit(ctx: EndpointContext, sa: IkeSa, child: ChildConf
     ctx.destroySa(sa, 'no-proposal', `connection '${conn.name}' has no key exchange method in its IKE proposals`);
     return;
   }
-  sa.state = 'CONNECTING';
+  transition(ctx, sa, 'CONNECTING', 'sending IKE_SA_INIT');
   sa.Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
   sa.ke = ctx.crypto.createKeyExchange(group, ctx.random);
   ctx.log('ike', 0, sa, `initiating IKE_SA ${conn.name}[${sa.id}] to ${sa.remote.address}`);
@@ -312,7 +313,7 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   // (src/ike/limits.ts, strongSwan's order): nothing past a limit gets this far.
   const sa = ctx.newSa(false, header.spiI, local, remote);
   sa.conn = conn;
-  sa.state = 'CONNECTING';
+  transition(ctx, sa, 'CONNECTING', 'answering IKE_SA_INIT');
   sa.spiR = ctx.newIkeSpi();
   sa.set = sel.set;
   sa.Ni = nonce.data;

@@ -9,12 +9,13 @@ import { ExchangeType, NotifyType, PayloadType, ProtocolId, type DeletePayload, 
 import type { EndpointContext } from '../context.js';
 import { numberToSpi, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
 import { errorNotify, notifyName } from '../payload-util.js';
+import { transition } from '../sa-state.js';
 
 const hex = (n: number): string => n.toString(16).padStart(8, '0');
 
 export function startDeleteIke(ctx: EndpointContext, sa: IkeSa, now: number, reason: 'deleted' | 'rekeyed' = 'deleted'): void {
   if (sa.state === 'DESTROYING') return;
-  sa.state = 'DELETING';
+  transition(ctx, sa, 'DELETING', `sending Delete (${reason})`);
   ctx.log('ike', 0, sa, `deleting IKE_SA ${sa.name}[${sa.id}] between ${sa.local.address}...${sa.remote.address}`);
   const d: DeletePayload = { type: PayloadType.DELETE, critical: false, protocol: ProtocolId.IKE, spiSize: 0, spis: [] };
   const done = (): void => ctx.destroySa(sa, reason, `IKE_SA ${sa.name}[${sa.id}] ${reason === 'rekeyed' ? 'replaced and' : ''} deleted`.replace('  ', ' '));

@@ -28,6 +28,7 @@ import { retryDelay } from './create-child-sa.js';
 import { scheduleIkeLifetimes } from '../lifecycle.js';
 import { emitKeys } from './ike-sa-init.js';
 import { totalRetransmitTime } from '../retransmit.js';
+import { transition } from '../sa-state.js';
 
 /** True while CHILD SA work on this IKE SA would collide with an IKE rekey (RFC 7296 2.25.2). */
 function childrenBusy(sa: IkeSa): boolean {
@@ -56,7 +57,7 @@ function successor(ctx: EndpointContext, old: IkeSa, initiator: boolean, spiI: U
   sa.peerVirtualIps = old.peerVirtualIps;
   sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni, Nr, gir, spiI, spiR, initiator, rekey: { prf: old.keys!.prf, SK_d: old.keys!.SK_d }, exportKeys: ctx.settings.exportKeys });
   emitKeys(ctx, sa);
-  sa.state = 'ESTABLISHED';
+  transition(ctx, sa, 'ESTABLISHED', `new IKE SA of the rekey of [${old.id}]`);
   sa.establishedAt = now;
   sa.lastInbound = now;
   ctx.registerSa(sa);
@@ -71,7 +72,7 @@ function adopt(ctx: EndpointContext, from: IkeSa, to: IkeSa, now: number): void 
   // Pool leases belong to the peer, not to one IKE SA: they move with the CHILD SAs.
   to.leases.push(...from.leases.splice(0));
   from.rekeyedTo = to;
-  from.state = 'REKEYED';
+  transition(ctx, from, 'REKEYED', `rekeyed to [${to.id}]`);
   // The rekey initiator deletes the old IKE SA (RFC 7296 2.18; in a collision, the winner's initiator). When we
   // delete it ourselves this is a no-op; should the peer's Delete never come (it could not use our response),
   // the old SA is deleted once the peer's retransmissions would be over, rather than left REKEYED for ever.
@@ -99,7 +100,7 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
   // Prefer the group in use (strongSwan does): it is known to be acceptable.
   const g = group ?? sa.set?.ke ?? conn.proposals[0]!.ke[0]!;
   const ke = ctx.crypto.createKeyExchange(g, ctx.random);
-  sa.state = 'REKEYING';
+  transition(ctx, sa, 'REKEYING', 'starting IKE SA rekey');
   sa.rekeyOurs = { Ni, spi };
   ctx.log('ike', 1, sa, `rekeying IKE_SA ${sa.name}[${sa.id}]`);
   const payloads: Payload[] = [
@@ -110,7 +111,7 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
   const abandon = (): void => {
     ke.dispose();
     sa.rekeyOurs = undefined;
-    if (sa.state === 'REKEYING') sa.state = 'ESTABLISHED';
+    if (sa.state === 'REKEYING') transition(ctx, sa, 'ESTABLISHED', 'IKE SA rekey abandoned');
   };
   ctx.sendRequest(sa, ExchangeType.CREATE_CHILD_SA, payloads, now, (_h, resp, t) => {
     const err = errorNotify(resp);
