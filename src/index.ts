@@ -22,7 +22,14 @@ export { parsePool, AddressPool, type AddressPoolConfig } from './ike/pool.js';
 
 // ESP: the sans-IO data plane, and the glue from IKE events to it.
 export { EspEngine, EncapStatus, DecapStatus, type EspEngineOptions, type PacketRef } from './esp/index.js';
-export { ChildSaInstaller } from './daemon/child-installer.js';
+export { ChildSaInstaller } from './gateway/child-installer.js';
+/**
+ * The gateway core: IKE + ESP + SA installation + traps, sans-IO. Drive it with datagrams, TUN batches and time:
+ * `const gw = new Gateway({ config, crypto: createProvider(), random: systemRandom, net, log, tun });`
+ * `gw.start(now); gw.receiveDatagram(data, local, remote, now); gw.processEsp(now); gw.tunPackets(batch, now);`
+ * then `gw.pollEvent()` until undefined and call `gw.handleTimeout(t)` at `gw.nextTimeout()`.
+ */
+export { Gateway, ReqidAllocator, type GatewayOptions, type GatewayConfig, type GatewayNet, type GatewayTun, type GatewayRoutes, type GatewayEvent } from './gateway/index.js';
 
 // Reading captures: open one ESP packet or decrypt one IKE message with given keys (no SA state), IP headers.
 export { openEspPacket, createEspOpener, espTransformName, type EspPacketKeys, type EspPacketOpener, type OpenedEspPacket, type EspOpenError } from './esp/open-one.js';

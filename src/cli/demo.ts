@@ -1,7 +1,8 @@
 /**
  * `cygnet demo` (`npm start`, issue 7): no root, no arguments, no files. Two cygnet endpoints, "moon" and "sun",
- * run in this process, each a full daemon driver (src/daemon/driver.ts) with real UDP sockets on 127.0.0.1
- * (free unprivileged ports) and an in-memory TUN (src/tun/memory.ts) standing in for the kernel. Then:
+ * run in this process, each a full daemon driver (src/daemon/driver.ts) over the gateway core (src/gateway, the
+ * same core the daemon and library users drive) with real UDP sockets on 127.0.0.1 (free unprivileged ports) and
+ * an in-memory TUN (src/tun/memory.ts) standing in for the kernel. Then:
  *
  *   1. both load a swanctl.conf (printed, so users see what they would write) through src/config;
  *   2. moon initiates (start_action = start): IKE_SA_INIT + IKE_AUTH bring up the IKE SA and the CHILD SA
@@ -371,11 +372,11 @@ export async function runDemoScenario(options: DemoOptions, io: DemoIo, hooks: D
     }, 1000);
     setImmediate(pump);
 
-    // 4. The rekey, halfway: moon starts CREATE_CHILD_SA now (the driver flushes on the next TUN batch, which the
-    // pump provides within a turn).
+    // 4. The rekey, halfway: moon starts CREATE_CHILD_SA now, through the driver's control API (as `cygnet rekey`
+    // and vici do), so the request leaves at once.
     await sleep((options.seconds * 1000) / 2);
     const before = child(moon)!.child;
-    if (!moon.endpoint.rekeyChild(before.id, performance.now())) throw new DemoError(`moon could not start a rekey of CHILD_SA {${before.id}}`);
+    if (!moon.rekeyChild(before.id)) throw new DemoError(`moon could not start a rekey of CHILD_SA {${before.id}}`);
     const rekeyDeadline = performance.now() + REKEY_TIMEOUT_MS;
     let after: ChildSaInfo | undefined;
     for (;;) {

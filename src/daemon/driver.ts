@@ -6,22 +6,19 @@
  * (listeners, key log, status file); the timer is re-armed at the core's nextTimeout(). This file is the only
  * place that sees a clock or a socket.
  */
-import dgram from 'node:dgram';
-import { networkInterfaces } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { UdpBatchSender } from './udp-batch-sender.js';
-import { UdpBatchReceiver, type UdpRecvBatch } from './udp-batch-receiver.js';
+import type { UdpRecvBatch } from './udp-batch-receiver.js';
+import { bindAddresses, UdpSockets, type BoundSocket } from './udp-sockets.js';
 import type { CryptoBackend } from '../crypto/types.js';
 import { createProvider } from '../crypto/provider.js';
 import { systemRandom, type RandomSource } from '../crypto/random.js';
 import type { IkeEndpoint } from '../ike/endpoint.js';
 import type { RetransmitSettings } from '../ike/retransmit.js';
-import type { Address, Credentials, EndpointSettings, IkeConnectionConfig } from '../ike/config.js';
+import type { EndpointSettings, IkeConnectionConfig } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
-import type { TrafficSelector } from '../ike/traffic-selector.js';
 import type { EspEngine } from '../esp/engine.js';
 import type { TunDevice } from '../tun/types.js';
-import { fmtAddr, Gateway, type GatewayNet } from '../gateway/gateway.js';
+import { fmtAddr, Gateway, type GatewayOptions } from '../gateway/gateway.js';
 import { keyLogLines } from './key-log.js';
 import type { DaemonConfig } from './connections.js';
 import type { ConfigDiff } from '../config/diff.js';
@@ -41,9 +38,8 @@ export interface DaemonOptions {
   readonly nattPort?: number;
   readonly tun?: TunDevice;
   readonly statusFile?: string;
-  /** TCP MSS clamping (issue 7) to this inner MTU. Default: the TUN's MTU; `false` turns it off. */
-  readonly mssClampMtu?: number | false;
-  /** The TUN's MTU was given explicitly (--mtu): it does not follow the negotiated ESP overhead. */
+  /** TCP MSS clamping and a fixed --mtu: see GatewayOptions. */
+  readonly mssClampMtu?: GatewayOptions['mssClampMtu'];
   readonly fixedMtu?: boolean;
   /** Routes for remote selectors into the TUN (with --tun, unless --no-routes). */
   readonly routes?: TunRoutes;
@@ -63,26 +59,19 @@ export interface DaemonOptions {
   readonly clock?: () => number;
 }
 
-interface BoundSocket {
-  readonly socket: dgram.Socket;
-  readonly local: Address;
-  readonly family: 4 | 6;
-  batch?: UdpBatchSender;
-  receiver?: UdpBatchReceiver;
-}
-
-/** Requested UDP socket buffer size (SO_RCVBUF/SO_SNDBUF). */
-const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 export class Daemon {
   readonly gateway: Gateway;
+  readonly endpoint: IkeEndpoint;
+  readonly engine: EspEngine;
+  readonly counters: Gateway['counters'];
   private readonly log: Logger;
   private config: DaemonConfig;
-  private readonly sockets: BoundSocket[] = [];
-  /** Batch senders with datagrams pushed since the last flushEsp. */
-  private readonly pending = new Set<UdpBatchSender>();
+  private readonly sockets: UdpSockets;
   private espScheduled = false;
+  /** The source of ESP datagrams in a receive batch, reused (no object per datagram). */
+  private readonly batchFrom = { address: '', port: 0 };
   private readonly listeners: ((e: IkeEvent) => void)[] = [];
   private readonly messageListeners: ((dir: 'in' | 'out' | 'invalid', data: Uint8Array) => void)[] = [];
   /** Endpoint settings the daemon fixes itself (not from --settings): reapplied on reload. */
@@ -105,52 +94,26 @@ export class Daemon {
     this.clock = opts.clock ?? (() => performance.now());
     // Certificate validity needs wall-clock time; the cores get the monotonic clock plus this offset (sans-IO).
     this.fixedSettings = { epochOffsetMs: Date.now() - this.clock(), exportKeys: opts.keyLog !== undefined };
-    // Credentials are looked up through the daemon, so a reload can replace them under running SAs.
-    const self = this;
-    const credentials: Credentials = {
-      sharedKey: (l, r) => self.config.credentials.sharedKey(l, r),
-      privateKeyFor: (cert) => self.config.credentials.privateKeyFor?.(cert),
-      get trust() {
-        return self.config.credentials.trust;
-      },
-    };
-    const net: GatewayNet = {
-      sendEsp: (buf, off, len, local, remote) => this.sendEsp(buf, off, len, local, remote),
-      flushEsp: () => this.flushEsp(),
-      sendIke: (local, remote, data) => this.send(local, remote, data),
-    };
-    this.gateway = new Gateway({
-      config: this.gatewayConfig(opts.config),
-      credentials,
-      settings: endpointSettings(opts.settings?.endpoint, this.fixedSettings, opts.retransmit),
-      crypto: opts.crypto ?? createProvider(),
-      random: opts.random ?? systemRandom,
-      net,
-      log: (group, level, message, fields) => this.log.log(group, level, message, fields),
-      nattPort: this.nattPort,
-      ...(opts.tun ? { tun: opts.tun } : {}),
-      ...(opts.routes ? { routes: opts.routes } : {}),
-      ...(opts.mssClampMtu !== undefined ? { mssClampMtu: opts.mssClampMtu } : {}),
-      ...(opts.fixedMtu ? { fixedMtu: true } : {}),
-    });
-  }
-
-  get endpoint(): IkeEndpoint {
-    return this.gateway.endpoint;
-  }
-  get engine(): EspEngine {
-    return this.gateway.engine;
-  }
-  get counters(): Gateway['counters'] {
-    return this.gateway.counters;
+    const { batchSend, batchReceive } = opts;
+    const onSendError = (n: number): number => (this.counters.sendErrors += n);
+    const net = new UdpSockets({ log: this.log, nattPort: this.nattPort, batchSend, batchReceive, onSendError, onDatagram: this.onDatagram.bind(this), onBatch: this.onDatagramBatch.bind(this) });
+    this.sockets = net;
+    const { tun, routes, mssClampMtu, fixedMtu } = opts;
+    const settings = endpointSettings(opts.settings?.endpoint, this.fixedSettings, opts.retransmit);
+    const log = this.log.log.bind(this.log);
+    const crypto = opts.crypto ?? createProvider();
+    this.gateway = new Gateway({ config: this.gatewayConfig(opts.config), settings, crypto, random: opts.random ?? systemRandom, net, log, nattPort: this.nattPort, tun, routes, mssClampMtu, fixedMtu });
+    this.endpoint = this.gateway.endpoint;
+    this.engine = this.gateway.engine;
+    this.counters = this.gateway.counters;
   }
 
   // ------------------------------------------------------------------ lifecycle
 
   async start(): Promise<void> {
     const ports = new Set<number>([this.port, this.nattPort, ...this.gatewayConfig(this.config).connections.map((c) => c.localPort)]);
-    for (const address of this.bindAddresses()) for (const port of ports) await this.bindSocket(address, port);
-    this.log.log('net', 1, `listening on ${this.sockets.map((s) => fmtAddr(s.local)).join(', ')}`);
+    for (const address of bindAddresses(this.opts.bind, this.config.connections)) for (const port of ports) await this.sockets.bind(address, port);
+    this.log.log('net', 1, `listening on ${this.sockets.list.map((s) => fmtAddr(s.local)).join(', ')}`);
     const tun = this.opts.tun;
     if (tun) {
       tun.onPackets((batch) => this.state === 'running' && this.run((now) => this.gateway.tunPackets(batch, now)));
@@ -176,13 +139,7 @@ export class Daemon {
     this.stopWaiter = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    for (const s of this.sockets) {
-      s.batch?.close();
-      // The receiver's poll() must end before dgram closes the fd it watches.
-      await s.receiver?.close();
-      s.socket.close();
-    }
-    this.sockets.length = 0;
+    await this.sockets.close();
     if (this.opts.routes) await this.opts.routes.cleanup();
     if (this.opts.tun) await this.opts.tun.close();
     this.state = 'stopped';
@@ -226,8 +183,8 @@ export class Daemon {
     this.messageListeners.push(listener);
   }
   /** Trap policies installed (vici list-policies): connection, child, and the selectors of its config. */
-  trapPolicyList(): { conn: string; child: string; local: readonly TrafficSelector[]; remote: readonly TrafficSelector[] }[] {
-    return this.gateway.trapPolicies().map(({ conn, child, local, remote }) => ({ conn, child, local, remote }));
+  trapPolicyList(): ReturnType<Gateway['trapPolicies']> {
+    return this.gateway.trapPolicies();
   }
   /** vici install: a trap policy for `child` of `conn` (as start_action = trap). False when it cannot be trapped. */
   installTrapPolicy(conn: string, child: string): boolean {
@@ -327,101 +284,21 @@ export class Daemon {
     }, Math.max(0, Math.ceil(next - this.clock())));
   }
 
-  // ------------------------------------------------------------------ sockets
-
-  private bindAddresses(): string[] {
-    if (this.opts.bind && this.opts.bind.length > 0) return [...this.opts.bind];
-    const concrete = new Set<string>();
-    let wildcard = false;
-    for (const c of this.config.connections)
-      for (const a of c.localAddrs) {
-        if (/^[0-9a-fA-F:.]+$/.test(a) && (a.includes('.') || a.includes(':'))) concrete.add(a);
-        else wildcard = true;
-      }
-    if (wildcard || concrete.size === 0) {
-      // dgram cannot tell which local address a datagram on a wildcard socket was sent to (no IP_PKTINFO), and
-      // the endpoint needs it (NAT-D, the default local identity, dynamic traffic selectors): bind each one.
-      for (const list of Object.values(networkInterfaces()))
-        for (const i of list ?? []) if (!(i.family === 'IPv6' && i.address.toLowerCase().startsWith('fe80'))) concrete.add(i.address);
-    }
-    return [...concrete];
-  }
-
-  private bindSocket(address: string, port: number): Promise<void> {
-    const family: 4 | 6 = address.includes(':') ? 6 : 4;
-    // Large socket buffers absorb bursts while the event loop is busy encrypting (capped at net.core.rmem_max).
-    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES });
-    const bound: BoundSocket = { socket, local: { address, port }, family };
-    return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => reject(new Error(`cannot bind UDP ${fmtAddr(bound.local)}: ${e.message}`));
-      socket.once('error', onError);
-      socket.bind({ address, port, exclusive: true }, () => {
-        socket.off('error', onError);
-        socket.on('error', (e) => this.log.log('net', 1, `socket ${fmtAddr(bound.local)}: ${e.message}`));
-        socket.on('message', (msg, rinfo) => this.onDatagram(bound, new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, rinfo.port));
-        // Measured with bench/tunnel: +23% throughput, -11% CPU per Mbit/s against a dgram send per datagram.
-        if (this.opts.batchSend !== false) {
-          const batch = UdpBatchSender.create(socket, { fallback: (d, p, a) => socket.send(d, p, a) });
-          if (batch) bound.batch = batch;
-        }
-        // ESP arrives on the NAT-T port: one recvmmsg per wake-up, GRO buffers split, no Buffer per datagram.
-        if (port === this.nattPort && this.opts.batchReceive !== false) {
-          const receiver = UdpBatchReceiver.create(socket, { onBatch: (b) => this.onDatagramBatch(bound, b) });
-          if (receiver) bound.receiver = receiver;
-        }
-        this.sockets.push(bound);
-        resolve();
-      });
-    });
-  }
-
-  private socketFor(local: Address, remote: Address): BoundSocket | undefined {
-    const family = remote.address.includes(':') ? 6 : 4;
-    return this.sockets.find((s) => s.local.port === local.port && s.local.address === local.address) ?? this.sockets.find((s) => s.local.port === local.port && s.family === family);
-  }
-
-  private send(local: Address, remote: Address, data: Uint8Array): void {
-    const s = this.socketFor(local, remote);
-    if (!s) {
-      this.counters.sendErrors++;
-      this.log.log('net', 1, `no socket for ${fmtAddr(local)} to send to ${fmtAddr(remote)}`);
-      return;
-    }
-    s.socket.send(data, remote.port, remote.address, (err) => {
-      if (!err) return;
-      this.counters.sendErrors++;
-      this.log.log('net', 2, `sending to ${fmtAddr(remote)} failed: ${err.message}`);
-    });
-  }
-
-  private sendEsp(buf: Uint8Array, off: number, len: number, local: Address, remote: Address): void {
-    const b = this.socketFor(local, remote)?.batch;
-    if (b && b.push(buf, off, len, remote.address, remote.port)) this.pending.add(b);
-    // dgram may send after this turn; the TUN and pool buffers are reused, so the datagram is copied.
-    else this.send(local, remote, Buffer.from(buf.subarray(off, off + len)));
-  }
-
-  /** One sendmmsg per socket for the whole batch. */
-  private flushEsp(): void {
-    for (const b of this.pending) {
-      const before = b.stats.dropped;
-      b.flush();
-      this.counters.sendErrors += b.stats.dropped - before;
-    }
-    this.pending.clear();
-  }
-
   // ------------------------------------------------------------------ inputs
 
   /** A recvmmsg batch (views into the receiver's arena, valid until this returns): ESP is decapsulated before returning. */
   private onDatagramBatch(s: BoundSocket, b: UdpRecvBatch): void {
     if (this.state === 'stopped') return;
     const now = this.clock();
+    const from = this.batchFrom;
     for (let i = 0; i < b.count; i++) {
       const d = b.data[i]!;
-      // ESP (a non-zero SPI, RFC 3948 2.2) is queued as a view; anything else is copied (the core may keep IKE data).
+      // ESP (a non-zero SPI, RFC 3948 2.2) is queued as a view with a reused source address (ESP does not keep it);
+      // anything else is copied with an address of its own (the core may keep both: IKE, rare).
       const esp = d.length > 4 && (d[0]! | d[1]! | d[2]! | d[3]!) !== 0;
-      if (!this.gateway.receiveDatagram(esp ? d : Uint8Array.from(d), s.local, { address: b.address[i]!, port: b.port[i]! }, now)) this.drain();
+      from.address = b.address[i]!;
+      from.port = b.port[i]!;
+      if (!this.gateway.receiveDatagram(esp ? d : Uint8Array.from(d), s.local, esp ? from : { ...from }, now)) this.drain();
     }
     this.run((t) => this.gateway.processEsp(t));
   }

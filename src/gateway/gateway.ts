@@ -60,9 +60,11 @@ export interface ChildRef {
   readonly child: string;
 }
 
-/** What the core runs: connections (ports already applied), trap and start lists, pools. */
+/** What the core runs: connections (ports already applied), credentials, trap and start lists, pools. */
 export interface GatewayConfig {
   readonly connections: readonly IkeConnectionConfig[];
+  /** Looked up per authentication, so a reload replaces them under running SAs. */
+  readonly credentials: Credentials;
   readonly trapChildren: readonly ChildRef[];
   readonly startChildren: readonly ChildRef[];
   readonly pools?: readonly AddressPoolConfig[];
@@ -70,20 +72,19 @@ export interface GatewayConfig {
 
 export interface GatewayOptions {
   readonly config: GatewayConfig;
-  readonly credentials: Credentials;
   readonly settings?: Partial<EndpointSettings>;
   readonly crypto: CryptoBackend;
   readonly random: RandomSource;
   readonly net: GatewayNet;
   readonly log: GatewayLog;
-  readonly tun?: GatewayTun;
-  readonly routes?: GatewayRoutes;
+  readonly tun?: GatewayTun | undefined;
+  readonly routes?: GatewayRoutes | undefined;
   /** The NAT-T port (RFC 3948): datagrams to it are ESP unless they start with the non-ESP marker. Default 4500. */
-  readonly nattPort?: number;
-  /** TCP MSS clamping to this inner MTU; default the TUN's MTU; false: off (issue 7). */
-  readonly mssClampMtu?: number | false;
-  /** The TUN's MTU was fixed (--mtu): not fitted to the ESP overhead. */
-  readonly fixedMtu?: boolean;
+  readonly nattPort?: number | undefined;
+  /** TCP MSS clamping (issue 7): SYNs both ways lowered to fit this inner MTU. Default: the TUN's MTU; false: off. */
+  readonly mssClampMtu?: number | false | undefined;
+  /** The TUN's MTU was fixed (--mtu): it does not follow the negotiated ESP overhead. */
+  readonly fixedMtu?: boolean | undefined;
 }
 
 /** Events of the core besides IkeEvents. */
@@ -142,7 +143,15 @@ export class Gateway {
     this.config = opts.config;
     this.nattPort = opts.nattPort ?? 4500;
     this.mssMtu = opts.mssClampMtu === false ? undefined : (opts.mssClampMtu ?? (opts.tun ? 'tun' : undefined));
-    const { credentials, crypto, random } = opts;
+    const { crypto, random } = opts;
+    const self = this;
+    const credentials: Credentials = {
+      sharedKey: (l, r) => self.config.credentials.sharedKey(l, r),
+      privateKeyFor: (cert) => self.config.credentials.privateKeyFor?.(cert),
+      get trust() {
+        return self.config.credentials.trust;
+      },
+    };
     this.endpoint = new IkeEndpoint({ connections: opts.config.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: opts.settings ?? {} });
     this.engine = new EspEngine({ backend: crypto, random });
     this.installer = new ChildSaInstaller(this.engine, {
@@ -373,7 +382,7 @@ export class Gateway {
    * A UDP datagram from `remote` to `local`. ESP is only queued (returns true): the driver calls processEsp(now)
    * once per event-loop turn or receive batch, and `data` must stay untouched until then (decrypted in place).
    * IKE, keepalives and junk are handled at once, after any ESP queued before them (a Delete must not overtake
-   * packets already in flight).
+   * packets already in flight). For ESP `remote` is not kept, so a driver may pass one reused object.
    */
   receiveDatagram(data: Uint8Array, local: Address, remote: Address, now: number): boolean {
     const k = classifyDatagram(data, local.port !== this.nattPort, local.port === 500);

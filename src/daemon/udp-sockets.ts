@@ -1,0 +1,139 @@
+/**
+ * The daemon's UDP sockets (node:dgram), one per bound address and port, as the gateway core's GatewayNet: IKE
+ * datagrams sent one by one, ESP pushed into a per-socket sendmmsg batch (udp-batch-sender.ts) and flushed once per
+ * engine batch; on the NAT-T port ESP is received with recvmmsg + UDP GRO (udp-batch-receiver.ts).
+ */
+import dgram from 'node:dgram';
+import { networkInterfaces } from 'node:os';
+import type { Address, IkeConnectionConfig } from '../ike/config.js';
+import { fmtAddr, type GatewayNet } from '../gateway/gateway.js';
+import type { Logger } from './logger.js';
+import { UdpBatchSender } from './udp-batch-sender.js';
+import { UdpBatchReceiver, type UdpRecvBatch } from './udp-batch-receiver.js';
+
+export interface BoundSocket {
+  readonly socket: dgram.Socket;
+  readonly local: Address;
+  readonly family: 4 | 6;
+  batch?: UdpBatchSender;
+  receiver?: UdpBatchReceiver;
+}
+
+export interface UdpSocketsOptions {
+  readonly log: Logger;
+  readonly nattPort: number;
+  readonly batchSend?: boolean | undefined;
+  readonly batchReceive?: boolean | undefined;
+  /** A datagram from dgram (its own Buffer, so ESP can be decrypted in place). */
+  readonly onDatagram: (s: BoundSocket, data: Uint8Array, address: string, port: number) => void;
+  /** A recvmmsg batch: views into the receiver's arena, valid until the handler returns. */
+  readonly onBatch: (s: BoundSocket, b: UdpRecvBatch) => void;
+  /** A datagram that could not be sent (counted as sendErrors). */
+  readonly onSendError: (n: number) => void;
+}
+
+/** Requested UDP socket buffer size (SO_RCVBUF/SO_SNDBUF). */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** Addresses to bind: `bind`, else every concrete local_addrs entry, else every non-link-local interface address. */
+export function bindAddresses(bind: readonly string[] | undefined, conns: readonly IkeConnectionConfig[]): string[] {
+  if (bind && bind.length > 0) return [...bind];
+  const concrete = new Set<string>();
+  let wildcard = false;
+  for (const c of conns)
+    for (const a of c.localAddrs) {
+      if (/^[0-9a-fA-F:.]+$/.test(a) && (a.includes('.') || a.includes(':'))) concrete.add(a);
+      else wildcard = true;
+    }
+  if (wildcard || concrete.size === 0) {
+    // dgram cannot tell which local address a datagram on a wildcard socket was sent to (no IP_PKTINFO), and
+    // the endpoint needs it (NAT-D, the default local identity, dynamic traffic selectors): bind each one.
+    for (const list of Object.values(networkInterfaces()))
+      for (const i of list ?? []) if (!(i.family === 'IPv6' && i.address.toLowerCase().startsWith('fe80'))) concrete.add(i.address);
+  }
+  return [...concrete];
+}
+
+export class UdpSockets implements GatewayNet {
+  readonly list: BoundSocket[] = [];
+  /** Batch senders with datagrams pushed since the last flushEsp. */
+  private readonly pending = new Set<UdpBatchSender>();
+
+  constructor(private readonly opts: UdpSocketsOptions) {}
+
+  bind(address: string, port: number): Promise<void> {
+    const family: 4 | 6 = address.includes(':') ? 6 : 4;
+    // Large socket buffers absorb bursts while the event loop is busy encrypting (the kernel caps them at
+    // net.core.rmem_max / wmem_max); overflow shows up as TCP retransmits inside the tunnel.
+    const socket = dgram.createSocket({ type: family === 6 ? 'udp6' : 'udp4', recvBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES });
+    const bound: BoundSocket = { socket, local: { address, port }, family };
+    const o = this.opts;
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error): void => reject(new Error(`cannot bind UDP ${fmtAddr(bound.local)}: ${e.message}`));
+      socket.once('error', onError);
+      socket.bind({ address, port, exclusive: true }, () => {
+        socket.off('error', onError);
+        socket.on('error', (e) => o.log.log('net', 1, `socket ${fmtAddr(bound.local)}: ${e.message}`));
+        socket.on('message', (msg, rinfo) => o.onDatagram(bound, new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, rinfo.port));
+        // Measured with bench/tunnel: +23% throughput, -11% CPU per Mbit/s against a dgram send per datagram.
+        if (o.batchSend !== false) {
+          const batch = UdpBatchSender.create(socket, { fallback: (d, p, a) => socket.send(d, p, a) });
+          if (batch) bound.batch = batch;
+        }
+        // ESP arrives on the NAT-T port: one recvmmsg per wake-up, GRO buffers split, no Buffer per datagram.
+        if (port === o.nattPort && o.batchReceive !== false) {
+          const receiver = UdpBatchReceiver.create(socket, { onBatch: (b) => o.onBatch(bound, b) });
+          if (receiver) bound.receiver = receiver;
+        }
+        this.list.push(bound);
+        resolve();
+      });
+    });
+  }
+
+  private socketFor(local: Address, remote: Address): BoundSocket | undefined {
+    const family = remote.address.includes(':') ? 6 : 4;
+    return this.list.find((s) => s.local.port === local.port && s.local.address === local.address) ?? this.list.find((s) => s.local.port === local.port && s.family === family);
+  }
+
+  sendIke(local: Address, remote: Address, data: Uint8Array): void {
+    const s = this.socketFor(local, remote);
+    if (!s) {
+      this.opts.onSendError(1);
+      this.opts.log.log('net', 1, `no socket for ${fmtAddr(local)} to send to ${fmtAddr(remote)}`);
+      return;
+    }
+    s.socket.send(data, remote.port, remote.address, (err) => {
+      if (!err) return;
+      this.opts.onSendError(1);
+      this.opts.log.log('net', 2, `sending to ${fmtAddr(remote)} failed: ${err.message}`);
+    });
+  }
+
+  sendEsp(buf: Uint8Array, off: number, len: number, local: Address, remote: Address): void {
+    const b = this.socketFor(local, remote)?.batch;
+    if (b && b.push(buf, off, len, remote.address, remote.port)) this.pending.add(b);
+    // dgram may send after this turn; the TUN and pool buffers are reused, so the datagram is copied.
+    else this.sendIke(local, remote, Buffer.from(buf.subarray(off, off + len)));
+  }
+
+  /** One sendmmsg per socket for the whole batch; the engine's buffers may be reused once this returns. */
+  flushEsp(): void {
+    for (const b of this.pending) {
+      const before = b.stats.dropped;
+      b.flush();
+      if (b.stats.dropped > before) this.opts.onSendError(b.stats.dropped - before);
+    }
+    this.pending.clear();
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.list) {
+      s.batch?.close();
+      // The receiver's poll() must end before dgram closes the fd it watches.
+      await s.receiver?.close();
+      s.socket.close();
+    }
+    this.list.length = 0;
+  }
+}
