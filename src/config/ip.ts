@@ -4,6 +4,8 @@
  * and ranges. Strict: no zone ids, no leading sign, no shorthand like `10.1`.
  */
 
+import { formatIp, parseIpv4 as parseIPv4Bytes, parseIpv6Strict as parseIPv6Bytes } from '../net/ip-address.js';
+
 export type IpFamily = 4 | 6;
 
 export interface IpAddress {
@@ -13,88 +15,9 @@ export interface IpAddress {
   readonly text: string;
 }
 
-export function parseIPv4Bytes(s: string): Uint8Array | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
-  const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^[0-9]{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
-  }
-  return out;
-}
-
-export function parseIPv6Bytes(s: string): Uint8Array | undefined {
-  if (s.length < 2 || s.length > 45 || !/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
-  const dbl = s.indexOf('::');
-  if (dbl !== -1 && s.indexOf('::', dbl + 1) !== -1) return undefined;
-  const parseGroups = (part: string): number[] | undefined => {
-    if (part === '') return [];
-    const groups = part.split(':');
-    const out: number[] = [];
-    for (let i = 0; i < groups.length; i++) {
-      const g = groups[i]!;
-      if (i === groups.length - 1 && g.includes('.')) {
-        const v4 = parseIPv4Bytes(g);
-        if (v4 === undefined) return undefined;
-        out.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
-        continue;
-      }
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  let groups: number[];
-  if (dbl === -1) {
-    const g = parseGroups(s);
-    if (g === undefined || g.length !== 8) return undefined;
-    groups = g;
-  } else {
-    const head = parseGroups(s.slice(0, dbl));
-    const tail = parseGroups(s.slice(dbl + 2));
-    if (head === undefined || tail === undefined) return undefined;
-    // a '.'-quad may only end the address
-    if (s.slice(0, dbl).includes('.')) return undefined;
-    const missing = 8 - head.length - tail.length;
-    if (missing < 1) return undefined;
-    groups = [...head, ...new Array<number>(missing).fill(0), ...tail];
-  }
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 0xff;
-  });
-  return out;
-}
-
-export function formatIp(bytes: Uint8Array): string {
-  if (bytes.length === 4) return Array.from(bytes).join('.');
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((bytes[i]! << 8) | bytes[i + 1]!);
-  // RFC 5952 4.2: compress the longest run (first if tied) of two or more zero groups
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart === -1) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
-}
+// The text <-> bytes conversions are the shared ones of src/net/ip-address.ts (issue 12: one IP helper); the
+// strict IPv6 form is the one for configuration values.
+export { formatIp, parseIpv4 as parseIPv4Bytes, parseIpv6Strict as parseIPv6Bytes } from '../net/ip-address.js';
 
 export function parseIp(s: string): IpAddress | undefined {
   const v4 = parseIPv4Bytes(s);

@@ -9,7 +9,10 @@
 import { CryptoError } from './errors.js';
 import type { AeadAlgorithm, AeadSpec, CipherAlgorithm, CipherSpec, MacAlgorithm } from './types.js';
 
-/** Transform Type values (RFC 7296 section 3.3.2). */
+/**
+ * Transform Type values (RFC 7296 section 3.3.2; type 4 "Diffie-Hellman Group" is Key Exchange Method since
+ * RFC 9370). The one table: src/ike/codec/types.ts re-exports it.
+ */
 export const TransformType = { ENCR: 1, PRF: 2, INTEG: 3, KE: 4, ESN: 5 } as const;
 export type TransformTypeId = (typeof TransformType)[keyof typeof TransformType];
 

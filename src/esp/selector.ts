@@ -7,6 +7,7 @@
  * Several selectors per side have IKEv2 meaning: the SA covers TSi x TSr, so a packet matches when its source is
  * in one of the local selectors and its destination in one of the remote ones (outbound; the other way inbound).
  */
+import { parseIpv4, parseIpv6Strict } from '../net/ip-address.js';
 
 export interface EspSelector {
   /** 4 bytes (IPv4) or 16 bytes (IPv6), network order. */
@@ -237,47 +238,9 @@ export function packetSelector(buf: Uint8Array, f: PacketFields): PacketSelector
 
 // ---- construction helpers (configuration and tests, not the data path) ----
 
-function parseV4(s: string): Uint8Array | undefined {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
-  if (!m) return undefined;
-  const b = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const v = Number(m[i + 1]);
-    if (v > 255) return undefined;
-    b[i] = v;
-  }
-  return b;
-}
-
-function parseV6(s: string): Uint8Array | undefined {
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const groups = (p: string): number[] | undefined => {
-    if (p === '') return [];
-    const out: number[] = [];
-    for (const g of p.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(parseInt(g, 16));
-    }
-    return out;
-  };
-  const head = groups(halves[0]!);
-  const tail = halves.length === 2 ? groups(halves[1]!) : [];
-  if (!head || !tail) return undefined;
-  const fill = 8 - head.length - tail.length;
-  if (halves.length === 2 ? fill < 1 : fill !== 0) return undefined;
-  const all = [...head, ...new Array<number>(fill).fill(0), ...tail];
-  const b = new Uint8Array(16);
-  all.forEach((g, i) => {
-    b[2 * i] = g >>> 8;
-    b[2 * i + 1] = g & 0xff;
-  });
-  return b;
-}
-
 /** Parses an IPv4 or IPv6 address; throws RangeError naming the text when it is neither. */
 export function parseAddress(text: string): Uint8Array {
-  const a = text.includes(':') ? parseV6(text) : parseV4(text);
+  const a = text.includes(':') ? parseIpv6Strict(text) : parseIpv4(text);
   if (!a) throw new RangeError(`'${text}' is not an IPv4 or IPv6 address`);
   return a;
 }

@@ -1,6 +1,7 @@
 /**
  * IP address text <-> bytes, without node:net so the sans-IO core stays portable.
- * IPv4 is 4 bytes, IPv6 16 bytes (RFC 4291 section 2.2 text forms, including '::' and an embedded IPv4 tail).
+ * IPv4 is 4 bytes, IPv6 16 bytes (RFC 4291 section 2.2 text forms, including '::' and an embedded IPv4 tail);
+ * output per RFC 5952. The one IP text helper (issue 12): src/config/ip.ts and src/esp/selector.ts build on it.
  */
 
 export function parseIpv4(s: string): Uint8Array | undefined {
@@ -17,17 +18,18 @@ export function parseIpv4(s: string): Uint8Array | undefined {
   return out;
 }
 
-export function parseIpv6(s: string): Uint8Array | undefined {
-  if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
-  const pct = s.indexOf('%');
-  if (pct >= 0) s = s.slice(0, pct);
-  if (!s.includes(':')) return undefined;
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
+/**
+ * The RFC 4291 section 2.2 text forms only: eight groups, one '::', an embedded dotted quad only as the last 32
+ * bits. No brackets, no zone id: configuration values are checked with this.
+ */
+export function parseIpv6Strict(s: string): Uint8Array | undefined {
+  if (s.length < 2 || s.length > 45 || !/^[0-9a-fA-F:.]+$/.test(s)) return undefined;
+  const dbl = s.indexOf('::');
+  if (dbl !== -1 && s.indexOf('::', dbl + 1) !== -1) return undefined;
   const parseGroups = (part: string): number[] | undefined => {
     if (part === '') return [];
-    const groups: number[] = [];
     const items = part.split(':');
+    const groups: number[] = [];
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       if (i === items.length - 1 && it.includes('.')) {
@@ -41,18 +43,35 @@ export function parseIpv6(s: string): Uint8Array | undefined {
     }
     return groups;
   };
-  const head = parseGroups(halves[0]!);
-  const tail = halves.length === 2 ? parseGroups(halves[1]!) : [];
-  if (!head || !tail) return undefined;
-  const total = head.length + tail.length;
-  if (halves.length === 1 ? total !== 8 : total > 7) return undefined;
-  const groups = [...head, ...new Array<number>(8 - total).fill(0), ...tail];
+  let groups: number[];
+  if (dbl === -1) {
+    const g = parseGroups(s);
+    if (!g || g.length !== 8) return undefined;
+    groups = g;
+  } else {
+    // A dotted quad may only end the address, so never before the '::'.
+    if (s.slice(0, dbl).includes('.')) return undefined;
+    const head = parseGroups(s.slice(0, dbl));
+    const tail = parseGroups(s.slice(dbl + 2));
+    if (!head || !tail) return undefined;
+    const missing = 8 - head.length - tail.length;
+    if (missing < 1) return undefined;
+    groups = [...head, ...new Array<number>(missing).fill(0), ...tail];
+  }
   const out = new Uint8Array(16);
   groups.forEach((g, i) => {
     out[2 * i] = g >> 8;
     out[2 * i + 1] = g & 0xff;
   });
   return out;
+}
+
+/** An IPv6 address as peers and kernels print it: also '[addr]' (RFC 3986 3.2.2) and a '%zone' suffix (RFC 4007 11). */
+export function parseIpv6(s: string): Uint8Array | undefined {
+  if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
+  const pct = s.indexOf('%');
+  if (pct >= 0) s = s.slice(0, pct);
+  return parseIpv6Strict(s);
 }
 
 export function parseIp(s: string): Uint8Array | undefined {

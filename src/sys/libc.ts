@@ -3,6 +3,10 @@
  * (TUN ioctls, sendmmsg/recvmmsg with GSO/GRO control messages, poll on an arbitrary fd). Not for the sans-IO
  * cores. Where libc cannot be loaded (not Linux, koffi missing), every caller gets `undefined` and the reason, and
  * falls back to what Node offers.
+ *
+ * The one libc loader (issue 12), with one exception by necessity: src/tun/readiness.ts's worker thread runs
+ * eval'd source in its own isolate, which cannot share this module's bindings, so it loads koffi and libc inside
+ * the worker. (src/crypto/backends/openssl-ffi.ts loads libcrypto, not libc.)
  */
 import { createRequire } from 'node:module';
 

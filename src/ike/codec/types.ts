@@ -64,15 +64,8 @@ export const ProtocolId = {
   ESP: 3,
 } as const;
 
-/** RFC 7296 3.3.2 Transform Type. */
-export const TransformType = {
-  ENCR: 1,
-  PRF: 2,
-  INTEG: 3,
-  /** "Diffie-Hellman Group", renamed Key Exchange Method by RFC 9370 */
-  KE: 4,
-  ESN: 5,
-} as const;
+/** RFC 7296 3.3.2 Transform Type: the one table lives with the transforms in src/crypto/transforms.ts. */
+export { TransformType, type TransformTypeId } from '../../crypto/transforms.js';
 
 /** RFC 7296 3.3.5 Transform Attribute types. Only Key Length (TV form) is defined. */
 export const TransformAttributeType = {
