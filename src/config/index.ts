@@ -11,6 +11,7 @@
 export { ConfigError, isConfigError, type ConfigErrorCode, type ConfigWarning, type ConfigWarningCode, type SourceLocation } from './errors.js';
 export {
   loadSettings,
+  parseProblems,
   parseSettings,
   settingsFromObject,
   type SettingsObject,
@@ -39,3 +40,4 @@ export {
 export { formatIp, parseIp, parseSubnet, parseRange, type IpAddress, type IpFamily } from './ip.js';
 export { addressText, DEFAULT_FRAGMENT_SIZE, toConfiguredTs, toCredentials, toIkeChild, toIkeConnection, toIkeConnections } from './ike-adapter.js';
 export { cygnetProposalProblem } from './build.js';
+export { convertIpsecConf, type ImportNote, type ImportOptions, type ImportResult } from './ipsec-conf/index.js';
