@@ -13,15 +13,6 @@ import { startCreateChild } from './exchanges/create-child-sa.js';
 import { startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
 import { startRekeyIke } from './exchanges/rekey-ike.js';
 
-export function scheduleIkeLifetimes(ctx: EndpointContext, sa: IkeSa, now: number): void {
-  const c = sa.conn!;
-  sa.rekeyAt = c.rekeyTimeMs > 0 ? now + c.rekeyTimeMs - ctx.jitter(c.randTimeMs) : undefined;
-  sa.reauthAt = c.reauthTimeMs > 0 ? now + c.reauthTimeMs - ctx.jitter(c.randTimeMs) : undefined;
-  const base = c.reauthTimeMs > 0 ? c.reauthTimeMs : c.rekeyTimeMs;
-  sa.expireAt = base > 0 ? now + base + c.overTimeMs : undefined;
-  sa.keepaliveAt = sa.natLocalReal && ctx.settings.keepaliveMs > 0 ? now + ctx.settings.keepaliveMs : undefined;
-}
-
 /** The earliest lifecycle deadline of `sa` and its CHILD SAs. */
 export function nextDeadline(ctx: EndpointContext, sa: IkeSa): number | undefined {
   let next: number | undefined;

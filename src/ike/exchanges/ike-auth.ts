@@ -15,11 +15,11 @@ import type { IkeSa } from '../ike-sa.js';
 import { formatIdentity, identityEquals, identityMatches, parseIdentity, type Identity } from '../identity.js';
 import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
 import { buildChildOffer, processChildResponse, respondChild } from './child-sa.js';
-import { connectionsFor } from './ike-sa-init.js';
+import { connectionsFor } from '../connection-select.js';
 import { answerCpRequest, buildCpRequest, readCpReply } from './config-payload.js';
 import { deleteRefused, startCreateChild } from './create-child-sa.js';
 import { startDeleteIke } from './informational.js';
-import { scheduleIkeLifetimes } from '../lifecycle.js';
+import { scheduleIkeLifetimes } from '../lifetimes.js';
 import { fmt } from '../format.js';
 import { transition } from '../sa-state.js';
 import { buildOurAuth, checkPeerAuth } from '../auth-methods.js';
@@ -115,7 +115,7 @@ function processAuthResponse(ctx: EndpointContext, sa: IkeSa, payloads: readonly
     return;
   }
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with ${peer.label} successful`);
-  established(ctx, sa, now);
+  established(ctx, sa, conn, now);
   if (sa.requestingVips) {
     sa.requestingVips = false;
     const got = readCpReply(payloads);
@@ -206,12 +206,12 @@ function finishReauth(ctx: EndpointContext, sa: IkeSa, old: IkeSa, now: number):
   ctx.enqueue(old, (t) => startDeleteIke(ctx, old, t, 'rekeyed'), now);
 }
 
-function established(ctx: EndpointContext, sa: IkeSa, now: number): void {
+function established(ctx: EndpointContext, sa: IkeSa, conn: IkeConnectionConfig, now: number): void {
   transition(ctx, sa, 'ESTABLISHED', 'IKE_AUTH complete');
   sa.establishedAt = now;
   sa.lastInbound = now;
   sa.halfOpenDeadline = undefined;
-  scheduleIkeLifetimes(ctx, sa, now);
+  scheduleIkeLifetimes(ctx, sa, conn, now);
   const h = (b: Uint8Array): string => Buffer.from(b).toString('hex');
   ctx.log('ike', 0, sa, `IKE_SA ${sa.name}[${sa.id}] established between ${sa.local.address}[${formatIdentity(sa.localId)}]...${sa.remote.address}[${formatIdentity(sa.remoteId)}]`);
   ctx.log('ike', 1, sa, `IKE_SA ${sa.name}[${sa.id}] SPIs ${h(sa.spiI)}_i${sa.initiator ? '*' : ''} ${h(sa.spiR)}_r${sa.initiator ? '' : '*'}, suite ${sa.info().suite}`);
@@ -288,7 +288,7 @@ export function respondIkeAuth(ctx: EndpointContext, sa: IkeSa, req: readonly Pa
   }
   const resp: Payload[] = [idPayload(PayloadType.IDr, sa.localId), ...ours.payloads];
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
-  established(ctx, sa, now);
+  established(ctx, sa, conn, now);
   const cp = answerCpRequest(req, conn, ctx.pools(), remoteId);
   if (cp.reply) resp.push(cp.reply);
   for (const l of cp.leased) {

@@ -24,7 +24,7 @@ import { formatProposal } from '../../crypto/transforms.js';
 import { encodePlainMessage, decodeIkeMessage } from '../wire.js';
 import { checkPayloadRules } from '../codec/index.js';
 import { startIkeAuth } from './ike-auth.js';
-import { addressMatches } from '../address-match.js';
+import { connectionsFor } from '../connection-select.js';
 import { certreqPayload } from '../auth-pubkey.js';
 import { parseSignatureHashes } from '../../pki/index.js';
 
@@ -222,17 +222,6 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
 }
 
 // ---------------------------------------------------------------------------------------------- responder
-
-/** Connections that could answer a peer at these addresses, best (most specific) first. */
-export function connectionsFor(ctx: EndpointContext, local: Address, remote: Address): IkeConnectionConfig[] {
-  const scored: { c: IkeConnectionConfig; score: number }[] = [];
-  for (const c of ctx.connections()) {
-    const l = addressMatches(c.localAddrs, local.address);
-    const r = addressMatches(c.remoteAddrs, remote.address);
-    if (l > 0 && r > 0) scored.push({ c, score: l + r });
-  }
-  return scored.sort((a, b) => b.score - a.score).map((x) => x.c);
-}
 
 export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number, marker = false): void {
   // A retransmitted IKE_SA_INIT gets the same response again (RFC 7296 2.1).

@@ -13,6 +13,7 @@
  * SA is being deleted, is answered with TEMPORARY_FAILURE.
  */
 import { ExchangeType, NotifyType, PayloadType, ProtocolId, type KePayload, type NoncePayload, type Payload } from '../codec/types.js';
+import type { IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
@@ -25,7 +26,7 @@ import type { KeyExchange } from '../../crypto/types.js';
 import { ourExchangeLost } from './child-sa.js';
 import { startDeleteIke } from './informational.js';
 import { retryDelay } from './create-child-sa.js';
-import { scheduleIkeLifetimes } from '../lifecycle.js';
+import { scheduleIkeLifetimes } from '../lifetimes.js';
 import { emitKeys } from './ike-sa-init.js';
 import { totalRetransmitTime } from '../retransmit.js';
 import { transition } from '../sa-state.js';
@@ -38,11 +39,11 @@ function childrenBusy(sa: IkeSa): boolean {
 }
 
 /** The new IKE SA that a rekey creates: same peer, identities and config; fresh SPIs, nonces and keys. */
-function successor(ctx: EndpointContext, old: IkeSa, initiator: boolean, spiI: Uint8Array, spiR: Uint8Array, set: TransformSet, Ni: Uint8Array, Nr: Uint8Array, gir: Uint8Array, now: number): IkeSa {
+function successor(ctx: EndpointContext, old: IkeSa, conn: IkeConnectionConfig, initiator: boolean, spiI: Uint8Array, spiR: Uint8Array, set: TransformSet, Ni: Uint8Array, Nr: Uint8Array, gir: Uint8Array, now: number): IkeSa {
   const sa = ctx.newSa(initiator, spiI, old.local, old.remote);
   sa.spiR = spiR;
   sa.rekeyOf = old;
-  sa.conn = old.conn;
+  sa.conn = conn;
   sa.set = set;
   sa.Ni = Ni;
   sa.Nr = Nr;
@@ -61,7 +62,7 @@ function successor(ctx: EndpointContext, old: IkeSa, initiator: boolean, spiI: U
   sa.establishedAt = now;
   sa.lastInbound = now;
   ctx.registerSa(sa);
-  scheduleIkeLifetimes(ctx, sa, now);
+  scheduleIkeLifetimes(ctx, sa, conn, now);
   return sa;
 }
 
@@ -154,7 +155,7 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
       return;
     }
     ke.dispose();
-    const created = successor(ctx, sa, true, spi, saP.proposals[0]!.spi, set, Ni, nr.data, gir, t);
+    const created = successor(ctx, sa, conn, true, spi, saP.proposals[0]!.spi, set, Ni, nr.data, gir, t);
     gir.fill(0);
     sa.rekeyOurs = { Ni, Nr: nr.data, spi, replacement: created };
     const theirs = sa.rekeyTheirs;
@@ -213,7 +214,7 @@ export function respondRekeyIke(ctx: EndpointContext, sa: IkeSa, req: readonly P
   const Nr = randomBytes(ctx.random, ctx.settings.nonceBytes);
   const ourSpi = ctx.newIkeSpi();
   // The peer initiates this rekey: it is the original initiator of the new SA (RFC 7296 2.18).
-  const created = successor(ctx, sa, false, sel.spi, ourSpi, sel.set, ni.data, Nr, gir, now);
+  const created = successor(ctx, sa, conn, false, sel.spi, ourSpi, sel.set, ni.data, Nr, gir, now);
   gir.fill(0);
   sa.rekeyTheirs = { Ni: ni.data, Nr, replacement: created };
   answer([
