@@ -393,8 +393,10 @@ class ParseContext {
       const sc = new Scanner(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, file);
       this.statements(sc, target, undefined, depth);
     } catch (e) {
-      const hint = e instanceof ConfigError && e.code === 'SYNTAX' && e.file === file ? legacyFormatHint(text, file) : undefined;
-      if (hint !== undefined) throw new ConfigError('SYNTAX', { file: e.file, line: e.line, column: e.column }, `${e.detail}; ${hint}`);
+      if (e instanceof ConfigError && e.code === 'SYNTAX' && e.file === file) {
+        const hint = legacyFormatHint(text, file);
+        if (hint !== undefined) throw new ConfigError('SYNTAX', { file: e.file, line: e.line, column: e.column }, `${e.detail}; ${hint}`);
+      }
       throw e;
     } finally {
       this.stack.pop();
