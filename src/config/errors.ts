@@ -8,6 +8,7 @@
  */
 
 import { redactSecrets } from './redact.js';
+import { CodedError } from '../util/coded-error.js';
 
 /** Where something is in a configuration file. Lines and columns count from 1. */
 export interface SourceLocation {
@@ -39,8 +40,7 @@ function formatWhere(loc: SourceLocation | undefined): string {
   return loc.line > 0 ? `${loc.file}:${loc.line}: ` : `${loc.file}: `;
 }
 
-export class ConfigError extends Error {
-  readonly code: ConfigErrorCode;
+export class ConfigError extends CodedError<ConfigErrorCode> {
   readonly file: string;
   readonly line: number;
   readonly column: number;
@@ -54,9 +54,7 @@ export class ConfigError extends Error {
   constructor(code: ConfigErrorCode, loc: SourceLocation | undefined, detail: string, errors?: readonly ConfigError[]) {
     // Every message passes the secret redaction (./redact.ts): no error can quote a `secret = ...` line.
     detail = redactSecrets(detail);
-    super(formatWhere(loc) + detail);
-    this.name = 'ConfigError';
-    this.code = code;
+    super(code, formatWhere(loc) + detail);
     this.file = loc?.file ?? '';
     this.line = loc?.line ?? 0;
     this.column = loc?.column ?? 0;

@@ -2,6 +2,7 @@
  * Typed errors of the crypto layer. Every failure at the crypto boundary is a CryptoError with a stable code,
  * so callers (IKE, ESP, tests) can branch on `code` and never on message text.
  */
+import { CodedError } from '../util/coded-error.js';
 export type CryptoErrorCode =
   | 'INVALID_KEY_LENGTH'
   | 'INVALID_NONCE_LENGTH'
@@ -15,14 +16,7 @@ export type CryptoErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'DISPOSED';
 
-export class CryptoError extends Error {
-  readonly code: CryptoErrorCode;
-  constructor(code: CryptoErrorCode, message: string) {
-    super(message);
-    this.name = 'CryptoError';
-    this.code = code;
-  }
-}
+export class CryptoError extends CodedError<CryptoErrorCode> {}
 
 export function isCryptoError(e: unknown, code?: CryptoErrorCode): e is CryptoError {
   return e instanceof CryptoError && (code === undefined || e.code === code);

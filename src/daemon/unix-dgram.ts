@@ -10,6 +10,7 @@
  */
 import { endianness } from 'node:os';
 import { koffiModule, libcFunction, libcUnavailableReason } from '../sys/libc.js';
+import { CodedError } from '../util/coded-error.js';
 
 const AF_UNIX = 1;
 const SOCK_DGRAM = 2;
@@ -55,14 +56,13 @@ function loadLibc(): Libc {
 
 export type UnixDatagramErrorCode = 'UNAVAILABLE' | 'BAD_PATH' | 'SYSCALL';
 
-export class UnixDatagramError extends Error {
+export class UnixDatagramError extends CodedError<UnixDatagramErrorCode> {
   constructor(
-    readonly code: UnixDatagramErrorCode,
+    code: UnixDatagramErrorCode,
     message: string,
     readonly errno?: number,
   ) {
-    super(message);
-    this.name = 'UnixDatagramError';
+    super(code, message);
   }
 }
 

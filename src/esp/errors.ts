@@ -2,6 +2,7 @@
  * Errors of the ESP control surface (installSa, installPolicy, rollover). The data path never throws: every bad
  * packet is a DropReason, counted. These are for bad *configuration* handed in by IKE or a test.
  */
+import { CodedError } from '../util/coded-error.js';
 export type EspErrorCode =
   | 'UNSUPPORTED_SUITE'
   | 'BAD_KEY'
@@ -10,14 +11,7 @@ export type EspErrorCode =
   | 'UNKNOWN_SPI'
   | 'UNKNOWN_POLICY';
 
-export class EspError extends Error {
-  readonly code: EspErrorCode;
-  constructor(code: EspErrorCode, message: string) {
-    super(message);
-    this.name = 'EspError';
-    this.code = code;
-  }
-}
+export class EspError extends CodedError<EspErrorCode> {}
 
 export function isEspError(e: unknown, code?: EspErrorCode): e is EspError {
   return e instanceof EspError && (code === undefined || e.code === code);

@@ -6,17 +6,15 @@
  * length at both ends), we need only the frames, and a package would be a dependency for ~150 lines.
  * Malformed input is a CaptureFormatError naming the cause and the byte offset, never a crash.
  */
+import { CodedError } from '../util/coded-error.js';
 
 export type CaptureFormatErrorCode = 'NOT_A_CAPTURE' | 'TRUNCATED' | 'BAD_BLOCK';
 
-export class CaptureFormatError extends Error {
-  readonly code: CaptureFormatErrorCode;
+export class CaptureFormatError extends CodedError<CaptureFormatErrorCode> {
   /** Byte offset in the file where the problem was found. */
   readonly offset: number;
   constructor(code: CaptureFormatErrorCode, offset: number, message: string) {
-    super(`${message} (at byte ${offset})`);
-    this.name = 'CaptureFormatError';
-    this.code = code;
+    super(code, `${message} (at byte ${offset})`);
     this.offset = offset;
   }
 }

@@ -22,6 +22,7 @@
  * trusts it. The inner packets were integrity-checked by ESP's ICV, so no payload checksum is computed here.
  */
 import { onesComplementSum, pseudoHeaderSum } from './checksum.js';
+import { CodedError } from '../util/coded-error.js';
 
 export const VIRTIO_NET_HDR_LEN = 10;
 export const VIRTIO_NET_HDR_F_NEEDS_CSUM = 1;
@@ -74,15 +75,7 @@ export function writeVirtioNetHdr(b: Uint8Array, off: number, h: VirtioNetHdr): 
 
 export type GsoErrorCode = 'TRUNCATED' | 'UNSUPPORTED_GSO' | 'BAD_HEADER' | 'NO_BUFFER';
 
-export class GsoError extends Error {
-  constructor(
-    readonly code: GsoErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'GsoError';
-  }
-}
+export class GsoError extends CodedError<GsoErrorCode> {}
 
 /**
  * Completes a CHECKSUM_PARTIAL packet (NEEDS_CSUM without GSO): the 16-bit field at csumStart + csumOffset holds

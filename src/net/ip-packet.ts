@@ -5,17 +5,15 @@
  * Addresses are views into the packet (no copy); format them with formatIp from ./ip-address.js when needed.
  */
 import { internetChecksum, onesComplementSum, pseudoHeaderSum } from './checksum.js';
+import { CodedError } from '../util/coded-error.js';
 
 export type IpPacketErrorCode = 'TRUNCATED' | 'BAD_VERSION' | 'BAD_HEADER_LENGTH' | 'BAD_TOTAL_LENGTH';
 
-export class IpPacketError extends Error {
-  readonly code: IpPacketErrorCode;
+export class IpPacketError extends CodedError<IpPacketErrorCode> {
   /** Byte offset in the packet where the problem was found. */
   readonly offset: number;
   constructor(code: IpPacketErrorCode, offset: number, message: string) {
-    super(`${message} (at byte ${offset})`);
-    this.name = 'IpPacketError';
-    this.code = code;
+    super(code, `${message} (at byte ${offset})`);
     this.offset = offset;
   }
 }

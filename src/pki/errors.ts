@@ -3,6 +3,7 @@
  * message naming the input (file name or what was being parsed) and the cause. Validation refusals are not
  * thrown: they are returned as `{ ok: false, code, message }` (see validate.ts).
  */
+import { CodedError } from '../util/coded-error.js';
 export type PkiErrorCode =
   | 'BAD_ENCODING' // not PEM/DER of the expected structure
   | 'BAD_KEY' // a private/public key that cannot be loaded
@@ -14,14 +15,7 @@ export type PkiErrorCode =
   | 'BAD_ARGUMENT'
   | 'IO'; // a file could not be read (credential loading)
 
-export class PkiError extends Error {
-  readonly code: PkiErrorCode;
-  constructor(code: PkiErrorCode, message: string) {
-    super(message);
-    this.name = 'PkiError';
-    this.code = code;
-  }
-}
+export class PkiError extends CodedError<PkiErrorCode> {}
 
 export function isPkiError(e: unknown, code?: PkiErrorCode): e is PkiError {
   return e instanceof PkiError && (code === undefined || e.code === code);

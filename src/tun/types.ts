@@ -8,6 +8,7 @@
  * `new Uint8Array(p.buffer, p.byteOffset - tun.headroom, tun.headroom + p.length)`.
  * Packets passed to writeBatch() may be reused by the caller as soon as it returns.
  */
+import { CodedError } from '../util/coded-error.js';
 
 export interface TunStats {
   rxPackets: number;
@@ -57,14 +58,11 @@ export function emptyTunStats(): TunStats {
 
 export type TunErrorCode = 'UNSUPPORTED' | 'OPEN_FAILED' | 'IOCTL_FAILED' | 'READ_FAILED' | 'WRITE_FAILED' | 'BAD_OPTION' | 'CLOSED' | 'COMMAND_FAILED';
 
-export class TunError extends Error {
-  readonly code: TunErrorCode;
+export class TunError extends CodedError<TunErrorCode> {
   /** errno of the failing system call, when there is one. */
   readonly errno: number | undefined;
   constructor(code: TunErrorCode, message: string, errno?: number) {
-    super(message);
-    this.name = 'TunError';
-    this.code = code;
+    super(code, message);
     this.errno = errno;
   }
 }

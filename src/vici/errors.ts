@@ -2,6 +2,7 @@
  * Typed errors of the vici codec, framing and client. Every decoder in src/vici returns a value or throws a
  * ViciError (never anything else), with a stable `code` and, for byte-level problems, the `offset` where it was found.
  */
+import { CodedError } from '../util/coded-error.js';
 export type ViciErrorCode =
   /** The message or packet ends inside an element. */
   | 'TRUNCATED'
@@ -31,14 +32,11 @@ export type ViciErrorCode =
   | 'UNKNOWN_COMMAND'
   | 'UNKNOWN_EVENT';
 
-export class ViciError extends Error {
-  readonly code: ViciErrorCode;
+export class ViciError extends CodedError<ViciErrorCode> {
   /** Byte offset into the message or packet where the problem was found, when that applies. */
   readonly offset: number | undefined;
   constructor(code: ViciErrorCode, message: string, offset?: number) {
-    super(offset === undefined ? message : `${message} (at byte ${offset})`);
-    this.name = 'ViciError';
-    this.code = code;
+    super(code, offset === undefined ? message : `${message} (at byte ${offset})`);
     this.offset = offset;
   }
 }

@@ -4,6 +4,7 @@
  * Everything here is data; the layouts live in payloads.ts, the per-exchange rules in rules.ts.
  * Numbers follow the IANA "Internet Key Exchange Version 2 (IKEv2) Parameters" registry (RFC 7296 section 3).
  */
+import { CodedError } from '../../util/coded-error.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Registries
@@ -566,11 +567,9 @@ export function codecError(
  * Thrown by the encoder only for a programming error in the caller's model (a field out of range, a length that
  * cannot be expressed). Decoding never throws.
  */
-export class IkeEncodeError extends Error {
-  readonly code = 'ENCODE_INVALID' as const;
+export class IkeEncodeError extends CodedError<'ENCODE_INVALID'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'IkeEncodeError';
+    super('ENCODE_INVALID', message);
   }
 }
 
