@@ -24,11 +24,16 @@ export function certIdentity(conn: IkeConnectionConfig): Identity | undefined {
   return leaf ? { type: IdType.ID_DER_ASN1_DN, data: leaf.subject.der } : undefined;
 }
 
-/** CERT payloads to send: our certificate and intermediates, per send_cert (RFC 7296 3.6). */
+/**
+ * CERT payloads to send: our certificate, then the intermediates, per send_cert (RFC 7296 3.6). A self-signed root
+ * after the end entity is never sent: the peer must already trust it, so it only costs bytes and fragments.
+ */
 export function certPayloads(conn: IkeConnectionConfig, peerAsked: boolean): CertPayload[] {
   const send = conn.sendCert === 'always' || (conn.sendCert === 'ifasked' && peerAsked);
   if (!send) return [];
-  return (conn.local.certs ?? []).map((c) => ({ type: PayloadType.CERT, critical: false, encoding: CertEncoding.X509_CERT_SIGNATURE, data: c.der }));
+  return (conn.local.certs ?? [])
+    .filter((c, i) => i === 0 || !c.selfSigned)
+    .map((c) => ({ type: PayloadType.CERT, critical: false, encoding: CertEncoding.X509_CERT_SIGNATURE, data: c.der }));
 }
 
 /** A CERTREQ naming our trust anchors by the SHA-1 of their public key info (RFC 7296 3.7). */

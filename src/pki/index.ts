@@ -23,13 +23,8 @@
  *   - AUTH: `const { method, data } = signAuth(privateKey, InitiatorSignedOctets, { ...auth, peerHashes })`;
  *     put `method` into the AUTH payload's Auth Method and `data` into its Authentication Data.
  *
- * Shortcut for the receiving side (steps 1-4 below in one call, see peer-auth.ts):
- *   const r = authenticatePeer({ certPayloads, knownCerts, store, now, peerId, method: auth.method,
- *                                authData: auth.data, signedOctets, constraints: parseAuthKeyword(remote.auth) })
- *   r.ok ? log(`authentication of '${id}' with ${describeAuth(auth.method, r.scheme)} successful`)
- *        : refuse with AUTHENTICATION_FAILED and log `${r.code}: ${r.message}`.
- * and for the sending side `certPayloadsToSend(cert, intermediates, send_cert, peerSentCertreq)` and
- * `decodeCertreq(data)` / `store.certreqData()` for CERTREQ.
+ * The one peer-certificate path of IKE_AUTH is src/ike/auth-pubkey.ts (certPayloads, verifyPeerCert): it runs
+ * the steps below. For CERTREQ: `store.certreqData()` to send, `decodeCertreq(data)` (validate.ts) to read.
  *
  * Receiving IKE_AUTH step by step (the responder mirror is the same):
  *   1. certs = CERT payloads of encoding 4 → `parseCertificate(payload.data)` (catch PkiError → AUTHENTICATION_FAILED);
@@ -54,12 +49,10 @@
  *   validate.ts     TrustStore, validateChain, certMatchesId (codes below)
  *   credentials.ts  loadCredentialDir(dir, fs) (swanctl layout)
  *   print.ts        formatCertificate/formatCrl as `pki --print`
- *   peer-auth.ts    authenticatePeer, certPayloadsToSend, decodeCertreq
  *   node-fs.ts      nodeCredentialFs (node:fs binding; not re-exported here to keep the barrel IO-free)
  *
  * Validation codes: EXPIRED, NOT_YET_VALID, UNTRUSTED_ISSUER, BAD_SIGNATURE, NOT_A_CA, PATH_LENGTH,
- * WRONG_KEY_USAGE, WRONG_EKU, REVOKED, UNSUPPORTED_CRITICAL_EXTENSION, CHAIN_TOO_LONG; certMatchesId: ID_NOT_IN_CERT;
- * authenticatePeer adds BAD_CERT, NO_CERT, BAD_AUTH.
+ * WRONG_KEY_USAGE, WRONG_EKU, REVOKED, UNSUPPORTED_CRITICAL_EXTENSION, CHAIN_TOO_LONG; certMatchesId: ID_NOT_IN_CERT.
  */
 export * from './errors.js';
 export * from './oids.js';
@@ -76,4 +69,3 @@ export * from './validate.js';
 export * from './pkcs12.js';
 export * from './credentials.js';
 export * from './print.js';
-export * from './peer-auth.js';

@@ -13,6 +13,7 @@ import { keyIdSha1, spkiSha1 } from './keys.js';
 import { generalNameIdentity, generalNameText, namesEqual } from './name.js';
 import { EKU_NAMES, OID } from './oids.js';
 import { verifyWithScheme } from './sigalg.js';
+import { PkiError } from './errors.js';
 
 export type ValidationCode =
   | 'EXPIRED'
@@ -322,4 +323,15 @@ export function certMatchesId(cert: Certificate, id: Identity): IdMatchResult {
       `identity '${shown}' is not confirmed by certificate "${cert.subject.text}": neither its subject nor a subjectAltName matches, it contains ${certIdentities(cert)}; ` +
       `issue the certificate with --san ${shown} or configure the peer's id as one of these`,
   };
+}
+
+/**
+ * Splits a received CERTREQ's Certification Authority data into its 20-octet SHA-1 hashes (RFC 7296 3.7), each
+ * to look up with TrustStore.caForCertreqHash.
+ */
+export function decodeCertreq(data: Uint8Array): Uint8Array[] {
+  if (data.length % 20 !== 0) throw new PkiError('BAD_ENCODING', `CERTREQ data of ${data.length} octets is not a list of 20-octet SHA-1 hashes`);
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < data.length; i += 20) out.push(data.slice(i, i + 20));
+  return out;
 }
