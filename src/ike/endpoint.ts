@@ -16,15 +16,14 @@ import { DEFAULT_SETTINGS, type Address, type Credentials, type EndpointSettings
 import type { ChildSaInfo, IkeDownReason, IkeEvent, IkeSaInfo, LogGroup, Transmit } from './events.js';
 import { IkeSa, spiHex, type ChildSa } from './ike-sa.js';
 import { retransmissionTimeout } from './retransmit.js';
-import { decodeIkeHeader, decodeIkeMessage, encodeIkeMessage, encodePlainMessage } from './wire.js';
-import { checkPayloadRules, decodePayloads, FragmentReassembler, notifyForError, openEncrypted } from './codec/index.js';
+import { decodeIkeHeader, encodeIkeMessage, encodePlainMessage } from './wire.js';
+import { notifyForError } from './codec/index.js';
 import { respondIkeSaInit, startIkeSaInit } from './exchanges/ike-sa-init.js';
-import { closeWithDelete, respondIkeAuth } from './exchanges/ike-auth.js';
-import { respondInformational, startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
+import { startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
 import type { ChildConfig } from './config.js';
 import { notify } from './payload-util.js';
-import { respondCreateChild, startCreateChild } from './exchanges/create-child-sa.js';
-import { respondRekeyIke, startRekeyIke } from './exchanges/rekey-ike.js';
+import { startCreateChild } from './exchanges/create-child-sa.js';
+import { startRekeyIke } from './exchanges/rekey-ike.js';
 import { nextDeadline, runTimers } from './lifecycle.js';
 import { AddressPool, type AddressPoolConfig } from './pool.js';
 import { NotifyType } from './codec/types.js';
@@ -33,6 +32,9 @@ import { describePayloads, exchangeName, fmt } from './format.js';
 import { InitAdmission } from './limits.js';
 import { initKey, SaTable } from './sa-table.js';
 import { TimerHeap } from './timer-heap.js';
+import { handleRequest, handleResponse, type DispatchHost } from './dispatch.js';
+import { afterDown, reauthenticate, uniqueConfigs, type StartIke } from './restart.js';
+import { InboundDecoder } from './inbound.js';
 import { IllegalTransitionError, STRICT_TRANSITIONS_DEFAULT, transition } from './sa-state.js';
 
 export type { CookieSecret, EndpointContext } from './context.js';
@@ -62,10 +64,10 @@ export class IkeEndpoint implements EndpointContext {
   /** SAs an operation touched: their indexes and deadline are brought up to date before returning (settle). */
   private readonly dirty = new Set<IkeSa>();
   private readonly admission: InitAdmission;
+  /** Decoding, SK opening and RFC 7383 reassembly (with its bounds across all SAs) of inbound messages. */
+  private readonly inbound = new InboundDecoder(this);
   /** Key exchanges started (createKeyExchange), to charge IKE_SA_INIT requests that fail after one. */
   private keCount = 0;
-  /** Bytes held by RFC 7383 reassembly across all SAs. */
-  private reassemblyBytes = 0;
   private readonly txQueue: Transmit[] = [];
   private readonly eventQueue: IkeEvent[] = [];
   private readonly childSpis = new Set<number>();
@@ -143,8 +145,8 @@ export class IkeEndpoint implements EndpointContext {
     const what = `${exchangeName(header.exchangeType)} ${header.flags.response ? 'response' : 'request'} ${header.messageId}`;
     this.dirty.add(sa);
     this.guard(sa, what, () => {
-      if (header.flags.response) this.handleResponse(sa, data, header, local, remote, now);
-      else this.handleRequest(sa, data, header, local, remote, now, marker);
+      if (header.flags.response) handleResponse(this.dispatch, sa, data, header, local, remote, now);
+      else handleRequest(this.dispatch, sa, data, header, local, remote, now, marker);
     });
   }
 
@@ -202,7 +204,7 @@ export class IkeEndpoint implements EndpointContext {
       if (!this.sas.has(sa)) continue;
       this.dirty.add(sa);
       try {
-        this.expireReassembly(sa, now);
+        this.inbound.expire(sa, now);
         const p = sa.pending;
         if (p && p.deadline <= now) {
           p.attempt++;
@@ -283,6 +285,18 @@ export class IkeEndpoint implements EndpointContext {
     const local = opts.local ?? { address: firstConcrete(conn.localAddrs) ?? (remote.address.includes(':') ? '::' : '0.0.0.0'), port: conn.localPort };
     return this.settled(() => this.startIke(conn, child, now, { local, remote }).id);
   }
+
+  /** What dispatch.ts needs beyond EndpointContext. */
+  private readonly dispatch: DispatchHost = {
+    ctx: this,
+    decode: (sa, data, header) => this.inbound.decode(sa, data, header, this.lastNow),
+    kick: (sa, now) => this.kick(sa, now),
+    followPeer: (sa, remote) => this.followPeer(sa, remote),
+    transmit: (sa, data) => this.transmit(sa, data),
+  };
+
+  /** startIke for restart.ts (keyingtries, dpd_action/close_action, reauthentication). */
+  private readonly starter: StartIke = (conn, child, now, at) => this.startIke(conn, child, now, at);
 
   private startIke(conn: IkeConnectionConfig, child: ChildConfig | undefined, now: number, at: { local: Address; remote: Address }): IkeSa {
     const sa = this.newSa(true, this.newIkeSpi(), at.local, at.remote);
@@ -501,37 +515,14 @@ export class IkeEndpoint implements EndpointContext {
     sa.queue.length = 0;
     this.sas.remove(sa);
     this.dirty.add(sa);
-    this.dropReassembly(sa);
+    this.inbound.drop(sa);
     sa.ke?.dispose();
     for (const l of sa.leases.splice(0)) l.release(l.address);
     this.log('ike', wasUp ? 1 : 0, sa, message);
     this.emit({ type: 'ike-down', sa: sa.info(), reason, message });
     if (sa.reauthOf && reason !== 'rekeyed') sa.reauthOf.reauthBy = undefined;
     if (sa.rekeyedTo || reason === 'rekeyed' || !conn) return;
-    // keyingtries (strongSwan): an initiator whose setup timed out starts another retransmission sequence with
-    // a fresh IKE SA, up to keyingtries attempts in all (0 = for ever).
-    if (!wasUp && reason === 'timeout' && sa.initiator && (conn.keyingTries === 0 || sa.keyingTry < conn.keyingTries)) {
-      const child = sa.plannedChild;
-      this.log('ike', 0, undefined, `peer not responding, trying again (${sa.keyingTry + 1}/${conn.keyingTries === 0 ? 'unlimited' : conn.keyingTries})`);
-      const fresh = this.startIke(conn, child, this.lastNow, { local: { address: sa.local.address, port: conn.localPort }, remote: { address: sa.remote.address, port: conn.remotePort } });
-      fresh.keyingTry = sa.keyingTry + 1;
-      fresh.pendingChildren = sa.pendingChildren;
-      fresh.reauthOf = sa.reauthOf;
-      fresh.vipHint = sa.vipHint;
-      return;
-    }
-    // A peer that reauthenticated (make-before-break) deletes the old IKE SA once the new one is up: not a close.
-    const replaced = this.establishedSas().some((o) => o !== sa && o.conn === conn && o.remoteId.type === sa.remoteId.type && Buffer.compare(o.remoteId.data, sa.remoteId.data) === 0);
-    if (replaced && reason === 'deleted-by-peer') return;
-    // dpd_action after a dead peer, close_action after the peer closed (strongSwan semantics).
-    const action = (c: ChildConfig): string => (reason === 'timeout' ? c.dpdAction : reason === 'deleted-by-peer' ? c.closeAction : 'none');
-    const restart = configs.filter((c) => { const a = action(c); return a === 'restart' || a === 'start'; });
-    for (const c of configs) if (action(c) === 'trap') this.emit({ type: 'trap', connection: conn.name, child: c.name });
-    if (restart.length > 0 && !conn.remoteAddrs.every((a) => a.startsWith('%'))) {
-      this.log('ike', 0, undefined, `restarting CHILD_SA ${restart.map((c) => c.name).join(', ')} of ${conn.name} (${reason === 'timeout' ? 'dpd_action' : 'close_action'})`);
-      const fresh = this.startIke(conn, restart[0], this.lastNow, { local: { address: sa.local.address, port: conn.localPort }, remote: { address: sa.remote.address, port: conn.remotePort } });
-      fresh.pendingChildren = restart.slice(1);
-    }
+    afterDown(this, sa, conn, configs, reason, wasUp, this.lastNow, this.starter);
   }
 
   /** Removes a CHILD SA from its IKE SA and tells the driver to uninstall it. */
@@ -603,42 +594,7 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   reauthenticate(sa: IkeSa, now: number): void {
-    const conn = sa.conn;
-    if (!conn || sa.state !== 'ESTABLISHED' || !sa.initiator && conn.remoteAddrs.every((a) => a.startsWith('%'))) {
-      // A responder that cannot reach the peer's address on its own (road warrior) lets the peer reauthenticate.
-      if (sa.state === 'ESTABLISHED') this.log('ike', 1, sa, 'reauthentication needs an initiator-side address; leaving it to the peer');
-      return;
-    }
-    const children = uniqueConfigs(sa.children.map((c) => c.config));
-    this.log('ike', 0, sa, `reauthenticating IKE_SA ${sa.name}[${sa.id}] (${this.settings.makeBeforeBreak ? 'make-before-break' : 'break-before-make'})`);
-    if (this.settings.makeBeforeBreak) {
-      const fresh = this.startIke(conn, children[0], now, { local: { address: sa.local.address, port: conn.localPort }, remote: { address: sa.remote.address, port: conn.remotePort } });
-      fresh.reauthOf = sa;
-      fresh.vipHint = sa.virtualIps;
-      sa.reauthBy = fresh;
-      fresh.pendingChildren = children.slice(1);
-    } else {
-      const remote = { address: sa.remote.address, port: conn.remotePort };
-      const local = { address: sa.local.address, port: conn.localPort };
-      const vips = sa.virtualIps;
-      this.enqueue(sa, (t) => {
-        // Queued behind any CHILD SA exchange in flight, so the list below includes what it created.
-        const current = uniqueConfigs(sa.children.map((c) => c.config));
-        if (current.length > 0) children.splice(0, children.length, ...current);
-        startDeleteIke(this, sa, t);
-        const del = sa.pending;
-        if (!del) return;
-        const done = (t2: number): void => {
-          const fresh = this.startIke(conn, children[0], t2, { local, remote });
-          fresh.vipHint = vips;
-          fresh.pendingChildren = children.slice(1);
-        };
-        // Break-before-make: the new IKE SA starts once the old one is gone (answered or timed out).
-        const origResp = del.onResponse;
-        const origTimeout = del.onTimeout;
-        sa.pending = { ...del, onResponse: (h, p, t2) => (origResp(h, p, t2), done(t2)), onTimeout: (t2) => (origTimeout(t2), done(t2)) };
-      }, now);
-    }
+    reauthenticate(this, sa, now, this.starter);
   }
 
   cookieSecrets(now: number): { current: CookieSecret; previous?: CookieSecret } {
@@ -701,7 +657,7 @@ export class IkeEndpoint implements EndpointContext {
       if (sa.state !== 'DESTROYING') transition(this, sa, 'DESTROYING', why);
       this.sas.remove(sa);
       this.dirty.add(sa);
-      this.dropReassembly(sa);
+      this.inbound.drop(sa);
     }
   }
 
@@ -715,30 +671,6 @@ export class IkeEndpoint implements EndpointContext {
       return fn();
     } finally {
       this.settle();
-    }
-  }
-
-  /**
-   * RFC 7383 reassembly bounds beyond the per-SA ones of FragmentReassembler (fragments, bytes): a reassembly older
-   * than reassembly.timeoutMs is abandoned (a peer that lost a fragment retransmits the whole message anyway), and
-   * all SAs together hold at most reassembly.maxTotalBytes.
-   */
-  private expireReassembly(sa: IkeSa, now: number): void {
-    for (const dir of ['request', 'response'] as const) {
-      const r = sa.reassembly[dir];
-      if (r && r.isExpired(now, this.settings.reassembly.timeoutMs)) {
-        this.log('enc', 1, sa, `dropping incomplete fragmented IKE message ${r.messageId ?? ''} after ${this.settings.reassembly.timeoutMs} ms`);
-        this.reassemblyBytes -= r.heldBytes;
-        r.reset();
-      }
-    }
-  }
-
-  private dropReassembly(sa: IkeSa): void {
-    for (const r of [sa.reassembly.request, sa.reassembly.response]) {
-      if (!r) continue;
-      this.reassemblyBytes -= r.heldBytes;
-      r.reset();
     }
   }
 
@@ -761,186 +693,6 @@ export class IkeEndpoint implements EndpointContext {
   private transmit(sa: IkeSa, data: Uint8Array): void {
     this.txQueue.push({ data, local: sa.local, remote: sa.remote, nonEspMarker: sa.encapsulated });
   }
-
-  private handleResponse(sa: IkeSa, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number): void {
-    const p = sa.pending;
-    if (!p || p.messageId !== header.messageId || p.exchangeType !== header.exchangeType) {
-      this.log('net', 2, sa, `unexpected response with message ID ${header.messageId}, dropped`);
-      return;
-    }
-    const d = this.decodeAndOpen(sa, data, header);
-    if (d.kind === 'drop') return;
-    if (d.kind === 'invalid') {
-      // A malformed but authentic response ends the exchange; for IKE_SA_INIT/IKE_AUTH the SA cannot continue.
-      sa.pending = undefined;
-      this.log('ike', 0, sa, `invalid ${exchangeName(header.exchangeType)} response: ${d.message}`);
-      // An authentic but malformed IKE_AUTH response: the responder holds an established IKE SA; delete it there.
-      if (header.exchangeType === ExchangeType.IKE_AUTH && sa.state === 'CONNECTING') closeWithDelete(this, sa, 'invalid-syntax', `invalid IKE_AUTH response: ${d.message}`, now);
-      else if (sa.state === 'CREATED' || sa.state === 'CONNECTING') this.destroySa(sa, 'invalid-syntax', `invalid ${exchangeName(header.exchangeType)} response: ${d.message}`);
-      else {
-        // On an established SA the exchange still ends through its own error path, as if the peer had answered
-        // INVALID_SYNTAX: a CHILD SA being rekeyed or deleted, or our IKE rekey, must not stay half-way for ever.
-        p.onResponse(header, [notify(NotifyType.INVALID_SYNTAX)], now);
-        this.kick(sa, now);
-      }
-      return;
-    }
-    const decoded = d.payloads;
-    sa.pending = undefined;
-    sa.lastInbound = now;
-    // RealMessage2 of RFC 7296 2.15: the responder's AUTH covers the IKE_SA_INIT response exactly as received.
-    if (header.exchangeType === ExchangeType.IKE_SA_INIT) {
-      sa.initResponse = data.slice();
-      // Initiating from a wildcard address: the datagram tells us which address we use (for NAT-D and TS).
-      if (isUnspecified(sa.local.address) && !isUnspecified(local.address)) sa.local = { address: local.address, port: sa.local.port };
-    }
-    // RFC 7296 2.23: after NAT-T kicks in, follow the peer's address and port on authenticated messages.
-    if (sa.state === 'ESTABLISHED' && (remote.address !== sa.remote.address || remote.port !== sa.remote.port) && sa.encapsulated) {
-      this.followPeer(sa, remote);
-    }
-    this.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} response ${header.messageId} [ ${describePayloads(decoded)} ]`);
-    p.onResponse(header, decoded, now);
-    this.kick(sa, now);
-  }
-
-  private handleRequest(sa: IkeSa, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number, marker: boolean): void {
-    const mid = header.messageId;
-    // RFC 7296 2.1: a retransmission is the same request: same message ID and exchange type.
-    if (sa.lastResponse && mid === sa.lastResponse.messageId && header.exchangeType === sa.lastResponse.exchangeType && mid + 1 === sa.expectedRequestId) {
-      // RFC 7383 2.6.1: a retransmitted fragmented request is answered once, on its first fragment.
-      if (header.nextPayload === PayloadType.SKF && fragmentNumber(data) !== 1) return;
-      this.log('net', 1, sa, `received retransmit of request with ID ${mid}, retransmitting response`);
-      for (const d of sa.lastResponse.datagrams) this.transmit(sa, d);
-      return;
-    }
-    if (mid !== sa.expectedRequestId) {
-      this.log('net', 2, sa, `request with message ID ${mid} outside the window (expected ${sa.expectedRequestId}), dropped`);
-      return;
-    }
-    const d = this.decodeAndOpen(sa, data, header);
-    if (d.kind === 'drop') return;
-    if (d.kind === 'invalid') {
-      // RFC 7296 2.21.2 / 3.10.1: answer an authentic malformed request with the error notify.
-      sa.expectedRequestId = mid + 1;
-      this.log('ike', 1, sa, `invalid ${exchangeName(header.exchangeType)} request ${mid}: ${d.message}; answering ${d.notifyType === NotifyType.INVALID_SYNTAX ? 'INVALID_SYNTAX' : 'UNSUPPORTED_CRITICAL_PAYLOAD'}`);
-      this.sendResponse(sa, header.exchangeType, mid, [notify(d.notifyType, d.data)]);
-      if (sa.state !== 'ESTABLISHED' && sa.state !== 'DELETING' && sa.state !== 'REKEYING') this.destroySa(sa, 'invalid-syntax', `invalid ${exchangeName(header.exchangeType)} request: ${d.message}`);
-      return;
-    }
-    const decoded = d.payloads;
-    sa.lastInbound = now;
-    if (sa.encapsulated && sa.state === 'ESTABLISHED' && (remote.port !== sa.remote.port || remote.address !== sa.remote.address)) this.followPeer(sa, remote);
-    if (marker && !sa.encapsulated) {
-      // The initiator moved to the NAT-T port (RFC 7296 2.23): answer from there, with the marker.
-      sa.local = local;
-      sa.remote = remote;
-      sa.encapsulated = true;
-    }
-    sa.expectedRequestId = mid + 1;
-    this.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} request ${mid} [ ${describePayloads(decoded)} ]`);
-    switch (header.exchangeType) {
-      case ExchangeType.IKE_AUTH:
-        respondIkeAuth(this, sa, decoded, mid, now);
-        break;
-      case ExchangeType.INFORMATIONAL:
-        respondInformational(this, sa, decoded, mid, now);
-        break;
-      case ExchangeType.CREATE_CHILD_SA:
-        respondCreateChild(this, sa, decoded, mid, now, (req) => respondRekeyIke(this, sa, req, mid, now));
-        break;
-      default:
-        this.log('ike', 1, sa, `unsupported exchange type ${header.exchangeType}, answering INVALID_SYNTAX`);
-        this.sendResponse(sa, header.exchangeType, mid, [notify(NotifyType.INVALID_SYNTAX)]);
-    }
-    this.kick(sa, now);
-  }
-
-  /**
-   * Decodes a message and opens its SK payload (RFC 7296 2.21.2: integrity first, anything unauthenticated is
-   * dropped silently). An authentic message that is malformed comes back as `invalid` with the notify to answer:
-   * UNSUPPORTED_CRITICAL_PAYLOAD for an unknown critical payload (2.5), INVALID_SYNTAX otherwise.
-   */
-  private decodeAndOpen(sa: IkeSa, data: Uint8Array, header: IkeHeader): Decoded {
-    const m = decodeIkeMessage(data);
-    if (!m.ok) {
-      this.log('enc', 1, sa, `invalid ${exchangeName(header.exchangeType)} message: ${m.error.message}, dropped`);
-      return { kind: 'drop' };
-    }
-    let payloads: readonly Payload[];
-    let encrypted = false;
-    if (header.exchangeType === ExchangeType.IKE_SA_INIT) {
-      payloads = m.value.payloads;
-    } else if (m.value.encrypted?.type === PayloadType.SKF && sa.keys && m.value.payloads.length === 0) {
-      // RFC 7383 2.6: authenticate and store each fragment; act once all are in.
-      const dir = header.flags.response ? 'response' : 'request';
-      const limits = this.settings.reassembly;
-      const r = (sa.reassembly[dir] ??= new FragmentReassembler({ maxFragments: limits.maxFragments, maxBytes: limits.maxBytes }));
-      this.expireReassembly(sa, this.lastNow);
-      const held = r.heldBytes;
-      const res = r.add(data, m.value, sa.keys.in, this.lastNow);
-      this.reassemblyBytes += r.heldBytes - held;
-      if (this.reassemblyBytes > limits.maxTotalBytes) {
-        // Across all SAs: the fragment that would exceed the cap drops its own SA's reassembly, not others'.
-        this.log('enc', 1, sa, `IKE fragment of message ${header.messageId} dropped: fragments held for all IKE SAs would exceed ${limits.maxTotalBytes} bytes, reassembly abandoned`);
-        this.reassemblyBytes -= r.heldBytes;
-        r.reset();
-        return { kind: 'drop' };
-      }
-      if (!res.ok) {
-        this.log('enc', 1, sa, `IKE fragment of message ${header.messageId} dropped: ${res.error.message}`);
-        return { kind: 'drop' };
-      }
-      if (!res.value.complete) {
-        this.log('enc', 2, sa, `received fragment ${m.value.encrypted.fragmentNumber} of ${m.value.encrypted.totalFragments} of message ${header.messageId}, waiting for ${res.value.total - res.value.received} more`);
-        return { kind: 'drop' };
-      }
-      this.log('enc', 1, sa, `IKE message ${header.messageId} reassembled from ${m.value.encrypted.totalFragments} fragments`);
-      payloads = res.value.payloads;
-      encrypted = true;
-    } else {
-      const enc = m.value.encrypted;
-      if (!sa.keys || !enc || enc.type !== PayloadType.SK || m.value.payloads.length > 0) {
-        this.log('enc', 1, sa, `${exchangeName(header.exchangeType)} message ${header.messageId} without a usable SK payload, dropped`);
-        return { kind: 'drop' };
-      }
-      const opened = openEncrypted(data, enc, sa.keys.in);
-      if (!opened.ok) {
-        this.log('enc', 1, sa, `${exchangeName(header.exchangeType)} message ${header.messageId}: ${opened.error.message}, dropped`);
-        return { kind: 'drop' };
-      }
-      const inner = decodePayloads(opened.value.plaintext, opened.value.firstInnerType);
-      if (!inner.ok) return invalidFrom(inner.error);
-      payloads = inner.value;
-      encrypted = true;
-    }
-    const rules = checkPayloadRules(header.exchangeType, header.flags.response, payloads, encrypted);
-    if (!rules.ok) return invalidFrom(rules.error);
-    return { kind: 'ok', payloads };
-  }
-}
-
-type Decoded =
-  | { kind: 'ok'; payloads: readonly Payload[] }
-  | { kind: 'drop' }
-  | { kind: 'invalid'; notifyType: number; data: Uint8Array; message: string };
-
-function invalidFrom(e: IkeCodecError): Decoded {
-  return e.code === 'UNSUPPORTED_CRITICAL_PAYLOAD'
-    ? { kind: 'invalid', notifyType: NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, data: Uint8Array.of(e.payloadType ?? 0), message: e.message }
-    : { kind: 'invalid', notifyType: NotifyType.INVALID_SYNTAX, data: new Uint8Array(0), message: e.message };
-}
-
-/** The Fragment Number of an SKF message whose first payload is SKF (RFC 7383 2.5), or 0. */
-function fragmentNumber(data: Uint8Array): number {
-  return data.length >= 34 ? (data[32]! << 8) | data[33]! : 0;
-}
-
-function isUnspecified(a: string): boolean {
-  return a === '0.0.0.0' || a === '::' || a === '';
-}
-
-function uniqueConfigs(list: readonly ChildConfig[]): ChildConfig[] {
-  return [...new Set(list)];
 }
 
 /** The backend with createKeyExchange counted (IKE_SA_INIT requests that fail after one are charged for it). */
