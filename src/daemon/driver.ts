@@ -100,7 +100,8 @@ export class Daemon {
     this.sockets = net;
     const { tun, routes, mssClampMtu, fixedMtu } = opts;
     const settings = endpointSettings(opts.settings?.endpoint, this.fixedSettings, opts.retransmit);
-    const log = this.log.log.bind(this.log);
+    // Late-bound: vici's swanctl --log wraps logger.log after the daemon is built (vici.ts teeLogToVici).
+    const log: GatewayOptions['log'] = (group, level, message, fields) => this.log.log(group, level, message, fields);
     const crypto = opts.crypto ?? createProvider();
     this.gateway = new Gateway({ config: this.gatewayConfig(opts.config), settings, crypto, random: opts.random ?? systemRandom, net, log, nattPort: this.nattPort, tun, routes, mssClampMtu, fixedMtu });
     this.endpoint = this.gateway.endpoint;
