@@ -10,28 +10,24 @@
  * anything that does not decrypt and verify dropped silently (2.21.2).
  */
 import type { CryptoBackend } from '../crypto/types.js';
-import { randomBytes, type RandomSource } from '../crypto/random.js';
-import { ExchangeType, PayloadType, type IkeCodecError, type IkeHeader, type IkeHeaderInit, type Payload } from './codec/types.js';
-import { DEFAULT_SETTINGS, type Address, type Credentials, type EndpointSettings, type IkeConnectionConfig } from './config.js';
+import type { RandomSource } from '../crypto/random.js';
+import { ExchangeType, NotifyType, type IkeHeader, type IkeHeaderInit, type Payload } from './codec/types.js';
+import { DEFAULT_SETTINGS, type Address, type ChildConfig, type Credentials, type EndpointSettings, type IkeConnectionConfig } from './config.js';
 import type { ChildSaInfo, IkeDownReason, IkeEvent, IkeSaInfo, LogGroup, Transmit } from './events.js';
 import { IkeSa, spiHex, type ChildSa } from './ike-sa.js';
-import { retransmissionTimeout } from './retransmit.js';
-import { decodeIkeHeader, encodeIkeMessage, encodePlainMessage } from './wire.js';
-import { notifyForError } from './codec/index.js';
+import { decodeIkeHeader, encodePlainMessage } from './wire.js';
 import { respondIkeSaInit, startIkeSaInit } from './exchanges/ike-sa-init.js';
-import { startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
-import type { ChildConfig } from './config.js';
 import { notify } from './payload-util.js';
-import { startCreateChild } from './exchanges/create-child-sa.js';
-import { startRekeyIke } from './exchanges/rekey-ike.js';
 import { nextDeadline, runTimers } from './lifecycle.js';
 import { AddressPool, type AddressPoolConfig } from './pool.js';
-import { NotifyType } from './codec/types.js';
 import type { CookieSecret, EndpointContext } from './context.js';
-import { describePayloads, exchangeName, fmt } from './format.js';
-import { InitAdmission } from './limits.js';
+import { exchangeName, fmt } from './format.js';
+import { countKeyExchanges, InitAdmission } from './limits.js';
 import { initKey, SaTable } from './sa-table.js';
 import { TimerHeap } from './timer-heap.js';
+import { ChildSpiAllocator, newIkeSpi, random01 } from './spi.js';
+import { checkLiveness, createChild, initiateTarget, rekeyChild, rekeyIke, terminateChild, terminateIke } from './commands.js';
+import { answerMajorVersion, retransmitDue, sendRequest, sendResponse, type OutboundHost } from './outbound.js';
 import { handleRequest, handleResponse, type DispatchHost } from './dispatch.js';
 import { afterDown, reauthenticate, uniqueConfigs, type StartIke } from './restart.js';
 import { InboundDecoder } from './inbound.js';
@@ -70,7 +66,7 @@ export class IkeEndpoint implements EndpointContext {
   private keCount = 0;
   private readonly txQueue: Transmit[] = [];
   private readonly eventQueue: IkeEvent[] = [];
-  private readonly childSpis = new Set<number>();
+  private readonly childSpis: ChildSpiAllocator;
   private saCounter = 0;
   private poolMap = new Map<string, AddressPool>();
   /** The latest time the driver gave us (for actions triggered inside destroySa). */
@@ -81,6 +77,7 @@ export class IkeEndpoint implements EndpointContext {
   constructor(opts: IkeEndpointOptions) {
     this.crypto = countKeyExchanges(opts.crypto, () => this.keCount++);
     this.random = opts.random;
+    this.childSpis = new ChildSpiAllocator(opts.random);
     this.admission = new InitAdmission(opts.crypto, opts.random);
     this.credentials = opts.credentials;
     this.settings = { ...DEFAULT_SETTINGS, ...opts.settings };
@@ -119,7 +116,7 @@ export class IkeEndpoint implements EndpointContext {
     const h = decodeIkeHeader(data);
     if (!h.ok) {
       this.log('net', 2, undefined, `dropping invalid IKE datagram from ${fmt(remote)}: ${h.error.message}`);
-      this.answerMajorVersion(data, h.error, local, remote, marker);
+      answerMajorVersion(this, data, h.error, local, remote, marker);
       return;
     }
     const header = h.value;
@@ -205,20 +202,7 @@ export class IkeEndpoint implements EndpointContext {
       this.dirty.add(sa);
       try {
         this.inbound.expire(sa, now);
-        const p = sa.pending;
-        if (p && p.deadline <= now) {
-          p.attempt++;
-          const t = retransmissionTimeout(this.settings.retransmit, p.attempt, this.random01());
-          if (t === undefined) {
-            sa.pending = undefined;
-            this.log('ike', 1, sa, `giving up after ${p.attempt - 1} retransmits`);
-            p.onTimeout(now);
-          } else {
-            this.log('ike', 1, sa, `retransmit ${p.attempt} of request with message ID ${p.messageId}`);
-            for (const d of p.datagrams) this.transmit(sa, d);
-            p.deadline = now + t;
-          }
-        }
+        retransmitDue(this.outbound, sa, now);
         if (sa.halfOpenDeadline !== undefined && sa.halfOpenDeadline <= now && sa.state === 'CONNECTING') {
           this.destroySa(sa, 'half-open-timeout', `half-open IKE SA with ${fmt(sa.remote)} timed out`);
           continue;
@@ -278,22 +262,15 @@ export class IkeEndpoint implements EndpointContext {
   initiate(connName: string, now: number, opts: { child?: string; local?: Address; remote?: Address } = {}): number {
     const conn = this.conns.find((c) => c.name === connName);
     if (!conn) throw new Error(`no connection named '${connName}'`);
-    const child = opts.child !== undefined ? conn.children.find((c) => c.name === opts.child) : conn.children[0];
-    if (opts.child !== undefined && !child) throw new Error(`connection '${connName}' has no child '${opts.child}'`);
-    const remote = opts.remote ?? { address: firstConcrete(conn.remoteAddrs) ?? '', port: conn.remotePort };
-    if (remote.address === '') throw new Error(`connection '${connName}' has no concrete remote_addrs to initiate to`);
-    const local = opts.local ?? { address: firstConcrete(conn.localAddrs) ?? (remote.address.includes(':') ? '::' : '0.0.0.0'), port: conn.localPort };
+    const { child, local, remote } = initiateTarget(conn, opts);
     return this.settled(() => this.startIke(conn, child, now, { local, remote }).id);
   }
 
   /** What dispatch.ts needs beyond EndpointContext. */
-  private readonly dispatch: DispatchHost = {
-    ctx: this,
-    decode: (sa, data, header) => this.inbound.decode(sa, data, header, this.lastNow),
-    kick: (sa, now) => this.kick(sa, now),
-    followPeer: (sa, remote) => this.followPeer(sa, remote),
-    transmit: (sa, data) => this.transmit(sa, data),
-  };
+  private readonly dispatch: DispatchHost = { ctx: this, decode: (sa, data, header) => this.inbound.decode(sa, data, header, this.lastNow), kick: (sa, now) => this.kick(sa, now), followPeer: (sa, remote) => this.followPeer(sa, remote), transmit: (sa, data) => this.transmit(sa, data) };
+
+  /** What outbound.ts needs beyond EndpointContext. */
+  private readonly outbound: OutboundHost = { ctx: this, transmit: (sa, data) => this.transmit(sa, data), random01: () => random01(this.random) };
 
   /** startIke for restart.ts (keyingtries, dpd_action/close_action, reauthentication). */
   private readonly starter: StartIke = (conn, child, now, at) => this.startIke(conn, child, now, at);
@@ -309,48 +286,27 @@ export class IkeEndpoint implements EndpointContext {
 
   /** Deletes an IKE SA (and with it its CHILD SAs) with an INFORMATIONAL Delete (RFC 7296 1.4.1). */
   terminateIke(id: number, now: number): boolean {
-    const sa = this.findById(id);
-    if (!sa) return false;
-    return this.settled(() => {
-      if (sa.state !== 'ESTABLISHED') this.destroySa(sa, 'deleted', 'terminated before establishment');
-      else this.enqueue(sa, (t) => startDeleteIke(this, sa, t), now);
-      return true;
-    });
+    return this.command(this.findById(id), (sa) => terminateIke(this, sa, now));
   }
 
   /** Deletes one CHILD SA by its unique id. */
   terminateChild(childId: number, now: number): boolean {
-    const f = this.sas.childById(childId);
-    if (!f) return false;
-    const { sa, child: c } = f;
-    return this.settled(() => (this.enqueue(sa, (t) => startDeleteChild(this, sa, c, t), now), true));
+    return this.command(this.sas.childById(childId), (f) => terminateChild(this, f.sa, f.child, now));
   }
 
   /** Creates another CHILD SA of the IKE SA's connection with CREATE_CHILD_SA (RFC 7296 1.3.1). */
   createChild(ikeSaId: number, childName: string, now: number): boolean {
-    const sa = this.findById(ikeSaId);
-    const cfg = sa?.conn?.children.find((c) => c.name === childName);
-    if (!sa || !cfg || sa.state !== 'ESTABLISHED') return false;
-    return this.settled(() => (this.enqueue(sa, (t) => startCreateChild(this, sa, cfg, t), now), true));
+    return this.command(this.findById(ikeSaId), (sa) => createChild(this, sa, childName, now));
   }
 
   /** Rekeys a CHILD SA (by unique id) now. */
   rekeyChild(childId: number, now: number): boolean {
-    const f = this.sas.childById(childId);
-    if (!f) return false;
-    const { sa, child: c } = f;
-    return this.settled(() => (this.enqueue(sa, (t) => startCreateChild(this, sa, c.config, t, { rekey: c }), now), true));
+    return this.command(this.sas.childById(childId), (f) => rekeyChild(this, f.sa, f.child, now));
   }
 
   /** Rekeys an IKE SA now (RFC 7296 1.3.2), or reauthenticates it with `reauth`. */
   rekeyIke(id: number, now: number, opts: { reauth?: boolean } = {}): boolean {
-    const sa = this.findById(id);
-    if (!sa || sa.state !== 'ESTABLISHED') return false;
-    return this.settled(() => {
-      if (opts.reauth) this.reauthenticate(sa, now);
-      else this.enqueue(sa, (t) => startRekeyIke(this, sa, t), now);
-      return true;
-    });
+    return this.command(this.findById(id), (sa) => rekeyIke(this, sa, now, opts.reauth === true));
   }
 
   /**
@@ -380,9 +336,7 @@ export class IkeEndpoint implements EndpointContext {
 
   /** Sends an empty INFORMATIONAL (liveness check, RFC 7296 2.4). */
   checkLiveness(id: number, now: number): boolean {
-    const sa = this.findById(id);
-    if (!sa || sa.state !== 'ESTABLISHED') return false;
-    return this.settled(() => (this.enqueue(sa, (t) => startDpd(this, sa, t), now), true));
+    return this.command(this.findById(id), (sa) => checkLiveness(this, sa, now));
   }
 
   /**
@@ -452,36 +406,7 @@ export class IkeEndpoint implements EndpointContext {
     onTimeout?: (now: number) => void,
   ): void {
     this.dirty.add(sa);
-    // Each side numbers its own requests from 0 (RFC 7296 2.2); IKE_SA_INIT retries reuse 0.
-    const messageId = exchangeType === ExchangeType.IKE_SA_INIT ? 0 : sa.nextRequestId++;
-    const datagrams = this.encodeAndSend(sa, exchangeType, messageId, false, payloads);
-    const t = retransmissionTimeout(this.settings.retransmit, 0, this.random01()) ?? this.settings.retransmit.timeoutMs;
-    sa.pending = {
-      messageId,
-      exchangeType,
-      datagrams,
-      attempt: 0,
-      deadline: now + t,
-      onResponse,
-      onTimeout:
-        onTimeout ??
-        ((): void => {
-          this.destroySa(sa, 'timeout', `peer ${fmt(sa.remote)} did not answer ${exchangeName(exchangeType)} request after ${this.settings.retransmit.tries} retransmits`);
-        }),
-    };
-  }
-
-  /** Builds, encodes (SK / fragments) and sends one message of `sa`; IKE_SA_INIT messages are kept for AUTH. */
-  private encodeAndSend(sa: IkeSa, exchangeType: number, messageId: number, response: boolean, payloads: readonly Payload[]): Uint8Array[] {
-    const header: IkeHeaderInit = { spiI: sa.spiI, spiR: sa.spiR, exchangeType, flags: { initiator: sa.initiator, response, version: false }, messageId };
-    const datagrams = encodeIkeMessage(this, sa, header, payloads);
-    if (exchangeType === ExchangeType.IKE_SA_INIT) {
-      if (response) sa.initResponse = datagrams[0]!;
-      else sa.initRequest = datagrams[0]!;
-    }
-    this.log('ike', 2, sa, `sending ${exchangeName(exchangeType)} ${response ? 'response' : 'request'} ${messageId} [ ${describePayloads(payloads)} ]`);
-    for (const d of datagrams) this.transmit(sa, d);
-    return datagrams;
+    sendRequest(this.outbound, sa, exchangeType, payloads, now, onResponse, onTimeout);
   }
 
   enqueue(sa: IkeSa, start: (now: number) => void, now: number): void {
@@ -492,7 +417,7 @@ export class IkeEndpoint implements EndpointContext {
 
   sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void {
     this.dirty.add(sa);
-    sa.lastResponse = { messageId, exchangeType, datagrams: this.encodeAndSend(sa, exchangeType, messageId, true, payloads) };
+    sendResponse(this.outbound, sa, exchangeType, messageId, payloads);
   }
 
   sendRaw(marker: boolean, data: Uint8Array, local: Address, remote: Address): void {
@@ -531,7 +456,7 @@ export class IkeEndpoint implements EndpointContext {
     if (i >= 0) sa.children.splice(i, 1);
     this.sas.unindexChild(sa, c);
     this.dirty.add(sa);
-    this.childSpis.delete(c.spiIn);
+    this.childSpis.release(c.spiIn);
     // Replacements that kept sending on this SA (rekey responder) switch their outbound traffic now.
     for (const r of sa.children)
       if (r.outboundDeferredFrom === c) {
@@ -542,15 +467,7 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   allocateChildSpi(): number {
-    // SPIs 1-255 are reserved by IANA (RFC 4303 2.1); 0 is never valid.
-    for (;;) {
-      const b = randomBytes(this.random, 4);
-      const spi = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
-      if (spi > 255 && !this.childSpis.has(spi)) {
-        this.childSpis.add(spi);
-        return spi;
-      }
-    }
+    return this.childSpis.allocate();
   }
 
   nextChildId(): number {
@@ -577,7 +494,7 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   jitter(maxMs: number): number {
-    return maxMs > 0 ? Math.floor(this.random01() * maxMs) : 0;
+    return maxMs > 0 ? Math.floor(random01(this.random) * maxMs) : 0;
   }
 
   later(sa: IkeSa, at: number, fn: (now: number) => void): void {
@@ -586,7 +503,7 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   releaseChildSpi(spi: number): void {
-    this.childSpis.delete(spi);
+    this.childSpis.release(spi);
   }
 
   sendKeepalive(sa: IkeSa): void {
@@ -607,29 +524,10 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   newIkeSpi(): Uint8Array {
-    for (;;) {
-      const spi = randomBytes(this.random, 8);
-      if (spi.some((b) => b !== 0) && !this.sas.spiInUse(spiHex(spi))) return spi;
-    }
+    return newIkeSpi(this.random, (hex) => this.sas.spiInUse(hex));
   }
 
   // ------------------------------------------------------------------ internals
-
-  /**
-   * RFC 7296 2.5: a message of a higher major version is dropped, and the receiver SHOULD answer with an
-   * unauthenticated INVALID_MAJOR_VERSION whose header carries the version it speaks. We answer only IKE_SA_INIT
-   * requests (a peer probing for a newer IKE), never responses, and never anything else (that would be an answer
-   * outside any SA: see the unknown-SPI decision in receive()). IKEv1 (major 1) is dropped silently.
-   */
-  private answerMajorVersion(data: Uint8Array, error: IkeCodecError, local: Address, remote: Address, marker: boolean): void {
-    if (data.length < 28 || data[18] !== ExchangeType.IKE_SA_INIT || (data[19]! & 0x20) !== 0) return;
-    const n = notifyForError(error, data);
-    if (!n || n.notifyType !== NotifyType.INVALID_MAJOR_VERSION) return;
-    const messageId = ((data[20]! << 24) | (data[21]! << 16) | (data[22]! << 8) | data[23]!) >>> 0;
-    this.log('net', 1, undefined, `IKE major version ${data[17]! >>> 4} from ${fmt(remote)}: answering INVALID_MAJOR_VERSION`);
-    const header: IkeHeaderInit = { spiI: data.slice(0, 8), spiR: data.slice(8, 16), exchangeType: ExchangeType.IKE_SA_INIT, flags: { initiator: false, response: true, version: false }, messageId };
-    this.sendRaw(marker, encodePlainMessage(header, [n]), local, remote);
-  }
 
   /**
    * Last line of defence. Every decoder and rule check returns a typed error that maps to a notify or a silent
@@ -665,6 +563,11 @@ export class IkeEndpoint implements EndpointContext {
     return this.sas.byIdOf(id);
   }
 
+  /** Runs a command on `target` when it exists (false otherwise), settling what it touched. */
+  private command<T>(target: T | undefined, fn: (t: T) => boolean): boolean {
+    return target === undefined ? false : this.settled(() => fn(target));
+  }
+
   /** Runs a command and settles what it touched (indexes, deadlines) before returning to the driver. */
   private settled<T>(fn: () => T): T {
     try {
@@ -672,11 +575,6 @@ export class IkeEndpoint implements EndpointContext {
     } finally {
       this.settle();
     }
-  }
-
-  private random01(): number {
-    const b = randomBytes(this.random, 4);
-    return (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) / 2 ** 32;
   }
 
   /** RFC 7296 2.23: behind a NAT, follow the peer's address and port as seen on authenticated messages. */
@@ -694,18 +592,3 @@ export class IkeEndpoint implements EndpointContext {
     this.txQueue.push({ data, local: sa.local, remote: sa.remote, nonEspMarker: sa.encapsulated });
   }
 }
-
-/** The backend with createKeyExchange counted (IKE_SA_INIT requests that fail after one are charged for it). */
-function countKeyExchanges(base: CryptoBackend, count: () => void): CryptoBackend {
-  const c = Object.create(base) as { -readonly [K in keyof CryptoBackend]: CryptoBackend[K] };
-  c.createKeyExchange = (group, random) => {
-    count();
-    return base.createKeyExchange(group, random);
-  };
-  return c;
-}
-
-function firstConcrete(addrs: readonly string[]): string | undefined {
-  return addrs.find((a) => a !== '%any' && a !== '%any4' && a !== '%any6' && !a.includes('/') && !a.includes('-'));
-}
-

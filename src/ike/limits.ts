@@ -143,3 +143,13 @@ function hashAddress(a: string): number {
   for (let i = 0; i < a.length; i++) h = Math.imul(h ^ a.charCodeAt(i), 0x01000193);
   return h >>> 0;
 }
+
+/** The backend with createKeyExchange counted (IKE_SA_INIT requests that fail after one are charged for it). */
+export function countKeyExchanges(base: CryptoBackend, count: () => void): CryptoBackend {
+  const c = Object.create(base) as { -readonly [K in keyof CryptoBackend]: CryptoBackend[K] };
+  c.createKeyExchange = (group, random) => {
+    count();
+    return base.createKeyExchange(group, random);
+  };
+  return c;
+}
