@@ -12,7 +12,7 @@ import { respondCreateChild } from './exchanges/create-child-sa.js';
 import { respondInformational } from './exchanges/informational.js';
 import { respondRekeyIke } from './exchanges/rekey-ike.js';
 import { describePayloads, exchangeName } from './format.js';
-import type { IkeSa } from './ike-sa.js';
+import { requireKeyed, type IkeSa } from './ike-sa.js';
 import { fragmentNumber, type Decoded } from './inbound.js';
 import { notify } from './payload-util.js';
 
@@ -104,7 +104,8 @@ export function handleRequest(h: DispatchHost, sa: IkeSa, data: Uint8Array, head
   h.ctx.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} request ${mid} [ ${describePayloads(decoded)} ]`);
   switch (header.exchangeType) {
     case ExchangeType.IKE_AUTH:
-      respondIkeAuth(h.ctx, sa, decoded, mid, now);
+      // decode() opened the SK payload with the SA's keys: they exist.
+      respondIkeAuth(h.ctx, requireKeyed(sa, 'IKE_AUTH request'), decoded, mid, now);
       break;
     case ExchangeType.INFORMATIONAL:
       respondInformational(h.ctx, sa, decoded, mid, now);

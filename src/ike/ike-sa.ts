@@ -212,6 +212,57 @@ export class IkeSa {
   }
 }
 
+/**
+ * An IKE SA whose keys are derived: after IKE_SA_INIT (RFC 7296 2.14) or, for the new SA of a rekey, its
+ * CREATE_CHILD_SA (2.18). Key material (SK_d, SK_a, SK_e, SK_p, the prf) is reached through this type only.
+ */
+export type KeyedIkeSa = IkeSa & { keys: IkeSaKeys };
+
+export function keyed(sa: IkeSa): sa is KeyedIkeSa {
+  return sa.keys !== undefined;
+}
+
+/** Stores the keys of `sa` and returns it typed as keyed. */
+export function setKeys(sa: IkeSa, keys: IkeSaKeys): KeyedIkeSa {
+  return Object.assign(sa, { keys });
+}
+
+/** Work that needs the IKE SA's keys reached an SA without them: a bug in cygnet, caught by the endpoint's safety net. */
+export class IkeSaNotKeyedError extends Error {
+  readonly code = 'IKE_SA_NOT_KEYED';
+  constructor(readonly saId: number, readonly where: string) {
+    super(`IKE_SA [${saId}] has no keys yet (${where})`);
+    this.name = 'IkeSaNotKeyedError';
+  }
+}
+
+/** An IKE SA past the point where its connection is chosen had none: a bug, caught by the endpoint's safety net. */
+export class IkeSaNoConnectionError extends Error {
+  readonly code = 'IKE_SA_NO_CONNECTION';
+  constructor(readonly saId: number, readonly where: string) {
+    super(`IKE_SA [${saId}] has no connection (${where})`);
+    this.name = 'IkeSaNoConnectionError';
+  }
+}
+
+/**
+ * The connection of `sa`: set when an initiator starts it, when a responder chooses it in IKE_SA_INIT (and
+ * possibly again in IKE_AUTH), and copied to the new SA of a rekey. Throws IkeSaNoConnectionError naming `where`.
+ */
+export function connOf(sa: IkeSa, where: string): IkeConnectionConfig {
+  if (!sa.conn) throw new IkeSaNoConnectionError(sa.id, where);
+  return sa.conn;
+}
+
+/**
+ * `sa` typed as keyed, for paths the protocol only reaches with keys (an SK payload was opened with them, or the
+ * SA is established); throws IkeSaNotKeyedError, naming `where`, should that ever not hold.
+ */
+export function requireKeyed(sa: IkeSa, where: string): KeyedIkeSa {
+  if (!keyed(sa)) throw new IkeSaNotKeyedError(sa.id, where);
+  return sa;
+}
+
 export function spiHex(spi: Uint8Array): string {
   return Buffer.from(spi).toString('hex');
 }

@@ -8,7 +8,7 @@
  * peer was silent for dpd_delay. NAT keepalives (RFC 3948 section 4) when we are behind a NAT.
  */
 import type { EndpointContext } from './context.js';
-import type { IkeSa } from './ike-sa.js';
+import { connOf, type IkeSa } from './ike-sa.js';
 import { startCreateChild } from './exchanges/create-child-sa.js';
 import { startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
 import { startRekeyIke } from './exchanges/rekey-ike.js';
@@ -26,7 +26,7 @@ export function nextDeadline(ctx: EndpointContext, sa: IkeSa): number | undefine
     if (sa.state === 'ESTABLISHED') {
       take(sa.rekeyAt);
       take(sa.reauthAt);
-      const dpd = sa.conn!.dpdDelayMs;
+      const dpd = connOf(sa, 'nextDeadline').dpdDelayMs;
       if (dpd > 0 && !sa.dpdPending) take(sa.lastInbound + dpd);
     }
     for (const c of sa.children) {
@@ -64,7 +64,7 @@ export function runTimers(ctx: EndpointContext, sa: IkeSa, now: number): void {
       sa.reauthAt = undefined;
       ctx.reauthenticate(sa, now);
     }
-    const dpd = sa.conn!.dpdDelayMs;
+    const dpd = connOf(sa, 'runTimers').dpdDelayMs;
     if (dpd > 0 && !sa.dpdPending && sa.lastInbound + dpd <= now) {
       sa.dpdPending = true;
       ctx.enqueue(sa, (t) => startDpd(ctx, sa, t), now);

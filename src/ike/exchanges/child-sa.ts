@@ -7,7 +7,7 @@
 import { ProtocolId, NotifyType, PayloadType, type Payload, type TsPayload } from '../codec/types.js';
 import type { ChildConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
-import { numberToSpi, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
+import { connOf, numberToSpi, requireKeyed, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
 import { deriveChildKeys } from '../keys.js';
 import { acceptedProposal, explainMismatch, selectProposalForKe, selectionToSaProposal, toSaProposals, type Selection } from '../negotiate.js';
 import { findPayload, hasNotify, notify } from '../payload-util.js';
@@ -25,7 +25,7 @@ export function childSelectors(sa: IkeSa, cfg: ChildConfig): { local: TrafficSel
   // Asking for a virtual IP, we do not know our address yet: offer the whole family and let the responder narrow
   // TSi to the address it assigns (RFC 7296 2.19, as strongSwan does).
   const localHosts = sa.requestingVips
-    ? sa.conn!.vips.map((v) => new Uint8Array(parseIp(v)?.length ?? 4))
+    ? connOf(sa, 'childSelectors').vips.map((v) => new Uint8Array(parseIp(v)?.length ?? 4))
     : sa.virtualIps.length > 0
       ? sa.virtualIps.map((a) => parseIp(a)!).filter(Boolean)
       : hostAddrs(sa.local.address);
@@ -79,7 +79,7 @@ export function chooseChild(sa: IkeSa, req: readonly Payload[], opts: { stripKe:
   const tsi = findPayload(req, PayloadType.TSi) as TsPayload | undefined;
   const tsr = findPayload(req, PayloadType.TSr) as TsPayload | undefined;
   if (!saP || !tsi || !tsr) return { ok: false, notify: NotifyType.INVALID_SYNTAX, message: 'CHILD SA request lacks SA, TSi or TSr' };
-  const conn = sa.conn!;
+  const conn = connOf(sa, 'chooseChild');
   let tsMatched = false;
   let lastMismatch = '';
   for (const cfg of opts.configs ?? conn.children) {
@@ -111,7 +111,9 @@ export function installChild(
   cfg: ChildConfig,
   args: { spiIn: number; spiOut: number; set: ChildSa['set']; localTs: TrafficSelector[]; remoteTs: TrafficSelector[]; initiator: boolean; now: number; gir?: Uint8Array; Ni: Uint8Array; Nr: Uint8Array; replaces?: ChildSa },
 ): ChildSa {
-  const keys = deriveChildKeys(sa.keys!.prf, sa.keys!.SK_d, args.set, { Ni: args.Ni, Nr: args.Nr, initiator: args.initiator, ...(args.gir ? { gir: args.gir } : {}) });
+  // CHILD SAs are created in IKE_AUTH or CREATE_CHILD_SA, both protected by the IKE SA's keys (RFC 7296 2.17).
+  const ike = requireKeyed(sa, 'CHILD SA key derivation').keys;
+  const keys = deriveChildKeys(ike.prf, ike.SK_d, args.set, { Ni: args.Ni, Nr: args.Nr, initiator: args.initiator, ...(args.gir ? { gir: args.gir } : {}) });
   const child: ChildSa = {
     id: ctx.nextChildId(),
     name: cfg.name,

@@ -11,7 +11,7 @@ import { ExchangeType, NotifyType, PayloadType, ProtocolId, type IdPayload, type
 import type { IkeDownReason } from '../events.js';
 import type { ChildConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
-import type { IkeSa } from '../ike-sa.js';
+import { connOf, type IkeSa, type KeyedIkeSa } from '../ike-sa.js';
 import { formatIdentity, identityEquals, identityMatches, parseIdentity, type Identity } from '../identity.js';
 import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
 import { buildChildOffer, processChildResponse, respondChild } from './child-sa.js';
@@ -42,8 +42,8 @@ function toIdentity(p: IdPayload): Identity {
 
 // ---------------------------------------------------------------------------------------------- initiator
 
-export function startIkeAuth(ctx: EndpointContext, sa: IkeSa, child: ChildConfig | undefined, now: number): void {
-  const conn = sa.conn!;
+export function startIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, child: ChildConfig | undefined, now: number): void {
+  const conn = connOf(sa, 'startIkeAuth');
   sa.localId = localIdentity(sa, conn);
   const ours = buildOurAuth(ctx, sa, conn, conn.remote.id);
   if (!ours.ok) {
@@ -75,8 +75,8 @@ export function startIkeAuth(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
   ctx.sendRequest(sa, ExchangeType.IKE_AUTH, payloads, now, (_h, p, t) => processAuthResponse(ctx, sa, p, t));
 }
 
-function processAuthResponse(ctx: EndpointContext, sa: IkeSa, payloads: readonly Payload[], now: number): void {
-  const conn = sa.conn!;
+function processAuthResponse(ctx: EndpointContext, sa: KeyedIkeSa, payloads: readonly Payload[], now: number): void {
+  const conn = connOf(sa, 'processAuthResponse');
   if (hasNotify(payloads, NotifyType.AUTHENTICATION_FAILED)) {
     const what = conn.local.method === 'psk' ? `the pre-shared key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(conn.remote.id)}' differs from the peer's` : `the peer does not accept our certificate or signature (check its CA, our certificate's identities and its revocation)`;
     const msg =
@@ -220,7 +220,7 @@ function established(ctx: EndpointContext, sa: IkeSa, conn: IkeConnectionConfig,
 
 // ---------------------------------------------------------------------------------------------- responder
 
-export function respondIkeAuth(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, now: number): void {
+export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readonly Payload[], messageId: number, now: number): void {
   const answerFail = (message: string): void => {
     // destroySa logs the message once.
     ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message });

@@ -10,12 +10,13 @@
  */
 import { isCryptoError } from '../../crypto/errors.js';
 import { randomBytes } from '../../crypto/random.js';
+import type { KeyExchange } from '../../crypto/types.js';
 import { ProtocolId, NotifyType, PayloadType, ExchangeType, type IkeHeader, type Payload, type SaPayload, type KePayload, type NoncePayload } from '../codec/types.js';
 import type { Address, ChildConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { exchangeName, fmt } from '../format.js';
 import { transition } from '../sa-state.js';
-import type { IkeSa } from '../ike-sa.js';
+import { connOf, setKeys, type IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
 import { evaluateNatDetection, natDetectionHash } from '../natd.js';
 import { acceptedProposal, explainMismatch, selectProposal, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
@@ -98,7 +99,7 @@ function readCapabilities(sa: IkeSa, payloads: readonly Payload[], hashes: numbe
 // ---------------------------------------------------------------------------------------------- initiator
 
 export function startIkeSaInit(ctx: EndpointContext, sa: IkeSa, child: ChildConfig | undefined, now: number): void {
-  const conn = sa.conn!;
+  const conn = connOf(sa, 'startIkeSaInit');
   const group = conn.proposals[0]?.ke[0];
   if (group === undefined) {
     ctx.destroySa(sa, 'no-proposal', `connection '${conn.name}' has no key exchange method in its IKE proposals`);
@@ -106,27 +107,29 @@ export function startIkeSaInit(ctx: EndpointContext, sa: IkeSa, child: ChildConf
   }
   transition(ctx, sa, 'CONNECTING', 'sending IKE_SA_INIT');
   sa.Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
-  sa.ke = ctx.crypto.createKeyExchange(group, ctx.random);
+  const ke = ctx.crypto.createKeyExchange(group, ctx.random);
+  sa.ke = ke;
   ctx.log('ike', 0, sa, `initiating IKE_SA ${conn.name}[${sa.id}] to ${sa.remote.address}`);
-  sendInitRequest(ctx, sa, child, now);
+  sendInitRequest(ctx, sa, ke, child, now);
 }
 
-function sendInitRequest(ctx: EndpointContext, sa: IkeSa, child: ChildConfig | undefined, now: number): void {
-  const conn = sa.conn!;
+/** The IKE_SA_INIT request with `ke` (sa.ke, passed on so its presence is known to the type system). */
+function sendInitRequest(ctx: EndpointContext, sa: IkeSa, ke: KeyExchange, child: ChildConfig | undefined, now: number): void {
+  const conn = connOf(sa, 'sendInitRequest');
   const payloads: Payload[] = [];
   if (sa.cookie) payloads.push(notify(NotifyType.COOKIE, sa.cookie)); // RFC 7296 2.6: first payload
   payloads.push(
     { type: PayloadType.SA, critical: false, proposals: toSaProposals(conn.proposals, ProtocolId.IKE, new Uint8Array(0)) },
-    { type: PayloadType.KE, critical: false, group: sa.ke!.group, data: sa.ke!.publicValue },
+    { type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue },
     { type: PayloadType.NONCE, critical: false, data: sa.Ni },
     ...natdPayloads(ctx, sa, conn),
     ...capabilityNotifies(conn),
   );
-  ctx.sendRequest(sa, ExchangeType.IKE_SA_INIT, payloads, now, (h, p, t) => processInitResponse(ctx, sa, child, h, p, t));
+  ctx.sendRequest(sa, ExchangeType.IKE_SA_INIT, payloads, now, (h, p, t) => processInitResponse(ctx, sa, ke, child, h, p, t));
 }
 
-function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig | undefined, header: IkeHeader, payloads: readonly Payload[], now: number): void {
-  const conn = sa.conn!;
+function processInitResponse(ctx: EndpointContext, sa: IkeSa, ke: KeyExchange, child: ChildConfig | undefined, header: IkeHeader, payloads: readonly Payload[], now: number): void {
+  const conn = connOf(sa, 'processInitResponse');
   const cookie = notifies(payloads, NotifyType.COOKIE)[0];
   if (cookie) {
     if (sa.cookie && sa.cookieRetries >= 3) {
@@ -136,14 +139,14 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
     ctx.log('ike', 1, sa, `received COOKIE from ${fmt(sa.remote)}, retrying IKE_SA_INIT with it (RFC 7296 2.6)`);
     sa.cookie = cookie.data;
     sa.cookieRetries++;
-    sendInitRequest(ctx, sa, child, now);
+    sendInitRequest(ctx, sa, ke, child, now);
     return;
   }
   const invalidKe = notifies(payloads, NotifyType.INVALID_KE_PAYLOAD)[0];
   if (invalidKe) {
     const wanted = invalidKe.data.length >= 2 ? (invalidKe.data[0]! << 8) | invalidKe.data[1]! : -1;
     const offered = conn.proposals.some((p) => p.ke.includes(wanted));
-    if (!offered || wanted === sa.ke!.group) {
+    if (!offered || wanted === ke.group) {
       ctx.destroySa(sa, 'no-proposal', `peer requested key exchange method ${wanted}, which we did not propose`);
       return;
     }
@@ -153,10 +156,11 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
       ctx.destroySa(sa, 'no-proposal', `peer keeps requesting other key exchange methods (last ${wanted}), giving up after ${MAX_KE_RETRIES} retries`);
       return;
     }
-    ctx.log('ike', 1, sa, `peer didn't accept DH group ${sa.ke!.group}, it requested ${wanted}`);
-    sa.ke!.dispose();
-    sa.ke = ctx.crypto.createKeyExchange(wanted, ctx.random);
-    sendInitRequest(ctx, sa, child, now);
+    ctx.log('ike', 1, sa, `peer didn't accept DH group ${ke.group}, it requested ${wanted}`);
+    ke.dispose();
+    const retry = ctx.crypto.createKeyExchange(wanted, ctx.random);
+    sa.ke = retry;
+    sendInitRequest(ctx, sa, retry, child, now);
     return;
   }
   const err = errorNotify(payloads);
@@ -190,7 +194,7 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
   }
   // RFC 7296 3.3.1: the accepted proposal carries the number of the proposal we sent with these transforms.
   const set = acceptedProposal(conn.proposals, saP.proposals[0]!, ProtocolId.IKE);
-  if (!set || set.ke !== keP.group || keP.group !== sa.ke!.group) {
+  if (!set || set.ke !== keP.group || keP.group !== ke.group) {
     ctx.destroySa(sa, 'no-proposal', `responder chose a proposal we did not offer (proposal ${saP.proposals[0]!.num})`);
     return;
   }
@@ -200,12 +204,12 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
   sa.Nr = nonce.data;
   let gir: Uint8Array;
   try {
-    gir = sa.ke!.computeSharedSecret(keP.data);
+    gir = ke.computeSharedSecret(keP.data);
   } catch (e) {
     ctx.destroySa(sa, 'invalid-syntax', `invalid KE payload from peer: ${isCryptoError(e) ? e.message : String(e)}`);
     return;
   }
-  sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: true, exportKeys: ctx.settings.exportKeys });
+  const ksa = setKeys(sa, deriveIkeKeys(ctx.crypto, set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: true, exportKeys: ctx.settings.exportKeys }));
   emitKeys(ctx, sa);
   gir.fill(0);
   sa.nextRequestId = 1;
@@ -218,7 +222,7 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, child: ChildConfig
     sa.remote = { address: sa.remote.address, port: sa.remote.port === 500 ? 4500 : sa.remote.port };
     sa.encapsulated = true;
   }
-  startIkeAuth(ctx, sa, child, now);
+  startIkeAuth(ctx, ksa, child, now);
 }
 
 // ---------------------------------------------------------------------------------------------- responder

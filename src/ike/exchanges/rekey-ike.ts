@@ -15,7 +15,7 @@
 import { ExchangeType, NotifyType, PayloadType, ProtocolId, type KePayload, type NoncePayload, type Payload } from '../codec/types.js';
 import type { IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
-import { IkeSa } from '../ike-sa.js';
+import { connOf, requireKeyed, type IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
 import { acceptedProposal, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
 import { errorNotify, findPayload, notify, notifyName, u16be } from '../payload-util.js';
@@ -56,7 +56,9 @@ function successor(ctx: EndpointContext, old: IkeSa, conn: IkeConnectionConfig, 
   sa.peerFragmentation = old.peerFragmentation;
   sa.virtualIps = old.virtualIps;
   sa.peerVirtualIps = old.peerVirtualIps;
-  sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni, Nr, gir, spiI, spiR, initiator, rekey: { prf: old.keys!.prf, SK_d: old.keys!.SK_d }, exportKeys: ctx.settings.exportKeys });
+  // Only an established IKE SA is rekeyed (RFC 7296 2.18): its SK_d and prf exist.
+  const oldKeys = requireKeyed(old, 'IKE SA rekey').keys;
+  sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni, Nr, gir, spiI, spiR, initiator, rekey: { prf: oldKeys.prf, SK_d: oldKeys.SK_d }, exportKeys: ctx.settings.exportKeys });
   emitKeys(ctx, sa);
   transition(ctx, sa, 'ESTABLISHED', `new IKE SA of the rekey of [${old.id}]`);
   sa.establishedAt = now;
@@ -95,7 +97,7 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
     sa.rekeyAt = now + retryDelay(ctx);
     return;
   }
-  const conn = sa.conn!;
+  const conn = connOf(sa, 'startRekeyIke');
   const spi = ctx.newIkeSpi();
   const Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
   // Prefer the group in use (strongSwan does): it is known to be acceptable.
@@ -182,7 +184,7 @@ export function respondRekeyIke(ctx: EndpointContext, sa: IkeSa, req: readonly P
     answer([notify(NotifyType.TEMPORARY_FAILURE)]);
     return;
   }
-  const conn = sa.conn!;
+  const conn = connOf(sa, 'respondRekeyIke');
   const saP = findPayload(req, PayloadType.SA)!;
   const ni = findPayload(req, PayloadType.NONCE) as NoncePayload | undefined;
   const keP = findPayload(req, PayloadType.KE) as KePayload | undefined;
