@@ -130,6 +130,8 @@ describe('gateway core: ESP lifetimes and reqids', () => {
       expect(sim.runUntil(() => childOf(a)!.id !== id && a.gateway.endpoint.listSas()[0]!.children.length === 1 && b.gateway.endpoint.listSas()[0]!.children.length === 1, { maxTime: 10_000 }).ok).toBe(true);
       expect(reqidOf(a)).toBe(ra);
       expect(reqidOf(b)).toBe(rb);
+      // What vici's list-sas shows as the CHILD SA's reqid (charon's too stays put across rekeys).
+      expect(a.gateway.childExtras(childOf(a)!).reqId).toBe(ra);
       expect(a.gateway.reqids.size).toBe(1);
     }
     a.gateway.command(sim.now, (e) => e.terminateChild(childOf(a)!.id, sim.now));

@@ -214,7 +214,10 @@ export class Gateway {
     this.flush(now);
   }
 
-  /** The next event (IkeEvents after the core acted on them, gateway events), or undefined. */
+  /**
+   * The next event (IkeEvents after the core acted on them, gateway events), or undefined. Drain after every call
+   * into the core, as the daemon does: events wait in a queue until pulled.
+   */
   pollEvent(): GatewayEvent | undefined {
     if (this.eventHead >= this.events.length) return undefined;
     const e = this.events[this.eventHead++];
@@ -541,13 +544,14 @@ export class Gateway {
     this.guard('ESP activity', () => this.endpoint.espActivity(spiIn, now));
   }
 
-  /** Data-plane facts about a CHILD SA for status displays: install time and ESP counters. */
-  childExtras(c: ChildSaInfo): { installedAt?: number; bytesIn?: number; packetsIn?: number; bytesOut?: number; packetsOut?: number } {
+  /** Data-plane facts about a CHILD SA for status displays: install time, reqid (vici's, as charon's) and ESP counters. */
+  childExtras(c: ChildSaInfo): { installedAt?: number; reqId?: number; bytesIn?: number; packetsIn?: number; bytesOut?: number; packetsOut?: number } {
     const i = this.engine.getSa(c.spiIn, 'in');
     const o = this.engine.getSa(c.spiOut, 'out');
     const at = this.installedAt.get(c.id);
     return {
       ...(at !== undefined ? { installedAt: at } : {}),
+      ...(o ? { reqId: o.reqid } : {}),
       ...(i ? { bytesIn: i.bytes, packetsIn: i.packets } : {}),
       ...(o ? { bytesOut: o.bytes, packetsOut: o.packets } : {}),
     };
