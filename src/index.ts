@@ -40,6 +40,7 @@ export { formatIp, parseIp } from './net/ip-address.js';
 // Modules as namespaces.
 export * as crypto from './crypto/index.js';
 export * as codec from './ike/codec/index.js';
+export * as ike from './ike/index.js';
 export * as esp from './esp/index.js';
 export * as pki from './pki/index.js';
 export * as config from './config/index.js';

@@ -8,7 +8,7 @@
  * only if it registered for them, as charon's dispatcher does (raise_event with the client id).
  */
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, rename, unlink } from 'node:fs/promises';
 import { isViciError } from './errors.js';
 import type { ViciInput, ViciMessage } from './message.js';
 import { ViciStream, VICI_MESSAGE_SIZE_MAX, type ViciPacket } from './transport.js';
@@ -113,6 +113,10 @@ export class ViciServer {
   async listen(): Promise<void> {
     if (this.server) throw new Error('vici server already listening');
     await removeStaleSocket(this.path);
+    // Bound under a private name, then renamed into place: libuv unlinks a listening socket's bound path when it is
+    // closed, by name; had we bound `path` itself, closing would remove whatever socket sits there by then (another
+    // daemon's, started on the same --socket after ours). close() removes `path` only while it is still ours.
+    const bindPath = `${this.path}.${process.pid}.${++bindCounter}`;
     const server = createServer((s) => this.accept(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -125,7 +129,7 @@ export class ViciServer {
         old = undefined;
       }
       try {
-        server.listen(this.path, () => {
+        server.listen(bindPath, () => {
           server.off('error', reject);
           resolve();
         });
@@ -135,8 +139,14 @@ export class ViciServer {
     });
     server.on('error', (e) => this.log(1, `vici: server error: ${e.message}`));
     this.server = server;
-    await chmod(this.path, this.mode);
+    await chmod(bindPath, this.mode);
+    await rename(bindPath, this.path);
+    const st = await lstat(this.path);
+    this.inode = { dev: st.dev, ino: st.ino };
   }
+
+  /** The socket file we created (device and inode), so close() never removes someone else's. */
+  private inode: { dev: number; ino: number } | undefined;
 
   /** Stop accepting, disconnect clients, remove the socket file. */
   async close(): Promise<void> {
@@ -149,7 +159,10 @@ export class ViciServer {
     this.clients.clear();
     if (server) {
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await unlink(this.path).catch(() => {});
+      const ours = this.inode;
+      this.inode = undefined;
+      const st = await lstat(this.path).catch(() => undefined);
+      if (ours && st && st.dev === ours.dev && st.ino === ours.ino) await unlink(this.path).catch(() => {});
     }
   }
 
@@ -259,6 +272,9 @@ export class ViciServer {
     }
   }
 }
+
+/** Distinguishes the private bind names of several servers in one process. */
+let bindCounter = 0;
 
 async function removeStaleSocket(path: string): Promise<void> {
   let st;

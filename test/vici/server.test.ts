@@ -2,7 +2,7 @@
  * ViciServer + registerViciCommands + ViciClient over a real unix socket in a temp dir, with the fake backend.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmod, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -129,6 +129,27 @@ describe('ViciServer socket', () => {
     expect((await c.request('version')).daemon).toBe('cygnet');
     c.close();
     await s.close();
+  });
+
+  it("closing never removes another daemon's socket at the same path (issue 13), and removes its own", async () => {
+    const p = join(dir, 'shared.vici');
+    const first = new ViciServer({ path: p });
+    registerViciCommands(first, backend);
+    await first.listen();
+    // An operator (or a second daemon's start script) removes the path and a second daemon binds it.
+    await rm(p);
+    const second = new ViciServer({ path: p });
+    registerViciCommands(second, backend);
+    await second.listen();
+    await first.close();
+    expect((await stat(p)).isSocket()).toBe(true);
+    const c = await ViciClient.connect(p);
+    expect((await c.request('version')).daemon).toBe('cygnet');
+    c.close();
+    await second.close();
+    await expect(stat(p)).rejects.toMatchObject({ code: 'ENOENT' });
+    // No private bind names are left behind in the directory.
+    expect((await readdir(dir)).filter((f) => f.startsWith('shared.vici'))).toEqual([]);
   });
 
   it('refuses to remove a non-socket file at the path', async () => {
