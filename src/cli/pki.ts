@@ -21,6 +21,7 @@
  *             instead of `openssl pkcs12 -export`)
  * Encrypted inputs take --password (strongSwan prompts instead). Exit status 0, 1 on errors, 2 on usage errors.
  */
+import { suggest } from '../config/suggest.js';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
@@ -101,6 +102,11 @@ function parseArgs(argv: readonly string[]): Parsed {
       name = SHORT[arg[1]!] ?? '';
       if (!name) throw new UsageError(`unknown option '${arg}'`);
     } else throw new UsageError(`unexpected argument '${arg}'`);
+    // An option no command knows is named at once (before it could swallow the next argument as its value).
+    if (!(COMMANDS as readonly string[]).includes(name) && !knownOption(name)) {
+      const near = closestOption(name);
+      throw new UsageError(`unknown option '--${name}'${near ? ` (did you mean --${near}?)` : ''}`);
+    }
     if ((COMMANDS as readonly string[]).includes(name) && cmd === undefined && value === undefined) {
       cmd = name as Command;
       continue;
@@ -123,6 +129,15 @@ function parseArgs(argv: readonly string[]): Parsed {
     one.set(k, v);
   }
   return { cmd, seq, one, many };
+}
+
+function knownOption(name: string): boolean {
+  return Object.values(ALLOWED).some((opts) => opts.includes(name));
+}
+
+/** The known option (or command) nearest to a mistyped one, when it is close (src/config/suggest.ts). */
+function closestOption(name: string): string | undefined {
+  return suggest(name, new Set<string>([...COMMANDS, ...Object.values(ALLOWED).flat()]));
 }
 
 const ALLOWED: Record<Command, string[]> = {

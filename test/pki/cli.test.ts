@@ -158,6 +158,9 @@ describe('cygnet pki', () => {
     expect((await pki(['--issue', '--in', f('edKey.pem'), '--type', 'priv', '--flag', 'bogus', '--dn', 'CN=x', '--cacert', f('caCert.pem'), '--cakey', f('caKey.pem')]))[2]).toMatch(/unknown --flag 'bogus'/);
     expect((await pki(['--gen', '--size']))[0]).toBe(2);
     expect((await pki(['--frobnicate']))[0]).toBe(2);
+    // An unknown option is named at once, also last on the line (it used to be taken for one wanting a value).
+    expect(await pki(['--gen', '--type', 'ed25519', '--bogus'])).toEqual([2, expect.anything(), expect.stringMatching(/unknown option '--bogus'/)]);
+    expect((await pki(['--gen', '--typ', 'ed25519']))[2]).toMatch(/unknown option '--typ' \(did you mean --type\?\)/);
     const [c, , e] = await pki(['--print', '--in', f('caKey.pem')]);
     expect(c).toBe(1);
     expect(e).toContain('caKey.pem');
