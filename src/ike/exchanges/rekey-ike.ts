@@ -21,7 +21,7 @@ import { acceptedProposal, selectProposalForKe, selectionToSaProposal, toSaPropo
 import { errorNotify, findPayload, notify, notifyName, u16be } from '../payload-util.js';
 import { randomBytes } from '../../crypto/random.js';
 import { isCryptoError } from '../../crypto/errors.js';
-import { formatProposal, type TransformSet } from '../../crypto/transforms.js';
+import type { TransformSet } from '../../crypto/transforms.js';
 import type { KeyExchange } from '../../crypto/types.js';
 import { ourExchangeLost } from './child-sa.js';
 import { startDeleteIke } from './informational.js';
