@@ -268,7 +268,7 @@ export function spiHex(spi: Uint8Array): string {
 }
 
 export function spiToNumber(spi: Uint8Array): number {
-  return spi.length === 4 ? ((spi[0]! << 24) | (spi[1]! << 16) | (spi[2]! << 8) | spi[3]!) >>> 0 : 0;
+  return spi.length === 4 ? new DataView(spi.buffer, spi.byteOffset, 4).getUint32(0) : 0;
 }
 
 export function numberToSpi(n: number): Uint8Array {

@@ -1,5 +1,5 @@
 /** Small helpers to pick payloads out of a message and to build common ones. */
-import { NotifyType, PayloadType, type NotifyPayload, type Payload } from './codec/types.js';
+import { NotifyType, PayloadType, type NotifyPayload, type Payload, type Proposal, type SaPayload } from './codec/types.js';
 
 export function findPayload<T extends Payload['type']>(payloads: readonly Payload[], type: T): Extract<Payload, { type: T }> | undefined {
   return payloads.find((p) => p.type === type) as Extract<Payload, { type: T }> | undefined;
@@ -24,6 +24,16 @@ export function errorNotify(payloads: readonly Payload[]): NotifyPayload | undef
 
 export function notify(notifyType: number, data: Uint8Array = new Uint8Array(0), protocol = 0, spi: Uint8Array = new Uint8Array(0)): NotifyPayload {
   return { type: PayloadType.NOTIFY, critical: false, protocol, spi, notifyType, data };
+}
+
+/** The one proposal of an SA payload in a response (RFC 7296 3.3: exactly one is accepted), else undefined. */
+export function onlyProposal(saP: SaPayload | undefined): Proposal | undefined {
+  return saP?.proposals.length === 1 ? saP.proposals[0] : undefined;
+}
+
+/** The 16-bit number in the first two octets of notify data (INVALID_KE_PAYLOAD's group, RFC 7296 3.10.1). */
+export function readU16be(data: Uint8Array): number | undefined {
+  return data.length >= 2 ? new DataView(data.buffer, data.byteOffset, data.byteLength).getUint16(0) : undefined;
 }
 
 export function u16be(v: number): Uint8Array {

@@ -10,7 +10,7 @@ import type { EndpointContext } from '../context.js';
 import { connOf, numberToSpi, requireKeyed, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
 import { deriveChildKeys } from '../keys.js';
 import { acceptedProposal, explainMismatch, selectProposalForKe, selectionToSaProposal, toSaProposals, type Selection } from '../negotiate.js';
-import { findPayload, hasNotify, notify } from '../payload-util.js';
+import { findPayload, hasNotify, notify, onlyProposal } from '../payload-util.js';
 import { parseIp } from '../../net/ip-address.js';
 import { formatTrafficSelector, isSubset, narrow, resolveConfigured, type TrafficSelector } from '../traffic-selector.js';
 import { formatProposal } from '../../crypto/transforms.js';
@@ -214,12 +214,13 @@ export function processChildResponse(
   const saP = findPayload(resp, PayloadType.SA);
   const tsi = findPayload(resp, PayloadType.TSi) as TsPayload | undefined;
   const tsr = findPayload(resp, PayloadType.TSr) as TsPayload | undefined;
-  if (!saP || !tsi || !tsr || saP.proposals.length !== 1) return { ok: false, message: 'CHILD SA response lacks SA, TSi or TSr' };
+  const chosen = onlyProposal(saP);
+  if (!chosen || !tsi || !tsr) return { ok: false, message: 'CHILD SA response lacks SA, TSi or TSr' };
   // RFC 7296 3.3.1: the accepted proposal carries the number of the proposal we sent with these transforms.
-  const set = acceptedProposal(offer.config.espProposals, saP.proposals[0]!, ProtocolId.ESP, { stripKe: opts.stripKe });
-  if (!set) return { ok: false, message: `responder chose an ESP proposal we did not offer (proposal ${saP.proposals[0]!.num})` };
+  const set = acceptedProposal(offer.config.espProposals, chosen, ProtocolId.ESP, { stripKe: opts.stripKe });
+  if (!set) return { ok: false, message: `responder chose an ESP proposal we did not offer (proposal ${chosen.num})` };
   if (!opts.stripKe && (set.ke ?? 0) !== (opts.keGroup ?? 0)) return { ok: false, message: `responder chose PFS group ${set.ke ?? 'none'}, our KE payload was for ${opts.keGroup ?? 'none'}` };
-  const spi = saP.proposals[0]!.spi;
+  const spi = chosen.spi;
   if (spi.length !== 4) return { ok: false, message: 'ESP SPI in response is not 4 bytes' };
   // RFC 7296 2.9: the responder may narrow, never widen.
   const within = (got: readonly TrafficSelector[], offered: readonly TrafficSelector[]): boolean => got.length > 0 && got.every((g) => offered.some((o) => isSubset(g, o)));

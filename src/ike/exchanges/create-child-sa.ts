@@ -16,7 +16,7 @@ import { ExchangeType, NotifyType, PayloadType, ProtocolId, type KePayload, type
 import type { ChildConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { numberToSpi, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
-import { errorNotify, findPayload, notifies, notify, notifyName, u16be } from '../payload-util.js';
+import { errorNotify, findPayload, notifies, notify, notifyName, readU16be, u16be } from '../payload-util.js';
 import { randomBytes } from '../../crypto/random.js';
 import { TransformType } from '../../crypto/transforms.js';
 import { isCryptoError } from '../../crypto/errors.js';
@@ -167,8 +167,8 @@ function scheduleRetry(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, now: n
 
 function handleCreateError(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, old: ChildSa | undefined, err: NotifyPayload | undefined, now: number): void {
   const n = err?.notifyType;
-  if (n === NotifyType.INVALID_KE_PAYLOAD && err!.data.length >= 2) {
-    const wanted = (err!.data[0]! << 8) | err!.data[1]!;
+  const wanted = err && n === NotifyType.INVALID_KE_PAYLOAD ? readU16be(err.data) : undefined;
+  if (wanted !== undefined) {
     if (cfg.espProposals.some((p) => p.ke.includes(wanted))) {
       ctx.log('chd', 1, sa, `peer requested PFS group ${wanted}, retrying CREATE_CHILD_SA with it`);
       ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, cfg, t, { ...(old ? { rekey: old } : {}), group: wanted }), now);

@@ -20,7 +20,7 @@ import { connOf, setKeys, type IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
 import { evaluateNatDetection, natDetectionHash } from '../natd.js';
 import { acceptedProposal, explainMismatch, selectProposal, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
-import { errorNotify, findPayload, hasNotify, notifies, notify, notifyName, u16be } from '../payload-util.js';
+import { errorNotify, findPayload, hasNotify, notifies, notify, notifyName, onlyProposal, readU16be, u16be } from '../payload-util.js';
 import { formatProposal } from '../../crypto/transforms.js';
 import { encodePlainMessage, decodeIkeMessage } from '../wire.js';
 import { checkPayloadRules } from '../codec/index.js';
@@ -144,7 +144,7 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, ke: KeyExchange, c
   }
   const invalidKe = notifies(payloads, NotifyType.INVALID_KE_PAYLOAD)[0];
   if (invalidKe) {
-    const wanted = invalidKe.data.length >= 2 ? (invalidKe.data[0]! << 8) | invalidKe.data[1]! : -1;
+    const wanted = readU16be(invalidKe.data) ?? -1;
     const offered = conn.proposals.some((p) => p.ke.includes(wanted));
     if (!offered || wanted === ke.group) {
       ctx.destroySa(sa, 'no-proposal', `peer requested key exchange method ${wanted}, which we did not propose`);
@@ -177,7 +177,8 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, ke: KeyExchange, c
   const saP = findPayload(payloads, PayloadType.SA);
   const keP = findPayload(payloads, PayloadType.KE);
   const nonce = findPayload(payloads, PayloadType.NONCE);
-  if (!saP || !keP || !nonce || saP.proposals.length !== 1) {
+  const chosen = onlyProposal(saP);
+  if (!chosen || !keP || !nonce) {
     ctx.destroySa(sa, 'invalid-syntax', 'IKE_SA_INIT response lacks SA, KE or Nr (or has more than one proposal)');
     return;
   }
@@ -193,9 +194,9 @@ function processInitResponse(ctx: EndpointContext, sa: IkeSa, ke: KeyExchange, c
     return;
   }
   // RFC 7296 3.3.1: the accepted proposal carries the number of the proposal we sent with these transforms.
-  const set = acceptedProposal(conn.proposals, saP.proposals[0]!, ProtocolId.IKE);
+  const set = acceptedProposal(conn.proposals, chosen, ProtocolId.IKE);
   if (!set || set.ke !== keP.group || keP.group !== ke.group) {
-    ctx.destroySa(sa, 'no-proposal', `responder chose a proposal we did not offer (proposal ${saP.proposals[0]!.num})`);
+    ctx.destroySa(sa, 'no-proposal', `responder chose a proposal we did not offer (proposal ${chosen.num})`);
     return;
   }
   sa.spiR = header.spiR;

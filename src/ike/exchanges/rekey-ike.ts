@@ -18,7 +18,7 @@ import type { EndpointContext } from '../context.js';
 import { connOf, requireKeyed, type IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
 import { acceptedProposal, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
-import { errorNotify, findPayload, notify, notifyName, u16be } from '../payload-util.js';
+import { errorNotify, findPayload, notify, notifyName, onlyProposal, readU16be, u16be } from '../payload-util.js';
 import { randomBytes } from '../../crypto/random.js';
 import { isCryptoError } from '../../crypto/errors.js';
 import type { TransformSet } from '../../crypto/transforms.js';
@@ -120,8 +120,8 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
     const err = errorNotify(resp);
     if (err) {
       abandon();
-      if (err.notifyType === NotifyType.INVALID_KE_PAYLOAD && err.data.length >= 2) {
-        const wanted = (err.data[0]! << 8) | err.data[1]!;
+      const wanted = err.notifyType === NotifyType.INVALID_KE_PAYLOAD ? readU16be(err.data) : undefined;
+      if (wanted !== undefined) {
         if (conn.proposals.some((p) => p.ke.includes(wanted)) && wanted !== g) {
           ctx.enqueue(sa, (t2) => startRekeyIke(ctx, sa, t2, wanted), t);
           return;
@@ -141,8 +141,9 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
     const nr = findPayload(resp, PayloadType.NONCE) as NoncePayload | undefined;
     const ker = findPayload(resp, PayloadType.KE) as KePayload | undefined;
     // RFC 7296 3.3.1: exactly one proposal, numbered as the one we sent with these transforms.
-    const set = saP && saP.proposals.length === 1 ? acceptedProposal(conn.proposals, saP.proposals[0]!, ProtocolId.IKE) : undefined;
-    if (!saP || !nr || !ker || !set || ker.group !== g || set.ke !== g || saP.proposals[0]!.spi.length !== 8) {
+    const chosen = onlyProposal(saP);
+    const set = chosen ? acceptedProposal(conn.proposals, chosen, ProtocolId.IKE) : undefined;
+    if (!chosen || !nr || !ker || !set || ker.group !== g || set.ke !== g || chosen.spi.length !== 8) {
       abandon();
       ctx.log('ike', 0, sa, 'invalid IKE_SA rekey response, keeping the current IKE_SA');
       sa.rekeyAt = t + retryDelay(ctx) * 10;
@@ -157,7 +158,7 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
       return;
     }
     ke.dispose();
-    const created = successor(ctx, sa, conn, true, spi, saP.proposals[0]!.spi, set, Ni, nr.data, gir, t);
+    const created = successor(ctx, sa, conn, true, spi, chosen.spi, set, Ni, nr.data, gir, t);
     gir.fill(0);
     sa.rekeyOurs = { Ni, Nr: nr.data, spi, replacement: created };
     const theirs = sa.rekeyTheirs;
