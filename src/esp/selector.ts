@@ -8,6 +8,7 @@
  * in one of the local selectors and its destination in one of the remote ones (outbound; the other way inbound).
  */
 import { parseIpv4, parseIpv6Strict } from '../net/ip-address.js';
+import { IpFields, readIpFields } from '../net/ip-packet.js';
 
 export interface EspSelector {
   /** 4 bytes (IPv4) or 16 bytes (IPv6), network order. */
@@ -30,28 +31,13 @@ export interface PacketSelector {
   readonly dstPort: number;
 }
 
-/** Where the fields of a parsed IP packet sit (offsets into the buffer). Reused across packets. */
-export class PacketFields {
+/**
+ * Where the fields of a parsed IP packet sit (offsets into the buffer), read by the one IP header parser
+ * (src/net/ip-packet.ts), with the two views selectors take. Reused across packets.
+ */
+export class PacketFields extends IpFields {
   family: 4 | 6 = 4;
-  addrLen = 4;
-  srcOff = 0;
-  dstOff = 0;
   ipProtocol = 0;
-  srcPort = -1;
-  dstPort = -1;
-  /** Total length from the IP header (IPv4 total length, IPv6 40 + payload length). */
-  totalLength = 0;
-}
-
-const PROTO_TCP = 6;
-const PROTO_UDP = 17;
-const PROTO_SCTP = 132;
-const PROTO_UDPLITE = 136;
-const PROTO_ICMP = 1;
-const PROTO_ICMPV6 = 58;
-
-function hasPorts(p: number): boolean {
-  return p === PROTO_TCP || p === PROTO_UDP || p === PROTO_SCTP || p === PROTO_UDPLITE;
 }
 
 /**
@@ -60,68 +46,14 @@ function hasPorts(p: number): boolean {
  * Type<<8|Code value (RFC 7296 section 3.13.1) in both; -1 (opaque) for other protocols and non-first fragments.
  */
 export function parseIpPacket(buf: Uint8Array, off: number, len: number, f: PacketFields): boolean {
-  if (len < 1) return false;
-  const version = buf[off]! >>> 4;
-  let l4: number;
-  let proto: number;
-  let fragmentTail = false;
-  if (version === 4) {
-    if (len < 20) return false;
-    const ihl = (buf[off]! & 0x0f) * 4;
-    const total = (buf[off + 2]! << 8) | buf[off + 3]!;
-    if (ihl < 20 || total < ihl || total > len) return false;
-    f.family = 4;
-    f.addrLen = 4;
-    f.srcOff = off + 12;
-    f.dstOff = off + 16;
-    f.totalLength = total;
-    proto = buf[off + 9]!;
-    fragmentTail = (((buf[off + 6]! & 0x1f) << 8) | buf[off + 7]!) !== 0;
-    l4 = ihl;
-  } else if (version === 6) {
-    if (len < 40) return false;
-    const total = 40 + ((buf[off + 4]! << 8) | buf[off + 5]!);
-    if (total > len) return false;
-    f.family = 6;
-    f.addrLen = 16;
-    f.srcOff = off + 8;
-    f.dstOff = off + 24;
-    f.totalLength = total;
-    proto = buf[off + 6]!;
-    l4 = 40;
-    // Walk the extension headers that may precede the upper-layer header (RFC 8200 section 4).
-    for (let guard = 0; guard < 8; guard++) {
-      if (proto === 0 || proto === 43 || proto === 60) {
-        if (l4 + 8 > total) break;
-        const next = buf[off + l4]!;
-        l4 += (buf[off + l4 + 1]! + 1) * 8;
-        proto = next;
-      } else if (proto === 44) {
-        if (l4 + 8 > total) break;
-        const next = buf[off + l4]!;
-        fragmentTail = (((buf[off + l4 + 2]! << 8) | buf[off + l4 + 3]!) & 0xfff8) !== 0;
-        l4 += 8;
-        proto = next;
-      } else {
-        break;
-      }
-    }
-  } else {
-    return false;
-  }
-  f.ipProtocol = proto;
-  f.srcPort = -1;
-  f.dstPort = -1;
-  if (!fragmentTail && l4 + 4 <= f.totalLength) {
-    const p = off + l4;
-    if (hasPorts(proto)) {
-      f.srcPort = (buf[p]! << 8) | buf[p + 1]!;
-      f.dstPort = (buf[p + 2]! << 8) | buf[p + 3]!;
-    } else if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) {
-      const tc = (buf[p]! << 8) | buf[p + 1]!;
-      f.srcPort = tc;
-      f.dstPort = tc;
-    }
+  if (!readIpFields(buf, off, len, f)) return false;
+  f.family = f.version;
+  f.ipProtocol = f.protocol;
+  // ICMP type and code stand in for both ports once the 4-byte ICMP header start is there (RFC 4301 4.4.1.1).
+  if (f.icmpType >= 0 && f.transportOffset + 4 <= off + f.totalLength) {
+    const tc = (f.icmpType << 8) | f.icmpCode;
+    f.srcPort = tc;
+    f.dstPort = tc;
   }
   return true;
 }

@@ -61,103 +61,164 @@ export function ipVersion(packet: Uint8Array): number {
   return packet.length === 0 ? 0 : packet[0]! >>> 4;
 }
 
-export function parseIpHeader(packet: Uint8Array): IpHeader {
-  if (packet.length < 1) throw new IpPacketError('TRUNCATED', 0, 'empty packet');
-  const v = packet[0]! >>> 4;
-  if (v === 4) return parseIpv4Header(packet);
-  if (v === 6) return parseIpv6Header(packet);
-  throw new IpPacketError('BAD_VERSION', 0, `IP version ${v} is neither 4 nor 6`);
+/**
+ * Where the fields of one IP packet sit, as offsets into the caller's buffer. readIpFields fills it without
+ * allocating, so the ESP data path (src/esp/selector.ts) reuses one instance for every packet; parseIpHeader
+ * builds an IpHeader from it. The one IP header parser (issue 12).
+ */
+export class IpFields {
+  version: 4 | 6 = 4;
+  /** 4 (IPv4) or 16 (IPv6) address bytes at srcOff and dstOff. */
+  addrLen = 4;
+  srcOff = 0;
+  dstOff = 0;
+  /** Packet length the header declares (IPv4 Total Length; IPv6 40 + Payload Length). */
+  totalLength = 0;
+  /** Bytes before the upper-layer header: IHL*4 for IPv4; 40 plus extension headers for IPv6. */
+  headerLength = 0;
+  /** Upper-layer protocol (for IPv6 after walking the extension headers). */
+  protocol = 0;
+  ttl = 0;
+  fragment = false;
+  /** Offset in the buffer of the upper-layer header, or -1 (non-first fragment, or not present). */
+  transportOffset = -1;
+  /** TCP, UDP, SCTP and UDP-Lite ports when the first 4 bytes of the upper-layer header are present; else -1. */
+  srcPort = -1;
+  dstPort = -1;
+  /** ICMP / ICMPv6 type and code when present; else -1. */
+  icmpType = -1;
+  icmpCode = -1;
+  /** After readIpFields returned false: why, and where (offset from the start of the packet). */
+  errorCode: IpPacketErrorCode = 'TRUNCATED';
+  errorOffset = 0;
+  errorMessage = '';
 }
 
-function parseIpv4Header(p: Uint8Array): IpHeader {
-  if (p.length < 20) throw new IpPacketError('TRUNCATED', 0, `IPv4 packet of ${p.length} bytes is shorter than 20`);
-  const ihl = (p[0]! & 0x0f) * 4;
-  if (ihl < 20) throw new IpPacketError('BAD_HEADER_LENGTH', 0, `IPv4 IHL ${ihl / 4} is below 5`);
-  const totalLength = (p[2]! << 8) | p[3]!;
-  if (totalLength < ihl) {
-    throw new IpPacketError('BAD_TOTAL_LENGTH', 2, `IPv4 total length ${totalLength} is below the header length ${ihl}`);
-  }
-  if (totalLength > p.length) {
-    throw new IpPacketError('TRUNCATED', 2, `IPv4 total length ${totalLength} exceeds the ${p.length} bytes received`);
-  }
-  const fragField = ((p[6]! << 8) | p[7]!) & 0x3fff; // MF flag + 13-bit offset
-  const fragOffset = fragField & 0x1fff;
-  const protocol = p[9]!;
-  const hdr = {
-    version: 4 as const,
-    headerLength: ihl,
-    totalLength,
-    src: p.subarray(12, 16),
-    dst: p.subarray(16, 20),
-    protocol,
-    ttl: p[8]!,
-    fragment: fragField !== 0,
-    transportOffset: fragOffset === 0 ? ihl : -1,
-  };
-  return withTransport(p, hdr, totalLength);
+function fail(f: IpFields, code: IpPacketErrorCode, offset: number, message: string): false {
+  f.errorCode = code;
+  f.errorOffset = offset;
+  f.errorMessage = message;
+  return false;
 }
 
-function parseIpv6Header(p: Uint8Array): IpHeader {
-  if (p.length < 40) throw new IpPacketError('TRUNCATED', 0, `IPv6 packet of ${p.length} bytes is shorter than 40`);
-  const totalLength = 40 + ((p[4]! << 8) | p[5]!);
-  if (totalLength > p.length) {
-    throw new IpPacketError('TRUNCATED', 4, `IPv6 payload length ${totalLength - 40} exceeds the ${p.length - 40} bytes received`);
+/**
+ * Reads the IP header of buf[off, off + len) into `f`. False when it is not a well-formed IPv4 (RFC 791) or IPv6
+ * (RFC 8200) header or the length it declares exceeds `len`; f.errorCode/errorOffset/errorMessage say why.
+ */
+export function readIpFields(buf: Uint8Array, off: number, len: number, f: IpFields): boolean {
+  if (len < 1) return fail(f, 'TRUNCATED', 0, 'empty packet');
+  const v = buf[off]! >>> 4;
+  let end: number;
+  if (v === 4) {
+    if (len < 20) return fail(f, 'TRUNCATED', 0, `IPv4 packet of ${len} bytes is shorter than 20`);
+    const ihl = (buf[off]! & 0x0f) * 4;
+    if (ihl < 20) return fail(f, 'BAD_HEADER_LENGTH', 0, `IPv4 IHL ${ihl / 4} is below 5`);
+    const totalLength = (buf[off + 2]! << 8) | buf[off + 3]!;
+    if (totalLength < ihl) return fail(f, 'BAD_TOTAL_LENGTH', 2, `IPv4 total length ${totalLength} is below the header length ${ihl}`);
+    if (totalLength > len) return fail(f, 'TRUNCATED', 2, `IPv4 total length ${totalLength} exceeds the ${len} bytes received`);
+    const fragField = ((buf[off + 6]! << 8) | buf[off + 7]!) & 0x3fff; // MF flag + 13-bit offset
+    f.version = 4;
+    f.addrLen = 4;
+    f.srcOff = off + 12;
+    f.dstOff = off + 16;
+    f.totalLength = totalLength;
+    f.headerLength = ihl;
+    f.protocol = buf[off + 9]!;
+    f.ttl = buf[off + 8]!;
+    f.fragment = fragField !== 0;
+    f.transportOffset = (fragField & 0x1fff) === 0 ? off + ihl : -1;
+    end = off + totalLength;
+  } else if (v === 6) {
+    if (len < 40) return fail(f, 'TRUNCATED', 0, `IPv6 packet of ${len} bytes is shorter than 40`);
+    const totalLength = 40 + ((buf[off + 4]! << 8) | buf[off + 5]!);
+    if (totalLength > len) return fail(f, 'TRUNCATED', 4, `IPv6 payload length ${totalLength - 40} exceeds the ${len - 40} bytes received`);
+    // Walk the extension header chain (RFC 8200 section 4.1) to the upper-layer header.
+    let next = buf[off + 6]!;
+    let h = 40;
+    let fragment = false;
+    let transportOffset = -1;
+    for (;;) {
+      if (IPV6_EXT_8.has(next)) {
+        if (h + 2 > totalLength) return fail(f, 'TRUNCATED', h, `IPv6 extension header ${next} is cut short`);
+        const n = (buf[off + h + 1]! + 1) * 8;
+        if (h + n > totalLength) return fail(f, 'TRUNCATED', h, `IPv6 extension header ${next} of ${n} bytes is cut short`);
+        next = buf[off + h]!;
+        h += n;
+      } else if (next === 44) {
+        // Fragment header, 8 bytes (RFC 8200 section 4.5).
+        if (h + 8 > totalLength) return fail(f, 'TRUNCATED', h, 'IPv6 fragment header is cut short');
+        fragment = true;
+        const fragOffset = ((buf[off + h + 2]! << 8) | buf[off + h + 3]!) >>> 3;
+        next = buf[off + h]!;
+        h += 8;
+        if (fragOffset !== 0) break;
+      } else if (next === IPPROTO_AH) {
+        // AH length is in 4-octet units minus 2 (RFC 4302 section 2.2).
+        if (h + 2 > totalLength) return fail(f, 'TRUNCATED', h, 'AH header is cut short');
+        const n = (buf[off + h + 1]! + 2) * 4;
+        if (h + n > totalLength) return fail(f, 'TRUNCATED', h, `AH header of ${n} bytes is cut short`);
+        next = buf[off + h]!;
+        h += n;
+      } else {
+        transportOffset = off + h;
+        break;
+      }
+    }
+    f.version = 6;
+    f.addrLen = 16;
+    f.srcOff = off + 8;
+    f.dstOff = off + 24;
+    f.totalLength = totalLength;
+    f.headerLength = h;
+    f.protocol = next;
+    f.ttl = buf[off + 7]!;
+    f.fragment = fragment;
+    f.transportOffset = transportOffset;
+    end = off + totalLength;
+  } else {
+    return fail(f, 'BAD_VERSION', 0, `IP version ${v} is neither 4 nor 6`);
   }
-  // Walk the extension header chain (RFC 8200 section 4.1) to the upper-layer header.
-  let next = p[6]!;
-  let off = 40;
-  let fragment = false;
-  let transportOffset = -1;
-  for (;;) {
-    if (IPV6_EXT_8.has(next)) {
-      if (off + 2 > totalLength) throw new IpPacketError('TRUNCATED', off, `IPv6 extension header ${next} is cut short`);
-      const len = (p[off + 1]! + 1) * 8;
-      if (off + len > totalLength) throw new IpPacketError('TRUNCATED', off, `IPv6 extension header ${next} of ${len} bytes is cut short`);
-      next = p[off]!;
-      off += len;
-    } else if (next === 44) {
-      // Fragment header, 8 bytes (RFC 8200 section 4.5).
-      if (off + 8 > totalLength) throw new IpPacketError('TRUNCATED', off, 'IPv6 fragment header is cut short');
-      fragment = true;
-      const fragOffset = ((p[off + 2]! << 8) | p[off + 3]!) >>> 3;
-      next = p[off]!;
-      off += 8;
-      if (fragOffset !== 0) break;
-    } else if (next === IPPROTO_AH) {
-      // AH length is in 4-octet units minus 2 (RFC 4302 section 2.2).
-      if (off + 2 > totalLength) throw new IpPacketError('TRUNCATED', off, 'AH header is cut short');
-      const len = (p[off + 1]! + 2) * 4;
-      if (off + len > totalLength) throw new IpPacketError('TRUNCATED', off, `AH header of ${len} bytes is cut short`);
-      next = p[off]!;
-      off += len;
-    } else {
-      transportOffset = off;
-      break;
+  f.srcPort = -1;
+  f.dstPort = -1;
+  f.icmpType = -1;
+  f.icmpCode = -1;
+  const t = f.transportOffset;
+  if (t >= 0) {
+    const proto = f.protocol;
+    if ((proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP || proto === IPPROTO_UDPLITE) && t + 4 <= end) {
+      f.srcPort = (buf[t]! << 8) | buf[t + 1]!;
+      f.dstPort = (buf[t + 2]! << 8) | buf[t + 3]!;
+    } else if ((proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) && t + 2 <= end) {
+      f.icmpType = buf[t]!;
+      f.icmpCode = buf[t + 1]!;
     }
   }
-  const hdr = {
-    version: 6 as const,
-    headerLength: off,
-    totalLength,
-    src: p.subarray(8, 24),
-    dst: p.subarray(24, 40),
-    protocol: next,
-    ttl: p[7]!,
-    fragment,
-    transportOffset,
-  };
-  return withTransport(p, hdr, totalLength);
+  return true;
 }
 
-function withTransport(p: Uint8Array, hdr: Omit<IpHeader, 'srcPort' | 'dstPort' | 'icmpType' | 'icmpCode'>, end: number): IpHeader {
-  const t = hdr.transportOffset;
-  if (t < 0) return hdr;
-  const proto = hdr.protocol;
-  if ((proto === IPPROTO_TCP || proto === IPPROTO_UDP || proto === IPPROTO_SCTP || proto === IPPROTO_UDPLITE) && t + 4 <= end) {
-    return { ...hdr, srcPort: (p[t]! << 8) | p[t + 1]!, dstPort: (p[t + 2]! << 8) | p[t + 3]! };
-  }
-  if ((proto === IPPROTO_ICMP || proto === IPPROTO_ICMPV6) && t + 2 <= end) {
-    return { ...hdr, icmpType: p[t]!, icmpCode: p[t + 1]! };
+/** The header of `packet` (throws IpPacketError naming the cause and byte offset when it is malformed). */
+export function parseIpHeader(packet: Uint8Array): IpHeader {
+  const f = new IpFields();
+  if (!readIpFields(packet, 0, packet.length, f)) throw new IpPacketError(f.errorCode, f.errorOffset, f.errorMessage);
+  const hdr: {
+    -readonly [K in keyof IpHeader]: IpHeader[K];
+  } = {
+    version: f.version,
+    headerLength: f.headerLength,
+    totalLength: f.totalLength,
+    src: packet.subarray(f.srcOff, f.srcOff + f.addrLen),
+    dst: packet.subarray(f.dstOff, f.dstOff + f.addrLen),
+    protocol: f.protocol,
+    ttl: f.ttl,
+    fragment: f.fragment,
+    transportOffset: f.transportOffset,
+  };
+  if (f.srcPort >= 0) {
+    hdr.srcPort = f.srcPort;
+    hdr.dstPort = f.dstPort;
+  } else if (f.icmpType >= 0) {
+    hdr.icmpType = f.icmpType;
+    hdr.icmpCode = f.icmpCode;
   }
   return hdr;
 }
