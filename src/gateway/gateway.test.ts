@@ -80,8 +80,13 @@ describe('gateway core: trap policies (start_action = trap)', () => {
 });
 
 describe('gateway core: ESP lifetimes and reqids', () => {
-  it('a soft packet lifetime in the data plane rekeys the CHILD SA; its reqid and policy survive the rekey', () => {
-    const { sim, a, b } = pair({ start: true, moonChild: { rekeyPackets: 20, lifePackets: 25 } });
+  // 20/1000: rand_packets defaults to life - rekey = 980, more than the soft limit itself; the jitter is capped at
+  // half the limit (src/ike/lifetimes.ts softLimit), else the soft limit went below zero and never fired.
+  it.each([
+    [20, 25],
+    [20, 1000],
+  ])('a soft packet lifetime in the data plane rekeys the CHILD SA (rekey_packets %i, life_packets %i); its reqid and policy survive the rekey', (rekeyPackets, lifePackets) => {
+    const { sim, a, b } = pair({ start: true, moonChild: { rekeyPackets, lifePackets } });
     a.gateway.start(sim.now);
     b.gateway.start(sim.now);
     expect(sim.runUntil(() => up(a) && up(b), { maxTime: 10_000 }).ok).toBe(true);

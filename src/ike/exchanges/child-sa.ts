@@ -4,6 +4,7 @@
  * narrows the traffic selectors against its policy, allocates its own inbound SPI, and both derive KEYMAT from
  * SK_d (with g^ir when the CREATE_CHILD_SA exchange carried KE payloads: PFS).
  */
+import { softLimit } from '../lifetimes.js';
 import { ProtocolId, NotifyType, PayloadType, type Payload, type TsPayload } from '../codec/types.js';
 import type { ChildConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
@@ -133,14 +134,14 @@ export function installChild(
   // the data plane moves traffic now and keeps the old inbound SA for packets still in flight.
   const predecessor = args.replaces ? { owner: sa, child: args.replaces } : reauthPredecessor(sa, cfg);
   // RFC 7296 2.8 / strongSwan: rekey at rekey_time minus a random part of rand_time; hard expiry at life_time.
-  if (cfg.rekeyTimeMs > 0) child.rekeyAt = args.now + cfg.rekeyTimeMs - ctx.jitter(cfg.randTimeMs);
+  if (cfg.rekeyTimeMs > 0) child.rekeyAt = args.now + softLimit(ctx, cfg.rekeyTimeMs, cfg.randTimeMs);
   if (cfg.lifeTimeMs > 0) child.expireAt = args.now + cfg.lifeTimeMs;
   sa.children.push(child);
   const hex = (n: number): string => n.toString(16).padStart(8, '0');
   ctx.log('ike', 0, sa, `CHILD_SA ${cfg.name}{${child.id}} established with SPIs ${hex(child.spiIn)}_i ${hex(child.spiOut)}_o and TS ${args.localTs.map(formatTrafficSelector).join(' ')} === ${args.remoteTs.map(formatTrafficSelector).join(' ')}`);
   ctx.log('chd', 1, sa, `CHILD_SA ${cfg.name}{${child.id}} uses ESP:${formatProposal(args.set)}`);
-  const softBytes = cfg.rekeyBytes > 0 ? cfg.rekeyBytes - ctx.jitter(Math.max(0, (cfg.lifeBytes || cfg.rekeyBytes) - cfg.rekeyBytes)) : 0;
-  const softPackets = cfg.rekeyPackets > 0 ? cfg.rekeyPackets - ctx.jitter(Math.max(0, (cfg.lifePackets || cfg.rekeyPackets) - cfg.rekeyPackets)) : 0;
+  const softBytes = cfg.rekeyBytes > 0 ? softLimit(ctx, cfg.rekeyBytes, (cfg.lifeBytes || cfg.rekeyBytes) - cfg.rekeyBytes) : 0;
+  const softPackets = cfg.rekeyPackets > 0 ? softLimit(ctx, cfg.rekeyPackets, (cfg.lifePackets || cfg.rekeyPackets) - cfg.rekeyPackets) : 0;
   ctx.emit({
     type: 'child-install',
     child: sa.childInfo(child),
