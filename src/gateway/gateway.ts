@@ -22,10 +22,9 @@ import { AddressPool, type AddressPoolConfig } from '../ike/pool.js';
 import { DecapStatus, DROP_REASON_NAMES, DropReason, EncapStatus } from '../esp/constants.js';
 import { EspEngine, type PacketRef } from '../esp/engine.js';
 import type { EspSelector } from '../esp/selector.js';
-import type { TunDevice } from '../tun/types.js';
 import { clampTcpMss, mssForMtu } from '../net/mss.js';
-import { innerMtuFor } from '../tun/mtu.js';
-import { classifyDatagram } from '../daemon/classify.js';
+import { innerMtuFor } from '../net/esp-mtu.js';
+import { classifyDatagram } from '../net/classify.js';
 import type { ConfigDiff } from '../config/diff.js';
 import { ChildSaInstaller } from './child-installer.js';
 import { ReqidAllocator } from './reqids.js';
@@ -42,8 +41,20 @@ export interface GatewayNet {
   sendIke(local: Address, remote: Address, data: Uint8Array): void;
 }
 
-/** The TUN as the core uses it (a TunDevice fits). */
-export type GatewayTun = Pick<TunDevice, 'name' | 'mtu' | 'headroom' | 'tailroom' | 'closed' | 'writeBatch' | 'setMtu'>;
+/**
+ * The TUN as the core uses it: src/tun's TunDevice fits (written out here so the sans-IO core does not depend on
+ * the driver layer; see .dependency-cruiser.cjs).
+ */
+export interface GatewayTun {
+  readonly name: string;
+  readonly mtu: number;
+  /** Free bytes in front of / behind every packet read, so ESP is sealed in place. */
+  readonly headroom: number;
+  readonly tailroom?: number;
+  readonly closed: boolean;
+  writeBatch(packets: readonly Uint8Array[]): number;
+  setMtu(mtu: number): Promise<void>;
+}
 
 /** Routes and addresses on the host for the tunnel (src/daemon/routes.ts's TunRoutes fits). */
 export interface GatewayRoutes {
@@ -519,7 +530,7 @@ export class Gateway {
   /**
    * Issue 7: "the MTU follows the ESP + UDP overhead". Unless fixed, the TUN's MTU is lowered so an inner packet
    * of that size still fits a 1500-byte path once encapsulated with this CHILD SA's suite and outer family
-   * (RFC 4303 section 2 + RFC 3948 section 2.1 overhead, src/tun/mtu.ts). It is never raised again.
+   * (RFC 4303 section 2 + RFC 3948 section 2.1 overhead, src/net/esp-mtu.ts). It is never raised again.
    */
   private fitTunMtu(c: ChildSaInfo): void {
     const tun = this.opts.tun;

@@ -3,4 +3,4 @@ export * from './types.js';
 export * from './memory.js';
 export * from './linux.js';
 export * from './linux-net.js';
-export * from './mtu.js';
+export * from '../net/esp-mtu.js';

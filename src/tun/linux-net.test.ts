@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addAddress, addRoute, LinuxNetConfig, normalizePrefix, removeRoute, setMtu, type IpRunner } from './linux-net.js';
 import { TunError } from './types.js';
-import { innerMtuFor } from './mtu.js';
+import { innerMtuFor } from '../net/esp-mtu.js';
 
 function recorder(fail?: (args: readonly string[]) => boolean) {
   const calls: string[] = [];

@@ -132,7 +132,7 @@ function ifreqName(b: Uint8Array): string {
 export interface LinuxTunOptions {
   /** Interface name, or a pattern with %d for the kernel to number (default 'cyg%d'). */
   name?: string;
-  /** MTU set on the interface at open (default 1400: 1500 minus ESP-in-UDP overhead, see src/tun/mtu.ts). */
+  /** MTU set on the interface at open (default 1400: 1500 minus ESP-in-UDP overhead, see src/net/esp-mtu.ts). */
   mtu?: number;
   /** Packets read per event-loop turn (default 64). */
   batchSize?: number;
