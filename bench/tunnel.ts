@@ -13,9 +13,9 @@
  *
  * `--profile`: afterwards, a fourth cygnet pair runs with `node --cpu-prof` and the self time of both daemons
  * under a --seconds iperf3 load is summarised by function and by data-path stage (bench/tunnel/profile.ts).
- * `--experiment` adds a fourth pair, `cygnet-sendmmsg`: cygnet whose outbound ESP leaves through UdpBatchSender
- * (one sendmmsg per TUN batch, no per-datagram Buffer; bench/tunnel/sendmmsg-daemon.ts patches the driver at run
- * time), to measure that change end to end. `--only=cygnet,wireguard-go,strongswan,cygnet-sendmmsg` picks pairs. `--keep` keeps the scratch directory (logs, profiles).
+ * `--experiment` adds a fourth pair, `cygnet-no-offload`: cygnet with `--no-offload` (plain packets on the TUN, no
+ * TSO/GRO; docs/PERFORMANCE.md), to measure the offloads end to end in the same run.
+ * `--only=cygnet,wireguard-go,strongswan,cygnet-no-offload` picks pairs. `--keep` keeps the scratch directory (logs, profiles).
  *
  * Needs root (namespaces, TUN devices); otherwise it prints why it skipped and returns. Installs what is missing
  * with apt-get (iperf3, wireguard-go, wireguard-tools, strongSwan). Namespaces and processes are removed at the
@@ -37,13 +37,12 @@ import { devPackets, startCygnetPair, startStrongswanPair, startWireguardPair, t
 import { formatSummary, summarizeProfile, type CpuProfile } from './tunnel/profile.js';
 import { summaryLines, toRows, type Measurement } from './tunnel/results.js';
 
-const IMPLS: readonly Impl[] = ['cygnet', 'wireguard-go', 'strongswan', 'cygnet-sendmmsg'];
-const SENDMMSG_ENTRY = fileURLToPath(new URL('./tunnel/sendmmsg-daemon.ts', import.meta.url));
+const IMPLS: readonly Impl[] = ['cygnet', 'wireguard-go', 'strongswan', 'cygnet-no-offload'];
 const START: Record<Impl, (h: TwoHosts, o: PairOptions) => Promise<TunnelPair>> = {
   cygnet: startCygnetPair,
   'wireguard-go': startWireguardPair,
   strongswan: startStrongswanPair,
-  'cygnet-sendmmsg': (h, o) => startCygnetPair(h, { ...o, entry: SENDMMSG_ENTRY }),
+  'cygnet-no-offload': (h, o) => startCygnetPair(h, { ...o, extraArgs: ['--no-offload'] }),
 };
 
 function flag(name: string): string | undefined {
@@ -149,7 +148,7 @@ async function withPair<T>(impl: Impl, root: string, o: Omit<PairOptions, 'dir'>
   }
 }
 
-async function profileCygnet(root: string, seconds: number, impl: 'cygnet' | 'cygnet-sendmmsg'): Promise<string[]> {
+async function profileCygnet(root: string, seconds: number, impl: 'cygnet' | 'cygnet-no-offload'): Promise<string[]> {
   const profDir = join(root, `cpuprofile-${impl}`);
   await mkdir(profDir, { recursive: true });
   // NODE_OPTIONS reaches the daemon's node (spawned by CygnetPeer with fixed flags; node 20 refuses --cpu-prof in
@@ -190,9 +189,9 @@ export async function run(): Promise<void> {
   if (!(seconds >= 1)) throw new Error(`--seconds=${flag('seconds')}: expected a number of seconds >= 1`);
   const oneWay = flag('one-way') !== undefined;
   const only = flag('only')?.split(',').map((s) => s.trim()).filter(Boolean);
-  // The sendmmsg experiment runs with --experiment (or when named in --only).
+  // The no-offload comparison runs with --experiment (or when named in --only).
   const experiment = flag('experiment') !== undefined;
-  const impls = IMPLS.filter((i) => (only ? only.includes(i) : i !== 'cygnet-sendmmsg' || experiment));
+  const impls = IMPLS.filter((i) => (only ? only.includes(i) : i !== 'cygnet-no-offload' || experiment));
   if (only && impls.length === 0) throw new Error(`--only=${only.join(',')}: expected some of ${IMPLS.join(', ')}`);
 
   await ensureInstalled();
@@ -240,7 +239,7 @@ export async function run(): Promise<void> {
       ...summaryLines(rows),
       ...failures.map((f) => `FAILED ${f}`),
     ];
-    for (const impl of ['cygnet', 'cygnet-sendmmsg'] as const) {
+    for (const impl of ['cygnet', 'cygnet-no-offload'] as const) {
       if (flag('profile') === undefined || !impls.includes(impl)) continue;
       say(`profiling ${impl} (V8 CPU profiler in both daemons)`);
       try {

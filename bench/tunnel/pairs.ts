@@ -14,16 +14,16 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CYGNET_VICI_URI, CygnetPeer, REPO_ROOT, type CygnetPeerOptions } from '../../test/interop/lib/cygnet.js';
+import { CygnetPeer, type CygnetPeerOptions } from '../../test/interop/lib/cygnet.js';
 import { run, waitFor } from '../../test/interop/lib/exec.js';
 import type { Netns } from '../../test/interop/lib/netns.js';
-import { spawnInNetns, spawnIsolated, type ProcessHandle } from '../../test/interop/lib/process.js';
+import { spawnInNetns, type ProcessHandle } from '../../test/interop/lib/process.js';
 import { StrongswanPeer } from '../../test/interop/lib/strongswan.js';
 import { mirror, pskSwanctlConf, type PskConnection } from '../../test/interop/lib/swanctl-conf.js';
 import type { Host, TwoHosts } from '../../test/interop/lib/topology.js';
 
-/** `cygnet-sendmmsg` is an experiment: cygnet with its outbound UDP batched (bench/tunnel/sendmmsg-daemon.ts). */
-export type Impl = 'cygnet' | 'wireguard-go' | 'strongswan' | 'cygnet-sendmmsg';
+/** `cygnet-no-offload`: cygnet with `--no-offload`, to compare the TUN offloads in one run. */
+export type Impl = 'cygnet' | 'wireguard-go' | 'strongswan' | 'cygnet-no-offload';
 
 export interface TunnelPair {
   impl: Impl;
@@ -43,8 +43,8 @@ export interface PairOptions {
   dir: string;
   /** Extra environment for the daemons (cygnet: NODE_OPTIONS=--import the profiling hook). */
   env?: NodeJS.ProcessEnv;
-  /** cygnet only: run this script (`node --import tsx SCRIPT daemon ...`) instead of src/cli/main.ts. */
-  entry?: string;
+  /** cygnet only: extra `cygnet daemon` arguments for both sides (e.g. --no-offload). */
+  extraArgs?: readonly string[];
   log?: (msg: string) => void;
 }
 
@@ -74,29 +74,10 @@ export async function waitTunnel(h: TwoHosts, timeoutMs = 20_000): Promise<void>
 
 // ------------------------------------------------------------------------------------------------ cygnet
 
-/** CygnetPeer.start, but running `entry` (a variant of the CLI) in the same isolation (netns + private /run). */
-async function startCygnetEntry(entry: string, o: CygnetPeerOptions & { label: string }): Promise<CygnetPeer> {
-  await mkdir(o.dir, { recursive: true });
-  const confPath = join(o.dir, 'cygnet.conf');
-  await writeFile(confPath, o.config);
-  const proc = spawnIsolated(o.ns, process.execPath, ['--import', 'tsx', entry, 'daemon', '--config', confPath, ...(o.args ?? [])], {
-    logFile: join(o.dir, `${o.label}.log`),
-    cwd: REPO_ROOT,
-    env: o.env ?? process.env,
-  });
-  const peer = new CygnetPeer(o.ns, o.label, o.dir, proc, CYGNET_VICI_URI);
-  try {
-    await peer.waitForLog(o.ready instanceof RegExp ? o.ready : /daemon running/, o.startTimeoutMs ?? 20_000);
-  } catch (err) {
-    await proc.stop(500);
-    throw err;
-  }
-  return peer;
-}
-
 export async function startCygnetPair(h: TwoHosts, o: PairOptions): Promise<TunnelPair> {
   const conn = benchConnection(h, 'bench');
-  const start = (po: CygnetPeerOptions & { label: string }) => (o.entry ? startCygnetEntry(o.entry, po) : CygnetPeer.start(po));
+  const extra = o.extraArgs ?? [];
+  const start = (po: CygnetPeerOptions & { label: string }) => CygnetPeer.start({ ...po, args: [...(po.args ?? []), ...extra] });
   const theirs = mirror(conn);
   const env = { ...process.env, ...o.env };
   const started: CygnetPeer[] = [];
@@ -129,8 +110,8 @@ export async function startCygnetPair(h: TwoHosts, o: PairOptions): Promise<Tunn
     await right.waitForLog(/installed route 10\.1\.0\.1\/32 dev cyg1/, 5_000);
     await waitTunnel(h);
     return {
-      impl: o.entry ? 'cygnet-sendmmsg' : 'cygnet',
-      suite: o.entry ? 'ESP AES_GCM_16-128 in UDP, sendmmsg (experiment)' : 'ESP AES_GCM_16-128 in UDP (RFC 3948)',
+      impl: extra.includes('--no-offload') ? 'cygnet-no-offload' : 'cygnet',
+      suite: extra.includes('--no-offload') ? 'ESP AES_GCM_16-128 in UDP, TUN without offloads' : 'ESP AES_GCM_16-128 in UDP (RFC 3948)',
       dev: { left: 'cyg0', right: 'cyg1' },
       pids: { left: left.process.pid, right: right.process.pid },
       logs: [left.logFile, right.logFile],

@@ -66,8 +66,8 @@ export function summaryLines(rows: readonly TunnelRow[]): string[] {
       `${dir === 'up' ? 'left->right' : 'right->left'}: cygnet ${f(c)}, wireguard-go ${f(w)}, strongSwan ${f(s)}; ` +
         `cygnet/wireguard-go ${q(c?.ratio_vs_wireguard)}, cygnet/strongSwan ${q(c?.ratio_vs_strongswan)}`,
     );
-    const x = get('cygnet-sendmmsg');
-    if (x) out.push(`  experiment cygnet-sendmmsg ${f(x)}${c ? ` (${q(ratio(x.mbps, c.mbps))} of cygnet)` : ''}, vs wireguard-go ${q(x.ratio_vs_wireguard)}`);
+    const x = get('cygnet-no-offload');
+    if (x) out.push(`  cygnet --no-offload ${f(x)}${c ? ` (cygnet with offloads is ${q(ratio(c.mbps, x.mbps))} of it)` : ''}, vs wireguard-go ${q(x.ratio_vs_wireguard)}`);
   }
   return out;
 }
