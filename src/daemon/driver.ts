@@ -8,7 +8,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import type { UdpRecvBatch } from './udp-batch-receiver.js';
-import { bindAddresses, UdpSockets, type BoundSocket } from './udp-sockets.js';
+import { bindAddresses, isAddressNotAvailable, UdpSockets, type BoundSocket } from './udp-sockets.js';
+import { ADDRESS_POLL_MS, interfaceAddresses, LateBinder } from './late-bind.js';
 import type { CryptoBackend } from '../crypto/types.js';
 import { createProvider } from '../crypto/provider.js';
 import { systemRandom, type RandomSource } from '../crypto/random.js';
@@ -57,6 +58,12 @@ export interface DaemonOptions {
   readonly batchReceive?: boolean;
   /** Monotonic milliseconds; default performance.now(). */
   readonly clock?: () => number;
+  /** The kernel's source address for a peer (initiating with local_addrs unset/%any); default `ip -j route get`. */
+  readonly resolveSource?: (remote: string) => string | undefined;
+  /** Addresses on the interfaces now (late binding, late-bind.ts); default os.networkInterfaces(). */
+  readonly interfaceAddresses?: () => readonly string[];
+  /** Poll interval for late-appearing local addresses, ms (default 5000). */
+  readonly addressPollMs?: number;
 }
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -84,6 +91,8 @@ export class Daemon {
   private readonly port: number;
   private readonly nattPort: number;
   private globalSettings: GlobalSettings | undefined;
+  private late: LateBinder | undefined;
+  private addressPoll: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.logger;
@@ -96,7 +105,7 @@ export class Daemon {
     this.fixedSettings = { epochOffsetMs: Date.now() - this.clock(), exportKeys: opts.keyLog !== undefined };
     const { batchSend, batchReceive } = opts;
     const onSendError = (n: number): number => (this.counters.sendErrors += n);
-    const net = new UdpSockets({ log: this.log, nattPort: this.nattPort, batchSend, batchReceive, onSendError, onDatagram: this.onDatagram.bind(this), onBatch: this.onDatagramBatch.bind(this) });
+    const net = new UdpSockets({ log: this.log, nattPort: this.nattPort, batchSend, batchReceive, onSendError, resolveSource: opts.resolveSource, onDatagram: this.onDatagram.bind(this), onBatch: this.onDatagramBatch.bind(this) });
     this.sockets = net;
     const { tun, routes, mssClampMtu, fixedMtu } = opts;
     const settings = endpointSettings(opts.settings?.endpoint, this.fixedSettings, opts.retransmit);
@@ -113,8 +122,34 @@ export class Daemon {
 
   async start(): Promise<void> {
     const ports = new Set<number>([this.port, this.nattPort, ...this.gatewayConfig(this.config).connections.map((c) => c.localPort)]);
-    for (const address of bindAddresses(this.opts.bind, this.config.connections)) for (const port of ports) await this.sockets.bind(address, port);
+    const bindAll = async (address: string): Promise<void> => {
+      for (const port of ports) if (!this.sockets.list.some((s) => s.local.address === address && s.local.port === port)) await this.sockets.bind(address, port);
+    };
+    const present = this.opts.interfaceAddresses ?? interfaceAddresses;
+    const late = new LateBinder({ present, bind: bindAll, log: (level, message) => this.log.log('net', level, message) });
+    for (const address of bindAddresses(this.opts.bind, this.config.connections)) {
+      try {
+        await bindAll(address);
+      } catch (e) {
+        // An address not on any interface yet does not stop the daemon: it is bound when it appears (late-bind.ts).
+        if (!isAddressNotAvailable(e)) throw e;
+        late.add(address);
+      }
+    }
     this.log.log('net', 1, `listening on ${this.sockets.list.map((s) => fmtAddr(s.local)).join(', ')}`);
+    // With a wildcard local_addrs (and no --bind) addresses that appear later are bound too.
+    const wildcard = !(this.opts.bind && this.opts.bind.length > 0) && this.config.connections.some((c) => c.localAddrs.some((a) => a.startsWith('%')));
+    if (late.waiting.length > 0 || wildcard) {
+      this.late = late;
+      const extra = (): string[] => (wildcard ? present().filter((a) => !a.toLowerCase().startsWith('fe80')) : []);
+      this.addressPoll = setInterval(() => {
+        if (this.state !== 'running') return;
+        void late.poll(extra(), (a) => this.sockets.has(a)).then((done) => {
+          if (done.length > 0) this.log.log('net', 1, `listening on ${this.sockets.list.map((s) => fmtAddr(s.local)).join(', ')}`);
+        });
+      }, this.opts.addressPollMs ?? ADDRESS_POLL_MS);
+      this.addressPoll.unref();
+    }
     const tun = this.opts.tun;
     if (tun) {
       tun.onPackets((batch) => this.state === 'running' && this.run((now) => this.gateway.tunPackets(batch, now)));
@@ -138,6 +173,8 @@ export class Daemon {
       });
     }
     this.stopWaiter = undefined;
+    if (this.addressPoll) clearInterval(this.addressPoll);
+    this.addressPoll = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.sockets.close();
@@ -161,7 +198,7 @@ export class Daemon {
 
   /** Starts a connection by name (`cygnet up`, vici initiate). Returns the IKE SA id; throws for unknown names. */
   initiate(conn: string, child?: string): number {
-    return this.run((now) => this.gateway.command(now, (e) => e.initiate(conn, now, child !== undefined ? { child } : {})));
+    return this.run((now) => this.gateway.initiate(conn, now, child));
   }
   terminateIke(id: number): boolean {
     return this.run((now) => this.gateway.command(now, (e) => e.terminateIke(id, now)));
@@ -202,6 +239,10 @@ export class Daemon {
   /** Data-plane facts about a CHILD SA for status displays: install time and ESP counters. */
   childExtras(c: ChildSaInfo): ReturnType<Gateway['childExtras']> & { now: number } {
     return { now: this.clock(), ...this.gateway.childExtras(c) };
+  }
+  /** Local addresses waiting to appear (late-bind.ts). */
+  pendingAddresses(): readonly string[] {
+    return this.late?.waiting ?? [];
   }
   /** Timers armed (vici stats' "scheduled"). */
   scheduled(): number {

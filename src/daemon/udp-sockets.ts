@@ -3,6 +3,7 @@
  * datagrams sent one by one, ESP pushed into a per-socket sendmmsg batch (udp-batch-sender.ts) and flushed once per
  * engine batch; on the NAT-T port ESP is received with recvmmsg + UDP GRO (udp-batch-receiver.ts).
  */
+import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { networkInterfaces } from 'node:os';
 import type { Address, IkeConnectionConfig } from '../ike/config.js';
@@ -30,6 +31,28 @@ export interface UdpSocketsOptions {
   readonly onBatch: (s: BoundSocket, b: UdpRecvBatch) => void;
   /** A datagram that could not be sent (counted as sendErrors). */
   readonly onSendError: (n: number) => void;
+  /** The kernel's source address for a peer (default kernelSource: `ip -j route get`); injectable for tests. */
+  readonly resolveSource?: ((remote: string) => string | undefined) | undefined;
+}
+
+/**
+ * The source address the routing table gives for `remote` (`ip -j route get`, its `prefsrc`), as charon's
+ * kernel_net.get_source_addr asks netlink. Synchronous: it runs once per initiation, never per packet.
+ */
+export function kernelSource(remote: string): string | undefined {
+  try {
+    const out = execFileSync('ip', ['-j', 'route', 'get', remote], { encoding: 'utf8', timeout: 2000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const routes = JSON.parse(out) as { prefsrc?: unknown }[];
+    const src = routes[0]?.prefsrc;
+    return typeof src === 'string' ? src : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** True for an error dgram reports when the address to bind is not (yet) on any interface. */
+export function isAddressNotAvailable(e: unknown): boolean {
+  return e instanceof Error && /EADDRNOTAVAIL/.test(e.message);
 }
 
 /** Requested UDP socket buffer size (SO_RCVBUF/SO_SNDBUF). */
@@ -69,7 +92,7 @@ export class UdpSockets implements GatewayNet {
     const bound: BoundSocket = { socket, local: { address, port }, family };
     const o = this.opts;
     return new Promise((resolve, reject) => {
-      const onError = (e: Error): void => reject(new Error(`cannot bind UDP ${fmtAddr(bound.local)}: ${e.message}`));
+      const onError = (e: Error): void => (socket.close(), reject(new Error(`cannot bind UDP ${fmtAddr(bound.local)}: ${e.message}`)));
       socket.once('error', onError);
       socket.bind({ address, port, exclusive: true }, () => {
         socket.off('error', onError);
@@ -91,9 +114,28 @@ export class UdpSockets implements GatewayNet {
     });
   }
 
+  /** Whether a socket is bound to `address` (any port). */
+  has(address: string): boolean {
+    return this.list.some((s) => s.local.address === address);
+  }
+
+  /** GatewayNet.sourceFor: the kernel's source for `remote`, if one of our sockets is bound to it. */
+  sourceFor(remote: string): string | undefined {
+    const src = (this.opts.resolveSource ?? kernelSource)(remote);
+    if (src === undefined) return undefined;
+    if (this.has(src)) return src;
+    this.opts.log.log('net', 1, `source ${src} for ${remote} is not bound (bound: ${[...new Set(this.list.map((s) => s.local.address))].join(', ')})`);
+    return undefined;
+  }
+
   private socketFor(local: Address, remote: Address): BoundSocket | undefined {
+    const exact = this.list.find((s) => s.local.port === local.port && s.local.address === local.address);
+    if (exact) return exact;
+    // An unspecified local address: any socket of the family, but never a loopback one for a remote elsewhere
+    // (the kernel refuses that with EINVAL).
     const family = remote.address.includes(':') ? 6 : 4;
-    return this.list.find((s) => s.local.port === local.port && s.local.address === local.address) ?? this.list.find((s) => s.local.port === local.port && s.family === family);
+    const candidates = this.list.filter((s) => s.local.port === local.port && s.family === family);
+    return candidates.find((s) => isLoopback(s.local.address) === isLoopback(remote.address)) ?? candidates[0];
   }
 
   sendIke(local: Address, remote: Address, data: Uint8Array): void {
@@ -136,4 +178,8 @@ export class UdpSockets implements GatewayNet {
     }
     this.list.length = 0;
   }
+}
+
+function isLoopback(a: string): boolean {
+  return a.startsWith('127.') || a === '::1';
 }

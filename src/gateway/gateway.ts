@@ -39,6 +39,12 @@ export interface GatewayNet {
   flushEsp(): void;
   /** An IKE datagram (non-ESP marker already prepended on the NAT-T port, RFC 3948 2.2). */
   sendIke(local: Address, remote: Address, data: Uint8Array): void;
+  /**
+   * The local address to initiate from when local_addrs is unset or %any: the source the host's routing table
+   * gives for `remote` (strongSwan asks the kernel the same way, kernel_net.get_source_addr), if a socket is bound
+   * to it. Optional: without it the endpoint leaves the address unspecified.
+   */
+  sourceFor?(remote: string): string | undefined;
 }
 
 /**
@@ -105,6 +111,11 @@ export type GatewayEvent =
   /** The set of SAs changed (status files). */
   | { readonly type: 'sa-changed' }
   | { readonly type: 'fault'; readonly what: string; readonly error: unknown };
+
+/** A literal IPv4/IPv6 address (not %any, a name, a range or a subnet): one the kernel can route. */
+function isConcreteAddress(a: string): boolean {
+  return /^[0-9a-fA-F:.]+$/.test(a) && (a.includes('.') || a.includes(':')) && a !== '0.0.0.0' && a !== '::';
+}
 
 /** Priorities in the engine's SPD: installed SAs' policies run before on-demand (trap) policies. */
 const SA_POLICY_PRIORITY = 10;
@@ -190,7 +201,7 @@ export class Gateway {
     for (const ref of this.config.trapChildren) this.installTrap(ref);
     for (const { conn, child } of this.config.startChildren) {
       this.log('cfg', 1, `initiating '${conn}' child '${child}' (start_action = start)`);
-      this.guard(`initiate '${conn}'`, () => void this.endpoint.initiate(conn, now, { child }), true);
+      this.guard(`initiate '${conn}'`, () => void this.initiateWith(conn, now, child), true);
     }
     this.flush(now);
   }
@@ -202,6 +213,32 @@ export class Gateway {
     for (const { sa } of sas) this.endpoint.terminateIke(sa.id, now);
     this.flush(now);
     return sas.length;
+  }
+
+  /** Starts an IKE SA of `conn` (`cygnet up`, vici initiate); returns its id. Throws for unknown names. */
+  initiate(conn: string, now: number, child?: string): number {
+    try {
+      return this.initiateWith(conn, now, child);
+    } finally {
+      this.flush(now);
+    }
+  }
+
+  /**
+   * endpoint.initiate with the local address filled in when the connection names none (local_addrs unset or
+   * %any): the driver's routing-table source for the peer, as charon picks it, instead of an unspecified address
+   * that would leave from whichever socket comes first (the loopback one: EINVAL).
+   */
+  private initiateWith(connName: string, now: number, child: string | undefined): number {
+    const conn = this.config.connections.find((c) => c.name === connName);
+    const opts: { child?: string; local?: Address } = child !== undefined ? { child } : {};
+    if (conn && !conn.localAddrs.some(isConcreteAddress) && this.opts.net.sourceFor) {
+      const remote = conn.remoteAddrs.find(isConcreteAddress);
+      const source = remote !== undefined ? this.opts.net.sourceFor(remote) : undefined;
+      if (source !== undefined) opts.local = { address: source, port: conn.localPort };
+      else if (remote !== undefined) this.log('cfg', 1, `no source address found for ${remote}, leaving it to the socket layer`);
+    }
+    return this.endpoint.initiate(connName, now, opts);
   }
 
   /** Runs an endpoint command (initiate, terminate, rekey...) and does what it produced. */
@@ -260,7 +297,7 @@ export class Gateway {
     for (const { conn, child } of next.startChildren)
       if (fresh.has(conn)) {
         this.log('cfg', 1, `initiating '${conn}' child '${child}' (start_action = start, reloaded)`);
-        this.guard('initiate', () => void this.endpoint.initiate(conn, now, { child }));
+        this.guard('initiate', () => void this.initiateWith(conn, now, child));
       }
     if (diff.pools.added.length + diff.pools.removed.length + diff.pools.changed.length > 0) this.applyPools(next.pools ?? [], diff.pools);
     this.log(
@@ -361,7 +398,7 @@ export class Gateway {
       if (this.endpoint.listSas().some(({ sa }) => sa.name === t.conn)) return;
       this.log('knl', 1, `acquire for '${t.conn}' child '${t.child}' (start_action = trap): initiating`);
       try {
-        this.endpoint.initiate(t.conn, now, { child: t.child });
+        this.initiateWith(t.conn, now, t.child);
       } catch (e) {
         this.log('cfg', 0, `cannot initiate '${t.conn}': ${e instanceof Error ? e.message : String(e)}`);
         this.trapQueue.delete(key);

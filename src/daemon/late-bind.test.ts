@@ -1,0 +1,48 @@
+/** Late-appearing local addresses (issue 13): pending until listed and bindable, then bound once. */
+import { describe, expect, it } from 'vitest';
+import { LateBinder } from './late-bind.js';
+
+function binder(present: string[], bindable: Set<string>) {
+  const bound: string[] = [];
+  const logs: string[] = [];
+  const b = new LateBinder({
+    present: () => present,
+    bind: async (a) => {
+      if (!bindable.has(a)) throw new Error(`cannot bind UDP ${a}[500]: bind EADDRNOTAVAIL ${a}`);
+      bound.push(a);
+    },
+    log: (level, m) => void logs.push(`${level} ${m}`),
+  });
+  return { b, bound, logs };
+}
+
+describe('late binding of local addresses', () => {
+  it('logs a missing address once, binds it when it appears, and forgets it then', async () => {
+    const present: string[] = ['127.0.0.1'];
+    const bindable = new Set<string>();
+    const { b, bound, logs } = binder(present, bindable);
+    b.add('192.0.2.10');
+    b.add('192.0.2.10');
+    expect(logs).toEqual(['1 local address 192.0.2.10 is not present yet, binding it when it appears']);
+    expect(await b.poll()).toEqual([]);
+    expect(bound).toEqual([]);
+    // Listed but still tentative (IPv6 DAD-like): the bind fails, it stays pending.
+    present.push('192.0.2.10');
+    expect(await b.poll()).toEqual([]);
+    expect(b.waiting).toEqual(['192.0.2.10']);
+    expect(logs.at(-1)).toMatch(/^2 local address 192.0.2.10 listed but not bindable yet: .*EADDRNOTAVAIL/);
+    bindable.add('192.0.2.10');
+    expect(await b.poll()).toEqual(['192.0.2.10']);
+    expect(bound).toEqual(['192.0.2.10']);
+    expect(b.waiting).toEqual([]);
+    expect(logs.at(-1)).toBe('1 local address 192.0.2.10 appeared, bound it');
+    expect(await b.poll()).toEqual([]);
+    expect(bound).toEqual(['192.0.2.10']);
+  });
+
+  it('binds new interface addresses (wildcard local_addrs) that are not bound yet', async () => {
+    const { b, bound } = binder(['127.0.0.1', '198.51.100.4'], new Set(['198.51.100.4', '127.0.0.1']));
+    expect(await b.poll(['127.0.0.1', '198.51.100.4'], (a) => a === '127.0.0.1')).toEqual(['198.51.100.4']);
+    expect(bound).toEqual(['198.51.100.4']);
+  });
+});
