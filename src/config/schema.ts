@@ -381,7 +381,7 @@ export const CHILD_KEYS: Readonly<Record<string, KeyInfo>> = {
   life_packets: yes,
   rand_packets: yes,
   replay_window: yes,
-  updown: no(),
+  updown: yes,
   hostaccess: no(false),
   policies: no(true),
   policies_fwd_out: no(false),

@@ -52,6 +52,8 @@ export interface DaemonConfig {
   readonly pools: AddressPoolConfig[];
   /** Files under x509/, x509ca/, x509crl/, private/ that could not be loaded. */
   readonly credentialProblems: readonly string[];
+  /** Child `updown` scripts by `conn/child` (updown.ts). */
+  readonly updown?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -61,8 +63,10 @@ export interface DaemonConfig {
 export function toDaemonConfig(cfg: SwanctlConfig, creds?: DaemonCredentials): DaemonConfig {
   const startChildren: ChildRef[] = [];
   const trapChildren: ChildRef[] = [];
+  const updown = new Map<string, string>();
   for (const c of cfg.connections.values())
     for (const ch of c.children.values()) {
+      if (ch.updown) updown.set(`${c.name}/${ch.name}`, ch.updown);
       if (ch.start_action === 'start' || ch.start_action === 'trap|start') startChildren.push({ conn: c.name, child: ch.name });
       if (ch.start_action === 'trap' || ch.start_action === 'trap|start') trapChildren.push({ conn: c.name, child: ch.name });
     }
@@ -73,6 +77,7 @@ export function toDaemonConfig(cfg: SwanctlConfig, creds?: DaemonCredentials): D
     trapChildren,
     pools: toIkePools(cfg),
     credentialProblems: creds?.problems ?? [],
+    updown,
   };
 }
 

@@ -27,6 +27,7 @@ import type { Logger } from './logger.js';
 import { endpointSettings, endpointSettingsDiffer, withFragmentSize, type GlobalSettings } from './settings.js';
 import type { TunRoutes } from './routes.js';
 import { gatewayStatus, statusLines, writeStatusFile, type DaemonStatus } from './status.js';
+import { UpdownRunner } from './updown.js';
 
 export interface DaemonOptions {
   readonly config: DaemonConfig;
@@ -91,6 +92,8 @@ export class Daemon {
   private readonly port: number;
   private readonly nattPort: number;
   private globalSettings: GlobalSettings | undefined;
+  /** Child `updown` scripts (strongSwan's updown plugin), fed from drain(). */
+  readonly updown: UpdownRunner;
   private late: LateBinder | undefined;
   private addressPoll: NodeJS.Timeout | undefined;
 
@@ -116,6 +119,13 @@ export class Daemon {
     this.endpoint = this.gateway.endpoint;
     this.engine = this.gateway.engine;
     this.counters = this.gateway.counters;
+    this.updown = new UpdownRunner({
+      logger: this.log,
+      scriptOf: (conn, child) => this.config.updown?.get(`${conn}/${child}`),
+      ikeSa: (id) => this.endpoint.listSas().find((x) => x.sa.id === id)?.sa,
+      reqidOf: (c) => this.gateway.childExtras(c).reqId ?? 0,
+      ...(opts.tun ? { interfaceName: opts.tun.name } : {}),
+    });
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -180,6 +190,8 @@ export class Daemon {
     await this.sockets.close();
     if (this.opts.routes) await this.opts.routes.cleanup();
     if (this.opts.tun) await this.opts.tun.close();
+    // The down scripts of the CHILD SAs just deleted run before the daemon exits.
+    await this.updown.idle();
     this.state = 'stopped';
     this.writeStatus();
   }
@@ -284,6 +296,7 @@ export class Daemon {
       else if (ev.type === 'ike-message') for (const l of this.messageListeners) this.guard('IKE message listener', () => l(ev.dir, ev.data));
       else if (ev.type !== 'fault') {
         for (const l of this.listeners) this.guard(`${ev.type} listener`, () => l(ev));
+        this.guard('updown', () => this.updown.onEvent(ev));
         const keyLog = this.opts.keyLog;
         if (keyLog && (ev.type === 'ike-keys' || ev.type === 'child-install')) this.guard('key log', () => keyLogLines(ev).forEach(keyLog));
       }

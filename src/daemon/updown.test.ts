@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { ChildSaInfo, IkeSaInfo } from '../ike/events.js';
+import { parseTrafficSelector, type TrafficSelector } from '../ike/traffic-selector.js';
+import { plutoEnv, tsSubnet } from './updown.js';
+
+const ts = (s: string) => parseTrafficSelector(s) as TrafficSelector;
+const sa = (local: string, remote: string, nat = false): IkeSaInfo => ({
+  id: 7,
+  name: 'gw',
+  state: 'ESTABLISHED',
+  initiator: true,
+  spiI: new Uint8Array(8),
+  spiR: new Uint8Array(8),
+  local: { address: local, port: 4500 },
+  remote: { address: remote, port: 4501 },
+  localId: 'moon.example',
+  remoteId: 'sun.example',
+  suite: 'AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519',
+  natDetected: { local: nat, remote: false },
+  encapsulated: nat,
+});
+const child = (encapsulated = false) => ({ name: 'net', protocol: 'esp', encapsulated }) as ChildSaInfo;
+
+describe('plutoEnv (updown_listener.c invoke_once)', () => {
+  it('-client for a subnet, -host when the local selector is our IKE address, -v6 for IPv6', () => {
+    const base = { up: true, child: child(), sa: sa('192.0.2.1', '198.51.100.1'), reqid: 3, iface: 'cyg0' };
+    expect(plutoEnv({ ...base, my: ts('10.1.0.0/16'), peer: ts('10.2.0.0/16') }).PLUTO_VERB).toBe('up-client');
+    expect(plutoEnv({ ...base, up: false, my: ts('192.0.2.1/32'), peer: ts('10.2.0.0/16') }).PLUTO_VERB).toBe('down-host');
+    expect(plutoEnv({ ...base, my: ts('fd00:1::/64'), peer: ts('fd00:2::/64') }).PLUTO_VERB).toBe('up-client-v6');
+    const v6host = plutoEnv({ ...base, sa: sa('2001:db8::1', '2001:db8::2'), my: ts('2001:db8::1/128'), peer: ts('fd00:2::/64') });
+    expect(v6host.PLUTO_VERB).toBe('up-host-v6');
+    expect(v6host.PLUTO_MY_CLIENT).toBe('2001:db8::1/128');
+  });
+
+  it('ports: a single port, a range as from:to, ICMP type and code; the protocol number', () => {
+    const base = { up: true, child: child(), sa: sa('192.0.2.1', '198.51.100.1'), reqid: 3, iface: 'cyg0' };
+    const tcp = plutoEnv({ ...base, my: ts('10.1.0.0/16[tcp/443]'), peer: ts('10.2.0.0/16[tcp/1024-2047]') });
+    expect([tcp.PLUTO_MY_PORT, tcp.PLUTO_MY_PROTOCOL, tcp.PLUTO_PEER_PORT, tcp.PLUTO_PEER_PROTOCOL]).toEqual(['443', '6', '1024:2047', '6']);
+    // RFC 7296 3.13.1: ICMP type 8 (echo), code 0 in the port field as (type << 8) | code.
+    const echo = { ...ts('10.1.0.0/16[icmp]'), startPort: 0x0800, endPort: 0x0800 };
+    const icmp = plutoEnv({ ...base, my: echo, peer: ts('10.2.0.0/16[icmp]') });
+    expect([icmp.PLUTO_MY_PORT, icmp.PLUTO_PEER_PORT]).toEqual(['8', '0']);
+  });
+
+  it('virtual IPs and DNS servers, PLUTO_UDP_ENC only for UDP-encapsulated ESP, nothing unset is invented', () => {
+    const env = plutoEnv({ up: true, child: child(true), sa: sa('192.0.2.1', '198.51.100.1', true), reqid: 9, iface: 'unknown', my: ts('10.3.0.5/32'), peer: ts('0.0.0.0/0'), vips: ['10.3.0.5', 'fd00::5'], dns: ['10.0.0.53', 'fd00::53', '10.0.0.54'] });
+    expect(env).toMatchObject({
+      PLUTO_MY_SOURCEIP: '10.3.0.5',
+      PLUTO_MY_SOURCEIP4_1: '10.3.0.5',
+      PLUTO_MY_SOURCEIP6_1: 'fd00::5',
+      PLUTO_DNS4_1: '10.0.0.53',
+      PLUTO_DNS4_2: '10.0.0.54',
+      PLUTO_DNS6_1: 'fd00::53',
+      PLUTO_UDP_ENC: '4501',
+      PLUTO_REQID: '9',
+      PLUTO_UNIQUEID: '7',
+      PLUTO_PEER_CLIENT: '0.0.0.0/0',
+    });
+    const plain = plutoEnv({ up: true, child: child(), sa: sa('192.0.2.1', '198.51.100.1'), reqid: 9, iface: 'unknown', my: ts('10.1.0.0/16'), peer: ts('10.2.0.0/16') });
+    for (const k of ['PLUTO_UDP_ENC', 'PLUTO_MY_SOURCEIP', 'PLUTO_DNS4_1', 'PLUTO_XAUTH_ID']) expect(plain).not.toHaveProperty(k);
+  });
+
+  it('a range that is no subnet is approximated by the next larger subnet (charon to_subnet)', () => {
+    expect(tsSubnet(ts('10.1.0.1-10.1.0.9'))).toBe('10.1.0.0/28');
+    expect(tsSubnet(ts('10.1.0.0/24'))).toBe('10.1.0.0/24');
+  });
+});
