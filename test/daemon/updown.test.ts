@@ -92,6 +92,27 @@ describe('updown scripts', () => {
     expect(records(outB)[1]).toMatchObject({ PLUTO_VERB: 'down-client', PLUTO_MY_ID: 'sun.example' });
   });
 
+  it('deleting the IKE SA takes its CHILD SA down: down-client on both sides, and a stopped daemon waits for it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cygnet-updown-'));
+    const outA = join(dir, 'moon.env');
+    const outB = join(dir, 'sun.env');
+    const extraA = { childExtra: `updown = ${recordingScript(dir, 'moon.sh', outA)}` };
+    const { a, b, la, lb } = await daemonPair('start', extraA, { childExtra: `updown = ${recordingScript(dir, 'sun.sh', outB)}` });
+    const logs = () => la.concat(lb).join('\n');
+    await waitFor(() => established(a.d) && established(b.d), 10_000, logs);
+    const ike = a.d.endpoint.listSas()[0]!.sa;
+    expect(a.d.terminateIke(ike.id)).toBe(true);
+    await waitFor(() => b.d.endpoint.listSas().length === 0, 5_000, logs);
+    await b.d.updown.idle();
+    expect(records(outB).map((r) => r.PLUTO_VERB)).toEqual(['up-client', 'down-client']);
+    // stop() returns only after the queued scripts ran.
+    await a.d.stop(200);
+    expect(records(outA).map((r) => [r.PLUTO_VERB, r.PLUTO_UNIQUEID])).toEqual([
+      ['up-client', String(ike.id)],
+      ['down-client', String(ike.id)],
+    ]);
+  });
+
   it('a failing script is logged with its exit code and first stderr line, and is not fatal', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'cygnet-updown-'));
     const script = join(dir, 'fail.sh');
