@@ -7,7 +7,7 @@
  * A CHILD SA failure (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...) in the response leaves the IKE SA up without it
  * (RFC 7296 2.21.3); an AUTHENTICATION_FAILED closes the IKE SA (2.21.2).
  */
-import { ExchangeType, NotifyType, PayloadType, ProtocolId, type IdPayload, type Payload } from '../codec/types.js';
+import { ExchangeType, NotifyType, PayloadType, ProtocolId, type IdPayload, type Payload, type TsPayload } from '../codec/types.js';
 import type { IkeDownReason } from '../events.js';
 import type { ChildConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
@@ -15,7 +15,7 @@ import { connOf, type IkeSa, type KeyedIkeSa } from '../ike-sa.js';
 import { formatIdentity, identityEquals, identityMatches, parseIdentity, type Identity } from '../identity.js';
 import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
 import { buildChildOffer, processChildResponse, respondChild } from './child-sa.js';
-import { connectionsFor } from '../connection-select.js';
+import { connectionsFor, peerConfigsFor, trafficSelectorFit } from '../connection-select.js';
 import { answerCpRequest, buildCpRequest, readCpReply } from './config-payload.js';
 import { deleteRefused, startCreateChild } from './create-child-sa.js';
 import { startDeleteIke } from './informational.js';
@@ -244,10 +244,20 @@ export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readon
   sa.remoteId = remoteId;
   // Peer config lookup (strongSwan: by addresses, then identities): the remote id must match IDi, and our local
   // id must match IDr when the initiator named one.
-  const candidates = connectionsFor(ctx, sa.local, sa.remote).filter(
-    (c) => identityMatches(c.remote.id, remoteId) && (!wantedLocal || identityMatches(wantedLocal, localIdentity(sa, c))),
-  );
-  const conn = candidates.find((c) => c === sa.conn) ?? candidates[0];
+  // The most specific connection wins, not the one IKE_SA_INIT settled on (strongSwan's peer_cfg priorities:
+  // identities, then addresses, then how the proposed traffic selectors fit); ties keep configuration order.
+  const tsi = findPayload(req, PayloadType.TSi) as TsPayload | undefined;
+  const tsr = findPayload(req, PayloadType.TSr) as TsPayload | undefined;
+  const proposed = tsi && tsr ? { tsi: tsi.selectors, tsr: tsr.selectors } : undefined;
+  const candidates = peerConfigsFor(ctx, {
+    local: sa.local,
+    remote: sa.remote,
+    remoteId,
+    wantedLocal,
+    localIdentity: (c) => localIdentity(sa, c),
+    tsFit: proposed ? (c) => trafficSelectorFit(c, proposed, sa.local, sa.remote) : undefined,
+  });
+  const conn = candidates[0];
   if (!conn) {
     answerFail(
       `no matching peer config found for '${formatIdentity(remoteId)}'${wantedLocal ? ` (asking for us as '${formatIdentity(wantedLocal)}')` : ''}: ` +
