@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { ChildSaInfo, IkeSaInfo } from '../ike/events.js';
+import type { ChildSaInfo, IkeEvent, IkeSaInfo } from '../ike/events.js';
 import { parseTrafficSelector, type TrafficSelector } from '../ike/traffic-selector.js';
-import { plutoEnv, tsSubnet } from './updown.js';
+import { Logger } from './logger.js';
+import { plutoEnv, tsSubnet, UpdownRunner } from './updown.js';
 
 const ts = (s: string) => parseTrafficSelector(s) as TrafficSelector;
 const sa = (local: string, remote: string, nat = false): IkeSaInfo => ({
@@ -63,5 +64,51 @@ describe('plutoEnv (updown_listener.c invoke_once)', () => {
   it('a range that is no subnet is approximated by the next larger subnet (charon to_subnet)', () => {
     expect(tsSubnet(ts('10.1.0.1-10.1.0.9'))).toBe('10.1.0.0/28');
     expect(tsSubnet(ts('10.1.0.0/24'))).toBe('10.1.0.0/24');
+  });
+});
+
+describe('UpdownRunner', () => {
+  const install = (id: number, localTs: string[], remoteTs: string[], name = 'net') =>
+    ({ type: 'child-install', child: { ...child(), name, id, ikeSaId: 7, localTs: localTs.map(ts), remoteTs: remoteTs.map(ts) } }) as unknown as IkeEvent;
+  const runner = (script: string, lines: string[], timeoutMs?: number) =>
+    new UpdownRunner({
+      logger: new Logger({ write: (l) => lines.push(l), levels: new Map([['any', 2]]) }),
+      scriptOf: (conn, c) => (conn === 'gw' && c === 'net' ? script : undefined),
+      ikeSa: (id) => (id === 7 ? sa('192.0.2.1', '198.51.100.1') : undefined),
+      reqidOf: () => 5,
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    });
+
+  it('runs once per local/remote selector pair, in order, with PATH and PLUTO_* only (not the daemon environment)', async () => {
+    const lines: string[] = [];
+    process.env.CYGNET_UPDOWN_TEST_SECRET = 'leak';
+    try {
+      const r = runner('s=clean; p=; [ -n "$CYGNET_UPDOWN_TEST_SECRET" ] && s=leak; [ -n "$PATH" ] && p=path; echo "$PLUTO_VERB $PLUTO_MY_CLIENT $PLUTO_PEER_CLIENT $s $p"', lines);
+      r.onEvent(install(1, ['10.1.0.0/16', '10.9.0.0/16'], ['10.2.0.0/16']));
+      expect(r.running).toBe(2);
+      await r.idle();
+      expect(r.running).toBe(0);
+    } finally {
+      delete process.env.CYGNET_UPDOWN_TEST_SECRET;
+    }
+    const out = lines.filter((l) => l.includes('updown: ')).map((l) => l.slice(l.indexOf('updown: ') + 8));
+    expect(out).toEqual(['up-client 10.1.0.0/16 10.2.0.0/16 clean path', 'up-client 10.9.0.0/16 10.2.0.0/16 clean path']);
+  });
+
+  it('a script that outlives its timeout is killed and logged; a child without updown runs nothing', async () => {
+    const lines: string[] = [];
+    const r = runner('sleep 5', lines, 200);
+    r.onEvent(install(2, ['10.1.0.0/16'], ['10.2.0.0/16'], 'other'));
+    expect(r.running).toBe(0);
+    r.onEvent(install(3, ['10.1.0.0/16'], ['10.2.0.0/16']));
+    await r.idle();
+    expect(lines.join('\n')).toContain("updown script 'sleep 5' (up-client net{5}) failed (killed by SIGTERM after 200 ms)");
+    // The removal of a CHILD SA it never ran for does nothing; of the one it ran for, down-client.
+    r.onEvent({ type: 'child-remove', child: { id: 2 }, reason: 'deleted' } as unknown as IkeEvent);
+    expect(r.running).toBe(0);
+    r.onEvent({ type: 'child-remove', child: { ...child(), id: 3, ikeSaId: 7, localTs: [ts('10.1.0.0/16')], remoteTs: [ts('10.2.0.0/16')] }, reason: 'deleted' } as unknown as IkeEvent);
+    expect(r.running).toBe(1);
+    await r.idle();
+    expect(lines.join('\n')).toContain("updown script 'sleep 5' (down-client net{5}) failed");
   });
 });
