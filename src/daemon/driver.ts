@@ -123,7 +123,7 @@ export class Daemon {
       logger: this.log,
       scriptOf: (conn, child) => this.config.updown?.get(`${conn}/${child}`),
       ikeSa: (id) => this.endpoint.listSas().find((x) => x.sa.id === id)?.sa,
-      reqidOf: (c) => this.gateway.childExtras(c).reqId ?? 0,
+      reqidOf: (c) => this.gateway.childExtras(c).reqId,
       ...(opts.tun ? { interfaceName: opts.tun.name } : {}),
     });
   }

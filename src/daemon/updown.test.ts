@@ -75,7 +75,8 @@ describe('UpdownRunner', () => {
       logger: new Logger({ write: (l) => lines.push(l), levels: new Map([['any', 2]]) }),
       scriptOf: (conn, c) => (conn === 'gw' && c === 'net' ? script : undefined),
       ikeSa: (id) => (id === 7 ? sa('192.0.2.1', '198.51.100.1') : undefined),
-      reqidOf: () => 5,
+      // CHILD SA 4's installation failed (no SA in the engine, so no reqid).
+      reqidOf: (c) => (c.id === 4 ? undefined : 5),
       ...(timeoutMs !== undefined ? { timeoutMs } : {}),
     });
 
@@ -95,10 +96,11 @@ describe('UpdownRunner', () => {
     expect(out).toEqual(['up-client 10.1.0.0/16 10.2.0.0/16 clean path', 'up-client 10.9.0.0/16 10.2.0.0/16 clean path']);
   });
 
-  it('a script that outlives its timeout is killed and logged; a child without updown runs nothing', async () => {
+  it('a script that outlives its timeout is killed and logged; a child without updown or not installed runs nothing', async () => {
     const lines: string[] = [];
     const r = runner('sleep 5', lines, 200);
     r.onEvent(install(2, ['10.1.0.0/16'], ['10.2.0.0/16'], 'other'));
+    r.onEvent(install(4, ['10.1.0.0/16'], ['10.2.0.0/16']));
     expect(r.running).toBe(0);
     r.onEvent(install(3, ['10.1.0.0/16'], ['10.2.0.0/16']));
     await r.idle();

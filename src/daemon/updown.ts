@@ -24,8 +24,8 @@ export interface UpdownOptions {
   readonly scriptOf: (conn: string, child: string) => string | undefined;
   /** The IKE SA of a CHILD SA being installed. */
   readonly ikeSa: (id: number) => IkeSaInfo | undefined;
-  /** The reqid of an installed CHILD SA. */
-  readonly reqidOf: (child: ChildSaInfo) => number;
+  /** The reqid of an installed CHILD SA; undefined when its installation failed (then no script runs, as charon). */
+  readonly reqidOf: (child: ChildSaInfo) => number | undefined;
   /** PLUTO_INTERFACE (default `unknown`, as charon when it finds no interface). */
   readonly interfaceName?: string;
   /** Milliseconds before a script is killed (SIGTERM); default 30 000. */
@@ -158,7 +158,9 @@ export class UpdownRunner {
         if (!sa) return;
         const script = this.opts.scriptOf(sa.name, e.child.name);
         if (!script) return;
-        const inst: Installed = { script, conn: sa.name, reqid: this.opts.reqidOf(e.child), child: e.child, sa };
+        const reqid = this.opts.reqidOf(e.child);
+        if (reqid === undefined) return;
+        const inst: Installed = { script, conn: sa.name, reqid, child: e.child, sa };
         this.installed.set(e.child.id, inst);
         this.invoke(inst, true);
         return;
