@@ -124,6 +124,11 @@ export class IkeSa {
   dpdPending = false;
   /** We are behind a real NAT (not one faked to force encapsulation): send keepalives (RFC 3948 section 4). */
   natLocalReal = false;
+  /**
+   * The peer's NAT_DETECTION_SOURCE_IP did not match and nothing at IKE_SA_INIT explained it: "remote host is
+   * behind NAT" waits for its ID in IKE_AUTH (natd.ts remoteNatExplanation), then this clears.
+   */
+  natRemoteLogPending = false;
   /** Our rekey of this IKE SA (with the new SPI we chose), and the peer's that we answered. */
   rekeyOurs: (RekeyExchange<IkeSa> & { spi: Uint8Array }) | undefined;
   rekeyTheirs: RekeyExchange<IkeSa> | undefined;

@@ -21,9 +21,17 @@ import { deleteRefused, startCreateChild } from './create-child-sa.js';
 import { startDeleteIke } from './informational.js';
 import { scheduleIkeLifetimes } from '../lifetimes.js';
 import { fmt } from '../format.js';
+import { remoteNatExplanation } from '../natd.js';
 import { transition } from '../sa-state.js';
 import { buildOurAuth, checkPeerAuth } from '../auth-methods.js';
 import { certIdentity, certreqPayload } from '../auth-pubkey.js';
+
+/** The NAT verdict IKE_SA_INIT left open, now that the peer's ID is known (natd.ts remoteNatExplanation). */
+function reportRemoteNat(ctx: EndpointContext, sa: IkeSa, remoteId: Identity): void {
+  if (!sa.natRemoteLogPending) return;
+  sa.natRemoteLogPending = false;
+  ctx.log('ike', 1, sa, remoteNatExplanation(sa.local, sa.remote, remoteId) ?? 'remote host is behind NAT');
+}
 
 /** Our identity for a connection: the configured one, or our IP address when none is set (strongSwan's default). */
 function localIdentity(sa: IkeSa, conn: IkeConnectionConfig): Identity {
@@ -103,6 +111,7 @@ function processAuthResponse(ctx: EndpointContext, sa: KeyedIkeSa, payloads: rea
     return;
   }
   const remoteId = toIdentity(idr);
+  reportRemoteNat(ctx, sa, remoteId);
   if (!identityMatches(conn.remote.id, remoteId)) {
     const msg = `peer identity '${formatIdentity(remoteId)}' does not match the configured remote id '${formatIdentity(conn.remote.id)}'`;
     failAfterAuth(ctx, sa, msg, now);
@@ -241,6 +250,7 @@ export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readon
   }
   const remoteId = toIdentity(idi);
   const wantedLocal = idr ? toIdentity(idr) : undefined;
+  reportRemoteNat(ctx, sa, remoteId);
   sa.remoteId = remoteId;
   // Peer config lookup (strongSwan: by addresses, then identities): the remote id must match IDi, and our local
   // id must match IDr when the initiator named one.

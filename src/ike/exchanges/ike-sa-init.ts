@@ -18,7 +18,8 @@ import { exchangeName, fmt } from '../format.js';
 import { transition } from '../sa-state.js';
 import { connOf, setKeys, type IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
-import { evaluateNatDetection, natDetectionHash } from '../natd.js';
+import { parseIp } from '../../net/ip-address.js';
+import { evaluateNatDetection, natDetectionHash, remoteNatExplanation } from '../natd.js';
 import { acceptedProposal, explainMismatch, selectProposal, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
 import { errorNotify, findPayload, hasNotify, notifies, notify, notifyName, onlyProposal, readU16be, u16be } from '../payload-util.js';
 import { formatProposal } from '../../crypto/transforms.js';
@@ -39,6 +40,11 @@ function natdPayloads(ctx: EndpointContext, sa: IkeSa, conn: IkeConnectionConfig
   // Forcing UDP encapsulation (encap = yes): a NAT_DETECTION_SOURCE_IP that cannot match makes the peer
   // believe we are behind a NAT, so both sides float to port 4500 (as strongSwan does).
   const src = conn.encap ? randomBytes(ctx.random, 20) : natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, sa.local);
+  // Initiating from an unspecified address (local_addrs %any and no route lookup by the driver), our source hash
+  // covers 0.0.0.0 and cannot match: the peer will take it for a NAT. Said here so its "behind NAT" is explained.
+  if (!conn.encap && parseIp(sa.local.address)?.every((b) => b === 0)) {
+    ctx.log('ike', 1, sa, `our source address is unknown (${sa.local.address}): the peer will see our NAT_DETECTION_SOURCE_IP mismatch as a NAT (set local_addrs)`);
+  }
   const dst = natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, sa.remote);
   return [notify(NotifyType.NAT_DETECTION_SOURCE_IP, src), notify(NotifyType.NAT_DETECTION_DESTINATION_IP, dst)];
 }
@@ -60,7 +66,12 @@ function applyNatDetection(ctx: EndpointContext, sa: IkeSa, payloads: readonly P
   sa.natLocalReal = r.localBehindNat;
   sa.natRemote = r.remoteBehindNat;
   if (r.localBehindNat) ctx.log('ike', 1, sa, 'local host is behind NAT, sending keep alives');
-  if (r.remoteBehindNat) ctx.log('ike', 1, sa, 'remote host is behind NAT');
+  if (r.remoteBehindNat) {
+    // Not logged when we know better (natd.ts); otherwise the peer's ID in IKE_AUTH may still tell.
+    const why = remoteNatExplanation(sa.local, sa.remote);
+    if (why) ctx.log('ike', 1, sa, why);
+    else sa.natRemoteLogPending = true;
+  }
   if (conn.encap && !r.localBehindNat) ctx.log('ike', 1, sa, 'faking NAT situation to enforce UDP encapsulation');
 }
 
