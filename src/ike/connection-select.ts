@@ -43,7 +43,10 @@ export interface PeerMatchInput {
 /**
  * IKE_AUTH peer config choice, best first: identity match quality (remote id against IDi plus, when the peer named
  * one, IDr against our id; exact > wildcard > %any), then address match quality, then traffic selector fit. Only
- * connections whose ids match at all are returned. strongSwan ranks the same way (IDs before addresses).
+ * connections whose ids match at all are returned. strongSwan's backend_manager sums the same id levels but only
+ * moves a config ahead when it is better on ids or addresses and no worse on the other; where the two disagree
+ * (better ids, worse addresses) its order depends on configuration order, so we settle it: ids first. strongSwan
+ * uses traffic selectors for the CHILD config only; here they break the remaining ties between connections.
  */
 export function peerConfigsFor(ctx: { connections(): readonly IkeConnectionConfig[] }, input: PeerMatchInput): IkeConnectionConfig[] {
   const scored: { c: IkeConnectionConfig; id: number; address: number; ts: number }[] = [];
