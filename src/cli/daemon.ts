@@ -26,6 +26,9 @@ import { ESP_HEADROOM } from '../esp/engine.js';
 import type { TunDevice } from '../tun/types.js';
 import { parseArgs, portOption, UsageError } from './args.js';
 
+/** The TUN a root daemon opens when neither --tun nor --no-tun is given: the kernel picks cyg0, cyg1, ... */
+export const DEFAULT_TUN_NAME = 'cyg%d';
+
 const SPEC = {
   config: {},
   settings: {},
@@ -38,6 +41,7 @@ const SPEC = {
   'status-file': {},
   'no-routes': { flag: true },
   'no-offload': { flag: true },
+  'no-tun': { flag: true },
   socket: {},
   'no-vici': { flag: true },
   mtu: {},
@@ -74,7 +78,9 @@ export const DAEMON_USAGE = `usage: cygnet daemon [--config FILE | --swanctl | -
   --log-file PATH          with --log-target file (implies it): append there; reopened on SIGHUP and SIGUSR1
   --log-facility NAME      syslog facility (default daemon; local0..local7, auth, authpriv, user, ...)
   --log-socket PATH        the syslog or journal socket (default /dev/log, /run/systemd/journal/socket)
-  --tun NAME               carry tunnelled packets on a Linux TUN device (root or CAP_NET_ADMIN)
+  --tun NAME               carry tunnelled packets on a Linux TUN device (root or CAP_NET_ADMIN); as root the
+                           default is a TUN named by the kernel from cyg%d (cyg0, cyg1, ...)
+  --no-tun                 no TUN device (IKE only, or a library/test setup that carries packets itself)
   --port N                 IKE port (default 500); connections with local_port 500 use it
   --natt-port N            NAT-T port (default 4500)
   --bind ADDR[,ADDR...]    local addresses to bind (default: local_addrs, else every interface address)
@@ -215,7 +221,14 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   }
 
   let tun: TunDevice | undefined;
-  const tunName = opts.get('tun');
+  if (opts.has('tun') && opts.has('no-tun')) {
+    console.error('cygnet daemon: --tun NAME and --no-tun contradict each other: give one');
+    return 2;
+  }
+  // As root a daemon without a TUN would negotiate SAs that carry nothing: the TUN is on by default there (issue 13),
+  // named by the kernel from cyg%d; without root it stays off (it could not be opened).
+  const implicitTun = !opts.has('tun') && !opts.has('no-tun') && process.getuid?.() === 0;
+  const tunName = opts.get('tun') ?? (implicitTun ? DEFAULT_TUN_NAME : undefined);
   if (tunName !== undefined) {
     try {
       const { LinuxTun } = await import('../tun/linux.js');
@@ -226,7 +239,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
       else logger.log('knl', 2, `TUN ${linux.name}: TCP offloads ${linux.offload ? 'on (TSO4/TSO6, checksum)' : 'off (--no-offload)'}`);
       tun = linux;
     } catch (e) {
-      logger.log('knl', 0, `cannot open TUN device '${tunName}' (root or CAP_NET_ADMIN needed): ${(e as Error).message}`);
+      logger.log('knl', 0, `cannot open TUN device '${tunName}' (root or CAP_NET_ADMIN needed): ${(e as Error).message}${implicitTun ? ' (the TUN is on by default as root; --no-tun runs without one)' : ''}`);
       return 1;
     }
   }

@@ -23,7 +23,9 @@ export interface DaemonProcess {
 
 /** Runs `cygnet <args>` (the TypeScript source through tsx, so no build is needed). */
 export function runCli(args: readonly string[]): DaemonProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Tests run as root here: a daemon they start gets no TUN (the default as root) unless the test asks for one.
+  const full = args[0] === 'daemon' && !args.includes('--tun') && !args.includes('--no-tun') && !args.includes('--help') ? [...args, '--no-tun'] : args;
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...full], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -57,7 +57,10 @@ export class CygnetPeer extends DaemonPeer {
       await mkdir(dirname(join(opts.dir, rel)), { recursive: true });
       await writeFile(join(opts.dir, rel), content);
     }
-    const proc = spawnIsolated(opts.ns, process.execPath, ['--import', 'tsx', CYGNET_MAIN, 'daemon', '--config', confPath, ...(opts.args ?? [])], {
+    // As root the daemon opens a TUN by default: scenarios that want one say --tun NAME, the others get --no-tun.
+    const args = opts.args ?? [];
+    const tunArgs = args.includes('--tun') || args.includes('--no-tun') ? [] : ['--no-tun'];
+    const proc = spawnIsolated(opts.ns, process.execPath, ['--import', 'tsx', CYGNET_MAIN, 'daemon', '--config', confPath, ...args, ...tunArgs], {
       logFile: join(opts.dir, `${label}.log`),
       cwd: REPO_ROOT, // `--import tsx` resolves from here
       env: opts.env ?? process.env,

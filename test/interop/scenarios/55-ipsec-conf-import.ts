@@ -49,7 +49,7 @@ async function startCygnetIpsecConf(ctx: ScenarioContext, h: TwoHosts, conf: str
   const label = `cygnet-${h.left.ns.role}`;
   const logFile = join(dir, `${label}.log`);
   ctx.logFiles.push({ label, path: logFile });
-  const proc = spawnIsolated(h.left.ns, process.execPath, ['--import', 'tsx', CYGNET_MAIN, 'daemon', '--ipsec-conf', conf, '--debug', 'cfg 1, ike 1', ...args], { logFile, cwd: REPO_ROOT, env: process.env });
+  const proc = spawnIsolated(h.left.ns, process.execPath, ['--import', 'tsx', CYGNET_MAIN, 'daemon', '--ipsec-conf', conf, '--debug', 'cfg 1, ike 1', ...args, ...(args.includes('--tun') ? [] : ['--no-tun'])], { logFile, cwd: REPO_ROOT, env: process.env });
   const peer = new DaemonPeer(h.left.ns, label, dir, proc, CYGNET_VICI_URI);
   ctx.defer(() => proc.stop());
   await peer.waitReady(proc, 'node', 20_000);
