@@ -64,6 +64,13 @@ describe.runIf(root)('the TUN as root', () => {
     expect(off.out).not.toMatch(/TUN device/);
   }, 45_000);
 
+  it('a TUN that cannot be opened ends the daemon with that error, before any socket (no SAs without a data path)', async () => {
+    const p = runCli(['daemon', '--config', conf, '--tun', 'this-name-is-far-too-long', '--no-vici']);
+    expect(await p.exited).toBe(1);
+    expect(p.output()).toMatch(/cannot open TUN device 'this-name-is-far-too-long'.*longer than 15 bytes/);
+    expect(p.output()).not.toContain('listening on');
+  });
+
   it('--tun and --no-tun together are a usage error', async () => {
     const p = runCli(['daemon', '--config', conf, '--tun', 'cyg9', '--no-tun', '--no-vici']);
     expect(await p.exited).toBe(2);
