@@ -22,7 +22,7 @@ import type { Address } from '../src/ike/config.js';
 import { createProvider } from '../src/crypto/provider.js';
 import { seededRandom } from '../src/crypto/random.js';
 import type { CryptoBackend } from '../src/crypto/types.js';
-import { SimNetwork, Simulation } from '../src/sim/index.js';
+import { hostIkeNode, SimNetwork, Simulation } from '../src/sim/index.js';
 import { decodeIkeMessage, encodePlainMessage } from '../src/ike/wire.js';
 import { NotifyType, PayloadType, type NotifyPayload, type Payload } from '../src/ike/codec/types.js';
 
@@ -56,13 +56,6 @@ function countingCrypto(base: CryptoBackend, count: () => void): CryptoBackend {
     return base.createKeyExchange(group, random);
   };
   return c;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 /**
@@ -143,28 +136,20 @@ async function scenario(name: string, o: Options, kind: 'notify' | 'ke'): Promis
     }
     source = '';
   };
-  for (const port of [500, 4500])
-    net.bind({ address: RESPONDER, port }, (d, now) => {
-      let bytes = d.bytes;
-      if (port === 4500) {
-        if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0) return;
-        bytes = bytes.subarray(4);
-      }
-      feed(bytes, d.to, d.from, now);
-    });
-  sim.add({
+  // The responder, its receive wrapped to count exceptions; answers to spoofed addresses go nowhere (the network
+  // would drop them as unbound; skip the work, count them).
+  const responderNode = {
+    receive: feed,
+    pollTransmit: () => responder.pollTransmit(),
+    pollEvent: () => responder.pollEvent(),
     nextTimeout: () => responder.nextTimeout(),
-    handleTimeout: (now) => responder.handleTimeout(now),
-    flush: (now) => {
-      for (let t = responder.pollTransmit(); t; t = responder.pollTransmit()) {
-        // Answers to spoofed addresses go nowhere (the network would drop them as unbound; skip the work).
-        if (!legit.has(t.remote.address)) {
-          answersToAttackers++;
-          continue;
-        }
-        net.send({ address: RESPONDER, port: t.local.port }, t.remote, t.nonEspMarker ? concat(new Uint8Array(4), t.data) : t.data, now);
-      }
-      for (let e = responder.pollEvent(); e; e = responder.pollEvent()) void e;
+    handleTimeout: (now: number) => responder.handleTimeout(now),
+  };
+  hostIkeNode(sim, net, responderNode, RESPONDER, {
+    filter: (t) => {
+      if (legit.has(t.remote.address)) return true;
+      answersToAttackers++;
+      return false;
     },
   });
 
@@ -182,22 +167,9 @@ async function scenario(name: string, o: Options, kind: 'notify' | 'ke'): Promis
       random: seededRandom(1000 + i),
     });
     peers.push(ep);
-    for (const port of [500, 4500])
-      net.bind({ address, port }, (d, now) => {
-        let bytes = d.bytes;
-        if (port === 4500) {
-          if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0) return;
-          bytes = bytes.subarray(4);
-        }
-        ep.receive(bytes, d.to, d.from, now);
-      });
-    sim.add({
-      nextTimeout: () => ep.nextTimeout(),
-      handleTimeout: (now) => ep.handleTimeout(now),
-      flush: (now) => {
-        for (let t = ep.pollTransmit(); t; t = ep.pollTransmit())
-          net.send({ address, port: t.local.port }, t.remote, t.nonEspMarker ? concat(new Uint8Array(4), t.data) : t.data, now);
-        for (let e = ep.pollEvent(); e; e = ep.pollEvent()) if (e.type === 'ike-up' && up[i] === undefined) up[i] = now;
+    hostIkeNode(sim, net, ep, address, {
+      onEvent: (e, now) => {
+        if (e.type === 'ike-up' && up[i] === undefined) up[i] = now;
       },
     });
     const at = Math.round(((i + 0.5) * (o.floodMs * 2)) / 3 / Math.max(1, o.peers));

@@ -9,3 +9,4 @@ export * from './address.js';
 export * from './nat.js';
 export * from './network.js';
 export * from './runner.js';
+export * from './ike-host.js';

@@ -5,7 +5,7 @@ import type { IkeConnectionConfig, Credentials, EndpointSettings } from '../../s
 import type { IkeEvent } from '../../src/ike/events.js';
 import { seededRandom } from '../../src/crypto/random.js';
 import { createProvider } from '../../src/crypto/provider.js';
-import { SimNetwork, Simulation, type Impairment } from '../../src/sim/index.js';
+import { hostIkeNode, SimNetwork, Simulation, type Impairment } from '../../src/sim/index.js';
 import { decodeMessage } from '../../src/ike/codec/index.js';
 import type { AddressPoolConfig } from '../../src/ike/pool.js';
 
@@ -40,45 +40,20 @@ export function makePair(
   const mk = (name: string, cfg: typeof a, address: string, rseed: number): Side => {
     const ep = new IkeEndpoint({ connections: cfg.connections, credentials: cfg.credentials, crypto, random: seededRandom(rseed), settings: o.settings ?? {}, pools: cfg.pools ?? [] });
     const side: Side = { name, ep, address, events: [], logs: [] };
-    for (const port of [500, 4500])
-      net.bind({ address, port }, (d, now) => {
-        let bytes = d.bytes;
-        if (port === 4500) {
-          // RFC 3948: IKE on 4500 carries a 4-byte zero non-ESP marker.
-          if (bytes.length < 4 || bytes[0] !== 0 || bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0) return;
-          bytes = bytes.subarray(4);
-        }
-        ep.receive(bytes, d.to, d.from, now);
-      });
-    sim.add({
-      nextTimeout: () => ep.nextTimeout(),
-      handleTimeout: (now) => ep.handleTimeout(now),
-      flush: (now) => {
-        for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
-          const data = t.nonEspMarker ? concat(new Uint8Array(4), t.data) : t.data;
-          net.send({ address: address, port: t.local.port }, t.remote, data, now);
-        }
-        for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
-          if (e.type === 'log') {
-            side.logs.push(e.message);
-            if (o.verbose) console.log(`${name} ${now}ms ${e.group} ${e.level}: ${e.message}`);
-          } else {
-            side.events.push(e);
-            o.onEvent?.(side, e, now);
-          }
+    hostIkeNode(sim, net, ep, address, {
+      onEvent: (e, now) => {
+        if (e.type === 'log') {
+          side.logs.push(e.message);
+          if (o.verbose) console.log(`${name} ${now}ms ${e.group} ${e.level}: ${e.message}`);
+        } else {
+          side.events.push(e);
+          o.onEvent?.(side, e, now);
         }
       },
     });
     return side;
   };
   return { sim, net, a: mk('A', a, a.address ?? '192.0.2.1', seed * 31 + 1), b: mk('B', b, b.address ?? '192.0.2.2', seed * 31 + 2) };
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Exchange types and payload summaries of captured IKE messages, for asserting what went over the wire. */
