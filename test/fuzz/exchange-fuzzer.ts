@@ -301,7 +301,13 @@ export class Harness {
 
   advance(ms: number): void {
     const limit = this.now + ms;
-    for (let i = 0; i < 2000; i++) {
+    this.runTimers(limit, () => true);
+    this.now = Math.max(this.now, limit);
+  }
+
+  /** Fires both endpoints' timers in order up to `limit` while `more()` holds (at most 2000 steps). */
+  private runTimers(limit: number, more: () => unknown): void {
+    for (let i = 0; i < 2000 && more(); i++) {
       const na = this.call('A.nextTimeout', () => this.a.nextTimeout());
       const nb = this.call('B.nextTimeout', () => this.b.nextTimeout());
       const t = Math.min(na ?? Infinity, nb ?? Infinity);
@@ -311,24 +317,13 @@ export class Harness {
       this.call('B.handleTimeout', () => this.b.handleTimeout(this.now));
       this.pump();
     }
-    this.now = Math.max(this.now, limit);
   }
 
   /** Pumps, then lets time run (no more mutations) until nothing is transitional; a leftover is wedged. */
   settle(): string | undefined {
     this.intercept = undefined;
     this.pump();
-    const limit = this.now + SETTLE_MS;
-    for (let i = 0; i < 2000 && this.transitional(); i++) {
-      const na = this.call('A.nextTimeout', () => this.a.nextTimeout());
-      const nb = this.call('B.nextTimeout', () => this.b.nextTimeout());
-      const t = Math.min(na ?? Infinity, nb ?? Infinity);
-      if (t > limit) break;
-      this.now = Math.max(this.now, t);
-      this.call('A.handleTimeout', () => this.a.handleTimeout(this.now));
-      this.call('B.handleTimeout', () => this.b.handleTimeout(this.now));
-      this.pump();
-    }
+    this.runTimers(this.now + SETTLE_MS, () => this.transitional());
     return this.transitional();
   }
 
