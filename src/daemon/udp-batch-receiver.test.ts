@@ -41,6 +41,7 @@ async function until(cond: () => boolean, ms = 3000): Promise<void> {
 }
 
 const linux = process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64');
+if (!linux) console.log(`[skip] UdpBatchReceiver: recvmmsg/UDP_GRO are used on Linux x64/arm64 only, this is ${process.platform}/${process.arch}`);
 
 describe.runIf(linux)('UdpBatchReceiver', () => {
   it('takes over a bound socket: datagrams arrive in batches with their sender, in order; dgram no longer emits them', async () => {
@@ -97,7 +98,8 @@ describe.runIf(linux)('UdpBatchReceiver', () => {
     let rx: dgram.Socket;
     try {
       rx = await bound('udp6', '::1');
-    } catch {
+    } catch (e) {
+      console.log(`[skip] IPv6 sender names: cannot bind ::1 (${(e as Error).message})`);
       ctx.skip();
       return;
     }

@@ -55,6 +55,7 @@ const hasIp = ((): boolean => {
     return false;
   }
 })();
+if (!hasIp) console.log('[skip] kernelSource test: `ip -j route get` is not available (iproute2)');
 
 describe('kernelSource', () => {
   it.skipIf(!hasIp)('reads prefsrc from `ip -j route get` (loopback answers with itself), undefined for garbage', () => {
