@@ -262,7 +262,9 @@ export class UdpBatchReceiver {
         this.stats.truncated++;
         continue;
       }
-      const { address, port } = this.#peer(i);
+      this.#peer(i);
+      const address = this.#peerAddress;
+      const port = this.#peerPort;
       let seg = len;
       const controlLen = Number(m.getBigUint64(b + 40, true));
       if (controlLen >= 20) {
@@ -301,8 +303,12 @@ export class UdpBatchReceiver {
     return r;
   }
 
-  /** The sender of message i, from its sockaddr. */
-  #peer(i: number): { address: string; port: number } {
+  /** The sender of the message #peer read last (fields, so the receive loop makes no object per message). */
+  #peerAddress = '';
+  #peerPort = 0;
+
+  /** Reads the sender of message i from its sockaddr into #peerAddress / #peerPort. */
+  #peer(i: number): void {
     const a = this.#names;
     const o = i * SOCKADDR_SIZE;
     const family = a[o]! | (a[o + 1]! << 8);
@@ -315,14 +321,19 @@ export class UdpBatchReceiver {
         if (this.#v4Names.size >= 4096) this.#v4Names.clear();
         this.#v4Names.set(key, s);
       }
-      return { address: s, port };
+      this.#peerAddress = s;
+      this.#peerPort = port;
+      return;
     }
     if (family === AF_INET6) {
       const words: string[] = [];
       for (let w = 0; w < 8; w++) words.push(((a[o + 8 + 2 * w]! << 8) | a[o + 9 + 2 * w]!).toString(16));
-      return { address: compressIpv6(words), port };
+      this.#peerAddress = compressIpv6(words);
+      this.#peerPort = port;
+      return;
     }
-    return { address: '', port };
+    this.#peerAddress = '';
+    this.#peerPort = port;
   }
 }
 
