@@ -206,8 +206,8 @@ export class DaemonMetrics {
     return `${this.connectionOf(c)}\u0000${c.name}`;
   }
 
-  /** Reads a live CHILD SA's counters, remembering them (never lower than last time). */
-  private observe(c: ChildSaInfo): ChildTotals {
+  /** Reads a live CHILD SA's counters, remembering them (never lower than last time); with its metric key. */
+  private observe(c: ChildSaInfo): { key: string; totals: ChildTotals } {
     const prev = this.lastSeen.get(c.id);
     const now = this.source.childCounters(c);
     const t: ChildTotals = {
@@ -216,20 +216,15 @@ export class DaemonMetrics {
       bytesOut: Math.max(now.bytesOut ?? 0, prev?.totals.bytesOut ?? 0),
       packetsOut: Math.max(now.packetsOut ?? 0, prev?.totals.packetsOut ?? 0),
     };
-    this.lastSeen.set(c.id, { key: prev?.key ?? this.keyOf(c), totals: t });
-    return t;
+    const seen = { key: prev?.key ?? this.keyOf(c), totals: t };
+    this.lastSeen.set(c.id, seen);
+    return seen;
   }
 
   private retire(c: ChildSaInfo): void {
-    const t = this.observe(c);
-    const key = this.lastSeen.get(c.id)!.key; // set by observe() just above
+    const { key, totals } = this.observe(c);
     this.lastSeen.delete(c.id);
-    const acc = this.retired.get(key) ?? { bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0 };
-    acc.bytesIn += t.bytesIn;
-    acc.packetsIn += t.packetsIn;
-    acc.bytesOut += t.bytesOut;
-    acc.packetsOut += t.packetsOut;
-    this.retired.set(key, acc);
+    addTotals(this.retired, key, totals);
   }
 
   private collectChildren(bytes: Counter<string>, packets: Counter<string>): void {
@@ -237,14 +232,8 @@ export class DaemonMetrics {
     for (const [k, v] of this.retired) sums.set(k, { ...v });
     for (const { children } of this.source.listSas())
       for (const c of children) {
-        const t = this.observe(c);
-        const key = this.lastSeen.get(c.id)!.key; // set by observe() just above
-        const acc = sums.get(key) ?? { bytesIn: 0, packetsIn: 0, bytesOut: 0, packetsOut: 0 };
-        acc.bytesIn += t.bytesIn;
-        acc.packetsIn += t.packetsIn;
-        acc.bytesOut += t.bytesOut;
-        acc.packetsOut += t.packetsOut;
-        sums.set(key, acc);
+        const { key, totals } = this.observe(c);
+        addTotals(sums, key, totals);
       }
     bytes.reset();
     packets.reset();
@@ -256,6 +245,18 @@ export class DaemonMetrics {
       packets.inc({ connection, child, direction: 'out' }, t.packetsOut);
     }
   }
+}
+
+function addTotals(into: Map<string, ChildTotals>, key: string, t: ChildTotals): void {
+  const acc = into.get(key);
+  if (!acc) {
+    into.set(key, { ...t });
+    return;
+  }
+  acc.bytesIn += t.bytesIn;
+  acc.packetsIn += t.packetsIn;
+  acc.bytesOut += t.bytesOut;
+  acc.packetsOut += t.packetsOut;
 }
 
 /** Parses `--metrics ADDR:PORT` (`[::1]:9786`, `127.0.0.1:9786`, or a bare port meaning 127.0.0.1). */
