@@ -267,6 +267,18 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   const ready = notifier
     ? startActionsSettled(loaded.daemon.startChildren, (l) => daemon.onEvent(l), (id) => daemon.endpoint.listSas().find((s) => s.sa.id === id)?.sa.name, START_ACTION_WAIT_MS)
     : undefined;
+  // Metrics subscribe to the daemon's events before it starts: a start_action = start SA can come up before the
+  // HTTP listener is bound, and its setup must still be counted (the listener itself is bound further down).
+  const metricsSpec = opts.get('metrics');
+  let metrics: { listen: { host: string; port: number }; metrics: DaemonMetrics } | undefined;
+  if (metricsSpec !== undefined) {
+    try {
+      metrics = { listen: parseMetricsListen(metricsSpec), metrics: new DaemonMetrics(daemonMetricsSource(daemon), { version: CLI_VERSION }) };
+    } catch (e) {
+      logger.log('cfg', 0, `cannot serve metrics on ${metricsSpec}: ${(e as Error).message}`);
+      return 1;
+    }
+  }
   try {
     await daemon.start();
   } catch (e) {
@@ -326,12 +338,10 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   }
   // Prometheus metrics (--metrics ADDR:PORT): an explicit request that cannot be served is an error.
   let metricsServer: HttpServer | undefined;
-  const metricsSpec = opts.get('metrics');
-  if (metricsSpec !== undefined) {
+  if (metrics !== undefined) {
     try {
-      const listen = parseMetricsListen(metricsSpec);
-      const metrics = new DaemonMetrics(daemonMetricsSource(daemon), { version: CLI_VERSION });
-      metricsServer = await serveMetrics(metrics, listen);
+      const { listen } = metrics;
+      metricsServer = await serveMetrics(metrics.metrics, listen);
       logger.log('cfg', 1, `metrics at http://${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}/metrics`);
     } catch (e) {
       logger.log('cfg', 0, `cannot serve metrics on ${metricsSpec}: ${(e as Error).message}`);

@@ -147,6 +147,13 @@ export class DaemonMetrics {
     authFailures.inc(0);
     ikeRekeys.inc(0);
     deadPeers.inc(0);
+    // SAs that came up before these metrics were attached (a library user attaching late, a start_action SA that
+    // beat the listener) are setups too: counted once here, then every ike-up event after.
+    for (const { sa } of source.listSas()) {
+      if (sa.state !== 'ESTABLISHED' && sa.state !== 'REKEYING') continue;
+      this.ikeNames.set(sa.id, sa.name);
+      setups.inc({ connection: sa.name });
+    }
 
     source.onEvent((e) => {
       switch (e.type) {

@@ -134,6 +134,15 @@ describe('Prometheus metrics', () => {
     expect((await fetch(`http://127.0.0.1:${port}/metrics`, { method: 'POST' })).status).toBe(405);
   }, 30_000);
 
+  it('metrics attached after an SA is up still count its setup once (CI: a start_action SA beat the listener)', async () => {
+    const { a, b, la, lb } = await daemonPair('start');
+    await waitFor(() => established(a.d) && established(b.d), 10_000, () => la.concat(lb).join('\n'));
+    const late = new DaemonMetrics(daemonMetricsSource(a.d), { version: 'test' });
+    const text = await late.text();
+    expect(sample(text, 'cygnet_ike_sa_setups_total{connection="gw"}')).toBe(1);
+    expect(sample(text, 'cygnet_ike_sas{state="ESTABLISHED"}')).toBe(1);
+  }, 30_000);
+
   it('the exposition check catches what it must', () => {
     expect(checkExposition('# TYPE a counter\na_total 1\n')).toEqual([]);
     expect(checkExposition('b 1\n')).toHaveLength(1);
