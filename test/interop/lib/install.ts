@@ -29,6 +29,8 @@ const REQUIRED: ReadonlyArray<readonly [path: string, pkg: string]> = [
   // Metrics scenario: curl scrapes /metrics, promtool (Debian's prometheus; its service is not started) lints it.
   ['/usr/bin/curl', 'curl'],
   ['/usr/bin/promtool', 'prometheus'],
+  // RADIUS scenarios (80-84): FreeRADIUS 3 as the EAP and accounting server the gateway relays to (issue 14).
+  ['/usr/sbin/freeradius', 'freeradius'],
 ];
 
 async function exists(path: string): Promise<boolean> {
