@@ -29,6 +29,8 @@ const REQUIRED: ReadonlyArray<readonly [path: string, pkg: string]> = [
   // Metrics scenario: curl scrapes /metrics, promtool (Debian's prometheus; its service is not started) lints it.
   ['/usr/bin/curl', 'curl'],
   ['/usr/bin/promtool', 'prometheus'],
+  // Console scenarios (90-94, issue 19): headless Chromium driven by puppeteer-core (nothing downloads a browser).
+  ['/usr/bin/chromium', 'chromium'],
   // RADIUS scenarios (80-84): FreeRADIUS 3 as the EAP and accounting server the gateway relays to (issue 14).
   ['/usr/sbin/freeradius', 'freeradius'],
 ];
