@@ -39,6 +39,28 @@ describe('key exchange tables', () => {
     }
   });
 
+  it('a peer value handed over as a view into a larger buffer (as the IKE decoder does) is read at its offset', () => {
+    for (const g of [31, 32, 19, 14]) {
+      for (const b of [nodeBackend, nobleBackend]) {
+        const ours = b.createKeyExchange(g, seededRandom(2));
+        const peer = b.createKeyExchange(g, seededRandom(3));
+        const framed = new Uint8Array(peer.publicValue.length + 7).fill(0xa5);
+        framed.set(peer.publicValue, 3);
+        const view = framed.subarray(3, 3 + peer.publicValue.length);
+        expect(ours.computeSharedSecret(view), `${b.name} group ${g}`).toEqual(peer.computeSharedSecret(ours.publicValue));
+      }
+    }
+  });
+
+  it('an exchange used after dispose() is a DISPOSED error naming the group', () => {
+    for (const g of [14, 19, 31]) {
+      const kx = nodeBackend.createKeyExchange(g, seededRandom(4));
+      const pub = kx.publicValue;
+      kx.dispose();
+      expect(() => kx.computeSharedSecret(pub)).toThrow(expect.objectContaining({ code: 'DISPOSED', message: expect.stringMatching(new RegExp(`group ${g}`)) }));
+    }
+  });
+
   it('labels and padding', () => {
     expect(groupLabel(14)).toBe('MODP_2048 (group 14)');
     expect(groupLabel(19)).toMatch(/P-256/);

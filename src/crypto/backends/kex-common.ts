@@ -170,6 +170,12 @@ export function checkNotAllZero(group: number, shared: Uint8Array): void {
   if (acc === 0) throw invalidKe(group, 'gives an all-zero shared secret (low-order point, RFC 8031 section 2.3)');
 }
 
+/** The key of a live exchange; after dispose() the same DISPOSED error as checks.ts checkNotDisposed. */
+export function liveKey<T>(what: string, key: T | undefined): T {
+  if (key === undefined) throw new CryptoError('DISPOSED', `${what}: context used after dispose()`);
+  return key;
+}
+
 export function isKnownGroup(group: number): boolean {
   return modpGroup(group) !== undefined || ECP_CURVES.has(group) || MONTGOMERY_BYTES.has(group);
 }

@@ -1,7 +1,8 @@
 /**
  * Key exchange on node:crypto. The private value always comes from the injected RandomSource: node lets us set it
- * for DH (setPrivateKey), ECDH (setPrivateKey) and X25519/X448 (a raw key wrapped in PKCS#8), so nothing here calls
- * the system RNG and a seeded source reproduces an exchange byte for byte.
+ * for DH (setPrivateKey), ECDH (setPrivateKey) and X25519/X448 (a raw key imported as a JWK), so nothing here calls
+ * the system RNG and a seeded source reproduces an exchange byte for byte. No ASN.1 (DER) key is built or parsed:
+ * that path is OpenSSL 3's decoder framework and cost more than the curve arithmetic (issue 17).
  */
 import {
   createDiffieHellman,
@@ -15,7 +16,7 @@ import {
 import { modpGroup, type ModpGroup } from '../modp.js';
 import type { RandomSource } from '../random.js';
 import type { KeyExchange } from '../types.js';
-import { checkNotDisposed, unsupported } from './checks.js';
+import { unsupported } from './checks.js';
 import {
   checkEcpPeerLength,
   checkMontgomeryPeer,
@@ -26,6 +27,7 @@ import {
   groupLabel,
   invalidKe,
   leftPad,
+  liveKey,
   MONTGOMERY_BYTES,
   validateModpPeer,
   type EcpCurve,
@@ -45,7 +47,9 @@ export function nodeCreateKeyExchange(group: number, random: RandomSource): KeyE
   if (m) return modpExchange(m, random);
   const c = ECP_CURVES.get(group);
   if (c && nodeCurves.has(c.nodeName)) return ecpExchange(c, random);
-  if (MONTGOMERY_BYTES.has(group)) return montgomeryExchange(group, random);
+  const crv = JWK_CURVE.get(group);
+  const n = MONTGOMERY_BYTES.get(group);
+  if (crv !== undefined && n !== undefined) return montgomeryExchange(group, crv, n, random);
   throw unsupported('node', `key exchange ${groupLabel(group)}`);
 }
 
@@ -63,10 +67,9 @@ function modpExchange(g: ModpGroup, random: RandomSource): KeyExchange {
     group: g.id,
     publicValue,
     computeSharedSecret(peerPublic) {
-      checkNotDisposed(what, dh === undefined);
+      const live = liveKey(what, dh);
       validateModpPeer(g, peerPublic);
-      const s = leftPad(new Uint8Array(dh!.computeSecret(peerPublic)), g.primeBytes);
-      return s;
+      return leftPad(new Uint8Array(live.computeSecret(peerPublic)), g.primeBytes);
     },
     dispose() {
       priv.fill(0);
@@ -86,7 +89,7 @@ function ecpExchange(c: EcpCurve, random: RandomSource): KeyExchange {
     group: c.group,
     publicValue,
     computeSharedSecret(peerPublic) {
-      checkNotDisposed(what, ecdh === undefined);
+      const live = liveKey(what, ecdh);
       checkEcpPeerLength(c, peerPublic);
       const point = new Uint8Array(1 + peerPublic.length);
       point[0] = 0x04;
@@ -94,7 +97,7 @@ function ecpExchange(c: EcpCurve, random: RandomSource): KeyExchange {
       let x: Buffer;
       try {
         // OpenSSL refuses a point that is not on the curve (EC_POINT_oct2point + EC_POINT_is_on_curve).
-        x = ecdh!.computeSecret(point);
+        x = live.computeSecret(point);
       } catch {
         throw invalidKe(c.group, 'is not a point on the curve');
       }
@@ -108,42 +111,40 @@ function ecpExchange(c: EcpCurve, random: RandomSource): KeyExchange {
   };
 }
 
-// DER prefixes that wrap a raw X25519/X448 key as PKCS#8 / SubjectPublicKeyInfo (RFC 8410 section 7, OIDs
-// 1.3.101.110 and 1.3.101.111), the only way node:crypto imports a raw private key of these curves.
-const PKCS8_PREFIX: Record<number, string> = {
-  31: '302e020100300506032b656e04220420',
-  32: '3046020100300506032b656f043a0438',
-};
-const SPKI_PREFIX: Record<number, string> = {
-  31: '302a300506032b656e032100',
-  32: '3042300506032b656f033900',
-};
+/** JWK curve names of RFC 8037 section 2 for the Montgomery groups of RFC 8031. */
+const JWK_CURVE: ReadonlyMap<number, 'X25519' | 'X448'> = new Map([
+  [31, 'X25519'],
+  [32, 'X448'],
+]);
 
-function wrap(prefix: string, raw: Uint8Array): Buffer {
-  return Buffer.concat([Buffer.from(prefix, 'hex'), raw]);
-}
-
-function montgomeryExchange(group: number, random: RandomSource): KeyExchange {
+/**
+ * X25519/X448 through node's raw-key import. A JWK (RFC 8037 section 2) is the one node:crypto door to
+ * EVP_PKEY_new_raw_private_key / _public_key: node reads `d` (or `x`) as the raw key, no ASN.1 decoder runs. The
+ * DER (PKCS#8 / SPKI) import used before went through OpenSSL 3's decoder framework, ~380 us per private key and
+ * ~80 us per public key, 54% of an in-process IKE setup (issue 17); this form costs one scalar multiplication to
+ * import the private key (OpenSSL derives the public key then) and one to derive. For a private key node ignores
+ * `x` (it must only be a string), so nothing is computed twice.
+ */
+function montgomeryExchange(group: number, crv: 'X25519' | 'X448', n: number, random: RandomSource): KeyExchange {
   const what = `node ${groupLabel(group)}`;
-  const n = MONTGOMERY_BYTES.get(group)!;
   // RFC 7748 section 6: the private key is n random bytes; clamping happens inside X25519()/X448().
   const raw = random.fill(new Uint8Array(n));
-  const der = wrap(PKCS8_PREFIX[group]!, raw);
-  let priv: KeyObject | undefined = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  der.fill(0);
+  const d = Buffer.from(raw.buffer, raw.byteOffset, n).toString('base64url');
   raw.fill(0);
-  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
-  const publicValue = new Uint8Array(spki.subarray(spki.length - n));
+  let priv: KeyObject | undefined = createPrivateKey({ key: { kty: 'OKP', crv, d, x: '' }, format: 'jwk' });
+  const x = createPublicKey(priv).export({ format: 'jwk' }).x ?? '';
+  const publicValue = new Uint8Array(Buffer.from(x, 'base64url'));
   return {
     group,
     publicValue,
     computeSharedSecret(peerPublic) {
-      checkNotDisposed(what, priv === undefined);
+      const key = liveKey(what, priv);
       checkMontgomeryPeer(group, peerPublic);
       let s: Buffer;
       try {
-        const pub = createPublicKey({ key: wrap(SPKI_PREFIX[group]!, peerPublic), format: 'der', type: 'spki' });
-        s = diffieHellman({ privateKey: priv!, publicKey: pub });
+        const px = Buffer.from(peerPublic.buffer, peerPublic.byteOffset, peerPublic.length).toString('base64url');
+        const pub = createPublicKey({ key: { kty: 'OKP', crv, x: px }, format: 'jwk' });
+        s = diffieHellman({ privateKey: key, publicKey: pub });
       } catch {
         // OpenSSL fails the derivation exactly when the result is all zero (RFC 7748 section 6.1).
         throw invalidKe(group, 'gives an all-zero shared secret (low-order point, RFC 8031 section 2.3)');
