@@ -20,6 +20,7 @@ import {
   type DpdAction,
   type PoolConfig,
   type StartAction,
+  type EncapTransport,
 } from './schema.js';
 import type { SettingsSection } from './parser.js';
 import { Context, parseIdentity, parseString, SectionReader, Unsupported, unknownSection } from './reader.js';
@@ -64,6 +65,21 @@ function parseVersion(raw: string): 0 | 2 {
   if (n === 0 || n === 2) return n;
   if (n === 1) throw new Unsupported('cygnet speaks IKEv2 only; use version = 2 (or 0)');
   throw new ValueProblem('0 (any), 1 (IKEv1) or 2 (IKEv2)');
+}
+
+/**
+ * `encap`: strongSwan's yes/no (force UDP encapsulation), or cygnet's `tcp` / `tcp-fallback` (RFC 9329 TCP
+ * encapsulation, always or when UDP gets no answer), which force encapsulation too: ESP over TCP is framed as
+ * ESP in UDP is (RFC 9329 3.2).
+ */
+function parseEncap(raw: string): { encap: boolean; encap_transport: EncapTransport } {
+  const s = raw.trim().toLowerCase();
+  if (s === 'tcp' || s === 'tcp-fallback') return { encap: true, encap_transport: s };
+  try {
+    return { encap: parseBool(raw), encap_transport: 'udp' };
+  } catch {
+    throw new ValueProblem('yes or no (also true/false, enabled/disabled, 1/0), or tcp / tcp-fallback (RFC 9329)');
+  }
 }
 
 function parseAuth(raw: string): AuthMethod {
@@ -397,7 +413,7 @@ export function buildConnection(ctx: Context, sec: SettingsSection, pools: Reado
     pools: r.get('pools', splitList) ?? [],
     dpd_delay: (dur('dpd_delay') ?? 0) * S,
     dpd_timeout: (dur('dpd_timeout') ?? 0) * S,
-    encap: r.get('encap', parseBool) ?? CYGNET_ENCAP,
+    ...(r.get('encap', parseEncap) ?? { encap: CYGNET_ENCAP, encap_transport: 'udp' }),
     mobike: r.get('mobike', parseBool) ?? STRONGSWAN_DEFAULTS.mobike,
     fragmentation: r.get('fragmentation', (v) => parseEnum(v, ['yes', 'accept', 'no', 'force'] as const)) ?? 'yes',
     keyingtries: r.get('keyingtries', (v) => parseUint(v, UINT32_MAX, 'a number of tries (0 = forever)')) ?? 1,

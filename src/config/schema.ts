@@ -69,6 +69,8 @@ export const CYGNET_ENCAP = true;
 // ---------------------------------------------------------------------------------------------------------
 // Types
 
+/** `encap = tcp|tcp-fallback` (RFC 9329); strongSwan's yes/no are 'udp'. */
+export type EncapTransport = 'udp' | 'tcp' | 'tcp-fallback';
 export type Fragmentation = 'yes' | 'accept' | 'no' | 'force';
 export type UniquePolicy = 'no' | 'never' | 'keep' | 'replace';
 export type SendCert = 'ifasked' | 'always' | 'never';
@@ -190,6 +192,12 @@ export interface ConnectionConfig {
   readonly dpd_timeout: number;
   /** Force UDP encapsulation (fake NAT-D). Defaults to CYGNET_ENCAP (true), not strongSwan's false. */
   readonly encap: boolean;
+  /**
+   * How IKE and ESP reach the peer, from the same `encap` key: `tcp` (RFC 9329: IKE and ESP on one TCP stream,
+   * UDP never tried) and `tcp-fallback` (UDP first, TCP when UDP gets no answer) are cygnet's additions and imply
+   * encap = yes; `yes`/`no` mean 'udp'.
+   */
+  readonly encap_transport: EncapTransport;
   readonly mobike: boolean;
   readonly fragmentation: Fragmentation;
   /** 0 = retry forever */

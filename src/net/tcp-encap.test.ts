@@ -172,7 +172,7 @@ describe('TcpDeframer: garbage', () => {
   it('a stream without "IKETCP" names the byte where it differs', () => {
     for (let at = 0; at < IKETCP_PREFIX.length; at++) {
       const bad = stream([message(20, 'esp', 1)], true);
-      bad[at] ^= 0x20; // "iKETCP": case matters
+      bad[at] = (bad[at] ?? 0) ^ 0x20; // "iKETCP": case matters
       const e = thrown(() => new TcpDeframer({ expectPrefix: true }).push(bad));
       expect(e.code).toBe('bad-prefix');
       expect(e.offset).toBe(at);
