@@ -6,7 +6,7 @@
  * critical bit set the whole message is rejected (UNSUPPORTED_CRITICAL_PAYLOAD, answer with that notify).
  * SK / SKF (RFC 7296 3.14, RFC 7383 2.5) must be the last payload; its sealed body is returned for sk.ts.
  */
-import { put16, put32, u16, u32 } from './bytes.js';
+import { put16, put32, u8, u16, u32 } from './bytes.js';
 import { payloadTypeName } from './names.js';
 import { decodePayloadBody, encodePayloadBody } from './payloads.js';
 import {
@@ -45,19 +45,19 @@ export function decodeHeader(buf: Uint8Array): Result<IkeHeader> {
   if (buf.length < IKE_HEADER_BYTES) {
     return codecError('TRUNCATED', `${buf.length} bytes is shorter than the ${IKE_HEADER_BYTES}-byte IKE header`, 0);
   }
-  const version = buf[17]!;
+  const version = u8(buf, 17);
   const majorVersion = version >>> 4;
   const minorVersion = version & 0x0f;
   // RFC 7296 2.5: a major version other than ours is not parsed further (answer INVALID_MAJOR_VERSION if higher).
   if (majorVersion !== IKE_MAJOR_VERSION) return codecError('BAD_VERSION', `IKE major version ${majorVersion}`, 17);
-  const f = buf[19]!;
+  const f = u8(buf, 19);
   return ok({
     spiI: buf.slice(0, 8),
     spiR: buf.slice(8, 16),
-    nextPayload: buf[16]!,
+    nextPayload: u8(buf, 16),
     majorVersion,
     minorVersion,
-    exchangeType: buf[18]!,
+    exchangeType: u8(buf, 18),
     flags: {
       initiator: (f & HeaderFlag.INITIATOR) !== 0,
       response: (f & HeaderFlag.RESPONSE) !== 0,
@@ -83,8 +83,8 @@ function walkChain(buf: Uint8Array, firstType: number, offset: number, end: numb
     if (end - o < PAYLOAD_HEADER_BYTES) {
       return codecError('TRUNCATED', `${payloadTypeName(type)} payload header truncated`, o, type);
     }
-    const next = buf[o]!;
-    const critical = (buf[o + 1]! & 0x80) !== 0;
+    const next = u8(buf, o);
+    const critical = (u8(buf, o + 1) & 0x80) !== 0;
     const len = u16(buf, o + 2);
     if (len < PAYLOAD_HEADER_BYTES) return codecError('BAD_LENGTH', `${payloadTypeName(type)} payload length ${len} < 4`, o + 2, type);
     if (o + len > end) {
@@ -198,24 +198,24 @@ export function writeHeader(out: Uint8Array, h: IkeHeaderInit, nextPayload: numb
  * `lastNext` is the Next Payload of the final payload (NONE normally; SK when an Encrypted payload follows).
  */
 export function encodePayloads(payloads: readonly Payload[], lastNext: number = PayloadType.NONE): Uint8Array {
-  const bodies = payloads.map(encodePayloadBody);
+  const encoded = payloads.map((p) => ({ type: payloadTypeOf(p), critical: p.critical, body: encodePayloadBody(p) }));
   let total = 0;
-  for (const b of bodies) {
-    const len = b.length + PAYLOAD_HEADER_BYTES;
+  for (const { body } of encoded) {
+    const len = body.length + PAYLOAD_HEADER_BYTES;
     if (len > 0xffff) throw new IkeEncodeError(`payload of ${len} bytes exceeds the 16-bit length field`);
     total += len;
   }
   const out = new Uint8Array(total);
   let o = 0;
-  payloads.forEach((p, i) => {
-    const body = bodies[i]!;
-    const next = i + 1 < payloads.length ? payloadTypeOf(payloads[i + 1]!) : lastNext;
-    out[o] = next;
-    out[o + 1] = p.critical ? 0x80 : 0;
+  for (const [i, { critical, body }] of encoded.entries()) {
+    // RFC 7296 3.2: Next Payload is the type of the payload after this one; the last carries `lastNext`.
+    const after = encoded[i + 1];
+    out[o] = after === undefined ? lastNext : after.type;
+    out[o + 1] = critical ? 0x80 : 0;
     put16(out, o + 2, body.length + PAYLOAD_HEADER_BYTES);
     out.set(body, o + PAYLOAD_HEADER_BYTES);
     o += body.length + PAYLOAD_HEADER_BYTES;
-  });
+  }
   return out;
 }
 
@@ -223,7 +223,8 @@ export function encodePayloads(payloads: readonly Payload[], lastNext: number = 
 export function encodeMessage(header: IkeHeaderInit, payloads: readonly Payload[]): Uint8Array {
   const chain = encodePayloads(payloads);
   const out = new Uint8Array(IKE_HEADER_BYTES + chain.length);
-  writeHeader(out, header, payloads.length > 0 ? payloadTypeOf(payloads[0]!) : PayloadType.NONE, out.length);
+  const [first] = payloads;
+  writeHeader(out, header, first === undefined ? PayloadType.NONE : payloadTypeOf(first), out.length);
   out.set(chain, IKE_HEADER_BYTES);
   return out;
 }

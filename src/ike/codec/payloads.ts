@@ -5,7 +5,7 @@
  * Every decoder reads only inside [start, end) and reports errors with absolute offsets into `buf`.
  * Decoded byte fields are copies, so the caller may reuse the datagram buffer.
  */
-import { put16, u16 } from './bytes.js';
+import { put16, u8, u16 } from './bytes.js';
 import { payloadTypeName } from './names.js';
 import {
   codecError,
@@ -93,7 +93,7 @@ function decodeAttributes(buf: Uint8Array, start: number, end: number): Result<{
   while (o < end) {
     if (++count > LIMITS.attributesPerTransform) return codecError('TOO_MANY_PAYLOADS', 'too many transform attributes', o, PayloadType.SA);
     if (end - o < 4) return codecError('TRUNCATED', 'transform attribute header truncated', o, PayloadType.SA);
-    const tv = (buf[o]! & 0x80) !== 0;
+    const tv = (u8(buf, o) & 0x80) !== 0;
     const type = u16(buf, o) & 0x7fff;
     if (tv) {
       const value = u16(buf, o + 2);
@@ -120,14 +120,14 @@ function decodeAttributes(buf: Uint8Array, start: number, end: number): Result<{
 
 function decodeTransform(buf: Uint8Array, o: number, end: number): Result<{ t: Transform; last: boolean; next: number }> {
   if (end - o < 8) return codecError('TRUNCATED', 'transform header truncated', o, PayloadType.SA);
-  const lastByte = buf[o]!;
+  const lastByte = u8(buf, o);
   if (lastByte !== LAST_TRANSFORM && lastByte !== MORE_TRANSFORMS) {
     return codecError('INVALID_SYNTAX', `transform Last Substruc is ${lastByte}, must be 0 or 3`, o, PayloadType.SA);
   }
   const len = u16(buf, o + 2);
   if (len < 8) return codecError('BAD_LENGTH', `transform length ${len} < 8`, o + 2, PayloadType.SA);
   if (o + len > end) return codecError('BAD_LENGTH', `transform length ${len} runs past the proposal`, o + 2, PayloadType.SA);
-  const type = buf[o + 4]!;
+  const type = u8(buf, o + 4);
   const id = u16(buf, o + 6);
   const attrs = decodeAttributes(buf, o + 8, o + len);
   if (!attrs.ok) return attrs;
@@ -143,7 +143,7 @@ function decodeTransform(buf: Uint8Array, o: number, end: number): Result<{ t: T
 
 function decodeProposal(buf: Uint8Array, o: number, end: number): Result<{ p: Proposal; last: boolean; next: number }> {
   if (end - o < 8) return codecError('TRUNCATED', 'proposal header truncated', o, PayloadType.SA);
-  const lastByte = buf[o]!;
+  const lastByte = u8(buf, o);
   if (lastByte !== LAST_PROPOSAL && lastByte !== MORE_PROPOSALS) {
     return codecError('INVALID_SYNTAX', `proposal Last Substruc is ${lastByte}, must be 0 or 2`, o, PayloadType.SA);
   }
@@ -151,10 +151,10 @@ function decodeProposal(buf: Uint8Array, o: number, end: number): Result<{ p: Pr
   if (len < 8) return codecError('BAD_LENGTH', `proposal length ${len} < 8`, o + 2, PayloadType.SA);
   if (o + len > end) return codecError('BAD_LENGTH', `proposal length ${len} runs past the SA payload`, o + 2, PayloadType.SA);
   const pend = o + len;
-  const num = buf[o + 4]!;
-  const protocol = buf[o + 5]!;
-  const spiSize = buf[o + 6]!;
-  const numTransforms = buf[o + 7]!;
+  const num = u8(buf, o + 4);
+  const protocol = u8(buf, o + 5);
+  const spiSize = u8(buf, o + 6);
+  const numTransforms = u8(buf, o + 7);
   if (8 + spiSize > len) return codecError('BAD_LENGTH', `SPI size ${spiSize} runs past the proposal`, o + 6, PayloadType.SA);
   if (numTransforms > LIMITS.transformsPerProposal) {
     return codecError('TOO_MANY_PAYLOADS', `${numTransforms} transforms in one proposal`, o + 7, PayloadType.SA);
@@ -304,7 +304,7 @@ const idLayout: Layout = {
   fixed: 4,
   decode(buf, start, end, critical, type) {
     if (end - start < 4) return short(payloadTypeName(type), start, end, 4, type);
-    return ok({ type: type as typeof PayloadType.IDi, critical, idType: buf[start]!, data: copy(buf, start + 4, end) });
+    return ok({ type: type as typeof PayloadType.IDi, critical, idType: u8(buf, start), data: copy(buf, start + 4, end) });
   },
   encode(p) {
     if (p.type !== PayloadType.IDi && p.type !== PayloadType.IDr) throw new IkeEncodeError('not an ID payload');
@@ -322,7 +322,7 @@ function certLayout(t: typeof PayloadType.CERT | typeof PayloadType.CERTREQ): La
     fixed: 1,
     decode(buf, start, end, critical, type) {
       if (end - start < 1) return short(payloadTypeName(type), start, end, 1, type);
-      return ok({ type: t, critical, encoding: buf[start]!, data: copy(buf, start + 1, end) });
+      return ok({ type: t, critical, encoding: u8(buf, start), data: copy(buf, start + 1, end) });
     },
     encode(p) {
       if (p.type !== t) throw new IkeEncodeError(`not a ${payloadTypeName(t)} payload`);
@@ -340,7 +340,7 @@ const authLayout: Layout = {
   fixed: 4,
   decode(buf, start, end, critical, type) {
     if (end - start < 4) return short('AUTH', start, end, 4, type);
-    return ok({ type: PayloadType.AUTH, critical, method: buf[start]!, data: copy(buf, start + 4, end) });
+    return ok({ type: PayloadType.AUTH, critical, method: u8(buf, start), data: copy(buf, start + 4, end) });
   },
   encode(p) {
     if (p.type !== PayloadType.AUTH) throw new IkeEncodeError('not an AUTH payload');
@@ -375,12 +375,12 @@ const notifyLayout: Layout = {
   fixed: 4,
   decode(buf, start, end, critical, type) {
     if (end - start < 4) return short('N', start, end, 4, type);
-    const spiSize = buf[start + 1]!;
+    const spiSize = u8(buf, start + 1);
     if (start + 4 + spiSize > end) return codecError('BAD_LENGTH', `notify SPI size ${spiSize} runs past the payload`, start + 1, type);
     return ok({
       type: PayloadType.NOTIFY,
       critical,
-      protocol: buf[start]!,
+      protocol: u8(buf, start),
       spi: copy(buf, start + 4, start + 4 + spiSize),
       notifyType: u16(buf, start + 2),
       data: copy(buf, start + 4 + spiSize, end),
@@ -404,8 +404,8 @@ const deleteLayout: Layout = {
   fixed: 4,
   decode(buf, start, end, critical, type) {
     if (end - start < 4) return short('D', start, end, 4, type);
-    const protocol = buf[start]!;
-    const spiSize = buf[start + 1]!;
+    const protocol = u8(buf, start);
+    const spiSize = u8(buf, start + 1);
     const num = u16(buf, start + 2);
     if (num > LIMITS.deleteSpis) return codecError('TOO_MANY_PAYLOADS', `${num} SPIs in one Delete`, start + 2, type);
     if (spiSize * num !== end - start - 4) {
@@ -462,13 +462,13 @@ const tsLayout: Layout = {
   fixed: 4,
   decode(buf, start, end, critical, type) {
     if (end - start < 4) return short(payloadTypeName(type), start, end, 4, type);
-    const count = buf[start]!;
+    const count = u8(buf, start);
     if (count > LIMITS.trafficSelectors) return codecError('TOO_MANY_PAYLOADS', `${count} traffic selectors`, start, type);
     const selectors: TrafficSelector[] = [];
     let o = start + 4;
     for (let i = 0; i < count; i++) {
       if (end - o < 8) return codecError('TRUNCATED', `traffic selector ${i} truncated`, o, type);
-      const tsType = buf[o]!;
+      const tsType = u8(buf, o);
       const len = u16(buf, o + 2);
       const ab = tsAddrBytes(tsType);
       if (ab === undefined) return codecError('INVALID_SYNTAX', `unsupported TS Type ${tsType}`, o, type);
@@ -476,7 +476,7 @@ const tsLayout: Layout = {
       if (o + len > end) return codecError('BAD_LENGTH', `traffic selector ${i} runs past the payload`, o + 2, type);
       selectors.push({
         tsType,
-        ipProtocol: buf[o + 1]!,
+        ipProtocol: u8(buf, o + 1),
         startPort: u16(buf, o + 4),
         endPort: u16(buf, o + 6),
         startAddr: copy(buf, o + 8, o + 8 + ab),
@@ -490,8 +490,9 @@ const tsLayout: Layout = {
   encode(p) {
     if (p.type !== PayloadType.TSi && p.type !== PayloadType.TSr) throw new IkeEncodeError('not a TS payload');
     check(p.selectors.length <= 255, 'traffic selector count', 255);
-    const parts: Uint8Array[] = [new Uint8Array(4)];
-    parts[0]![0] = p.selectors.length;
+    const head = new Uint8Array(4);
+    head[0] = p.selectors.length;
+    const parts: Uint8Array[] = [head];
     for (const s of p.selectors) {
       const ab = tsAddrBytes(s.tsType);
       if (ab === undefined) throw new IkeEncodeError(`unsupported TS Type ${s.tsType}`);
@@ -529,13 +530,14 @@ const cpLayout: Layout = {
       attributes.push({ type: u16(buf, o) & 0x7fff, value: copy(buf, o + 4, o + 4 + len) });
       o += 4 + len;
     }
-    return ok({ type: PayloadType.CP, critical, cfgType: buf[start]!, attributes });
+    return ok({ type: PayloadType.CP, critical, cfgType: u8(buf, start), attributes });
   },
   encode(p) {
     if (p.type !== PayloadType.CP) throw new IkeEncodeError('not a CP payload');
     check(u8ok(p.cfgType), 'CFG type', 255);
-    const parts: Uint8Array[] = [new Uint8Array(4)];
-    parts[0]![0] = p.cfgType;
+    const head = new Uint8Array(4);
+    head[0] = p.cfgType;
+    const parts: Uint8Array[] = [head];
     for (const a of p.attributes) {
       check(a.type >= 0 && a.type <= 0x7fff && a.value.length <= 0xffff, 'configuration attribute type/length', 0x7fff);
       const b = new Uint8Array(4 + a.value.length);
