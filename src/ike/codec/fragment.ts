@@ -50,7 +50,8 @@ export function fragmentSK(
   const plaintext = encodePayloads(inner);
   const total = Math.max(1, Math.ceil(plaintext.length / capacity));
   if (total > 0xffff) throw new IkeEncodeError(`${total} fragments exceed the 16-bit Total Fragments field`);
-  const firstInner = inner.length > 0 ? payloadTypeOf(inner[0]!) : PayloadType.NONE;
+  const [first] = inner;
+  const firstInner = first === undefined ? PayloadType.NONE : payloadTypeOf(first);
   const out: Uint8Array[] = [];
   for (let i = 0; i < total; i++) {
     const chunk = plaintext.subarray(i * capacity, Math.min(plaintext.length, (i + 1) * capacity));
@@ -189,8 +190,10 @@ export class FragmentReassembler {
     const plaintext = new Uint8Array(p.bytes);
     let o = 0;
     for (const c of p.chunks) {
-      plaintext.set(c!, o);
-      o += c!.length;
+      // received === total and each slot is filled once (the duplicate check above), so every chunk is here.
+      if (c === undefined) return codecError('FRAGMENT_INVALID', 'reassembly complete with a fragment missing', enc.ivOffset, PayloadType.SKF);
+      plaintext.set(c, o);
+      o += c.length;
     }
     const payloads = decodePayloads(plaintext, p.firstInnerType ?? PayloadType.NONE);
     if (!payloads.ok) return payloads;

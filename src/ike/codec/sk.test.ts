@@ -205,6 +205,24 @@ describe('SK typed errors', () => {
     expect(decryptSK(tiny, decoded(tiny), gcm)).toMatchObject({ ok: false, error: { code: 'BAD_LENGTH' } });
   });
 
+  it('a cipher returning no plaintext: INVALID_SYNTAX naming the missing Pad Length, not a throw', () => {
+    const m = encryptSK(HDR, INNER, gcm, seededRandom(1));
+    const e = gcm.encryption;
+    if (!e.aead) throw new Error('aes128gcm16 is AEAD');
+    const empty: SkKeys = { encryption: { ...e, open: () => new Uint8Array(0) } };
+    expect(decryptSK(m, decoded(m), empty)).toMatchObject({
+      ok: false,
+      error: { code: 'INVALID_SYNTAX', message: 'empty plaintext has no Pad Length', payloadType: PayloadType.SK },
+    });
+  });
+
+  it('a non-AEAD cipher without SK_a: sealing throws IkeEncodeError, opening is INVALID_SYNTAX', () => {
+    const noMac: SkKeys = { encryption: cbc.encryption };
+    expect(() => encryptSK(HDR, INNER, noMac, seededRandom(1))).toThrow(/needs an integrity transform/);
+    const m = encryptSK(HDR, INNER, cbc, seededRandom(1));
+    expect(decryptSK(m, decoded(m), noMac)).toMatchObject({ ok: false, error: { code: 'INVALID_SYNTAX', message: expect.stringMatching(/without an integrity/) } });
+  });
+
   it('no SK, or an SKF, is INVALID_SYNTAX from decryptSK', () => {
     const d: DecodedMessage = { header: decoded(encryptSK(HDR, [], gcm, seededRandom(1))).header, payloads: [] };
     expect(decryptSK(new Uint8Array(28), d, gcm)).toMatchObject({ ok: false, error: { code: 'INVALID_SYNTAX' } });

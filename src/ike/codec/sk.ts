@@ -26,6 +26,7 @@ import {
   type IkeHeaderInit,
   type Payload,
   type Result,
+  type SkIntegrity,
   type SkKeys,
 } from './types.js';
 
@@ -40,8 +41,13 @@ export interface SkOverhead {
 export function skOverhead(keys: SkKeys): SkOverhead {
   const e = keys.encryption;
   if (e.aead) return { ivBytes: e.ivBytes, icvBytes: e.icvBytes, align: 1 };
+  return { ivBytes: e.ivBytes, icvBytes: requireIntegrity(keys).icvBytes, align: Math.max(1, e.blockBytes) };
+}
+
+/** RFC 7296 3.14: a non-AEAD cipher is always paired with an integrity transform (SK_a); keys without one cannot seal. */
+function requireIntegrity(keys: SkKeys): SkIntegrity {
   if (!keys.integrity) throw new IkeEncodeError('a non-AEAD cipher needs an integrity transform (SK_a)');
-  return { ivBytes: e.ivBytes, icvBytes: keys.integrity.icvBytes, align: Math.max(1, e.blockBytes) };
+  return keys.integrity;
 }
 
 export interface SealOptions {
@@ -74,7 +80,8 @@ export function sealMessage(
   if (skLen > 0xffff) throw new IkeEncodeError(`${payloadName(skType)} payload of ${skLen} bytes exceeds the 16-bit length field`);
   const total = IKE_HEADER_BYTES + outer.length + skLen;
   const msg = new Uint8Array(total);
-  const first = opts.outer && opts.outer.length > 0 ? payloadTypeOf(opts.outer[0]!) : skType;
+  const firstOuter = opts.outer?.[0];
+  const first = firstOuter === undefined ? skType : payloadTypeOf(firstOuter);
   writeHeader(msg, header, first, total);
   msg.set(outer, IKE_HEADER_BYTES);
   const skOff = IKE_HEADER_BYTES + outer.length;
@@ -104,7 +111,7 @@ export function sealMessage(
     if (ct.length !== ptLen) throw new IkeEncodeError(`cipher returned ${ct.length} bytes, expected ${ptLen}`);
     msg.set(ct, ctOff);
     const icvOff = ctOff + ptLen;
-    const mac = keys.integrity!.compute([msg.subarray(0, icvOff)]);
+    const mac = requireIntegrity(keys).compute([msg.subarray(0, icvOff)]);
     if (mac.length < icvBytes) throw new IkeEncodeError(`integrity returned ${mac.length} bytes, ICV is ${icvBytes}`);
     msg.set(mac.subarray(0, icvBytes), icvOff);
   }
@@ -123,7 +130,8 @@ export function encryptSK(
   random: RandomSource,
   opts: { readonly outer?: readonly Payload[] } = {},
 ): Uint8Array {
-  const first = inner.length > 0 ? payloadTypeOf(inner[0]!) : PayloadType.NONE;
+  const [firstInner] = inner;
+  const first = firstInner === undefined ? PayloadType.NONE : payloadTypeOf(firstInner);
   return sealMessage(header, first, encodePayloads(inner), keys, random, opts);
 }
 
@@ -159,7 +167,8 @@ export function openEncrypted(message: Uint8Array, enc: EncryptedPayload, keys: 
       plaintext = opened;
     } else {
       const icvOff = bodyEnd - icvBytes;
-      if (!keys.integrity!.verify([message.subarray(0, icvOff)], message.subarray(icvOff, bodyEnd))) {
+      // Without SK_a (refused above) `?.` gives undefined, which fails closed: the message is dropped, never trusted.
+      if (!keys.integrity?.verify([message.subarray(0, icvOff)], message.subarray(icvOff, bodyEnd))) {
         return codecError('INTEGRITY_CHECK_FAILED', 'ICV does not verify', icvOff, enc.type);
       }
       const ct = body.subarray(ivBytes, body.length - icvBytes);
@@ -174,7 +183,10 @@ export function openEncrypted(message: Uint8Array, enc: EncryptedPayload, keys: 
     const code = err instanceof CryptoError ? err.code : 'unexpected';
     return codecError('INVALID_SYNTAX', `crypto layer rejected the payload (${code})`, enc.ivOffset, enc.type);
   }
-  const padLength = plaintext[plaintext.length - 1]!;
+  // RFC 7296 3.14: the last plaintext byte is Pad Length (the length check above leaves at least one byte, unless
+  // the cipher returned less than it was given).
+  const padLength = plaintext.at(-1);
+  if (padLength === undefined) return codecError('INVALID_SYNTAX', 'empty plaintext has no Pad Length', enc.ivOffset + ivBytes, enc.type);
   if (padLength + 1 > plaintext.length) {
     return codecError('INVALID_SYNTAX', `Pad Length ${padLength} exceeds the ${plaintext.length}-byte plaintext`, enc.ivOffset + ivBytes, enc.type);
   }
