@@ -21,8 +21,9 @@ export function notifyForError(error: IkeCodecError, message?: Uint8Array): Noti
     case 'UNSUPPORTED_CRITICAL_PAYLOAD':
       return notify(NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD, Uint8Array.of(error.payloadType ?? 0));
     case 'BAD_VERSION': {
-      const major = message && message.length > 17 ? message[17]! >>> 4 : undefined;
-      if (major === undefined || major <= IKE_MAJOR_VERSION) return undefined;
+      // RFC 7296 3.1: the version octet is byte 17 (major in the high nibble); absent when the datagram is shorter.
+      const version = message?.[17];
+      if (version === undefined || version >>> 4 <= IKE_MAJOR_VERSION) return undefined;
       return notify(NotifyType.INVALID_MAJOR_VERSION, Uint8Array.of((IKE_MAJOR_VERSION << 4) | IKE_MINOR_VERSION));
     }
     case 'INVALID_SYNTAX':

@@ -27,8 +27,8 @@ export interface MessageShape {
 export interface ExchangeRules {
   /** True when the payloads travel inside SK (everything after IKE_SA_INIT, RFC 7296 1.2). */
   readonly encrypted: boolean;
-  /** The message is valid if it fits any of these shapes; errors are reported against the first. */
-  readonly shapes: readonly MessageShape[];
+  /** The message is valid if it fits any of these shapes (at least one); errors are reported against the first. */
+  readonly shapes: readonly [MessageShape, ...MessageShape[]];
 }
 
 const r = (type: number, min: number, max: number): PayloadRule => ({ type, min, max });
@@ -157,8 +157,7 @@ export function requiresEncryption(exchangeType: number): boolean | undefined {
 
 function checkShape(shape: MessageShape, payloads: readonly Payload[]): Result<void> {
   const counts = new Map<number, number>();
-  for (let i = 0; i < payloads.length; i++) {
-    const p = payloads[i]!;
+  for (const [i, p] of payloads.entries()) {
     if (p.type === 'unknown') continue;
     const n = (counts.get(p.type) ?? 0) + 1;
     counts.set(p.type, n);
@@ -173,8 +172,8 @@ function checkShape(shape: MessageShape, payloads: readonly Payload[]): Result<v
   }
   for (const group of shape.together ?? []) {
     const present = group.filter((t) => counts.has(t));
-    if (present.length > 0 && present.length < group.length) {
-      const missing = group.find((t) => !counts.has(t))!;
+    const missing = group.find((t) => !counts.has(t));
+    if (present.length > 0 && missing !== undefined) {
       return codecError(
         'INVALID_SYNTAX',
         `${shape.name} has ${present.map(payloadTypeName).join(', ')} but lacks ${payloadTypeName(missing)}`,
@@ -200,16 +199,19 @@ export function checkPayloadRules(exchangeType: number, isResponse: boolean, pay
   const er = rules[isResponse ? 1 : 0];
   if (er.encrypted !== encrypted) {
     const i = payloads.findIndex((p) => p.type !== 'unknown');
-    if (i < 0) return ok(undefined);
-    const t = payloadTypeOf(payloads[i]!);
+    const misplaced = payloads[i];
+    // i is -1 when every payload is unknown (allowed anywhere, RFC 7296 2.5): nothing is misplaced.
+    if (misplaced === undefined) return ok(undefined);
+    const t = payloadTypeOf(misplaced);
     const where = encrypted ? 'inside SK' : 'unencrypted';
     return codecError('INVALID_SYNTAX', `${payloadTypeName(t)} ${where} in ${exchangeTypeName(exchangeType)}`, i, t);
   }
-  let first: Result<void> | undefined;
+  // Errors name what the first shape lacks; the others are alternatives (e.g. an error-only response).
+  const [primary] = er.shapes;
+  const res = checkShape(primary, payloads);
+  if (res.ok) return res;
   for (const shape of er.shapes) {
-    const res = checkShape(shape, payloads);
-    if (res.ok) return res;
-    first ??= res;
+    if (shape !== primary && checkShape(shape, payloads).ok) return ok(undefined);
   }
-  return first!;
+  return res;
 }
