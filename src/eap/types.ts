@@ -58,14 +58,17 @@ export interface EapMethodServer {
 }
 export interface EapMethodPeer {
   readonly type: number;
+  /** An EAP-Request of this method: the Response to send, or a failure (with a last Response to send, if any). */
   process(eap: Uint8Array): Promise<EapStep>;
+  /** EAP-Success arrived: success with the MSK if the method completed (and, if mutual, verified the server). */
+  finish(): EapStep;
 }
 export interface EapMethodPlugin {
   readonly name: EapMethodName;
   readonly type: number;
-  /** identity: the peer's EAP identity (server) or our own (peer). */
-  server?(identity: string): EapMethodServer;
-  peer?(identity: string): EapMethodPeer;
+  /** identity: the peer's EAP identity (server side) or our own (peer side); ownIdentity: the other one. */
+  server?(identity: string, ownIdentity: string): EapMethodServer;
+  peer?(identity: string, serverIdentity: string): EapMethodPeer;
 }
 
 export interface EapServerOptions {
