@@ -16,6 +16,7 @@
 import type { CryptoBackend } from '../crypto/types.js';
 import { constantTimeEqual } from '../crypto/ct.js';
 import { randomBytes, type RandomSource } from '../crypto/random.js';
+import { u16 } from './codec/bytes.js';
 import type { CookieSecret } from './context.js';
 import type { EndpointSettings } from './config.js';
 
@@ -80,12 +81,12 @@ export class InitAdmission {
   /** The cookie secrets at `now`, rotated every cookieSecretLifetimeMs; the previous one stays valid (RFC 7296 2.6). */
   secretsAt(now: number, s: Pick<EndpointSettings, 'cookieSecretLifetimeMs'>): { current: CookieSecret; previous?: CookieSecret } {
     const cur = this.secrets;
-    if (!cur) {
-      this.secrets = { current: { version: 1, secret: randomBytes(this.random, 32), createdAt: now } };
-    } else if (now - cur.current.createdAt >= s.cookieSecretLifetimeMs) {
-      this.secrets = { current: { version: (cur.current.version % 255) + 1, secret: randomBytes(this.random, 32), createdAt: now }, previous: cur.current };
-    }
-    return this.secrets!;
+    if (cur && now - cur.current.createdAt < s.cookieSecretLifetimeMs) return cur;
+    const next = cur
+      ? { current: { version: (cur.current.version % 255) + 1, secret: randomBytes(this.random, 32), createdAt: now }, previous: cur.current }
+      : { current: { version: 1, secret: randomBytes(this.random, 32), createdAt: now } };
+    this.secrets = next;
+    return next;
   }
 
   private cookieRequired(bucket: number, threshold: number, count: () => number, now: number): boolean {
@@ -128,9 +129,10 @@ function findCookie(data: Uint8Array): Uint8Array | undefined {
   let type = data[16];
   let off = IKE_HEADER_BYTES;
   while (type !== 0 && off + 4 <= data.length) {
-    const len = (data[off + 2]! << 8) | data[off + 3]!;
+    // The loop condition and `off + len <= data.length` (len >= 8 for the notify fields) keep the reads inside.
+    const len = u16(data, off + 2);
     if (len < 4 || off + len > data.length) return undefined;
-    if (type === PAYLOAD_NOTIFY && len >= 8 && data[off + 5] === 0 && ((data[off + 6]! << 8) | data[off + 7]!) === NOTIFY_COOKIE) return data.subarray(off + 8, off + len);
+    if (type === PAYLOAD_NOTIFY && len >= 8 && data[off + 5] === 0 && u16(data, off + 6) === NOTIFY_COOKIE) return data.subarray(off + 8, off + len);
     type = data[off];
     off += len;
   }
