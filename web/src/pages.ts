@@ -1,0 +1,260 @@
+/** The console's pages. Each renders into <main>; the live ones re-render on SSE events. */
+import { ApiError, get, post } from './api.js';
+import { chart } from './chart.js';
+import { bytes, h, replace, time } from './dom.js';
+import { state, trafficKey } from './state.js';
+import type { SaView } from './types.js';
+
+export type Page = 'sas' | 'conns' | 'events' | 'log' | 'pools' | 'certs';
+export const PAGES: ReadonlyArray<[Page, string]> = [
+  ['sas', 'Live SAs'],
+  ['conns', 'Connections'],
+  ['events', 'Events'],
+  ['log', 'Log'],
+  ['pools', 'Pools'],
+  ['certs', 'Certificates'],
+];
+
+const flash = (msg: string, error = false) => {
+  const el = document.getElementById('status-line');
+  if (el) {
+    el.textContent = msg;
+    el.className = error ? 'error' : 'ok';
+  }
+};
+
+/** Run an action button: disabled while it runs, outcome announced in the status line. */
+async function act(button: HTMLButtonElement, path: string, body: Record<string, unknown>, what: string): Promise<void> {
+  button.disabled = true;
+  flash(`${what}…`);
+  try {
+    await post(path, body);
+    flash(`${what}: done`);
+  } catch (e) {
+    flash(`${what}: ${e instanceof Error ? e.message : String(e)}`, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function actionButton(label: string, key: string, path: string, body: Record<string, unknown>, cls = 'secondary'): HTMLButtonElement {
+  const b = h('button', { type: 'button', class: cls, 'data-key': key, 'aria-label': label }, label.split(' ')[0] ?? label);
+  b.addEventListener('click', () => void act(b, path, body, label));
+  return b;
+}
+
+function statusLine(): HTMLElement {
+  return h('p', { id: 'status-line', role: 'status', 'aria-live': 'polite' });
+}
+
+function saCard(sa: SaView): HTMLElement {
+  const names = [...new Set(sa.children.map((c) => c.name))];
+  return h(
+    'section',
+    { class: 'card sa', 'data-sa': sa.name, 'data-ike-id': sa.uniqueId, 'aria-labelledby': `sa-${sa.uniqueId}` },
+    h(
+      'header',
+      {},
+      h('h2', { id: `sa-${sa.uniqueId}` }, `${sa.name} #${sa.uniqueId}`),
+      h('span', { class: `state ${sa.state}` }, sa.state),
+      h('span', { class: 'muted' }, `${sa.localHost} (${sa.localId}) ⇄ ${sa.remoteHost} (${sa.remoteId})`),
+      actionButton(`Rekey IKE SA ${sa.name} #${sa.uniqueId}`, `rekey-ike-${sa.uniqueId}`, '/api/rekey', { ikeId: Number(sa.uniqueId) }),
+      actionButton(`Down IKE SA ${sa.name} #${sa.uniqueId}`, `down-ike-${sa.uniqueId}`, '/api/terminate', { ikeId: Number(sa.uniqueId) }, 'danger'),
+    ),
+    h('p', { class: 'muted' }, `${sa.suite} · ${sa.initiator ? 'initiator' : 'responder'} · established ${sa.established} s ago`),
+    h(
+      'table',
+      {},
+      h('caption', { class: 'muted' }, `CHILD SAs of ${sa.name}`),
+      h('thead', {}, h('tr', {}, ...['CHILD SA', 'State', 'Traffic selectors', 'In', 'Out', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
+      h(
+        'tbody',
+        {},
+        ...sa.children.map((c) =>
+          h(
+            'tr',
+            { 'data-child': c.name, 'data-child-id': c.uniqueId },
+            h('th', { scope: 'row' }, `${c.name} {${c.uniqueId}}`),
+            h('td', {}, h('span', { class: `state ${c.state}` }, c.state), ` ${c.mode} ${c.protocol}`),
+            h('td', {}, `${c.localTs.join(', ')} === ${c.remoteTs.join(', ')}`),
+            h('td', { 'data-bytes-in': c.bytesIn }, `${bytes(c.bytesIn)} (${c.packetsIn} pkts)`),
+            h('td', { 'data-bytes-out': c.bytesOut }, `${bytes(c.bytesOut)} (${c.packetsOut} pkts)`),
+            h(
+              'td',
+              {},
+              actionButton(`Rekey CHILD SA ${c.name} {${c.uniqueId}}`, `rekey-child-${c.uniqueId}`, '/api/rekey', { childId: Number(c.uniqueId) }),
+              ' ',
+              actionButton(`Down CHILD SA ${c.name} {${c.uniqueId}}`, `down-child-${c.uniqueId}`, '/api/terminate', { childId: Number(c.uniqueId) }, 'danger'),
+            ),
+          ),
+        ),
+      ),
+    ),
+    ...names.map((n) => h('div', { 'data-chart': `${sa.name}/${n}` }, chart(`Traffic of ${sa.name}/${n}`, state.history.get(trafficKey(sa, n)) ?? [], state.now))),
+  );
+}
+
+export function renderSas(main: HTMLElement): void {
+  replace(
+    main,
+    h('h1', { tabindex: -1 }, 'Live SAs'),
+    statusLine(),
+    state.sas.length === 0 ? h('p', { class: 'muted', id: 'no-sas' }, 'No IKE SAs. They appear here as soon as the daemon reports them.') : null,
+    ...state.sas.map(saCard),
+  );
+}
+
+export function renderEvents(main: HTMLElement): void {
+  replace(
+    main,
+    h('h1', { tabindex: -1 }, 'Events'),
+    h('p', { class: 'muted' }, 'SAs up and down, rekeyings, authentication failures, dead peers and console actions, newest first.'),
+    h(
+      'ol',
+      { class: 'timeline', 'aria-label': 'Event timeline' },
+      ...[...state.timeline].reverse().map((e) => h('li', { 'data-kind': e.kind }, `${time(e.t)} `, h('span', { class: `kind ${e.kind}` }, e.kind), ` ${e.detail}`)),
+    ),
+  );
+}
+
+export function renderLog(main: HTMLElement): void {
+  const groups = [...new Set(state.logs.map((l) => l.group))].sort();
+  const level = h(
+    'select',
+    { id: 'log-level', 'data-key': 'log-level' },
+    ...[-1, 0, 1, 2, 3, 4].map((n) => h('option', { value: n, selected: n === state.logLevel }, `${n} ${['silent', 'basic', 'audit', 'control', 'raw', 'private'][n + 1]}`)),
+  );
+  level.addEventListener('change', () => {
+    state.logLevel = Number(level.value);
+    renderLog(main);
+  });
+  const group = h('select', { id: 'log-group', 'data-key': 'log-group' }, h('option', { value: '' }, 'all'), ...groups.map((g) => h('option', { value: g, selected: g === state.logGroup }, g)));
+  group.addEventListener('change', () => {
+    state.logGroup = group.value;
+    renderLog(main);
+  });
+  const lines = state.logs.filter((l) => l.level <= state.logLevel && (state.logGroup === '' || l.group === state.logGroup)).slice(-500);
+  replace(
+    main,
+    h('h1', { tabindex: -1 }, 'Log'),
+    h('div', { class: 'controls' }, h('label', { for: 'log-level' }, 'Level (charondebug)'), level, h('label', { for: 'log-group' }, 'Subsystem'), group),
+    h('ol', { class: 'log', 'aria-label': 'Daemon log', 'aria-live': 'off' }, ...lines.map((l) => h('li', { 'data-level': l.level }, `${time(l.t)} [${l.group}] ${l.level} ${l.ike ? `<${l.ike}> ` : ''}${l.msg}`))),
+  );
+}
+
+interface ConnView {
+  name: string;
+  localAddrs: string[];
+  remoteAddrs: string[];
+  version: string;
+  local: string[];
+  remote: string[];
+  pools: string[];
+  children: { name: string; mode: string; localTs: string[]; remoteTs: string[] }[];
+}
+
+async function loadInto(main: HTMLElement, title: string, load: () => Promise<Node[]>): Promise<void> {
+  replace(main, h('h1', { tabindex: -1 }, title), h('p', {}, 'Loading…'));
+  try {
+    replace(main, h('h1', { tabindex: -1 }, title), statusLine(), ...(await load()));
+  } catch (e) {
+    replace(main, h('h1', { tabindex: -1 }, title), h('p', { class: 'error', role: 'alert' }, e instanceof ApiError ? e.message : String(e)));
+  }
+}
+
+export function renderConns(main: HTMLElement): Promise<void> {
+  return loadInto(main, 'Connections', async () => {
+    const { conns } = await get<{ conns: ConnView[] }>('/api/conns');
+    if (conns.length === 0) return [h('p', { class: 'muted' }, 'No connections loaded.')];
+    return conns.map((c) => {
+      const up = state.sas.filter((s) => s.name === c.name);
+      return h(
+        'section',
+        { class: 'card', 'data-conn': c.name },
+        h('header', {}, h('h2', {}, c.name), h('span', { class: 'muted' }, `${c.version} ${c.localAddrs.join(',') || '%any'} ⇄ ${c.remoteAddrs.join(',') || '%any'}`), h('span', { class: up.length ? 'ok' : 'muted' }, up.length ? `${up.length} IKE SA up` : 'no SA')),
+        h('p', { class: 'muted' }, `local ${c.local.join('; ')} · remote ${c.remote.join('; ')}${c.pools.length ? ` · pools ${c.pools.join(', ')}` : ''}`),
+        h(
+          'table',
+          {},
+          h('thead', {}, h('tr', {}, ...['CHILD', 'Mode', 'Local TS', 'Remote TS', 'Actions'].map((x) => h('th', { scope: 'col' }, x)))),
+          h(
+            'tbody',
+            {},
+            ...c.children.map((ch) =>
+              h('tr', {}, h('th', { scope: 'row' }, ch.name), h('td', {}, ch.mode), h('td', {}, ch.localTs.join(', ')), h('td', {}, ch.remoteTs.join(', ')), h('td', {}, actionButton(`Up CHILD SA ${ch.name} of ${c.name}`, `up-${c.name}-${ch.name}`, '/api/initiate', { ike: c.name, child: ch.name }))),
+            ),
+          ),
+        ),
+      );
+    });
+  });
+}
+
+interface PoolView {
+  name: string;
+  base: string;
+  size: number;
+  online: number;
+  offline: number;
+  leases: { address: string; identity: string; status: string }[];
+}
+
+export function renderPools(main: HTMLElement): Promise<void> {
+  return loadInto(main, 'Pools', async () => {
+    const { pools } = await get<{ pools: PoolView[] }>('/api/pools');
+    if (pools.length === 0) return [h('p', { class: 'muted' }, 'No pools loaded.')];
+    return pools.map((p) =>
+      h(
+        'section',
+        { class: 'card', 'data-pool': p.name },
+        h('header', {}, h('h2', {}, p.name), h('span', { class: 'muted' }, `from ${p.base}, ${p.size} addresses: ${p.online} online, ${p.offline} offline`)),
+        p.leases.length === 0
+          ? h('p', { class: 'muted' }, 'No leases.')
+          : h('table', {}, h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Address'), h('th', { scope: 'col' }, 'Identity'), h('th', { scope: 'col' }, 'Status'))), h('tbody', {}, ...p.leases.map((l) => h('tr', {}, h('td', {}, l.address), h('td', {}, l.identity), h('td', {}, l.status))))),
+      ),
+    );
+  });
+}
+
+interface CertView {
+  subject: string;
+  issuer: string;
+  serial: string;
+  notAfter: string;
+  daysLeft: number;
+  status: 'expired' | 'expiring' | 'ok';
+  hasPrivateKey: boolean;
+  ca: boolean;
+  error?: string;
+}
+
+export function renderCerts(main: HTMLElement): Promise<void> {
+  return loadInto(main, 'Certificates', async () => {
+    const { certs } = await get<{ certs: CertView[] }>('/api/certs');
+    if (certs.length === 0) return [h('p', { class: 'muted' }, 'No certificates loaded over vici.')];
+    return [
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, ...['Subject', 'Issuer', 'Kind', 'Expires', 'Status'].map((x) => h('th', { scope: 'col' }, x)))),
+        h(
+          'tbody',
+          {},
+          ...certs.map((c) =>
+            c.error
+              ? h('tr', {}, h('td', { colspan: 5, class: 'error' }, c.error))
+              : h(
+                  'tr',
+                  { 'data-cert-status': c.status },
+                  h('td', {}, c.subject),
+                  h('td', {}, c.issuer),
+                  h('td', {}, c.ca ? 'CA' : c.hasPrivateKey ? 'own (has key)' : 'peer'),
+                  h('td', {}, c.notAfter.slice(0, 10)),
+                  h('td', { class: c.status }, c.status === 'expired' ? `EXPIRED ${-c.daysLeft} days ago` : c.status === 'expiring' ? `⚠ expires in ${c.daysLeft} days` : `valid ${c.daysLeft} days`),
+                ),
+          ),
+        ),
+      ),
+    ];
+  });
+}
