@@ -52,7 +52,11 @@ export class TimerHeap<K> {
   }
 
   private dropStale(): void {
-    while (this.heap.length > 0 && this.current.get(this.heap[0]!.key) !== this.heap[0]!.at) this.pop();
+    for (;;) {
+      const top = this.heap[0];
+      if (top === undefined || this.current.get(top.key) === top.at) return;
+      this.pop();
+    }
   }
 
   private compact(): void {
@@ -67,14 +71,18 @@ export class TimerHeap<K> {
     }
   }
 
+  // The sift loops read a slot and treat a missing one as "no such node": for a parent (index < i < length) that
+  // never happens, for a child it is how the bottom of the heap is found, so no bounds are asserted.
+
   private push(e: { at: number; key: K }): void {
     const h = this.heap;
+    let i = h.length;
     h.push(e);
-    let i = h.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (h[p]!.at <= e.at) break;
-      h[i] = h[p]!;
+      const parent = h[p];
+      if (parent === undefined || parent.at <= e.at) break;
+      h[i] = parent;
       i = p;
     }
     h[i] = e;
@@ -82,16 +90,22 @@ export class TimerHeap<K> {
 
   private pop(): void {
     const h = this.heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
+    const last = h.pop();
+    if (last === undefined || h.length === 0) return;
     let i = 0;
     for (;;) {
       const l = 2 * i + 1;
-      if (l >= h.length) break;
-      const r = l + 1;
-      const c = r < h.length && h[r]!.at < h[l]!.at ? r : l;
-      if (h[c]!.at >= last.at) break;
-      h[i] = h[c]!;
+      const left = h[l];
+      if (left === undefined) break;
+      const right = h[l + 1];
+      let c = l;
+      let child = left;
+      if (right !== undefined && right.at < left.at) {
+        c = l + 1;
+        child = right;
+      }
+      if (child.at >= last.at) break;
+      h[i] = child;
       i = c;
     }
     h[i] = last;
