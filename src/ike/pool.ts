@@ -31,7 +31,7 @@ export function parsePool(name: string, addrs: string, dns: readonly string[] = 
     const a = parseIp(s.slice(0, dash).trim());
     const b = parseIp(s.slice(dash + 1).trim());
     if (!a || !b || a.length !== b.length || compareAddr(a, b) > 0) fail(`pool ${name}: bad range '${s}'`);
-    return { name, first: a!, last: b!, dns: parseDns };
+    return { name, first: a, last: b, dns: parseDns };
   }
   const slash = s.indexOf('/');
   const base = parseIp(slash > 0 ? s.slice(0, slash) : s) ?? fail(`pool ${name}: '${s}' is not an address, subnet or range`);
@@ -50,9 +50,11 @@ function fail(msg: string): never {
   throw new PoolError(msg);
 }
 
+/** Adds `by` to the address in place, carrying (or borrowing) from the last byte up; wraps at the ends. */
 function increment(a: Uint8Array, by: 1 | -1): void {
   for (let i = a.length - 1; i >= 0; i--) {
-    const v = a[i]! + by;
+    // i is inside 0..length-1 by the loop bounds: the ?? 0 never applies.
+    const v = (a[i] ?? 0) + by;
     a[i] = v & 0xff;
     if (v >= 0 && v <= 0xff) return;
   }
@@ -128,8 +130,13 @@ export class AddressPool {
   }
 }
 
-function sizeOf(a: Uint8Array, b: Uint8Array): number {
+/** Addresses in first..last inclusive: exact up to 2^48 (a larger IPv6 pool is counted by its low 48 bits only). */
+function sizeOf(first: Uint8Array, last: Uint8Array): number {
+  return low48(last) - low48(first) + 1;
+}
+
+function low48(a: Uint8Array): number {
   let n = 0;
-  for (let i = Math.max(0, a.length - 6); i < a.length; i++) n = n * 256 + (b[i]! - a[i]!);
-  return n + 1;
+  for (const byte of a.subarray(-6)) n = n * 256 + byte;
+  return n;
 }
