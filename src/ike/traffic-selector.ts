@@ -86,11 +86,11 @@ function addressRange(base: string, text: string): { start: Uint8Array; end: Uin
 export function prefixRange(addr: Uint8Array, prefix: number): { start: Uint8Array; end: Uint8Array } {
   const start = addr.slice();
   const end = addr.slice();
-  for (let i = 0; i < addr.length; i++) {
+  for (const [i, byte] of addr.entries()) {
     const keep = Math.max(0, Math.min(8, prefix - i * 8));
     const mask = keep === 0 ? 0 : (0xff << (8 - keep)) & 0xff;
-    start[i] = addr[i]! & mask;
-    end[i] = (addr[i]! & mask) | (~mask & 0xff);
+    start[i] = byte & mask;
+    end[i] = (byte & mask) | (~mask & 0xff);
   }
   return { start, end };
 }
