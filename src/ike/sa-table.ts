@@ -150,18 +150,23 @@ export class SaTable {
 
   /** The earliest expiry of a charge. */
   nextChargeExpiry(): number | undefined {
-    for (; this.chargeHead < this.chargeQueue.length; this.chargeHead++) {
-      const e = this.chargeQueue[this.chargeHead]!;
-      if (this.charges.get(e.key)?.until === e.until) return e.until;
+    return this.firstLiveCharge()?.until;
+  }
+
+  /** The queue's first entry still matching its charge, skipping (and passing) stale ones; undefined at the end. */
+  private firstLiveCharge(): { key: string; until: number } | undefined {
+    for (;;) {
+      const e = this.chargeQueue[this.chargeHead];
+      if (e === undefined || this.charges.get(e.key)?.until === e.until) return e;
+      this.chargeHead++;
     }
-    return undefined;
   }
 
   /** Releases charges due at `now`. Returns how many. */
   expireCharges(now: number): number {
     let n = 0;
-    for (let t = this.nextChargeExpiry(); t !== undefined && t <= now; t = this.nextChargeExpiry()) {
-      this.uncharge(this.chargeQueue[this.chargeHead]!.key);
+    for (let e = this.firstLiveCharge(); e !== undefined && e.until <= now; e = this.firstLiveCharge()) {
+      this.uncharge(e.key);
       this.chargeHead++;
       n++;
     }
