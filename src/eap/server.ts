@@ -105,7 +105,7 @@ export class EapServer implements EapServerSession {
     }
     const refused = `'${this.who()}' refused EAP-${this.methodLabel()}`;
     const asked = wanted.length === 0 ? 'and proposed no other method' : `and asked for ${wanted.map(eapTypeName).join(', ')}`;
-    if (this.o.methods.length < 2 || this.nakHonoured) return this.fail(identifier, `${refused} ${asked}`);
+    if (this.o.methods.length < 2 || this.nakHonoured || wanted.length === 0) return this.fail(identifier, `${refused} ${asked}`);
     for (const type of wanted) {
       const name = methodName(type, this.o.methods, this.o.plugins);
       if (name !== undefined && name !== this.method && methodProblem(name, this.o, 'server') === undefined) {
