@@ -3,7 +3,7 @@
  * `scrypt$N$r$p$<salt base64>$<key base64>` in the console's configuration file (`user NAME = ...`).
  *
  * Why scrypt and not argon2: node:crypto has scrypt built in (no native addon to install); N = 2^15, r = 8, p = 1
- * is the RFC 7914 section 2 interactive-login cost scaled to today's machines (~32 MiB, ~60 ms here).
+ * is the RFC 7914 section 2 interactive-login cost scaled to today's machines (32 MiB of memory per guess).
  */
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 
