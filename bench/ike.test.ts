@@ -1,0 +1,30 @@
+/**
+ * The IKE bench at small counts, so it cannot rot: every scenario completes at every level with no failure, the
+ * responder holds exactly the SAs each level asks for, and the figures are well-formed. No timing assertions
+ * (speed is read from `npm run bench -- ike`, not asserted).
+ */
+import { describe, expect, it } from 'vitest';
+import { ikeBench, SCENARIOS, summarize } from './ike.js';
+
+describe('bench/ike --quick', () => {
+  it('runs every scenario at every level and reports rates, heap and RSS per SA', async () => {
+    const res = await ikeBench({ levels: [20, 60], setups: 6, exactSetups: true, window: 4, stallMs: 20_000 });
+    expect(res.failures, res.firstFailure).toBe(0);
+    expect(res.internalErrors).toBe(0);
+    expect(res.levels.map((l) => l.held)).toEqual([20, 60]);
+    expect(res.rows.map((r) => `${r.level} ${r.scenario}`)).toEqual([20, 60].flatMap((l) => SCENARIOS.map((s) => `${l} ${s.label}`)));
+    for (const r of res.rows) {
+      expect(r.setups).toBe(6);
+      expect(Number.isFinite(r.busyRate) && r.busyRate > 0, `${r.scenario} busy rate`).toBe(true);
+      expect(r.utilization > 0 && r.utilization <= 1, `${r.scenario} responder share ${r.utilization}`).toBe(true);
+    }
+    for (const l of res.levels) {
+      expect(l.heapBytes).toBeGreaterThan(res.baseline.heapBytes);
+      expect(Number.isFinite(l.heapPerSa)).toBe(true);
+    }
+    const summary = summarize(res).join('\n');
+    expect(summary).toMatch(/psk\/x25519: rate at 60 SAs \/ rate at 20 SAs = \d/);
+    expect(summary).toMatch(/target: >= 1,000 setups\/s/);
+    expect(summary).toMatch(/failures 0, internal errors 0/);
+  }, 120_000);
+});
