@@ -29,7 +29,9 @@ commands:
   demo                   two endpoints on loopback with in-memory TUNs (npm start)
   inspect FILE [--key-log KEYS]... [--json]   decode and decrypt IKE/ESP in a pcap/pcapng capture
   status, list-sas, list-conns, up NAME, down NAME, rekey NAME, reload, stats [--socket PATH]
-                         control a running daemon over vici (cygnet status --help)`;
+                         control a running daemon over vici (cygnet status --help)
+  console [--listen 127.0.0.1:8470] [--socket PATH] [--config FILE] | --hash-password
+                         web console over vici: live SAs, traffic, events, log, up/down (cygnet console --help)`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -63,6 +65,9 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'stats':
       // Clients of the daemon's vici socket (--socket PATH, default /var/run/cygnet.vici).
       return (await import('../vici/cli.js')).runViciCli(argv);
+    case 'console':
+      // The web console (issue 19): a vici client like the commands above, serving HTTP(S).
+      return (await import('../console/cli.js')).runConsole(rest);
     case 'help': {
       const h = helpRequest(rest[0]);
       if (h === 'overview') {
