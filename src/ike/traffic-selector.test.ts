@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatTrafficSelector, narrow, parseTrafficSelector, type TrafficSelector, TrafficSelectorError, isSubset, resolveConfigured } from './traffic-selector.js';
+import { compareAddr, formatTrafficSelector, narrow, parseTrafficSelector, prefixRange, type TrafficSelector, TrafficSelectorError, isSubset, resolveConfigured } from './traffic-selector.js';
+import { formatIp } from '../net/ip-address.js';
 import { parseIp } from '../net/ip-address.js';
 
 const ts = (s: string): TrafficSelector => parseTrafficSelector(s) as TrafficSelector;
@@ -34,5 +35,30 @@ describe('traffic selectors', () => {
   it('resolves dynamic to host selectors', () => {
     const r = resolveConfigured([parseTrafficSelector('dynamic')], [parseIp('192.0.2.7')!]);
     expect(r.map(formatTrafficSelector)).toEqual(['192.0.2.7/32']);
+  });
+});
+
+describe('address helpers', () => {
+  const ip = (t: string): Uint8Array => {
+    const a = parseIp(t);
+    if (!a) throw new Error(t);
+    return a;
+  };
+
+  it('compareAddr orders in network byte order and stays total across lengths', () => {
+    expect(compareAddr(ip('10.0.0.1'), ip('10.0.0.2'))).toBeLessThan(0);
+    expect(compareAddr(ip('10.0.1.0'), ip('10.0.0.255'))).toBeGreaterThan(0);
+    expect(compareAddr(ip('fd00::1'), ip('fd00::1'))).toBe(0);
+    // Mixed families never give NaN: the shorter sorts first where it runs out.
+    expect(compareAddr(Uint8Array.of(0xfd, 0), ip('fd00::'))).toBeLessThan(0);
+    expect(compareAddr(ip('fd00::'), Uint8Array.of(0xfd, 0))).toBeGreaterThan(0);
+  });
+
+  it('prefixRange masks every byte (RFC 4301 4.4.1 address ranges)', () => {
+    const r = prefixRange(ip('10.3.77.9'), 20);
+    expect([formatIp(r.start), formatIp(r.end)]).toEqual(['10.3.64.0', '10.3.79.255']);
+    const v6 = prefixRange(ip('fd00:3::1234'), 116);
+    expect([formatIp(v6.start), formatIp(v6.end)]).toEqual(['fd00:3::1000', 'fd00:3::1fff']);
+    expect(formatIp(prefixRange(ip('10.3.77.9'), 0).end)).toBe('255.255.255.255');
   });
 });

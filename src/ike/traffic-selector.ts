@@ -110,9 +110,19 @@ export function resolveConfigured(list: readonly ConfiguredTs[], hosts: readonly
   return out;
 }
 
+/**
+ * Orders addresses byte by byte in network order (negative: a first). Callers compare one family; should the
+ * lengths differ, the shorter sorts first where it runs out, so the order stays total (never NaN).
+ */
 export function compareAddr(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i];
+    const y = b[i];
+    // Both are defined (i < n); the check narrows the types without an assertion.
+    if (x !== y && x !== undefined && y !== undefined) return x - y;
+  }
+  return a.length - b.length;
 }
 
 /** The intersection of two selectors, or undefined when they do not overlap (RFC 7296 2.9 narrowing). */
