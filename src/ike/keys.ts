@@ -6,8 +6,8 @@
 import type { CryptoBackend } from '../crypto/types.js';
 import { createPrf, type Prf } from '../crypto/prf.js';
 import { computeSKEYSEED, computeRekeySKEYSEED, deriveChildSaKeymat, deriveIkeSaKeys } from '../crypto/kdf.js';
-import { createEncryption, createIntegrity, encrKeymatBytes, integKeyBytes } from '../crypto/suite.js';
-import { INTEG, findPrf, type TransformSet } from '../crypto/transforms.js';
+import { createEncryption, createIntegrity, encrKeymatBytes, integKeyBytes, prfKeyBytes } from '../crypto/suite.js';
+import { INTEG, type TransformSet } from '../crypto/transforms.js';
 import type { SkKeys } from './codec/types.js';
 
 export interface IkeSaKeys {
@@ -56,11 +56,10 @@ export function deriveIkeKeys(
   const SKEYSEED = args.rekey
     ? computeRekeySKEYSEED(args.rekey.prf, args.rekey.SK_d, args.gir, args.Ni, args.Nr)
     : computeSKEYSEED(prf, args.Ni, args.Nr, args.gir);
-  const prfKeyBytes = findPrf(set.prf)!.keyBytes;
   const k = deriveIkeSaKeys(prf, SKEYSEED, args.Ni, args.Nr, args.spiI, args.spiR, {
     encrKey: encrKeymatBytes(set.encr, set.keyBits),
     integKey: set.integ === undefined || set.integ === INTEG.NONE ? 0 : integKeyBytes(set.integ),
-    prfKey: prfKeyBytes,
+    prfKey: prfKeyBytes(set.prf),
   });
   SKEYSEED.fill(0);
   const i2r = skKeys(crypto, set, k.SK_ei, k.SK_ai);
