@@ -16,16 +16,19 @@ export function toSaProposals(
   spi: Uint8Array,
   opts: { stripKe?: boolean } = {},
 ): SaProposal[] {
-  return configured.map((p, i) => {
-    const transforms: Transform[] = [];
-    for (const e of p.encryption)
-      transforms.push(findEncr(e.id)?.keyLengthAttribute && e.keyBits ? { type: TransformType.ENCR, id: e.id, keyLength: e.keyBits } : { type: TransformType.ENCR, id: e.id });
-    if (protocol === ProtocolId.IKE) for (const id of p.prf) transforms.push({ type: TransformType.PRF, id });
-    for (const id of p.integrity) transforms.push({ type: TransformType.INTEG, id });
-    if (!opts.stripKe) for (const id of p.ke) transforms.push({ type: TransformType.KE, id });
-    if (protocol === ProtocolId.ESP) for (const id of p.esn.length ? p.esn : [ESN.NONE]) transforms.push({ type: TransformType.ESN, id });
-    return { num: i + 1, protocol, spi, transforms };
-  });
+  return configured.map((p, i) => toSaProposal(p, i + 1, protocol, spi, opts));
+}
+
+/** One configured proposal as proposal number `num` (RFC 7296 3.3.1: numbered from 1). */
+function toSaProposal(p: ConfiguredProposal, num: number, protocol: number, spi: Uint8Array, opts: { stripKe?: boolean }): SaProposal {
+  const transforms: Transform[] = [];
+  for (const e of p.encryption)
+    transforms.push(findEncr(e.id)?.keyLengthAttribute && e.keyBits ? { type: TransformType.ENCR, id: e.id, keyLength: e.keyBits } : { type: TransformType.ENCR, id: e.id });
+  if (protocol === ProtocolId.IKE) for (const id of p.prf) transforms.push({ type: TransformType.PRF, id });
+  for (const id of p.integrity) transforms.push({ type: TransformType.INTEG, id });
+  if (!opts.stripKe) for (const id of p.ke) transforms.push({ type: TransformType.KE, id });
+  if (protocol === ProtocolId.ESP) for (const id of p.esn.length ? p.esn : [ESN.NONE]) transforms.push({ type: TransformType.ESN, id });
+  return { num, protocol, spi, transforms };
 }
 
 function typeIds(p: SaProposal, type: number): { id: number; keyLength?: number }[] {
@@ -185,7 +188,7 @@ export function formatSaProposal(p: SaProposal): string {
 }
 
 export function formatConfiguredProposal(p: ConfiguredProposal, protocol: number, stripKe = false): string {
-  return toSaProposals([p], protocol, new Uint8Array(0), { stripKe }).map(formatSaProposal)[0]!;
+  return formatSaProposal(toSaProposal(p, 1, protocol, new Uint8Array(0), { stripKe }));
 }
 
 const TYPE_LABEL: Record<number, string> = { 1: 'encryption', 2: 'PRF', 3: 'integrity', 4: 'key exchange', 5: 'ESN' };
