@@ -5,7 +5,6 @@
  */
 import { CertEncoding, PayloadType, type AuthPayload, type CertPayload, type Payload } from './codec/types.js';
 import type { IkeConnectionConfig, Credentials } from './config.js';
-import type { IkeSa } from './ike-sa.js';
 import { formatIdentity, IdType, type Identity } from './identity.js';
 import {
   certMatchesId,
@@ -110,7 +109,9 @@ export function verifyPeerCert(
   if (!v.ok) return { ok: false, message: `certificate '${leaf.subject.text}' refused (${v.code}): ${v.message}` };
   const pinned = conn.remote.cacerts;
   if (pinned && pinned.length > 0) {
-    const anchor = v.chain[v.chain.length - 1]!;
+    // validateChain's chain runs from the leaf to its trust anchor; an empty one (never returned) fails closed.
+    const anchor = v.chain.at(-1);
+    if (anchor === undefined) return { ok: false, message: `certificate '${leaf.subject.text}' validated without a chain to check against cacerts` };
     if (!pinned.some((c) => sameCertificate(c, anchor)))
       return {
         ok: false,
