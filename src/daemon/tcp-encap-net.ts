@@ -1,0 +1,342 @@
+/**
+ * The daemon's send and receive paths with RFC 9329 TCP encapsulation beside UDP: the gateway core's GatewayNet,
+ * wrapping the UDP sockets (udp-sockets.ts). The core still speaks datagrams between addresses and ports; this
+ * layer decides per peer whether a datagram goes out on UDP or framed on a TCP stream, and feeds frames read
+ * from a stream into the same receive path as UDP port 4500 datagrams.
+ *
+ * - Initiator (`encap = tcp`): datagrams to the connection's remote address go on one TCP stream to its TCP port
+ *   (tcp-encap-connector.ts), opened on first use; IKE_SA_INIT too (RFC 9329 section 6.1). The core believes it
+ *   talks UDP: a frame read back enters as a datagram of the conversation the core last sent on (the stream's
+ *   `view`), the non-ESP marker stripped when that conversation is on port 500.
+ * - Initiator (`encap = tcp-fallback`): UDP first (section 5.1: UDP is preferred); when the core retransmits an IKE
+ *   message to the peer and nothing at all came back over UDP from it, the peer moves to TCP for good (this run)
+ *   and the retransmission goes on the stream.
+ * - Responder: streams accepted by tcp-encap-listener.ts enter as datagrams from the stream's TCP address and port
+ *   to our NAT-T port, so the core answers that address and port and the answer finds the stream again.
+ * - Reconnection (section 6.1): when an originator stream breaks while an IKE SA to the peer exists, it is opened
+ *   again at once, then with backoff. The responder never connects; its datagrams for a stream that is gone go on
+ *   the peer address's newest stream (the initiator's reconnection), or are dropped.
+ * - NAT-keepalives are not sent over TCP (6.6), and an IKE retransmission is not repeated on a stream that already
+ *   carried it (6.2): both are dropped at the stream.
+ */
+import type net from 'node:net';
+import type { Address } from '../ike/config.js';
+import { fmtAddr, type GatewayNet } from '../gateway/gateway.js';
+import { hasNonEspMarker } from '../net/tcp-encap.js';
+import type { Logger } from './logger.js';
+import { ReconnectBackoff, connectStream } from './tcp-encap-connector.js';
+import { TcpEncapListener } from './tcp-encap-listener.js';
+import { TcpEncapStream } from './tcp-encap-stream.js';
+
+export type TcpMode = 'tcp' | 'tcp-fallback';
+
+/** A peer we initiate to over TCP (a concrete remote address of a connection with `encap = tcp|tcp-fallback`). */
+export interface TcpPeer {
+  readonly address: string;
+  readonly mode: TcpMode;
+  /** The connection names, for logs. */
+  readonly conns: readonly string[];
+}
+
+export interface TcpEncapNetOptions {
+  readonly udp: GatewayNet;
+  readonly log: Logger;
+  /** The IKE port (500 unless --port) and the NAT-T port (4500 unless --natt-port). */
+  readonly ikePort: number;
+  readonly nattPort: number;
+  /** The TCP port to listen on and connect to (--tcp-port; default the NAT-T port, RFC 9329 section 2's 4500). */
+  readonly tcpPort: number;
+  /** A datagram read from a stream: as UDP's onDatagram (ESP is queued, the driver ends the batch with onIdle). */
+  readonly onMessage: (data: Uint8Array, local: Address, remote: Address) => void;
+  /** The end of one read's messages (the driver decapsulates the queued ESP). */
+  readonly onIdle: () => void;
+  /** Whether an IKE SA with the peer at `address` exists (reconnect only then, section 6.1). */
+  readonly hasSa: (address: string) => boolean;
+  /** Monotonic ms. */
+  readonly clock: () => number;
+}
+
+/** How many closed responder streams are remembered (their datagrams are never sent on UDP). */
+const GONE_LIMIT = 4096;
+
+export class TcpEncapNet implements GatewayNet {
+  readonly listener: TcpEncapListener;
+  readonly counters = { streamsOpened: 0, streamsAccepted: 0, streamsClosed: 0, reconnects: 0, fallbacks: 0, dropped: 0 };
+  private peers = new Map<string, TcpPeer & { switched: boolean; heardUdp: boolean; lastIke?: Uint8Array }>();
+  /** Originator streams by remote address. */
+  private readonly outgoing = new Map<string, TcpEncapStream>();
+  private readonly backoff = new Map<string, ReconnectBackoff>();
+  /** Responder streams by "address|port" of the peer's end. */
+  private readonly incoming = new Map<string, TcpEncapStream>();
+  private readonly gone = new Set<string>();
+  /** The UDP conversation the core last had with each TCP peer: a reconnected stream stands for it too. */
+  private readonly views = new Map<string, { local: Address; remote: Address }>();
+  private readonly pending = new Set<TcpEncapStream>();
+  private closing = false;
+  /** Reused for ESP read from a stream (the core does not keep ESP's addresses). */
+  private readonly espLocal = { address: '', port: 0 };
+
+  constructor(private readonly opts: TcpEncapNetOptions) {
+    this.listener = new TcpEncapListener(opts.tcpPort, (socket, local, remote) => this.accept(socket, local, remote));
+  }
+
+  /** Peers to initiate to over TCP (from the configuration; replaced on reload). */
+  setPeers(peers: readonly TcpPeer[]): void {
+    const next = new Map<string, TcpPeer & { switched: boolean; heardUdp: boolean; lastIke?: Uint8Array }>();
+    for (const p of peers) {
+      const old = this.peers.get(p.address);
+      next.set(p.address, { ...p, switched: old?.mode === p.mode ? old.switched : false, heardUdp: old?.heardUdp ?? false });
+    }
+    this.peers = next;
+  }
+
+  /** Whether anything goes over TCP at all (fast path for ESP when not). */
+  private get active(): boolean {
+    return this.peers.size > 0 || this.incoming.size > 0 || this.gone.size > 0;
+  }
+
+  /** A UDP datagram came from `address`: a tcp-fallback peer that answers over UDP stays on UDP. */
+  noteUdp(address: string): void {
+    const p = this.peers.get(address);
+    if (p && !p.heardUdp) p.heardUdp = true;
+  }
+
+  /** Whether tcp-fallback peers wait for their first UDP answer (the driver calls noteUdp only then). */
+  get watchingUdp(): boolean {
+    for (const p of this.peers.values()) if (p.mode === 'tcp-fallback' && !p.heardUdp && !p.switched) return true;
+    return false;
+  }
+
+  /** 'tcp' when datagrams to `remote` go on a TCP stream now, else 'udp' (status, list-sas, logs). */
+  transportOf(remote: Address): 'tcp' | 'udp' {
+    const r = this.route(remote, false);
+    return r === undefined ? 'udp' : 'tcp';
+  }
+
+  /** The stream datagrams to `remote` take now, if any (status: its TCP addresses). */
+  streamOf(remote: Address): TcpEncapStream | undefined {
+    const r = this.route(remote, false);
+    return r === undefined || r === 'drop' ? undefined : r;
+  }
+
+  listen(address: string): Promise<void> {
+    return this.listener.has(address) ? Promise.resolve() : this.listener.listen(address);
+  }
+
+  // ------------------------------------------------------------------ GatewayNet
+
+  sendIke(local: Address, remote: Address, data: Uint8Array): void {
+    if (this.active) {
+      this.watchFallback(remote, data);
+      const s = this.route(remote, true);
+      if (s === 'drop') {
+        this.counters.dropped++;
+        this.opts.log.log('net', 2, `no TCP stream to ${fmtAddr(remote)} (the peer reconnects, RFC 9329 6.1): IKE message dropped`);
+        return;
+      }
+      if (s) {
+        if (s.role === 'originator') {
+          s.view = { local: { ...local }, remote: { ...remote } };
+          this.views.set(remote.address, s.view);
+        }
+        if (s.queueIke(data, hasNonEspMarker(data))) this.opts.log.log('net', 2, `sending packet: from ${fmtAddr(local)} to ${fmtAddr(remote)} over TCP ${s.name} (${data.length} bytes)`);
+        s.flush();
+        return;
+      }
+    }
+    this.opts.udp.sendIke(local, remote, data);
+  }
+
+  sendEsp(buf: Uint8Array, off: number, len: number, local: Address, remote: Address): void {
+    const s = this.active ? this.route(remote, false) : undefined;
+    if (s === undefined) this.opts.udp.sendEsp(buf, off, len, local, remote);
+    else if (s === 'drop' || !s.queueEsp(buf, off, len)) {
+      this.counters.dropped++;
+    } else this.pending.add(s);
+  }
+
+  flushEsp(): void {
+    for (const s of this.pending) s.flush();
+    this.pending.clear();
+    this.opts.udp.flushEsp();
+  }
+
+  sourceFor(remote: string): string | undefined {
+    return this.opts.udp.sourceFor?.(remote);
+  }
+
+  // ------------------------------------------------------------------ routing
+
+  /**
+   * Where a datagram to `remote` goes: a stream, 'drop' (a TCP peer with no stream now), or undefined for UDP.
+   * `connect`: open an originator stream if there is none (IKE; ESP only outside a reconnect backoff).
+   */
+  private route(remote: Address, connect: boolean): TcpEncapStream | 'drop' | undefined {
+    if (this.incoming.size > 0) {
+      const s = this.incoming.get(key(remote));
+      if (s) return s;
+    }
+    const p = this.peers.get(remote.address);
+    if (p && (p.mode === 'tcp' || p.switched)) {
+      const s = this.outgoing.get(remote.address);
+      if (s) return s;
+      if (this.closing) return 'drop';
+      const b = this.backoff.get(remote.address);
+      if (!connect && b?.waiting) return 'drop';
+      return this.open(remote.address, p.conns);
+    }
+    if (this.gone.has(key(remote))) return this.newestFrom(remote.address) ?? 'drop';
+    return undefined;
+  }
+
+  private newestFrom(address: string): TcpEncapStream | undefined {
+    let best: TcpEncapStream | undefined;
+    for (const s of this.incoming.values()) if (s.remote.address === address && (!best || s.openedAt >= best.openedAt)) best = s;
+    return best;
+  }
+
+  /** tcp-fallback: a retransmitted IKE message to a peer that never answered over UDP moves it to TCP (5.1). */
+  private watchFallback(remote: Address, data: Uint8Array): void {
+    const p = this.peers.get(remote.address);
+    if (!p || p.mode !== 'tcp-fallback' || p.switched || p.heardUdp) return;
+    if (p.lastIke && equalBytes(p.lastIke, data)) {
+      p.switched = true;
+      p.lastIke = undefined;
+      this.counters.fallbacks++;
+      this.opts.log.log('net', 0, `no answer from ${remote.address} over UDP, retransmitting over TCP port ${this.opts.tcpPort} (encap = tcp-fallback, RFC 9329 5.1)`);
+      return;
+    }
+    p.lastIke = data.slice();
+  }
+
+  // ------------------------------------------------------------------ streams
+
+  private open(address: string, conns: readonly string[]): TcpEncapStream {
+    const remote = { address, port: this.opts.tcpPort };
+    const now = this.opts.clock();
+    const view = this.views.get(address) ?? { local: { address: '', port: this.opts.ikePort }, remote: { address, port: this.opts.ikePort } };
+    const b = this.backoff.get(address) ?? new ReconnectBackoff();
+    this.backoff.set(address, b);
+    b.attempt();
+    const s = connectStream(remote, (socket) => new TcpEncapStream(socket, 'originator', { address: '', port: 0 }, remote, view, this.streamEvents, now));
+    this.outgoing.set(address, s);
+    this.counters.streamsOpened++;
+    this.opts.log.log('net', 1, `connecting to ${fmtAddr(remote)} over TCP for ${conns.join(', ')} (RFC 9329)`);
+    return s;
+  }
+
+  private accept(socket: net.Socket, local: Address, remote: Address): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    const view = { local: { address: local.address, port: this.opts.nattPort }, remote };
+    const s = new TcpEncapStream(socket, 'responder', local, remote, view, this.streamEvents, this.opts.clock());
+    this.incoming.set(key(remote), s);
+    this.gone.delete(key(remote));
+    this.counters.streamsAccepted++;
+    this.opts.log.log('net', 1, `TCP connection from ${fmtAddr(remote)} to ${fmtAddr(local)} accepted (RFC 9329)`);
+  }
+
+  private readonly streamEvents = {
+    onOpen: (s: TcpEncapStream): void => {
+      this.backoff.get(s.remote.address)?.succeeded();
+      this.opts.log.log('net', 1, `TCP connection ${s.name} established, "IKETCP" sent`);
+    },
+    onMessages: (s: TcpEncapStream, messages: Uint8Array[]): void => this.deliver(s, messages),
+    onClose: (s: TcpEncapStream, why: string): void => this.closed(s, why),
+  };
+
+  private deliver(s: TcpEncapStream, messages: Uint8Array[]): void {
+    const { local, remote } = s.view;
+    const port500 = s.role === 'originator' && local.port === 500;
+    for (const m of messages) {
+      if (hasNonEspMarker(m)) {
+        // IKE: a copy of the addresses (the core may keep them); without the marker where the core speaks port 500.
+        this.opts.onMessage(port500 ? m.subarray(4) : m, { ...local }, { ...remote });
+      } else {
+        this.espLocal.address = local.address;
+        this.espLocal.port = port500 ? this.opts.nattPort : local.port;
+        this.opts.onMessage(m, this.espLocal, remote);
+      }
+    }
+    this.opts.onIdle();
+  }
+
+  private closed(s: TcpEncapStream, why: string): void {
+    this.pending.delete(s);
+    this.counters.streamsClosed++;
+    const c = s.counters;
+    const stats = `${c.framesIn} frames in, ${c.framesOut} out${c.espDropped > 0 ? `, ${c.espDropped} ESP dropped` : ''}${c.retransmitsSuppressed > 0 ? `, ${c.retransmitsSuppressed} IKE retransmissions not repeated` : ''}`;
+    if (s.role === 'responder') {
+      if (this.incoming.get(key(s.remote)) === s) this.incoming.delete(key(s.remote));
+      this.gone.add(key(s.remote));
+      if (this.gone.size > GONE_LIMIT) this.gone.delete(this.gone.values().next().value ?? '');
+      this.opts.log.log('net', 1, `TCP connection ${s.name} ${why} (${stats})`);
+      return;
+    }
+    if (this.outgoing.get(s.remote.address) === s) this.outgoing.delete(s.remote.address);
+    if (this.closing) return;
+    const address = s.remote.address;
+    const again = this.opts.hasSa(address) && this.peers.has(address);
+    const b = this.backoff.get(address);
+    const delay = b?.failed() ?? 0;
+    this.opts.log.log('net', 1, `TCP connection ${s.name} ${why} (${stats})${again ? `, reconnecting${delay > 0 ? ` in ${delay} ms` : ''} (RFC 9329 6.1)` : ''}`);
+    if (!again) return;
+    b?.schedule(delay, () => {
+      if (this.closing || this.outgoing.has(address) || !this.opts.hasSa(address)) return;
+      const p = this.peers.get(address);
+      if (!p) return;
+      this.counters.reconnects++;
+      this.open(address, p.conns);
+    });
+  }
+
+  /** Counts for status and metrics. */
+  stats(): Record<string, number> {
+    return { tcpStreams: this.outgoing.size + this.incoming.size, ...prefixed(this.counters) };
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const b of this.backoff.values()) b.cancel();
+    for (const s of [...this.outgoing.values(), ...this.incoming.values()]) {
+      s.flush();
+      s.close('closed (daemon stopping)');
+    }
+    await this.listener.close();
+  }
+}
+
+function key(a: Address): string {
+  return `${a.address}|${a.port}`;
+}
+
+function prefixed(c: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(c).map(([k, v]) => [`tcp${k[0]?.toUpperCase()}${k.slice(1)}`, v]));
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The peers to reach over TCP: every concrete remote address of a connection with `encap = tcp|tcp-fallback`. */
+export function tcpPeers(conns: readonly { name: string; remoteAddrs: readonly string[] }[], modes: ReadonlyMap<string, TcpMode> | undefined): TcpPeer[] {
+  const out = new Map<string, { address: string; mode: TcpMode; conns: string[] }>();
+  for (const c of conns) {
+    const mode = modes?.get(c.name);
+    if (!mode) continue;
+    for (const a of c.remoteAddrs) {
+      if (!/^[0-9a-fA-F:.]+$/.test(a) || !(a.includes('.') || a.includes(':'))) continue;
+      const p = out.get(a);
+      if (p) {
+        p.conns.push(c.name);
+        // One connection insisting on TCP puts the address on TCP.
+        if (mode === 'tcp') p.mode = 'tcp';
+      } else out.set(a, { address: a, mode, conns: [c.name] });
+    }
+  }
+  return [...out.values()];
+}
