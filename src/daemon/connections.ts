@@ -54,6 +54,8 @@ export interface DaemonConfig {
   readonly credentialProblems: readonly string[];
   /** Child `updown` scripts by `conn/child` (updown.ts). */
   readonly updown?: ReadonlyMap<string, string>;
+  /** Connections with `encap = tcp|tcp-fallback` (RFC 9329 TCP encapsulation, tcp-encap-net.ts), by name. */
+  readonly tcpEncap?: ReadonlyMap<string, 'tcp' | 'tcp-fallback'>;
 }
 
 /**
@@ -64,12 +66,15 @@ export function toDaemonConfig(cfg: SwanctlConfig, creds?: DaemonCredentials): D
   const startChildren: ChildRef[] = [];
   const trapChildren: ChildRef[] = [];
   const updown = new Map<string, string>();
-  for (const c of cfg.connections.values())
+  const tcpEncap = new Map<string, 'tcp' | 'tcp-fallback'>();
+  for (const c of cfg.connections.values()) {
+    if (c.encap_transport !== 'udp') tcpEncap.set(c.name, c.encap_transport);
     for (const ch of c.children.values()) {
       if (ch.updown) updown.set(`${c.name}/${ch.name}`, ch.updown);
       if (ch.start_action === 'start' || ch.start_action === 'trap|start') startChildren.push({ conn: c.name, child: ch.name });
       if (ch.start_action === 'trap' || ch.start_action === 'trap|start') trapChildren.push({ conn: c.name, child: ch.name });
     }
+  }
   return {
     connections: toIkeConnections(cfg, creds?.resolver),
     credentials: toCredentials(cfg.secrets, creds?.pki),
@@ -78,6 +83,7 @@ export function toDaemonConfig(cfg: SwanctlConfig, creds?: DaemonCredentials): D
     pools: toIkePools(cfg),
     credentialProblems: creds?.problems ?? [],
     updown,
+    tcpEncap,
   };
 }
 
