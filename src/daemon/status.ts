@@ -44,6 +44,9 @@ export interface IkeSaStatus {
   /** NAT detected in front of us / in front of the peer (RFC 7296 2.23; forced encapsulation shows as the peer's). */
   readonly natLocal: boolean;
   readonly natRemote: boolean;
+  /** How datagrams reach the peer now: UDP, or an RFC 9329 TCP stream (`tcp`: its local-remote addresses). */
+  readonly transport?: 'udp' | 'tcp';
+  readonly tcp?: string;
   readonly children: ChildSaStatus[];
 }
 
@@ -129,7 +132,7 @@ export function gatewayStatus(gateway: Gateway, state: DaemonStatus['state'], tu
 export function statusLines(st: DaemonStatus): string[] {
   const lines = [`status: ${st.ikeSas.length} IKE SA(s), counters ${JSON.stringify(st.counters)}`];
   for (const sa of st.ikeSas) {
-    lines.push(`  ${sa.name}[${sa.id}]: ${sa.state}, ${sa.local}[${sa.localId}]...${sa.remote}[${sa.remoteId}], SPIs ${sa.spiI}_i ${sa.spiR}_r, ${sa.suite}`);
+    lines.push(`  ${sa.name}[${sa.id}]: ${sa.state}, ${sa.local}[${sa.localId}]...${sa.remote}[${sa.remoteId}], SPIs ${sa.spiI}_i ${sa.spiR}_r, ${sa.suite}${sa.transport === 'tcp' ? `, over TCP ${sa.tcp ?? ''}` : ''}`);
     for (const c of sa.children) lines.push(`    ${c.name}{${c.id}}: ${c.suite}, SPIs ${c.spiIn}_i ${c.spiOut}_o, ${c.localTs.join(' ')} === ${c.remoteTs.join(' ')}`);
   }
   return lines;
