@@ -28,6 +28,7 @@ import { endpointSettings, endpointSettingsDiffer, withFragmentSize, type Global
 import type { TunRoutes } from './routes.js';
 import { gatewayStatus, statusLines, writeStatusFile, type DaemonStatus } from './status.js';
 import { UpdownRunner } from './updown.js';
+import { TcpEncapNet, tcpPeers } from './tcp-encap-net.js';
 
 export interface DaemonOptions {
   readonly config: DaemonConfig;
@@ -38,6 +39,11 @@ export interface DaemonOptions {
   readonly port?: number;
   /** The NAT-T port (charon.port_nat_t), default 4500. */
   readonly nattPort?: number;
+  /**
+   * The TCP port of RFC 9329 TCP encapsulation (--tcp-port), default the NAT-T port. Given, the daemon listens on
+   * it; otherwise only when a connection has `encap = tcp|tcp-fallback`.
+   */
+  readonly tcpPort?: number;
   readonly tun?: TunDevice;
   readonly statusFile?: string;
   /** TCP MSS clamping and a fixed --mtu: see GatewayOptions. */
@@ -77,6 +83,8 @@ export class Daemon {
   private readonly log: Logger;
   private config: DaemonConfig;
   private readonly sockets: UdpSockets;
+  /** The send path with RFC 9329 TCP streams beside the UDP sockets (tcp-encap-net.ts). */
+  readonly tcp: TcpEncapNet;
   private espScheduled = false;
   /** The source of ESP datagrams in a receive batch, reused (no object per datagram). */
   private readonly batchFrom = { address: '', port: 0 };
@@ -110,12 +118,28 @@ export class Daemon {
     const onSendError = (n: number): number => (this.counters.sendErrors += n);
     const net = new UdpSockets({ log: this.log, nattPort: this.nattPort, batchSend, batchReceive, onSendError, resolveSource: opts.resolveSource, onDatagram: this.onDatagram.bind(this), onBatch: this.onDatagramBatch.bind(this) });
     this.sockets = net;
+    this.tcp = new TcpEncapNet({
+      udp: net,
+      log: this.log,
+      ikePort: this.port,
+      nattPort: this.nattPort,
+      tcpPort: opts.tcpPort ?? this.nattPort,
+      clock: this.clock,
+      hasSa: (address) => this.endpoint.listSas().some(({ sa }) => sa.remote.address === address),
+      onMessage: (data, local, remote) => {
+        if (this.state !== 'stopped' && !this.gateway.receiveDatagram(data, local, remote, this.clock())) this.drain();
+      },
+      onIdle: () => {
+        if (this.state !== 'stopped') this.run((now) => this.gateway.processEsp(now));
+      },
+    });
+    this.tcp.setPeers(tcpPeers(opts.config.connections, opts.config.tcpEncap));
     const { tun, routes, mssClampMtu, fixedMtu } = opts;
     const settings = endpointSettings(opts.settings?.endpoint, this.fixedSettings, opts.retransmit);
     // Late-bound: vici's swanctl --log wraps logger.log after the daemon is built (vici.ts teeLogToVici).
-    const log: GatewayOptions['log'] = (group, level, message, fields) => this.log.log(group, level, message, fields);
+    const log: GatewayOptions['log'] = (group, level, message, fields) => this.log.log(group, level, this.overTcp(message, fields?.ikeSaId), fields);
     const crypto = opts.crypto ?? createProvider();
-    this.gateway = new Gateway({ config: this.gatewayConfig(opts.config), settings, crypto, random: opts.random ?? systemRandom, net, log, nattPort: this.nattPort, tun, routes, mssClampMtu, fixedMtu });
+    this.gateway = new Gateway({ config: this.gatewayConfig(opts.config), settings, crypto, random: opts.random ?? systemRandom, net: this.tcp, log, nattPort: this.nattPort, tun, routes, mssClampMtu, fixedMtu });
     this.endpoint = this.gateway.endpoint;
     this.engine = this.gateway.engine;
     this.counters = this.gateway.counters;
@@ -132,8 +156,11 @@ export class Daemon {
 
   async start(): Promise<void> {
     const ports = new Set<number>([this.port, this.nattPort, ...this.gatewayConfig(this.config).connections.map((c) => c.localPort)]);
+    // RFC 9329: a TCP listener beside the UDP sockets when a connection uses TCP or --tcp-port asks for one.
+    const tcp = this.opts.tcpPort !== undefined || (this.config.tcpEncap?.size ?? 0) > 0;
     const bindAll = async (address: string): Promise<void> => {
       for (const port of ports) if (!this.sockets.list.some((s) => s.local.address === address && s.local.port === port)) await this.sockets.bind(address, port);
+      if (tcp) await this.tcp.listen(address);
     };
     const present = this.opts.interfaceAddresses ?? interfaceAddresses;
     const late = new LateBinder({ present, bind: bindAll, log: (level, message) => this.log.log('net', level, message) });
@@ -147,6 +174,7 @@ export class Daemon {
       }
     }
     this.log.log('net', 1, `listening on ${this.sockets.list.map((s) => fmtAddr(s.local)).join(', ')}`);
+    if (tcp) this.log.log('net', 1, `listening on TCP ${this.tcp.listener.addresses.map(fmtAddr).join(', ')} (RFC 9329 TCP encapsulation)`);
     // With a wildcard local_addrs (and no --bind) addresses that appear later are bound too.
     const wildcard = !(this.opts.bind && this.opts.bind.length > 0) && this.config.connections.some((c) => c.localAddrs.some((a) => a.startsWith('%')));
     if (late.waiting.length > 0 || wildcard) {
@@ -187,6 +215,7 @@ export class Daemon {
     this.addressPoll = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    await this.tcp.close();
     await this.sockets.close();
     if (this.opts.routes) await this.opts.routes.cleanup();
     if (this.opts.tun) await this.opts.tun.close();
@@ -197,7 +226,23 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
-    return gatewayStatus(this.gateway, this.state, this.opts.tun?.stats);
+    const st = gatewayStatus(this.gateway, this.state, this.opts.tun?.stats);
+    // The transport of each IKE SA (RFC 9329): its datagrams' way to the peer now, and the TCP stream's addresses.
+    const remotes = new Map(this.endpoint.listSas().map(({ sa }) => [sa.id, sa.remote] as const));
+    const ikeSas = st.ikeSas.map((sa) => {
+      const remote = remotes.get(sa.id);
+      const s = remote && this.tcp.streamOf(remote);
+      return s ? { ...sa, transport: 'tcp' as const, tcp: s.name } : { ...sa, transport: 'udp' as const };
+    });
+    return { ...st, ikeSas, counters: { ...st.counters, ...this.tcp.stats() } };
+  }
+
+  /** "IKE_SA ... established between ..." names the transport when it is TCP (RFC 9329). */
+  private overTcp(message: string, ikeSaId: number | undefined): string {
+    if (ikeSaId === undefined || !/IKE_SA \S+ established between /.test(message)) return message;
+    const sa = this.endpoint.listSas().find((x) => x.sa.id === ikeSaId)?.sa;
+    const s = sa && this.tcp.streamOf(sa.remote);
+    return s ? `${message} over TCP ${s.name}` : message;
   }
 
   /** SIGUSR1: the status as log lines and the status file rewritten with fresh data-plane counters. */
@@ -269,6 +314,7 @@ export class Daemon {
     const changed = settings !== undefined && endpointSettingsDiffer(this.globalSettings, settings);
     if (settings !== undefined) this.globalSettings = settings;
     this.config = next;
+    this.tcp.setPeers(tcpPeers(next.connections, next.tcpEncap));
     const s = changed ? endpointSettings(settings.endpoint, this.fixedSettings, this.opts.retransmit) : undefined;
     this.run((now) => this.gateway.reload(this.gatewayConfig(next), diff, now, s));
   }
@@ -346,6 +392,7 @@ export class Daemon {
     if (this.state === 'stopped') return;
     const now = this.clock();
     const from = this.batchFrom;
+    if (this.tcp.watchingUdp) for (let i = 0; i < b.count; i++) this.tcp.noteUdp(b.address[i]!);
     for (let i = 0; i < b.count; i++) {
       const d = b.data[i]!;
       // ESP (a non-zero SPI, RFC 3948 2.2) is queued as a view with a reused source address (ESP does not keep it);
@@ -360,6 +407,7 @@ export class Daemon {
 
   private onDatagram(s: BoundSocket, data: Uint8Array, address: string, port: number): void {
     if (this.state === 'stopped') return;
+    if (this.tcp.watchingUdp) this.tcp.noteUdp(address);
     // dgram hands each datagram its own Buffer, so ESP can be decrypted in place and batched without a copy. Queued
     // ESP is decapsulated as one batch at the end of this event-loop turn (one engine call, one TUN write), as
     // wireguard-go's receive path batches; anything else is handled at once (and its events drained).
