@@ -37,6 +37,7 @@ const SPEC = {
   tun: {},
   port: {},
   'natt-port': {},
+  'tcp-port': {},
   bind: {},
   'status-file': {},
   'no-routes': { flag: true },
@@ -83,6 +84,9 @@ export const DAEMON_USAGE = `usage: cygnet daemon [--config FILE | --swanctl | -
   --no-tun                 no TUN device (IKE only, or a library/test setup that carries packets itself)
   --port N                 IKE port (default 500); connections with local_port 500 use it
   --natt-port N            NAT-T port (default 4500)
+  --tcp-port N             RFC 9329 TCP encapsulation port: listened on, and connected to for encap = tcp or
+                           tcp-fallback (default the NAT-T port; listening only when a connection uses TCP or
+                           this flag is given)
   --bind ADDR[,ADDR...]    local addresses to bind (default: local_addrs, else every interface address)
   --status-file PATH       JSON snapshot of the SAs, rewritten on every change
   --no-routes              with --tun: do not route the remote traffic selectors into the TUN
@@ -174,9 +178,11 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
 
   let port: number | undefined;
   let nattPort: number | undefined;
+  let tcpPort: number | undefined;
   try {
     port = portOption(opts, 'port');
     nattPort = portOption(opts, 'natt-port');
+    tcpPort = portOption(opts, 'tcp-port');
   } catch (e) {
     console.error(`cygnet daemon: ${(e as Error).message}`);
     return 2;
@@ -254,6 +260,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     ...(bind ? { bind } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(nattPort !== undefined ? { nattPort } : {}),
+    ...(tcpPort !== undefined ? { tcpPort } : {}),
     ...(tun ? { tun } : {}),
     ...(routes ? { routes } : {}),
     ...(mss !== undefined ? { mssClampMtu: mss } : {}),
