@@ -23,6 +23,8 @@ commands:
                          every error and warning of a configuration with file:line, no network (exit 0/1)
   import [--ipsec-conf FILE] [--secrets FILE] [--output FILE]
                          strongSwan's ipsec.conf + ipsec.secrets as a commented swanctl.conf
+  client-profile --config FILE --connection NAME --format mobileconfig|windows|sswan
+                         what a road warrior imports: Apple profile, Windows script, Android .sswan
   version, --version     print the version
   help [COMMAND]         this list, or a command's options (same as cygnet COMMAND --help)
   pki --gen|--pub|--self|--issue|--print|--signcrl|--verify|--pkcs12 ...   strongSwan's pki (cygnet pki --help)
@@ -49,6 +51,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return (await import('./check.js')).runCheck(rest);
     case 'import':
       return (await import('./import.js')).runImport(rest);
+    case 'client-profile':
+      return (await import('./client-profile.js')).runClientProfile(rest);
     case 'pki':
       return (await import('./pki.js')).runPki(rest, { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     case 'demo':
