@@ -1,0 +1,111 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../crypto/random.js';
+import { EapPeer } from '../eap/peer.js';
+import { EapServer } from '../eap/server.js';
+import { converse } from '../eap/testing.js';
+import { generateKey, issueCertificate, publicKeyOf, type Certificate, type PrivateKey } from '../pki/index.js';
+import { eapTlsPlugin, type EapTlsOptions, type TlsVersion } from './method.js';
+
+const NOW = Date.now();
+function ca(name: string): { cert: Certificate; key: PrivateKey } {
+  const key = generateKey({ type: 'ecdsa', size: 256 });
+  return { key, cert: issueCertificate({ subject: `CN=${name}`, publicKey: publicKeyOf(key), signingKey: key, serial: randomBytes(8), notBefore: NOW - 60_000, notAfter: NOW + 3_600_000, ca: true }) };
+}
+function leaf(issuer: { cert: Certificate; key: PrivateKey }, san: string, type: 'ecdsa' | 'rsa' = 'ecdsa'): { cert: Certificate; key: PrivateKey } {
+  const key = type === 'rsa' ? generateKey({ type: 'rsa', size: 2048 }) : generateKey({ type: 'ecdsa', size: 256 });
+  return { key, cert: issueCertificate({ subject: `CN=${san}`, publicKey: publicKeyOf(key), issuer: issuer.cert, signingKey: issuer.key, serial: randomBytes(8), notBefore: NOW - 60_000, notAfter: NOW + 3_600_000, san: [san] }) };
+}
+const root = ca('EAP Test CA');
+const gateway = leaf(root, 'vpn.example.org', 'rsa');
+const alice = leaf(root, 'alice@example.org');
+const other = ca('Other CA');
+const stranger = leaf(other, 'alice@example.org');
+
+const opts = (who: { cert: Certificate; key: PrivateKey }, extra: Partial<EapTlsOptions> = {}): EapTlsOptions => ({ certs: [who.cert], key: who.key, cas: [root.cert], ...extra });
+
+function pair(o: { version?: TlsVersion; client?: { cert: Certificate; key: PrivateKey }; clientIdentity?: string; serverIdentity?: string; fragmentSize?: number; clientCas?: Certificate[] } = {}) {
+  const v = o.version === undefined ? {} : { maxVersion: o.version };
+  const server = new EapServer({
+    ikeIdentity: o.clientIdentity ?? 'alice@example.org',
+    ownIdentity: 'vpn.example.org',
+    methods: ['tls'],
+    random: seededRandom(5),
+    plugins: [eapTlsPlugin(opts(gateway, { ...v, ...(o.fragmentSize ? { fragmentSize: o.fragmentSize } : {}) }))],
+  });
+  const peer = new EapPeer({
+    identity: o.clientIdentity ?? 'alice@example.org',
+    serverIdentity: o.serverIdentity ?? 'vpn.example.org',
+    methods: ['tls'],
+    random: seededRandom(6),
+    plugins: [eapTlsPlugin(opts(o.client ?? alice, { ...v, ...(o.clientCas ? { cas: o.clientCas } : {}), ...(o.fragmentSize ? { fragmentSize: o.fragmentSize } : {}) }))],
+  });
+  return { server, peer };
+}
+
+describe('EAP-TLS server <-> peer in process', () => {
+  for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+    it(`${version}: mutual certificates, fragments of at most 1024 bytes, the same 64-byte MSK on both sides`, async () => {
+      const { server, peer } = pair({ version });
+      const c = await converse(server, peer);
+      expect(c.server.kind === 'failure' ? c.server.reason : 'success').toBe('success');
+      expect(c.peer).toMatchObject({ kind: 'success' });
+      if (c.server.kind !== 'success' || c.peer?.kind !== 'success') throw new Error('unreachable');
+      expect(c.server.msk?.length).toBe(64);
+      expect(c.server.msk).toEqual(c.peer.msk);
+      expect(server.method).toBe('tls');
+      // the RSA server's certificate flight does not fit one packet: fragments with L on the first, M on all but the last
+      const sizes = c.packets.map(([, p]) => p.length);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(1024);
+      const firstFragments = c.packets.filter(([w, p]) => w === 'server' && p.length > 9 && ((p[5] ?? 0) & 0xc0) === 0xc0);
+      expect(firstFragments.length).toBeGreaterThan(0);
+      // TLS data of a first fragment: 1024 - 10 header bytes
+      expect(firstFragments[0]?.[1].length).toBe(1024);
+    }, 20_000);
+  }
+  it('smaller fragments still reassemble (both directions fragmented)', async () => {
+    const { server, peer } = pair({ fragmentSize: 100 });
+    const c = await converse(server, peer, 400);
+    expect(c.server.kind).toBe('success');
+    const acks = c.packets.filter(([, p]) => p.length === 6);
+    expect(acks.length).toBeGreaterThan(10);
+  }, 20_000);
+  it('a client certificate from an untrusted CA fails on the server with the TLS reason', async () => {
+    const { server, peer } = pair({ client: stranger });
+    const c = await converse(server, peer);
+    expect(c.server.kind).toBe('failure');
+    if (c.server.kind === 'failure') expect(c.server.reason).toMatch(/^EAP-TLS authentication of 'alice@example.org' failed: .*certificate/i);
+  }, 20_000);
+  it('a client certificate for another identity is an identity mismatch', async () => {
+    const { server, peer } = pair({ clientIdentity: 'bob@example.org' });
+    const c = await converse(server, peer);
+    expect(c.server.kind).toBe('failure');
+    if (c.server.kind === 'failure') expect(c.server.reason).toMatch(/^EAP-TLS authentication of 'bob@example.org' failed: the client certificate does not contain the identity 'bob@example.org'/);
+  }, 20_000);
+  it('the peer refuses a server certificate without the expected gateway identity', async () => {
+    const { server, peer } = pair({ serverIdentity: 'other.example.org' });
+    const c = await converse(server, peer);
+    expect(c.peer?.kind).toBe('failure');
+    if (c.peer?.kind === 'failure') expect(c.peer.reason).toMatch(/the server certificate does not contain the identity 'other.example.org'/);
+  }, 20_000);
+  it('the peer refuses a server certificate from a CA it does not trust', async () => {
+    const { server, peer } = pair({ clientCas: [other.cert] });
+    const c = await converse(server, peer);
+    expect(c.peer?.kind).toBe('failure');
+    if (c.peer?.kind === 'failure') expect(c.peer.reason).toMatch(/^EAP-TLS authentication of 'alice@example.org' failed: /);
+  }, 20_000);
+  it('a peer without EAP-TLS Naks it and the server with one method fails', async () => {
+    const { server } = pair();
+    const peer = new EapPeer({ identity: 'alice@example.org', serverIdentity: 'vpn.example.org', methods: ['mschapv2'], random: seededRandom(1) });
+    const c = await converse(server, peer);
+    expect(c.server).toMatchObject({ kind: 'failure', reason: "'alice@example.org' refused EAP-TLS and asked for MSCHAPV2" });
+  }, 20_000);
+  it('garbage TLS records fail with the TLS error', async () => {
+    const { server } = pair();
+    const start = await server.start();
+    const id = start.eap?.[1] ?? 0;
+    const r = await server.process(Uint8Array.of(2, id, 0, 11, 13, 0, 0x16, 3, 3, 0, 0));
+    expect(r.kind).toBe('failure');
+    if (r.kind === 'failure') expect(r.reason).toMatch(/^EAP-TLS authentication of 'alice@example.org' failed: /);
+  }, 20_000);
+});

@@ -1,0 +1,235 @@
+/**
+ * EAP-TLS (RFC 5216 with TLS 1.2, RFC 9190 with TLS 1.3) server and peer methods for src/eap's sessions, with
+ * fragmentation and the MSK of RFC 5216 2.3 / RFC 9190 2.3. Both sides require a certificate from the other
+ * (mutual authentication) chained to the configured CAs, and check it names the expected identity.
+ */
+import { X509Certificate } from 'node:crypto';
+import { connect, createSecureContext, createServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
+import { EapError } from '../eap/errors.js';
+import { EapCode, EapType } from '../eap/packet.js';
+import type { EapMethodPeer, EapMethodPlugin, EapMethodServer, EapStep } from '../eap/types.js';
+import { parseIdentity } from '../identity/index.js';
+import { certMatchesId, exportPrivateKey, parseCertificate, type Certificate, type PrivateKey } from '../pki/index.js';
+import { buildTlsFrame, DEFAULT_FRAGMENT_SIZE, Fragmenter, parseTlsFrame, Reassembler, TlsFlag } from './framing.js';
+import { TlsPipe } from './pipe.js';
+
+export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
+
+export interface EapTlsOptions {
+  /** Our certificate, then intermediates to send. */
+  readonly certs: readonly Certificate[];
+  readonly key: PrivateKey;
+  /** Trust anchors for the other side's certificate. */
+  readonly cas: readonly Certificate[];
+  /** Largest EAP packet to send (strongSwan's eap-tls fragment_size, default 1024). */
+  readonly fragmentSize?: number;
+  readonly minVersion?: TlsVersion;
+  readonly maxVersion?: TlsVersion;
+}
+
+const pem = (c: Certificate): string => new X509Certificate(c.der).toString();
+
+function contextOptions(o: EapTlsOptions): SecureContextOptions {
+  const [own, ...chain] = o.certs;
+  if (own === undefined) throw new Error('EAP-TLS needs our certificate');
+  return {
+    cert: [pem(own), ...chain.map(pem)].join(''),
+    key: Buffer.from(exportPrivateKey(o.key, 'pem', 'pkcs8')),
+    ca: o.cas.map(pem),
+    minVersion: o.minVersion ?? 'TLSv1.2',
+    maxVersion: o.maxVersion ?? 'TLSv1.3',
+  };
+}
+
+/**
+ * The MSK: TLS 1.2 Key_Material = PRF(master_secret, "client EAP encryption", client.random || server.random)
+ * (RFC 5216 2.3), which is the RFC 5705 exporter without context; TLS 1.3 Key_Material =
+ * TLS-Exporter("EXPORTER_EAP_TLS_Key_Material", Type-Code 0x0D, 128) (RFC 9190 2.3). MSK = the first 64 octets.
+ */
+export function eapTlsMsk(socket: TLSSocket): Uint8Array {
+  const key =
+    socket.getProtocol() === 'TLSv1.3'
+      ? socket.exportKeyingMaterial(128, 'EXPORTER_EAP_TLS_Key_Material', Buffer.of(EapType.Tls))
+      : // no context at all (RFC 5705 4: "no context" differs from an empty one); @types/node marks it required
+        socket.exportKeyingMaterial(128, 'client EAP encryption', undefined as unknown as Buffer);
+  return new Uint8Array(key.subarray(0, 64));
+}
+
+/** Whether the other side's certificate names `identity` (subject DN or subjectAltName, src/pki certMatchesId). */
+function peerCertProblem(socket: TLSSocket, identity: string, who: string): string | undefined {
+  // node:tls lets OpenSSL finish the handshake whatever the chain check said and reports the verdict here
+  if (!socket.authorized) return `${who} certificate is not trusted: ${String(socket.authorizationError ?? 'no certificate')}`;
+  if (identity === '%any' || identity === '') return undefined;
+  const raw = socket.getPeerCertificate(false)?.raw;
+  if (raw === undefined) return `${who} sent no certificate`;
+  const m = certMatchesId(parseCertificate(new Uint8Array(raw)), parseIdentity(identity));
+  return m.ok ? undefined : `${who} certificate does not contain the identity '${identity}': ${m.message}`;
+}
+
+const tlsReason = (e: Error): string => {
+  const code = (e as { code?: string }).code;
+  return code !== undefined && !e.message.includes(code) ? `${e.message} (${code})` : e.message;
+};
+
+/** The sending half shared by both roles: fragments of one flight out, ACKs in; fragments in, ACKs out. */
+abstract class EapTlsEnd {
+  readonly type = EapType.Tls;
+  protected readonly pipe = new TlsPipe();
+  protected readonly inbound = new Reassembler();
+  protected outbound: Fragmenter | undefined;
+  protected readonly fragmentSize: number;
+
+  constructor(protected readonly o: EapTlsOptions) {
+    this.fragmentSize = o.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
+  }
+
+  protected label(identity: string): string {
+    return `EAP-TLS authentication of '${identity}'`;
+  }
+}
+
+export class EapTlsServer extends EapTlsEnd implements EapMethodServer {
+  private state: 'new' | 'handshake' | 'committed' | 'done' = 'new';
+
+  constructor(
+    o: EapTlsOptions,
+    private readonly identity: string,
+  ) {
+    super(o);
+  }
+
+  async initiate(identifier: number): Promise<Uint8Array> {
+    // rejectUnauthorized false: the verdict is read from `authorized` below, so the failure reason can say why
+    // (tls.Server builds its context from these options; it ignores a ready secureContext)
+    this.pipe.attachServer(createServer({ ...contextOptions(this.o), requestCert: true, rejectUnauthorized: false }));
+    this.state = 'handshake';
+    return buildTlsFrame(EapCode.Request, identifier, TlsFlag.Start); // RFC 5216 2.1.1: EAP-TLS Start
+  }
+
+  async process(eap: Uint8Array): Promise<EapStep> {
+    const frame = parseTlsFrame(eap);
+    const next = (frame.identifier + 1) & 0xff;
+    if (frame.data.length === 0 && !this.inbound.pending) {
+      // an ACK of our fragment, or the peer's empty answer to our last flight
+      if (this.outbound !== undefined && !this.outbound.done) return { kind: 'send', eap: this.outbound.next(EapCode.Request, next) };
+      return this.finishHandshake();
+    }
+    const message = this.inbound.add(frame);
+    if (message === undefined) return { kind: 'send', eap: buildTlsFrame(EapCode.Request, next, 0) };
+    this.pipe.feed(message);
+    let out = await this.pipe.settle();
+    if (this.pipe.error !== undefined) {
+      this.pipe.destroy();
+      return { kind: 'failure', reason: `${this.label(this.identity)} failed: ${tlsReason(this.pipe.error)}` };
+    }
+    if (this.pipe.secure && this.state === 'handshake') {
+      const problem = peerCertProblem(this.pipe.tls, this.identity, 'the client');
+      if (problem !== undefined) {
+        this.pipe.destroy();
+        return { kind: 'failure', reason: `${this.label(this.identity)} failed: ${problem}` };
+      }
+      this.state = 'committed';
+      if (this.pipe.tls.getProtocol() === 'TLSv1.3') {
+        // RFC 9190 2.5: the Commitment Message, one octet 0x00 of application data: no more handshake messages
+        this.pipe.tls.write(Buffer.of(0));
+        const more = await this.pipe.settle();
+        const joined = new Uint8Array(out.length + more.length);
+        joined.set(out);
+        joined.set(more, out.length);
+        out = joined;
+      }
+    }
+    if (out.length === 0) return this.finishHandshake();
+    this.outbound = new Fragmenter(out, this.fragmentSize);
+    return { kind: 'send', eap: this.outbound.next(EapCode.Request, next) };
+  }
+
+  private finishHandshake(): EapStep {
+    if (this.state !== 'committed' || !this.pipe.secure) {
+      this.pipe.destroy();
+      return { kind: 'failure', reason: `${this.label(this.identity)} failed: the TLS handshake did not complete` };
+    }
+    this.state = 'done';
+    const msk = eapTlsMsk(this.pipe.tls);
+    this.pipe.destroy();
+    return { kind: 'success', msk };
+  }
+}
+
+export class EapTlsPeer extends EapTlsEnd implements EapMethodPeer {
+  private started = false;
+  private msk: Uint8Array | undefined;
+  private problem: string | undefined;
+
+  constructor(
+    o: EapTlsOptions,
+    private readonly identity: string,
+    private readonly serverIdentity: string,
+  ) {
+    super(o);
+  }
+
+  async process(eap: Uint8Array): Promise<EapStep> {
+    const frame = parseTlsFrame(eap);
+    let out: Uint8Array;
+    if ((frame.flags & TlsFlag.Start) !== 0) {
+      if (this.started) throw new EapError('bad-method-data', 'EAP-TLS Start (flags offset 5) in the middle of a handshake');
+      this.started = true;
+      const socket = connect({
+        socket: this.pipe.transport,
+        secureContext: createSecureContext(contextOptions(this.o)),
+        rejectUnauthorized: true,
+        // the server's identity is checked against the IKE/AAA identity below, not a host name
+        checkServerIdentity: () => undefined,
+      });
+      this.pipe.attach(socket, 'secureConnect');
+      out = await this.pipe.settle();
+    } else if (!this.started) {
+      throw new EapError('bad-method-data', 'EAP-TLS Request before the Start flag (offset 5)');
+    } else if (frame.data.length === 0 && !this.inbound.pending) {
+      if (this.outbound !== undefined && !this.outbound.done) return { kind: 'send', eap: this.outbound.next(EapCode.Response, frame.identifier) };
+      throw new EapError('bad-method-data', 'EAP-TLS Request without data while we have nothing left to send');
+    } else {
+      const message = this.inbound.add(frame);
+      if (message === undefined) return { kind: 'send', eap: buildTlsFrame(EapCode.Response, frame.identifier, 0) };
+      this.pipe.feed(message);
+      out = await this.pipe.settle();
+    }
+    if (this.pipe.error !== undefined) {
+      const reason = `${this.label(this.identity)} failed: ${tlsReason(this.pipe.error)}`;
+      this.pipe.destroy();
+      // RFC 5216 2.1.3: the peer's TLS alert goes to the server in a Response
+      return out.length > 0 ? { kind: 'failure', reason, eap: new Fragmenter(out, this.fragmentSize).next(EapCode.Response, frame.identifier) } : { kind: 'failure', reason };
+    }
+    if (this.pipe.secure && this.msk === undefined) {
+      this.problem = peerCertProblem(this.pipe.tls, this.serverIdentity, 'the server');
+      if (this.problem !== undefined) {
+        this.pipe.destroy();
+        return { kind: 'failure', reason: `${this.label(this.identity)} failed: ${this.problem}` };
+      }
+      this.msk = eapTlsMsk(this.pipe.tls);
+    }
+    if (out.length === 0) return { kind: 'send', eap: buildTlsFrame(EapCode.Response, frame.identifier, 0) };
+    this.outbound = new Fragmenter(out, this.fragmentSize);
+    return { kind: 'send', eap: this.outbound.next(EapCode.Response, frame.identifier) };
+  }
+
+  finish(): EapStep {
+    this.pipe.destroy();
+    if (this.msk === undefined) return { kind: 'failure', reason: `EAP-Success before the EAP-TLS handshake of '${this.identity}' completed` };
+    return { kind: 'success', msk: this.msk };
+  }
+}
+
+/**
+ * The EAP-TLS method for EapServer/EapPeer options: `plugins: [eapTlsPlugin({ certs, key, cas })]` with 'tls' among
+ * the methods.
+ */
+export function eapTlsPlugin(o: EapTlsOptions): EapMethodPlugin {
+  return {
+    name: 'tls',
+    type: EapType.Tls,
+    server: (identity) => new EapTlsServer(o, identity),
+    peer: (identity, serverIdentity) => new EapTlsPeer(o, identity, serverIdentity),
+  };
+}
