@@ -4,10 +4,12 @@
  * This is the ESP engine's own adapter over the CryptoBackend contract (src/crypto/types.ts). It stays here, beside
  * the shared suite table in src/crypto/suite.ts, because the hot path wants things a general wrapper does not
  * give: preallocated nonce/AAD/counter buffers reused for every packet, the IV written straight into the packet,
- * the ICV compared in place, and no per-packet allocation beyond the views the crypto call needs.
+ * the ICV compared in place, and for AEADs no per-packet allocation at all (the in-place entry of
+ * src/crypto/backends/aead-in-place.ts; CBC/CTR + HMAC still pass the views the cipher and MAC contracts take).
  *
  * Layout handled here (RFC 4303 section 2): buf[espOff..] = SPI(4) | Seq(4) | IV(ivBytes) | payload+trailer | ICV.
  */
+import { aeadInPlace } from '../crypto/backends/aead-in-place.js';
 import type { RandomSource } from '../crypto/random.js';
 import type { AeadContext, AeadSpec, CipherContext, CryptoBackend, MacAlgorithm, MacContext } from '../crypto/types.js';
 import {
@@ -269,30 +271,31 @@ export function createEspTransform(
 function aeadTransform(name: string, ctx: AeadContext, saltIn: Uint8Array, shape: AeadShape): EspTransform {
   const saltLen = shape.salt;
   const tag = shape.tag;
-  // RFC 4106 section 4 / RFC 4309 section 4 / RFC 7634 section 2: nonce = salt | IV (8 bytes).
-  const nonce = new Uint8Array(saltLen + 8);
+  // In-place entry: nonce and AAD scratch belong to the context, the packet is passed as (buffer, offset, length),
+  // so a seal or open makes no view and no object (aead-in-place.ts).
+  const ip = aeadInPlace(ctx);
+  // RFC 4106 section 4 / RFC 4309 section 4 / RFC 7634 section 2: nonce = salt | IV (8 bytes). The salt is
+  // written once; each packet writes only its IV.
+  const nonce = ip.nonce;
   nonce.set(saltIn);
-  // RFC 4106 section 5: AAD = SPI | Seq (8) or SPI | Seq-high | Seq-low (12) with ESN.
-  const aad8 = new Uint8Array(8);
-  const aad12 = new Uint8Array(12);
   // Scratch is filled with 32-bit stores: measurably cheaper per packet than byte loops.
-  const nonceDv = new DataView(nonce.buffer);
-  const aad8Dv = new DataView(aad8.buffer);
-  const aad12Dv = new DataView(aad12.buffer);
+  const nonceDv = new DataView(nonce.buffer, nonce.byteOffset, nonce.length);
+  const aadDv = new DataView(ip.aad.buffer, ip.aad.byteOffset, ip.aad.length);
 
-  const prepare = (buf: Uint8Array, espOff: number, esn: boolean, seqHi: number): Uint8Array => {
+  /**
+   * Writes the packet's nonce and returns where its AAD is. RFC 4106 section 5: AAD = SPI | Seq (8 bytes), which
+   * is the ESP header itself, read in place (offset espOff); with ESN, SPI | Seq-high | Seq-low (12 bytes),
+   * assembled in the scratch (returned as -1).
+   */
+  const prepare = (buf: Uint8Array, espOff: number, esn: boolean, seqHi: number): number => {
     const ivOff = espOff + ESP_HEADER_BYTES;
     nonceDv.setUint32(saltLen, read32(buf, ivOff));
     nonceDv.setUint32(saltLen + 4, read32(buf, ivOff + 4));
-    if (!esn) {
-      aad8Dv.setUint32(0, read32(buf, espOff));
-      aad8Dv.setUint32(4, read32(buf, espOff + 4));
-      return aad8;
-    }
-    aad12Dv.setUint32(0, read32(buf, espOff));
-    aad12Dv.setUint32(4, seqHi);
-    aad12Dv.setUint32(8, read32(buf, espOff + 4));
-    return aad12;
+    if (!esn) return espOff;
+    aadDv.setUint32(0, read32(buf, espOff));
+    aadDv.setUint32(4, seqHi);
+    aadDv.setUint32(8, read32(buf, espOff + 4));
+    return -1;
   };
 
   return {
@@ -304,14 +307,14 @@ function aeadTransform(name: string, ctx: AeadContext, saltIn: Uint8Array, shape
     cipherBlock: 1,
     writeIv: writeCounterIv,
     seal(buf, espOff, ptEnd, esn, seqHi) {
-      const aad = prepare(buf, espOff, esn, seqHi);
+      const aadOff = prepare(buf, espOff, esn, seqHi);
       const ptOff = espOff + ESP_HEADER_BYTES + 8;
-      ctx.seal(nonce, aad, buf.subarray(ptOff, ptEnd), buf.subarray(ptOff, ptEnd + tag));
+      ip.seal(buf, ptOff, ptEnd - ptOff, aadOff, esn ? 12 : 8);
     },
     open(buf, espOff, end, esn, seqHi) {
-      const aad = prepare(buf, espOff, esn, seqHi);
+      const aadOff = prepare(buf, espOff, esn, seqHi);
       const ctOff = espOff + ESP_HEADER_BYTES + 8;
-      return ctx.open(nonce, aad, buf.subarray(ctOff, end), buf.subarray(ctOff, end - tag)) !== null;
+      return ip.open(buf, ctOff, end - tag - ctOff, aadOff, esn ? 12 : 8);
     },
     dispose() {
       ctx.dispose();

@@ -5,14 +5,20 @@
  * EVP_CipherInit_ex(ctx, NULL, NULL, NULL, nonce, enc), which keeps the expanded key (and the GHASH table). The
  * int out-parameter and the tag scratch are allocated once per context, so a seal or open allocates nothing
  * except the returned view when the caller passes no `out`.
+ *
+ * `inPlace()` is the packet engine's entry (aead-in-place.ts): the same EVP calls with every buffer passed as an
+ * address (packet base + offset, scratch addresses fixed at creation), so a seal or open makes no view, no
+ * object, and no typed-array argument for koffi to unwrap.
  */
 import { CryptoError } from '../errors.js';
 import { aeadNonceBytes, type AeadContext, type AeadSpec } from '../types.js';
+import { AEAD_AAD_SCRATCH_BYTES, checkInPlaceRange, type AeadInPlace, type AeadInPlaceCapable } from './aead-in-place.js';
 import { aeadName, checkBytes, checkKey, checkNonce, outputView } from './checks.js';
 import {
   EVP_CTRL_AEAD_GET_TAG,
   EVP_CTRL_AEAD_SET_IVLEN,
   EVP_CTRL_AEAD_SET_TAG,
+  type LibCryptoAddr,
   type NativePtr,
 } from './openssl-ffi.js';
 import { MAX_INT_LENGTH, partiallyOverlaps, tooLong, type NativeOwner, type OpensslRuntime } from './openssl-runtime.js';
@@ -22,7 +28,7 @@ export function opensslAeadName(spec: AeadSpec): string {
   return `AES-${spec.keyBytes * 8}-${spec.alg === 'aes-gcm' ? 'GCM' : 'CCM'}`;
 }
 
-export class OpensslAead implements AeadContext {
+export class OpensslAead implements AeadContext, AeadInPlaceCapable {
   readonly spec: AeadSpec;
   private readonly rt: OpensslRuntime;
   private readonly what: string;
@@ -179,5 +185,190 @@ export class OpensslAead implements AeadContext {
   /** Frees both EVP contexts (OpenSSL cleanses the key schedule). Idempotent. */
   dispose(): void {
     this.native.free();
+  }
+
+  /** The address-passing entry (or, when the library has no address bindings, a view-passing one of the same shape). */
+  inPlace(): AeadInPlace {
+    this.live();
+    const a = this.rt.lib.addr;
+    if (a === undefined) return new ViewInPlace(this);
+    return new OpensslAeadInPlace(this, a, this.rt, this.native, toAddress(a.pointerValue(this.enc)), toAddress(a.pointerValue(this.dec)), this.ccm, this.nonceBytes, this.tagBytes);
+  }
+}
+
+function toAddress(v: number | bigint): number {
+  const n = Number(v);
+  // x86-64 and arm64 user addresses fit in 48 bits, well inside a double's exact integers.
+  if (!Number.isSafeInteger(n) || n <= 0) throw new CryptoError('BACKEND_UNAVAILABLE', `openssl: native address ${String(v)} is not usable`);
+  return n;
+}
+
+/**
+ * Base addresses of the ArrayBuffers packets live in, looked up once per buffer (one FFI call) and kept while the
+ * buffer lives. A backing store never moves: V8 allocates it outside the garbage-collected heap once `.buffer` has
+ * been read (reading it moves a small on-heap array out), and a resizable one reserves its maximum up front. A
+ * detached buffer has length 0, so checkInPlaceRange refuses it before its stale address could be used.
+ */
+class AddressCache {
+  private readonly bases = new WeakMap<ArrayBufferLike, number>();
+  private last: ArrayBufferLike | undefined;
+  private lastBase = 0;
+  constructor(private readonly a: LibCryptoAddr) {}
+
+  /** Address of buf[0]; `buf` is non-empty (the caller checked its range). */
+  of(buf: Uint8Array): number {
+    const ab = buf.buffer;
+    if (ab === this.last) return this.lastBase + buf.byteOffset;
+    let base = this.bases.get(ab);
+    if (base === undefined) {
+      base = toAddress(this.a.addressOf(buf, buf, 0)) - buf.byteOffset;
+      this.bases.set(ab, base);
+    }
+    this.last = ab;
+    this.lastBase = base;
+    return base + buf.byteOffset;
+  }
+}
+
+const caches = new WeakMap<LibCryptoAddr, AddressCache>();
+function addressCache(a: LibCryptoAddr): AddressCache {
+  let c = caches.get(a);
+  if (c === undefined) {
+    c = new AddressCache(a);
+    caches.set(a, c);
+  }
+  return c;
+}
+
+// Scratch layout of one in-place context: nonce | AAD | outl (int) | empty-update scratch.
+const NONCE_AT = 0;
+const AAD_AT = 16;
+const OUTL_AT = AAD_AT + AEAD_AAD_SCRATCH_BYTES;
+const SCRATCH_AT = OUTL_AT + 16;
+/** Larger than V8's on-heap typed array limit (64 bytes), so the scratch is off-heap from the start. */
+const SCRATCH_BYTES = 128;
+
+class OpensslAeadInPlace implements AeadInPlace {
+  readonly nonce: Uint8Array;
+  readonly aad: Uint8Array;
+  readonly tagBytes: number;
+  private readonly scratch: Uint8Array;
+  private readonly nonceAddr: number;
+  private readonly aadAddr: number;
+  private readonly outlAddr: number;
+  private readonly scratchAddr: number;
+  private readonly cache: AddressCache;
+  private readonly what: string;
+
+  constructor(
+    /**
+     * Held so the context (whose finalizer backstop frees the EVP contexts) lives as long as this object: the
+     * addresses below must never outlive it.
+     */
+    readonly owner: OpensslAead,
+    private readonly a: LibCryptoAddr,
+    private readonly rt: OpensslRuntime,
+    private readonly native: NativeOwner,
+    private readonly enc: number,
+    private readonly dec: number,
+    private readonly ccm: boolean,
+    nonceBytes: number,
+    tagBytes: number,
+  ) {
+    this.what = `openssl ${aeadName(owner.spec)} in place`;
+    this.tagBytes = tagBytes;
+    this.scratch = new Uint8Array(new ArrayBuffer(SCRATCH_BYTES));
+    this.nonce = this.scratch.subarray(NONCE_AT, NONCE_AT + nonceBytes);
+    this.aad = this.scratch.subarray(AAD_AT, AAD_AT + AEAD_AAD_SCRATCH_BYTES);
+    this.cache = addressCache(a);
+    const base = this.cache.of(this.scratch);
+    this.nonceAddr = base + NONCE_AT;
+    this.aadAddr = base + AAD_AT;
+    this.outlAddr = base + OUTL_AT;
+    this.scratchAddr = base + SCRATCH_AT;
+  }
+
+  private fail(call: string): CryptoError {
+    return this.rt.failure(this.what, call);
+  }
+
+  seal(buf: Uint8Array, off: number, len: number, aadOff: number, aadLen: number): void {
+    if (this.native.freed) throw new CryptoError('DISPOSED', `${this.what}: context used after dispose()`);
+    checkInPlaceRange(this.what, buf, off, len, this.tagBytes, aadOff, aadLen);
+    if (len > MAX_INT_LENGTH) throw tooLong(this.what, len);
+    const a = this.a;
+    const ctx = this.enc;
+    const outl = this.outlAddr;
+    const base = this.cache.of(buf);
+    const data = base + off;
+    if (a.EVP_CipherInit_ex(ctx, 0, 0, 0, this.nonceAddr, 1) !== 1) throw this.fail('EVP_CipherInit_ex(nonce)');
+    // RFC 4309 / CCM authenticates the message length in B_0, so OpenSSL must be told it before the AAD.
+    if (this.ccm && a.EVP_CipherUpdate(ctx, 0, outl, 0, len) !== 1) throw this.fail('CCM length');
+    if (aadLen > 0 && a.EVP_CipherUpdate(ctx, 0, outl, aadOff >= 0 ? base + aadOff : this.aadAddr, aadLen) !== 1) {
+      throw this.fail('AAD update');
+    }
+    if (len > 0) {
+      if (a.EVP_CipherUpdate(ctx, data, outl, data, len) !== 1) throw this.fail('EVP_CipherUpdate');
+    } else if (this.ccm && a.EVP_CipherUpdate(ctx, this.scratchAddr, outl, this.scratchAddr, 0) !== 1) {
+      throw this.fail('EVP_CipherUpdate');
+    }
+    if (a.EVP_CipherFinal_ex(ctx, this.scratchAddr, outl) !== 1) throw this.fail('EVP_CipherFinal_ex');
+    // The tag goes straight behind the ciphertext (GCM truncates to the leftmost tagBytes, RFC 4106 section 6).
+    if (a.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, this.tagBytes, data + len) !== 1) throw this.fail('EVP_CTRL_AEAD_GET_TAG');
+  }
+
+  open(buf: Uint8Array, off: number, len: number, aadOff: number, aadLen: number): boolean {
+    if (this.native.freed) throw new CryptoError('DISPOSED', `${this.what}: context used after dispose()`);
+    checkInPlaceRange(this.what, buf, off, len, this.tagBytes, aadOff, aadLen);
+    if (len > MAX_INT_LENGTH) throw tooLong(this.what, len);
+    const a = this.a;
+    const ctx = this.dec;
+    const outl = this.outlAddr;
+    const base = this.cache.of(buf);
+    const data = base + off;
+    if (a.EVP_CipherInit_ex(ctx, 0, 0, 0, this.nonceAddr, 0) !== 1) throw this.fail('EVP_CipherInit_ex(nonce)');
+    // SET_TAG copies the expected tag into the context at once; decryption then writes only [off, off + len).
+    if (a.EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, this.tagBytes, data + len) !== 1) throw this.fail('EVP_CTRL_AEAD_SET_TAG');
+    if (this.ccm && a.EVP_CipherUpdate(ctx, 0, outl, 0, len) !== 1) throw this.fail('CCM length');
+    if (aadLen > 0 && a.EVP_CipherUpdate(ctx, 0, outl, aadOff >= 0 ? base + aadOff : this.aadAddr, aadLen) !== 1) {
+      throw this.fail('AAD update');
+    }
+    let ok: boolean;
+    if (this.ccm) {
+      // OpenSSL's CCM checks the tag inside the single data update (no final step for CCM decryption).
+      ok = len > 0
+        ? a.EVP_CipherUpdate(ctx, data, outl, data, len) === 1
+        : a.EVP_CipherUpdate(ctx, this.scratchAddr, outl, this.scratchAddr, 0) === 1;
+    } else {
+      if (len > 0 && a.EVP_CipherUpdate(ctx, data, outl, data, len) !== 1) throw this.fail('EVP_CipherUpdate');
+      // The tag comparison inside EVP_DecryptFinal_ex is CRYPTO_memcmp (constant time).
+      ok = a.EVP_CipherFinal_ex(ctx, this.scratchAddr, outl) === 1;
+    }
+    if (!ok) {
+      this.rt.lib.ERR_clear_error();
+      buf.fill(0, off, off + len);
+    }
+    return ok;
+  }
+}
+
+/** The in-place shape over the view-taking calls (a library bound without the address functions). */
+class ViewInPlace implements AeadInPlace {
+  readonly nonce: Uint8Array;
+  readonly aad = new Uint8Array(AEAD_AAD_SCRATCH_BYTES);
+  readonly tagBytes: number;
+  constructor(private readonly ctx: OpensslAead) {
+    this.nonce = new Uint8Array(aeadNonceBytes(ctx.spec));
+    this.tagBytes = ctx.spec.tagBytes;
+  }
+  seal(buf: Uint8Array, off: number, len: number, aadOff: number, aadLen: number): void {
+    checkInPlaceRange('in-place seal', buf, off, len, this.tagBytes, aadOff, aadLen);
+    const aad = aadOff >= 0 ? buf.subarray(aadOff, aadOff + aadLen) : this.aad.subarray(0, aadLen);
+    this.ctx.seal(this.nonce, aad, buf.subarray(off, off + len), buf.subarray(off, off + len + this.tagBytes));
+  }
+  open(buf: Uint8Array, off: number, len: number, aadOff: number, aadLen: number): boolean {
+    checkInPlaceRange('in-place open', buf, off, len, this.tagBytes, aadOff, aadLen);
+    const aad = aadOff >= 0 ? buf.subarray(aadOff, aadOff + aadLen) : this.aad.subarray(0, aadLen);
+    return this.ctx.open(this.nonce, aad, buf.subarray(off, off + len + this.tagBytes), buf.subarray(off, off + len)) !== null;
   }
 }
