@@ -12,7 +12,6 @@ export interface PlistDict {
 /** XML 1.0 character data: &, < and > escaped; characters XML cannot carry at all are refused. */
 export function xmlEscape(s: string): string {
   // XML 1.0 section 2.2 Char: no C0 controls other than tab, LF and CR, no lone surrogates, no U+FFFE/U+FFFF.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are what is refused
   const bad = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.exec(s);
   if (bad !== null) {
     const code = bad[0].codePointAt(0) ?? 0;
