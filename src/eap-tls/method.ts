@@ -25,6 +25,8 @@ export interface EapTlsOptions {
   readonly fragmentSize?: number;
   readonly minVersion?: TlsVersion;
   readonly maxVersion?: TlsVersion;
+  /** NSS key log lines (SSLKEYLOGFILE format) of each handshake, for Wireshark and the daemon's key log. */
+  readonly keylog?: (line: string) => void;
 }
 
 const pem = (c: Certificate): string => new X509Certificate(c.der).toString();
@@ -101,7 +103,10 @@ export class EapTlsServer extends EapTlsEnd implements EapMethodServer {
   async initiate(identifier: number): Promise<Uint8Array> {
     // rejectUnauthorized false: the verdict is read from `authorized` below, so the failure reason can say why
     // (tls.Server builds its context from these options; it ignores a ready secureContext)
-    this.pipe.attachServer(createServer({ ...contextOptions(this.o), requestCert: true, rejectUnauthorized: false }));
+    const server = createServer({ ...contextOptions(this.o), requestCert: true, rejectUnauthorized: false });
+    const keylog = this.o.keylog;
+    if (keylog !== undefined) server.on('keylog', (line: Buffer) => keylog(line.toString('latin1').trimEnd()));
+    this.pipe.attachServer(server);
     this.state = 'handshake';
     return buildTlsFrame(EapCode.Request, identifier, TlsFlag.Start); // RFC 5216 2.1.1: EAP-TLS Start
   }
@@ -182,6 +187,8 @@ export class EapTlsPeer extends EapTlsEnd implements EapMethodPeer {
         // the server's identity is checked against the IKE/AAA identity below, not a host name
         checkServerIdentity: () => undefined,
       });
+      const keylog = this.o.keylog;
+      if (keylog !== undefined) socket.on('keylog', (line: Buffer) => keylog(line.toString('latin1').trimEnd()));
       this.pipe.attach(socket, 'secureConnect');
       out = await this.pipe.settle();
     } else if (!this.started) {
