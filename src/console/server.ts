@@ -17,6 +17,7 @@
 import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { isViciError } from '../vici/errors.js';
 import type { ViciInput } from '../vici/message.js';
 import type { ConsoleHub } from './hub.js';
 import { parsePasswordHash, verifyPassword } from './password.js';
@@ -120,10 +121,12 @@ export class ConsoleServer {
         res.end();
         return;
       }
-      const status = e instanceof HttpError ? e.status : 500;
+      // vici failures (daemon down, a command this daemon lacks) are the daemon's answer, passed on as 502.
+      const vici = isViciError(e);
+      const status = e instanceof HttpError ? e.status : vici ? 502 : 500;
       const headers = e instanceof HttpError ? e.headers : {};
-      const message = e instanceof HttpError ? e.message : 'internal error (see the console log)';
-      if (!(e instanceof HttpError)) this.opts.log(`console: error serving ${req.method} ${req.url}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      const message = e instanceof HttpError ? e.message : vici ? `the daemon's vici: ${e.message}` : 'internal error (see the console log)';
+      if (!(e instanceof HttpError) && !vici) this.opts.log(`console: error serving ${req.method} ${req.url}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       this.json(res, status, { error: message }, headers);
     }
   }

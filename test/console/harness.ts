@@ -36,6 +36,10 @@ export class ConsoleFakeBackend extends FakeBackend {
     { type: 'X509', flag: 'CA', hasPrivkey: false, der: cert('cygnet test CA', 3650, true) },
     { type: 'X509', flag: 'NONE', hasPrivkey: true, der: cert('moon', 10, false) },
   ];
+  /** With applyVici the server installs every configuration command, get-pools among them (as the daemon does). */
+  applyVici(): ViciResult {
+    return { success: true };
+  }
   pools(): ViciPool[] {
     return [{ name: 'rw-pool', base: '10.3.0.1', size: 254, online: 1, offline: 0, leases: [{ address: '10.3.0.1', identity: 'carol@cygnet.test', online: true }] }];
   }

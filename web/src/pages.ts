@@ -61,7 +61,7 @@ function saCard(sa: SaView): HTMLElement {
       actionButton(`Rekey IKE SA ${sa.name} #${sa.uniqueId}`, `rekey-ike-${sa.uniqueId}`, '/api/rekey', { ikeId: Number(sa.uniqueId) }),
       actionButton(`Down IKE SA ${sa.name} #${sa.uniqueId}`, `down-ike-${sa.uniqueId}`, '/api/terminate', { ikeId: Number(sa.uniqueId) }, 'danger'),
     ),
-    h('p', { class: 'muted' }, `${sa.suite} · ${sa.initiator ? 'initiator' : 'responder'} · established ${sa.established} s ago`),
+    h('p', { class: 'muted' }, `${sa.suite} · ${sa.initiator ? 'initiator' : 'responder'} · `, h('span', { 'data-field': 'established' }, `established ${sa.established} s ago`)),
     h(
       'table',
       {},
@@ -94,14 +94,60 @@ function saCard(sa: SaView): HTMLElement {
   );
 }
 
+/** What a card shows apart from counters and ages: when it is unchanged the card stays and only numbers update. */
+function signature(sa: SaView): string {
+  return JSON.stringify({ ...sa, established: 0, children: sa.children.map((c) => ({ ...c, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 })) });
+}
+
+/**
+ * The live SA list. Cards are updated in place on each SSE sample (counters, ages, charts) and replaced only when
+ * the SA itself changed, so a button under the pointer or the keyboard focus is never swapped away mid-click.
+ */
 export function renderSas(main: HTMLElement): void {
-  replace(
-    main,
-    h('h1', { tabindex: -1 }, 'Live SAs'),
-    statusLine(),
-    state.sas.length === 0 ? h('p', { class: 'muted', id: 'no-sas' }, 'No IKE SAs. They appear here as soon as the daemon reports them.') : null,
-    ...state.sas.map(saCard),
-  );
+  let list = main.querySelector<HTMLElement>('#sa-list');
+  if (!list) {
+    list = h('div', { id: 'sa-list' });
+    replace(main, h('h1', { tabindex: -1 }, 'Live SAs'), statusLine(), h('p', { class: 'muted', id: 'no-sas' }, 'No IKE SAs. They appear here as soon as the daemon reports them.'), list);
+  }
+  const empty = main.querySelector<HTMLElement>('#no-sas');
+  if (empty) empty.hidden = state.sas.length > 0;
+  const keep = new Set<string>();
+  for (const sa of state.sas) {
+    keep.add(sa.uniqueId);
+    const sig = signature(sa);
+    const old = list.querySelector<HTMLElement>(`:scope > [data-ike-id="${CSS.escape(sa.uniqueId)}"]`);
+    if (old && old.dataset.sig === sig) {
+      updateCard(old, sa);
+      continue;
+    }
+    const card = saCard(sa);
+    card.dataset.sig = sig;
+    if (old) old.replaceWith(card);
+    else list.append(card);
+  }
+  for (const card of list.querySelectorAll<HTMLElement>(':scope > [data-ike-id]')) if (!keep.has(card.dataset.ikeId ?? '')) card.remove();
+}
+
+function updateCard(card: HTMLElement, sa: SaView): void {
+  const age = card.querySelector('[data-field="established"]');
+  if (age) age.textContent = `established ${sa.established} s ago`;
+  for (const c of sa.children) {
+    const row = card.querySelector(`tr[data-child-id="${CSS.escape(c.uniqueId)}"]`);
+    const cin = row?.querySelector('[data-bytes-in]');
+    const cout = row?.querySelector('[data-bytes-out]');
+    if (cin) {
+      cin.setAttribute('data-bytes-in', String(c.bytesIn));
+      cin.textContent = `${bytes(c.bytesIn)} (${c.packetsIn} pkts)`;
+    }
+    if (cout) {
+      cout.setAttribute('data-bytes-out', String(c.bytesOut));
+      cout.textContent = `${bytes(c.bytesOut)} (${c.packetsOut} pkts)`;
+    }
+  }
+  for (const holder of card.querySelectorAll<HTMLElement>('[data-chart]')) {
+    const name = holder.dataset.chart?.slice(sa.name.length + 1) ?? '';
+    holder.replaceChildren(chart(`Traffic of ${sa.name}/${name}`, state.history.get(trafficKey(sa, name)) ?? [], state.now));
+  }
 }
 
 export function renderEvents(main: HTMLElement): void {
