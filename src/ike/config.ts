@@ -14,7 +14,26 @@ export interface Address {
   readonly port: number;
 }
 
-export type AuthMethodName = 'psk' | 'pubkey';
+export type AuthMethodName = 'psk' | 'pubkey' | 'eap';
+
+/**
+ * swanctl `auth = eap[-method]`, `eap_id`, `aaa_id` (RFC 7296 2.16): what src/eap's EapServer/EapPeer need. The
+ * AUTH payload of an EAP round is computed from the method's MSK (or SK_pi/SK_pr for methods without one).
+ */
+export interface EapAuthConfig {
+  /**
+   * Methods as swanctl names them, in preference order: ['mschapv2'] for eap-mschapv2, several for eap-dynamic
+   * and `eap` (the peer may choose among them, RFC 3748 5.3.1 Nak); ['radius'] for eap-radius (src/radius relays).
+   */
+  readonly methods: readonly string[];
+  /**
+   * `eap_id`. Remote: '%any' asks the client for its EAP-Identity; another value is the identity used without
+   * asking; undefined uses the IKE identity (strongSwan's default). Local: our EAP identity, default our IKE id.
+   */
+  readonly eapId?: string;
+  /** `aaa_id` (remote, client side): the identity the EAP/AAA server must prove, default the gateway's IKE id. */
+  readonly aaaId?: string;
+}
 
 export interface AuthConfig {
   readonly method: AuthMethodName;
@@ -29,6 +48,8 @@ export interface AuthConfig {
   readonly certs?: readonly Certificate[];
   /** remote pubkey: only chains ending at one of these CAs are accepted (swanctl `cacerts`). */
   readonly cacerts?: readonly Certificate[];
+  /** method 'eap': the EAP methods and identities of this round. */
+  readonly eap?: EapAuthConfig;
 }
 
 export type StartAction = 'none' | 'trap' | 'start';
