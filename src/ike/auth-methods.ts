@@ -21,7 +21,8 @@ function peerOctets(sa: KeyedIkeSa, peerId: Identity): Uint8Array {
   return sa.initiator ? signedOctets(k.prf, sa.initResponse, sa.Ni, k.SK_pr, peerId) : signedOctets(k.prf, sa.initRequest, sa.Nr, k.SK_pi, peerId);
 }
 
-export type OurAuth = { ok: true; payloads: Payload[]; label: string } | { ok: false; message: string };
+/** Our AUTH payload, the CERT payloads that go with it (pubkey), and how we say it in logs. */
+export type OurAuth = { ok: true; certs: Payload[]; auth: AuthPayload; payloads: Payload[]; label: string } | { ok: false; message: string };
 
 /** CERT payloads (pubkey) and AUTH for us, with `peerId` the identity we authenticate to (for the PSK lookup). */
 export function buildOurAuth(ctx: EndpointContext, sa: KeyedIkeSa, conn: IkeConnectionConfig, peerId: Identity): OurAuth {
@@ -29,11 +30,12 @@ export function buildOurAuth(ctx: EndpointContext, sa: KeyedIkeSa, conn: IkeConn
     const psk = ctx.credentials.sharedKey(sa.localId, peerId);
     if (!psk) return { ok: false, message: `no shared key found for '${formatIdentity(sa.localId)}' - '${formatIdentity(peerId)}'` };
     const auth: AuthPayload = { type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: pskAuth(sa.keys.prf, psk, ourOctets(sa)) };
-    return { ok: true, payloads: [auth], label: 'pre-shared key' };
+    return { ok: true, certs: [], auth, payloads: [auth], label: 'pre-shared key' };
   }
   const s = signWithCert(ctx.credentials, conn, ourOctets(sa), sa.peerHashes);
   if (!s.ok) return s;
-  return { ok: true, payloads: [...certPayloads(conn, sa.peerCertreq), s.auth], label: s.label };
+  const certs = certPayloads(conn, sa.peerCertreq);
+  return { ok: true, certs, auth: s.auth, payloads: [...certs, s.auth], label: s.label };
 }
 
 export type PeerAuth = { ok: true; label: string } | { ok: false; message: string };

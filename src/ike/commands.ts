@@ -5,9 +5,11 @@
  */
 import type { Address, ChildConfig, IkeConnectionConfig } from './config.js';
 import type { EndpointContext } from './context.js';
-import { startCreateChild } from './exchanges/create-child-sa.js';
-import { startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
-import { startRekeyIke } from './exchanges/rekey-ike.js';
+import { ChildCreateTask } from './tasks/child-create.js';
+import { DeleteChildTask } from './tasks/child-delete.js';
+import { DeleteIkeTask } from './tasks/ike-delete.js';
+import { DpdTask } from './tasks/ike-dpd.js';
+import { IkeRekeyTask } from './tasks/ike-rekey.js';
 import type { ChildSa, IkeSa } from './ike-sa.js';
 
 /** Where and with which CHILD SA `initiate` starts an IKE SA of `conn`; a clear error when it cannot. */
@@ -23,13 +25,13 @@ export function initiateTarget(conn: IkeConnectionConfig, opts: { child?: string
 /** Deletes an IKE SA (and with it its CHILD SAs) with an INFORMATIONAL Delete (RFC 7296 1.4.1). */
 export function terminateIke(ctx: EndpointContext, sa: IkeSa, now: number): boolean {
   if (sa.state !== 'ESTABLISHED') ctx.destroySa(sa, 'deleted', 'terminated before establishment');
-  else ctx.enqueue(sa, (t) => startDeleteIke(ctx, sa, t), now);
+  else ctx.queueTask(sa, new DeleteIkeTask(ctx, sa), now);
   return true;
 }
 
 /** Deletes one CHILD SA (RFC 7296 1.4.1). */
 export function terminateChild(ctx: EndpointContext, sa: IkeSa, c: ChildSa, now: number): boolean {
-  ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, c, t), now);
+  ctx.queueTask(sa, new DeleteChildTask(ctx, sa, c), now);
   return true;
 }
 
@@ -37,13 +39,13 @@ export function terminateChild(ctx: EndpointContext, sa: IkeSa, c: ChildSa, now:
 export function createChild(ctx: EndpointContext, sa: IkeSa, childName: string, now: number): boolean {
   const cfg = sa.conn?.children.find((c) => c.name === childName);
   if (!cfg || sa.state !== 'ESTABLISHED') return false;
-  ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, cfg, t), now);
+  ctx.queueTask(sa, new ChildCreateTask(ctx, sa, cfg), now);
   return true;
 }
 
 /** Rekeys a CHILD SA now (RFC 7296 1.3.3). */
 export function rekeyChild(ctx: EndpointContext, sa: IkeSa, c: ChildSa, now: number): boolean {
-  ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, c.config, t, { rekey: c }), now);
+  ctx.queueTask(sa, new ChildCreateTask(ctx, sa, c.config, { rekey: c }), now);
   return true;
 }
 
@@ -51,14 +53,14 @@ export function rekeyChild(ctx: EndpointContext, sa: IkeSa, c: ChildSa, now: num
 export function rekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, reauth: boolean): boolean {
   if (sa.state !== 'ESTABLISHED') return false;
   if (reauth) ctx.reauthenticate(sa, now);
-  else ctx.enqueue(sa, (t) => startRekeyIke(ctx, sa, t), now);
+  else ctx.queueTask(sa, new IkeRekeyTask(ctx, sa), now);
   return true;
 }
 
 /** Sends an empty INFORMATIONAL (liveness check, RFC 7296 2.4). */
 export function checkLiveness(ctx: EndpointContext, sa: IkeSa, now: number): boolean {
   if (sa.state !== 'ESTABLISHED') return false;
-  ctx.enqueue(sa, (t) => startDpd(ctx, sa, t), now);
+  ctx.queueTask(sa, new DpdTask(ctx, sa), now);
   return true;
 }
 

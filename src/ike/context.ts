@@ -4,12 +4,13 @@
  */
 import type { CryptoBackend } from '../crypto/types.js';
 import type { RandomSource } from '../crypto/random.js';
-import type { IkeHeader, Payload } from './codec/types.js';
+import type { Payload } from './codec/types.js';
 import type { Address, Credentials, EndpointSettings, IkeConnectionConfig } from './config.js';
 import type { IkeDownReason, IkeEvent, LogGroup } from './events.js';
 import type { ChildSa, IkeSa } from './ike-sa.js';
 import type { AddressPool } from './pool.js';
 import type { TransitionSink } from './sa-state.js';
+import type { Task } from './tasks/task.js';
 
 export interface CookieSecret {
   readonly version: number;
@@ -26,17 +27,11 @@ export interface EndpointContext extends TransitionSink {
   connections(): readonly IkeConnectionConfig[];
   emit(e: IkeEvent): void;
   log(group: LogGroup, level: number, sa: IkeSa | undefined, message: string): void;
-  /** Sends a request on `sa` (encrypted unless IKE_SA_INIT) and arms retransmission. */
-  sendRequest(
-    sa: IkeSa,
-    exchangeType: number,
-    payloads: readonly Payload[],
-    now: number,
-    onResponse: (header: IkeHeader, payloads: readonly Payload[], now: number) => void,
-    onTimeout?: (now: number) => void,
-  ): void;
-  /** Queues a request to start when the SA's window is free (or now, if it is). */
-  enqueue(sa: IkeSa, start: (now: number) => void, now: number): void;
+  /**
+   * Queues a task on `sa` (tasks/manager.ts); it builds its request when the SA's request window is free, which
+   * may be at once. `first` puts it before the tasks already waiting (IKE_AUTH after IKE_SA_INIT).
+   */
+  queueTask(sa: IkeSa, task: Task, now: number, opts?: { first?: boolean }): void;
   sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void;
   /** Sends an unencrypted message outside any SA (IKE_SA_INIT error responses, COOKIE); `marker` on NAT-T. */
   sendRaw(marker: boolean, data: Uint8Array, local: Address, remote: Address): void;

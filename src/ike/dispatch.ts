@@ -7,20 +7,20 @@
 import { ExchangeType, NotifyType, PayloadType, type IkeHeader } from './codec/types.js';
 import type { Address } from './config.js';
 import type { EndpointContext } from './context.js';
-import { closeWithDelete, respondIkeAuth } from './exchanges/ike-auth.js';
-import { respondCreateChild } from './exchanges/create-child-sa.js';
-import { respondInformational } from './exchanges/informational.js';
-import { respondRekeyIke } from './exchanges/rekey-ike.js';
+import { closeWithDelete } from './tasks/ike-auth.js';
+import { responseArrived, type TaskHost } from './tasks/manager.js';
+import { respond } from './tasks/responders.js';
 import { describePayloads, exchangeName } from './format.js';
-import { requireKeyed, type IkeSa } from './ike-sa.js';
+import { type IkeSa } from './ike-sa.js';
 import { fragmentNumber, type Decoded } from './inbound.js';
 import { notify } from './payload-util.js';
 
 export interface DispatchHost {
   readonly ctx: EndpointContext;
   decode(sa: IkeSa, data: Uint8Array, header: IkeHeader): Decoded;
-  /** Starts the next queued request of `sa` if its window is free. */
+  /** Starts the next queued task of `sa` if its window is free. */
   kick(sa: IkeSa, now: number): void;
+  readonly tasks: TaskHost;
   /** RFC 7296 2.23: the peer's address or port changed on an authenticated message. */
   followPeer(sa: IkeSa, remote: Address): void;
   transmit(sa: IkeSa, data: Uint8Array): void;
@@ -44,13 +44,12 @@ export function handleResponse(h: DispatchHost, sa: IkeSa, data: Uint8Array, hea
     else {
       // On an established SA the exchange still ends through its own error path, as if the peer had answered
       // INVALID_SYNTAX: a CHILD SA being rekeyed or deleted, or our IKE rekey, must not stay half-way for ever.
-      p.onResponse(header, [notify(NotifyType.INVALID_SYNTAX)], now);
+      p.task.process(header, [notify(NotifyType.INVALID_SYNTAX)], now);
       h.kick(sa, now);
     }
     return;
   }
   const decoded = d.payloads;
-  sa.pending = undefined;
   sa.lastInbound = now;
   // RealMessage2 of RFC 7296 2.15: the responder's AUTH covers the IKE_SA_INIT response exactly as received.
   if (header.exchangeType === ExchangeType.IKE_SA_INIT) {
@@ -63,7 +62,7 @@ export function handleResponse(h: DispatchHost, sa: IkeSa, data: Uint8Array, hea
     h.followPeer(sa, remote);
   }
   h.ctx.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} response ${header.messageId} [ ${describePayloads(decoded)} ]`);
-  p.onResponse(header, decoded, now);
+  responseArrived(h.tasks, sa, header, decoded, now);
   h.kick(sa, now);
 }
 
@@ -102,21 +101,7 @@ export function handleRequest(h: DispatchHost, sa: IkeSa, data: Uint8Array, head
   }
   sa.expectedRequestId = mid + 1;
   h.ctx.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} request ${mid} [ ${describePayloads(decoded)} ]`);
-  switch (header.exchangeType) {
-    case ExchangeType.IKE_AUTH:
-      // decode() opened the SK payload with the SA's keys: they exist.
-      respondIkeAuth(h.ctx, requireKeyed(sa, 'IKE_AUTH request'), decoded, mid, now);
-      break;
-    case ExchangeType.INFORMATIONAL:
-      respondInformational(h.ctx, sa, decoded, mid, now);
-      break;
-    case ExchangeType.CREATE_CHILD_SA:
-      respondCreateChild(h.ctx, sa, decoded, mid, now, (req) => respondRekeyIke(h.ctx, sa, req, mid, now));
-      break;
-    default:
-      h.ctx.log('ike', 1, sa, `unsupported exchange type ${header.exchangeType}, answering INVALID_SYNTAX`);
-      h.ctx.sendResponse(sa, header.exchangeType, mid, [notify(NotifyType.INVALID_SYNTAX)]);
-  }
+  respond(h.ctx, sa, header.exchangeType, decoded, mid, now);
   h.kick(sa, now);
 }
 

@@ -16,7 +16,9 @@ import { DEFAULT_SETTINGS, type Address, type ChildConfig, type Credentials, typ
 import type { ChildSaInfo, IkeDownReason, IkeEvent, IkeSaInfo, LogGroup, Transmit } from './events.js';
 import { IkeSa, spiHex, type ChildSa } from './ike-sa.js';
 import { decodeIkeHeader, encodePlainMessage } from './wire.js';
-import { respondIkeSaInit, startIkeSaInit } from './exchanges/ike-sa-init.js';
+import { IkeInitTask, respondIkeSaInit } from './tasks/ike-init.js';
+import { queueTask, runQueue, type TaskHost } from './tasks/manager.js';
+import type { Task } from './tasks/task.js';
 import { notify } from './payload-util.js';
 import { nextDeadline, runTimers } from './lifecycle.js';
 import { AddressPool, type AddressPoolConfig } from './pool.js';
@@ -267,7 +269,15 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   /** What dispatch.ts needs beyond EndpointContext. */
-  private readonly dispatch: DispatchHost = { ctx: this, decode: (sa, data, header) => this.inbound.decode(sa, data, header, this.lastNow), kick: (sa, now) => this.kick(sa, now), followPeer: (sa, remote) => this.followPeer(sa, remote), transmit: (sa, data) => this.transmit(sa, data) };
+  /** What the task manager needs: a task's request sent on the SA (numbered, encrypted, retransmitted). */
+  private readonly tasks: TaskHost = {
+    send: (sa, task, payloads, now) => {
+      this.dirty.add(sa);
+      sendRequest(this.outbound, sa, task, payloads, now);
+    },
+  };
+
+  private readonly dispatch: DispatchHost = { ctx: this, tasks: this.tasks, decode: (sa, data, header) => this.inbound.decode(sa, data, header, this.lastNow), kick: (sa, now) => this.kick(sa, now), followPeer: (sa, remote) => this.followPeer(sa, remote), transmit: (sa, data) => this.transmit(sa, data) };
 
   /** What outbound.ts needs beyond EndpointContext. */
   private readonly outbound: OutboundHost = { ctx: this, transmit: (sa, data) => this.transmit(sa, data), random01: () => random01(this.random) };
@@ -280,7 +290,7 @@ export class IkeEndpoint implements EndpointContext {
     sa.conn = conn;
     sa.plannedChild = child;
     this.registerSa(sa);
-    startIkeSaInit(this, sa, child, now);
+    this.queueTask(sa, new IkeInitTask(this, sa, child), now);
     return sa;
   }
 
@@ -397,21 +407,9 @@ export class IkeEndpoint implements EndpointContext {
     this.eventQueue.push({ type: 'log', group, level, ...(sa ? { ikeSaId: sa.id } : {}), message: prefix + message });
   }
 
-  sendRequest(
-    sa: IkeSa,
-    exchangeType: number,
-    payloads: readonly Payload[],
-    now: number,
-    onResponse: (header: IkeHeader, payloads: readonly Payload[], now: number) => void,
-    onTimeout?: (now: number) => void,
-  ): void {
+  queueTask(sa: IkeSa, task: Task, now: number, opts?: { first?: boolean }): void {
     this.dirty.add(sa);
-    sendRequest(this.outbound, sa, exchangeType, payloads, now, onResponse, onTimeout);
-  }
-
-  enqueue(sa: IkeSa, start: (now: number) => void, now: number): void {
-    this.dirty.add(sa);
-    sa.queue.push({ start });
+    queueTask(sa, task, opts);
     this.kick(sa, now);
   }
 
@@ -585,7 +583,7 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   private kick(sa: IkeSa, now: number): void {
-    while (!sa.pending && sa.queue.length > 0 && sa.state !== 'DESTROYING') sa.queue.shift()!.start(now);
+    runQueue(this.tasks, sa, now);
   }
 
   private transmit(sa: IkeSa, data: Uint8Array): void {

@@ -5,13 +5,13 @@
  */
 import type { KeyExchange } from '../crypto/types.js';
 import { formatProposal, type TransformSet } from '../crypto/transforms.js';
-import type { IkeHeader, Payload } from './codec/types.js';
 import { FragmentReassembler } from './codec/fragment.js';
 import type { Address, ChildConfig, IkeConnectionConfig } from './config.js';
 import type { ChildSaInfo, IkeSaInfo, IkeSaState } from './events.js';
 import { ANY_IDENTITY, formatIdentity, type Identity } from './identity.js';
 import type { IkeSaKeys } from './keys.js';
 import type { TrafficSelector } from './traffic-selector.js';
+import type { Task } from './tasks/task.js';
 
 /** Bookkeeping of one rekey exchange of a CHILD or IKE SA, kept to resolve collisions (RFC 7296 2.8.1, 2.8.2). */
 export interface RekeyExchange<T> {
@@ -59,14 +59,8 @@ export interface PendingRequest {
   datagrams: Uint8Array[];
   attempt: number;
   deadline: number;
-  readonly onResponse: (header: IkeHeader, payloads: readonly Payload[], now: number) => void;
-  /** Called when retransmissions are exhausted. */
-  readonly onTimeout: (now: number) => void;
-}
-
-/** A request the SA wants to start once the window is free (window size 1). */
-export interface QueuedRequest {
-  readonly start: (now: number) => void;
+  /** The task whose request this is: it gets the response, or the timeout when retransmissions are exhausted. */
+  readonly task: Task;
 }
 
 export class IkeSa {
@@ -104,7 +98,8 @@ export class IkeSa {
   nextRequestId = 0;
   expectedRequestId = 0;
   pending: PendingRequest | undefined;
-  readonly queue: QueuedRequest[] = [];
+  /** Tasks waiting for the request window (tasks/manager.ts). */
+  readonly queue: Task[] = [];
   /** The last response we sent, resent when its request is retransmitted. */
   lastResponse: { messageId: number; exchangeType: number; datagrams: Uint8Array[] } | undefined;
   readonly children: ChildSa[] = [];

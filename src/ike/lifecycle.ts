@@ -9,9 +9,11 @@
  */
 import type { EndpointContext } from './context.js';
 import { connOf, type IkeSa } from './ike-sa.js';
-import { startCreateChild } from './exchanges/create-child-sa.js';
-import { startDeleteChild, startDeleteIke, startDpd } from './exchanges/informational.js';
-import { startRekeyIke } from './exchanges/rekey-ike.js';
+import { ChildCreateTask } from './tasks/child-create.js';
+import { DeleteChildTask } from './tasks/child-delete.js';
+import { DeleteIkeTask } from './tasks/ike-delete.js';
+import { DpdTask } from './tasks/ike-dpd.js';
+import { IkeRekeyTask } from './tasks/ike-rekey.js';
 
 /** The earliest lifecycle deadline of `sa` and its CHILD SAs. */
 export function nextDeadline(ctx: EndpointContext, sa: IkeSa): number | undefined {
@@ -48,7 +50,7 @@ export function runTimers(ctx: EndpointContext, sa: IkeSa, now: number): void {
   if (sa.expireAt !== undefined && sa.expireAt <= now) {
     sa.expireAt = undefined;
     ctx.log('ike', 0, sa, `IKE_SA ${sa.name}[${sa.id}] reached its hard lifetime (over_time), deleting it`);
-    ctx.enqueue(sa, (t) => startDeleteIke(ctx, sa, t), now);
+    ctx.queueTask(sa, new DeleteIkeTask(ctx, sa), now);
     return;
   }
   if (sa.keepaliveAt !== undefined && sa.keepaliveAt <= now) {
@@ -58,7 +60,7 @@ export function runTimers(ctx: EndpointContext, sa: IkeSa, now: number): void {
   if (sa.state === 'ESTABLISHED') {
     if (sa.rekeyAt !== undefined && sa.rekeyAt <= now) {
       sa.rekeyAt = undefined;
-      ctx.enqueue(sa, (t) => startRekeyIke(ctx, sa, t), now);
+      ctx.queueTask(sa, new IkeRekeyTask(ctx, sa), now);
     }
     if (sa.reauthAt !== undefined && sa.reauthAt <= now) {
       sa.reauthAt = undefined;
@@ -67,7 +69,7 @@ export function runTimers(ctx: EndpointContext, sa: IkeSa, now: number): void {
     const dpd = connOf(sa, 'runTimers').dpdDelayMs;
     if (dpd > 0 && !sa.dpdPending && sa.lastInbound + dpd <= now) {
       sa.dpdPending = true;
-      ctx.enqueue(sa, (t) => startDpd(ctx, sa, t), now);
+      ctx.queueTask(sa, new DpdTask(ctx, sa), now);
     }
   }
   for (const c of [...sa.children]) {
@@ -75,19 +77,19 @@ export function runTimers(ctx: EndpointContext, sa: IkeSa, now: number): void {
       c.expireAt = undefined;
       ctx.log('chd', 0, sa, `CHILD_SA ${c.name}{${c.id}} reached its hard lifetime (life_time), deleting it`);
       if (c.state === 'REKEYING') c.state = 'INSTALLED';
-      ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, c, t), now);
+      ctx.queueTask(sa, new DeleteChildTask(ctx, sa, c), now);
       continue;
     }
     if (c.state === 'REKEYED' && c.deleteBy !== undefined && c.deleteBy <= now) {
       // The peer should have deleted the SA it replaced (RFC 7296 2.8); it did not (it could not use our answer).
       c.deleteBy = undefined;
       ctx.log('chd', 1, sa, `peer did not delete the rekeyed CHILD_SA ${c.name}{${c.id}}, deleting it`);
-      ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, c, t), now);
+      ctx.queueTask(sa, new DeleteChildTask(ctx, sa, c), now);
       continue;
     }
     if (c.state === 'INSTALLED' && c.rekeyAt !== undefined && c.rekeyAt <= now && sa.state === 'ESTABLISHED') {
       c.rekeyAt = undefined;
-      ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, c.config, t, { rekey: c }), now);
+      ctx.queueTask(sa, new ChildCreateTask(ctx, sa, c.config, { rekey: c }), now);
     }
   }
 }

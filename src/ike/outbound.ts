@@ -4,12 +4,13 @@
  * resent as they are when their request is retransmitted. The IKE_SA_INIT messages are kept as sent for the AUTH
  * payload (RealMessage1/2 of 2.15). Also the unauthenticated INVALID_MAJOR_VERSION answer (2.5).
  */
-import { ExchangeType, NotifyType, type IkeCodecError, type IkeHeader, type IkeHeaderInit, type Payload } from './codec/types.js';
+import { ExchangeType, NotifyType, type IkeCodecError, type IkeHeaderInit, type Payload } from './codec/types.js';
 import { notifyForError } from './codec/index.js';
 import type { Address } from './config.js';
 import type { EndpointContext } from './context.js';
 import { describePayloads, exchangeName, fmt } from './format.js';
 import type { IkeSa } from './ike-sa.js';
+import type { Task } from './tasks/task.js';
 import { retransmissionTimeout } from './retransmit.js';
 import { encodeIkeMessage, encodePlainMessage } from './wire.js';
 
@@ -20,34 +21,15 @@ export interface OutboundHost {
   random01(): number;
 }
 
-/** Sends a request on `sa` and arms its retransmission; `onTimeout` defaults to closing the SA. */
-export function sendRequest(
-  h: OutboundHost,
-  sa: IkeSa,
-  exchangeType: number,
-  payloads: readonly Payload[],
-  now: number,
-  onResponse: (header: IkeHeader, payloads: readonly Payload[], now: number) => void,
-  onTimeout?: (now: number) => void,
-): void {
+/** Sends `task`'s request on `sa` and arms its retransmission. */
+export function sendRequest(h: OutboundHost, sa: IkeSa, task: Task, payloads: readonly Payload[], now: number): void {
   const { ctx } = h;
+  const exchangeType = task.exchange;
   // Each side numbers its own requests from 0 (RFC 7296 2.2); IKE_SA_INIT retries reuse 0.
   const messageId = exchangeType === ExchangeType.IKE_SA_INIT ? 0 : sa.nextRequestId++;
   const datagrams = encodeAndSend(h, sa, exchangeType, messageId, false, payloads);
   const t = retransmissionTimeout(ctx.settings.retransmit, 0, h.random01()) ?? ctx.settings.retransmit.timeoutMs;
-  sa.pending = {
-    messageId,
-    exchangeType,
-    datagrams,
-    attempt: 0,
-    deadline: now + t,
-    onResponse,
-    onTimeout:
-      onTimeout ??
-      ((): void => {
-        ctx.destroySa(sa, 'timeout', `peer ${fmt(sa.remote)} did not answer ${exchangeName(exchangeType)} request after ${ctx.settings.retransmit.tries} retransmits`);
-      }),
-  };
+  sa.pending = { messageId, exchangeType, datagrams, attempt: 0, deadline: now + t, task };
 }
 
 /** Sends a response and keeps it for retransmitted requests (RFC 7296 2.1). */
@@ -78,7 +60,7 @@ export function retransmitDue(h: OutboundHost, sa: IkeSa, now: number): void {
   if (t === undefined) {
     sa.pending = undefined;
     h.ctx.log('ike', 1, sa, `giving up after ${p.attempt - 1} retransmits`);
-    p.onTimeout(now);
+    p.task.timeout(now);
   } else {
     h.ctx.log('ike', 1, sa, `retransmit ${p.attempt} of request with message ID ${p.messageId}`);
     for (const d of p.datagrams) h.transmit(sa, d);

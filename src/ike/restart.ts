@@ -8,7 +8,7 @@ import type { Address, ChildConfig, IkeConnectionConfig } from './config.js';
 import type { EndpointContext } from './context.js';
 import type { IkeDownReason } from './events.js';
 import type { IkeSa } from './ike-sa.js';
-import { startDeleteIke } from './exchanges/informational.js';
+import { ReauthBreakTask } from './tasks/ike-reauth.js';
 
 export type StartIke = (conn: IkeConnectionConfig, child: ChildConfig | undefined, now: number, at: { local: Address; remote: Address }) => IkeSa;
 
@@ -67,22 +67,13 @@ export function reauthenticate(ctx: EndpointContext, sa: IkeSa, now: number, sta
     const remote = { address: sa.remote.address, port: conn.remotePort };
     const local = { address: sa.local.address, port: conn.localPort };
     const vips = sa.virtualIps;
-    ctx.enqueue(sa, (t) => {
-      // Queued behind any CHILD SA exchange in flight, so the list below includes what it created.
-      const current = uniqueConfigs(sa.children.map((c) => c.config));
-      if (current.length > 0) children.splice(0, children.length, ...current);
-      startDeleteIke(ctx, sa, t);
-      const del = sa.pending;
-      if (!del) return;
-      const done = (t2: number): void => {
-        const fresh = start(conn, children[0], t2, { local, remote });
-        fresh.vipHint = vips;
-        fresh.pendingChildren = children.slice(1);
-      };
-      // Break-before-make: the new IKE SA starts once the old one is gone (answered or timed out).
-      const origResp = del.onResponse;
-      const origTimeout = del.onTimeout;
-      sa.pending = { ...del, onResponse: (h, p, t2) => (origResp(h, p, t2), done(t2)), onTimeout: (t2) => (origTimeout(t2), done(t2)) };
-    }, now);
+    // Break-before-make: the new IKE SA starts once the old one is gone (answered or timed out). Queued behind any
+    // CHILD SA exchange in flight, so the children it re-creates include what that exchange created.
+    ctx.queueTask(sa, new ReauthBreakTask(ctx, sa, (current, t) => {
+      const list = current.length > 0 ? current : children;
+      const fresh = start(conn, list[0], t, { local, remote });
+      fresh.vipHint = vips;
+      fresh.pendingChildren = list.slice(1);
+    }), now);
   }
 }

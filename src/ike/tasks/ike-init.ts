@@ -25,7 +25,9 @@ import { errorNotify, findPayload, hasNotify, notifies, notify, notifyName, only
 import { formatProposal } from '../../crypto/transforms.js';
 import { encodePlainMessage, decodeIkeMessage } from '../wire.js';
 import { checkPayloadRules } from '../codec/index.js';
-import { startIkeAuth } from './ike-auth.js';
+import { IkeAuthTask } from './ike-auth.js';
+import { closeOnTimeout } from './common.js';
+import type { Task, TaskStatus } from './task.js';
 import { connectionsFor } from '../connection-select.js';
 import { certreqPayload } from '../auth-pubkey.js';
 import { parseSignatureHashes } from '../../pki/index.js';
@@ -109,132 +111,153 @@ function readCapabilities(sa: IkeSa, payloads: readonly Payload[], hashes: numbe
 
 // ---------------------------------------------------------------------------------------------- initiator
 
-export function startIkeSaInit(ctx: EndpointContext, sa: IkeSa, child: ChildConfig | undefined, now: number): void {
-  const conn = connOf(sa, 'startIkeSaInit');
-  const group = conn.proposals[0]?.ke[0];
-  if (group === undefined) {
-    ctx.destroySa(sa, 'no-proposal', `connection '${conn.name}' has no key exchange method in its IKE proposals`);
-    return;
-  }
-  transition(ctx, sa, 'CONNECTING', 'sending IKE_SA_INIT');
-  sa.Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
-  const ke = ctx.crypto.createKeyExchange(group, ctx.random);
-  sa.ke = ke;
-  ctx.log('ike', 0, sa, `initiating IKE_SA ${conn.name}[${sa.id}] to ${sa.remote.address}`);
-  sendInitRequest(ctx, sa, ke, child, now);
-}
+/**
+ * IKE_INIT: the initiator's IKE_SA_INIT (RFC 7296 1.2), again with the COOKIE (2.6) or the group the responder asks
+ * for (1.2) when it answers with one; once keys are derived, IKE_AUTH is queued first on the SA.
+ */
+export class IkeInitTask implements Task {
+  readonly kind = 'IKE_INIT';
+  readonly exchange = ExchangeType.IKE_SA_INIT;
+  private ke: KeyExchange | undefined;
 
-/** The IKE_SA_INIT request with `ke` (sa.ke, passed on so its presence is known to the type system). */
-function sendInitRequest(ctx: EndpointContext, sa: IkeSa, ke: KeyExchange, child: ChildConfig | undefined, now: number): void {
-  const conn = connOf(sa, 'sendInitRequest');
-  const payloads: Payload[] = [];
-  if (sa.cookie) payloads.push(notify(NotifyType.COOKIE, sa.cookie)); // RFC 7296 2.6: first payload
-  payloads.push(
-    { type: PayloadType.SA, critical: false, proposals: toSaProposals(conn.proposals, ProtocolId.IKE, new Uint8Array(0)) },
-    { type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue },
-    { type: PayloadType.NONCE, critical: false, data: sa.Ni },
-    ...natdPayloads(ctx, sa, conn),
-    ...capabilityNotifies(conn),
-  );
-  ctx.sendRequest(sa, ExchangeType.IKE_SA_INIT, payloads, now, (h, p, t) => processInitResponse(ctx, sa, ke, child, h, p, t));
-}
+  constructor(
+    private readonly ctx: EndpointContext,
+    private readonly sa: IkeSa,
+    readonly child: ChildConfig | undefined,
+  ) {}
 
-function processInitResponse(ctx: EndpointContext, sa: IkeSa, ke: KeyExchange, child: ChildConfig | undefined, header: IkeHeader, payloads: readonly Payload[], now: number): void {
-  const conn = connOf(sa, 'processInitResponse');
-  const cookie = notifies(payloads, NotifyType.COOKIE)[0];
-  if (cookie) {
-    if (sa.cookie && sa.cookieRetries >= 3) {
-      ctx.destroySa(sa, 'error', 'responder keeps demanding COOKIEs, giving up');
-      return;
+  build(): Payload[] | undefined {
+    const { ctx, sa } = this;
+    const conn = connOf(sa, 'IkeInitTask');
+    if (!this.ke) {
+      const group = conn.proposals[0]?.ke[0];
+      if (group === undefined) {
+        ctx.destroySa(sa, 'no-proposal', `connection '${conn.name}' has no key exchange method in its IKE proposals`);
+        return undefined;
+      }
+      transition(ctx, sa, 'CONNECTING', 'sending IKE_SA_INIT');
+      sa.Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
+      this.ke = ctx.crypto.createKeyExchange(group, ctx.random);
+      sa.ke = this.ke;
+      ctx.log('ike', 0, sa, `initiating IKE_SA ${conn.name}[${sa.id}] to ${sa.remote.address}`);
     }
-    ctx.log('ike', 1, sa, `received COOKIE from ${fmt(sa.remote)}, retrying IKE_SA_INIT with it (RFC 7296 2.6)`);
-    sa.cookie = cookie.data;
-    sa.cookieRetries++;
-    sendInitRequest(ctx, sa, ke, child, now);
-    return;
+    const payloads: Payload[] = [];
+    if (sa.cookie) payloads.push(notify(NotifyType.COOKIE, sa.cookie)); // RFC 7296 2.6: first payload
+    payloads.push(
+      { type: PayloadType.SA, critical: false, proposals: toSaProposals(conn.proposals, ProtocolId.IKE, new Uint8Array(0)) },
+      { type: PayloadType.KE, critical: false, group: this.ke.group, data: this.ke.publicValue },
+      { type: PayloadType.NONCE, critical: false, data: sa.Ni },
+      ...natdPayloads(ctx, sa, conn),
+      ...capabilityNotifies(conn),
+    );
+    return payloads;
   }
-  const invalidKe = notifies(payloads, NotifyType.INVALID_KE_PAYLOAD)[0];
-  if (invalidKe) {
-    const wanted = readU16be(invalidKe.data) ?? -1;
-    const offered = conn.proposals.some((p) => p.ke.includes(wanted));
-    if (!offered || wanted === ke.group) {
-      ctx.destroySa(sa, 'no-proposal', `peer requested key exchange method ${wanted}, which we did not propose`);
-      return;
+
+  process(header: IkeHeader, payloads: readonly Payload[], now: number): TaskStatus {
+    const { ctx, sa } = this;
+    const ke = this.ke;
+    if (!ke) return 'done'; // never built
+    const conn = connOf(sa, 'IkeInitTask.process');
+    const cookie = notifies(payloads, NotifyType.COOKIE)[0];
+    if (cookie) {
+      if (sa.cookie && sa.cookieRetries >= 3) {
+        ctx.destroySa(sa, 'error', 'responder keeps demanding COOKIEs, giving up');
+        return 'done';
+      }
+      ctx.log('ike', 1, sa, `received COOKIE from ${fmt(sa.remote)}, retrying IKE_SA_INIT with it (RFC 7296 2.6)`);
+      sa.cookie = cookie.data;
+      sa.cookieRetries++;
+      return 'more';
     }
-    // RFC 7296 1.2 expects one retry with the group the responder names; a responder that keeps naming other
-    // groups would keep us retrying for ever (strongSwan caps these retries as well).
-    if (++sa.keRetries > MAX_KE_RETRIES) {
-      ctx.destroySa(sa, 'no-proposal', `peer keeps requesting other key exchange methods (last ${wanted}), giving up after ${MAX_KE_RETRIES} retries`);
-      return;
+    const invalidKe = notifies(payloads, NotifyType.INVALID_KE_PAYLOAD)[0];
+    if (invalidKe) {
+      const wanted = readU16be(invalidKe.data) ?? -1;
+      const offered = conn.proposals.some((p) => p.ke.includes(wanted));
+      if (!offered || wanted === ke.group) {
+        ctx.destroySa(sa, 'no-proposal', `peer requested key exchange method ${wanted}, which we did not propose`);
+        return 'done';
+      }
+      // RFC 7296 1.2 expects one retry with the group the responder names; a responder that keeps naming other
+      // groups would keep us retrying for ever (strongSwan caps these retries as well).
+      if (++sa.keRetries > MAX_KE_RETRIES) {
+        ctx.destroySa(sa, 'no-proposal', `peer keeps requesting other key exchange methods (last ${wanted}), giving up after ${MAX_KE_RETRIES} retries`);
+        return 'done';
+      }
+      ctx.log('ike', 1, sa, `peer didn't accept DH group ${ke.group}, it requested ${wanted}`);
+      ke.dispose();
+      const retry = ctx.crypto.createKeyExchange(wanted, ctx.random);
+      sa.ke = retry;
+      this.ke = retry;
+      return 'more';
     }
-    ctx.log('ike', 1, sa, `peer didn't accept DH group ${ke.group}, it requested ${wanted}`);
-    ke.dispose();
-    const retry = ctx.crypto.createKeyExchange(wanted, ctx.random);
-    sa.ke = retry;
-    sendInitRequest(ctx, sa, retry, child, now);
-    return;
+    const err = errorNotify(payloads);
+    if (err) {
+      const reason = err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal' : 'error';
+      const detail =
+        err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN
+          ? `peer ${fmt(sa.remote)} accepted none of our IKE proposals (${toSaProposals(conn.proposals, ProtocolId.IKE, new Uint8Array(0)).length} offered): check that both sides share an encryption, integrity/PRF and key exchange algorithm`
+          : `peer answered IKE_SA_INIT with ${notifyName(err.notifyType)}`;
+      ctx.log('ike', 0, sa, `received ${notifyName(err.notifyType)} notify error`);
+      ctx.destroySa(sa, reason, detail);
+      return 'done';
+    }
+    const saP = findPayload(payloads, PayloadType.SA);
+    const keP = findPayload(payloads, PayloadType.KE);
+    const nonce = findPayload(payloads, PayloadType.NONCE);
+    const chosen = onlyProposal(saP);
+    if (!chosen || !keP || !nonce) {
+      ctx.destroySa(sa, 'invalid-syntax', 'IKE_SA_INIT response lacks SA, KE or Nr (or has more than one proposal)');
+      return 'done';
+    }
+    if (header.spiR.every((b) => b === 0)) {
+      // RFC 7296 3.1: a responder that accepts the SA chooses a non-zero SPI (zero only in error/COOKIE answers).
+      ctx.destroySa(sa, 'invalid-syntax', 'IKE_SA_INIT response accepting the SA with a zero responder SPI');
+      return 'done';
+    }
+    const hashes = peerSignatureHashes(payloads);
+    if (!hashes.ok) {
+      // A response we cannot use ends the attempt (event and log naming the cause) before any key is derived.
+      ctx.destroySa(sa, 'invalid-syntax', `invalid IKE_SA_INIT response from ${fmt(sa.remote)}: ${hashes.reason}`);
+      return 'done';
+    }
+    // RFC 7296 3.3.1: the accepted proposal carries the number of the proposal we sent with these transforms.
+    const set = acceptedProposal(conn.proposals, chosen, ProtocolId.IKE);
+    if (!set || set.ke !== keP.group || keP.group !== ke.group) {
+      ctx.destroySa(sa, 'no-proposal', `responder chose a proposal we did not offer (proposal ${chosen.num})`);
+      return 'done';
+    }
+    sa.spiR = header.spiR;
+    ctx.registerSa(sa);
+    sa.set = set;
+    sa.Nr = nonce.data;
+    let gir: Uint8Array;
+    try {
+      gir = ke.computeSharedSecret(keP.data);
+    } catch (e) {
+      ctx.destroySa(sa, 'invalid-syntax', `invalid KE payload from peer: ${isCryptoError(e) ? e.message : String(e)}`);
+      return 'done';
+    }
+    const ksa = setKeys(sa, deriveIkeKeys(ctx.crypto, set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: true, exportKeys: ctx.settings.exportKeys }));
+    emitKeys(ctx, sa);
+    gir.fill(0);
+    sa.nextRequestId = 1;
+    readCapabilities(sa, payloads, hashes.ids);
+    ctx.log('ike', 1, sa, `selected proposal: IKE:${formatProposal(set)}`);
+    applyNatDetection(ctx, sa, payloads, conn, sa.spiR);
+    if (sa.natLocal || sa.natRemote) {
+      // RFC 7296 2.23: switch to port 4500 for everything after IKE_SA_INIT.
+      sa.local = { address: sa.local.address, port: sa.local.port === 500 ? 4500 : sa.local.port };
+      sa.remote = { address: sa.remote.address, port: sa.remote.port === 500 ? 4500 : sa.remote.port };
+      sa.encapsulated = true;
+    }
+    // IKE_AUTH follows at once, before anything else queued on the SA (RFC 7296 1.2).
+    ctx.queueTask(sa, new IkeAuthTask(ctx, ksa, this.child), now, { first: true });
+    return 'done';
   }
-  const err = errorNotify(payloads);
-  if (err) {
-    const reason = err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal' : 'error';
-    const detail =
-      err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN
-        ? `peer ${fmt(sa.remote)} accepted none of our IKE proposals (${toSaProposals(conn.proposals, ProtocolId.IKE, new Uint8Array(0)).length} offered): check that both sides share an encryption, integrity/PRF and key exchange algorithm`
-        : `peer answered IKE_SA_INIT with ${notifyName(err.notifyType)}`;
-    ctx.log('ike', 0, sa, `received ${notifyName(err.notifyType)} notify error`);
-    ctx.destroySa(sa, reason, detail);
-    return;
+
+  timeout(): void {
+    closeOnTimeout(this.ctx, this.sa, this.exchange);
   }
-  const saP = findPayload(payloads, PayloadType.SA);
-  const keP = findPayload(payloads, PayloadType.KE);
-  const nonce = findPayload(payloads, PayloadType.NONCE);
-  const chosen = onlyProposal(saP);
-  if (!chosen || !keP || !nonce) {
-    ctx.destroySa(sa, 'invalid-syntax', 'IKE_SA_INIT response lacks SA, KE or Nr (or has more than one proposal)');
-    return;
-  }
-  if (header.spiR.every((b) => b === 0)) {
-    // RFC 7296 3.1: a responder that accepts the SA chooses a non-zero SPI (zero only in error/COOKIE answers).
-    ctx.destroySa(sa, 'invalid-syntax', 'IKE_SA_INIT response accepting the SA with a zero responder SPI');
-    return;
-  }
-  const hashes = peerSignatureHashes(payloads);
-  if (!hashes.ok) {
-    // A response we cannot use ends the attempt (event and log naming the cause) before any key is derived.
-    ctx.destroySa(sa, 'invalid-syntax', `invalid IKE_SA_INIT response from ${fmt(sa.remote)}: ${hashes.reason}`);
-    return;
-  }
-  // RFC 7296 3.3.1: the accepted proposal carries the number of the proposal we sent with these transforms.
-  const set = acceptedProposal(conn.proposals, chosen, ProtocolId.IKE);
-  if (!set || set.ke !== keP.group || keP.group !== ke.group) {
-    ctx.destroySa(sa, 'no-proposal', `responder chose a proposal we did not offer (proposal ${chosen.num})`);
-    return;
-  }
-  sa.spiR = header.spiR;
-  ctx.registerSa(sa);
-  sa.set = set;
-  sa.Nr = nonce.data;
-  let gir: Uint8Array;
-  try {
-    gir = ke.computeSharedSecret(keP.data);
-  } catch (e) {
-    ctx.destroySa(sa, 'invalid-syntax', `invalid KE payload from peer: ${isCryptoError(e) ? e.message : String(e)}`);
-    return;
-  }
-  const ksa = setKeys(sa, deriveIkeKeys(ctx.crypto, set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: true, exportKeys: ctx.settings.exportKeys }));
-  emitKeys(ctx, sa);
-  gir.fill(0);
-  sa.nextRequestId = 1;
-  readCapabilities(sa, payloads, hashes.ids);
-  ctx.log('ike', 1, sa, `selected proposal: IKE:${formatProposal(set)}`);
-  applyNatDetection(ctx, sa, payloads, conn, sa.spiR);
-  if (sa.natLocal || sa.natRemote) {
-    // RFC 7296 2.23: switch to port 4500 for everything after IKE_SA_INIT.
-    sa.local = { address: sa.local.address, port: sa.local.port === 500 ? 4500 : sa.local.port };
-    sa.remote = { address: sa.remote.address, port: sa.remote.port === 500 ? 4500 : sa.remote.port };
-    sa.encapsulated = true;
-  }
-  startIkeAuth(ctx, ksa, child, now);
 }
 
 // ---------------------------------------------------------------------------------------------- responder

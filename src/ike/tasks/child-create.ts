@@ -16,13 +16,15 @@ import { ExchangeType, NotifyType, PayloadType, ProtocolId, type KePayload, type
 import type { ChildConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { numberToSpi, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
-import { errorNotify, findPayload, notifies, notify, notifyName, readU16be, u16be } from '../payload-util.js';
+import { errorNotify, findPayload, notifies, notify, notifyName, onlyProposal, readU16be, u16be } from '../payload-util.js';
 import { randomBytes } from '../../crypto/random.js';
 import { TransformType } from '../../crypto/transforms.js';
 import { isCryptoError } from '../../crypto/errors.js';
 import type { KeyExchange } from '../../crypto/types.js';
 import { acceptChild, buildChildOffer, chooseChild, ourExchangeLost, pfsGroup, processChildResponse } from './child-sa.js';
-import { startDeleteChild, startDeleteRefusedChild } from './informational.js';
+import { DeleteChildTask, DeleteRefusedChildTask } from './child-delete.js';
+import type { Task, TaskKind, TaskStatus } from './task.js';
+import type { TrafficSelector } from '../traffic-selector.js';
 import { totalRetransmitTime } from '../retransmit.js';
 
 const hex = (n: number): string => n.toString(16).padStart(8, '0');
@@ -49,120 +51,153 @@ function ikeBusy(sa: IkeSa): boolean {
 
 // ---------------------------------------------------------------------------------------------- initiator
 
-/** Creates a CHILD SA for `cfg` on an established IKE SA, or rekeys `opts.rekey`. */
-export function startCreateChild(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, now: number, opts: { rekey?: ChildSa; group?: number } = {}): void {
-  const old = opts.rekey;
-  if (old && (!sa.children.includes(old) || old.state !== 'INSTALLED')) return; // gone or already handled
-  if (ikeBusy(sa)) {
-    // Not now: the IKE SA itself is being rekeyed or closed; try again shortly.
-    if (sa.state === 'ESTABLISHED' || sa.state === 'REKEYING') scheduleRetry(ctx, sa, cfg, now, old);
-    return;
+export interface ChildCreateOptions {
+  /** The CHILD SA this one rekeys (RFC 7296 1.3.3): CHILD_REKEY. */
+  readonly rekey?: ChildSa;
+  /** The PFS group to use, after the peer asked for it with INVALID_KE_PAYLOAD (1.3). */
+  readonly group?: number;
+}
+
+/**
+ * CHILD_CREATE / CHILD_REKEY: creates a CHILD SA for `cfg` on an established IKE SA with CREATE_CHILD_SA (RFC 7296
+ * 1.3.1), or rekeys `opts.rekey` (1.3.3: the same exchange with N(REKEY_SA) naming the old SA).
+ */
+export class ChildCreateTask implements Task {
+  readonly kind: TaskKind;
+  readonly exchange = ExchangeType.CREATE_CHILD_SA;
+  private offer: { spiIn: number; Ni: Uint8Array; ke: KeyExchange | undefined; localTs: TrafficSelector[]; remoteTs: TrafficSelector[] } | undefined;
+
+  constructor(
+    private readonly ctx: EndpointContext,
+    private readonly sa: IkeSa,
+    readonly cfg: ChildConfig,
+    private readonly opts: ChildCreateOptions = {},
+  ) {
+    this.kind = opts.rekey ? 'CHILD_REKEY' : 'CHILD_CREATE';
   }
-  const spiIn = ctx.allocateChildSpi();
-  const Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
-  const group = opts.group ?? pfsGroup(cfg);
-  let ke: KeyExchange | undefined;
-  if (group !== undefined) ke = ctx.crypto.createKeyExchange(group, ctx.random);
-  const offer = buildChildOffer(sa, cfg, spiIn, { stripKe: false, ...(old ? { ts: { local: old.localTs, remote: old.remoteTs } } : {}) });
-  const payloads: Payload[] = [];
-  if (old) {
-    payloads.push(notify(NotifyType.REKEY_SA, new Uint8Array(0), ProtocolId.ESP, numberToSpi(old.spiIn)));
-    old.state = 'REKEYING';
-    old.rekeyOurs = { Ni };
-    ctx.log('chd', 1, sa, `establishing CHILD_SA ${cfg.name} to rekey {${old.id}} (SPIs ${hex(old.spiIn)}_i ${hex(old.spiOut)}_o)`);
-  } else {
-    ctx.log('chd', 1, sa, `establishing CHILD_SA ${cfg.name}`);
+
+  build(now: number): Payload[] | undefined {
+    const { ctx, sa, cfg } = this;
+    const old = this.opts.rekey;
+    if (old && (!sa.children.includes(old) || old.state !== 'INSTALLED')) return undefined; // gone or already handled
+    if (ikeBusy(sa)) {
+      // Not now: the IKE SA itself is being rekeyed or closed; try again shortly.
+      if (sa.state === 'ESTABLISHED' || sa.state === 'REKEYING') scheduleRetry(ctx, sa, cfg, now, old);
+      return undefined;
+    }
+    const spiIn = ctx.allocateChildSpi();
+    const Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
+    const group = this.opts.group ?? pfsGroup(cfg);
+    const ke = group !== undefined ? ctx.crypto.createKeyExchange(group, ctx.random) : undefined;
+    const offer = buildChildOffer(sa, cfg, spiIn, { stripKe: false, ...(old ? { ts: { local: old.localTs, remote: old.remoteTs } } : {}) });
+    this.offer = { spiIn, Ni, ke, localTs: offer.localTs, remoteTs: offer.remoteTs };
+    const payloads: Payload[] = [];
+    if (old) {
+      payloads.push(notify(NotifyType.REKEY_SA, new Uint8Array(0), ProtocolId.ESP, numberToSpi(old.spiIn)));
+      old.state = 'REKEYING';
+      old.rekeyOurs = { Ni };
+      ctx.log('chd', 1, sa, `establishing CHILD_SA ${cfg.name} to rekey {${old.id}} (SPIs ${hex(old.spiIn)}_i ${hex(old.spiOut)}_o)`);
+    } else {
+      ctx.log('chd', 1, sa, `establishing CHILD_SA ${cfg.name}`);
+    }
+    payloads.push(offer.sa, { type: PayloadType.NONCE, critical: false, data: Ni });
+    if (ke) payloads.push({ type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue });
+    payloads.push(offer.tsi, offer.tsr);
+    return payloads;
   }
-  payloads.push(offer.sa, { type: PayloadType.NONCE, critical: false, data: Ni });
-  if (ke) payloads.push({ type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue });
-  payloads.push(offer.tsi, offer.tsr);
-  const release = (): void => {
-    ke?.dispose();
-    ctx.releaseChildSpi(spiIn);
-  };
-  ctx.sendRequest(
-    sa,
-    ExchangeType.CREATE_CHILD_SA,
-    payloads,
-    now,
-    (_h, resp, t) => {
-      const nr = findPayload(resp, PayloadType.NONCE) as NoncePayload | undefined;
-      const err = errorNotify(resp);
-      if (err || !nr) {
-        release();
-        if (old && sa.children.includes(old) && old.state === 'REKEYING') {
-          // If the peer rekeyed this SA too (and we answered), it is replaced: wait for the peer's Delete.
-          old.state = old.rekeyTheirs?.replacement ? 'REKEYED' : 'INSTALLED';
-          old.rekeyOurs = undefined;
-          if (old.state === 'REKEYED') expectPeerDelete(ctx, old, t);
-        }
-        handleCreateError(ctx, sa, cfg, old, err, t);
-        return;
-      }
-      let gir: Uint8Array | undefined;
-      // RFC 7296 1.3 / 3.4: when we also offered proposals without a KE method, the responder may accept one of
-      // them; then there is no KEr and our KEi is simply unused (no PFS for this SA).
-      const accepted = findPayload(resp, PayloadType.SA)?.proposals;
-      const acceptedKe = accepted?.length === 1 ? accepted[0]!.transforms.find((x) => x.type === TransformType.KE)?.id : undefined;
-      if (ke && (acceptedKe === undefined || acceptedKe === 0) && !findPayload(resp, PayloadType.KE)) {
-        ke.dispose();
-        ke = undefined;
-      }
-      if (ke) {
-        const ker = findPayload(resp, PayloadType.KE) as KePayload | undefined;
-        try {
-          if (!ker || ker.group !== ke.group) throw new Error(`response ${ker ? `KE for group ${ker.group}` : 'without KE'}, we sent group ${ke.group}`);
-          gir = ke.computeSharedSecret(ker.data);
-        } catch (e) {
-          release();
-          if (old && old.state === 'REKEYING') old.state = 'INSTALLED';
-          const message = `CHILD_SA ${cfg.name} not established: ${isCryptoError(e) ? e.message : (e as Error).message}`;
-          ctx.log('chd', 0, sa, message);
-          ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: cfg.name, notify: 'INVALID_SYNTAX', message });
-          deleteRefused(ctx, sa, resp, spiIn, t);
-          return;
-        }
-        ke.dispose();
-      }
-      const r = processChildResponse(ctx, sa, { config: cfg, spiIn, localTs: offer.localTs, remoteTs: offer.remoteTs }, resp, t, {
-        stripKe: false,
-        Ni,
-        Nr: nr.data,
-        ...(gir ? { gir } : {}),
-        ...(old ? { replaces: old } : {}),
-        ...(ke ? { keGroup: ke.group } : {}),
-      });
-      gir?.fill(0);
-      if (!r.ok) {
-        ctx.releaseChildSpi(spiIn);
-        if (old && old.state === 'REKEYING') {
-          old.state = 'INSTALLED';
-          old.rekeyOurs = undefined;
-        }
-        ctx.log('chd', 0, sa, `CHILD_SA ${cfg.name} not established: ${r.message}`);
-        ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: cfg.name, notify: 'INVALID_SYNTAX', message: r.message });
-        deleteRefused(ctx, sa, resp, spiIn, t);
-        return;
-      }
-      if (old) finishOurRekey(ctx, sa, old, r.child, Ni, nr.data, t);
-    },
-    (t) => {
+
+  process(_h: unknown, resp: readonly Payload[], t: number): TaskStatus {
+    const { ctx, sa, cfg } = this;
+    const old = this.opts.rekey;
+    const o = this.offer;
+    if (!o) return 'done'; // never built: nothing was sent
+    const { spiIn, Ni } = o;
+    let ke = o.ke;
+    const release = (): void => {
+      ke?.dispose();
+      ctx.releaseChildSpi(spiIn);
+    };
+    const nr = findPayload(resp, PayloadType.NONCE) as NoncePayload | undefined;
+    const err = errorNotify(resp);
+    if (err || !nr) {
       release();
-      ctx.destroySa(sa, 'timeout', `peer ${sa.remote.address} did not answer CREATE_CHILD_SA`);
-      void t;
-    },
-  );
+      if (old && sa.children.includes(old) && old.state === 'REKEYING') {
+        // If the peer rekeyed this SA too (and we answered), it is replaced: wait for the peer's Delete.
+        old.state = old.rekeyTheirs?.replacement ? 'REKEYED' : 'INSTALLED';
+        old.rekeyOurs = undefined;
+        if (old.state === 'REKEYED') expectPeerDelete(ctx, old, t);
+      }
+      handleCreateError(ctx, sa, cfg, old, err, t);
+      return 'done';
+    }
+    let gir: Uint8Array | undefined;
+    // RFC 7296 1.3 / 3.4: when we also offered proposals without a KE method, the responder may accept one of
+    // them; then there is no KEr and our KEi is simply unused (no PFS for this SA).
+    const accepted = onlyProposal(findPayload(resp, PayloadType.SA));
+    const acceptedKe = accepted?.transforms.find((x) => x.type === TransformType.KE)?.id;
+    if (ke && (acceptedKe === undefined || acceptedKe === 0) && !findPayload(resp, PayloadType.KE)) {
+      ke.dispose();
+      ke = undefined;
+    }
+    if (ke) {
+      const ker = findPayload(resp, PayloadType.KE) as KePayload | undefined;
+      try {
+        if (!ker || ker.group !== ke.group) throw new Error(`response ${ker ? `KE for group ${ker.group}` : 'without KE'}, we sent group ${ke.group}`);
+        gir = ke.computeSharedSecret(ker.data);
+      } catch (e) {
+        release();
+        if (old && old.state === 'REKEYING') old.state = 'INSTALLED';
+        const message = `CHILD_SA ${cfg.name} not established: ${isCryptoError(e) ? e.message : (e as Error).message}`;
+        ctx.log('chd', 0, sa, message);
+        ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: cfg.name, notify: 'INVALID_SYNTAX', message });
+        deleteRefused(ctx, sa, resp, spiIn, t);
+        return 'done';
+      }
+      ke.dispose();
+    }
+    const r = processChildResponse(ctx, sa, { config: cfg, spiIn, localTs: o.localTs, remoteTs: o.remoteTs }, resp, t, {
+      stripKe: false,
+      Ni,
+      Nr: nr.data,
+      ...(gir ? { gir } : {}),
+      ...(old ? { replaces: old } : {}),
+      ...(ke ? { keGroup: ke.group } : {}),
+    });
+    gir?.fill(0);
+    if (!r.ok) {
+      ctx.releaseChildSpi(spiIn);
+      if (old && old.state === 'REKEYING') {
+        old.state = 'INSTALLED';
+        old.rekeyOurs = undefined;
+      }
+      ctx.log('chd', 0, sa, `CHILD_SA ${cfg.name} not established: ${r.message}`);
+      ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: cfg.name, notify: 'INVALID_SYNTAX', message: r.message });
+      deleteRefused(ctx, sa, resp, spiIn, t);
+      return 'done';
+    }
+    if (old) finishOurRekey(ctx, sa, old, r.child, Ni, nr.data, t);
+    return 'done';
+  }
+
+  timeout(): void {
+    const o = this.offer;
+    if (o) {
+      o.ke?.dispose();
+      this.ctx.releaseChildSpi(o.spiIn);
+    }
+    this.ctx.destroySa(this.sa, 'timeout', `peer ${this.sa.remote.address} did not answer CREATE_CHILD_SA`);
+  }
 }
 
 /** The responder answered with a CHILD SA (SA payload with its SPI) that we refused: have it deleted there too. */
 export function deleteRefused(ctx: EndpointContext, sa: IkeSa, resp: readonly Payload[], spiIn: number, now: number): void {
   const saP = findPayload(resp, PayloadType.SA);
-  if (saP?.proposals.length === 1 && saP.proposals[0]!.spi.length === 4) ctx.enqueue(sa, (t) => startDeleteRefusedChild(ctx, sa, spiIn, t), now);
+  if (onlyProposal(saP)?.spi.length === 4) ctx.queueTask(sa, new DeleteRefusedChildTask(ctx, sa, spiIn), now);
 }
 
 function scheduleRetry(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, now: number, old: ChildSa | undefined): void {
   if (old) old.rekeyAt = now + retryDelay(ctx);
-  else ctx.later(sa, now + retryDelay(ctx), (t) => startCreateChild(ctx, sa, cfg, t));
+  else ctx.later(sa, now + retryDelay(ctx), (t) => ctx.queueTask(sa, new ChildCreateTask(ctx, sa, cfg), t));
 }
 
 function handleCreateError(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, old: ChildSa | undefined, err: NotifyPayload | undefined, now: number): void {
@@ -171,7 +206,7 @@ function handleCreateError(ctx: EndpointContext, sa: IkeSa, cfg: ChildConfig, ol
   if (wanted !== undefined) {
     if (cfg.espProposals.some((p) => p.ke.includes(wanted))) {
       ctx.log('chd', 1, sa, `peer requested PFS group ${wanted}, retrying CREATE_CHILD_SA with it`);
-      ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, cfg, t, { ...(old ? { rekey: old } : {}), group: wanted }), now);
+      ctx.queueTask(sa, new ChildCreateTask(ctx, sa, cfg, { ...(old ? { rekey: old } : {}), group: wanted }), now);
       return;
     }
   }
@@ -203,7 +238,7 @@ function finishOurRekey(ctx: EndpointContext, sa: IkeSa, old: ChildSa, created: 
   if (!sa.children.includes(old)) {
     // Rekey against delete: the peer deleted the old SA meanwhile, so the one we just created goes too (2.25.1).
     ctx.log('chd', 1, sa, `CHILD_SA {${old.id}} was deleted while we rekeyed it, deleting its replacement {${created.id}}`);
-    ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, created, t), now);
+    ctx.queueTask(sa, new DeleteChildTask(ctx, sa, created), now);
     return;
   }
   const theirs = old.rekeyTheirs;
@@ -219,7 +254,7 @@ function finishOurRekey(ctx: EndpointContext, sa: IkeSa, old: ChildSa, created: 
         winner.outboundDeferredFrom = undefined;
         ctx.emit({ type: 'child-outbound', child: sa.childInfo(winner), replaces: sa.childInfo(created) });
       }
-      ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, created, t), now);
+      ctx.queueTask(sa, new DeleteChildTask(ctx, sa, created), now);
       return;
     }
     // Won: the peer's replacement is the redundant one; it is deleted by the peer and never carries our traffic.
@@ -227,18 +262,15 @@ function finishOurRekey(ctx: EndpointContext, sa: IkeSa, old: ChildSa, created: 
     ctx.log('chd', 1, sa, `CHILD_SA rekey collision won, deleting old CHILD_SA {${old.id}}`);
   }
   old.state = 'REKEYED';
-  ctx.enqueue(sa, (t) => startDeleteChild(ctx, sa, old, t), now);
+  ctx.queueTask(sa, new DeleteChildTask(ctx, sa, old), now);
 }
 
 // ---------------------------------------------------------------------------------------------- responder
 
-export function respondCreateChild(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, now: number, respondIkeRekey: (req: readonly Payload[]) => void): void {
+/** Responder of CREATE_CHILD_SA for a new CHILD SA or a CHILD SA rekey (RFC 7296 1.3.1, 1.3.3). */
+export function respondCreateChild(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, now: number): void {
   const answer = (payloads: Payload[]): void => ctx.sendResponse(sa, ExchangeType.CREATE_CHILD_SA, messageId, payloads);
   const saP = findPayload(req, PayloadType.SA);
-  if (saP && saP.proposals[0]?.protocol === ProtocolId.IKE) {
-    respondIkeRekey(req);
-    return;
-  }
   const nonce = findPayload(req, PayloadType.NONCE) as NoncePayload | undefined;
   if (!saP || !nonce) {
     answer([notify(NotifyType.INVALID_SYNTAX)]);
@@ -304,7 +336,7 @@ export function respondCreateChild(ctx: EndpointContext, sa: IkeSa, req: readonl
     }
   }
   const Nr = randomBytes(ctx.random, ctx.settings.nonceBytes);
-  const { child, payloads } = acceptChild(ctx, sa, choice, now, { Ni: nonce.data, Nr, ...(gir ? { gir } : {}), ...(old ? { replaces: old } : {}) });
+  const { child, sa: saR, tsi, tsr } = acceptChild(ctx, sa, choice, now, { Ni: nonce.data, Nr, ...(gir ? { gir } : {}), ...(old ? { replaces: old } : {}) });
   gir?.fill(0);
   if (old) {
     old.rekeyTheirs = { Ni: nonce.data, Nr, replacement: child };
@@ -315,9 +347,9 @@ export function respondCreateChild(ctx: EndpointContext, sa: IkeSa, req: readonl
       expectPeerDelete(ctx, old, now);
     }
   }
-  const resp: Payload[] = [payloads[0]!, { type: PayloadType.NONCE, critical: false, data: Nr }];
+  const resp: Payload[] = [saR, { type: PayloadType.NONCE, critical: false, data: Nr }];
   if (ke) resp.push({ type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue });
-  resp.push(payloads[1]!, payloads[2]!);
+  resp.push(tsi, tsr);
   ke?.dispose();
   answer(resp);
 }

@@ -24,10 +24,12 @@ import { isCryptoError } from '../../crypto/errors.js';
 import type { TransformSet } from '../../crypto/transforms.js';
 import type { KeyExchange } from '../../crypto/types.js';
 import { ourExchangeLost } from './child-sa.js';
-import { startDeleteIke } from './informational.js';
-import { retryDelay } from './create-child-sa.js';
+import { DeleteIkeTask } from './ike-delete.js';
+import { closeOnTimeout } from './common.js';
+import type { Task, TaskStatus } from './task.js';
+import { retryDelay } from './child-create.js';
 import { scheduleIkeLifetimes } from '../lifetimes.js';
-import { emitKeys } from './ike-sa-init.js';
+import { emitKeys } from './ike-init.js';
 import { totalRetransmitTime } from '../retransmit.js';
 import { transition } from '../sa-state.js';
 
@@ -82,7 +84,7 @@ function adopt(ctx: EndpointContext, from: IkeSa, to: IkeSa, now: number): void 
   ctx.later(from, now + totalRetransmitTime(ctx.settings.retransmit), (t) => {
     if (from.state !== 'REKEYED') return;
     ctx.log('ike', 1, from, `peer did not delete the rekeyed IKE_SA ${from.name}[${from.id}], deleting it`);
-    ctx.enqueue(from, (t2) => startDeleteIke(ctx, from, t2, 'rekeyed'), t);
+    ctx.queueTask(from, new DeleteIkeTask(ctx, from, { reason: 'rekeyed' }), t);
   });
   const h = (b: Uint8Array): string => Buffer.from(b).toString('hex');
   ctx.log('ike', 0, to, `IKE_SA ${from.name}[${from.id}] rekeyed to [${to.id}] with SPIs ${h(to.spiI)}_i ${h(to.spiR)}_r, suite ${to.info().suite}`);
@@ -91,51 +93,74 @@ function adopt(ctx: EndpointContext, from: IkeSa, to: IkeSa, now: number): void 
 
 // ---------------------------------------------------------------------------------------------- initiator
 
-export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, group?: number): void {
-  if (sa.state !== 'ESTABLISHED' || sa.rekeyOurs || sa.rekeyedTo) return;
-  if (childrenBusy(sa)) {
-    sa.rekeyAt = now + retryDelay(ctx);
-    return;
+/**
+ * IKE_REKEY: rekeys the IKE SA with CREATE_CHILD_SA (RFC 7296 1.3.2), in the group in use unless the peer asked for
+ * another with INVALID_KE_PAYLOAD.
+ */
+export class IkeRekeyTask implements Task {
+  readonly kind = 'IKE_REKEY';
+  readonly exchange = ExchangeType.CREATE_CHILD_SA;
+  private started: { spi: Uint8Array; Ni: Uint8Array; ke: KeyExchange; group: number; conn: IkeConnectionConfig } | undefined;
+
+  constructor(
+    private readonly ctx: EndpointContext,
+    private readonly sa: IkeSa,
+    private readonly group?: number,
+  ) {}
+
+  build(now: number): Payload[] | undefined {
+    const { ctx, sa } = this;
+    if (sa.state !== 'ESTABLISHED' || sa.rekeyOurs || sa.rekeyedTo) return undefined;
+    if (childrenBusy(sa)) {
+      sa.rekeyAt = now + retryDelay(ctx);
+      return undefined;
+    }
+    const conn = connOf(sa, 'IkeRekeyTask');
+    // Prefer the group in use (strongSwan does): it is known to be acceptable.
+    const g = this.group ?? sa.set?.ke ?? conn.proposals[0]?.ke[0];
+    if (g === undefined) return undefined; // a connection without key exchange methods never got established
+    const spi = ctx.newIkeSpi();
+    const Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
+    const ke = ctx.crypto.createKeyExchange(g, ctx.random);
+    transition(ctx, sa, 'REKEYING', 'starting IKE SA rekey');
+    sa.rekeyOurs = { Ni, spi };
+    this.started = { spi, Ni, ke, group: g, conn };
+    ctx.log('ike', 1, sa, `rekeying IKE_SA ${sa.name}[${sa.id}]`);
+    return [
+      { type: PayloadType.SA, critical: false, proposals: toSaProposals(conn.proposals, ProtocolId.IKE, spi) },
+      { type: PayloadType.NONCE, critical: false, data: Ni },
+      { type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue },
+    ];
   }
-  const conn = connOf(sa, 'startRekeyIke');
-  const spi = ctx.newIkeSpi();
-  const Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
-  // Prefer the group in use (strongSwan does): it is known to be acceptable.
-  const g = group ?? sa.set?.ke ?? conn.proposals[0]!.ke[0]!;
-  const ke = ctx.crypto.createKeyExchange(g, ctx.random);
-  transition(ctx, sa, 'REKEYING', 'starting IKE SA rekey');
-  sa.rekeyOurs = { Ni, spi };
-  ctx.log('ike', 1, sa, `rekeying IKE_SA ${sa.name}[${sa.id}]`);
-  const payloads: Payload[] = [
-    { type: PayloadType.SA, critical: false, proposals: toSaProposals(conn.proposals, ProtocolId.IKE, spi) },
-    { type: PayloadType.NONCE, critical: false, data: Ni },
-    { type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue },
-  ];
-  const abandon = (): void => {
-    ke.dispose();
-    sa.rekeyOurs = undefined;
-    if (sa.state === 'REKEYING') transition(ctx, sa, 'ESTABLISHED', 'IKE SA rekey abandoned');
-  };
-  ctx.sendRequest(sa, ExchangeType.CREATE_CHILD_SA, payloads, now, (_h, resp, t) => {
+
+  private abandon(): void {
+    this.started?.ke.dispose();
+    this.sa.rekeyOurs = undefined;
+    if (this.sa.state === 'REKEYING') transition(this.ctx, this.sa, 'ESTABLISHED', 'IKE SA rekey abandoned');
+  }
+
+  process(_h: unknown, resp: readonly Payload[], t: number): TaskStatus {
+    const { ctx, sa } = this;
+    const st = this.started;
+    if (!st) return 'done';
+    const { spi, Ni, ke, group: g, conn } = st;
     const err = errorNotify(resp);
     if (err) {
-      abandon();
+      this.abandon();
       const wanted = err.notifyType === NotifyType.INVALID_KE_PAYLOAD ? readU16be(err.data) : undefined;
-      if (wanted !== undefined) {
-        if (conn.proposals.some((p) => p.ke.includes(wanted)) && wanted !== g) {
-          ctx.enqueue(sa, (t2) => startRekeyIke(ctx, sa, t2, wanted), t);
-          return;
-        }
+      if (wanted !== undefined && conn.proposals.some((p) => p.ke.includes(wanted)) && wanted !== g) {
+        ctx.queueTask(sa, new IkeRekeyTask(ctx, sa, wanted), t);
+        return 'done';
       }
-      if (sa.rekeyedTo) return;
+      if (sa.rekeyedTo) return 'done';
       if (sa.rekeyTheirs?.replacement) {
         // Our rekey failed but the peer's, which we answered, stands: move to it and wait for its Delete.
         adopt(ctx, sa, sa.rekeyTheirs.replacement, t);
-        return;
+        return 'done';
       }
       ctx.log('ike', 1, sa, `IKE_SA rekey failed: peer answered ${notifyName(err.notifyType)}, retrying later`);
       sa.rekeyAt = t + (err.notifyType === NotifyType.TEMPORARY_FAILURE ? retryDelay(ctx) : retryDelay(ctx) * 10);
-      return;
+      return 'done';
     }
     const saP = findPayload(resp, PayloadType.SA);
     const nr = findPayload(resp, PayloadType.NONCE) as NoncePayload | undefined;
@@ -144,18 +169,18 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
     const chosen = onlyProposal(saP);
     const set = chosen ? acceptedProposal(conn.proposals, chosen, ProtocolId.IKE) : undefined;
     if (!chosen || !nr || !ker || !set || ker.group !== g || set.ke !== g || chosen.spi.length !== 8) {
-      abandon();
+      this.abandon();
       ctx.log('ike', 0, sa, 'invalid IKE_SA rekey response, keeping the current IKE_SA');
       sa.rekeyAt = t + retryDelay(ctx) * 10;
-      return;
+      return 'done';
     }
     let gir: Uint8Array;
     try {
       gir = ke.computeSharedSecret(ker.data);
     } catch (e) {
-      abandon();
+      this.abandon();
       ctx.log('ike', 0, sa, `IKE_SA rekey failed: ${isCryptoError(e) ? e.message : String(e)}`);
-      return;
+      return 'done';
     }
     ke.dispose();
     const created = successor(ctx, sa, conn, true, spi, chosen.spi, set, Ni, nr.data, gir, t);
@@ -166,14 +191,20 @@ export function startRekeyIke(ctx: EndpointContext, sa: IkeSa, now: number, grou
       // Our new SA is redundant: delete it; the peer (the winner's initiator) deletes the old one.
       ctx.log('ike', 1, sa, `IKE_SA rekey collision lost, deleting redundant IKE_SA [${created.id}]`);
       adopt(ctx, sa, theirs.replacement, t);
-      ctx.enqueue(created, (t2) => startDeleteIke(ctx, created, t2, 'rekeyed'), t);
-      return;
+      ctx.queueTask(created, new DeleteIkeTask(ctx, created, { reason: 'rekeyed' }), t);
+      return 'done';
     }
     if (theirs?.replacement) ctx.log('ike', 1, sa, 'IKE_SA rekey collision won');
     adopt(ctx, sa, created, t);
     // Make-before-break: the new IKE SA carries everything now; delete the old one on the old SA.
-    ctx.enqueue(sa, (t2) => startDeleteIke(ctx, sa, t2, 'rekeyed'), t);
-  });
+    ctx.queueTask(sa, new DeleteIkeTask(ctx, sa, { reason: 'rekeyed' }), t);
+    return 'done';
+  }
+
+  timeout(): void {
+    this.started?.ke.dispose();
+    closeOnTimeout(this.ctx, this.sa, this.exchange);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------- responder
@@ -227,6 +258,6 @@ export function respondRekeyIke(ctx: EndpointContext, sa: IkeSa, req: readonly P
   ]);
   ke.dispose();
   // Without a collision the CHILD SAs move now and the peer deletes the old SA; with one, the response to our
-  // own rekey decides (startRekeyIke).
+  // own rekey decides (IkeRekeyTask).
   if (!sa.rekeyOurs) adopt(ctx, sa, created, now);
 }

@@ -5,7 +5,7 @@
  * SK_d (with g^ir when the CREATE_CHILD_SA exchange carried KE payloads: PFS).
  */
 import { softLimit } from '../lifetimes.js';
-import { ProtocolId, NotifyType, PayloadType, type Payload, type TsPayload } from '../codec/types.js';
+import { ProtocolId, NotifyType, PayloadType, type Payload, type SaPayload, type TsPayload } from '../codec/types.js';
 import type { ChildConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { connOf, numberToSpi, requireKeyed, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
@@ -164,7 +164,13 @@ function reauthPredecessor(sa: IkeSa, cfg: ChildConfig): { owner: IkeSa; child: 
 }
 
 /** Responder side of accepting a choice: allocate our SPI, install, and build SA + TSi + TSr for the response. */
-export function acceptChild(ctx: EndpointContext, sa: IkeSa, choice: ChildChoice, now: number, opts: { Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array; replaces?: ChildSa }): { child: ChildSa; payloads: Payload[] } {
+export function acceptChild(
+  ctx: EndpointContext,
+  sa: IkeSa,
+  choice: ChildChoice,
+  now: number,
+  opts: { Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array; replaces?: ChildSa },
+): { child: ChildSa; sa: SaPayload; tsi: TsPayload; tsr: TsPayload; payloads: Payload[] } {
   const spiIn = ctx.allocateChildSpi();
   const child = installChild(ctx, sa, choice.cfg, {
     spiIn,
@@ -179,14 +185,10 @@ export function acceptChild(ctx: EndpointContext, sa: IkeSa, choice: ChildChoice
     ...(opts.gir ? { gir: opts.gir } : {}),
     ...(opts.replaces ? { replaces: opts.replaces } : {}),
   });
-  return {
-    child,
-    payloads: [
-      { type: PayloadType.SA, critical: false, proposals: [selectionToSaProposal(choice.sel.set, choice.sel.num, ProtocolId.ESP, numberToSpi(spiIn))] },
-      { type: PayloadType.TSi, critical: false, selectors: choice.remoteTs },
-      { type: PayloadType.TSr, critical: false, selectors: choice.localTs },
-    ],
-  };
+  const saP: SaPayload = { type: PayloadType.SA, critical: false, proposals: [selectionToSaProposal(choice.sel.set, choice.sel.num, ProtocolId.ESP, numberToSpi(spiIn))] };
+  const tsi: TsPayload = { type: PayloadType.TSi, critical: false, selectors: choice.remoteTs };
+  const tsr: TsPayload = { type: PayloadType.TSr, critical: false, selectors: choice.localTs };
+  return { child, sa: saP, tsi, tsr, payloads: [saP, tsi, tsr] };
 }
 
 export type ChildResponse = { ok: true; payloads: Payload[]; child: ChildSa } | { ok: false; payloads: Payload[]; notify: number; message: string };

@@ -7,7 +7,7 @@
  * A CHILD SA failure (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...) in the response leaves the IKE SA up without it
  * (RFC 7296 2.21.3); an AUTHENTICATION_FAILED closes the IKE SA (2.21.2).
  */
-import { ExchangeType, NotifyType, PayloadType, ProtocolId, type IdPayload, type Payload, type TsPayload } from '../codec/types.js';
+import { ExchangeType, NotifyType, PayloadType, type IdPayload, type Payload, type TsPayload } from '../codec/types.js';
 import type { IkeDownReason } from '../events.js';
 import type { ChildConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
@@ -17,8 +17,12 @@ import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payl
 import { buildChildOffer, processChildResponse, respondChild } from './child-sa.js';
 import { connectionsFor, peerConfigsFor, trafficSelectorFit } from '../connection-select.js';
 import { answerCpRequest, buildCpRequest, readCpReply } from './config-payload.js';
-import { deleteRefused, startCreateChild } from './create-child-sa.js';
-import { startDeleteIke } from './informational.js';
+import { ChildCreateTask, deleteRefused } from './child-create.js';
+import { DeleteIkeTask } from './ike-delete.js';
+import { NotifyTask } from './ike-notify.js';
+import { ReauthCompleteTask } from './ike-reauth.js';
+import { closeOnTimeout } from './common.js';
+import type { Task, TaskStatus } from './task.js';
 import { scheduleIkeLifetimes } from '../lifetimes.js';
 import { fmt } from '../format.js';
 import { remoteNatExplanation } from '../natd.js';
@@ -50,109 +54,131 @@ function toIdentity(p: IdPayload): Identity {
 
 // ---------------------------------------------------------------------------------------------- initiator
 
-export function startIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, child: ChildConfig | undefined, now: number): void {
-  const conn = connOf(sa, 'startIkeAuth');
-  sa.localId = localIdentity(sa, conn);
-  const ours = buildOurAuth(ctx, sa, conn, conn.remote.id);
-  if (!ours.ok) {
-    ctx.destroySa(sa, 'auth-failed', ours.message);
-    return;
-  }
-  const payloads: Payload[] = [idPayload(PayloadType.IDi, sa.localId)];
-  // RFC 7296 2.4: INITIAL_CONTACT when we hold no other IKE SA with this peer identity.
-  const others = ctx.establishedSas().some((o) => o !== sa && o.conn?.name === conn.name);
-  if (!others) payloads.push(notify(NotifyType.INITIAL_CONTACT));
-  const certs = ours.payloads.slice(0, -1);
-  payloads.push(...certs);
-  const certreq = certreqPayload(ctx.credentials, conn);
-  if (certreq) payloads.push(certreq);
-  if (conn.remote.id.type !== 0) payloads.push(idPayload(PayloadType.IDr, conn.remote.id));
-  payloads.push(ours.payloads[ours.payloads.length - 1]!);
-  const cpReq = buildCpRequest(conn, sa.vipHint);
-  if (cpReq) {
-    payloads.push(cpReq);
-    sa.requestingVips = true;
-  }
-  if (child) {
-    const spiIn = ctx.allocateChildSpi();
-    const offer = buildChildOffer(sa, child, spiIn, { stripKe: true });
-    sa.initialChild = { config: child, spiIn, localTs: offer.localTs, remoteTs: offer.remoteTs };
-    payloads.push(offer.sa, offer.tsi, offer.tsr);
-  }
-  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
-  ctx.sendRequest(sa, ExchangeType.IKE_AUTH, payloads, now, (_h, p, t) => processAuthResponse(ctx, sa, p, t));
-}
+/**
+ * IKE_AUTH, initiator (RFC 7296 1.2, 2.15): our identity and AUTH (with certificates and CERTREQ for pubkey),
+ * INITIAL_CONTACT (2.4), a configuration request for virtual IPs (3.15) and the first CHILD SA.
+ */
+export class IkeAuthTask implements Task {
+  readonly kind = 'IKE_AUTH';
+  readonly exchange = ExchangeType.IKE_AUTH;
 
-function processAuthResponse(ctx: EndpointContext, sa: KeyedIkeSa, payloads: readonly Payload[], now: number): void {
-  const conn = connOf(sa, 'processAuthResponse');
-  if (hasNotify(payloads, NotifyType.AUTHENTICATION_FAILED)) {
-    const what = conn.local.method === 'psk' ? `the pre-shared key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(conn.remote.id)}' differs from the peer's` : `the peer does not accept our certificate or signature (check its CA, our certificate's identities and its revocation)`;
-    const msg =
-      `peer ${fmt(sa.remote)} rejected our authentication (AUTHENTICATION_FAILED): ${what}, ` +
-      `or the peer expects other identities (we sent IDi '${formatIdentity(sa.localId)}'${conn.remote.id.type !== 0 ? `, IDr '${formatIdentity(conn.remote.id)}'` : ''})`;
-    ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message: msg });
-    ctx.destroySa(sa, 'auth-failed', msg);
-    return;
+  constructor(
+    private readonly ctx: EndpointContext,
+    private readonly sa: KeyedIkeSa,
+    readonly child: ChildConfig | undefined,
+  ) {}
+
+  build(): Payload[] | undefined {
+    const { ctx, sa } = this;
+    const child = this.child;
+    const conn = connOf(sa, 'IkeAuthTask');
+    sa.localId = localIdentity(sa, conn);
+    const ours = buildOurAuth(ctx, sa, conn, conn.remote.id);
+    if (!ours.ok) {
+      ctx.destroySa(sa, 'auth-failed', ours.message);
+      return undefined;
+    }
+    const payloads: Payload[] = [idPayload(PayloadType.IDi, sa.localId)];
+    // RFC 7296 2.4: INITIAL_CONTACT when we hold no other IKE SA with this peer identity.
+    const others = ctx.establishedSas().some((o) => o !== sa && o.conn?.name === conn.name);
+    if (!others) payloads.push(notify(NotifyType.INITIAL_CONTACT));
+    payloads.push(...ours.certs);
+    const certreq = certreqPayload(ctx.credentials, conn);
+    if (certreq) payloads.push(certreq);
+    if (conn.remote.id.type !== 0) payloads.push(idPayload(PayloadType.IDr, conn.remote.id));
+    payloads.push(ours.auth);
+    const cpReq = buildCpRequest(conn, sa.vipHint);
+    if (cpReq) {
+      payloads.push(cpReq);
+      sa.requestingVips = true;
+    }
+    if (child) {
+      const spiIn = ctx.allocateChildSpi();
+      const offer = buildChildOffer(sa, child, spiIn, { stripKe: true });
+      sa.initialChild = { config: child, spiIn, localTs: offer.localTs, remoteTs: offer.remoteTs };
+      payloads.push(offer.sa, offer.tsi, offer.tsr);
+    }
+    ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
+    return payloads;
   }
-  const idr = findPayload(payloads, PayloadType.IDr) as IdPayload | undefined;
-  const auth = findPayload(payloads, PayloadType.AUTH);
-  if (!idr || !auth) {
-    const err = errorNotify(payloads);
-    const msg = err ? `peer answered IKE_AUTH with ${notifyName(err.notifyType)}` : 'IKE_AUTH response lacks IDr or AUTH';
-    ctx.destroySa(sa, err ? 'error' : 'invalid-syntax', msg);
-    return;
-  }
-  // RFC 3.10.1: an error type we do not handle in a response means "the corresponding request has failed
-  // entirely". The errors about the CHILD SA leave the IKE SA up (2.21.3, handled below); any other one fails
-  // it, and since the peer believes the IKE SA is up, we delete it there (strongSwan also fails IKE_AUTH here).
-  const fatal = payloads.find((x) => x.type === PayloadType.NOTIFY && x.notifyType < 16384 && !CHILD_ERRORS.has(x.notifyType));
-  if (fatal && fatal.type === PayloadType.NOTIFY) {
-    closeWithDelete(ctx, sa, 'error', `peer answered IKE_AUTH with ${notifyName(fatal.notifyType)}`, now);
-    return;
-  }
-  const remoteId = toIdentity(idr);
-  reportRemoteNat(ctx, sa, remoteId);
-  if (!identityMatches(conn.remote.id, remoteId)) {
-    const msg = `peer identity '${formatIdentity(remoteId)}' does not match the configured remote id '${formatIdentity(conn.remote.id)}'`;
-    failAfterAuth(ctx, sa, msg, now);
-    return;
-  }
-  sa.remoteId = remoteId;
-  const peer = checkPeerAuth(ctx, sa, conn, payloads, auth, remoteId, now);
-  if (!peer.ok) {
-    failAfterAuth(ctx, sa, peer.message, now);
-    return;
-  }
-  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with ${peer.label} successful`);
-  established(ctx, sa, conn, now);
-  if (sa.requestingVips) {
-    sa.requestingVips = false;
-    const got = readCpReply(payloads);
-    sa.virtualIps = got.addresses;
-    if (got.addresses.length > 0) {
-      ctx.log('ike', 0, sa, `installing new virtual IP ${got.addresses.join(', ')}${got.dns.length ? `, DNS ${got.dns.join(', ')}` : ''}`);
-      ctx.emit({ type: 'vip-assigned', ikeSaId: sa.id, addresses: got.addresses, dns: got.dns });
-    } else ctx.log('ike', 0, sa, 'no virtual IP received from the peer although we asked for one');
-  }
-  const offer = sa.initialChild;
-  if (offer) {
-    const err = errorNotify(payloads);
-    if (err) {
-      const msg = `CHILD_SA ${offer.config.name} not established: peer answered ${notifyName(err.notifyType)}`;
-      ctx.log('ike', 0, sa, msg);
-      ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: offer.config.name, notify: notifyName(err.notifyType), message: msg });
-    } else {
-      const r = processChildResponse(ctx, sa, offer, payloads, now, { stripKe: true, Ni: sa.Ni, Nr: sa.Nr });
-      if (!r.ok) {
-        ctx.log('ike', 0, sa, `CHILD_SA ${offer.config.name} not established: ${r.message}`);
-        ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: offer.config.name, notify: 'INVALID_SYNTAX', message: r.message });
-        ctx.releaseChildSpi(offer.spiIn);
-        deleteRefused(ctx, sa, payloads, offer.spiIn, now);
+
+  process(_h: unknown, payloads: readonly Payload[], now: number): TaskStatus {
+    const { ctx, sa } = this;
+    const conn = connOf(sa, 'IkeAuthTask.process');
+    if (hasNotify(payloads, NotifyType.AUTHENTICATION_FAILED)) {
+      const what = conn.local.method === 'psk' ? `the pre-shared key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(conn.remote.id)}' differs from the peer's` : `the peer does not accept our certificate or signature (check its CA, our certificate's identities and its revocation)`;
+      const msg =
+        `peer ${fmt(sa.remote)} rejected our authentication (AUTHENTICATION_FAILED): ${what}, ` +
+        `or the peer expects other identities (we sent IDi '${formatIdentity(sa.localId)}'${conn.remote.id.type !== 0 ? `, IDr '${formatIdentity(conn.remote.id)}'` : ''})`;
+      ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message: msg });
+      ctx.destroySa(sa, 'auth-failed', msg);
+      return 'done';
+    }
+    const idr = findPayload(payloads, PayloadType.IDr) as IdPayload | undefined;
+    const auth = findPayload(payloads, PayloadType.AUTH);
+    if (!idr || !auth) {
+      const err = errorNotify(payloads);
+      const msg = err ? `peer answered IKE_AUTH with ${notifyName(err.notifyType)}` : 'IKE_AUTH response lacks IDr or AUTH';
+      ctx.destroySa(sa, err ? 'error' : 'invalid-syntax', msg);
+      return 'done';
+    }
+    // RFC 3.10.1: an error type we do not handle in a response means "the corresponding request has failed
+    // entirely". The errors about the CHILD SA leave the IKE SA up (2.21.3, handled below); any other one fails
+    // it, and since the peer believes the IKE SA is up, we delete it there (strongSwan also fails IKE_AUTH here).
+    const fatal = payloads.find((x) => x.type === PayloadType.NOTIFY && x.notifyType < 16384 && !CHILD_ERRORS.has(x.notifyType));
+    if (fatal && fatal.type === PayloadType.NOTIFY) {
+      closeWithDelete(ctx, sa, 'error', `peer answered IKE_AUTH with ${notifyName(fatal.notifyType)}`, now);
+      return 'done';
+    }
+    const remoteId = toIdentity(idr);
+    reportRemoteNat(ctx, sa, remoteId);
+    if (!identityMatches(conn.remote.id, remoteId)) {
+      const msg = `peer identity '${formatIdentity(remoteId)}' does not match the configured remote id '${formatIdentity(conn.remote.id)}'`;
+      failAfterAuth(ctx, sa, msg, now);
+      return 'done';
+    }
+    sa.remoteId = remoteId;
+    const peer = checkPeerAuth(ctx, sa, conn, payloads, auth, remoteId, now);
+    if (!peer.ok) {
+      failAfterAuth(ctx, sa, peer.message, now);
+      return 'done';
+    }
+    ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with ${peer.label} successful`);
+    established(ctx, sa, conn, now);
+    if (sa.requestingVips) {
+      sa.requestingVips = false;
+      const got = readCpReply(payloads);
+      sa.virtualIps = got.addresses;
+      if (got.addresses.length > 0) {
+        ctx.log('ike', 0, sa, `installing new virtual IP ${got.addresses.join(', ')}${got.dns.length ? `, DNS ${got.dns.join(', ')}` : ''}`);
+        ctx.emit({ type: 'vip-assigned', ikeSaId: sa.id, addresses: got.addresses, dns: got.dns });
+      } else ctx.log('ike', 0, sa, 'no virtual IP received from the peer although we asked for one');
+    }
+    const offer = sa.initialChild;
+    if (offer) {
+      const err = errorNotify(payloads);
+      if (err) {
+        const msg = `CHILD_SA ${offer.config.name} not established: peer answered ${notifyName(err.notifyType)}`;
+        ctx.log('ike', 0, sa, msg);
+        ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: offer.config.name, notify: notifyName(err.notifyType), message: msg });
+      } else {
+        const r = processChildResponse(ctx, sa, offer, payloads, now, { stripKe: true, Ni: sa.Ni, Nr: sa.Nr });
+        if (!r.ok) {
+          ctx.log('ike', 0, sa, `CHILD_SA ${offer.config.name} not established: ${r.message}`);
+          ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: offer.config.name, notify: 'INVALID_SYNTAX', message: r.message });
+          ctx.releaseChildSpi(offer.spiIn);
+          deleteRefused(ctx, sa, payloads, offer.spiIn, now);
+        }
       }
     }
+    // Only now (the CHILD SA of IKE_AUTH is in place) queue the follow-up CHILD SAs and a reauthentication's end.
+    afterInitiatorUp(ctx, sa, now);
+    return 'done';
   }
-  // Only now (the CHILD SA of IKE_AUTH is in place) queue the follow-up CHILD SAs and a reauthentication's end.
-  afterInitiatorUp(ctx, sa, now);
+
+  timeout(): void {
+    closeOnTimeout(this.ctx, this.sa, this.exchange);
+  }
 }
 
 /** Error notifies about the CHILD SA of IKE_AUTH: the IKE SA is set up without it (RFC 7296 2.21.3). */
@@ -174,17 +200,14 @@ const CHILD_ERRORS = new Set<number>([
  */
 export function closeWithDelete(ctx: EndpointContext, sa: IkeSa, reason: IkeDownReason, message: string, now: number): void {
   ctx.log('ike', 0, sa, `${message}; deleting the IKE_SA at the peer`);
-  transition(ctx, sa, 'DELETING', 'initiator rejects an authentic IKE_AUTH response');
-  const d: Payload = { type: PayloadType.DELETE, critical: false, protocol: ProtocolId.IKE, spiSize: 0, spis: [] };
-  const done = (): void => ctx.destroySa(sa, reason, message);
-  ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [d], now, done, done);
+  ctx.queueTask(sa, new DeleteIkeTask(ctx, sa, { reason, message, why: 'initiator rejects an authentic IKE_AUTH response' }), now, { first: true });
 }
 
 /** RFC 7296 2.21.2: an initiator that rejects the responder's AUTH tells it in an INFORMATIONAL, then closes. */
 function failAfterAuth(ctx: EndpointContext, sa: IkeSa, message: string, now: number): void {
   ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message });
   ctx.log('ike', 0, sa, `${message}; notifying the peer`);
-  ctx.sendRequest(sa, ExchangeType.INFORMATIONAL, [notify(NotifyType.AUTHENTICATION_FAILED)], now, () => ctx.destroySa(sa, 'auth-failed', message), () => ctx.destroySa(sa, 'auth-failed', message));
+  ctx.queueTask(sa, new NotifyTask([notify(NotifyType.AUTHENTICATION_FAILED)], () => ctx.destroySa(sa, 'auth-failed', message)), now, { first: true });
 }
 
 /**
@@ -193,26 +216,9 @@ function failAfterAuth(ctx: EndpointContext, sa: IkeSa, message: string, now: nu
  * runs these one after the other, after the CHILD SA of IKE_AUTH itself.
  */
 function afterInitiatorUp(ctx: EndpointContext, sa: IkeSa, now: number): void {
-  for (const cfg of sa.pendingChildren.splice(0)) ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, cfg, t), now);
+  for (const cfg of sa.pendingChildren.splice(0)) ctx.queueTask(sa, new ChildCreateTask(ctx, sa, cfg), now);
   const old = sa.reauthOf;
-  if (old) ctx.enqueue(sa, (t) => finishReauth(ctx, sa, old, t), now);
-}
-
-/**
- * Make-before-break: once every CHILD SA of the old IKE SA exists on the new one (including any that completed on
- * the old SA while we were reauthenticating), delete the old IKE SA.
- */
-function finishReauth(ctx: EndpointContext, sa: IkeSa, old: IkeSa, now: number): void {
-  if (sa.state !== 'ESTABLISHED' || (old.state !== 'ESTABLISHED' && old.state !== 'REKEYED')) return;
-  const have = new Set(sa.children.map((c) => c.config));
-  const missing = [...new Set(old.children.map((c) => c.config))].filter((c) => !have.has(c));
-  if (missing.length > 0) {
-    for (const cfg of missing) ctx.enqueue(sa, (t) => startCreateChild(ctx, sa, cfg, t), now);
-    ctx.enqueue(sa, (t) => finishReauth(ctx, sa, old, t), now);
-    return;
-  }
-  ctx.log('ike', 0, sa, `reauthentication of IKE_SA ${old.name}[${old.id}] complete, deleting it`);
-  ctx.enqueue(old, (t) => startDeleteIke(ctx, old, t, 'rekeyed'), now);
+  if (old) ctx.queueTask(sa, new ReauthCompleteTask(ctx, sa, old), now);
 }
 
 function established(ctx: EndpointContext, sa: IkeSa, conn: IkeConnectionConfig, now: number): void {
@@ -297,7 +303,7 @@ export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readon
       // unique = replace deletes them with a Delete as strongSwan does.
       for (const old of duplicates) {
         if (initialContact) ctx.destroySa(old, 'deleted', `deleting stale IKE_SA ${old.name}[${old.id}]: peer sent INITIAL_CONTACT`);
-        else ctx.enqueue(old, (t) => startDeleteIke(ctx, old, t), now);
+        else ctx.queueTask(old, new DeleteIkeTask(ctx, old), now);
       }
     }
   }

@@ -1,0 +1,39 @@
+/**
+ * IKE_DPD (RFC 7296 2.4): a liveness check, an empty INFORMATIONAL request; a peer that answers none of its
+ * retransmissions is dead and the IKE SA is closed (dpd_action then decides what follows: restart.ts).
+ *
+ *   HDR, SK {}  -->  <--  HDR, SK {}
+ */
+import { ExchangeType, type Payload } from '../codec/types.js';
+import type { EndpointContext } from '../context.js';
+import type { IkeSa } from '../ike-sa.js';
+import type { Task, TaskStatus } from './task.js';
+
+export class DpdTask implements Task {
+  readonly kind = 'IKE_DPD';
+  readonly exchange = ExchangeType.INFORMATIONAL;
+
+  constructor(
+    private readonly ctx: EndpointContext,
+    private readonly sa: IkeSa,
+  ) {}
+
+  build(): Payload[] | undefined {
+    if (this.sa.state !== 'ESTABLISHED') {
+      this.sa.dpdPending = false;
+      return undefined;
+    }
+    this.ctx.log('ike', 2, this.sa, 'sending DPD request');
+    return [];
+  }
+
+  process(): TaskStatus {
+    this.sa.dpdPending = false;
+    this.ctx.log('ike', 2, this.sa, 'liveness check answered');
+    return 'done';
+  }
+
+  timeout(): void {
+    this.ctx.destroySa(this.sa, 'timeout', `peer ${this.sa.remote.address} did not answer DPD: giving up after ${this.ctx.settings.retransmit.tries} retransmits`);
+  }
+}
