@@ -8,6 +8,9 @@ import type { TrafficSample } from './types.js';
 const W = 600;
 const H = 120;
 const WINDOW_MS = 3600_000;
+const MIN_WINDOW_MS = 60_000;
+
+const spanText = (ms: number) => (ms < 120_000 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`);
 
 export interface Rate {
   t: number;
@@ -30,12 +33,14 @@ export function rates(samples: readonly TrafficSample[]): Rate[] {
 
 export function chart(label: string, samples: readonly TrafficSample[], now: number): HTMLElement {
   const r = rates(samples).filter((x) => x.t >= now - WINDOW_MS);
+  // The span shown grows with the data, from a minute up to the hour kept, so a new SA's line is readable.
+  const span = Math.min(WINDOW_MS, Math.max(MIN_WINDOW_MS, now - (r[0]?.t ?? now)));
   const max = Math.max(1, ...r.map((x) => Math.max(x.in, x.out)));
-  const x = (t: number) => ((t - (now - WINDOW_MS)) / WINDOW_MS) * W;
+  const x = (t: number) => ((t - (now - span)) / span) * W;
   const y = (v: number) => H - 4 - (v / max) * (H - 16);
   const pts = (f: (p: Rate) => number) => r.map((p) => `${x(p.t).toFixed(1)},${y(f(p)).toFixed(1)}`).join(' ');
   const last = r[r.length - 1];
-  const summary = `${label}: now ${bytes(last?.in ?? 0)}/s in, ${bytes(last?.out ?? 0)}/s out; peak ${bytes(max)}/s over the last hour`;
+  const summary = `${label}: now ${bytes(last?.in ?? 0)}/s in, ${bytes(last?.out ?? 0)}/s out; peak ${bytes(max)}/s over the last ${spanText(span)}`;
   const graphic = svg(
     'svg',
     { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': summary, 'data-points': r.length, 'data-last-in': Math.round(last?.in ?? 0), 'data-last-out': Math.round(last?.out ?? 0) },
@@ -43,7 +48,7 @@ export function chart(label: string, samples: readonly TrafficSample[], now: num
     svg('line', { x1: 0, y1: H - 4, x2: W, y2: H - 4, stroke: '#c8c8c8' }),
     svg('text', { x: 4, y: 12, 'font-size': 11, fill: '#4a4a4a' }, `${bytes(max)}/s`),
     svg('text', { x: W - 4, y: H - 8, 'font-size': 11, fill: '#4a4a4a', 'text-anchor': 'end' }, 'now'),
-    svg('text', { x: 4, y: H - 8, 'font-size': 11, fill: '#4a4a4a' }, '-60 min'),
+    svg('text', { x: 4, y: H - 8, 'font-size': 11, fill: '#4a4a4a' }, `-${spanText(span)}`),
     svg('polyline', { class: 'in', fill: 'none', 'stroke-width': 2, points: pts((p) => p.in) }),
     svg('polyline', { class: 'out', fill: 'none', 'stroke-width': 2, points: pts((p) => p.out) }),
   );
