@@ -137,6 +137,21 @@ describe('Apple .mobileconfig', () => {
     expect(out.notes).toContain('the profile carries the PKCS#12 password: hand it to the user as privately as the PKCS#12 itself');
   });
 
+  it('EAP-TLS: EAP with the PKCS#12 identity, no IKE certificate authentication', () => {
+    const text = new TextDecoder().decode(read('src/profile/fixtures/eap.conf')).replace('auth = eap-mschapv2', 'auth = eap-tls');
+    const { input } = fixtureInput(read, 'eap.conf', { text, user: undefined, pkcs12: { der: read('src/profile/fixtures/carol.p12'), name: 'carol.p12', password: 'carol-p12' } });
+    const { byType } = payloads(buildMobileconfig(input, countingRandom()).text);
+    const ikev2 = dict(byType.get('com.apple.vpn.managed')?.IKEv2, 'IKEv2');
+    expect(ikev2).toMatchObject({
+      AuthenticationMethod: 'None',
+      ExtendedAuthEnabled: 1,
+      LocalIdentifier: 'carol@example.org',
+      PayloadCertificateUUID: byType.get('com.apple.security.pkcs12')?.PayloadUUID,
+    });
+    expect(ikev2.AuthName).toBeUndefined();
+    expect(ikev2.CertificateType).toBeUndefined();
+  });
+
   it('a gateway none of whose proposals Apple can express: a ProfileError naming each and why', () => {
     const text = new TextDecoder()
       .decode(read('src/profile/fixtures/eap.conf'))
