@@ -8,6 +8,8 @@
  */
 import type { EndpointSettings } from '../ike/config.js';
 import { DEFAULT_SETTINGS } from '../ike/config.js';
+import type { RadiusSettings } from '../radius/config.js';
+import { eapRadiusSettingsFrom } from './eap-radius.js';
 import { ConfigError, type SourceLocation } from './errors.js';
 import { parseProblems, parseSettings, type ConfigIo, type ReadFileFn, type SettingsSection } from './parser.js';
 import { parseBool, parseDurationMs, ValueProblem } from './values.js';
@@ -16,6 +18,8 @@ export interface GlobalSettings {
   readonly endpoint: Partial<EndpointSettings>;
   /** charon.fragment_size: applies to every connection (bytes of IP datagram). */
   readonly fragmentSize?: number;
+  /** charon.plugins.eap-radius (./eap-radius.ts), when it names a RADIUS server. */
+  readonly radius?: RadiusSettings;
   /** charon.* keys that cygnet reads no meaning from, with where they are. */
   readonly ignored: readonly { key: string; loc: SourceLocation }[];
 }
@@ -89,7 +93,9 @@ export function globalSettingsFrom(root: SettingsSection): GlobalSettings {
   // charon.dos_protection = no: no cookies and no per-IP block, whatever the thresholds say (receiver.c).
   if (!dosProtection) Object.assign(endpoint, { cookieThreshold: 0, cookieThresholdIp: 0, blockThreshold: 0 });
   if (maxPacket !== undefined && maxPacket > 0) endpoint.reassembly = { ...DEFAULT_SETTINGS.reassembly, maxBytes: maxPacket };
-  return { endpoint, ...(fragmentSize !== undefined ? { fragmentSize } : {}), ignored };
+  const radius = eapRadiusSettingsFrom(charon);
+  ignored.push(...radius.ignored);
+  return { endpoint, ...(fragmentSize !== undefined ? { fragmentSize } : {}), ...(radius.settings ? { radius: radius.settings } : {}), ignored };
 }
 
 /** Parses strongswan.conf text (includes resolved through `io`). Throws ConfigError with file:line. */
