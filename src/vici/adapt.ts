@@ -154,6 +154,8 @@ export interface IkeSaExtras {
   readonly reauthAt?: number;
   readonly localVips?: readonly string[];
   readonly remoteVips?: readonly string[];
+  /** 'tcp' when the SA rides an RFC 9329 TCP stream. */
+  readonly transport?: 'tcp';
   /** Per-CHILD_SA extras (counters from the ESP engine, install time). */
   readonly child?: (c: ChildSaInfo) => ChildSaExtras | undefined;
 }
@@ -191,6 +193,7 @@ export function viciIkeSa(sa: IkeSaInfo, children: readonly ChildSaInfo[], x: Ik
     ...(now !== undefined && x.reauthAt !== undefined ? { reauthTime: secondsBetween(now, x.reauthAt) } : {}),
     ...(x.localVips ? { localVips: x.localVips } : {}),
     ...(x.remoteVips ? { remoteVips: x.remoteVips } : {}),
+    ...(x.transport ? { transport: x.transport } : {}),
     children: children.map((c) => viciChildSa(c, { ...(now !== undefined ? { now } : {}), ...(x.child?.(c) ?? {}) })),
   };
 }

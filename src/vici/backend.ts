@@ -88,6 +88,8 @@ export interface ViciIkeSa {
   readonly natRemote?: boolean;
   readonly natFake?: boolean;
   readonly natAny?: boolean;
+  /** cygnet: 'tcp' when the SA's messages ride an RFC 9329 TCP stream (key `transport`, absent for UDP). */
+  readonly transport?: 'tcp';
   readonly encrAlg?: string;
   readonly encrKeySize?: number;
   readonly integAlg?: string;

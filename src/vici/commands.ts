@@ -116,6 +116,8 @@ export function ikeSaBody(sa: ViciIkeSa): ViciInput {
   if (sa.natRemote) b['nat-remote'] = 'yes';
   if (sa.natFake) b['nat-fake'] = 'yes';
   if (sa.natAny ?? (sa.natLocal || sa.natRemote || sa.natFake)) b['nat-any'] = 'yes';
+  // cygnet's addition (RFC 9329), only when not UDP, as charon adds keys only when they apply.
+  if (sa.transport) b.transport = sa.transport;
   if (sa.encrAlg !== undefined) {
     b['encr-alg'] = sa.encrAlg;
     if (sa.encrKeySize) b['encr-keysize'] = sa.encrKeySize;
