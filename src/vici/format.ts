@@ -57,6 +57,7 @@ export function formatListSa(event: ViciMessage): string[] {
     if (ike.has('remote-eap-id')) r += ` EAP: '${g('remote-eap-id')}'`;
     if (ike.has('remote-xauth-id')) r += ` XAuth: '${g('remote-xauth-id')}'`;
     if (ike.has('remote-vips')) r += ` [${g('remote-vips')}]`;
+    if (ike.get('transport') === 'tcp') r += ' over TCP';
     lines.push(r);
     if (ike.has('encr-alg')) {
       let s = `  ${g('encr-alg')}`;
