@@ -74,6 +74,7 @@ export async function startVici(daemon: Daemon, o: StartViciOptions): Promise<Vi
       reload: o.reload,
       now: () => daemon.now(),
       childExtras: (c) => daemon.childExtras(c),
+      ikeExtras: (sa) => (daemon.tcp.transportOf(sa.remote) === 'tcp' ? { transport: 'tcp' } : undefined),
       scheduled: () => daemon.scheduled(),
       applyVici: (store) => {
         source.store = store;
