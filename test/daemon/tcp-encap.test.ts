@@ -10,11 +10,16 @@ import { toDaemonConfig } from '../../src/daemon/connections.js';
 import { Logger } from '../../src/daemon/logger.js';
 import { parseSwanctlConfig } from '../../src/config/index.js';
 import { buildIpv4, createMemoryTun, icmpEcho, type TunHost } from '../helpers/index.js';
-import { freePorts, siteConf, waitFor } from './harness.js';
+import { freePorts, runCli, siteConf, spawnDaemon, waitFor, type DaemonProcess } from './harness.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const daemons: Daemon[] = [];
+const processes: DaemonProcess[] = [];
 afterEach(async () => {
   for (const d of daemons.splice(0)) await d.stop(200);
+  for (const p of processes.splice(0)) p.kill();
 });
 
 const established = (d: Daemon) => d.status().ikeSas.some((s) => s.state === 'ESTABLISHED' && s.children.length > 0);
@@ -109,4 +114,29 @@ describe('RFC 9329 TCP encapsulation between two daemons', () => {
     expect(moon.d.status().counters['tcpStreamsOpened']).toBe(0);
     expect(lm.join('\n')).not.toMatch(/over TCP/);
   }, 20_000);
+
+  it('cygnet daemon --tcp-port: list-sas over vici says "over TCP" on both sides', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cygnet-tcp-'));
+    const [port, natt, tcp] = await freePorts(3);
+    const conf = (host: string, peer: string, ids: [string, string], ts: [string, string], extra: string, start: string) =>
+      siteConf({ localPort: port!, remotePort: port!, localId: ids[0], remoteId: ids[1], localTs: ts[0], remoteTs: ts[1], startAction: start, connExtra: extra })
+        .replace(/local_addrs = \S+/, `local_addrs = ${host}`)
+        .replace(/remote_addrs = \S+/, `remote_addrs = ${peer}`);
+    writeFileSync(join(dir, 'moon.conf'), conf('127.0.0.1', '127.0.0.2', ['moon.example', 'sun.example'], ['10.1.0.0/16', '10.2.0.0/16'], 'encap = tcp', 'none'));
+    writeFileSync(join(dir, 'sun.conf'), conf('127.0.0.2', '127.0.0.1', ['sun.example', 'moon.example'], ['10.2.0.0/16', '10.1.0.0/16'], '', 'none'));
+    const common = ['--port', String(port), '--natt-port', String(natt), '--tcp-port', String(tcp)];
+    const sun = spawnDaemon(['--config', join(dir, 'sun.conf'), ...common, '--bind', '127.0.0.2', '--socket', join(dir, 'sun.vici')]);
+    const moon = spawnDaemon(['--config', join(dir, 'moon.conf'), ...common, '--bind', '127.0.0.1', '--socket', join(dir, 'moon.vici')]);
+    processes.push(sun, moon);
+    await waitFor(() => sun.output().includes('daemon running') && moon.output().includes('daemon running'), 30_000, () => sun.output() + moon.output());
+    expect(sun.output()).toContain(`listening on TCP 127.0.0.2[${tcp}]`);
+    const up = runCli(['up', 'net', '--socket', join(dir, 'moon.vici')]);
+    expect(await up.exited, up.output()).toBe(0);
+    for (const [side, sock, peer] of [['moon', 'moon.vici', '127.0.0.2'], ['sun', 'sun.vici', '127.0.0.1']] as const) {
+      const ls = runCli(['list-sas', '--socket', join(dir, sock)]);
+      expect(await ls.exited, ls.output()).toBe(0);
+      expect(ls.output(), side).toMatch(new RegExp(`remote '(moon|sun)\\.example' @ ${peer.replace(/\./g, '\\.')}\\[\\d+\\] over TCP`));
+    }
+    expect(moon.output()).toMatch(/established between .* over TCP/);
+  }, 60_000);
 });
