@@ -6,7 +6,7 @@
  *
  * Ends with the openssl/node ratio for AES-128-GCM 1400-byte seals (issue 2 requires >= 3x in the same run).
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman } from 'node:crypto';
 import { availableBackends, backendUnavailableReasons } from '../src/crypto/backends/index.js';
 import { groupLabel } from '../src/crypto/backends/kex-common.js';
 import { seededRandom } from '../src/crypto/random.js';
@@ -164,6 +164,28 @@ function benchKeyExchange(rep: Reporter, backend: CryptoBackend, group: number):
   peer.dispose();
 }
 
+/**
+ * X25519 the way the node backend did it before issue 17: the raw keys wrapped in PKCS#8 / SPKI DER (RFC 8410) and
+ * imported through OpenSSL 3's decoders, next to the `node` rows (raw keys imported as JWK) in the same run.
+ */
+function benchX25519DerReference(rep: Reporter): void {
+  const pkcs8 = Buffer.from('302e020100300506032b656e04220420', 'hex');
+  const spki = Buffer.from('302a300506032b656e032100', 'hex');
+  const random = seededRandom(31);
+  const opts = { timeMs: benchTimeMs(150), minOps: 2 };
+  const keygen = (): { priv: ReturnType<typeof createPrivateKey>; pub: Buffer } => {
+    const priv = createPrivateKey({ key: Buffer.concat([pkcs8, random.fill(new Uint8Array(32))]), format: 'der', type: 'pkcs8' });
+    const der = createPublicKey(priv).export({ format: 'der', type: 'spki' });
+    return { priv, pub: der.subarray(der.length - 32) };
+  };
+  const algorithm = groupLabel(31);
+  rep.add({ bench: BENCH, backend: 'node-der', algorithm, size: 32, op: 'keygen', pps: measure(keygen, opts).pps });
+  const ours = keygen();
+  const peer = keygen().pub;
+  const derive = measure(() => diffieHellman({ privateKey: ours.priv, publicKey: createPublicKey({ key: Buffer.concat([spki, peer]), format: 'der', type: 'spki' }) }), opts);
+  rep.add({ bench: BENCH, backend: 'node-der', algorithm, size: 32, op: 'derive', pps: derive.pps });
+}
+
 function find(rows: BenchRow[], backend: string, algorithm: string, size: number, op: string): number | undefined {
   return rows.find((r) => r.backend === backend && r.algorithm === algorithm && r.size === size && r.op === op)?.pps;
 }
@@ -185,7 +207,22 @@ export async function run(): Promise<void> {
   for (const b of backends) {
     for (const g of KE_GROUPS) if (b.hasKeyExchange(g) && want(`${b.name} ${groupLabel(g)}`)) benchKeyExchange(rep, b, g);
   }
-  rep.print([ratioLine(rep.rows)]);
+  if (want(`node-der ${groupLabel(31)}`)) benchX25519DerReference(rep);
+  rep.print([ratioLine(rep.rows), x25519Line(rep.rows)]);
+}
+
+/** Issue 17: X25519 keygen + derive on the node backend (raw keys as JWK) against the DER import it replaced. */
+function x25519Line(rows: BenchRow[]): string {
+  const alg = groupLabel(31);
+  const perExchange = (backend: string): number | undefined => {
+    const k = find(rows, backend, alg, 32, 'keygen');
+    const d = find(rows, backend, alg, 32, 'derive');
+    return k === undefined || d === undefined ? undefined : 1 / (1 / k + 1 / d);
+  };
+  const n = perExchange('node');
+  const der = perExchange('node-der');
+  if (n === undefined || der === undefined) return `node/node-der ${alg} keygen+derive: n/a (row missing)`;
+  return `node/node-der ${alg} keygen+derive: ${(n / der).toFixed(2)}x (${Math.round(n)} vs ${Math.round(der)} exchanges/s)`;
 }
 
 /** Issue 2's acceptance line, from this same run. */
