@@ -19,9 +19,11 @@ function fails(f: () => unknown): { code: ProfileErrorCode; message: string } {
 }
 
 describe('profile input from swanctl.conf', () => {
-  it('keeps EAP rounds the builder does not take yet, and reads everything else through the builder', () => {
+  it('reads EAP rounds whether or not the builder takes them yet, everything else through the builder', () => {
     const src = buildForProfile(parseSettings(EAP_CONF, 'eap.conf'));
-    expect(src.eapAuth.get('rw-eap.remote')).toEqual({ class: 'eap', method: 'mschapv2', text: 'eap-mschapv2' });
+    // either the builder typed it, or the stand-in kept it
+    const remote = src.eapAuth.get('rw-eap.remote') ?? src.config.connections.get('rw-eap')?.remote[0]?.auth;
+    expect(remote).toEqual({ class: 'eap', method: 'mschapv2', text: 'eap-mschapv2' });
     const { input } = fixtureInput(read, 'eap.conf');
     expect(input.auth).toEqual({ kind: 'eap', method: 'mschapv2' });
     expect(input).toMatchObject({
@@ -45,11 +47,15 @@ describe('profile input from swanctl.conf', () => {
     ]);
   });
 
-  it('templates that share the auth key with their parent are all seen as EAP', () => {
+  it('a template sharing the auth key with its parent is EAP too', () => {
     const text = EAP_CONF.replace('pools {', 'connections {\n    rw-eap2 : connections.rw-eap {\n        pools = rw-pool\n    }\n}\n\npools {');
-    const src = buildForProfile(parseSettings(text, 'eap.conf'));
-    expect(src.eapAuth.get('rw-eap2.remote')?.method).toBe('mschapv2');
-    expect(src.eapAuth.get('rw-eap.remote')?.method).toBe('mschapv2');
+    for (const connection of ['rw-eap', 'rw-eap2']) {
+      expect(fixtureInput(read, 'eap.conf', { text, connection }).input.auth).toEqual({ kind: 'eap', method: 'mschapv2' });
+    }
+  });
+
+  it('an EAP method issue 14 does not bring stays the builder’s error', () => {
+    expect(() => buildForProfile(parseSettings(EAP_CONF.replace('auth = eap-mschapv2', 'auth = eap-gtc'), 'eap.conf'))).toThrow(/eap\.conf:\d+: .*EAP/);
   });
 
   it('plain `eap` and eap-radius are password methods, eap-tls a certificate one', () => {

@@ -4,13 +4,15 @@
  * the files and passes the parsed settings tree and the certificate bytes in.
  *
  * EAP: until the configuration builder accepts `auth = eap-...` (issue 14), a connection that uses it would be
- * refused as a whole. buildForProfile reads each round's `auth` from the parsed tree itself and lets the builder
- * see `pubkey` in its place, so everything else (proposals, lifetimes, pools, traffic selectors) still comes from
- * the one builder, with its defaults and its file:line errors.
+ * refused as a whole. When the builder refuses a configuration with EAP rounds, buildForProfile reads those
+ * rounds' `auth` from the parsed tree itself and lets the builder see `pubkey` in its place, so everything else
+ * (proposals, lifetimes, pools, traffic selectors) still comes from the one builder, with its defaults and its
+ * file:line errors. Only the methods issue 14 brings are stood in for; any other stays the builder's error. Once
+ * the builder takes EAP, the first build succeeds and the stand-in is never used.
  */
 import { defaultProposals, parseProposals, type ProposalProtocol } from '../crypto/proposals.js';
 import { buildSwanctlConfig } from '../config/build.js';
-import type { ConfigWarning } from '../config/errors.js';
+import { ConfigError, type ConfigWarning } from '../config/errors.js';
 import type { SettingsKey, SettingsSection } from '../config/parser.js';
 import type { AuthMethod, ConnectionConfig, SwanctlConfig } from '../config/schema.js';
 import { suggest } from '../config/suggest.js';
@@ -30,8 +32,17 @@ export interface ProfileSourceConfig {
   readonly eapAuth: ReadonlyMap<string, AuthMethod>;
 }
 
-/** Builds the typed configuration from a parsed swanctl.conf tree, keeping EAP rounds (see the file comment). */
+/**
+ * Builds the typed configuration from a parsed swanctl.conf tree, keeping EAP rounds (see the file comment):
+ * as it is when the builder takes it, else with `pubkey` shown in place of each EAP round's auth.
+ */
 export function buildForProfile(root: SettingsSection): ProfileSourceConfig {
+  try {
+    const { config, warnings } = buildSwanctlConfig(root);
+    return { config, warnings, eapAuth: new Map() };
+  } catch (e) {
+    if (!(e instanceof ConfigError) || !usesEap(root)) throw e;
+  }
   const eapAuth = new Map<string, AuthMethod>();
   // Sections that inherit (`t520 : connections.rw`) may share key objects with their template: read every
   // original value first, then replace.
@@ -49,13 +60,24 @@ export function buildForProfile(root: SettingsSection): ProfileSourceConfig {
   }
   for (const [where, key] of rounds) {
     const text = (originals.get(key) ?? '').trim();
+    if (!isEap(text)) continue;
     const l = text.toLowerCase();
-    if (l !== 'eap' && !l.startsWith('eap-')) continue;
     eapAuth.set(where, { class: 'eap', ...(l.startsWith('eap-') ? { method: l.slice(4) } : {}), text });
     key.value = 'pubkey';
   }
   const { config, warnings } = buildSwanctlConfig(root);
   return { config, warnings, eapAuth };
+}
+
+/** `eap` and the `eap-<method>` values issue 14 implements (strongSwan's names). */
+const EAP_AUTH = new Set(['eap', 'eap-mschapv2', 'eap-tls', 'eap-md5', 'eap-dynamic', 'eap-radius']);
+const isEap = (auth: string | null | undefined): boolean => EAP_AUTH.has((auth ?? '').trim().toLowerCase());
+
+function usesEap(root: SettingsSection): boolean {
+  for (const conn of root.sections.get('connections')?.sections.values() ?? []) {
+    for (const sub of conn.sections.values()) if (isEap(sub.keys.get('auth')?.value)) return true;
+  }
+  return false;
 }
 
 export interface CredentialBytes {
