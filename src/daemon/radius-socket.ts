@@ -84,15 +84,18 @@ export class RadiusSocketDriver {
     const conn: Conn = {
       socket,
       ready: new Promise<void>((resolve) => {
-        socket.once('error', (e) => {
+        const fail = (e: Error): void => {
+          if (conn.failed !== undefined) return;
           conn.failed = e.message;
-          // the next transmission opens a new socket (a name that did not resolve may resolve later)
-          this.conns.delete(key);
-          socket.close();
           this.log('cfg', 1, `RADIUS socket for server '${server}' (${t.address}:${t.port}) failed: ${e.message}`);
+          // the next transmission opens a new socket (a name that did not resolve may resolve later)
+          if (this.conns.get(key) === conn) this.conns.delete(key);
+          socket.close();
           resolve();
-        });
-        const connect = (): void => socket.connect(t.port, t.address, () => resolve());
+        };
+        socket.once('error', fail);
+        // connect() reports a failed name lookup to its callback, not as an 'error' event
+        const connect = (): void => socket.connect(t.port, t.address, (err?: Error) => (err ? fail(err) : resolve()));
         if (t.source !== undefined) socket.bind(0, t.source, connect);
         else connect();
       }),
@@ -107,9 +110,14 @@ export class RadiusSocketDriver {
     void c.ready.then(() => {
       if (this.closed || c.failed !== undefined) return;
       // a lost datagram is what retransmission is for: a send error is logged, the retransmit timer stays
-      c.socket.send(t.data, (err) => {
-        if (err) this.log('cfg', 1, `sending RADIUS message to server '${t.server}' failed: ${err.message}`);
-      });
+      try {
+        c.socket.remoteAddress(); // throws ERR_SOCKET_DGRAM_NOT_CONNECTED when connect() did not succeed
+        c.socket.send(t.data, (err) => {
+          if (err) this.log('cfg', 1, `sending RADIUS message to server '${t.server}' failed: ${err.message}`);
+        });
+      } catch (e) {
+        this.log('cfg', 1, `sending RADIUS message to server '${t.server}' (${t.address}:${t.port}) failed: ${e instanceof Error ? e.message : String(e)}`);
+      }
     });
   }
 }
