@@ -6,3 +6,4 @@ export { EapServer } from './server.js';
 export { EapPeer } from './peer.js';
 export { md4 } from './md4.js';
 export * as mschapv2 from './mschapv2-crypto.js';
+export { eapSecretLookup, eapSecretProblem, type EapSecretEntry } from './secrets.js';
