@@ -1,7 +1,7 @@
 /**
  * connections.<conn>: the IKE settings, the local/remote authentication rounds and the children, with
  * strongSwan's defaults and lifetime arithmetic (vici_config.c), and cygnet's refusals (IKEv1, transport
- * mode, AH, EAP/XAuth, several rounds).
+ * mode, AH, XAuth, EAP methods it lacks, several rounds).
  */
 import { makeWarning } from './errors.js';
 import { parseProposal, ProposalError } from '../crypto/proposals.js';
@@ -82,6 +82,9 @@ function parseEncap(raw: string): { encap: boolean; encap_transport: EncapTransp
   }
 }
 
+/** The `eap-<type>` methods cygnet has (eap-md5 is for tests and must also be enabled where the session is made). */
+const EAP_METHODS = ['mschapv2', 'tls', 'md5', 'dynamic', 'radius'] as const;
+
 function parseAuth(raw: string): AuthMethod {
   const text = raw.trim();
   const l = text.toLowerCase();
@@ -90,9 +93,16 @@ function parseAuth(raw: string): AuthMethod {
     return { class: 'pubkey', text };
   }
   if (l === 'psk') return { class: 'psk', text };
-  if (l.startsWith('eap') || l.startsWith('xauth')) {
-    throw new Unsupported(`cygnet does not implement ${l.startsWith('eap') ? 'EAP' : 'XAuth'} yet; use psk or pubkey`);
+  // vici_config.c parse_auth(): `eap` lets the peer choose, `eap-<type>` names one (src/eap, src/eap-tls, src/radius)
+  if (l === 'eap') return { class: 'eap', text };
+  if (l.startsWith('eap-')) {
+    const method = l.slice(4);
+    if (!(EAP_METHODS as readonly string[]).includes(method)) {
+      throw new Unsupported(`cygnet does not implement EAP method '${method}'; it has ${EAP_METHODS.map((m) => `eap-${m}`).join(', ')} and eap`);
+    }
+    return { class: 'eap', method, text };
   }
+  if (l.startsWith('xauth')) throw new Unsupported('cygnet does not implement XAuth; use psk, pubkey or eap');
   throw new ValueProblem('pubkey (or a constraint like pubkey-sha256, rsa-2048, ecdsa-384, ike:...), psk, eap[-method] or xauth[-backend]');
 }
 

@@ -322,7 +322,7 @@ describe('what cygnet refuses (nothing starts half-configured)', () => {
     [connText(['version = 1']), /version = '1': cygnet speaks IKEv2 only/],
     [connText([], ['mode = transport']), /mode = 'transport': cygnet supports tunnel mode only/],
     [connText([], ['ah_proposals = sha256']), /AH is not implemented/],
-    ['connections { c { remote { auth = eap-mschapv2 } } }', /EAP/],
+    ['connections { c { remote { auth = eap-ttls } } }', /EAP method 'ttls'.* eap-mschapv2, eap-tls/],
     ['connections { c { local { auth = xauth } } }', /XAuth/],
     ['connections { c { remote-1 { auth = pubkey }\n remote-2 { auth = psk } } }', /multiple authentication rounds \(RFC 4739\)/],
   ])('%#', (text, re) => {
@@ -441,8 +441,8 @@ describe('secrets', () => {
   });
 
   it('warns for secret types cygnet does not implement', () => {
-    const { warnings } = parseSwanctlConfig('secrets { eap-1 { id = a\n secret = b } }');
-    expect(warnings.map((w) => w.message)).toEqual(['swanctl.conf:1: secrets.eap-1: accepted but not implemented']);
+    const { warnings } = parseSwanctlConfig('secrets { xauth-1 { id = a\n secret = b } }');
+    expect(warnings.map((w) => w.message)).toEqual(['swanctl.conf:1: secrets.xauth-1: accepted but not implemented']);
   });
 });
 

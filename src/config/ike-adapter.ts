@@ -7,7 +7,9 @@
  * configuration; they throw ConfigError if handed something that was not loaded.
  */
 import { parseProposals } from '../crypto/proposals.js';
-import type { ChildConfig as IkeChildConfig, Credentials, IkeConnectionConfig } from '../ike/config.js';
+import type { ChildConfig as IkeChildConfig, Credentials, EapAuthConfig, IkeConnectionConfig } from '../ike/config.js';
+import { eapSecretLookup, eapSecretProblem } from '../eap/secrets.js';
+import type { EapSecretLookup } from '../eap/types.js';
 import { pskCredentials } from '../ike/config-builder.js';
 import { ANY_IDENTITY, parseIdentity, type Identity } from '../ike/identity.js';
 import { TS_IPV4_ADDR_RANGE, TS_IPV6_ADDR_RANGE, type ConfiguredTs } from '../ike/traffic-selector.js';
@@ -85,12 +87,28 @@ function resolveCert(certs: CertResolver, r: AuthRound, key: 'certs' | 'cacerts'
   }
 }
 
+/**
+ * `auth = eap[-type]` as src/eap's sessions take it: `eap` and `eap-dynamic` let the peer choose (the server
+ * proposes MSCHAPv2 first, as strongSwan's eap-dynamic without a `preferred` list proposes its first loaded method).
+ */
+function eapOf(r: AuthRound): EapAuthConfig {
+  const m = r.auth.method;
+  const methods = m === undefined || m === 'dynamic' ? ['mschapv2', 'tls'] : [m];
+  return { methods, ...(r.eap_id !== undefined ? { eapId: r.eap_id } : {}), ...(r.aaa_id !== undefined ? { aaaId: r.aaa_id } : {}) };
+}
+
 /** The single auth round per side (the loader refuses more); a local id left out is %any here. */
 function authOf(rounds: readonly AuthRound[], side: 'local' | 'remote', certs?: CertResolver, path = 'connections'): IkeConnectionConfig['local'] {
   const r = rounds[0];
-  const method = r?.auth.class === 'psk' ? 'psk' : 'pubkey';
+  const method = r?.auth.class === 'psk' ? 'psk' : r?.auth.class === 'eap' ? 'eap' : 'pubkey';
   const id = r?.id === undefined ? ANY_IDENTITY : parseIdentity(r.id);
   if (!r || method === 'psk') return { method, id };
+  if (method === 'eap') {
+    // EAP-TLS rounds keep their certificates: `certs` (client: ours) and `cacerts` (server: the users' CAs)
+    const own = certs ? r.certs.map((n) => resolveCert(certs, r, 'certs', n, path)) : [];
+    const cacerts = certs ? r.cacerts.map((n) => resolveCert(certs, r, 'cacerts', n, path)) : [];
+    return { method, id, eap: eapOf(r), ...(own.length ? { certs: own } : {}), ...(cacerts.length ? { cacerts } : {}) };
+  }
   const keyword = parseAuthKeyword(r.auth.text.replace(/^ike:/, '')) ?? {};
   if (side === 'local') {
     const own = certs ? r.certs.map((n) => resolveCert(certs, r, 'certs', n, path)) : [];
@@ -173,6 +191,22 @@ export function toIkePools(config: SwanctlConfig): AddressPoolConfig[] {
  * The PSKs of secrets.ike<suffix>, looked up with strongSwan's best-match ranking (src/ike/config-builder.ts),
  * plus private keys and trust anchors for certificate authentication when the caller loaded them.
  */
+/**
+ * The EAP user secrets (`eap-`/`xauth-` sections hold passwords, `ntlm-` sections NT hashes) as src/eap's lookup; an
+ * NT hash that is not 16 bytes is a ConfigError at its section.
+ */
+export function toEapSecrets(secrets: SecretsConfig): EapSecretLookup {
+  const entries = [
+    ...secrets.eap.map((s) => ({ ...s, kind: 'password' as const })),
+    ...secrets.ntlm.map((s) => ({ ...s, kind: 'nthash' as const })),
+  ];
+  for (const e of entries) {
+    const problem = eapSecretProblem(e);
+    if (problem !== undefined) throw new ConfigError('INVALID_VALUE', e.loc, `secrets.${e.section}.secret: ${problem}`);
+  }
+  return eapSecretLookup(entries);
+}
+
 export function toCredentials(secrets: SecretsConfig, pki?: { privateKeyFor(cert: Certificate): PrivateKey | undefined; trust: TrustStore }): Credentials {
   const psk = pskCredentials(secrets.ike.map((s) => ({ ids: s.ids, secret: s.secret })));
   return pki ? { sharedKey: (l, r) => psk.sharedKey(l, r), privateKeyFor: (c) => pki.privateKeyFor(c), trust: pki.trust } : psk;

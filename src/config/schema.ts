@@ -445,6 +445,6 @@ export const AUTHORITY_KEYS: Readonly<Record<string, KeyInfo>> = {
 /** Secret section prefixes in the order swanctl's load_creds matches them. */
 export const SECRET_TYPES = ['eap', 'xauth', 'ntlm', 'ike', 'ppk', 'private', 'rsa', 'ecdsa', 'pkcs8', 'pkcs12', 'token'] as const;
 /** Which secret types cygnet implements (the others load with a warning). */
-export const SECRET_TYPES_IMPLEMENTED: ReadonlySet<string> = new Set(['ike', 'private', 'rsa', 'ecdsa', 'pkcs8', 'pkcs12']);
+export const SECRET_TYPES_IMPLEMENTED: ReadonlySet<string> = new Set(['ike', 'eap', 'ntlm', 'private', 'rsa', 'ecdsa', 'pkcs8', 'pkcs12']);
 
 export const TOP_SECTIONS = ['connections', 'secrets', 'pools', 'authorities'] as const;
