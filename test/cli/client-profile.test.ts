@@ -3,7 +3,7 @@
  * certificate users), in process: every format comes out parseable by the format's checker, and each bad input
  * (unknown connection, no CA, wrong PKCS#12 password, bad option) is exit code 2 with a message naming the cause.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -105,6 +105,21 @@ describe('cygnet client-profile', () => {
     const noP12 = await run(['--config', CERT, '--connection', 'rw-cert', '--format', 'sswan']);
     expect(noP12.code).toBe(2);
     expect(noP12.stderr).toContain('pass --p12 FILE --p12-password PW');
+  });
+
+  it('no gateway proposal the client can do: exit 2 naming each proposal and why', async () => {
+    const dir = join(tmp, 'x25519-only');
+    mkdirSync(join(dir, 'x509ca'), { recursive: true });
+    copyFileSync(join(FIX, 'x509ca', 'ca.pem'), join(dir, 'x509ca', 'ca.pem'));
+    writeFileSync(join(dir, 'swanctl.conf'), readFileSync(EAP, 'utf8').replace(/ {8}proposals = .*\n/, '        proposals = aes256gcm16-prfsha256-x25519\n'));
+    const r = await run(['--config', join(dir, 'swanctl.conf'), '--connection', 'rw-eap', '--format', 'windows', '--server', 'vpn.example.org']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      "cygnet client-profile: no IKE proposal of connection 'rw-eap' is one Windows can do: proposal 1 (aes256gcm16-prfsha256-curve25519): Windows has none of its key exchange methods (CURVE_25519)\n",
+    );
+    // the same gateway is fine for Apple (group 31) and Android
+    expect((await run(['--config', join(dir, 'swanctl.conf'), '--connection', 'rw-eap', '--format', 'mobileconfig', '--server', 'vpn.example.org', '--user', 'carol'])).code).toBe(0);
   });
 
   it('usage errors: exit 2 with the usage; configuration errors: exit 2 with file:line', async () => {
