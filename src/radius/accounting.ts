@@ -123,6 +123,12 @@ export class RadiusAccounting {
     return [...this.sessions.values()].filter((e) => e.nextInterimAt !== undefined && e.nextInterimAt <= now).map((e) => e.info.ikeSaUniqueId);
   }
 
+  /** Moves a due Interim-Update one interval on without sending it (no counters to report this time). */
+  deferInterim(ikeSaUniqueId: number, now: number): void {
+    const e = this.sessions.get(ikeSaUniqueId);
+    if (e && e.intervalMs > 0) e.nextInterimAt = now + e.intervalMs;
+  }
+
   /** Acct-Status-Type = Interim-Update with the counters so far; schedules the next one. */
   async interim(ikeSaUniqueId: number, counters: TrafficCounters, now: number): Promise<AccountingResult> {
     const e = this.sessions.get(ikeSaUniqueId);

@@ -1,0 +1,131 @@
+/**
+ * What the daemon holds when strongswan.conf configures `charon.plugins.eap-radius` (GlobalSettings.radius): the
+ * UDP driver and its client, a factory for EAP-RADIUS sessions (one per IKE_AUTH that authenticates with
+ * `eap-radius`), and, with `accounting = yes`, RADIUS accounting with its Interim-Update timer.
+ *
+ * Wiring (the gateway's events, done by the daemon):
+ *   ike-up   -> ikeUp({ ikeSaUniqueId, userName: EAP identity, local, remote, virtualIps, classes, interimIntervalS })
+ *   ike-down -> ikeDown(ikeSaUniqueId, counters, cause?)   (counters: the IKE SA's CHILD SAs summed, rekeyed ones too)
+ *   interim  -> the timer here asks `counters(ikeSaUniqueId)` (given to the constructor) when one is due
+ * A failed accounting request is logged; strongSwan can then close the IKE SA (accounting_close_on_timeout), which
+ * is the daemon's call: ikeUp/ikeDown return the result.
+ */
+import { systemRandom, type RandomSource } from '../crypto/random.js';
+import { RadiusAccounting, type AccountingResult, type AccountingSessionInfo, type TerminateCauseValue, type TrafficCounters } from '../radius/accounting.js';
+import type { RadiusLog } from '../radius/client.js';
+import type { RadiusSettings } from '../radius/config.js';
+import { RadiusEapServer, type RadiusSessionContext } from '../radius/eap-server.js';
+import { RadiusSocketDriver } from './radius-socket.js';
+
+export interface RadiusServiceOptions {
+  readonly log?: RadiusLog;
+  readonly random?: RandomSource;
+  readonly now?: () => number;
+  /** Acct-Session-Id prefix; default the current time in seconds, as strongSwan's plugin load time. */
+  readonly sessionPrefix?: number;
+  /** The traffic counters of a live IKE SA, for Interim-Updates; undefined when it is gone. */
+  readonly counters?: (ikeSaUniqueId: number) => TrafficCounters | undefined;
+}
+
+export class RadiusService {
+  readonly driver: RadiusSocketDriver;
+  /** Present with `accounting = yes`. */
+  readonly accounting: RadiusAccounting | undefined;
+  private interimTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly log: RadiusLog;
+
+  constructor(
+    readonly settings: RadiusSettings,
+    private readonly opts: RadiusServiceOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.log = opts.log ?? (() => {});
+    this.driver = new RadiusSocketDriver({ servers: settings.servers, log: this.log, random: opts.random ?? systemRandom, now: this.now });
+    this.accounting = settings.accounting
+      ? new RadiusAccounting({
+          client: this.driver.client,
+          sessionPrefix: opts.sessionPrefix ?? Math.floor(this.now() / 1000),
+          intervalMs: settings.accountingIntervalMs,
+          sendClass: settings.accountingSendClass,
+          stationIdWithPort: settings.stationIdWithPort,
+          log: this.log,
+        })
+      : undefined;
+    this.log('cfg', 1, `loaded ${settings.servers.length} RADIUS server configuration${settings.servers.length === 1 ? '' : 's'}`);
+  }
+
+  /**
+   * An EAP-RADIUS session for one IKE_AUTH: `identity` is the peer's EAP identity (or IKE identity),
+   * `eapIdentifier` the Identifier of the EAP-Identity exchange if the gateway ran one.
+   */
+  eapServer(identity: string, context: RadiusSessionContext, eapIdentifier?: number): RadiusEapServer {
+    const acctSessionId = this.accounting && context.ikeSaUniqueId !== undefined ? this.accounting.sessionId(context.ikeSaUniqueId) : undefined;
+    return new RadiusEapServer({
+      client: this.driver.client,
+      identity,
+      context: acctSessionId !== undefined && context.acctSessionId === undefined ? { ...context, acctSessionId } : context,
+      eapStart: this.settings.eapStart,
+      idPrefix: this.settings.idPrefix,
+      stationIdWithPort: this.settings.stationIdWithPort,
+      ...(eapIdentifier !== undefined ? { eapIdentifier } : {}),
+      log: this.log,
+    });
+  }
+
+  /** Accounting Start for an IKE SA that came up (no-op without `accounting = yes`). */
+  async ikeUp(info: AccountingSessionInfo): Promise<AccountingResult | undefined> {
+    if (!this.accounting) return undefined;
+    const r = await this.accounting.start(info, this.now());
+    if (!r.ok) this.log('cfg', 1, `RADIUS Accounting-Request Start for '${info.userName}' failed: ${r.reason ?? ''}`);
+    this.armInterim();
+    return r;
+  }
+
+  /** Accounting Stop with the IKE SA's final counters. */
+  async ikeDown(ikeSaUniqueId: number, counters: TrafficCounters, cause?: TerminateCauseValue): Promise<AccountingResult | undefined> {
+    if (!this.accounting) return undefined;
+    const r = await this.accounting.stop(ikeSaUniqueId, counters, this.now(), cause);
+    if (!r.ok) this.log('cfg', 1, `RADIUS Accounting-Request Stop for IKE SA ${ikeSaUniqueId} failed: ${r.reason ?? ''}`);
+    this.armInterim();
+    return r;
+  }
+
+  close(): void {
+    if (this.interimTimer) clearTimeout(this.interimTimer);
+    this.interimTimer = undefined;
+    this.driver.close();
+  }
+
+  private armInterim(): void {
+    if (this.interimTimer) clearTimeout(this.interimTimer);
+    this.interimTimer = undefined;
+    const next = this.accounting?.nextInterim();
+    if (next === undefined) return;
+    this.interimTimer = setTimeout(() => void this.runInterims(), Math.max(0, next - this.now()));
+    this.interimTimer.unref?.();
+  }
+
+  private async runInterims(): Promise<void> {
+    const acct = this.accounting;
+    if (!acct) return;
+    const now = this.now();
+    const due = acct.dueInterims(now);
+    const sends: Promise<unknown>[] = [];
+    for (const id of due) {
+      const c = this.opts.counters?.(id);
+      if (!c) {
+        // no counters (SA gone without ikeDown, or no source wired): send nothing false, try next interval
+        acct.deferInterim(id, now);
+        continue;
+      }
+      sends.push(
+        acct.interim(id, c, now).then((r) => {
+          if (!r.ok) this.log('cfg', 1, `RADIUS Interim-Update for IKE SA ${id} failed: ${r.reason ?? ''}`);
+        }),
+      );
+    }
+    this.armInterim();
+    await Promise.all(sends);
+  }
+}
