@@ -54,10 +54,19 @@ export interface TcpEncapNetOptions {
   readonly hasSa: (address: string) => boolean;
   /** Monotonic ms. */
   readonly clock: () => number;
+  /** Accepted streams without an IKE SA to their peer are closed after this (default IDLE_STREAM_MS; tests). */
+  readonly idleStreamMs?: number;
 }
 
 /** How many closed responder streams are remembered (their datagrams are never sent on UDP). */
 const GONE_LIMIT = 4096;
+/**
+ * Accepted streams at most (RFC 9329 section 10: every stream holds memory and a socket an unauthenticated peer
+ * chose to open); beyond it new connections are refused.
+ */
+export const MAX_INCOMING_STREAMS = 1024;
+/** An accepted stream with no IKE SA to its peer address after this long is closed (section 6.1 lets the responder). */
+export const IDLE_STREAM_MS = 30_000;
 
 export class TcpEncapNet implements GatewayNet {
   readonly listener: TcpEncapListener;
@@ -226,7 +235,8 @@ export class TcpEncapNet implements GatewayNet {
   }
 
   private accept(socket: net.Socket, local: Address, remote: Address): void {
-    if (this.closing) {
+    if (this.closing || this.incoming.size >= MAX_INCOMING_STREAMS) {
+      if (!this.closing) this.opts.log.log('net', 1, `TCP connection from ${fmtAddr(remote)} refused: ${MAX_INCOMING_STREAMS} streams open`);
       socket.destroy();
       return;
     }
@@ -236,6 +246,15 @@ export class TcpEncapNet implements GatewayNet {
     this.gone.delete(key(remote));
     this.counters.streamsAccepted++;
     this.opts.log.log('net', 1, `TCP connection from ${fmtAddr(remote)} to ${fmtAddr(local)} accepted (RFC 9329)`);
+    const idleMs = this.opts.idleStreamMs ?? IDLE_STREAM_MS;
+    const idle = setInterval(() => {
+      if (s.closed) clearInterval(idle);
+      else if (!this.opts.hasSa(remote.address)) {
+        clearInterval(idle);
+        s.close(`closed: no IKE SA with ${remote.address} after ${idleMs} ms`);
+      }
+    }, idleMs);
+    idle.unref();
   }
 
   private readonly streamEvents = {

@@ -78,7 +78,7 @@ export class TcpEncapStream {
   }
 
   get name(): string {
-    return `${fmtAddr(this.local)}-${fmtAddr(this.remote)}`;
+    return `${this.local.address === '' ? '(connecting)' : fmtAddr(this.local)}-${fmtAddr(this.remote)}`;
   }
 
   /**

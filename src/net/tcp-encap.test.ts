@@ -72,6 +72,8 @@ describe('TcpFrameBatch (RFC 9329 sections 3 and 4)', () => {
   it('drops NAT-keepalives: they are not sent over TCP (RFC 9329 6.6)', () => {
     const b = new TcpFrameBatch({ prefix: false });
     expect(b.add(Uint8Array.of(0xff))).toBe(false);
+    // Sent as from port 500 (no marker) it is still a keepalive, not an IKE message to frame with a marker.
+    expect(b.add(Uint8Array.of(0xff), 0, 1, true)).toBe(false);
     expect(b.take()).toBeUndefined();
   });
 

@@ -166,7 +166,8 @@ export class TcpFrameBatch {
    * frame can carry.
    */
   add(data: Uint8Array, offset = 0, length = data.length - offset, ikeWithoutMarker = false): boolean {
-    if (!ikeWithoutMarker && length === 1 && data[offset] === 0xff) return false;
+    // The keepalive is one 0xFF byte whichever port the core meant it for (never an IKE message: too short).
+    if (length === 1 && data[offset] === 0xff) return false;
     const body = length + (ikeWithoutMarker ? MARKER_BYTES : 0);
     if (body > MAX_MESSAGE_LENGTH) throw new TcpEncapError('too-long', `message of ${body} bytes does not fit a TCP frame (at most ${MAX_MESSAGE_LENGTH}, RFC 9329 section 3)`, 0);
     if (body === 0) throw new TcpEncapError('bad-length', 'an empty message cannot be framed (RFC 9329 section 3)', 0);

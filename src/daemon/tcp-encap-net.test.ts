@@ -1,0 +1,214 @@
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Address } from '../ike/config.js';
+import type { GatewayNet } from '../gateway/gateway.js';
+import { IKETCP_PREFIX, TcpDeframer, TcpFrameBatch } from '../net/tcp-encap.js';
+import { Logger } from './logger.js';
+import { TcpEncapNet, tcpPeers } from './tcp-encap-net.js';
+
+interface Got {
+  data: Uint8Array;
+  local: Address;
+  remote: Address;
+}
+
+const cleanup: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+async function freeTcpPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function until(cond: () => boolean, what: string, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function setup(opts: { tcpPort: number; hasSa?: (a: string) => boolean; idleStreamMs?: number }) {
+  const udpSent: string[] = [];
+  const udp: GatewayNet = {
+    sendIke: (l, r) => void udpSent.push(`ike ${r.address}:${r.port}`),
+    sendEsp: (_b, _o, _n, _l, r) => void udpSent.push(`esp ${r.address}:${r.port}`),
+    flushEsp: () => {},
+  };
+  const lines: string[] = [];
+  const got: Got[] = [];
+  const t = new TcpEncapNet({
+    udp,
+    log: new Logger({ write: (l) => lines.push(l), levels: new Map([['any', 2]]) }),
+    ikePort: 500,
+    nattPort: 4500,
+    tcpPort: opts.tcpPort,
+    clock: () => performance.now(),
+    hasSa: opts.hasSa ?? (() => true),
+    onMessage: (data, local, remote) => got.push({ data: data.slice(), local: { ...local }, remote: { ...remote } }),
+    onIdle: () => {},
+    ...(opts.idleStreamMs !== undefined ? { idleStreamMs: opts.idleStreamMs } : {}),
+  });
+  cleanup.push(() => t.close());
+  return { t, udpSent, lines, got };
+}
+
+/** A raw TCP client to the listener: what it reads, deframed (the responder sends no prefix). */
+async function client(port: number) {
+  const sock = net.connect({ host: '127.0.0.1', port });
+  await new Promise<void>((r, j) => (sock.once('connect', () => r()), sock.once('error', j)));
+  const d = new TcpDeframer({ expectPrefix: false });
+  const read: Uint8Array[] = [];
+  let ended = false;
+  sock.on('data', (c: Buffer) => read.push(...d.push(new Uint8Array(c))));
+  sock.on('close', () => (ended = true));
+  sock.on('error', () => {});
+  cleanup.push(() => void sock.destroy());
+  return { sock, read, ended: () => ended };
+}
+
+const IKE = Uint8Array.from([1, 2, 3, 4, 5, 6, 7, 8, ...new Array(28).fill(9)]); // SPIi first: no marker
+const withMarker = (d: Uint8Array): Uint8Array => Uint8Array.from([0, 0, 0, 0, ...d]);
+const framed = (msgs: Uint8Array[], prefix: boolean): Uint8Array => {
+  const b = new TcpFrameBatch({ prefix });
+  for (const m of msgs) b.add(m);
+  return b.take() ?? new Uint8Array(0);
+};
+
+describe('TcpEncapNet as the responder (RFC 9329)', () => {
+  it('frames enter as NAT-T datagrams from the stream address; answers go back on that stream, never UDP', async () => {
+    const port = await freeTcpPort();
+    const { t, got, udpSent } = setup({ tcpPort: port });
+    await t.listen('127.0.0.1');
+    const c = await client(port);
+    const esp = Uint8Array.of(0xaa, 0xbb, 0xcc, 0xdd, 0, 0, 0, 1, 5, 5);
+    c.sock.write(framed([withMarker(IKE), esp], true));
+    await until(() => got.length === 2, 'two messages');
+    const from = { address: '127.0.0.1', port: c.sock.localPort };
+    expect(got[0]).toEqual({ data: withMarker(IKE), local: { address: '127.0.0.1', port: 4500 }, remote: from });
+    expect(got[1]?.data).toEqual(esp);
+    expect(t.transportOf(from as Address)).toBe('tcp');
+
+    t.sendIke({ address: '127.0.0.1', port: 4500 }, from as Address, withMarker(IKE));
+    t.sendEsp(Uint8Array.from([9, ...esp, 9]), 1, esp.length, { address: '127.0.0.1', port: 4500 }, from as Address);
+    t.flushEsp();
+    await until(() => c.read.length === 2, 'the answers on the stream');
+    expect(c.read[0]).toEqual(withMarker(IKE));
+    expect(c.read[1]).toEqual(esp);
+    // RFC 9329 6.6: no keepalives on TCP.
+    t.sendIke({ address: '127.0.0.1', port: 4500 }, from as Address, Uint8Array.of(0xff));
+    c.sock.destroy();
+    await until(() => t.stats().tcpStreamsClosed === 1, 'the close');
+    // The stream is gone: the responder does not connect (6.1) nor fall back to UDP.
+    t.sendIke({ address: '127.0.0.1', port: 4500 }, from as Address, withMarker(IKE));
+    expect(udpSent).toEqual([]);
+    expect(t.stats().tcpDropped).toBe(1);
+    expect(c.read.length).toBe(2);
+  });
+
+  it('a stream that does not start with IKETCP is closed, naming the cause and the byte', async () => {
+    const port = await freeTcpPort();
+    const { t, lines, got } = setup({ tcpPort: port });
+    await t.listen('127.0.0.1');
+    const c = await client(port);
+    c.sock.write('GET / HTTP/1.1\r\n\r\n');
+    await until(() => c.ended(), 'the close');
+    expect(lines.join('\n')).toMatch(/TCP connection 127\.0\.0\.1\[\d+\]-127\.0\.0\.1\[\d+\] bad-prefix: stream does not start with "IKETCP" \(RFC 9329 section 4\): byte 0 is 0x47/);
+    expect(got).toEqual([]);
+  });
+
+  it('a frame with a Length below 3 is malformed: closed with the stream offset', async () => {
+    const port = await freeTcpPort();
+    const { t, lines } = setup({ tcpPort: port });
+    await t.listen('127.0.0.1');
+    const c = await client(port);
+    c.sock.write(Uint8Array.from([...IKETCP_PREFIX, 0, 1]));
+    await until(() => c.ended(), 'the close');
+    expect(lines.join('\n')).toMatch(/bad-length: frame at stream offset 6 has Length 1/);
+  });
+
+  it('a stream whose peer has no IKE SA is closed after the idle time', async () => {
+    const port = await freeTcpPort();
+    const { t, lines } = setup({ tcpPort: port, hasSa: () => false, idleStreamMs: 100 });
+    await t.listen('127.0.0.1');
+    const c = await client(port);
+    c.sock.write(IKETCP_PREFIX);
+    await until(() => c.ended(), 'the idle close');
+    expect(lines.join('\n')).toMatch(/closed: no IKE SA with 127\.0\.0\.1 after 100 ms/);
+  });
+});
+
+describe('TcpEncapNet as the initiator (RFC 9329)', () => {
+  it('encap = tcp: IKETCP then framed IKE with the marker added; retransmissions and keepalives stay off the stream; answers enter as the core sent', async () => {
+    const port = await freeTcpPort();
+    const received: Uint8Array[] = [];
+    let peer: net.Socket | undefined;
+    const server = net.createServer((s) => {
+      peer = s;
+      const d = new TcpDeframer({ expectPrefix: true });
+      s.on('data', (c: Buffer) => received.push(...d.push(new Uint8Array(c))));
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    cleanup.push(() => void peer?.destroy());
+    const { t, got, udpSent, lines } = setup({ tcpPort: port });
+    t.setPeers(tcpPeers([{ name: 'gw', remoteAddrs: ['127.0.0.1', '%any'] }], new Map([['gw', 'tcp']])));
+    const local = { address: '127.0.0.1', port: 500 };
+    const remote = { address: '127.0.0.1', port: 500 };
+    t.sendIke(local, remote, IKE); // IKE_SA_INIT on port 500: no marker from the core
+    t.sendIke(local, remote, IKE); // its retransmission (before the connection is even up)
+    t.sendIke(local, remote, Uint8Array.of(0xff));
+    await until(() => received.length === 1 && peer !== undefined, 'the IKE message at the peer');
+    expect(received[0]).toEqual(withMarker(IKE));
+    peer?.write(framed([withMarker(IKE)], false));
+    await until(() => got.length === 1, 'the answer');
+    // The core sent from 500 to 500: the answer comes back as a port-500 datagram, marker stripped.
+    expect(got[0]).toEqual({ data: IKE, local, remote });
+    expect(udpSent).toEqual([]);
+    expect(t.stats().tcpStreamsOpened).toBe(1);
+    expect(lines.join('\n')).toMatch(/sending packet: from 127\.0\.0\.1\[500\] to 127\.0\.0\.1\[500\] over TCP \(connecting\)-127\.0\.0\.1\[\d+\] \(36 bytes\)/);
+    expect(lines.filter((l) => l.includes('sending packet'))).toHaveLength(1);
+  });
+
+  it('tcp-fallback: UDP until a retransmission got no UDP answer; an answer over UDP keeps it there', async () => {
+    const port = await freeTcpPort();
+    const { t, udpSent, lines } = setup({ tcpPort: port });
+    t.setPeers(tcpPeers([{ name: 'a', remoteAddrs: ['192.0.2.9'] }, { name: 'b', remoteAddrs: ['192.0.2.10'] }], new Map([['a', 'tcp-fallback'], ['b', 'tcp-fallback']])));
+    const local = { address: '127.0.0.1', port: 500 };
+    const a = { address: '192.0.2.9', port: 500 };
+    const b = { address: '192.0.2.10', port: 500 };
+    t.sendIke(local, a, IKE);
+    t.sendIke(local, b, IKE);
+    expect(t.watchingUdp).toBe(true);
+    t.noteUdp('192.0.2.10');
+    t.sendIke(local, a, IKE);
+    t.sendIke(local, b, IKE);
+    expect(udpSent).toEqual(['ike 192.0.2.9:500', 'ike 192.0.2.10:500', 'ike 192.0.2.10:500']);
+    expect(lines.join('\n')).toMatch(/no answer from 192\.0\.2\.9 over UDP, retransmitting over TCP port \d+ \(encap = tcp-fallback, RFC 9329 5\.1\)/);
+    expect(t.transportOf(a)).toBe('tcp');
+    expect(t.transportOf(b)).toBe('udp');
+    expect(t.watchingUdp).toBe(false);
+  });
+});
+
+describe('tcpPeers', () => {
+  it('concrete remote addresses of TCP connections; tcp wins over tcp-fallback for a shared address', () => {
+    const peers = tcpPeers(
+      [
+        { name: 'a', remoteAddrs: ['192.0.2.1', '%any', 'vpn.example.com', '10.0.0.0/8'] },
+        { name: 'b', remoteAddrs: ['192.0.2.1', '2001:db8::1'] },
+        { name: 'c', remoteAddrs: ['192.0.2.7'] },
+      ],
+      new Map([['a', 'tcp-fallback'], ['b', 'tcp']]),
+    );
+    expect(peers).toEqual([
+      { address: '192.0.2.1', mode: 'tcp', conns: ['a', 'b'] },
+      { address: '2001:db8::1', mode: 'tcp', conns: ['b'] },
+    ]);
+  });
+});
