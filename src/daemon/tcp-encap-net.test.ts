@@ -36,7 +36,7 @@ async function until(cond: () => boolean, what: string, ms = 3000): Promise<void
 function setup(opts: { tcpPort: number; hasSa?: (a: string) => boolean; idleStreamMs?: number }) {
   const udpSent: string[] = [];
   const udp: GatewayNet = {
-    sendIke: (l, r) => void udpSent.push(`ike ${r.address}:${r.port}`),
+    sendIke: (_l, r) => void udpSent.push(`ike ${r.address}:${r.port}`),
     sendEsp: (_b, _o, _n, _l, r) => void udpSent.push(`esp ${r.address}:${r.port}`),
     flushEsp: () => {},
   };
