@@ -51,6 +51,10 @@ export function chart(label: string, samples: readonly TrafficSample[], now: num
     svg('text', { x: 4, y: H - 8, 'font-size': 11, fill: '#4a4a4a' }, `-${spanText(span)}`),
     svg('polyline', { class: 'in', fill: 'none', 'stroke-width': 2, points: pts((p) => p.in) }),
     svg('polyline', { class: 'out', fill: 'none', 'stroke-width': 2, points: pts((p) => p.out) }),
+    // The latest rates as dots: visible even while a new SA has a single interval.
+    ...(last
+      ? [svg('circle', { class: 'in', cx: x(last.t).toFixed(1), cy: y(last.in).toFixed(1), r: 3, fill: '#0b5cad' }), svg('circle', { class: 'out', cx: x(last.t).toFixed(1), cy: y(last.out).toFixed(1), r: 3, fill: '#b0470a' })]
+      : []),
   );
   return h(
     'figure',

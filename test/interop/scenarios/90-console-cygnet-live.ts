@@ -54,7 +54,15 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   // iperf3 through cygnet's TUN: the chart's last rate climbs above 100 kB/s.
   const chart = '[data-chart="cyg/net"] svg';
   const traffic = iperf3(h.right.ns, h.left.ns, h.right.inner4, { seconds: 5, logDir: ctx.dir });
-  await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-last-in') ?? 0) + Number(document.querySelector(sel)?.getAttribute('data-last-out') ?? 0) > 100_000, { timeout: 15_000 }, chart);
+  // Several samples during the transfer, the latest over 100 kB/s (in + out).
+  await page.waitForFunction(
+    (sel) => {
+      const e = document.querySelector(sel);
+      return Number(e?.getAttribute('data-points') ?? 0) >= 4 && Number(e?.getAttribute('data-last-in') ?? 0) + Number(e?.getAttribute('data-last-out') ?? 0) > 100_000;
+    },
+    { timeout: 15_000 },
+    chart,
+  );
   shots.push(await w.shot('chart-iperf'));
   const result = await traffic;
   const label = await page.$eval(chart, (e) => e.getAttribute('aria-label'));
