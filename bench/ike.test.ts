@@ -27,4 +27,12 @@ describe('bench/ike --quick', () => {
     expect(summary).toMatch(/target: >= 1,000 setups\/s/);
     expect(summary).toMatch(/failures 0, internal errors 0/);
   }, 120_000);
+
+  it('--fill=separate: the level SAs come up on a connection of their own and the measured setups still complete', async () => {
+    const res = await ikeBench({ levels: [15], setups: 4, exactSetups: true, window: 4, stallMs: 20_000, fill: 'separate', scenarios: ['psk/x25519'] });
+    expect(res.failures, res.firstFailure).toBe(0);
+    expect(res.levels.map((l) => l.held)).toEqual([15]);
+    expect(res.rows.map((r) => r.scenario)).toEqual(['psk/x25519']);
+    expect(summarize(res).join('\n')).toMatch(/connections of their own/);
+  }, 120_000);
 });

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- ike [--quick] [--levels=1000,10000,100000] [--setups=<n>] [--window=16]
- * [--scenarios=psk/x25519,...] [--json]`: IKE setups per second of one responder (IKE_SA_INIT + IKE_AUTH with the
+ * [--scenarios=psk/x25519,...] [--fill=same|separate] [--json]`: IKE setups per second of one responder (IKE_SA_INIT + IKE_AUTH with the
  * first CHILD SA, RFC 7296 1.2) while it holds 1k, 10k and 100k established IKE+CHILD SAs, for PSK and ECDSA (P-256
  * certificates, RFC 7427) authentication with X25519 (RFC 8031) and MODP-2048 (RFC 3526 group 14), plus its heap
  * and RSS per SA (issue 17). `--setups` is for psk/x25519; MODP and ECDSA get half each (a quarter for both).
@@ -14,7 +14,7 @@
  * inflated when the machine is loaded), per wall second, and the responder's share of the wall time.
  *
  * Each level is reached by PSK/X25519 "fill" setups whose initiators are then dropped (the responder keeps its SAs:
- * no DPD, lifetimes of hours). At each level every scenario runs `setups` setups, which are then deleted again by
+ * no DPD, lifetimes of hours); with `--fill=separate` they use a responder connection of their own (see `fill`). At each level every scenario runs `setups` setups, which are then deleted again by
  * their initiators (INFORMATIONAL Delete, RFC 7296 1.4.1), so all scenarios see the same level.
  *
  * `--quick` (small counts) is what bench/ike.test.ts runs so the bench cannot rot; it asserts outcomes, never times.
@@ -25,7 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createProvider } from '../src/crypto/provider.js';
 import { systemRandom } from '../src/crypto/random.js';
-import { child, connection, IkeEndpoint, pskCredentials, type Address, type Credentials, type IkeConnectionConfig, type IkeEvent } from '../src/ike/index.js';
+import { child, connection, IkeEndpoint, parseIdentity, pskCredentials, type Address, type Credentials, type IkeConnectionConfig, type IkeEvent } from '../src/ike/index.js';
 import {
   exportPrivateKey,
   generateKey,
@@ -45,6 +45,13 @@ const RESPONDER = '192.0.2.1';
 const SECRET = 'ike-bench-psk-0123456789abcdef';
 const GW_ID = 'gw.bench.example';
 const PEER_ID = 'peer.bench.example';
+/**
+ * With `fill: 'separate'` the fill peers are spread over FILL_CONNS responder connections of their own (gw-fill-<i>,
+ * peers with ID fill-<i>.bench.example), so work per SA of the same connection and identity stays small.
+ */
+const FILL_CONNS = 32;
+const fillId = (i: number): string => `fill-${i}.bench.example`;
+const FILL_SEPARATE = 'fill';
 const DAY = 86_400_000;
 /** Initiator IKE SAs per initiator endpoint; an endpoint is dropped once its SAs are up (fill) or deleted. */
 const CHUNK = 256;
@@ -76,6 +83,13 @@ export interface IkeBenchOptions {
   readonly stallMs?: number;
   /** Scenario labels to measure (default: all four). */
   readonly scenarios?: readonly string[];
+  /**
+   * 'same' (default): the SAs that make up a level are PSK/X25519 peers on the same responder connection as the
+   * measured PSK peers, as 100k road warriors on one connection would be. 'separate': they authenticate on 32
+   * connections of their own (gw-fill-<i>), so per-SA work filtered by connection and identity mostly skips them:
+   * quicker to fill, and it separates that work from the rest of the per-level cost.
+   */
+  readonly fill?: 'same' | 'separate';
 }
 
 export interface IkeBenchRow {
@@ -112,6 +126,7 @@ export interface IkeBenchResult {
   readonly firstFailure: string;
   readonly internalErrors: number;
   readonly wallMs: number;
+  readonly fill: 'same' | 'separate';
 }
 
 // ------------------------------------------------------------------------------------------- shared set-up
@@ -201,9 +216,13 @@ const ikeProposal = (g: Group | 'both'): string => `aes128gcm16-prfsha256-${g ==
  * that outranks %any in IKE_AUTH) on gw-ecdsa. unique = never: the certificate peers share one identity and each
  * initiator endpoint's first SA sends INITIAL_CONTACT, which would otherwise delete the others (RFC 7296 2.4).
  */
-function responderConnections(pki: Pki): IkeConnectionConfig[] {
+function responderConnections(pki: Pki, fill: 'same' | 'separate'): IkeConnectionConfig[] {
   const children = [child('net', { localTs: ['10.0.0.0/8'], remoteTs: ['dynamic'], espProposals: ESP })];
+  const fillConns = Array.from({ length: fill === 'separate' ? FILL_CONNS : 0 }, (_, i) =>
+    connection({ name: `gw-fill-${i}`, proposals: ikeProposal('both'), local: { id: GW_ID }, remote: { id: fillId(i) }, unique: 'never', children }),
+  );
   return [
+    ...fillConns,
     connection({ name: 'gw-psk', proposals: ikeProposal('both'), local: { id: GW_ID }, unique: 'never', children }),
     connection({
       name: 'gw-ecdsa',
@@ -263,6 +282,7 @@ function ip(n: number): string {
 interface Chunk {
   readonly ep: IkeEndpoint;
   readonly scenario: string;
+  readonly connName: string;
   readonly keep: boolean;
   readonly addresses: string[];
   readonly ids: number[];
@@ -280,6 +300,9 @@ function initiatorWorker(init: WorkerInit): void {
   const peer = { cert: parseCertificate(init.peerCertDer), key: loadPrivateKey(init.peerKeyDer) };
   const creds = credentials(peer, ca);
   const conns = new Map(SCENARIOS.map((s) => [s.label, initiatorConnection(s, peer.cert)]));
+  const fillConn = initiatorConnection(FILL, peer.cert);
+  for (let i = 0; i < FILL_CONNS; i++) conns.set(`${FILL_SEPARATE}-${i}`, { ...fillConn, name: `${FILL_SEPARATE}-${i}`, local: { ...fillConn.local, id: parseIdentity(fillId(i)) } });
+  let fillChunks = 0;
   const byAddress = new Map<string, Chunk>();
   const filling = new Map<string, Chunk>();
   const chunks = new Set<Chunk>();
@@ -292,10 +315,10 @@ function initiatorWorker(init: WorkerInit): void {
     const key = `${scenario}|${keep}`;
     let c = filling.get(key);
     if (c === undefined || c.closed) {
-      const conn = conns.get(scenario);
+      const conn = conns.get(scenario === FILL_SEPARATE ? `${FILL_SEPARATE}-${fillChunks++ % FILL_CONNS}` : scenario);
       if (conn === undefined) throw new Error(`unknown scenario ${scenario}`);
       const ep = new IkeEndpoint({ connections: [conn], credentials: creds, crypto, random: systemRandom, settings: { epochOffsetMs: init.epoch } });
-      c = { ep, scenario, keep, addresses: [], ids: [], open: 0, closed: false, deleting: false };
+      c = { ep, scenario, connName: conn.name, keep, addresses: [], ids: [], open: 0, closed: false, deleting: false };
       filling.set(key, c);
       chunks.add(c);
     }
@@ -337,7 +360,7 @@ function initiatorWorker(init: WorkerInit): void {
         const address = ip(nextPeer++);
         byAddress.set(address, c);
         c.addresses.push(address);
-        c.ids.push(c.ep.initiate(m.start.scenario, now, { local: { address, port: 500 } }));
+        c.ids.push(c.ep.initiate(c.connName, now, { local: { address, port: 500 } }));
         c.open++;
         if (c.addresses.length >= CHUNK) c.closed = true;
         touched.add(c);
@@ -381,9 +404,9 @@ class ResponderHarness {
   failures = 0;
   firstFailure = '';
 
-  constructor(pki: Pki, epoch: number) {
+  constructor(pki: Pki, epoch: number, fill: 'same' | 'separate') {
     this.ep = new IkeEndpoint({
-      connections: responderConnections(pki),
+      connections: responderConnections(pki, fill),
       credentials: credentials(pki.gw, pki.ca),
       crypto: createProvider(),
       random: systemRandom,
@@ -571,7 +594,7 @@ export async function ikeBench(o: IkeBenchOptions, progress: (line: string) => v
   const pki = makePki(epoch);
   const init: WorkerInit = { role: ROLE, epoch, caDer: pki.ca.der, peerCertDer: pki.peer.cert.der, peerKeyDer: exportPrivateKey(pki.peer.key, 'der', 'pkcs8') };
   const worker = startWorker(init);
-  const r = new ResponderHarness(pki, epoch);
+  const r = new ResponderHarness(pki, epoch, o.fill ?? 'same');
   const driver = new Driver(worker, r, o.window, o.stallMs ?? 30_000);
   const rows: IkeBenchRow[] = [];
   const levels: IkeBenchLevel[] = [];
@@ -582,7 +605,7 @@ export async function ikeBench(o: IkeBenchOptions, progress: (line: string) => v
       let fillRate = Number.NaN;
       if (need > 0) {
         progress(`filling to ${level} SAs`);
-        const f = await driver.run({ kind: 'setup', scenario: FILL.label, target: need, keep: false });
+        const f = await driver.run({ kind: 'setup', scenario: o.fill === 'separate' ? FILL_SEPARATE : FILL.label, target: need, keep: false });
         fillRate = (need * 1000) / (Number.isFinite(f.cpuMs) && f.cpuMs > 0 ? f.cpuMs : f.busyMs);
       }
       const mem = memory();
@@ -598,7 +621,7 @@ export async function ikeBench(o: IkeBenchOptions, progress: (line: string) => v
         await driver.run({ kind: 'delete', target: n });
       }
     }
-    return { rows, levels, baseline, failures: r.failures, firstFailure: r.firstFailure, internalErrors: r.ep.internalErrors, wallMs: performance.now() - wall0 };
+    return { rows, levels, baseline, failures: r.failures, firstFailure: r.firstFailure, internalErrors: r.ep.internalErrors, wallMs: performance.now() - wall0, fill: o.fill ?? 'same' };
   } finally {
     driver.stop();
     await worker.terminate();
@@ -624,10 +647,12 @@ function options(argv: readonly string[]): IkeBenchOptions {
     return n;
   });
   if (levels.some((l, i) => i > 0 && l <= (levels[i - 1] ?? 0))) throw new Error(`--levels: must ascend, got '${levels.join(',')}'`);
+  const fill = arg('fill') ?? 'same';
+  if (fill !== 'same' && fill !== 'separate') throw new Error(`--fill: expected 'same' or 'separate', got '${fill}'`);
   const only = arg('scenarios')?.split(',');
   const unknown = only?.filter((x) => !SCENARIOS.some((s) => s.label === x)) ?? [];
   if (unknown.length > 0) throw new Error(`--scenarios: unknown ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.label).join(', ')})`);
-  return { levels, setups: int('setups', quick ? 40 : 2000), window: int('window', quick ? 8 : 16), ...(only ? { scenarios: only } : {}) };
+  return { levels, setups: int('setups', quick ? 40 : 2000), window: int('window', quick ? 8 : 16), fill, ...(only ? { scenarios: only } : {}) };
 }
 
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
@@ -657,6 +682,7 @@ export function summarize(res: IkeBenchResult): string[] {
   lines.push(`target: rate at ${fmt(last.level)} within 20% of ${fmt(first.level)} (psk/x25519): ${fmt(r, 2)} ${r >= 0.8 ? 'PASS' : 'FAIL'}`);
   const gib = last.rssBytes / 2 ** 30;
   lines.push(`target: ${fmt(last.held)} SAs under 0.5 GiB RSS: ${fmt(gib, 3)} GiB ${gib < 0.5 ? 'PASS' : 'FAIL'}${last.level < 100_000 ? ' (fewer than 100k SAs: not the target level)' : ''}`);
+  lines.push(`level SAs: PSK/X25519 peers on ${res.fill === 'same' ? 'the same connection as the measured PSK peers' : `connections of their own (--fill=separate: ${FILL_CONNS} connections)`}`);
   lines.push(`failures ${res.failures}${res.firstFailure ? ` (first: ${res.firstFailure})` : ''}, internal errors ${res.internalErrors}, wall ${fmt(res.wallMs / 1000, 1)} s`);
   return lines;
 }
