@@ -110,3 +110,11 @@ describe('RadiusAccounting (RFC 2866, eap_radius_accounting.c)', () => {
     expect(await acct.stop(99, { bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 }, 0)).toEqual({ ok: false, reason: 'no RADIUS accounting session for IKE SA 99' });
   });
 });
+
+describe('a broken session context', () => {
+  it('is reported, not thrown', async () => {
+    const { acct, seen } = acctHarness();
+    expect(await acct.start({ ...info, virtualIps: ['not-an-ip'] }, 0)).toEqual({ ok: false, reason: "cannot build the Accounting-Request: 'not-an-ip' is not an IPv4 address" });
+    expect(seen).toEqual([]);
+  });
+});

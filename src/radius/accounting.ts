@@ -169,8 +169,12 @@ export class RadiusAccounting {
       ...(info.local ? { local: info.local } : {}),
       ...(info.remote ? { remote: info.remote } : {}),
     };
-    attrs.push(...sessionAttributes(info.userName, ctx, this.opts.stationIdWithPort ?? true));
-    for (const vip of info.virtualIps ?? []) if (!vip.includes(':')) attrs.push(ipv4Attr(Attr.FRAMED_IP_ADDRESS, vip));
+    try {
+      attrs.push(...sessionAttributes(info.userName, ctx, this.opts.stationIdWithPort ?? true));
+      for (const vip of info.virtualIps ?? []) if (!vip.includes(':')) attrs.push(ipv4Attr(Attr.FRAMED_IP_ADDRESS, vip));
+    } catch (e) {
+      return { ok: false, reason: `cannot build the Accounting-Request: ${e instanceof Error ? e.message : String(e)}` };
+    }
     attrs.push(...extra);
     const outcome = await this.opts.client.request({ code: RadiusCode.ACCOUNTING_REQUEST, attributes: attrs });
     if (outcome.kind === 'timeout') return { ok: false, reason: outcome.reason };

@@ -171,3 +171,12 @@ describe('session attributes', () => {
     expect(stationId({ address: '192.0.2.1', port: 4500 })).toBe('192.0.2.1[4500]');
   });
 });
+
+describe('a broken session context', () => {
+  it('is a failure naming the bad value, not a rejected promise', async () => {
+    const { client, seen } = scripted(() => challenge(1, 's'));
+    const r = await new RadiusEapServer({ client, identity: 'i', context: { local: { address: '10.0.0.300', port: 500 } } }).start();
+    expect(r).toEqual({ kind: 'failure', reason: "cannot build the Access-Request: '10.0.0.300' is not an IPv4 address" });
+    expect(seen).toEqual([]);
+  });
+});

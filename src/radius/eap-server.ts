@@ -218,7 +218,13 @@ export class RadiusEapServer implements EapServerSession {
   }
 
   private async exchange(eap: Uint8Array, first: boolean): Promise<EapStep> {
-    const attrs = sessionAttributes(`${this.opts.idPrefix ?? ''}${this.identity}`, this.opts.context, this.opts.stationIdWithPort ?? true);
+    let attrs: RadiusAttribute[];
+    try {
+      attrs = sessionAttributes(`${this.opts.idPrefix ?? ''}${this.identity}`, this.opts.context, this.opts.stationIdWithPort ?? true);
+    } catch (e) {
+      // a session context the gateway filled wrongly (an address that is none): fail this login, loudly
+      return this.fail(`cannot build the Access-Request: ${e instanceof Error ? e.message : String(e)}`);
+    }
     attrs.push(...eapMessageAttributes(eap));
     if (this.state) attrs.push(octetsAttr(Attr.STATE, this.state));
     const outcome: RadiusOutcome = await this.opts.client.request({ code: RadiusCode.ACCESS_REQUEST, attributes: attrs, ...(this.server !== undefined ? { server: this.server } : {}) });
