@@ -39,7 +39,8 @@ export class DeleteIkeTask implements Task {
 
   build(): Payload[] | undefined {
     const { ctx, sa } = this;
-    if (sa.state === 'DESTROYING') return undefined;
+    // Gone, or a Delete of it is under way already (a second terminate, expiry during a Delete): nothing to add.
+    if (sa.state === 'DESTROYING' || sa.state === 'DELETING') return undefined;
     transition(ctx, sa, 'DELETING', this.opts.why ?? `sending Delete (${this.reason})`);
     if (this.opts.message === undefined) ctx.log('ike', 0, sa, `deleting IKE_SA ${sa.name}[${sa.id}] between ${sa.local.address}...${sa.remote.address}`);
     const d: DeletePayload = { type: PayloadType.DELETE, critical: false, protocol: ProtocolId.IKE, spiSize: 0, spis: [] };
