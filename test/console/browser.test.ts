@@ -10,6 +10,10 @@ import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { browserMissing, launch, login, navigate, openPage, SHOTS_DIR, type WatchedPage } from './browser.js';
 import { PASSWORD, roadSa, startHarness, USER, type Harness } from './harness.js';
+import type { PageDocument } from './page-dom.js';
+// Runs inside the page (puppeteer callbacks); see page-dom.ts.
+declare const document: PageDocument;
+
 
 const missing = browserMissing();
 if (missing) console.log(`console browser test skipped: ${missing}`);

@@ -6,6 +6,10 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { PageDocument } from './page-dom.js';
+// Runs inside the page (puppeteer callbacks); see page-dom.ts.
+declare const document: PageDocument;
+
 
 export const CHROMIUM = process.env.CYGNET_CHROMIUM ?? '/usr/bin/chromium';
 export const SHOTS_DIR = process.env.CYGNET_CONSOLE_SHOTS ?? '/tmp/cygnet-console-shots';
@@ -59,7 +63,7 @@ export async function openPage(browser: Browser, url: string, shotsDir: string):
 export async function login(page: Page, user: string, password: string): Promise<string | undefined> {
   await page.waitForSelector('#login-user');
   await page.$eval('#login-user', (el) => {
-    (el as HTMLInputElement).value = '';
+    (el as unknown as { value: string }).value = '';
   });
   await page.type('#login-user', user);
   await page.type('#login-password', password);

@@ -57,7 +57,7 @@ export class ConsoleFakeBackend extends FakeBackend {
   /** Add traffic to the first CHILD SA of an SA (what iperf3 does to the counters). */
   addTraffic(uniqueId: number, bytes: number): void {
     this.sas = this.sas.map((s) =>
-      s.uniqueId !== uniqueId ? s : { ...s, children: s.children.map((c, i) => (i === 0 ? { ...c, bytesIn: c.bytesIn + bytes, bytesOut: c.bytesOut + bytes / 2, packetsIn: c.packetsIn + Math.ceil(bytes / 1400), packetsOut: c.packetsOut + Math.ceil(bytes / 2800) } : c)) },
+      s.uniqueId !== uniqueId ? s : { ...s, children: s.children.map((c, i) => (i === 0 ? { ...c, bytesIn: Number(c.bytesIn) + bytes, bytesOut: Number(c.bytesOut) + bytes / 2, packetsIn: Number(c.packetsIn) + Math.ceil(bytes / 1400), packetsOut: Number(c.packetsOut) + Math.ceil(bytes / 2800) } : c)) },
     );
   }
   override async terminate(req: TerminateRequest): Promise<ViciResult> {

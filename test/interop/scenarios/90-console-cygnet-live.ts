@@ -20,6 +20,10 @@ import { CYGNET_VICI_URI } from '../lib/cygnet.js';
 import { cygnetConnection } from './20-cygnet-psk-responder.js';
 import { login, navigate, openPage, SHOTS_DIR } from '../../console/browser.js';
 import { CONSOLE_PASSWORD, CONSOLE_USER, scenarioBrowser, startConsoleProcess } from '../../console/interop.js';
+import type { PageDocument } from '../../console/page-dom.js';
+// Runs inside the page (puppeteer callbacks); see page-dom.ts.
+declare const document: PageDocument;
+
 
 export const name = 'console-cygnet-live';
 export const timeoutMs = 90_000;

@@ -12,6 +12,10 @@ import { twoHosts } from '../lib/topology.js';
 import { cygnetConnection } from './20-cygnet-psk-responder.js';
 import { login, navigate, openPage, SHOTS_DIR } from '../../console/browser.js';
 import { CONSOLE_PASSWORD, CONSOLE_USER, scenarioBrowser, startConsoleProcess } from '../../console/interop.js';
+import type { PageDocument } from '../../console/page-dom.js';
+// Runs inside the page (puppeteer callbacks); see page-dom.ts.
+declare const document: PageDocument;
+
 
 export const name = 'console-charon';
 export const timeoutMs = 90_000;
