@@ -47,7 +47,7 @@ import {
 import { ESP_HEADROOM, ESP_TAILROOM, type PacketRef } from '../src/esp/engine.js';
 import { enginePair, ipv4Packet, testKey } from '../src/esp/testing.js';
 import { backendSupports, encryptionKeymatBytes, integrityKeymatBytes, suiteName, type EspSuite } from '../src/esp/transform.js';
-import { benchTimeMs, measure, Reporter, settle, type BenchRow } from './lib.js';
+import { benchFilter, benchTimeMs, measure, Reporter, settle, type BenchRow } from './lib.js';
 
 const SIZES = [64, 512, 1400];
 const BATCH = 32;
@@ -284,10 +284,11 @@ export async function run(): Promise<void> {
   const timeMs = benchTimeMs(400);
   // `--backend=<name>` restricts the run to one backend (quick checks); the default measures all of them.
   const only = process.argv.find((a) => a.startsWith('--backend='))?.slice('--backend='.length);
+  const filter = benchFilter();
   for (const backend of availableBackends()) {
     if (only !== undefined && backend.name !== only) continue;
     for (const suite of SUITES) {
-      if (!backendSupports(backend, suite)) continue;
+      if (!backendSupports(backend, suite) || !filter(`${backend.name} ${suiteName(suite)}`)) continue;
       for (const size of SIZES) {
         const eng = engineLoop(backend, suite, size);
         const raw = rawLoop(backend, suite, eng.espPlaintext);

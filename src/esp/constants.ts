@@ -99,10 +99,12 @@ export const DropReason = {
   NoSa: 15,
   /** No policy matched the outbound packet (RFC 4301 section 5.1: the SPD default is discard). */
   NoPolicy: 16,
+  /** A delivered inner packet the TUN device would not take (its queue was full); counted by the driver. */
+  TunFull: 17,
 } as const;
 export type DropReason = (typeof DropReason)[keyof typeof DropReason];
 
-export const DROP_REASON_COUNT = 17;
+export const DROP_REASON_COUNT = 18;
 
 export const DROP_REASON_NAMES: readonly string[] = [
   'none',
@@ -122,4 +124,5 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'crypto-error',
   'no-sa',
   'no-policy',
+  'tun-full',
 ];

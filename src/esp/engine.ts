@@ -44,7 +44,8 @@ import {
   UDP_HEADER_BYTES,
 } from './constants.js';
 import { EspError } from './errors.js';
-import { espPayloadLength, espSeal } from './packet.js';
+import { espPaddingValuesOk } from './packet.js';
+import { DropReports, dropReport } from './drop-report.js';
 import { EspSa, hex, SEQ_SOFT_MARGIN, type Endpoint, type SaDirection, type SaParams } from './sa.js';
 import { packetSelector, PacketFields, parseIpPacket, SelectorSet, type EspSelector, type PacketSelector } from './selector.js';
 
@@ -119,6 +120,14 @@ export interface EspEngineOptions {
   readonly poolBufferBytes?: number;
   /** Least time between two ACQUIREs for one policy, ms. Default 1000. */
   readonly acquireIntervalMs?: number;
+  /**
+   * Where drop reports go ('esp' log group, level and message): the first drop of each reason on an SA (or, for
+   * packets without one, in the engine) is logged at level 1 with the reason and the fix, then at most one summary
+   * per `dropLogIntervalMs` while drops continue. Without it drops are only counted.
+   */
+  readonly log?: (level: number, message: string) => void;
+  /** Least time between two drop reports of one reason on one SA, ms. Default 60000. */
+  readonly dropLogIntervalMs?: number;
 }
 
 /**
@@ -217,8 +226,17 @@ export class EspEngine {
 
   /** Drops per DropReason over all SAs (and those without an SA). */
   readonly drops = new Float64Array(DROP_REASON_COUNT);
-  /** Datagrams/packets processed: sent, delivered, IKE and keepalives seen. */
-  readonly stats = { sent: 0, delivered: 0, ike: 0, keepalives: 0, acquires: 0, bypassed: 0 };
+  /**
+   * Datagrams/packets processed: sent, delivered, IKE and keepalives seen; `paddingIgnored` counts packets
+   * delivered with padding values other than 1, 2, 3, ... on SAs with the padding check off.
+   */
+  readonly stats = { sent: 0, delivered: 0, ike: 0, keepalives: 0, acquires: 0, bypassed: 0, paddingIgnored: 0 };
+  private readonly log: ((level: number, message: string) => void) | undefined;
+  private readonly dropLogIntervalMs: number;
+  /** Drop reports of packets without an SA (unknown SPI, no policy, malformed). */
+  private readonly noSaReports = new DropReports();
+  /** The SPI of the last datagram dropped as unknown-spi (for its report). */
+  private lastUnknownSpi = 0;
 
   constructor(opts: EspEngineOptions) {
     this.backend = opts.backend ?? createProvider();
@@ -231,6 +249,8 @@ export class EspEngine {
     }
     this.pool = new BufferPool(poolBuffers, poolBufferBytes);
     this.acquireIntervalMs = opts.acquireIntervalMs ?? 1000;
+    this.log = opts.log;
+    this.dropLogIntervalMs = opts.dropLogIntervalMs ?? 60_000;
   }
 
   // ---------------------------------------------------------------- control surface
@@ -379,21 +399,22 @@ export class EspEngine {
     const r = this.encapOut;
     const n = packets.length;
     r.reset(n);
+    const buffers = r.buffer;
+    const sas = r.sa;
+    const acquires = r.acquire;
     for (let i = 0; i < n; i++) {
-      const p = packets[i]!;
-      r.buffer[i] = undefined;
-      r.sa[i] = undefined;
-      r.acquire[i] = undefined;
-      r.offset[i] = 0;
-      r.length[i] = 0;
-      r.reason[i] = DropReason.None;
-      const reason = this.encapsulateOne(p, i, r, now);
+      // Each path sets status, offset, length and these three slots exactly once (no clearing stores first).
+      const reason = this.encapsulateOne(packets[i]!, i, r, now);
       if (reason !== DropReason.None) {
         r.status[i] = EncapStatus.Drop;
         r.reason[i] = reason;
-        this.drops[reason]!++;
-        const sa = r.sa[i];
-        if (sa) sa.drops[reason]!++;
+        r.offset[i] = 0;
+        r.length[i] = 0;
+        buffers[i] = undefined;
+        acquires[i] = undefined;
+        this.dropped(reason, sas[i], now);
+      } else {
+        r.reason[i] = DropReason.None;
       }
     }
     return r;
@@ -402,16 +423,19 @@ export class EspEngine {
   private encapsulateOne(p: PacketRef, i: number, r: EncapResults, now: number): DropReason {
     const f = this.fields;
     const buf = p.buffer;
+    const off = p.offset;
     const len = p.length;
-    if (!(p.offset >= 0 && len >= 0 && p.offset + len <= buf.length)) return DropReason.BadOuterPacket;
-    if (!parseIpPacket(buf, p.offset, len, f)) return DropReason.BadOuterPacket;
+    r.sa[i] = undefined;
+    if (!(off >= 0 && len >= 0 && off + len <= buf.length)) return DropReason.BadOuterPacket;
+    if (!parseIpPacket(buf, off, len, f)) return DropReason.BadOuterPacket;
 
     // 2. SPD lookup.
     const policies = this.policies;
     let pol: Policy | undefined;
     for (let k = 0; k < policies.length; k++) {
-      if (policies[k]!.selectors.matchesOutbound(buf, f)) {
-        pol = policies[k];
+      const c = policies[k]!;
+      if (c.selectors.matchesOutbound(buf, f)) {
+        pol = c;
         break;
       }
     }
@@ -420,7 +444,8 @@ export class EspEngine {
     if (pol.action === 'bypass') {
       r.status[i] = EncapStatus.Bypass;
       r.buffer[i] = buf;
-      r.offset[i] = p.offset;
+      r.acquire[i] = undefined;
+      r.offset[i] = off;
       r.length[i] = len;
       this.stats.bypassed++;
       return DropReason.None;
@@ -431,12 +456,15 @@ export class EspEngine {
       if (now - pol.lastAcquire < this.acquireIntervalMs) return DropReason.NoSa;
       pol.lastAcquire = now;
       r.status[i] = EncapStatus.Acquire;
+      r.buffer[i] = undefined;
       r.acquire[i] = { policyId: pol.id, reqid: pol.reqid, packet: packetSelector(buf, f) };
+      r.offset[i] = 0;
+      r.length[i] = 0;
       this.stats.acquires++;
       return DropReason.None;
     }
     r.sa[i] = sa;
-    return this.protect(sa, buf, p.offset, len, f.family === 4 ? NH_IPV4 : NH_IPV6, i, r, now);
+    return this.protect(sa, buf, off, len, f.family === 4 ? NH_IPV4 : NH_IPV6, i, r, now);
   }
 
   /** Steps 3-7 of the outbound pipeline for a payload at buf[off, off + len) on `sa`. */
@@ -459,32 +487,53 @@ export class EspEngine {
 
     // 4. Place the packet: in place when the caller left room, else into a pool buffer.
     const t = sa.transform;
-    const head = (sa.udpEncap ? UDP_HEADER_BYTES : 0) + ESP_HEADER_BYTES + t.ivBytes;
-    const body = sa.tfcPadTo > len ? sa.tfcPadTo : len;
-    const tail = body - len + t.padAlign + 1 + t.icvBytes;
+    const tfc = sa.tfcPadTo;
+    const body = tfc > len ? tfc : len;
     let out = buf;
     let payloadOff = off;
-    if (payloadOff < head || payloadOff + len + tail > buf.length) {
+    if (payloadOff < sa.headBytes || payloadOff + body + sa.tailBytes > buf.length) {
       out = this.pool.take();
       payloadOff = ESP_HEADROOM;
-      if (payloadOff + len + tail > out.length) return DropReason.TooBig;
+      if (payloadOff + body + sa.tailBytes > out.length) return DropReason.TooBig;
       out.set(buf.subarray(off, off + len), payloadOff);
     }
 
-    // 5. Seal. Next Header says which IP version the tunnel carries, or 59 for a dummy (RFC 4303 section 2.6).
-    let end: number;
+    // 5. Frame and seal (packet.ts espSeal, written out here: one call less per packet). RFC 4303 section 2:
+    // SPI | Seq | IV in front; TFC padding (2.7), padding 1, 2, 3, ... to the alignment (2.4), Pad Length and
+    // Next Header (the IP version the tunnel carries, 2.6) behind; the ICV is appended by the seal.
+    const espOff = payloadOff - t.ivBytes - ESP_HEADER_BYTES;
+    const spi = sa.spi;
+    out[espOff] = spi >>> 24;
+    out[espOff + 1] = spi >>> 16;
+    out[espOff + 2] = spi >>> 8;
+    out[espOff + 3] = spi;
+    out[espOff + 4] = lo >>> 24;
+    out[espOff + 5] = lo >>> 16;
+    out[espOff + 6] = lo >>> 8;
+    out[espOff + 7] = lo;
+    t.writeIv(out, espOff + ESP_HEADER_BYTES, hi, lo);
+    let p = payloadOff + len;
+    if (body > len) {
+      out.fill(0, p, payloadOff + body);
+      p = payloadOff + body;
+    }
+    const align = t.padAlign;
+    const padLen = (align - ((body + 2) % align)) % align;
+    for (let k = 1; k <= padLen; k++) out[p++] = k;
+    out[p++] = padLen;
+    out[p++] = nh;
     try {
-      end = espSeal(t, out, payloadOff, len, nh, sa.spi, sa.esn, hi, lo, sa.tfcPadTo);
+      t.seal(out, espOff, p, sa.esn, hi);
     } catch {
       return DropReason.CryptoError;
     }
-    const espOff = payloadOff - t.ivBytes - ESP_HEADER_BYTES;
+    const end = p + t.icvBytes;
 
     // 6. UDP header (RFC 3948 section 2.1): checksum 0; length covers UDP header + ESP packet.
     if (sa.udpEncap) {
       const u = espOff - UDP_HEADER_BYTES;
-      const sport = sa.local?.port ?? 4500;
-      const dport = sa.remote?.port ?? 4500;
+      const sport = sa.localPort;
+      const dport = sa.remotePort;
       const ulen = end - u;
       out[u] = sport >>> 8;
       out[u + 1] = sport;
@@ -497,6 +546,7 @@ export class EspEngine {
     }
     r.status[i] = EncapStatus.Send;
     r.buffer[i] = out;
+    r.acquire[i] = undefined;
     r.offset[i] = espOff;
     r.length[i] = end - espOff;
     this.stats.sent++;
@@ -505,9 +555,8 @@ export class EspEngine {
     sa.lastUsed = now;
     sa.packets++;
     sa.bytes += len;
-    this.checkLifetime(sa);
-    if (!sa.softFired && !sa.esn && lo >= 0xffffffff - SEQ_SOFT_MARGIN) this.softExpire(sa, 'sequence');
-    else if (!sa.softFired && sa.esn && hi === 0xffffffff && lo >= 0xffffffff - SEQ_SOFT_MARGIN) this.softExpire(sa, 'sequence');
+    if (sa.packets >= sa.lifetimeCheckAt || sa.bytes >= sa.lifetimeBytesCheckAt) this.checkLifetime(sa);
+    if (lo >= 0xffffffff - SEQ_SOFT_MARGIN && !sa.softFired && (!sa.esn || hi === 0xffffffff)) this.softExpire(sa, 'sequence');
     return DropReason.None;
   }
 
@@ -533,8 +582,7 @@ export class EspEngine {
     if (reason !== DropReason.None) {
       r.status[0] = EncapStatus.Drop;
       r.reason[0] = reason;
-      this.drops[reason]!++;
-      if (sa) sa.drops[reason]!++;
+      this.dropped(reason, sa, now);
     }
     return r;
   }
@@ -566,9 +614,7 @@ export class EspEngine {
       if (reason !== DropReason.None) {
         r.status[i] = DecapStatus.Drop;
         r.reason[i] = reason;
-        this.drops[reason]!++;
-        const sa = r.sa[i];
-        if (sa) sa.drops[reason]!++;
+        this.dropped(reason, r.sa[i], now);
       }
     }
     return r;
@@ -598,7 +644,10 @@ export class EspEngine {
     let sa = this.lastIn;
     if (sa === undefined || sa.spi !== spi) {
       sa = this.inbound.get(spi);
-      if (!sa) return DropReason.UnknownSpi;
+      if (!sa) {
+        this.lastUnknownSpi = spi;
+        return DropReason.UnknownSpi;
+      }
       this.lastIn = sa;
     }
     r.sa[i] = sa;
@@ -621,9 +670,17 @@ export class EspEngine {
     // 4. Commit only now that the packet is authentic.
     if (!replay.commit(hi, lo)) return DropReason.Replay;
 
-    // 5. Trailer.
-    const payloadLen = espPayloadLength(buf, ctOff, ctEnd);
+    // 5. Trailer. RFC 4303 section 2.4: the receiver SHOULD check the padding values; an SA installed with
+    // paddingCheck = false (esp_padding_check = no, for peers known to pad otherwise) checks only that the Pad
+    // Length fits, as the Linux kernel does, and counts what it let through.
+    const padLen = buf[ctEnd - 2]!;
+    const payloadLen = ctEnd - ctOff - 2 - padLen;
     if (payloadLen < 0) return DropReason.BadPadding;
+    if (!espPaddingValuesOk(buf, ctOff + payloadLen, padLen)) {
+      if (sa.paddingCheck) return DropReason.BadPadding;
+      this.stats.paddingIgnored++;
+      sa.paddingIgnored++;
+    }
     const nh = buf[ctEnd - 1]!;
     if (nh === NH_NO_NEXT) return DropReason.Dummy;
     if (nh !== NH_IPV4 && nh !== NH_IPV6) return DropReason.BadNextHeader;
@@ -653,6 +710,34 @@ export class EspEngine {
     r.length[i] = d.length - NON_ESP_MARKER_BYTES;
     this.stats.ike++;
     return DropReason.None;
+  }
+
+  // ---------------------------------------------------------------- drops
+
+  /** Counts one drop in the engine and on its SA, and reports it when it is the first of its kind (or due). */
+  private dropped(reason: DropReason, sa: EspSa | undefined, now: number): void {
+    this.drops[reason]!++;
+    if (sa) sa.drops[reason]!++;
+    if (this.log !== undefined && reason !== DropReason.Dummy) this.report(reason, sa, now);
+  }
+
+  private report(reason: DropReason, sa: EspSa | undefined, now: number): void {
+    const reports = sa ? sa.dropReports : this.noSaReports;
+    const total = sa ? sa.drops[reason]! : this.drops[reason]!;
+    const due = reports.due(reason, total, now, this.dropLogIntervalMs);
+    if (due === undefined || this.log === undefined) return;
+    this.log(1, dropReport(reason, sa, due, reason === DropReason.UnknownSpi ? this.lastUnknownSpi : undefined));
+  }
+
+  /**
+   * Drops the driver saw after the engine was done with the packets (a full TUN queue for delivered packets), so
+   * they are counted and reported like the engine's own: `count` packets of `sa` (undefined when unknown).
+   */
+  noteDrops(reason: DropReason, sa: EspSa | undefined, count: number, now: number): void {
+    if (!(count > 0) || reason === DropReason.None || !(reason < DROP_REASON_COUNT)) return;
+    this.drops[reason]! += count - 1;
+    if (sa) sa.drops[reason]! += count - 1;
+    this.dropped(reason, sa, now);
   }
 
   // ---------------------------------------------------------------- lifetimes

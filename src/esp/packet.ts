@@ -81,8 +81,12 @@ export function espPayloadLength(buf: Uint8Array, ptOff: number, ptEnd: number):
   const padLen = buf[ptEnd - 2]!;
   const payloadLen = n - 2 - padLen;
   if (payloadLen < 0) return -1;
-  const padStart = ptOff + payloadLen;
+  return espPaddingValuesOk(buf, ptOff + payloadLen, padLen) ? payloadLen : -1;
+}
+
+/** True when buf[padStart, padStart + padLen) holds 1, 2, 3, ... (RFC 4303 section 2.4's default padding). */
+export function espPaddingValuesOk(buf: Uint8Array, padStart: number, padLen: number): boolean {
   let bad = 0;
   for (let i = 0; i < padLen; i++) bad |= buf[padStart + i]! ^ ((i + 1) & 0xff);
-  return bad === 0 ? payloadLen : -1;
+  return bad === 0;
 }

@@ -4,7 +4,8 @@
  */
 import type { CryptoBackend } from '../crypto/types.js';
 import type { RandomSource } from '../crypto/random.js';
-import { DROP_REASON_COUNT } from './constants.js';
+import { DROP_REASON_COUNT, ESP_HEADER_BYTES, UDP_HEADER_BYTES } from './constants.js';
+import { DropReports } from './drop-report.js';
 import { EspError } from './errors.js';
 import { DEFAULT_REPLAY_WINDOW, ReplayWindow } from './replay.js';
 import { SelectorSet, type EspSelector } from './selector.js';
@@ -54,6 +55,12 @@ export interface SaParams {
   readonly lifetime?: SaLifetime;
   /** Outbound: pad every inner packet to at least this many bytes (RFC 4303 section 2.7 TFC padding); 0 = off. */
   readonly tfcPadTo?: number;
+  /**
+   * Inbound: check that the padding bytes are 1, 2, 3, ... (RFC 4303 section 2.4: the receiver SHOULD). Default
+   * true; false accepts any padding values from peers known to send others (the Linux kernel does not check them),
+   * still requiring a Pad Length that fits.
+   */
+  readonly paddingCheck?: boolean;
   /** Outbound: the last sequence number used (the next packet carries +1). Tests use it to reach 2^32. */
   readonly initialSeq?: { readonly hi: number; readonly lo: number };
 }
@@ -68,11 +75,17 @@ export class EspSa {
   readonly esn: boolean;
   readonly reqid: number;
   readonly local: Endpoint | undefined;
-  /** Where outbound packets go; IKE moves it when the peer's NAT mapping changes (RFC 7296 2.23). */
-  remote: Endpoint | undefined;
+  private remoteEp: Endpoint | undefined;
+  /** UDP ports for the RFC 3948 header, kept as numbers for the hot path (4500 when no endpoint is given). */
+  readonly localPort: number;
+  remotePort = 4500;
   readonly udpEncap: boolean;
   readonly tfcPadTo: number;
   readonly transform: EspTransform;
+  /** Bytes an in-place seal needs in front of the payload (UDP header when encapsulated, ESP header, IV). */
+  readonly headBytes: number;
+  /** Most bytes an in-place seal writes behind the payload (TFC padding aside): padding, trailer, ICV. */
+  readonly tailBytes: number;
   readonly selectors: SelectorSet;
   /** Inbound only. */
   readonly replay: ReplayWindow | undefined;
@@ -90,11 +103,20 @@ export class EspSa {
   packets = 0;
   bytes = 0;
   readonly drops = new Float64Array(DROP_REASON_COUNT);
+  /** When each reason was last reported (drop-report.ts). */
+  readonly dropReports = new DropReports();
+  /** Inbound: see SaParams.paddingCheck. */
+  readonly paddingCheck: boolean;
+  /** Inbound: packets delivered although their padding values were not 1, 2, 3, ... (paddingCheck off). */
+  paddingIgnored = 0;
 
   readonly softBytes: number;
   readonly hardBytes: number;
   readonly softPackets: number;
   readonly hardPackets: number;
+  /** The smaller of the soft and hard limits: below both, the per-packet lifetime check is one comparison each. */
+  readonly lifetimeCheckAt: number;
+  readonly lifetimeBytesCheckAt: number;
   softFired = false;
   hardExpired = false;
   /** Inbound retirement (make-before-break): removed at this time (ms); Infinity = not retiring. */
@@ -113,9 +135,11 @@ export class EspSa {
     this.esn = p.esn ?? false;
     this.reqid = p.reqid ?? 0;
     this.local = p.local;
+    this.localPort = p.local?.port ?? 4500;
     this.remote = p.remote;
     this.udpEncap = p.udpEncap ?? true;
     this.tfcPadTo = p.tfcPadTo ?? 0;
+    this.paddingCheck = p.paddingCheck ?? true;
     if (!(this.tfcPadTo >= 0 && this.tfcPadTo <= 65535)) throw new EspError('BAD_PARAMS', `SA ${hex(p.spi)}: tfcPadTo ${this.tfcPadTo}`);
     try {
       this.selectors = new SelectorSet(p.localSelectors ?? [], p.remoteSelectors ?? []);
@@ -142,7 +166,21 @@ export class EspSa {
     this.hardBytes = limit(lt.hardBytes);
     this.softPackets = limit(lt.softPackets);
     this.hardPackets = limit(lt.hardPackets);
+    this.lifetimeCheckAt = Math.min(this.softPackets, this.hardPackets);
+    this.lifetimeBytesCheckAt = Math.min(this.softBytes, this.hardBytes);
     this.transform = createEspTransform(p.suite, p.encKey, p.integKey, backend, random);
+    this.headBytes = (this.udpEncap ? UDP_HEADER_BYTES : 0) + ESP_HEADER_BYTES + this.transform.ivBytes;
+    this.tailBytes = this.transform.padAlign + 1 + this.transform.icvBytes;
+  }
+
+  /** Where outbound packets go; IKE moves it when the peer's NAT mapping changes (RFC 7296 2.23). */
+  get remote(): Endpoint | undefined {
+    return this.remoteEp;
+  }
+
+  set remote(ep: Endpoint | undefined) {
+    this.remoteEp = ep;
+    this.remotePort = ep?.port ?? 4500;
   }
 
   /** The SPI as 8 hex digits (for messages and logs). */

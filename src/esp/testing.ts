@@ -91,6 +91,11 @@ export interface PairOptions {
   readonly lifetime?: SaLifetime;
   readonly tfcPadTo?: number;
   readonly initialSeq?: { readonly hi: number; readonly lo: number };
+  /** Inbound SAs check ESP padding values (default true, see SaParams.paddingCheck). */
+  readonly paddingCheck?: boolean;
+  /** Drop reports of both engines ('a' or 'b', level, message). */
+  readonly log?: (engine: 'a' | 'b', level: number, message: string) => void;
+  readonly dropLogIntervalMs?: number;
   /** Selectors of the A->B direction's inbound check at B (default: the same subnets). */
   readonly localA?: readonly EspSelector[];
   readonly localB?: readonly EspSelector[];
@@ -111,8 +116,13 @@ export function enginePair(o: PairOptions): { a: EspEngine; b: EspEngine; subnet
   const hostB = family === 4 ? '10.2.0.9' : 'fd02::9';
   const localA = o.localA ?? [selector(subnetA)];
   const localB = o.localB ?? [selector(subnetB)];
-  const a = new EspEngine({ backend: o.backend, random: seededRandom(11) });
-  const b = new EspEngine({ backend: o.backend, random: seededRandom(22) });
+  const log = o.log;
+  const logOpts = (e: 'a' | 'b') => ({
+    ...(log ? { log: (level: number, message: string) => log(e, level, message) } : {}),
+    ...(o.dropLogIntervalMs !== undefined ? { dropLogIntervalMs: o.dropLogIntervalMs } : {}),
+  });
+  const a = new EspEngine({ backend: o.backend, random: seededRandom(11), ...logOpts('a') });
+  const b = new EspEngine({ backend: o.backend, random: seededRandom(22), ...logOpts('b') });
   const encN = encryptionKeymatBytes(o.suite);
   const intN = integrityKeymatBytes(o.suite);
   const keys = (seed: number) => ({
@@ -125,6 +135,7 @@ export function enginePair(o: PairOptions): { a: EspEngine; b: EspEngine; subnet
     reqid: 1,
     ...(o.replayWindow !== undefined ? { replayWindow: o.replayWindow } : {}),
     ...(o.lifetime ? { lifetime: o.lifetime } : {}),
+    ...(o.paddingCheck !== undefined ? { paddingCheck: o.paddingCheck } : {}),
   };
   const addrA = { address: '192.0.2.1', port: 4500 };
   const addrB = { address: '198.51.100.2', port: 4501 };

@@ -204,29 +204,32 @@ function toAddress(v: number | bigint): number {
 }
 
 /**
- * Base addresses of the ArrayBuffers packets live in, looked up once per buffer (one FFI call) and kept while the
- * buffer lives. A backing store never moves: V8 allocates it outside the garbage-collected heap once `.buffer` has
- * been read (reading it moves a small on-heap array out), and a resizable one reserves its maximum up front. A
- * detached buffer has length 0, so checkInPlaceRange refuses it before its stale address could be used.
+ * Where packets live: the base address of each ArrayBuffer, looked up once (one FFI call) and kept while the
+ * buffer lives, and the last view seen, since a batch's packets often come in one view of a driver's buffer. A
+ * backing store never moves: V8 allocates it outside the garbage-collected heap once `.buffer` has been read
+ * (which is done before the lookup: it moves a small on-heap array out), and a resizable one reserves its maximum
+ * up front. A view of a detached buffer has length 0, so checkInPlaceRange refuses it before a stale address could
+ * be used.
  */
 class AddressCache {
   private readonly bases = new WeakMap<ArrayBufferLike, number>();
-  private last: ArrayBufferLike | undefined;
-  private lastBase = 0;
+  private lastView: Uint8Array | undefined;
+  private lastStart = 0;
   constructor(private readonly a: LibCryptoAddr) {}
 
   /** Address of buf[0]; `buf` is non-empty (the caller checked its range). */
   of(buf: Uint8Array): number {
+    if (buf === this.lastView) return this.lastStart;
     const ab = buf.buffer;
-    if (ab === this.last) return this.lastBase + buf.byteOffset;
     let base = this.bases.get(ab);
     if (base === undefined) {
       base = toAddress(this.a.addressOf(buf, buf, 0)) - buf.byteOffset;
       this.bases.set(ab, base);
     }
-    this.last = ab;
-    this.lastBase = base;
-    return base + buf.byteOffset;
+    const start = base + buf.byteOffset;
+    this.lastView = buf;
+    this.lastStart = start;
+    return start;
   }
 }
 
