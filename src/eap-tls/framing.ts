@@ -89,12 +89,17 @@ export class Reassembler {
   }
 }
 
-/** Cuts one outgoing TLS flight into EAP-TLS packets of at most `fragmentSize` octets each. */
+/**
+ * Cuts one outgoing TLS flight into EAP-TLS packets of at most `fragmentSize` octets each. Like strongSwan's
+ * tls_eap.c with its eap-tls include_length default (yes), an unfragmented message carries the L flag and length
+ * too (FreeRADIUS warns when it is missing); only ACKs go without.
+ */
 export class Fragmenter {
   private offset = 0;
   constructor(
     private readonly message: Uint8Array,
     private readonly fragmentSize: number,
+    private readonly includeLength = true,
   ) {
     if (fragmentSize < 16) throw new RangeError(`EAP-TLS fragment size ${fragmentSize} is too small`);
   }
@@ -106,10 +111,10 @@ export class Fragmenter {
   /** The next packet: the first fragment of a split message carries L and the total length; all but the last M. */
   next(code: 1 | 2, identifier: number): Uint8Array {
     const first = this.offset === 0;
-    const whole = first && this.message.length + 6 <= this.fragmentSize;
+    const whole = first && this.message.length + (this.includeLength ? 10 : 6) <= this.fragmentSize;
     if (whole) {
       this.offset = this.message.length;
-      return buildTlsFrame(code, identifier, 0, this.message);
+      return buildTlsFrame(code, identifier, 0, this.message, this.includeLength ? this.message.length : undefined);
     }
     const room = this.fragmentSize - (first ? 10 : 6);
     const chunk = this.message.subarray(this.offset, this.offset + room);
