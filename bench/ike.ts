@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- ike [--quick] [--levels=1000,10000,100000] [--setups=<n>] [--window=16]
- * [--scenarios=psk/x25519,...] [--fill=same|separate] [--json]`: IKE setups per second of one responder (IKE_SA_INIT + IKE_AUTH with the
+ * [--scenarios=psk/x25519,...] [--fill=same|separate] [--heap-snapshot] [--json]`: IKE setups per second of one responder (IKE_SA_INIT + IKE_AUTH with the
  * first CHILD SA, RFC 7296 1.2) while it holds 1k, 10k and 100k established IKE+CHILD SAs, for PSK and ECDSA (P-256
  * certificates, RFC 7427) authentication with X25519 (RFC 8031) and MODP-2048 (RFC 3526 group 14), plus its heap
  * and RSS per SA (issue 17). `--setups` is for psk/x25519; MODP and ECDSA get half each (a quarter for both).
@@ -22,6 +22,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { writeHeapSnapshot } from 'node:v8';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { createProvider } from '../src/crypto/provider.js';
 import { systemRandom } from '../src/crypto/random.js';
@@ -90,6 +91,8 @@ export interface IkeBenchOptions {
    * quicker to fill, and it separates that work from the rest of the per-level cost.
    */
   readonly fill?: 'same' | 'separate';
+  /** Write a V8 heap snapshot of this thread at each level (after the fill), for where the bytes per SA go. */
+  readonly heapSnapshot?: boolean;
 }
 
 export interface IkeBenchRow {
@@ -610,6 +613,7 @@ export async function ikeBench(o: IkeBenchOptions, progress: (line: string) => v
       }
       const mem = memory();
       const held = r.ep.listSas().length;
+      if (o.heapSnapshot) process.stderr.write(`heap snapshot at ${held} SAs: ${writeHeapSnapshot(`ike-bench-${level}.heapsnapshot`)}\n`);
       const perSa = (b: number, base: number): number => (b - base) / Math.max(1, held);
       levels.push({ level, held, ...mem, heapPerSa: perSa(mem.heapBytes, baseline.heapBytes), rssPerSa: perSa(mem.rssBytes, baseline.rssBytes), fillRate });
       for (const s of SCENARIOS) {
@@ -652,7 +656,7 @@ function options(argv: readonly string[]): IkeBenchOptions {
   const only = arg('scenarios')?.split(',');
   const unknown = only?.filter((x) => !SCENARIOS.some((s) => s.label === x)) ?? [];
   if (unknown.length > 0) throw new Error(`--scenarios: unknown ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.label).join(', ')})`);
-  return { levels, setups: int('setups', quick ? 40 : 2000), window: int('window', quick ? 8 : 16), fill, ...(only ? { scenarios: only } : {}) };
+  return { levels, setups: int('setups', quick ? 40 : 2000), window: int('window', quick ? 8 : 16), fill, heapSnapshot: argv.includes('--heap-snapshot'), ...(only ? { scenarios: only } : {}) };
 }
 
 const fmt = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : 'n/a');
