@@ -312,6 +312,7 @@ function buildChild(ctx: Context, sec: SettingsSection, path: string): ChildConf
     rand_packets: randP,
     replay_window: replay ?? CYGNET_REPLAY_WINDOW,
     replay_window_set: replay !== undefined,
+    esp_padding_check: r.get('esp_padding_check', parseBool) ?? true,
     updown: r.get('updown', parseString),
     hostaccess: r.get('hostaccess', parseBool) ?? false,
     policies: r.get('policies', parseBool) ?? true,

@@ -145,6 +145,7 @@ export function toIkeChild(c: ChildConfig): IkeChildConfig {
     rekeyPackets: c.rekey_packets,
     lifePackets: c.life_packets,
     replayWindow: c.replay_window,
+    espPaddingCheck: c.esp_padding_check,
   }));
 }
 

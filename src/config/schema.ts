@@ -144,6 +144,12 @@ export interface ChildConfig {
   readonly replay_window: number;
   /** Whether replay_window was written in the file (strongSwan would use 32 otherwise). */
   readonly replay_window_set: boolean;
+  /**
+   * cygnet-specific (no strongSwan key): check that inbound ESP padding bytes are 1, 2, 3, ... (RFC 4303 2.4, a
+   * SHOULD). Default yes; `no` accepts any padding values from a peer known to send others, as the Linux kernel's
+   * ESP (which strongSwan uses) never checks them.
+   */
+  readonly esp_padding_check: boolean;
   readonly updown: string | undefined;
   readonly hostaccess: boolean;
   readonly policies: boolean;
@@ -389,6 +395,8 @@ export const CHILD_KEYS: Readonly<Record<string, KeyInfo>> = {
   life_packets: yes,
   rand_packets: yes,
   replay_window: yes,
+  // cygnet-specific, not a strongSwan key: inbound ESP padding value check (RFC 4303 2.4), default yes.
+  esp_padding_check: yes,
   updown: yes,
   hostaccess: no(false),
   policies: no(true),

@@ -75,6 +75,8 @@ export interface ChildConfig {
   readonly lifePackets: number;
   /** Anti-replay window in packets; 0 disables it. */
   readonly replayWindow: number;
+  /** Inbound ESP padding values checked (RFC 4303 2.4); default true (config key esp_padding_check). */
+  readonly espPaddingCheck?: boolean;
 }
 
 export interface IkeConnectionConfig {
