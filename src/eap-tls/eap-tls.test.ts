@@ -98,7 +98,7 @@ describe('EAP-TLS server <-> peer in process', () => {
     const { server } = pair();
     const peer = new EapPeer({ identity: 'alice@example.org', serverIdentity: 'vpn.example.org', methods: ['mschapv2'], random: seededRandom(1) });
     const c = await converse(server, peer);
-    expect(c.server).toMatchObject({ kind: 'failure', reason: "'alice@example.org' refused EAP-TLS and asked for MSCHAPV2" });
+    expect(c.server).toMatchObject({ kind: 'failure', reason: "'alice@example.org' refused EAP-TLS and asked for MSCHAPv2" });
   }, 20_000);
   it('garbage TLS records fail with the TLS error', async () => {
     const { server } = pair();

@@ -27,10 +27,10 @@ const TYPE_NAMES: Readonly<Record<number, string>> = {
   13: 'TLS',
   21: 'TTLS',
   25: 'PEAP',
-  26: 'MSCHAPV2',
+  26: 'MSCHAPv2',
   254: 'Expanded',
 };
-/** The Type's name as strongSwan's eap_type_names prints it (EAP_ prefix omitted), or its number. */
+/** The Type's name for logs (EAP-MSCHAPv2, EAP-TLS, ...), or its number. */
 export function eapTypeName(type: number): string {
   return TYPE_NAMES[type] ?? `type ${type}`;
 }

@@ -154,7 +154,7 @@ describe('EAP-MD5 (tests only)', () => {
     const c = await converse(server({ methods: ['md5'], allowMd5: true }), peer());
     expect(c.packets[1]?.[1][4]).toBe(3);
     expect([...(c.packets[1]?.[1].subarray(5) ?? [])]).toEqual([26]);
-    expect(c.server).toMatchObject({ kind: 'failure', reason: "'alice' refused EAP-MD5 and asked for MSCHAPV2" });
+    expect(c.server).toMatchObject({ kind: 'failure', reason: "'alice' refused EAP-MD5 and asked for MSCHAPv2" });
   });
 });
 
@@ -170,13 +170,13 @@ describe('eap-dynamic: Nak handling', () => {
     const s = server({ methods: ['mschapv2', 'md5'], allowMd5: true });
     const c = await converse(s, peer({ methods: ['tls'] }));
     expect(c.server.kind).toBe('failure');
-    if (c.server.kind === 'failure') expect(c.server.reason).toBe("'alice' refused EAP-MSCHAPV2 and proposed no other method");
+    if (c.server.kind === 'failure') expect(c.server.reason).toBe("'alice' refused EAP-MSCHAPv2 and proposed no other method");
   });
   it('a Nak listing only unconfigured types fails', async () => {
     const s = server({ methods: ['mschapv2', 'md5'], allowMd5: true });
     await s.start();
     const step = await s.process(Uint8Array.of(2, (s as unknown as { lastIdentifier: number }).lastIdentifier, 0, 6, 3, 13));
-    expect(step).toMatchObject({ kind: 'failure', reason: "'alice' refused EAP-MSCHAPV2 and asked for TLS, none of them configured" });
+    expect(step).toMatchObject({ kind: 'failure', reason: "'alice' refused EAP-MSCHAPv2 and asked for TLS, none of them configured" });
   });
 });
 
@@ -205,7 +205,7 @@ describe('malformed and unexpected packets end the conversation with a reason', 
   it('a truncated MSCHAPv2 Response', async () => {
     const { s, id } = await started();
     const r = await s.process(Uint8Array.of(2, id, 0, 10, 26, 2, id, 0, 5, 49));
-    expect(r).toMatchObject({ kind: 'failure', reason: expect.stringMatching(/EAP-MSCHAPV2 authentication of 'alice' failed: EAP-MSCHAPv2 Response of 1 data bytes is shorter/) });
+    expect(r).toMatchObject({ kind: 'failure', reason: expect.stringMatching(/EAP-MSCHAPv2 authentication of 'alice' failed: EAP-MSCHAPv2 Response of 1 data bytes is shorter/) });
   });
   it('a wrong Value-Size', async () => {
     const { s, id } = await started();
@@ -216,7 +216,7 @@ describe('malformed and unexpected packets end the conversation with a reason', 
   });
   it('another method type than the one running', async () => {
     const { s, id } = await started();
-    expect(await s.process(Uint8Array.of(2, id, 0, 6, 4, 0))).toMatchObject({ kind: 'failure', reason: "EAP-MSCHAPV2 of 'alice': received a MD5 Response" });
+    expect(await s.process(Uint8Array.of(2, id, 0, 6, 4, 0))).toMatchObject({ kind: 'failure', reason: "EAP-MSCHAPv2 of 'alice': received a MD5 Response" });
   });
   it('a Response after the end', async () => {
     const { s, id } = await started();

@@ -1,9 +1,13 @@
 /**
- * cygnet's EAP-TLS peer (src/eap-tls) against a real EAP-TLS server, FreeRADIUS 3 (issue 14): FreeRADIUS has its
- * own EAP-TLS framing, fragmentation (fragment_size 1024) and key derivation, so this checks ours independently
- * of our own server. The EAP packets go through cygnet's RadiusEapServer (src/radius) as in scenario 80.
+ * cygnet's EAP peer (src/eap, src/eap-tls) against a real EAP server, FreeRADIUS 3 (issue 14): FreeRADIUS has its
+ * own EAP-MSCHAPv2 and EAP-TLS code (framing, fragmentation with fragment_size 1024, key derivation), so this
+ * checks ours independently of our own server. The EAP packets go through cygnet's RadiusEapServer (src/radius)
+ * as in scenario 80.
  *
- * - TLS 1.2 and TLS 1.3: Access-Accept; the MSK from FreeRADIUS' MS-MPPE-Recv-Key || Send-Key equals the MSK our
+ * - EAP-MSCHAPv2: Access-Accept, our peer accepts FreeRADIUS' authenticator response and derives the MSK FreeRADIUS
+ *   sends as MPPE keys; a wrong password: Access-Reject and our peer reports ERROR_AUTHENTICATION_FAILURE (691).
+ * - EAP-MD5 (allowed for the test): our peer Naks MSCHAPv2 for MD5, Access-Accept without an MSK.
+ * - EAP-TLS with TLS 1.2 and TLS 1.3: Access-Accept; the MSK from FreeRADIUS' MS-MPPE-Recv-Key || Send-Key equals the MSK our
  *   peer derived (RFC 5216 2.3 / RFC 9190 2.3); the server's certificate flight arrived in several fragments.
  * - A client certificate from a CA FreeRADIUS does not trust: Access-Reject.
  *
@@ -27,7 +31,7 @@ import { FREERADIUS, startFreeradius } from '../lib/freeradius.js';
 import { spawnLogged } from '../lib/process.js';
 import type { ScenarioContext } from '../lib/scenario.js';
 
-export const name = 'eap-tls-freeradius';
+export const name = 'eap-peer-freeradius';
 export const timeoutMs = 60_000;
 
 const SECRET = 'cygnet-radius-secret';
@@ -83,17 +87,64 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const foreign = ca('Unknown CA');
   const mallory = leaf(foreign, 'mallory@example.org', 'ecdsa');
 
-  const fr = await startFreeradius(ctx, { clients: [{ address: '127.0.0.1', secret: SECRET }], users: [], defaultEapType: 'md5' });
+  const fr = await startFreeradius(ctx, {
+    clients: [{ address: '127.0.0.1', secret: SECRET }],
+    users: [
+      { name: 'alice', password: 'alice-pw-1' },
+      { name: 'bob', password: 'bob-pw-2' },
+    ],
+    defaultEapType: 'mschapv2',
+  });
+  const context: RadiusSessionContext = { local: { address: '192.0.2.1', port: 4500 }, remote: { address: '198.51.100.7', port: 4500 }, ikeSaUniqueId: 1, connectionName: 'rw-eap' };
+  const live = radiusServer({ name: 'fr', address: '127.0.0.1', authPort: fr.authPort, acctPort: fr.acctPort, secret: new TextEncoder().encode(SECRET) });
+  const driver = new RadiusSocketDriver({ servers: [live], log: () => {} });
+  ctx.defer(() => driver.close());
+  const converse = async (peer: EapPeer, identity: string): Promise<{ server: EapStep; peer: EapStep | undefined; fragments: number }> => {
+    const session = new RadiusEapServer({ client: driver.client, identity, context });
+    let step = await session.start();
+    let last: EapStep | undefined;
+    let fragments = 0;
+    for (let i = 0; step.kind === 'send' && i < 60; i++) {
+      if (step.eap[4] === 13 && ((step.eap[5] ?? 0) & 0x40) !== 0) fragments++;
+      last = await peer.process(step.eap);
+      if (last.kind !== 'send') break;
+      step = await session.process(last.eap);
+    }
+    const final = step.kind !== 'send' && step.eap !== undefined ? await peer.process(step.eap) : last;
+    return { server: step, peer: final, fragments };
+  };
+  const passwordPeer = (user: string, password: string, methods: string[]): EapPeer =>
+    new EapPeer({ identity: user, serverIdentity: 'radius', methods, allowMd5: true, random: seededRandom(3), secrets: () => ({ kind: 'password', password }) });
+
+  // EAP-MSCHAPv2 against FreeRADIUS' server side
+  const ms = await converse(passwordPeer('alice', 'alice-pw-1', ['mschapv2']), 'alice');
+  assert.equal(ms.server.kind, 'success', `MSCHAPv2: ${JSON.stringify(ms.server)}; peer ${JSON.stringify(ms.peer)}`);
+  assert.equal(ms.peer?.kind, 'success', `MSCHAPv2 peer: ${JSON.stringify(ms.peer)}`);
+  const msRadius = ms.server.kind === 'success' ? ms.server.msk : undefined;
+  const msPeer = ms.peer?.kind === 'success' ? ms.peer.msk : undefined;
+  assert.ok(msRadius && msPeer, 'both sides have an MSK');
+  assert.equal(Buffer.from(msPeer).toString('hex'), Buffer.from(msRadius).toString('hex'), 'MSCHAPv2: our MSK equals FreeRADIUS MS-MPPE-Recv-Key || Send-Key || zeros');
+  ctx.log(`MSCHAPv2: Access-Accept, MSK ${Buffer.from(msPeer.subarray(0, 8)).toString('hex')}... equal on both sides`);
+
+  const wrong = await converse(passwordPeer('bob', 'not-bobs', ['mschapv2']), 'bob');
+  assert.equal(wrong.peer?.kind, 'failure', `wrong password, peer: ${JSON.stringify(wrong.peer)}`);
+  assert.equal(wrong.server.kind, 'failure', `wrong password, server: ${JSON.stringify(wrong.server)}`);
+  // FreeRADIUS' mschapv2 module with send_error = no answers with EAP-Failure, not a Failure-Request
+  assert.match(wrong.peer?.kind === 'failure' ? wrong.peer.reason : '', /EAP-MSCHAPv2 authentication of 'bob' failed/);
+  ctx.log(`MSCHAPv2 wrong password, our peer: ${wrong.peer?.kind === 'failure' ? wrong.peer.reason : ''}`);
+
+  const md5 = await converse(passwordPeer('bob', 'bob-pw-2', ['md5']), 'bob');
+  assert.equal(md5.server.kind, 'success', `MD5 after a Nak: ${JSON.stringify(md5.server)}`);
+  assert.equal(md5.peer?.kind, 'success', `MD5 peer: ${JSON.stringify(md5.peer)}`);
+  assert.equal(md5.server.kind === 'success' ? md5.server.msk : 'x', undefined, 'EAP-MD5 derives no MSK');
+  ctx.log('MD5 (our peer Naked MSCHAPv2): Access-Accept, no MSK');
+
   await fr.stop();
   const certDir = fr.dir;
   await writeFile(join(certDir, 'ca.pem'), pem(root.cert));
   await writeFile(join(certDir, 'server.pem'), pem(server.cert));
   await writeFile(join(certDir, 'server.key'), Buffer.from(exportPrivateKey(server.key, 'pem', 'pkcs8')), { mode: 0o600 });
 
-  const context: RadiusSessionContext = { local: { address: '192.0.2.1', port: 4500 }, remote: { address: '198.51.100.7', port: 4500 }, ikeSaUniqueId: 1, connectionName: 'rw-eap-tls' };
-  const live = radiusServer({ name: 'fr', address: '127.0.0.1', authPort: fr.authPort, acctPort: fr.acctPort, secret: new TextEncoder().encode(SECRET) });
-  const driver = new RadiusSocketDriver({ servers: [live], log: () => {} });
-  ctx.defer(() => driver.close());
 
   for (const version of ['1.2', '1.3'] as const) {
     await writeFile(join(fr.dir, 'raddb', 'mods-enabled', 'eap'), eapTlsModule(certDir, version));
@@ -111,29 +162,15 @@ export async function run(ctx: ScenarioContext): Promise<void> {
       15_000,
     );
 
-    const converse = async (who: Pair, identity: string): Promise<{ server: EapStep; peer: EapStep | undefined; fragments: number }> => {
-      const peer = new EapPeer({
+    const tlsPeer = (who: Pair, identity: string): EapPeer =>
+      new EapPeer({
         identity,
         serverIdentity: 'radius.example.org',
         methods: ['tls'],
         random: seededRandom(7),
         plugins: [eapTlsPlugin({ certs: [who.cert], key: who.key, cas: [root.cert], maxVersion: `TLSv${version}` as TlsVersion })],
       });
-      const session = new RadiusEapServer({ client: driver.client, identity, context });
-      let step = await session.start();
-      let last: EapStep | undefined;
-      let fragments = 0;
-      for (let i = 0; step.kind === 'send' && i < 60; i++) {
-        if (step.eap[4] === 13 && ((step.eap[5] ?? 0) & 0x40) !== 0) fragments++;
-        last = await peer.process(step.eap);
-        if (last.kind !== 'send') break;
-        step = await session.process(last.eap);
-      }
-      const final = step.kind !== 'send' && step.eap !== undefined ? await peer.process(step.eap) : last;
-      return { server: step, peer: final, fragments };
-    };
-
-    const ok = await converse(alice, 'alice@example.org');
+    const ok = await converse(tlsPeer(alice, 'alice@example.org'), 'alice@example.org');
     assert.equal(ok.server.kind, 'success', `TLS ${version}: ${JSON.stringify(ok.server)}; peer ${JSON.stringify(ok.peer)}`);
     assert.equal(ok.peer?.kind, 'success', `TLS ${version} peer: ${JSON.stringify(ok.peer)}`);
     const radiusMsk = ok.server.kind === 'success' ? ok.server.msk : undefined;
@@ -143,7 +180,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     assert.ok(ok.fragments > 0, 'the server certificate flight came in fragments');
     ctx.log(`TLS ${version}: Access-Accept, MSK ${Buffer.from(peerMsk.subarray(0, 8)).toString('hex')}... equal on both sides, ${ok.fragments} fragmented request(s)`);
 
-    const bad = await converse(mallory, 'mallory@example.org');
+    const bad = await converse(tlsPeer(mallory, 'mallory@example.org'), 'mallory@example.org');
     assert.equal(bad.server.kind, 'failure', `untrusted client certificate: ${JSON.stringify(bad.server)}`);
     ctx.log(`TLS ${version}: a client certificate from another CA: ${bad.server.kind === 'failure' ? bad.server.reason : ''}`);
     await proc.stop();
