@@ -114,7 +114,8 @@ export class TcpEncapStream {
     if (!bytes) return;
     this.counters.framesOut += frames;
     this.counters.bytesOut += bytes.length;
-    this.socket.write(bytes);
+    // The batch's buffer goes to the socket as is and comes back for reuse once the kernel has it.
+    this.socket.write(bytes, () => this.batch.recycle(bytes));
   }
 
   close(why: string, reset = false): void {

@@ -77,6 +77,27 @@ describe('TcpFrameBatch (RFC 9329 sections 3 and 4)', () => {
     expect(b.take()).toBeUndefined();
   });
 
+  it('hands its buffer over without a copy; later frames never touch bytes already taken; recycled buffers return', () => {
+    const b = new TcpFrameBatch({ prefix: false }, 64);
+    b.add(Uint8Array.of(1, 2, 3));
+    const first = b.take() ?? new Uint8Array(0);
+    b.add(Uint8Array.of(4, 5, 6));
+    expect(Array.from(first)).toEqual([0, 5, 1, 2, 3]);
+    const second = b.take() ?? new Uint8Array(0);
+    expect(second.buffer).not.toBe(first.buffer);
+    b.recycle(first);
+    b.recycle(first); // twice by mistake: kept once
+    // The batch filling now was allocated at the second take(); the recycled one comes next.
+    b.add(Uint8Array.of(7));
+    expect(Array.from(b.take() ?? [])).toEqual([0, 3, 7]);
+    b.add(Uint8Array.of(8));
+    const fourth = b.take() ?? new Uint8Array(0);
+    expect(fourth.buffer).toBe(first.buffer);
+    expect(Array.from(fourth)).toEqual([0, 3, 8]);
+    b.add(Uint8Array.of(9));
+    expect((b.take() ?? new Uint8Array(0)).buffer).not.toBe(first.buffer);
+  });
+
   it('grows past its initial buffer and keeps every byte', () => {
     const b = new TcpFrameBatch({ prefix: true }, 8);
     const msgs = Array.from({ length: 50 }, (_, i) => message(100 + i * 13, 'esp', i));
