@@ -15,7 +15,9 @@
  * under a --seconds iperf3 load is summarised by function and by data-path stage (bench/tunnel/profile.ts).
  * `--experiment` adds a fourth pair, `cygnet-no-offload`: cygnet with `--no-offload` (plain packets on the TUN, no
  * TSO/GRO; docs/PERFORMANCE.md), to measure the offloads end to end in the same run.
- * `--only=cygnet,wireguard-go,strongswan,cygnet-no-offload` picks pairs. `--keep` keeps the scratch directory (logs, profiles).
+ * `--tcp` adds `cygnet-tcp`: cygnet with `encap = tcp` (RFC 9329: IKE and ESP on one TCP stream to port 4500), and a
+ * summary line with its ratio to cygnet over UDP in the same run.
+ * `--only=cygnet,wireguard-go,strongswan,cygnet-no-offload,cygnet-tcp` picks pairs. `--keep` keeps the scratch directory (logs, profiles).
  *
  * Needs root (namespaces, TUN devices); otherwise it prints why it skipped and returns. Installs what is missing
  * with apt-get (iperf3, wireguard-go, wireguard-tools, strongSwan). Namespaces and processes are removed at the
@@ -37,12 +39,13 @@ import { devPackets, startCygnetPair, startStrongswanPair, startWireguardPair, t
 import { formatSummary, summarizeProfile, type CpuProfile } from './tunnel/profile.js';
 import { summaryLines, toRows, type Measurement } from './tunnel/results.js';
 
-const IMPLS: readonly Impl[] = ['cygnet', 'wireguard-go', 'strongswan', 'cygnet-no-offload'];
+const IMPLS: readonly Impl[] = ['cygnet', 'wireguard-go', 'strongswan', 'cygnet-no-offload', 'cygnet-tcp'];
 const START: Record<Impl, (h: TwoHosts, o: PairOptions) => Promise<TunnelPair>> = {
   cygnet: startCygnetPair,
   'wireguard-go': startWireguardPair,
   strongswan: startStrongswanPair,
   'cygnet-no-offload': (h, o) => startCygnetPair(h, { ...o, extraArgs: ['--no-offload'] }),
+  'cygnet-tcp': (h, o) => startCygnetPair(h, { ...o, tcp: true }),
 };
 
 function flag(name: string): string | undefined {
@@ -148,7 +151,7 @@ async function withPair<T>(impl: Impl, root: string, o: Omit<PairOptions, 'dir'>
   }
 }
 
-async function profileCygnet(root: string, seconds: number, impl: 'cygnet' | 'cygnet-no-offload'): Promise<string[]> {
+async function profileCygnet(root: string, seconds: number, impl: 'cygnet' | 'cygnet-no-offload' | 'cygnet-tcp'): Promise<string[]> {
   const profDir = join(root, `cpuprofile-${impl}`);
   await mkdir(profDir, { recursive: true });
   // NODE_OPTIONS reaches the daemon's node (spawned by CygnetPeer with fixed flags; node 20 refuses --cpu-prof in
@@ -191,7 +194,9 @@ export async function run(): Promise<void> {
   const only = flag('only')?.split(',').map((s) => s.trim()).filter(Boolean);
   // The no-offload comparison runs with --experiment (or when named in --only).
   const experiment = flag('experiment') !== undefined;
-  const impls = IMPLS.filter((i) => (only ? only.includes(i) : i !== 'cygnet-no-offload' || experiment));
+  // cygnet over RFC 9329 TCP runs with --tcp (or when named in --only).
+  const tcp = flag('tcp') !== undefined;
+  const impls = IMPLS.filter((i) => (only ? only.includes(i) : (i !== 'cygnet-no-offload' || experiment) && (i !== 'cygnet-tcp' || tcp)));
   if (only && impls.length === 0) throw new Error(`--only=${only.join(',')}: expected some of ${IMPLS.join(', ')}`);
 
   await ensureInstalled();
@@ -239,7 +244,7 @@ export async function run(): Promise<void> {
       ...summaryLines(rows),
       ...failures.map((f) => `FAILED ${f}`),
     ];
-    for (const impl of ['cygnet', 'cygnet-no-offload'] as const) {
+    for (const impl of ['cygnet', 'cygnet-no-offload', 'cygnet-tcp'] as const) {
       if (flag('profile') === undefined || !impls.includes(impl)) continue;
       say(`profiling ${impl} (V8 CPU profiler in both daemons)`);
       try {

@@ -23,7 +23,7 @@ import { mirror, pskSwanctlConf, type PskConnection } from '../../test/interop/l
 import type { Host, TwoHosts } from '../../test/interop/lib/topology.js';
 
 /** `cygnet-no-offload`: cygnet with `--no-offload`, to compare the TUN offloads in one run. */
-export type Impl = 'cygnet' | 'wireguard-go' | 'strongswan' | 'cygnet-no-offload';
+export type Impl = 'cygnet' | 'wireguard-go' | 'strongswan' | 'cygnet-no-offload' | 'cygnet-tcp';
 
 export interface TunnelPair {
   impl: Impl;
@@ -45,6 +45,8 @@ export interface PairOptions {
   env?: NodeJS.ProcessEnv;
   /** cygnet only: extra `cygnet daemon` arguments for both sides (e.g. --no-offload). */
   extraArgs?: readonly string[];
+  /** cygnet only: `encap = tcp` on the initiator, both sides on TCP port 4500 (RFC 9329, the `cygnet-tcp` pair). */
+  tcp?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -75,8 +77,9 @@ export async function waitTunnel(h: TwoHosts, timeoutMs = 20_000): Promise<void>
 // ------------------------------------------------------------------------------------------------ cygnet
 
 export async function startCygnetPair(h: TwoHosts, o: PairOptions): Promise<TunnelPair> {
-  const conn = benchConnection(h, 'bench');
-  const extra = o.extraArgs ?? [];
+  const base = benchConnection(h, 'bench');
+  const conn: PskConnection = o.tcp ? { ...base, extra: { encap: 'tcp' } } : base;
+  const extra = [...(o.extraArgs ?? []), ...(o.tcp ? ['--tcp-port', '4500'] : [])];
   const start = (po: CygnetPeerOptions & { label: string }) => CygnetPeer.start({ ...po, args: [...(po.args ?? []), ...extra] });
   const theirs = mirror(conn);
   const env = { ...process.env, ...o.env };
@@ -90,7 +93,7 @@ export async function startCygnetPair(h: TwoHosts, o: PairOptions): Promise<Tunn
       ns: h.right.ns,
       label: 'cygnet-right',
       dir: join(o.dir, 'right'),
-      config: pskSwanctlConf(theirs),
+      config: pskSwanctlConf({ ...theirs, extra: {} }),
       args: ['--tun', 'cyg1'],
       env,
       ready: /daemon running/,
@@ -110,8 +113,8 @@ export async function startCygnetPair(h: TwoHosts, o: PairOptions): Promise<Tunn
     await right.waitForLog(/installed route 10\.1\.0\.1\/32 dev cyg1/, 5_000);
     await waitTunnel(h);
     return {
-      impl: extra.includes('--no-offload') ? 'cygnet-no-offload' : 'cygnet',
-      suite: extra.includes('--no-offload') ? 'ESP AES_GCM_16-128 in UDP, TUN without offloads' : 'ESP AES_GCM_16-128 in UDP (RFC 3948)',
+      impl: o.tcp ? 'cygnet-tcp' : extra.includes('--no-offload') ? 'cygnet-no-offload' : 'cygnet',
+      suite: o.tcp ? 'ESP AES_GCM_16-128 in TCP (RFC 9329)' : extra.includes('--no-offload') ? 'ESP AES_GCM_16-128 in UDP, TUN without offloads' : 'ESP AES_GCM_16-128 in UDP (RFC 3948)',
       dev: { left: 'cyg0', right: 'cyg1' },
       pids: { left: left.process.pid, right: right.process.pid },
       logs: [left.logFile, right.logFile],

@@ -68,6 +68,8 @@ export function summaryLines(rows: readonly TunnelRow[]): string[] {
     );
     const x = get('cygnet-no-offload');
     if (x) out.push(`  cygnet --no-offload ${f(x)}${c ? ` (cygnet with offloads is ${q(ratio(c.mbps, x.mbps))} of it)` : ''}, vs wireguard-go ${q(x.ratio_vs_wireguard)}`);
+    const t = get('cygnet-tcp');
+    if (t) out.push(`  cygnet over TCP (RFC 9329) ${f(t)}${c ? `, ${q(ratio(t.mbps, c.mbps))} of cygnet over UDP` : ''}, vs wireguard-go ${q(t.ratio_vs_wireguard)}`);
   }
   return out;
 }
