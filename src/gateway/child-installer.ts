@@ -33,6 +33,8 @@ export interface InstalledChild {
 export interface ChildInstallerOptions {
   /** Anti-replay window for a CHILD SA (from its config); default 1024. */
   readonly replayWindow?: (child: ChildSaInfo) => number;
+  /** Whether the inbound SA checks ESP padding values (esp_padding_check, RFC 4303 2.4); default true. */
+  readonly paddingCheck?: (child: ChildSaInfo) => boolean;
   /** How long a removed CHILD SA's inbound SA keeps accepting packets in flight (ms). */
   readonly graceMs?: number;
   /** Priority of SA policies (trap policies use a higher number, so they are tried later). */
@@ -92,7 +94,7 @@ export class ChildSaInstaller {
     const reqid = prev ? this.reqids.retain(prev.reqid) : this.reqids.acquire(c);
     const common = { suite, esn: c.esn, localSelectors: local, remoteSelectors: remote, reqid, local: c.local, remote: c.remote, udpEncap: true, lifetime: e.lifetimes };
     try {
-      this.engine.installSa({ ...common, spi: e.inbound.spi, direction: 'in', encKey: e.inbound.encrKey, ...(e.inbound.integKey.length ? { integKey: e.inbound.integKey } : {}), replayWindow: this.opts.replayWindow?.(c) ?? 1024 });
+      this.engine.installSa({ ...common, spi: e.inbound.spi, direction: 'in', encKey: e.inbound.encrKey, ...(e.inbound.integKey.length ? { integKey: e.inbound.integKey } : {}), replayWindow: this.opts.replayWindow?.(c) ?? 1024, paddingCheck: this.opts.paddingCheck?.(c) ?? true });
       try {
         this.engine.installSa({ ...common, spi: e.outbound.spi, direction: 'out', encKey: e.outbound.encrKey, ...(e.outbound.integKey.length ? { integKey: e.outbound.integKey } : {}) });
       } catch (err) {
