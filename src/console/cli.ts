@@ -16,6 +16,8 @@ import { hashPassword } from './password.js';
 import { ConsoleServer } from './server.js';
 import { loadStatic } from './static.js';
 import { ConsoleVici } from './vici-bridge.js';
+import { Onboarding } from './onboarding.js';
+import { dirname, join } from 'node:path';
 
 export const CONSOLE_USAGE = `usage: cygnet console [options]
   a web console (live SAs, traffic, events, log, pools, certificates, up/down/rekey) over vici
@@ -107,17 +109,33 @@ export async function startConsole(opts: Map<string, string>, log: (line: string
   }
   const socket = opts.get('--socket') ?? cfg.socket ?? DEFAULT_VICI_SOCKET;
   let hub: ConsoleHub | undefined;
+  let onboarding: Onboarding | undefined;
   const vici = new ConsoleVici(
     socket,
     (name, msg) => hub?.onEvent(name, msg),
     (connected, why) => {
       hub?.setViciState(connected, why);
       log(connected ? `console: connected to vici at ${socket}` : `console: vici at ${socket} unavailable: ${why ?? ''}`);
+      // The daemon may have restarted without the users created here: load them again.
+      if (connected) void onboarding?.pushAll().catch((e: unknown) => log(`console: loading EAP users failed: ${e instanceof Error ? e.message : String(e)}`));
     },
   );
+  if (cfg.profileConfig !== undefined) {
+    onboarding = new Onboarding(
+      {
+        profileConfig: cfg.profileConfig,
+        usersFile: cfg.usersFile ?? join(dirname(configPath), 'console-users.conf'),
+        ...(cfg.profileCa !== undefined ? { profileCa: cfg.profileCa } : {}),
+        ...(cfg.profileServer !== undefined ? { profileServer: cfg.profileServer } : {}),
+      },
+      vici,
+      log,
+    );
+    await onboarding.load();
+  }
   hub = new ConsoleHub(vici, { sampleMs });
   const files = await loadStatic();
-  const server = new ConsoleServer({ users: cfg.users, backend: vici, hub, files, ...(tls ? { tls } : {}), log });
+  const server = new ConsoleServer({ users: cfg.users, backend: vici, hub, files, ...(tls ? { tls } : {}), log, ...(onboarding ? { onboarding } : {}) });
   let addr: import('node:net').AddressInfo;
   try {
     addr = await server.listen(listen.host, listen.port);

@@ -6,6 +6,10 @@
  *   tls_cert = /etc/cygnet/console.crt      # PEM; with tls_key, the console speaks HTTPS
  *   tls_key = /etc/cygnet/console.key
  *   user admin = scrypt$32768$8$1$...       # from `cygnet console --hash-password`
+ *   profile_config = /etc/swanctl/swanctl.conf   # onboarding: the gateway's configuration, for client profiles
+ *   profile_ca = /etc/swanctl/x509ca/ca.pem      # its CA (default: the only one in x509ca/ beside it)
+ *   profile_server = vpn.example.org             # the name clients connect to
+ *   users_file = /etc/cygnet/console-users.conf  # EAP users created here (default: beside this file)
  *
  * `#` starts a comment. Each mistake is reported with file:line and what is wrong; nothing is guessed.
  */
@@ -19,6 +23,10 @@ export interface ConsoleConfig {
   socket?: string;
   tlsCert?: string;
   tlsKey?: string;
+  profileConfig?: string;
+  profileCa?: string;
+  profileServer?: string;
+  usersFile?: string;
   /** User name -> encoded scrypt hash. */
   readonly users: Map<string, string>;
 }
@@ -87,8 +95,20 @@ export function parseConsoleConfig(text: string, file: string): ConsoleConfig {
       case 'tls_key':
         cfg.tlsKey = value;
         break;
+      case 'profile_config':
+        cfg.profileConfig = value;
+        break;
+      case 'profile_ca':
+        cfg.profileCa = value;
+        break;
+      case 'profile_server':
+        cfg.profileServer = value;
+        break;
+      case 'users_file':
+        cfg.usersFile = value;
+        break;
       default:
-        fail(`unknown key '${key}' (known: listen, socket, tls_cert, tls_key, user NAME)`);
+        fail(`unknown key '${key}' (known: listen, socket, tls_cert, tls_key, profile_config, profile_ca, profile_server, users_file, user NAME)`);
     }
   }
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {

@@ -27,6 +27,7 @@ import { cookieName, csrfMatches, readCookie, sessionCookie, SessionStore, type 
 import type { StaticFiles } from './static.js';
 import { certView, connViews, poolViews } from './views.js';
 import type { ControlResult } from './vici-bridge.js';
+import { Onboarding, OnboardingError } from './onboarding.js';
 
 /** What the server needs from vici (ConsoleVici, or a test double). */
 export interface ConsoleBackend {
@@ -45,6 +46,8 @@ export interface ConsoleServerOptions {
   readonly now?: () => number;
   readonly limiter?: LoginLimiter;
   readonly sessions?: SessionStore;
+  /** Road-warrior onboarding, when the configuration names a profile_config; else why not. */
+  readonly onboarding?: Onboarding | string;
 }
 
 const MAX_BODY = 16 * 1024;
@@ -111,8 +114,9 @@ export class ConsoleServer {
       const url = new URL(req.url ?? '/', 'http://console.invalid');
       const path = url.pathname;
       if (req.method === 'GET' || req.method === 'HEAD') {
+        if (path.startsWith('/p/')) return this.oneTimeProfile(path.slice(3), req, res);
         if (!path.startsWith('/api/')) return this.serveStatic(path, res);
-        return await this.get(path, req, res);
+        return await this.get(path, url.searchParams, req, res);
       }
       if (req.method === 'POST' && path.startsWith('/api/')) return await this.post(path, req, res);
       throw new HttpError(405, `method ${req.method ?? '?'} not allowed on ${path}`, { Allow: 'GET, POST' });
@@ -123,10 +127,11 @@ export class ConsoleServer {
       }
       // vici failures (daemon down, a command this daemon lacks) are the daemon's answer, passed on as 502.
       const vici = isViciError(e);
-      const status = e instanceof HttpError ? e.status : vici ? 502 : 500;
+      const known = e instanceof HttpError || e instanceof OnboardingError;
+      const status = known ? e.status : vici ? 502 : 500;
       const headers = e instanceof HttpError ? e.headers : {};
-      const message = e instanceof HttpError ? e.message : vici ? `the daemon's vici: ${e.message}` : 'internal error (see the console log)';
-      if (!(e instanceof HttpError) && !vici) this.opts.log(`console: error serving ${req.method} ${req.url}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
+      const message = known ? e.message : vici ? `the daemon's vici: ${e.message}` : 'internal error (see the console log)';
+      if (!known && !vici) this.opts.log(`console: error serving ${req.method} ${req.url}: ${e instanceof Error ? e.stack ?? e.message : String(e)}`);
       this.json(res, status, { error: message }, headers);
     }
   }
@@ -155,7 +160,28 @@ export class ConsoleServer {
     return s as Session & { user: string };
   }
 
-  private async get(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private onboarding(): Onboarding {
+    const o = this.opts.onboarding;
+    if (o === undefined || typeof o === 'string') throw new HttpError(404, `onboarding is off: ${o ?? 'no profile_config in the console configuration'}`);
+    return o;
+  }
+
+  private download(res: ServerResponse, p: { body: string; type: string; filename: string }): void {
+    res.writeHead(200, { 'Content-Type': p.type, 'Content-Disposition': `attachment; filename="${p.filename.replace(/[^A-Za-z0-9._@-]/g, '_')}"`, 'Cache-Control': 'no-store' });
+    res.end(p.body);
+  }
+
+  /** GET /p/TOKEN: a one-time profile link (the QR code's target); no login, the token is the capability. */
+  private oneTimeProfile(token: string, req: IncomingMessage, res: ServerResponse): void {
+    const p = /^[A-Za-z0-9_-]{43}$/.test(token) ? this.onboarding().redeem(token) : undefined;
+    if (!p) {
+      this.opts.log(`console: unknown, used or expired profile link from ${this.peer(req)}`);
+      throw new HttpError(404, 'this link is unknown, used or expired: ask for a new QR code');
+    }
+    this.download(res, p);
+  }
+
+  private async get(path: string, query: URLSearchParams, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (path === '/api/session') {
       let s = this.session(req);
       const headers: Record<string, string> = {};
@@ -191,6 +217,16 @@ export class ConsoleServer {
         return this.json(res, 200, { logs: hub.logs });
       case '/api/history':
         return this.json(res, 200, { history: Object.fromEntries(hub.history) });
+      case '/api/onboarding': {
+        const o = this.opts.onboarding;
+        if (o === undefined || typeof o === 'string') return this.json(res, 200, { enabled: false, reason: o ?? 'no profile_config in the console configuration' });
+        return this.json(res, 200, { enabled: true, connections: o.connections(), users: o.list(), formats: ['mobileconfig', 'windows', 'sswan'] });
+      }
+      case '/api/onboarding/profile': {
+        const p = this.onboarding().profile(query.get('connection') ?? '', query.get('user') ?? '', query.get('format') ?? '');
+        this.opts.log(`console: user '${s.user}' (${this.peer(req)}) downloaded the ${query.get('format')} profile of '${query.get('user')}'`);
+        return this.download(res, p);
+      }
       case '/api/status':
         return this.json(res, 200, { vici: { connected: hub.viciConnected, error: hub.viciError ?? null }, user: s.user });
       default:
@@ -275,6 +311,7 @@ export class ConsoleServer {
       this.opts.log(`console: ${who} logged out`);
       return this.json(res, 200, { ok: true }, { 'Set-Cookie': sessionCookie('', this.tls, 0) });
     }
+    if (path.startsWith('/api/onboarding/')) return this.onboardingPost(path, req, res, s.user, body);
     const action = /^\/api\/(initiate|terminate|rekey)$/.exec(path)?.[1] as 'initiate' | 'terminate' | 'rekey' | undefined;
     if (!action) throw new HttpError(404, `no such API: ${path}`);
     const msg = selector(action, body);
@@ -293,6 +330,37 @@ export class ConsoleServer {
     this.opts.hub.addTimeline({ t: this.now(), kind: 'console', name: s.user, detail: `${s.user}: ${action} ${what}: ${result.success ? 'success' : `failed: ${result.errmsg ?? ''}`}` });
     this.opts.hub.scheduleRefresh();
     return this.json(res, result.success ? 200 : 409, result);
+  }
+
+  private async onboardingPost(path: string, req: IncomingMessage, res: ServerResponse, user: string, body: Record<string, unknown>): Promise<void> {
+    const o = this.onboarding();
+    const text = (k: string): string => {
+      const v = body[k];
+      if (typeof v !== 'string' || v === '' || v.length > 128) throw new HttpError(400, `'${k}' must be a non-empty string`);
+      return v;
+    };
+    switch (path) {
+      case '/api/onboarding/create': {
+        const r = await o.create(text('connection'), text('user'), user);
+        this.opts.hub.addTimeline({ t: this.now(), kind: 'console', name: user, detail: `${user}: created EAP user ${r.user}` });
+        // The only answer that ever carries the secret.
+        return this.json(res, 200, r);
+      }
+      case '/api/onboarding/revoke': {
+        const terminated = await o.revoke(text('user'), user);
+        this.opts.hub.addTimeline({ t: this.now(), kind: 'console', name: user, detail: `${user}: revoked EAP user ${String(body.user)} (${terminated} SA terminated)` });
+        this.opts.hub.scheduleRefresh();
+        return this.json(res, 200, { terminated });
+      }
+      case '/api/onboarding/link': {
+        const origin = `${this.tls ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`;
+        const l = o.link(text('connection'), text('user'), text('format'), origin);
+        this.opts.log(`console: user '${user}' (${this.peer(req)}) made a one-time ${String(body.format)} link for '${String(body.user)}'`);
+        return this.json(res, 200, { url: l.url, qr: `data:image/svg+xml;base64,${Buffer.from(l.svg).toString('base64')}` });
+      }
+      default:
+        throw new HttpError(404, `no such API: ${path}`);
+    }
   }
 
   private async login(req: IncomingMessage, res: ServerResponse, s: Session, body: Record<string, unknown>): Promise<void> {

@@ -85,7 +85,11 @@ export interface HarnessOptions {
   /** Extra lines for the console's configuration file. */
   readonly config?: string;
   readonly sas?: ViciIkeSa[];
+  /** Configure onboarding with src/profile's EAP fixture (road warriors 'rw-eap', server vpn.example.org). */
+  readonly onboarding?: boolean;
 }
+
+export const PROFILE_FIXTURE = join(import.meta.dirname, '..', '..', 'src', 'profile', 'fixtures', 'eap.conf');
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   const dir = await mkdtemp(join(tmpdir(), 'cygnet-console-'));
@@ -97,7 +101,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   backend.server = vici;
   await vici.listen();
   const configPath = join(dir, 'console.conf');
-  await writeFile(configPath, `# test console\nuser ${USER} = ${await hashPassword(PASSWORD, CHEAP)}\n${opts.config ?? ''}`);
+  const onboarding = opts.onboarding ? `profile_config = ${PROFILE_FIXTURE}\nprofile_server = vpn.example.org\nusers_file = ${join(dir, 'users.conf')}\n` : '';
+  await writeFile(configPath, `# test console\nuser ${USER} = ${await hashPassword(PASSWORD, CHEAP)}\n${onboarding}${opts.config ?? ''}`);
   const logs: string[] = [];
   const args = new Map<string, string>([['--config', configPath], ['--listen', '127.0.0.1:0'], ['--socket', socket], ...Object.entries(opts.args ?? {})]);
   let running: RunningConsole;

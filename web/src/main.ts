@@ -5,7 +5,7 @@
  */
 import { ApiError, get, post, setCsrf } from './api.js';
 import { h, replace } from './dom.js';
-import { PAGES, renderCerts, renderConns, renderEvents, renderLog, renderPools, renderSas, type Page } from './pages.js';
+import { PAGES, renderCerts, renderConns, renderEvents, renderLog, renderOnboarding, renderPools, renderSas, type Page } from './pages.js';
 import { sample, state } from './state.js';
 import type { Hello, LogLine, SaView, TimelineEntry } from './types.js';
 
@@ -41,6 +41,8 @@ function render(focus = false): void {
         return renderPools(main);
       case 'certs':
         return renderCerts(main);
+      case 'onboarding':
+        return renderOnboarding(main);
     }
   })();
   // After navigation, focus the page's heading so screen readers announce it and Tab starts there.

@@ -5,7 +5,7 @@ import { bytes, h, replace, time } from './dom.js';
 import { state, trafficKey } from './state.js';
 import type { SaView } from './types.js';
 
-export type Page = 'sas' | 'conns' | 'events' | 'log' | 'pools' | 'certs';
+export type Page = 'sas' | 'conns' | 'events' | 'log' | 'pools' | 'certs' | 'onboarding';
 export const PAGES: ReadonlyArray<[Page, string]> = [
   ['sas', 'Live SAs'],
   ['conns', 'Connections'],
@@ -13,6 +13,7 @@ export const PAGES: ReadonlyArray<[Page, string]> = [
   ['log', 'Log'],
   ['pools', 'Pools'],
   ['certs', 'Certificates'],
+  ['onboarding', 'Onboarding'],
 ];
 
 const flash = (msg: string, error = false) => {
@@ -301,6 +302,108 @@ export function renderCerts(main: HTMLElement): Promise<void> {
           ),
         ),
       ),
+    ];
+  });
+}
+
+interface OnboardingState {
+  enabled: boolean;
+  reason?: string;
+  connections: { name: string; auth: string; eap: boolean }[];
+  users: { name: string; connection: string; created: string }[];
+  formats: string[];
+}
+
+const FORMAT_LABELS: Record<string, string> = { mobileconfig: 'Apple (.mobileconfig)', windows: 'Windows (PowerShell)', sswan: 'Android strongSwan (.sswan)' };
+
+function profileUrl(connection: string, user: string, format: string): string {
+  return `/api/onboarding/profile?${new URLSearchParams({ connection, user, format }).toString()}`;
+}
+
+/** Download links and phone QR buttons for one user. */
+function userTools(connection: string, user: string, formats: string[]): HTMLElement {
+  const qrBox = h('div', { class: 'qr', 'aria-live': 'polite' });
+  const qrButton = (format: string, label: string) => {
+    const b = h('button', { type: 'button', class: 'secondary', 'data-key': `qr-${user}-${format}` }, label);
+    b.addEventListener('click', () => {
+      b.disabled = true;
+      post<{ url: string; qr: string }>('/api/onboarding/link', { connection, user, format })
+        .then((r) => replace(qrBox, h('img', { src: r.qr, alt: `QR code of a one-time download link for ${user}'s ${FORMAT_LABELS[format] ?? format} profile`, width: 220, height: 220, 'data-qr': format }), h('p', { class: 'muted' }, `One download within 15 minutes: ${r.url}`)))
+        .catch((e: unknown) => replace(qrBox, h('p', { class: 'error', role: 'alert' }, e instanceof Error ? e.message : String(e))))
+        .finally(() => {
+          b.disabled = false;
+        });
+    });
+    return b;
+  };
+  return h(
+    'div',
+    { class: 'user-tools' },
+    h('p', {}, 'Download: ', ...formats.flatMap((f) => [h('a', { href: profileUrl(connection, user, f), download: '', 'data-download': f }, FORMAT_LABELS[f] ?? f), ' '])),
+    h('p', {}, qrButton('mobileconfig', 'QR code for iPhone/iPad'), ' ', qrButton('sswan', 'QR code for Android')),
+    qrBox,
+  );
+}
+
+export function renderOnboarding(main: HTMLElement): Promise<void> {
+  return loadInto(main, 'Onboarding', async () => {
+    const o = await get<OnboardingState>('/api/onboarding');
+    if (!o.enabled) return [h('p', { class: 'muted' }, `Onboarding is off: ${o.reason ?? ''}. Set profile_config (the gateway's swanctl.conf) in the console configuration.`)];
+    const eap = o.connections.filter((c) => c.eap);
+    const conn = h('select', { id: 'ob-conn', required: true }, ...eap.map((c) => h('option', { value: c.name }, `${c.name} (${c.auth})`)));
+    const user = h('input', { id: 'ob-user', required: true, autocomplete: 'off', pattern: '[A-Za-z0-9._@-]{1,64}' });
+    const result = h('div', { id: 'ob-result', 'aria-live': 'polite' });
+    const submit = h('button', { type: 'submit' }, 'Create user');
+    const form = h(
+      'form',
+      { class: 'login', 'aria-label': 'Create a road-warrior user' },
+      h('label', { for: 'ob-conn' }, 'Road-warrior connection'),
+      conn,
+      h('label', { for: 'ob-user' }, 'User name (EAP identity)'),
+      user,
+      submit,
+    );
+    form.addEventListener('submit', (ev) => {
+      ev.preventDefault();
+      submit.disabled = true;
+      post<{ user: string; secret: string }>('/api/onboarding/create', { connection: conn.value, user: user.value })
+        .then((r) => {
+          replace(
+            result,
+            h('h2', {}, `User ${r.user} created`),
+            h('p', {}, 'Password (shown only now, give it to the user):'),
+            h('p', {}, h('code', { id: 'ob-secret' }, r.secret)),
+            userTools(conn.value, r.user, o.formats),
+          );
+        })
+        .catch((e: unknown) => replace(result, h('p', { class: 'error', role: 'alert' }, e instanceof Error ? e.message : String(e))))
+        .finally(() => {
+          submit.disabled = false;
+        });
+    });
+    const rows = o.users.map((u) => {
+      const revoke = h('button', { type: 'button', class: 'danger', 'aria-label': `Revoke user ${u.name}`, 'data-key': `revoke-${u.name}` }, 'Revoke');
+      revoke.addEventListener('click', () => {
+        revoke.disabled = true;
+        post<{ terminated: number }>('/api/onboarding/revoke', { user: u.name })
+          .then((r) => {
+            flash(`user ${u.name} revoked, ${r.terminated} SA(s) terminated`);
+            void renderOnboarding(main);
+          })
+          .catch((e: unknown) => flash(e instanceof Error ? e.message : String(e), true))
+          .finally(() => {
+            revoke.disabled = false;
+          });
+      });
+      return h('tr', { 'data-user': u.name }, h('th', { scope: 'row' }, u.name), h('td', {}, u.connection), h('td', {}, u.created.slice(0, 16).replace('T', ' ')), h('td', {}, userTools(u.connection, u.name, o.formats)), h('td', {}, revoke));
+    });
+    return [
+      eap.length === 0 ? h('p', { class: 'muted' }, 'No connection of the profile configuration authenticates users with EAP.') : form,
+      result,
+      h('h2', {}, 'Users created here'),
+      o.users.length === 0
+        ? h('p', { class: 'muted' }, 'None yet.')
+        : h('table', {}, h('thead', {}, h('tr', {}, ...['User', 'Connection', 'Created', 'Profiles', ''].map((x) => h('th', { scope: 'col' }, x)))), h('tbody', {}, ...rows)),
     ];
   });
 }
