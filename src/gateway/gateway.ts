@@ -20,14 +20,15 @@ import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
 import { compareAddr, type TrafficSelector } from '../ike/traffic-selector.js';
 import { AddressPool, type AddressPoolConfig } from '../ike/pool.js';
 import { DecapStatus, DROP_REASON_NAMES, DropReason, EncapStatus } from '../esp/constants.js';
-import { dropCountsByName, EspEngine, type PacketRef } from '../esp/engine.js';
-import type { EspSa } from '../esp/sa.js';
+import { EspEngine, type PacketRef } from '../esp/engine.js';
 import type { EspSelector } from '../esp/selector.js';
 import { clampTcpMss, mssForMtu } from '../net/mss.js';
 import { innerMtuFor } from '../net/esp-mtu.js';
 import { classifyDatagram } from '../net/classify.js';
 import type { ConfigDiff } from '../config/diff.js';
 import { ChildSaInstaller } from './child-installer.js';
+import { ChildStarter, type StartReason } from './child-starter.js';
+import { RateLimitedLog } from './rate-limit.js';
 import { ReqidAllocator } from './reqids.js';
 
 /** Log lines of the core: strongSwan's groups (dmn, cfg, knl, net, esp...) and levels. */
@@ -46,6 +47,23 @@ export interface GatewayNet {
    * to it. Optional: without it the endpoint leaves the address unspecified.
    */
   sourceFor?(remote: string): string | undefined;
+}
+
+/**
+ * DNS names in remote_addrs (issue 15): the driver resolves them (src/daemon/resolve.ts, getaddrinfo so /etc/hosts
+ * counts, as charon's host_create_from_dns) and the core reads the answers synchronously from its cache.
+ */
+export interface GatewayResolver {
+  /**
+   * The address `name` resolves to now, from the driver's cache (an expired entry is still returned while a fresh
+   * resolution runs). undefined when the name was never resolved: the driver calls Gateway.namesResolved(now)
+   * once it has an answer, and start_action = start initiations that waited for it run then.
+   */
+  lookup(name: string): string | undefined;
+  /** Why `name` has no address (the resolver's last error), for the log. */
+  failure?(name: string): string | undefined;
+  /** Asks for a fresh resolution (an initiation towards the name is coming); the answer arrives later. */
+  refresh?(name: string): void;
 }
 
 /**
@@ -103,6 +121,13 @@ export interface GatewayOptions {
   readonly mssClampMtu?: number | false | undefined;
   /** The TUN's MTU was fixed (--mtu): it does not follow the negotiated ESP overhead. */
   readonly fixedMtu?: boolean | undefined;
+  /**
+   * charon.reuse_ikesa (strongswan.conf, default yes): further CHILD SAs of a connection with an IKE SA are
+   * CREATE_CHILD_SA on it (RFC 7296 1.3.1), from `up`, start_action = start and trap ACQUIREs alike.
+   */
+  readonly reuseIkeSa?: boolean | undefined;
+  /** DNS names in remote_addrs; without it, initiating to a name fails with a clear error. */
+  readonly resolver?: GatewayResolver | undefined;
 }
 
 /** Events of the core besides IkeEvents. */
@@ -116,6 +141,11 @@ export type GatewayEvent =
 /** A literal IPv4/IPv6 address (not %any, a name, a range or a subnet): one the kernel can route. */
 function isConcreteAddress(a: string): boolean {
   return /^[0-9a-fA-F:.]+$/.test(a) && (a.includes('.') || a.includes(':')) && a !== '0.0.0.0' && a !== '::';
+}
+
+/** A DNS name in remote_addrs (strongSwan accepts FQDNs there): not %any, an address, a subnet or a range. */
+export function isDnsName(a: string): boolean {
+  return !a.startsWith('%') && !a.includes('/') && !a.includes(':') && /[a-zA-Z]/.test(a) && /^[a-zA-Z0-9._-]+$/.test(a) && !a.startsWith('.') && !a.startsWith('-');
 }
 
 /** Priorities in the engine's SPD: installed SAs' policies run before on-demand (trap) policies. */
@@ -144,7 +174,11 @@ export class Gateway {
   readonly endpoint: IkeEndpoint;
   readonly engine: EspEngine;
   readonly reqids = new ReqidAllocator();
-  readonly counters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalives: 0, invalid: 0, delivered: 0, undeliverable: 0, espDrops: 0, sendErrors: 0, faults: 0, mssClamped: 0, trapQueueDropped: 0 };
+  /**
+   * counters.trapUnhandled: packets that hit a trap policy and could not be handled (no trap for them any more,
+   * the connection cannot initiate, the CHILD SA failed): counted and logged (rate limited), never silent.
+   */
+  readonly counters = { ikeIn: 0, ikeOut: 0, espIn: 0, espOut: 0, keepalives: 0, invalid: 0, delivered: 0, undeliverable: 0, espDrops: 0, sendErrors: 0, faults: 0, mssClamped: 0, trapQueueDropped: 0, trapUnhandled: 0 };
   private readonly installer: ChildSaInstaller;
   private readonly log: GatewayLog;
   private config: GatewayConfig;
@@ -154,6 +188,13 @@ export class Gateway {
   private readonly traps = new Map<number, TrapPolicy>();
   /** Packets that triggered (or followed) an ACQUIRE, per trapped conn/child, until the CHILD SA is up. */
   private readonly trapQueue = new Map<string, Uint8Array[]>();
+  /** Children (conn\0child) whose CHILD SA is being negotiated, with their IKE SA's id: one ACQUIRE each. */
+  private readonly negotiating = new Map<string, number>();
+  private readonly starter: ChildStarter;
+  /** Log lines about trapped packets that cannot be handled: the first of a kind, then rate limited. */
+  private readonly trapLog = new RateLimitedLog(10_000);
+  /** start_action = start children that could not initiate for want of a resolved remote_addrs name. */
+  private readonly unresolved = new Map<string, { conn: string; child: string | undefined; reason: StartReason }>();
   /** ESP datagrams received and not yet decapsulated (processEsp). */
   private readonly espBatch: PacketRef[] = [];
   private readonly events: GatewayEvent[] = [];
@@ -176,11 +217,18 @@ export class Gateway {
       },
     };
     this.endpoint = new IkeEndpoint({ connections: opts.config.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: opts.settings ?? {} });
-    // Drop reports (the first of each reason per SA, then rate-limited summaries) at esp 1 (issue 15).
-    this.engine = new EspEngine({ backend: crypto, random, log: (level, message) => this.log('esp', level, message) });
+    this.engine = new EspEngine({ backend: crypto, random });
+    this.starter = new ChildStarter(
+      {
+        listSas: () => this.endpoint.listSas(),
+        createChild: (id, child, now) => this.endpoint.createChild(id, child, now),
+        initiate: (conn, child, now) => this.initiateFresh(conn, now, child),
+        log: (group, level, message) => this.log(group, level, message),
+      },
+      opts.reuseIkeSa ?? true,
+    );
     this.installer = new ChildSaInstaller(this.engine, {
       replayWindow: (c) => this.childConfig(c)?.replayWindow ?? 1024,
-      paddingCheck: (c) => this.childConfig(c)?.espPaddingCheck ?? true,
       graceMs: REKEY_INBOUND_GRACE_MS,
       priority: SA_POLICY_PRIORITY,
       log: (level, message) => this.log('esp', level, message),
@@ -204,7 +252,7 @@ export class Gateway {
     for (const ref of this.config.trapChildren) this.installTrap(ref);
     for (const { conn, child } of this.config.startChildren) {
       this.log('cfg', 1, `initiating '${conn}' child '${child}' (start_action = start)`);
-      this.guard(`initiate '${conn}'`, () => void this.initiateWith(conn, now, child), true);
+      this.startChild(conn, child, now, 'start');
     }
     this.flush(now);
   }
@@ -221,27 +269,94 @@ export class Gateway {
   /** Starts an IKE SA of `conn` (`cygnet up`, vici initiate); returns its id. Throws for unknown names. */
   initiate(conn: string, now: number, child?: string): number {
     try {
-      return this.initiateWith(conn, now, child);
+      return this.initiateWith(conn, now, child, 'up');
     } finally {
       this.flush(now);
     }
   }
 
   /**
-   * endpoint.initiate with the local address filled in when the connection names none (local_addrs unset or
-   * %any): the driver's routing-table source for the peer, as charon picks it, instead of an unspecified address
-   * that would leave from whichever socket comes first (the loopback one: EINVAL).
+   * Brings a child of `connName` up: CREATE_CHILD_SA on an IKE SA of the connection when charon.reuse_ikesa
+   * allows (child-starter.ts), else a new IKE SA (initiateFresh). Returns the IKE SA's id.
    */
-  private initiateWith(connName: string, now: number, child: string | undefined): number {
+  private initiateWith(connName: string, now: number, child: string | undefined, reason: StartReason): number {
     const conn = this.config.connections.find((c) => c.name === connName);
-    const opts: { child?: string; local?: Address } = child !== undefined ? { child } : {};
-    if (conn && !conn.localAddrs.some(isConcreteAddress) && this.opts.net.sourceFor) {
-      const remote = conn.remoteAddrs.find(isConcreteAddress);
-      const source = remote !== undefined ? this.opts.net.sourceFor(remote) : undefined;
-      if (source !== undefined) opts.local = { address: source, port: conn.localPort };
-      else if (remote !== undefined) this.log('cfg', 1, `no source address found for ${remote}, leaving it to the socket layer`);
+    if (!conn) throw new Error(`no connection named '${connName}'`);
+    const first = conn.children[0]?.name;
+    const r = this.starter.start(connName, child, first, now, reason);
+    const name = child ?? first;
+    if (name !== undefined) this.negotiating.set(`${connName}\0${name}`, r.ikeSaId);
+    return r.ikeSaId;
+  }
+
+  /** initiateWith for start_action = start (and reloads): a name not resolved yet is retried by namesResolved. */
+  private startChild(conn: string, child: string | undefined, now: number, reason: StartReason): void {
+    try {
+      this.initiateWith(conn, now, child, reason);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.log('cfg', 0, `cannot initiate '${conn}': ${message}`);
+      if (e instanceof UnresolvedNameError) this.unresolved.set(`${conn}\0${child ?? ''}`, { conn, child, reason });
+    }
+  }
+
+  /**
+   * endpoint.initiate (a new IKE SA) with the addresses filled in: a DNS name in remote_addrs resolved through the
+   * driver's resolver (strongSwan resolves when initiating), and, when the connection names no local address
+   * (local_addrs unset or %any), the driver's routing-table source for the peer, as charon picks it, instead of an
+   * unspecified address that would leave from whichever socket comes first (the loopback one: EINVAL).
+   */
+  private initiateFresh(connName: string, now: number, child: string | undefined): number {
+    const conn = this.config.connections.find((c) => c.name === connName);
+    const opts: { child?: string; local?: Address; remote?: Address } = child !== undefined ? { child } : {};
+    if (conn) {
+      let remote = conn.remoteAddrs.find(isConcreteAddress);
+      const name = remote === undefined ? conn.remoteAddrs.find(isDnsName) : undefined;
+      if (name !== undefined) {
+        remote = this.resolveRemote(connName, name);
+        opts.remote = { address: remote, port: conn.remotePort };
+      }
+      if (!conn.localAddrs.some(isConcreteAddress) && this.opts.net.sourceFor && remote !== undefined) {
+        const source = this.opts.net.sourceFor(remote);
+        if (source !== undefined) opts.local = { address: source, port: conn.localPort };
+        else this.log('cfg', 1, `no source address found for ${remote}, leaving it to the socket layer`);
+      }
     }
     return this.endpoint.initiate(connName, now, opts);
+  }
+
+  /**
+   * The address of a remote_addrs name from the driver's resolver cache. Throws UnresolvedNameError with the
+   * reason when there is none yet, so `up` says why and start_action = start retries at namesResolved.
+   */
+  private resolveRemote(connName: string, name: string): string {
+    const r = this.opts.resolver;
+    if (!r) throw new UnresolvedNameError(`connection '${connName}': remote_addrs name '${name}' cannot be resolved (no resolver)`);
+    const address = r.lookup(name);
+    if (address === undefined) {
+      r.refresh?.(name);
+      const why = r.failure?.(name);
+      throw new UnresolvedNameError(`connection '${connName}': remote_addrs name '${name}' not resolved${why ? `: ${why}` : ' yet'}`);
+    }
+    // The next initiation (a retry, a restart) sees a fresh answer if the name moved meanwhile.
+    r.refresh?.(name);
+    this.log('cfg', 1, `'${connName}': remote_addrs ${name} resolved to ${address}`);
+    return address;
+  }
+
+  /**
+   * The driver's resolver has new answers: start_action = start children that could not initiate for want of an
+   * address try again (as charon.retry_initiate_interval does in strongSwan).
+   */
+  namesResolved(now: number): void {
+    if (this.unresolved.size === 0) return;
+    const list = [...this.unresolved.values()];
+    this.unresolved.clear();
+    for (const u of list) {
+      this.log('cfg', 1, `retrying '${u.conn}'${u.child !== undefined ? ` child '${u.child}'` : ''}: its remote_addrs name resolved`);
+      this.startChild(u.conn, u.child, now, u.reason);
+    }
+    this.flush(now);
   }
 
   /** Runs an endpoint command (initiate, terminate, rekey...) and does what it produced. */
@@ -290,6 +405,10 @@ export class Gateway {
     this.config = next;
     this.endpoint.setConnections(next.connections);
     for (const [reqid, t] of [...this.traps]) if (restart.has(t.conn)) this.removeTrap(reqid, t);
+    for (const conn of restart) {
+      this.starter.forget(conn);
+      for (const k of [...this.unresolved.keys()]) if (k.startsWith(`${conn}\0`)) this.unresolved.delete(k);
+    }
     for (const { sa } of this.endpoint.listSas())
       if (restart.has(sa.name)) {
         this.log('cfg', 1, `connection '${sa.name}' ${diff.removed.includes(sa.name) ? 'removed' : 'changed'}: deleting IKE_SA ${sa.name}[${sa.id}]`);
@@ -300,7 +419,7 @@ export class Gateway {
     for (const { conn, child } of next.startChildren)
       if (fresh.has(conn)) {
         this.log('cfg', 1, `initiating '${conn}' child '${child}' (start_action = start, reloaded)`);
-        this.guard('initiate', () => void this.initiateWith(conn, now, child));
+        this.startChild(conn, child, now, 'reload');
       }
     if (diff.pools.added.length + diff.pools.removed.length + diff.pools.changed.length > 0) this.applyPools(next.pools ?? [], diff.pools);
     this.log(
@@ -396,18 +515,32 @@ export class Gateway {
       const key = `${t.conn}\0${t.child}`;
       const q = this.trapQueue.get(key) ?? [];
       if (q.length < TRAP_QUEUE_LIMIT) q.push(packet.slice());
-      else this.counters.trapQueueDropped++;
+      else {
+        this.counters.trapQueueDropped++;
+        this.trapLog.note(`full\0${key}`, now, (n) => this.log('knl', 1, `'${t.conn}' child '${t.child}': ${TRAP_QUEUE_LIMIT} packets already wait for its CHILD SA, dropping more${n ? ` (${n} more since the last line)` : ''}`));
+      }
       this.trapQueue.set(key, q);
-      if (this.endpoint.listSas().some(({ sa }) => sa.name === t.conn)) return;
-      this.log('knl', 1, `acquire for '${t.conn}' child '${t.child}' (start_action = trap): initiating`);
+      // One ACQUIRE per child: later packets only queue while its CHILD SA is negotiated.
+      const pending = this.negotiating.get(key);
+      if (pending !== undefined && this.endpoint.listSas().some(({ sa }) => sa.id === pending)) return;
+      this.log('knl', 1, `acquire for '${t.conn}' child '${t.child}' (start_action = trap)`);
       try {
-        this.initiateWith(t.conn, now, t.child);
+        this.initiateWith(t.conn, now, t.child, 'trap');
       } catch (e) {
-        this.log('cfg', 0, `cannot initiate '${t.conn}': ${e instanceof Error ? e.message : String(e)}`);
+        this.negotiating.delete(key);
+        this.unhandled(key, q.length, now, `cannot initiate '${t.conn}': ${e instanceof Error ? e.message : String(e)}`);
         this.trapQueue.delete(key);
       }
       return;
     }
+    // A packet the engine held for a trap that is gone (uninstalled meanwhile), or for an SA policy whose SA went.
+    this.unhandled('no-trap', 1, now, `no trap policy for a packet to ${dstText(dst)} any more`);
+  }
+
+  /** Packets of a trap that cannot be handled: counted, and logged once per kind (then rate limited). */
+  private unhandled(kind: string, packets: number, now: number, why: string): void {
+    this.counters.trapUnhandled += packets;
+    this.trapLog.note(kind, now, (n) => this.log('knl', 1, `dropped ${packets} packet(s) that hit a trap: ${why}${n ? ` (${n} more such since the last line)` : ''}`));
   }
 
   /** The CHILD SA a trap waited for is up: send what queued meanwhile, in order. */
@@ -421,12 +554,14 @@ export class Gateway {
     this.encapsulateAndSend(q.map((p) => ({ buffer: p, offset: 0, length: p.length })), now);
   }
 
-  /** The connection failed: packets waiting for it are dropped (counted). */
-  private dropTrapQueue(conn: string): void {
+  /** The connection (or one child of it) failed: packets waiting for it are dropped, counted and logged. */
+  private dropTrapQueue(conn: string, child?: string, why = 'its IKE_SA went down', now = 0): void {
     for (const [key, q] of [...this.trapQueue])
-      if (key.startsWith(`${conn}\0`)) {
+      if (child === undefined ? key.startsWith(`${conn}\0`) : key === `${conn}\0${child}`) {
         this.counters.trapQueueDropped += q.length;
         this.trapQueue.delete(key);
+        this.negotiating.delete(key);
+        this.unhandled(`failed\0${key}`, q.length, now, `'${conn}' child '${key.slice(conn.length + 1)}' not established (${why})`);
       }
   }
 
@@ -475,7 +610,6 @@ export class Gateway {
     this.guard('ESP decapsulate', () => {
       const r = this.engine.decapsulate(batch, now);
       const out: Uint8Array[] = [];
-      const outSa: (EspSa | undefined)[] = [];
       let lastSpi = -1;
       for (let i = 0; i < r.count; i++) {
         const st = r.status[i];
@@ -488,7 +622,6 @@ export class Gateway {
           const pkt = r.buffer[i]!.subarray(r.offset[i]!, r.offset[i]! + r.length[i]!);
           this.clampMss(pkt);
           out.push(pkt);
-          outSa.push(sa);
         } else if (st === DecapStatus.Drop) {
           this.counters.espDrops++;
           this.log('esp', 3, `inbound ESP dropped: ${DROP_REASON_NAMES[r.reason[i]!] ?? r.reason[i]}`);
@@ -497,10 +630,8 @@ export class Gateway {
       if (out.length === 0) return;
       const tun = this.opts.tun;
       if (tun && !tun.closed) {
-        const written = tun.writeBatch(out);
-        this.counters.delivered += written;
-        // A full TUN queue refuses the tail of a batch: those packets are counted as drops on their SAs.
-        for (let i = written; i < out.length; i++) this.engine.noteDrops(DropReason.TunFull, outSa[i], 1, now);
+        tun.writeBatch(out);
+        this.counters.delivered += out.length;
       } else this.counters.undeliverable += out.length;
     });
     this.flush(now);
@@ -600,25 +731,15 @@ export class Gateway {
   }
 
   /** Data-plane facts about a CHILD SA for status displays: install time, reqid (vici's, as charon's) and ESP counters. */
-  childExtras(c: ChildSaInfo): {
-    installedAt?: number;
-    reqId?: number;
-    bytesIn?: number;
-    packetsIn?: number;
-    bytesOut?: number;
-    packetsOut?: number;
-    /** Non-zero drop counters of the inbound and outbound ESP SA, by reason name (issue 15). */
-    dropsIn?: Record<string, number>;
-    dropsOut?: Record<string, number>;
-  } {
+  childExtras(c: ChildSaInfo): { installedAt?: number; reqId?: number; bytesIn?: number; packetsIn?: number; bytesOut?: number; packetsOut?: number } {
     const i = this.engine.getSa(c.spiIn, 'in');
     const o = this.engine.getSa(c.spiOut, 'out');
     const at = this.installedAt.get(c.id);
     return {
       ...(at !== undefined ? { installedAt: at } : {}),
       ...(o ? { reqId: o.reqid } : {}),
-      ...(i ? { bytesIn: i.bytes, packetsIn: i.packets, dropsIn: dropCountsByName(i.drops) } : {}),
-      ...(o ? { bytesOut: o.bytes, packetsOut: o.packets, dropsOut: dropCountsByName(o.drops) } : {}),
+      ...(i ? { bytesIn: i.bytes, packetsIn: i.packets } : {}),
+      ...(o ? { bytesOut: o.bytes, packetsOut: o.packets } : {}),
     };
   }
 
@@ -683,6 +804,12 @@ export class Gateway {
           if (child) this.guard('ESP expiry', () => this.endpoint.espExpired(child.info.spiIn, kind, now));
         }
       }
+      if (!progressed && this.starter.waitingCount > 0) {
+        // Children waiting for an IKE SA of their connection: CREATE_CHILD_SA now that it is up, or give up.
+        const before = this.starter.waitingCount;
+        for (const g of this.starter.settle(now)) this.dropTrapQueue(g.conn, g.child, 'no IKE_SA to create it on', now);
+        progressed = this.starter.waitingCount !== before;
+      }
       if (!progressed) break;
     }
     if (changed) this.events.push({ type: 'sa-changed' });
@@ -699,13 +826,24 @@ export class Gateway {
         return true;
       case 'ike-down':
         this.log('dmn', 2, `event ike-down ${e.sa.name}[${e.sa.id}] (${e.reason})`);
-        if (e.reason !== 'rekeyed') this.dropTrapQueue(e.sa.name);
+        if (e.reason !== 'rekeyed') {
+          for (const [key, id] of [...this.negotiating]) if (id === e.sa.id) this.negotiating.delete(key);
+          // Children still waiting move to another IKE SA of the connection (a keyingtries retry), if there is one.
+          if (!this.endpoint.listSas().some(({ sa }) => sa.name === e.sa.name && sa.id !== e.sa.id)) this.dropTrapQueue(e.sa.name, undefined, e.reason, now);
+        } else for (const [key, id] of [...this.negotiating]) if (id === e.sa.id) this.negotiating.delete(key);
         return true;
       case 'auth-failed':
         this.log('dmn', 2, `event auth-failed IKE SA ${e.ikeSaId}: ${e.message}`);
         return true;
       case 'child-failed':
         this.log('dmn', 2, `event child-failed ${e.name} (${e.notify}): ${e.message}`);
+        {
+          const conn = this.nameOfIke(e.ikeSaId);
+          if (conn !== undefined) {
+            this.negotiating.delete(`${conn}\0${e.name}`);
+            this.dropTrapQueue(conn, e.name, `${e.notify}${e.message ? `: ${e.message}` : ''}`, now);
+          }
+        }
         return true;
       case 'child-install':
         try {
@@ -717,6 +855,7 @@ export class Gateway {
         this.installedAt.set(e.child.id, now);
         this.fitTunMtu(e.child);
         this.opts.routes?.childUp(e.child);
+        this.negotiating.delete(`${this.nameOfIke(e.child.ikeSaId) ?? ''}\0${e.child.name}`);
         this.releaseTrapQueue(this.nameOfIke(e.child.ikeSaId), e.child.name, now);
         return true;
       case 'child-remove':
@@ -770,6 +909,18 @@ export class Gateway {
   private nameOfIke(id: number): string | undefined {
     return this.endpoint.listSas().find(({ sa }) => sa.id === id)?.sa.name;
   }
+}
+
+/** An initiation that needs a remote_addrs name the resolver has no address for (yet). */
+export class UnresolvedNameError extends Error {
+  override readonly name = 'UnresolvedNameError';
+}
+
+function dstText(dst: Uint8Array): string {
+  if (dst.length === 4) return dst.join('.');
+  const parts: string[] = [];
+  for (let i = 0; i + 1 < dst.length; i += 2) parts.push(((dst[i]! << 8) | dst[i + 1]!).toString(16));
+  return parts.join(':');
 }
 
 function withMarker(data: Uint8Array): Uint8Array {

@@ -8,7 +8,7 @@ import type { Credentials, EndpointSettings, IkeConnectionConfig } from '../ike/
 import { ipv4Packet } from '../esp/testing.js';
 import { SimNetwork, Simulation, type Impairment } from '../sim/index.js';
 import { createMemoryTun, type TunHost } from '../tun/memory.js';
-import { Gateway, type ChildRef, type GatewayEvent } from './gateway.js';
+import { Gateway, type ChildRef, type GatewayEvent, type GatewayOptions } from './gateway.js';
 
 export interface SimGateway {
   readonly name: string;
@@ -26,6 +26,8 @@ export interface SimSideOptions {
   readonly connections: readonly IkeConnectionConfig[];
   readonly trapChildren?: readonly ChildRef[];
   readonly startChildren?: readonly ChildRef[];
+  /** More options of this side's core (reuse_ikesa, a resolver...). */
+  readonly options?: Pick<GatewayOptions, 'reuseIkeSa' | 'resolver'>;
 }
 
 const crypto = createProvider();
@@ -52,6 +54,7 @@ export function gatewayPair(a: SimSideOptions, b: SimSideOptions, o: { credentia
       },
       log: (group, level, message) => void logs.push(`${group}${level} ${message}`),
       tun,
+      ...s.options,
     });
     tun.onPackets((batch) => gateway.tunPackets(batch, sim.now));
     for (const port of [500, 4500])
