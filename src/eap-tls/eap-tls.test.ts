@@ -24,8 +24,8 @@ const stranger = leaf(other, 'alice@example.org');
 
 const opts = (who: { cert: Certificate; key: PrivateKey }, extra: Partial<EapTlsOptions> = {}): EapTlsOptions => ({ certs: [who.cert], key: who.key, cas: [root.cert], ...extra });
 
-function pair(o: { version?: TlsVersion; client?: { cert: Certificate; key: PrivateKey }; clientIdentity?: string; serverIdentity?: string; fragmentSize?: number; clientCas?: Certificate[] } = {}) {
-  const v = o.version === undefined ? {} : { maxVersion: o.version };
+function pair(o: { version?: TlsVersion; client?: { cert: Certificate; key: PrivateKey }; clientIdentity?: string; serverIdentity?: string; fragmentSize?: number; clientCas?: Certificate[]; maxMessageCount?: number } = {}) {
+  const v = { ...(o.version === undefined ? {} : { maxVersion: o.version }), ...(o.maxMessageCount === undefined ? {} : { maxMessageCount: o.maxMessageCount }) };
   const server = new EapServer({
     ikeIdentity: o.clientIdentity ?? 'alice@example.org',
     ownIdentity: 'vpn.example.org',
@@ -64,11 +64,23 @@ describe('EAP-TLS server <-> peer in process', () => {
     }, 20_000);
   }
   it('smaller fragments still reassemble (both directions fragmented)', async () => {
-    const { server, peer } = pair({ fragmentSize: 100 });
+    const { server, peer } = pair({ fragmentSize: 100, maxMessageCount: 0 });
     const c = await converse(server, peer, 400);
     expect(c.server.kind).toBe('success');
     const acks = c.packets.filter(([, p]) => p.length === 6);
     expect(acks.length).toBeGreaterThan(10);
+  }, 20_000);
+  it('max_message_count (strongSwan default 32) ends a conversation that needs more packets', async () => {
+    const { server, peer } = pair({ fragmentSize: 100 });
+    const c = await converse(server, peer, 400);
+    const reasons = [c.server, c.peer].map((s) => (s?.kind === 'failure' ? s.reason : ''));
+    expect(reasons.join(' ')).toMatch(/EAP-TLS packet count exceeded \(33 > max_message_count 32\)/);
+  }, 20_000);
+  it('a Start flag from the client is refused', async () => {
+    const { server } = pair();
+    const start = await server.start();
+    const r = await server.process(Uint8Array.of(2, start.eap?.[1] ?? 0, 0, 6, 13, 0x20));
+    expect(r).toMatchObject({ kind: 'failure', reason: "EAP-TLS authentication of 'alice@example.org' failed: EAP-TLS Start flag (offset 5) from the client" });
   }, 20_000);
   it('a client certificate from an untrusted CA fails on the server with the TLS reason', async () => {
     const { server, peer } = pair({ client: stranger });

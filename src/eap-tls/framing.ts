@@ -13,8 +13,10 @@ export const TlsFlag = { Length: 0x80, More: 0x40, Start: 0x20 } as const;
  * of TLS data in a first fragment (5 EAP header octets, Flags, 4 TLS Message Length octets).
  */
 export const DEFAULT_FRAGMENT_SIZE = 1024;
-/** Refuse a reassembled TLS message above this size (strongSwan caps a whole exchange at max_message_count 32). */
-export const MAX_TLS_MESSAGE = 64 * 1024;
+/** The largest reassembled TLS message accepted: strongSwan's TLS_MAX_MESSAGE_LEN, 4 * (2^14 + 2048) (RFC 5246 6.2.3). */
+export const MAX_TLS_MESSAGE = 4 * (16384 + 2048);
+/** strongSwan's charon.plugins.eap-tls.max_message_count default: EAP-TLS packets one side processes at most. */
+export const DEFAULT_MAX_MESSAGE_COUNT = 32;
 
 export interface TlsFrame {
   readonly identifier: number;

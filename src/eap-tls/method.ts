@@ -10,7 +10,7 @@ import { EapCode, EapType } from '../eap/packet.js';
 import type { EapMethodPeer, EapMethodPlugin, EapMethodServer, EapStep } from '../eap/types.js';
 import { parseIdentity } from '../identity/index.js';
 import { certMatchesId, exportPrivateKey, parseCertificate, type Certificate, type PrivateKey } from '../pki/index.js';
-import { buildTlsFrame, DEFAULT_FRAGMENT_SIZE, Fragmenter, parseTlsFrame, Reassembler, TlsFlag } from './framing.js';
+import { buildTlsFrame, DEFAULT_FRAGMENT_SIZE, DEFAULT_MAX_MESSAGE_COUNT, Fragmenter, parseTlsFrame, Reassembler, TlsFlag, type TlsFrame } from './framing.js';
 import { TlsPipe } from './pipe.js';
 
 export type TlsVersion = 'TLSv1.2' | 'TLSv1.3';
@@ -23,6 +23,8 @@ export interface EapTlsOptions {
   readonly cas: readonly Certificate[];
   /** Largest EAP packet to send (strongSwan's eap-tls fragment_size, default 1024). */
   readonly fragmentSize?: number;
+  /** EAP-TLS packets processed at most before giving up (strongSwan's eap-tls max_message_count, 32; 0 = no limit). */
+  readonly maxMessageCount?: number;
   readonly minVersion?: TlsVersion;
   readonly maxVersion?: TlsVersion;
   /** NSS key log lines (SSLKEYLOGFILE format) of each handshake, for Wireshark and the daemon's key log. */
@@ -80,9 +82,19 @@ abstract class EapTlsEnd {
   protected readonly inbound = new Reassembler();
   protected outbound: Fragmenter | undefined;
   protected readonly fragmentSize: number;
+  private processed = 0;
 
   constructor(protected readonly o: EapTlsOptions) {
     this.fragmentSize = o.fragmentSize ?? DEFAULT_FRAGMENT_SIZE;
+  }
+
+  /** Reads one packet's EAP-TLS fields, counting it against max_message_count (a bound on a stalled or hostile peer). */
+  protected frame(eap: Uint8Array): TlsFrame {
+    const max = this.o.maxMessageCount ?? DEFAULT_MAX_MESSAGE_COUNT;
+    if (max > 0 && ++this.processed > max) {
+      throw new EapError('bad-method-data', `EAP-TLS packet count exceeded (${this.processed} > max_message_count ${max})`);
+    }
+    return parseTlsFrame(eap);
   }
 
   protected label(identity: string): string {
@@ -112,7 +124,8 @@ export class EapTlsServer extends EapTlsEnd implements EapMethodServer {
   }
 
   async process(eap: Uint8Array): Promise<EapStep> {
-    const frame = parseTlsFrame(eap);
+    const frame = this.frame(eap);
+    if ((frame.flags & TlsFlag.Start) !== 0) throw new EapError('bad-method-data', 'EAP-TLS Start flag (offset 5) from the client');
     const next = (frame.identifier + 1) & 0xff;
     if (frame.data.length === 0 && !this.inbound.pending) {
       // an ACK of our fragment, or the peer's empty answer to our last flight
@@ -175,7 +188,7 @@ export class EapTlsPeer extends EapTlsEnd implements EapMethodPeer {
   }
 
   async process(eap: Uint8Array): Promise<EapStep> {
-    const frame = parseTlsFrame(eap);
+    const frame = this.frame(eap);
     let out: Uint8Array;
     if ((frame.flags & TlsFlag.Start) !== 0) {
       if (this.started) throw new EapError('bad-method-data', 'EAP-TLS Start (flags offset 5) in the middle of a handshake');
