@@ -20,7 +20,8 @@ import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
 import { compareAddr, type TrafficSelector } from '../ike/traffic-selector.js';
 import { AddressPool, type AddressPoolConfig } from '../ike/pool.js';
 import { DecapStatus, DROP_REASON_NAMES, DropReason, EncapStatus } from '../esp/constants.js';
-import { EspEngine, type PacketRef } from '../esp/engine.js';
+import { dropCountsByName, EspEngine, type PacketRef } from '../esp/engine.js';
+import type { EspSa } from '../esp/sa.js';
 import type { EspSelector } from '../esp/selector.js';
 import { clampTcpMss, mssForMtu } from '../net/mss.js';
 import { innerMtuFor } from '../net/esp-mtu.js';
@@ -217,7 +218,8 @@ export class Gateway {
       },
     };
     this.endpoint = new IkeEndpoint({ connections: opts.config.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: opts.settings ?? {} });
-    this.engine = new EspEngine({ backend: crypto, random });
+    // Drop reports (the first of each reason per SA, then rate-limited summaries) at esp 1 (issue 15).
+    this.engine = new EspEngine({ backend: crypto, random, log: (level, message) => this.log('esp', level, message) });
     this.starter = new ChildStarter(
       {
         listSas: () => this.endpoint.listSas(),
@@ -229,6 +231,7 @@ export class Gateway {
     );
     this.installer = new ChildSaInstaller(this.engine, {
       replayWindow: (c) => this.childConfig(c)?.replayWindow ?? 1024,
+      paddingCheck: (c) => this.childConfig(c)?.espPaddingCheck ?? true,
       graceMs: REKEY_INBOUND_GRACE_MS,
       priority: SA_POLICY_PRIORITY,
       log: (level, message) => this.log('esp', level, message),
@@ -610,6 +613,7 @@ export class Gateway {
     this.guard('ESP decapsulate', () => {
       const r = this.engine.decapsulate(batch, now);
       const out: Uint8Array[] = [];
+      const outSa: (EspSa | undefined)[] = [];
       let lastSpi = -1;
       for (let i = 0; i < r.count; i++) {
         const st = r.status[i];
@@ -622,6 +626,7 @@ export class Gateway {
           const pkt = r.buffer[i]!.subarray(r.offset[i]!, r.offset[i]! + r.length[i]!);
           this.clampMss(pkt);
           out.push(pkt);
+          outSa.push(sa);
         } else if (st === DecapStatus.Drop) {
           this.counters.espDrops++;
           this.log('esp', 3, `inbound ESP dropped: ${DROP_REASON_NAMES[r.reason[i]!] ?? r.reason[i]}`);
@@ -630,8 +635,10 @@ export class Gateway {
       if (out.length === 0) return;
       const tun = this.opts.tun;
       if (tun && !tun.closed) {
-        tun.writeBatch(out);
-        this.counters.delivered += out.length;
+        const written = tun.writeBatch(out);
+        this.counters.delivered += written;
+        // A full TUN queue refuses the tail of a batch: those packets are counted as drops on their SAs.
+        for (let i = written; i < out.length; i++) this.engine.noteDrops(DropReason.TunFull, outSa[i], 1, now);
       } else this.counters.undeliverable += out.length;
     });
     this.flush(now);
@@ -731,15 +738,25 @@ export class Gateway {
   }
 
   /** Data-plane facts about a CHILD SA for status displays: install time, reqid (vici's, as charon's) and ESP counters. */
-  childExtras(c: ChildSaInfo): { installedAt?: number; reqId?: number; bytesIn?: number; packetsIn?: number; bytesOut?: number; packetsOut?: number } {
+  childExtras(c: ChildSaInfo): {
+    installedAt?: number;
+    reqId?: number;
+    bytesIn?: number;
+    packetsIn?: number;
+    bytesOut?: number;
+    packetsOut?: number;
+    /** Non-zero drop counters of the inbound and outbound ESP SA, by reason name (issue 15). */
+    dropsIn?: Record<string, number>;
+    dropsOut?: Record<string, number>;
+  } {
     const i = this.engine.getSa(c.spiIn, 'in');
     const o = this.engine.getSa(c.spiOut, 'out');
     const at = this.installedAt.get(c.id);
     return {
       ...(at !== undefined ? { installedAt: at } : {}),
       ...(o ? { reqId: o.reqid } : {}),
-      ...(i ? { bytesIn: i.bytes, packetsIn: i.packets } : {}),
-      ...(o ? { bytesOut: o.bytes, packetsOut: o.packets } : {}),
+      ...(i ? { bytesIn: i.bytes, packetsIn: i.packets, dropsIn: dropCountsByName(i.drops) } : {}),
+      ...(o ? { bytesOut: o.bytes, packetsOut: o.packets, dropsOut: dropCountsByName(o.drops) } : {}),
     };
   }
 
