@@ -48,6 +48,12 @@ charon {
     expect(g.endpoint).toMatchObject({ cookieThreshold: 0, cookieThresholdIp: 0, blockThreshold: 0 });
     expect(parseStrongswanConf('charon {\n dos_protection = yes\n cookie_threshold = 10\n}').endpoint).toEqual({ cookieThreshold: 10 });
   });
+  it('reads reuse_ikesa (strongSwan default yes: absent means unset)', () => {
+    expect(parseStrongswanConf('charon {\n reuse_ikesa = no\n}').reuseIkeSa).toBe(false);
+    expect(parseStrongswanConf('charon {\n reuse_ikesa = yes\n}').reuseIkeSa).toBe(true);
+    expect(parseStrongswanConf('charon {\n}').reuseIkeSa).toBeUndefined();
+    expect(() => parseStrongswanConf('charon {\n reuse_ikesa = sometimes\n}')).toThrow(/charon.reuse_ikesa: .*yes or no/);
+  });
   it('leaves everything at the defaults without a charon section', () => {
     expect(parseStrongswanConf('libstrongswan { }')).toEqual({ endpoint: {}, ignored: [] });
   });

@@ -18,6 +18,8 @@ export interface GlobalSettings {
   readonly endpoint: Partial<EndpointSettings>;
   /** charon.fragment_size: applies to every connection (bytes of IP datagram). */
   readonly fragmentSize?: number;
+  /** charon.reuse_ikesa (default yes): further CHILD SAs of a connection go over its IKE SA (src/gateway/child-starter.ts). */
+  readonly reuseIkeSa?: boolean;
   /** charon.plugins.eap-radius (./eap-radius.ts), when it names a RADIUS server. */
   readonly radius?: RadiusSettings;
   /** charon.* keys that cygnet reads no meaning from, with where they are. */
@@ -46,6 +48,7 @@ export function globalSettingsFrom(root: SettingsSection): GlobalSettings {
   const rt = { ...DEFAULT_SETTINGS.retransmit };
   const endpoint: { -readonly [K in keyof EndpointSettings]?: EndpointSettings[K] } = {};
   let fragmentSize: number | undefined;
+  let reuseIkeSa: boolean | undefined;
   let retransmitSet = false;
   let dosProtection = true;
   let maxPacket: number | undefined;
@@ -75,6 +78,7 @@ export function globalSettingsFrom(root: SettingsSection): GlobalSettings {
       case 'retransmit_jitter': rt.jitterPercent = positive(raw, key, at, 100); retransmitSet = true; break;
       case 'make_before_break': endpoint.makeBeforeBreak = wrap(() => parseBool(raw)); break;
       case 'fragment_size': fragmentSize = positive(raw, key, at, 65535); break;
+      case 'reuse_ikesa': reuseIkeSa = wrap(() => parseBool(raw)); break;
       // DoS limits (src/ike/limits.ts): 0 turns each off, as in strongSwan.
       case 'cookie_threshold': endpoint.cookieThreshold = positive(raw, key, at); break;
       case 'cookie_threshold_ip': endpoint.cookieThresholdIp = positive(raw, key, at); break;
@@ -95,7 +99,7 @@ export function globalSettingsFrom(root: SettingsSection): GlobalSettings {
   if (maxPacket !== undefined && maxPacket > 0) endpoint.reassembly = { ...DEFAULT_SETTINGS.reassembly, maxBytes: maxPacket };
   const radius = eapRadiusSettingsFrom(charon);
   ignored.push(...radius.ignored);
-  return { endpoint, ...(fragmentSize !== undefined ? { fragmentSize } : {}), ...(radius.settings ? { radius: radius.settings } : {}), ignored };
+  return { endpoint, ...(fragmentSize !== undefined ? { fragmentSize } : {}), ...(reuseIkeSa !== undefined ? { reuseIkeSa } : {}), ...(radius.settings ? { radius: radius.settings } : {}), ignored };
 }
 
 /** Parses strongswan.conf text (includes resolved through `io`). Throws ConfigError with file:line. */
