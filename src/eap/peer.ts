@@ -58,8 +58,8 @@ export class EapPeer implements EapPeerSession {
       if (step.kind === 'failure') this.done = true;
       return step;
     } catch (e) {
-      if (e instanceof EapError) return this.fail(`EAP-${this.label()} authentication of '${this.o.identity}' failed: ${e.message}`);
-      throw e;
+      // EapError: malformed method data; anything else fails the same way rather than escaping into IKE
+      return this.fail(`EAP-${this.label()} authentication of '${this.o.identity}' failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 

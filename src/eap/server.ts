@@ -82,8 +82,9 @@ export class EapServer implements EapServerSession {
     try {
       step = await current.process(bytes);
     } catch (e) {
-      if (e instanceof EapError) return this.fail(packet.identifier, `EAP-${this.methodLabel()} authentication of '${this.who()}' failed: ${e.message}`);
-      throw e;
+      // EapError: malformed method data; anything else (a certificate our PKI cannot read...) fails the same way
+      // rather than escaping into IKE
+      return this.fail(packet.identifier, `EAP-${this.methodLabel()} authentication of '${this.who()}' failed: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (step.kind === 'send') return this.send(step.eap);
     this.state = 'done';
