@@ -21,7 +21,7 @@ import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { renderSVG } from 'uqr';
 import { loadSettings } from '../config/index.js';
-import { buildForProfile, buildMobileconfig, buildSswan, buildWindowsScript, profileInput, PROFILE_FORMATS, type ProfileFormat } from '../profile/index.js';
+import { buildForProfile, buildMobileconfig, buildSswan, buildWindowsScript, profileInput, PROFILE_FORMATS, type ClientProfileInput, type ProfileFormat } from '../profile/index.js';
 import { str, type ViciInput, type ViciMessage } from '../vici/message.js';
 import { sasOf } from './views.js';
 
@@ -181,7 +181,7 @@ export class Onboarding {
     if (!u) throw new OnboardingError(404, `no user '${user}' for connection '${connection}'`);
     const src = this.source();
     const ca = this.ca();
-    let input;
+    let input: ClientProfileInput;
     try {
       input = profileInput(src, { connection, user, ca, ...(this.opts.profileServer !== undefined ? { server: this.opts.profileServer } : {}) }).input;
     } catch (e) {
@@ -218,7 +218,7 @@ export class Onboarding {
     for (const [k, l] of this.links) if (l.expires <= t) this.links.delete(k);
   }
 
-  private source() {
+  private source(): ReturnType<typeof buildForProfile> {
     try {
       const tree = loadSettings(this.opts.profileConfig, { readFile: (f) => readFileSync(f, 'utf8'), listDir: (d) => readdirSync(d) });
       return buildForProfile(tree);

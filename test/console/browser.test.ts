@@ -6,6 +6,7 @@
  * Skips, saying why, when /usr/bin/chromium is absent (the interop suite installs it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser } from 'puppeteer-core';
 import { browserMissing, launch, login, navigate, openPage, SHOTS_DIR, type WatchedPage } from './browser.js';
@@ -26,7 +27,7 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
   const shots: string[] = [];
 
   beforeAll(async () => {
-    hx = await startHarness({ args: { '--sample-interval': '300' } });
+    hx = await startHarness({ args: { '--sample-interval': '300' }, onboarding: true });
     browser = await launch();
     w = await openPage(browser, hx.url, shotsDir);
   });
@@ -114,6 +115,35 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
     expect(statuses).toContainEqual(['expiring', expect.stringMatching(/CN=moon.*expires in (9|10) days/)]);
     expect(statuses).toContainEqual(['ok', expect.stringMatching(/cygnet test CA/)]);
     shots.push(await w.shot('certificates'));
+  });
+
+  it('creates a road-warrior user, shows its password once, downloads its profile, shows a QR code, revokes it', async () => {
+    const { page } = w;
+    await navigate(page, 'Onboarding');
+    await page.waitForSelector('#ob-user');
+    await page.select('#ob-conn', 'rw-eap');
+    await page.type('#ob-user', 'dave');
+    await page.click('form.login button[type=submit]');
+    await page.waitForSelector('#ob-secret');
+    const secret = await page.$eval('#ob-secret', (e) => e.textContent ?? '');
+    expect(secret).toMatch(/^[A-Z2-7]{20}$/);
+    // The profile download link works in the browser's session; the file is kept beside the screenshots.
+    const href = await page.$eval('#ob-result a[data-download="mobileconfig"]', (e) => e.getAttribute('href') ?? '');
+    const profile = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+    expect(profile).toContain('<string>vpn.example.org</string>');
+    expect(profile).not.toContain(secret);
+    await writeFile(join(shotsDir, 'rw-eap-dave.mobileconfig'), profile);
+    await page.click('#ob-result button[data-key="qr-dave-sswan"]');
+    await page.waitForSelector('#ob-result img[data-qr="sswan"]');
+    shots.push(await w.shot('onboarding-created'));
+    // dave connects, then is revoked: the secret goes, and so does the SA.
+    hx.backend.bringUp({ ...roadSa(14), remoteId: 'dave' });
+    await navigate(page, 'Onboarding');
+    await page.waitForSelector('tr[data-user="dave"]');
+    await page.click('button[aria-label="Revoke user dave"]');
+    await page.waitForFunction(() => !document.querySelector('tr[data-user="dave"]'), { timeout: 5000 });
+    expect(hx.backend.terminated).toContainEqual(expect.objectContaining({ ikeId: 14 }));
+    shots.push(await w.shot('onboarding-revoked'));
   });
 
   it('is usable from the keyboard and labels its controls', async () => {

@@ -345,14 +345,15 @@ function userTools(connection: string, user: string, formats: string[]): HTMLEle
   );
 }
 
-export function renderOnboarding(main: HTMLElement): Promise<void> {
+/** The onboarding page; `kept` is the result of a creation, shown again above the refreshed user list. */
+export function renderOnboarding(main: HTMLElement, kept?: HTMLElement): Promise<void> {
   return loadInto(main, 'Onboarding', async () => {
     const o = await get<OnboardingState>('/api/onboarding');
     if (!o.enabled) return [h('p', { class: 'muted' }, `Onboarding is off: ${o.reason ?? ''}. Set profile_config (the gateway's swanctl.conf) in the console configuration.`)];
     const eap = o.connections.filter((c) => c.eap);
     const conn = h('select', { id: 'ob-conn', required: true }, ...eap.map((c) => h('option', { value: c.name }, `${c.name} (${c.auth})`)));
-    const user = h('input', { id: 'ob-user', required: true, autocomplete: 'off', pattern: '[A-Za-z0-9._@-]{1,64}' });
-    const result = h('div', { id: 'ob-result', 'aria-live': 'polite' });
+    const user = h('input', { id: 'ob-user', required: true, autocomplete: 'off', pattern: '[A-Za-z0-9._@\\-]{1,64}' });
+    const result = kept ?? h('div', { id: 'ob-result', 'aria-live': 'polite' });
     const submit = h('button', { type: 'submit' }, 'Create user');
     const form = h(
       'form',
@@ -375,6 +376,8 @@ export function renderOnboarding(main: HTMLElement): Promise<void> {
             h('p', {}, h('code', { id: 'ob-secret' }, r.secret)),
             userTools(conn.value, r.user, o.formats),
           );
+          // The new user joins the list below; the password stays on screen until the page is left.
+          void renderOnboarding(main, result);
         })
         .catch((e: unknown) => replace(result, h('p', { class: 'error', role: 'alert' }, e instanceof Error ? e.message : String(e))))
         .finally(() => {
