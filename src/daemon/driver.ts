@@ -19,7 +19,8 @@ import type { EndpointSettings, IkeConnectionConfig } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
 import type { EspEngine } from '../esp/engine.js';
 import type { TunDevice } from '../tun/types.js';
-import { fmtAddr, Gateway, type GatewayOptions } from '../gateway/gateway.js';
+import { fmtAddr, Gateway, isDnsName, type GatewayOptions } from '../gateway/gateway.js';
+import { RemoteResolver, remoteNames } from './resolve.js';
 import { keyLogLines } from './key-log.js';
 import type { DaemonConfig } from './connections.js';
 import type { ConfigDiff } from '../config/diff.js';
@@ -103,6 +104,8 @@ export class Daemon {
   /** Child `updown` scripts (strongSwan's updown plugin), fed from drain(). */
   readonly updown: UpdownRunner;
   private late: LateBinder | undefined;
+  /** remote_addrs DNS names (resolve.ts): resolved at start and reload, read by the core when it initiates. */
+  readonly resolver: RemoteResolver;
   private addressPoll: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
@@ -139,7 +142,13 @@ export class Daemon {
     // Late-bound: vici's swanctl --log wraps logger.log after the daemon is built (vici.ts teeLogToVici).
     const log: GatewayOptions['log'] = (group, level, message, fields) => this.log.log(group, level, this.overTcp(message, fields?.ikeSaId), fields);
     const crypto = opts.crypto ?? createProvider();
-    this.gateway = new Gateway({ config: this.gatewayConfig(opts.config), settings, crypto, random: opts.random ?? systemRandom, net: this.tcp, log, nattPort: this.nattPort, tun, routes, mssClampMtu, fixedMtu });
+    this.resolver = new RemoteResolver({
+      log: (level, message) => this.log.log('cfg', level, message),
+      // A name got its first (or a new) address: start_action = start initiations that waited for it go on.
+      onResolved: () => void (this.state === 'running' && this.run((now) => this.gateway.namesResolved(now))),
+    });
+    const reuseIkeSa = opts.settings?.reuseIkeSa ?? true;
+    this.gateway = new Gateway({ config: this.gatewayConfig(opts.config), settings, crypto, random: opts.random ?? systemRandom, net: this.tcp, log, nattPort: this.nattPort, tun, routes, mssClampMtu, fixedMtu, reuseIkeSa, resolver: this.resolver });
     this.endpoint = this.gateway.endpoint;
     this.engine = this.gateway.engine;
     this.counters = this.gateway.counters;
@@ -193,6 +202,10 @@ export class Daemon {
       tun.onPackets((batch) => this.state === 'running' && this.run((now) => this.gateway.tunPackets(batch, now)));
       this.log.log('knl', 1, `TUN device ${tun.name} (MTU ${tun.mtu}) attached`);
     }
+    // remote_addrs names are resolved before the first initiation (at most 5 s: one that takes longer initiates
+    // when its answer comes, through onResolved).
+    const names = remoteNames(this.config.connections, isDnsName);
+    if (names.length > 0) await Promise.race([this.resolver.resolveAll(names), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.state = 'running';
     this.run((now) => this.gateway.start(now));
   }
@@ -315,6 +328,7 @@ export class Daemon {
     if (settings !== undefined) this.globalSettings = settings;
     this.config = next;
     this.tcp.setPeers(tcpPeers(next.connections, next.tcpEncap));
+    for (const name of remoteNames(next.connections, isDnsName)) this.resolver.refresh(name);
     const s = changed ? endpointSettings(settings.endpoint, this.fixedSettings, this.opts.retransmit) : undefined;
     this.run((now) => this.gateway.reload(this.gatewayConfig(next), diff, now, s));
   }
