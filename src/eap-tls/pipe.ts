@@ -32,6 +32,10 @@ export class TlsPipe {
         cb();
       },
     });
+    // an error the TLS layer passes down to its transport must not become an uncaught 'error' event
+    this.transport.on('error', (e: Error) => {
+      this.error ??= e;
+    });
   }
 
   /** Attaches the TLS socket made on `transport` and records its outcome. */
