@@ -82,6 +82,16 @@ describe('EAP-TLS server <-> peer in process', () => {
     const r = await server.process(Uint8Array.of(2, start.eap?.[1] ?? 0, 0, 6, 13, 0x20));
     expect(r).toMatchObject({ kind: 'failure', reason: "EAP-TLS authentication of 'alice@example.org' failed: EAP-TLS Start flag (offset 5) from the client" });
   }, 20_000);
+  it('a client certificate under an intermediate CA is accepted when the client sends the intermediate', async () => {
+    const subKey = generateKey({ type: 'ecdsa', size: 256 });
+    const sub = { key: subKey, cert: issueCertificate({ subject: 'CN=Users Sub CA', publicKey: publicKeyOf(subKey), issuer: root.cert, signingKey: root.key, serial: randomBytes(8), notBefore: NOW - 60_000, notAfter: NOW + 3_600_000, ca: true }) };
+    const user = leaf(sub, 'carol@example.org', 'rsa');
+    const server = new EapServer({ ikeIdentity: 'carol@example.org', ownIdentity: 'vpn.example.org', methods: ['tls'], random: seededRandom(5), plugins: [eapTlsPlugin(opts(gateway, { maxVersion: 'TLSv1.2' }))] });
+    const peer = new EapPeer({ identity: 'carol@example.org', serverIdentity: 'vpn.example.org', methods: ['tls'], random: seededRandom(6), plugins: [eapTlsPlugin({ certs: [user.cert, sub.cert], key: user.key, cas: [root.cert] })] });
+    const c = await converse(server, peer);
+    expect(c.server.kind === 'failure' ? c.server.reason : c.server.kind).toBe('success');
+    expect(c.peer?.kind).toBe('success');
+  }, 20_000);
   it('a client certificate from an untrusted CA fails on the server with the TLS reason', async () => {
     const { server, peer } = pair({ client: stranger });
     const c = await converse(server, peer);
