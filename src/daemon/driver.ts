@@ -165,11 +165,9 @@ export class Daemon {
 
   async start(): Promise<void> {
     const ports = new Set<number>([this.port, this.nattPort, ...this.gatewayConfig(this.config).connections.map((c) => c.localPort)]);
-    // RFC 9329: a TCP listener beside the UDP sockets when a connection uses TCP or --tcp-port asks for one.
-    const tcp = this.opts.tcpPort !== undefined || (this.config.tcpEncap?.size ?? 0) > 0;
     const bindAll = async (address: string): Promise<void> => {
       for (const port of ports) if (!this.sockets.list.some((s) => s.local.address === address && s.local.port === port)) await this.sockets.bind(address, port);
-      if (tcp) await this.tcp.listen(address);
+      if (this.wantsTcp()) await this.tcp.listen(address);
     };
     const present = this.opts.interfaceAddresses ?? interfaceAddresses;
     const late = new LateBinder({ present, bind: bindAll, log: (level, message) => this.log.log('net', level, message) });
@@ -183,7 +181,7 @@ export class Daemon {
       }
     }
     this.log.log('net', 1, `listening on ${this.sockets.list.map((s) => fmtAddr(s.local)).join(', ')}`);
-    if (tcp) this.log.log('net', 1, `listening on TCP ${this.tcp.listener.addresses.map(fmtAddr).join(', ')} (RFC 9329 TCP encapsulation)`);
+    if (this.wantsTcp()) this.log.log('net', 1, `listening on TCP ${this.tcp.listener.addresses.map(fmtAddr).join(', ')} (RFC 9329 TCP encapsulation)`);
     // With a wildcard local_addrs (and no --bind) addresses that appear later are bound too.
     const wildcard = !(this.opts.bind && this.opts.bind.length > 0) && this.config.connections.some((c) => c.localAddrs.some((a) => a.startsWith('%')));
     if (late.waiting.length > 0 || wildcard) {
@@ -248,6 +246,11 @@ export class Daemon {
       return s ? { ...sa, transport: 'tcp' as const, tcp: s.name } : { ...sa, transport: 'udp' as const };
     });
     return { ...st, ikeSas, counters: { ...st.counters, ...this.tcp.stats() } };
+  }
+
+  /** RFC 9329: a TCP listener beside the UDP sockets when a connection uses TCP or --tcp-port asks for one. */
+  private wantsTcp(): boolean {
+    return this.opts.tcpPort !== undefined || (this.config.tcpEncap?.size ?? 0) > 0;
   }
 
   /** "IKE_SA ... established between ..." names the transport when it is TCP (RFC 9329). */
@@ -329,6 +332,14 @@ export class Daemon {
     this.config = next;
     this.tcp.setPeers(tcpPeers(next.connections, next.tcpEncap));
     for (const name of remoteNames(next.connections, isDnsName)) this.resolver.refresh(name);
+    // A reload that brings the first encap = tcp connection starts the TCP listener on the bound addresses.
+    if (this.wantsTcp() && this.state === 'running')
+      for (const address of new Set(this.sockets.list.map((s) => s.local.address)))
+        if (!this.tcp.listener.has(address))
+          this.tcp.listen(address).then(
+            () => this.log.log('net', 1, `listening on TCP ${address}[${this.tcp.listener.addresses[0]?.port}] (RFC 9329 TCP encapsulation)`),
+            (e: unknown) => this.log.log('net', 0, errText(e)),
+          );
     const s = changed ? endpointSettings(settings.endpoint, this.fixedSettings, this.opts.retransmit) : undefined;
     this.run((now) => this.gateway.reload(this.gatewayConfig(next), diff, now, s));
   }
