@@ -192,6 +192,8 @@ describe('TcpEncapNet as the initiator (RFC 9329)', () => {
     expect(lines.join('\n')).toMatch(/no answer from 192\.0\.2\.9 over UDP, retransmitting over TCP port \d+ \(encap = tcp-fallback, RFC 9329 5\.1\)/);
     expect(t.transportOf(a)).toBe('tcp');
     expect(t.transportOf(b)).toBe('udp');
+    // Asking for the transport opens nothing (the one stream is the retransmission's).
+    expect(t.stats().tcpStreamsOpened).toBe(1);
     expect(t.watchingUdp).toBe(false);
   });
 });

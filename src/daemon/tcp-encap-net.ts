@@ -118,13 +118,13 @@ export class TcpEncapNet implements GatewayNet {
 
   /** 'tcp' when datagrams to `remote` go on a TCP stream now, else 'udp' (status, list-sas, logs). */
   transportOf(remote: Address): 'tcp' | 'udp' {
-    const r = this.route(remote, false);
+    const r = this.route(remote, 'peek');
     return r === undefined ? 'udp' : 'tcp';
   }
 
   /** The stream datagrams to `remote` take now, if any (status: its TCP addresses). */
   streamOf(remote: Address): TcpEncapStream | undefined {
-    const r = this.route(remote, false);
+    const r = this.route(remote, 'peek');
     return r === undefined || r === 'drop' ? undefined : r;
   }
 
@@ -137,7 +137,7 @@ export class TcpEncapNet implements GatewayNet {
   sendIke(local: Address, remote: Address, data: Uint8Array): void {
     if (this.active) {
       this.watchFallback(remote, data);
-      const s = this.route(remote, true);
+      const s = this.route(remote, 'ike');
       if (s === 'drop') {
         this.counters.dropped++;
         this.opts.log.log('net', 2, `no TCP stream to ${fmtAddr(remote)} (the peer reconnects, RFC 9329 6.1): IKE message dropped`);
@@ -157,7 +157,7 @@ export class TcpEncapNet implements GatewayNet {
   }
 
   sendEsp(buf: Uint8Array, off: number, len: number, local: Address, remote: Address): void {
-    const s = this.active ? this.route(remote, false) : undefined;
+    const s = this.active ? this.route(remote, 'esp') : undefined;
     if (s === undefined) this.opts.udp.sendEsp(buf, off, len, local, remote);
     else if (s === 'drop' || !s.queueEsp(buf, off, len)) {
       this.counters.dropped++;
@@ -178,9 +178,10 @@ export class TcpEncapNet implements GatewayNet {
 
   /**
    * Where a datagram to `remote` goes: a stream, 'drop' (a TCP peer with no stream now), or undefined for UDP.
-   * `connect`: open an originator stream if there is none (IKE; ESP only outside a reconnect backoff).
+   * An originator stream is opened when there is none for an IKE message, and for ESP outside a reconnect
+   * backoff; 'peek' (status displays) never opens one.
    */
-  private route(remote: Address, connect: boolean): TcpEncapStream | 'drop' | undefined {
+  private route(remote: Address, intent: 'ike' | 'esp' | 'peek'): TcpEncapStream | 'drop' | undefined {
     if (this.incoming.size > 0) {
       const s = this.incoming.get(key(remote));
       if (s) return s;
@@ -189,9 +190,8 @@ export class TcpEncapNet implements GatewayNet {
     if (p && (p.mode === 'tcp' || p.switched)) {
       const s = this.outgoing.get(remote.address);
       if (s) return s;
-      if (this.closing) return 'drop';
-      const b = this.backoff.get(remote.address);
-      if (!connect && b?.waiting) return 'drop';
+      if (this.closing || intent === 'peek') return 'drop';
+      if (intent === 'esp' && this.backoff.get(remote.address)?.waiting) return 'drop';
       return this.open(remote.address, p.conns);
     }
     if (this.gone.has(key(remote))) return this.newestFrom(remote.address) ?? 'drop';

@@ -9,6 +9,7 @@ import { Daemon } from '../../src/daemon/driver.js';
 import { toDaemonConfig } from '../../src/daemon/connections.js';
 import { Logger } from '../../src/daemon/logger.js';
 import { parseSwanctlConfig } from '../../src/config/index.js';
+import { diffConfigs } from '../../src/config/diff.js';
 import { buildIpv4, createMemoryTun, icmpEcho, type TunHost } from '../helpers/index.js';
 import { freePorts, runCli, siteConf, spawnDaemon, waitFor, type DaemonProcess } from './harness.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -139,4 +140,26 @@ describe('RFC 9329 TCP encapsulation between two daemons', () => {
     }
     expect(moon.output()).toMatch(/established between .* over TCP/);
   }, 60_000);
+
+  it('a reload that brings the first encap = tcp connection starts the TCP listener', async () => {
+    const [port, natt] = await freePorts(2);
+    const text = (encap: string) =>
+      siteConf({ localPort: port!, remotePort: port!, localId: 'a', remoteId: 'b', localTs: '10.1.0.0/16', remoteTs: '10.2.0.0/16', startAction: 'none', connExtra: encap })
+        .replace(/remote_addrs = \S+/, 'remote_addrs = 127.0.0.2');
+    const before = parseSwanctlConfig(text(''), 'test.conf').config;
+    const lines: string[] = [];
+    const d = new Daemon({ config: toDaemonConfig(before), logger: new Logger({ write: (l) => lines.push(l) }), bind: ['127.0.0.1'], port: port!, nattPort: natt! });
+    // No --tcp-port: the default TCP port is the NAT-T port, and nothing listens until a connection uses TCP.
+    daemons.push(d);
+    await d.start();
+    expect(d.tcp.listener.addresses).toEqual([]);
+    const after = parseSwanctlConfig(text('encap = tcp'), 'test.conf').config;
+    d.reload(toDaemonConfig(after), diffConfigs(before, after));
+    await waitFor(() => d.tcp.listener.addresses.length === 1, 3_000, () => lines.join('\n'));
+    expect(d.tcp.listener.addresses).toEqual([{ address: '127.0.0.1', port: natt }]);
+    expect(lines.join('\n')).toContain(`listening on TCP 127.0.0.1[${natt}]`);
+    expect(d.tcp.transportOf({ address: '127.0.0.2', port: port! })).toBe('tcp');
+    // Asking opened no connection.
+    expect(d.status().counters['tcpStreamsOpened']).toBe(0);
+  }, 20_000);
 });
