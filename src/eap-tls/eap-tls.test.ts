@@ -4,7 +4,7 @@ import { seededRandom } from '../crypto/random.js';
 import { EapPeer } from '../eap/peer.js';
 import { EapServer } from '../eap/server.js';
 import { converse } from '../eap/testing.js';
-import { generateKey, issueCertificate, publicKeyOf, type Certificate, type PrivateKey } from '../pki/index.js';
+import { generateKey, issueCertificate, publicKeyOf, signCrl, TrustStore, type Certificate, type PrivateKey } from '../pki/index.js';
 import { eapTlsPlugin, type EapTlsOptions, type TlsVersion } from './method.js';
 
 const NOW = Date.now();
@@ -91,6 +91,21 @@ describe('EAP-TLS server <-> peer in process', () => {
     const c = await converse(server, peer);
     expect(c.server.kind === 'failure' ? c.server.reason : c.server.kind).toBe('success');
     expect(c.peer?.kind).toBe('success');
+  }, 20_000);
+  it('with a TrustStore, a revoked client certificate is refused by the PKI check (CRL)', async () => {
+    const crl = signCrl({ issuer: root.cert, signingKey: root.key, thisUpdate: NOW - 60_000, nextUpdate: NOW + 3_600_000, revoked: [{ serial: alice.cert.serial, date: NOW - 30_000 }], crlNumber: Uint8Array.of(1) });
+    const trust = new TrustStore([root.cert], [crl]);
+    const server = new EapServer({ ikeIdentity: 'alice@example.org', ownIdentity: 'vpn.example.org', methods: ['tls'], random: seededRandom(5), plugins: [eapTlsPlugin(opts(gateway, { trust }))] });
+    const peer = new EapPeer({ identity: 'alice@example.org', serverIdentity: 'vpn.example.org', methods: ['tls'], random: seededRandom(6), plugins: [eapTlsPlugin(opts(alice))] });
+    const c = await converse(server, peer);
+    expect(c.server.kind).toBe('failure');
+    if (c.server.kind === 'failure') expect(c.server.reason).toMatch(/^EAP-TLS authentication of 'alice@example.org' failed: the client certificate is not acceptable: .*revoked/i);
+    // and the same store without the CRL accepts it
+    const ok = await converse(
+      new EapServer({ ikeIdentity: 'alice@example.org', ownIdentity: 'vpn.example.org', methods: ['tls'], random: seededRandom(5), plugins: [eapTlsPlugin(opts(gateway, { trust: new TrustStore([root.cert]) }))] }),
+      new EapPeer({ identity: 'alice@example.org', serverIdentity: 'vpn.example.org', methods: ['tls'], random: seededRandom(6), plugins: [eapTlsPlugin(opts(alice))] }),
+    );
+    expect(ok.server.kind === 'failure' ? ok.server.reason : ok.server.kind).toBe('success');
   }, 20_000);
   it('a client certificate from an untrusted CA fails on the server with the TLS reason', async () => {
     const { server, peer } = pair({ client: stranger });

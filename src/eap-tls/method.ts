@@ -9,7 +9,7 @@ import { EapError } from '../eap/errors.js';
 import { EapCode, EapType } from '../eap/packet.js';
 import type { EapMethodPeer, EapMethodPlugin, EapMethodServer, EapStep } from '../eap/types.js';
 import { parseIdentity } from '../identity/index.js';
-import { certMatchesId, exportPrivateKey, parseCertificate, type Certificate, type PrivateKey } from '../pki/index.js';
+import { certMatchesId, exportPrivateKey, parseCertificate, validateChain, type Certificate, type PrivateKey, type TrustStore } from '../pki/index.js';
 import { buildTlsFrame, DEFAULT_FRAGMENT_SIZE, DEFAULT_MAX_MESSAGE_COUNT, Fragmenter, parseTlsFrame, Reassembler, TlsFlag, type TlsFrame } from './framing.js';
 import { TlsPipe } from './pipe.js';
 
@@ -29,6 +29,13 @@ export interface EapTlsOptions {
   readonly maxVersion?: TlsVersion;
   /** NSS key log lines (SSLKEYLOGFILE format) of each handshake, for Wireshark and the daemon's key log. */
   readonly keylog?: (line: string) => void;
+  /**
+   * When given, the other side's chain is also validated as IKE validates certificates (src/pki validateChain:
+   * CRLs, key usage, EKU policy) at `now()`; OpenSSL's check against `cas` happens in any case.
+   */
+  readonly trust?: TrustStore;
+  /** The clock for `trust` (ms since the epoch), default Date.now. */
+  readonly now?: () => number;
 }
 
 const pem = (c: Certificate): string => new X509Certificate(c.der).toString();
@@ -59,14 +66,32 @@ export function eapTlsMsk(socket: TLSSocket): Uint8Array {
   return new Uint8Array(key.subarray(0, 64));
 }
 
-/** Whether the other side's certificate names `identity` (subject DN or subjectAltName, src/pki certMatchesId). */
-function peerCertProblem(socket: TLSSocket, identity: string, who: string): string | undefined {
+/** The other side's certificates as node:tls reports them: the leaf, then its issuers up to the anchor. */
+function peerChain(socket: TLSSocket): Certificate[] {
+  const out: Certificate[] = [];
+  const seen = new Set<string>();
+  for (let c = socket.getPeerCertificate(true); c?.raw !== undefined && !seen.has(c.fingerprint256); c = c.issuerCertificate) {
+    seen.add(c.fingerprint256);
+    out.push(parseCertificate(new Uint8Array(c.raw)));
+  }
+  return out;
+}
+
+/**
+ * Why the other side's certificate is not acceptable: not trusted by OpenSSL, refused by src/pki (when `trust`
+ * is set), or not naming `identity` (subject DN or subjectAltName, src/pki certMatchesId); undefined if fine.
+ */
+function peerCertProblem(socket: TLSSocket, o: EapTlsOptions, identity: string, who: string): string | undefined {
   // node:tls lets OpenSSL finish the handshake whatever the chain check said and reports the verdict here
   if (!socket.authorized) return `${who} certificate is not trusted: ${String(socket.authorizationError ?? 'no certificate')}`;
+  const [leaf, ...issuers] = peerChain(socket);
+  if (leaf === undefined) return `${who} sent no certificate`;
+  if (o.trust !== undefined) {
+    const v = validateChain(leaf, issuers, o.trust, (o.now ?? Date.now)());
+    if (!v.ok) return `${who} certificate is not acceptable: ${v.message}`;
+  }
   if (identity === '%any' || identity === '') return undefined;
-  const raw = socket.getPeerCertificate(false)?.raw;
-  if (raw === undefined) return `${who} sent no certificate`;
-  const m = certMatchesId(parseCertificate(new Uint8Array(raw)), parseIdentity(identity));
+  const m = certMatchesId(leaf, parseIdentity(identity));
   return m.ok ? undefined : `${who} certificate does not contain the identity '${identity}': ${m.message}`;
 }
 
@@ -141,7 +166,7 @@ export class EapTlsServer extends EapTlsEnd implements EapMethodServer {
       return { kind: 'failure', reason: `${this.label(this.identity)} failed: ${tlsReason(this.pipe.error)}` };
     }
     if (this.pipe.secure && this.state === 'handshake') {
-      const problem = peerCertProblem(this.pipe.tls, this.identity, 'the client');
+      const problem = peerCertProblem(this.pipe.tls, this.o, this.identity, 'the client');
       if (problem !== undefined) {
         this.pipe.destroy();
         return { kind: 'failure', reason: `${this.label(this.identity)} failed: ${problem}` };
@@ -222,7 +247,7 @@ export class EapTlsPeer extends EapTlsEnd implements EapMethodPeer {
       return out.length > 0 ? { kind: 'failure', reason, eap: new Fragmenter(out, this.fragmentSize).next(EapCode.Response, frame.identifier) } : { kind: 'failure', reason };
     }
     if (this.pipe.secure && this.msk === undefined) {
-      this.problem = peerCertProblem(this.pipe.tls, this.serverIdentity, 'the server');
+      this.problem = peerCertProblem(this.pipe.tls, this.o, this.serverIdentity, 'the server');
       if (this.problem !== undefined) {
         this.pipe.destroy();
         return { kind: 'failure', reason: `${this.label(this.identity)} failed: ${this.problem}` };
