@@ -29,6 +29,8 @@ export interface SaView {
   readonly remoteHost: string;
   readonly localId: string;
   readonly remoteId: string;
+  /** The EAP identity a road warrior logged in with (charon's remote-eap-id), '' when none. */
+  readonly remoteEapId: string;
   readonly initiator: boolean;
   readonly suite: string;
   readonly established: number;
@@ -82,6 +84,7 @@ export function saView(name: string, m: ViciMessage): SaView {
     remoteHost: text(m['remote-host']),
     localId: text(m['local-id']),
     remoteId: text(m['remote-id']),
+    remoteEapId: text(m['remote-eap-id']),
     initiator: text(m.initiator) === 'yes',
     suite: suiteOf(m),
     established: num(m.established),

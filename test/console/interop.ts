@@ -23,10 +23,10 @@ export interface ConsoleProcess {
   log(): Promise<string>;
 }
 
-export async function startConsoleProcess(ctx: ScenarioContext, daemonPid: number, socket: string, opts: { sampleMs?: number } = {}): Promise<ConsoleProcess> {
+export async function startConsoleProcess(ctx: ScenarioContext, daemonPid: number, socket: string, opts: { sampleMs?: number; config?: string } = {}): Promise<ConsoleProcess> {
   const dir = await ctx.subdir('console');
   const conf = join(dir, 'console.conf');
-  await writeFile(conf, `# interop console\nuser ${CONSOLE_USER} = ${await hashPassword(CONSOLE_PASSWORD, { N: 1 << 14, r: 8, p: 1 })}\n`);
+  await writeFile(conf, `# interop console\nuser ${CONSOLE_USER} = ${await hashPassword(CONSOLE_PASSWORD, { N: 1 << 14, r: 8, p: 1 })}\n${opts.config ?? ''}`);
   const logFile = join(dir, 'console.log');
   ctx.logFiles.push({ label: 'console', path: logFile });
   // --wd: nsenter -m would otherwise start in / , where `--import tsx` resolves nothing.

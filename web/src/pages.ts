@@ -58,7 +58,7 @@ function saCard(sa: SaView): HTMLElement {
       {},
       h('h2', { id: `sa-${sa.uniqueId}` }, `${sa.name} #${sa.uniqueId}`),
       h('span', { class: `state ${sa.state}` }, sa.state),
-      h('span', { class: 'muted' }, `${sa.localHost} (${sa.localId}) ⇄ ${sa.remoteHost} (${sa.remoteId})`),
+      h('span', { class: 'muted' }, `${sa.localHost} (${sa.localId}) ⇄ ${sa.remoteHost} (${sa.remoteId}${sa.remoteEapId ? `, EAP ${sa.remoteEapId}` : ''})`),
       actionButton(`Rekey IKE SA ${sa.name} #${sa.uniqueId}`, `rekey-ike-${sa.uniqueId}`, '/api/rekey', { ikeId: Number(sa.uniqueId) }),
       actionButton(`Down IKE SA ${sa.name} #${sa.uniqueId}`, `down-ike-${sa.uniqueId}`, '/api/terminate', { ikeId: Number(sa.uniqueId) }, 'danger'),
     ),

@@ -22,6 +22,7 @@ export interface SaView {
   remoteHost: string;
   localId: string;
   remoteId: string;
+  remoteEapId: string;
   initiator: boolean;
   suite: string;
   established: number;
