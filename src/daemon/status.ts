@@ -7,6 +7,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import type { ChildSaInfo, IkeSaInfo } from '../ike/events.js';
 import { formatTrafficSelector } from '../ike/traffic-selector.js';
 import { spiHex } from '../ike/ike-sa.js';
+import { dropCountsByName } from '../esp/engine.js';
 import type { Gateway } from '../gateway/gateway.js';
 import type { TunStats } from '../tun/types.js';
 
@@ -25,6 +26,9 @@ export interface ChildSaStatus {
   readonly bytesOut?: number;
   readonly packetsIn?: number;
   readonly packetsOut?: number;
+  /** Packets dropped on the inbound / outbound ESP SA by reason name, when any were (issue 15). */
+  readonly dropsIn?: Readonly<Record<string, number>>;
+  readonly dropsOut?: Readonly<Record<string, number>>;
 }
 
 export interface IkeSaStatus {
@@ -66,7 +70,11 @@ export function spi32Hex(spi: number): string {
 export interface EspCounters {
   bytes: number;
   packets: number;
+  /** Non-zero drop counters by reason name. */
+  drops?: Readonly<Record<string, number>>;
 }
+
+const some = (d: Readonly<Record<string, number>> | undefined): d is Readonly<Record<string, number>> => d !== undefined && Object.keys(d).length > 0;
 
 export function childStatus(c: ChildSaInfo, counters?: (spi: number, dir: 'in' | 'out') => EspCounters | undefined): ChildSaStatus {
   const cin = counters?.(c.spiIn, 'in');
@@ -82,6 +90,8 @@ export function childStatus(c: ChildSaInfo, counters?: (spi: number, dir: 'in' |
     encapsulated: c.encapsulated,
     ...(cin ? { bytesIn: cin.bytes, packetsIn: cin.packets } : {}),
     ...(cout ? { bytesOut: cout.bytes, packetsOut: cout.packets } : {}),
+    ...(some(cin?.drops) ? { dropsIn: cin.drops } : {}),
+    ...(some(cout?.drops) ? { dropsOut: cout.drops } : {}),
   };
 }
 
@@ -116,7 +126,7 @@ export function writeStatusFile(path: string, status: DaemonStatus): void {
 export function gatewayStatus(gateway: Gateway, state: DaemonStatus['state'], tun?: TunStats): DaemonStatus {
   const counters = (spi: number, dir: 'in' | 'out'): EspCounters | undefined => {
     const sa = gateway.engine.getSa(spi, dir);
-    return sa ? { bytes: sa.bytes, packets: sa.packets } : undefined;
+    return sa ? { bytes: sa.bytes, packets: sa.packets, drops: dropCountsByName(sa.drops) } : undefined;
   };
   const t: Record<string, number> = tun ? { tunRxPackets: tun.rxPackets, tunTxPackets: tun.txPackets, tunRxDropped: tun.rxDropped, tunTxDropped: tun.txDropped, tunErrors: tun.errors } : {};
   return {
@@ -133,7 +143,11 @@ export function statusLines(st: DaemonStatus): string[] {
   const lines = [`status: ${st.ikeSas.length} IKE SA(s), counters ${JSON.stringify(st.counters)}`];
   for (const sa of st.ikeSas) {
     lines.push(`  ${sa.name}[${sa.id}]: ${sa.state}, ${sa.local}[${sa.localId}]...${sa.remote}[${sa.remoteId}], SPIs ${sa.spiI}_i ${sa.spiR}_r, ${sa.suite}${sa.transport === 'tcp' ? `, over TCP ${sa.tcp ?? ''}` : ''}`);
-    for (const c of sa.children) lines.push(`    ${c.name}{${c.id}}: ${c.suite}, SPIs ${c.spiIn}_i ${c.spiOut}_o, ${c.localTs.join(' ')} === ${c.remoteTs.join(' ')}`);
+    for (const c of sa.children) {
+      lines.push(`    ${c.name}{${c.id}}: ${c.suite}, SPIs ${c.spiIn}_i ${c.spiOut}_o, ${c.localTs.join(' ')} === ${c.remoteTs.join(' ')}`);
+      const drops = [['in', c.dropsIn], ['out', c.dropsOut]] as const;
+      for (const [dir, d] of drops) if (d) lines.push(`      dropped ${dir}: ${Object.entries(d).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    }
   }
   return lines;
 }

@@ -76,6 +76,8 @@ export async function startVici(daemon: Daemon, o: StartViciOptions): Promise<Vi
       childExtras: (c) => daemon.childExtras(c),
       ikeExtras: (sa) => (daemon.tcp.transportOf(sa.remote) === 'tcp' ? { transport: 'tcp' } : undefined),
       scheduled: () => daemon.scheduled(),
+      // Counters: ESP drops by reason for stats and get-counters (issue 15).
+      espDrops: () => daemon.engine.dropCounts(),
       applyVici: (store) => {
         source.store = store;
         return o.reload();

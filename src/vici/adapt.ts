@@ -109,6 +109,9 @@ export interface ChildSaExtras {
   /** When the last packet was seen, ms on the same clock. */
   readonly lastIn?: number;
   readonly lastOut?: number;
+  /** Packets dropped on the inbound / outbound ESP SA by reason name (issue 15). */
+  readonly dropsIn?: Readonly<Record<string, number>>;
+  readonly dropsOut?: Readonly<Record<string, number>>;
 }
 
 const secondsBetween = (from: number, to: number): number => Math.max(0, Math.round((to - from) / 1000));
@@ -144,6 +147,8 @@ export function viciChildSa(c: ChildSaInfo, x: ChildSaExtras = {}): ViciChildSa 
     installTime: now !== undefined && x.installedAt !== undefined ? secondsBetween(x.installedAt, now) : 0,
     localTs: c.localTs.map(formatTrafficSelector),
     remoteTs: c.remoteTs.map(formatTrafficSelector),
+    ...(x.dropsIn && Object.keys(x.dropsIn).length > 0 ? { dropsIn: x.dropsIn } : {}),
+    ...(x.dropsOut && Object.keys(x.dropsOut).length > 0 ? { dropsOut: x.dropsOut } : {}),
   };
 }
 

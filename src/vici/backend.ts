@@ -24,6 +24,8 @@ export interface ViciStats {
   readonly queues?: Partial<Record<JobPriority, number>>;
   /** Timers armed (charon: jobs scheduled). */
   readonly scheduled?: number;
+  /** cygnet: ESP packets dropped since start, by reason name (no-sa, replay, icv-failure, ...; non-zero only). */
+  readonly espDrops?: Readonly<Record<string, number>>;
 }
 
 export type JobPriority = 'critical' | 'high' | 'medium' | 'low';
@@ -64,6 +66,9 @@ export interface ViciChildSa {
   /** strongSwan %R format: 10.1.0.0/16, 10.2.0.5/32[tcp/80], dynamic. */
   readonly localTs: readonly string[];
   readonly remoteTs: readonly string[];
+  /** cygnet: packets dropped on the inbound / outbound ESP SA, by reason name (non-zero only). */
+  readonly dropsIn?: Readonly<Record<string, number>>;
+  readonly dropsOut?: Readonly<Record<string, number>>;
 }
 
 export interface ViciIkeSa {
@@ -234,6 +239,11 @@ export interface ViciBackend {
   certificates?(): readonly ViciCertInfo[] | Promise<readonly ViciCertInfo[]>;
   /** Optional: charon's counters plugin (get-counters / reset-counters / swanctl --counters). */
   readonly counters?: IkeCounters;
+  /**
+   * Optional, cygnet: ESP drops since start by reason name, added to get-counters' global section as
+   * `esp-drop-<reason>` (charon's counters plugin counts IKE only; reset-counters does not reset these).
+   */
+  espDrops?(): Readonly<Record<string, number>>;
   /** Optional: install / uninstall a trap policy for a CHILD_SA config (swanctl --install / --uninstall). */
   install?(child: string, ike?: string): ViciResult | Promise<ViciResult>;
   uninstall?(child: string, ike?: string): ViciResult | Promise<ViciResult>;

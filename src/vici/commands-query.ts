@@ -111,13 +111,22 @@ export function registerQueryCommands(server: ViciServer, backend: ViciBackend, 
       out[section] = s;
     };
     let errmsg: string | undefined;
+    // cygnet: ESP drops by reason in the global section, after charon's names (issue 15).
+    const addEsp = (): void => {
+      const g = out[''] as ViciInput | undefined;
+      const drops = backend.espDrops?.();
+      if (g && drops) for (const [reason, n] of Object.entries(drops)) g[`esp-drop-${reason}`] = n;
+    };
     if (optBool(msg, 'all')) {
       add('', counters.get()!);
+      addEsp();
       for (const n of counters.names()) add(n, counters.get(n)!);
     } else {
       const v = counters.get(name);
-      if (v) add(name ?? '', v);
-      else errmsg = 'no counters found for this connection';
+      if (v) {
+        add(name ?? '', v);
+        if (name === undefined) addEsp();
+      } else errmsg = 'no counters found for this connection';
     }
     return errmsg === undefined ? { counters: out, success: 'yes' } : { counters: out, success: 'no', errmsg };
   });

@@ -89,6 +89,9 @@ export function childSaBody(c: ViciChildSa): ViciInput {
     if (c.rekeyTime !== undefined) b['rekey-time'] = c.rekeyTime;
     if (c.lifeTime !== undefined) b['life-time'] = c.lifeTime;
     b['install-time'] = c.installTime;
+    // cygnet: drops by reason (issue 15), only when there are any; swanctl skips keys it does not know.
+    if (c.dropsIn) b['drops-in'] = { ...c.dropsIn };
+    if (c.dropsOut) b['drops-out'] = { ...c.dropsOut };
   }
   b['local-ts'] = [...c.localTs];
   b['remote-ts'] = [...c.remoteTs];
@@ -291,6 +294,8 @@ export function statsReply(s: ViciStats, startedAt: number, now: number): ViciIn
     scheduled: s.scheduled ?? 0,
     ikesas: { total: s.ikeSas.total, 'half-open': s.ikeSas.halfOpen },
     plugins: [...(s.plugins ?? [])],
+    // cygnet: ESP drops since start by reason (issue 15); absent when the backend has no ESP engine.
+    ...(s.espDrops ? { 'esp-drops': { ...s.espDrops } } : {}),
   };
 }
 

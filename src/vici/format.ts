@@ -3,7 +3,7 @@
  * stats.c, version.c). Works on any vici daemon's messages, cygnet's or charon's. Missing keys print as swanctl
  * would print a NULL string only where swanctl always prints; elsewhere they are left out.
  */
-import { findStr, section, str, type ViciMessage } from './message.js';
+import { findStr, section, str, type ViciMessage, type ViciValue } from './message.js';
 
 /** A section's values and lists as strings (lists joined by spaces), as swanctl's sa_values/sa_list callbacks collect them. */
 function flat(m: ViciMessage): Map<string, string> {
@@ -19,7 +19,15 @@ function flat(m: ViciMessage): Map<string, string> {
   return out;
 }
 
-function childLines(c: Map<string, string>, lines: string[]): void {
+/** A section of counters as "name n, name n" (cygnet's drops-in/drops-out/esp-drops), or undefined when empty. */
+function countersText(v: ViciValue | ViciValue[] | ViciMessage | undefined): string | undefined {
+  const s = section(v);
+  if (!s) return undefined;
+  const parts = Object.entries(s).map(([k, n]) => `${k} ${str(n) ?? ''}`);
+  return parts.length ? parts.join(', ') : undefined;
+}
+
+function childLines(c: Map<string, string>, lines: string[], raw?: ViciMessage): void {
   const g = (k: string): string => c.get(k) ?? '(null)';
   let suite = '';
   if (c.has('encr-alg')) suite += g('encr-alg') + (c.has('encr-keysize') ? `-${g('encr-keysize')}` : '');
@@ -36,6 +44,9 @@ function childLines(c: Map<string, string>, lines: string[]): void {
     let l = `    ${dir === 'in' ? 'in ' : 'out'} ${g(`spi-${dir}`)}${c.has(`cpi-${dir}`) ? `/${g(`cpi-${dir}`)}` : ''}`;
     l += `, ${g(`bytes-${dir}`).padStart(6)} bytes, ${g(`packets-${dir}`).padStart(5)} packets`;
     if (c.has(`use-${dir}`)) l += `, ${g(`use-${dir}`).padStart(5)}s ago`;
+    // cygnet: packets dropped on this ESP SA, by reason (issue 15).
+    const drops = countersText(raw?.[`drops-${dir}`]);
+    if (drops) l += `, dropped: ${drops}`;
     lines.push(l);
   }
   lines.push(`    local  ${g('local-ts')}`);
@@ -80,7 +91,7 @@ export function formatListSa(event: ViciMessage): string[] {
     const children = section(sa['child-sas']);
     for (const cv of Object.values(children ?? {})) {
       const c = section(cv);
-      if (c) childLines(flat(c), lines);
+      if (c) childLines(flat(c), lines, c);
     }
   }
   return lines;
@@ -161,6 +172,7 @@ export function formatStats(r: ViciMessage): string[] {
   ];
   const plugins = r.plugins;
   if (Array.isArray(plugins)) lines.push(`loaded plugins: ${plugins.map((p) => str(p)).join(' ')}`);
+  if (r['esp-drops'] !== undefined) lines.push(`ESP packets dropped: ${countersText(r['esp-drops']) ?? 'none'}`);
   return lines;
 }
 

@@ -48,6 +48,8 @@ export interface IkeControl {
   ikeExtras?(sa: IkeSaInfo): Omit<IkeSaExtras, 'now' | 'child'> | undefined;
   /** Timers armed, for stats' "jobs scheduled". */
   scheduled?(): number;
+  /** ESP drops since start by reason name (the engine's totals), for stats and get-counters. */
+  espDrops?(): Readonly<Record<string, number>>;
   /** Rebuild the configuration from the daemon's file plus what vici clients loaded (swanctl --load-all). */
   applyVici?(store: ViciStore): ViciResult | Promise<ViciResult>;
   pools?(): readonly ViciPool[];
@@ -146,12 +148,17 @@ export class IkeViciBackend implements ViciBackend {
     return { daemon: this.opts.daemon ?? 'cygnet', version: this.opts.version };
   }
 
+  espDrops(): Readonly<Record<string, number>> {
+    return this.ctl.espDrops?.() ?? {};
+  }
+
   stats(): ViciStats {
     const sas = this.ctl.listSas();
     return {
       ikeSas: { total: sas.length, halfOpen: this.ctl.halfOpenCount?.() ?? sas.filter((s) => s.sa.state === 'CONNECTING').length },
       plugins: this.opts.plugins ?? [],
       scheduled: this.ctl.scheduled?.() ?? 0,
+      ...(this.ctl.espDrops ? { espDrops: this.ctl.espDrops() } : {}),
     };
   }
 
