@@ -70,7 +70,6 @@ function throwingBackend(): CryptoBackend {
   };
   return {
     ...backend,
-    name: 'throwing',
     createAead(spec): AeadContext {
       return { spec, seal: boom, open: boom, dispose() {} };
     },
