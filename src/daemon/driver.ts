@@ -372,7 +372,7 @@ export class Daemon {
         if (keyLog && (ev.type === 'ike-keys' || ev.type === 'child-install')) this.guard('key log', () => keyLogLines(ev).forEach(keyLog));
       }
     }
-    if (changed) this.writeStatus();
+    if (changed || this.dropsMoved()) this.writeStatus();
     if (this.stopWaiter && this.endpoint.listSas().length === 0) this.stopWaiter();
     this.arm();
   }
@@ -385,6 +385,25 @@ export class Daemon {
       this.log.log('dmn', 0, `internal error in ${what}: ${errText(e)}`);
     }
   }
+
+  /**
+   * New ESP drops since the status file was last written (issue 15: the file shows them while they happen), at
+   * most once a second: a sum of the engine's per-reason totals per drain, nothing per packet.
+   */
+  private dropsMoved(): boolean {
+    if (!this.opts.statusFile) return false;
+    let n = 0;
+    for (const x of this.gateway.engine.drops) n += x;
+    if (n === this.statusDrops) return false;
+    const now = this.clock();
+    if (now - this.statusDropsAt < 1000) return false;
+    this.statusDrops = n;
+    this.statusDropsAt = now;
+    return true;
+  }
+
+  private statusDrops = 0;
+  private statusDropsAt = Number.NEGATIVE_INFINITY;
 
   private writeStatus(): void {
     if (!this.opts.statusFile) return;
