@@ -9,7 +9,8 @@
 import { performance } from 'node:perf_hooks';
 import type { UdpRecvBatch } from './udp-batch-receiver.js';
 import { bindAddresses, isAddressNotAvailable, UdpSockets, type BoundSocket } from './udp-sockets.js';
-import { ADDRESS_POLL_MS, interfaceAddresses, LateBinder } from './late-bind.js';
+import { ADDRESS_POLL_MS, addressChange, interfaceAddresses, LateBinder } from './late-bind.js';
+import { NetlinkMonitor } from '../sys/netlink-monitor.js';
 import type { CryptoBackend } from '../crypto/types.js';
 import { createProvider } from '../crypto/provider.js';
 import { systemRandom, type RandomSource } from '../crypto/random.js';
@@ -72,6 +73,12 @@ export interface DaemonOptions {
   readonly interfaceAddresses?: () => readonly string[];
   /** Poll interval for late-appearing local addresses, ms (default 5000). */
   readonly addressPollMs?: number;
+  /**
+   * Watch the host's addresses and links (rtnetlink through `ip monitor`, src/sys/netlink-monitor.ts): new
+   * addresses are bound at once, vanished ones reported to the core (Gateway.localAddressGone). Off by default
+   * (tests); `cygnet daemon` turns it on.
+   */
+  readonly watchAddresses?: boolean;
 }
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -104,6 +111,7 @@ export class Daemon {
   /** Child `updown` scripts (strongSwan's updown plugin), fed from drain(). */
   readonly updown: UpdownRunner;
   private late: LateBinder | undefined;
+  private monitor: NetlinkMonitor | undefined;
   /** remote_addrs DNS names (resolve.ts): resolved at start and reload, read by the core when it initiates. */
   readonly resolver: RemoteResolver;
   private addressPoll: NodeJS.Timeout | undefined;
@@ -195,6 +203,7 @@ export class Daemon {
       }, this.opts.addressPollMs ?? ADDRESS_POLL_MS);
       this.addressPoll.unref();
     }
+    if (this.opts.watchAddresses) await this.watchAddresses(late, () => (wildcard ? present().filter((a) => !a.toLowerCase().startsWith('fe80')) : []));
     const tun = this.opts.tun;
     if (tun) {
       tun.onPackets((batch) => this.state === 'running' && this.run((now) => this.gateway.tunPackets(batch, now)));
@@ -224,6 +233,8 @@ export class Daemon {
     this.stopWaiter = undefined;
     if (this.addressPoll) clearInterval(this.addressPoll);
     this.addressPoll = undefined;
+    this.monitor?.stop();
+    this.monitor = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.tcp.close();
@@ -350,6 +361,30 @@ export class Daemon {
     return { ...c, connections: withFragmentSize(ported, this.globalSettings?.fragmentSize) };
   }
 
+  /**
+   * rtnetlink events (issue 15): addresses that appear are bound at once (late-bind.ts) and, like those that go
+   * or whose link goes down, reported to the core. Without `ip` the interface poll goes on alone.
+   */
+  private async watchAddresses(late: LateBinder, extra: () => string[]): Promise<void> {
+    const monitor = new NetlinkMonitor({ log: (level, message) => this.log.log('knl', level, message) });
+    if (!(await monitor.start())) {
+      this.log.log('knl', 1, `not watching address changes (${monitor.failure}): polling the interface list instead`);
+      return;
+    }
+    this.monitor = monitor;
+    this.log.log('knl', 2, 'watching addresses and links (ip monitor: RTM_NEWADDR/RTM_DELADDR, RTM_NEWLINK)');
+    monitor.onEvent((e) => {
+      const c = this.state === 'running' ? addressChange(e) : undefined;
+      if (!c) return;
+      for (const a of c.gone) this.run((now) => this.gateway.localAddressGone(a, now, c.why));
+      for (const a of c.appeared) this.run((now) => this.gateway.localAddressAdded(a, now, c.why));
+      if (c.appeared.length === 0 || (late.waiting.length === 0 && extra().length === 0)) return;
+      void late.poll(extra(), (a) => this.sockets.has(a)).then((done) => {
+        if (done.length > 0) this.log.log('net', 1, `listening on ${this.sockets.list.map((s) => fmtAddr(s.local)).join(', ')}`);
+      });
+    });
+  }
+
   /** One input: read the clock once, call the core, drain its events, re-arm the timer. */
   private run<T>(f: (now: number) => T): T {
     try {
@@ -365,6 +400,7 @@ export class Daemon {
       const ev = e;
       if (ev.type === 'sa-changed') changed = true;
       else if (ev.type === 'ike-message') for (const l of this.messageListeners) this.guard('IKE message listener', () => l(ev.dir, ev.data));
+      else if (ev.type === 'local-address') continue;
       else if (ev.type !== 'fault') {
         for (const l of this.listeners) this.guard(`${ev.type} listener`, () => l(ev));
         this.guard('updown', () => this.updown.onEvent(ev));

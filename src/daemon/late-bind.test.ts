@@ -1,6 +1,7 @@
 /** Late-appearing local addresses (issue 13): pending until listed and bindable, then bound once. */
 import { describe, expect, it } from 'vitest';
-import { LateBinder } from './late-bind.js';
+import { addressChange, LateBinder } from './late-bind.js';
+import { parseIpMonitorLine, type NetlinkEvent } from '../sys/netlink-monitor.js';
 
 function binder(present: string[], bindable: Set<string>) {
   const bound: string[] = [];
@@ -44,5 +45,27 @@ describe('late binding of local addresses', () => {
     const { b, bound } = binder(['127.0.0.1', '198.51.100.4'], new Set(['198.51.100.4', '127.0.0.1']));
     expect(await b.poll(['127.0.0.1', '198.51.100.4'], (a) => a === '127.0.0.1')).toEqual(['198.51.100.4']);
     expect(bound).toEqual(['198.51.100.4']);
+  });
+});
+
+describe('rtnetlink events as address changes (netlink-monitor.ts -> late binding and address-gone signals)', () => {
+  const ev = (line: string): NetlinkEvent => {
+    const e = parseIpMonitorLine(line);
+    if (!e) throw new Error(`not an event: ${line}`);
+    return e;
+  };
+  it('a new global address appears; a tentative IPv6 one waits for DAD; link-local ones are not bound', () => {
+    expect(addressChange(ev('3: eth1    inet 198.51.100.7/24 scope global eth1'))).toEqual({ appeared: ['198.51.100.7'], gone: [], why: 'RTM_NEWADDR on eth1' });
+    expect(addressChange(ev('3: eth1    inet6 2001:db8::7/64 scope global tentative'))).toBeUndefined();
+    expect(addressChange(ev('3: eth1    inet6 2001:db8::7/64 scope global'))).toEqual({ appeared: ['2001:db8::7'], gone: [], why: 'RTM_NEWADDR on eth1' });
+    expect(addressChange(ev('3: eth1    inet6 fe80::1/64 scope link'))).toBeUndefined();
+  });
+  it('a removed address is gone; a link going down takes its addresses, coming up brings them back', () => {
+    expect(addressChange(ev('Deleted 3: eth1    inet 198.51.100.7/24 scope global eth1'))).toEqual({ appeared: [], gone: ['198.51.100.7'], why: 'RTM_DELADDR on eth1' });
+    const addrs = (n: string) => (n === 'eth1' ? ['198.51.100.7', 'fe80::1'] : []);
+    expect(addressChange(ev('3: eth1: <BROADCAST,MULTICAST> mtu 1500 state DOWN'), addrs)).toEqual({ appeared: [], gone: ['198.51.100.7'], why: 'link eth1 down' });
+    expect(addressChange(ev('3: eth1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP'), addrs)).toEqual({ appeared: ['198.51.100.7'], gone: [], why: 'link eth1 up' });
+    expect(addressChange(ev('4: eth2: <BROADCAST,MULTICAST> mtu 1500 state DOWN'), addrs)).toBeUndefined();
+    expect(addressChange(ev('Deleted 3: eth1: <BROADCAST,MULTICAST> mtu 1500 state DOWN'), addrs)).toBeUndefined();
   });
 });

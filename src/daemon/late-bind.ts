@@ -1,11 +1,14 @@
 /**
  * Local addresses that are not on any interface yet (a concrete local_addrs entry on a link still coming up, a
  * DHCP lease, IPv6 DAD): the daemon starts without them and binds each one when it appears, as charon does when
- * kernel-netlink reports a new address. Node has no netlink events, so the driver polls the interface list
- * (os.networkInterfaces(), getifaddrs: cheap, no process spawn) every few seconds while something is pending or
- * local_addrs has a wildcard (new interface addresses are then bound too).
+ * kernel-netlink reports a new address. The driver (with watchAddresses, which `cygnet daemon` sets) hears
+ * rtnetlink's RTM_NEWADDR/DELADDR and link changes through src/sys/netlink-monitor.ts and polls at once when an
+ * address appears (`addressChange` below says what an event means); without the monitor (no `ip`, not Linux) it
+ * polls the interface list (os.networkInterfaces(), getifaddrs: cheap, no process spawn) every few seconds while
+ * something is pending or local_addrs has a wildcard (new interface addresses are then bound too).
  */
 import { networkInterfaces } from 'node:os';
+import type { NetlinkEvent } from '../sys/netlink-monitor.js';
 
 /** How often the driver looks for late-appearing addresses. */
 export const ADDRESS_POLL_MS = 5000;
@@ -68,4 +71,40 @@ export class LateBinder {
 /** Every address on the host's interfaces. */
 export function interfaceAddresses(): string[] {
   return Object.values(networkInterfaces()).flatMap((l) => (l ?? []).map((i) => i.address));
+}
+
+/** What one rtnetlink event means for the daemon: addresses now usable, and addresses gone (with why). */
+export interface AddressChange {
+  readonly appeared: readonly string[];
+  readonly gone: readonly string[];
+  readonly why: string;
+}
+
+/**
+ * An rtnetlink event (src/sys/netlink-monitor.ts) as addresses appeared or gone. A tentative IPv6 address is not
+ * usable yet (RFC 4862 5.4: DAD runs; the kernel reports it again without the flag). Link-local addresses are
+ * not bound (late-bind's extra addresses skip fe80::/10 too). A link going down takes its addresses with it for
+ * IKE's purposes (charon's kernel-netlink treats it so for roaming); `linkAddresses` gives a link's addresses.
+ */
+export function addressChange(e: NetlinkEvent, linkAddresses: (ifname: string) => readonly string[] = interfaceAddressesOf): AddressChange | undefined {
+  switch (e.type) {
+    case 'address-added':
+      if (e.tentative || e.scope === 'link' || e.scope === 'host') return undefined;
+      return { appeared: [e.address], gone: [], why: `RTM_NEWADDR on ${e.ifname}` };
+    case 'address-removed':
+      if (e.scope === 'link' || e.scope === 'host') return undefined;
+      return { appeared: [], gone: [e.address], why: `RTM_DELADDR on ${e.ifname}` };
+    case 'link': {
+      const addrs = linkAddresses(e.ifname).filter((a) => !a.toLowerCase().startsWith('fe80') && a !== '127.0.0.1' && a !== '::1');
+      if (addrs.length === 0) return undefined;
+      return e.up ? { appeared: addrs, gone: [], why: `link ${e.ifname} up` } : { appeared: [], gone: addrs, why: `link ${e.ifname} down` };
+    }
+    case 'link-removed':
+      return undefined;
+  }
+}
+
+/** The addresses os.networkInterfaces() lists for `ifname`. */
+export function interfaceAddressesOf(ifname: string): string[] {
+  return (networkInterfaces()[ifname] ?? []).map((i) => i.address);
 }

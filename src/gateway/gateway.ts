@@ -137,6 +137,11 @@ export type GatewayEvent =
   | { readonly type: 'ike-message'; readonly dir: 'in' | 'out' | 'invalid'; readonly data: Uint8Array }
   /** The set of SAs changed (status files). */
   | { readonly type: 'sa-changed' }
+  /**
+   * A local address appeared or went (the driver's netlink monitor, src/sys/netlink-monitor.ts), with the IKE SAs
+   * whose local address it is. What MOBIKE (RFC 4555 3.5) or a reauthentication will act on; today logged only.
+   */
+  | { readonly type: 'local-address'; readonly address: string; readonly present: boolean; readonly why: string; readonly ikeSaIds: readonly number[] }
   | { readonly type: 'fault'; readonly what: string; readonly error: unknown };
 
 /** A literal IPv4/IPv6 address (not %any, a name, a range or a subnet): one the kernel can route. */
@@ -454,6 +459,29 @@ export class Gateway {
         this.log('cfg', 1, `${diff.added.includes(cfg.name) ? 'added' : 'replaced'} pool ${cfg.name} (${live.get(cfg.name)!.stats().size} addresses)`);
       }
     this.endpoint.setPools(live);
+  }
+
+  // ------------------------------------------------------------------ local addresses (issue 15)
+
+  /**
+   * The driver saw a local address go (RTM_DELADDR, or its link went down: `why`): the IKE SAs using it are
+   * named in the log and in a 'local-address' event. Without MOBIKE they stay until DPD or the peer ends them, as
+   * in strongSwan without MOBIKE; with it (the IKE core, RFC 4555) this is where an address update starts.
+   */
+  localAddressGone(address: string, now: number, why = 'address removed'): readonly number[] {
+    const ids = this.endpoint.listSas().filter(({ sa }) => sa.local.address === address).map(({ sa }) => sa.id);
+    const which = this.endpoint.listSas().filter(({ sa }) => ids.includes(sa.id)).map(({ sa }) => `${sa.name}[${sa.id}]`);
+    this.log('knl', ids.length > 0 ? 1 : 2, `local address ${address} gone (${why})${ids.length > 0 ? `: used by IKE_SA ${which.join(', ')}` : ''}`);
+    this.events.push({ type: 'local-address', address, present: false, why, ikeSaIds: ids });
+    this.flush(now);
+    return ids;
+  }
+
+  /** A local address appeared (RTM_NEWADDR, not tentative) or its link came up: reported as a 'local-address' event. */
+  localAddressAdded(address: string, now: number, why = 'address added'): void {
+    this.log('knl', 2, `local address ${address} present (${why})`);
+    this.events.push({ type: 'local-address', address, present: true, why, ikeSaIds: [] });
+    this.flush(now);
   }
 
   // ------------------------------------------------------------------ trap policies (start_action = trap)
