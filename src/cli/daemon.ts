@@ -269,6 +269,8 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     ...(keyLog ? { keyLog: keyLog.write } : {}),
     ...(settings ? { settings } : {}),
     ...(statusFile !== undefined ? { statusFile } : {}),
+    // rtnetlink address/link changes (issue 15): new addresses bound at once, vanished ones reported to the core.
+    watchAddresses: process.platform === 'linux',
   });
   // systemd: READY=1 once the sockets are bound and the start_action = start CHILD SAs are up (or failed once).
   const ready = notifier
