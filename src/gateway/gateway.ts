@@ -554,7 +554,7 @@ export class Gateway {
       // One ACQUIRE per child: later packets only queue while its CHILD SA is negotiated.
       const pending = this.negotiating.get(key);
       if (pending !== undefined && this.endpoint.listSas().some(({ sa }) => sa.id === pending)) return;
-      this.log('knl', 1, `acquire for '${t.conn}' child '${t.child}' (start_action = trap)`);
+      this.log('knl', 1, `acquire for '${t.conn}' child '${t.child}' (start_action = trap): initiating`);
       try {
         this.initiateWith(t.conn, now, t.child, 'trap');
       } catch (e) {
