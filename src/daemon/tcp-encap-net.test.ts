@@ -175,6 +175,44 @@ describe('TcpEncapNet as the initiator (RFC 9329)', () => {
     expect(lines.filter((l) => l.includes('sending packet'))).toHaveLength(1);
   });
 
+  it('answers enter as the conversation the core sent that kind of message on: IKE_SA_INIT on 500, the rest on 4500', async () => {
+    const port = await freeTcpPort();
+    let peer: net.Socket | undefined;
+    const server = net.createServer((s) => {
+      peer = s;
+      s.on('data', () => {});
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    cleanup.push(() => void peer?.destroy());
+    const { t, got } = setup({ tcpPort: port });
+    t.setPeers(tcpPeers([{ name: 'gw', remoteAddrs: ['127.0.0.1'] }], new Map([['gw', 'tcp']])));
+    const ike = (exchange: number, marker: boolean): Uint8Array => {
+      const m = Uint8Array.from(IKE);
+      m[18] = exchange;
+      return marker ? withMarker(m) : m;
+    };
+    const at = (port: number): Address => ({ address: '127.0.0.1', port });
+    t.sendIke(at(500), at(500), ike(34, false)); // IKE_SA_INIT request, from port 500 as the core sends it
+    await until(() => peer !== undefined, 'the connection');
+    // The peer answers IKE_SA_INIT, then (before the core sent anything on 4500) an INFORMATIONAL request.
+    peer?.write(framed([ike(34, true), ike(37, true)], false));
+    await until(() => got.length === 2, 'two messages');
+    expect(got[0]).toEqual({ data: ike(34, false), local: at(500), remote: at(500) });
+    expect(got[1]).toEqual({ data: ike(37, true), local: at(4500), remote: at(4500) });
+    // Another IKE_SA_INIT (a second SA, or a reauthentication) does not move the established conversation.
+    t.sendIke(at(4500), at(4500), ike(35, true));
+    t.sendIke(at(500), at(500), ike(34, false).map((b, i) => (i === 0 ? 0x77 : b)));
+    peer?.write(framed([ike(36, true), ike(34, true)], false));
+    await until(() => got.length === 4, 'two more');
+    expect(got[2]).toMatchObject({ local: at(4500), remote: at(4500) });
+    expect(got[3]).toMatchObject({ local: at(500), remote: at(500) });
+    // ESP rides the NAT-T conversation.
+    peer?.write(framed([Uint8Array.of(0x12, 0x34, 0x56, 0x78, 0, 0, 0, 1, 0)], false));
+    await until(() => got.length === 5, 'ESP');
+    expect(got[4]).toMatchObject({ local: at(4500), remote: at(4500) });
+  });
+
   it('tcp-fallback: UDP until a retransmission got no UDP answer; an answer over UDP keeps it there', async () => {
     const port = await freeTcpPort();
     const { t, udpSent, lines } = setup({ tcpPort: port });

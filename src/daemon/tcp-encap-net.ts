@@ -6,8 +6,9 @@
  *
  * - Initiator (`encap = tcp`): datagrams to the connection's remote address go on one TCP stream to its TCP port
  *   (tcp-encap-connector.ts), opened on first use; IKE_SA_INIT too (RFC 9329 section 6.1). The core believes it
- *   talks UDP: a frame read back enters as a datagram of the conversation the core last sent on (the stream's
- *   `view`), the non-ESP marker stripped when that conversation is on port 500.
+ *   talks UDP: a frame read back enters as a datagram of the conversation the core sent that kind of message on:
+ *   an IKE_SA_INIT response as one of its IKE_SA_INIT conversation (port 500: the non-ESP marker stripped), every
+ *   other message as one of the NAT-T conversation it moved to after IKE_SA_INIT (the stream's `view`).
  * - Initiator (`encap = tcp-fallback`): UDP first (section 5.1: UDP is preferred); when the core retransmits an IKE
  *   message to the peer and nothing at all came back over UDP from it, the peer moves to TCP for good (this run)
  *   and the retransmission goes on the stream.
@@ -79,7 +80,9 @@ export class TcpEncapNet implements GatewayNet {
   private readonly incoming = new Map<string, TcpEncapStream>();
   private readonly gone = new Set<string>();
   /** The UDP conversation the core last had with each TCP peer: a reconnected stream stands for it too. */
-  private readonly views = new Map<string, { local: Address; remote: Address }>();
+  private readonly views = new Map<string, Conversation>();
+  /** The conversation of the core's last IKE_SA_INIT to each TCP peer (port 500, before RFC 7296 2.23's move). */
+  private readonly initViews = new Map<string, Conversation>();
   private readonly pending = new Set<TcpEncapStream>();
   private closing = false;
   /** Reused for ESP read from a stream (the core does not keep ESP's addresses). */
@@ -144,10 +147,7 @@ export class TcpEncapNet implements GatewayNet {
         return;
       }
       if (s) {
-        if (s.role === 'originator') {
-          s.view = { local: { ...local }, remote: { ...remote } };
-          this.views.set(remote.address, s.view);
-        }
+        if (s.role === 'originator') this.noteConversation(s, { local: { ...local }, remote: { ...remote } }, isIkeSaInit(data));
         if (s.queueIke(data, hasNonEspMarker(data))) this.opts.log.log('net', 2, `sending packet: from ${fmtAddr(local)} to ${fmtAddr(remote)} over TCP ${s.name} (${data.length} bytes)`);
         s.flush();
         return;
@@ -196,6 +196,24 @@ export class TcpEncapNet implements GatewayNet {
     }
     if (this.gone.has(key(remote))) return this.newestFrom(remote.address) ?? 'drop';
     return undefined;
+  }
+
+  /**
+   * What the core just sent on an originator stream: its IKE_SA_INIT conversation (answers to IKE_SA_INIT go back
+   * there) or its NAT-T one (everything else). Before anything but IKE_SA_INIT was sent, the NAT-T conversation is
+   * where the core will move after IKE_SA_INIT: port 500 becomes 4500 (RFC 7296 2.23, as ike-sa-init.ts does).
+   */
+  private noteConversation(s: TcpEncapStream, c: Conversation, init: boolean): void {
+    const address = c.remote.address;
+    if (init) {
+      this.initViews.set(address, c);
+      if (this.views.has(address)) return;
+      const float = (a: Address): Address => ({ address: a.address, port: a.port === 500 ? 4500 : a.port });
+      s.view = { local: float(c.local), remote: float(c.remote) };
+    } else {
+      s.view = c;
+      this.views.set(address, c);
+    }
   }
 
   private newestFrom(address: string): TcpEncapStream | undefined {
@@ -268,14 +286,16 @@ export class TcpEncapNet implements GatewayNet {
 
   private deliver(s: TcpEncapStream, messages: Uint8Array[]): void {
     const { local, remote } = s.view;
-    const port500 = s.role === 'originator' && local.port === 500;
+    const initView = s.role === 'originator' ? this.initViews.get(s.remote.address) : undefined;
     for (const m of messages) {
       if (hasNonEspMarker(m)) {
         // IKE: a copy of the addresses (the core may keep them); without the marker where the core speaks port 500.
-        this.opts.onMessage(port500 ? m.subarray(4) : m, { ...local }, { ...remote });
+        const c = initView && isIkeSaInit(m) ? initView : s.view;
+        const port500 = s.role === 'originator' && c.local.port === 500;
+        this.opts.onMessage(port500 ? m.subarray(4) : m, { ...c.local }, { ...c.remote });
       } else {
         this.espLocal.address = local.address;
-        this.espLocal.port = port500 ? this.opts.nattPort : local.port;
+        this.espLocal.port = local.port === 500 ? this.opts.nattPort : local.port;
         this.opts.onMessage(m, this.espLocal, remote);
       }
     }
@@ -325,6 +345,17 @@ export class TcpEncapNet implements GatewayNet {
     }
     await this.listener.close();
   }
+}
+
+interface Conversation {
+  local: Address;
+  remote: Address;
+}
+
+/** IKE_SA_INIT (exchange type 34, RFC 7296 3.1), with or without the non-ESP marker in front. */
+function isIkeSaInit(d: Uint8Array): boolean {
+  const at = hasNonEspMarker(d) ? 4 : 0;
+  return d.length >= at + 28 && d[at + 18] === 34;
 }
 
 function key(a: Address): string {
