@@ -43,6 +43,8 @@ export type PeerAuth = { ok: true; label: string } | { ok: false; message: strin
 /** Checks the peer's AUTH (and certificates) for `conn`'s remote auth method. */
 export function checkPeerAuth(ctx: EndpointContext, sa: KeyedIkeSa, conn: IkeConnectionConfig, payloads: readonly Payload[], auth: AuthPayload, peerId: Identity, now: number): PeerAuth {
   const who = formatIdentity(peerId);
+  // EAP is checked by checkEapAuth with the EAP key; an AUTH made otherwise never satisfies an EAP round.
+  if (conn.remote.method === 'eap') return { ok: false, message: `peer '${who}' sent AUTH, but connection '${conn.name}' authenticates it with EAP (remote auth = eap...)` };
   if (conn.remote.method === 'psk') {
     if (auth.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE)
       return { ok: false, message: `peer '${who}' authenticates with AUTH method ${auth.method}, but connection '${conn.name}' expects a pre-shared key (remote auth = psk)` };
@@ -60,4 +62,30 @@ export function checkPeerAuth(ctx: EndpointContext, sa: KeyedIkeSa, conn: IkeCon
   const v = verifyPeerCert(ctx.credentials, conn, payloads, auth, peerOctets(sa, peerId), peerId, now + ctx.settings.epochOffsetMs);
   if (!v.ok) return { ok: false, message: `authentication of '${who}' failed: ${v.message}` };
   return { ok: true, label: v.label };
+}
+
+/**
+ * The EAP key that AUTH is computed with after an EAP conversation (RFC 7296 2.16): the MSK when the method made one,
+ * otherwise SK_pi for the initiator's AUTH and SK_pr for the responder's.
+ */
+function eapAuthKey(sa: KeyedIkeSa, msk: Uint8Array | undefined, initiatorsAuth: boolean): Uint8Array {
+  if (msk && msk.length > 0) return msk;
+  return initiatorsAuth ? sa.keys.SK_pi : sa.keys.SK_pr;
+}
+
+/** Our AUTH after EAP (RFC 7296 2.16): prf(prf(key, "Key Pad for IKEv2"), <our signed octets>), key from eapAuthKey. */
+export function buildEapAuth(sa: KeyedIkeSa, msk: Uint8Array | undefined): AuthPayload {
+  const key = eapAuthKey(sa, msk, sa.initiator);
+  return { type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: pskAuth(sa.keys.prf, key, ourOctets(sa)) };
+}
+
+/** Checks the peer's AUTH after EAP (RFC 7296 2.16), computed over its signed octets with the EAP key. */
+export function checkEapAuth(sa: KeyedIkeSa, msk: Uint8Array | undefined, auth: AuthPayload, peerId: Identity): PeerAuth {
+  const who = formatIdentity(peerId);
+  if (auth.method !== AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE)
+    return { ok: false, message: `AUTH of '${who}' after EAP uses method ${auth.method}, RFC 7296 2.16 requires the shared key method (2)` };
+  const key = eapAuthKey(sa, msk, !sa.initiator);
+  if (!verifyPskAuth(sa.keys.prf, key, peerOctets(sa, peerId), auth.data))
+    return { ok: false, message: `AUTH of '${who}' after EAP does not verify with the ${msk?.length ? 'EAP MSK' : 'SK_p key (the method made no MSK)'}` };
+  return { ok: true, label: msk?.length ? 'EAP MSK' : 'EAP (no MSK)' };
 }

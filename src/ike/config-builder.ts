@@ -43,8 +43,8 @@ export interface ConnectionOptions extends Partial<Omit<IkeConnectionConfig, 'pr
   name: string;
   /** strongSwan proposal syntax, comma-separated. */
   proposals?: string;
-  local?: { auth?: AuthConfig['method']; id?: string; certs?: AuthConfig['certs']; keyword?: AuthConfig['keyword'] };
-  remote?: { auth?: AuthConfig['method']; id?: string; cacerts?: AuthConfig['cacerts']; keyword?: AuthConfig['keyword'] };
+  local?: { auth?: AuthConfig['method']; id?: string; certs?: AuthConfig['certs']; keyword?: AuthConfig['keyword']; eap?: AuthConfig['eap'] };
+  remote?: { auth?: AuthConfig['method']; id?: string; cacerts?: AuthConfig['cacerts']; keyword?: AuthConfig['keyword']; eap?: AuthConfig['eap'] };
   children?: readonly ChildConfig[];
 }
 
@@ -58,8 +58,8 @@ export function connection(o: ConnectionOptions): IkeConnectionConfig {
     localPort: o.localPort ?? 500,
     remotePort: o.remotePort ?? 500,
     proposals: parseProposals(o.proposals ?? 'default', 'ike'),
-    local: { method: o.local?.auth ?? 'psk', id: o.local?.id ? parseIdentity(o.local.id) : ANY_IDENTITY, ...(o.local?.certs ? { certs: o.local.certs } : {}), ...(o.local?.keyword ? { keyword: o.local.keyword } : {}) },
-    remote: { method: o.remote?.auth ?? 'psk', id: o.remote?.id ? parseIdentity(o.remote.id) : ANY_IDENTITY, ...(o.remote?.cacerts ? { cacerts: o.remote.cacerts } : {}), ...(o.remote?.keyword ? { keyword: o.remote.keyword } : {}) },
+    local: { method: o.local?.auth ?? 'psk', id: o.local?.id ? parseIdentity(o.local.id) : ANY_IDENTITY, ...(o.local?.certs ? { certs: o.local.certs } : {}), ...(o.local?.keyword ? { keyword: o.local.keyword } : {}), ...(o.local?.eap ? { eap: o.local.eap } : {}) },
+    remote: { method: o.remote?.auth ?? 'psk', id: o.remote?.id ? parseIdentity(o.remote.id) : ANY_IDENTITY, ...(o.remote?.cacerts ? { cacerts: o.remote.cacerts } : {}), ...(o.remote?.keyword ? { keyword: o.remote.keyword } : {}), ...(o.remote?.eap ? { eap: o.remote.eap } : {}) },
     children: o.children ?? [],
     encap: o.encap ?? true,
     fragmentation: o.fragmentation ?? true,

@@ -11,12 +11,16 @@ import type { ChildSa, IkeSa } from './ike-sa.js';
 import type { AddressPool } from './pool.js';
 import type { TransitionSink } from './sa-state.js';
 import type { Task } from './tasks/task.js';
+import type { EapProvider } from './eap-provider.js';
 
 export interface CookieSecret {
   readonly version: number;
   readonly secret: Uint8Array;
   readonly createdAt: number;
 }
+
+/** A settled promise, as defer() hands it on. */
+export type Settled<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
 
 /** What exchanges need from the endpoint. Kept narrow so each exchange file can be read on its own. */
 export interface EndpointContext extends TransitionSink {
@@ -32,6 +36,15 @@ export interface EndpointContext extends TransitionSink {
    * may be at once. `first` puts it before the tasks already waiting (IKE_AUTH after IKE_SA_INIT).
    */
   queueTask(sa: IkeSa, task: Task, now: number, opts?: { first?: boolean }): void;
+  /** The waiting task of `sa` (it answered 'wait') builds its next request now. */
+  resumeTask(sa: IkeSa, now: number): void;
+  /**
+   * Runs `then` once `work` settles, at the time of the next call into the endpoint (the driver is woken to make
+   * one): asynchronous work (EAP methods, RADIUS) never runs exchange code outside the endpoint's own calls.
+   */
+  defer<T>(sa: IkeSa, work: Promise<T>, then: (outcome: Settled<T>, now: number) => void): void;
+  /** EAP sessions for IKE_AUTH (RFC 7296 2.16). */
+  readonly eap: EapProvider;
   sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void;
   /** Sends an unencrypted message outside any SA (IKE_SA_INIT error responses, COOKIE); `marker` on NAT-T. */
   sendRaw(marker: boolean, data: Uint8Array, local: Address, remote: Address): void;

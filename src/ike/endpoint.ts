@@ -17,12 +17,13 @@ import type { ChildSaInfo, IkeDownReason, IkeEvent, IkeSaInfo, LogGroup, Transmi
 import { IkeSa, spiHex, type ChildSa } from './ike-sa.js';
 import { decodeIkeHeader, encodePlainMessage } from './wire.js';
 import { IkeInitTask, respondIkeSaInit } from './tasks/ike-init.js';
-import { queueTask, runQueue, type TaskHost } from './tasks/manager.js';
+import { queueTask, resumeTask, runQueue, type TaskHost } from './tasks/manager.js';
+import { localEapProvider, type EapProvider } from './eap-provider.js';
 import type { Task } from './tasks/task.js';
 import { notify } from './payload-util.js';
 import { nextDeadline, runTimers } from './lifecycle.js';
 import { AddressPool, type AddressPoolConfig } from './pool.js';
-import type { CookieSecret, EndpointContext } from './context.js';
+import type { CookieSecret, EndpointContext, Settled } from './context.js';
 import { exchangeName, fmt } from './format.js';
 import { countKeyExchanges, InitAdmission } from './limits.js';
 import { initKey, SaTable } from './sa-table.js';
@@ -47,6 +48,13 @@ export interface IkeEndpointOptions {
   readonly settings?: Partial<EndpointSettings>;
   /** Virtual IP pools by name (swanctl `pools`), referenced by connections' `pools`. */
   readonly pools?: readonly AddressPoolConfig[];
+  /** EAP sessions for IKE_AUTH (RFC 7296 2.16); default: the built-in methods without any user secrets. */
+  readonly eap?: EapProvider;
+  /**
+   * Called when asynchronous work (an EAP method, a RADIUS answer) completed: the driver should call
+   * handleTimeout(now) soon (nextTimeout() also says so), then drain the outputs as after any call.
+   */
+  readonly wake?: () => void;
 }
 
 export class IkeEndpoint implements EndpointContext {
@@ -73,6 +81,10 @@ export class IkeEndpoint implements EndpointContext {
   private poolMap = new Map<string, AddressPool>();
   /** The latest time the driver gave us (for actions triggered inside destroySa). */
   private lastNow = 0;
+  readonly eap: EapProvider;
+  private readonly wake: (() => void) | undefined;
+  /** Continuations of settled asynchronous work (defer), run at the next handleTimeout. */
+  private readonly ready: { sa: IkeSa; run: (now: number) => void }[] = [];
   private childCounter = 0;
   private faults = 0;
 
@@ -85,6 +97,8 @@ export class IkeEndpoint implements EndpointContext {
     this.settings = { ...DEFAULT_SETTINGS, ...opts.settings };
     this.conns = opts.connections;
     for (const p of opts.pools ?? []) this.poolMap.set(p.name, new AddressPool(p));
+    this.eap = opts.eap ?? localEapProvider({ random: opts.random });
+    this.wake = opts.wake;
   }
 
   pools(): ReadonlyMap<string, AddressPool> {
@@ -199,6 +213,16 @@ export class IkeEndpoint implements EndpointContext {
     this.lastNow = Math.max(this.lastNow, now);
     this.sas.expireCharges(now);
     this.settle();
+    for (const r of this.ready.splice(0)) {
+      if (!this.sas.has(r.sa) || r.sa.state === 'DESTROYING') continue;
+      this.dirty.add(r.sa);
+      try {
+        r.run(now);
+        this.kick(r.sa, now);
+      } catch (e) {
+        this.fault(r.sa, 'deferred work', e);
+      }
+    }
     for (const sa of this.timers.popDue(now)) {
       if (!this.sas.has(sa)) continue;
       this.dirty.add(sa);
@@ -219,6 +243,7 @@ export class IkeEndpoint implements EndpointContext {
 
   nextTimeout(): number | undefined {
     this.settle();
+    if (this.ready.length > 0) return this.lastNow;
     const a = this.timers.peek();
     const b = this.sas.nextChargeExpiry();
     return a === undefined ? b : b === undefined ? a : Math.min(a, b);
@@ -405,6 +430,22 @@ export class IkeEndpoint implements EndpointContext {
     if (sa) this.dirty.add(sa);
     const prefix = sa ? `[${sa.name}|${sa.id}] ` : '';
     this.eventQueue.push({ type: 'log', group, level, ...(sa ? { ikeSaId: sa.id } : {}), message: prefix + message });
+  }
+
+  resumeTask(sa: IkeSa, now: number): void {
+    this.dirty.add(sa);
+    resumeTask(this.tasks, sa, now);
+  }
+
+  defer<T>(sa: IkeSa, work: Promise<T>, then: (outcome: Settled<T>, now: number) => void): void {
+    const done = (outcome: Settled<T>): void => {
+      this.ready.push({ sa, run: (now) => then(outcome, now) });
+      this.wake?.();
+    };
+    work.then(
+      (value) => done({ ok: true, value }),
+      (error: unknown) => done({ ok: false, error }),
+    );
   }
 
   queueTask(sa: IkeSa, task: Task, now: number, opts?: { first?: boolean }): void {

@@ -12,6 +12,8 @@ import { ANY_IDENTITY, formatIdentity, type Identity } from './identity.js';
 import type { IkeSaKeys } from './keys.js';
 import type { TrafficSelector } from './traffic-selector.js';
 import type { Task } from './tasks/task.js';
+import type { Payload } from './codec/types.js';
+import type { EapServerSession } from '../eap/index.js';
 
 /** Bookkeeping of one rekey exchange of a CHILD or IKE SA, kept to resolve collisions (RFC 7296 2.8.1, 2.8.2). */
 export interface RekeyExchange<T> {
@@ -63,6 +65,18 @@ export interface PendingRequest {
   readonly task: Task;
 }
 
+/** The responder's side of IKE_AUTH with EAP (RFC 7296 2.16), between the first request and the last. */
+export interface EapServerRound {
+  readonly session: EapServerSession;
+  readonly conn: IkeConnectionConfig;
+  readonly remoteId: Identity;
+  /** The first IKE_AUTH request: its SA, TS and CP are answered in the last response. */
+  readonly firstRequest: readonly Payload[];
+  msk: Uint8Array | undefined;
+  /** EAP-Success was sent: the next request carries AUTH. */
+  succeeded: boolean;
+}
+
 export class IkeSa {
   /** Changed only through transition() (src/ike/sa-state.ts), which checks the change against the state table. */
   readonly state: IkeSaState = 'CREATED';
@@ -98,6 +112,8 @@ export class IkeSa {
   nextRequestId = 0;
   expectedRequestId = 0;
   pending: PendingRequest | undefined;
+  /** A task between two requests of its exchange, waiting for asynchronous work (EAP); it holds the window. */
+  waiting: Task | undefined;
   /** Tasks waiting for the request window (tasks/manager.ts). */
   readonly queue: Task[] = [];
   /** The last response we sent, resent when its request is retransmitted. */
@@ -150,6 +166,8 @@ export class IkeSa {
   leases: { release(address: string): void; address: string }[] = [];
   /** Virtual IPs to ask for again (reauthentication of an SA that holds them). */
   vipHint: string[] = [];
+  /** Responder: the EAP conversation of IKE_AUTH under way. */
+  eapServer: EapServerRound | undefined;
   /** We asked for virtual IPs in IKE_AUTH: our 'dynamic' selectors are open until the reply. */
   requestingVips = false;
 

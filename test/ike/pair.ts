@@ -8,6 +8,7 @@ import { createProvider } from '../../src/crypto/provider.js';
 import { hostIkeNode, SimNetwork, Simulation, type Impairment } from '../../src/sim/index.js';
 import { decodeMessage } from '../../src/ike/codec/index.js';
 import type { AddressPoolConfig } from '../../src/ike/pool.js';
+import type { EapProvider } from '../../src/ike/eap-provider.js';
 
 export interface Side {
   readonly name: string;
@@ -29,16 +30,25 @@ export interface PairOptions {
 
 export const crypto = createProvider();
 
+export interface SideConfig {
+  connections: IkeConnectionConfig[];
+  credentials: Credentials;
+  address?: string;
+  pools?: AddressPoolConfig[];
+  /** EAP sessions (RFC 7296 2.16); tests with EAP run the simulation with runAsync(). */
+  eap?: EapProvider;
+}
+
 export function makePair(
-  a: { connections: IkeConnectionConfig[]; credentials: Credentials; address?: string; pools?: AddressPoolConfig[] },
-  b: { connections: IkeConnectionConfig[]; credentials: Credentials; address?: string; pools?: AddressPoolConfig[] },
+  a: SideConfig,
+  b: SideConfig,
   o: PairOptions = {},
 ): { sim: Simulation; net: SimNetwork; a: Side; b: Side } {
   const seed = o.seed ?? 1;
   const net = new SimNetwork({ random: seededRandom(seed * 7919), impairment: o.impairment ?? {} });
   const sim = new Simulation({ network: net });
   const mk = (name: string, cfg: typeof a, address: string, rseed: number): Side => {
-    const ep = new IkeEndpoint({ connections: cfg.connections, credentials: cfg.credentials, crypto, random: seededRandom(rseed), settings: o.settings ?? {}, pools: cfg.pools ?? [] });
+    const ep = new IkeEndpoint({ connections: cfg.connections, credentials: cfg.credentials, crypto, random: seededRandom(rseed), settings: o.settings ?? {}, pools: cfg.pools ?? [], ...(cfg.eap ? { eap: cfg.eap } : {}) });
     const side: Side = { name, ep, address, events: [], logs: [] };
     hostIkeNode(sim, net, ep, address, {
       onEvent: (e, now) => {
@@ -54,6 +64,28 @@ export function makePair(
     return side;
   };
   return { sim, net, a: mk('A', a, a.address ?? '192.0.2.1', seed * 31 + 1), b: mk('B', b, b.address ?? '192.0.2.2', seed * 31 + 2) };
+}
+
+/**
+ * Runs the simulation until `until` holds, letting asynchronous work (EAP sessions) settle between steps: the
+ * endpoint's nextTimeout() asks for a call once a deferred step is ready. False when `maxTime` passes first.
+ */
+export async function runAsync(sim: Simulation, until: () => boolean, maxTime = 60_000): Promise<boolean> {
+  const end = sim.now + maxTime;
+  const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
+  for (const ep of sim.endpoints) ep.flush?.(sim.now);
+  // Virtual time must not run ahead of work that completes in real time (EAP steps are promises): before the clock
+  // jumps to the next deadline, pending microtasks and immediates run, and whatever became due runs at this instant.
+  for (let i = 0; i < 1_000_000; i++) {
+    if (until()) return true;
+    if (sim.step()) continue;
+    await settle();
+    if (sim.step()) continue;
+    const next = sim.nextEventTime();
+    if (next === undefined || next > end) return until();
+    if (next > sim.now) sim.clock.advanceTo(next);
+  }
+  return until();
 }
 
 /** Exchange types and payload summaries of captured IKE messages, for asserting what went over the wire. */

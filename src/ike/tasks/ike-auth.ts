@@ -1,5 +1,5 @@
 /**
- * IKE_AUTH with pre-shared keys and the first CHILD SA (RFC 7296 1.2, 2.15):
+ * IKE_AUTH, initiator (RFC 7296 1.2, 2.15, 2.16 for EAP); the responder is ike-auth-responder.ts:
  *
  *   HDR, SK {IDi, [N(INITIAL_CONTACT)], [IDr], AUTH, SAi2, TSi, TSr}  -->
  *                                         <--  HDR, SK {IDr, AUTH, SAr2, TSi, TSr}
@@ -7,50 +7,26 @@
  * A CHILD SA failure (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...) in the response leaves the IKE SA up without it
  * (RFC 7296 2.21.3); an AUTHENTICATION_FAILED closes the IKE SA (2.21.2).
  */
-import { ExchangeType, NotifyType, PayloadType, type IdPayload, type Payload, type TsPayload } from '../codec/types.js';
+import { ExchangeType, NotifyType, PayloadType, type IdPayload, type Payload, } from '../codec/types.js';
 import type { IkeDownReason } from '../events.js';
 import type { ChildConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { connOf, type IkeSa, type KeyedIkeSa } from '../ike-sa.js';
-import { formatIdentity, identityEquals, identityMatches, parseIdentity, type Identity } from '../identity.js';
+import { formatIdentity, identityMatches, } from '../identity.js';
 import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
-import { buildChildOffer, processChildResponse, respondChild } from './child-sa.js';
-import { connectionsFor, peerConfigsFor, trafficSelectorFit } from '../connection-select.js';
-import { answerCpRequest, buildCpRequest, readCpReply } from './config-payload.js';
+import { buildChildOffer, processChildResponse, } from './child-sa.js';
+import { buildCpRequest, readCpReply } from './config-payload.js';
 import { ChildCreateTask, deleteRefused } from './child-create.js';
 import { DeleteIkeTask } from './ike-delete.js';
 import { NotifyTask } from './ike-notify.js';
 import { ReauthCompleteTask } from './ike-reauth.js';
 import { closeOnTimeout } from './common.js';
 import type { Task, TaskStatus } from './task.js';
-import { scheduleIkeLifetimes } from '../lifetimes.js';
 import { fmt } from '../format.js';
-import { remoteNatExplanation } from '../natd.js';
-import { transition } from '../sa-state.js';
-import { buildOurAuth, checkPeerAuth } from '../auth-methods.js';
-import { certIdentity, certreqPayload } from '../auth-pubkey.js';
-
-/** The NAT verdict IKE_SA_INIT left open, now that the peer's ID is known (natd.ts remoteNatExplanation). */
-function reportRemoteNat(ctx: EndpointContext, sa: IkeSa, remoteId: Identity): void {
-  if (!sa.natRemoteLogPending) return;
-  sa.natRemoteLogPending = false;
-  ctx.log('ike', 1, sa, remoteNatExplanation(sa.local, sa.remote, remoteId) ?? 'remote host is behind NAT');
-}
-
-/** Our identity for a connection: the configured one, or our IP address when none is set (strongSwan's default). */
-function localIdentity(sa: IkeSa, conn: IkeConnectionConfig): Identity {
-  if (conn.local.id.type !== 0) return conn.local.id;
-  if (conn.local.method === 'pubkey') return certIdentity(conn) ?? parseIdentity(sa.local.address);
-  return parseIdentity(sa.local.address);
-}
-
-function idPayload(type: typeof PayloadType.IDi | typeof PayloadType.IDr, id: Identity): IdPayload {
-  return { type, critical: false, idType: id.type, data: id.data };
-}
-
-function toIdentity(p: IdPayload): Identity {
-  return { type: p.idType, data: p.data };
-}
+import { buildEapAuth, buildOurAuth, checkEapAuth, checkPeerAuth } from '../auth-methods.js';
+import type { EapPeerSession } from '../../eap/index.js';
+import { certreqPayload } from '../auth-pubkey.js';
+import { established, idPayload, localIdentity, reportRemoteNat, toIdentity } from './ike-auth-common.js';
 
 // ---------------------------------------------------------------------------------------------- initiator
 
@@ -61,6 +37,14 @@ function toIdentity(p: IdPayload): Identity {
 export class IkeAuthTask implements Task {
   readonly kind = 'IKE_AUTH';
   readonly exchange = ExchangeType.IKE_AUTH;
+  /**
+   * 'first': the request with IDi (and AUTH, unless we authenticate with EAP); 'eap': EAP rounds (RFC 7296 2.16);
+   * 'final': the AUTH computed from the EAP key, answered with the responder's and the CHILD SA.
+   */
+  private stage: 'first' | 'eap' | 'final' = 'first';
+  /** The payloads of the next EAP-round request, prepared when the EAP method's step completed. */
+  private next: Payload[] | undefined;
+  private eap: EapClient | undefined;
 
   constructor(
     private readonly ctx: EndpointContext,
@@ -69,12 +53,19 @@ export class IkeAuthTask implements Task {
   ) {}
 
   build(): Payload[] | undefined {
+    if (this.stage !== 'first') {
+      const next = this.next;
+      this.next = undefined;
+      return next;
+    }
     const { ctx, sa } = this;
     const child = this.child;
     const conn = connOf(sa, 'IkeAuthTask');
     sa.localId = localIdentity(sa, conn);
-    const ours = buildOurAuth(ctx, sa, conn, conn.remote.id);
-    if (!ours.ok) {
+    // RFC 7296 2.16: an initiator that authenticates with EAP leaves AUTH out of its first IKE_AUTH request.
+    const eap = conn.local.method === 'eap';
+    const ours = eap ? undefined : buildOurAuth(ctx, sa, conn, conn.remote.id);
+    if (ours && !ours.ok) {
       ctx.destroySa(sa, 'auth-failed', ours.message);
       return undefined;
     }
@@ -82,11 +73,11 @@ export class IkeAuthTask implements Task {
     // RFC 7296 2.4: INITIAL_CONTACT when we hold no other IKE SA with this peer identity.
     const others = ctx.establishedSas().some((o) => o !== sa && o.conn?.name === conn.name);
     if (!others) payloads.push(notify(NotifyType.INITIAL_CONTACT));
-    payloads.push(...ours.certs);
+    if (ours) payloads.push(...ours.certs);
     const certreq = certreqPayload(ctx.credentials, conn);
     if (certreq) payloads.push(certreq);
     if (conn.remote.id.type !== 0) payloads.push(idPayload(PayloadType.IDr, conn.remote.id));
-    payloads.push(ours.auth);
+    if (ours) payloads.push(ours.auth);
     const cpReq = buildCpRequest(conn, sa.vipHint);
     if (cpReq) {
       payloads.push(cpReq);
@@ -98,7 +89,8 @@ export class IkeAuthTask implements Task {
       sa.initialChild = { config: child, spiIn, localTs: offer.localTs, remoteTs: offer.remoteTs };
       payloads.push(offer.sa, offer.tsi, offer.tsr);
     }
-    ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
+    if (ours) ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
+    else ctx.log('ike', 1, sa, `authenticating '${formatIdentity(sa.localId)}' (myself) with EAP`);
     return payloads;
   }
 
@@ -106,12 +98,27 @@ export class IkeAuthTask implements Task {
     const { ctx, sa } = this;
     const conn = connOf(sa, 'IkeAuthTask.process');
     if (hasNotify(payloads, NotifyType.AUTHENTICATION_FAILED)) {
-      const what = conn.local.method === 'psk' ? `the pre-shared key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(conn.remote.id)}' differs from the peer's` : `the peer does not accept our certificate or signature (check its CA, our certificate's identities and its revocation)`;
+      const what = conn.local.method === 'eap'
+        ? `the EAP server refused us (EAP-${this.eap?.method ?? conn.local.eap?.methods.join('/') ?? 'method'} as '${this.eap?.identity ?? formatIdentity(sa.localId)}': check the user name and password or certificate)`
+        : conn.local.method === 'psk' ? `the pre-shared key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(conn.remote.id)}' differs from the peer's` : `the peer does not accept our certificate or signature (check its CA, our certificate's identities and its revocation)`;
       const msg =
         `peer ${fmt(sa.remote)} rejected our authentication (AUTHENTICATION_FAILED): ${what}, ` +
         `or the peer expects other identities (we sent IDi '${formatIdentity(sa.localId)}'${conn.remote.id.type !== 0 ? `, IDr '${formatIdentity(conn.remote.id)}'` : ''})`;
       ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message: msg });
       ctx.destroySa(sa, 'auth-failed', msg);
+      return 'done';
+    }
+    if (this.stage === 'eap') return this.eapRound(payloads, now);
+    if (this.stage === 'final') {
+      // RFC 7296 2.16: the responder's AUTH, now computed with the EAP key, then the CHILD SA as in 1.2.
+      const auth = findPayload(payloads, PayloadType.AUTH);
+      const check = auth && this.eap ? checkEapAuth(sa, this.eap.msk, auth, sa.remoteId) : { ok: false as const, message: 'the last IKE_AUTH response after EAP lacks AUTH' };
+      if (!check.ok) {
+        failAfterAuth(ctx, sa, check.message, now);
+        return 'done';
+      }
+      ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.remoteId)}' with ${check.label} successful`);
+      this.complete(conn, payloads, now);
       return 'done';
     }
     const idr = findPayload(payloads, PayloadType.IDr) as IdPayload | undefined;
@@ -144,6 +151,55 @@ export class IkeAuthTask implements Task {
       return 'done';
     }
     ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with ${peer.label} successful`);
+    if (conn.local.method === 'eap') return this.startEap(conn, payloads, now);
+    this.complete(conn, payloads, now);
+    return 'done';
+  }
+
+  /** RFC 7296 2.16: the responder authenticated itself and sent the first EAP request; our EAP peer answers it. */
+  private startEap(conn: IkeConnectionConfig, payloads: readonly Payload[], now: number): TaskStatus {
+    const { ctx, sa } = this;
+    const cfg = conn.local.eap;
+    const identity = cfg?.eapId ?? formatIdentity(sa.localId);
+    this.eap = new EapClient(ctx.eap.peer({ connection: conn.name, methods: cfg?.methods ?? [], identity, serverIdentity: formatIdentity(sa.remoteId) }), identity);
+    this.stage = 'eap';
+    return this.eapRound(payloads, now);
+  }
+
+  /** One EAP request from the responder: our EAP peer's answer becomes the next request (after 'wait'). */
+  private eapRound(payloads: readonly Payload[], now: number): TaskStatus {
+    const { ctx, sa } = this;
+    const eap = findPayload(payloads, PayloadType.EAP);
+    const client = this.eap;
+    if (!eap || !client) {
+      const err = errorNotify(payloads);
+      const msg = err ? `peer answered our EAP round with ${notifyName(err.notifyType)}` : 'IKE_AUTH response during EAP lacks the EAP payload (RFC 7296 2.16)';
+      closeWithDelete(ctx, sa, err ? 'error' : 'invalid-syntax', msg, now);
+      return 'done';
+    }
+    ctx.defer(sa, client.session.process(eap.data), (r, t) => {
+      const step = r.ok ? r.value : { kind: 'failure' as const, reason: `EAP method failed: ${r.error instanceof Error ? r.error.message : String(r.error)}` };
+      if (step.kind === 'send') {
+        this.next = [{ type: PayloadType.EAP, critical: false, data: step.eap }];
+      } else if (step.kind === 'success') {
+        client.msk = step.msk;
+        ctx.log('ike', 1, sa, `EAP method EAP-${client.method} succeeded, ${step.msk?.length ? 'MSK established' : 'no MSK established'}`);
+        this.stage = 'final';
+        this.next = [buildEapAuth(sa, step.msk)];
+      } else {
+        const msg = `EAP-${client.method} authentication of '${client.identity}' failed: ${step.reason}`;
+        ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message: msg });
+        ctx.destroySa(sa, 'auth-failed', msg);
+        return;
+      }
+      ctx.resumeTask(sa, t);
+    });
+    return 'wait';
+  }
+
+  /** IKE_AUTH is over: the SA is up; virtual IPs, the first CHILD SA, then what was waiting for this SA. */
+  private complete(conn: IkeConnectionConfig, payloads: readonly Payload[], now: number): void {
+    const { ctx, sa } = this;
     established(ctx, sa, conn, now);
     if (sa.requestingVips) {
       sa.requestingVips = false;
@@ -173,11 +229,22 @@ export class IkeAuthTask implements Task {
     }
     // Only now (the CHILD SA of IKE_AUTH is in place) queue the follow-up CHILD SAs and a reauthentication's end.
     afterInitiatorUp(ctx, sa, now);
-    return 'done';
   }
 
   timeout(): void {
     closeOnTimeout(this.ctx, this.sa, this.exchange);
+  }
+}
+
+/** Our side of an EAP conversation in IKE_AUTH (RFC 7296 2.16), with the MSK once the method succeeded. */
+class EapClient {
+  msk: Uint8Array | undefined;
+  constructor(
+    readonly session: EapPeerSession,
+    readonly identity: string,
+  ) {}
+  get method(): string {
+    return this.session.method ?? 'method';
   }
 }
 
@@ -221,118 +288,3 @@ function afterInitiatorUp(ctx: EndpointContext, sa: IkeSa, now: number): void {
   if (old) ctx.queueTask(sa, new ReauthCompleteTask(ctx, sa, old), now);
 }
 
-function established(ctx: EndpointContext, sa: IkeSa, conn: IkeConnectionConfig, now: number): void {
-  transition(ctx, sa, 'ESTABLISHED', 'IKE_AUTH complete');
-  sa.establishedAt = now;
-  sa.lastInbound = now;
-  sa.halfOpenDeadline = undefined;
-  scheduleIkeLifetimes(ctx, sa, conn, now);
-  const h = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-  ctx.log('ike', 0, sa, `IKE_SA ${sa.name}[${sa.id}] established between ${sa.local.address}[${formatIdentity(sa.localId)}]...${sa.remote.address}[${formatIdentity(sa.remoteId)}]`);
-  ctx.log('ike', 1, sa, `IKE_SA ${sa.name}[${sa.id}] SPIs ${h(sa.spiI)}_i${sa.initiator ? '*' : ''} ${h(sa.spiR)}_r${sa.initiator ? '' : '*'}, suite ${sa.info().suite}`);
-  ctx.emit({ type: 'ike-up', sa: sa.info() });
-}
-
-// ---------------------------------------------------------------------------------------------- responder
-
-export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readonly Payload[], messageId: number, now: number): void {
-  const answerFail = (message: string): void => {
-    // destroySa logs the message once.
-    ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message });
-    ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [notify(NotifyType.AUTHENTICATION_FAILED)]);
-    ctx.destroySa(sa, 'auth-failed', message);
-  };
-  if (sa.state !== 'CONNECTING') {
-    ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [notify(NotifyType.INVALID_SYNTAX)]);
-    return;
-  }
-  const idi = findPayload(req, PayloadType.IDi) as IdPayload | undefined;
-  const idr = findPayload(req, PayloadType.IDr) as IdPayload | undefined;
-  const auth = findPayload(req, PayloadType.AUTH);
-  if (!idi || !auth) {
-    // EAP and multiple authentication rounds are not supported: no AUTH means the peer wants EAP (RFC 7296 2.16).
-    answerFail(`IKE_AUTH request from ${fmt(sa.remote)} without ${!idi ? 'IDi' : 'AUTH (EAP is not supported)'}`);
-    return;
-  }
-  const remoteId = toIdentity(idi);
-  const wantedLocal = idr ? toIdentity(idr) : undefined;
-  reportRemoteNat(ctx, sa, remoteId);
-  sa.remoteId = remoteId;
-  // Peer config lookup (strongSwan: by addresses, then identities): the remote id must match IDi, and our local
-  // id must match IDr when the initiator named one.
-  // The most specific connection wins, not the one IKE_SA_INIT settled on (strongSwan's peer_cfg priorities:
-  // identities, then addresses, then how the proposed traffic selectors fit); ties keep configuration order.
-  const tsi = findPayload(req, PayloadType.TSi) as TsPayload | undefined;
-  const tsr = findPayload(req, PayloadType.TSr) as TsPayload | undefined;
-  const proposed = tsi && tsr ? { tsi: tsi.selectors, tsr: tsr.selectors } : undefined;
-  const candidates = peerConfigsFor(ctx, {
-    local: sa.local,
-    remote: sa.remote,
-    remoteId,
-    wantedLocal,
-    localIdentity: (c) => localIdentity(sa, c),
-    tsFit: proposed ? (c) => trafficSelectorFit(c, proposed, sa.local, sa.remote) : undefined,
-  });
-  const conn = candidates[0];
-  if (!conn) {
-    answerFail(
-      `no matching peer config found for '${formatIdentity(remoteId)}'${wantedLocal ? ` (asking for us as '${formatIdentity(wantedLocal)}')` : ''}: ` +
-        `configured remote ids: ${connectionsFor(ctx, sa.local, sa.remote).map((c) => `'${formatIdentity(c.remote.id)}'`).join(', ') || 'none'}`,
-    );
-    return;
-  }
-  sa.conn = conn;
-  sa.localId = localIdentity(sa, conn);
-  if (findPayload(req, PayloadType.CERTREQ)) sa.peerCertreq = true;
-  const peer = checkPeerAuth(ctx, sa, conn, req, auth, remoteId, now);
-  if (!peer.ok) {
-    answerFail(peer.message);
-    return;
-  }
-  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with ${peer.label} successful`);
-  // Unique IDs (strongSwan's `unique`): what to do with other IKE SAs of the same peer identity.
-  const duplicates = ctx.establishedSas().filter((o) => o !== sa && o.conn?.name === conn.name && identityEquals(o.remoteId, remoteId) && identityEquals(o.localId, sa.localId));
-  if (duplicates.length > 0) {
-    if (conn.unique === 'keep') {
-      answerFail(`IKE_SA with '${formatIdentity(remoteId)}' already exists and unique = keep: rejecting the new one`);
-      return;
-    }
-    const initialContact = hasNotify(req, NotifyType.INITIAL_CONTACT) && conn.unique !== 'never';
-    if (conn.unique === 'replace' || initialContact) {
-      // RFC 7296 2.4: INITIAL_CONTACT says the peer lost its state: the old SAs are stale, drop them silently.
-      // unique = replace deletes them with a Delete as strongSwan does.
-      for (const old of duplicates) {
-        if (initialContact) ctx.destroySa(old, 'deleted', `deleting stale IKE_SA ${old.name}[${old.id}]: peer sent INITIAL_CONTACT`);
-        else ctx.queueTask(old, new DeleteIkeTask(ctx, old), now);
-      }
-    }
-  }
-  const ours = buildOurAuth(ctx, sa, conn, remoteId);
-  if (!ours.ok) {
-    answerFail(ours.message);
-    return;
-  }
-  const resp: Payload[] = [idPayload(PayloadType.IDr, sa.localId), ...ours.payloads];
-  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
-  established(ctx, sa, conn, now);
-  const cp = answerCpRequest(req, conn, ctx.pools(), remoteId);
-  if (cp.reply) resp.push(cp.reply);
-  for (const l of cp.leased) {
-    sa.leases.push({ release: (a) => l.pool.release(a), address: l.address });
-    sa.peerVirtualIps.push(l.address);
-    ctx.log('ike', 0, sa, `assigning virtual IP ${l.address} to peer '${formatIdentity(remoteId)}'`);
-  }
-  if (cp.failed) {
-    // RFC 7296 3.10.1: no address for the peer; the IKE SA stands, the CHILD SA cannot be built.
-    ctx.log('ike', 0, sa, `no virtual IP for '${formatIdentity(remoteId)}' in pools ${conn.pools.join(', ') || '(none configured)'}: sending INTERNAL_ADDRESS_FAILURE`);
-    resp.push(notify(NotifyType.INTERNAL_ADDRESS_FAILURE));
-  } else if (findPayload(req, PayloadType.SA)) {
-    const child = respondChild(ctx, sa, req, now, { Ni: sa.Ni, Nr: sa.Nr });
-    if (!child.ok) {
-      ctx.log('ike', 0, sa, `failed to establish CHILD_SA: ${child.message}; sending ${notifyName(child.notify)}`);
-      ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: conn.children[0]?.name ?? '', notify: notifyName(child.notify), message: child.message });
-    }
-    resp.push(...child.payloads);
-  }
-  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, resp);
-}

@@ -33,7 +33,7 @@ export function runQueue(h: TaskHost, sa: IkeSa, now: number): void {
 }
 
 function outstanding(sa: IkeSa): number {
-  return sa.pending ? 1 : 0;
+  return sa.pending || sa.waiting ? 1 : 0;
 }
 
 function start(h: TaskHost, sa: IkeSa, task: Task, now: number): void {
@@ -46,13 +46,27 @@ export function responseArrived(h: TaskHost, sa: IkeSa, header: IkeHeader, paylo
   const p = sa.pending;
   if (!p) return;
   sa.pending = undefined;
-  if (p.task.process(header, payloads, now) !== 'more' || sa.state === 'DESTROYING') return;
+  const status = p.task.process(header, payloads, now);
+  if (status === 'wait' && sa.state !== 'DESTROYING') {
+    sa.waiting = p.task;
+    return;
+  }
+  if (status !== 'more' || sa.state === 'DESTROYING') return;
   // Another round of the same task; should something have taken the window meanwhile, it goes first after that.
   if (sa.pending) queueTask(sa, p.task, { first: true });
   else start(h, sa, p.task, now);
 }
 
-/** The tasks queued or running on `sa` (tests, list output). */
+/** The waiting task of `sa` is ready for its next request (its asynchronous work completed). */
+export function resumeTask(h: TaskHost, sa: IkeSa, now: number): void {
+  const task = sa.waiting;
+  if (!task) return;
+  sa.waiting = undefined;
+  if (sa.state !== 'DESTROYING') start(h, sa, task, now);
+}
+
+/** The tasks queued, waiting or running on `sa` (tests, list output). */
 export function tasksOf(sa: IkeSa): readonly Task[] {
-  return sa.pending ? [sa.pending.task, ...sa.queue] : [...sa.queue];
+  const active = sa.pending?.task ?? sa.waiting;
+  return active ? [active, ...sa.queue] : [...sa.queue];
 }

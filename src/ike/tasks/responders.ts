@@ -7,7 +7,7 @@ import type { EndpointContext } from '../context.js';
 import { requireKeyed, type IkeSa } from '../ike-sa.js';
 import { findPayload, notify } from '../payload-util.js';
 import { respondCreateChild } from './child-create.js';
-import { respondIkeAuth } from './ike-auth.js';
+import { respondIkeAuth } from './ike-auth-responder.js';
 import { respondRekeyIke } from './ike-rekey.js';
 import { respondInformational } from './informational.js';
 

@@ -23,8 +23,12 @@ export type TaskKind =
   | 'IKE_NOTIFY'
   | 'IKE_REAUTH';
 
-/** `process`'s answer: the task is finished, or needs another request of the same exchange (built at once). */
-export type TaskStatus = 'done' | 'more';
+/**
+ * `process`'s answer: the task is finished; or needs another request of the same exchange, built at once ('more');
+ * or needs one once asynchronous work is done (an EAP method, a RADIUS server: 'wait'). A waiting task keeps the
+ * request window (nothing else starts on the SA) until it calls EndpointContext.resumeTask.
+ */
+export type TaskStatus = 'done' | 'more' | 'wait';
 
 export interface Task {
   readonly kind: TaskKind;
