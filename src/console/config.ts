@@ -10,6 +10,9 @@
  *   profile_ca = /etc/swanctl/x509ca/ca.pem      # its CA (default: the only one in x509ca/ beside it)
  *   profile_server = vpn.example.org             # the name clients connect to
  *   users_file = /etc/cygnet/console-users.conf  # EAP users created here (default: beside this file)
+ *   ca_cert = /etc/cygnet/users-ca.pem           # certificate users: the issuing CA and its key
+ *   ca_key = /etc/cygnet/users-ca.key
+ *   crl_file = /etc/swanctl/x509crl/console.crl  # the CRL of revoked certificate users (default: beside users_file)
  *
  * `#` starts a comment. Each mistake is reported with file:line and what is wrong; nothing is guessed.
  */
@@ -27,6 +30,9 @@ export interface ConsoleConfig {
   profileCa?: string;
   profileServer?: string;
   usersFile?: string;
+  caCert?: string;
+  caKey?: string;
+  crlFile?: string;
   /** User name -> encoded scrypt hash. */
   readonly users: Map<string, string>;
 }
@@ -107,9 +113,21 @@ export function parseConsoleConfig(text: string, file: string): ConsoleConfig {
       case 'users_file':
         cfg.usersFile = value;
         break;
+      case 'ca_cert':
+        cfg.caCert = value;
+        break;
+      case 'ca_key':
+        cfg.caKey = value;
+        break;
+      case 'crl_file':
+        cfg.crlFile = value;
+        break;
       default:
-        fail(`unknown key '${key}' (known: listen, socket, tls_cert, tls_key, profile_config, profile_ca, profile_server, users_file, user NAME)`);
+        fail(`unknown key '${key}' (known: listen, socket, tls_cert, tls_key, profile_config, profile_ca, profile_server, users_file, ca_cert, ca_key, crl_file, user NAME)`);
     }
+  }
+  if ((cfg.caCert === undefined) !== (cfg.caKey === undefined)) {
+    throw new ConsoleConfigError(file, seen.get(cfg.caCert === undefined ? 'ca_key' : 'ca_cert') ?? 0, 'ca_cert and ca_key go together');
   }
   if ((cfg.tlsCert === undefined) !== (cfg.tlsKey === undefined)) {
     throw new ConsoleConfigError(file, seen.get(cfg.tlsCert === undefined ? 'tls_key' : 'tls_cert') ?? 0, 'tls_cert and tls_key go together');

@@ -166,7 +166,7 @@ export class ConsoleServer {
     return o;
   }
 
-  private download(res: ServerResponse, p: { body: string; type: string; filename: string }): void {
+  private download(res: ServerResponse, p: { body: string | Uint8Array; type: string; filename: string }): void {
     res.writeHead(200, { 'Content-Type': p.type, 'Content-Disposition': `attachment; filename="${p.filename.replace(/[^A-Za-z0-9._@-]/g, '_')}"`, 'Cache-Control': 'no-store' });
     res.end(p.body);
   }
@@ -220,7 +220,7 @@ export class ConsoleServer {
       case '/api/onboarding': {
         const o = this.opts.onboarding;
         if (o === undefined || typeof o === 'string') return this.json(res, 200, { enabled: false, reason: o ?? 'no profile_config in the console configuration' });
-        return this.json(res, 200, { enabled: true, connections: o.connections(), users: o.list(), formats: ['mobileconfig', 'windows', 'sswan'] });
+        return this.json(res, 200, { enabled: true, connections: o.connections(), users: o.list(), formats: ['mobileconfig', 'windows', 'sswan'], certificates: o.opts.caCert !== undefined && o.opts.caKey !== undefined });
       }
       case '/api/onboarding/profile': {
         const p = this.onboarding().profile(query.get('connection') ?? '', query.get('user') ?? '', query.get('format') ?? '');
@@ -341,14 +341,16 @@ export class ConsoleServer {
     };
     switch (path) {
       case '/api/onboarding/create': {
-        const r = await o.create(text('connection'), text('user'), user);
-        this.opts.hub.addTimeline({ t: this.now(), kind: 'console', name: user, detail: `${user}: created EAP user ${r.user}` });
+        const kind = body.kind ?? 'eap';
+        if (kind !== 'eap' && kind !== 'cert') throw new HttpError(400, "'kind' must be 'eap' or 'cert'");
+        const r = kind === 'cert' ? await o.createCert(text('connection'), text('user'), user) : await o.create(text('connection'), text('user'), user);
+        this.opts.hub.addTimeline({ t: this.now(), kind: 'console', name: user, detail: `${user}: created ${kind === 'cert' ? 'certificate' : 'EAP'} user ${r.user}` });
         // The only answer that ever carries the secret.
         return this.json(res, 200, r);
       }
       case '/api/onboarding/revoke': {
         const terminated = await o.revoke(text('user'), user);
-        this.opts.hub.addTimeline({ t: this.now(), kind: 'console', name: user, detail: `${user}: revoked EAP user ${String(body.user)} (${terminated} SA terminated)` });
+        this.opts.hub.addTimeline({ t: this.now(), kind: 'console', name: user, detail: `${user}: revoked user ${String(body.user)} (${terminated} SA terminated)` });
         this.opts.hub.scheduleRefresh();
         return this.json(res, 200, { terminated });
       }

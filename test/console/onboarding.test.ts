@@ -28,7 +28,7 @@ describe('console onboarding', () => {
   it('lists the EAP road-warrior connections of the profile configuration', async () => {
     const o = await json<{ enabled: boolean; connections: { name: string; auth: string; eap: boolean }[] }>(await a.fetch('/api/onboarding'));
     expect(o.enabled).toBe(true);
-    expect(o.connections).toEqual([{ name: 'rw-eap', auth: 'eap-mschapv2', eap: true }]);
+    expect(o.connections).toEqual([{ name: 'rw-eap', auth: 'eap-mschapv2', eap: true, cert: false }]);
   });
 
   it('creates a user: secret over vici, file 0600, shown once; profiles download; revoking terminates its SA', async () => {
@@ -108,6 +108,77 @@ describe('console onboarding', () => {
       expect((await b.fetch('/api/onboarding/create', { json: { connection: 'x', user: 'y' } })).status).toBe(404);
     } finally {
       await plain.stop();
+    }
+  });
+});
+
+describe('console onboarding of certificate users', () => {
+  it('issues a PKCS#12 from the configured CA, serves it and its profile, and revokes into a CRL loaded over vici', async () => {
+    const { mkdir, writeFile, copyFile } = await import('node:fs/promises');
+    const { generateKey } = await import('../../src/pki/keygen.js');
+    const { publicKeyOf } = await import('../../src/pki/keys.js');
+    const { issueCertificate } = await import('../../src/pki/build.js');
+    const { parsePkcs12 } = await import('../../src/pki/pkcs12.js');
+    const { parseCrl } = await import('../../src/pki/crl.js');
+    const { PROFILE_FIXTURE } = await import('./harness.js');
+    const pem = (der: Uint8Array) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
+    // A CA of our own (the fixture's CA key was not kept) beside a copy of the certificate road-warrior config.
+    const base = await startHarness();
+    const dir = join(base.dir, 'gw');
+    await base.stop();
+    await mkdir(join(dir, 'x509ca'), { recursive: true });
+    const caKey = generateKey({ type: 'ecdsa', size: 256 });
+    const now = Date.now();
+    const ca = issueCertificate({ subject: 'C=CH, O=cygnet, CN=console users CA', publicKey: publicKeyOf(caKey), signingKey: caKey, serial: Uint8Array.of(1), notBefore: now - 60_000, notAfter: now + 86_400_000 * 365, ca: true });
+    await writeFile(join(dir, 'x509ca', 'ca.pem'), pem(ca.der));
+    await writeFile(join(dir, 'ca.key'), caKey.keyObject.export({ type: 'pkcs8', format: 'pem' }));
+    await copyFile(join(PROFILE_FIXTURE, '..', 'cert.conf'), join(dir, 'swanctl.conf'));
+    const hc = await startHarness({
+      config: `profile_config = ${join(dir, 'swanctl.conf')}\nusers_file = ${join(dir, 'users.conf')}\nca_cert = ${join(dir, 'x509ca', 'ca.pem')}\nca_key = ${join(dir, 'ca.key')}\n`,
+    });
+    try {
+      const b = new Agent(hc.url);
+      await b.login();
+      const o = await json<{ connections: { name: string; cert: boolean }[]; certificates: boolean }>(await b.fetch('/api/onboarding'));
+      expect(o.certificates).toBe(true);
+      expect(o.connections).toEqual([expect.objectContaining({ name: 'rw-cert', cert: true })]);
+      const eapRefused = await b.fetch('/api/onboarding/create', { json: { connection: 'rw-cert', user: 'erin' } });
+      expect(eapRefused.status).toBe(400);
+      expect((await json<{ error: string }>(eapRefused)).error).toMatch(/authenticates users with pubkey, not an EAP password/);
+
+      const created = await b.fetch('/api/onboarding/create', { json: { connection: 'rw-cert', user: 'erin', kind: 'cert' } });
+      expect(created.status).toBe(200);
+      const { secret } = await json<{ secret: string }>(created);
+      const p12 = new Uint8Array(await (await b.fetch('/api/onboarding/profile?connection=rw-cert&user=erin&format=p12')).arrayBuffer());
+      const contents = parsePkcs12(p12, secret);
+      const own = contents.certs.find((e) => e.value.subject.text === 'CN=erin');
+      expect(own?.value.issuer.text).toBe('C=CH, O=cygnet, CN=console users CA');
+      expect(contents.certs.map((e) => e.value.subject.text)).toContain('C=CH, O=cygnet, CN=console users CA');
+      expect(contents.keys).toHaveLength(1);
+      expect(() => parsePkcs12(p12, 'wrong')).toThrow();
+      const mc = await (await b.fetch('/api/onboarding/profile?connection=rw-cert&user=erin&format=mobileconfig')).text();
+      expect(mc).toContain('com.apple.security.pkcs12');
+      expect(mc).not.toContain(secret);
+      expect((await stat(join(dir, 'users.conf.d', 'erin.p12'))).mode & 0o777).toBe(0o600);
+
+      hc.backend.bringUp({ ...roadSa(21), remoteId: 'CN=erin' });
+      const rv = await b.fetch('/api/onboarding/revoke', { json: { user: 'erin' } });
+      expect(rv.status).toBe(200);
+      expect((await json<{ terminated: number }>(rv)).terminated).toBe(1);
+      const crl = parseCrl(new Uint8Array(await readFile(join(dir, 'console-users.crl'))));
+      expect(crl.revoked).toHaveLength(1);
+      expect(Buffer.from(crl.revoked[0]?.serial ?? []).toString('hex')).toMatch(/^[0-9a-f]+$/);
+      expect(await readFile(join(dir, 'users.conf'), 'utf8')).toMatch(/^# revoked serial=[0-9a-f]{16} date=\S+$/m);
+      expect(hc.logs.join('\n')).toMatch(/revoked certificate user 'erin' \(serial [0-9a-f]{16} in the CRL\) \(1 IKE SA terminated\)/);
+      // The daemon got the CRL over vici (load-cert X509_CRL): list-certs of type X509_CRL shows it.
+      const { ViciClient } = await import('../../src/vici/client.js');
+      const c = await ViciClient.connect(hc.vici.path);
+      const crls: unknown[] = [];
+      await c.streamedRequest('list-certs', { type: 'X509_CRL' }, 'list-cert', (m) => crls.push(m));
+      c.close();
+      expect(crls).toHaveLength(1);
+    } finally {
+      await hc.stop();
     }
   });
 });

@@ -309,12 +309,13 @@ export function renderCerts(main: HTMLElement): Promise<void> {
 interface OnboardingState {
   enabled: boolean;
   reason?: string;
-  connections: { name: string; auth: string; eap: boolean }[];
-  users: { name: string; connection: string; created: string }[];
+  connections: { name: string; auth: string; eap: boolean; cert: boolean }[];
+  users: { name: string; connection: string; created: string; kind: 'eap' | 'cert' }[];
   formats: string[];
+  certificates: boolean;
 }
 
-const FORMAT_LABELS: Record<string, string> = { mobileconfig: 'Apple (.mobileconfig)', windows: 'Windows (PowerShell)', sswan: 'Android strongSwan (.sswan)' };
+const FORMAT_LABELS: Record<string, string> = { mobileconfig: 'Apple (.mobileconfig)', windows: 'Windows (PowerShell)', sswan: 'Android strongSwan (.sswan)', p12: 'Certificate and key (.p12)' };
 
 function profileUrl(connection: string, user: string, format: string): string {
   return `/api/onboarding/profile?${new URLSearchParams({ connection, user, format }).toString()}`;
@@ -351,30 +352,43 @@ export function renderOnboarding(main: HTMLElement, kept?: HTMLElement): Promise
     const o = await get<OnboardingState>('/api/onboarding');
     if (!o.enabled) return [h('p', { class: 'muted' }, `Onboarding is off: ${o.reason ?? ''}. Set profile_config (the gateway's swanctl.conf) in the console configuration.`)];
     const eap = o.connections.filter((c) => c.eap);
-    const conn = h('select', { id: 'ob-conn', required: true }, ...eap.map((c) => h('option', { value: c.name }, `${c.name} (${c.auth})`)));
+    const certConns = o.connections.filter((c) => c.cert);
+    const kind = h(
+      'select',
+      { id: 'ob-kind' },
+      h('option', { value: 'eap' }, 'EAP user name and password'),
+      o.certificates ? h('option', { value: 'cert' }, 'Certificate (PKCS#12) issued by the CA') : null,
+    );
+    const conn = h('select', { id: 'ob-conn', required: true });
+    const fillConns = () => replace(conn, ...(kind.value === 'cert' ? certConns : eap).map((c) => h('option', { value: c.name }, `${c.name} (${c.auth})`)));
+    fillConns();
+    kind.addEventListener('change', fillConns);
     const user = h('input', { id: 'ob-user', required: true, autocomplete: 'off', pattern: '[A-Za-z0-9._@\\-]{1,64}' });
     const result = kept ?? h('div', { id: 'ob-result', 'aria-live': 'polite' });
     const submit = h('button', { type: 'submit' }, 'Create user');
     const form = h(
       'form',
       { class: 'login', 'aria-label': 'Create a road-warrior user' },
+      h('label', { for: 'ob-kind' }, 'Kind of user'),
+      kind,
       h('label', { for: 'ob-conn' }, 'Road-warrior connection'),
       conn,
-      h('label', { for: 'ob-user' }, 'User name (EAP identity)'),
+      h('label', { for: 'ob-user' }, 'User name (EAP identity or certificate name)'),
       user,
       submit,
     );
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
       submit.disabled = true;
-      post<{ user: string; secret: string }>('/api/onboarding/create', { connection: conn.value, user: user.value })
+      const cert = kind.value === 'cert';
+      post<{ user: string; secret: string }>('/api/onboarding/create', { connection: conn.value, user: user.value, kind: kind.value })
         .then((r) => {
           replace(
             result,
             h('h2', {}, `User ${r.user} created`),
-            h('p', {}, 'Password (shown only now, give it to the user):'),
+            h('p', {}, cert ? 'PKCS#12 password (shown only now, give it to the user):' : 'Password (shown only now, give it to the user):'),
             h('p', {}, h('code', { id: 'ob-secret' }, r.secret)),
-            userTools(conn.value, r.user, o.formats),
+            userTools(conn.value, r.user, cert ? [...o.formats, 'p12'] : o.formats),
           );
           // The new user joins the list below; the password stays on screen until the page is left.
           void renderOnboarding(main, result);
@@ -398,10 +412,18 @@ export function renderOnboarding(main: HTMLElement, kept?: HTMLElement): Promise
             revoke.disabled = false;
           });
       });
-      return h('tr', { 'data-user': u.name }, h('th', { scope: 'row' }, u.name), h('td', {}, u.connection), h('td', {}, u.created.slice(0, 16).replace('T', ' ')), h('td', {}, userTools(u.connection, u.name, o.formats)), h('td', {}, revoke));
+      return h(
+        'tr',
+        { 'data-user': u.name },
+        h('th', { scope: 'row' }, u.name),
+        h('td', {}, `${u.connection} (${u.kind === 'cert' ? 'certificate' : 'EAP'})`),
+        h('td', {}, u.created.slice(0, 16).replace('T', ' ')),
+        h('td', {}, userTools(u.connection, u.name, u.kind === 'cert' ? [...o.formats, 'p12'] : o.formats)),
+        h('td', {}, revoke),
+      );
     });
     return [
-      eap.length === 0 ? h('p', { class: 'muted' }, 'No connection of the profile configuration authenticates users with EAP.') : form,
+      eap.length + certConns.length === 0 ? h('p', { class: 'muted' }, 'No connection of the profile configuration takes EAP users (or certificate users, with ca_cert and ca_key configured).') : form,
       result,
       h('h2', {}, 'Users created here'),
       o.users.length === 0
