@@ -23,8 +23,9 @@ import {
   type SettingsSection,
   type SwanctlConfig,
 } from '../config/index.js';
-import { toIkePools } from '../config/ike-adapter.js';
+import { toIkePools, toEapSecrets } from '../config/ike-adapter.js';
 import type { AddressPoolConfig } from '../ike/pool.js';
+import type { EapSecretLookup } from '../eap/index.js';
 import { loadDaemonCredentials, type DaemonCredentials, type ExtraCredentials } from './credentials.js';
 
 /**
@@ -54,6 +55,8 @@ export interface DaemonConfig {
   readonly credentialProblems: readonly string[];
   /** Child `updown` scripts by `conn/child` (updown.ts). */
   readonly updown?: ReadonlyMap<string, string>;
+  /** eap-/ntlm- user secrets for EAP in IKE_AUTH (RFC 7296 2.16). */
+  readonly eapSecrets?: EapSecretLookup;
   /** Connections with `encap = tcp|tcp-fallback` (RFC 9329 TCP encapsulation, tcp-encap-net.ts), by name. */
   readonly tcpEncap?: ReadonlyMap<string, 'tcp' | 'tcp-fallback'>;
 }
@@ -78,6 +81,7 @@ export function toDaemonConfig(cfg: SwanctlConfig, creds?: DaemonCredentials): D
   return {
     connections: toIkeConnections(cfg, creds?.resolver),
     credentials: toCredentials(cfg.secrets, creds?.pki),
+    eapSecrets: toEapSecrets(cfg.secrets),
     startChildren,
     trapChildren,
     pools: toIkePools(cfg),
