@@ -14,6 +14,7 @@
  */
 import type { CryptoBackend } from '../crypto/types.js';
 import type { RandomSource } from '../crypto/random.js';
+import type { EapProvider } from '../ike/eap-provider.js';
 import { IkeEndpoint } from '../ike/endpoint.js';
 import type { Address, ChildConfig, Credentials, EndpointSettings, IkeConnectionConfig } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
@@ -129,6 +130,10 @@ export interface GatewayOptions {
   readonly reuseIkeSa?: boolean | undefined;
   /** DNS names in remote_addrs; without it, initiating to a name fails with a clear error. */
   readonly resolver?: GatewayResolver | undefined;
+  /** EAP sessions for IKE_AUTH (RFC 7296 2.16); default: the built-in methods without user secrets. */
+  readonly eap?: EapProvider | undefined;
+  /** Asynchronous work (EAP, RADIUS) completed: call handleTimeout(now) soon (IkeEndpointOptions.wake). */
+  readonly wake?: (() => void) | undefined;
 }
 
 /** Events of the core besides IkeEvents. */
@@ -222,7 +227,16 @@ export class Gateway {
         return self.config.credentials.trust;
       },
     };
-    this.endpoint = new IkeEndpoint({ connections: opts.config.connections, credentials, crypto, random, pools: opts.config.pools ?? [], settings: opts.settings ?? {} });
+    this.endpoint = new IkeEndpoint({
+      connections: opts.config.connections,
+      credentials,
+      crypto,
+      random,
+      pools: opts.config.pools ?? [],
+      settings: opts.settings ?? {},
+      ...(opts.eap ? { eap: opts.eap } : {}),
+      ...(opts.wake ? { wake: opts.wake } : {}),
+    });
     // Drop reports (the first of each reason per SA, then rate-limited summaries) at esp 1 (issue 15).
     this.engine = new EspEngine({ backend: crypto, random, log: (level, message) => this.log('esp', level, message) });
     this.starter = new ChildStarter(
