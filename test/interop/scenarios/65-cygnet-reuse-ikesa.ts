@@ -8,6 +8,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ScenarioContext } from '../lib/scenario.js';
+import type { IkeSaInfo } from '../lib/swanctl-output.js';
 import type { TwoHosts } from '../lib/topology.js';
 import { twoHosts } from '../lib/topology.js';
 import { startCygnet } from './20-cygnet-psk-responder.js';
@@ -81,18 +82,18 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   // swanctl over cygnet's vici: --initiate --child b waits for the CHILD SA and succeeds.
   const r = await cyg.peer.initiate('b', { ike: 'cyg' });
   assert.match(r.stdout, /initiate completed successfully/, r.stdout + r.stderr);
-  const [sa] = await swan.waitForSa((sas) => (sas.length === 1 && sas[0]!.children.filter((c) => c.state === 'INSTALLED').length === 2 ? sas : undefined), 10_000, 'one IKE SA with children a and b');
+  const [sa]: IkeSaInfo[] = await swan.waitForSa((sas) => (sas.length === 1 && sas[0]!.children.filter((c) => c.state === 'INSTALLED').length === 2 ? sas : undefined), 10_000, 'one IKE SA with children a and b');
   assert.ok(sa);
   assert.deepEqual(sa.children.map((c) => c.name).sort(), ['a', 'b'], 'strongSwan: both CHILD SAs under the one IKE SA');
   const st = await cyg.waitFor('two children on one IKE SA', (s) => (s.ikeSas.length === 1 && s.ikeSas[0]!.children.length === 2 ? s : undefined));
   const ike = st.ikeSas[0]!;
   assert.equal(ike.spiI, sa.initiatorSpi, 'the same IKE SA on both sides');
-  for (const name of ['a', 'b']) {
-    const cc = ike.children.find((c) => c.name === name);
-    const sc = sa.children.find((c) => c.name === name);
-    assert.ok(cc && sc, `child ${name} on both sides`);
-    assert.equal(cc.spiIn, sc.spiOut, `${name}: cygnet inbound SPI = strongSwan outbound SPI`);
-    assert.equal(cc.spiOut, sc.spiIn, `${name}: cygnet outbound SPI = strongSwan inbound SPI`);
+  for (const child of ['a', 'b']) {
+    const cc = ike.children.find((c) => c.name === child);
+    const sc: IkeSaInfo['children'][number] | undefined = sa.children.find((c) => c.name === child);
+    assert.ok(cc && sc, `child ${child} on both sides`);
+    assert.equal(cc.spiIn, sc.spiOut, `${child}: cygnet inbound SPI = strongSwan outbound SPI`);
+    assert.equal(cc.spiOut, sc.spiIn, `${child}: cygnet outbound SPI = strongSwan inbound SPI`);
   }
   // On the wire: one IKE_SA_INIT from cygnet, and strongSwan answered a CREATE_CHILD_SA for b.
   assert.equal((await swan.grep(/parsed IKE_SA_INIT request/)).length, 1, 'strongSwan saw one IKE_SA_INIT');

@@ -7,6 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import type { ScenarioContext } from '../lib/scenario.js';
+import type { IkeSaInfo } from '../lib/swanctl-output.js';
 import { twoHosts } from '../lib/topology.js';
 import { startCygnet } from './20-cygnet-psk-responder.js';
 import { THIRD, twoChildConf } from './65-cygnet-reuse-ikesa.js';
@@ -29,7 +30,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   assert.equal(ping.received, 3, `the first ping to ${THIRD} brings b up over the IKE SA and is answered: ${ping.output}`);
   await cyg.peer.waitForLog(/acquire for 'cyg' child 'b' \(start_action = trap\): initiating/, 1000);
   await cyg.peer.waitForLog(/acquire 'cyg' child 'b': reusing IKE_SA cyg\[\d+\] \(CREATE_CHILD_SA\)/, 1000);
-  const [sa] = await swan.waitForSa((sas) => (sas.length === 1 && sas[0]!.children.filter((c) => c.state === 'INSTALLED').length === 2 ? sas : undefined), 5000, 'one IKE SA with a and b');
+  const [sa]: IkeSaInfo[] = await swan.waitForSa((sas) => (sas.length === 1 && sas[0]!.children.filter((c) => c.state === 'INSTALLED').length === 2 ? sas : undefined), 5000, 'one IKE SA with a and b');
   assert.ok(sa);
   assert.deepEqual(sa.children.map((c) => c.name).sort(), ['a', 'b']);
   assert.equal((await swan.grep(/parsed IKE_SA_INIT request/)).length, 1, 'strongSwan saw one IKE_SA_INIT');
