@@ -237,15 +237,19 @@ export class ConsoleServer {
   private events(req: IncomingMessage, res: ServerResponse, s: Session & { user: string }): void {
     const hub = this.opts.hub;
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+    let detach = () => {};
+    let ping: NodeJS.Timeout | undefined;
+    const close = () => {
+      if (ping) clearInterval(ping);
+      detach();
+      if (!res.writableEnded) res.end();
+    };
     const send = (event: string, data: unknown) => {
+      if (res.writableEnded) return;
       // The session may end (logout, expiry) while the stream is open: then the stream ends too.
-      if (!this.sessions.get(s.id, this.now())) {
-        res.end();
-        return;
-      }
+      if (!this.sessions.get(s.id, this.now())) return close();
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
-    const client = { send };
     send('hello', {
       user: s.user,
       t: this.now(),
@@ -255,14 +259,14 @@ export class ConsoleServer {
       history: Object.fromEntries(hub.history),
       vici: { connected: hub.viciConnected, error: hub.viciError ?? null },
     });
-    const detach = hub.attach(client);
+    detach = hub.attach({ send });
     void hub.refresh();
-    const ping = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    ping = setInterval(() => {
+      if (!res.writableEnded) res.write(': keep-alive\n\n');
+    }, 15_000);
     ping.unref();
-    req.on('close', () => {
-      clearInterval(ping);
-      detach();
-    });
+    res.on('error', close);
+    req.on('close', close);
   }
 
   private async body(req: IncomingMessage): Promise<Record<string, unknown>> {

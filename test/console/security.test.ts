@@ -7,7 +7,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startConsole } from '../../src/console/cli.js';
 import { runConsole } from '../../src/console/cli.js';
-import { Agent, PASSWORD, startHarness, USER, type Harness } from './harness.js';
+import { Agent, PASSWORD, roadSa, startHarness, USER, type Harness } from './harness.js';
 
 let hx: Harness;
 beforeEach(async () => {
@@ -116,8 +116,24 @@ describe('console security', () => {
     expect((await a.login()).status).toBe(200);
     const sas = (await (await a.fetch('/api/sas')).json()) as { sas: { name: string }[] };
     expect(sas.sas.map((s) => s.name)).toEqual(['gw']);
+    // An open event stream of this session...
+    const stream = await a.fetch('/api/events');
+    expect(stream.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    const reader = stream.body?.getReader();
+    if (!reader) throw new Error('no stream body');
+    const hello = new TextDecoder().decode((await reader.read()).value);
+    expect(hello).toMatch(/^event: hello\ndata: \{"user":"admin"/);
     const out = await a.fetch('/api/logout', { json: {} });
     expect(out.status).toBe(200);
+    // ...ends at the next event after the logout, sending nothing more.
+    hx.backend.bringUp(roadSa(5));
+    let rest = '';
+    for (;;) {
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      rest += new TextDecoder().decode(chunk.value);
+    }
+    expect(rest).not.toMatch(/road/);
     expect(a.cookie).toBeUndefined();
     expect(hx.logs.some((l) => /user 'admin' \(127\.0\.0\.1\) logged out/.test(l))).toBe(true);
   });
