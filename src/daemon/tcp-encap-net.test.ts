@@ -33,7 +33,7 @@ async function until(cond: () => boolean, what: string, ms = 3000): Promise<void
   }
 }
 
-function setup(opts: { tcpPort: number; hasSa?: (a: string) => boolean; idleStreamMs?: number }) {
+function setup(opts: { tcpPort: number; hasSa?: (a: string) => boolean; idleStreamMs?: number; lookup?: (name: string) => string | undefined }) {
   const udpSent: string[] = [];
   const udp: GatewayNet = {
     sendIke: (_l, r) => void udpSent.push(`ike ${r.address}:${r.port}`),
@@ -53,6 +53,7 @@ function setup(opts: { tcpPort: number; hasSa?: (a: string) => boolean; idleStre
     onMessage: (data, local, remote) => got.push({ data: data.slice(), local: { ...local }, remote: { ...remote } }),
     onIdle: () => {},
     ...(opts.idleStreamMs !== undefined ? { idleStreamMs: opts.idleStreamMs } : {}),
+    ...(opts.lookup ? { lookup: opts.lookup } : {}),
   });
   cleanup.push(() => t.close());
   return { t, udpSent, lines, got };
@@ -236,6 +237,24 @@ describe('TcpEncapNet as the initiator (RFC 9329)', () => {
   });
 });
 
+describe('TcpEncapNet with a DNS name in remote_addrs', () => {
+  it('a datagram to the address the name resolves to now goes on TCP', async () => {
+    const port = await freeTcpPort();
+    const names = new Map([['gw.example', '192.0.2.20']]);
+    const { t: t2, udpSent } = setup({ tcpPort: port, lookup: (n) => names.get(n) });
+    t2.setPeers(tcpPeers([{ name: 'gw', remoteAddrs: ['gw.example', '%any'] }], new Map([['gw', 'tcp-fallback']]), (a) => /[a-z]/.test(a) && !a.startsWith('%')));
+    expect(t2.transportOf({ address: '192.0.2.20', port: 500 })).toBe('udp');
+    t2.sendIke({ address: '127.0.0.1', port: 500 }, { address: '192.0.2.20', port: 500 }, IKE);
+    t2.sendIke({ address: '127.0.0.1', port: 500 }, { address: '192.0.2.20', port: 500 }, IKE);
+    expect(udpSent).toEqual(['ike 192.0.2.20:500']);
+    expect(t2.transportOf({ address: '192.0.2.20', port: 500 })).toBe('tcp');
+    // The name moves: the new address is the peer now, the old one is not.
+    names.set('gw.example', '192.0.2.21');
+    expect(t2.transportOf({ address: '192.0.2.21', port: 500 })).toBe('tcp');
+    expect(t2.transportOf({ address: '192.0.2.20', port: 500 })).toBe('udp');
+  });
+});
+
 describe('tcpPeers', () => {
   it('concrete remote addresses of TCP connections; tcp wins over tcp-fallback for a shared address', () => {
     const peers = tcpPeers(
@@ -249,6 +268,9 @@ describe('tcpPeers', () => {
     expect(peers).toEqual([
       { address: '192.0.2.1', mode: 'tcp', conns: ['a', 'b'] },
       { address: '2001:db8::1', mode: 'tcp', conns: ['b'] },
+    ]);
+    expect(tcpPeers([{ name: 'a', remoteAddrs: ['vpn.example.com', '%any'] }], new Map([['a', 'tcp']]), (x) => !x.startsWith('%'))).toEqual([
+      { address: 'vpn.example.com', name: true, mode: 'tcp', conns: ['a'] },
     ]);
   });
 });

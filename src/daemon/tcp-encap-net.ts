@@ -31,9 +31,11 @@ import { TcpEncapStream } from './tcp-encap-stream.js';
 
 export type TcpMode = 'tcp' | 'tcp-fallback';
 
-/** A peer we initiate to over TCP (a concrete remote address of a connection with `encap = tcp|tcp-fallback`). */
+/** A peer we initiate to over TCP (a remote address or DNS name of a connection with `encap = tcp|tcp-fallback`). */
 export interface TcpPeer {
+  /** A literal address, or a DNS name (`name`) matched against what the resolver gives for it now. */
   readonly address: string;
+  readonly name?: boolean;
   readonly mode: TcpMode;
   /** The connection names, for logs. */
   readonly conns: readonly string[];
@@ -55,6 +57,8 @@ export interface TcpEncapNetOptions {
   readonly hasSa: (address: string) => boolean;
   /** Monotonic ms. */
   readonly clock: () => number;
+  /** The address a DNS name in remote_addrs resolves to now (the driver's resolver cache). */
+  readonly lookup?: (name: string) => string | undefined;
   /** Accepted streams without an IKE SA to their peer are closed after this (default IDLE_STREAM_MS; tests). */
   readonly idleStreamMs?: number;
 }
@@ -85,6 +89,7 @@ export class TcpEncapNet implements GatewayNet {
   private readonly initViews = new Map<string, Conversation>();
   private readonly pending = new Set<TcpEncapStream>();
   private closing = false;
+  private hasNames = false;
   /** Reused for ESP read from a stream (the core does not keep ESP's addresses). */
   private readonly espLocal = { address: '', port: 0 };
 
@@ -100,6 +105,7 @@ export class TcpEncapNet implements GatewayNet {
       next.set(p.address, { ...p, switched: old?.mode === p.mode ? old.switched : false, heardUdp: old?.heardUdp ?? false });
     }
     this.peers = next;
+    this.hasNames = peers.some((p) => p.name === true);
   }
 
   /** Whether anything goes over TCP at all (fast path for ESP when not). */
@@ -109,7 +115,7 @@ export class TcpEncapNet implements GatewayNet {
 
   /** A UDP datagram came from `address`: a tcp-fallback peer that answers over UDP stays on UDP. */
   noteUdp(address: string): void {
-    const p = this.peers.get(address);
+    const p = this.peerFor(address);
     if (p && !p.heardUdp) p.heardUdp = true;
   }
 
@@ -186,7 +192,7 @@ export class TcpEncapNet implements GatewayNet {
       const s = this.incoming.get(key(remote));
       if (s) return s;
     }
-    const p = this.peers.get(remote.address);
+    const p = this.peerFor(remote.address);
     if (p && (p.mode === 'tcp' || p.switched)) {
       const s = this.outgoing.get(remote.address);
       if (s) return s;
@@ -216,6 +222,14 @@ export class TcpEncapNet implements GatewayNet {
     }
   }
 
+  /** The TCP peer `address` belongs to: by the address itself, else by a name that resolves to it now. */
+  private peerFor(address: string): (TcpPeer & { switched: boolean; heardUdp: boolean; lastIke?: Uint8Array }) | undefined {
+    const p = this.peers.get(address);
+    if (p || !this.hasNames) return p;
+    for (const q of this.peers.values()) if (q.name && this.opts.lookup?.(q.address) === address) return q;
+    return undefined;
+  }
+
   private newestFrom(address: string): TcpEncapStream | undefined {
     let best: TcpEncapStream | undefined;
     for (const s of this.incoming.values()) if (s.remote.address === address && (!best || s.openedAt >= best.openedAt)) best = s;
@@ -224,7 +238,7 @@ export class TcpEncapNet implements GatewayNet {
 
   /** tcp-fallback: a retransmitted IKE message to a peer that never answered over UDP moves it to TCP (5.1). */
   private watchFallback(remote: Address, data: Uint8Array): void {
-    const p = this.peers.get(remote.address);
+    const p = this.peerFor(remote.address);
     if (!p || p.mode !== 'tcp-fallback' || p.switched || p.heardUdp) return;
     if (p.lastIke && equalBytes(p.lastIke, data)) {
       p.switched = true;
@@ -317,14 +331,14 @@ export class TcpEncapNet implements GatewayNet {
     if (this.outgoing.get(s.remote.address) === s) this.outgoing.delete(s.remote.address);
     if (this.closing) return;
     const address = s.remote.address;
-    const again = this.opts.hasSa(address) && this.peers.has(address);
+    const again = this.opts.hasSa(address) && this.peerFor(address) !== undefined;
     const b = this.backoff.get(address);
     const delay = b?.failed() ?? 0;
     this.opts.log.log('net', 1, `TCP connection ${s.name} ${why} (${stats})${again ? `, reconnecting${delay > 0 ? ` in ${delay} ms` : ''} (RFC 9329 6.1)` : ''}`);
     if (!again) return;
     b?.schedule(delay, () => {
       if (this.closing || this.outgoing.has(address) || !this.opts.hasSa(address)) return;
-      const p = this.peers.get(address);
+      const p = this.peerFor(address);
       if (!p) return;
       this.counters.reconnects++;
       this.open(address, p.conns);
@@ -372,20 +386,25 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** The peers to reach over TCP: every concrete remote address of a connection with `encap = tcp|tcp-fallback`. */
-export function tcpPeers(conns: readonly { name: string; remoteAddrs: readonly string[] }[], modes: ReadonlyMap<string, TcpMode> | undefined): TcpPeer[] {
-  const out = new Map<string, { address: string; mode: TcpMode; conns: string[] }>();
+/**
+ * The peers to reach over TCP: every literal remote address of a connection with `encap = tcp|tcp-fallback`, and
+ * every DNS name when `isName` says it is one (ranges, subnets and %any are not peers one can connect to).
+ */
+export function tcpPeers(conns: readonly { name: string; remoteAddrs: readonly string[] }[], modes: ReadonlyMap<string, TcpMode> | undefined, isName?: (a: string) => boolean): TcpPeer[] {
+  const out = new Map<string, { address: string; name?: boolean; mode: TcpMode; conns: string[] }>();
   for (const c of conns) {
     const mode = modes?.get(c.name);
     if (!mode) continue;
     for (const a of c.remoteAddrs) {
-      if (!/^[0-9a-fA-F:.]+$/.test(a) || !(a.includes('.') || a.includes(':'))) continue;
+      const literal = /^[0-9a-fA-F:.]+$/.test(a) && (a.includes('.') || a.includes(':'));
+      const name = !literal && isName?.(a) === true;
+      if (!literal && !name) continue;
       const p = out.get(a);
       if (p) {
         p.conns.push(c.name);
         // One connection insisting on TCP puts the address on TCP.
         if (mode === 'tcp') p.mode = 'tcp';
-      } else out.set(a, { address: a, mode, conns: [c.name] });
+      } else out.set(a, { address: a, ...(name ? { name: true } : {}), mode, conns: [c.name] });
     }
   }
   return [...out.values()];
