@@ -20,7 +20,7 @@ export interface ChildStarterHost {
 }
 
 /** Why a child is brought up: the log names it, as charon's log names the trigger. */
-export type StartReason = 'up' | 'start' | 'trap' | 'reload';
+export type StartReason = 'up' | 'start' | 'trap' | 'reload' | 'close';
 
 /** What `start` did. */
 export interface StartResult {
@@ -125,6 +125,6 @@ export class ChildStarter {
 }
 
 function what(reason: StartReason, conn: string, child: string): string {
-  const why = reason === 'up' ? 'initiate' : reason === 'trap' ? 'acquire' : reason === 'start' ? 'start_action = start' : 'reload';
+  const why = reason === 'up' ? 'initiate' : reason === 'trap' ? 'acquire' : reason === 'start' ? 'start_action = start' : reason === 'close' ? 'close_action = start' : 'reload';
   return `${why} '${conn}' child '${child}'`;
 }

@@ -874,6 +874,27 @@ export class Gateway {
     if (changed) this.events.push({ type: 'sa-changed' });
   }
 
+  /**
+   * close_action of a CHILD SA the peer deleted while its IKE SA lives on (strongSwan's child_delete: `start`
+   * re-creates it, over that IKE SA with reuse_ikesa; `trap` installs a trap policy). A CHILD SA deleted as the
+   * old half of a rekey (RFC 7296 2.8: its replacement is already there) is no close; an IKE SA deleted by the
+   * peer is the core's business (restart.ts).
+   */
+  private childClosedByPeer(c: ChildSaInfo, now: number): void {
+    const cfg = this.childConfig(c);
+    const conn = this.nameOfIke(c.ikeSaId);
+    if (!cfg || conn === undefined || cfg.closeAction === 'none' || cfg.closeAction === 'clear') return;
+    const live = this.endpoint.listSas().find(({ sa }) => sa.id === c.ikeSaId);
+    if (!live || live.children.some((x) => x.name === c.name)) return;
+    if (cfg.closeAction === 'trap') {
+      this.log('chd', 1, `CHILD_SA ${c.name}{${c.id}} closed by peer: close_action = trap`);
+      this.installTrap({ conn, child: c.name });
+      return;
+    }
+    this.log('chd', 1, `CHILD_SA ${c.name}{${c.id}} closed by peer: close_action = start, re-creating it`);
+    this.guard(`close_action of '${conn}' child '${c.name}'`, () => void this.initiateWith(conn, now, c.name, 'close'), true);
+  }
+
   /** Acts on one IKE event; true when the SA set changed. */
   private onIkeEvent(e: IkeEvent, now: number): boolean {
     switch (e.type) {
@@ -925,6 +946,7 @@ export class Gateway {
           this.opts.routes?.childDown(e.child);
           this.log('esp', 1, `removed ESP SAs ${e.child.name}{${e.child.id}} (${spiText(e.child.spiIn)}/${spiText(e.child.spiOut)}): ${e.reason}`);
         }
+        if (e.reason === 'deleted by peer') this.childClosedByPeer(e.child, now);
         return true;
       case 'child-outbound':
         // A rekey responder moves outbound traffic once the old SA is gone (RFC 7296 2.8).

@@ -15,21 +15,21 @@ const credentials = pskCredentials([{ ids: ['moon.example', 'sun.example'], secr
  * moon (192.0.2.1) and sun (192.0.2.2), one connection 'gw' with two children: 'a' (10.1.0.0/16 <-> 10.2.0.0/16)
  * and 'b' (10.1.0.0/16 <-> 10.3.0.0/16). sun also protects 10.3.0.0/16 unless `sunRefusesB`.
  */
-function pair(o: { start?: string[]; trap?: string[]; reuse?: boolean; moonRemote?: string[]; resolver?: GatewayResolver; sunRefusesB?: boolean }) {
-  const mk = (me: string, peer: string, mine: string, remote: string[], flip: boolean, refuseB = false) =>
+function pair(o: { start?: string[]; trap?: string[]; reuse?: boolean; moonRemote?: string[]; resolver?: GatewayResolver; sunRefusesB?: boolean; moonCloseB?: 'none' | 'trap' | 'start' }) {
+  const mk = (me: string, peer: string, mine: string, remote: string[], flip: boolean, refuseB = false, closeB: 'none' | 'trap' | 'start' = 'none') =>
     connection({
       name: 'gw', proposals: 'aes128gcm16-prfsha256-x25519', localAddrs: [mine], remoteAddrs: remote,
       local: { id: me }, remote: { id: peer },
       children: [
         child('a', { localTs: [flip ? '10.2.0.0/16' : '10.1.0.0/16'], remoteTs: [flip ? '10.1.0.0/16' : '10.2.0.0/16'], espProposals: 'aes128gcm16' }),
-        child('b', { localTs: [flip ? (refuseB ? '10.9.0.0/16' : '10.3.0.0/16') : '10.1.0.0/16'], remoteTs: [flip ? '10.1.0.0/16' : '10.3.0.0/16'], espProposals: 'aes128gcm16' }),
+        child('b', { localTs: [flip ? (refuseB ? '10.9.0.0/16' : '10.3.0.0/16') : '10.1.0.0/16'], remoteTs: [flip ? '10.1.0.0/16' : '10.3.0.0/16'], espProposals: 'aes128gcm16', closeAction: closeB }),
       ],
     });
   const refs = (l: string[] | undefined): ChildRef[] => (l ?? []).map((c) => ({ conn: 'gw', child: c }));
   return gatewayPair(
     {
       address: '192.0.2.1',
-      connections: [mk('moon.example', 'sun.example', '192.0.2.1', o.moonRemote ?? ['192.0.2.2'], false)],
+      connections: [mk('moon.example', 'sun.example', '192.0.2.1', o.moonRemote ?? ['192.0.2.2'], false, false, o.moonCloseB)],
       startChildren: refs(o.start),
       trapChildren: refs(o.trap),
       options: { ...(o.reuse !== undefined ? { reuseIkeSa: o.reuse } : {}), ...(o.resolver ? { resolver: o.resolver } : {}) },
@@ -147,6 +147,47 @@ describe('reuse_ikesa: further CHILD SAs over the IKE SA of the connection', () 
     sim.runFor(10_000);
     a.host.inject(udpPacket('10.1.0.5', '10.2.0.7', 6));
     expect(a.logs.filter((l) => l.includes('that hit a trap'))[1]).toMatch(/\(4 more such since the last line\)/);
+  });
+});
+
+describe('close_action of a CHILD SA the peer deleted', () => {
+  it('close_action = start re-creates it over the same IKE SA; a CHILD SA deleted by the peer\'s rekey is no close', () => {
+    const { sim, a, b } = pair({ start: ['a', 'b'], moonCloseB: 'start' });
+    a.gateway.start(sim.now);
+    b.gateway.start(sim.now);
+    expect(sim.runUntil(() => childNames(a).length === 2 && childNames(b).length === 2, { maxTime: 10_000 }).ok).toBe(true);
+    const ike = sas(a)[0]!.sa.id;
+    const bOf = (s: SimGateway) => sas(s)[0]!.children.find((c) => c.name === 'b')!;
+    // sun rekeys b: moon's old b is deleted by the peer once the new one is up; no second b appears.
+    const before = bOf(b).id;
+    b.gateway.command(sim.now, (e) => e.rekeyChild(before, sim.now));
+    expect(sim.runUntil(() => bOf(b).id !== before && sas(b)[0]!.children.length === 2 && sas(a)[0]!.children.length === 2, { maxTime: 10_000 }).ok).toBe(true);
+    sim.runFor(2000);
+    expect(childNames(a)).toEqual(['a', 'b']);
+    expect(a.logs.some((l) => l.includes('closed by peer'))).toBe(false);
+    // sun deletes b: moon re-creates it with CREATE_CHILD_SA on the same IKE SA.
+    const old = bOf(a).id;
+    b.gateway.command(sim.now, (e) => e.terminateChild(bOf(b).id, sim.now));
+    expect(sim.runUntil(() => a.logs.some((l) => l.includes('closed by peer: close_action = start')), { maxTime: 10_000 }).ok).toBe(true);
+    expect(sim.runUntil(() => childNames(a).length === 2 && childNames(b).length === 2 && bOf(a).id !== old, { maxTime: 10_000 }).ok).toBe(true);
+    expect(sas(a)).toHaveLength(1);
+    expect(sas(a)[0]!.sa.id).toBe(ike);
+    expect(ikeSaInits(a)).toBe(1);
+  });
+
+  it('close_action = trap installs a trap policy for it', () => {
+    const { sim, a, b } = pair({ start: ['a', 'b'], moonCloseB: 'trap' });
+    a.gateway.start(sim.now);
+    b.gateway.start(sim.now);
+    expect(sim.runUntil(() => childNames(a).length === 2 && childNames(b).length === 2, { maxTime: 10_000 }).ok).toBe(true);
+    const bid = sas(b)[0]!.children.find((c) => c.name === 'b')!.id;
+    b.gateway.command(sim.now, (e) => e.terminateChild(bid, sim.now));
+    expect(sim.runUntil(() => childNames(a).length === 1, { maxTime: 10_000 }).ok).toBe(true);
+    expect(a.gateway.trapPolicies().map((t) => t.child)).toEqual(['b']);
+    // The next packet for b's subnet brings it back over the IKE SA.
+    a.host.inject(udpPacket('10.1.0.5', '10.3.0.7', 9));
+    expect(sim.runUntil(() => b.delivered.some((p) => packetId(p) === 9), { maxTime: 10_000 }).ok).toBe(true);
+    expect(sas(a)).toHaveLength(1);
   });
 });
 
