@@ -367,6 +367,25 @@ export class Gateway {
   }
 
   /**
+   * Where a restart of `connName` (keyingtries retry, dpd_action/close_action = restart, reauthentication) should
+   * go: the current address of its remote_addrs name when it has one (re-resolved, as strongSwan does on each
+   * attempt), else `previous`. For the IKE core's restarts (src/ike/restart.ts, which today reuses the old SA's
+   * address): the hook it needs is a callback with this signature in its options. Asks the resolver for a fresh
+   * answer, so the attempt after this one sees a moved name even if this one used the cached address.
+   */
+  remoteFor(connName: string, previous: Address): Address {
+    const conn = this.config.connections.find((c) => c.name === connName);
+    const name = conn && !conn.remoteAddrs.some(isConcreteAddress) ? conn.remoteAddrs.find(isDnsName) : undefined;
+    const r = this.opts.resolver;
+    if (!conn || name === undefined || !r) return previous;
+    r.refresh?.(name);
+    const address = r.lookup(name);
+    if (address === undefined || address === previous.address) return previous;
+    this.log('cfg', 1, `'${connName}': remote_addrs ${name} now resolves to ${address} (was ${previous.address})`);
+    return { address, port: conn.remotePort };
+  }
+
+  /**
    * The driver's resolver has new answers: start_action = start children that could not initiate for want of an
    * address try again (as charon.retry_initiate_interval does in strongSwan).
    */

@@ -225,6 +225,21 @@ describe('remote_addrs DNS names through the driver resolver', () => {
     expect(sas(a)[0]!.sa.remote.address).toBe('192.0.2.2');
   });
 
+  it('remoteFor (the restart hook for the IKE core): the name\'s current address, or the previous one', () => {
+    const table = new Map([['sun.example.net', '192.0.2.2']]);
+    const asked: string[] = [];
+    const { a } = pair({ moonRemote: ['%any', 'sun.example.net'], resolver: resolver(table, asked) });
+    const prev = { address: '192.0.2.2', port: 500 };
+    expect(a.gateway.remoteFor('gw', prev)).toBe(prev);
+    expect(asked).toEqual(['sun.example.net']);
+    table.set('sun.example.net', '192.0.2.20');
+    expect(a.gateway.remoteFor('gw', prev)).toEqual({ address: '192.0.2.20', port: 500 });
+    expect(a.logs).toContain("cfg1 'gw': remote_addrs sun.example.net now resolves to 192.0.2.20 (was 192.0.2.2)");
+    expect(a.gateway.remoteFor('nope', prev)).toBe(prev);
+    const plain = pair({});
+    expect(plain.a.gateway.remoteFor('gw', prev)).toBe(prev);
+  });
+
   it('without a resolver a name is a clear error, not a datagram to nowhere', () => {
     const { sim, a } = pair({ moonRemote: ['sun.example.net'] });
     expect(() => a.gateway.initiate('gw', sim.now, 'a')).toThrow("connection 'gw': remote_addrs name 'sun.example.net' cannot be resolved (no resolver)");
