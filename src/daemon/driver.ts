@@ -30,6 +30,9 @@ import { endpointSettings, endpointSettingsDiffer, withFragmentSize, type Global
 import type { TunRoutes } from './routes.js';
 import { gatewayStatus, statusLines, writeStatusFile, type DaemonStatus } from './status.js';
 import { UpdownRunner } from './updown.js';
+import { daemonEapProvider } from './eap-provider.js';
+import { RadiusService } from './radius-service.js';
+import type { EapProvider } from '../ike/eap-provider.js';
 import { TcpEncapNet, tcpPeers } from './tcp-encap-net.js';
 
 export interface DaemonOptions {
@@ -115,6 +118,9 @@ export class Daemon {
   /** remote_addrs DNS names (resolve.ts): resolved at start and reload, read by the core when it initiates. */
   readonly resolver: RemoteResolver;
   private addressPoll: NodeJS.Timeout | undefined;
+  /** eap-radius (strongswan.conf charon.plugins.eap-radius): the RADIUS client and accounting. */
+  private radius: RadiusService | undefined;
+  private wakeScheduled = false;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.logger;
@@ -158,7 +164,7 @@ export class Daemon {
       onResolved: () => void (this.state === 'running' && this.run((now) => this.gateway.namesResolved(now))),
     });
     const reuseIkeSa = opts.settings?.reuseIkeSa ?? true;
-    this.gateway = new Gateway({ config: this.gatewayConfig(opts.config), settings, crypto, random: opts.random ?? systemRandom, net: this.tcp, log, nattPort: this.nattPort, tun, routes, mssClampMtu, fixedMtu, reuseIkeSa, resolver: this.resolver });
+    this.gateway = new Gateway({ config: this.gatewayConfig(opts.config), settings, crypto, random: opts.random ?? systemRandom, net: this.tcp, log, nattPort: this.nattPort, tun, routes, mssClampMtu, fixedMtu, reuseIkeSa, resolver: this.resolver, eap: this.eapProvider(opts), wake: () => this.wakeSoon() });
     this.endpoint = this.gateway.endpoint;
     this.engine = this.gateway.engine;
     this.counters = this.gateway.counters;
@@ -220,6 +226,29 @@ export class Daemon {
   }
 
   /** Terminates every IKE SA (RFC 7296 1.4.1), waits up to `graceMs` for the answers, then closes sockets and TUN. */
+  /** EAP sessions for IKE_AUTH: secrets and certificates of the current configuration, RADIUS when configured. */
+  private eapProvider(opts: DaemonOptions): EapProvider {
+    const radius = opts.settings?.radius;
+    if (radius) this.radius = new RadiusService(radius, { log: (group, level, message) => this.log.log(group, level, message) });
+    return daemonEapProvider({
+      random: opts.random ?? systemRandom,
+      secrets: () => this.config.eapSecrets,
+      connections: () => this.config.connections,
+      credentials: () => this.config.credentials,
+      radius: () => this.radius,
+    });
+  }
+
+  /** The core finished asynchronous work (an EAP step, a RADIUS answer): run it at once, on the next turn. */
+  private wakeSoon(): void {
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => {
+      this.wakeScheduled = false;
+      if (this.state !== 'stopped') this.run((now) => this.gateway.handleTimeout(now));
+    });
+  }
+
   async stop(graceMs = 2000): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
@@ -241,6 +270,7 @@ export class Daemon {
     this.timer = undefined;
     await this.tcp.close();
     await this.sockets.close();
+    this.radius?.close();
     if (this.opts.routes) await this.opts.routes.cleanup();
     if (this.opts.tun) await this.opts.tun.close();
     // The down scripts of the CHILD SAs just deleted run before the daemon exits.
