@@ -1,0 +1,62 @@
+/**
+ * The daemon's EAP sessions for IKE_AUTH (RFC 7296 2.16): the built-in methods with the eap-/ntlm- secrets of
+ * swanctl.conf, EAP-TLS (src/eap-tls, node:tls) with the connection's own certificate and key and the configured
+ * CAs, and eap-radius relayed to the RADIUS servers of strongswan.conf (src/daemon/radius-service.ts).
+ */
+import type { RandomSource } from '../crypto/random.js';
+import type { EapMethodPlugin, EapSecretLookup } from '../eap/index.js';
+import { eapTlsPlugin } from '../eap-tls/index.js';
+import type { Credentials, IkeConnectionConfig } from '../ike/config.js';
+import { localEapProvider, type EapProvider } from '../ike/eap-provider.js';
+import type { RadiusService } from './radius-service.js';
+
+export interface DaemonEapOptions {
+  readonly random: RandomSource;
+  /** eap-/ntlm- secrets (src/config/ike-adapter.ts toEapSecrets). */
+  readonly secrets: () => EapSecretLookup | undefined;
+  readonly connections: () => readonly IkeConnectionConfig[];
+  readonly credentials: () => Credentials;
+  readonly radius?: () => RadiusService | undefined;
+  /** EAP-TLS key log lines (the daemon's --key-log), for decrypting captures. */
+  readonly keylog?: (line: string) => void;
+}
+
+/** "192.0.2.1[4500]" as EapServerRequest gives addresses, back to address and port. */
+function endpointOf(s: string): { address: string; port: number } | undefined {
+  const m = /^(.*)\[(\d+)\]$/.exec(s);
+  return m?.[1] !== undefined && m[2] !== undefined ? { address: m[1], port: Number(m[2]) } : undefined;
+}
+
+export function daemonEapProvider(o: DaemonEapOptions): EapProvider {
+  // EAP-TLS with the certificate the connection authenticates us with (local certs) and the trusted CAs.
+  const tlsFor = (connection: string): EapMethodPlugin[] => {
+    const conn = o.connections().find((c) => c.name === connection);
+    const creds = o.credentials();
+    const cert = conn?.local.certs?.[0];
+    const key = cert ? creds.privateKeyFor?.(cert) : undefined;
+    if (!conn?.local.certs || !key) return [];
+    return [eapTlsPlugin({ certs: conn.local.certs, key, cas: creds.trust?.cas ?? [], ...(creds.trust ? { trust: creds.trust } : {}), ...(o.keylog ? { keylog: o.keylog } : {}) })];
+  };
+  const base = (connection: string): EapProvider => {
+    const radius = o.radius?.();
+    const secrets = o.secrets();
+    return localEapProvider({
+      random: o.random,
+      ...(secrets ? { secrets } : {}),
+      plugins: tlsFor(connection),
+      ...(radius
+        ? {
+            radius: (r) => {
+              const local = endpointOf(r.ownAddress);
+              const remote = endpointOf(r.peerAddress);
+              return radius.eapServer(r.ikeIdentity, { ...(local ? { local } : {}), ...(remote ? { remote } : {}), connectionName: r.connection });
+            },
+          }
+        : {}),
+    });
+  };
+  return {
+    server: (r) => base(r.connection).server(r),
+    peer: (r) => base(r.connection).peer(r),
+  };
+}
