@@ -9,7 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import type { UdpRecvBatch } from './udp-batch-receiver.js';
 import { bindAddresses, isAddressNotAvailable, UdpSockets, type BoundSocket } from './udp-sockets.js';
-import { ADDRESS_POLL_MS, addressChange, interfaceAddresses, LateBinder } from './late-bind.js';
+import { ADDRESS_POLL_MS, addressChange, interfaceAddresses, LateBinder, LinkAddresses } from './late-bind.js';
 import { NetlinkMonitor } from '../sys/netlink-monitor.js';
 import type { CryptoBackend } from '../crypto/types.js';
 import { createProvider } from '../crypto/provider.js';
@@ -399,6 +399,8 @@ export class Daemon {
    */
   private async watchAddresses(late: LateBinder, extra: () => string[]): Promise<void> {
     const monitor = new NetlinkMonitor({ log: (level, message) => this.log.log('knl', level, message) });
+    // Each link's addresses, so a link that goes down reports the ones it had (late-bind.ts).
+    const links = new LinkAddresses();
     if (!(await monitor.start())) {
       this.log.log('knl', 1, `not watching address changes (${monitor.failure}): polling the interface list instead`);
       return;
@@ -406,7 +408,8 @@ export class Daemon {
     this.monitor = monitor;
     this.log.log('knl', 2, 'watching addresses and links (ip monitor: RTM_NEWADDR/RTM_DELADDR, RTM_NEWLINK)');
     monitor.onEvent((e) => {
-      const c = this.state === 'running' ? addressChange(e) : undefined;
+      const c = this.state === 'running' ? addressChange(e, (ifname) => links.of(ifname)) : undefined;
+      links.apply(e);
       if (!c) return;
       for (const a of c.gone) this.run((now) => this.gateway.localAddressGone(a, now, c.why));
       for (const a of c.appeared) this.run((now) => this.gateway.localAddressAdded(a, now, c.why));

@@ -1,6 +1,6 @@
 /** Late-appearing local addresses (issue 13): pending until listed and bindable, then bound once. */
 import { describe, expect, it } from 'vitest';
-import { addressChange, LateBinder } from './late-bind.js';
+import { addressChange, LateBinder, LinkAddresses } from './late-bind.js';
 import { parseIpMonitorLine, type NetlinkEvent } from '../sys/netlink-monitor.js';
 
 function binder(present: string[], bindable: Set<string>) {
@@ -67,5 +67,20 @@ describe('rtnetlink events as address changes (netlink-monitor.ts -> late bindin
     expect(addressChange(ev('3: eth1: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP'), addrs)).toEqual({ appeared: ['198.51.100.7'], gone: [], why: 'link eth1 up' });
     expect(addressChange(ev('4: eth2: <BROADCAST,MULTICAST> mtu 1500 state DOWN'), addrs)).toBeUndefined();
     expect(addressChange(ev('Deleted 3: eth1: <BROADCAST,MULTICAST> mtu 1500 state DOWN'), addrs)).toBeUndefined();
+  });
+  it('a link that goes down reports the addresses rtnetlink gave it, though the interface list no longer shows it', () => {
+    const book = new LinkAddresses({ eth0: [{ address: '192.0.2.1' }, { address: 'fe80::1' }], lo: [{ address: '127.0.0.1' }] });
+    for (const line of ['3: eth0    inet 192.0.2.11/24 scope global eth0', 'Deleted 3: eth0    inet6 2001:db8::1/64 scope global']) {
+      const e = ev(line);
+      addressChange(e, (n) => book.of(n));
+      book.apply(e);
+    }
+    expect(book.of('eth0')).toEqual(['192.0.2.1', 'fe80::1', '192.0.2.11']);
+    const down = ev('3: eth0: <BROADCAST,MULTICAST> mtu 1500 state DOWN');
+    expect(addressChange(down, (n) => book.of(n))).toEqual({ appeared: [], gone: ['192.0.2.1', '192.0.2.11'], why: 'link eth0 down' });
+    book.apply(ev('Deleted 3: eth0    inet 192.0.2.11/24 scope global eth0'));
+    expect(book.of('eth0')).toEqual(['192.0.2.1', 'fe80::1']);
+    book.apply(ev('Deleted 3: eth0: <BROADCAST,MULTICAST> mtu 1500 state DOWN'));
+    expect(book.of('eth0')).toEqual([]);
   });
 });

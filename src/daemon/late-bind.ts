@@ -104,7 +104,37 @@ export function addressChange(e: NetlinkEvent, linkAddresses: (ifname: string) =
   }
 }
 
-/** The addresses os.networkInterfaces() lists for `ifname`. */
+/** The addresses os.networkInterfaces() lists for `ifname` (libuv lists only links that are up and running). */
 export function interfaceAddressesOf(ifname: string): string[] {
   return (networkInterfaces()[ifname] ?? []).map((i) => i.address);
+}
+
+/**
+ * The addresses of each link as rtnetlink reported them, seeded from the interface list while the links are up:
+ * once a link is down os.networkInterfaces() no longer lists it (libuv skips links not up), but its IPv4
+ * addresses are still configured, and they are what a link-down event must report gone.
+ */
+export class LinkAddresses {
+  private readonly byLink = new Map<string, Set<string>>();
+
+  constructor(seed: Readonly<Record<string, readonly { readonly address: string }[] | undefined>> = networkInterfaces()) {
+    for (const [ifname, list] of Object.entries(seed)) for (const i of list ?? []) this.add(ifname, i.address);
+  }
+
+  /** Follows an address event (call after addressChange, so a link event sees the addresses it had). */
+  apply(e: NetlinkEvent): void {
+    if (e.type === 'address-added') this.add(e.ifname, e.address);
+    else if (e.type === 'address-removed') this.byLink.get(e.ifname)?.delete(e.address);
+    else if (e.type === 'link-removed') this.byLink.delete(e.ifname);
+  }
+
+  of(ifname: string): string[] {
+    return [...(this.byLink.get(ifname) ?? [])];
+  }
+
+  private add(ifname: string, address: string): void {
+    const set = this.byLink.get(ifname) ?? new Set<string>();
+    set.add(address);
+    this.byLink.set(ifname, set);
+  }
 }
