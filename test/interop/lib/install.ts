@@ -13,6 +13,8 @@ const REQUIRED: ReadonlyArray<readonly [path: string, pkg: string]> = [
   ['/usr/sbin/swanctl', 'strongswan-swanctl'],
   ['/usr/bin/pki', 'strongswan-pki'],
   ['/usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so', 'libcharon-extra-plugins'],
+  // EAP scenarios (issue 14): strongSwan's eap-mschapv2 is packaged apart from the other EAP plugins.
+  ['/usr/lib/ipsec/plugins/libstrongswan-eap-mschapv2.so', 'libcharon-extauth-plugins'],
   ['/usr/lib/ipsec/plugins/libstrongswan-openssl.so', 'libstrongswan-standard-plugins'],
   ['/usr/lib/ipsec/plugins/libstrongswan-curve25519.so', 'libstrongswan-extra-plugins'],
   ['/usr/lib/ipsec/plugins/libstrongswan-kdf.so', 'libstrongswan-extra-plugins'],
