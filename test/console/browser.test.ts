@@ -68,8 +68,11 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
     shots.push(await w.shot('chart-moving'));
   });
 
-  it('terminates an SA with its Down button and sees it go', async () => {
+  it('terminates an SA with its Down button and sees it go; Rekey asks the daemon to rekey', async () => {
     const { page } = w;
+    await page.click('button[aria-label="Rekey CHILD SA net {3}"]');
+    await page.waitForFunction(() => /Rekey CHILD SA net \{3\}: done/.test(document.getElementById('status-line')?.textContent ?? ''), { timeout: 5000 });
+    expect(hx.backend.rekeyed).toContainEqual(expect.objectContaining({ childId: 3 }));
     await page.click('button[aria-label="Down IKE SA road #9"]');
     await page.waitForFunction(() => !document.querySelector('[data-sa="road"]'), { timeout: 5000 });
     expect(hx.backend.terminated).toContainEqual(expect.objectContaining({ ikeId: 9 }));
