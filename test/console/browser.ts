@@ -3,7 +3,7 @@
  * Shared by the vitest browser test and the interop console scenarios.
  */
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { PageDocument } from './page-dom.js';
@@ -36,8 +36,9 @@ export interface WatchedPage {
   shot(name: string): Promise<string>;
 }
 
-/** A page that records its errors, and a screenshot helper writing DIR/NN-name.png. */
+/** A page that records its errors, and a screenshot helper writing DIR/NN-name.png (DIR emptied first). */
 export async function openPage(browser: Browser, url: string, shotsDir: string): Promise<WatchedPage> {
+  await rm(shotsDir, { recursive: true, force: true });
   await mkdir(shotsDir, { recursive: true });
   const page = await browser.newPage();
   const problems: string[] = [];
