@@ -266,6 +266,7 @@ export class Daemon {
     this.addressPoll = undefined;
     this.monitor?.stop();
     this.monitor = undefined;
+    this.resolver.close();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.tcp.close();

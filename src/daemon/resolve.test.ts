@@ -75,6 +75,30 @@ describe('RemoteResolver (remote_addrs DNS names)', () => {
     expect(logs.at(-1)).toBe('1 cannot resolve nowhere.example: getaddrinfo EAI_AGAIN nowhere.example (keeping 192.0.2.7)');
   });
 
+  it('asks again for a name that never resolved, until it does (retryFailedMs), and stops on close', async () => {
+    const table = new Map<string, [string, number | undefined] | string>();
+    const calls: string[] = [];
+    const resolved: string[] = [];
+    const r = new RemoteResolver({ backend: fakeDns(table, calls), retryFailedMs: 20, onResolved: (n, a) => resolved.push(`${n}=${a}`) });
+    await r.resolve('late.example');
+    expect(calls).toHaveLength(1);
+    await new Promise((res) => setTimeout(res, 60));
+    expect(calls.length).toBeGreaterThanOrEqual(2);
+    table.set('late.example', ['192.0.2.9', 60]);
+    await new Promise((res) => setTimeout(res, 60));
+    expect(resolved).toEqual(['late.example=192.0.2.9']);
+    const n = calls.length;
+    await new Promise((res) => setTimeout(res, 60));
+    expect(calls).toHaveLength(n);
+    table.delete('late.example');
+    const r2 = new RemoteResolver({ backend: fakeDns(table, calls), retryFailedMs: 20 });
+    await r2.resolve('gone.example');
+    r2.close();
+    const m = calls.length;
+    await new Promise((res) => setTimeout(res, 60));
+    expect(calls).toHaveLength(m);
+  });
+
   it('uses getaddrinfo by default, so names in /etc/hosts resolve (localhost)', async () => {
     const r = new RemoteResolver({ family: 4 });
     await r.resolve('localhost');

@@ -31,6 +31,12 @@ export interface ResolverOptions {
   readonly log?: (level: number, message: string) => void;
   /** A name got an answer (first, or different from before). */
   readonly onResolved?: (name: string, address: string) => void;
+  /**
+   * A name that never resolved is asked again after this long (ms; 0 = never), so a start_action = start
+   * initiation waiting for it goes on once the DNS knows it (strongSwan's charon.retry_initiate_interval does this
+   * from the initiating side). Default 10 s.
+   */
+  readonly retryFailedMs?: number;
 }
 
 interface Entry {
@@ -61,6 +67,8 @@ export class RemoteResolver implements GatewayResolver {
   private readonly entries = new Map<string, Entry>();
   private readonly backend: ResolverBackend;
   private readonly clock: () => number;
+  private readonly retries = new Map<string, NodeJS.Timeout>();
+  private closed = false;
 
   constructor(private readonly opts: ResolverOptions = {}) {
     this.backend = opts.backend ?? nodeBackend;
@@ -88,6 +96,13 @@ export class RemoteResolver implements GatewayResolver {
   /** Resolves every name now (the daemon's start and reloads), waiting for all answers or failures. */
   async resolveAll(names: Iterable<string>): Promise<void> {
     await Promise.all([...new Set(names)].map((n) => this.resolve(n)));
+  }
+
+  /** Stops the retries of failed names (the daemon stops). */
+  close(): void {
+    this.closed = true;
+    for (const t of this.retries.values()) clearTimeout(t);
+    this.retries.clear();
   }
 
   /** Names cached, with their address or error (status displays, tests). */
@@ -121,6 +136,15 @@ export class RemoteResolver implements GatewayResolver {
         e.error = err instanceof Error ? err.message : String(err);
         e.expires = this.clock() + (o.minTtlMs ?? 1000);
         o.log?.(e.address === undefined ? 0 : 1, `cannot resolve ${name}: ${e.error}${e.address !== undefined ? ` (keeping ${e.address})` : ''}`);
+        const retry = o.retryFailedMs ?? 10_000;
+        if (e.address === undefined && retry > 0 && !this.closed && !this.retries.has(name)) {
+          const t = setTimeout(() => {
+            this.retries.delete(name);
+            if (!this.closed) void this.resolve(name);
+          }, retry);
+          t.unref();
+          this.retries.set(name, t);
+        }
       } finally {
         delete e.inflight;
       }
