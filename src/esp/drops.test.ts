@@ -294,3 +294,24 @@ describe('padding check (RFC 4303 2.4) and its opt-out', () => {
     expect([tooLong.status[0], tooLong.reason[0]]).toEqual([DecapStatus.Drop, DropReason.BadPadding]);
   });
 });
+
+describe('batches decide as packets one by one would (the crypto runs in its own pass)', () => {
+  it('a duplicate inside one batch is a replay; a forged one leaves the window alone; a hard lifetime stops the rest', () => {
+    const { a, b, hostA, hostB } = enginePair({ suite: GCM128, backend, lifetime: { hardPackets: 4 } });
+    const d = datagrams(a.encapsulate([1, 2, 3].map(() => withRoom(ipv4Packet(hostA, hostB))), 0));
+    const dup = { ...d[0]!, buffer: d[0]!.buffer.slice() };
+    const forged = { ...d[1]!, buffer: d[1]!.buffer.slice() };
+    forged.buffer[forged.length - 1]! ^= 1;
+    const r = b.decapsulate([d[0]!, dup, forged, d[1]!, d[2]!], 0);
+    expect(Array.from(r.status.subarray(0, 5))).toEqual([DecapStatus.Deliver, DecapStatus.Drop, DecapStatus.Drop, DecapStatus.Deliver, DecapStatus.Deliver]);
+    expect([r.reason[1], r.reason[2]]).toEqual([DropReason.Replay, DropReason.IcvFailure]);
+    // Packets 4 and 5 in one batch: the 4th reaches the hard limit, the 5th is refused as it would be alone.
+    const more = datagrams(a.encapsulate([1, 2].map(() => withRoom(ipv4Packet(hostA, hostB))), 0));
+    expect(more).toHaveLength(1); // A's outbound SA has the same limit: its 5th packet was not sealed
+    const late = datagrams(enginePair({ suite: GCM128, backend }).a.encapsulate([1, 2, 3, 4, 5].map(() => withRoom(ipv4Packet(hostA, hostB))), 0)).slice(3);
+    const r2 = b.decapsulate([...more, ...late.slice(1)], 0);
+    expect(Array.from(r2.status.subarray(0, 2))).toEqual([DecapStatus.Deliver, DecapStatus.Drop]);
+    expect(r2.reason[1]).toBe(DropReason.SaExpired);
+    expect(b.getSa(SPI_AB, 'in')!.packets).toBe(4);
+  });
+});
