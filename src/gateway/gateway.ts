@@ -586,7 +586,8 @@ export class Gateway {
       this.trapQueue.set(key, q);
       // One ACQUIRE per child: later packets only queue while its CHILD SA is negotiated.
       const pending = this.negotiating.get(key);
-      if (pending !== undefined && this.endpoint.listSas().some(({ sa }) => sa.id === pending)) return;
+      // (A map lookup, not listSas(): this runs for every packet queued meanwhile.)
+      if (pending !== undefined && this.endpoint.ikeSa(pending) !== undefined) return;
       this.log('knl', 1, `acquire for '${t.conn}' child '${t.child}' (start_action = trap): initiating`);
       try {
         this.initiateWith(t.conn, now, t.child, 'trap');
