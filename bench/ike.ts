@@ -591,7 +591,15 @@ function setupsFor(s: Scenario, o: IkeBenchOptions): number {
   return Math.max(1, Math.round(o.setups * f));
 }
 
-export async function ikeBench(o: IkeBenchOptions, progress: (line: string) => void = () => {}): Promise<IkeBenchResult> {
+/**
+ * Runs the bench. `progress` gets a line before each phase; `done` gets each level's memory figures and each row as
+ * soon as they are measured (a 100k run takes long on a shared machine: what is done survives an interruption).
+ */
+export async function ikeBench(
+  o: IkeBenchOptions,
+  progress: (line: string) => void = () => {},
+  done: (x: IkeBenchRow | IkeBenchLevel) => void = () => {},
+): Promise<IkeBenchResult> {
   const wall0 = performance.now();
   const epoch = Date.now();
   const pki = makePki(epoch);
@@ -615,13 +623,17 @@ export async function ikeBench(o: IkeBenchOptions, progress: (line: string) => v
       const held = r.ep.listSas().length;
       if (o.heapSnapshot) process.stderr.write(`heap snapshot at ${held} SAs: ${writeHeapSnapshot(`ike-bench-${level}.heapsnapshot`)}\n`);
       const perSa = (b: number, base: number): number => (b - base) / Math.max(1, held);
-      levels.push({ level, held, ...mem, heapPerSa: perSa(mem.heapBytes, baseline.heapBytes), rssPerSa: perSa(mem.rssBytes, baseline.rssBytes), fillRate });
+      const l: IkeBenchLevel = { level, held, ...mem, heapPerSa: perSa(mem.heapBytes, baseline.heapBytes), rssPerSa: perSa(mem.rssBytes, baseline.rssBytes), fillRate };
+      levels.push(l);
+      done(l);
       for (const s of SCENARIOS) {
         if (o.scenarios && !o.scenarios.includes(s.label)) continue;
         const n = setupsFor(s, o);
         progress(`${level} SAs: ${n} ${s.label} setups`);
         const m = await driver.run({ kind: 'setup', scenario: s.label, target: n, keep: true });
-        rows.push({ level, scenario: s.label, setups: n, cpuRate: (n * 1000) / m.cpuMs, busyRate: (n * 1000) / m.busyMs, wallRate: (n * 1000) / m.wallMs, utilization: m.busyMs / m.wallMs });
+        const row: IkeBenchRow = { level, scenario: s.label, setups: n, cpuRate: (n * 1000) / m.cpuMs, busyRate: (n * 1000) / m.busyMs, wallRate: (n * 1000) / m.wallMs, utilization: m.busyMs / m.wallMs };
+        rows.push(row);
+        done(row);
         await driver.run({ kind: 'delete', target: n });
       }
     }
@@ -705,21 +717,29 @@ function table(res: IkeBenchResult): string {
   return `${render(head, body)}\n\n${render(mhead, mbody)}\n${base}`;
 }
 
+const rowJson = (x: IkeBenchRow): object => ({ bench: 'ike', backend: 'cygnet', algorithm: x.scenario, size: 0, op: 'setup', pps: Math.round(headline(x)), sas: x.level, setups: x.setups, busyPps: Math.round(x.busyRate), wallPps: Math.round(x.wallRate), utilization: Math.round(x.utilization * 1000) / 1000 });
+const levelJson = (l: IkeBenchLevel): object => ({ bench: 'ike', backend: 'cygnet', algorithm: 'memory', size: 0, op: 'hold', pps: Math.round(l.fillRate), sas: l.held, heapBytes: l.heapBytes, rssBytes: l.rssBytes, heapPerSa: Math.round(l.heapPerSa), rssPerSa: Math.round(l.rssPerSa) });
+
 export async function run(): Promise<void> {
   const o = options(process.argv.slice(2));
   const json = process.argv.includes('--json');
-  const quiet = process.argv.includes('--quiet') || !process.stderr.isTTY;
-  const res = await ikeBench(o, (line) => {
-    if (!quiet) process.stderr.write(`\r\x1b[K${line}`);
-  });
+  const quietFlag = process.argv.includes('--quiet');
+  const quiet = quietFlag || !process.stderr.isTTY;
+  const res = await ikeBench(
+    o,
+    (line) => {
+      if (!quiet) process.stderr.write(`\r\x1b[K${line}`);
+    },
+    // Each figure as soon as it exists, on stderr (also when it is not a terminal): a long run stays readable.
+    (x) => {
+      if (!quietFlag) process.stderr.write(`${quiet ? '' : '\r\x1b[K'}ike partial: ${JSON.stringify('scenario' in x ? rowJson(x) : levelJson(x))}\n`);
+    },
+  );
   if (!quiet) process.stderr.write('\r\x1b[K');
   const summary = summarize(res).join('\n');
   if (json) process.stderr.write(`${summary}\n`);
   else process.stdout.write(`${table(res)}\n\n${summary}\n\n`);
-  const lines = [
-    ...res.rows.map((x) => ({ bench: 'ike', backend: 'cygnet', algorithm: x.scenario, size: 0, op: 'setup', pps: Math.round(headline(x)), sas: x.level, setups: x.setups, busyPps: Math.round(x.busyRate), wallPps: Math.round(x.wallRate), utilization: Math.round(x.utilization * 1000) / 1000 })),
-    ...res.levels.map((l) => ({ bench: 'ike', backend: 'cygnet', algorithm: 'memory', size: 0, op: 'hold', pps: Math.round(l.fillRate), sas: l.held, heapBytes: l.heapBytes, rssBytes: l.rssBytes, heapPerSa: Math.round(l.heapPerSa), rssPerSa: Math.round(l.rssPerSa) })),
-  ];
+  const lines = [...res.rows.map(rowJson), ...res.levels.map(levelJson)];
   process.stdout.write(`${lines.map((x) => JSON.stringify(x)).join('\n')}\n`);
 }
 
