@@ -202,6 +202,8 @@ export class Gateway {
   /** Children (conn\0child) whose CHILD SA is being negotiated, with their IKE SA's id: one ACQUIRE each. */
   private readonly negotiating = new Map<string, number>();
   private readonly starter: ChildStarter;
+  /** An IKE SA came up, went or was rekeyed: children waiting for one may go on (flush runs starter.settle). */
+  private settleDue = false;
   /** Log lines about trapped packets that cannot be handled: the first of a kind, then rate limited. */
   private readonly trapLog = new RateLimitedLog(10_000);
   /** start_action = start children that could not initiate for want of a resolved remote_addrs name. */
@@ -883,8 +885,10 @@ export class Gateway {
           if (child) this.guard('ESP expiry', () => this.endpoint.espExpired(child.info.spiIn, kind, now));
         }
       }
-      if (!progressed && this.starter.waitingCount > 0) {
-        // Children waiting for an IKE SA of their connection: CREATE_CHILD_SA now that it is up, or give up.
+      if (!progressed && this.settleDue) {
+        // Children waiting for an IKE SA of their connection: CREATE_CHILD_SA now that it is up, or give up. Only
+        // after an IKE SA came up, went or was rekeyed (settle scans the SAs; not once per packet).
+        this.settleDue = false;
         const before = this.starter.waitingCount;
         for (const g of this.starter.settle(now)) this.dropTrapQueue(g.conn, g.child, 'no IKE_SA to create it on', now);
         progressed = this.starter.waitingCount !== before;
@@ -923,9 +927,11 @@ export class Gateway {
         return false;
       case 'ike-up':
         this.log('dmn', 2, `event ike-up ${e.sa.name}[${e.sa.id}] ${e.sa.suite}`);
+        if (this.starter.waitingCount > 0) this.settleDue = true;
         return true;
       case 'ike-down':
         this.log('dmn', 2, `event ike-down ${e.sa.name}[${e.sa.id}] (${e.reason})`);
+        if (this.starter.waitingCount > 0) this.settleDue = true;
         if (e.reason !== 'rekeyed') {
           for (const [key, id] of [...this.negotiating]) if (id === e.sa.id) this.negotiating.delete(key);
           // Children still waiting move to another IKE SA of the connection (a keyingtries retry), if there is one.
@@ -980,6 +986,7 @@ export class Gateway {
         return true;
       case 'ike-rekeyed':
         this.log('dmn', 2, `event ike-rekeyed ${e.old.name}[${e.old.id}] -> [${e.sa.id}]`);
+        if (this.starter.waitingCount > 0) this.settleDue = true;
         return true;
       case 'trap':
         // dpd_action/close_action = trap: the next matching packet brings the CHILD SA back.
