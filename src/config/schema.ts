@@ -367,7 +367,7 @@ export const AUTH_KEYS: Readonly<Record<string, KeyInfo>> = {
   cacerts: yes,
   round: yes,
   pubkeys: no(),
-  eap_id: no(),
+  eap_id: yes,
   aaa_id: no(),
   xauth_id: no(),
   ca_id: no(),
