@@ -97,7 +97,7 @@ export class IkeAuthTask implements Task {
   process(_h: unknown, payloads: readonly Payload[], now: number): TaskStatus {
     const { ctx, sa } = this;
     const conn = connOf(sa, 'IkeAuthTask.process');
-    if (hasNotify(payloads, NotifyType.AUTHENTICATION_FAILED)) {
+    if (hasNotify(payloads, NotifyType.AUTHENTICATION_FAILED) && this.eap?.failure === undefined) {
       const what = conn.local.method === 'eap'
         ? `the EAP server refused us (EAP-${this.eap?.method ?? conn.local.eap?.methods.join('/') ?? 'method'} as '${this.eap?.identity ?? formatIdentity(sa.localId)}': check the user name and password or certificate)`
         : conn.local.method === 'psk' ? `the pre-shared key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(conn.remote.id)}' differs from the peer's` : `the peer does not accept our certificate or signature (check its CA, our certificate's identities and its revocation)`;
@@ -106,6 +106,12 @@ export class IkeAuthTask implements Task {
         `or the peer expects other identities (we sent IDi '${formatIdentity(sa.localId)}'${conn.remote.id.type !== 0 ? `, IDr '${formatIdentity(conn.remote.id)}'` : ''})`;
       ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message: msg });
       ctx.destroySa(sa, 'auth-failed', msg);
+      return 'done';
+    }
+    if (this.eap?.failure !== undefined) {
+      // Our EAP method failed and we sent its last packet: whatever the server answers, the SA goes.
+      ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message: this.eap.failure });
+      ctx.destroySa(sa, 'auth-failed', this.eap.failure);
       return 'done';
     }
     if (this.stage === 'eap') return this.eapRound(payloads, now);
@@ -188,9 +194,17 @@ export class IkeAuthTask implements Task {
         this.next = [buildEapAuth(sa, step.msk)];
       } else {
         const msg = `EAP-${client.method} authentication of '${client.identity}' failed: ${step.reason}`;
-        ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message: msg });
-        ctx.destroySa(sa, 'auth-failed', msg);
-        return;
+        if (step.eap) {
+          // The method's last word (MSCHAPv2's Failure-Response, RFC 2759 via draft-kamath 2.4): the server then
+          // ends the exchange with EAP-Failure / AUTHENTICATION_FAILED, and both sides let the SA go.
+          client.failure = msg;
+          this.next = [{ type: PayloadType.EAP, critical: false, data: step.eap }];
+          ctx.log('ike', 0, sa, msg);
+        } else {
+          ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message: msg });
+          ctx.destroySa(sa, 'auth-failed', msg);
+          return;
+        }
       }
       ctx.resumeTask(sa, t);
     });
@@ -239,6 +253,8 @@ export class IkeAuthTask implements Task {
 /** Our side of an EAP conversation in IKE_AUTH (RFC 7296 2.16), with the MSK once the method succeeded. */
 class EapClient {
   msk: Uint8Array | undefined;
+  /** The method failed (its last packet sent): why, for the log and the event. */
+  failure: string | undefined;
   constructor(
     readonly session: EapPeerSession,
     readonly identity: string,
