@@ -547,7 +547,12 @@ export class Gateway {
     const reqid = this.reqids.acquire(ReqidAllocator.key(conn, child, local, remote));
     const policyId = this.engine.installPolicy({ local: local as EspSelector[], remote: remote as EspSelector[], reqid, priority: TRAP_POLICY_PRIORITY });
     this.traps.set(reqid, { conn, child, local, remote, policyId });
-    this.opts.routes?.trapUp(`${conn}/${child}`, local, remote, cfg!.remoteAddrs.find((a) => /^[0-9a-fA-F:.]+$/.test(a)));
+    // The peer's address keeps a selector that covers it out of the TUN routes; a remote_addrs name counts with
+    // the address it resolves to (resolved before start by the driver).
+    const remoteAddrs = cfg?.remoteAddrs ?? [];
+    const named = remoteAddrs.find(isDnsName);
+    const peer = remoteAddrs.find((a) => /^[0-9a-fA-F:.]+$/.test(a)) ?? (named !== undefined ? this.opts.resolver?.lookup(named) : undefined);
+    this.opts.routes?.trapUp(`${conn}/${child}`, local, remote, peer);
     this.log('cfg', 1, `installed trap policy for '${conn}' child '${child}'`);
     return true;
   }

@@ -240,6 +240,23 @@ describe('remote_addrs DNS names through the driver resolver', () => {
     expect(plain.a.gateway.remoteFor('gw', prev)).toBe(prev);
   });
 
+  it('a trap of a connection with a remote_addrs name keeps the peer\'s resolved address out of the TUN routes', () => {
+    const seen: (string | undefined)[] = [];
+    const routes = { device: 'sim1', childUp: () => {}, childDown: () => {}, trapDown: () => {}, addVirtualIp: () => {}, trapUp: (_n: string, _l: unknown, _r: unknown, peer: string | undefined) => void seen.push(peer) };
+    const { sim, a } = gatewayPair(
+      {
+        address: '192.0.2.1',
+        connections: [connection({ name: 'gw', proposals: 'aes128gcm16-prfsha256-x25519', localAddrs: ['192.0.2.1'], remoteAddrs: ['%any', 'sun.example.net'], local: { id: 'moon.example' }, remote: { id: 'sun.example' }, children: [child('a', { localTs: ['10.1.0.0/16'], remoteTs: ['0.0.0.0/0'] })] })],
+        trapChildren: [{ conn: 'gw', child: 'a' }],
+        options: { resolver: resolver(new Map([['sun.example.net', '192.0.2.2']])), routes },
+      },
+      { address: '192.0.2.2', connections: [] },
+      { credentials },
+    );
+    a.gateway.start(sim.now);
+    expect(seen).toEqual(['192.0.2.2']);
+  });
+
   it('without a resolver a name is a clear error, not a datagram to nowhere', () => {
     const { sim, a } = pair({ moonRemote: ['sun.example.net'] });
     expect(() => a.gateway.initiate('gw', sim.now, 'a')).toThrow("connection 'gw': remote_addrs name 'sun.example.net' cannot be resolved (no resolver)");

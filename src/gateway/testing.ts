@@ -27,7 +27,7 @@ export interface SimSideOptions {
   readonly trapChildren?: readonly ChildRef[];
   readonly startChildren?: readonly ChildRef[];
   /** More options of this side's core (reuse_ikesa, a resolver...). */
-  readonly options?: Pick<GatewayOptions, 'reuseIkeSa' | 'resolver'>;
+  readonly options?: Pick<GatewayOptions, 'reuseIkeSa' | 'resolver' | 'routes'>;
 }
 
 const crypto = createProvider();
