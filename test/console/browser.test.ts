@@ -56,6 +56,7 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
     await page.waitForSelector('[data-sa="road"][data-ike-id="9"]', { timeout: 5000 });
     shots.push(await w.shot('sa-up-live'));
     const chart = '[data-chart="road/roadnet"] svg';
+    const down = await page.$('button[aria-label="Down IKE SA road #9"]');
     for (let i = 0; i < 8; i++) {
       hx.backend.addTraffic(9, 250_000);
       await new Promise((r) => setTimeout(r, 300));
@@ -66,6 +67,8 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
     const label = await page.$eval(chart, (e) => e.getAttribute('aria-label') ?? '');
     expect(label).toMatch(/^Traffic of road\/roadnet: now [\d.]+ (KiB|MiB|B)\/s in/);
     shots.push(await w.shot('chart-moving'));
+    // Samples update the card in place: the button found before the traffic is still the one on the page.
+    expect(await down?.evaluate((b) => b.isConnected)).toBe(true);
   });
 
   it('terminates an SA with its Down button and sees it go; Rekey asks the daemon to rekey', async () => {

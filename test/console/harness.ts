@@ -54,10 +54,10 @@ export class ConsoleFakeBackend extends FakeBackend {
     if (child) this.server?.emit('child-updown', childUpdownEvent(sa, child, true));
     this.server?.emit('log', logEvent({ group: 'ike', level: 0, ikeSaName: sa.name, ikeSaUniqueId: sa.uniqueId, message: `IKE_SA ${sa.name}[${sa.uniqueId}] established` }));
   }
-  /** Add traffic to the first CHILD SA of an SA (what iperf3 does to the counters). */
+  /** Add traffic to the first CHILD SA of an SA (what iperf3 does to the counters); ages tick as in charon. */
   addTraffic(uniqueId: number, bytes: number): void {
     this.sas = this.sas.map((s) =>
-      s.uniqueId !== uniqueId ? s : { ...s, children: s.children.map((c, i) => (i === 0 ? { ...c, bytesIn: Number(c.bytesIn) + bytes, bytesOut: Number(c.bytesOut) + bytes / 2, packetsIn: Number(c.packetsIn) + Math.ceil(bytes / 1400), packetsOut: Number(c.packetsOut) + Math.ceil(bytes / 2800) } : c)) },
+      s.uniqueId !== uniqueId ? s : { ...s, children: s.children.map((c, i) => (i === 0 ? { ...c, bytesIn: Number(c.bytesIn) + bytes, bytesOut: Number(c.bytesOut) + bytes / 2, packetsIn: Number(c.packetsIn) + Math.ceil(bytes / 1400), packetsOut: Number(c.packetsOut) + Math.ceil(bytes / 2800), installTime: Number(c.installTime) + 1 } : c)), established: Number(s.established) + 1 },
     );
   }
   override async terminate(req: TerminateRequest): Promise<ViciResult> {

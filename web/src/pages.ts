@@ -97,7 +97,8 @@ function saCard(sa: SaView): HTMLElement {
 
 /** What a card shows apart from counters and ages: when it is unchanged the card stays and only numbers update. */
 function signature(sa: SaView): string {
-  return JSON.stringify({ ...sa, established: 0, children: sa.children.map((c) => ({ ...c, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 })) });
+  // Ages (established, install-time) tick every second in charon's list-sas: they must not count as a change.
+  return JSON.stringify({ ...sa, established: 0, children: sa.children.map((c) => ({ ...c, bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, installTime: 0 })) });
 }
 
 /**
