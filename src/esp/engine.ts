@@ -230,6 +230,7 @@ export class EspEngine {
   private readonly encapOut = new EncapResults();
   /** Per batch slot, from framing to sealFramed: the ESN high half, the end of the plaintext, the inner length. */
   private sealHi = new Uint32Array(64);
+  private sealLo = new Uint32Array(64);
   private sealPtEnd = new Int32Array(64);
   private sealInner = new Int32Array(64);
   private readonly decapOut = new DecapResults();
@@ -415,6 +416,7 @@ export class EspEngine {
     if (this.sealHi.length < n) {
       const cap = Math.max(n, this.sealHi.length * 2);
       this.sealHi = new Uint32Array(cap);
+      this.sealLo = new Uint32Array(cap);
       this.sealPtEnd = new Int32Array(cap);
       this.sealInner = new Int32Array(cap);
     }
@@ -457,7 +459,7 @@ export class EspEngine {
       if (sa === undefined || out === undefined) continue;
       const espOff = r.offset[i]!;
       try {
-        sa.transform.seal(out, espOff, this.sealPtEnd[i]!, sa.esn, this.sealHi[i]!);
+        sa.transform.seal(out, espOff, this.sealPtEnd[i]!, sa.esn, this.sealHi[i]!, this.sealLo[i]!);
       } catch {
         r.status[i] = EncapStatus.Drop;
         r.reason[i] = DropReason.CryptoError;
@@ -576,6 +578,7 @@ export class EspEngine {
     out[p++] = nh;
     // The seal itself runs in sealFramed, after the whole batch is framed.
     this.sealHi[i] = hi;
+    this.sealLo[i] = lo;
     this.sealPtEnd[i] = p;
     this.sealInner[i] = len;
     const end = p + t.icvBytes;

@@ -66,8 +66,10 @@ export interface EspTransform {
   /**
    * Encrypts buf[espOff + 8 + ivBytes, ptEnd) in place and writes the ICV at ptEnd. The header and IV must already
    * be in place; `seqHi` is the unsent high half of an ESN (pass `esn = false` to leave it out of the ICV).
+   * `seqLo`, when given, is the sequence number writeIv was called with: a counter-IV AEAD then builds its nonce
+   * from (seqHi, seqLo) instead of reading the IV back from the packet.
    */
-  seal(buf: Uint8Array, espOff: number, ptEnd: number, esn: boolean, seqHi: number): void;
+  seal(buf: Uint8Array, espOff: number, ptEnd: number, esn: boolean, seqHi: number, seqLo?: number): void;
   /**
    * Verifies the ICV of buf[espOff, end) and decrypts the payload in place. Returns false when the ICV does not
    * verify (nothing is decrypted then).
@@ -306,8 +308,16 @@ function aeadTransform(name: string, ctx: AeadContext, saltIn: Uint8Array, shape
     padAlign: 4,
     cipherBlock: 1,
     writeIv: writeCounterIv,
-    seal(buf, espOff, ptEnd, esn, seqHi) {
-      const aadOff = prepare(buf, espOff, esn, seqHi);
+    seal(buf, espOff, ptEnd, esn, seqHi, seqLo) {
+      let aadOff: number;
+      if (seqLo === undefined || esn) {
+        aadOff = prepare(buf, espOff, esn, seqHi);
+      } else {
+        // The IV is the 64-bit sequence number writeIv put there (RFC 4106 section 3.1); the AAD is the header.
+        nonceDv.setUint32(saltLen, seqHi);
+        nonceDv.setUint32(saltLen + 4, seqLo);
+        aadOff = espOff;
+      }
       const ptOff = espOff + ESP_HEADER_BYTES + 8;
       ip.seal(buf, ptOff, ptEnd - ptOff, aadOff, esn ? 12 : 8);
     },
