@@ -52,6 +52,29 @@ describe('ip monitor lines -> rtnetlink events', () => {
     expect(m.failure).toMatch(/cannot run \/nonexistent\/ip: .*ENOENT/);
   });
 
+  it('the monitor does not outlive its process, even one killed with SIGKILL', async () => {
+    // A Node process that starts a monitor (here `sleep`, named by its argument) and is then SIGKILLed.
+    const src = `import { NetlinkMonitor } from ${JSON.stringify(new URL('./netlink-monitor.ts', import.meta.url).pathname)};
+const m = new NetlinkMonitor({ command: ['sleep', '30'] });
+await m.start(); console.log('started'); setInterval(() => {}, 1000);`;
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', src], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('started') && resolve()));
+    const alive = (pid: string) => spawnSync('kill', ['-0', pid]).status === 0;
+    const guard = spawnSync('pgrep', ['-P', String(child.pid), '-x', 'sh']).stdout.toString().trim().split('\n')[0] ?? '';
+    expect(guard).not.toBe('');
+    // The monitor (sleep, exec'd by its own sh) runs under the guard, and keeps running while its parent lives.
+    await new Promise((r) => setTimeout(r, 300));
+    const monitor = spawnSync('pgrep', ['-f', `^sleep 30$`, '-P', guard]).stdout.toString().trim();
+    expect(monitor, 'the monitor runs').not.toBe('');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const until = Date.now() + 3000;
+    while (Date.now() < until && (alive(guard) || alive(monitor))) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(monitor), `monitor ${monitor} outlived its process`).toBe(false);
+    expect(alive(guard), `guard ${guard} outlived its process`).toBe(false);
+  }, 20_000);
+
   it.skipIf(process.getuid?.() !== 0 || spawnSync('ip', ['netns', 'list']).status !== 0)('sees an address appear and go in a network namespace (root)', async () => {
     const ns = `cyg-nlm-${process.pid}`;
     const ip = (...a: string[]) => spawnSync('ip', ['netns', 'exec', ns, 'ip', ...a], { encoding: 'utf8' });

@@ -10,7 +10,15 @@
  * `ip`), its output for these messages is stable, and a crashed monitor is restarted. Where `ip` is missing the
  * daemon keeps polling the interface list (late-bind.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+
+/**
+ * The monitor runs under a small shell that kills it when our end of its stdin closes: when the daemon exits,
+ * even by SIGKILL, `ip monitor` would otherwise live on (it only notices a closed stdout at its next event, and
+ * Node has no PR_SET_PDEATHSIG). The shell exits with the monitor's status when the monitor ends by itself.
+ */
+// (An asynchronous list's stdin is /dev/null in a non-interactive shell: the watcher reads ours through fd 3.)
+const GUARD = 'exec 3<&0; "$@" </dev/null & m=$!; (cat <&3 >/dev/null; kill $m 2>/dev/null) & exec 3<&-; wait $m';
 
 export type NetlinkEvent =
   | {
@@ -90,10 +98,17 @@ export class NetlinkMonitor {
   /** Starts the monitor; resolves true once it runs, false (with `failure`) when it cannot (no `ip`). */
   start(): Promise<boolean> {
     this.stopped = false;
-    const [cmd, ...args] = this.opts.command ?? ['ip', '-o', 'monitor', 'address', 'link'];
+    const command = this.opts.command ?? ['ip', '-o', 'monitor', 'address', 'link'];
+    const cmd = command[0] ?? 'ip';
+    // The guard shell starts anything; whether the monitor itself can run is asked first.
+    const probe = spawnSync('sh', ['-c', 'command -v "$0" >/dev/null', cmd]);
+    if (probe.error || probe.status !== 0) {
+      this.failure = `cannot run ${cmd}: ${probe.error ? probe.error.message : 'not found (ENOENT)'}`;
+      return Promise.resolve(false);
+    }
     return new Promise((resolve) => {
       let settled = false;
-      const child = spawn(cmd ?? 'ip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn('sh', ['-c', GUARD, 'netlink-monitor', ...command], { stdio: ['pipe', 'pipe', 'pipe'] });
       this.child = child;
       child.stdout?.setEncoding('utf8');
       child.stdout?.on('data', (chunk: string) => this.feed(chunk));
@@ -113,6 +128,8 @@ export class NetlinkMonitor {
       });
       child.once('exit', (code, signal) => {
         this.child = undefined;
+        // Ends the guard's `cat` (its subshell outlives a monitor that exited by itself).
+        child.stdin?.destroy();
         if (this.stopped || !settled) return;
         this.opts.log?.(1, `address monitor exited (${signal ?? `code ${code}`}), restarting`);
         this.restartTimer = setTimeout(() => void this.start(), this.opts.restartMs ?? 1000);
@@ -124,6 +141,8 @@ export class NetlinkMonitor {
   stop(): void {
     this.stopped = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    // Closing its stdin makes the guard kill the monitor; the signal is for the guard shell itself.
+    this.child?.stdin?.end();
     this.child?.kill();
     this.child = undefined;
   }
