@@ -28,14 +28,14 @@ export function childSelectors(sa: IkeSa, cfg: ChildConfig): { local: TrafficSel
   const localHosts = sa.requestingVips
     ? connOf(sa, 'childSelectors').vips.map((v) => new Uint8Array(parseIp(v)?.length ?? 4))
     : sa.virtualIps.length > 0
-      ? sa.virtualIps.map((a) => parseIp(a)!).filter(Boolean)
+      ? sa.virtualIps.flatMap(ipBytes)
       : hostAddrs(sa.local.address);
   if (sa.requestingVips) {
     const open = localHosts.map((z) => ({ tsType: z.length === 4 ? 7 : 8, ipProtocol: 0, startPort: 0, endPort: 65535, startAddr: z, endAddr: new Uint8Array(z.length).fill(0xff) }));
     const local = cfg.localTs.flatMap((t) => ('dynamic' in t ? open.map((o) => ({ ...o, ipProtocol: t.ipProtocol, startPort: t.startPort, endPort: t.endPort })) : [t]));
     return { local, remote: resolveConfigured(cfg.remoteTs, hostAddrs(sa.remote.address)) };
   }
-  const remoteHosts = sa.peerVirtualIps.length > 0 ? sa.peerVirtualIps.map((a) => parseIp(a)!).filter(Boolean) : hostAddrs(sa.remote.address);
+  const remoteHosts = sa.peerVirtualIps.length > 0 ? sa.peerVirtualIps.flatMap(ipBytes) : hostAddrs(sa.remote.address);
   return { local: resolveConfigured(cfg.localTs, localHosts), remote: resolveConfigured(cfg.remoteTs, remoteHosts) };
 }
 
@@ -258,6 +258,16 @@ export function ourExchangeLost(ours: { Ni: Uint8Array; Nr: Uint8Array }, theirs
 
 export function compareNonces(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  for (let i = 0; i < n; i++) {
+    const x = a[i] ?? 0; // i < both lengths: never the default
+    const y = b[i] ?? 0;
+    if (x !== y) return x - y;
+  }
   return a.length - b.length;
+}
+
+/** A virtual IP as address bytes, none if it does not parse (leases and CP replies are checked before). */
+function ipBytes(a: string): Uint8Array[] {
+  const b = parseIp(a);
+  return b ? [b] : [];
 }

@@ -326,15 +326,22 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
     }
   }
   if (!conn || !sel) {
-    ctx.log('cfg', 0, undefined, `${explainMismatch(candidates[0]!.proposals, saP.proposals, ProtocolId.IKE)}`);
+    const first = candidates[0];
+    if (first) ctx.log('cfg', 0, undefined, explainMismatch(first.proposals, saP.proposals, ProtocolId.IKE));
     ctx.log('ike', 0, undefined, `received proposals unacceptable, sending NO_PROPOSAL_CHOSEN to ${fmt(remote)}`);
     answer([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
     return;
   }
-  if (sel.set.ke !== keP.group) {
+  const group = sel.set.ke;
+  if (group === undefined) {
+    // IKE proposals always carry a key exchange method (RFC 7296 3.3.3); one without is unusable.
+    answer([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
+    return;
+  }
+  if (group !== keP.group) {
     // RFC 7296 1.2: the KE payload's group is not the one we selected: ask for ours.
-    ctx.log('ike', 1, undefined, `DH group ${keP.group} unacceptable, requesting ${sel.set.ke} from ${fmt(remote)}`);
-    answer([notify(NotifyType.INVALID_KE_PAYLOAD, u16be(sel.set.ke!))]);
+    ctx.log('ike', 1, undefined, `DH group ${keP.group} unacceptable, requesting ${group} from ${fmt(remote)}`);
+    answer([notify(NotifyType.INVALID_KE_PAYLOAD, u16be(group))]);
     return;
   }
   // Cookies (RFC 7296 2.6) and the half-open limits were checked by the endpoint before this request was parsed
@@ -352,7 +359,7 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   // An IKE_SA_INIT on the NAT-T port (a peer reauthenticating after NAT-T, or forcing encapsulation from the
   // start) is answered there, with the non-ESP marker on every message of this SA (RFC 3948 2.2).
   sa.encapsulated = marker;
-  sa.ke = ctx.crypto.createKeyExchange(sel.set.ke!, ctx.random);
+  sa.ke = ctx.crypto.createKeyExchange(group, ctx.random);
   let gir: Uint8Array;
   try {
     gir = sa.ke.computeSharedSecret(keP.data);

@@ -217,10 +217,10 @@ export function respondRekeyIke(ctx: EndpointContext, sa: IkeSa, req: readonly P
     return;
   }
   const conn = connOf(sa, 'respondRekeyIke');
-  const saP = findPayload(req, PayloadType.SA)!;
+  const saP = findPayload(req, PayloadType.SA);
   const ni = findPayload(req, PayloadType.NONCE) as NoncePayload | undefined;
   const keP = findPayload(req, PayloadType.KE) as KePayload | undefined;
-  if (!ni || !keP) {
+  if (!saP || !ni || !keP) {
     answer([notify(NotifyType.INVALID_SYNTAX)]);
     return;
   }
@@ -230,14 +230,19 @@ export function respondRekeyIke(ctx: EndpointContext, sa: IkeSa, req: readonly P
     answer([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
     return;
   }
-  if (sel.set.ke !== keP.group) {
-    answer([notify(NotifyType.INVALID_KE_PAYLOAD, u16be(sel.set.ke!))]);
+  const group = sel.set.ke;
+  if (group === undefined) {
+    answer([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
+    return;
+  }
+  if (group !== keP.group) {
+    answer([notify(NotifyType.INVALID_KE_PAYLOAD, u16be(group))]);
     return;
   }
   let ke: KeyExchange | undefined;
   let gir: Uint8Array;
   try {
-    ke = ctx.crypto.createKeyExchange(sel.set.ke!, ctx.random);
+    ke = ctx.crypto.createKeyExchange(group, ctx.random);
     gir = ke.computeSharedSecret(keP.data);
   } catch (e) {
     ke?.dispose();
