@@ -373,6 +373,7 @@ export class Daemon {
   reload(next: DaemonConfig, diff: ConfigDiff, settings?: GlobalSettings): void {
     const changed = settings !== undefined && endpointSettingsDiffer(this.globalSettings, settings);
     if (settings !== undefined) this.globalSettings = settings;
+    if (settings !== undefined) this.gateway.setReuseIkeSa(settings.reuseIkeSa ?? true);
     this.config = next;
     this.tcp.setPeers(tcpPeers(next.connections, next.tcpEncap, isDnsName));
     for (const name of remoteNames(next.connections, isDnsName)) this.resolver.refresh(name);

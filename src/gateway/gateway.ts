@@ -387,6 +387,13 @@ export class Gateway {
     return { address, port: conn.remotePort };
   }
 
+  /** charon.reuse_ikesa changed (a reload of the settings file): applies to the next child brought up. */
+  setReuseIkeSa(on: boolean): void {
+    if (this.starter.reuseIkeSa === on) return;
+    this.starter.reuseIkeSa = on;
+    this.log('cfg', 1, `reuse_ikesa = ${on ? 'yes' : 'no'}`);
+  }
+
   /**
    * The driver's resolver has new answers: start_action = start children that could not initiate for want of an
    * address try again (as charon.retry_initiate_interval does in strongSwan).

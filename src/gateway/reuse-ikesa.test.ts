@@ -95,6 +95,17 @@ describe('reuse_ikesa: further CHILD SAs over the IKE SA of the connection', () 
     expect(ikeSaInits(a)).toBe(2);
   });
 
+  it('reuse_ikesa changed at a reload applies to the next child', () => {
+    const { sim, a, b } = pair({ start: ['a'] });
+    a.gateway.start(sim.now);
+    b.gateway.start(sim.now);
+    expect(sim.runUntil(() => childNames(a).length === 1, { maxTime: 10_000 }).ok).toBe(true);
+    a.gateway.setReuseIkeSa(false);
+    expect(a.logs).toContain('cfg1 reuse_ikesa = no');
+    expect(a.gateway.initiate('gw', sim.now, 'b')).not.toBe(sas(a)[0]!.sa.id);
+    expect(sim.runUntil(() => sas(a).length === 2 && childNames(a).length === 2, { maxTime: 10_000 }).ok).toBe(true);
+  });
+
   it('two start_action = start children: the second waits for the IKE SA being set up, then CREATE_CHILD_SA', () => {
     const { sim, a, b } = pair({ start: ['a', 'b'] });
     a.gateway.start(sim.now);
