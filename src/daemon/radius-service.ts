@@ -27,6 +27,14 @@ export interface RadiusServiceOptions {
   readonly counters?: (ikeSaUniqueId: number) => TrafficCounters | undefined;
 }
 
+/** How a RADIUS session is found again when its IKE SA comes up: connection, peer "ip[port]" and IKE identity. */
+function sessionKey(connection: string | undefined, remote: { address: string; port: number } | undefined, ikeIdentity: string): string {
+  return `${connection ?? ''}\u0000${remote ? `${remote.address}[${remote.port}]` : ''}\u0000${ikeIdentity}`;
+}
+
+/** EAP-RADIUS sessions kept for the ike-up that follows them (a peer that never finishes IKE_AUTH is dropped first). */
+const MAX_REMEMBERED_SESSIONS = 1024;
+
 export class RadiusService {
   readonly driver: RadiusSocketDriver;
   /** Present with `accounting = yes`. */
@@ -34,10 +42,13 @@ export class RadiusService {
   private interimTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
   private readonly log: RadiusLog;
+  private counters: ((ikeSaUniqueId: number) => TrafficCounters | undefined) | undefined;
+  /** The latest EAP-RADIUS session per connection, peer and IKE identity (sessionKey), until its IKE SA is up. */
+  private readonly recent = new Map<string, RadiusEapServer>();
 
   constructor(
     readonly settings: RadiusSettings,
-    private readonly opts: RadiusServiceOptions = {},
+    opts: RadiusServiceOptions = {},
   ) {
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? (() => {});
@@ -52,6 +63,7 @@ export class RadiusService {
           log: this.log,
         })
       : undefined;
+    this.counters = opts.counters;
     this.log('cfg', 1, `loaded ${settings.servers.length} RADIUS server configuration${settings.servers.length === 1 ? '' : 's'}`);
   }
 
@@ -61,7 +73,7 @@ export class RadiusService {
    */
   eapServer(identity: string, context: RadiusSessionContext, eapIdentifier?: number): RadiusEapServer {
     const acctSessionId = this.accounting && context.ikeSaUniqueId !== undefined ? this.accounting.sessionId(context.ikeSaUniqueId) : undefined;
-    return new RadiusEapServer({
+    const server = new RadiusEapServer({
       client: this.driver.client,
       identity,
       context: acctSessionId !== undefined && context.acctSessionId === undefined ? { ...context, acctSessionId } : context,
@@ -71,6 +83,37 @@ export class RadiusService {
       ...(eapIdentifier !== undefined ? { eapIdentifier } : {}),
       log: this.log,
     });
+    const key = sessionKey(context.connectionName, context.remote, identity);
+    this.recent.delete(key);
+    this.recent.set(key, server);
+    for (const k of this.recent.keys()) {
+      if (this.recent.size <= MAX_REMEMBERED_SESSIONS) break;
+      this.recent.delete(k);
+    }
+    return server;
+  }
+
+  /**
+   * The EAP-RADIUS session that authenticated the peer of an IKE SA that just came up (the IKE core does not yet
+   * tell which EAP session belongs to which IKE SA: matched by connection, peer address and IKE identity), if it
+   * ended with an Access-Accept. Forgotten once taken.
+   */
+  takeSession(connection: string, remote: { address: string; port: number }, ikeIdentity: string): RadiusEapServer | undefined {
+    const key = sessionKey(connection, remote, ikeIdentity);
+    const s = this.recent.get(key);
+    if (!s) return undefined;
+    this.recent.delete(key);
+    return s.accepted ? s : undefined;
+  }
+
+  /** Where Interim-Updates get an IKE SA's counters (the daemon's accounting wiring, radius-accounting-wiring.ts). */
+  setCounterSource(counters: (ikeSaUniqueId: number) => TrafficCounters | undefined): void {
+    this.counters = counters;
+  }
+
+  /** An IKE SA with an accounting session was rekeyed: the session continues under the new id. */
+  ikeRekeyed(oldId: number, newId: number): void {
+    if (this.accounting?.rekeyed(oldId, newId, this.now())) this.armInterim();
   }
 
   /** Accounting Start for an IKE SA that came up (no-op without `accounting = yes`). */
@@ -113,7 +156,7 @@ export class RadiusService {
     const due = acct.dueInterims(now);
     const sends: Promise<unknown>[] = [];
     for (const id of due) {
-      const c = this.opts.counters?.(id);
+      const c = this.counters?.(id);
       if (!c) {
         // no counters (SA gone without ikeDown, or no source wired): send nothing false, try next interval
         acct.deferInterim(id, now);

@@ -47,7 +47,7 @@ export interface AccountingResult {
 export type TerminateCauseValue = (typeof TerminateCause)[keyof typeof TerminateCause];
 
 interface Entry {
-  readonly info: AccountingSessionInfo;
+  info: AccountingSessionInfo;
   readonly sessionId: string;
   readonly createdAt: number;
   intervalMs: number;
@@ -103,6 +103,20 @@ export class RadiusAccounting {
     this.sessions.set(info.ikeSaUniqueId, entry);
     if (intervalMs > 0) this.log('cfg', 1, `scheduling RADIUS Interim-Updates every ${Math.round(intervalMs / 1000)}s`);
     return this.send(entry, AcctStatus.START, []);
+  }
+
+  /**
+   * The IKE SA was rekeyed (RFC 7296 2.18): its session continues under the new SA's unique id with the same
+   * Acct-Session-Id and start time, as strongSwan's ike_rekey hook; the Interim-Update schedule restarts.
+   */
+  rekeyed(oldId: number, newId: number, now: number): boolean {
+    const e = this.sessions.get(oldId);
+    if (!e || oldId === newId || this.sessions.has(newId)) return false;
+    this.sessions.delete(oldId);
+    e.info = { ...e.info, ikeSaUniqueId: newId };
+    if (e.intervalMs > 0) e.nextInterimAt = now + e.intervalMs;
+    this.sessions.set(newId, e);
+    return true;
   }
 
   /** The cause the Stop will carry (default User-Request). */
