@@ -32,6 +32,7 @@ import { gatewayStatus, statusLines, writeStatusFile, type DaemonStatus } from '
 import { UpdownRunner } from './updown.js';
 import { daemonEapProvider } from './eap-provider.js';
 import { RadiusService } from './radius-service.js';
+import { RadiusAccountingWiring } from './radius-accounting-wiring.js';
 import type { EapProvider } from '../ike/eap-provider.js';
 import { TcpEncapNet, tcpPeers } from './tcp-encap-net.js';
 
@@ -120,6 +121,8 @@ export class Daemon {
   private addressPoll: NodeJS.Timeout | undefined;
   /** eap-radius (strongswan.conf charon.plugins.eap-radius): the RADIUS client and accounting. */
   private radius: RadiusService | undefined;
+  /** Accounting Start/Interim/Stop from the IKE events, with `accounting = yes` (radius-accounting-wiring.ts). */
+  readonly radiusAccounting: RadiusAccountingWiring | undefined;
   private wakeScheduled = false;
 
   constructor(private readonly opts: DaemonOptions) {
@@ -175,6 +178,7 @@ export class Daemon {
       reqidOf: (c) => this.gateway.childExtras(c).reqId,
       ...(opts.tun ? { interfaceName: opts.tun.name } : {}),
     });
+    this.radiusAccounting = this.radius?.accounting ? new RadiusAccountingWiring(this, this.radius) : undefined;
   }
 
   // ------------------------------------------------------------------ lifecycle
