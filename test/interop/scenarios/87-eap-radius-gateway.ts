@@ -159,6 +159,10 @@ secrets {
   // An Interim-Update with the pings counted (every 2 s).
   const interim = await waitFor('FreeRADIUS: Interim-Update for carol with traffic', async () => ofType(await carolRecs(), 'Interim-Update').find((r) => Number(r['Acct-Input-Octets'] ?? 0) > 0), 10_000, 200);
 
+  // strongSwan's own count of the same traffic, to compare the Stop with (its in = our Output, its out = our Input)
+  const swanChild = (await swan.listSas()).find((s) => s.name === 'carol')?.children[0];
+  assert.ok(swanChild, 'strongSwan lists carol\'s CHILD SA');
+
   // down: the client deletes the IKE SA; the gateway sends the Stop with the final counters
   const down = await swan.terminate('carol', { timeoutS: 10 });
   assert.equal(down.code, 0, `strongSwan deletes carol's IKE SA:\n${down.stdout}${down.stderr}`);
@@ -181,9 +185,11 @@ secrets {
   assert.ok(outOctets >= min, `Acct-Output-Octets counts the pings: ${outOctets} >= ${min}`);
   assert.ok(Number(stop['Acct-Input-Packets']) >= 2 * PINGS && Number(stop['Acct-Output-Packets']) >= 2 * PINGS, `packet counters: ${JSON.stringify(stop)}`);
   assert.ok(inOctets >= Number(interim['Acct-Input-Octets']), 'the Stop counts at least what the Interim-Update did');
+  assert.equal(inOctets, swanChild.bytesOut, `Acct-Input-Octets ${inOctets} = strongSwan's bytes out ${swanChild.bytesOut}`);
+  assert.equal(outOctets, swanChild.bytesIn, `Acct-Output-Octets ${outOctets} = strongSwan's bytes in ${swanChild.bytesIn}`);
   assert.equal(stop['Acct-Terminate-Cause'], 'User-Request', `Acct-Terminate-Cause: ${stop['Acct-Terminate-Cause']}`);
   assert.ok(stop['Calling-Station-Id']?.startsWith(right.outer4), `Calling-Station-Id names the client: ${stop['Calling-Station-Id']}`);
-  ctx.log(`accounting for carol: session ${session}, Stop in ${inOctets} B / ${stop['Acct-Input-Packets']} pkts, out ${outOctets} B / ${stop['Acct-Output-Packets']} pkts, interim in ${interim['Acct-Input-Octets']} B`);
+  ctx.log(`accounting for carol: session ${session}, Stop in ${inOctets} B / ${stop['Acct-Input-Packets']} pkts, out ${outOctets} B / ${stop['Acct-Output-Packets']} pkts, interim in ${interim['Acct-Input-Octets']} B; strongSwan in ${swanChild.bytesIn} B, out ${swanChild.bytesOut} B`);
 
   // dave, wrong password: Access-Reject, AUTHENTICATION_FAILED at the client, nothing left at the gateway
   const bad = await swan.initiate('dave-net', { ike: 'dave', timeoutS: 20, allowFail: true });
