@@ -184,7 +184,14 @@ export function toIkeConnections(config: SwanctlConfig, certs?: CertResolver): I
 /** swanctl `pools` as the IKE endpoint's address pools (a subnet leaves out network and broadcast). */
 export function toIkePools(config: SwanctlConfig): AddressPoolConfig[] {
   return [...config.pools.values()].map((p: PoolConfig) =>
-    guard(`pool ${p.name}`, p, () => parsePool(p.name, p.addrs.text, p.dns.map((d) => d.text))),
+    guard(`pool ${p.name}`, p, () =>
+      parsePool(
+        p.name,
+        p.addrs.text,
+        p.dns.map((d) => d.text),
+        { nbns: p.nbns.map((d) => d.text), netmask: p.attributes.get('netmask'), subnet: p.attributes.get('subnet') },
+      ),
+    ),
   );
 }
 

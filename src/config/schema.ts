@@ -429,9 +429,9 @@ export const POOL_KEYS: Readonly<Record<string, KeyInfo>> = {
   dns: yes,
   nbns: yes,
   dhcp: no(),
-  netmask: no(),
+  netmask: yes,
   server: no(),
-  subnet: no(),
+  subnet: yes,
   split_include: no(),
   split_exclude: no(),
 };
