@@ -101,7 +101,20 @@ export type IkeEvent =
       readonly connection: string;
       readonly child: string;
     }
-  | { readonly type: 'vip-assigned'; readonly ikeSaId: number; readonly addresses: readonly string[]; readonly dns: readonly string[] }
+  | {
+      /**
+       * Our virtual IPs and what came with them in the CFG_REPLY (RFC 7296 3.15.1). `subnets` are the gateway's
+       * protected subnets in CIDR form (INTERNAL_IP4/6_SUBNET, 3.15.2): the driver routes them into the tunnel for a
+       * split tunnel. `nbns` (NetBIOS name servers) and `netmask` are reported only.
+       */
+      readonly type: 'vip-assigned';
+      readonly ikeSaId: number;
+      readonly addresses: readonly string[];
+      readonly dns: readonly string[];
+      readonly nbns?: readonly string[];
+      readonly netmask?: string;
+      readonly subnets?: readonly string[];
+    }
   | { readonly type: 'child-remove'; readonly child: ChildSaInfo; readonly reason: string }
   | { readonly type: 'child-failed'; readonly ikeSaId: number; readonly name: string; readonly notify: string; readonly message: string }
   | { readonly type: 'auth-failed'; readonly ikeSaId: number; readonly message: string }

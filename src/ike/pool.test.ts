@@ -37,6 +37,28 @@ describe('parsePool', () => {
   it('a DNS server that is not an address is a PoolError', () => {
     expect(() => parsePool('p', '10.3.0.0/24', ['dns.example'])).toThrow(/pool p: dns 'dns.example' is not an IP address/);
   });
+
+  it('nbns, netmask and subnet are parsed; a subnet loses its host bits and a bare address is a host', () => {
+    const p = parsePool('p', '10.3.0.0/24', [], { nbns: ['10.1.0.54', 'fd00::54'], netmask: ['255.255.240.0'], subnet: ['10.1.2.3/16', 'fd00:1::/64', '10.9.9.9'] });
+    expect(p.nbns?.map(formatIp)).toEqual(['10.1.0.54', 'fd00::54']);
+    expect(p.netmask?.map(formatIp)).toEqual(['255.255.240.0']);
+    expect(p.subnets?.map((s) => `${formatIp(s.address)}/${s.prefix}`)).toEqual(['10.1.0.0/16', 'fd00:1::/64', '10.9.9.9/32']);
+    const bare = parsePool('p', '10.3.0.0/24');
+    expect([bare.nbns, bare.netmask, bare.subnets]).toEqual([undefined, undefined, undefined]);
+  });
+
+  it.each([
+    [{ nbns: ['wins.example'] }, /pool p: nbns 'wins.example' is not an IP address/],
+    [{ netmask: ['255.255.0'] }, /pool p: netmask '255.255.0' is not an address like 255.255.255.0/],
+    [{ netmask: ['255.0.255.0'] }, /pool p: netmask '255.0.255.0' is not contiguous/],
+    [{ subnet: ['intranet/16'] }, /pool p: subnet 'intranet\/16' is not a CIDR subnet like 10.1.0.0\/16/],
+    [{ subnet: ['10.1.0.0/33'] }, /pool p: bad prefix in subnet '10.1.0.0\/33'/],
+    [{ subnet: ['10.1.0.0/1x'] }, /pool p: bad prefix in subnet/],
+    [{ subnet: ['fd00::/129'] }, /bad prefix in subnet 'fd00::\/129'/],
+  ])('%j is a PoolError naming the pool, the key and the text', (attrs, message) => {
+    expect(() => parsePool('p', '10.3.0.0/24', [], attrs)).toThrow(PoolError);
+    expect(() => parsePool('p', '10.3.0.0/24', [], attrs)).toThrow(message);
+  });
 });
 
 describe('AddressPool', () => {

@@ -13,6 +13,26 @@ export interface AddressPoolConfig {
   readonly last: Uint8Array;
   /** DNS servers announced with INTERNAL_IP4_DNS / INTERNAL_IP6_DNS. */
   readonly dns: readonly Uint8Array[];
+  /**
+   * The pool's other attributes (swanctl `nbns`, `netmask`, `subnet`), sent with every lease from this pool
+   * whether or not the client asked for them, as strongSwan 5.9.8's vici pools do.
+   */
+  readonly nbns?: readonly Uint8Array[];
+  readonly netmask?: readonly Uint8Array[];
+  readonly subnets?: readonly PoolSubnet[];
+}
+
+/** A protected subnet (RFC 7296 3.15.2 INTERNAL_IP4_SUBNET / INTERNAL_IP6_SUBNET), network address masked. */
+export interface PoolSubnet {
+  readonly address: Uint8Array;
+  readonly prefix: number;
+}
+
+/** swanctl pool keys beside `addrs` and `dns`, as written (lists of addresses or CIDR subnets). */
+export interface PoolAttributeText {
+  readonly nbns?: readonly string[];
+  readonly netmask?: readonly string[];
+  readonly subnet?: readonly string[];
 }
 
 export class PoolError extends Error {
@@ -23,19 +43,56 @@ export class PoolError extends Error {
 }
 
 /** `10.3.0.0/24` (254 leases), `10.3.0.10-10.3.0.20`, or a single address. */
-export function parsePool(name: string, addrs: string, dns: readonly string[] = []): AddressPoolConfig {
+export function parsePool(name: string, addrs: string, dns: readonly string[] = [], attrs: PoolAttributeText = {}): AddressPoolConfig {
   const parseDns = dns.map((d) => parseIp(d) ?? fail(`pool ${name}: dns '${d}' is not an IP address`));
+  const range = parseAddrs(name, addrs);
+  const extra = parseAttributes(name, attrs);
+  return { name, ...range, dns: parseDns, ...extra };
+}
+
+function parseAttributes(name: string, attrs: PoolAttributeText): Pick<AddressPoolConfig, 'nbns' | 'netmask' | 'subnets'> {
+  const out: { nbns?: Uint8Array[]; netmask?: Uint8Array[]; subnets?: PoolSubnet[] } = {};
+  if (attrs.nbns?.length) out.nbns = attrs.nbns.map((d) => parseIp(d.trim()) ?? fail(`pool ${name}: nbns '${d}' is not an IP address`));
+  if (attrs.netmask?.length) out.netmask = attrs.netmask.map((m) => parseNetmask(name, m.trim()));
+  if (attrs.subnet?.length) out.subnets = attrs.subnet.map((t) => parseSubnet(name, t.trim()));
+  return out;
+}
+
+/** strongSwan takes any address as `netmask`; a mask that is not contiguous is a typo, so it is refused here. */
+function parseNetmask(name: string, text: string): Uint8Array {
+  const m = parseIp(text) ?? fail(`pool ${name}: netmask '${text}' is not an address like 255.255.255.0`);
+  let seenZero = false;
+  for (const byte of m)
+    for (let bit = 7; bit >= 0; bit--) {
+      const one = ((byte >> bit) & 1) === 1;
+      if (one && seenZero) fail(`pool ${name}: netmask '${text}' is not contiguous (ones then zeros, like 255.255.255.0)`);
+      if (!one) seenZero = true;
+    }
+  return m;
+}
+
+/** `10.1.0.0/16` (host bits are cleared, as strongSwan's host_create_from_subnet does); a bare address is a host. */
+function parseSubnet(name: string, text: string): PoolSubnet {
+  const slash = text.indexOf('/');
+  const ip = parseIp(slash > 0 ? text.slice(0, slash) : text) ?? fail(`pool ${name}: subnet '${text}' is not a CIDR subnet like 10.1.0.0/16`);
+  const prefix = slash > 0 ? Number(text.slice(slash + 1)) : ip.length * 8;
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > ip.length * 8 || (slash > 0 && !/^[0-9]+$/.test(text.slice(slash + 1))))
+    fail(`pool ${name}: bad prefix in subnet '${text}'`);
+  return { address: prefixRange(ip, prefix).start, prefix };
+}
+
+function parseAddrs(name: string, addrs: string): { first: Uint8Array; last: Uint8Array } {
   const s = addrs.trim();
   const dash = s.indexOf('-');
   if (dash > 0) {
     const a = parseIp(s.slice(0, dash).trim());
     const b = parseIp(s.slice(dash + 1).trim());
     if (!a || !b || a.length !== b.length || compareAddr(a, b) > 0) fail(`pool ${name}: bad range '${s}'`);
-    return { name, first: a, last: b, dns: parseDns };
+    return { first: a, last: b };
   }
   const slash = s.indexOf('/');
   const base = parseIp(slash > 0 ? s.slice(0, slash) : s) ?? fail(`pool ${name}: '${s}' is not an address, subnet or range`);
-  if (slash < 0) return { name, first: base, last: base, dns: parseDns };
+  if (slash < 0) return { first: base, last: base };
   const bits = Number(s.slice(slash + 1));
   if (!Number.isInteger(bits) || bits < 0 || bits > base.length * 8) fail(`pool ${name}: bad prefix in '${s}'`);
   const r = prefixRange(base, bits);
@@ -43,7 +100,7 @@ export function parsePool(name: string, addrs: string, dns: readonly string[] = 
     increment(r.start, 1);
     increment(r.end, -1);
   }
-  return { name, first: r.start, last: r.end, dns: parseDns };
+  return { first: r.start, last: r.end };
 }
 
 function fail(msg: string): never {
