@@ -16,11 +16,11 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '../lib/exec.js';
-import { startFreeradius } from '../lib/freeradius.js';
+import { startFreeradius, type FreeradiusServer } from '../lib/freeradius.js';
 import type { ScenarioContext } from '../lib/scenario.js';
-import { DEFAULT_PLUGINS } from '../lib/strongswan.js';
-import { twoHosts } from '../lib/topology.js';
-import { establishedCygnet, startCygnet } from './20-cygnet-psk-responder.js';
+import { DEFAULT_PLUGINS, type StrongswanPeer } from '../lib/strongswan.js';
+import { twoHosts, type TwoHosts } from '../lib/topology.js';
+import { establishedCygnet, startCygnet, type CygnetSide } from './20-cygnet-psk-responder.js';
 
 export const name = 'eap-radius-gateway';
 export const timeoutMs = 90_000;
@@ -30,7 +30,19 @@ const IKE_PSK = 'gateway-authenticates-itself-with-this-psk';
 const RADIUS_SECRET = 'cygnet-radius-secret';
 const PINGS = 5;
 
-export async function run(ctx: ScenarioContext): Promise<void> {
+export interface EapRadiusSetup {
+  readonly h: TwoHosts;
+  readonly fr: FreeradiusServer;
+  readonly cyg: CygnetSide;
+  readonly swan: StrongswanPeer;
+}
+
+/**
+ * The lab of scenarios 87-89: FreeRADIUS (users carol and dave) in the gateway's namespace, cygnet gateway with
+ * eap-radius and accounting (`accounting_interval` seconds, 0 for none; `gatewayConnExtra`: more keys for the
+ * gateway's connection), strongSwan with connections carol (right password) and dave (wrong one).
+ */
+export async function eapRadiusSetup(ctx: ScenarioContext, opts: { accountingIntervalS?: number; gatewayConnExtra?: string; clientConnExtra?: string } = {}): Promise<EapRadiusSetup> {
   const h = await twoHosts(ctx.lab);
   const { left, right } = h;
   const fr = await startFreeradius(ctx, {
@@ -47,7 +59,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     local_addrs = ${left.outer4}
     remote_addrs = %any
     proposals = ${PROPOSALS}
-    local {
+${opts.gatewayConnExtra ?? ''}    local {
       auth = psk
       id = gw@cygnet.test
     }
@@ -87,8 +99,7 @@ secrets {
         }
       }
       accounting = yes
-      accounting_interval = 2
-    }
+${opts.accountingIntervalS ? `      accounting_interval = ${opts.accountingIntervalS}\n` : ''}    }
   }
 }
 `,
@@ -97,7 +108,7 @@ secrets {
     local_addrs = ${right.outer4}
     remote_addrs = ${left.outer4}
     proposals = ${PROPOSALS}
-    local {
+${opts.clientConnExtra ?? ''}    local {
       auth = eap-mschapv2
       id = ${conn}
     }
@@ -138,6 +149,12 @@ secrets {
   await cyg.peer.waitForLog(/loaded 1 RADIUS server configuration/, 5000);
   const swan = await ctx.startStrongswan({ ns: right.ns, swanctlConf: swanConf, plugins: [...DEFAULT_PLUGINS, 'md4', 'md5', 'eap-mschapv2', 'eap-identity'] });
   await swan.loadAll();
+  return { h, fr, cyg, swan };
+}
+
+export async function run(ctx: ScenarioContext): Promise<void> {
+  const { h, fr, cyg, swan } = await eapRadiusSetup(ctx, { accountingIntervalS: 2 });
+  const { left, right } = h;
 
   // carol: MSCHAPv2 with FreeRADIUS through the relay
   const up = await swan.initiate('carol-net', { ike: 'carol', timeoutS: 20 });
