@@ -67,3 +67,14 @@ export function checkLiveness(ctx: EndpointContext, sa: IkeSa, now: number): boo
 function firstConcrete(addrs: readonly string[]): string | undefined {
   return addrs.find((a) => a !== '%any' && a !== '%any4' && a !== '%any6' && !a.includes('/') && !a.includes('-'));
 }
+
+/**
+ * The ESP engine reports a byte/packet lifetime of CHILD SA `c`: soft starts a rekey, hard deletes it (strongSwan's
+ * rekey_bytes/packets and life_bytes/packets). Returns whether a deadline moved (the endpoint then runs timers).
+ */
+export function espLifetimeReached(c: ChildSa, kind: 'soft' | 'hard', now: number): boolean {
+  if (kind === 'hard') c.expireAt = now;
+  else if (c.state === 'INSTALLED') c.rekeyAt = now;
+  else return false;
+  return true;
+}

@@ -11,25 +11,26 @@
  */
 import type { CryptoBackend } from '../crypto/types.js';
 import type { RandomSource } from '../crypto/random.js';
-import { ExchangeType, NotifyType, type IkeHeader, type IkeHeaderInit, type Payload } from './codec/types.js';
+import { ExchangeType, type IkeHeader, type Payload } from './codec/types.js';
 import { DEFAULT_SETTINGS, type Address, type ChildConfig, type Credentials, type EndpointSettings, type IkeConnectionConfig } from './config.js';
 import type { ChildSaInfo, IkeDownReason, IkeEvent, IkeSaInfo, LogGroup, Transmit } from './events.js';
 import { IkeSa, spiHex, type ChildSa } from './ike-sa.js';
-import { decodeIkeHeader, encodePlainMessage } from './wire.js';
+import { decodeIkeHeader, } from './wire.js';
 import { IkeInitTask, respondIkeSaInit } from './tasks/ike-init.js';
 import { queueTask, resumeTask, runQueue, type TaskHost } from './tasks/manager.js';
 import { localEapProvider, type EapProvider } from './eap-provider.js';
+import { DeferredWork } from './deferred.js';
 import type { Task } from './tasks/task.js';
-import { notify } from './payload-util.js';
-import { nextDeadline, runTimers } from './lifecycle.js';
+import { runTimers, saDeadline } from './lifecycle.js';
 import { AddressPool, type AddressPoolConfig } from './pool.js';
 import type { CookieSecret, EndpointContext, Settled } from './context.js';
 import { exchangeName, fmt } from './format.js';
 import { countKeyExchanges, InitAdmission } from './limits.js';
+import { admitInitRequest } from './admission.js';
 import { initKey, SaTable } from './sa-table.js';
 import { TimerHeap } from './timer-heap.js';
 import { ChildSpiAllocator, newIkeSpi, random01 } from './spi.js';
-import { checkLiveness, createChild, initiateTarget, rekeyChild, rekeyIke, terminateChild, terminateIke } from './commands.js';
+import { checkLiveness, createChild, espLifetimeReached, initiateTarget, rekeyChild, rekeyIke, terminateChild, terminateIke } from './commands.js';
 import { answerMajorVersion, retransmitDue, sendRequest, sendResponse, type OutboundHost } from './outbound.js';
 import { handleRequest, handleResponse, type DispatchHost } from './dispatch.js';
 import { afterDown, reauthenticate, uniqueConfigs, type StartIke } from './restart.js';
@@ -82,9 +83,8 @@ export class IkeEndpoint implements EndpointContext {
   /** The latest time the driver gave us (for actions triggered inside destroySa). */
   private lastNow = 0;
   readonly eap: EapProvider;
-  private readonly wake: (() => void) | undefined;
   /** Continuations of settled asynchronous work (defer), run at the next handleTimeout. */
-  private readonly ready: { sa: IkeSa; run: (now: number) => void }[] = [];
+  private readonly deferred: DeferredWork;
   private childCounter = 0;
   private faults = 0;
 
@@ -98,7 +98,7 @@ export class IkeEndpoint implements EndpointContext {
     this.conns = opts.connections;
     for (const p of opts.pools ?? []) this.poolMap.set(p.name, new AddressPool(p));
     this.eap = opts.eap ?? localEapProvider({ random: opts.random });
-    this.wake = opts.wake;
+    this.deferred = new DeferredWork(opts.wake);
   }
 
   pools(): ReadonlyMap<string, AddressPool> {
@@ -174,28 +174,7 @@ export class IkeEndpoint implements EndpointContext {
     this.sas.expireCharges(now);
     const key = initKey(header.spiI, remote);
     // Only a request that could create an SA is admitted or charged; respondIkeSaInit drops the others at once.
-    const fresh = header.messageId === 0 && header.spiR.every((b) => b === 0);
-    if (fresh && !this.sas.byInitKey(key)) {
-      if (this.sas.charged(key)) {
-        this.log('net', 2, undefined, `IKE_SA_INIT request from ${fmt(remote)} repeats one that failed, dropped`);
-        return;
-      }
-      const a = this.admission.admit(data, remote.address, now, this.settings, {
-        halfOpen: () => this.sas.halfOpenCount(),
-        halfOpenFrom: (address) => this.sas.halfOpenFrom(address),
-        total: () => this.sas.size,
-      });
-      if (a.kind === 'drop') {
-        this.log('net', 1, undefined, a.message);
-        return;
-      }
-      if (a.kind === 'cookie') {
-        this.log('net', 2, undefined, `sending COOKIE notify to ${remote.address}`);
-        const h: IkeHeaderInit = { spiI: header.spiI, spiR: new Uint8Array(8), exchangeType: ExchangeType.IKE_SA_INIT, flags: { initiator: false, response: true, version: false }, messageId: 0 };
-        this.sendRaw(marker, encodePlainMessage(h, [notify(NotifyType.COOKIE, a.cookie)]), local, remote);
-        return;
-      }
-    }
+    if (!admitInitRequest(this, this.admission, this.sas, { data, header, local, remote, marker, key }, now)) return;
     const before = this.keCount;
     this.guard(undefined, 'IKE_SA_INIT request', () => respondIkeSaInit(this, data, header, local, remote, now, marker), () => this.sas.byInitKey(key));
     if (this.keCount !== before && !this.sas.byInitKey(key)) this.sas.charge(key, remote.address, now + this.settings.halfOpenTimeoutMs);
@@ -213,7 +192,7 @@ export class IkeEndpoint implements EndpointContext {
     this.lastNow = Math.max(this.lastNow, now);
     this.sas.expireCharges(now);
     this.settle();
-    for (const r of this.ready.splice(0)) {
+    for (const r of this.deferred.take()) {
       if (!this.sas.has(r.sa) || r.sa.state === 'DESTROYING') continue;
       this.dirty.add(r.sa);
       try {
@@ -243,7 +222,7 @@ export class IkeEndpoint implements EndpointContext {
 
   nextTimeout(): number | undefined {
     this.settle();
-    if (this.ready.length > 0) return this.lastNow;
+    if (this.deferred.pending) return this.lastNow;
     const a = this.timers.peek();
     const b = this.sas.nextChargeExpiry();
     return a === undefined ? b : b === undefined ? a : Math.min(a, b);
@@ -257,25 +236,12 @@ export class IkeEndpoint implements EndpointContext {
     return this.eventQueue.shift();
   }
 
-  /** The earliest deadline of one SA: retransmission, half-open timeout, lifetimes and timers, reassembly age. */
-  private deadlineOf(sa: IkeSa): number | undefined {
-    let next = nextDeadline(this, sa);
-    const take = (t: number | undefined): void => {
-      if (t !== undefined && (next === undefined || t < next)) next = t;
-    };
-    take(sa.pending?.deadline);
-    if (sa.state === 'CONNECTING') take(sa.halfOpenDeadline);
-    const age = this.settings.reassembly.timeoutMs;
-    for (const r of [sa.reassembly.request, sa.reassembly.response]) if (r?.startedAt !== undefined) take(r.startedAt + age + 1);
-    return next;
-  }
-
   /** Brings indexes, half-open counts and deadlines of the SAs touched since the last call up to date. */
   private settle(): void {
     for (const sa of this.dirty) {
       if (this.sas.has(sa) && sa.state !== 'DESTROYING') {
         this.sas.sync(sa);
-        this.timers.set(sa, this.deadlineOf(sa));
+        this.timers.set(sa, saDeadline(this, sa));
       } else {
         this.timers.set(sa, undefined);
       }
@@ -350,13 +316,7 @@ export class IkeEndpoint implements EndpointContext {
    */
   espExpired(spiIn: number, kind: 'soft' | 'hard', now: number): void {
     const f = this.sas.childBySpi(spiIn, true);
-    if (!f) return;
-    const c = f.child;
-    if (kind === 'soft') {
-      if (c.state === 'INSTALLED') c.rekeyAt = now;
-    } else {
-      c.expireAt = now;
-    }
+    if (!f || !espLifetimeReached(f.child, kind, now)) return;
     this.dirty.add(f.sa);
     this.handleTimeout(now);
   }
@@ -438,14 +398,7 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   defer<T>(sa: IkeSa, work: Promise<T>, then: (outcome: Settled<T>, now: number) => void): void {
-    const done = (outcome: Settled<T>): void => {
-      this.ready.push({ sa, run: (now) => then(outcome, now) });
-      this.wake?.();
-    };
-    work.then(
-      (value) => done({ ok: true, value }),
-      (error: unknown) => done({ ok: false, error }),
-    );
+    this.deferred.add(sa, work, then);
   }
 
   queueTask(sa: IkeSa, task: Task, now: number, opts?: { first?: boolean }): void {

@@ -40,6 +40,19 @@ export function nextDeadline(ctx: EndpointContext, sa: IkeSa): number | undefine
   return next;
 }
 
+/** The earliest deadline of one SA: retransmission, half-open timeout, lifetimes and timers, reassembly age. */
+export function saDeadline(ctx: EndpointContext, sa: IkeSa): number | undefined {
+  let next = nextDeadline(ctx, sa);
+  const take = (t: number | undefined): void => {
+    if (t !== undefined && (next === undefined || t < next)) next = t;
+  };
+  take(sa.pending?.deadline);
+  if (sa.state === 'CONNECTING') take(sa.halfOpenDeadline);
+  const age = ctx.settings.reassembly.timeoutMs;
+  for (const r of [sa.reassembly.request, sa.reassembly.response]) if (r?.startedAt !== undefined) take(r.startedAt + age + 1);
+  return next;
+}
+
 export function runTimers(ctx: EndpointContext, sa: IkeSa, now: number): void {
   const due = sa.timers.filter((t) => t.at <= now);
   if (due.length) {
