@@ -240,6 +240,7 @@ export class Daemon {
       connections: () => this.config.connections,
       credentials: () => this.config.credentials,
       radius: () => this.radius,
+      log: (group, level, message) => this.log.log(group, level, message),
     });
   }
 
