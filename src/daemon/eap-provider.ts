@@ -19,6 +19,8 @@ export interface DaemonEapOptions {
   readonly radius?: () => RadiusService | undefined;
   /** EAP-TLS key log lines (the daemon's --key-log), for decrypting captures. */
   readonly keylog?: (line: string) => void;
+  /** The daemon's log: EAP-TLS reports the negotiated TLS version and suite under `tls`, as charon's libtls. */
+  readonly log?: (group: string, level: number, message: string) => void;
 }
 
 /** "192.0.2.1[4500]" as EapServerRequest gives addresses, back to address and port. */
@@ -35,7 +37,17 @@ export function daemonEapProvider(o: DaemonEapOptions): EapProvider {
     const cert = conn?.local.certs?.[0];
     const key = cert ? creds.privateKeyFor?.(cert) : undefined;
     if (!conn?.local.certs || !key) return [];
-    return [eapTlsPlugin({ certs: conn.local.certs, key, cas: creds.trust?.cas ?? [], ...(creds.trust ? { trust: creds.trust } : {}), ...(o.keylog ? { keylog: o.keylog } : {}) })];
+    const log = o.log;
+    return [
+      eapTlsPlugin({
+        certs: conn.local.certs,
+        key,
+        cas: creds.trust?.cas ?? [],
+        ...(creds.trust ? { trust: creds.trust } : {}),
+        ...(o.keylog ? { keylog: o.keylog } : {}),
+        ...(log ? { log: (level: number, message: string) => log('tls', level, message) } : {}),
+      }),
+    ];
   };
   const base = (connection: string): EapProvider => {
     const radius = o.radius?.();

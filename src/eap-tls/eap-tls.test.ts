@@ -63,6 +63,21 @@ describe('EAP-TLS server <-> peer in process', () => {
       expect(firstFragments[0]?.[1].length).toBe(1024);
     }, 20_000);
   }
+  for (const [version, text] of [
+    ['TLSv1.2', 'TLS 1.2'],
+    ['TLSv1.3', 'TLS 1.3'],
+  ] as const) {
+    it(`${version}: both sides log the negotiated version and suite in charon's wording, naming the identities`, async () => {
+      const lines: string[] = [];
+      const log = (level: number, m: string): void => void lines.push(`${level} ${m}`);
+      const server = new EapServer({ ikeIdentity: 'alice@example.org', ownIdentity: 'vpn.example.org', methods: ['tls'], random: seededRandom(5), plugins: [eapTlsPlugin(opts(gateway, { maxVersion: version, log }))] });
+      const peer = new EapPeer({ identity: 'alice@example.org', serverIdentity: 'vpn.example.org', methods: ['tls'], random: seededRandom(6), plugins: [eapTlsPlugin(opts(alice, { log }))] });
+      const c = await converse(server, peer);
+      expect(c.server.kind).toBe('success');
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^1 EAP-TLS with 'alice@example.org': negotiated ${text} using suite TLS_\\w+$`)));
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^1 EAP-TLS as 'alice@example.org' with 'vpn.example.org': negotiated ${text} using suite TLS_\\w+$`)));
+    }, 20_000);
+  }
   it('smaller fragments still reassemble (both directions fragmented)', async () => {
     const { server, peer } = pair({ fragmentSize: 100, maxMessageCount: 0 });
     const c = await converse(server, peer, 400);
@@ -130,6 +145,29 @@ describe('EAP-TLS server <-> peer in process', () => {
     const c = await converse(server, peer);
     expect(c.peer?.kind).toBe('failure');
     if (c.peer?.kind === 'failure') expect(c.peer.reason).toMatch(/^EAP-TLS authentication of 'alice@example.org' failed: /);
+  }, 20_000);
+  it('TLS 1.2: the peer refuses a server certificate from an untrusted CA before sending its own, with a fatal unknown_ca alert the server reads (RFC 5216 2.1.3)', async () => {
+    const { server, peer } = pair({ version: 'TLSv1.2', clientCas: [other.cert] });
+    const c = await converse(server, peer);
+    expect(c.peer?.kind).toBe('failure');
+    if (c.peer?.kind !== 'failure') throw new Error('unreachable');
+    expect(c.peer.reason).toMatch(/^EAP-TLS authentication of 'alice@example.org' failed: the server certificate is not trusted: .* \(sending fatal TLS alert 48\)$/);
+    // the last Response carries the plaintext alert record: type 21, TLS 1.2, length 2, fatal (2), unknown_ca (48)
+    expect([...(c.peer.eap ?? new Uint8Array(0)).subarray(-7)]).toEqual([21, 3, 3, 0, 2, 2, 48]);
+    // the client never sent a Certificate: its ClientHello, ACKs of the server's fragments (6 bytes), the alert
+    const sent = c.packets.filter(([w]) => w === 'peer').map(([, p]) => p.length);
+    expect(sent.slice(1, -1).every((n) => n === 6)).toBe(true);
+    expect(sent.at(-1)).toBe(6 + 7);
+    expect(c.server.kind).toBe('failure');
+    if (c.server.kind === 'failure') expect(c.server.reason).toMatch(/^EAP-TLS authentication of 'alice@example.org' failed: .*unknown ca/i);
+  }, 20_000);
+  it('TLS 1.2: a server certificate without the gateway identity gets a bad_certificate alert at once', async () => {
+    const { server, peer } = pair({ version: 'TLSv1.2', serverIdentity: 'other.example.org' });
+    const c = await converse(server, peer);
+    if (c.peer?.kind !== 'failure') throw new Error(`peer: ${c.peer?.kind}`);
+    expect(c.peer.reason).toMatch(/the server certificate does not contain the identity 'other.example.org'.* \(sending fatal TLS alert 42\)$/);
+    expect([...(c.peer.eap ?? new Uint8Array(0)).subarray(-7)]).toEqual([21, 3, 3, 0, 2, 2, 42]);
+    expect(c.server.kind === 'failure' ? c.server.reason : c.server.kind).toMatch(/bad certificate/i);
   }, 20_000);
   it('a peer without EAP-TLS Naks it and the server with one method fails', async () => {
     const { server } = pair();

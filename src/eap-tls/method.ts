@@ -3,13 +3,14 @@
  * fragmentation and the MSK of RFC 5216 2.3 / RFC 9190 2.3. Both sides require a certificate from the other
  * (mutual authentication) chained to the configured CAs, and check it names the expected identity.
  */
-import { X509Certificate } from 'node:crypto';
+import { constants, X509Certificate } from 'node:crypto';
 import { connect, createSecureContext, createServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import { EapError } from '../eap/errors.js';
 import { EapCode, EapType } from '../eap/packet.js';
 import type { EapMethodPeer, EapMethodPlugin, EapMethodServer, EapStep } from '../eap/types.js';
 import { parseIdentity } from '../identity/index.js';
-import { certMatchesId, exportPrivateKey, parseCertificate, validateChain, type Certificate, type PrivateKey, type TrustStore } from '../pki/index.js';
+import { certMatchesId, exportPrivateKey, parseCertificate, TrustStore, validateChain, type Certificate, type PrivateKey, type ValidationCode } from '../pki/index.js';
+import { fatalAlertRecord, serverCertificates, TlsAlert } from './early-check.js';
 import { buildTlsFrame, DEFAULT_FRAGMENT_SIZE, DEFAULT_MAX_MESSAGE_COUNT, Fragmenter, parseTlsFrame, Reassembler, TlsFlag, type TlsFrame } from './framing.js';
 import { TlsPipe } from './pipe.js';
 
@@ -36,6 +37,8 @@ export interface EapTlsOptions {
   readonly trust?: TrustStore;
   /** The clock for `trust` (ms since the epoch), default Date.now. */
   readonly now?: () => number;
+  /** Where the negotiated TLS version and suite are reported (the daemon's `tls` log group), level 1 as charon. */
+  readonly log?: (level: number, message: string) => void;
 }
 
 const pem = (c: Certificate): string => new X509Certificate(c.der).toString();
@@ -77,6 +80,13 @@ function peerChain(socket: TLSSocket): Certificate[] {
   return out;
 }
 
+/** Why `leaf` does not name `identity` (subject DN or subjectAltName, src/pki certMatchesId); undefined if it does. */
+function identityProblem(leaf: Certificate, identity: string, who: string): string | undefined {
+  if (identity === '%any' || identity === '') return undefined;
+  const m = certMatchesId(leaf, parseIdentity(identity));
+  return m.ok ? undefined : `${who} certificate does not contain the identity '${identity}': ${m.message}`;
+}
+
 /**
  * Why the other side's certificate is not acceptable: not trusted by OpenSSL, refused by src/pki (when `trust`
  * is set), or not naming `identity` (subject DN or subjectAltName, src/pki certMatchesId); undefined if fine.
@@ -90,9 +100,47 @@ function peerCertProblem(socket: TLSSocket, o: EapTlsOptions, identity: string, 
     const v = validateChain(leaf, issuers, o.trust, (o.now ?? Date.now)());
     if (!v.ok) return `${who} certificate is not acceptable: ${v.message}`;
   }
-  if (identity === '%any' || identity === '') return undefined;
-  const m = certMatchesId(leaf, parseIdentity(identity));
-  return m.ok ? undefined : `${who} certificate does not contain the identity '${identity}': ${m.message}`;
+  return identityProblem(leaf, identity, who);
+}
+
+const ALERT_FOR: Partial<Record<ValidationCode, number>> = {
+  UNTRUSTED_ISSUER: TlsAlert.UnknownCa,
+  EXPIRED: TlsAlert.CertificateExpired,
+  NOT_YET_VALID: TlsAlert.CertificateExpired,
+  REVOKED: TlsAlert.CertificateRevoked,
+  BAD_SIGNATURE: TlsAlert.BadCertificate,
+};
+
+/**
+ * The server's certificate as its TLS 1.2 first flight carries it (src/eap-tls/early-check.ts), checked as IKE
+ * checks certificates (src/pki validateChain against `trust`, else the configured CAs) and for the expected
+ * identity: the problem and the alert to answer with, or undefined (acceptable, or no certificate in clear).
+ */
+function earlyServerProblem(flight: Uint8Array, o: EapTlsOptions, identity: string): { problem: string; alert: number } | undefined {
+  const ders = serverCertificates(flight);
+  if (ders === undefined || ders.length === 0) return undefined;
+  let leaf: Certificate;
+  let issuers: Certificate[];
+  try {
+    [leaf, ...issuers] = ders.map((d) => parseCertificate(d)) as [Certificate, ...Certificate[]];
+  } catch (e) {
+    return { problem: `the server certificate cannot be parsed: ${e instanceof Error ? e.message : String(e)}`, alert: TlsAlert.BadCertificate };
+  }
+  const v = validateChain(leaf, issuers, o.trust ?? new TrustStore(o.cas), (o.now ?? Date.now)());
+  if (!v.ok) return { problem: `the server certificate is not trusted: ${v.message}`, alert: ALERT_FOR[v.code] ?? TlsAlert.CertificateUnknown };
+  const mismatch = identityProblem(leaf, identity, 'the server');
+  return mismatch === undefined ? undefined : { problem: mismatch, alert: TlsAlert.BadCertificate };
+}
+
+/**
+ * What was negotiated, in charon's libtls wording ("negotiated TLS 1.2 using suite TLS_ECDHE_..."): strongSwan
+ * 5.9.8 stops at TLS 1.2 unless charon.plugins.eap-tls.max_version says otherwise, so this is the line that shows
+ * which of RFC 5216 (1.2) or RFC 9190 (1.3) framing and key derivation ran.
+ */
+export function negotiatedText(socket: TLSSocket): string {
+  const version = (socket.getProtocol() ?? 'unknown').replace(/^TLSv/, 'TLS ');
+  const cipher = socket.getCipher();
+  return `negotiated ${version} using suite ${cipher.standardName ?? cipher.name}`;
 }
 
 const tlsReason = (e: Error): string => {
@@ -166,6 +214,7 @@ export class EapTlsServer extends EapTlsEnd implements EapMethodServer {
       return { kind: 'failure', reason: `${this.label(this.identity)} failed: ${tlsReason(this.pipe.error)}` };
     }
     if (this.pipe.secure && this.state === 'handshake') {
+      this.o.log?.(1, `EAP-TLS with '${this.identity}': ${negotiatedText(this.pipe.tls)}`);
       const problem = peerCertProblem(this.pipe.tls, this.o, this.identity, 'the client');
       if (problem !== undefined) {
         this.pipe.destroy();
@@ -220,7 +269,12 @@ export class EapTlsPeer extends EapTlsEnd implements EapMethodPeer {
       this.started = true;
       const socket = connect({
         socket: this.pipe.transport,
-        secureContext: createSecureContext(contextOptions(this.o)),
+        // strongSwan 5.9.8's libtls server sends no renegotiation_info (RFC 5746) in its ServerHello, and OpenSSL 3
+        // as a client then stops with "unsafe legacy renegotiation disabled". SSL_OP_LEGACY_SERVER_CONNECT accepts
+        // such servers for TLS <= 1.2: RFC 5746's attack splices attacker data before a renegotiation, and an
+        // EAP-TLS connection never renegotiates nor carries application data (RFC 5216 2.1; it is dropped once the
+        // MSK is derived). Renegotiation itself stays refused (node:tls never starts one on this socket).
+        secureContext: createSecureContext({ ...contextOptions(this.o), secureOptions: constants.SSL_OP_LEGACY_SERVER_CONNECT }),
         rejectUnauthorized: true,
         // the server's identity is checked against the IKE/AAA identity below, not a host name
         checkServerIdentity: () => undefined,
@@ -237,6 +291,18 @@ export class EapTlsPeer extends EapTlsEnd implements EapMethodPeer {
     } else {
       const message = this.inbound.add(frame);
       if (message === undefined) return { kind: 'send', eap: buildTlsFrame(EapCode.Response, frame.identifier, 0) };
+      if (this.msk === undefined) {
+        // RFC 5216 2.1.3: a server we cannot authenticate gets a TLS alert, before we send our certificate
+        const early = earlyServerProblem(message, this.o, this.serverIdentity);
+        if (early !== undefined) {
+          this.pipe.destroy();
+          return {
+            kind: 'failure',
+            reason: `${this.label(this.identity)} failed: ${early.problem} (sending fatal TLS alert ${early.alert})`,
+            eap: buildTlsFrame(EapCode.Response, frame.identifier, 0, fatalAlertRecord(early.alert)),
+          };
+        }
+      }
       this.pipe.feed(message);
       out = await this.pipe.settle();
     }
@@ -247,6 +313,7 @@ export class EapTlsPeer extends EapTlsEnd implements EapMethodPeer {
       return out.length > 0 ? { kind: 'failure', reason, eap: new Fragmenter(out, this.fragmentSize).next(EapCode.Response, frame.identifier) } : { kind: 'failure', reason };
     }
     if (this.pipe.secure && this.msk === undefined) {
+      this.o.log?.(1, `EAP-TLS as '${this.identity}' with '${this.serverIdentity}': ${negotiatedText(this.pipe.tls)}`);
       this.problem = peerCertProblem(this.pipe.tls, this.o, this.serverIdentity, 'the server');
       if (this.problem !== undefined) {
         this.pipe.destroy();
