@@ -42,14 +42,26 @@ export interface EapRadiusSetup {
  * eap-radius and accounting (`accounting_interval` seconds, 0 for none; `gatewayConnExtra`: more keys for the
  * gateway's connection), strongSwan with connections carol (right password) and dave (wrong one).
  */
-export async function eapRadiusSetup(ctx: ScenarioContext, opts: { accountingIntervalS?: number; gatewayConnExtra?: string; clientConnExtra?: string } = {}): Promise<EapRadiusSetup> {
+export interface EapRadiusOptions {
+  readonly accountingIntervalS?: number;
+  /** More lines for the gateway's / the client's connection section (indented, each ending in a newline). */
+  readonly gatewayConnExtra?: string;
+  readonly clientConnExtra?: string;
+  /** More lines for strongswan.conf's charon section / its eap-radius section (cygnet's --settings). */
+  readonly charonExtra?: string;
+  readonly radiusExtra?: string;
+  /** Reply items for carol in FreeRADIUS' users file. */
+  readonly carolReply?: readonly string[];
+}
+
+export async function eapRadiusSetup(ctx: ScenarioContext, opts: EapRadiusOptions = {}): Promise<EapRadiusSetup> {
   const h = await twoHosts(ctx.lab);
   const { left, right } = h;
   const fr = await startFreeradius(ctx, {
     ns: left.ns,
     clients: [{ address: '127.0.0.1', secret: RADIUS_SECRET }],
     users: [
-      { name: 'carol', password: "carol's password" },
+      { name: 'carol', password: "carol's password", ...(opts.carolReply ? { reply: opts.carolReply } : {}) },
       { name: 'dave', password: "dave's real password" },
     ],
   });
@@ -88,7 +100,7 @@ secrets {
   await writeFile(
     settings,
     `charon {
-  plugins {
+${opts.charonExtra ?? ''}  plugins {
     eap-radius {
       servers {
         fr {
@@ -99,7 +111,7 @@ secrets {
         }
       }
       accounting = yes
-${opts.accountingIntervalS ? `      accounting_interval = ${opts.accountingIntervalS}\n` : ''}    }
+${opts.radiusExtra ?? ''}${opts.accountingIntervalS ? `      accounting_interval = ${opts.accountingIntervalS}\n` : ''}    }
   }
 }
 `,
