@@ -97,9 +97,9 @@ const child = (id: number, ikeSaId: number): ChildSaInfo => ({
   suite: 'AES_GCM_16-128',
 });
 
-async function setup(intervalMs = 0): Promise<{ d: FakeDaemon; svc: RadiusService; seen: RadiusPacket[]; acct: () => RadiusPacket[] }> {
+async function setup(intervalMs = 0, accountingSendClass = false): Promise<{ d: FakeDaemon; svc: RadiusService; seen: RadiusPacket[]; acct: () => RadiusPacket[] }> {
   const srv = await acctServer();
-  const settings = radiusSettings({ servers: [radiusServer({ name: 'r', address: '127.0.0.1', authPort: srv.port, acctPort: srv.port, secret: SECRET })], accounting: true, accountingIntervalMs: intervalMs });
+  const settings = radiusSettings({ servers: [radiusServer({ name: 'r', address: '127.0.0.1', authPort: srv.port, acctPort: srv.port, secret: SECRET })], accounting: true, accountingIntervalMs: intervalMs, accountingSendClass });
   const svc = new RadiusService(settings, { sessionPrefix: 7 });
   closers.push(() => svc.close());
   const d = new FakeDaemon();
@@ -117,7 +117,9 @@ const status = (p: RadiusPacket | undefined): number | undefined => (p ? firstU3
 
 describe('RadiusAccountingWiring', () => {
   it('Start with the EAP-RADIUS identity and Class; Stop with every CHILD SA counted (a rekeyed one and an IKE rekey included) and the cause', async () => {
-    const { d, svc, acct } = await setup();
+    const { d, svc, acct } = await setup(0, true);
+    // an earlier attempt of another peer with the same identity, never accepted
+    svc.eapServer('carol@cygnet.test', { connectionName: 'rw', remote: { address: '192.0.2.99', port: 4500 } });
     // the EAP-RADIUS session that authenticated the peer, accepted with a Class
     const eap = svc.eapServer('carol@cygnet.test', { connectionName: 'rw', remote: { address: '192.0.2.2', port: 4500 } });
     eap.accepted = { server: 'r', classes: [Uint8Array.of(0x73, 0x74)], replyMessages: [] };
@@ -129,6 +131,8 @@ describe('RadiusAccountingWiring', () => {
     expect(status(start)).toBe(AcctStatus.START);
     expect(firstText(start ?? ({} as RadiusPacket), Attr.USER_NAME)).toBe('carol@cygnet.test');
     expect(firstText(start ?? ({} as RadiusPacket), Attr.ACCT_SESSION_ID)).toBe('7-5');
+    // the Access-Accept's Class: proof the Start belongs to that RADIUS session (accounting_send_class)
+    expect(attributes(start ?? ({} as RadiusPacket), Attr.CLASS)).toEqual([Uint8Array.of(0x73, 0x74)]);
 
     d.traffic(c1, 1000, 2000);
     // CHILD SA rekey: the old SA's counters stay counted after the engine dropped it
@@ -154,6 +158,20 @@ describe('RadiusAccountingWiring', () => {
     expect(firstU32(stop, Attr.ACCT_TERMINATE_CAUSE)).toBe(TerminateCause.LOST_SERVICE);
     expect(firstU32(stop, Attr.NAS_PORT)).toBe(6);
     expect(svc.accounting?.active).toEqual([]);
+    expect(attributes(stop, Attr.CLASS)).toEqual([Uint8Array.of(0x73, 0x74)]);
+  });
+
+  it('a RADIUS session is taken once, and only when it ended in an Access-Accept', async () => {
+    const { svc } = await setup();
+    const remote = { address: '192.0.2.2', port: 4500 };
+    const rejected = svc.eapServer('mallory', { connectionName: 'rw', remote });
+    rejected.rejected = { server: 'r', replyMessages: [] };
+    expect(svc.takeSession('rw', remote, 'mallory')).toBeUndefined();
+    const ok = svc.eapServer('carol', { connectionName: 'rw', remote });
+    ok.accepted = { server: 'r', classes: [], replyMessages: [] };
+    expect(svc.takeSession('rw', { address: '192.0.2.2', port: 4501 }, 'carol')).toBeUndefined();
+    expect(svc.takeSession('rw', remote, 'carol')).toBe(ok);
+    expect(svc.takeSession('rw', remote, 'carol')).toBeUndefined();
   });
 
   it('Class attributes are echoed only with accounting_send_class (none here); no EAP session: the IKE identity is the User-Name', async () => {
