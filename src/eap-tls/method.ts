@@ -93,8 +93,14 @@ function identityProblem(leaf: Certificate, identity: string, who: string): stri
  */
 function peerCertProblem(socket: TLSSocket, o: EapTlsOptions, identity: string, who: string): string | undefined {
   // node:tls lets OpenSSL finish the handshake whatever the chain check said and reports the verdict here
-  if (!socket.authorized) return `${who} certificate is not trusted: ${String(socket.authorizationError ?? 'no certificate')}`;
   const [leaf, ...issuers] = peerChain(socket);
+  if (!socket.authorized) {
+    const openssl = String(socket.authorizationError ?? 'no certificate');
+    if (leaf === undefined) return `${who} certificate is not trusted: ${openssl}`;
+    // src/pki says which certificate and issuer in words; OpenSSL's code stays for the search engines
+    const v = validateChain(leaf, issuers, o.trust ?? new TrustStore(o.cas), (o.now ?? Date.now)());
+    return `${who} certificate is not trusted: ${v.ok ? `"${leaf.subject.text}"` : v.message} (OpenSSL: ${openssl})`;
+  }
   if (leaf === undefined) return `${who} sent no certificate`;
   if (o.trust !== undefined) {
     const v = validateChain(leaf, issuers, o.trust, (o.now ?? Date.now)());

@@ -123,9 +123,13 @@ ${client('carol', 'carol')}${client('dave', 'dave')}}
   // dave's certificate comes from a CA the gateway does not trust: EAP-Failure and AUTHENTICATION_FAILED.
   const bad = await swan.initiate('dave-net', { ike: 'dave', timeoutS: 20, allowFail: true });
   assert.notEqual(bad.code, 0, 'dave with a certificate from another CA does not come up');
-  await cyg.peer.waitForLog(/EAP-TLS authentication of 'dave@cygnet\.test' failed: the client certificate is not trusted/, 5000);
-  await swan.waitForLog(/EAP_TLS/, 5000);
-  await swan.waitForLog(/received EAP_FAILURE|received AUTHENTICATION_FAILED/, 5000);
+  const refusal = await cyg.peer.waitForLog(/EAP-tls authentication of 'dave@cygnet\.test' failed: .*the client certificate is not trusted/, 5000);
+  assert.match(refusal, /certificate "C=CH, O=elsewhere, CN=dave" was issued by "C=CH, O=elsewhere, CN=Another CA"/, 'the gateway says which certificate and issuer');
+  await cyg.peer.waitForLog(/\[rw\|\d+\] sending IKE_AUTH response \d+ \[ N\(AUTH_FAILED\) EAP \]/, 5000);
+  // charon names the method, the certificate it sent (CN=dave) and the refusal, each under the dave connection
+  await swan.waitForLog(/<dave\|\d+> server requested EAP_TLS authentication/, 5000);
+  await swan.waitForLog(/<dave\|\d+> sending TLS client certificate 'C=CH, O=elsewhere, CN=dave'/, 5000);
+  await swan.waitForLog(/<dave\|\d+> received AUTHENTICATION_FAILED notify error/, 5000);
   const sas = await swan.listSas();
   assert.deepEqual(sas.map((s) => s.name), ['carol'], `strongSwan holds only carol's IKE SA: ${JSON.stringify(sas.map((s) => s.name))}`);
   await cyg.waitFor("only carol's IKE SA left on the gateway", (s) => (s.ikeSas.length === 1 && s.ikeSas[0]?.state === 'ESTABLISHED' ? s : undefined), 10_000);
