@@ -3,7 +3,7 @@
  * UDP driver and its client, a factory for EAP-RADIUS sessions (one per IKE_AUTH that authenticates with
  * `eap-radius`), and, with `accounting = yes`, RADIUS accounting with its Interim-Update timer.
  *
- * Wiring (the gateway's events, done by the daemon):
+ * Wiring (the gateway's events, radius-accounting-wiring.ts):
  *   ike-up   -> ikeUp({ ikeSaUniqueId, userName: EAP identity, local, remote, virtualIps, classes, interimIntervalS })
  *   ike-down -> ikeDown(ikeSaUniqueId, counters, cause?)   (counters: the IKE SA's CHILD SAs summed, rekeyed ones too)
  *   interim  -> the timer here asks `counters(ikeSaUniqueId)` (given to the constructor) when one is due

@@ -7,7 +7,7 @@
  * Acct-Terminate-Cause (User-Request unless a cause was set: Session-Timeout for an expired SA, Lost-Service when
  * the peer stopped answering, as strongSwan's alert hook).
  *
- * The daemon drives it (the lead wires the events): start() on ike-up, interim() for each id dueInterims(now)
+ * The daemon drives it (src/daemon/radius-accounting-wiring.ts): start() on ike-up, interim() for each id dueInterims(now)
  * returns (poll at nextInterim()), stop() on ike-down, each with the IKE SA's summed CHILD SA counters.
  * Direction as strongSwan: Output = sent to the peer (our outbound ESP), Input = received from it.
  */
