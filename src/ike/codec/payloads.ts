@@ -3,7 +3,8 @@
  * `buf[start, end)` (the bytes after the 4-byte generic payload header) and an encoder producing the body.
  *
  * Every decoder reads only inside [start, end) and reports errors with absolute offsets into `buf`.
- * Decoded byte fields are copies, so the caller may reuse the datagram buffer.
+ * Decoded byte fields are copies, so the caller may reuse the datagram buffer. The shared Layout contract and
+ * helpers are in payload-layout.ts, the TS and CP layouts in ts-cp-payloads.ts.
  */
 import { put16, u8, u16 } from './bytes.js';
 import { payloadTypeName } from './names.js';
@@ -13,55 +14,16 @@ import {
   ok,
   PayloadType,
   TransformAttributeType,
-  TsType,
-  type ConfigAttribute,
   type Payload,
   type Proposal,
   type Result,
-  type TrafficSelector,
   type Transform,
   type TransformAttribute,
 } from './types.js';
+import { check, copy, joinParts, LIMITS, short, u8ok, u16ok, type Layout } from './payload-layout.js';
+import { cpLayout, tsLayout } from './ts-cp-payloads.js';
 
-/** Decoder limits: a hostile message cannot make us build huge structures (each maps to TOO_MANY_PAYLOADS). */
-export const LIMITS = {
-  proposals: 64,
-  transformsPerProposal: 128,
-  attributesPerTransform: 16,
-  trafficSelectors: 64,
-  configAttributes: 128,
-  deleteSpis: 4096,
-} as const;
-
-type KnownPayload = Exclude<Payload, { type: 'unknown' }>;
-type Decoder = (buf: Uint8Array, start: number, end: number, critical: boolean, type: number) => Result<Payload>;
-type Encoder = (p: KnownPayload) => Uint8Array;
-
-interface Layout {
-  /** Fixed part of the body before variable data (RFC diagram). */
-  readonly fixed: number;
-  readonly decode: Decoder;
-  readonly encode: Encoder;
-}
-
-function short(name: string, start: number, end: number, need: number, type: number): Result<never> {
-  return codecError('BAD_LENGTH', `${name} body is ${end - start} bytes, needs at least ${need}`, start, type);
-}
-
-function copy(buf: Uint8Array, s: number, e: number): Uint8Array {
-  return buf.slice(s, e);
-}
-
-function check(cond: boolean, what: string, max: number): void {
-  if (!cond) throw new IkeEncodeError(`${what} out of range (max ${max})`);
-}
-
-function u8ok(v: number): boolean {
-  return Number.isInteger(v) && v >= 0 && v <= 0xff;
-}
-function u16ok(v: number): boolean {
-  return Number.isInteger(v) && v >= 0 && v <= 0xffff;
-}
+export { LIMITS } from './payload-layout.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // SA (RFC 7296 3.3): proposals -> transforms -> attributes
@@ -267,16 +229,6 @@ const saLayout: Layout = {
   },
 };
 
-function joinParts(parts: Uint8Array[]): Uint8Array {
-  const n = parts.reduce((s, a) => s + a.length, 0);
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const a of parts) {
-    out.set(a, o);
-    o += a.length;
-  }
-  return out;
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Simple layouts: a few fixed octets, then opaque data.
@@ -440,113 +392,6 @@ const vendorLayout: Layout = {
   encode(p) {
     if (p.type !== PayloadType.VENDOR) throw new IkeEncodeError('not a Vendor ID payload');
     return p.data.slice();
-  },
-};
-
-// ---------------------------------------------------------------------------------------------------------------
-// TSi / TSr (RFC 7296 3.13)
-// ---------------------------------------------------------------------------------------------------------------
-// | Number of TSs |                 RESERVED                      |
-// |   TS Type     |IP Protocol ID*|       Selector Length         |
-// |           Start Port*         |           End Port*           |
-// ~                         Starting Address*                     ~
-// ~                         Ending Address*                       ~
-
-function tsAddrBytes(tsType: number): number | undefined {
-  if (tsType === TsType.TS_IPV4_ADDR_RANGE) return 4;
-  if (tsType === TsType.TS_IPV6_ADDR_RANGE) return 16;
-  return undefined;
-}
-
-const tsLayout: Layout = {
-  fixed: 4,
-  decode(buf, start, end, critical, type) {
-    if (end - start < 4) return short(payloadTypeName(type), start, end, 4, type);
-    const count = u8(buf, start);
-    if (count > LIMITS.trafficSelectors) return codecError('TOO_MANY_PAYLOADS', `${count} traffic selectors`, start, type);
-    const selectors: TrafficSelector[] = [];
-    let o = start + 4;
-    for (let i = 0; i < count; i++) {
-      if (end - o < 8) return codecError('TRUNCATED', `traffic selector ${i} truncated`, o, type);
-      const tsType = u8(buf, o);
-      const len = u16(buf, o + 2);
-      const ab = tsAddrBytes(tsType);
-      if (ab === undefined) return codecError('INVALID_SYNTAX', `unsupported TS Type ${tsType}`, o, type);
-      if (len !== 8 + 2 * ab) return codecError('BAD_LENGTH', `selector length ${len} for TS Type ${tsType}, expected ${8 + 2 * ab}`, o + 2, type);
-      if (o + len > end) return codecError('BAD_LENGTH', `traffic selector ${i} runs past the payload`, o + 2, type);
-      selectors.push({
-        tsType,
-        ipProtocol: u8(buf, o + 1),
-        startPort: u16(buf, o + 4),
-        endPort: u16(buf, o + 6),
-        startAddr: copy(buf, o + 8, o + 8 + ab),
-        endAddr: copy(buf, o + 8 + ab, o + 8 + 2 * ab),
-      });
-      o += len;
-    }
-    if (o !== end) return codecError('BAD_LENGTH', `${end - o} bytes after the last traffic selector`, o, type);
-    return ok({ type: type as typeof PayloadType.TSi, critical, selectors });
-  },
-  encode(p) {
-    if (p.type !== PayloadType.TSi && p.type !== PayloadType.TSr) throw new IkeEncodeError('not a TS payload');
-    check(p.selectors.length <= 255, 'traffic selector count', 255);
-    const head = new Uint8Array(4);
-    head[0] = p.selectors.length;
-    const parts: Uint8Array[] = [head];
-    for (const s of p.selectors) {
-      const ab = tsAddrBytes(s.tsType);
-      if (ab === undefined) throw new IkeEncodeError(`unsupported TS Type ${s.tsType}`);
-      if (s.startAddr.length !== ab || s.endAddr.length !== ab) throw new IkeEncodeError(`TS Type ${s.tsType} needs ${ab}-byte addresses`);
-      check(u8ok(s.ipProtocol) && u16ok(s.startPort) && u16ok(s.endPort), 'TS protocol/ports', 0xffff);
-      const b = new Uint8Array(8 + 2 * ab);
-      b[0] = s.tsType;
-      b[1] = s.ipProtocol;
-      put16(b, 2, b.length);
-      put16(b, 4, s.startPort);
-      put16(b, 6, s.endPort);
-      b.set(s.startAddr, 8);
-      b.set(s.endAddr, 8 + ab);
-      parts.push(b);
-    }
-    return joinParts(parts);
-  },
-};
-
-// ---------------------------------------------------------------------------------------------------------------
-// CP (RFC 7296 3.15): | CFG Type | RESERVED (3) | attributes: |R| Attribute Type (15) | Length (2) | Value |
-// ---------------------------------------------------------------------------------------------------------------
-
-const cpLayout: Layout = {
-  fixed: 4,
-  decode(buf, start, end, critical, type) {
-    if (end - start < 4) return short('CP', start, end, 4, type);
-    const attributes: ConfigAttribute[] = [];
-    let o = start + 4;
-    while (o < end) {
-      if (attributes.length >= LIMITS.configAttributes) return codecError('TOO_MANY_PAYLOADS', 'too many configuration attributes', o, type);
-      if (end - o < 4) return codecError('TRUNCATED', 'configuration attribute header truncated', o, type);
-      const len = u16(buf, o + 2);
-      if (o + 4 + len > end) return codecError('BAD_LENGTH', `configuration attribute length ${len} runs past the payload`, o + 2, type);
-      attributes.push({ type: u16(buf, o) & 0x7fff, value: copy(buf, o + 4, o + 4 + len) });
-      o += 4 + len;
-    }
-    return ok({ type: PayloadType.CP, critical, cfgType: u8(buf, start), attributes });
-  },
-  encode(p) {
-    if (p.type !== PayloadType.CP) throw new IkeEncodeError('not a CP payload');
-    check(u8ok(p.cfgType), 'CFG type', 255);
-    const head = new Uint8Array(4);
-    head[0] = p.cfgType;
-    const parts: Uint8Array[] = [head];
-    for (const a of p.attributes) {
-      check(a.type >= 0 && a.type <= 0x7fff && a.value.length <= 0xffff, 'configuration attribute type/length', 0x7fff);
-      const b = new Uint8Array(4 + a.value.length);
-      put16(b, 0, a.type);
-      put16(b, 2, a.value.length);
-      b.set(a.value, 4);
-      parts.push(b);
-    }
-    return joinParts(parts);
   },
 };
 
