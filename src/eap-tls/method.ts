@@ -51,6 +51,10 @@ function contextOptions(o: EapTlsOptions): SecureContextOptions {
     key: Buffer.from(exportPrivateKey(o.key, 'pem', 'pkcs8')),
     ca: o.cas.map(pem),
     minVersion: o.minVersion ?? 'TLSv1.2',
+    // TLS 1.3 only where the other side offers it. strongSwan 5.9.8's libtls stops at 1.2 by default
+    // (libtls.version_max); raised to 1.3 it follows an early EAP-TLS 1.3 draft, not RFC 9190: its MSK is the
+    // exporter with label "client EAP encryption" (tls_crypto.c), so AUTH fails, and as a client charon crashes on
+    // the RFC 9190 2.5 commitment message (tls_fragmentation.c process_application has no application in EAP-TLS)
     maxVersion: o.maxVersion ?? 'TLSv1.3',
   };
 }
