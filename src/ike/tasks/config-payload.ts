@@ -129,13 +129,14 @@ export function readCpReply(payloads: readonly Payload[]): CpReply {
   return netmask === undefined ? rest : { ...rest, netmask };
 }
 
-/** The log line's tail after "installing new virtual IP ": `10.3.0.1, DNS 10.1.0.53, NBNS 10.1.0.54, subnets 10.1.0.0/16`. */
+/** The log line's tail after "installing new virtual IP ": `10.3.0.1, DNS 10.1.0.53, NBNS 10.1.0.54, subnets 10.1.0.0/16, netmask 255.255.255.0`. */
 export function describeCpReply(got: CpReply): string {
+  // DNS first, right after the addresses, as the line read before NBNS, subnets and netmask were added.
   const parts = [got.addresses.join(', ')];
-  if (got.netmask !== undefined) parts.push(`netmask ${got.netmask}`);
   if (got.dns.length) parts.push(`DNS ${got.dns.join(', ')}`);
   if (got.nbns.length) parts.push(`NBNS ${got.nbns.join(', ')}`);
   if (got.subnets.length) parts.push(`subnets ${got.subnets.join(', ')}`);
+  if (got.netmask !== undefined) parts.push(`netmask ${got.netmask}`);
   return parts.join(', ');
 }
 
