@@ -143,11 +143,14 @@ describe('EAP-TLS server <-> peer in process', () => {
     expect(c.peer?.kind).toBe('failure');
     if (c.peer?.kind === 'failure') expect(c.peer.reason).toMatch(/the server certificate does not contain the identity 'other.example.org'/);
   }, 20_000);
-  it('the peer refuses a server certificate from a CA it does not trust', async () => {
+  it('TLS 1.3: the peer refuses a server certificate from a CA it does not trust after the handshake and withholds its flight for an alert, so the server fails at once', async () => {
     const { server, peer } = pair({ clientCas: [other.cert] });
     const c = await converse(server, peer);
     expect(c.peer?.kind).toBe('failure');
-    if (c.peer?.kind === 'failure') expect(c.peer.reason).toMatch(/^EAP-TLS authentication of 'alice@example.org' failed: /);
+    if (c.peer?.kind !== 'failure') throw new Error('unreachable');
+    expect(c.peer.reason).toMatch(/^EAP-TLS authentication of 'alice@example.org' failed: the server certificate is not trusted: .* \(sending fatal TLS alert 48\)$/);
+    expect([...(c.peer.eap ?? new Uint8Array(0)).subarray(-7)]).toEqual([21, 3, 3, 0, 2, 2, 48]);
+    expect(c.server.kind).toBe('failure');
   }, 20_000);
   it('TLS 1.2: the peer refuses a server certificate from an untrusted CA before sending its own, with a fatal unknown_ca alert the server reads (RFC 5216 2.1.3)', async () => {
     const { server, peer } = pair({ version: 'TLSv1.2', clientCas: [other.cert] });

@@ -285,7 +285,9 @@ export class EapTlsPeer extends EapTlsEnd implements EapMethodPeer {
         // EAP-TLS connection never renegotiates nor carries application data (RFC 5216 2.1; it is dropped once the
         // MSK is derived). Renegotiation itself stays refused (node:tls never starts one on this socket).
         secureContext: createSecureContext({ ...contextOptions(this.o), secureOptions: constants.SSL_OP_LEGACY_SERVER_CONNECT }),
-        rejectUnauthorized: true,
+        // the verdict (`authorized`) is read in peerCertProblem below: with rejectUnauthorized node would destroy
+        // the socket itself and leave our already-built last flight (Certificate .. Finished) as the only output
+        rejectUnauthorized: false,
         // the server's identity is checked against the IKE/AAA identity below, not a host name
         checkServerIdentity: () => undefined,
       });
@@ -327,7 +329,15 @@ export class EapTlsPeer extends EapTlsEnd implements EapMethodPeer {
       this.problem = peerCertProblem(this.pipe.tls, this.o, this.serverIdentity, 'the server');
       if (this.problem !== undefined) {
         this.pipe.destroy();
-        return { kind: 'failure', reason: `${this.label(this.identity)} failed: ${this.problem}` };
+        // TLS 1.3 (certificate encrypted, no early check) or a verdict only OpenSSL reached: our last flight is
+        // withheld and a fatal alert goes instead, so the server fails now rather than waiting for an answer
+        // (it arrives in clear where the server expects protected records: it fails either way, RFC 8446 5 / 6)
+        const alert = this.problem.includes('not trusted') ? TlsAlert.UnknownCa : TlsAlert.BadCertificate;
+        return {
+          kind: 'failure',
+          reason: `${this.label(this.identity)} failed: ${this.problem} (sending fatal TLS alert ${alert})`,
+          eap: buildTlsFrame(EapCode.Response, frame.identifier, 0, fatalAlertRecord(alert)),
+        };
       }
       this.msk = eapTlsMsk(this.pipe.tls);
     }
