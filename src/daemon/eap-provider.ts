@@ -4,7 +4,7 @@
  * CAs, and eap-radius relayed to the RADIUS servers of strongswan.conf (src/daemon/radius-service.ts).
  */
 import type { RandomSource } from '../crypto/random.js';
-import type { EapMethodPlugin, EapSecretLookup } from '../eap/index.js';
+import type { EapMethodPlugin, EapPeerSession, EapSecretLookup, EapServerSession } from '../eap/index.js';
 import { eapTlsPlugin } from '../eap-tls/index.js';
 import type { Credentials, IkeConnectionConfig } from '../ike/config.js';
 import { localEapProvider, type EapProvider } from '../ike/eap-provider.js';
@@ -31,31 +31,37 @@ function endpointOf(s: string): { address: string; port: number } | undefined {
 
 export function daemonEapProvider(o: DaemonEapOptions): EapProvider {
   // EAP-TLS with the certificate the connection authenticates us with (local certs) and the trusted CAs.
-  const tlsFor = (connection: string): EapMethodPlugin[] => {
+  const tlsFor = (connection: string): { plugins: EapMethodPlugin[]; problem?: string } => {
     const conn = o.connections().find((c) => c.name === connection);
     const creds = o.credentials();
     const cert = conn?.local.certs?.[0];
-    const key = cert ? creds.privateKeyFor?.(cert) : undefined;
-    if (!conn?.local.certs || !key) return [];
+    if (cert === undefined) return { plugins: [], problem: `connection '${connection}' uses EAP-TLS but has no local certificate (local { certs = ... })` };
+    const key = creds.privateKeyFor?.(cert);
+    if (key === undefined) return { plugins: [], problem: `connection '${connection}' uses EAP-TLS but holds no private key for its certificate "${cert.subject.text}" (swanctl private/)` };
     const log = o.log;
-    return [
-      eapTlsPlugin({
-        certs: conn.local.certs,
-        key,
-        cas: creds.trust?.cas ?? [],
-        ...(creds.trust ? { trust: creds.trust } : {}),
-        ...(o.keylog ? { keylog: o.keylog } : {}),
-        ...(log ? { log: (level: number, message: string) => log('tls', level, message) } : {}),
-      }),
-    ];
+    return {
+      plugins: [
+        eapTlsPlugin({
+          certs: conn?.local.certs ?? [cert],
+          key,
+          cas: creds.trust?.cas ?? [],
+          ...(creds.trust ? { trust: creds.trust } : {}),
+          ...(o.keylog ? { keylog: o.keylog } : {}),
+          ...(log ? { log: (level: number, message: string) => log('tls', level, message) } : {}),
+        }),
+      ],
+    };
   };
+  /** EAP-TLS alone (`auth = eap-tls`) without a certificate cannot work: say why instead of offering nothing. */
+  const tlsOnlyProblem = (connection: string, methods: readonly string[]): string | undefined =>
+    methods.length === 1 && methods[0] === 'tls' ? tlsFor(connection).problem : undefined;
   const base = (connection: string): EapProvider => {
     const radius = o.radius?.();
     const secrets = o.secrets();
     return localEapProvider({
       random: o.random,
       ...(secrets ? { secrets } : {}),
-      plugins: tlsFor(connection),
+      plugins: tlsFor(connection).plugins,
       ...(radius
         ? {
             radius: (r) => {
@@ -68,7 +74,23 @@ export function daemonEapProvider(o: DaemonEapOptions): EapProvider {
     });
   };
   return {
-    server: (r) => base(r.connection).server(r),
-    peer: (r) => base(r.connection).peer(r),
+    server: (r) => {
+      const problem = tlsOnlyProblem(r.connection, r.methods);
+      return problem === undefined ? base(r.connection).server(r) : failingServer(problem);
+    },
+    peer: (r) => {
+      const problem = tlsOnlyProblem(r.connection, r.methods);
+      return problem === undefined ? base(r.connection).peer(r) : failingPeer(problem);
+    },
   };
+}
+
+/** A server session that fails at once with `reason` (a configuration that cannot work). */
+function failingServer(reason: string): EapServerSession {
+  return { identity: undefined, method: 'tls', start: async () => ({ kind: 'failure', reason }), process: async () => ({ kind: 'failure', reason }) };
+}
+
+/** A peer session that fails on the gateway's first request with `reason`. */
+function failingPeer(reason: string): EapPeerSession {
+  return { method: 'tls', process: async () => ({ kind: 'failure', reason }) };
 }
