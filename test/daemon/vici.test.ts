@@ -33,7 +33,7 @@ describe('cygnet daemon vici socket', () => {
     const sun = spawnDaemon(['--config', join(dir, 'sun.conf'), '--port', String(pb), '--natt-port', String(pnb), '--bind', '127.0.0.1', '--socket', sunSock]);
     const moon = spawnDaemon(['--config', join(dir, 'moon.conf'), '--port', String(pa), '--natt-port', String(pna), '--bind', '127.0.0.1', '--socket', moonSock]);
     running.push(sun, moon);
-    await waitFor(() => sun.output().includes('daemon running') && moon.output().includes('daemon running'), 10_000, () => sun.output() + moon.output());
+    await waitFor(() => sun.output().includes('daemon running') && moon.output().includes('daemon running'), 30_000, () => sun.output() + moon.output());
 
     // swanctl --initiate semantics: blocks until the CHILD SA is up, with the SA's log lines.
     const up = await cli(['up', 'net', '--socket', moonSock]);
