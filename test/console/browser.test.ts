@@ -53,7 +53,7 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
   it('shows an SA coming up live, and its chart moving with traffic', async () => {
     const { page } = w;
     hx.backend.bringUp(roadSa(9));
-    await page.waitForSelector('[data-sa="road"][data-ike-id="9"]', { timeout: 5000 });
+    await page.waitForSelector('[data-sa="road"][data-ike-id="9"]', { timeout: 20_000 });
     shots.push(await w.shot('sa-up-live'));
     const chart = '[data-chart="road/roadnet"] svg';
     const down = await page.$('button[aria-label="Down IKE SA road #9"]');
@@ -61,7 +61,7 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
       hx.backend.addTraffic(9, 250_000);
       await new Promise((r) => setTimeout(r, 300));
     }
-    await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-last-in') ?? 0) > 0, { timeout: 5000 }, chart);
+    await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute('data-last-in') ?? 0) > 0, { timeout: 20_000 }, chart);
     const points = Number(await page.$eval(chart, (e) => e.getAttribute('data-points')));
     expect(points).toBeGreaterThanOrEqual(3);
     const label = await page.$eval(chart, (e) => e.getAttribute('aria-label') ?? '');
@@ -74,10 +74,10 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
   it('terminates an SA with its Down button and sees it go; Rekey asks the daemon to rekey', async () => {
     const { page } = w;
     await page.click('button[aria-label="Rekey CHILD SA net {3}"]');
-    await page.waitForFunction(() => /Rekey CHILD SA net \{3\}: done/.test(document.getElementById('status-line')?.textContent ?? ''), { timeout: 5000 });
+    await page.waitForFunction(() => /Rekey CHILD SA net \{3\}: done/.test(document.getElementById('status-line')?.textContent ?? ''), { timeout: 20_000 });
     expect(hx.backend.rekeyed).toContainEqual(expect.objectContaining({ childId: 3 }));
     await page.click('button[aria-label="Down IKE SA road #9"]');
-    await page.waitForFunction(() => !document.querySelector('[data-sa="road"]'), { timeout: 5000 });
+    await page.waitForFunction(() => !document.querySelector('[data-sa="road"]'), { timeout: 20_000 });
     expect(hx.backend.terminated).toContainEqual(expect.objectContaining({ ikeId: 9 }));
     expect(hx.logs.some((l) => /user 'admin' \(127\.0\.0\.1\) terminate ike-id=9: success/.test(l))).toBe(true);
     shots.push(await w.shot('sa-down'));
@@ -92,7 +92,7 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
         const kinds = [...document.querySelectorAll('.timeline li')].map((l) => l.getAttribute('data-kind'));
         return ['ike-up', 'child-up', 'ike-down', 'console'].every((k) => kinds.includes(k));
       },
-      { timeout: 5000 },
+      { timeout: 20_000 },
     );
     shots.push(await w.shot('events'));
 
@@ -107,7 +107,7 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
     await page.waitForSelector('[data-conn="gw"]');
     shots.push(await w.shot('connections'));
     await page.click('button[aria-label="Up CHILD SA net of gw"]');
-    await page.waitForFunction(() => /done/.test(document.getElementById('status-line')?.textContent ?? ''), { timeout: 5000 });
+    await page.waitForFunction(() => /done/.test(document.getElementById('status-line')?.textContent ?? ''), { timeout: 20_000 });
     expect(hx.backend.initiated).toContainEqual(expect.objectContaining({ child: 'net', ike: 'gw' }));
 
     await navigate(page, 'Pools');
@@ -147,7 +147,7 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
     await navigate(page, 'Onboarding');
     await page.waitForSelector('tr[data-user="dave"]');
     await page.click('button[aria-label="Revoke user dave"]');
-    await page.waitForFunction(() => !document.querySelector('tr[data-user="dave"]'), { timeout: 5000 });
+    await page.waitForFunction(() => !document.querySelector('tr[data-user="dave"]'), { timeout: 20_000 });
     expect(hx.backend.terminated).toContainEqual(expect.objectContaining({ ikeId: 14 }));
     shots.push(await w.shot('onboarding-revoked'));
   });
