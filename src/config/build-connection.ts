@@ -401,14 +401,13 @@ export function buildConnection(ctx: Context, sec: SettingsSection, pools: Reado
   // rounds are ordered by `round`, file order breaking ties (Array.prototype.sort is stable)
   local.sort((a, b) => a.round - b.round);
   remote.sort((a, b) => a.round - b.round);
+  // RFC 4739: the initiator may authenticate in a second round after its first (cygnet: always EAP, e.g. a machine
+  // certificate, then the user); local-2 is ours to run as initiator, remote-2 the peer's when we respond.
   for (const rounds of [local, remote]) {
-    if (rounds.length > 1) {
-      ctx.error(
-        'UNSUPPORTED',
-        rounds[1]!.loc,
-        `${path}.${rounds[1]!.section}: cygnet does not implement multiple authentication rounds (RFC 4739) yet; use one ${rounds === local ? 'local' : 'remote'} section`,
-      );
-    }
+    const [, second, third] = rounds;
+    if (third) ctx.error('UNSUPPORTED', third.loc, `${path}.${third.section}: cygnet runs at most two authentication rounds per side (RFC 4739: e.g. a certificate, then EAP)`);
+    else if (second && second.auth.class !== 'eap')
+      ctx.error('UNSUPPORTED', second.loc, `${path}.${second.section}: cygnet runs a second authentication round (RFC 4739) only as EAP (auth = eap-...), after a pubkey or psk round`);
   }
 
   const conn: ConnectionConfig = {

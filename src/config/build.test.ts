@@ -171,11 +171,14 @@ describe('connection keys: value parsed', () => {
     expect(c.local[0]!.id).toBe('C=CH, O=strongSwan, CN=moon');
   });
 
-  it('orders rounds by round before refusing a second one', () => {
+  it('orders rounds by round: the second round (RFC 4739) must be EAP, a third is refused', () => {
     const e = fails('connections { c {\n remote-2 { round = 2 }\n remote-1 { round = 1 }\n} }');
     expect(e.code).toBe('UNSUPPORTED');
     expect(e.line).toBe(2);
-    expect(e.message).toMatch(/connections\.c\.remote-2: cygnet does not implement multiple authentication rounds/);
+    expect(e.message).toMatch(/connections\.c\.remote-2: cygnet runs a second authentication round \(RFC 4739\) only as EAP/);
+    const t = fails('connections { c {\n remote-1 { auth = pubkey }\n remote-2 { auth = eap-mschapv2 }\n remote-3 { auth = eap-md5 }\n} }');
+    expect(t.line).toBe(4);
+    expect(t.message).toMatch(/at most two authentication rounds/);
   });
 });
 
@@ -324,7 +327,7 @@ describe('what cygnet refuses (nothing starts half-configured)', () => {
     [connText([], ['ah_proposals = sha256']), /AH is not implemented/],
     ['connections { c { remote { auth = eap-ttls } } }', /EAP method 'ttls'.* eap-mschapv2, eap-tls/],
     ['connections { c { local { auth = xauth } } }', /XAuth/],
-    ['connections { c { remote-1 { auth = pubkey }\n remote-2 { auth = psk } } }', /multiple authentication rounds \(RFC 4739\)/],
+    ['connections { c { remote-1 { auth = pubkey }\n remote-2 { auth = psk } } }', /second authentication round \(RFC 4739\) only as EAP/],
   ])('%#', (text, re) => {
     const e = fails(text);
     expect(e.code).toBe('UNSUPPORTED');

@@ -159,6 +159,8 @@ export function toIkeConnection(c: ConnectionConfig, certs?: CertResolver): IkeC
     proposals: parseProposals(c.proposals.join(','), 'ike'),
     local: authOf(c.local, 'local', certs, `connections.${c.name}`),
     remote: authOf(c.remote, 'remote', certs, `connections.${c.name}`),
+    ...(c.local.length > 1 ? { moreLocal: c.local.slice(1).map((r) => authOf([r], 'local', certs, `connections.${c.name}`)) } : {}),
+    ...(c.remote.length > 1 ? { moreRemote: c.remote.slice(1).map((r) => authOf([r], 'remote', certs, `connections.${c.name}`)) } : {}),
     children: [...c.children.values()].map(toIkeChild),
     encap: c.encap,
     fragmentation: c.fragmentation !== 'no',

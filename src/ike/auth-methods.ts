@@ -11,9 +11,9 @@ import { pskAuth, signedOctets, verifyPskAuth } from './auth-psk.js';
 import { certPayloads, signWithCert, verifyPeerCert } from './auth-pubkey.js';
 
 /** The octets our AUTH covers: RealMessage of our IKE_SA_INIT | peer's nonce | prf(SK_p, our ID). */
-export function ourOctets(sa: KeyedIkeSa): Uint8Array {
+export function ourOctets(sa: KeyedIkeSa, id: Identity = sa.localId): Uint8Array {
   const k = sa.keys;
-  return sa.initiator ? signedOctets(k.prf, sa.initRequest, sa.Nr, k.SK_pi, sa.localId) : signedOctets(k.prf, sa.initResponse, sa.Ni, k.SK_pr, sa.localId);
+  return sa.initiator ? signedOctets(k.prf, sa.initRequest, sa.Nr, k.SK_pi, id) : signedOctets(k.prf, sa.initResponse, sa.Ni, k.SK_pr, id);
 }
 
 function peerOctets(sa: KeyedIkeSa, peerId: Identity): Uint8Array {
@@ -73,10 +73,13 @@ function eapAuthKey(sa: KeyedIkeSa, msk: Uint8Array | undefined, initiatorsAuth:
   return initiatorsAuth ? sa.keys.SK_pi : sa.keys.SK_pr;
 }
 
-/** Our AUTH after EAP (RFC 7296 2.16): prf(prf(key, "Key Pad for IKEv2"), <our signed octets>), key from eapAuthKey. */
-export function buildEapAuth(sa: KeyedIkeSa, msk: Uint8Array | undefined): AuthPayload {
+/**
+ * Our AUTH after EAP (RFC 7296 2.16): prf(prf(key, "Key Pad for IKEv2"), <our signed octets>), key from eapAuthKey;
+ * `id` is the IDi of the round (RFC 4739: a second round has its own).
+ */
+export function buildEapAuth(sa: KeyedIkeSa, msk: Uint8Array | undefined, id: Identity = sa.localId): AuthPayload {
   const key = eapAuthKey(sa, msk, sa.initiator);
-  return { type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: pskAuth(sa.keys.prf, key, ourOctets(sa)) };
+  return { type: PayloadType.AUTH, critical: false, method: AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: pskAuth(sa.keys.prf, key, ourOctets(sa, id)) };
 }
 
 /** Checks the peer's AUTH after EAP (RFC 7296 2.16), computed over its signed octets with the EAP key. */

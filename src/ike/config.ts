@@ -90,6 +90,12 @@ export interface IkeConnectionConfig {
   readonly proposals: readonly Proposal[];
   readonly local: AuthConfig;
   readonly remote: AuthConfig;
+  /**
+   * Authentication rounds after the first (RFC 4739, swanctl `local-2`, `remote-2`): the initiator authenticates
+   * again in further IKE_AUTH exchanges, e.g. a machine certificate, then the user with EAP.
+   */
+  readonly moreLocal?: readonly AuthConfig[];
+  readonly moreRemote?: readonly AuthConfig[];
   readonly children: readonly ChildConfig[];
   /**
    * Force UDP encapsulation by sending a NAT_DETECTION_SOURCE_IP that cannot match (as strongSwan's encap = yes).

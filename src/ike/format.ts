@@ -18,7 +18,7 @@ const SHORT: Record<number, string> = {
 };
 const NOTIFY_SHORT: Record<number, string> = {
   16388: 'NATD_S_IP', 16389: 'NATD_D_IP', 16390: 'COOKIE', 16430: 'FRAG_SUP', 16431: 'HASH_ALG', 16384: 'INIT_CONTACT',
-  16393: 'REKEY_SA', 14: 'NO_PROP', 17: 'INVAL_KE', 24: 'AUTH_FAILED', 38: 'TS_UNACCEPT', 7: 'INVAL_SYN', 35: 'NO_ADD_SAS',
+  16393: 'REKEY_SA', 16404: 'MULT_AUTH', 16405: 'AUTH_FOLLOWS', 14: 'NO_PROP', 17: 'INVAL_KE', 24: 'AUTH_FAILED', 38: 'TS_UNACCEPT', 7: 'INVAL_SYN', 35: 'NO_ADD_SAS',
 };
 
 /** strongSwan-style payload summary for log lines: `SA KE No N(NATD_S_IP) N(NATD_D_IP)`. */

@@ -6,7 +6,7 @@
 import type { KeyExchange } from '../crypto/types.js';
 import { formatProposal, type TransformSet } from '../crypto/transforms.js';
 import { FragmentReassembler } from './codec/fragment.js';
-import type { Address, ChildConfig, IkeConnectionConfig } from './config.js';
+import type { Address, AuthConfig, ChildConfig, IkeConnectionConfig } from './config.js';
 import type { ChildSaInfo, IkeSaInfo, IkeSaState } from './events.js';
 import { ANY_IDENTITY, formatIdentity, type Identity } from './identity.js';
 import type { IkeSaKeys } from './keys.js';
@@ -70,11 +70,21 @@ export interface EapServerRound {
   readonly session: EapServerSession;
   readonly conn: IkeConnectionConfig;
   readonly remoteId: Identity;
+  /** The IDi this round's AUTH is computed with: the IKE identity, or a second round's own (RFC 4739). */
+  readonly authId: Identity;
   /** The first IKE_AUTH request: its SA, TS and CP are answered in the last response. */
   readonly firstRequest: readonly Payload[];
   msk: Uint8Array | undefined;
   /** EAP-Success was sent: the next request carries AUTH. */
   succeeded: boolean;
+}
+
+/** Responder, RFC 4739: the first round checked out and another follows; waiting for the request that opens it. */
+export interface SecondRound {
+  readonly conn: IkeConnectionConfig;
+  readonly round: AuthConfig;
+  readonly remoteId: Identity;
+  readonly firstRequest: readonly Payload[];
 }
 
 export class IkeSa {
@@ -104,6 +114,8 @@ export class IkeSa {
   natRemote = false;
   encapsulated = false;
   peerFragmentation = false;
+  /** The peer announced MULTIPLE_AUTH_SUPPORTED (RFC 4739 3.1). */
+  peerMultipleAuth = false;
   /** The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 4), undefined when it sent none. */
   peerHashes: number[] | undefined;
   /** The peer sent a CERTREQ (send_cert = ifasked sends our certificate then). */
@@ -168,6 +180,8 @@ export class IkeSa {
   vipHint: string[] = [];
   /** Responder: the EAP conversation of IKE_AUTH under way. */
   eapServer: EapServerRound | undefined;
+  /** Responder: a second authentication round announced and not yet started (RFC 4739). */
+  secondRound: SecondRound | undefined;
   /** We asked for virtual IPs in IKE_AUTH: our 'dynamic' selectors are open until the reply. */
   requestingVips = false;
 

@@ -294,7 +294,7 @@ describe('cygnet client and cygnet gateway (simulated pair)', () => {
 
   // Needs the call site in ike-auth.ts (the lead's file) to emit vipAssignedEvent(sa.id, readCpReply(...)); today it
   // passes addresses and dns only. Un-skip when it does.
-  it.skip('the vip-assigned event carries the NBNS server and the local_ts subnets the client asked for', () => {
+  it('the vip-assigned event carries the NBNS server and the local_ts subnets the client asked for', () => {
     const { vip } = run();
     expect(vip?.nbns).toEqual(['10.1.0.54']);
     expect(vip?.subnets).toEqual(['10.1.0.0/16', '10.11.0.0/16']);

@@ -43,3 +43,8 @@ export function established(ctx: EndpointContext, sa: IkeSa, conn: IkeConnection
   ctx.log('ike', 1, sa, `IKE_SA ${sa.name}[${sa.id}] SPIs ${h(sa.spiI)}_i${sa.initiator ? '*' : ''} ${h(sa.spiR)}_r${sa.initiator ? '' : '*'}, suite ${sa.info().suite}`);
   ctx.emit({ type: 'ike-up', sa: sa.info() });
 }
+
+/** A failed EAP conversation in logs and events: the method's own reason when it names method and identity. */
+export function eapFailureMessage(method: string, who: string, reason: string): string {
+  return /^EAP-\S+ authentication of '/.test(reason) ? reason : `EAP-${method} authentication of '${who}' failed: ${reason}`;
+}

@@ -71,7 +71,7 @@ describe('IKE_AUTH with EAP (RFC 7296 2.16)', () => {
     expect(await runAsync(p.sim, () => of(p.a, 'ike-down').length === 1 && of(p.b, 'ike-down').length === 1)).toBe(true);
     expect(of(p.a, 'ike-down')[0]?.reason).toBe('auth-failed');
     expect(of(p.b, 'ike-down')[0]?.reason).toBe('auth-failed');
-    expect(of(p.b, 'ike-down')[0]?.message).toMatch(/EAP-mschapv2 authentication of 'carol@example' failed/);
+    expect(of(p.b, 'ike-down')[0]?.message).toMatch(/EAP-mschapv2 authentication of 'carol@example' failed/i);
     expect(of(p.a, 'ike-down')[0]?.message).toMatch(/EAP.*carol@example|AUTHENTICATION_FAILED/);
     expect(p.a.ep.listSas()).toHaveLength(0);
     expect(p.b.ep.listSas()).toHaveLength(0);
@@ -105,5 +105,64 @@ describe('IKE_AUTH with EAP (RFC 7296 2.16)', () => {
     p.a.ep.initiate('rw', 0);
     expect(await runAsync(p.sim, () => of(p.b, 'ike-down').length === 1)).toBe(true);
     expect(of(p.b, 'ike-down')[0]?.message).toMatch(/sent AUTH, but connection 'rw' authenticates it with EAP/);
+  });
+});
+
+describe('two authentication rounds (RFC 4739): a pre-shared key, then EAP-MSCHAPv2', () => {
+  function rounds(o: { gwWantsSecond?: boolean; clientSends?: boolean; password?: string } = {}) {
+    const client = connection({
+      name: 'rw',
+      remoteAddrs: ['192.0.2.2'],
+      local: { auth: 'psk', id: 'carol@example' },
+      remote: { auth: 'psk', id: 'gw.example' },
+      children: [child('net', { localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'] })],
+    });
+    const gw = connection({
+      name: 'rw',
+      local: { auth: 'psk', id: 'gw.example' },
+      remote: { auth: 'psk', id: 'carol@example' },
+      children: [child('net', { localTs: ['10.2.0.0/24'], remoteTs: ['10.1.0.0/24'] })],
+    });
+    const eapRound = (id: string) => ({ method: 'eap' as const, id: { type: 3, data: enc.encode(id) }, eap: { methods: ['mschapv2'] } });
+    const c = o.clientSends === false ? client : { ...client, moreLocal: [eapRound('carol-user')] };
+    const g = o.gwWantsSecond === false ? gw : { ...gw, moreRemote: [{ method: 'eap' as const, id: { type: 0, data: new Uint8Array(0) }, eap: { methods: ['mschapv2'] } }] };
+    const secrets = (pw: string) => eapSecretLookup([{ ids: ['carol-user'], kind: 'password', secret: enc.encode(pw) }]);
+    return makePair(
+      { connections: [c], credentials: psk, eap: localEapProvider({ random: seededRandom(21), secrets: secrets(o.password ?? 'pw-2') }) },
+      { connections: [g], credentials: psk, eap: localEapProvider({ random: seededRandom(22), secrets: secrets('pw-2') }) },
+    );
+  }
+
+  it('both rounds: MULT_AUTH announced, AUTH_FOLLOWS, the second IDi runs EAP, the CHILD SA comes last', async () => {
+    const p = rounds();
+    p.a.ep.initiate('rw', 0);
+    const ok = await runAsync(p.sim, () => of(p.a, 'child-install').length === 1 && of(p.b, 'child-install').length === 1);
+    if (!ok) console.log(`A:\n${p.a.logs.join('\n')}\nB:\n${p.b.logs.join('\n')}`);
+    expect(ok).toBe(true);
+    expect(p.b.logs.some((l) => /sending IKE_SA_INIT response 0 \[.*N\(MULT_AUTH\) \]/.test(l))).toBe(true);
+    expect(p.a.logs.some((l) => /sending IKE_AUTH request 1 \[ IDi .*AUTH N\(MULT_AUTH\) N\(AUTH_FOLLOWS\) SA TSi TSr \]/.test(l))).toBe(true);
+    expect(p.b.logs.some((l) => /sending IKE_AUTH response 1 \[ IDr AUTH \]/.test(l))).toBe(true);
+    expect(p.a.logs.some((l) => /sending IKE_AUTH request 2 \[ IDi \]/.test(l))).toBe(true);
+    expect(p.b.logs.some((l) => l.includes("authentication of 'carol-user' with EAP MSK successful"))).toBe(true);
+    expect(p.b.logs.some((l) => /sending IKE_AUTH response \d+ \[ AUTH SA TSi TSr \]/.test(l))).toBe(true);
+  });
+
+  it('the second round fails: AUTHENTICATION_FAILED, nothing left', async () => {
+    const p = rounds({ password: 'wrong' });
+    p.a.ep.initiate('rw', 0);
+    expect(await runAsync(p.sim, () => of(p.a, 'ike-down').length === 1 && of(p.b, 'ike-down').length === 1)).toBe(true);
+    expect(of(p.b, 'ike-down')[0]?.message).toMatch(/EAP-mschapv2 authentication of 'carol-user' failed/i);
+    expect(p.b.ep.listSas()).toHaveLength(0);
+  });
+
+  it('a gateway that requires a second round refuses a client that announces none, and the other way round', async () => {
+    const p = rounds({ clientSends: false });
+    p.a.ep.initiate('rw', 0);
+    expect(await runAsync(p.sim, () => of(p.b, 'ike-down').length === 1)).toBe(true);
+    expect(of(p.b, 'ike-down')[0]?.message).toMatch(/requires a second authentication round \(remote-2, RFC 4739\)/);
+    const q = rounds({ gwWantsSecond: false });
+    q.a.ep.initiate('rw', 0);
+    expect(await runAsync(q.sim, () => of(q.a, 'ike-down').length === 1)).toBe(true);
+    expect(of(q.a, 'ike-down')[0]?.message).toMatch(/did not announce MULTIPLE_AUTH_SUPPORTED/);
   });
 });

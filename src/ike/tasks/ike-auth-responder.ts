@@ -12,9 +12,9 @@
  * The EAP session (src/eap, or a RADIUS relay) is asynchronous: each response goes out when its step is done.
  */
 import { ExchangeType, NotifyType, PayloadType, type EapPayload, type IdPayload, type Payload, type TsPayload } from '../codec/types.js';
-import type { IkeConnectionConfig } from '../config.js';
+import type { AuthConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext, Settled } from '../context.js';
-import type { EapServerRound, KeyedIkeSa } from '../ike-sa.js';
+import type { EapServerRound, KeyedIkeSa, SecondRound } from '../ike-sa.js';
 import { formatIdentity, identityEquals, type Identity } from '../identity.js';
 import { findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
 import { respondChild } from './child-sa.js';
@@ -24,7 +24,7 @@ import { DeleteIkeTask } from './ike-delete.js';
 import { fmt } from '../format.js';
 import { buildEapAuth, buildOurAuth, checkEapAuth, checkPeerAuth } from '../auth-methods.js';
 import type { EapStep } from '../../eap/index.js';
-import { established, idPayload, localIdentity, reportRemoteNat, toIdentity } from './ike-auth-common.js';
+import { eapFailureMessage, established, idPayload, localIdentity, reportRemoteNat, toIdentity } from './ike-auth-common.js';
 
 export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readonly Payload[], messageId: number, now: number): void {
   const answerFail = (message: string): void => {
@@ -40,6 +40,11 @@ export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readon
   const round = sa.eapServer;
   if (round) {
     respondEapRound(ctx, sa, round, req, messageId, now, answerFail);
+    return;
+  }
+  const second = sa.secondRound;
+  if (second) {
+    respondSecondRound(ctx, sa, second, req, messageId, answerFail);
     return;
   }
   const idi = findPayload(req, PayloadType.IDi) as IdPayload | undefined;
@@ -98,6 +103,16 @@ export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readon
     return;
   }
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with ${peer.label} successful`);
+  // RFC 4739: a second round follows when both the peer announces it and the connection asks for one.
+  const follows = hasNotify(req, NotifyType.ANOTHER_AUTH_FOLLOWS);
+  const round2 = conn.moreRemote?.[0];
+  if (round2 || follows) {
+    if (!round2) answerFail(`'${formatIdentity(remoteId)}' announces another authentication round (RFC 4739), but connection '${conn.name}' has no remote-2`);
+    else if (!follows) answerFail(`connection '${conn.name}' requires a second authentication round (remote-2, RFC 4739), but '${formatIdentity(remoteId)}' announced none`);
+    else if (round2.method !== 'eap') answerFail(`connection '${conn.name}': cygnet runs a second authentication round (remote-2) only as EAP`);
+    else startSecondRound(ctx, sa, conn, round2, remoteId, req, messageId, answerFail);
+    return;
+  }
   const ours = buildOurAuth(ctx, sa, conn, remoteId);
   if (!ours.ok) {
     answerFail(ours.message);
@@ -142,6 +157,7 @@ function finishResponder(
   established(ctx, sa, conn, now);
   const cp = answerCpRequest(req, conn, ctx.pools(), remoteId);
   if (cp.reply) resp.push(cp.reply);
+  for (const name of cp.built) ctx.log('ike', 2, sa, `building ${name} attribute`);
   for (const l of cp.leased) {
     sa.leases.push({ release: (a) => l.pool.release(a), address: l.address });
     sa.peerVirtualIps.push(l.address);
@@ -183,35 +199,73 @@ function startEapServer(
   req: readonly Payload[],
   messageId: number,
   answerFail: (message: string) => void,
+  second?: { readonly round: AuthConfig; readonly authId: Identity },
 ): void {
-  const ours = buildOurAuth(ctx, sa, conn, remoteId);
-  if (!ours.ok) {
-    answerFail(ours.message);
-    return;
+  // The first round: we authenticate ourselves in this response; a second round (RFC 4739): we already did.
+  let lead: Payload[] = [];
+  if (!second) {
+    const ours = buildOurAuth(ctx, sa, conn, remoteId);
+    if (!ours.ok) {
+      answerFail(ours.message);
+      return;
+    }
+    ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
+    lead = [idPayload(PayloadType.IDr, sa.localId), ...ours.payloads];
   }
-  const cfg = conn.remote.eap;
+  const authId = second?.authId ?? remoteId;
+  const cfg = (second?.round ?? conn.remote).eap;
   const methods = cfg?.methods ?? [];
   const session = ctx.eap.server({
     connection: conn.name,
     methods,
-    ikeIdentity: formatIdentity(remoteId),
+    ikeIdentity: formatIdentity(authId),
     ownIdentity: formatIdentity(sa.localId),
     ...(cfg?.eapId !== undefined ? { eapId: cfg.eapId } : {}),
     peerAddress: `${sa.remote.address}[${sa.remote.port}]`,
     ownAddress: `${sa.local.address}[${sa.local.port}]`,
   });
-  sa.eapServer = { session, conn, remoteId, firstRequest: req, msk: undefined, succeeded: false };
-  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
-  ctx.log('ike', 1, sa, `initiating EAP${methods.length ? `-${methods.join('/')}` : ''} for '${formatIdentity(remoteId)}'${cfg?.eapId === '%any' ? ' (asking for its EAP identity)' : ''}`);
+  sa.eapServer = { session, conn, remoteId, authId, firstRequest: req, msk: undefined, succeeded: false };
+  ctx.log('ike', 1, sa, `initiating EAP${methods.length ? `-${methods.join('/')}` : ''} for '${formatIdentity(authId)}'${cfg?.eapId === '%any' ? ' (asking for its EAP identity)' : ''}${second ? ' in a second round (RFC 4739)' : ''}`);
   ctx.defer(sa, session.start(), (r) => {
     const step = stepOf(r);
     if (step.kind === 'send') {
-      ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [idPayload(PayloadType.IDr, sa.localId), ...ours.payloads, eapPayload(step.eap)]);
+      ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [...lead, eapPayload(step.eap)]);
       return;
     }
     // A method cannot succeed before the peer said anything: only a failure (no secret, no server) ends it here.
     eapFailed(ctx, sa, step.kind === 'failure' ? step : { reason: 'the EAP method ended before the peer answered' }, messageId, answerFail);
   });
+}
+
+/**
+ * RFC 4739: the initiator's first round checked out and it announced ANOTHER_AUTH_FOLLOWS: we answer with our own
+ * IDr and AUTH only; its next request (an IDi of its own, without AUTH) starts the second round, here EAP.
+ */
+function startSecondRound(ctx: EndpointContext, sa: KeyedIkeSa, conn: IkeConnectionConfig, round: AuthConfig, remoteId: Identity, req: readonly Payload[], messageId: number, answerFail: (message: string) => void): void {
+  const ours = buildOurAuth(ctx, sa, conn, remoteId);
+  if (!ours.ok) {
+    answerFail(ours.message);
+    return;
+  }
+  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
+  sa.secondRound = { conn, round, remoteId, firstRequest: req };
+  ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [idPayload(PayloadType.IDr, sa.localId), ...ours.payloads]);
+}
+
+/** The request that opens the second round: its IDi, no AUTH (EAP, RFC 7296 2.16 within RFC 4739). */
+function respondSecondRound(ctx: EndpointContext, sa: KeyedIkeSa, pending: SecondRound, req: readonly Payload[], messageId: number, answerFail: (message: string) => void): void {
+  sa.secondRound = undefined;
+  const idi = findPayload(req, PayloadType.IDi) as IdPayload | undefined;
+  if (!idi) {
+    answerFail(`the second authentication round of '${formatIdentity(pending.remoteId)}' starts without IDi (RFC 4739 2)`);
+    return;
+  }
+  if (findPayload(req, PayloadType.AUTH)) {
+    answerFail(`'${formatIdentity(pending.remoteId)}' authenticates its second round with AUTH, but connection '${pending.conn.name}' expects EAP there (remote-2)`);
+    return;
+  }
+  const authId = toIdentity(idi);
+  startEapServer(ctx, sa, pending.conn, pending.remoteId, pending.firstRequest, messageId, answerFail, { round: pending.round, authId });
 }
 
 /** An IKE_AUTH request during EAP: the next EAP response, or, after EAP-Success, the AUTH made with the EAP key. */
@@ -250,13 +304,13 @@ function respondEapRound(
     answerFail(`IKE_AUTH request of '${formatIdentity(round.remoteId)}' after EAP-Success lacks AUTH (RFC 7296 2.16)`);
     return;
   }
-  const check = checkEapAuth(sa, round.msk, auth, round.remoteId);
+  const check = checkEapAuth(sa, round.msk, auth, round.authId);
   if (!check.ok) {
     answerFail(check.message);
     return;
   }
   sa.eapServer = undefined;
-  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(round.remoteId)}' with ${check.label} successful`);
+  ctx.log('ike', 1, sa, `authentication of '${formatIdentity(round.authId)}' with ${check.label} successful`);
   finishResponder(ctx, sa, round.conn, round.remoteId, round.firstRequest, [buildEapAuth(sa, round.msk)], messageId, now, answerFail);
 }
 
@@ -264,7 +318,7 @@ function respondEapRound(
 function eapFailed(ctx: EndpointContext, sa: KeyedIkeSa, step: { readonly eap?: Uint8Array; readonly reason: string }, messageId: number, answerFail: (message: string) => void): void {
   const round = sa.eapServer;
   const who = round?.session.identity ?? (round ? formatIdentity(round.remoteId) : '?');
-  const message = `EAP-${round?.session.method ?? round?.conn.remote.eap?.methods.join('/') ?? 'method'} authentication of '${who}' failed: ${step.reason}`;
+  const message = eapFailureMessage(round?.session.method ?? round?.conn.remote.eap?.methods.join('/') ?? 'method', who, step.reason);
   if (step.eap) {
     ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message });
     ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, [notify(NotifyType.AUTHENTICATION_FAILED), eapPayload(step.eap)]);

@@ -9,13 +9,13 @@
  */
 import { ExchangeType, NotifyType, PayloadType, type IdPayload, type Payload, } from '../codec/types.js';
 import type { IkeDownReason } from '../events.js';
-import type { ChildConfig, IkeConnectionConfig } from '../config.js';
+import type { AuthConfig, ChildConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { connOf, type IkeSa, type KeyedIkeSa } from '../ike-sa.js';
-import { formatIdentity, identityMatches, } from '../identity.js';
+import { formatIdentity, identityMatches, type Identity } from '../identity.js';
 import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
 import { buildChildOffer, processChildResponse, } from './child-sa.js';
-import { buildCpRequest, readCpReply } from './config-payload.js';
+import { buildCpRequest, describeCpReply, readCpReply, vipAssignedEvent } from './config-payload.js';
 import { ChildCreateTask, deleteRefused } from './child-create.js';
 import { DeleteIkeTask } from './ike-delete.js';
 import { NotifyTask } from './ike-notify.js';
@@ -26,7 +26,7 @@ import { fmt } from '../format.js';
 import { buildEapAuth, buildOurAuth, checkEapAuth, checkPeerAuth } from '../auth-methods.js';
 import type { EapPeerSession } from '../../eap/index.js';
 import { certreqPayload } from '../auth-pubkey.js';
-import { established, idPayload, localIdentity, reportRemoteNat, toIdentity } from './ike-auth-common.js';
+import { eapFailureMessage, established, idPayload, localIdentity, reportRemoteNat, toIdentity } from './ike-auth-common.js';
 
 // ---------------------------------------------------------------------------------------------- initiator
 
@@ -41,10 +41,12 @@ export class IkeAuthTask implements Task {
    * 'first': the request with IDi (and AUTH, unless we authenticate with EAP); 'eap': EAP rounds (RFC 7296 2.16);
    * 'final': the AUTH computed from the EAP key, answered with the responder's and the CHILD SA.
    */
-  private stage: 'first' | 'eap' | 'final' = 'first';
+  private stage: 'first' | 'round2' | 'eap' | 'final' = 'first';
   /** The payloads of the next EAP-round request, prepared when the EAP method's step completed. */
   private next: Payload[] | undefined;
   private eap: EapClient | undefined;
+  /** RFC 4739: the second authentication round (local-2) and the IDi it goes by. */
+  private round2: { auth: AuthConfig; id: Identity } | undefined;
 
   constructor(
     private readonly ctx: EndpointContext,
@@ -78,6 +80,21 @@ export class IkeAuthTask implements Task {
     if (certreq) payloads.push(certreq);
     if (conn.remote.id.type !== 0) payloads.push(idPayload(PayloadType.IDr, conn.remote.id));
     if (ours) payloads.push(ours.auth);
+    // RFC 4739: a second round (local-2) follows this one; only EAP is run as a second round here.
+    const second = conn.moreLocal?.[0];
+    if (second) {
+      const why =
+        second.method !== 'eap' || eap
+          ? `connection '${conn.name}': cygnet runs a second authentication round (local-2) only as EAP after a certificate or PSK round`
+          : !sa.peerMultipleAuth
+            ? `connection '${conn.name}' has a second authentication round (local-2), but the peer did not announce MULTIPLE_AUTH_SUPPORTED (RFC 4739 3.1)`
+            : undefined;
+      if (why !== undefined) {
+        ctx.destroySa(sa, 'auth-failed', why);
+        return undefined;
+      }
+      payloads.push(notify(NotifyType.MULTIPLE_AUTH_SUPPORTED), notify(NotifyType.ANOTHER_AUTH_FOLLOWS));
+    }
     const cpReq = buildCpRequest(conn, sa.vipHint);
     if (cpReq) {
       payloads.push(cpReq);
@@ -115,6 +132,7 @@ export class IkeAuthTask implements Task {
       return 'done';
     }
     if (this.stage === 'eap') return this.eapRound(payloads, now);
+    if (this.stage === 'round2' && this.round2) return this.startEap(conn, this.round2.auth, this.round2.id, payloads, now);
     if (this.stage === 'final') {
       // RFC 7296 2.16: the responder's AUTH, now computed with the EAP key, then the CHILD SA as in 1.2.
       const auth = findPayload(payloads, PayloadType.AUTH);
@@ -157,17 +175,27 @@ export class IkeAuthTask implements Task {
       return 'done';
     }
     ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with ${peer.label} successful`);
-    if (conn.local.method === 'eap') return this.startEap(conn, payloads, now);
+    if (conn.local.method === 'eap') return this.startEap(conn, conn.local, sa.localId, payloads, now);
+    const second = conn.moreLocal?.[0];
+    if (second) {
+      // RFC 4739 2: the next IKE_AUTH request starts the second round with its own IDi (here, always EAP).
+      const id = second.id.type !== 0 ? second.id : sa.localId;
+      this.round2 = { auth: second, id };
+      this.stage = 'round2';
+      this.next = [idPayload(PayloadType.IDi, id)];
+      ctx.log('ike', 1, sa, `authenticating '${formatIdentity(id)}' (myself) with EAP in a second round (RFC 4739)`);
+      return 'more';
+    }
     this.complete(conn, payloads, now);
     return 'done';
   }
 
   /** RFC 7296 2.16: the responder authenticated itself and sent the first EAP request; our EAP peer answers it. */
-  private startEap(conn: IkeConnectionConfig, payloads: readonly Payload[], now: number): TaskStatus {
+  private startEap(conn: IkeConnectionConfig, round: AuthConfig, authId: Identity, payloads: readonly Payload[], now: number): TaskStatus {
     const { ctx, sa } = this;
-    const cfg = conn.local.eap;
-    const identity = cfg?.eapId ?? formatIdentity(sa.localId);
-    this.eap = new EapClient(ctx.eap.peer({ connection: conn.name, methods: cfg?.methods ?? [], identity, serverIdentity: formatIdentity(sa.remoteId) }), identity);
+    const cfg = round.eap;
+    const identity = cfg?.eapId ?? formatIdentity(authId);
+    this.eap = new EapClient(ctx.eap.peer({ connection: conn.name, methods: cfg?.methods ?? [], identity, serverIdentity: formatIdentity(sa.remoteId) }), identity, authId);
     this.stage = 'eap';
     return this.eapRound(payloads, now);
   }
@@ -191,9 +219,9 @@ export class IkeAuthTask implements Task {
         client.msk = step.msk;
         ctx.log('ike', 1, sa, `EAP method EAP-${client.method} succeeded, ${step.msk?.length ? 'MSK established' : 'no MSK established'}`);
         this.stage = 'final';
-        this.next = [buildEapAuth(sa, step.msk)];
+        this.next = [buildEapAuth(sa, step.msk, client.authId)];
       } else {
-        const msg = `EAP-${client.method} authentication of '${client.identity}' failed: ${step.reason}`;
+        const msg = eapFailureMessage(client.method, client.identity, step.reason);
         if (step.eap) {
           // The method's last word (MSCHAPv2's Failure-Response, RFC 2759 via draft-kamath 2.4): the server then
           // ends the exchange with EAP-Failure / AUTHENTICATION_FAILED, and both sides let the SA go.
@@ -219,9 +247,10 @@ export class IkeAuthTask implements Task {
       sa.requestingVips = false;
       const got = readCpReply(payloads);
       sa.virtualIps = got.addresses;
+      for (const p of got.problems) ctx.log('ike', 1, sa, p);
       if (got.addresses.length > 0) {
-        ctx.log('ike', 0, sa, `installing new virtual IP ${got.addresses.join(', ')}${got.dns.length ? `, DNS ${got.dns.join(', ')}` : ''}`);
-        ctx.emit({ type: 'vip-assigned', ikeSaId: sa.id, addresses: got.addresses, dns: got.dns });
+        ctx.log('ike', 0, sa, `installing new virtual IP ${describeCpReply(got)}`);
+        ctx.emit(vipAssignedEvent(sa.id, got));
       } else ctx.log('ike', 0, sa, 'no virtual IP received from the peer although we asked for one');
     }
     const offer = sa.initialChild;
@@ -258,6 +287,8 @@ class EapClient {
   constructor(
     readonly session: EapPeerSession,
     readonly identity: string,
+    /** The IDi our AUTH after EAP is computed with (the round's, RFC 4739). */
+    readonly authId: Identity,
   ) {}
   get method(): string {
     return this.session.method ?? 'method';

@@ -102,9 +102,10 @@ function peerSignatureHashes(payloads: readonly Payload[]): { ok: true; ids: num
   return r.ok ? { ok: true, ids: r.ids } : { ok: false, reason: `${r.reason} (RFC 7427 4: a list of 2-octet hash algorithm identifiers)` };
 }
 
-/** What the peer announced in IKE_SA_INIT: fragmentation (RFC 7383), signature hashes (RFC 7427), CERTREQ. */
+/** What the peer announced in IKE_SA_INIT: fragmentation (RFC 7383), signature hashes (RFC 7427), CERTREQ, RFC 4739. */
 function readCapabilities(sa: IkeSa, payloads: readonly Payload[], hashes: number[] | undefined): void {
   sa.peerFragmentation = hasNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
+  sa.peerMultipleAuth = hasNotify(payloads, NotifyType.MULTIPLE_AUTH_SUPPORTED);
   if (hashes) sa.peerHashes = hashes;
   if (findPayload(payloads, PayloadType.CERTREQ)) sa.peerCertreq = true;
 }
@@ -383,6 +384,8 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
     { type: PayloadType.NONCE, critical: false, data: sa.Nr },
     ...natdPayloads(ctx, sa, conn),
     ...capabilityNotifies(conn),
+    // RFC 4739 3.1: announced when the connection has a second authentication round for the initiator.
+    ...(conn.moreRemote?.length ? [notify(NotifyType.MULTIPLE_AUTH_SUPPORTED)] : []),
   ];
   // strongSwan asks for certificates already in the IKE_SA_INIT response (RFC 7296 1.2 allows CERTREQ there).
   const certreq = certreqPayload(ctx.credentials, conn);
