@@ -67,7 +67,7 @@ export function daemonEapProvider(o: DaemonEapOptions): EapProvider {
             radius: (r) => {
               const local = endpointOf(r.ownAddress);
               const remote = endpointOf(r.peerAddress);
-              return radius.eapServer(r.ikeIdentity, { ...(local ? { local } : {}), ...(remote ? { remote } : {}), connectionName: r.connection });
+              return radius.eapServer(r.ikeIdentity, { ...(local ? { local } : {}), ...(remote ? { remote } : {}), connectionName: r.connection, ...(r.ikeSaId !== undefined ? { ikeSaUniqueId: r.ikeSaId } : {}) });
             },
           }
         : {}),

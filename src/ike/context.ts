@@ -43,6 +43,11 @@ export interface EndpointContext extends TransitionSink {
    * one): asynchronous work (EAP methods, RADIUS) never runs exchange code outside the endpoint's own calls.
    */
   defer<T>(sa: IkeSa, work: Promise<T>, then: (outcome: Settled<T>, now: number) => void): void;
+  /**
+   * Where a new IKE SA of `conn` goes when cygnet starts one itself (keyingtries, dpd_action/close_action restart,
+   * reauthentication): `previous` is the last SA's peer; a driver resolving DNS names in remote_addrs re-resolves.
+   */
+  remoteFor(conn: IkeConnectionConfig, previous: Address): Address;
   /** EAP sessions for IKE_AUTH (RFC 7296 2.16). */
   readonly eap: EapProvider;
   sendResponse(sa: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): void;

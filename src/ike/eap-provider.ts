@@ -20,6 +20,8 @@ export interface EapServerRequest {
   /** The peer's address ("ip[port]"), for RADIUS' Calling-Station-Id. */
   readonly peerAddress: string;
   readonly ownAddress: string;
+  /** The IKE SA's id (RADIUS NAS-Port and Acct-Session-Id, as strongSwan's eap-radius). */
+  readonly ikeSaId?: number;
 }
 
 export interface EapPeerRequest {

@@ -52,6 +52,11 @@ export interface IkeEndpointOptions {
   /** EAP sessions for IKE_AUTH (RFC 7296 2.16); default: the built-in methods without any user secrets. */
   readonly eap?: EapProvider;
   /**
+   * The peer address for an IKE SA the core starts on its own (restart.ts): a driver with DNS names in
+   * remote_addrs resolves them again here (strongSwan re-resolves on each attempt). Default: `previous`.
+   */
+  readonly resolveRemote?: (conn: IkeConnectionConfig, previous: Address) => Address;
+  /**
    * Called when asynchronous work (an EAP method, a RADIUS answer) completed: the driver should call
    * handleTimeout(now) soon (nextTimeout() also says so), then drain the outputs as after any call.
    */
@@ -83,6 +88,7 @@ export class IkeEndpoint implements EndpointContext {
   /** The latest time the driver gave us (for actions triggered inside destroySa). */
   private lastNow = 0;
   readonly eap: EapProvider;
+  private readonly resolveRemote: IkeEndpointOptions['resolveRemote'];
   /** Continuations of settled asynchronous work (defer), run at the next handleTimeout. */
   private readonly deferred: DeferredWork;
   private childCounter = 0;
@@ -99,6 +105,7 @@ export class IkeEndpoint implements EndpointContext {
     for (const p of opts.pools ?? []) this.poolMap.set(p.name, new AddressPool(p));
     this.eap = opts.eap ?? localEapProvider({ random: opts.random });
     this.deferred = new DeferredWork(opts.wake);
+    this.resolveRemote = opts.resolveRemote;
   }
 
   pools(): ReadonlyMap<string, AddressPool> {
@@ -390,6 +397,10 @@ export class IkeEndpoint implements EndpointContext {
     if (sa) this.dirty.add(sa);
     const prefix = sa ? `[${sa.name}|${sa.id}] ` : '';
     this.eventQueue.push({ type: 'log', group, level, ...(sa ? { ikeSaId: sa.id } : {}), message: prefix + message });
+  }
+
+  remoteFor(conn: IkeConnectionConfig, previous: Address): Address {
+    return this.resolveRemote?.(conn, previous) ?? previous;
   }
 
   resumeTask(sa: IkeSa, now: number): void {

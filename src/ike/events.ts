@@ -19,6 +19,8 @@ export interface IkeSaInfo {
   readonly remote: Address;
   readonly localId: string;
   readonly remoteId: string;
+  /** The peer's EAP identity once an EAP round authenticated it (RFC 7296 2.16; RADIUS accounting's User-Name). */
+  readonly remoteEapId?: string;
   /** strongSwan-style suite, e.g. AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519. */
   readonly suite: string;
   readonly natDetected: { readonly local: boolean; readonly remote: boolean };

@@ -180,6 +180,8 @@ export class IkeSa {
   vipHint: string[] = [];
   /** Responder: the EAP conversation of IKE_AUTH under way. */
   eapServer: EapServerRound | undefined;
+  /** The identity the peer proved in an EAP round (responder side). */
+  remoteEapId: string | undefined;
   /** Responder: a second authentication round announced and not yet started (RFC 4739). */
   secondRound: SecondRound | undefined;
   /** We asked for virtual IPs in IKE_AUTH: our 'dynamic' selectors are open until the reply. */
@@ -213,6 +215,7 @@ export class IkeSa {
       remote: this.remote,
       localId: formatIdentity(this.localId),
       remoteId: formatIdentity(this.remoteId),
+      ...(this.remoteEapId !== undefined ? { remoteEapId: this.remoteEapId } : {}),
       suite: this.set ? formatProposal(this.set) : '',
       natDetected: { local: this.natLocal, remote: this.natRemote },
       encapsulated: this.encapsulated,

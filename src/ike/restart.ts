@@ -26,7 +26,7 @@ export function afterDown(ctx: EndpointContext, sa: IkeSa, conn: IkeConnectionCo
   if (!wasUp && reason === 'timeout' && sa.initiator && (conn.keyingTries === 0 || sa.keyingTry < conn.keyingTries)) {
     const child = sa.plannedChild;
     ctx.log('ike', 0, undefined, `peer not responding, trying again (${sa.keyingTry + 1}/${conn.keyingTries === 0 ? 'unlimited' : conn.keyingTries})`);
-    const fresh = start(conn, child, now, { local: { address: sa.local.address, port: conn.localPort }, remote: { address: sa.remote.address, port: conn.remotePort } });
+    const fresh = start(conn, child, now, { local: { address: sa.local.address, port: conn.localPort }, remote: ctx.remoteFor(conn, { address: sa.remote.address, port: conn.remotePort }) });
     fresh.keyingTry = sa.keyingTry + 1;
     fresh.pendingChildren = sa.pendingChildren;
     fresh.reauthOf = sa.reauthOf;
@@ -42,7 +42,7 @@ export function afterDown(ctx: EndpointContext, sa: IkeSa, conn: IkeConnectionCo
   for (const c of configs) if (action(c) === 'trap') ctx.emit({ type: 'trap', connection: conn.name, child: c.name });
   if (restart.length > 0 && !conn.remoteAddrs.every((a) => a.startsWith('%'))) {
     ctx.log('ike', 0, undefined, `restarting CHILD_SA ${restart.map((c) => c.name).join(', ')} of ${conn.name} (${reason === 'timeout' ? 'dpd_action' : 'close_action'})`);
-    const fresh = start(conn, restart[0], now, { local: { address: sa.local.address, port: conn.localPort }, remote: { address: sa.remote.address, port: conn.remotePort } });
+    const fresh = start(conn, restart[0], now, { local: { address: sa.local.address, port: conn.localPort }, remote: ctx.remoteFor(conn, { address: sa.remote.address, port: conn.remotePort }) });
     fresh.pendingChildren = restart.slice(1);
   }
 }
@@ -58,13 +58,13 @@ export function reauthenticate(ctx: EndpointContext, sa: IkeSa, now: number, sta
   const children = uniqueConfigs(sa.children.map((c) => c.config));
   ctx.log('ike', 0, sa, `reauthenticating IKE_SA ${sa.name}[${sa.id}] (${ctx.settings.makeBeforeBreak ? 'make-before-break' : 'break-before-make'})`);
   if (ctx.settings.makeBeforeBreak) {
-    const fresh = start(conn, children[0], now, { local: { address: sa.local.address, port: conn.localPort }, remote: { address: sa.remote.address, port: conn.remotePort } });
+    const fresh = start(conn, children[0], now, { local: { address: sa.local.address, port: conn.localPort }, remote: ctx.remoteFor(conn, { address: sa.remote.address, port: conn.remotePort }) });
     fresh.reauthOf = sa;
     fresh.vipHint = sa.virtualIps;
     sa.reauthBy = fresh;
     fresh.pendingChildren = children.slice(1);
   } else {
-    const remote = { address: sa.remote.address, port: conn.remotePort };
+    const remote = ctx.remoteFor(conn, { address: sa.remote.address, port: conn.remotePort });
     const local = { address: sa.local.address, port: conn.localPort };
     const vips = sa.virtualIps;
     // Break-before-make: the new IKE SA starts once the old one is gone (answered or timed out). Queued behind any

@@ -223,6 +223,7 @@ function startEapServer(
     ...(cfg?.eapId !== undefined ? { eapId: cfg.eapId } : {}),
     peerAddress: `${sa.remote.address}[${sa.remote.port}]`,
     ownAddress: `${sa.local.address}[${sa.local.port}]`,
+    ikeSaId: sa.id,
   });
   sa.eapServer = { session, conn, remoteId, authId, firstRequest: req, msk: undefined, succeeded: false };
   ctx.log('ike', 1, sa, `initiating EAP${methods.length ? `-${methods.join('/')}` : ''} for '${formatIdentity(authId)}'${cfg?.eapId === '%any' ? ' (asking for its EAP identity)' : ''}${second ? ' in a second round (RFC 4739)' : ''}`);
@@ -291,6 +292,7 @@ function respondEapRound(
       } else if (step.kind === 'success') {
         round.succeeded = true;
         round.msk = step.msk;
+        sa.remoteEapId = round.session.identity ?? formatIdentity(round.authId);
         ctx.log('ike', 1, sa, `EAP method EAP-${round.session.method ?? '?'} succeeded for '${round.session.identity ?? formatIdentity(round.remoteId)}', ${step.msk?.length ? 'MSK established' : 'no MSK established'}`);
         ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, step.eap ? [eapPayload(step.eap)] : []);
       } else {
