@@ -11,175 +11,42 @@
  *   - nextTimeout(), to call handleTimeout(now) at.
  * It opens no socket, arms no timer and reads no clock: the daemon (src/daemon/driver.ts), the demo and library
  * users drive it, and the simulator tests (gateway.test.ts) run two of them back to back in virtual time.
+ * Its parts: contracts.ts (what the driver provides and gets), traps.ts (trap policies, ACQUIRE queues),
+ * esp-path.ts (the ESP data path, MSS, TUN MTU), remote-address.ts (remote_addrs names, source addresses),
+ * local-address.ts, pool-reload.ts, child-status.ts.
  */
-import type { CryptoBackend } from '../crypto/types.js';
-import type { RandomSource } from '../crypto/random.js';
-import type { EapProvider } from '../ike/eap-provider.js';
 import { IkeEndpoint } from '../ike/endpoint.js';
-import type { Address, ChildConfig, Credentials, EndpointSettings, IkeConnectionConfig } from '../ike/config.js';
+import type { Address, ChildConfig, EndpointSettings } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
-import { compareAddr, type TrafficSelector } from '../ike/traffic-selector.js';
-import { AddressPool, type AddressPoolConfig } from '../ike/pool.js';
-import { DecapStatus, DROP_REASON_NAMES, DropReason, EncapStatus } from '../esp/constants.js';
-import { dropCountsByName, EspEngine, type PacketRef } from '../esp/engine.js';
-import type { EspSa } from '../esp/sa.js';
-import type { EspSelector } from '../esp/selector.js';
-import { clampTcpMss, mssForMtu } from '../net/mss.js';
-import { innerMtuFor } from '../net/esp-mtu.js';
+import type { TrafficSelector } from '../ike/traffic-selector.js';
+import { EspEngine } from '../esp/engine.js';
 import { classifyDatagram } from '../net/classify.js';
 import type { ConfigDiff } from '../config/diff.js';
 import { ChildSaInstaller } from './child-installer.js';
 import { ChildStarter, type StartReason } from './child-starter.js';
-import { RateLimitedLog } from './rate-limit.js';
+import { allCounters, type ChildExtras, childExtras } from './child-status.js';
+import type { ChildRef, GatewayConfig, GatewayEvent, GatewayLog, GatewayOptions } from './contracts.js';
+import { ESP_BATCH_MAX, EspPath } from './esp-path.js';
+import { EventQueue } from './event-queue.js';
+import { liveCredentials } from './live-credentials.js';
+import { addressAdded, addressGone } from './local-address.js';
+import { fmtAddr, spiText, withMarker } from './format.js';
+import { reloadPools } from './pool-reload.js';
+import { initiationAddresses, restartRemote, UnresolvedNameError } from './remote-address.js';
 import { ReqidAllocator } from './reqids.js';
+import { TrapPolicies } from './traps.js';
 
-/** Log lines of the core: strongSwan's groups (dmn, cfg, knl, net, esp...) and levels. */
-export type GatewayLog = (group: string, level: number, message: string, fields?: { ikeSaId: number }) => void;
+export type { ChildRef, GatewayConfig, GatewayEvent, GatewayLog, GatewayNet, GatewayOptions, GatewayResolver, GatewayRoutes, GatewayTun } from './contracts.js';
+export type { ChildExtras } from './child-status.js';
+export { ESP_BATCH_MAX } from './esp-path.js';
+export { fmtAddr } from './format.js';
+export { isDnsName, UnresolvedNameError } from './remote-address.js';
+export { TRAP_QUEUE_LIMIT } from './traps.js';
 
-/** The driver's UDP side. ESP buffers are the engine's: valid until sendEsp returns, so batch or copy them. */
-export interface GatewayNet {
-  sendEsp(buf: Uint8Array, offset: number, length: number, local: Address, remote: Address): void;
-  /** The end of one ESP batch (one sendmmsg per socket). */
-  flushEsp(): void;
-  /** An IKE datagram (non-ESP marker already prepended on the NAT-T port, RFC 3948 2.2). */
-  sendIke(local: Address, remote: Address, data: Uint8Array): void;
-  /**
-   * The local address to initiate from when local_addrs is unset or %any: the source the host's routing table
-   * gives for `remote` (strongSwan asks the kernel the same way, kernel_net.get_source_addr), if a socket is bound
-   * to it. Optional: without it the endpoint leaves the address unspecified.
-   */
-  sourceFor?(remote: string): string | undefined;
-}
-
-/**
- * DNS names in remote_addrs (issue 15): the driver resolves them (src/daemon/resolve.ts, getaddrinfo so /etc/hosts
- * counts, as charon's host_create_from_dns) and the core reads the answers synchronously from its cache.
- */
-export interface GatewayResolver {
-  /**
-   * The address `name` resolves to now, from the driver's cache (an expired entry is still returned while a fresh
-   * resolution runs). undefined when the name was never resolved: the driver calls Gateway.namesResolved(now)
-   * once it has an answer, and start_action = start initiations that waited for it run then.
-   */
-  lookup(name: string): string | undefined;
-  /** Why `name` has no address (the resolver's last error), for the log. */
-  failure?(name: string): string | undefined;
-  /** Asks for a fresh resolution (an initiation towards the name is coming); the answer arrives later. */
-  refresh?(name: string): void;
-}
-
-/**
- * The TUN as the core uses it: src/tun's TunDevice fits (written out here so the sans-IO core does not depend on
- * the driver layer; see .dependency-cruiser.cjs).
- */
-export interface GatewayTun {
-  readonly name: string;
-  readonly mtu: number;
-  /** Free bytes in front of / behind every packet read, so ESP is sealed in place. */
-  readonly headroom: number;
-  readonly tailroom?: number;
-  readonly closed: boolean;
-  writeBatch(packets: readonly Uint8Array[]): number;
-  setMtu(mtu: number): Promise<void>;
-}
-
-/** Routes and addresses on the host for the tunnel (src/daemon/routes.ts's TunRoutes fits). */
-export interface GatewayRoutes {
-  readonly device: string;
-  childUp(c: ChildSaInfo): void;
-  childDown(c: ChildSaInfo): void;
-  trapUp(name: string, localTs: readonly TrafficSelector[], remoteTs: readonly TrafficSelector[], peerAddress: string | undefined): void;
-  trapDown(name: string): void;
-  addVirtualIp(address: string): void;
-}
-
-export interface ChildRef {
-  readonly conn: string;
-  readonly child: string;
-}
-
-/** What the core runs: connections (ports already applied), credentials, trap and start lists, pools. */
-export interface GatewayConfig {
-  readonly connections: readonly IkeConnectionConfig[];
-  /** Looked up per authentication, so a reload replaces them under running SAs. */
-  readonly credentials: Credentials;
-  readonly trapChildren: readonly ChildRef[];
-  readonly startChildren: readonly ChildRef[];
-  readonly pools?: readonly AddressPoolConfig[];
-}
-
-export interface GatewayOptions {
-  readonly config: GatewayConfig;
-  readonly settings?: Partial<EndpointSettings>;
-  readonly crypto: CryptoBackend;
-  readonly random: RandomSource;
-  readonly net: GatewayNet;
-  readonly log: GatewayLog;
-  readonly tun?: GatewayTun | undefined;
-  readonly routes?: GatewayRoutes | undefined;
-  /** The NAT-T port (RFC 3948): datagrams to it are ESP unless they start with the non-ESP marker. Default 4500. */
-  readonly nattPort?: number | undefined;
-  /** TCP MSS clamping (issue 7): SYNs both ways lowered to fit this inner MTU. Default: the TUN's MTU; false: off. */
-  readonly mssClampMtu?: number | false | undefined;
-  /** The TUN's MTU was fixed (--mtu): it does not follow the negotiated ESP overhead. */
-  readonly fixedMtu?: boolean | undefined;
-  /**
-   * charon.reuse_ikesa (strongswan.conf, default yes): further CHILD SAs of a connection with an IKE SA are
-   * CREATE_CHILD_SA on it (RFC 7296 1.3.1), from `up`, start_action = start and trap ACQUIREs alike.
-   */
-  readonly reuseIkeSa?: boolean | undefined;
-  /** DNS names in remote_addrs; without it, initiating to a name fails with a clear error. */
-  readonly resolver?: GatewayResolver | undefined;
-  /** EAP sessions for IKE_AUTH (RFC 7296 2.16); default: the built-in methods without user secrets. */
-  readonly eap?: EapProvider | undefined;
-  /** Asynchronous work (EAP, RADIUS) completed: call handleTimeout(now) soon (IkeEndpointOptions.wake). */
-  readonly wake?: (() => void) | undefined;
-}
-
-/** Events of the core besides IkeEvents. */
-export type GatewayEvent =
-  | IkeEvent
-  | { readonly type: 'ike-message'; readonly dir: 'in' | 'out' | 'invalid'; readonly data: Uint8Array }
-  /** The set of SAs changed (status files). */
-  | { readonly type: 'sa-changed' }
-  /**
-   * A local address appeared or went (the driver's netlink monitor, src/sys/netlink-monitor.ts), with the IKE SAs
-   * whose local address it is. What MOBIKE (RFC 4555 3.5) or a reauthentication will act on; today logged only.
-   */
-  | { readonly type: 'local-address'; readonly address: string; readonly present: boolean; readonly why: string; readonly ikeSaIds: readonly number[] }
-  | { readonly type: 'fault'; readonly what: string; readonly error: unknown };
-
-/** A literal IPv4/IPv6 address (not %any, a name, a range or a subnet): one the kernel can route. */
-function isConcreteAddress(a: string): boolean {
-  return /^[0-9a-fA-F:.]+$/.test(a) && (a.includes('.') || a.includes(':')) && a !== '0.0.0.0' && a !== '::';
-}
-
-/** A DNS name in remote_addrs (strongSwan accepts FQDNs there): not %any, an address, a subnet or a range. */
-export function isDnsName(a: string): boolean {
-  return !a.startsWith('%') && !a.includes('/') && !a.includes(':') && /[a-zA-Z]/.test(a) && /^[a-zA-Z0-9._-]+$/.test(a) && !a.startsWith('.') && !a.startsWith('-');
-}
-
-/** Priorities in the engine's SPD: installed SAs' policies run before on-demand (trap) policies. */
+/** Priority of installed SAs' policies in the engine's SPD: before on-demand (trap) policies (traps.ts). */
 const SA_POLICY_PRIORITY = 10;
-const TRAP_POLICY_PRIORITY = 100;
-/** Most ESP datagrams decapsulated in one engine call (bounds latency and the result arrays). */
-export const ESP_BATCH_MAX = 128;
-/** The path MTU the TUN's MTU is fitted to (Ethernet). */
-const PATH_MTU = 1500;
-/** Packets held per trapped CHILD SA while it is negotiated (issue 7: "a bounded queue"). */
-export const TRAP_QUEUE_LIMIT = 64;
 /** How long an inbound SA replaced by a rekey keeps accepting packets still in flight. */
 const REKEY_INBOUND_GRACE_MS = 2000;
-/** ESP activity is reported to IKE's DPD at most this often per SA, not per packet. */
-const ACTIVITY_INTERVAL_MS = 1000;
-
-interface TrapPolicy {
-  readonly conn: string;
-  readonly child: string;
-  readonly local: readonly TrafficSelector[];
-  readonly remote: readonly TrafficSelector[];
-  readonly policyId: number;
-}
 
 export class Gateway {
   readonly endpoint: IkeEndpoint;
@@ -193,45 +60,27 @@ export class Gateway {
   private readonly installer: ChildSaInstaller;
   private readonly log: GatewayLog;
   private config: GatewayConfig;
-  private readonly lastActivity = new Map<number, number>();
   private readonly installedAt = new Map<number, number>();
-  /** Trap policies by reqid. */
-  private readonly traps = new Map<number, TrapPolicy>();
-  /** Packets that triggered (or followed) an ACQUIRE, per trapped conn/child, until the CHILD SA is up. */
-  private readonly trapQueue = new Map<string, Uint8Array[]>();
-  /** Children (conn\0child) whose CHILD SA is being negotiated, with their IKE SA's id: one ACQUIRE each. */
-  private readonly negotiating = new Map<string, number>();
+  /** Trap policies, their ACQUIRE queues and the children being negotiated (traps.ts). */
+  private readonly traps: TrapPolicies;
+  /** The ESP data path (esp-path.ts). */
+  private readonly esp: EspPath;
   private readonly starter: ChildStarter;
   /** An IKE SA came up, went or was rekeyed: children waiting for one may go on (flush runs starter.settle). */
   private settleDue = false;
-  /** Log lines about trapped packets that cannot be handled: the first of a kind, then rate limited. */
-  private readonly trapLog = new RateLimitedLog(10_000);
   /** start_action = start children that could not initiate for want of a resolved remote_addrs name. */
   private readonly unresolved = new Map<string, { conn: string; child: string | undefined; reason: StartReason }>();
-  /** ESP datagrams received and not yet decapsulated (processEsp). */
-  private readonly espBatch: PacketRef[] = [];
-  private readonly events: GatewayEvent[] = [];
-  private eventHead = 0;
+  private readonly events = new EventQueue<GatewayEvent>();
   private readonly nattPort: number;
-  private readonly mssMtu: number | 'tun' | undefined;
 
   constructor(private readonly opts: GatewayOptions) {
     this.log = opts.log;
     this.config = opts.config;
     this.nattPort = opts.nattPort ?? 4500;
-    this.mssMtu = opts.mssClampMtu === false ? undefined : (opts.mssClampMtu ?? (opts.tun ? 'tun' : undefined));
     const { crypto, random } = opts;
-    const self = this;
-    const credentials: Credentials = {
-      sharedKey: (l, r) => self.config.credentials.sharedKey(l, r),
-      privateKeyFor: (cert) => self.config.credentials.privateKeyFor?.(cert),
-      get trust() {
-        return self.config.credentials.trust;
-      },
-    };
     this.endpoint = new IkeEndpoint({
       connections: opts.config.connections,
-      credentials,
+      credentials: liveCredentials(() => this.config.credentials),
       crypto,
       random,
       pools: opts.config.pools ?? [],
@@ -241,6 +90,31 @@ export class Gateway {
     });
     // Drop reports (the first of each reason per SA, then rate-limited summaries) at esp 1 (issue 15).
     this.engine = new EspEngine({ backend: crypto, random, log: (level, message) => this.log('esp', level, message) });
+    this.traps = new TrapPolicies({
+      connections: () => this.config.connections,
+      reqids: this.reqids,
+      engine: this.engine,
+      routes: opts.routes,
+      resolver: opts.resolver,
+      counters: this.counters,
+      log: (group, level, message) => this.log(group, level, message),
+      ikeSaExists: (id) => this.endpoint.ikeSa(id) !== undefined,
+      initiate: (conn, child, now) => void this.initiateWith(conn, now, child, 'trap'),
+      send: (refs, now) => this.esp.seal(refs, now),
+    });
+    this.esp = new EspPath({
+      engine: this.engine,
+      net: opts.net,
+      tun: opts.tun,
+      log: (group, level, message) => this.log(group, level, message),
+      counters: this.counters,
+      mssMtu: opts.mssClampMtu === false ? undefined : (opts.mssClampMtu ?? (opts.tun ? 'tun' : undefined)),
+      fixedMtu: opts.fixedMtu ?? false,
+      guard: (what, f) => this.guard(what, f),
+      fault: (what, e) => this.fault(what, e),
+      espActivity: (spiIn, now) => this.guard('ESP activity', () => this.endpoint.espActivity(spiIn, now)),
+      acquire: (dst, now, reqid, packet) => this.traps.acquire(dst, now, reqid, packet),
+    });
     this.starter = new ChildStarter(
       {
         listSas: () => this.endpoint.listSas(),
@@ -260,7 +134,8 @@ export class Gateway {
         // An SA of a trapped child takes the trap's reqid (strongSwan: the acquire's reqid), others their own key.
         acquire: (c) => {
           const conn = this.nameOfIke(c.ikeSaId) ?? '';
-          for (const [reqid, t] of this.traps) if (t.conn === conn && t.child === c.name) return this.reqids.retain(reqid);
+          const trapped = this.traps.reqidOf(conn, c.name);
+          if (trapped !== undefined) return this.reqids.retain(trapped);
           return this.reqids.acquire(ReqidAllocator.key(conn, c.name, c.localTs, c.remoteTs));
         },
         retain: (r) => this.reqids.retain(r),
@@ -309,7 +184,7 @@ export class Gateway {
     const first = conn.children[0]?.name;
     const r = this.starter.start(connName, child, first, now, reason);
     const name = child ?? first;
-    if (name !== undefined) this.negotiating.set(`${connName}\0${name}`, r.ikeSaId);
+    if (name !== undefined) this.traps.negotiating.set(`${connName}\0${name}`, r.ikeSaId);
     return r.ikeSaId;
   }
 
@@ -324,48 +199,12 @@ export class Gateway {
     }
   }
 
-  /**
-   * endpoint.initiate (a new IKE SA) with the addresses filled in: a DNS name in remote_addrs resolved through the
-   * driver's resolver (strongSwan resolves when initiating), and, when the connection names no local address
-   * (local_addrs unset or %any), the driver's routing-table source for the peer, as charon picks it, instead of an
-   * unspecified address that would leave from whichever socket comes first (the loopback one: EINVAL).
-   */
+  /** endpoint.initiate (a new IKE SA) with the addresses filled in (remote-address.ts: names, source address). */
   private initiateFresh(connName: string, now: number, child: string | undefined): number {
     const conn = this.config.connections.find((c) => c.name === connName);
     const opts: { child?: string; local?: Address; remote?: Address } = child !== undefined ? { child } : {};
-    if (conn) {
-      let remote = conn.remoteAddrs.find(isConcreteAddress);
-      const name = remote === undefined ? conn.remoteAddrs.find(isDnsName) : undefined;
-      if (name !== undefined) {
-        remote = this.resolveRemote(connName, name);
-        opts.remote = { address: remote, port: conn.remotePort };
-      }
-      if (!conn.localAddrs.some(isConcreteAddress) && this.opts.net.sourceFor && remote !== undefined) {
-        const source = this.opts.net.sourceFor(remote);
-        if (source !== undefined) opts.local = { address: source, port: conn.localPort };
-        else this.log('cfg', 1, `no source address found for ${remote}, leaving it to the socket layer`);
-      }
-    }
+    if (conn) Object.assign(opts, initiationAddresses(conn, this.opts.net, this.opts.resolver, this.log));
     return this.endpoint.initiate(connName, now, opts);
-  }
-
-  /**
-   * The address of a remote_addrs name from the driver's resolver cache. Throws UnresolvedNameError with the
-   * reason when there is none yet, so `up` says why and start_action = start retries at namesResolved.
-   */
-  private resolveRemote(connName: string, name: string): string {
-    const r = this.opts.resolver;
-    if (!r) throw new UnresolvedNameError(`connection '${connName}': remote_addrs name '${name}' cannot be resolved (no resolver)`);
-    const address = r.lookup(name);
-    if (address === undefined) {
-      r.refresh?.(name);
-      const why = r.failure?.(name);
-      throw new UnresolvedNameError(`connection '${connName}': remote_addrs name '${name}' not resolved${why ? `: ${why}` : ' yet'}`);
-    }
-    // The next initiation (a retry, a restart) sees a fresh answer if the name moved meanwhile.
-    r.refresh?.(name);
-    this.log('cfg', 1, `'${connName}': remote_addrs ${name} resolved to ${address}`);
-    return address;
   }
 
   /**
@@ -376,15 +215,7 @@ export class Gateway {
    * answer, so the attempt after this one sees a moved name even if this one used the cached address.
    */
   remoteFor(connName: string, previous: Address): Address {
-    const conn = this.config.connections.find((c) => c.name === connName);
-    const name = conn && !conn.remoteAddrs.some(isConcreteAddress) ? conn.remoteAddrs.find(isDnsName) : undefined;
-    const r = this.opts.resolver;
-    if (!conn || name === undefined || !r) return previous;
-    r.refresh?.(name);
-    const address = r.lookup(name);
-    if (address === undefined || address === previous.address) return previous;
-    this.log('cfg', 1, `'${connName}': remote_addrs ${name} now resolves to ${address} (was ${previous.address})`);
-    return { address, port: conn.remotePort };
+    return restartRemote(this.config.connections.find((c) => c.name === connName), this.opts.resolver, previous, this.log);
   }
 
   /** charon.reuse_ikesa changed (a reload of the settings file): applies to the next child brought up. */
@@ -435,10 +266,7 @@ export class Gateway {
    * into the core, as the daemon does: events wait in a queue until pulled.
    */
   pollEvent(): GatewayEvent | undefined {
-    if (this.eventHead >= this.events.length) return undefined;
-    const e = this.events[this.eventHead++];
-    if (this.eventHead === this.events.length) this.events.length = this.eventHead = 0;
-    return e;
+    return this.events.poll();
   }
 
   /**
@@ -454,7 +282,7 @@ export class Gateway {
     }
     this.config = next;
     this.endpoint.setConnections(next.connections);
-    for (const [reqid, t] of [...this.traps]) if (restart.has(t.conn)) this.removeTrap(reqid, t);
+    this.traps.removeConnections(restart);
     for (const conn of restart) {
       this.starter.forget(conn);
       for (const k of [...this.unresolved.keys()]) if (k.startsWith(`${conn}\0`)) this.unresolved.delete(k);
@@ -471,36 +299,13 @@ export class Gateway {
         this.log('cfg', 1, `initiating '${conn}' child '${child}' (start_action = start, reloaded)`);
         this.startChild(conn, child, now, 'reload');
       }
-    if (diff.pools.added.length + diff.pools.removed.length + diff.pools.changed.length > 0) this.applyPools(next.pools ?? [], diff.pools);
+    if (diff.pools.added.length + diff.pools.removed.length + diff.pools.changed.length > 0) this.endpoint.setPools(reloadPools(this.endpoint.pools(), next.pools ?? [], diff.pools, this.log));
     this.log(
       'cfg',
       1,
       `reloaded: ${diff.added.length} added, ${diff.removed.length} removed, ${diff.changed.length} changed, ${diff.unchanged.length} unchanged connection(s)${diff.secretsChanged ? ', secrets changed' : ''}`,
     );
     this.flush(now);
-  }
-
-  /**
-   * Pools added, removed or redefined by a reload: new ones serve the next request; a pool with addresses online
-   * keeps its leases and is replaced or removed only when it has none (charon's vici_attribute.c refuses too).
-   */
-  private applyPools(pools: readonly AddressPoolConfig[], diff: ConfigDiff['pools']): void {
-    const live = new Map(this.endpoint.pools());
-    for (const name of [...diff.removed, ...diff.changed]) {
-      const p = live.get(name);
-      if (p && p.stats().online > 0) {
-        this.log('cfg', 0, `pool ${name} has ${p.stats().online} online lease(s): kept as it was`);
-        continue;
-      }
-      live.delete(name);
-      if (diff.removed.includes(name)) this.log('cfg', 1, `removed pool ${name}`);
-    }
-    for (const cfg of pools)
-      if ((diff.added.includes(cfg.name) || diff.changed.includes(cfg.name)) && !live.has(cfg.name)) {
-        live.set(cfg.name, new AddressPool(cfg));
-        this.log('cfg', 1, `${diff.added.includes(cfg.name) ? 'added' : 'replaced'} pool ${cfg.name} (${live.get(cfg.name)!.stats().size} addresses)`);
-      }
-    this.endpoint.setPools(live);
   }
 
   // ------------------------------------------------------------------ local addresses (issue 15)
@@ -511,18 +316,15 @@ export class Gateway {
    * in strongSwan without MOBIKE; with it (the IKE core, RFC 4555) this is where an address update starts.
    */
   localAddressGone(address: string, now: number, why = 'address removed'): readonly number[] {
-    const ids = this.endpoint.listSas().filter(({ sa }) => sa.local.address === address).map(({ sa }) => sa.id);
-    const which = this.endpoint.listSas().filter(({ sa }) => ids.includes(sa.id)).map(({ sa }) => `${sa.name}[${sa.id}]`);
-    this.log('knl', ids.length > 0 ? 1 : 2, `local address ${address} gone (${why})${ids.length > 0 ? `: used by IKE_SA ${which.join(', ')}` : ''}`);
-    this.events.push({ type: 'local-address', address, present: false, why, ikeSaIds: ids });
+    const e = addressGone(this.endpoint.listSas(), address, why, this.log);
+    this.events.push(e);
     this.flush(now);
-    return ids;
+    return e.ikeSaIds;
   }
 
   /** A local address appeared (RTM_NEWADDR, not tentative) or its link came up: reported as a 'local-address' event. */
   localAddressAdded(address: string, now: number, why = 'address added'): void {
-    this.log('knl', 2, `local address ${address} present (${why})`);
-    this.events.push({ type: 'local-address', address, present: true, why, ikeSaIds: [] });
+    this.events.push(addressAdded(address, why, this.log));
     this.flush(now);
   }
 
@@ -530,118 +332,22 @@ export class Gateway {
 
   /** Trap policies installed: connection, child, reqid and the selectors of its config. */
   trapPolicies(): { conn: string; child: string; reqid: number; local: readonly TrafficSelector[]; remote: readonly TrafficSelector[] }[] {
-    return [...this.traps].map(([reqid, t]) => ({ conn: t.conn, child: t.child, reqid, local: t.local, remote: t.remote }));
+    return this.traps.list();
   }
 
   /** Packets waiting in the ACQUIRE queue of a trapped child. */
   queuedFor(conn: string, child: string): number {
-    return this.trapQueue.get(`${conn}\0${child}`)?.length ?? 0;
+    return this.traps.queuedFor(conn, child);
   }
 
   /** A trap policy (start_action/dpd_action/close_action = trap, vici install): protect with no SA -> ACQUIRE -> initiate. */
-  installTrap({ conn, child }: ChildRef): boolean {
-    if ([...this.traps.values()].some((t) => t.conn === conn && t.child === child)) return true;
-    const cfg = this.config.connections.find((x) => x.name === conn);
-    const c = cfg?.children.find((x) => x.name === child);
-    if (!c) return false;
-    // 'dynamic' needs the SA's address; only fully configured selectors can be trapped before an SA exists.
-    const local = c.localTs.filter((t): t is TrafficSelector => !('dynamic' in t));
-    const remote = c.remoteTs.filter((t): t is TrafficSelector => !('dynamic' in t));
-    if (local.length === 0 || remote.length === 0) {
-      this.log('cfg', 1, `'${conn}' child '${child}': trap needs explicit local_ts and remote_ts, not trapped`);
-      return false;
-    }
-    const reqid = this.reqids.acquire(ReqidAllocator.key(conn, child, local, remote));
-    const policyId = this.engine.installPolicy({ local: local as EspSelector[], remote: remote as EspSelector[], reqid, priority: TRAP_POLICY_PRIORITY });
-    this.traps.set(reqid, { conn, child, local, remote, policyId });
-    // The peer's address keeps a selector that covers it out of the TUN routes; a remote_addrs name counts with
-    // the address it resolves to (resolved before start by the driver).
-    const remoteAddrs = cfg?.remoteAddrs ?? [];
-    const named = remoteAddrs.find(isDnsName);
-    const peer = remoteAddrs.find((a) => /^[0-9a-fA-F:.]+$/.test(a)) ?? (named !== undefined ? this.opts.resolver?.lookup(named) : undefined);
-    this.opts.routes?.trapUp(`${conn}/${child}`, local, remote, peer);
-    this.log('cfg', 1, `installed trap policy for '${conn}' child '${child}'`);
-    return true;
+  installTrap(ref: ChildRef): boolean {
+    return this.traps.install(ref);
   }
 
   /** vici uninstall: removes the trap policy of `child` (of `conn`, if given). False when there is none. */
   uninstallTrap(child: string, conn?: string): boolean {
-    let found = false;
-    for (const [reqid, t] of [...this.traps])
-      if (t.child === child && (conn === undefined || t.conn === conn)) {
-        this.removeTrap(reqid, t);
-        found = true;
-      }
-    return found;
-  }
-
-  private removeTrap(reqid: number, t: TrapPolicy): void {
-    this.engine.removePolicy(t.policyId);
-    this.traps.delete(reqid);
-    this.reqids.release(reqid);
-    this.opts.routes?.trapDown(`${t.conn}/${t.child}`);
-  }
-
-  /**
-   * ACQUIRE for a trap policy (RFC 4301 5.2's "no SA yet"): initiate the connection unless an IKE SA for it
-   * exists already, and keep the packet in a bounded queue that is sent once the CHILD SA is up.
-   */
-  private acquire(dst: Uint8Array, now: number, reqid: number | undefined, packet: Uint8Array): void {
-    const byReqid = reqid !== undefined ? this.traps.get(reqid) : undefined;
-    for (const t of byReqid ? [byReqid] : this.traps.values()) {
-      if (!byReqid && !t.remote.some((ts) => ts.startAddr.length === dst.length && compareAddr(dst, ts.startAddr) >= 0 && compareAddr(dst, ts.endAddr) <= 0)) continue;
-      const key = `${t.conn}\0${t.child}`;
-      const q = this.trapQueue.get(key) ?? [];
-      if (q.length < TRAP_QUEUE_LIMIT) q.push(packet.slice());
-      else {
-        this.counters.trapQueueDropped++;
-        this.trapLog.note(`full\0${key}`, now, (n) => this.log('knl', 1, `'${t.conn}' child '${t.child}': ${TRAP_QUEUE_LIMIT} packets already wait for its CHILD SA, dropping more${n ? ` (${n} more since the last line)` : ''}`));
-      }
-      this.trapQueue.set(key, q);
-      // One ACQUIRE per child: later packets only queue while its CHILD SA is negotiated.
-      const pending = this.negotiating.get(key);
-      // (A map lookup, not listSas(): this runs for every packet queued meanwhile.)
-      if (pending !== undefined && this.endpoint.ikeSa(pending) !== undefined) return;
-      this.log('knl', 1, `acquire for '${t.conn}' child '${t.child}' (start_action = trap): initiating`);
-      try {
-        this.initiateWith(t.conn, now, t.child, 'trap');
-      } catch (e) {
-        this.negotiating.delete(key);
-        this.unhandled(key, q.length, now, `cannot initiate '${t.conn}': ${e instanceof Error ? e.message : String(e)}`);
-        this.trapQueue.delete(key);
-      }
-      return;
-    }
-    // A packet the engine held for a trap that is gone (uninstalled meanwhile), or for an SA policy whose SA went.
-    this.unhandled('no-trap', 1, now, `no trap policy for a packet to ${dstText(dst)} any more`);
-  }
-
-  /** Packets of a trap that cannot be handled: counted, and logged once per kind (then rate limited). */
-  private unhandled(kind: string, packets: number, now: number, why: string): void {
-    this.counters.trapUnhandled += packets;
-    this.trapLog.note(kind, now, (n) => this.log('knl', 1, `dropped ${packets} packet(s) that hit a trap: ${why}${n ? ` (${n} more such since the last line)` : ''}`));
-  }
-
-  /** The CHILD SA a trap waited for is up: send what queued meanwhile, in order. */
-  private releaseTrapQueue(conn: string | undefined, child: string, now: number): void {
-    if (conn === undefined) return;
-    const key = `${conn}\0${child}`;
-    const q = this.trapQueue.get(key);
-    if (!q) return;
-    this.trapQueue.delete(key);
-    this.log('knl', 2, `sending ${q.length} packet(s) queued for '${conn}' child '${child}'`);
-    this.encapsulateAndSend(q.map((p) => ({ buffer: p, offset: 0, length: p.length })), now);
-  }
-
-  /** The connection (or one child of it) failed: packets waiting for it are dropped, counted and logged. */
-  private dropTrapQueue(conn: string, child?: string, why = 'its IKE_SA went down', now = 0): void {
-    for (const [key, q] of [...this.trapQueue])
-      if (child === undefined ? key.startsWith(`${conn}\0`) : key === `${conn}\0${child}`) {
-        this.counters.trapQueueDropped += q.length;
-        this.trapQueue.delete(key);
-        this.negotiating.delete(key);
-        this.unhandled(`failed\0${key}`, q.length, now, `'${conn}' child '${key.slice(conn.length + 1)}' not established (${why})`);
-      }
+    return this.traps.uninstall(child, conn);
   }
 
   // ------------------------------------------------------------------ inputs
@@ -656,11 +362,11 @@ export class Gateway {
     const k = classifyDatagram(data, local.port !== this.nattPort, local.port === 500);
     if (k.kind === 'esp') {
       this.counters.espIn++;
-      this.espBatch.push({ buffer: data, offset: 0, length: data.length });
-      if (this.espBatch.length >= ESP_BATCH_MAX) this.processEsp(now);
+      this.esp.queue(data);
+      if (this.esp.queued >= ESP_BATCH_MAX) this.processEsp(now);
       return true;
     }
-    if (this.espBatch.length > 0) this.processEsp(now);
+    if (this.esp.queued > 0) this.processEsp(now);
     switch (k.kind) {
       case 'ike':
         this.counters.ikeIn++;
@@ -684,40 +390,7 @@ export class Gateway {
 
   /** Inbound pipeline for the queued ESP: engine (SPI, replay, ICV, policy) -> DPD activity -> MSS clamp -> TUN. */
   processEsp(now: number): void {
-    const batch = this.espBatch.splice(0);
-    if (batch.length === 0) return;
-    this.guard('ESP decapsulate', () => {
-      const r = this.engine.decapsulate(batch, now);
-      const out: Uint8Array[] = [];
-      const outSa: (EspSa | undefined)[] = [];
-      let lastSpi = -1;
-      for (let i = 0; i < r.count; i++) {
-        const st = r.status[i];
-        if (st === DecapStatus.Deliver) {
-          const sa = r.sa[i];
-          if (sa && sa.spi !== lastSpi) {
-            lastSpi = sa.spi;
-            this.noteActivity(sa.spi, now);
-          }
-          const pkt = r.buffer[i]!.subarray(r.offset[i]!, r.offset[i]! + r.length[i]!);
-          this.clampMss(pkt);
-          out.push(pkt);
-          outSa.push(sa);
-        } else if (st === DecapStatus.Drop) {
-          this.counters.espDrops++;
-          this.log('esp', 3, `inbound ESP dropped: ${DROP_REASON_NAMES[r.reason[i]!] ?? r.reason[i]}`);
-        }
-      }
-      if (out.length === 0) return;
-      const tun = this.opts.tun;
-      if (tun && !tun.closed) {
-        const written = tun.writeBatch(out);
-        this.counters.delivered += written;
-        // A full TUN queue refuses the tail of a batch: those packets are counted as drops on their SAs.
-        for (let i = written; i < out.length; i++) this.engine.noteDrops(DropReason.TunFull, outSa[i], 1, now);
-      } else this.counters.undeliverable += out.length;
-    });
-    this.flush(now);
+    if (this.esp.decapsulate(now)) this.flush(now);
   }
 
   /**
@@ -725,124 +398,20 @@ export class Gateway {
    * headroom and tailroom, and the datagrams handed to the driver's batch.
    */
   tunPackets(batch: readonly Uint8Array[], now: number): void {
-    for (const p of batch) this.clampMss(p);
-    const head = this.opts.tun?.headroom ?? 0;
-    const tail = this.opts.tun?.tailroom ?? 0;
-    const refs: PacketRef[] = batch.map((p) =>
-      head > 0 || tail > 0
-        ? { buffer: new Uint8Array(p.buffer, p.byteOffset - head, head + p.length + tail), offset: head, length: p.length }
-        : { buffer: p, offset: 0, length: p.length },
-    );
-    this.encapsulateAndSend(refs, now);
+    this.esp.fromTun(batch, now);
     this.flush(now);
   }
 
-  /** Outbound pipeline: ESP engine -> UDP; packets without an SA under a trap policy wait in the trap queue. */
-  private encapsulateAndSend(refs: readonly PacketRef[], now: number): void {
-    let r: ReturnType<EspEngine['encapsulate']>;
-    try {
-      r = this.engine.encapsulate(refs, now);
-    } catch (e) {
-      this.fault('ESP encapsulate', e);
-      return;
-    }
-    const net = this.opts.net;
-    for (let i = 0; i < r.count; i++) {
-      const st = r.status[i];
-      if (st === EncapStatus.Send) {
-        const sa = r.sa[i]!;
-        if (sa.local && sa.remote) {
-          this.counters.espOut++;
-          net.sendEsp(r.buffer[i]!, r.offset[i]!, r.length[i]!, sa.local, sa.remote);
-        }
-      } else if (st === EncapStatus.Acquire) {
-        const a = r.acquire[i];
-        const ref = refs[i]!;
-        if (a) this.acquire(a.packet.dstAddr, now, a.reqid, ref.buffer.subarray(ref.offset, ref.offset + ref.length));
-      } else if (st === EncapStatus.Drop && r.reason[i] === DropReason.NoSa) {
-        // A trap whose ACQUIRE was already reported (the engine rate-limits them): the packet waits too.
-        const ref = refs[i]!;
-        const pkt = ref.buffer.subarray(ref.offset, ref.offset + ref.length);
-        const dst = destinationOf(pkt);
-        if (dst) this.acquire(dst, now, undefined, pkt);
-      }
-    }
-    // One sendmmsg per socket for the whole batch; the engine's buffers may be reused once this returns.
-    net.flushEsp();
-  }
-
-  // ------------------------------------------------------------------ data-plane decisions
-
-  /**
-   * Lowers the MSS option of a TCP SYN/SYN-ACK in place (RFC 9293 3.7.1, checksum per RFC 1624), so TCP across
-   * the tunnel never builds segments ESP + UDP would push past the path MTU. Only TCP over IPv4/IPv6 is looked at.
-   */
-  private clampMss(p: Uint8Array): void {
-    const mtu = this.mssMtu === 'tun' ? this.opts.tun?.mtu : this.mssMtu;
-    if (mtu === undefined || p.length < 40) return;
-    const v = p[0]! >>> 4;
-    if (v === 4 ? p[9] !== 6 : v === 6 ? p[6] !== 6 : true) return;
-    if (clampTcpMss(p, mssForMtu(mtu, v === 4 ? 4 : 6)) === 'clamped') this.counters.mssClamped++;
-  }
-
-  /**
-   * Issue 7: "the MTU follows the ESP + UDP overhead". Unless fixed, the TUN's MTU is lowered so an inner packet
-   * of that size still fits a 1500-byte path once encapsulated with this CHILD SA's suite and outer family
-   * (RFC 4303 section 2 + RFC 3948 section 2.1 overhead, src/net/esp-mtu.ts). It is never raised again.
-   */
-  private fitTunMtu(c: ChildSaInfo): void {
-    const tun = this.opts.tun;
-    const sa = this.engine.getSa(c.spiOut, 'out');
-    if (!tun || !sa || this.opts.fixedMtu) return;
-    const t = sa.transform;
-    const v = c.remote.address.includes(':') ? 6 : 4;
-    const mtu = innerMtuFor(PATH_MTU, { outerVersion: v, ivBytes: t.ivBytes, icvBytes: t.icvBytes, blockBytes: t.padAlign });
-    if (mtu >= tun.mtu || mtu < 576) return;
-    const from = tun.mtu;
-    tun.setMtu(mtu).then(
-      () => this.log('knl', 1, `MTU of ${tun.name} lowered from ${from} to ${mtu} for ${c.suite} over IPv${v}`),
-      (err: unknown) => this.log('knl', 0, `cannot set the MTU of ${tun.name} to ${mtu}: ${err instanceof Error ? err.message : String(err)}`),
-    );
-  }
-
-  /** Tells IKE the peer is alive (DPD, RFC 7296 2.4) at most once a second per SA, not per packet. */
-  private noteActivity(spiIn: number, now: number): void {
-    const last = this.lastActivity.get(spiIn);
-    if (last !== undefined && now - last < ACTIVITY_INTERVAL_MS) return;
-    this.lastActivity.set(spiIn, now);
-    this.guard('ESP activity', () => this.endpoint.espActivity(spiIn, now));
-  }
+  // ------------------------------------------------------------------ status
 
   /** Data-plane facts about a CHILD SA for status displays: install time, reqid (vici's, as charon's) and ESP counters. */
-  childExtras(c: ChildSaInfo): {
-    installedAt?: number;
-    reqId?: number;
-    bytesIn?: number;
-    packetsIn?: number;
-    bytesOut?: number;
-    packetsOut?: number;
-    /** Non-zero drop counters of the inbound and outbound ESP SA, by reason name (issue 15). */
-    dropsIn?: Record<string, number>;
-    dropsOut?: Record<string, number>;
-  } {
-    const i = this.engine.getSa(c.spiIn, 'in');
-    const o = this.engine.getSa(c.spiOut, 'out');
-    const at = this.installedAt.get(c.id);
-    return {
-      ...(at !== undefined ? { installedAt: at } : {}),
-      ...(o ? { reqId: o.reqid } : {}),
-      ...(i ? { bytesIn: i.bytes, packetsIn: i.packets, dropsIn: dropCountsByName(i.drops) } : {}),
-      ...(o ? { bytesOut: o.bytes, packetsOut: o.packets, dropsOut: dropCountsByName(o.drops) } : {}),
-    };
+  childExtras(c: ChildSaInfo): ChildExtras {
+    return childExtras(this.engine, this.installedAt.get(c.id), c);
   }
 
   /** Counters of the core and the engine, with non-zero drop reasons as `drop-<reason>`. */
   allCounters(): Record<string, number> {
-    const out: Record<string, number> = { ...this.counters, ...this.engine.stats };
-    this.engine.drops.forEach((n, i) => {
-      if (n > 0 && i > 0) out[`drop-${DROP_REASON_NAMES[i] ?? i}`] = n;
-    });
-    return out;
+    return allCounters(this.counters, this.engine);
   }
 
   // ------------------------------------------------------------------ outputs
@@ -887,22 +456,18 @@ export class Gateway {
         });
         this.events.push(ev);
       }
-      for (let e = this.engine.pollEvent(); e; e = this.engine.pollEvent()) {
-        progressed = true;
-        this.log('esp', e.type === 'removed' ? 2 : 1, `ESP SA ${spiText(e.spi)} (${e.direction}): ${e.type}${'cause' in e ? ` (${e.cause})` : ''}`);
-        if (e.type === 'soft-expire' || e.type === 'hard-expire') {
-          // Byte/packet lifetimes live in the data plane; IKE rekeys (soft) or deletes (hard) the CHILD SA.
-          const child = [...this.installer.installed.values()].find((c) => c.info.spiIn === e.spi || c.info.spiOut === e.spi);
-          const kind = e.type === 'soft-expire' ? 'soft' : 'hard';
-          if (child) this.guard('ESP expiry', () => this.endpoint.espExpired(child.info.spiIn, kind, now));
-        }
-      }
+      // Byte/packet lifetimes live in the data plane; IKE rekeys (soft) or deletes (hard) the CHILD SA.
+      const expired = this.esp.engineEvents((spi, kind) => {
+        const child = [...this.installer.installed.values()].find((c) => c.info.spiIn === spi || c.info.spiOut === spi);
+        if (child) this.guard('ESP expiry', () => this.endpoint.espExpired(child.info.spiIn, kind, now));
+      });
+      if (expired) progressed = true;
       if (!progressed && this.settleDue) {
         // Children waiting for an IKE SA of their connection: CREATE_CHILD_SA now that it is up, or give up. Only
         // after an IKE SA came up, went or was rekeyed (settle scans the SAs; not once per packet).
         this.settleDue = false;
         const before = this.starter.waitingCount;
-        for (const g of this.starter.settle(now)) this.dropTrapQueue(g.conn, g.child, 'no IKE_SA to create it on', now);
+        for (const g of this.starter.settle(now)) this.traps.drop(g.conn, g.child, 'no IKE_SA to create it on', now);
         progressed = this.starter.waitingCount !== before;
       }
       if (!progressed) break;
@@ -944,11 +509,9 @@ export class Gateway {
       case 'ike-down':
         this.log('dmn', 2, `event ike-down ${e.sa.name}[${e.sa.id}] (${e.reason})`);
         if (this.starter.waitingCount > 0) this.settleDue = true;
-        if (e.reason !== 'rekeyed') {
-          for (const [key, id] of [...this.negotiating]) if (id === e.sa.id) this.negotiating.delete(key);
-          // Children still waiting move to another IKE SA of the connection (a keyingtries retry), if there is one.
-          if (!this.endpoint.listSas().some(({ sa }) => sa.name === e.sa.name && sa.id !== e.sa.id)) this.dropTrapQueue(e.sa.name, undefined, e.reason, now);
-        } else for (const [key, id] of [...this.negotiating]) if (id === e.sa.id) this.negotiating.delete(key);
+        this.traps.forgetIke(e.sa.id);
+        // Children still waiting move to another IKE SA of the connection (a keyingtries retry), if there is one.
+        if (e.reason !== 'rekeyed' && !this.endpoint.listSas().some(({ sa }) => sa.name === e.sa.name && sa.id !== e.sa.id)) this.traps.drop(e.sa.name, undefined, e.reason, now);
         return true;
       case 'auth-failed':
         this.log('dmn', 2, `event auth-failed IKE SA ${e.ikeSaId}: ${e.message}`);
@@ -958,8 +521,8 @@ export class Gateway {
         {
           const conn = this.nameOfIke(e.ikeSaId);
           if (conn !== undefined) {
-            this.negotiating.delete(`${conn}\0${e.name}`);
-            this.dropTrapQueue(conn, e.name, `${e.notify}${e.message ? `: ${e.message}` : ''}`, now);
+            this.traps.negotiating.delete(`${conn}\0${e.name}`);
+            this.traps.drop(conn, e.name, `${e.notify}${e.message ? `: ${e.message}` : ''}`, now);
           }
         }
         return true;
@@ -971,15 +534,15 @@ export class Gateway {
           return true;
         }
         this.installedAt.set(e.child.id, now);
-        this.fitTunMtu(e.child);
+        this.esp.fitTunMtu(e.child);
         this.opts.routes?.childUp(e.child);
-        this.negotiating.delete(`${this.nameOfIke(e.child.ikeSaId) ?? ''}\0${e.child.name}`);
-        this.releaseTrapQueue(this.nameOfIke(e.child.ikeSaId), e.child.name, now);
+        this.traps.negotiating.delete(`${this.nameOfIke(e.child.ikeSaId) ?? ''}\0${e.child.name}`);
+        this.traps.release(this.nameOfIke(e.child.ikeSaId), e.child.name, now);
         return true;
       case 'child-remove':
         if (this.installer.installed.has(e.child.id)) {
           this.installer.handle(e, now);
-          this.lastActivity.delete(e.child.spiIn);
+          this.esp.forget(e.child.spiIn);
           this.installedAt.delete(e.child.id);
           this.opts.routes?.childDown(e.child);
           this.log('esp', 1, `removed ESP SAs ${e.child.name}{${e.child.id}} (${spiText(e.child.spiIn)}/${spiText(e.child.spiOut)}): ${e.reason}`);
@@ -1029,39 +592,4 @@ export class Gateway {
   private nameOfIke(id: number): string | undefined {
     return this.endpoint.listSas().find(({ sa }) => sa.id === id)?.sa.name;
   }
-}
-
-/** An initiation that needs a remote_addrs name the resolver has no address for (yet). */
-export class UnresolvedNameError extends Error {
-  override readonly name = 'UnresolvedNameError';
-}
-
-function dstText(dst: Uint8Array): string {
-  if (dst.length === 4) return dst.join('.');
-  const parts: string[] = [];
-  for (let i = 0; i + 1 < dst.length; i += 2) parts.push(((dst[i]! << 8) | dst[i + 1]!).toString(16));
-  return parts.join(':');
-}
-
-function withMarker(data: Uint8Array): Uint8Array {
-  // RFC 3948 section 2.2: IKE on the NAT-T port is preceded by four zero bytes.
-  const out = new Uint8Array(data.length + 4);
-  out.set(data, 4);
-  return out;
-}
-
-function spiText(spi: number): string {
-  return (spi >>> 0).toString(16).padStart(8, '0');
-}
-
-export function fmtAddr(a: Address): string {
-  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}[${a.port}]`;
-}
-
-/** Destination address of an IPv4 or IPv6 packet (a view), or undefined if it is neither. */
-function destinationOf(p: Uint8Array): Uint8Array | undefined {
-  const v = p[0]! >>> 4;
-  if (v === 4 && p.length >= 20) return p.subarray(16, 20);
-  if (v === 6 && p.length >= 40) return p.subarray(24, 40);
-  return undefined;
 }

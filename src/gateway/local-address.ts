@@ -1,0 +1,29 @@
+/**
+ * Local address changes seen by the driver (its netlink monitor, src/sys/netlink-monitor.ts; issue 15): which IKE
+ * SAs use the address, logged and reported as a 'local-address' event. What MOBIKE (RFC 4555 3.5) or a
+ * reauthentication will act on.
+ */
+import type { Address } from '../ike/config.js';
+import type { GatewayEvent, GatewayLog } from './contracts.js';
+
+type LocalAddressEvent = Extract<GatewayEvent, { type: 'local-address' }>;
+
+/** An address went (RTM_DELADDR, or its link went down: `why`): the event naming the IKE SAs that use it. */
+export function addressGone(
+  sas: readonly { readonly sa: { readonly id: number; readonly name: string; readonly local: Address } }[],
+  address: string,
+  why: string,
+  log: GatewayLog,
+): LocalAddressEvent {
+  const using = sas.filter(({ sa }) => sa.local.address === address);
+  const ids = using.map(({ sa }) => sa.id);
+  const which = using.map(({ sa }) => `${sa.name}[${sa.id}]`);
+  log('knl', ids.length > 0 ? 1 : 2, `local address ${address} gone (${why})${ids.length > 0 ? `: used by IKE_SA ${which.join(', ')}` : ''}`);
+  return { type: 'local-address', address, present: false, why, ikeSaIds: ids };
+}
+
+/** An address appeared (RTM_NEWADDR, not tentative) or its link came up. */
+export function addressAdded(address: string, why: string, log: GatewayLog): LocalAddressEvent {
+  log('knl', 2, `local address ${address} present (${why})`);
+  return { type: 'local-address', address, present: true, why, ikeSaIds: [] };
+}
