@@ -33,196 +33,31 @@
 import type { RandomSource } from '../crypto/random.js';
 import { createProvider } from '../crypto/provider.js';
 import type { CryptoBackend } from '../crypto/types.js';
-import {
-  DROP_REASON_NAMES,
-  DecapStatus,
-  DROP_REASON_COUNT,
-  DropReason,
-  EncapStatus,
-  ESP_HEADER_BYTES,
-  NH_IPV4,
-  NH_IPV6,
-  NH_NO_NEXT,
-  NON_ESP_MARKER_BYTES,
-  UDP_HEADER_BYTES,
-} from './constants.js';
+import { DecapStatus, DropReason, EncapStatus, ESP_HEADER_BYTES, NH_IPV4, NH_IPV6, NH_NO_NEXT, NON_ESP_MARKER_BYTES, UDP_HEADER_BYTES } from './constants.js';
 import { EspError } from './errors.js';
 import { espPaddingValuesOk } from './packet.js';
-import { DropReports, dropReport } from './drop-report.js';
-import { EspSa, hex, SEQ_SOFT_MARGIN, type Endpoint, type SaDirection, type SaParams } from './sa.js';
-import { packetSelector, PacketFields, parseIpPacket, SelectorSet, type EspSelector, type PacketSelector } from './selector.js';
+import { DropAccounting, dropCountsByName } from './drop-accounting.js';
+import { ESP_HEADROOM, ESP_TAILROOM, type EspEngineOptions, type EspEvent, type ExpireCause, type PacketRef, type PolicyParams } from './engine-types.js';
+import { BufferPool, DecapResults, EncapResults } from './results.js';
+import { Sad } from './sad.js';
+import { EspSa, SEQ_SOFT_MARGIN, type Endpoint, type SaDirection, type SaParams } from './sa.js';
+import { packetSelector, PacketFields, parseIpPacket } from './selector.js';
+import { Spd } from './spd.js';
+
+export * from './engine-types.js';
+export { DecapResults, EncapResults } from './results.js';
+export { dropCountsByName } from './drop-accounting.js';
 
 /** Internal status of a datagram between the passes of `decapsulate` (never seen by callers). */
 const PENDING = 255;
 
-/** A packet or datagram in a caller's buffer: bytes [offset, offset + length). */
-export interface PacketRef {
-  buffer: Uint8Array;
-  offset: number;
-  length: number;
-}
-
-/**
- * Headroom that lets every suite seal in place: UDP header (8) + ESP header (8) + the largest IV (16, CBC).
- * A driver reading the TUN device at this offset never has its packets copied.
- */
-export const ESP_HEADROOM = UDP_HEADER_BYTES + ESP_HEADER_BYTES + 16;
-/** Tailroom that lets every suite seal in place without TFC padding: padding (<= 15) + trailer (2) + ICV (<= 32). */
-export const ESP_TAILROOM = 15 + 2 + 32;
-
-export type PolicyAction = 'protect' | 'bypass' | 'discard';
-
-export interface PolicyParams {
-  /** Source side of outbound packets (our subnets). */
-  readonly local: readonly EspSelector[];
-  /** Destination side of outbound packets (the peer's subnets). */
-  readonly remote: readonly EspSelector[];
-  /** Default 'protect'. */
-  readonly action?: PolicyAction;
-  /** `protect`: the outbound SA with this reqid carries the traffic. Default 0. */
-  readonly reqid?: number;
-  /** Lower runs first; equal priorities keep install order. Default 0. */
-  readonly priority?: number;
-}
-
-interface Policy {
-  readonly id: number;
-  readonly action: PolicyAction;
-  readonly reqid: number;
-  readonly priority: number;
-  readonly selectors: SelectorSet;
-  /** Time (ms) of the last ACQUIRE reported for this policy. */
-  lastAcquire: number;
-  /** The active outbound SA of `reqid`, cached here so the hot path skips a map lookup (see bindPolicies). */
-  sa: EspSa | undefined;
-}
-
-export type ExpireCause = 'bytes' | 'packets' | 'sequence';
-
-/** What `Acquire` asks IKE for: an SA for the policy `policyId` (reqid `reqid`), triggered by `packet`. */
-export interface AcquireRequest {
-  readonly policyId: number;
-  readonly reqid: number;
-  /** The triggering packet's selector (RFC 7296 section 2.9: sent as the first TSi/TSr). */
-  readonly packet: PacketSelector;
-}
-
-export type EspEvent =
-  /** Soft lifetime reached: IKE should rekey (RFC 7296 section 2.8). */
-  | { readonly type: 'soft-expire'; readonly spi: number; readonly direction: SaDirection; readonly cause: ExpireCause }
-  /** Hard lifetime reached: the SA drops everything from now on; IKE should delete it. */
-  | { readonly type: 'hard-expire'; readonly spi: number; readonly direction: SaDirection; readonly cause: ExpireCause }
-  /** An inbound SA retired by `retireInbound` reached the end of its grace period and was removed. */
-  | { readonly type: 'removed'; readonly spi: number; readonly direction: SaDirection };
-
-export interface EspEngineOptions {
-  /** Crypto backend; default createProvider(): the fastest available backend per algorithm. */
-  readonly backend?: CryptoBackend;
-  /** Randomness for CBC IVs. */
-  readonly random: RandomSource;
-  /** Output buffers in the pool (used when a packet lacks headroom/tailroom). Default 1024. */
-  readonly poolBuffers?: number;
-  /** Size of each pool buffer. Default 2048 (an MTU-sized packet plus every overhead). */
-  readonly poolBufferBytes?: number;
-  /** Least time between two ACQUIREs for one policy, ms. Default 1000. */
-  readonly acquireIntervalMs?: number;
-  /**
-   * Where drop reports go ('esp' log group, level and message): the first drop of each reason on an SA (or, for
-   * packets without one, in the engine) is logged at level 1 with the reason and the fix, then at most one summary
-   * per `dropLogIntervalMs` while drops continue. Without it drops are only counted.
-   */
-  readonly log?: (level: number, message: string) => void;
-  /** Least time between two drop reports of one reason on one SA, ms. Default 60000. */
-  readonly dropLogIntervalMs?: number;
-}
-
-/**
- * Results of `encapsulate`, one slot per input packet. For `Send`: `buffer[offset, offset + length)` is the ESP
- * packet (what a dgram socket sends to `sa[i].remote`); when the SA is UDP-encapsulated the 8-byte UDP header
- * (zero checksum) is already written at `offset - 8` for a driver that sends raw.
- */
-export class EncapResults {
-  count = 0;
-  status = new Uint8Array(0);
-  reason = new Uint8Array(0);
-  offset = new Int32Array(0);
-  length = new Int32Array(0);
-  buffer: (Uint8Array | undefined)[] = [];
-  sa: (EspSa | undefined)[] = [];
-  /** For `Acquire`: which policy needs an SA, and the packet that asked. */
-  acquire: (AcquireRequest | undefined)[] = [];
-
-  reset(n: number): void {
-    if (this.status.length < n) {
-      const cap = Math.max(n, this.status.length * 2, 64);
-      this.status = new Uint8Array(cap);
-      this.reason = new Uint8Array(cap);
-      this.offset = new Int32Array(cap);
-      this.length = new Int32Array(cap);
-    }
-    this.count = n;
-    this.buffer.length = n;
-    this.sa.length = n;
-    this.acquire.length = n;
-  }
-
-  /** The UDP header + ESP packet range of slot i (for raw sending). */
-  udpOffset(i: number): number {
-    return this.offset[i]! - UDP_HEADER_BYTES;
-  }
-}
-
-/** Results of `decapsulate`, one slot per input datagram. */
-export class DecapResults {
-  count = 0;
-  status = new Uint8Array(0);
-  reason = new Uint8Array(0);
-  offset = new Int32Array(0);
-  length = new Int32Array(0);
-  buffer: (Uint8Array | undefined)[] = [];
-  sa: (EspSa | undefined)[] = [];
-
-  reset(n: number): void {
-    if (this.status.length < n) {
-      const cap = Math.max(n, this.status.length * 2, 64);
-      this.status = new Uint8Array(cap);
-      this.reason = new Uint8Array(cap);
-      this.offset = new Int32Array(cap);
-      this.length = new Int32Array(cap);
-    }
-    this.count = n;
-    this.buffer.length = n;
-    this.sa.length = n;
-  }
-}
-
-/** A bounded ring of output buffers, allocated on first use. A buffer is reused `size` packets later. */
-class BufferPool {
-  private readonly bufs: Uint8Array[] = [];
-  private next = 0;
-  constructor(readonly size: number, readonly bytes: number) {}
-  take(): Uint8Array {
-    let b = this.bufs[this.next];
-    if (!b) {
-      b = new Uint8Array(this.bytes);
-      this.bufs[this.next] = b;
-    }
-    this.next = this.next + 1 === this.size ? 0 : this.next + 1;
-    return b;
-  }
-}
-
 export class EspEngine {
   readonly backend: CryptoBackend;
   private readonly random: RandomSource;
-  private readonly inbound = new Map<number, EspSa>();
-  private readonly outbound = new Map<number, EspSa>();
-  /** reqid -> the outbound SA currently carrying that reqid's traffic. */
-  private readonly activeOut = new Map<number, EspSa>();
-  /** The inbound SA of the previous datagram: traffic comes in runs on one SA, so this skips most map lookups. */
-  private lastIn: EspSa | undefined;
-  private policies: Policy[] = [];
-  private nextPolicyId = 1;
+  /** The SAD (sad.ts). */
+  private readonly sad: Sad;
+  /** The SPD (spd.ts). */
+  private readonly spd = new Spd();
   private readonly events: EspEvent[] = [];
   private readonly pool: BufferPool;
   private readonly acquireIntervalMs: number;
@@ -238,23 +73,20 @@ export class EspEngine {
   private openHi = new Uint32Array(64);
   private openLo = new Uint32Array(64);
 
+  /** Drop counters and reports (drop-accounting.ts). */
+  private readonly acct: DropAccounting;
   /** Drops per DropReason over all SAs (and those without an SA). */
-  readonly drops = new Float64Array(DROP_REASON_COUNT);
+  readonly drops: Float64Array;
   /**
    * Datagrams/packets processed: sent, delivered, IKE and keepalives seen; `paddingIgnored` counts packets
    * delivered with padding values other than 1, 2, 3, ... on SAs with the padding check off.
    */
   readonly stats = { sent: 0, delivered: 0, ike: 0, keepalives: 0, acquires: 0, bypassed: 0, paddingIgnored: 0 };
-  private readonly log: ((level: number, message: string) => void) | undefined;
-  private readonly dropLogIntervalMs: number;
-  /** Drop reports of packets without an SA (unknown SPI, no policy, malformed). */
-  private readonly noSaReports = new DropReports();
-  /** The SPI of the last datagram dropped as unknown-spi (for its report). */
-  private lastUnknownSpi = 0;
 
   constructor(opts: EspEngineOptions) {
     this.backend = opts.backend ?? createProvider();
     this.random = opts.random;
+    this.sad = new Sad(this.backend, this.random, () => this.spd.bind(this.sad.activeOut));
     const poolBuffers = opts.poolBuffers ?? 1024;
     const poolBufferBytes = opts.poolBufferBytes ?? 2048;
     if (!Number.isInteger(poolBuffers) || poolBuffers < 1) throw new EspError('BAD_PARAMS', `ESP engine: poolBuffers ${poolBuffers}`);
@@ -263,75 +95,37 @@ export class EspEngine {
     }
     this.pool = new BufferPool(poolBuffers, poolBufferBytes);
     this.acquireIntervalMs = opts.acquireIntervalMs ?? 1000;
-    this.log = opts.log;
-    this.dropLogIntervalMs = opts.dropLogIntervalMs ?? 60_000;
+    this.acct = new DropAccounting(opts.log, opts.dropLogIntervalMs ?? 60_000);
+    this.drops = this.acct.drops;
   }
 
   // ---------------------------------------------------------------- control surface
 
   /** Installs an SA. An outbound SA becomes active for its reqid unless another one already is (see rollover). */
   installSa(p: SaParams): EspSa {
-    const table = p.direction === 'in' ? this.inbound : this.outbound;
-    if (table.has(p.spi >>> 0)) {
-      throw new EspError('DUPLICATE_SPI', `ESP: ${p.direction}bound SA ${hex(p.spi)} is already installed`);
-    }
-    const sa = new EspSa(p, this.backend, this.random);
-    table.set(sa.spi, sa);
-    if (sa.direction === 'out') {
-      // Active unless a usable SA already carries this reqid (then it waits for rolloverOutbound).
-      const cur = this.activeOut.get(sa.reqid);
-      if (!cur || cur.hardExpired) {
-        this.activeOut.set(sa.reqid, sa);
-        this.bindPolicies();
-      }
-    }
-    return sa;
+    return this.sad.install(p);
   }
 
   getSa(spi: number, direction: SaDirection): EspSa | undefined {
-    return (direction === 'in' ? this.inbound : this.outbound).get(spi >>> 0);
+    return this.sad.get(spi, direction);
   }
 
   /** Removes an SA and wipes its keys. An active outbound SA is replaced by another one of its reqid, if any. */
   removeSa(spi: number, direction: SaDirection): void {
-    const table = direction === 'in' ? this.inbound : this.outbound;
-    const sa = table.get(spi >>> 0);
-    if (!sa) throw new EspError('UNKNOWN_SPI', `ESP: no ${direction}bound SA ${hex(spi)}`);
-    table.delete(sa.spi);
-    if (this.lastIn === sa) this.lastIn = undefined;
-    if (direction === 'out' && this.activeOut.get(sa.reqid) === sa) {
-      this.activeOut.delete(sa.reqid);
-      for (const o of this.outbound.values()) {
-        if (o.reqid === sa.reqid && !o.hardExpired) {
-          this.activeOut.set(o.reqid, o);
-          break;
-        }
-      }
-      this.bindPolicies();
-    }
-    sa.dispose();
+    this.sad.remove(spi, direction);
+  }
+
+  /** Moves an SA's peer endpoint (NAT mapping change followed by IKE, RFC 7296 2.23). */
+  setRemote(spi: number, direction: SaDirection, remote: Endpoint): void {
+    this.sad.setRemote(spi, direction, remote);
   }
 
   /**
    * Make-before-break, outbound half: traffic of the old SA's reqid moves to `newSpi` in one step and the old
    * outbound SA is removed (no packet is in flight inside a synchronous engine).
    */
-  /** Moves an SA's peer endpoint (NAT mapping change followed by IKE, RFC 7296 2.23). */
-  setRemote(spi: number, direction: SaDirection, remote: Endpoint): void {
-    const sa = this.getSa(spi, direction);
-    if (!sa) throw new EspError('UNKNOWN_SPI', `no ${direction}bound SA with SPI ${hex(spi)}`);
-    sa.remote = remote;
-  }
-
   rolloverOutbound(oldSpi: number, newSpi: number): void {
-    const old = this.outbound.get(oldSpi >>> 0);
-    const neu = this.outbound.get(newSpi >>> 0);
-    if (!old) throw new EspError('UNKNOWN_SPI', `ESP rollover: no outbound SA ${hex(oldSpi)}`);
-    if (!neu) throw new EspError('UNKNOWN_SPI', `ESP rollover: no outbound SA ${hex(newSpi)}`);
-    this.activeOut.set(old.reqid, neu);
-    if (neu.reqid !== old.reqid && this.activeOut.get(neu.reqid) === undefined) this.activeOut.set(neu.reqid, neu);
-    this.bindPolicies();
-    this.removeSa(oldSpi, 'out');
+    this.sad.rollover(oldSpi, newSpi);
   }
 
   /**
@@ -339,63 +133,25 @@ export class EspEngine {
    * then `handleTimeout` removes it (a 'removed' event).
    */
   retireInbound(spi: number, graceMs: number, now: number): void {
-    const sa = this.inbound.get(spi >>> 0);
-    if (!sa) throw new EspError('UNKNOWN_SPI', `ESP retire: no inbound SA ${hex(spi)}`);
-    if (!(graceMs >= 0)) throw new EspError('BAD_PARAMS', `ESP retire ${hex(spi)}: grace ${graceMs} ms`);
-    sa.removeAt = now + graceMs;
+    this.sad.retire(spi, graceMs, now);
   }
 
   /** The earliest time (ms) `handleTimeout` has work, or undefined. */
   nextTimeout(): number | undefined {
-    let t = Infinity;
-    for (const sa of this.inbound.values()) if (sa.removeAt < t) t = sa.removeAt;
-    return t === Infinity ? undefined : t;
+    return this.sad.nextTimeout();
   }
 
   handleTimeout(now: number): void {
-    for (const sa of [...this.inbound.values()]) {
-      if (sa.removeAt <= now) {
-        this.removeSa(sa.spi, 'in');
-        this.events.push({ type: 'removed', spi: sa.spi, direction: 'in' });
-      }
-    }
-  }
-
-  /** Refreshes each policy's cached outbound SA after the reqid -> SA map changed (control path only). */
-  private bindPolicies(): void {
-    for (const p of this.policies) p.sa = this.activeOut.get(p.reqid);
+    for (const sa of this.sad.expire(now)) this.events.push({ type: 'removed', spi: sa.spi, direction: 'in' });
   }
 
   /** Installs an SPD entry and returns its id. */
   installPolicy(p: PolicyParams): number {
-    let selectors: SelectorSet;
-    try {
-      selectors = new SelectorSet(p.local, p.remote);
-    } catch (e) {
-      throw new EspError('BAD_PARAMS', `ESP policy: ${(e as Error).message}`);
-    }
-    const action = p.action ?? 'protect';
-    if (action !== 'protect' && action !== 'bypass' && action !== 'discard') {
-      throw new EspError('BAD_PARAMS', `ESP policy: action '${String(action)}'`);
-    }
-    const pol: Policy = {
-      id: this.nextPolicyId++,
-      action,
-      reqid: p.reqid ?? 0,
-      priority: p.priority ?? 0,
-      selectors,
-      lastAcquire: -Infinity,
-      sa: this.activeOut.get(p.reqid ?? 0),
-    };
-    // Stable sort keeps install order among equal priorities.
-    this.policies = [...this.policies, pol].sort((a, b) => a.priority - b.priority);
-    return pol.id;
+    return this.spd.install(p, this.sad.activeOut);
   }
 
   removePolicy(id: number): void {
-    const n = this.policies.length;
-    this.policies = this.policies.filter((p) => p.id !== id);
-    if (this.policies.length === n) throw new EspError('UNKNOWN_POLICY', `ESP: no policy ${id}`);
+    this.spd.remove(id);
   }
 
   /** Next lifetime/removal event, or undefined. */
@@ -433,7 +189,7 @@ export class EspEngine {
         r.length[i] = 0;
         buffers[i] = undefined;
         acquires[i] = undefined;
-        this.dropped(reason, sas[i], now);
+        this.acct.dropped(reason, sas[i], now);
       } else {
         r.reason[i] = DropReason.None;
       }
@@ -469,7 +225,7 @@ export class EspEngine {
         sa.packets--;
         sa.bytes -= this.sealInner[i]!;
         this.stats.sent--;
-        this.dropped(DropReason.CryptoError, sa, now);
+        this.acct.dropped(DropReason.CryptoError, sa, now);
       }
     }
   }
@@ -484,15 +240,7 @@ export class EspEngine {
     if (!parseIpPacket(buf, off, len, f)) return DropReason.BadOuterPacket;
 
     // 2. SPD lookup.
-    const policies = this.policies;
-    let pol: Policy | undefined;
-    for (let k = 0; k < policies.length; k++) {
-      const c = policies[k]!;
-      if (c.selectors.matchesOutbound(buf, f)) {
-        pol = c;
-        break;
-      }
-    }
+    const pol = this.spd.lookup(buf, f);
     if (!pol) return DropReason.NoPolicy;
     if (pol.action === 'discard') return DropReason.PolicyDiscard;
     if (pol.action === 'bypass') {
@@ -627,7 +375,7 @@ export class EspEngine {
     r.offset[0] = 0;
     r.length[0] = 0;
     r.reason[0] = DropReason.None;
-    const sa = this.activeOut.get(reqid);
+    const sa = this.sad.activeOut.get(reqid);
     r.sa[0] = sa;
     const n = Math.max(0, Math.min(length | 0, this.pool.bytes - ESP_HEADROOM - ESP_TAILROOM));
     const buf = this.pool.take();
@@ -636,7 +384,7 @@ export class EspEngine {
     if (reason !== DropReason.None) {
       r.status[0] = EncapStatus.Drop;
       r.reason[0] = reason;
-      this.dropped(reason, sa, now);
+      this.acct.dropped(reason, sa, now);
     }
     this.sealFramed(r, 1, now);
     return r;
@@ -692,7 +440,7 @@ export class EspEngine {
     if (reason === DropReason.None) return;
     r.status[i] = DecapStatus.Drop;
     r.reason[i] = reason;
-    this.dropped(reason, r.sa[i], now);
+    this.acct.dropped(reason, r.sa[i], now);
   }
 
   /** Steps 0-2: keepalive / IKE / ESP, SPI, sizes, replay check. An ESP packet that passes is left PENDING. */
@@ -717,14 +465,14 @@ export class EspEngine {
     if (spi === 0) return this.ike(d, i, r);
 
     // 1. SPI lookup.
-    let sa = this.lastIn;
+    let sa = this.sad.lastIn;
     if (sa === undefined || sa.spi !== spi) {
-      sa = this.inbound.get(spi);
+      sa = this.sad.inbound.get(spi);
       if (!sa) {
-        this.lastUnknownSpi = spi;
+        this.acct.lastUnknownSpi = spi;
         return DropReason.UnknownSpi;
       }
-      this.lastIn = sa;
+      this.sad.lastIn = sa;
     }
     r.sa[i] = sa;
     if (sa.hardExpired) return DropReason.SaExpired;
@@ -805,30 +553,12 @@ export class EspEngine {
 
   // ---------------------------------------------------------------- drops
 
-  /** Counts one drop in the engine and on its SA, and reports it when it is the first of its kind (or due). */
-  private dropped(reason: DropReason, sa: EspSa | undefined, now: number): void {
-    this.drops[reason]!++;
-    if (sa) sa.drops[reason]!++;
-    if (this.log !== undefined && reason !== DropReason.Dummy) this.report(reason, sa, now);
-  }
-
-  private report(reason: DropReason, sa: EspSa | undefined, now: number): void {
-    const reports = sa ? sa.dropReports : this.noSaReports;
-    const total = sa ? sa.drops[reason]! : this.drops[reason]!;
-    const due = reports.due(reason, total, now, this.dropLogIntervalMs);
-    if (due === undefined || this.log === undefined) return;
-    this.log(1, dropReport(reason, sa, due, reason === DropReason.UnknownSpi ? this.lastUnknownSpi : undefined));
-  }
-
   /**
    * Drops the driver saw after the engine was done with the packets (a full TUN queue for delivered packets), so
    * they are counted and reported like the engine's own: `count` packets of `sa` (undefined when unknown).
    */
   noteDrops(reason: DropReason, sa: EspSa | undefined, count: number, now: number): void {
-    if (!(count > 0) || reason === DropReason.None || !(reason < DROP_REASON_COUNT)) return;
-    this.drops[reason]! += count - 1;
-    if (sa) sa.drops[reason]! += count - 1;
-    this.dropped(reason, sa, now);
+    this.acct.note(reason, sa, count, now);
   }
 
   // ---------------------------------------------------------------- lifetimes
@@ -860,13 +590,6 @@ export class EspEngine {
 
   /** All installed SAs (for status displays). */
   sas(): EspSa[] {
-    return [...this.inbound.values(), ...this.outbound.values()];
+    return this.sad.all();
   }
-}
-
-/** Non-zero counters of a per-reason array, keyed by the reason's name ('replay', 'icv-failure', ...). */
-export function dropCountsByName(drops: Float64Array): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (let i = 1; i < drops.length; i++) if (drops[i]! > 0) out[DROP_REASON_NAMES[i] ?? `reason-${i}`] = drops[i]!;
-  return out;
 }

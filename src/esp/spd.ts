@@ -1,0 +1,73 @@
+/**
+ * The engine's Security Policy Database (RFC 4301 section 4.4.1): ordered entries (priority, then install order),
+ * each protect / bypass / discard, a protect entry caching the active outbound SA of its reqid so the per-packet
+ * lookup (first match, RFC 4301 4.4.1 "ordered") skips a map lookup.
+ */
+import { EspError } from './errors.js';
+import type { PolicyAction, PolicyParams } from './engine-types.js';
+import type { EspSa } from './sa.js';
+import { SelectorSet, type PacketFields } from './selector.js';
+
+export interface Policy {
+  readonly id: number;
+  readonly action: PolicyAction;
+  readonly reqid: number;
+  readonly priority: number;
+  readonly selectors: SelectorSet;
+  /** Time (ms) of the last ACQUIRE reported for this policy. */
+  lastAcquire: number;
+  /** The active outbound SA of `reqid`, cached here so the hot path skips a map lookup (see bind). */
+  sa: EspSa | undefined;
+}
+
+export class Spd {
+  private policies: Policy[] = [];
+  private nextId = 1;
+
+  /** Installs an entry and returns its id; `activeOut`: reqid -> the outbound SA carrying its traffic. */
+  install(p: PolicyParams, activeOut: ReadonlyMap<number, EspSa>): number {
+    let selectors: SelectorSet;
+    try {
+      selectors = new SelectorSet(p.local, p.remote);
+    } catch (e) {
+      throw new EspError('BAD_PARAMS', `ESP policy: ${(e as Error).message}`);
+    }
+    const action = p.action ?? 'protect';
+    if (action !== 'protect' && action !== 'bypass' && action !== 'discard') {
+      throw new EspError('BAD_PARAMS', `ESP policy: action '${String(action)}'`);
+    }
+    const pol: Policy = {
+      id: this.nextId++,
+      action,
+      reqid: p.reqid ?? 0,
+      priority: p.priority ?? 0,
+      selectors,
+      lastAcquire: -Infinity,
+      sa: activeOut.get(p.reqid ?? 0),
+    };
+    // Stable sort keeps install order among equal priorities.
+    this.policies = [...this.policies, pol].sort((a, b) => a.priority - b.priority);
+    return pol.id;
+  }
+
+  remove(id: number): void {
+    const n = this.policies.length;
+    this.policies = this.policies.filter((p) => p.id !== id);
+    if (this.policies.length === n) throw new EspError('UNKNOWN_POLICY', `ESP: no policy ${id}`);
+  }
+
+  /** Refreshes each entry's cached outbound SA after the reqid -> SA map changed (control path only). */
+  bind(activeOut: ReadonlyMap<number, EspSa>): void {
+    for (const p of this.policies) p.sa = activeOut.get(p.reqid);
+  }
+
+  /** The first entry whose selectors match an outbound packet (parsed into `f`), or undefined. */
+  lookup(buf: Uint8Array, f: PacketFields): Policy | undefined {
+    const policies = this.policies;
+    for (let k = 0; k < policies.length; k++) {
+      const c = policies[k]!;
+      if (c.selectors.matchesOutbound(buf, f)) return c;
+    }
+    return undefined;
+  }
+}
