@@ -10,6 +10,8 @@
  */
 import { ExchangeType, NotifyType, PayloadType, type IkeCodecError, type IkeHeader, type Payload } from './codec/types.js';
 import { checkPayloadRules, decodePayloads, FragmentReassembler, openEncrypted } from './codec/index.js';
+import { allowedPayloadTypes } from './codec/rules.js';
+import { payloadTypeName } from './codec/names.js';
 import type { EndpointSettings } from './config.js';
 import type { LogGroup } from './events.js';
 import { exchangeName } from './format.js';
@@ -85,6 +87,16 @@ export class InboundDecoder {
       if (!inner.ok) return invalidFrom(inner.error);
       payloads = inner.value;
       encrypted = true;
+    }
+    // Be liberal (issue 15): a known payload this exchange does not use is ignored with a log line, unless its
+    // sender marked it critical (then RFC 7296 2.5 applies as for any payload we cannot process).
+    const allowed = allowedPayloadTypes(header.exchangeType, header.flags.response);
+    if (allowed && (encrypted || header.exchangeType === ExchangeType.IKE_SA_INIT)) {
+      const extra = payloads.filter((p) => p.type !== 'unknown' && !allowed.has(p.type) && !p.critical);
+      if (extra.length > 0) {
+        this.host.log('enc', 2, sa, `ignoring ${extra.map((p) => payloadTypeName(p.type as number)).join(', ')} in ${exchangeName(header.exchangeType)} ${header.flags.response ? 'response' : 'request'} ${header.messageId} (not used by this exchange)`);
+        payloads = payloads.filter((p) => !extra.includes(p));
+      }
     }
     const rules = checkPayloadRules(header.exchangeType, header.flags.response, payloads, encrypted);
     if (!rules.ok) return invalidFrom(rules.error);

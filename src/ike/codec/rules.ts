@@ -215,3 +215,14 @@ export function checkPayloadRules(exchangeType: number, isResponse: boolean, pay
   }
   return res;
 }
+
+/**
+ * The payload types any shape of this exchange and direction allows; undefined for exchanges without rules. The
+ * endpoint ignores others (RFC 7296 is silent on a known payload an exchange does not use; strongSwan and cygnet
+ * ignore it, logging it) instead of rejecting the whole message.
+ */
+export function allowedPayloadTypes(exchangeType: number, isResponse: boolean): ReadonlySet<number> | undefined {
+  const rules = EXCHANGE_RULES.get(exchangeType);
+  if (!rules) return undefined;
+  return new Set(rules[isResponse ? 1 : 0].shapes.flatMap((shape) => shape.payloads.map((r) => r.type)));
+}

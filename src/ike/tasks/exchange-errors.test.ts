@@ -187,3 +187,29 @@ describe('the endpoint safety net', () => {
     expect(b.listSas().filter((x) => x.sa.state !== 'ESTABLISHED')).toHaveLength(0);
   });
 });
+
+describe('liberal acceptance (issue 15): a payload the exchange does not use is ignored with a log line', () => {
+  /** A KE payload (group 31, 32 octets) appended to the chain: allowed in CREATE_CHILD_SA, not in IKE_AUTH. */
+  const extraKe = (segs: Segment[]): Segment[] => [...segs, { type: PayloadType.KE, flags: 0, body: Uint8Array.of(0, 31, 0, 0, ...new Uint8Array(32)) }];
+
+  it('an IKE_AUTH response with an extra KE payload still establishes the SA', () => {
+    const h = createPair();
+    const r = rewriteOnce(h, 'B', ExchangeType.IKE_AUTH, extraKe);
+    h.a.initiate('gw', 0);
+    h.pump();
+    expect(r.hit).toBe(true);
+    expect(h.established()?.childA).toBeDefined();
+    expect(logs(h.events.A).some((l) => /ignoring KE in IKE_AUTH response 1 \(not used by this exchange\)/.test(l))).toBe(true);
+    expect(h.a.internalErrors + h.b.internalErrors).toBe(0);
+  });
+
+  it('an IKE_AUTH request with an extra KE payload is answered as if it were not there', () => {
+    const h = createPair();
+    const r = rewriteOnce(h, 'A', ExchangeType.IKE_AUTH, extraKe);
+    h.a.initiate('gw', 0);
+    h.pump();
+    expect(r.hit).toBe(true);
+    expect(h.established()?.childA).toBeDefined();
+    expect(logs(h.events.B).some((l) => /ignoring KE in IKE_AUTH request 1/.test(l))).toBe(true);
+  });
+});
