@@ -359,8 +359,33 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
       return 1;
     }
   }
-  logger.log('dmn', 1, `cygnet daemon running (pid ${process.pid})`);
+  // Signal handlers before "daemon running": a SIGTERM right after it (or while systemd's READY waits) stops
+  // the daemon cleanly instead of killing it.
   let watchdog: NodeJS.Timeout | undefined;
+  let resolve: (code: number) => void = () => undefined;
+  const exited = new Promise<number>((r) => (resolve = r));
+  let stopping = false;
+  const onStop = (sig: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.log('dmn', 1, `received ${sig}, shutting down`);
+    notifier?.notify({ STOPPING: 1, STATUS: 'deleting SAs' });
+    clearInterval(watchdog);
+    daemon
+      .stop(2000)
+      .then(() => vici?.close())
+      .then(() => new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r())))
+      .then(
+        () => resolve(0),
+        (e: unknown) => {
+          logger.log('dmn', 0, `shutdown failed: ${(e as Error).message}`);
+          resolve(1);
+        },
+      );
+  };
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  logger.log('dmn', 1, `cygnet daemon running (pid ${process.pid})`);
   if (notifier) {
     const n = notifier;
     const settled = await ready!;
@@ -370,45 +395,22 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
       if (e.type === 'ike-up' || e.type === 'ike-down' || e.type === 'child-install' || e.type === 'child-remove') n.notify({ STATUS: status() });
     });
     // WATCHDOG=1 from a timer on the event loop: a loop that stops turning stops the keep-alives.
-    if (n.watchdogIntervalMs !== undefined) watchdog = setInterval(() => n.notify({ WATCHDOG: 1 }), n.watchdogIntervalMs);
+    if (n.watchdogIntervalMs !== undefined && !stopping) watchdog = setInterval(() => n.notify({ WATCHDOG: 1 }), n.watchdogIntervalMs);
   }
-
-  return new Promise<number>((resolve) => {
-    let stopping = false;
-    const onStop = (sig: NodeJS.Signals): void => {
-      if (stopping) return;
-      stopping = true;
-      logger.log('dmn', 1, `received ${sig}, shutting down`);
-      notifier?.notify({ STOPPING: 1, STATUS: 'deleting SAs' });
-      clearInterval(watchdog);
-      daemon
-        .stop(2000)
-        .then(() => vici?.close())
-        .then(() => new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r())))
-        .then(
-          () => resolve(0),
-          (e: unknown) => {
-            logger.log('dmn', 0, `shutdown failed: ${(e as Error).message}`);
-            resolve(1);
-          },
-        );
-    };
-    process.on('SIGTERM', onStop);
-    process.on('SIGINT', onStop);
-    // Both reopen a --log-file (logrotate's postrotate sends either).
-    const reopen = (): void => {
-      const err = logTarget.file?.reopen();
-      if (err) logger.log('dmn', 0, err);
-    };
-    process.on('SIGUSR1', () => {
-      reopen();
-      daemon.dumpStatus();
-    });
-    process.on('SIGHUP', () => {
-      reopen();
-      void reloadNotified();
-    });
+  // Both reopen a --log-file (logrotate's postrotate sends either).
+  const reopen = (): void => {
+    const err = logTarget.file?.reopen();
+    if (err) logger.log('dmn', 0, err);
+  };
+  process.on('SIGUSR1', () => {
+    reopen();
+    daemon.dumpStatus();
   });
+  process.on('SIGHUP', () => {
+    reopen();
+    void reloadNotified();
+  });
+  return exited;
 }
 
 /** How long READY=1 waits for start_action = start CHILD SAs before telling systemd anyway. */

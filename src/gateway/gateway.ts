@@ -87,6 +87,8 @@ export class Gateway {
       settings: opts.settings ?? {},
       ...(opts.eap ? { eap: opts.eap } : {}),
       ...(opts.wake ? { wake: opts.wake } : {}),
+      // Restarts (keyingtries, dpd/close_action, reauthentication) re-resolve DNS names in remote_addrs.
+      resolveRemote: (c, previous) => this.remoteFor(c.name, previous),
     });
     // Drop reports (the first of each reason per SA, then rate-limited summaries) at esp 1 (issue 15).
     this.engine = new EspEngine({ backend: crypto, random, log: (level, message) => this.log('esp', level, message) });
@@ -210,9 +212,8 @@ export class Gateway {
   /**
    * Where a restart of `connName` (keyingtries retry, dpd_action/close_action = restart, reauthentication) should
    * go: the current address of its remote_addrs name when it has one (re-resolved, as strongSwan does on each
-   * attempt), else `previous`. For the IKE core's restarts (src/ike/restart.ts, which today reuses the old SA's
-   * address): the hook it needs is a callback with this signature in its options. Asks the resolver for a fresh
-   * answer, so the attempt after this one sees a moved name even if this one used the cached address.
+   * attempt), else `previous`. The IKE core's restarts (src/ike/restart.ts) call it through the endpoint's
+   * resolveRemote. Asks the resolver for a fresh answer, so the attempt after this one sees a moved name.
    */
   remoteFor(connName: string, previous: Address): Address {
     return restartRemote(this.config.connections.find((c) => c.name === connName), this.opts.resolver, previous, this.log);
