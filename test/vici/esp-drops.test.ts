@@ -13,7 +13,7 @@ import { ViciClient } from '../../src/vici/client.js';
 import { decodeMessage, encodeMessage, type ViciMessage } from '../../src/vici/message.js';
 import { formatListSa, formatStats } from '../../src/vici/format.js';
 import { ViciServer } from '../../src/vici/server.js';
-import { childStatus, statusLines } from '../../src/daemon/status.js';
+import { childStatus, statusLines, type EspCounters } from '../../src/daemon/status.js';
 import type { ChildSaInfo, IkeSaInfo } from '../../src/ike/events.js';
 import { parseTrafficSelector, type TrafficSelector } from '../../src/ike/traffic-selector.js';
 import { ENCR } from '../../src/crypto/transforms.js';
@@ -106,7 +106,8 @@ describe('get-counters carries the ESP drops in the global section', () => {
 
 describe('status file children carry drops', () => {
   it('dropsIn / dropsOut when non-zero, and a SIGUSR1 line', () => {
-    const s = childStatus(CHILD, (_spi, dir) => (dir === 'in' ? { bytes: 10, packets: 1, drops: { 'policy-violation': 2 } } : { bytes: 0, packets: 0, drops: {} }));
+    const counters = (_spi: number, dir: 'in' | 'out'): EspCounters => (dir === 'in' ? { bytes: 10, packets: 1, drops: { 'policy-violation': 2 } } : { bytes: 0, packets: 0, drops: {} });
+    const s = childStatus(CHILD, counters);
     expect(s.dropsIn).toEqual({ 'policy-violation': 2 });
     expect(s.dropsOut).toBeUndefined();
     const lines = statusLines({ pid: 1, state: 'running', updated: '', counters: {}, ikeSas: [{ id: 5, name: 'site', state: 'ESTABLISHED', initiator: true, spiI: '', spiR: '', local: '', remote: '', localId: '', remoteId: '', suite: '', encapsulated: true, natLocal: false, natRemote: false, children: [s] }] });
