@@ -11,6 +11,7 @@ import type { ChildSa, IkeSa } from './ike-sa.js';
 import type { AddressPool } from './pool.js';
 import type { TransitionSink } from './sa-state.js';
 import type { Task } from './tasks/task.js';
+import type { Identity } from './identity.js';
 import type { EapProvider } from './eap-provider.js';
 
 export interface CookieSecret {
@@ -59,7 +60,8 @@ export interface EndpointContext extends TransitionSink {
   nextChildId(): number;
   newSa(initiator: boolean, spiI: Uint8Array, local: Address, remote: Address): IkeSa;
   findSaBySpiI(spiI: Uint8Array, remote: Address): IkeSa | undefined;
-  establishedSas(): readonly IkeSa[];
+  /** Established IKE SAs of a connection, or of a connection and peer identity (indexed: no scan of all SAs). */
+  establishedWith(conn: string, remoteId?: Identity): ReadonlySet<IkeSa>;
   newIkeSpi(): Uint8Array;
   halfOpenCount(): number;
   /**

@@ -27,7 +27,8 @@ import type { CookieSecret, EndpointContext, Settled } from './context.js';
 import { exchangeName, fmt } from './format.js';
 import { countKeyExchanges, InitAdmission } from './limits.js';
 import { admitInitRequest } from './admission.js';
-import { initKey, SaTable } from './sa-table.js';
+import { initKey, peerKey, SaTable } from './sa-table.js';
+import type { Identity } from './identity.js';
 import { TimerHeap } from './timer-heap.js';
 import { ChildSpiAllocator, newIkeSpi, random01 } from './spi.js';
 import { checkLiveness, createChild, espLifetimeReached, initiateTarget, rekeyChild, rekeyIke, terminateChild, terminateIke } from './commands.js';
@@ -485,9 +486,9 @@ export class IkeEndpoint implements EndpointContext {
     return this.sas.byInitKey(initKey(spiI, remote));
   }
 
-  establishedSas(): readonly IkeSa[] {
+  establishedWith(conn: string, remoteId?: Identity): ReadonlySet<IkeSa> {
     this.settle();
-    return this.sas.establishedSas();
+    return this.sas.establishedWith(conn, remoteId === undefined ? undefined : peerKey(remoteId));
   }
 
   /** Half-open responder IKE SAs, plus IKE_SA_INIT requests charged for a key exchange that left no SA. */

@@ -34,7 +34,7 @@ export function afterDown(ctx: EndpointContext, sa: IkeSa, conn: IkeConnectionCo
     return;
   }
   // A peer that reauthenticated (make-before-break) deletes the old IKE SA once the new one is up: not a close.
-  const replaced = ctx.establishedSas().some((o) => o !== sa && o.conn === conn && o.remoteId.type === sa.remoteId.type && Buffer.compare(o.remoteId.data, sa.remoteId.data) === 0);
+  const replaced = [...ctx.establishedWith(conn.name, sa.remoteId)].some((o) => o !== sa && o.conn === conn);
   if (replaced && reason === 'deleted-by-peer') return;
   // dpd_action after a dead peer, close_action after the peer closed (strongSwan semantics).
   const action = (c: ChildConfig): string => (reason === 'timeout' ? c.dpdAction : reason === 'deleted-by-peer' ? c.closeAction : 'none');

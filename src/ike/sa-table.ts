@@ -27,6 +27,13 @@ export class SaTable {
   private readonly childOut = new Map<number, IkeSa>();
   private readonly childId = new Map<number, IkeSa>();
   private readonly established = new Set<IkeSa>();
+  /**
+   * Established SAs by connection and by (connection, peer identity): INITIAL_CONTACT, unique IDs and the restart
+   * checks look there instead of scanning every SA (at 100k SAs the scans took 83% of the responder's time).
+   */
+  private readonly byConn = new Map<string, Set<IkeSa>>();
+  private readonly byPeer = new Map<string, Set<IkeSa>>();
+  private readonly peerKeys = new Map<IkeSa, { conn: string; peer: string }>();
   /** Half-open responder SAs with the address they are counted under. */
   private readonly halfOpen = new Map<IkeSa, string>();
   private readonly perAddress = new Map<string, number>();
@@ -86,6 +93,7 @@ export class SaTable {
     }
     for (const c of sa.children) this.unindexChild(sa, c);
     this.established.delete(sa);
+    this.unfile(sa);
     this.setHalfOpen(sa, false);
   }
 
@@ -93,8 +101,13 @@ export class SaTable {
   sync(sa: IkeSa): void {
     if (!this.has(sa)) return;
     this.setHalfOpen(sa, !sa.initiator && sa.state === 'CONNECTING');
-    if (sa.state === 'ESTABLISHED') this.established.add(sa);
-    else this.established.delete(sa);
+    if (sa.state === 'ESTABLISHED') {
+      this.established.add(sa);
+      this.file(sa);
+    } else {
+      this.established.delete(sa);
+      this.unfile(sa);
+    }
     for (const c of sa.children) {
       this.childIn.set(c.spiIn, sa);
       this.childOut.set(c.spiOut, sa);
@@ -126,6 +139,28 @@ export class SaTable {
 
   establishedSas(): IkeSa[] {
     return [...this.established];
+  }
+
+  /** Established SAs of connection `conn`, with peer identity `peer` (its text key, peerKey()) if given. */
+  establishedWith(conn: string, peer?: string): ReadonlySet<IkeSa> {
+    return (peer === undefined ? this.byConn.get(conn) : this.byPeer.get(`${conn}\u0000${peer}`)) ?? EMPTY;
+  }
+
+  private file(sa: IkeSa): void {
+    const conn = sa.conn?.name;
+    if (conn === undefined || this.peerKeys.has(sa)) return;
+    const keys = { conn, peer: `${conn}\u0000${peerKey(sa.remoteId)}` };
+    this.peerKeys.set(sa, keys);
+    add(this.byConn, keys.conn, sa);
+    add(this.byPeer, keys.peer, sa);
+  }
+
+  private unfile(sa: IkeSa): void {
+    const keys = this.peerKeys.get(sa);
+    if (!keys) return;
+    this.peerKeys.delete(sa);
+    del(this.byConn, keys.conn, sa);
+    del(this.byPeer, keys.peer, sa);
   }
 
   halfOpenCount(): number {
@@ -200,4 +235,24 @@ export class SaTable {
     if (n <= 0) this.perAddress.delete(address);
     else this.perAddress.set(address, n);
   }
+}
+
+const EMPTY: ReadonlySet<IkeSa> = new Set();
+
+/** An identity as an index key: its type and bytes. */
+export function peerKey(id: { readonly type: number; readonly data: Uint8Array }): string {
+  return `${id.type}:${Buffer.from(id.data).toString('hex')}`;
+}
+
+function add(m: Map<string, Set<IkeSa>>, k: string, sa: IkeSa): void {
+  const s = m.get(k);
+  if (s) s.add(sa);
+  else m.set(k, new Set([sa]));
+}
+
+function del(m: Map<string, Set<IkeSa>>, k: string, sa: IkeSa): void {
+  const s = m.get(k);
+  if (!s) return;
+  s.delete(sa);
+  if (s.size === 0) m.delete(k);
 }

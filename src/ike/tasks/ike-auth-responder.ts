@@ -138,7 +138,7 @@ function finishResponder(
   answerFail: (message: string) => void,
 ): void {
   // Unique IDs (strongSwan's `unique`): what to do with other IKE SAs of the same peer identity.
-  const duplicates = ctx.establishedSas().filter((o) => o !== sa && o.conn?.name === conn.name && identityEquals(o.remoteId, remoteId) && identityEquals(o.localId, sa.localId));
+  const duplicates = [...ctx.establishedWith(conn.name, remoteId)].filter((o) => o !== sa && identityEquals(o.localId, sa.localId));
   if (duplicates.length > 0) {
     if (conn.unique === 'keep') {
       answerFail(`IKE_SA with '${formatIdentity(remoteId)}' already exists and unique = keep: rejecting the new one`);

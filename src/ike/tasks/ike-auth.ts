@@ -73,7 +73,7 @@ export class IkeAuthTask implements Task {
     }
     const payloads: Payload[] = [idPayload(PayloadType.IDi, sa.localId)];
     // RFC 7296 2.4: INITIAL_CONTACT when we hold no other IKE SA with this peer identity.
-    const others = ctx.establishedSas().some((o) => o !== sa && o.conn?.name === conn.name);
+    const others = [...ctx.establishedWith(conn.name)].some((o) => o !== sa);
     if (!others) payloads.push(notify(NotifyType.INITIAL_CONTACT));
     if (ours) payloads.push(...ours.certs);
     const certreq = certreqPayload(ctx.credentials, conn);

@@ -241,6 +241,10 @@ export class IkeInitTask implements Task {
     const ksa = setKeys(sa, deriveIkeKeys(ctx.crypto, set, { Ni: sa.Ni, Nr: sa.Nr, gir, spiI: sa.spiI, spiR: sa.spiR, initiator: true, exportKeys: ctx.settings.exportKeys }));
     emitKeys(ctx, sa);
     gir.fill(0);
+    // SKEYSEED is derived: the private value has no further use (and held ~1.8 KB per SA for the SA's life).
+    ke.dispose();
+    sa.ke = undefined;
+    this.ke = undefined;
     sa.nextRequestId = 1;
     readCapabilities(sa, payloads, hashes.ids);
     ctx.log('ike', 1, sa, `selected proposal: IKE:${formatProposal(set)}`);
@@ -391,6 +395,9 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   const certreq = certreqPayload(ctx.credentials, conn);
   if (certreq) response.splice(3, 0, certreq);
   ctx.sendResponse(sa, ExchangeType.IKE_SA_INIT, 0, response);
+  // SKEYSEED is derived and the response (kept for retransmissions) sent: the private value goes.
+  sa.ke.dispose();
+  sa.ke = undefined;
   if (sa.natLocal || sa.natRemote) {
     // The initiator will continue on 4500; we follow when its IKE_AUTH arrives there.
     ctx.log('ike', 2, sa, `expecting ${exchangeName(ExchangeType.IKE_AUTH)} on port 4500`);
