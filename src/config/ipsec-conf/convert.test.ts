@@ -58,9 +58,12 @@ describe('cygnet import: the seeds', () => {
     expect(notes.map((n) => `${n.loc.line}:${n.what}`)).toEqual(['26:dpdtimeout=120']);
   });
 
-  it('001 ArchWiki road warrior: the certificate connection loads; EAP, IKEv1, XAUTH and %dhcp are named with their lines', () => {
+  it('001 ArchWiki road warrior: the certificate and the EAP-MSCHAPv2 connections load; IKEv1, XAUTH and %dhcp are named with their lines', () => {
     const { loaded, notes, connections, text } = seed('001-archwiki-roadwarrior');
-    expect([...loaded.config.connections.keys()]).toEqual(['IPSec-IKEv2']);
+    expect([...loaded.config.connections.keys()]).toEqual(['IPSec-IKEv2', 'IPSec-IKEv2-EAP']);
+    const eap = loaded.config.connections.get('IPSec-IKEv2-EAP')!;
+    expect(eap.remote[0]!.auth.text).toBe('eap-mschapv2');
+    expect(eap.remote[0]!.eap_id).toBe('%any');
     const c = loaded.config.connections.get('IPSec-IKEv2')!;
     expect(c.local[0]!.certs).toEqual(['vpnHostCert.pem']);
     expect(c.dpd_delay).toBe(300_000);
@@ -68,19 +71,18 @@ describe('cygnet import: the seeds', () => {
     expect(c.children.get('IPSec-IKEv2')!.rekey_time).toBe(0);
     expect(c.proposals[0]).toBe('aes128-sha256-ecp256');
     expect(c.proposals).not.toContain('default'); // '!' in ike=
-    expect(connections).toEqual([{ name: 'IPSec-IKEv2' }, { name: 'IPSec-IKEv2-EAP', disabled: 'rightauth=eap-mschapv2: EAP is not implemented in cygnet yet' }]);
+    expect(connections).toEqual([{ name: 'IPSec-IKEv2' }, { name: 'IPSec-IKEv2-EAP' }]);
     const named = notes.map((n) => `${n.loc.file.split('/').pop()}:${n.loc.line} ${n.what}`);
     expect(named).toEqual(
       expect.arrayContaining([
         'ipsec.conf:11 charondebug=cfg 2, dmn 2, ike 2, net 2',
         'ipsec.conf:39 rightsourceip=%dhcp',
-        'ipsec.conf:47 conn IPSec-IKEv2-EAP',
         'ipsec.conf:55 conn CiscoIPSec: keyexchange=ikev1',
         'ipsec.secrets:10 user2 : XAUTH',
       ]),
     );
     expect(text).toMatch(/# Not carried over:\n(#.*\n)*#   ipsec.conf:55: conn CiscoIPSec: keyexchange=ikev1: IKEv1 is not implemented in cygnet/);
-    expect(text).toMatch(/^ {2}# {4}remote \{\n {2}# {6}auth = eap-mschapv2/m);
+    expect(text).toMatch(/^ {4}remote \{\n {6}auth = eap-mschapv2/m);
     expect(text).not.toMatch(/evenmoretopsecretpassword/);
   });
 

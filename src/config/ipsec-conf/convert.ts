@@ -6,7 +6,7 @@
  * the child's actions; `leftsourceip=%config` vips; `rightsourceip` a pool; `ikelifetime`/`lifetime`/
  * `margintime` rekey_time, life_time and over_time; `reauth=yes` (ipsec.conf's default for IKEv2) reauth_time.
  *
- * Whatever cannot be carried (IKEv1 connections, aggressive mode, XAUTH, EAP which cygnet does not implement
+ * Whatever cannot be carried (IKEv1 connections, aggressive mode, XAUTH, EAP methods cygnet does not implement
  * yet, Openswan's pluto settings) is named with the line it came from, in the output's header and in `notes`.
  * A key ipsec.conf does not have is an error with a suggestion.
  */
@@ -15,6 +15,9 @@ import type { ConfigIo } from '../parser.js';
 import { suggest } from '../suggest.js';
 import { readIpsecConf, resolveSection, type IpsecConf, type IpsecSetting } from './reader.js';
 import { readIpsecSecrets, type IpsecSecret } from './secrets.js';
+
+/** The EAP methods cygnet runs (src/eap, src/eap-tls, src/radius), as ipsec.conf's leftauth/rightauth spell them. */
+const EAP_METHODS = /^eap(-(mschapv2|tls|md5|radius|dynamic))?$/;
 
 export interface ImportNote {
   readonly loc: SourceLocation;
@@ -226,14 +229,14 @@ export function convertIpsecConf(file: string, io: ConfigIo, options: ImportOpti
       const a = get(`${side}auth`);
       const auth = a?.value ?? dflt;
       to.unshift({ key: 'auth', value: auth, src: a ?? get('authby') });
-      if (/^eap/.test(auth)) disabled.push(`${side}auth=${auth}: EAP is not implemented in cygnet yet`);
+      if (/^eap/.test(auth) && !EAP_METHODS.test(auth)) disabled.push(`${side}auth=${auth}: this EAP method is not implemented in cygnet (eap-mschapv2, eap-tls, eap-md5, eap-radius, eap-dynamic and eap are)`);
       if (/^xauth/.test(auth)) disabled.push(`${side}auth=${auth}: XAUTH is IKEv1 only`);
       const a2 = get(`${side}auth2`);
       if (a2?.value) {
         if (/^xauth/.test(a2.value)) notes.push({ loc: a2.loc, what: `${side}auth2=${a2.value}`, why: 'XAUTH is IKEv1 only: not carried' });
         else {
           to2.unshift({ key: 'auth', value: a2.value, src: a2 });
-          disabled.push(`${side}auth2=${a2.value}: a second authentication round (RFC 4739) is not implemented in cygnet`);
+          if (!EAP_METHODS.test(a2.value)) disabled.push(`${side}auth2=${a2.value}: cygnet runs a second authentication round (RFC 4739) only as EAP (eap-mschapv2, eap-tls, eap-radius, ...)`);
         }
       }
     }
