@@ -10,8 +10,8 @@
  *   replaced by this topology's.
  * - 001 ArchWiki road-warrior server: cygnet serves its IKEv2 certificate connection (IPSec-IKEv2) to a strongSwan
  *   client made from the mirrored seed (the server's address for right=%any, the page's ClientCert.pem as leftcert;
- *   no routes: its remote selector is 0.0.0.0/0). Not carried and so not run: IPSec-IKEv2-EAP (EAP-MSCHAPv2 is not
- *   implemented in cygnet yet), rightsourceip=%dhcp (no DHCP in cygnet), CiscoIPSec (IKEv1 with XAUTH).
+ *   no routes: its remote selector is 0.0.0.0/0). IPSec-IKEv2-EAP is carried (EAP-MSCHAPv2, scenarios 82/83 run
+ *   EAP) but not run here; not carried: rightsourceip=%dhcp (no DHCP in cygnet), CiscoIPSec (IKEv1 with XAUTH).
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
