@@ -204,7 +204,7 @@ export function viciIkeSa(sa: IkeSaInfo, children: readonly ChildSaInfo[], x: Ik
 }
 
 const UNIQUE: Record<IkeConnectionConfig['unique'], string> = { no: 'UNIQUE_NO', never: 'UNIQUE_NEVER', keep: 'UNIQUE_KEEP', replace: 'UNIQUE_REPLACE' };
-const AUTH_CLASS: Record<string, string> = { psk: 'pre-shared key', pubkey: 'public key' };
+const AUTH_CLASS: Record<string, string> = { psk: 'pre-shared key', pubkey: 'public key', eap: 'EAP' };
 /**
  * charon's action_names (5.9 child_cfg.h action_t: ACTION_NONE, ACTION_TRAP, ACTION_START) as list-conn sends
  * them: dpd_action clear and close_action clear are ACTION_NONE, dpd_action restart is ACTION_START.
@@ -221,9 +221,13 @@ function authConf(a: IkeConnectionConfig['local'], side: 'local' | 'remote'): Vi
   const own = side === 'local' ? (a.certs ?? []).slice(0, 1) : (a.certs ?? []);
   const configured = formatIdentity(a.id);
   const id = configured === '%any' && own[0] !== undefined && side === 'local' ? own[0].subject.text : configured;
+  const methods = a.eap?.methods ?? [];
+  const eapType = a.method === 'eap' && methods.length === 1 ? `EAP_${(methods[0] ?? '').toUpperCase()}` : undefined;
   return {
     class: AUTH_CLASS[a.method] ?? a.method,
+    ...(eapType ? { eapType } : {}),
     ...(id !== '%any' ? { id } : {}),
+    ...(a.eap?.eapId !== undefined ? { eapId: a.eap.eapId } : {}),
     ...(own.length > 0 ? { certs: own.map((c) => c.subject.text) } : {}),
     ...(a.cacerts?.length ? { cacerts: a.cacerts.map((c) => c.subject.text) } : {}),
   };

@@ -117,7 +117,10 @@ export interface ViciIkeSa {
 export interface ViciAuthConf {
   /** auth_class_names: "public key", "pre-shared key", "EAP", "any". */
   readonly class: string;
+  /** eap_type_names for an EAP round (EAP_MSCHAPV2, EAP_TLS, ...), which swanctl prints in place of "EAP". */
+  readonly eapType?: string;
   readonly id?: string;
+  readonly eapId?: string;
   readonly certs?: readonly string[];
   readonly cacerts?: readonly string[];
 }

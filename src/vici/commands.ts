@@ -169,7 +169,9 @@ export function listConnEvent(c: ViciConn): ViciInput {
   const auth = (side: 'local' | 'remote', list: ViciConn['local']): void => {
     list.forEach((a, i) => {
       const s: ViciInput = { class: a.class };
+      if (a.eapType !== undefined) s['eap-type'] = a.eapType;
       if (a.id !== undefined) s.id = a.id;
+      if (a.eapId !== undefined) s.eap_id = a.eapId;
       s.groups = [];
       s.certs = [...(a.certs ?? [])];
       s.cacerts = [...(a.cacerts ?? [])];
