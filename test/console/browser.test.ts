@@ -57,7 +57,10 @@ describe.skipIf(missing !== undefined)('console in Chromium (scripted daemon)', 
     shots.push(await w.shot('sa-up-live'));
     const chart = '[data-chart="road/roadnet"] svg';
     const down = await page.$('button[aria-label="Down IKE SA road #9"]');
-    for (let i = 0; i < 8; i++) {
+    // The chart plots rates between two samples: keep the counters moving until a sample pair sees traffic (a fixed
+    // burst could end before the first sample of the new SA, and a rate is never seen).
+    const attr = async (name: string): Promise<number> => Number(await page.$eval(chart, (e, n) => e.getAttribute(n) ?? 0, name).catch(() => 0));
+    for (let i = 0; i < 100 && ((await attr('data-last-in')) <= 0 || (await attr('data-points')) < 3); i++) {
       hx.backend.addTraffic(9, 250_000);
       await new Promise((r) => setTimeout(r, 300));
     }
