@@ -3,43 +3,7 @@ import { UDP_HEADER_BYTES } from './constants.js';
 import type { AcquireRequest } from './engine-types.js';
 import type { EspSa } from './sa.js';
 
-/**
- * Results of `encapsulate`, one slot per input packet. For `Send`: `buffer[offset, offset + length)` is the ESP
- * packet (what a dgram socket sends to `sa[i].remote`); when the SA is UDP-encapsulated the 8-byte UDP header
- * (zero checksum) is already written at `offset - 8` for a driver that sends raw.
- */
-export class EncapResults {
-  count = 0;
-  status = new Uint8Array(0);
-  reason = new Uint8Array(0);
-  offset = new Int32Array(0);
-  length = new Int32Array(0);
-  buffer: (Uint8Array | undefined)[] = [];
-  sa: (EspSa | undefined)[] = [];
-  /** For `Acquire`: which policy needs an SA, and the packet that asked. */
-  acquire: (AcquireRequest | undefined)[] = [];
-
-  reset(n: number): void {
-    if (this.status.length < n) {
-      const cap = Math.max(n, this.status.length * 2, 64);
-      this.status = new Uint8Array(cap);
-      this.reason = new Uint8Array(cap);
-      this.offset = new Int32Array(cap);
-      this.length = new Int32Array(cap);
-    }
-    this.count = n;
-    this.buffer.length = n;
-    this.sa.length = n;
-    this.acquire.length = n;
-  }
-
-  /** The UDP header + ESP packet range of slot i (for raw sending). */
-  udpOffset(i: number): number {
-    return this.offset[i]! - UDP_HEADER_BYTES;
-  }
-}
-
-/** Results of `decapsulate`, one slot per input datagram. */
+/** Results of `decapsulate`, one slot per input datagram (struct-of-arrays, grown, never shrunk). */
 export class DecapResults {
   count = 0;
   status = new Uint8Array(0);
@@ -60,6 +24,26 @@ export class DecapResults {
     this.count = n;
     this.buffer.length = n;
     this.sa.length = n;
+  }
+}
+
+/**
+ * Results of `encapsulate`, one slot per input packet. For `Send`: `buffer[offset, offset + length)` is the ESP
+ * packet (what a dgram socket sends to `sa[i].remote`); when the SA is UDP-encapsulated the 8-byte UDP header
+ * (zero checksum) is already written at `offset - 8` for a driver that sends raw.
+ */
+export class EncapResults extends DecapResults {
+  /** For `Acquire`: which policy needs an SA, and the packet that asked. */
+  acquire: (AcquireRequest | undefined)[] = [];
+
+  override reset(n: number): void {
+    super.reset(n);
+    this.acquire.length = n;
+  }
+
+  /** The UDP header + ESP packet range of slot i (for raw sending). */
+  udpOffset(i: number): number {
+    return (this.offset[i] ?? 0) - UDP_HEADER_BYTES;
   }
 }
 
