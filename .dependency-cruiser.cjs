@@ -13,7 +13,7 @@
 // TypeScript 7 (the project's compiler) no longer has. tsPreCompilationDeps keeps `import type` edges.
 const TESTS = '(\\.test\\.ts$|/test-support\\.ts$|/testing\\.ts$)';
 const DRIVERS = '^src/(cli|daemon|tun|sys|vici|inspect)/';
-const CORES = '^src/(crypto|esp|ike|pki|identity|gateway|net|sim|util|radius)/';
+const CORES = '^src/(crypto|esp|ike|pki|identity|gateway|net|sim|util|radius|ha)/';
 
 module.exports = {
   forbidden: [
