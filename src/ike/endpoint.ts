@@ -94,6 +94,7 @@ export class IkeEndpoint implements EndpointContext {
   private readonly deferred: DeferredWork;
   private childCounter = 0;
   private faults = 0;
+  onSettled: ((sa: IkeSa) => void) | undefined; // HA replication (src/ha): each SA changed or destroyed, once settled
 
   constructor(opts: IkeEndpointOptions) {
     this.crypto = countKeyExchanges(opts.crypto, () => this.keCount++);
@@ -253,6 +254,7 @@ export class IkeEndpoint implements EndpointContext {
       } else {
         this.timers.set(sa, undefined);
       }
+      this.onSettled?.(sa);
     }
     this.dirty.clear();
   }
