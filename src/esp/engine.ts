@@ -40,7 +40,7 @@ import { DropAccounting, dropCountsByName } from './drop-accounting.js';
 import { ESP_HEADROOM, ESP_TAILROOM, type EspEngineOptions, type EspEvent, type ExpireCause, type PacketRef, type PolicyParams } from './engine-types.js';
 import { BufferPool, DecapResults, EncapResults } from './results.js';
 import { Sad } from './sad.js';
-import { EspSa, SEQ_SOFT_MARGIN, type Endpoint, type SaDirection, type SaParams } from './sa.js';
+import { EspSa, SEQ_SOFT_MARGIN, SHARED_SEQ_LAST, takeSharedSeq, type Endpoint, type SaDirection, type SaParams } from './sa.js';
 import { packetSelector, PacketFields, parseIpPacket } from './selector.js';
 import { Spd } from './spd.js';
 
@@ -274,15 +274,17 @@ export class EspEngine {
     // 3. Sequence number: never wraps (RFC 4303 section 3.3.3); the end of the space is a hard expiry.
     let hi = sa.seqHi;
     let lo = sa.seqLo;
-    if (lo === 0xffffffff) {
-      if (!sa.esn || hi === 0xffffffff) {
-        this.hardExpire(sa, 'sequence');
-        return DropReason.SaExpired;
-      }
+    const shared = sa.sharedSeq;
+    // Threads sealing on one SA (src/daemon/workers) draw from one counter (sa.ts sharedSeq); -1 = space used up.
+    if (shared !== undefined) lo = takeSharedSeq(shared);
+    else if (lo !== 0xffffffff) lo = lo + 1;
+    else if (sa.esn && hi !== 0xffffffff) {
       hi = hi + 1;
       lo = 0;
-    } else {
-      lo = lo + 1;
+    } else lo = -1;
+    if (lo < 0) {
+      this.hardExpire(sa, 'sequence');
+      return DropReason.SaExpired;
     }
     sa.seqHi = hi;
     sa.seqLo = lo;
@@ -358,7 +360,7 @@ export class EspEngine {
     sa.packets++;
     sa.bytes += len;
     if (sa.packets >= sa.lifetimeCheckAt || sa.bytes >= sa.lifetimeBytesCheckAt) this.checkLifetime(sa);
-    if (lo >= 0xffffffff - SEQ_SOFT_MARGIN && !sa.softFired && (!sa.esn || hi === 0xffffffff)) this.softExpire(sa, 'sequence');
+    if (!sa.softFired && (shared ? lo >= SHARED_SEQ_LAST - SEQ_SOFT_MARGIN : lo >= 0xffffffff - SEQ_SOFT_MARGIN && (!sa.esn || hi === 0xffffffff))) this.softExpire(sa, 'sequence');
     return DropReason.None;
   }
 

@@ -67,6 +67,17 @@ export interface SaParams {
 
 /** Packets before the end of the sequence space at which the soft "sequence" expiry fires (rekey in time). */
 export const SEQ_SOFT_MARGIN = 1 << 22;
+/**
+ * The last number a shared sequence counter (EspSa.sharedSeq) hands out: threads that raced past it stop at once,
+ * so the 32-bit counter never wraps (RFC 4303 3.3.3) even with a few adds in flight.
+ */
+export const SHARED_SEQ_LAST = 0xffffffff - (1 << 20);
+
+/** The next number of a shared counter (EspSa.sharedSeq), or -1 once its space is used up. */
+export function takeSharedSeq(counter: Uint32Array): number {
+  const lo = Atomics.add(counter, 0, 1) + 1;
+  return lo > SHARED_SEQ_LAST ? -1 : lo;
+}
 
 export class EspSa {
   readonly spi: number;
@@ -93,6 +104,12 @@ export class EspSa {
   // Outbound sequence counter: last number used, as two unsigned 32-bit halves.
   seqHi = 0;
   seqLo = 0;
+  /**
+   * Outbound, with worker threads (src/daemon/workers, issue 17): the counter every thread sealing on this SA shares,
+   * a Uint32Array [last number used] on a SharedArrayBuffer. Each packet takes its number with one Atomics.add, so no
+   * two threads send the same one; the space ends at SHARED_SEQ_LAST (the ESN high half stays 0). Undefined: seqLo.
+   */
+  sharedSeq: Uint32Array | undefined = undefined;
 
   /**
    * `now` (ms) of the last packet sealed or delivered on this SA; -Infinity before the first. IKE reads it to send
