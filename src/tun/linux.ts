@@ -40,6 +40,11 @@ const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
 const IFF_VNET_HDR = 0x4000;
+/** One device, several queues (fds); the kernel spreads flows over them (linux tuntap.rst "Multiqueue tuntap"). */
+const IFF_MULTI_QUEUE = 0x0100;
+const TUNSETQUEUE = 0x400454d9; // _IOW('T', 217, int)
+const IFF_ATTACH_QUEUE = 0x0200;
+const IFF_DETACH_QUEUE = 0x0400;
 const TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int)
 const TUN_F_CSUM = 0x01;
 const TUN_F_TSO4 = 0x02;
@@ -152,6 +157,16 @@ export interface LinuxTunOptions {
   tailroom?: number;
   /** Read errors other than EAGAIN end reading and are reported here (default: ignored after counting). */
   onError?: (e: TunError) => void;
+  /**
+   * IFF_MULTI_QUEUE (default false): this fd is one queue of the device; more queues attach by opening the same
+   * name with `attach` (src/daemon/workers: one queue per worker thread, issue 17).
+   */
+  multiQueue?: boolean;
+  /**
+   * Attach a queue to an existing multi-queue device `name` (implies multiQueue): its MTU (given as `mtu`) and link
+   * state are left as they are. The flags (offload) must match those the device was created with.
+   */
+  attach?: boolean;
 }
 
 export class LinuxTun implements TunDevice {
@@ -228,7 +243,8 @@ export class LinuxTun implements TunDevice {
     const batch = o.batchSize ?? 64;
     if (!Number.isInteger(batch) || batch < 1 || batch > 1024) throw new TunError('BAD_OPTION', `batchSize ${batch} is not in 1..1024`);
     let req = ifreq(o.name ?? 'cyg%d');
-    let fd = LinuxTun.#openFd(c, req, o.offload === true);
+    const mq = o.multiQueue === true || o.attach === true;
+    let fd = LinuxTun.#openFd(c, req, o.offload === true, mq);
     let offloadError: string | undefined;
     if (o.offload === true) {
       // TSO needs checksum offload too (the kernel hands over CHECKSUM_PARTIAL packets); no ECN, no USO: the kernel
@@ -238,7 +254,7 @@ export class LinuxTun implements TunDevice {
         offloadError = `TUNSETOFFLOAD: ${c.strerror(e)}`;
         c.close(fd);
         req = ifreq(o.name ?? 'cyg%d');
-        fd = LinuxTun.#openFd(c, req, false);
+        fd = LinuxTun.#openFd(c, req, false, mq);
       }
     }
     const offload = o.offload === true && offloadError === undefined;
@@ -253,6 +269,7 @@ export class LinuxTun implements TunDevice {
       c.close(fd);
       throw new TunError('OPEN_FAILED', `TUN readiness waiter: ${(e as Error).message}`);
     }
+    if (o.attach === true) return tun;
     try {
       tun.#ifIoctlMtu(mtu);
       if (o.up ?? true) tun.#ifSetUp(true);
@@ -264,13 +281,13 @@ export class LinuxTun implements TunDevice {
   }
 
   /** open(/dev/net/tun) + TUNSETIFF, with IFF_VNET_HDR when offloads are wanted; `req` gets the kernel's name. */
-  static #openFd(c: Libc, req: Uint8Array, vnetHdr: boolean): number {
+  static #openFd(c: Libc, req: Uint8Array, vnetHdr: boolean, multiQueue: boolean): number {
     const fd = c.open('/dev/net/tun', O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
       const e = c.errno();
       throw new TunError('OPEN_FAILED', `open /dev/net/tun: ${c.strerror(e)}`, e);
     }
-    new DataView(req.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI | (vnetHdr ? IFF_VNET_HDR : 0), true);
+    new DataView(req.buffer).setUint16(IFNAMSIZ, IFF_TUN | IFF_NO_PI | (vnetHdr ? IFF_VNET_HDR : 0) | (multiQueue ? IFF_MULTI_QUEUE : 0), true);
     if (c.ioctl(fd, TUNSETIFF, 'void *', req) < 0) {
       const e = c.errno();
       c.close(fd);
@@ -332,6 +349,20 @@ export class LinuxTun implements TunDevice {
     checkMtu(mtu, `TUN ${this.name}`);
     if (this.#closed) throw new TunError('CLOSED', `TUN ${this.name} is closed`);
     this.#ifIoctlMtu(mtu);
+  }
+
+  /**
+   * Multi-queue only: takes this queue out of the device's queue set (the kernel stops handing it packets and refuses
+   * writes on it) or puts it back (TUNSETQUEUE). The fd stays open, so the device lives on with its other queues.
+   */
+  setQueueEnabled(on: boolean): void {
+    if (this.#closed) throw new TunError('CLOSED', `TUN ${this.name} is closed`);
+    const req = ifreq('');
+    new DataView(req.buffer).setUint16(IFNAMSIZ, on ? IFF_ATTACH_QUEUE : IFF_DETACH_QUEUE, true);
+    if (this.#c.ioctl(this.#fd, TUNSETQUEUE, 'void *', req) < 0) {
+      const e = this.#c.errno();
+      throw new TunError('IOCTL_FAILED', `TUNSETQUEUE ${this.name} ${on ? 'attach' : 'detach'}: ${this.#c.strerror(e)}`, e);
+    }
   }
 
   /** Brings the interface up or down (SIOCSIFFLAGS). */
