@@ -63,6 +63,10 @@ export class DaemonMetrics {
   constructor(private readonly source: MetricsSource, opts: { version?: string } = {}) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
+    // prom-client's default gauges nodejs_active_{handles,requests,resources}_total break the exposition's naming
+    // rule (`_total` is for counters; `promtool check metrics` fails on them). Their per-type siblings
+    // (nodejs_active_handles{type=...}, ...) stay and sum to the same figure.
+    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) r.removeSingleMetric(n);
     const info = new Gauge({ name: 'cygnet_info', help: 'cygnet version', labelNames: ['version'], registers: [r] });
     info.set({ version: opts.version ?? 'unknown' }, 1);
 
