@@ -17,6 +17,8 @@ import type { Server as HttpServer } from 'node:http';
 import { DEFAULT_VICI_SOCKET, type ViciServer } from '../vici/index.js';
 import { startVici, ViciConfigSource } from '../daemon/vici.js';
 import { CLI_VERSION } from './version.js';
+import { HA_SPEC, HA_USAGE, haSettingsFrom, startHa } from './ha.js';
+import type { HaSettings } from '../daemon/ha-driver.js';
 import { LogFile, Logger, LogSpecError, parseDebugSpec, type LogEntry, type LogFormat } from '../daemon/logger.js';
 import { KeyLog, KeyLogError } from '../daemon/key-log.js';
 import { NotifySocketError, startActionsSettled, statusText, SystemdNotifier } from '../daemon/notify.js';
@@ -59,6 +61,7 @@ const SPEC = {
   'ipsec-conf': {},
   'ipsec-secrets': {},
   metrics: {},
+  ...HA_SPEC,
 } as const;
 
 /** Resolves with the exit code once the daemon has stopped (or at once for usage/config errors). */
@@ -104,7 +107,8 @@ export const DAEMON_USAGE = `usage: cygnet daemon [--config FILE | --swanctl | -
   --no-vici                no control socket
   --metrics ADDR:PORT      serve Prometheus metrics on http://ADDR:PORT/metrics (off by default; e.g.
                            127.0.0.1:9786: the endpoint has no authentication, keep it on loopback)
-signals: SIGTERM/SIGINT delete all SAs and exit 0; SIGUSR1 logs the status; SIGHUP reloads FILE (and the
+${HA_USAGE}
+signals: SIGTERM/SIGINT delete all SAs (with --ha-store: hand the SAs over to the other node instead) and exit 0; SIGUSR1 logs the status; SIGHUP reloads FILE (and the
   settings file: fragment_size applies at once, its other keys after a restart)`;
 
 export async function runDaemonCommand(argv: readonly string[]): Promise<number> {
@@ -254,6 +258,13 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   const statusFile = opts.get('status-file');
   if (keyLog) logger.log('cfg', 0, `writing IKE and ESP keys to ${keyLog.path} (for decrypting captures; keep it secret)`);
   const routes = tun && !opts.has('no-routes') ? new TunRoutes(tun.name, logger) : undefined;
+  let haSettings: HaSettings | undefined;
+  try {
+    haSettings = haSettingsFrom(opts);
+  } catch (e) {
+    console.error(`cygnet daemon: ${(e as Error).message}`);
+    return 2;
+  }
   const daemon = new Daemon({
     config: loaded.daemon,
     logger,
@@ -271,6 +282,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     ...(statusFile !== undefined ? { statusFile } : {}),
     // rtnetlink address/link changes (issue 15): new addresses bound at once, vanished ones reported to the core.
     watchAddresses: process.platform === 'linux',
+    ...(haSettings ? { exportKeys: true } : {}),
   });
   // systemd: READY=1 once the sockets are bound and the start_action = start CHILD SAs are up (or failed once).
   const ready = notifier
@@ -296,6 +308,8 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     return 1;
   }
 
+  // High availability (docs/HA.md): replication and takeover beside the daemon.
+  const ha = haSettings ? startHa(daemon, haSettings, logger) : undefined;
   // Reloading the file (SIGHUP and vici's reload): a broken file is reported and the running configuration stays.
   let current = loaded.config;
   const status = (): string => {
@@ -371,8 +385,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     logger.log('dmn', 1, `received ${sig}, shutting down`);
     notifier?.notify({ STOPPING: 1, STATUS: 'deleting SAs' });
     clearInterval(watchdog);
-    daemon
-      .stop(2000)
+    (ha ? ha.handover().then(() => daemon.stop(0, { keepSas: true })) : daemon.stop(2000))
       .then(() => vici?.close())
       .then(() => new Promise<void>((r) => (metricsServer ? metricsServer.close(() => r()) : r())))
       .then(

@@ -33,7 +33,8 @@ commands:
   status, list-sas, list-conns, up NAME, down NAME, rekey NAME, reload, stats [--socket PATH]
                          control a running daemon over vici (cygnet status --help)
   console [--listen 127.0.0.1:8470] [--socket PATH] [--config FILE] | --hash-password
-                         web console over vici: live SAs, traffic, events, log, up/down (cygnet console --help)`;
+                         web console over vici: live SAs, traffic, events, log, up/down (cygnet console --help)
+  ha status [--status-file FILE] [--json]   high availability: role, lease, replication lag, last sync`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const [cmd, ...rest] = argv;
@@ -69,6 +70,8 @@ async function main(argv: readonly string[]): Promise<number> {
     case 'stats':
       // Clients of the daemon's vici socket (--socket PATH, default /var/run/cygnet.vici).
       return (await import('../vici/cli.js')).runViciCli(argv);
+    case 'ha':
+      return (await import('./ha.js')).runHa(rest);
     case 'console':
       // The web console (issue 19): a vici client like the commands above, serving HTTP(S).
       return (await import('../console/cli.js')).runConsole(rest);

@@ -56,4 +56,6 @@ export interface DaemonOptions {
    * (tests); `cygnet daemon` turns it on.
    */
   readonly watchAddresses?: boolean;
+  /** Keep the IKE SAs' raw keys (HA replication, src/daemon/ha-driver.ts); the key log implies it. */
+  readonly exportKeys?: boolean;
 }

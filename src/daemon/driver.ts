@@ -94,7 +94,8 @@ export class Daemon {
     this.globalSettings = opts.settings;
     this.clock = opts.clock ?? (() => performance.now());
     // Certificate validity needs wall-clock time; the cores get the monotonic clock plus this offset (sans-IO).
-    this.fixedSettings = { epochOffsetMs: Date.now() - this.clock(), exportKeys: opts.keyLog !== undefined };
+    // exportKeys: the key log writes the raw IKE keys, and HA replication carries them (src/ha/export.ts).
+    this.fixedSettings = { epochOffsetMs: Date.now() - this.clock(), exportKeys: opts.keyLog !== undefined || opts.exportKeys === true };
     const { batchSend, batchReceive } = opts;
     const onSendError = (n: number): number => (this.counters.sendErrors += n);
     const net = new UdpSockets({ log: this.log, nattPort: this.nattPort, batchSend, batchReceive, onSendError, resolveSource: opts.resolveSource, onDatagram: (s, d, a, p) => this.input.one(s, d, a, p), onBatch: (s, b) => this.input.batch(s, b) });
@@ -187,10 +188,11 @@ export class Daemon {
   }
 
   /** Terminates every IKE SA (RFC 7296 1.4.1), waits up to `graceMs` for the answers, then closes sockets and TUN. */
-  async stop(graceMs = 2000): Promise<void> {
+  async stop(graceMs = 2000, opts: { keepSas?: boolean } = {}): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
-    if (this.run((now) => this.gateway.terminateAll(now)) > 0 && this.endpoint.listSas().length > 0) {
+    // keepSas: an HA hand-over, the other node continues the SAs (no Deletes).
+    if (!opts.keepSas && this.run((now) => this.gateway.terminateAll(now)) > 0 && this.endpoint.listSas().length > 0) {
       await new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           this.log.log('dmn', 1, `${this.endpoint.listSas().length} IKE SA(s) did not confirm the Delete within ${graceMs} ms`);
@@ -269,6 +271,10 @@ export class Daemon {
   /** The driver's clock (ms), the one IkeSaInfo.establishedAt uses. */
   now(): number {
     return this.clock();
+  }
+  /** Runs `f` on the core as one input (clock read once, events drained, timer re-armed): HA takeover. */
+  withCore<T>(f: (gateway: Gateway, now: number) => T): T {
+    return this.run((now) => f(this.gateway, now));
   }
   /** Data-plane facts about a CHILD SA for status displays: install time and ESP counters. */
   childExtras(c: ChildSaInfo): ReturnType<Gateway['childExtras']> & { now: number } {

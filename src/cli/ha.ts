@@ -1,0 +1,133 @@
+/**
+ * HA options of `cygnet daemon` and the `cygnet ha` command (issue 20; docs/HA.md).
+ *   cygnet ha status [--status-file FILE] [--json]   this node's view: role, lease, replication lag, last sync
+ */
+import { readFileSync } from 'node:fs';
+import { DEFAULT_HA, HaDriver, type HaSettings, type HaStatus } from '../daemon/ha-driver.js';
+import type { Daemon } from '../daemon/driver.js';
+import type { Logger } from '../daemon/logger.js';
+import { parseSecretsKey } from '../ha/seal.js';
+import { parseArgs, UsageError } from './args.js';
+
+export const HA_SPEC = {
+  'ha-store': {},
+  'ha-node': {},
+  'ha-key-file': {},
+  'ha-cluster': {},
+  'ha-floating': {},
+  'ha-lease-ms': {},
+  'ha-seq-every': {},
+  'ha-seq-gap': {},
+  'ha-status': {},
+} as const;
+
+export const DEFAULT_HA_STATUS = '/run/cygnet-ha.json';
+
+export const HA_USAGE = `  --ha-store URL           high availability (docs/HA.md): replicate SAs to Redis at URL (redis://host:port) and
+                           take over from the active node when its lease expires; needs --ha-node, --ha-key-file
+  --ha-node NAME           this node's name in the lease (unique per node)
+  --ha-key-file FILE       32-byte key (64 hex digits or base64) sealing SA keys in the store; same on both nodes
+  --ha-cluster NAME        key prefix in the store (default: default)
+  --ha-floating CIDR@DEV   the floating address this node adds when it becomes active (e.g. 192.0.2.1/24@eth0)
+  --ha-lease-ms N          lease time (default 3000): a dead active is replaced after about this long
+  --ha-seq-every N         ESP sequence high-water mark every N packets (default 4096)
+  --ha-seq-gap N           outbound sequence numbers skipped on takeover (default 1048576, > 2 x seq-every)
+  --ha-status FILE         this node's HA view for \`cygnet ha status\` (default ${DEFAULT_HA_STATUS})`;
+
+function intOpt(opts: Map<string, string>, name: string, dflt: number): number {
+  const v = opts.get(name);
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name}: '${v}' is not a positive integer`);
+  return n;
+}
+
+/** The HA settings from the daemon's options, or undefined without --ha-store. UsageError names what is wrong. */
+export function haSettingsFrom(opts: Map<string, string>): HaSettings | undefined {
+  const store = opts.get('ha-store');
+  if (store === undefined) {
+    const stray = Object.keys(HA_SPEC).find((k) => opts.has(k));
+    if (stray) throw new UsageError(`--${stray} needs --ha-store`);
+    return undefined;
+  }
+  if (!/^rediss?:\/\//.test(store)) throw new UsageError(`--ha-store: '${store}' is not a redis:// URL`);
+  const node = opts.get('ha-node');
+  if (!node) throw new UsageError('--ha-store needs --ha-node NAME');
+  const keyFile = opts.get('ha-key-file');
+  if (!keyFile) throw new UsageError('--ha-store needs --ha-key-file FILE (the key sealing SA keys in the store)');
+  let key: Uint8Array;
+  try {
+    key = parseSecretsKey(readFileSync(keyFile, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--ha-key-file ${keyFile}: ${(e as Error).message}`);
+  }
+  let floating: HaSettings['floating'];
+  const f = opts.get('ha-floating');
+  if (f !== undefined) {
+    const m = /^([0-9a-fA-F.:]+\/\d{1,3})@([\w.-]+)$/.exec(f);
+    if (!m?.[1] || !m[2]) throw new UsageError(`--ha-floating: '${f}' is not CIDR@DEV (e.g. 192.0.2.1/24@eth0)`);
+    floating = { cidr: m[1], dev: m[2] };
+  }
+  const leaseMs = intOpt(opts, 'ha-lease-ms', DEFAULT_HA.leaseMs);
+  return {
+    node,
+    store,
+    cluster: opts.get('ha-cluster') ?? DEFAULT_HA.cluster,
+    key,
+    leaseMs,
+    tickMs: Math.max(20, Math.min(DEFAULT_HA.tickMs, Math.floor(leaseMs / 6))),
+    seq: { every: intOpt(opts, 'ha-seq-every', DEFAULT_HA.seq.every), gap: intOpt(opts, 'ha-seq-gap', DEFAULT_HA.seq.gap) },
+    ...(floating ? { floating } : {}),
+    statusFile: opts.get('ha-status') ?? DEFAULT_HA_STATUS,
+  };
+}
+
+export function startHa(daemon: Daemon, s: HaSettings, logger: Logger): HaDriver {
+  const ha = new HaDriver(daemon, s, (level, msg) => logger.log('dmn', level, msg), () => {
+    // Deposed: the successor owns the SAs. Exit at once, without Deletes (they would tear the peers' SAs down).
+    logger.log('dmn', 0, 'ha: exiting (deposed)');
+    process.exit(75);
+  });
+  ha.start();
+  return ha;
+}
+
+export function formatHaStatus(s: HaStatus, now = Date.now()): string {
+  const r = s.replication;
+  const lines = [
+    `node ${s.node}: ${s.role}`,
+    `  store:       ${s.store.url} ${s.store.reachable ? 'reachable' : `UNREACHABLE${s.store.lastError ? ` (${s.store.lastError})` : ''}`}`,
+    `  lease:       ${s.lease}${s.token !== undefined ? ` (token ${s.token})` : ''}`,
+    `  replication: ${r.pending} pending, ${r.inFlight} in flight, lag ${r.lagMs} ms, last sync ${r.lastSyncAgoMs !== undefined ? `${r.lastSyncAgoMs} ms ago` : 'never'}, ${r.written} written, ${r.failures} failed batches`,
+  ];
+  if (s.takeover) lines.push(`  takeover:    ${s.takeover}`);
+  if (s.lastTakeover) lines.push(`  took over:   ${s.lastTakeover.ikeSas} IKE SAs, ${s.lastTakeover.childSas} CHILD SAs in ${s.lastTakeover.tookMs} ms${s.lastTakeover.failed ? `, ${s.lastTakeover.failed} not restored` : ''}`);
+  const age = now - s.writtenAt;
+  if (age > 5000) lines.push(`  (this view is ${Math.round(age / 1000)} s old: is the daemon running?)`);
+  return lines.join('\n');
+}
+
+export async function runHa(argv: readonly string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'status') {
+    console.error('usage: cygnet ha status [--status-file FILE] [--json]');
+    return 2;
+  }
+  let opts: Map<string, string>;
+  try {
+    opts = parseArgs(rest, { 'status-file': {}, json: { flag: true } });
+  } catch (e) {
+    console.error(`cygnet ha: ${(e as Error).message}`);
+    return 2;
+  }
+  const file = opts.get('status-file') ?? DEFAULT_HA_STATUS;
+  let s: HaStatus;
+  try {
+    s = JSON.parse(readFileSync(file, 'utf8')) as HaStatus;
+  } catch (e) {
+    console.error(`cygnet ha status: cannot read ${file}: ${(e as Error).message} (is the daemon running with --ha-store?)`);
+    return 1;
+  }
+  console.log(opts.has('json') ? JSON.stringify(s, null, 1) : formatHaStatus(s));
+  return 0;
+}
