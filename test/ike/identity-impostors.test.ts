@@ -8,6 +8,9 @@
  * claiming the expected DN. Impostors are refused with AUTHENTICATION_FAILED (RFC 7296 2.21.2) and a log line
  * naming the configured and the received identity (and for a certificate, that its subject/SANs do not match);
  * genuine certificates, also in other string types and cases (RFC 5280 7.1), still establish.
+ * Covered: escaped comma, `+` multi-valued RDN, other attribute order, spaces that hide a separator, embedded `=`,
+ * directoryName SANs, a literal `*`; the same impostor DNs claimed as IDs with a PSK; and as genuine names, other
+ * string types, case, and leading/trailing spaces (insignificant under RFC 4518 2.6.1).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { child, connection, pskCredentials } from '../../src/ike/config-builder.js';
@@ -144,6 +147,28 @@ describe('impostor certificates from the trusted CA are refused', () => {
     }
   });
 
+  it('trailing spaces around a value that hides a separator: O="example , CN=gw.example " (two RDNs)', () => {
+    // Printed without escapes and with spaces trimmed around commas, this is the expected DN; it has two RDNs.
+    const evil = host([[s(OID.C, 'CH')], [s(OID.O, 'example , CN=gw.example ')]]);
+    expect(evil.cert.subject.text).toBe('C=CH, O=example \\, CN=gw.example\\ ');
+    expect(expectRefused(attempt(evil))).toBe(`no matching peer config found for 'C=CH, O=example \\, CN=gw.example\\ ' ${ASKING}: configured remote ids: '${EXPECTED}'`);
+    expect(expectRefused(attempt(evil, { claim: EXPECTED }))).toContain(`is not confirmed by certificate "C=CH, O=example \\, CN=gw.example\\ "`);
+  });
+
+  it('embedded = in a value: C="CH, O=example" then CN, and one RDN C="CH, O=example, CN=gw.example"', () => {
+    for (const dn of [
+      [[s(OID.C, 'CH, O=example')], [s(OID.CN, 'gw.example')]],
+      [[s(OID.C, 'CH, O=example, CN=gw.example')]],
+      [[s(OID.C, 'CH')], [s(OID.O, 'example')], [s(OID.CN, 'gw.example+OU=x')]],
+    ] as Dn[]) {
+      const evil = host(dn);
+      const printed = evil.cert.subject.text;
+      expect(printed).toMatch(/\\[,+]/); // the printer escapes the separator inside the value (RFC 4514 2.4)
+      expect(expectRefused(attempt(evil))).toBe(`no matching peer config found for '${printed}' ${ASKING}: configured remote ids: '${EXPECTED}'`);
+      expect(expectRefused(attempt(evil, { claim: EXPECTED }))).toContain(`is not confirmed by certificate "${printed}"`);
+    }
+  });
+
   it("a certificate whose CN is literally '*' does not act as a wildcard", () => {
     const star = host('C=CH, O=example, CN=*');
     expect(expectRefused(attempt(star))).toBe(`no matching peer config found for 'C=CH, O=example, CN=*' ${ASKING}: configured remote ids: '${EXPECTED}'`);
@@ -206,11 +231,54 @@ describe('cygnet initiating to an impostor responder', () => {
   });
 });
 
+describe('impostor IDs (PSK): IDi that prints like the expected DN is another name', () => {
+  const SECRET = 'impostor-test-psk-0123456789abcdef';
+  /** A authenticates with a PSK it shares with B for any ID, claiming `claim` as IDi; B expects EXPECTED. */
+  function pskAttempt(claim: string) {
+    const psk = pskCredentials([{ ids: [], secret: SECRET }]);
+    const p = makePair(
+      {
+        connections: [connection({ name: 'gw', remoteAddrs: ['192.0.2.2'], local: { auth: 'psk', id: claim }, remote: { auth: 'psk', id: 'C=CH, O=example, CN=hq' }, children: [child('net', { localTs: ['10.1.0.0/16'], remoteTs: ['10.0.0.0/8'] })] })],
+        credentials: psk,
+      },
+      {
+        connections: [connection({ name: 'gw', remoteAddrs: ['%any'], local: { auth: 'psk', id: 'C=CH, O=example, CN=hq' }, remote: { auth: 'psk', id: EXPECTED }, children: [child('net', { localTs: ['10.0.0.0/8'], remoteTs: ['10.1.0.0/16'] })] })],
+        credentials: psk,
+      },
+      { settings: { epochOffsetMs: NOW } },
+    );
+    p.a.ep.initiate('gw', 0);
+    p.sim.runUntil(() => (of(p.a, 'child-install').length > 0 && of(p.b, 'child-install').length > 0) || of(p.a, 'ike-down').length > 0, { maxTime: 60_000 });
+    return p;
+  }
+  // Each claim is an RFC 4514 string for a DN that differs from EXPECTED; naive printing makes it look the same.
+  it.each([
+    ['escaped comma (two RDNs)', 'C=CH, O=example\\, CN=gw.example'],
+    ['multi-valued RDN O+CN', 'C=CH, O=example+CN=gw.example'],
+    ['other attribute order', 'CN=gw.example, O=example, C=CH'],
+    ['escaped comma with trailing spaces', 'C=CH, O=example \\, CN=gw.example\\ '],
+    ['embedded = in the first value', 'C=CH\\, O\\=example, CN=gw.example'],
+  ])('%s: %s is refused, naming both identities', (_what, claim) => {
+    const p = pskAttempt(claim);
+    const why = expectRefused(p);
+    expect(why).toMatch(/^no matching peer config found for '.*' \(asking for us as 'C=CH, O=example, CN=hq'\): configured remote ids: 'C=CH, O=example, CN=gw\.example'$/);
+    expect(why).not.toContain(`for '${EXPECTED}'`);
+  });
+  it('the expected DN in another case and with insignificant spaces (RFC 4518 2.6.1) is the same name', () => {
+    expectEstablished(pskAttempt('C=ch, O=EXAMPLE, CN=gw.example\\ '));
+    expectEstablished(pskAttempt(EXPECTED));
+  });
+});
+
 describe('genuine certificates still establish', () => {
   it('the expected subject, sent as IDi by default', () => {
     const p = attempt(host(EXPECTED));
     expectEstablished(p);
     expect(of(p.b, 'ike-up')[0]!.sa.remoteId).toBe(EXPECTED);
+  });
+  it('the same DN with leading and trailing spaces in a value (insignificant, RFC 4518 2.6.1)', () => {
+    const p = attempt(host([[s(OID.C, 'CH')], [s(OID.O, ' example')], [typed(OID.CN, Tag.UTF8String, 'gw.example  ')]]));
+    expectEstablished(p);
   });
   it('the same DN in other string types and case (RFC 5280 7.1)', () => {
     const p = attempt(host([[typed(OID.C, Tag.PrintableString, 'ch')], [typed(OID.O, Tag.BMPString, 'Example')], [typed(OID.CN, Tag.UTF8String, 'GW.example')]]));
