@@ -146,7 +146,7 @@ describe('cygnet daemon --log-target flags', () => {
     }
   }, 30_000);
 
-  it('--log-file writes the daemon log there and is reopened on SIGHUP (logrotate)', async () => {
+  it('--log-file writes the daemon log there and is reopened on SIGHUP and on SIGUSR1 (logrotate)', async () => {
     const conf = join(dir, 'empty2.conf');
     writeFileSync(conf, 'connections { }\n');
     const log = join(dir, 'daemon.log');
@@ -161,6 +161,12 @@ describe('cygnet daemon --log-target flags', () => {
       await waitFor(() => existsSync(log) && /reload|loaded/.test(readFileSync(log, 'utf8')), 20_000, () => d.output());
       expect(readFileSync(`${log}.1`, 'utf8')).toMatch(/cygnet daemon running/);
       expect(readFileSync(log, 'utf8')).not.toMatch(/cygnet daemon running/);
+      // logrotate's other signal: SIGUSR1 reopens too (and logs the status, into the new file).
+      renameSync(log, `${log}.2`);
+      d.signal('SIGUSR1');
+      await waitFor(() => existsSync(log) && /status: 0 IKE SA\(s\)/.test(readFileSync(log, 'utf8')), 20_000, () => d.output());
+      expect(readFileSync(`${log}.2`, 'utf8')).toMatch(/reload|loaded/);
+      expect(readFileSync(`${log}.2`, 'utf8')).not.toMatch(/status: /);
     } finally {
       d.signal('SIGTERM');
       expect(await d.exited).toBe(0);
