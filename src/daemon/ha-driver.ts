@@ -93,6 +93,9 @@ export class HaDriver {
   start(): void {
     this.role = 'standby';
     this.log(1, `ha: node ${this.s.node} starts as standby (store ${this.s.store}, cluster ${this.s.cluster}, lease ${this.s.leaseMs} ms)`);
+    // A node killed while active left the floating address on its interface: a standby must not hold it (two
+    // hosts answering ARP for it would split the peers' traffic).
+    if (this.s.floating) void this.floating('del', true);
     this.timer = setInterval(() => void this.tick(), this.s.tickMs);
   }
 
@@ -254,12 +257,14 @@ export class HaDriver {
     for (const s of report.seq) if (s.rekey) this.log(1, `ha: ESP SA ${s.spi.toString(16)} out: ${s.rekey}; rekeying it`);
   }
 
-  private async floating(op: 'add' | 'del'): Promise<void> {
+  private async floating(op: 'add' | 'del', quiet = false): Promise<void> {
     const f = this.s.floating;
     if (!f) return;
     const run = (cmd: string, args: string[]): Promise<string | undefined> => new Promise((resolve) => execFile(cmd, args, { timeout: 3000 }, (err, _o, stderr) => resolve(err ? String(stderr || err.message).trim() : undefined)));
     const err = await run('ip', ['addr', op, f.cidr, 'dev', f.dev]);
-    if (err && !/File exists|Cannot assign/.test(err)) this.log(0, `ha: ip addr ${op} ${f.cidr} dev ${f.dev}: ${err}`);
+    if (err && /already assigned|File exists|Cannot assign/.test(err)) {
+      if (!quiet) this.log(1, `ha: floating address ${f.cidr} ${op === 'add' ? 'was already on' : 'was not on'} ${f.dev}`);
+    } else if (err) this.log(0, `ha: ip addr ${op} ${f.cidr} dev ${f.dev}: ${err}`);
     else this.log(1, `ha: floating address ${f.cidr} ${op === 'add' ? 'added to' : 'removed from'} ${f.dev}`);
     // Neighbours still have the dead node's MAC for the address: a gratuitous ARP moves them (iputils-arping).
     if (op === 'add') void run('arping', ['-U', '-c', '2', '-I', f.dev, f.cidr.split('/')[0] ?? f.cidr]);
