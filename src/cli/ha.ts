@@ -19,6 +19,7 @@ export const HA_SPEC = {
   'ha-seq-every': {},
   'ha-seq-gap': {},
   'ha-status': {},
+  'ha-force': { flag: true },
 } as const;
 
 export const DEFAULT_HA_STATUS = '/run/cygnet-ha.json';
@@ -32,7 +33,9 @@ export const HA_USAGE = `  --ha-store URL           high availability (docs/HA.m
   --ha-lease-ms N          lease time (default 3000): a dead active is replaced after about this long
   --ha-seq-every N         ESP sequence high-water mark every N packets (default 4096)
   --ha-seq-gap N           outbound sequence numbers skipped on takeover (default 1048576, > 2 x seq-every)
-  --ha-status FILE         this node's HA view for \`cygnet ha status\` (default ${DEFAULT_HA_STATUS})`;
+  --ha-status FILE         this node's HA view for \`cygnet ha status\` (default ${DEFAULT_HA_STATUS})
+  --ha-force               take over even when the store was down after the active was last seen alive (its
+                           replicated state may be stale: only when the old active surely forwarded nothing since)`;
 
 function intOpt(opts: Map<string, string>, name: string, dflt: number): number {
   const v = opts.get(name);
@@ -79,6 +82,7 @@ export function haSettingsFrom(opts: Map<string, string>): HaSettings | undefine
     seq: { every: intOpt(opts, 'ha-seq-every', DEFAULT_HA.seq.every), gap: intOpt(opts, 'ha-seq-gap', DEFAULT_HA.seq.gap) },
     ...(floating ? { floating } : {}),
     statusFile: opts.get('ha-status') ?? DEFAULT_HA_STATUS,
+    ...(opts.has('ha-force') ? { force: true } : {}),
   };
 }
 

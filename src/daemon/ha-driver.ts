@@ -35,6 +35,8 @@ export interface HaSettings {
   readonly floating?: { readonly cidr: string; readonly dev: string };
   /** Where `cygnet ha status` reads this node's view (JSON), rewritten every tick. */
   readonly statusFile?: string;
+  /** Take over even if the store was unreachable after the active was last seen (the operator knows better). */
+  readonly force?: boolean;
 }
 
 export const DEFAULT_HA = { cluster: 'default', leaseMs: 3000, tickMs: 100, seq: DEFAULT_SEQ } as const;
@@ -226,7 +228,7 @@ export class HaDriver {
       this.unreachable(e);
       this.guard.observe({ reachable: false, error: errText(e) }, now);
     }
-    const d = this.guard.decide(now, { maxPollAgeMs: 4 * this.s.tickMs + 1000 });
+    const d = this.guard.decide(now, { maxPollAgeMs: 4 * this.s.tickMs + 1000, force: this.s.force === true });
     if (!d.ok) {
       if (d.reason !== this.lastDecision && !/held by/.test(d.reason)) this.log(1, `ha: takeover refused: ${d.reason}`);
       this.lastDecision = d.reason;

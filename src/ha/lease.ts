@@ -96,7 +96,7 @@ export class TakeoverGuard {
     else if (p.lease && p.lease.remainingMs > 0) this.lastAlive = now;
   }
 
-  /** May this node take over now? `force` skips the staleness rule (operator's decision), never the others. */
+  /** May this node take over now? `force` skips the staleness rule (the operator's --ha-force), never the others. */
   decide(now: number, opts: { force?: boolean; maxPollAgeMs?: number } = {}): Decision {
     const p = this.last;
     if (!p || this.lastPollAt === undefined) return { ok: false, reason: 'the store has not been polled yet' };
@@ -104,7 +104,7 @@ export class TakeoverGuard {
     if (!p.reachable) return { ok: false, reason: `the store is unreachable (${p.error}): no lease can be taken and the replicated state may be stale` };
     if (p.lease && p.lease.remainingMs > 0) return { ok: false, reason: `the lease is held by ${p.lease.node} (token ${p.lease.token}) for another ${p.lease.remainingMs} ms` };
     if (!opts.force && this.lastUnreachable !== undefined && (this.lastAlive === undefined || this.lastUnreachable > this.lastAlive)) {
-      return { ok: false, reason: 'the store was unreachable after the active node was last seen alive: it may have forwarded and rekeyed without replicating, so the state may be stale (takeover refused; `cygnet ha takeover --force` overrides)' };
+      return { ok: false, reason: 'the store was unreachable after the active node was last seen alive: it may have forwarded and rekeyed without replicating, so the state may be stale (takeover refused; starting this node with --ha-force overrides, for an operator who knows the active is gone)' };
     }
     return { ok: true };
   }
