@@ -309,7 +309,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   }
 
   // High availability (docs/HA.md): replication and takeover beside the daemon.
-  const ha = haSettings ? startHa(daemon, haSettings, logger) : undefined;
+  const ha = haSettings ? startHa(daemon, haSettings, logger, metrics?.metrics.registry) : undefined;
   // Reloading the file (SIGHUP and vici's reload): a broken file is reported and the running configuration stays.
   let current = loaded.config;
   const status = (): string => {

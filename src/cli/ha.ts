@@ -5,7 +5,9 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_HA, HaDriver, type HaSettings, type HaStatus } from '../daemon/ha-driver.js';
 import type { Daemon } from '../daemon/driver.js';
+import { registerHaMetrics } from '../daemon/ha-metrics.js';
 import type { Logger } from '../daemon/logger.js';
+import type { Registry } from 'prom-client';
 import { parseSecretsKey } from '../ha/seal.js';
 import { parseArgs, UsageError } from './args.js';
 
@@ -86,13 +88,14 @@ export function haSettingsFrom(opts: Map<string, string>): HaSettings | undefine
   };
 }
 
-export function startHa(daemon: Daemon, s: HaSettings, logger: Logger): HaDriver {
+export function startHa(daemon: Daemon, s: HaSettings, logger: Logger, registry?: Registry): HaDriver {
   const ha = new HaDriver(daemon, s, (level, msg) => logger.log('dmn', level, msg), () => {
     // Deposed: the successor owns the SAs. Exit at once, without Deletes (they would tear the peers' SAs down).
     logger.log('dmn', 0, 'ha: exiting (deposed)');
     process.exit(75);
   });
   ha.start();
+  if (registry) registerHaMetrics(registry, () => ha.status());
   return ha;
 }
 
