@@ -5,7 +5,7 @@
  * (Debian's nodejs). Rather than install into the shared machine's /usr/bin, the test runs in a private mount
  * namespace where /usr/bin is an overlay holding one extra file, /usr/bin/cygnet, a launcher for this checkout; it
  * first proves that launcher is a working cygnet (`--version`), then verifies the template there. Root only
- * (unshare -m, overlayfs); the skip says why.
+ * (unshare -m, overlayfs, probed first); the skip says why.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,13 +21,17 @@ function why(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (needs unshare -m and an overlay mount)';
   if (spawnSync('systemd-analyze', ['--version']).status !== 0) return 'systemd-analyze is not installed (Debian package systemd; .ci/run installs it)';
   if (spawnSync('unshare', ['-m', 'true']).status !== 0) return 'unshare -m is refused here';
+  // An overlay mount may be refused (e.g. inside some containers): probe on scratch directories first.
+  const p = join(dir, 'probe');
+  for (const d of ['lower', 'upper', 'work', 'mnt']) mkdirSync(join(p, d), { recursive: true });
+  const probe = spawnSync('unshare', ['-m', '--propagation', 'private', 'mount', '-t', 'overlay', 'overlay', '-o', `lowerdir=${p}/lower,upperdir=${p}/upper,workdir=${p}/work`, `${p}/mnt`], { encoding: 'utf8' });
+  if (probe.status !== 0) return `an overlay mount is refused here: ${probe.stderr.trim()}`;
   return undefined;
 }
-const skip = why();
-if (skip) console.log(`[skip] packaged unit verify: ${skip}`);
-
 const dir = mkdtempSync(join(tmpdir(), 'cygnet-unit-ns-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const skip = why();
+if (skip) console.log(`[skip] packaged unit verify: ${skip}`);
 
 /** Runs `script` (sh) in a private mount namespace where /usr/bin/cygnet launches this checkout. */
 function inNamespace(script: string) {
