@@ -81,6 +81,11 @@ export interface IkeRecord {
   /** Pool leases held for the peer: the pool and the identity they are filed under, re-taken on takeover. */
   readonly leases: readonly { readonly pool: string; readonly address: string }[];
   readonly children: readonly ChildRecord[];
+  /**
+   * The last response we sent (already protected by the SK payload), base64: a peer whose copy was lost
+   * retransmits the request to the new active, which must answer it again (RFC 7296 2.1) rather than drop it.
+   */
+  readonly lastResponse?: { readonly messageId: number; readonly exchangeType: number; readonly datagrams: readonly string[] };
   /** Sealed IkeSecrets (hex fields), AAD = the record's store key. */
   readonly secrets: string;
 }

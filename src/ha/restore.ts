@@ -101,6 +101,7 @@ export function restoreIkeSa(endpoint: IkeEndpoint, rec: IkeRecord, box: SecretB
   if (rec.rekeyAt !== undefined) sa.rekeyAt = fromWall(rec.rekeyAt);
   if (rec.reauthAt !== undefined) sa.reauthAt = fromWall(rec.reauthAt);
   if (rec.expireAt !== undefined) sa.expireAt = fromWall(rec.expireAt);
+  if (rec.lastResponse) sa.lastResponse = { messageId: rec.lastResponse.messageId, exchangeType: rec.lastResponse.exchangeType, datagrams: rec.lastResponse.datagrams.map((d) => Uint8Array.from(Buffer.from(d, 'base64'))) };
   sa.virtualIps = [...rec.virtualIps];
   sa.peerVirtualIps = [...rec.peerVirtualIps];
   const pools = endpoint.pools();

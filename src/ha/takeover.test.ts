@@ -180,18 +180,18 @@ describe('HA takeover in the simulator', () => {
 
     // IKE continues with the replicated message IDs: a liveness check each way, then a CHILD rekey and an IKE
     // rekey initiated by the new active.
-    expect(sun.gateway.endpoint.checkLiveness(before?.sa.id ?? 0, sim.now)).toBe(true);
-    expect(b.gateway.endpoint.checkLiveness(bSa?.sa.id ?? 0, sim.now)).toBe(true);
+    expect(sun.gateway.command(sim.now, (e) => e.checkLiveness(before?.sa.id ?? 0, sim.now))).toBe(true);
+    expect(b.gateway.command(sim.now, (e) => e.checkLiveness(bSa?.sa.id ?? 0, sim.now))).toBe(true);
     const sunIke = sun.gateway.endpoint.ikeSa(before?.sa.id ?? 0);
     const bIke = b.gateway.endpoint.ikeSa(bSa?.sa.id ?? 0);
     expect(sunIke?.pending !== undefined && bIke?.pending !== undefined).toBe(true);
-    // Both are answered (sun's first one at its next retransmission: a DPD of its own went unanswered while no node
-    // was active): the message IDs each side expects are the ones the other uses.
+    // Both are answered (sun's after its own DPD that went unanswered while no node was active, at that one's next
+    // retransmission): the message IDs each side expects are the ones the other uses.
     expect(sim.runUntil(() => !sunIke?.pending && !bIke?.pending && sunIke?.queue.length === 0 && bIke?.queue.length === 0, { maxTime: 10_000 }).ok).toBe(true);
     expect(sun.events.filter((e) => e.type === 'ike-down')).toHaveLength(0);
-    expect(b.gateway.endpoint.rekeyChild(bChild?.id ?? 0, sim.now)).toBe(true);
+    expect(b.gateway.command(sim.now, (e) => e.rekeyChild(bChild?.id ?? 0, sim.now))).toBe(true);
     expect(sim.runUntil(() => (sun.gateway.endpoint.listSas()[0]?.children[0]?.spiIn ?? 0) !== bChild?.spiOut && sun.gateway.endpoint.listSas()[0]?.children.length === 1, { maxTime: 5000 }).ok).toBe(true);
-    expect(b.gateway.endpoint.rekeyIke(bSa?.sa.id ?? 0, sim.now)).toBe(true);
+    expect(b.gateway.command(sim.now, (e) => e.rekeyIke(bSa?.sa.id ?? 0, sim.now))).toBe(true);
     expect(sim.runUntil(() => sun.events.some((e) => e.type === 'ike-rekeyed'), { maxTime: 5000 }).ok).toBe(true);
     sim.runFor(500);
     b.host.inject([udpPacket('10.1.0.5', '10.2.0.7', ++id)]);
@@ -202,5 +202,45 @@ describe('HA takeover in the simulator', () => {
     expect(ikeKeys).toHaveLength(1);
     expect(ikeKeys[0]).not.toBe(`ike/${spis.i}-${spis.r}`);
     expect(store.versions.get(ikeKeys[0] ?? '')?.token).toBe(tokenB);
+  });
+
+  it("answers a request the old active had answered whose response was lost, from the replicated last response (RFC 7296 2.1)", () => {
+    const { sim, network, side } = world();
+    const store = emptyStore();
+    const seq = { every: 64, gap: 4096 };
+    const leaseA = acquireLease(store, 'moon-a', 3000, 0);
+    const tokenA = leaseA.ok ? leaseA.lease.token : 0;
+    const moonConf = conn('moon.example', 'sun.example', '192.0.2.1', '192.0.2.2', '10.1.0.0/16', '10.2.0.0/16');
+    let nodeA: HaNode | undefined;
+    let writeA: (now: number) => void = () => {};
+    const a = side('192.0.2.1', moonConf, false, { event: (e, now) => nodeA?.handleEvent(e, now), flush: (now) => writeA(now) });
+    nodeA = new HaNode(a.gateway, { box, seq });
+    nodeA.activate();
+    writeA = writer(nodeA, store, 'moon-a', () => tokenA, () => true);
+    const sun = side('192.0.2.2', conn('sun.example', 'moon.example', '192.0.2.2', '192.0.2.1', '10.2.0.0/16', '10.1.0.0/16'), true);
+    a.gateway.start(sim.now);
+    sun.gateway.start(sim.now);
+    expect(sim.runUntil(() => sun.gateway.endpoint.listSas()[0]?.sa.state === 'ESTABLISHED' && a.gateway.endpoint.listSas()[0]?.sa.state === 'ESTABLISHED', { maxTime: 10_000 }).ok).toBe(true);
+    sim.runFor(100);
+    // sun sends a liveness check; moon-a answers, the answer is lost; moon-a has replicated its state by then.
+    const lost = network.dropIf((p) => p.from.address === '192.0.2.1' && p.to.address === '192.0.2.2' && p.bytes.length > 4 && p.bytes[0] === 0 && p.bytes[1] === 0 && p.bytes[2] === 0 && p.bytes[3] === 0, { limit: 1 });
+    const sunId = sun.gateway.endpoint.listSas()[0]?.sa.id ?? 0;
+    expect(sun.gateway.command(sim.now, (e) => e.checkLiveness(sunId, sim.now))).toBe(true);
+    sim.runFor(200);
+    expect(lost.dropped).toBe(1);
+    a.alive = false;
+    for (const u of a.bound) u();
+    const leaseB = acquireLease(store, 'moon-b', 3000, 5000);
+    const tokenB = leaseB.ok ? leaseB.lease.token : 0;
+    let nodeB: HaNode | undefined;
+    let writeB: (now: number) => void = () => {};
+    const b = side('192.0.2.1', moonConf, false, { event: (e, now) => nodeB?.handleEvent(e, now), flush: (now) => writeB(now) });
+    nodeB = new HaNode(b.gateway, { box, seq });
+    writeB = writer(nodeB, store, 'moon-b', () => tokenB, () => true);
+    expect(nodeB.takeover(new Map(store.data), sim.now).ikeSas).toBe(1);
+    // sun's retransmission reaches moon-b, which resends the response moon-a had sent: the check completes.
+    const sunIke = sun.gateway.endpoint.ikeSa(sunId);
+    expect(sim.runUntil(() => sunIke?.pending === undefined, { maxTime: 15_000 }).ok).toBe(true);
+    expect(sun.events.filter((e) => e.type === 'ike-down')).toHaveLength(0);
   });
 });
