@@ -81,7 +81,7 @@ export interface HaNodeHandle {
   ha(): Record<string, unknown> | undefined;
 }
 
-export async function startHaNode(ctx: ScenarioContext, lab: HaLab, node: 'a' | 'b', extra: readonly string[] = [], leaseMs = 1500): Promise<HaNodeHandle> {
+export async function startHaNode(ctx: ScenarioContext, lab: HaLab, node: 'a' | 'b', extra: readonly string[] = [], leaseMs = 1500, config = pskSwanctlConf(lab.conn)): Promise<HaNodeHandle> {
   const dir = await ctx.subdir(`cygnet-${node}-${Date.now()}`);
   const statusFile = join(dir, 'status.json');
   const haFile = join(dir, 'ha.json');
@@ -89,7 +89,7 @@ export async function startHaNode(ctx: ScenarioContext, lab: HaLab, node: 'a' | 
     ns: lab.gw[node],
     dir,
     label: `cygnet-${node}`,
-    config: pskSwanctlConf(lab.conn),
+    config,
     files: { 'ha.key': HA_KEY },
     args: [
       '--status-file', statusFile, '--debug', 'ike 1, net 1, esp 1, dmn 2', '--tun', 'cyg0', '--no-vici',
