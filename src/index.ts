@@ -2,6 +2,9 @@
  * Public library surface of cygnet. The entry points most programs need are exported directly; every module is
  * also available as a namespace (`import { esp, ike, pki } from 'cygnet'`), which keeps names from colliding.
  */
+// The base of every typed error: a stable `code` beside the message; `instanceof CodedError` catches any of them.
+export { CodedError } from './util/coded-error.js';
+
 // Crypto: the backend contract, the provider that picks the fastest backend per algorithm, randomness.
 export * from './crypto/errors.js';
 export * from './crypto/types.js';
