@@ -31,7 +31,8 @@ export const HA_USAGE = `  --ha-store URL           high availability (docs/HA.m
   --ha-node NAME           this node's name in the lease (unique per node)
   --ha-key-file FILE       32-byte key (64 hex digits or base64) sealing SA keys in the store; same on both nodes
   --ha-cluster NAME        key prefix in the store (default: default)
-  --ha-floating CIDR@DEV   the floating address this node adds when it becomes active (e.g. 192.0.2.1/24@eth0)
+  --ha-floating CIDR@DEV[,CIDR@DEV]  the floating address(es) this node adds when it becomes active (e.g.
+                           192.0.2.1/24@eth0, and an inner gateway address such as 10.1.0.1/24@eth1)
   --ha-lease-ms N          lease time (default 3000): a dead active is replaced after about this long
   --ha-seq-every N         ESP sequence high-water mark every N packets (default 4096)
   --ha-seq-gap N           outbound sequence numbers skipped on takeover (default 1048576, > 2 x seq-every)
@@ -66,12 +67,11 @@ export function haSettingsFrom(opts: Map<string, string>): HaSettings | undefine
   } catch (e) {
     throw new UsageError(`--ha-key-file ${keyFile}: ${(e as Error).message}`);
   }
-  let floating: HaSettings['floating'];
-  const f = opts.get('ha-floating');
-  if (f !== undefined) {
+  const floating: { cidr: string; dev: string }[] = [];
+  for (const f of (opts.get('ha-floating') ?? '').split(',').map((x) => x.trim()).filter((x) => x !== '')) {
     const m = /^([0-9a-fA-F.:]+\/\d{1,3})@([\w.-]+)$/.exec(f);
     if (!m?.[1] || !m[2]) throw new UsageError(`--ha-floating: '${f}' is not CIDR@DEV (e.g. 192.0.2.1/24@eth0)`);
-    floating = { cidr: m[1], dev: m[2] };
+    floating.push({ cidr: m[1], dev: m[2] });
   }
   const leaseMs = intOpt(opts, 'ha-lease-ms', DEFAULT_HA.leaseMs);
   return {
@@ -82,7 +82,7 @@ export function haSettingsFrom(opts: Map<string, string>): HaSettings | undefine
     leaseMs,
     tickMs: Math.max(20, Math.min(DEFAULT_HA.tickMs, Math.floor(leaseMs / 6))),
     seq: { every: intOpt(opts, 'ha-seq-every', DEFAULT_HA.seq.every), gap: intOpt(opts, 'ha-seq-gap', DEFAULT_HA.seq.gap) },
-    ...(floating ? { floating } : {}),
+    ...(floating.length ? { floating } : {}),
     statusFile: opts.get('ha-status') ?? DEFAULT_HA_STATUS,
     ...(opts.has('ha-force') ? { force: true } : {}),
   };

@@ -31,8 +31,8 @@ export interface HaSettings {
   readonly leaseMs: number;
   readonly tickMs: number;
   readonly seq: SeqOptions;
-  /** The floating address this node adds when it becomes active: `192.0.2.1/24 dev eth0`. */
-  readonly floating?: { readonly cidr: string; readonly dev: string };
+  /** The floating addresses this node adds when it becomes active: `192.0.2.1/24 dev eth0` (and an inner one). */
+  readonly floating?: readonly { readonly cidr: string; readonly dev: string }[];
   /** Where `cygnet ha status` reads this node's view (JSON), rewritten every tick. */
   readonly statusFile?: string;
   /** Take over even if the store was unreachable after the active was last seen (the operator knows better). */
@@ -242,17 +242,19 @@ export class HaDriver {
     const got = await this.store.acquire(this.s.node, this.s.leaseMs);
     if (!got.ok) return;
     const records = await this.store.records();
+    // The addresses first: routes of the restored CHILD SAs may name an inner floating address as their source.
+    await this.floating('add');
     let report: TakeoverReport | undefined;
     try {
       report = this.daemon.withCore((_g, now) => this.node.takeover(records, now));
     } catch (e) {
       this.log(0, `ha: takeover failed: ${errText(e)}; releasing the lease`);
+      await this.floating('del');
       await this.store.release(got.token);
       return;
     }
     this.lease = new ActiveLease(got.token, this.s.leaseMs, this.daemon.now());
     this.role = 'active';
-    await this.floating('add');
     const tookMs = Math.round(this.daemon.now() - t0);
     this.lastTakeover = { ikeSas: report.ikeSas, childSas: report.childSas, failed: report.failed.length, tookMs };
     this.log(0, `ha: active with token ${got.token}: took over ${report.ikeSas} IKE SA(s), ${report.childSas} CHILD SA(s) in ${tookMs} ms${report.failed.length ? `; not restored: ${report.failed.map((f) => f.error).join('; ')}` : ''}`);
@@ -260,8 +262,10 @@ export class HaDriver {
   }
 
   private async floating(op: 'add' | 'del', quiet = false): Promise<void> {
-    const f = this.s.floating;
-    if (!f) return;
+    for (const f of this.s.floating ?? []) await this.oneFloating(f, op, quiet);
+  }
+
+  private async oneFloating(f: { readonly cidr: string; readonly dev: string }, op: 'add' | 'del', quiet: boolean): Promise<void> {
     const run = (cmd: string, args: string[]): Promise<string | undefined> => new Promise((resolve) => execFile(cmd, args, { timeout: 3000 }, (err, _o, stderr) => resolve(err ? String(stderr || err.message).trim() : undefined)));
     const err = await run('ip', ['addr', op, f.cidr, 'dev', f.dev]);
     if (err && /already assigned|File exists|Cannot assign/.test(err)) {

@@ -32,10 +32,12 @@ export interface HaLab {
   gw: { a: Netns; b: Netns };
   swan: Netns;
   conn: PskConnection;
+  /** With `lan`: a host behind the gateways (10.1.0.10, default route via the inner floating 10.1.0.1). */
+  lan?: Netns;
 }
 
 /** The topology above; redis-server not yet started. */
-export async function haLab(ctx: ScenarioContext): Promise<HaLab> {
+export async function haLab(ctx: ScenarioContext, opts: { lan?: boolean } = {}): Promise<HaLab> {
   for (const bin of ['redis-server', 'arping']) {
     if ((await exec('sh', ['-c', `command -v ${bin}`], { allowFail: true })).code !== 0) ctx.skip(`${bin} is not installed (apt-get install redis-server iputils-arping; .ci/run does)`);
   }
@@ -50,8 +52,22 @@ export async function haLab(ctx: ScenarioContext): Promise<HaLab> {
     await ctx.lab.veth({ ns, ifname: 'eth0', addrs: [`${addr}/24`] }, { ns: sw, ifname: port, addrs: [] });
     await sw.ip(['link', 'set', port, 'master', 'br0']);
   }
-  await a.addAddress('lo', '10.1.0.1/32');
-  await b.addAddress('lo', '10.1.0.1/32');
+  let lan: Netns | undefined;
+  if (opts.lan) {
+    // gwa/gwb eth1 (10.1.0.2, .3) and the LAN host on br1; the active adds 10.1.0.1, the LAN's default gateway.
+    await sw.ip(['link', 'add', 'br1', 'type', 'bridge']);
+    await sw.up('br1');
+    lan = await ctx.lab.add('lan');
+    for (const [ns, port, addr] of [[a, 'qa', '10.1.0.2'], [b, 'qb', '10.1.0.3'], [lan, 'ql', '10.1.0.10']] as const) {
+      await ctx.lab.veth({ ns, ifname: ns === lan ? 'eth0' : 'eth1', addrs: [`${addr}/24`] }, { ns: sw, ifname: port, addrs: [] });
+      await sw.ip(['link', 'set', port, 'master', 'br1']);
+    }
+    await lan.addRoute('default', ['via', '10.1.0.1']);
+    for (const ns of [a, b]) await ns.sysctl('net.ipv4.ip_forward', 1);
+  } else {
+    await a.addAddress('lo', '10.1.0.1/32');
+    await b.addAddress('lo', '10.1.0.1/32');
+  }
   await swan.addAddress('lo', '10.2.0.1/32');
   const conn: PskConnection = {
     name: 'ha',
@@ -61,9 +77,9 @@ export async function haLab(ctx: ScenarioContext): Promise<HaLab> {
     remoteId: 'swan@cygnet.test',
     proposals: 'aes128gcm16-prfsha256-x25519',
     secret: 'interop-ha-psk',
-    child: { name: 'net', localTs: '10.1.0.1/32', remoteTs: '10.2.0.1/32', espProposals: 'aes128gcm16', startAction: 'none' },
+    child: { name: 'net', localTs: opts.lan ? '10.1.0.0/24' : '10.1.0.1/32', remoteTs: '10.2.0.1/32', espProposals: 'aes128gcm16', startAction: 'none' },
   };
-  return { sw, gw: { a, b }, swan, conn };
+  return { sw, gw: { a, b }, swan, conn, ...(lan ? { lan } : {}) };
 }
 
 export function startRedis(ctx: ScenarioContext, lab: HaLab, dir: string) {
@@ -94,7 +110,7 @@ export async function startHaNode(ctx: ScenarioContext, lab: HaLab, node: 'a' | 
     args: [
       '--status-file', statusFile, '--debug', 'ike 1, net 1, esp 1, dmn 2', '--tun', 'cyg0', '--no-vici',
       '--ha-store', `redis://${STORE}:6379`, '--ha-node', `gw${node}`, '--ha-key-file', join(dir, 'ha.key'),
-      '--ha-floating', `${FLOATING}/24@eth0`, '--ha-lease-ms', String(leaseMs), '--ha-seq-every', '256', '--ha-seq-gap', '65536',
+      '--ha-floating', lab.lan ? `${FLOATING}/24@eth0,10.1.0.1/24@eth1` : `${FLOATING}/24@eth0`, '--ha-lease-ms', String(leaseMs), '--ha-seq-every', '256', '--ha-seq-gap', '65536',
       '--ha-status', haFile, ...extra,
     ],
     ready: /ha: node gw. starts as standby/,
