@@ -116,8 +116,14 @@ export function formatHaStatus(s: HaStatus, now = Date.now()): string {
 
 export async function runHa(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  const usage = 'usage: cygnet ha status [--status-file FILE] [--json]';
+  // `cygnet ha --help` and `cygnet help ha` print the usage and succeed, as every other command does.
+  if (sub === '--help' || sub === '-h' || (sub === 'status' && (rest.includes('--help') || rest.includes('-h')))) {
+    console.log(usage);
+    return 0;
+  }
   if (sub !== 'status') {
-    console.error('usage: cygnet ha status [--status-file FILE] [--json]');
+    console.error(usage);
     return 2;
   }
   let opts: Map<string, string>;
