@@ -268,7 +268,7 @@ export class HaDriver {
   private async oneFloating(f: { readonly cidr: string; readonly dev: string }, op: 'add' | 'del', quiet: boolean): Promise<void> {
     const run = (cmd: string, args: string[]): Promise<string | undefined> => new Promise((resolve) => execFile(cmd, args, { timeout: 3000 }, (err, _o, stderr) => resolve(err ? String(stderr || err.message).trim() : undefined)));
     const err = await run('ip', ['addr', op, f.cidr, 'dev', f.dev]);
-    if (err && /already assigned|File exists|Cannot assign/.test(err)) {
+    if (err && /already assigned|File exists|Cannot assign|not found/.test(err)) {
       if (!quiet) this.log(1, `ha: floating address ${f.cidr} ${op === 'add' ? 'was already on' : 'was not on'} ${f.dev}`);
     } else if (err) this.log(0, `ha: ip addr ${op} ${f.cidr} dev ${f.dev}: ${err}`);
     else this.log(1, `ha: floating address ${f.cidr} ${op === 'add' ? 'added to' : 'removed from'} ${f.dev}`);

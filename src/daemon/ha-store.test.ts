@@ -84,6 +84,7 @@ describe.skipIf(!hasRedis)('HA store on redis-server', () => {
     expect(await b.write('moon-b', ta + 1, [{ key: 'ike/1', rev: 1, value: 'b' }])).toEqual({ ok: true, applied: 1, skipped: 0 });
     // Fail-back: release, and the other node takes it at once.
     expect(await b.release(ta + 1)).toBe(true);
+    expect(await a.lease()).toMatchObject({ node: 'moon-b', released: true });
     expect(await a.acquire('moon-a', 400)).toEqual({ ok: true, token: ta + 2 });
   });
 

@@ -55,16 +55,18 @@ for i = 3, #ARGV, 4 do
 end
 return {1, applied, skipped}`;
 
-/** KEYS: lease. -> {node, token, remaining} or {}. */
+/** KEYS: lease. -> {node, token, remaining, released} or {}; a released lease has expires = 0. */
 const READ_LEASE = `${NOW_MS}
 local h = redis.call('HGET', KEYS[1], 'node')
 if not h then return {} end
-return {h, tonumber(redis.call('HGET', KEYS[1], 'token')), tonumber(redis.call('HGET', KEYS[1], 'expires')) - now}`;
+local exp = tonumber(redis.call('HGET', KEYS[1], 'expires'))
+return {h, tonumber(redis.call('HGET', KEYS[1], 'token')), exp - now, exp == 0 and 1 or 0}`;
 
 export interface StoreLease {
   readonly node: string;
   readonly token: number;
   readonly remainingMs: number;
+  readonly released: boolean;
 }
 
 export type WriteOutcome = { readonly ok: true; readonly applied: number; readonly skipped: number } | { readonly ok: false; readonly holder: string; readonly token: number };
@@ -116,7 +118,7 @@ export class HaStore {
 
   async lease(): Promise<StoreLease | undefined> {
     const r = (await this.redis.eval(READ_LEASE, 1, this.k.lease)) as (string | number)[];
-    return r.length === 3 ? { node: String(r[0]), token: Number(r[1]), remainingMs: Number(r[2]) } : undefined;
+    return r.length === 4 ? { node: String(r[0]), token: Number(r[1]), remainingMs: Number(r[2]), released: r[3] === 1 } : undefined;
   }
 
   async records(): Promise<Map<string, string>> {

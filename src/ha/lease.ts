@@ -14,12 +14,19 @@
  *    store was unreachable after that, the active may have kept forwarding without replicating (sequence numbers,
  *    rekeys), so the replicated state may be stale and taking over could reuse keys or sequence numbers. Such a
  *    takeover is refused until the active is seen alive again (or the operator forces it, knowing the risk).
+ *  - a standby that never saw the lease alive (it just started) takes an expired lease only when it expired
+ *    recently (`freshMs`): an old expiry says the active died long ago, possibly during a store outage.
+ *  - a released lease (hand-over, the holder wrote everything first) is free to take whenever it was released.
+ * Polls that fail before the store ever answered (the connection being set up at start) say nothing about a
+ * period in which an active was watched, so they do not count as an outage.
  */
 export interface LeaseView {
   readonly node: string;
   readonly token: number;
   /** ms until expiry by the store's clock (<= 0: expired). */
   readonly remainingMs: number;
+  /** Given up by a hand-over (its holder wrote everything first): free to take, whenever it was. */
+  readonly released?: boolean;
 }
 
 export type Poll = { readonly reachable: false; readonly error: string } | { readonly reachable: true; readonly lease: LeaseView | undefined };
@@ -87,24 +94,35 @@ export class TakeoverGuard {
   private lastUnreachable: number | undefined;
   private last: Poll | undefined;
   private lastPollAt: number | undefined;
+  private everReachable = false;
 
   /** Records one poll of the store's lease. */
   observe(p: Poll, now: number): void {
     this.last = p;
     this.lastPollAt = now;
-    if (!p.reachable) this.lastUnreachable = now;
-    else if (p.lease && p.lease.remainingMs > 0) this.lastAlive = now;
+    if (!p.reachable) {
+      if (this.everReachable) this.lastUnreachable = now;
+    } else {
+      this.everReachable = true;
+      if (p.lease && p.lease.remainingMs > 0) this.lastAlive = now;
+    }
   }
 
-  /** May this node take over now? `force` skips the staleness rule (the operator's --ha-force), never the others. */
-  decide(now: number, opts: { force?: boolean; maxPollAgeMs?: number } = {}): Decision {
+  /** May this node take over now? `force` skips the staleness rules (the operator's --ha-force), never the others. */
+  decide(now: number, opts: { force?: boolean; maxPollAgeMs?: number; freshMs?: number } = {}): Decision {
     const p = this.last;
     if (!p || this.lastPollAt === undefined) return { ok: false, reason: 'the store has not been polled yet' };
     if (now - this.lastPollAt > (opts.maxPollAgeMs ?? 5000)) return { ok: false, reason: `the last poll of the store is ${now - this.lastPollAt} ms old` };
     if (!p.reachable) return { ok: false, reason: `the store is unreachable (${p.error}): no lease can be taken and the replicated state may be stale` };
-    if (p.lease && p.lease.remainingMs > 0) return { ok: false, reason: `the lease is held by ${p.lease.node} (token ${p.lease.token}) for another ${p.lease.remainingMs} ms` };
-    if (!opts.force && this.lastUnreachable !== undefined && (this.lastAlive === undefined || this.lastUnreachable > this.lastAlive)) {
-      return { ok: false, reason: 'the store was unreachable after the active node was last seen alive: it may have forwarded and rekeyed without replicating, so the state may be stale (takeover refused; starting this node with --ha-force overrides, for an operator who knows the active is gone)' };
+    const l = p.lease;
+    if (l && l.remainingMs > 0 && !l.released) return { ok: false, reason: `the lease is held by ${l.node} (token ${l.token}) for another ${l.remainingMs} ms` };
+    if (!l || l.released || opts.force) return { ok: true };
+    const force = '(takeover refused; starting this node with --ha-force overrides, for an operator who knows the active is gone)';
+    if (this.lastUnreachable !== undefined && (this.lastAlive === undefined || this.lastUnreachable > this.lastAlive)) {
+      return { ok: false, reason: `the store was unreachable after the active node was last seen alive: it may have forwarded and rekeyed without replicating, so the state may be stale ${force}` };
+    }
+    if (this.lastAlive === undefined && -l.remainingMs > (opts.freshMs ?? 5000)) {
+      return { ok: false, reason: `the lease of ${l.node} expired ${Math.round(-l.remainingMs / 1000)} s ago, before this node watched it: the active may have died during a store outage, so the state may be stale ${force}` };
     }
     return { ok: true };
   }

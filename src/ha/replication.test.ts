@@ -255,6 +255,22 @@ describe('HA replication: fencing and takeover', () => {
     expect(g.decide(20_000)).toMatchObject({ ok: false, reason: expect.stringMatching(/poll of the store is/) });
   });
 
+  it('a standby that just started: failed polls while connecting do not count, an old expiry does, a released lease is free', () => {
+    const g = new TakeoverGuard();
+    g.observe({ reachable: false, error: 'connecting' }, 0);
+    g.observe({ reachable: true, lease: undefined }, 100);
+    // A fresh store (no active yet): the first node takes the lease.
+    expect(g.decide(100)).toEqual({ ok: true });
+    g.observe({ reachable: true, lease: { node: 'a', token: 1, remainingMs: -1000 } }, 200);
+    expect(g.decide(200)).toEqual({ ok: true });
+    const late = new TakeoverGuard();
+    late.observe({ reachable: true, lease: { node: 'a', token: 4, remainingMs: -60_000 } }, 0);
+    expect(late.decide(0)).toMatchObject({ ok: false, reason: expect.stringMatching(/expired 60 s ago, before this node watched it/) });
+    expect(late.decide(0, { force: true })).toEqual({ ok: true });
+    late.observe({ reachable: true, lease: { node: 'a', token: 4, remainingMs: -60_000, released: true } }, 10);
+    expect(late.decide(10)).toEqual({ ok: true });
+  });
+
   it('fail-back: the active releases its lease and the other node takes it at once with a new token', () => {
     const store = emptyStore();
     const b = acquireLease(store, 'b', 3000, 0);
