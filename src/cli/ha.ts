@@ -90,9 +90,10 @@ export function haSettingsFrom(opts: Map<string, string>): HaSettings | undefine
 
 export function startHa(daemon: Daemon, s: HaSettings, logger: Logger, registry?: Registry): HaDriver {
   const ha = new HaDriver(daemon, s, (level, msg) => logger.log('dmn', level, msg), () => {
-    // Deposed: the successor owns the SAs. Exit at once, without Deletes (they would tear the peers' SAs down).
+    // Deposed: the successor owns the SAs. Stop without Deletes (they would tear the peers' SAs down): sockets,
+    // TUN and the address watcher's `ip monitor` close (a bare exit left that child holding our stdout), then exit.
     logger.log('dmn', 0, 'ha: exiting (deposed)');
-    process.exit(75);
+    void daemon.stop(0, { keepSas: true }).finally(() => process.exit(75));
   });
   ha.start();
   if (registry) registerHaMetrics(registry, () => ha.status());
