@@ -98,6 +98,8 @@ export function restoreIkeSa(endpoint: IkeEndpoint, rec: IkeRecord, box: SecretB
   if (rec.peerHashes) sa.peerHashes = [...rec.peerHashes];
   sa.establishedAt = fromWall(rec.establishedAt);
   sa.lastInbound = now;
+  // NAT keepalives (RFC 3948 4) restart from now, as when an SA is established behind a NAT (lifetimes.ts).
+  if (rec.natLocalReal && endpoint.settings.keepaliveMs > 0) sa.keepaliveAt = now + endpoint.settings.keepaliveMs;
   if (rec.rekeyAt !== undefined) sa.rekeyAt = fromWall(rec.rekeyAt);
   if (rec.reauthAt !== undefined) sa.reauthAt = fromWall(rec.reauthAt);
   if (rec.expireAt !== undefined) sa.expireAt = fromWall(rec.expireAt);
