@@ -14,7 +14,7 @@ import type { RandomSource } from '../crypto/random.js';
 import { ExchangeType, type IkeHeader, type Payload } from './codec/types.js';
 import { DEFAULT_SETTINGS, type Address, type ChildConfig, type Credentials, type EndpointSettings, type IkeConnectionConfig } from './config.js';
 import type { ChildSaInfo, IkeDownReason, IkeEvent, IkeSaInfo, LogGroup, Transmit } from './events.js';
-import { IkeSa, spiHex, type ChildSa } from './ike-sa.js';
+import { IkeSa, releaseSaKeys, spiHex, type ChildSa } from './ike-sa.js';
 import { decodeIkeHeader, } from './wire.js';
 import { IkeInitTask, respondIkeSaInit } from './tasks/ike-init.js';
 import { queueTask, resumeTask, runQueue, type TaskHost } from './tasks/manager.js';
@@ -447,7 +447,7 @@ export class IkeEndpoint implements EndpointContext {
     this.sas.remove(sa);
     this.dirty.add(sa);
     this.inbound.drop(sa);
-    sa.ke?.dispose();
+    releaseSaKeys(sa);
     for (const l of sa.leases.splice(0)) l.release(l.address);
     this.log('ike', wasUp ? 1 : 0, sa, message);
     this.emit({ type: 'ike-down', sa: sa.info(), reason, message });

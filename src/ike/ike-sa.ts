@@ -262,6 +262,18 @@ export function setKeys(sa: IkeSa, keys: IkeSaKeys): KeyedIkeSa {
   return Object.assign(sa, { keys });
 }
 
+/**
+ * Frees what an IKE SA being destroyed holds in the crypto backend: its pending key exchange and the SK payload
+ * contexts of both directions (RFC 7296 3.14; dispose wipes their key schedules). Without this they lived until
+ * the backend's garbage-collection backstop freed them, which never runs while a synchronous loop is busy (the
+ * exchange fuzzer's live heap grew ~150 bytes per input, issue 11). Nothing seals or opens with them afterwards:
+ * a destroyed SA is out of the table, and an IKE rekey derives from the old SA's prf before the old SA goes.
+ */
+export function releaseSaKeys(sa: IkeSa): void {
+  sa.ke?.dispose();
+  for (const k of sa.keys ? [sa.keys.in, sa.keys.out] : []) for (const c of [k.encryption, k.integrity]) if (c && 'dispose' in c && typeof c.dispose === 'function') c.dispose();
+}
+
 /** Work that needs the IKE SA's keys reached an SA without them: a bug in cygnet, caught by the endpoint's safety net. */
 export class IkeSaNotKeyedError extends Error {
   readonly code = 'IKE_SA_NOT_KEYED';

@@ -32,6 +32,8 @@ import type { IkeEvent, Transmit } from '../../src/ike/events.js';
 import { generateKey, issueCertificate, publicKeyOf, sameCertificate, TrustStore, type Certificate, type PrivateKey } from '../../src/pki/index.js';
 import { parsePool, type AddressPoolConfig } from '../../src/ike/pool.js';
 import { joinChain, mutateChain, seedDonors, splitChain, type Rng, type Segment } from './mutate.js';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /**
  * The real crypto backend, except that Diffie-Hellman values are drawn from a small pool and reused across SAs,
@@ -107,10 +109,20 @@ export interface FuzzReport {
   /** The first few findings, each with the scenario and what happened. */
   readonly findings: string[];
   readonly seconds: number;
+  /** Live heap (MB, after a full GC) once a tenth of the run is done, and the most at any later tenth. */
+  readonly heapWarmMb: number;
+  readonly heapMaxMb: number;
+}
+
+/** heapUsed in MB after a full garbage collection (V8's gc() reached without --expose-gc on the command line). */
+function liveHeapMb(): number {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  return process.memoryUsage().heapUsed / 1_048_576;
 }
 
 export function formatReport(r: FuzzReport): string {
-  return `exchange fuzzer: ${r.inputs} inputs (seed ${r.seed}), ${r.escaped} escaped exceptions, ${r.safetyNet} safety-net hits, ${r.wedged} wedged SAs, ${r.unbounded} unbounded states, max SAs ${r.maxSas}, max CHILD SAs ${r.maxChildren}, max queued datagrams ${r.maxQueue} (${r.seconds.toFixed(1)} s)`;
+  return `exchange fuzzer: ${r.inputs} inputs (seed ${r.seed}), ${r.escaped} escaped exceptions, ${r.safetyNet} safety-net hits, ${r.wedged} wedged SAs, ${r.unbounded} unbounded states, max SAs ${r.maxSas}, max CHILD SAs ${r.maxChildren}, max queued datagrams ${r.maxQueue}, live heap ${r.heapWarmMb.toFixed(1)} MB after a tenth of the run and at most ${r.heapMaxMb.toFixed(1)} MB later (${r.seconds.toFixed(1)} s)`;
 }
 
 // ---------------------------------------------------------------------------------------------- configs
@@ -285,6 +297,17 @@ export class Harness {
       for (const d of datas) this.call(`${from === 'A' ? 'B' : 'A'}.receive`, () => to.receive(d, t0.remote, t0.local, this.now, { marker: t0.nonEspMarker }));
       i = j;
     }
+  }
+
+  /**
+   * Done with this pair: destroys every SA still alive on either side, as a stopping daemon would, so their crypto
+   * contexts are freed now rather than by the backend's garbage-collection backstop, which never runs inside a
+   * synchronous run; otherwise each discarded pair would show up as heap growth in the report.
+   */
+  close(): void {
+    this.intercept = undefined;
+    for (const [name, ep] of [['A', this.a], ['B', this.b]] as const)
+      for (const sa of liveSas(ep)) this.call(`${name}.destroySa`, () => ep.destroySa(sa, 'deleted', 'fuzzer pair discarded'));
   }
 
   /** States that must resolve by themselves within the timeouts. */
@@ -688,7 +711,22 @@ export function runExchangeFuzzer(o: FuzzOptions): FuzzReport {
   const mixed = list.filter((s) => s.weight > 0);
   const mixWeight = mixed.reduce((n, s) => n + s.weight, 0);
   let picks = 0;
+  // Memory stays bounded: the live heap is sampled at each tenth of the run (by inputs, or by time for --seconds).
+  let tenth = 1;
+  let heapWarm = Number.NaN;
+  let heapMax = 0;
+  const progressShare = (): number => Math.max(Number.isFinite(maxInputs) ? fz.inputs / maxInputs : 0, Number.isFinite(deadline) ? (performance.now() - t0) / (deadline - t0) : 0);
+  const sampleHeap = (): void => {
+    const mb = liveHeapMb();
+    if (process.env.FUZZ_HEAP_DEBUG) console.log(`heap sample ${fz.inputs}: ${mb.toFixed(1)} MB`);
+    if (Number.isNaN(heapWarm)) heapWarm = mb;
+    else heapMax = Math.max(heapMax, mb);
+  };
   while (fz.inputs < maxInputs && performance.now() < deadline) {
+    if (progressShare() >= tenth / 10 && tenth < 10) {
+      sampleHeap();
+      tenth++;
+    }
     const again = o.seconds !== undefined && quota.length > 0 && picks % 100 === 0; // long runs: quota scenarios again
     const s = picks < quota.length ? quota[picks] : mixed.length > 0 && !again ? pickScenario() : quota[picks % Math.max(1, quota.length)];
     picks++;
@@ -710,6 +748,7 @@ export function runExchangeFuzzer(o: FuzzOptions): FuzzReport {
         // Orphan CHILD SAs (made by mutated requests the real initiator never sent) end an episode at 8.
         const crowded = est !== undefined && ep !== undefined && ((ep.h.a.ikeSa(est.a)?.children.length ?? 0) > 8 || (ep.h.b.ikeSa(est.b)?.children.length ?? 0) > 8);
         if (!ep || !est || ep.used >= EPISODE || ep.h.broken || crowded) {
+          ep?.h.close();
           ep = { h: fz.newHarness(s, suite++ & 1), used: 0 };
           episodes.set(s.name, ep);
           ep.h.call('A.initiate', () => ep!.h.a.initiate('gw', ep!.h.now));
@@ -726,7 +765,7 @@ export function runExchangeFuzzer(o: FuzzOptions): FuzzReport {
       const hit: Hit = { done: false };
       h.intercept = fz.interceptFor(h, s, hit);
       if (!s.trigger(h, est)) {
-        h.intercept = undefined;
+        h.close();
         episodes.delete(s.name);
         continue;
       }
@@ -738,6 +777,7 @@ export function runExchangeFuzzer(o: FuzzOptions): FuzzReport {
         if (s.burst && est) fz.burst(h, est, hit, s.burst, s);
       }
       fz.check(h);
+      if (s.kind === 'setup') h.close();
     }
     const cu = process.cpuUsage(tb);
     msPer[s.name] = (msPer[s.name] ?? 0) + (cu.user + cu.system) / 1000;
@@ -746,6 +786,8 @@ export function runExchangeFuzzer(o: FuzzOptions): FuzzReport {
       o.progress(`  ${fz.inputs} inputs, ${fz.escaped} escaped, ${fz.safetyNet} safety-net, ${fz.wedged} wedged (${((lastProgress - t0) / 1000).toFixed(0)} s)`);
     }
   }
+  sampleHeap();
+  if (Number.isNaN(heapWarm)) heapWarm = heapMax;
   return {
     seed: o.seed,
     inputs: fz.inputs,
@@ -760,5 +802,7 @@ export function runExchangeFuzzer(o: FuzzOptions): FuzzReport {
     msPerScenario: msPer,
     findings: fz.findings,
     seconds: (performance.now() - t0) / 1000,
+    heapWarmMb: heapWarm,
+    heapMaxMb: Math.max(heapMax, heapWarm),
   };
 }
