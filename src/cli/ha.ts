@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_HA, HaDriver, type HaSettings, type HaStatus } from '../daemon/ha-driver.js';
+import { HaStore } from '../daemon/ha-store.js';
 import type { Daemon } from '../daemon/driver.js';
 import { registerHaMetrics } from '../daemon/ha-metrics.js';
 import type { Logger } from '../daemon/logger.js';
@@ -117,7 +118,8 @@ export function formatHaStatus(s: HaStatus, now = Date.now()): string {
 
 export async function runHa(argv: readonly string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const usage = 'usage: cygnet ha status [--status-file FILE] [--json]';
+  const usage = `usage: cygnet ha status [--status-file FILE] [--json]   this node's view (the daemon's --ha-status file)
+       cygnet ha status --store redis://HOST:PORT [--cluster NAME] [--json]   the store's view: lease, records`;
   // `cygnet ha --help` and `cygnet help ha` print the usage and succeed, as every other command does.
   if (sub === '--help' || sub === '-h' || (sub === 'status' && (rest.includes('--help') || rest.includes('-h')))) {
     console.log(usage);
@@ -129,11 +131,13 @@ export async function runHa(argv: readonly string[]): Promise<number> {
   }
   let opts: Map<string, string>;
   try {
-    opts = parseArgs(rest, { 'status-file': {}, json: { flag: true } });
+    opts = parseArgs(rest, { 'status-file': {}, json: { flag: true }, store: {}, cluster: {} });
   } catch (e) {
     console.error(`cygnet ha: ${(e as Error).message}`);
     return 2;
   }
+  const store = opts.get('store');
+  if (store !== undefined) return storeStatus(store, opts.get('cluster') ?? DEFAULT_HA.cluster, opts.has('json'));
   const file = opts.get('status-file') ?? DEFAULT_HA_STATUS;
   let s: HaStatus;
   try {
@@ -144,4 +148,29 @@ export async function runHa(argv: readonly string[]): Promise<number> {
   }
   console.log(opts.has('json') ? JSON.stringify(s, null, 1) : formatHaStatus(s));
   return 0;
+}
+
+/** The store's side: who holds the lease and what is replicated (no secrets: they stay sealed). */
+async function storeStatus(url: string, cluster: string, json: boolean): Promise<number> {
+  const st = new HaStore(url, cluster);
+  try {
+    for (let i = 0; i < 30 && !st.ready; i++) await new Promise((r) => setTimeout(r, 100));
+    if (!st.ready) throw new Error('no connection within 3 s');
+    const [lease, records] = await Promise.all([st.lease(), st.records()]);
+    const keys = [...records.keys()];
+    const ike = keys.filter((k) => k.startsWith('ike/'));
+    const seq = keys.filter((k) => k.startsWith('seq/'));
+    const children = ike.reduce((n, k) => n + ((JSON.parse(records.get(k) ?? '{}') as { children?: unknown[] }).children?.length ?? 0), 0);
+    if (json) console.log(JSON.stringify({ store: url, cluster, lease: lease ?? null, ikeSas: ike.length, childSas: children, seqMarks: seq.length }, null, 1));
+    else {
+      const l = lease === undefined ? 'none (no node has been active)' : lease.released ? `released by ${lease.node} (token ${lease.token})` : `${lease.node}, token ${lease.token}, ${lease.remainingMs > 0 ? `${lease.remainingMs} ms left` : `expired ${-lease.remainingMs} ms ago`}`;
+      console.log(`store ${url} (cluster ${cluster})\n  lease:   ${l}\n  records: ${ike.length} IKE SAs with ${children} CHILD SAs, ${seq.length} ESP sequence marks`);
+    }
+    return 0;
+  } catch (e) {
+    console.error(`cygnet ha status: store ${url}: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    await st.close();
+  }
 }

@@ -67,6 +67,7 @@ export class HaDriver {
   private timer: NodeJS.Timeout | undefined;
   private reachable = false;
   private lastError: string | undefined;
+  private lastConnError: string | undefined;
   private lastDecision: string | undefined;
   private lastTakeover: HaStatus['lastTakeover'];
   private lastStatusAt = 0;
@@ -81,9 +82,10 @@ export class HaDriver {
     this.node = new HaNode(daemon.gateway, { box: new SecretBox(s.key), seq: s.seq });
     daemon.onEvent((e) => this.node.handleEvent(e, daemon.now()));
     this.store = new HaStore(s.store, s.cluster, {
+      // ioredis reports each failed reconnect (every 500 ms): log a message once, not every time.
       onError: (e) => {
-        if (this.lastError !== e.message) this.log(1, `ha: store ${s.store}: ${e.message}`);
-        this.lastError = e.message;
+        if (this.lastConnError !== e.message) this.log(1, `ha: store ${s.store}: ${e.message}`);
+        this.lastConnError = e.message;
       },
     });
   }
@@ -178,6 +180,7 @@ export class HaDriver {
       try {
         const r = await this.store.renew(lease.token, this.s.leaseMs);
         this.reachable = true;
+        this.lastConnError = undefined;
         if (r.ok) {
           if (lease.status === 'in-doubt') this.log(1, `ha: store reachable again; lease ${lease.token} renewed, ${rep.stats(this.daemon.now()).pending} change(s) to catch up`);
           lease.renewed(this.daemon.now());
@@ -223,6 +226,7 @@ export class HaDriver {
     try {
       const l = await this.store.lease();
       this.reachable = true;
+      this.lastConnError = undefined;
       this.guard.observe({ reachable: true, lease: l }, now);
     } catch (e) {
       this.unreachable(e);

@@ -95,21 +95,30 @@ export class HaStore {
     return this.redis.status === 'ready';
   }
 
+  /** Fails at once, naming the connection state, while ioredis is not connected (no offline queue). */
+  private connected(): void {
+    if (!this.ready) throw new Error(`not connected (${this.redis.status})`);
+  }
+
   async acquire(node: string, ttlMs: number): Promise<{ ok: true; token: number } | { ok: false; holder: string; token: number; remainingMs: number }> {
+    this.connected();
     const r = (await this.redis.eval(ACQUIRE, 4, this.k.lease, this.k.epoch, this.k.ver, this.k.data, node, String(ttlMs))) as (string | number)[];
     return r[0] === 1 ? { ok: true, token: Number(r[1]) } : { ok: false, holder: String(r[1]), token: Number(r[2]), remainingMs: Number(r[3]) };
   }
 
   async renew(token: number, ttlMs: number): Promise<{ ok: true } | { ok: false; holder: string; token: number }> {
+    this.connected();
     const r = (await this.redis.eval(RENEW, 1, this.k.lease, String(token), String(ttlMs))) as (string | number)[];
     return r[0] === 1 ? { ok: true } : { ok: false, holder: String(r[1]), token: Number(r[2]) };
   }
 
   async release(token: number): Promise<boolean> {
+    this.connected();
     return (await this.redis.eval(RELEASE, 1, this.k.lease, String(token))) === 1;
   }
 
   async write(node: string, token: number, writes: readonly StoreWrite[]): Promise<WriteOutcome> {
+    this.connected();
     const args: string[] = [node, String(token)];
     for (const w of writes) args.push(w.key, String(w.rev), w.value === null ? '0' : '1', w.value ?? '');
     const r = (await this.redis.eval(WRITE, 3, this.k.lease, this.k.ver, this.k.data, ...args)) as (string | number)[];
@@ -117,11 +126,13 @@ export class HaStore {
   }
 
   async lease(): Promise<StoreLease | undefined> {
+    this.connected();
     const r = (await this.redis.eval(READ_LEASE, 1, this.k.lease)) as (string | number)[];
     return r.length === 4 ? { node: String(r[0]), token: Number(r[1]), remainingMs: Number(r[2]), released: r[3] === 1 } : undefined;
   }
 
   async records(): Promise<Map<string, string>> {
+    this.connected();
     return new Map(Object.entries(await this.redis.hgetall(this.k.data)));
   }
 

@@ -74,6 +74,12 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   assert.ok(rec.includes('"secrets":"'), 'the record carries its sealed secrets');
   assert.doesNotMatch(rec, /SK_d/, 'no key names (or keys) in the clear');
   await waitFor('gwa caught up', async () => ((a.ha()?.replication as { pending?: number } | undefined)?.pending === 0 ? true : undefined), 5000);
+  // The store's own view, as an operator asks for it.
+  // (From the switch's namespace, where the store's address is reachable.)
+  const storeView = await lab.sw.exec(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'ha', 'status', '--store', `redis://${STORE}:6379`], { allowFail: true, timeoutMs: 20_000 });
+  ctx.log(`cygnet ha status --store:\n${storeView.stdout}${storeView.stderr}`);
+  assert.match(storeView.stdout, /lease: +gwa, token 1, \d+ ms left/);
+  assert.match(storeView.stdout, /records: 1 IKE SAs with 1 CHILD SAs, \d+ ESP sequence marks/);
   const p2 = await lab.swan.ping('10.1.0.1', { count: 3, source: '10.2.0.1' });
   assert.equal(p2.received, 3, 'traffic after the store returned');
 
