@@ -266,7 +266,8 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     return 2;
   }
   const daemon = new Daemon({
-    config: loaded.daemon,
+    // HA: start_action = start belongs to the active node only (the HA driver runs it when it becomes active).
+    config: haSettings ? { ...loaded.daemon, startChildren: [] } : loaded.daemon,
     logger,
     ...(bind ? { bind } : {}),
     ...(port !== undefined ? { port } : {}),
@@ -309,7 +310,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   }
 
   // High availability (docs/HA.md): replication and takeover beside the daemon.
-  const ha = haSettings ? startHa(daemon, haSettings, logger, metrics?.metrics.registry) : undefined;
+  const ha = haSettings ? startHa(daemon, { ...haSettings, startChildren: loaded.daemon.startChildren }, logger, metrics?.metrics.registry) : undefined;
   // Reloading the file (SIGHUP and vici's reload): a broken file is reported and the running configuration stays.
   let current = loaded.config;
   const status = (): string => {

@@ -37,6 +37,11 @@ export interface HaSettings {
   readonly statusFile?: string;
   /** Take over even if the store was unreachable after the active was last seen (the operator knows better). */
   readonly force?: boolean;
+  /**
+   * The start_action = start children, run by the node that becomes active (for those the store did not bring):
+   * a standby that initiated them too would set up duplicate SAs once it holds the floating address.
+   */
+  readonly startChildren?: readonly { readonly conn: string; readonly child: string }[];
 }
 
 export const DEFAULT_HA = { cluster: 'default', leaseMs: 3000, tickMs: 100, seq: DEFAULT_SEQ } as const;
@@ -263,6 +268,17 @@ export class HaDriver {
     this.lastTakeover = { ikeSas: report.ikeSas, childSas: report.childSas, failed: report.failed.length, tookMs };
     this.log(0, `ha: active with token ${got.token}: took over ${report.ikeSas} IKE SA(s), ${report.childSas} CHILD SA(s) in ${tookMs} ms${report.failed.length ? `; not restored: ${report.failed.map((f) => f.error).join('; ')}` : ''}`);
     for (const s of report.seq) if (s.rekey) this.log(1, `ha: ESP SA ${s.spi.toString(16)} out: ${s.rekey}; rekeying it`);
+    this.startMissing();
+  }
+
+  /** start_action = start on the new active: each configured child that no restored SA carries is initiated. */
+  private startMissing(): void {
+    const sas = this.daemon.endpoint.listSas();
+    for (const { conn, child } of this.s.startChildren ?? []) {
+      if (sas.some(({ sa, children }) => sa.name === conn && children.some((c) => c.name === child))) continue;
+      this.log(1, `ha: initiating '${conn}' child '${child}' (start_action = start, now that this node is active)`);
+      this.daemon.withCore((g, now) => g.initiate(conn, now, child));
+    }
   }
 
   private async floating(op: 'add' | 'del', quiet = false): Promise<void> {
