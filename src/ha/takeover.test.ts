@@ -122,15 +122,23 @@ describe('HA takeover in the simulator', () => {
     const before = sunSa();
     expect(before).toBeDefined();
     const spis = { i: Buffer.from(before?.sa.spiI ?? []).toString('hex'), r: Buffer.from(before?.sa.spiR ?? []).toString('hex') };
-    // Traffic both ways: 500 packets each, in bursts, so the marks move several times.
+    // The first ESP packet sun sends is kept, to be replayed after the takeover.
+    let firstEsp: { bytes: Uint8Array; from: { address: string; port: number }; to: { address: string; port: number } } | undefined;
+    network.dropIf((p) => {
+      const isEsp = p.to.port === 4500 && p.bytes.length > 8 && (p.bytes[0] ?? 0) + (p.bytes[1] ?? 0) + (p.bytes[2] ?? 0) + (p.bytes[3] ?? 0) > 0;
+      if (!firstEsp && isEsp && p.from.address === '192.0.2.2') firstEsp = { bytes: p.bytes.slice(), from: p.from, to: p.to };
+      return false;
+    });
+    // Traffic both ways in bursts, so the marks move several times: 500 packets to sun, 1500 from it (beyond the
+    // 1024-packet replay window).
     let id = 0;
-    for (let burst = 0; burst < 10; burst++) {
-      a.host.inject(Array.from({ length: 50 }, () => udpPacket('10.1.0.5', '10.2.0.7', ++id)));
+    for (let burst = 0; burst < 30; burst++) {
+      if (burst < 10) a.host.inject(Array.from({ length: 50 }, () => udpPacket('10.1.0.5', '10.2.0.7', ++id)));
       sun.host.inject(Array.from({ length: 50 }, () => udpPacket('10.2.0.7', '10.1.0.5', ++id)));
       sim.runFor(50);
     }
     expect(sun.delivered.length).toBe(500);
-    expect(a.delivered.length).toBe(500);
+    expect(a.delivered.length).toBe(1500);
     const aChild = a.gateway.endpoint.listSas()[0]?.children[0];
     const aOut = a.gateway.engine.getSa(aChild?.spiOut ?? 0, 'out');
     const lastSentByA = aOut?.seqLo ?? 0;
@@ -165,6 +173,16 @@ describe('HA takeover in the simulator', () => {
     // The next number moon-b sends is past everything moon-a sent (mark + gap).
     expect(bOut?.seqLo ?? 0).toBeGreaterThan(lastSentByA);
     expect(report.seq.find((s) => s.dir === 'out')?.to?.lo).toBe((bOut?.seqLo ?? 0));
+
+    // RFC 4303 3.4.3: the inbound window restarted at sun's replicated mark, so sun's first packet, replayed before any
+    // new packet arrives, is refused as a replay rather than delivered again.
+    expect(firstEsp).toBeDefined();
+    const replayDrops = b.gateway.engine.dropCounts().replay ?? 0;
+    if (firstEsp) b.gateway.receiveDatagram(firstEsp.bytes, firstEsp.to, firstEsp.from, sim.now);
+    b.gateway.processEsp(sim.now);
+    expect(b.delivered.length).toBe(0);
+    expect(b.gateway.engine.dropCounts().replay ?? 0).toBe(replayDrops + 1);
+    expect(report.seq.find((s) => s.dir === 'in')?.to?.lo ?? 0).toBeGreaterThan(1024);
 
     // Traffic resumes both ways through moon-b.
     b.host.inject(Array.from({ length: 20 }, () => udpPacket('10.1.0.5', '10.2.0.7', ++id)));
