@@ -30,6 +30,9 @@ import { DEFAULT_SEQ, outboundStart, type SeqOptions } from './seq-marks.js';
 
 const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
 
+/** How long a restored CHILD SA in REKEYED state waits for the peer's Delete before we delete it. */
+const REKEYED_GRACE_MS = 10_000;
+
 function tsOf(t: TsRecord): TrafficSelector {
   return { tsType: t.tsType, ipProtocol: t.ipProtocol, startPort: t.startPort, endPort: t.endPort, startAddr: bytes(t.startAddr), endAddr: bytes(t.endAddr) };
 }
@@ -133,6 +136,9 @@ export function restoreIkeSa(endpoint: IkeEndpoint, rec: IkeRecord, box: SecretB
       installedAt: fromWall(c.installedAt),
       ...(c.rekeyAt === undefined ? {} : { rekeyAt: fromWall(c.rekeyAt) }),
       ...(c.expireAt === undefined ? {} : { expireAt: fromWall(c.expireAt) }),
+      // Replaced by a rekey and waiting for the peer's Delete: if it does not come, we delete it ourselves (as the
+      // rekey does, RFC 7296 2.8), rather than keep it for the IKE SA's lifetime.
+      ...(c.state === 'REKEYED' ? { deleteBy: now + REKEYED_GRACE_MS } : {}),
     };
     sa.children.push(child);
     installs.push(child);
