@@ -114,7 +114,9 @@ export class HaNode {
   sampleSeq(now: number): void {
     if (!this.active) return;
     for (const sa of this.gateway.engine.sas()) {
-      const m: SeqMark | undefined = sa.direction === 'out' ? { hi: sa.seqHi, lo: sa.seqLo } : sa.replay ? { hi: sa.replay.highestHi, lo: sa.replay.highestLo } : undefined;
+      // With worker threads the outbound counter is the shared one (EspSa.sharedSeq, ESN high half 0).
+      const out = (): SeqMark => (sa.sharedSeq ? { hi: 0, lo: Atomics.load(sa.sharedSeq, 0) } : { hi: sa.seqHi, lo: sa.seqLo });
+      const m: SeqMark | undefined = sa.direction === 'out' ? out() : sa.replay ? { hi: sa.replay.highestHi, lo: sa.replay.highestLo } : undefined;
       if (!m || !this.marks.due(sa.spi, sa.direction, m)) continue;
       this.replicator.put(seqKey(sa.spi, sa.direction), JSON.stringify({ spi: sa.spi, dir: sa.direction, hi: m.hi, lo: m.lo }), now);
     }

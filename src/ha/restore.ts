@@ -187,6 +187,8 @@ export function applySeqStarts(engine: EspEngine, children: readonly RestoredChi
       if (s.ok) {
         o.seqHi = s.start.hi;
         o.seqLo = s.start.lo;
+        // Worker threads draw from a shared counter (EspSa.sharedSeq): it moves too.
+        if (o.sharedSeq) Atomics.store(o.sharedSeq, 0, s.start.lo);
         out.push({ spi: c.spiOut, dir: 'out', from: m, to: s.start });
       } else out.push({ spi: c.spiOut, dir: 'out', from: m, to: undefined, rekey: s.why });
     }
