@@ -86,7 +86,9 @@ export class HaDriver {
     checkSeqOptions(s.seq);
     this.node = new HaNode(daemon.gateway, { box: new SecretBox(s.key), seq: s.seq });
     daemon.onEvent((e) => this.node.handleEvent(e, daemon.now()));
+    // A command may take a quarter of the lease at most: a renewal stuck behind a slow one must still land in time.
     this.store = new HaStore(s.store, s.cluster, {
+      commandTimeoutMs: Math.max(200, Math.min(1000, Math.floor(s.leaseMs / 4))),
       // ioredis reports each failed reconnect (every 500 ms): log a message once, not every time.
       onError: (e) => {
         if (this.lastConnError !== e.message) this.log(1, `ha: store ${s.store}: ${e.message}`);
@@ -161,8 +163,18 @@ export class HaDriver {
   private async activeTick(): Promise<void> {
     const lease = this.lease;
     if (!lease) return;
-    const now = this.daemon.now();
-    this.node.collect(now);
+    this.node.collect(this.daemon.now());
+    // Holding: the renewal goes first, so a burst of writes on a slow store cannot starve it and lose the lease.
+    // In doubt (after an outage): the backlog goes first and the lease is renewed only once it is written, since
+    // a renewed lease tells the standby that the replicated state is whole again (TakeoverGuard).
+    if (lease.status === 'holding' && !(await this.renewIfDue(lease))) return;
+    if (!(await this.writeBacklog(lease))) return;
+    if (lease.status === 'in-doubt' && this.node.replicator.stats(this.daemon.now()).pending > 0) return;
+    await this.renewIfDue(lease);
+  }
+
+  /** Writes up to 8 batches; false when the tick should end (store unreachable, or this node was deposed). */
+  private async writeBacklog(lease: ActiveLease): Promise<boolean> {
     const rep = this.node.replicator;
     for (let n = 0; n < 8; n++) {
       const batch = rep.takeBatch(256);
@@ -172,27 +184,36 @@ export class HaDriver {
         this.reachable = true;
         if (!r.ok) {
           rep.fail();
-          return this.handleLost(r.holder, r.token);
+          await this.handleLost(r.holder, r.token);
+          return false;
         }
         rep.ack(this.daemon.now());
       } catch (e) {
         rep.fail();
         this.unreachable(e);
-        break;
+        return false;
       }
     }
-    if (lease.renewDue(this.daemon.now())) {
-      try {
-        const r = await this.store.renew(lease.token, this.s.leaseMs);
-        this.reachable = true;
-        this.lastConnError = undefined;
-        if (r.ok) {
-          if (lease.status === 'in-doubt') this.log(1, `ha: store reachable again; lease ${lease.token} renewed, ${rep.stats(this.daemon.now()).pending} change(s) to catch up`);
-          lease.renewed(this.daemon.now());
-        } else await this.handleLost(r.holder, r.token);
-      } catch (e) {
-        this.unreachable(e);
+    return true;
+  }
+
+  /** Renews the lease when due; false when the tick should end (store unreachable, or this node was deposed). */
+  private async renewIfDue(lease: ActiveLease): Promise<boolean> {
+    if (!lease.renewDue(this.daemon.now())) return true;
+    try {
+      const r = await this.store.renew(lease.token, this.s.leaseMs);
+      this.reachable = true;
+      this.lastConnError = undefined;
+      if (!r.ok) {
+        await this.handleLost(r.holder, r.token);
+        return false;
       }
+      if (lease.status === 'in-doubt') this.log(1, `ha: store reachable again; backlog written, lease ${lease.token} renewed`);
+      lease.renewed(this.daemon.now());
+      return true;
+    } catch (e) {
+      this.unreachable(e);
+      return false;
     }
   }
 

@@ -91,6 +91,16 @@ export async function waitRedis(lab: HaLab): Promise<void> {
   await waitFor('redis answers', async () => ((await lab.sw.exec('redis-cli', ['-h', STORE, 'ping'], { allowFail: true })).stdout.includes('PONG') ? true : undefined), 20_000);
 }
 
+/** Until the store holds `ikeSas` IKE SA records with `childSas` CHILD SAs in all (what a takeover would restore). */
+export async function waitReplicated(lab: HaLab, ikeSas: number, childSas = ikeSas): Promise<void> {
+  await waitFor(`${ikeSas} IKE SA(s) with ${childSas} CHILD SA(s) in the store`, async () => {
+    const r = await lab.sw.exec('redis-cli', ['-h', STORE, 'hgetall', 'cygnet:default:data'], { allowFail: true });
+    const recs = r.stdout.split('\n').filter((l) => l.startsWith('{"v":'));
+    const children = recs.reduce((n, l) => n + ((JSON.parse(l) as { children?: unknown[] }).children?.length ?? 0), 0);
+    return recs.length === ikeSas && children === childSas ? true : undefined;
+  }, 10_000);
+}
+
 export interface HaNodeHandle {
   peer: CygnetPeer;
   statusFile: string;
@@ -162,6 +172,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   ctx.log(`IKE SA ${before.initiatorSpi}_i ${before.responderSpi}_r, CHILD ${before.children[0]?.spiIn}/${before.children[0]?.spiOut}`);
   // The standby reports it and refuses to take over while the lease is held.
   await waitFor('standby view', async () => (b.ha()?.role === 'standby' ? true : undefined), 5000);
+  await waitReplicated(lab, 1);
 
   // Continuous ping through the tunnel (10 per second); the active dies 2 s in.
   const ping = ctx.spawn(lab.swan, 'ping', ['-n', '-i', '0.1', '-c', '120', '-W', '1', '-I', '10.2.0.1', '10.1.0.1'], { label: 'ping' });
@@ -215,6 +226,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   // Fail-back: gwa returns as standby; SIGTERM on gwb hands over (no Deletes), gwa takes over.
   const a2 = await startHaNode(ctx, lab, 'a');
   await waitFor('gwa standby', async () => (a2.ha()?.role === 'standby' ? true : undefined), 5000);
+  await waitReplicated(lab, 1);
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(await b.peer.stop(5000), 0, 'gwb exits 0 after the hand-over');
   await a2.peer.waitForLog(/ha: active with token 3: took over 1 IKE SA\(s\), 1 CHILD SA\(s\)/, 10_000);

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { iperf3 } from '../lib/iperf.js';
 import type { ScenarioContext } from '../lib/scenario.js';
-import { haLab, startHaNode, startRedis, startSwan, waitRedis } from './77-cygnet-ha-failover.js';
+import { haLab, startHaNode, startRedis, startSwan, waitRedis, waitReplicated } from './77-cygnet-ha-failover.js';
 
 export const name = 'cygnet-ha-iperf';
 export const timeoutMs = 90_000;
@@ -28,6 +28,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const swan = await startSwan(ctx, lab);
   await swan.initiate('net', { ike: 'ha' });
   const before = await swan.waitEstablished('ha', 'net');
+  await waitReplicated(lab, 1);
   const warm = await lab.swan.ping('10.1.0.10', { count: 3, source: '10.2.0.1' });
   assert.equal(warm.received, 3, 'the LAN host answers through the tunnel and the active gateway');
 

@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { waitFor } from '../lib/exec.js';
 import type { ScenarioContext } from '../lib/scenario.js';
-import { FLOATING, haLab, startHaNode, startRedis, startSwan, waitRedis } from './77-cygnet-ha-failover.js';
+import { FLOATING, haLab, startHaNode, startRedis, startSwan, waitRedis, waitReplicated } from './77-cygnet-ha-failover.js';
 
 export const name = 'cygnet-ha-fencing';
 export const timeoutMs = 90_000;
@@ -25,6 +25,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const before = await swan.waitEstablished('ha', 'net');
   await waitFor('standby view', async () => (b.ha()?.role === 'standby' ? true : undefined), 5000);
 
+  await waitReplicated(lab, 1);
   // Freeze the active: it keeps its address and its sockets, but renews nothing.
   process.kill(a.peer.process.pid, 'SIGSTOP');
   await b.peer.waitForLog(/ha: active with token 2: took over 1 IKE SA\(s\), 1 CHILD SA\(s\)/, 10_000);

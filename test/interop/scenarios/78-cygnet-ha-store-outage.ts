@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { run as exec, waitFor } from '../lib/exec.js';
 import type { ScenarioContext } from '../lib/scenario.js';
-import { FLOATING, haLab, type HaLab, startHaNode, startSwan, waitRedis } from './77-cygnet-ha-failover.js';
+import { FLOATING, haLab, startHaNode, startSwan, type HaLab, waitRedis, waitReplicated } from './77-cygnet-ha-failover.js';
 
 export const name = 'cygnet-ha-store-outage';
 export const timeoutMs = 90_000;
@@ -41,6 +41,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const before = await swan.waitEstablished('ha', 'net');
   await waitFor('standby view', async () => (b.ha()?.role === 'standby' ? true : undefined), 5000);
 
+  await waitReplicated(lab, 1);
   // Outage 1: the active keeps forwarding.
   await redis.kill('SIGKILL');
   await a.peer.waitForLog(/ha: store unreachable .*still forwarding/, 5000);
@@ -65,7 +66,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   // The store returns: the active catches up and renews.
   redis = startAofRedis(ctx, lab, redisDir);
   await waitRedis(lab);
-  await a.peer.waitForLog(/ha: store reachable again; lease 1 renewed, \d+ change\(s\) to catch up/, 10_000);
+  await a.peer.waitForLog(/ha: store reachable again; backlog written, lease 1 renewed/, 10_000);
   const rec = await waitFor('the rekeyed CHILD SA in the store', async () => {
     const r = await lab.sw.exec('redis-cli', ['-h', STORE, 'hgetall', 'cygnet:default:data'], { allowFail: true });
     const spi = Number.parseInt(rekeyed.spiOut, 16);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { waitFor } from '../lib/exec.js';
 import type { ScenarioContext } from '../lib/scenario.js';
 import { mirror, pskSwanctlConf } from '../lib/swanctl-conf.js';
-import { haLab, startHaNode, startRedis, waitRedis } from './77-cygnet-ha-failover.js';
+import { haLab, startHaNode, startRedis, waitRedis, waitReplicated } from './77-cygnet-ha-failover.js';
 
 export const name = 'cygnet-ha-initiator';
 export const timeoutMs = 90_000;
@@ -29,6 +29,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   assert.equal((await b.peer.grep(/initiating/)).length, 0, 'the standby initiates nothing');
   assert.equal((await swan.listSas()).length, 1, 'one IKE SA on strongSwan');
 
+  await waitReplicated(lab, 1);
   await a.peer.process.kill('SIGKILL');
   await b.peer.waitForLog(/ha: active with token 2: took over 1 IKE SA\(s\), 1 CHILD SA\(s\)/, 10_000);
   await new Promise((r) => setTimeout(r, 2000));

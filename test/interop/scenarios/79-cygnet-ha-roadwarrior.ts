@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import type { ScenarioContext } from '../lib/scenario.js';
 import { type PskConnection, pskSwanctlConf } from '../lib/swanctl-conf.js';
-import { FLOATING, haLab, pingGap, startHaNode, startRedis, waitRedis } from './77-cygnet-ha-failover.js';
+import { FLOATING, haLab, pingGap, startHaNode, startRedis, waitRedis, waitReplicated } from './77-cygnet-ha-failover.js';
 
 export const name = 'cygnet-ha-roadwarrior';
 export const timeoutMs = 90_000;
@@ -51,6 +51,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   assert.match(vip, /^10\.3\.0\.\d+$/, `the road warrior got a virtual IP from the pool (${vip})`);
   ctx.log(`road warrior ${vip}, IKE SA ${before.initiatorSpi}_i ${before.responderSpi}_r`);
 
+  await waitReplicated(lab, 1);
   const ping = ctx.spawn(lab.swan, 'ping', ['-n', '-i', '0.1', '-c', '100', '-W', '1', '-I', vip, '10.1.0.1'], { label: 'ping' });
   await new Promise((r) => setTimeout(r, 2000));
   await a.peer.process.kill('SIGKILL');
