@@ -108,7 +108,7 @@ export interface HaNodeHandle {
   ha(): Record<string, unknown> | undefined;
 }
 
-export async function startHaNode(ctx: ScenarioContext, lab: HaLab, node: 'a' | 'b', extra: readonly string[] = [], leaseMs = 1500, config = pskSwanctlConf(lab.conn)): Promise<HaNodeHandle> {
+export async function startHaNode(ctx: ScenarioContext, lab: HaLab, node: 'a' | 'b', extra: readonly string[] = [], leaseMs = 2000, config = pskSwanctlConf(lab.conn)): Promise<HaNodeHandle> {
   const dir = await ctx.subdir(`cygnet-${node}-${Date.now()}`);
   const statusFile = join(dir, 'status.json');
   const haFile = join(dir, 'ha.json');

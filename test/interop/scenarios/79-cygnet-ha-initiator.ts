@@ -20,10 +20,10 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   await swan.loadAll();
   startRedis(ctx, lab, await ctx.subdir('redis'));
   await waitRedis(lab);
-  const a = await startHaNode(ctx, lab, 'a', [], 1500, pskSwanctlConf(conn));
+  const a = await startHaNode(ctx, lab, 'a', [], 2000, pskSwanctlConf(conn));
   await a.peer.waitForLog(/ha: initiating 'ha' child 'net' \(start_action = start, now that this node is active\)/, 15_000);
   const before = await swan.waitEstablished('ha', 'net', 15_000);
-  const b = await startHaNode(ctx, lab, 'b', [], 1500, pskSwanctlConf(conn));
+  const b = await startHaNode(ctx, lab, 'b', [], 2000, pskSwanctlConf(conn));
   await waitFor('standby view', async () => (b.ha()?.role === 'standby' ? true : undefined), 5000);
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal((await b.peer.grep(/initiating/)).length, 0, 'the standby initiates nothing');

@@ -40,9 +40,9 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   };
   startRedis(ctx, lab, await ctx.subdir('redis'));
   await waitRedis(lab);
-  const a = await startHaNode(ctx, lab, 'a', [], 1500, gwConf);
+  const a = await startHaNode(ctx, lab, 'a', [], 2000, gwConf);
   await a.peer.waitForLog(/ha: active with token 1/, 15_000);
-  const b = await startHaNode(ctx, lab, 'b', [], 1500, gwConf);
+  const b = await startHaNode(ctx, lab, 'b', [], 2000, gwConf);
   const swan = await ctx.startStrongswan({ ns: lab.swan, swanctlConf: pskSwanctlConf(rw) });
   await swan.loadAll();
   await swan.initiate('net', { ike: 'rw' });
