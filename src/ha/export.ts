@@ -103,6 +103,7 @@ export function exportIkeSa(sa: IkeSa, children: ChildKeyCache, box: SecretBox, 
     peerVirtualIps: [...sa.peerVirtualIps],
     leases: sa.conn.pools.length ? sa.leases.map((l) => ({ pool: poolOf(sa, l.address), address: l.address })) : [],
     children: kids,
+    ...(sa.pending ? { pending: { messageId: sa.pending.messageId, exchangeType: sa.pending.exchangeType, datagrams: sa.pending.datagrams.map((d) => Buffer.from(d).toString('base64')) } } : {}),
     ...(sa.lastResponse ? { lastResponse: { messageId: sa.lastResponse.messageId, exchangeType: sa.lastResponse.exchangeType, datagrams: sa.lastResponse.datagrams.map((d) => Buffer.from(d).toString('base64')) } } : {}),
     secrets: box.seal(Buffer.from(JSON.stringify(secrets)), key),
   };

@@ -86,6 +86,8 @@ export interface IkeRecord {
    * retransmits the request to the new active, which must answer it again (RFC 7296 2.1) rather than drop it.
    */
   readonly lastResponse?: { readonly messageId: number; readonly exchangeType: number; readonly datagrams: readonly string[] };
+  /** Our request in flight (SK-protected bytes, base64): the new active sends it again (replayed-request.ts). */
+  readonly pending?: { readonly messageId: number; readonly exchangeType: number; readonly datagrams: readonly string[] };
   /** Sealed IkeSecrets (hex fields), AAD = the record's store key. */
   readonly secrets: string;
 }

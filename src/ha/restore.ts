@@ -14,6 +14,7 @@ import { createPrf } from '../crypto/prf.js';
 import { createEncryption, createIntegrity } from '../crypto/suite.js';
 import { INTEG, type TransformSet } from '../crypto/transforms.js';
 import type { EspEngine } from '../esp/engine.js';
+import { ExchangeType } from '../ike/codec/numbers.js';
 import type { SkKeys } from '../ike/codec/types.js';
 import type { Address } from '../ike/config.js';
 import type { IkeEndpoint } from '../ike/endpoint.js';
@@ -23,6 +24,7 @@ import { transition } from '../ike/sa-state.js';
 import type { TrafficSelector } from '../ike/traffic-selector.js';
 import { parseIdentity } from '../identity/identity.js';
 import { HaError } from './errors.js';
+import { ReplayedRequest } from './replayed-request.js';
 import type { ChildSecrets, IkeRecord, IkeSecrets, SeqMark, TsRecord } from './records.js';
 import { ikeKey } from './records.js';
 import type { SecretBox } from './seal.js';
@@ -32,6 +34,8 @@ const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h, 'hex'));
 
 /** How long a restored CHILD SA in REKEYED state waits for the peer's Delete before we delete it. */
 const REKEYED_GRACE_MS = 10_000;
+/** When a rekey that was under way on the old active is started again. */
+const REDO_MS = 2_000;
 
 function tsOf(t: TsRecord): TrafficSelector {
   return { tsType: t.tsType, ipProtocol: t.ipProtocol, startPort: t.startPort, endPort: t.endPort, startAddr: bytes(t.startAddr), endAddr: bytes(t.endAddr) };
@@ -105,7 +109,29 @@ export function restoreIkeSa(endpoint: IkeEndpoint, rec: IkeRecord, box: SecretB
   if (rec.natLocalReal && endpoint.settings.keepaliveMs > 0) sa.keepaliveAt = now + endpoint.settings.keepaliveMs;
   if (rec.rekeyAt !== undefined) sa.rekeyAt = fromWall(rec.rekeyAt);
   if (rec.reauthAt !== undefined) sa.reauthAt = fromWall(rec.reauthAt);
+  // A deadline the configuration has but the record lacks was consumed by a rekey (or reauthentication) under way
+  // on the old active (lifecycle.ts clears it when the exchange starts): that exchange died with it, so start
+  // another soon rather than wait for the hard expiry.
+  if (rec.rekeyAt === undefined && rec.reauthAt === undefined && (conn.rekeyTimeMs > 0 || conn.reauthTimeMs > 0)) {
+    if (conn.reauthTimeMs > 0 && conn.rekeyTimeMs === 0) sa.reauthAt = now + REDO_MS;
+    else sa.rekeyAt = now + REDO_MS;
+  }
   if (rec.expireAt !== undefined) sa.expireAt = fromWall(rec.expireAt);
+  // Our request in flight at the death (RFC 7296 2.3: its message ID is spent only if the peer received it).
+  let probeAfterRestore = false;
+  if (rec.pending?.exchangeType === ExchangeType.INFORMATIONAL) {
+    // An INFORMATIONAL (DPD, Delete) is sent again as it was, a retransmission (2.1): the peer answers it from its
+    // cache or processes it now, and either way the message IDs are in step again (replayed-request.ts).
+    const datagrams = rec.pending.datagrams.map((d) => Uint8Array.from(Buffer.from(d, 'base64')));
+    sa.pending = { messageId: rec.pending.messageId, exchangeType: rec.pending.exchangeType, datagrams, attempt: 0, deadline: now, task: new ReplayedRequest(endpoint, sa, rec.pending.exchangeType, rec.pending.messageId) };
+  } else if (rec.pending) {
+    // A CREATE_CHILD_SA cannot be: its answer would create SAs whose keys died with the old node (nonces, key
+    // exchange). Its message ID goes to a liveness check instead, which a peer that never got the request answers
+    // (the rekey is then redone, below); one that did answers from its cache with the other exchange type, which
+    // ends in a DPD timeout and a new IKE SA: the rare case of a death within a round trip of a rekey's answer.
+    sa.nextRequestId = rec.pending.messageId;
+    probeAfterRestore = true;
+  }
   if (rec.lastResponse) sa.lastResponse = { messageId: rec.lastResponse.messageId, exchangeType: rec.lastResponse.exchangeType, datagrams: rec.lastResponse.datagrams.map((d) => Uint8Array.from(Buffer.from(d, 'base64'))) };
   sa.virtualIps = [...rec.virtualIps];
   sa.peerVirtualIps = [...rec.peerVirtualIps];
@@ -134,7 +160,8 @@ export function restoreIkeSa(endpoint: IkeEndpoint, rec: IkeRecord, box: SecretB
       // A rekey of ours that was under way is lost with the node: the SA is in use again and will be rekeyed anew.
       state: c.state === 'REKEYING' ? 'INSTALLED' : c.state,
       installedAt: fromWall(c.installedAt),
-      ...(c.rekeyAt === undefined ? {} : { rekeyAt: fromWall(c.rekeyAt) }),
+      // A rekey of ours under way died with the old active (its deadline was consumed when it started): again soon.
+      ...(c.rekeyAt !== undefined ? { rekeyAt: fromWall(c.rekeyAt) } : c.state === 'REKEYING' ? { rekeyAt: now + REDO_MS } : {}),
       ...(c.expireAt === undefined ? {} : { expireAt: fromWall(c.expireAt) }),
       // Replaced by a rekey and waiting for the peer's Delete: if it does not come, we delete it ourselves (as the
       // rekey does, RFC 7296 2.8), rather than keep it for the IKE SA's lifetime.
@@ -146,6 +173,7 @@ export function restoreIkeSa(endpoint: IkeEndpoint, rec: IkeRecord, box: SecretB
   }
   endpoint.registerSa(sa);
   transition(endpoint, sa, 'ESTABLISHED', 'restored from the HA store on takeover (issue 20)');
+  if (probeAfterRestore) endpoint.checkLiveness(sa.id, now);
   endpoint.emit({ type: 'ike-up', sa: sa.info() });
   for (const [i, child] of installs.entries()) {
     const c = rec.children[i];

@@ -261,4 +261,106 @@ describe('HA takeover in the simulator', () => {
     expect(sim.runUntil(() => sunIke?.pending === undefined, { maxTime: 15_000 }).ok).toBe(true);
     expect(sun.events.filter((e) => e.type === 'ike-down')).toHaveLength(0);
   });
+
+  it('a CHILD rekey of ours under way when the active died: its message ID goes to a liveness check and the rekey is redone', () => {
+    const { sim, network, side } = world();
+    const store = emptyStore();
+    const seq = { every: 64, gap: 4096 };
+    const leaseA = acquireLease(store, 'moon-a', 3000, 0);
+    const tokenA = leaseA.ok ? leaseA.lease.token : 0;
+    const moonConf = conn('moon.example', 'sun.example', '192.0.2.1', '192.0.2.2', '10.1.0.0/16', '10.2.0.0/16');
+    let nodeA: HaNode | undefined;
+    let writeA: (now: number) => void = () => {};
+    const a = side('192.0.2.1', moonConf, false, { event: (e, now) => nodeA?.handleEvent(e, now), flush: (now) => writeA(now) });
+    nodeA = new HaNode(a.gateway, { box, seq });
+    nodeA.activate();
+    writeA = writer(nodeA, store, 'moon-a', () => tokenA, () => true);
+    const sun = side('192.0.2.2', conn('sun.example', 'moon.example', '192.0.2.2', '192.0.2.1', '10.2.0.0/16', '10.1.0.0/16'), true);
+    a.gateway.start(sim.now);
+    sun.gateway.start(sim.now);
+    expect(sim.runUntil(() => sun.gateway.endpoint.listSas()[0]?.sa.state === 'ESTABLISHED' && a.gateway.endpoint.listSas()[0]?.sa.state === 'ESTABLISHED', { maxTime: 10_000 }).ok).toBe(true);
+    sim.runFor(100);
+    const first = a.gateway.endpoint.listSas()[0]?.children[0];
+    // moon-a's CHILD SA reaches its rekey time: the rekey starts (its deadline consumed), the request never reaches
+    // sun, and moon-a dies with the rekey under way.
+    network.dropIf((p) => p.from.address === '192.0.2.1', { limit: 1 });
+    const aIke = a.gateway.endpoint.ikeSa(a.gateway.endpoint.listSas()[0]?.sa.id ?? 0);
+    const aChild = aIke?.children[0];
+    expect(aIke && aChild).toBeTruthy();
+    if (aIke && aChild) {
+      aChild.rekeyAt = sim.now + 10;
+      a.gateway.endpoint.later(aIke, sim.now + 10, () => {});
+    }
+    sim.runFor(200);
+    expect(aChild?.state).toBe('REKEYING');
+    expect(aChild?.rekeyAt).toBeUndefined();
+    a.alive = false;
+    for (const u of a.bound) u();
+    const leaseB = acquireLease(store, 'moon-b', 3000, 5000);
+    const tokenB = leaseB.ok ? leaseB.lease.token : 0;
+    let nodeB: HaNode | undefined;
+    let writeB: (now: number) => void = () => {};
+    const b = side('192.0.2.1', moonConf, false, { event: (e, now) => nodeB?.handleEvent(e, now), flush: (now) => writeB(now) });
+    nodeB = new HaNode(b.gateway, { box, seq });
+    writeB = writer(nodeB, store, 'moon-b', () => tokenB, () => true);
+    expect(nodeB.takeover(new Map(store.data), sim.now).childSas).toBe(1);
+    // moon-b spends the lost request's message ID on a liveness check (sun never saw the rekey), then rekeys the
+    // CHILD SA anew within a few seconds: the replacement is installed on both sides, the first one is gone, the
+    // IKE SA never went down.
+    expect(sim.runUntil(() => {
+      const mine = b.gateway.endpoint.listSas()[0]?.children ?? [];
+      const theirs = sun.gateway.endpoint.listSas()[0]?.children ?? [];
+      return mine.length === 1 && mine[0]?.spiIn !== first?.spiIn && theirs.some((c) => c.spiOut === mine[0]?.spiIn) && !theirs.some((c) => c.spiOut === first?.spiIn);
+    }, { maxTime: 10_000 }).ok).toBe(true);
+    const bIke = b.gateway.endpoint.ikeSa(b.gateway.endpoint.listSas()[0]?.sa.id ?? 0);
+    const sunIke = sun.gateway.endpoint.ikeSa(sun.gateway.endpoint.listSas()[0]?.sa.id ?? 0);
+    expect(bIke?.nextRequestId).toBe(sunIke?.expectedRequestId);
+    expect(sun.events.filter((e) => e.type === 'ike-down')).toHaveLength(0);
+  });
+
+  it('an INFORMATIONAL of ours in flight when the active died is sent again as it was: message IDs in step', () => {
+    const { sim, network, side } = world();
+    const store = emptyStore();
+    const seq = { every: 64, gap: 4096 };
+    const leaseA = acquireLease(store, 'moon-a', 3000, 0);
+    const tokenA = leaseA.ok ? leaseA.lease.token : 0;
+    const moonConf = conn('moon.example', 'sun.example', '192.0.2.1', '192.0.2.2', '10.1.0.0/16', '10.2.0.0/16');
+    let nodeA: HaNode | undefined;
+    let writeA: (now: number) => void = () => {};
+    const a = side('192.0.2.1', moonConf, false, { event: (e, now) => nodeA?.handleEvent(e, now), flush: (now) => writeA(now) });
+    nodeA = new HaNode(a.gateway, { box, seq });
+    nodeA.activate();
+    writeA = writer(nodeA, store, 'moon-a', () => tokenA, () => true);
+    const sun = side('192.0.2.2', conn('sun.example', 'moon.example', '192.0.2.2', '192.0.2.1', '10.2.0.0/16', '10.1.0.0/16'), true);
+    a.gateway.start(sim.now);
+    sun.gateway.start(sim.now);
+    expect(sim.runUntil(() => sun.gateway.endpoint.listSas()[0]?.sa.state === 'ESTABLISHED' && a.gateway.endpoint.listSas()[0]?.sa.state === 'ESTABLISHED', { maxTime: 10_000 }).ok).toBe(true);
+    sim.runFor(100);
+    // moon-a's liveness check is lost on its way to sun; moon-a dies waiting for the answer. (Had sun received it,
+    // moon-b's next message ID would be right anyway; this is the case where it would not be.)
+    network.dropIf((p) => p.from.address === '192.0.2.1' && p.to.port === 4500 && p.bytes.length > 4 && p.bytes[0] === 0 && p.bytes[1] === 0 && p.bytes[2] === 0 && p.bytes[3] === 0, { limit: 1 });
+    const aId = a.gateway.endpoint.listSas()[0]?.sa.id ?? 0;
+    expect(a.gateway.command(sim.now, (e) => e.checkLiveness(aId, sim.now))).toBe(true);
+    sim.runFor(200);
+    expect(a.gateway.endpoint.ikeSa(aId)?.pending).toBeDefined();
+    a.alive = false;
+    for (const u of a.bound) u();
+    const leaseB = acquireLease(store, 'moon-b', 3000, 5000);
+    const tokenB = leaseB.ok ? leaseB.lease.token : 0;
+    let nodeB: HaNode | undefined;
+    let writeB: (now: number) => void = () => {};
+    const b = side('192.0.2.1', moonConf, false, { event: (e, now) => nodeB?.handleEvent(e, now), flush: (now) => writeB(now) });
+    nodeB = new HaNode(b.gateway, { box, seq });
+    writeB = writer(nodeB, store, 'moon-b', () => tokenB, () => true);
+    expect(nodeB.takeover(new Map(store.data), sim.now).ikeSas).toBe(1);
+    const bIke = b.gateway.endpoint.ikeSa(b.gateway.endpoint.listSas()[0]?.sa.id ?? 0);
+    const sunIke = sun.gateway.endpoint.ikeSa(sun.gateway.endpoint.listSas()[0]?.sa.id ?? 0);
+    // sun processes the resent request now; then a fresh exchange each way works.
+    expect(sim.runUntil(() => bIke?.pending === undefined, { maxTime: 5000 }).ok).toBe(true);
+    expect(bIke?.nextRequestId).toBe(sunIke?.expectedRequestId);
+    expect(b.gateway.command(sim.now, (e) => e.checkLiveness(bIke?.id ?? 0, sim.now))).toBe(true);
+    expect(sun.gateway.command(sim.now, (e) => e.checkLiveness(sunIke?.id ?? 0, sim.now))).toBe(true);
+    expect(sim.runUntil(() => bIke?.pending === undefined && sunIke?.pending === undefined && bIke?.queue.length === 0 && sunIke?.queue.length === 0, { maxTime: 2000 }).ok).toBe(true);
+    expect(sun.events.filter((e) => e.type === 'ike-down')).toHaveLength(0);
+  });
 });
