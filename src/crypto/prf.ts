@@ -81,7 +81,26 @@ function aesPrfKey(def: PrfDef, backend: CryptoBackend, key: Uint8Array): Uint8A
   }
 }
 
+/**
+ * One Prf per (backend, transform): a Prf holds no key (it is keyed per call), so every IKE SA negotiating the same
+ * PRF shares one object instead of carrying its own closures (issue 17: 100k SAs in one process).
+ */
+const shared = new WeakMap<CryptoBackend, Map<number, Prf>>();
+
 export function createPrf(prfId: number, backend: CryptoBackend): Prf {
+  let byId = shared.get(backend);
+  const known = byId?.get(prfId);
+  if (known !== undefined) return known;
+  const prf = buildPrf(prfId, backend);
+  if (byId === undefined) {
+    byId = new Map();
+    shared.set(backend, byId);
+  }
+  byId.set(prfId, prf);
+  return prf;
+}
+
+function buildPrf(prfId: number, backend: CryptoBackend): Prf {
   const def = PRFS.get(prfId);
   if (def === undefined) {
     throw new CryptoError('UNSUPPORTED_ALGORITHM', `PRF transform ${prfId} is not supported (known: 2, 4, 5, 6, 7, 8)`);

@@ -37,6 +37,7 @@ import { handleRequest, handleResponse, type DispatchHost } from './dispatch.js'
 import { afterDown, reauthenticate, uniqueConfigs, type StartIke } from './restart.js';
 import { InboundDecoder } from './inbound.js';
 import { IllegalTransitionError, STRICT_TRANSITIONS_DEFAULT, transition } from './sa-state.js';
+import { compactSa } from './sa-compact.js';
 
 export type { CookieSecret, EndpointContext } from './context.js';
 export { describePayloads, exchangeName, fmt } from './format.js';
@@ -255,6 +256,7 @@ export class IkeEndpoint implements EndpointContext {
         this.timers.set(sa, undefined);
       }
       this.onSettled?.(sa);
+      compactSa(sa);
     }
     this.dirty.clear();
   }

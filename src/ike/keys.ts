@@ -6,7 +6,7 @@
 import type { CryptoBackend } from '../crypto/types.js';
 import { createPrf, type Prf } from '../crypto/prf.js';
 import { computeSKEYSEED, computeRekeySKEYSEED, deriveChildSaKeymat, deriveIkeSaKeys } from '../crypto/kdf.js';
-import { createEncryption, createIntegrity, encrKeymatBytes, integKeyBytes, prfKeyBytes } from '../crypto/suite.js';
+import { createEncryption, createIntegrity, encrKeymatBytes, integKeyBytes, prfKeyBytes, type EncryptionContext, type IntegrityContext } from '../crypto/suite.js';
 import { INTEG, type TransformSet } from '../crypto/transforms.js';
 import type { SkKeys } from './codec/types.js';
 
@@ -27,10 +27,103 @@ function integId(set: TransformSet): number {
   return set.integ ?? INTEG.NONE;
 }
 
-function skKeys(crypto: CryptoBackend, set: TransformSet, encr: Uint8Array, integ: Uint8Array): SkKeys {
-  const encryption = createEncryption(set.encr, set.keyBits, encr, crypto);
-  const id = integId(set);
-  return id === INTEG.NONE ? { encryption } : { encryption, integrity: createIntegrity(id, integ, crypto) };
+/**
+ * SK payload keys for one direction (RFC 7296 3.14), keyed on first use and released when the SA goes idle
+ * (releaseSkContexts): an established IKE SA sends or receives a message every few minutes at most (DPD, rekey),
+ * while a keyed cipher context costs ~5 KB outside the heap (two EVP contexts and their key schedules), so 100k
+ * held SAs would keep ~1 GB of contexts for nothing (issue 17). A prototype with getters, no per-SA closures.
+ */
+export class LazySkKeys implements SkKeys {
+  private enc: EncryptionContext | undefined;
+  private mac: IntegrityContext | undefined;
+
+  constructor(
+    private readonly crypto: CryptoBackend,
+    private readonly set: TransformSet,
+    /** The SA's one key buffer; this direction's `SK_e | SK_a` starts at `offset`. */
+    private readonly material: Uint8Array,
+    private readonly offset: number,
+    private readonly encrBytes: number,
+    private readonly integBytes: number,
+  ) {}
+
+  get encryption(): EncryptionContext {
+    if (this.enc === undefined) this.enc = createEncryption(this.set.encr, this.set.keyBits, this.material.subarray(this.offset, this.offset + this.encrBytes), this.crypto);
+    return this.enc;
+  }
+
+  get integrity(): IntegrityContext | undefined {
+    const id = integId(this.set);
+    if (id === INTEG.NONE) return undefined;
+    if (this.mac === undefined) this.mac = createIntegrity(id, this.material.subarray(this.offset + this.encrBytes, this.offset + this.encrBytes + this.integBytes), this.crypto);
+    return this.mac;
+  }
+
+  /** Whether a keyed context is held now (tests, the bench). */
+  get live(): boolean {
+    return this.enc !== undefined || this.mac !== undefined;
+  }
+
+  /** Frees the keyed contexts (their key schedules are wiped by dispose); the next use keys them again. */
+  release(): void {
+    this.enc?.dispose();
+    this.mac?.dispose();
+    this.enc = undefined;
+    this.mac = undefined;
+  }
+}
+
+/** Releases the SK contexts of both directions where they are lazy (keys restored from elsewhere may not be). */
+export function releaseSkContexts(keys: IkeSaKeys): void {
+  if (keys.out instanceof LazySkKeys) keys.out.release();
+  if (keys.in instanceof LazySkKeys) keys.in.release();
+}
+
+/**
+ * The IKE SA keys in one buffer, `SK_d | SK_pi | SK_pr | SK_ei | SK_ai | SK_er | SK_ar` (RFC 7296 2.14's keys in
+ * another order), read through views made on access: one allocation per SA instead of seven buffers and their
+ * typed-array objects (issue 17: 100k SAs in one process).
+ */
+class CompactIkeSaKeys implements IkeSaKeys {
+  readonly out: LazySkKeys;
+  readonly in: LazySkKeys;
+
+  constructor(
+    readonly prf: Prf,
+    private readonly material: Uint8Array,
+    private readonly p: number,
+    private readonly e: number,
+    a: number,
+    crypto: CryptoBackend,
+    set: TransformSet,
+    initiator: boolean,
+    private readonly exported: boolean,
+  ) {
+    const i2r = new LazySkKeys(crypto, set, material, 3 * p, e, a);
+    const r2i = new LazySkKeys(crypto, set, material, 3 * p + e + a, e, a);
+    this.out = initiator ? i2r : r2i;
+    this.in = initiator ? r2i : i2r;
+  }
+
+  get SK_d(): Uint8Array {
+    return this.material.subarray(0, this.p);
+  }
+
+  get SK_pi(): Uint8Array {
+    return this.material.subarray(this.p, 2 * this.p);
+  }
+
+  get SK_pr(): Uint8Array {
+    return this.material.subarray(2 * this.p, 3 * this.p);
+  }
+
+  get raw(): IkeSaKeys['raw'] {
+    if (!this.exported) return undefined;
+    const o = 3 * this.p;
+    const ea = (this.material.length - o) / 2;
+    const e = this.e;
+    return { SK_ei: this.material.subarray(o, o + e), SK_ai: this.material.subarray(o + e, o + ea), SK_er: this.material.subarray(o + ea, o + ea + e), SK_ar: this.material.subarray(o + ea + e, o + 2 * ea) };
+  }
 }
 
 /**
@@ -56,23 +149,20 @@ export function deriveIkeKeys(
   const SKEYSEED = args.rekey
     ? computeRekeySKEYSEED(args.rekey.prf, args.rekey.SK_d, args.gir, args.Ni, args.Nr)
     : computeSKEYSEED(prf, args.Ni, args.Nr, args.gir);
-  const k = deriveIkeSaKeys(prf, SKEYSEED, args.Ni, args.Nr, args.spiI, args.spiR, {
-    encrKey: encrKeymatBytes(set.encr, set.keyBits),
-    integKey: set.integ === undefined || set.integ === INTEG.NONE ? 0 : integKeyBytes(set.integ),
-    prfKey: prfKeyBytes(set.prf),
-  });
+  const e = encrKeymatBytes(set.encr, set.keyBits);
+  const a = set.integ === undefined || set.integ === INTEG.NONE ? 0 : integKeyBytes(set.integ);
+  const p = prfKeyBytes(set.prf);
+  const k = deriveIkeSaKeys(prf, SKEYSEED, args.Ni, args.Nr, args.spiI, args.spiR, { encrKey: e, integKey: a, prfKey: p });
   SKEYSEED.fill(0);
-  const i2r = skKeys(crypto, set, k.SK_ei, k.SK_ai);
-  const r2i = skKeys(crypto, set, k.SK_er, k.SK_ar);
-  return {
-    prf,
-    SK_d: k.SK_d,
-    SK_pi: k.SK_pi,
-    SK_pr: k.SK_pr,
-    out: args.initiator ? i2r : r2i,
-    in: args.initiator ? r2i : i2r,
-    ...(args.exportKeys ? { raw: { SK_ei: k.SK_ei, SK_er: k.SK_er, SK_ai: k.SK_ai, SK_ar: k.SK_ar } } : {}),
-  };
+  const parts = [k.SK_d, k.SK_pi, k.SK_pr, k.SK_ei, k.SK_ai, k.SK_er, k.SK_ar];
+  const material = new Uint8Array(3 * p + 2 * (e + a));
+  let off = 0;
+  for (const x of parts) {
+    material.set(x, off);
+    off += x.length;
+    x.fill(0);
+  }
+  return new CompactIkeSaKeys(prf, material, p, e, a, crypto, set, args.initiator, args.exportKeys === true);
 }
 
 export interface ChildKeys {
