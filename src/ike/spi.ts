@@ -22,17 +22,23 @@ export function newIkeSpi(random: RandomSource, inUse: (hex: string) => boolean)
   }
 }
 
-/** Inbound ESP SPIs in use, so no two CHILD SAs of this endpoint share one. */
+/**
+ * Inbound ESP SPIs in use, so no two CHILD SAs of this endpoint share one. The low byte counts up from one SA to the
+ * next (the other 24 bits are random): with worker threads, the kernel hands an SPI's ESP to worker (low byte mod
+ * workers) (src/daemon/workers/reuseport.ts, issue 17), so successive CHILD SAs land on successive workers.
+ */
 export class ChildSpiAllocator {
   private readonly inUse = new Set<number>();
+  private low = 0;
 
   constructor(private readonly random: RandomSource) {}
 
   allocate(): number {
     for (;;) {
-      const spi = u32(randomBytes(this.random, 4));
+      const spi = ((u32(randomBytes(this.random, 4)) & 0xffffff00) | this.low) >>> 0;
       if (spi > 255 && !this.inUse.has(spi)) {
         this.inUse.add(spi);
+        this.low = (this.low + 1) & 0xff;
         return spi;
       }
     }
