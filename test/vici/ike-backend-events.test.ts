@@ -153,6 +153,24 @@ describe('IkeViciBackend events and counters over the real IKE endpoint', () => 
     expect(Object.keys(t.events[1]!.msg)).toEqual(['gw']);
   });
 
+  it('raises ike-update as charon lays it out when the peer moved behind its NAT (RFC 7296 2.23)', async () => {
+    const t = setup();
+    const up = t.backend.initiate({ child: 'net', timeoutMs: 0, logLevel: 1, onLog: () => {}, signal: new AbortController().signal });
+    t.pump();
+    expect(await up).toEqual({ success: true });
+    t.events.length = 0;
+    // The endpoint's event for a NAT mapping change (endpoint followPeer, covered in test/ike/features.test.ts).
+    const { sa, children } = t.a.listSas()[0]!;
+    const moved = { ...sa, remote: { address: '198.51.100.9', port: 61234 } };
+    t.backend.onEvent({ type: 'ike-address-change', sa: moved, children });
+    expect(t.events.map((e) => e.name)).toEqual(['ike-update']);
+    const msg = t.events[0]!.msg;
+    // vici_query.c ike_update: the new endpoints first, then the IKE_SA under its name.
+    expect(Object.keys(msg)).toEqual(['local-host', 'local-port', 'remote-host', 'remote-port', 'gw']);
+    expect(msg).toMatchObject({ 'local-host': sa.local.address, 'local-port': sa.local.port, 'remote-host': '198.51.100.9', 'remote-port': 61234 });
+    expect(section(msg, 'gw')).toMatchObject({ state: 'ESTABLISHED', 'remote-host': '198.51.100.9', 'remote-port': 61234 });
+  });
+
   it('counts datagrams that are not IKE as invalid, globally', () => {
     const t = setup();
     t.backend.onIkeMessage('invalid', Uint8Array.of(1, 2, 3));

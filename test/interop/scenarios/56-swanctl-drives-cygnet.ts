@@ -205,10 +205,19 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   ctx.log(`swanctl --monitor-sa:\n${monitored}`);
   assert.match(monitored, new RegExp(`^cyg: #1, ESTABLISHED, IKEv2, ${ci.initiatorSpi}_i\\* ${ci.responderSpi}_r$`, 'm'), monitored);
   assert.match(monitored, new RegExp(`^cyg: #\\d+, \\w+, IKEv2, ${rekeyed.initiatorSpi}_i\\* ${rekeyed.responderSpi}_r$`, 'm'), 'the down event names the rekeyed IKE SA');
+  // Stable reqids (issue 13): the CHILD SA that came up and the one --terminate took down after a CHILD and an
+  // IKE rekey are different SAs (#1, then a later one) with the same reqid, as charon keeps it (RFC 7296 2.8).
+  const childLines = [...monitored.matchAll(/^\s+net: #(\d+), reqid (\d+), /gm)];
+  assert.ok(childLines.length >= 2, monitored);
+  assert.notEqual(childLines[0]![1], childLines.at(-1)![1], 'the CHILD SA taken down is the rekeyed one');
+  assert.equal(new Set(childLines.map((m) => m[2])).size, 1, `one reqid across the rekeys: ${monitored}`);
   const logged = await waitFor('swanctl --log to print the rekeys', async () => {
     const out = await logStream.output();
     return /IKE_SA cyg\[\d+\] established/.test(out) && /rekey/i.test(out) ? out : undefined;
   }, 3000, 100);
   assert.match(logged, /^\d\d\[IKE\] .*authentication of 'swan@cygnet\.test' with .* successful/m, 'swanctl --log shows the IKE log');
+  // Streamed while the SA was rekeyed: the new CHILD SA of the CHILD rekey and the IKE rekey's line.
+  assert.ok((logged.match(/^\d\d\[IKE\] .*CHILD_SA net\{\d+\} established/gm) ?? []).length >= 2, `swanctl --log shows both CHILD SAs: ${logged}`);
+  assert.match(logged, /^\d\d\[IKE\] .*IKE_SA cyg\[\d+\] rekeyed to \[\d+\]/m, 'swanctl --log shows the IKE rekey');
   assert.match(logged, /^\d\d\[CFG\] added vici connection: cyg|^\d\d\[CFG\] unloaded vici connection: rw/m, 'swanctl --log shows the vici configuration lines');
 }
