@@ -164,7 +164,7 @@ export interface LinuxTunOptions {
   multiQueue?: boolean;
   /**
    * Attach a queue to an existing multi-queue device `name` (implies multiQueue): its MTU (given as `mtu`) and link
-   * state are left as they are. The flags (offload) must match those the device was created with.
+   * state are left as they are. Give it the device's offload setting: the kernel does not check that per queue.
    */
   attach?: boolean;
 }
