@@ -11,6 +11,8 @@ export const ExchangeType = {
   INFORMATIONAL: 37,
   /** RFC 9242 */
   IKE_INTERMEDIATE: 43,
+  /** RFC 9370 2.2.4: additional key exchanges of a CREATE_CHILD_SA */
+  IKE_FOLLOWUP_KE: 44,
 } as const;
 export type ExchangeType = (typeof ExchangeType)[keyof typeof ExchangeType];
 
@@ -96,7 +98,7 @@ export const NotifyType = {
   INVALID_GROUP_ID: 45,
   /** RFC 6407 */
   AUTHORIZATION_FAILED: 46,
-  /** RFC 9242 */
+  /** RFC 9370 2.2.4 */
   STATE_NOT_FOUND: 47,
   // --- status types
   INITIAL_CONTACT: 16384,
@@ -170,6 +172,8 @@ export const NotifyType = {
   NO_PPK_AUTH: 16437,
   /** RFC 9242 */
   INTERMEDIATE_EXCHANGE_SUPPORTED: 16438,
+  /** RFC 9370 2.2.4: links IKE_FOLLOWUP_KE exchanges to their CREATE_CHILD_SA */
+  ADDITIONAL_KEY_EXCHANGE: 16441,
 } as const;
 
 /** Notify types below this value are errors (RFC 7296 3.10.1). */
