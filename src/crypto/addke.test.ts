@@ -4,6 +4,7 @@ import {
   ADDKE_NONE,
   AdditionalKeTransformType,
   additionalKeIndex,
+  additionalKeName,
   additionalKeType,
   additionalKeTypeName,
   isAdditionalKeType,
@@ -35,5 +36,13 @@ describe('RFC 9370 ADDKE transform types and IANA numbers', () => {
     expect(NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED).toBe(16438);
     expect(NotifyType.ADDITIONAL_KEY_EXCHANGE).toBe(16441);
     expect(NotifyType.STATE_NOT_FOUND).toBe(47);
+  });
+
+  it('names as in list-sas: KE1_ML_KEM_768, KE2_ML_KEM_1024, KE1_NONE', () => {
+    expect(additionalKeName(6, 36)).toBe('KE1_ML_KEM_768');
+    expect(additionalKeName(7, 37)).toBe('KE2_ML_KEM_1024');
+    expect(additionalKeName(6, 35)).toBe('KE1_ML_KEM_512');
+    expect(additionalKeName(6, 0)).toBe('KE1_NONE');
+    expect(additionalKeName(4, 36)).toBe('UNKNOWN_4_36');
   });
 });

@@ -4,6 +4,8 @@
  * ADDKE transform with ID 0 (NONE) makes that additional exchange optional (RFC 9370 2.2.1).
  * Kept apart from TransformType (types 1-5) so code that switches over the classic types stays exhaustive.
  */
+import { TransformType, transformName } from './transforms.js';
+
 export const AdditionalKeTransformType = {
   ADDKE1: 6,
   ADDKE2: 7,
@@ -37,4 +39,15 @@ export function additionalKeType(n: number): AdditionalKeTransformTypeId {
 export function additionalKeTypeName(type: number): string {
   const n = additionalKeIndex(type);
   return n === null ? `transform type ${type}` : `ADDKE${n}`;
+}
+
+/**
+ * strongSwan 6's name for a negotiated additional exchange in list-sas and logs: `KE1_ML_KEM_768`, `KE2_ML_KEM_1024`
+ * (the method's Transform Type 4 name after `KE<n>_`); ID 0 (NONE, RFC 9370 2.2.1) prints as `KE1_NONE`.
+ */
+export function additionalKeName(type: number, id: number): string {
+  const n = additionalKeIndex(type);
+  if (n === null) return `UNKNOWN_${type}_${id}`;
+  if (id === ADDKE_NONE) return `KE${n}_NONE`;
+  return `KE${n}_${transformName(TransformType.KE, id)}`;
 }
