@@ -8,6 +8,7 @@
 import type { Proposal as ConfiguredProposal } from '../crypto/proposals.js';
 import { ESN, INTEG, TransformType, findEncr, formatProposal, isAeadEncr, transformName, type TransformSet, type TransformTypeId } from '../crypto/transforms.js';
 import { ProtocolId, type Proposal as SaProposal, type Transform } from './codec/types.js';
+import { ADDKE_NONE, isAdditionalKeType } from '../crypto/addke.js';
 
 /** Expands configured proposals into SA payload proposals (numbered from 1). `stripKe` for IKE_AUTH CHILD SAs. */
 export function toSaProposals(
@@ -62,6 +63,21 @@ export interface Selection {
 const TYPES: readonly TransformTypeId[] = [1, 2, 3, 4, 5];
 
 /**
+ * RFC 7296 3.3.6: a proposal holding a Transform Type we do not understand is unacceptable. RFC 9370 ADDKE types
+ * (6-12) are not negotiated yet, so one is acceptable only when the peer also offers NONE (0) for it (2.2.1: the
+ * additional exchange is optional and NONE is what we pick); a required one (e.g. only ML-KEM-768) is refused.
+ */
+export function unacceptableTransformTypes(p: SaProposal): number[] {
+  const bad = new Set<number>();
+  for (const t of p.transforms) {
+    if ((TYPES as readonly number[]).includes(t.type)) continue;
+    if (isAdditionalKeType(t.type) && p.transforms.some((x) => x.type === t.type && x.id === ADDKE_NONE)) continue;
+    bad.add(t.type);
+  }
+  return [...bad];
+}
+
+/**
  * Chooses one transform per type. A type present on one side must be present on the other (so PFS only when both
  * want it), except: INTEG may be absent or NONE with an AEAD; KE is ignored when `stripKe` (IKE_AUTH, RFC 7296 1.2).
  * `preferOurs`: iterate our proposals first (responder); otherwise the peer's (initiator checking a response).
@@ -78,6 +94,7 @@ export function selectProposal(
   else for (const t of theirs) for (const o of ours) pairs.push([o, t]);
   for (const [o, t] of pairs) {
     if (t.protocol !== protocol) continue;
+    if (unacceptableTransformTypes(t).length > 0) continue;
     const chosen: Partial<Record<TransformTypeId, { id: number; keyLength?: number }>> = {};
     let okAll = true;
     for (const type of TYPES) {
