@@ -164,6 +164,7 @@ export function toIkeConnection(c: ConnectionConfig, certs?: CertResolver): IkeC
     children: [...c.children.values()].map(toIkeChild),
     encap: c.encap,
     fragmentation: c.fragmentation !== 'no',
+    mobike: c.mobike,
     fragmentSize: DEFAULT_FRAGMENT_SIZE,
     dpdDelayMs: c.dpd_delay,
     rekeyTimeMs: c.rekey_time,

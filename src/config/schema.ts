@@ -336,7 +336,7 @@ export const CONNECTION_KEYS: Readonly<Record<string, KeyInfo>> = {
   dpd_delay: yes,
   dpd_timeout: no(undefined, 'IKEv1 only; IKEv2 uses the retransmission timeouts'),
   encap: yes,
-  mobike: no(false),
+  mobike: yes,
   fragmentation: yes,
   keyingtries: yes,
   unique: yes,

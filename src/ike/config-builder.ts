@@ -63,6 +63,7 @@ export function connection(o: ConnectionOptions): IkeConnectionConfig {
     children: o.children ?? [],
     encap: o.encap ?? true,
     fragmentation: o.fragmentation ?? true,
+    mobike: o.mobike ?? true,
     fragmentSize: o.fragmentSize ?? 1280,
     dpdDelayMs: o.dpdDelayMs ?? 0,
     rekeyTimeMs,

@@ -102,6 +102,8 @@ export interface IkeConnectionConfig {
    * cygnet's ESP runs in userspace and can only ride UDP 4500, so this defaults to true.
    */
   readonly encap: boolean;
+  /** RFC 4555 MOBIKE: announce support in IKE_AUTH (swanctl `mobike`, default yes as strongSwan). */
+  readonly mobike?: boolean;
   /** RFC 7383 fragmentation: announce support. */
   readonly fragmentation: boolean;
   readonly fragmentSize: number;

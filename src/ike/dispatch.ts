@@ -13,7 +13,8 @@ import { respond } from './tasks/responders.js';
 import { describePayloads, exchangeName } from './format.js';
 import { type IkeSa } from './ike-sa.js';
 import { fragmentNumber, type Decoded } from './inbound.js';
-import { notify } from './payload-util.js';
+import { hasNotify, notify } from './payload-util.js';
+import { noteRequestAddresses } from './tasks/ike-mobike.js';
 
 export interface DispatchHost {
   readonly ctx: EndpointContext;
@@ -92,7 +93,10 @@ export function handleRequest(h: DispatchHost, sa: IkeSa, data: Uint8Array, head
   }
   const decoded = d.payloads;
   sa.lastInbound = now;
-  if (sa.encapsulated && sa.state === 'ESTABLISHED' && (remote.port !== sa.remote.port || remote.address !== sa.remote.address)) h.followPeer(sa, remote);
+  noteRequestAddresses(sa, local, remote);
+  // RFC 4555 3.6: an address update moves the SA itself (ike-mobike.ts); other requests follow 2.23.
+  const update = hasNotify(decoded, NotifyType.UPDATE_SA_ADDRESSES);
+  if (!update && sa.encapsulated && sa.state === 'ESTABLISHED' && (remote.port !== sa.remote.port || remote.address !== sa.remote.address)) h.followPeer(sa, remote);
   if (marker && !sa.encapsulated) {
     // The initiator moved to the NAT-T port (RFC 7296 2.23): answer from there, with the marker.
     sa.local = local;

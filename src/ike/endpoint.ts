@@ -36,6 +36,7 @@ import { answerMajorVersion, retransmitDue, sendRequest, sendResponse, type Outb
 import { handleRequest, handleResponse, type DispatchHost } from './dispatch.js';
 import { afterDown, reauthenticate, uniqueConfigs, type StartIke } from './restart.js';
 import { InboundDecoder } from './inbound.js';
+import { mobikeActive, MobikeUpdateTask } from './tasks/ike-mobike.js';
 import { IllegalTransitionError, STRICT_TRANSITIONS_DEFAULT, transition } from './sa-state.js';
 import { compactSa } from './sa-compact.js';
 
@@ -339,6 +340,18 @@ export class IkeEndpoint implements EndpointContext {
     if (!f) return;
     // Only moves the DPD deadline later: the armed (earlier) deadline just wakes us up to find nothing due.
     f.sa.lastInbound = Math.max(f.sa.lastInbound, now);
+  }
+
+  /**
+   * MOBIKE (RFC 4555 3.5, tasks/ike-mobike.ts): IKE SA `id` moves to local address `local` (same port), telling
+   * the responder with UPDATE_SA_ADDRESSES. False when there is no such SA or MOBIKE was not negotiated on it.
+   */
+  mobikeUpdate(id: number, local: string, now: number): boolean {
+    return this.command(this.findById(id), (sa) => {
+      if (!sa.initiator || !mobikeActive(sa)) return false;
+      this.queueTask(sa, new MobikeUpdateTask(this, sa, { address: local, port: sa.local.port }), now);
+      return true;
+    });
   }
 
   /** Sends an empty INFORMATIONAL (liveness check, RFC 7296 2.4). */

@@ -949,7 +949,7 @@ describe('transport mode (RFC 7296 1.3.1)', () => {
     p.sim.runUntil(() => p.a.events.some((e) => e.type === 'child-install') && p.b.events.some((e) => e.type === 'child-install'), { maxTime: 60_000 });
     expect(t.done).toBe(true);
     //                  <--  HDR, SK {IDr, AUTH, SAr2, TSi, TSr}   (no N(USE_TRANSPORT_MODE): tunnel mode)
-    expect(p.a.logs.find((l) => l.includes('received IKE_AUTH response'))).toMatch(/\[ IDr AUTH SA TSi TSr \]/);
+    expect(p.a.logs.find((l) => l.includes('received IKE_AUTH response'))).toMatch(/\[ IDr AUTH SA TSi TSr N\(MOBIKE_SUP\) \]/);
     expect(p.b.logs.some((l) => /peer requested transport mode for .*only tunnel mode is supported, answering in tunnel mode/.test(l))).toBe(true);
     const installed = p.b.events.find((e) => e.type === 'child-install');
     expect(installed && installed.type === 'child-install' && installed.child.mode).toBe('tunnel');

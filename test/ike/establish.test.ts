@@ -79,11 +79,11 @@ describe('IKE_SA_INIT + IKE_AUTH (PSK) between two cygnet endpoints', () => {
     const sent = (s: Side) => s.logs.filter((l) => l.includes('sending')).map((l) => l.replace(/^\[[^\]]*\] /, ''));
     expect(sent(a)).toEqual([
       'sending IKE_SA_INIT request 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(HASH_ALG) ]',
-      'sending IKE_AUTH request 1 [ IDi N(INIT_CONTACT) IDr AUTH SA TSi TSr ]',
+      'sending IKE_AUTH request 1 [ IDi N(INIT_CONTACT) N(MOBIKE_SUP) IDr AUTH SA TSi TSr ]',
     ]);
     expect(sent(b)).toEqual([
       'sending IKE_SA_INIT response 0 [ SA KE No N(NATD_S_IP) N(NATD_D_IP) N(FRAG_SUP) N(HASH_ALG) ]',
-      'sending IKE_AUTH response 1 [ IDr AUTH SA TSi TSr ]',
+      'sending IKE_AUTH response 1 [ IDr AUTH SA TSi TSr N(MOBIKE_SUP) ]',
     ]);
   });
 

@@ -47,7 +47,7 @@ describe('IKE_AUTH with EAP (RFC 7296 2.16)', () => {
     const ok = await runAsync(p.sim, () => of(p.a, 'child-install').length === 1 && of(p.b, 'child-install').length === 1);
     if (!ok) console.log(`A:\n${p.a.logs.join('\n')}\nB:\n${p.b.logs.join('\n')}`);
     expect(ok).toBe(true);
-    expect(p.a.logs.some((l) => l.includes('sending IKE_AUTH request 1 [ IDi N(INIT_CONTACT) IDr SA TSi TSr ]'))).toBe(true);
+    expect(p.a.logs.some((l) => l.includes('sending IKE_AUTH request 1 [ IDi N(INIT_CONTACT) N(MOBIKE_SUP) IDr SA TSi TSr ]'))).toBe(true);
     expect(p.b.logs.some((l) => /sending IKE_AUTH response 1 \[ IDr AUTH EAP \]/.test(l))).toBe(true);
     expect(p.b.logs.some((l) => l.includes("EAP method EAP-mschapv2 succeeded for 'carol@example', MSK established"))).toBe(true);
     expect(p.a.logs.some((l) => l.includes('EAP MSK successful'))).toBe(true);
@@ -55,7 +55,7 @@ describe('IKE_AUTH with EAP (RFC 7296 2.16)', () => {
     expect(of(p.a, 'ike-up')).toHaveLength(1);
     expect(of(p.b, 'ike-up')).toHaveLength(1);
     // The last exchange: AUTH --> <-- AUTH, SA, TSi, TSr.
-    expect(p.b.logs.some((l) => /sending IKE_AUTH response \d+ \[ AUTH SA TSi TSr \]/.test(l))).toBe(true);
+    expect(p.b.logs.some((l) => /sending IKE_AUTH response \d+ \[ AUTH SA TSi TSr N\(MOBIKE_SUP\) \]/.test(l))).toBe(true);
   });
 
   it('the gateway asks for the EAP identity (eap_id = %any) and finds the user by it', async () => {
@@ -144,7 +144,7 @@ describe('two authentication rounds (RFC 4739): a pre-shared key, then EAP-MSCHA
     expect(p.b.logs.some((l) => /sending IKE_AUTH response 1 \[ IDr AUTH \]/.test(l))).toBe(true);
     expect(p.a.logs.some((l) => /sending IKE_AUTH request 2 \[ IDi \]/.test(l))).toBe(true);
     expect(p.b.logs.some((l) => l.includes("authentication of 'carol-user' with EAP MSK successful"))).toBe(true);
-    expect(p.b.logs.some((l) => /sending IKE_AUTH response \d+ \[ AUTH SA TSi TSr \]/.test(l))).toBe(true);
+    expect(p.b.logs.some((l) => /sending IKE_AUTH response \d+ \[ AUTH SA TSi TSr N\(MOBIKE_SUP\) \]/.test(l))).toBe(true);
   });
 
   it('the second round fails: AUTHENTICATION_FAILED, nothing left', async () => {

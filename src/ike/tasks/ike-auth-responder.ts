@@ -24,6 +24,7 @@ import { DeleteIkeTask } from './ike-delete.js';
 import { fmt } from '../format.js';
 import { buildEapAuth, buildOurAuth, checkEapAuth, checkPeerAuth } from '../auth-methods.js';
 import type { EapStep } from '../../eap/index.js';
+import { mobikeSupported } from './ike-mobike.js';
 import { eapFailureMessage, established, idPayload, localIdentity, reportRemoteNat, toIdentity } from './ike-auth-common.js';
 
 export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readonly Payload[], messageId: number, now: number): void {
@@ -175,6 +176,7 @@ function finishResponder(
     }
     resp.push(...child.payloads);
   }
+  resp.push(...mobikeSupported(sa, conn, req));
   ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, resp);
 }
 

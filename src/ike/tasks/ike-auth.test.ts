@@ -12,13 +12,13 @@ describe('IKE_AUTH task', () => {
     const p = upPair();
     // An IKE_AUTH request built again on the SA shows the payload order.
     const built = new IkeAuthTask(p.a.ep, requireKeyed(p.saA, 'test'), p.saA.conn?.children[0]).build();
-    expect(built?.map((x) => x.type)).toEqual([PayloadType.IDi, PayloadType.NOTIFY, PayloadType.IDr, PayloadType.AUTH, PayloadType.SA, PayloadType.TSi, PayloadType.TSr]);
-    expect(p.a.logs.find((l) => l.includes('sending IKE_AUTH request'))).toContain('[ IDi N(INIT_CONTACT) IDr AUTH SA TSi TSr ]');
+    expect(built?.map((x) => x.type)).toEqual([PayloadType.IDi, PayloadType.NOTIFY, PayloadType.NOTIFY, PayloadType.IDr, PayloadType.AUTH, PayloadType.SA, PayloadType.TSi, PayloadType.TSr]);
+    expect(p.a.logs.find((l) => l.includes('sending IKE_AUTH request'))).toContain('[ IDi N(INIT_CONTACT) N(MOBIKE_SUP) IDr AUTH SA TSi TSr ]');
   });
 
   it('responder role: IDr, AUTH, SA, TSi, TSr; both sides establish and install the CHILD SA', () => {
     const p = upPair();
-    expect(p.b.logs.find((l) => l.includes('sending IKE_AUTH response'))).toContain('[ IDr AUTH SA TSi TSr ]');
+    expect(p.b.logs.find((l) => l.includes('sending IKE_AUTH response'))).toContain('[ IDr AUTH SA TSi TSr N(MOBIKE_SUP) ]');
     expect(of(p.b, 'ike-up')).toHaveLength(1);
   });
 

@@ -26,6 +26,7 @@ import { fmt } from '../format.js';
 import { buildEapAuth, buildOurAuth, checkEapAuth, checkPeerAuth } from '../auth-methods.js';
 import type { EapPeerSession } from '../../eap/index.js';
 import { certreqPayload } from '../auth-pubkey.js';
+import { mobikeSupported, notePeerMobike } from './ike-mobike.js';
 import { eapFailureMessage, established, idPayload, localIdentity, reportRemoteNat, toIdentity } from './ike-auth-common.js';
 
 // ---------------------------------------------------------------------------------------------- initiator
@@ -75,6 +76,7 @@ export class IkeAuthTask implements Task {
     // RFC 7296 2.4: INITIAL_CONTACT when we hold no other IKE SA with this peer identity.
     const others = [...ctx.establishedWith(conn.name)].some((o) => o !== sa);
     if (!others) payloads.push(notify(NotifyType.INITIAL_CONTACT));
+    payloads.push(...mobikeSupported(sa, conn));
     if (ours) payloads.push(...ours.certs);
     const certreq = certreqPayload(ctx.credentials, conn);
     if (certreq) payloads.push(certreq);
@@ -114,6 +116,7 @@ export class IkeAuthTask implements Task {
   process(_h: unknown, payloads: readonly Payload[], now: number): TaskStatus {
     const { ctx, sa } = this;
     const conn = connOf(sa, 'IkeAuthTask.process');
+    notePeerMobike(sa, payloads);
     if (hasNotify(payloads, NotifyType.AUTHENTICATION_FAILED) && this.eap?.failure === undefined) {
       const what = conn.local.method === 'eap'
         ? `the EAP server refused us (EAP-${this.eap?.method ?? conn.local.eap?.methods.join('/') ?? 'method'} as '${this.eap?.identity ?? formatIdentity(sa.localId)}': check the user name and password or certificate)`

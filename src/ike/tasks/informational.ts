@@ -5,14 +5,20 @@
 import { ExchangeType, NotifyType, PayloadType, ProtocolId, type DeletePayload, type Payload } from '../codec/types.js';
 import type { EndpointContext } from '../context.js';
 import type { IkeSa } from '../ike-sa.js';
-import { errorNotify, notifyName } from '../payload-util.js';
+import { errorNotify, hasNotify, notifyName } from '../payload-util.js';
 import { respondDeleteChild } from './child-delete.js';
 import { respondDeleteIke } from './ike-delete.js';
+import { requestAddresses, respondUpdateSaAddresses } from './ike-mobike.js';
 
 export function respondInformational(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, _now: number): void {
   const deletes = req.filter((p): p is DeletePayload => p.type === PayloadType.DELETE);
   if (deletes.some((d) => d.protocol === ProtocolId.IKE)) {
     respondDeleteIke(ctx, sa, messageId);
+    return;
+  }
+  // RFC 4555 3.6: an address update (MOBIKE) is answered by ike-mobike.ts.
+  if (hasNotify(req, NotifyType.UPDATE_SA_ADDRESSES)) {
+    respondUpdateSaAddresses(ctx, sa, req, messageId, requestAddresses(sa));
     return;
   }
   const resp: Payload[] = [];

@@ -21,7 +21,8 @@ export type TaskKind =
   | 'IKE_DELETE'
   | 'IKE_DPD'
   | 'IKE_NOTIFY'
-  | 'IKE_REAUTH';
+  | 'IKE_REAUTH'
+  | 'IKE_MOBIKE';
 
 /**
  * `process`'s answer: the task is finished; or needs another request of the same exchange, built at once ('more');

@@ -1,0 +1,165 @@
+/**
+ * IKE_MOBIKE (RFC 4555) in the simulator: the initiator moves to another address (a roaming laptop), behind a NAT
+ * or not, and the responder follows with the same IKE SA and CHILD SPIs; an unanswered update leaves the SA
+ * waiting; a retransmitted update is answered once; `mobike = no` is respected.
+ */
+import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../crypto/random.js';
+import { createProvider } from '../../crypto/provider.js';
+import { SimNetwork, Simulation } from '../../sim/index.js';
+import { child, connection, pskCredentials } from '../config-builder.js';
+import { IkeEndpoint } from '../endpoint.js';
+import type { IkeEvent } from '../events.js';
+
+const crypto = createProvider();
+const MARKER = new Uint8Array(4);
+const psk = pskCredentials([{ ids: [], secret: 'mobike' }]);
+
+interface Host {
+  ep: IkeEndpoint;
+  events: IkeEvent[];
+  logs: string[];
+  /** Brings an address up on this host (binds 500 and 4500). */
+  up(address: string): void;
+  down(address: string): void;
+}
+
+/** A host with several addresses: datagrams leave from the local address the endpoint chose (unlike hostIkeNode). */
+function host(sim: Simulation, net: SimNetwork, ep: IkeEndpoint, addresses: string[]): Host {
+  const h: Host = { ep, events: [], logs: [], up: () => {}, down: () => {} };
+  const unbind = new Map<string, (() => void)[]>();
+  h.up = (address) => {
+    unbind.set(
+      address,
+      [500, 4500].map((port) =>
+        net.bind({ address, port }, (d, now) => {
+          let bytes = d.bytes;
+          if (port === 4500) {
+            if (bytes.length < 4 || bytes.subarray(0, 4).some((b) => b !== 0)) return;
+            bytes = bytes.subarray(4);
+          }
+          ep.receive(bytes, d.to, d.from, now);
+        }),
+      ),
+    );
+  };
+  h.down = (address) => {
+    for (const u of unbind.get(address) ?? []) u();
+    unbind.delete(address);
+  };
+  for (const a of addresses) h.up(a);
+  sim.add({
+    nextTimeout: () => ep.nextTimeout(),
+    handleTimeout: (now) => ep.handleTimeout(now),
+    flush: (now) => {
+      for (let t = ep.pollTransmit(); t; t = ep.pollTransmit()) {
+        // A source address that is gone cannot send (the kernel refuses).
+        if (!unbind.has(t.local.address)) continue;
+        const data = t.nonEspMarker ? new Uint8Array([...MARKER, ...t.data]) : t.data;
+        net.send(t.local, t.remote, data, now);
+      }
+      for (let e = ep.pollEvent(); e; e = ep.pollEvent()) {
+        if (e.type === 'log') h.logs.push(e.message);
+        else h.events.push(e);
+      }
+    },
+  });
+  return h;
+}
+
+function setup(o: { mobikeA?: boolean; mobikeB?: boolean; natA?: boolean; natB?: boolean } = {}) {
+  const net = new SimNetwork({ random: seededRandom(11), impairment: { delay: 5 } });
+  const sim = new Simulation({ network: net });
+  const settings = { retransmit: { timeoutMs: 1000, base: 1.8, tries: 3, limitMs: 0, jitterPercent: 0 } };
+  // B (responder) at 203.0.113.2, or behind a NAT at 10.9.0.2 with a public 203.0.113.2 (a port forward is not
+  // modelled: the responder behind NAT is reached at its inside address through an endpoint-independent NAT).
+  const bAddr = '203.0.113.2';
+  const a = connection({ name: 'road', ...(o.mobikeA === false ? { mobike: false } : {}), remoteAddrs: [bAddr], children: [child('net', { localTs: ['10.1.0.0/16'], remoteTs: ['10.2.0.0/16'] })] });
+  const b = connection({ name: 'gw', ...(o.mobikeB === false ? { mobike: false } : {}), children: [child('net', { localTs: ['10.2.0.0/16'], remoteTs: ['10.1.0.0/16'] })] });
+  const epA = new IkeEndpoint({ connections: [a], credentials: psk, crypto, random: seededRandom(1), settings });
+  const epB = new IkeEndpoint({ connections: [b], credentials: psk, crypto, random: seededRandom(2), settings });
+  const A = host(sim, net, epA, ['192.0.2.10', '198.51.100.10', '10.0.0.5']);
+  const B = host(sim, net, epB, [bAddr]);
+  if (o.natA) net.addNat('home', { publicAddress: '192.0.2.99', inside: ['10.0.0.5'] });
+  const from = o.natA ? '10.0.0.5' : '192.0.2.10';
+  epA.initiate('road', 0, { local: { address: from, port: 500 }, remote: { address: bAddr, port: 500 } });
+  const up = () => A.events.some((e) => e.type === 'child-install') && B.events.some((e) => e.type === 'child-install');
+  expect(sim.runUntil(up, { maxTime: 30_000 }).ok).toBe(true);
+  return { net, sim, A, B };
+}
+
+const only = <T,>(xs: readonly T[]): T => {
+  expect(xs).toHaveLength(1);
+  return xs[0] as T;
+};
+const spis = (h: Host) => h.ep.listSas().map(({ sa, children }) => ({ spiI: Buffer.from(sa.spiI).toString('hex'), spiR: Buffer.from(sa.spiR).toString('hex'), children: children.map((c) => [c.spiIn, c.spiOut]) }));
+const moves = (h: Host) => h.events.filter((e): e is Extract<IkeEvent, { type: 'ike-address-change' }> => e.type === 'ike-address-change');
+
+describe('MOBIKE (RFC 4555)', () => {
+  it('negotiates MOBIKE_SUPPORTED in IKE_AUTH, and the responder follows a roaming initiator (same SPIs)', () => {
+    const { sim, A, B } = setup();
+    const before = { a: spis(A), b: spis(B) };
+    const id = only(A.ep.listSas()).sa.id;
+    // The laptop leaves 192.0.2.10 for 198.51.100.10 (Wi-Fi to LTE).
+    A.down('192.0.2.10');
+    expect(A.ep.mobikeUpdate(id, '198.51.100.10', sim.now)).toBe(true);
+    expect(sim.runUntil(() => moves(B).length > 0 && moves(A).length > 0, { maxTime: 10_000 }).ok).toBe(true);
+    const atB = only(B.ep.listSas()).sa;
+    expect(atB.remote.address).toBe('198.51.100.10');
+    expect(only(A.ep.listSas()).sa.local.address).toBe('198.51.100.10');
+    // ESP endpoints follow without rekeying: the event carries the CHILD SAs with the new peer address.
+    const ev = moves(B).at(-1);
+    expect(ev?.children.map((c) => c.remote.address)).toEqual(['198.51.100.10']);
+    expect({ a: spis(A), b: spis(B) }).toEqual(before);
+    expect(B.logs.some((l) => /IKE_SA gw\[\d+\] moved from 203\.0\.113\.2\[4500\]-192\.0\.2\.10\[4500\] to 203\.0\.113\.2\[4500\]-198\.51\.100\.10\[4500\]/.test(l))).toBe(true);
+    // The SA still works from the new address: a liveness check is answered.
+    expect(A.ep.checkLiveness(id, sim.now)).toBe(true);
+    expect(sim.runUntil(() => A.logs.some((l) => l.includes('liveness check answered')), { maxTime: 10_000 }).ok).toBe(true);
+  });
+
+  it('behind a NAT: the initiator moves out of it and the responder updates its NAT state', () => {
+    const { sim, A, B } = setup({ natA: true });
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('192.0.2.99');
+    const id = only(A.ep.listSas()).sa.id;
+    A.down('10.0.0.5');
+    A.ep.mobikeUpdate(id, '192.0.2.10', sim.now);
+    expect(sim.runUntil(() => moves(B).length > 0, { maxTime: 10_000 }).ok).toBe(true);
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('192.0.2.10');
+  });
+
+  it('an uplink that goes down: the update is unanswered and the SA waits; when an address comes back it moves', () => {
+    const { sim, A, B, net } = setup();
+    const id = only(A.ep.listSas()).sa.id;
+    A.down('192.0.2.10');
+    // The other uplink is down at the same time: nothing gets through.
+    const rule = net.dropIf((p) => p.from.address === '198.51.100.10');
+    A.ep.mobikeUpdate(id, '198.51.100.10', sim.now);
+    expect(sim.runUntil(() => A.logs.some((l) => l.includes('unanswered: waiting for another local address')), { maxTime: 30_000 }).ok).toBe(true);
+    expect(A.ep.listSas()).toHaveLength(1);
+    // The uplink comes back: the update is sent again and goes through.
+    rule.remove();
+    A.ep.mobikeUpdate(id, '198.51.100.10', sim.now);
+    expect(sim.runUntil(() => moves(B).length > 0, { maxTime: 10_000 }).ok).toBe(true);
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('198.51.100.10');
+  });
+
+  it('retransmission during an address update: the lost response is resent and the SA moves once', () => {
+    const { sim, A, B, net } = setup();
+    const id = only(A.ep.listSas()).sa.id;
+    // The first response to the update is lost: A retransmits; B answers from its cache.
+    const rule = net.dropNth((p) => p.from.address === '203.0.113.2' && p.to.address === '198.51.100.10', 1);
+    A.down('192.0.2.10');
+    A.ep.mobikeUpdate(id, '198.51.100.10', sim.now);
+    expect(sim.runUntil(() => moves(A).length > 0, { maxTime: 10_000 }).ok).toBe(true);
+    expect(rule.dropped).toBe(1);
+    expect(B.logs.some((l) => l.includes('received retransmit of request'))).toBe(true);
+    expect(moves(B)).toHaveLength(1);
+  });
+
+  it('mobike = no on either side: no MOBIKE_SUPPORTED exchange, no update possible', () => {
+    for (const o of [{ mobikeA: false }, { mobikeB: false }]) {
+      const { sim, A } = setup(o);
+      expect(A.ep.mobikeUpdate(only(A.ep.listSas()).sa.id, '198.51.100.10', sim.now)).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,198 @@
+/**
+ * IKE_MOBIKE (RFC 4555): an IKE SA and its CHILD SAs move to other addresses without rekeying.
+ *
+ * Negotiation (3.1): both sides send N(MOBIKE_SUPPORTED) in IKE_AUTH (`mobike = yes`, strongSwan's default);
+ * `mobike = no` sends none and the SA never moves this way. Once both did, the initiator alone decides which
+ * addresses are used (3.5) and tells the responder in an INFORMATIONAL exchange sent from the new address:
+ *
+ *   HDR, SK { N(UPDATE_SA_ADDRESSES), N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP),
+ *             [N(COOKIE2)], [N(NO_ADDITIONAL_ADDRESSES)] }  -->
+ *                       <--  HDR, SK { N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP), [N(COOKIE2)] }
+ *
+ * The responder (3.6) takes the addresses the authenticated request came from and to, re-evaluates NAT (3.5),
+ * moves the CHILD SAs' ESP endpoints (an 'ike-address-change' event), and echoes COOKIE2 (3.7) so the initiator
+ * knows the answer is for this request. Old updates cannot be applied late: requests are taken in message-ID
+ * order only (RFC 7296 2.3; a retransmission gets the cached response and changes nothing).
+ *
+ * MOBIKE state lives beside the SA (a WeakMap) rather than on IkeSa, so this extension stays in its own file.
+ */
+import { ExchangeType, NotifyType, type Payload } from '../codec/types.js';
+import { randomBytes } from '../../crypto/random.js';
+import type { Address, IkeConnectionConfig } from '../config.js';
+import type { EndpointContext } from '../context.js';
+import { fmt } from '../format.js';
+import type { IkeSa } from '../ike-sa.js';
+import { evaluateNatDetection, natDetectionHash } from '../natd.js';
+import { hasNotify, notifies, notify } from '../payload-util.js';
+import type { Task, TaskStatus } from './task.js';
+
+interface MobikeState {
+  /** We announced MOBIKE_SUPPORTED / the peer did (RFC 4555 3.1). */
+  ours: boolean;
+  peer: boolean;
+  /** Initiator: our address is gone and no other one works yet; an update is sent when one appears (3.5). */
+  stale: boolean;
+}
+
+const state = new WeakMap<IkeSa, MobikeState>();
+/** The addresses of the request being answered (dispatch.ts notes them): where an update came from (3.6). */
+const lastRequest = new WeakMap<IkeSa, { local: Address; remote: Address }>();
+
+export function noteRequestAddresses(sa: IkeSa, local: Address, remote: Address): void {
+  lastRequest.set(sa, { local, remote });
+}
+
+export function requestAddresses(sa: IkeSa): { local: Address; remote: Address } | undefined {
+  return lastRequest.get(sa);
+}
+
+function stateOf(sa: IkeSa): MobikeState {
+  let s = state.get(sa);
+  if (!s) {
+    s = { ours: false, peer: false, stale: false };
+    state.set(sa, s);
+  }
+  return s;
+}
+
+/** `mobike` of a connection: strongSwan's default is yes. */
+export function mobikeEnabled(conn: IkeConnectionConfig | undefined): boolean {
+  return conn !== undefined && (conn as { mobike?: boolean }).mobike !== false;
+}
+
+/** Both sides announced MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 3.1). */
+export function mobikeActive(sa: IkeSa): boolean {
+  const s = state.get(sa);
+  return s !== undefined && s.ours && s.peer;
+}
+
+/** Initiator, waiting for an address after losing its own (RFC 4555 3.5). */
+export function mobikeStale(sa: IkeSa): boolean {
+  return state.get(sa)?.stale === true;
+}
+
+/**
+ * IKE_AUTH, initiator request: N(MOBIKE_SUPPORTED) when the connection allows it (RFC 4555 3.1). Responder:
+ * only in answer to a peer that announced it (`peerPayloads`), as strongSwan does.
+ */
+export function mobikeSupported(sa: IkeSa, conn: IkeConnectionConfig, peerPayloads?: readonly Payload[]): Payload[] {
+  if (peerPayloads) notePeerMobike(sa, peerPayloads);
+  if (!mobikeEnabled(conn)) return [];
+  if (peerPayloads && !stateOf(sa).peer) return [];
+  stateOf(sa).ours = true;
+  return [notify(NotifyType.MOBIKE_SUPPORTED)];
+}
+
+/** IKE_AUTH: the peer's N(MOBIKE_SUPPORTED), in any of its messages (RFC 4555 3.1). */
+export function notePeerMobike(sa: IkeSa, payloads: readonly Payload[]): void {
+  if (hasNotify(payloads, NotifyType.MOBIKE_SUPPORTED)) stateOf(sa).peer = true;
+}
+
+function natdNotifies(ctx: EndpointContext, sa: IkeSa): Payload[] {
+  return [
+    notify(NotifyType.NAT_DETECTION_SOURCE_IP, natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, sa.local)),
+    notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, sa.remote)),
+  ];
+}
+
+/** NAT state from the peer's NAT_DETECTION_* (RFC 4555 3.5), against the addresses the SA uses now. */
+function applyNat(ctx: EndpointContext, sa: IkeSa, payloads: readonly Payload[]): void {
+  const source = notifies(payloads, NotifyType.NAT_DETECTION_SOURCE_IP).map((n) => n.data);
+  const destination = notifies(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP).map((n) => n.data);
+  if (source.length === 0 && destination.length === 0) return;
+  const r = evaluateNatDetection(ctx.crypto, sa.spiI, sa.spiR, { source, destination }, sa.local, sa.remote);
+  const encap = sa.conn?.encap === true;
+  if (r.localBehindNat !== sa.natLocalReal) ctx.log('ike', 1, sa, r.localBehindNat ? 'local host is behind NAT now, sending keep alives' : 'local host is no longer behind NAT');
+  sa.natLocal = r.localBehindNat || encap;
+  sa.natLocalReal = r.localBehindNat;
+  sa.natRemote = r.remoteBehindNat;
+}
+
+/** The SA moved: logged as strongSwan does and reported so the ESP SAs follow (their UDP encapsulation, 3.6). */
+export function moved(ctx: EndpointContext, sa: IkeSa, from: { local: Address; remote: Address }): void {
+  const same = (a: Address, b: Address): boolean => a.address === b.address && a.port === b.port;
+  if (same(from.local, sa.local) && same(from.remote, sa.remote)) return;
+  ctx.log('ike', 0, sa, `IKE_SA ${sa.name}[${sa.id}] moved from ${fmt(from.local)}-${fmt(from.remote)} to ${fmt(sa.local)}-${fmt(sa.remote)}`);
+  ctx.emit({ type: 'ike-address-change', sa: sa.info(), children: sa.children.map((c) => sa.childInfo(c)) });
+}
+
+/**
+ * Initiator (RFC 4555 3.5): our address changed to `local` (or the path changed): the request goes from there,
+ * and its retransmissions too, so a path that works carries it. Answered: NAT state and ESP endpoints follow.
+ */
+export class MobikeUpdateTask implements Task {
+  readonly kind = 'IKE_MOBIKE';
+  readonly exchange = ExchangeType.INFORMATIONAL;
+  private cookie2: Uint8Array | undefined;
+  private from: { local: Address; remote: Address } | undefined;
+  /** The message ID our request goes with (outbound.ts numbers it right after build). */
+  private messageId = -1;
+
+  constructor(
+    private readonly ctx: EndpointContext,
+    private readonly sa: IkeSa,
+    private readonly local: Address,
+  ) {}
+
+  build(): Payload[] | undefined {
+    const { ctx, sa } = this;
+    if (sa.state !== 'ESTABLISHED' || !mobikeActive(sa)) return undefined;
+    this.from = { local: sa.local, remote: sa.remote };
+    this.messageId = sa.nextRequestId;
+    sa.local = this.local;
+    stateOf(sa).stale = false;
+    // RFC 4555 3.7: COOKIE2 ties the answer to this request (a return routability check of the new path).
+    this.cookie2 = randomBytes(ctx.random, 16);
+    ctx.log('ike', 1, sa, `sending address update from ${fmt(sa.local)} to ${fmt(sa.remote)} (RFC 4555 UPDATE_SA_ADDRESSES)`);
+    // 3.4/3.6: one address in use and no others to offer: NO_ADDITIONAL_ADDRESSES.
+    return [notify(NotifyType.UPDATE_SA_ADDRESSES), ...natdNotifies(ctx, sa), notify(NotifyType.COOKIE2, this.cookie2), notify(NotifyType.NO_ADDITIONAL_ADDRESSES)];
+  }
+
+  process(_h: unknown, payloads: readonly Payload[]): TaskStatus {
+    const { ctx, sa } = this;
+    const echoed = notifies(payloads, NotifyType.COOKIE2)[0]?.data;
+    const cookie = this.cookie2;
+    if (cookie && (!echoed || echoed.length !== cookie.length || !echoed.every((b, i) => b === cookie[i]))) {
+      // RFC 4555 3.7: a response without our COOKIE2 is not proof the peer saw this request.
+      ctx.log('ike', 1, sa, 'address update answered without our COOKIE2 (RFC 4555 3.7): update not confirmed');
+      return 'done';
+    }
+    applyNat(ctx, sa, payloads);
+    if (sa.natLocal || sa.natRemote) sa.encapsulated = true;
+    if (this.from) moved(ctx, sa, this.from);
+    return 'done';
+  }
+
+  timeout(): void {
+    // RFC 4555 3.5: the new path does not work either; keep the SA and wait for another address.
+    const { ctx, sa } = this;
+    stateOf(sa).stale = true;
+    // The responder never answered this request, so it still expects its message ID (RFC 7296 2.3): the next
+    // update reuses it. Had it processed the request and only the answer been lost, it answers the next one from
+    // its cache, with the old COOKIE2: reported unconfirmed, and the SA stays in step.
+    if (sa.nextRequestId === this.messageId + 1) sa.nextRequestId = this.messageId;
+    ctx.log('ike', 1, sa, `address update from ${fmt(sa.local)} unanswered: waiting for another local address (RFC 4555 3.5)`);
+  }
+}
+
+/**
+ * Responder (RFC 4555 3.6): an authenticated N(UPDATE_SA_ADDRESSES) from `from` to `to`: the SA's addresses are
+ * those of the request, NAT state re-evaluated from its NAT_DETECTION_*, ESP endpoints follow; COOKIE2 echoed.
+ * Without MOBIKE negotiated the notify is ignored (the SA stays where it is) and the request answered empty.
+ */
+export function respondUpdateSaAddresses(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, at: { local: Address; remote: Address } | undefined): void {
+  const cookie2 = notifies(req, NotifyType.COOKIE2)[0]?.data;
+  const echo = cookie2 ? [notify(NotifyType.COOKIE2, cookie2)] : [];
+  if (!mobikeActive(sa) || sa.initiator || !at) {
+    ctx.log('ike', 1, sa, `ignoring UPDATE_SA_ADDRESSES: ${sa.initiator ? 'only the initiator moves an IKE SA (RFC 4555 3.5)' : 'MOBIKE was not negotiated (RFC 4555 3.1)'}`);
+    ctx.sendResponse(sa, ExchangeType.INFORMATIONAL, messageId, echo);
+    return;
+  }
+  const from = { local: sa.local, remote: sa.remote };
+  sa.local = at.local;
+  sa.remote = at.remote;
+  applyNat(ctx, sa, req);
+  const resp = [...natdNotifies(ctx, sa), ...echo];
+  ctx.sendResponse(sa, ExchangeType.INFORMATIONAL, messageId, resp);
+  moved(ctx, sa, from);
+}
