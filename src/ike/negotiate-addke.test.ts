@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseProposals } from '../crypto/proposals.js';
 import { ProtocolId, type Proposal as SaProposal } from './codec/types.js';
-import { selectProposal, toSaProposals, unacceptableTransformTypes } from './negotiate.js';
+import { explainMismatch, selectProposal, toSaProposals, unacceptableTransformTypes } from './negotiate.js';
 
 const ours = parseProposals('aes256gcm16-prfsha384-x25519', 'ike');
 const spi = new Uint8Array(0);
@@ -20,6 +20,7 @@ describe('ADDKE transforms in a peer proposal (RFC 7296 3.3.6, RFC 9370 2.2.1)',
     const peer = peerWith([36]);
     expect(unacceptableTransformTypes(peer[0] as SaProposal)).toEqual([6]);
     expect(selectProposal(ours, peer, ProtocolId.IKE)).toBeUndefined();
+    expect(explainMismatch(ours, peer, ProtocolId.IKE)).toMatch(/required additional key exchange KE1_ML_KEM_768 .*IKE_INTERMEDIATE/);
   });
   it('an optional one (ADDKE1 = 36 or NONE) negotiates down to the classic exchange', () => {
     const peer = peerWith([36, 0]);

@@ -8,7 +8,7 @@
 import type { Proposal as ConfiguredProposal } from '../crypto/proposals.js';
 import { ESN, INTEG, TransformType, findEncr, formatProposal, isAeadEncr, transformName, type TransformSet, type TransformTypeId } from '../crypto/transforms.js';
 import { ProtocolId, type Proposal as SaProposal, type Transform } from './codec/types.js';
-import { ADDKE_NONE, isAdditionalKeType } from '../crypto/addke.js';
+import { ADDKE_NONE, additionalKeName, isAdditionalKeType } from '../crypto/addke.js';
 
 /** Expands configured proposals into SA payload proposals (numbered from 1). `stripKe` for IKE_AUTH CHILD SAs. */
 export function toSaProposals(
@@ -217,6 +217,15 @@ const TYPE_LABEL: Record<number, string> = { 1: 'encryption', 2: 'PRF', 3: 'inte
 export function explainMismatch(ours: readonly ConfiguredProposal[], theirs: readonly SaProposal[], protocol: number, opts: { stripKe?: boolean } = {}): string {
   const stripKe = opts.stripKe ?? false;
   const differing: string[] = [];
+  const refused = new Set<string>();
+  for (const t of theirs) {
+    if (t.protocol !== protocol) continue;
+    for (const type of unacceptableTransformTypes(t)) {
+      const ids = t.transforms.filter((x) => x.type === type).map((x) => (isAdditionalKeType(type) ? additionalKeName(type, x.id) : `${type}/${x.id}`));
+      refused.add(`${isAdditionalKeType(type) ? 'required additional key exchange' : 'unknown transform type'} ${ids.join(', ')}`);
+    }
+  }
+  if (refused.size > 0) differing.push(`peer proposals need ${[...refused].join('; ')} (RFC 9370 needs IKE_INTERMEDIATE, not supported yet; RFC 7296 3.3.6)`);
   for (const type of TYPES) {
     if (type === TransformType.KE && stripKe) continue;
     const mine = new Map<string, string>();
