@@ -29,7 +29,7 @@ import type { ChildRef, GatewayConfig, GatewayEvent, GatewayLog, GatewayOptions 
 import { ESP_BATCH_MAX, EspPath } from './esp-path.js';
 import { EventQueue } from './event-queue.js';
 import { liveCredentials } from './live-credentials.js';
-import { addressAdded, addressGone } from './local-address.js';
+import { addressAdded, addressGone, moveAway } from './local-address.js';
 import { fmtAddr, spiText, withMarker } from './format.js';
 import { reloadPools } from './pool-reload.js';
 import { initiationAddresses, restartRemote, UnresolvedNameError } from './remote-address.js';
@@ -319,6 +319,7 @@ export class Gateway {
   localAddressGone(address: string, now: number, why = 'address removed'): readonly number[] {
     const e = addressGone(this.endpoint.listSas(), address, why, this.log);
     this.events.push(e);
+    moveAway(this.endpoint, this.opts.net, e, now, this.log);
     this.flush(now);
     return e.ikeSaIds;
   }

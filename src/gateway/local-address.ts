@@ -4,7 +4,8 @@
  * reauthentication will act on.
  */
 import type { Address } from '../ike/config.js';
-import type { GatewayEvent, GatewayLog } from './contracts.js';
+import type { IkeEndpoint } from '../ike/endpoint.js';
+import type { GatewayEvent, GatewayLog, GatewayNet } from './contracts.js';
 
 type LocalAddressEvent = Extract<GatewayEvent, { type: 'local-address' }>;
 
@@ -26,4 +27,17 @@ export function addressGone(
 export function addressAdded(address: string, why: string, log: GatewayLog): LocalAddressEvent {
   log('knl', 2, `local address ${address} present (${why})`);
   return { type: 'local-address', address, present: true, why, ikeSaIds: [] };
+}
+
+/**
+ * RFC 4555 3.5: the IKE SAs an address going away leaves stranded move, where we initiated them and MOBIKE was
+ * negotiated, to the source the routing table picks for their peer now (GatewayNet.sourceFor: bound addresses
+ * only). Others stay until DPD or the peer ends them, as in strongSwan without MOBIKE.
+ */
+export function moveAway(endpoint: IkeEndpoint, net: GatewayNet, e: LocalAddressEvent, now: number, log: GatewayLog): void {
+  for (const id of e.ikeSaIds) {
+    const sa = endpoint.ikeSa(id);
+    const source = sa ? net.sourceFor?.(sa.remote.address) : undefined;
+    if (sa && source !== undefined && source !== e.address && endpoint.mobikeUpdate(id, source, now)) log('ike', 1, `IKE_SA ${sa.name}[${id}]: local address ${e.address} gone, moving to ${source} (MOBIKE)`);
+  }
 }
