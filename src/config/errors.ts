@@ -93,7 +93,7 @@ export interface ConfigWarning {
   readonly path: string;
   /** For UNKNOWN_KEY: the closest known key, if one is close. */
   readonly suggestion?: string;
-  /** `swanctl.conf:14: connections.home.mobike: accepted but not implemented` */
+  /** `swanctl.conf:14: connections.home.if_id_in: accepted but not implemented` */
   readonly message: string;
 }
 

@@ -51,7 +51,7 @@ describe('cygnet CLI', () => {
 
   it('warnings are printed with file:line and the daemon still runs', async () => {
     const f = join(dir, 'warn.conf');
-    writeFileSync(f, 'connections {\n  gw {\n    remote_addrs = 127.0.0.1\n    mobike = yes\n    ppk_id = cygnet\n  }\n}\n');
+    writeFileSync(f, 'connections {\n  gw {\n    remote_addrs = 127.0.0.1\n    if_id_in = 7\n    ppk_id = cygnet\n  }\n}\n');
     const [port, natt] = await freePorts(2);
     const p = spawnDaemon(['--config', f, '--bind', '127.0.0.1', '--port', String(port), '--natt-port', String(natt)]);
     const deadline = Date.now() + 10_000;
@@ -59,6 +59,6 @@ describe('cygnet CLI', () => {
     p.signal('SIGTERM');
     expect(await p.exited, p.output()).toBe(0);
     expect(p.output()).toMatch(new RegExp(`${f.replace(/[.]/g, '\\.')}:5: .*ppk_id`));
-    expect(p.output()).toMatch(/:4: .*mobike/);
+    expect(p.output()).toMatch(/:4: .*if_id_in/);
   });
 });

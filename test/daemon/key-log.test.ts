@@ -34,7 +34,7 @@ describe('key log', () => {
     const encryption = createEncryption(set.encr, k.encrKeyBits, Buffer.from(k.skEi, 'hex'), crypto);
     const integrity = k.integ ? createIntegrity(set.integ!, Buffer.from(k.skAi!, 'hex'), crypto) : undefined;
     const opened = decryptSK(authReq, m.ok ? m.value : (undefined as never), integrity ? { encryption, integrity } : { encryption });
-    expect(opened.ok && opened.value.map((p) => p.type)).toEqual([35, 41, 36, 39, 33, 44, 45]);
+    expect(opened.ok && opened.value.map((p) => p.type)).toEqual([35, 41, 41, 36, 39, 33, 44, 45]); // IDi, N(INITIAL_CONTACT), N(MOBIKE_SUPPORTED), IDr, AUTH, SA, TSi, TSr
     // The ESP lines name both directions with the addresses a capture shows.
     expect(esp.map((e) => `${e.src}>${e.dst}`).sort()).toEqual(['192.0.2.1>192.0.2.2', '192.0.2.2>192.0.2.1']);
     expect(b.events.some((e) => e.type === 'ike-keys')).toBe(true);
