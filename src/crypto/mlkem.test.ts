@@ -84,13 +84,33 @@ describe('proposal keywords mlkem512/768/1024 (strongSwan 6)', () => {
     expect(parseProposal('aes128gcm16-mlkem768', 'esp', opts).ke).toEqual([36]);
   });
 
-  it('refuses RFC 9370 additional key exchange prefixes (ke1_ ... ke7_) with the same reason', () => {
-    const pe = caught(() => parseProposals('aes256gcm16-prfsha256-x25519-ke1_mlkem768', 'ike')) as ProposalError;
-    expect(pe).toBeInstanceOf(ProposalError);
-    expect([pe.keyword, pe.column]).toEqual(['ke1_mlkem768', 30]);
-    expect(pe.reason).toMatch(/RFC 9370 'ke1_' prefix\) need IKE_INTERMEDIATE \(RFC 9242\), not yet supported/);
-    expect((caught(() => parseProposals('aes256gcm16-prfsha256-ke8_x', 'ike')) as ProposalError).reason)
-      .toMatch(/unknown keyword/);
+  it('parses strongSwan 6 additional key exchanges (ke1_ ... ke7_, RFC 9370 ADDKE1-7) and prints them back', () => {
+    const p = parseProposal('aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke2_mlkem1024', 'ike');
+    expect(p.ke).toEqual([31]);
+    expect(p.addke).toEqual([[36], [37], [], [], [], [], []]);
+    expect(formatProposalString(p)).toBe('aes256gcm16-prfsha384-curve25519-ke1_mlkem768-ke2_mlkem1024');
+    expect(parseProposal(formatProposalString(p), 'ike')).toEqual(p);
+    expect(formatProposalLog(p)).toBe('IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/CURVE_25519/KE1_ML_KEM_768/KE2_ML_KEM_1024');
+    // ke1_none: NONE (0) for ADDKE1 makes the exchange optional (RFC 9370 2.2.1)
+    const opt = parseProposal('aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke1_none', 'ike');
+    expect(opt.addke?.[0]).toEqual([36, 0]);
+    expect(formatProposalString(opt)).toBe('aes256gcm16-prfsha384-curve25519-ke1_mlkem768-ke1_none');
+    expect(formatProposalLog(opt)).toBe('IKE:AES_GCM_16_256/PRF_HMAC_SHA2_384/CURVE_25519/KE1_ML_KEM_768/KE1_NONE');
+    // a classic proposal keeps its shape (no addke key at all)
+    expect('addke' in parseProposal('aes256gcm16-prfsha384-x25519', 'ike')).toBe(false);
+  });
+
+  it('refuses bad additional key exchange keywords, naming keyword and column', () => {
+    const bad = (text: string, protocol: 'ike' | 'esp' = 'ike') => caught(() => parseProposals(text, protocol)) as ProposalError;
+    const n8 = bad('aes256gcm16-prfsha256-x25519-ke8_mlkem768');
+    expect(n8).toBeInstanceOf(ProposalError);
+    expect([n8.keyword, n8.column]).toEqual(['ke8_mlkem768', 30]);
+    expect(n8.reason).toMatch(/ke1_ to ke7_, not ke8_/);
+    const typo = bad('aes256gcm16-prfsha256-x25519-ke1_mlkem769');
+    expect(typo.reason).toMatch(/'mlkem769' after 'ke1_' is not a key exchange method/);
+    expect(typo.suggestion).toBe('ke1_mlkem768');
+    expect(bad('aes256gcm16-prfsha256-x25519-ke1_aes128').reason).toMatch(/not a key exchange method/);
+    expect(bad('aes128gcm16-x25519-ke1_mlkem768', 'esp').reason).toMatch(/IKE_FOLLOWUP_KE \(RFC 9370 2\.2\.4\), not yet supported/);
   });
 
   it('leaves the defaults without ML-KEM (strongSwan 6 does not add it to default either)', () => {

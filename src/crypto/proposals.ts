@@ -14,17 +14,18 @@
  * Where strongSwan silently drops something, cygnet reports it instead so a config never means something other than
  * what it says: integrity keywords next to an AEAD, prf keywords in ESP proposals, esn keywords in IKE proposals.
  *
- * ML-KEM (mlkem512/768/1024, strongSwan 6's keywords for methods 35-37) is known but refused unless
- * ProposalOptions.ikeIntermediate says the IKE core can carry it: a KEM's initiator and responder send different
- * values (RFC 9370 section 2.2) and an ML-KEM key does not fit beside the other IKE_SA_INIT payloads without
- * IKE_INTERMEDIATE (RFC 9242) and RFC 9370's additional key exchanges, which cygnet's IKE core does not do yet.
- * strongSwan's `ke1_` ... `ke7_` prefixes (RFC 9370 additional key exchanges, Transform Types 6-12) are refused
- * with the same reason.
+ * ML-KEM (mlkem512/768/1024, strongSwan 6's keywords for methods 35-37) as the IKE_SA_INIT key exchange is refused
+ * unless ProposalOptions.ikeIntermediate says so: a KEM's initiator and responder send different values (RFC 9370
+ * section 2.2) and an ML-KEM key does not fit beside the other IKE_SA_INIT payloads. It belongs in an additional
+ * key exchange: strongSwan 6's `ke1_` ... `ke7_` prefixes (RFC 9370 Transform Types 6-12, ADDKE1-7), e.g.
+ * `aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke2_mlkem1024`, carried in IKE_INTERMEDIATE exchanges (RFC 9242).
+ * `ke<n>_none` offers NONE for ADDKEn, which makes that exchange optional (RFC 9370 2.2.1).
  *
  * `default` alone as one proposal expands to strongSwan's default proposals for the context (vici_config.c
  * add_default_proposals: IKE classic then AEAD; ESP AEAD then classic), restricted to what cygnet implements,
  * exactly as strongSwan restricts them to what its loaded plugins implement (proposal.c proposal_add_supported_ike).
  */
+import { additionalKeName } from './addke.js';
 import { CryptoError } from './errors.js';
 import { isMlKemMethod } from './mlkem.js';
 import { ENCR, ESN, INTEG, KE, PRF, isAeadEncr, transformName, type TransformTypeId } from './transforms.js';
@@ -59,7 +60,20 @@ export interface Proposal {
   readonly ke: readonly number[];
   /** ESP only: 0 = no ESN, 1 = ESN. Always empty for IKE. */
   readonly esn: readonly number[];
+  /**
+   * RFC 9370 additional key exchanges: `addke[n-1]` holds the methods offered for ADDKEn (Transform Type n+5) in
+   * preference order, 0 (NONE) making it optional (2.2.1); an empty list means the type is not in the proposal.
+   * Absent (not just empty) when the proposal has no `ke<n>_` keyword, so classic proposals compare as before.
+   */
+  readonly addke?: readonly (readonly number[])[];
 }
+
+/** The ADDKE lists of a proposal, seven of them (empty when absent). */
+export function proposalAddke(p: Proposal): readonly (readonly number[])[] {
+  return p.addke ?? EMPTY_ADDKE;
+}
+
+const EMPTY_ADDKE: readonly (readonly number[])[] = [[], [], [], [], [], [], []];
 
 /**
  * A proposal string that does not parse. `keyword` is the offending keyword (or the whole proposal when the
@@ -310,7 +324,7 @@ const PROTO_NAME: Record<ProposalProtocol, string> = { ike: 'IKE', esp: 'ESP' };
 const MAX_TRANSFORMS = 255;
 
 /** strongSwan's prefixes for RFC 9370 additional key exchanges (ke1_mlkem768 ... ke7_...). */
-const ADDITIONAL_KE_PREFIX = /^ke[1-7]_/;
+const ADDITIONAL_KE_PREFIX = /^ke([0-9]+)_(.*)$/;
 
 function parseOne(part: Located, index: number, protocol: ProposalProtocol, options: ProposalOptions): Proposal {
   const err = (at: Located, reason: string, suggestion?: string) =>
@@ -326,14 +340,27 @@ function parseOne(part: Located, index: number, protocol: ProposalProtocol, opti
   let firstClassic: Located | undefined;
   let firstInteg: Located | undefined;
   let nullEncr: Located | undefined;
+  const addke: number[][] = [[], [], [], [], [], [], []];
+  let hasAddke = false;
 
   for (const tok of split(part.text, '-', part.offset)) {
     const word = tok.text.toLowerCase();
     if (word === '') throw err(tok, "empty keyword (two '-' in a row, or one at an end)");
     if (word === 'default') throw err(tok, "'default' must stand alone as a proposal (write 'x-y-z,default')");
-    if (ADDITIONAL_KE_PREFIX.test(word)) {
-      throw err(tok, `additional key exchanges (RFC 9370 '${word.slice(0, 4)}' prefix) need IKE_INTERMEDIATE ` +
-        '(RFC 9242), not yet supported');
+    const add = ADDITIONAL_KE_PREFIX.exec(word);
+    if (add) {
+      // RFC 9370 section 3: ADDKE1 ... ADDKE7 (Transform Types 6-12), strongSwan 6's ke1_ ... ke7_ keywords.
+      const n = Number(add[1]);
+      if (!(n >= 1 && n <= 7)) throw err(tok, `RFC 9370 defines additional key exchanges ke1_ to ke7_, not ke${add[1]}_`);
+      const method = add[2] ?? '';
+      const t = KEYWORDS.get(method);
+      if (t === undefined || t.type !== 4) {
+        throw err(tok, `'${method}' after 'ke${n}_' is not a key exchange method`, method === '' ? undefined : `ke${n}_${suggestKeyword(method, protocol)}`);
+      }
+      const list = addke[n - 1]!;
+      if (!list.includes(t.id)) list.push(t.id);
+      hasAddke = true;
+      continue;
     }
     const t = KEYWORDS.get(word);
     if (t === undefined) {
@@ -411,9 +438,14 @@ function parseOne(part: Located, index: number, protocol: ProposalProtocol, opti
     }
     if (esn.length === 0) esn.push(ESN.NONE);
   }
-  const count = encryption.length + integrity.length + prf.length + ke.length + esn.length;
+  if (hasAddke && protocol === 'esp') {
+    // RFC 9370 2.2.4: a CHILD SA's additional key exchanges run in IKE_FOLLOWUP_KE exchanges after CREATE_CHILD_SA,
+    // which cygnet does not do yet; refusing beats negotiating the PFS group alone without saying so.
+    throw err(part, 'additional key exchanges (ke<n>_) in ESP proposals need IKE_FOLLOWUP_KE (RFC 9370 2.2.4), not yet supported; use them in IKE proposals');
+  }
+  const count = encryption.length + integrity.length + prf.length + ke.length + esn.length + addke.reduce((a, l) => a + l.length, 0);
   if (count > MAX_TRANSFORMS) throw err(part, `${count} transforms, more than the ${MAX_TRANSFORMS} a proposal holds`);
-  return { protocol, encryption, integrity, prf, ke, esn };
+  return hasAddke ? { protocol, encryption, integrity, prf, ke, esn, addke } : { protocol, encryption, integrity, prf, ke, esn };
 }
 
 const DEFAULTS: Record<ProposalProtocol, readonly string[]> = {
@@ -475,6 +507,9 @@ export function formatProposalString(p: Proposal): string {
   for (const i of p.integrity) words.push(keywordFor(3, i));
   for (const f of p.prf) words.push(keywordFor(2, f));
   for (const k of p.ke) words.push(keywordFor(4, k));
+  proposalAddke(p).forEach((ids, i) => {
+    for (const id of ids) words.push(`ke${i + 1}_${id === 0 ? 'none' : keywordFor(4, id)}`);
+  });
   if (!(p.esn.length === 1 && p.esn[0] === ESN.NONE)) for (const s of p.esn) words.push(keywordFor(5, s));
   return words.join('-');
 }
@@ -494,6 +529,9 @@ export function formatProposalLog(p: Proposal): string {
   for (const i of p.integrity) names.push(transformName(3, i));
   for (const f of p.prf) names.push(transformName(2, f));
   for (const k of p.ke) names.push(transformName(4, k));
+  proposalAddke(p).forEach((ids, i) => {
+    for (const id of ids) names.push(additionalKeName(i + 6, id));
+  });
   for (const s of p.esn) names.push(transformName(5, s));
   return `${PROTO_NAME[p.protocol]}:${names.join('/')}`;
 }

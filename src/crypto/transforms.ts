@@ -477,6 +477,11 @@ export interface TransformSet {
   readonly prf?: number;
   readonly ke?: number;
   readonly esn?: number;
+  /**
+   * RFC 9370 additional key exchanges chosen (ADDKE1-7, Transform Types 6-12), in type order; NONE choices are left
+   * out, so an absent or empty list means the IKE SA has the IKE_SA_INIT key exchange only.
+   */
+  readonly addke?: readonly { readonly type: number; readonly id: number }[];
 }
 
 /**
@@ -492,5 +497,7 @@ export function formatProposal(t: TransformSet): string {
   if (t.prf !== undefined) parts.push(transformName(2, t.prf));
   if (t.ke !== undefined && t.ke !== KE.NONE) parts.push(transformName(4, t.ke));
   if (t.esn === ESN.ESN) parts.push('ESN');
+  // strongSwan 6 prints additional key exchanges as KE1_ML_KEM_768 (RFC 9370 ADDKEn, n = type - 5).
+  for (const a of t.addke ?? []) parts.push(`KE${a.type - 5}_${transformName(4, a.id)}`);
   return parts.join('/');
 }

@@ -8,7 +8,8 @@
 import type { Proposal as ConfiguredProposal } from '../crypto/proposals.js';
 import { ESN, INTEG, TransformType, findEncr, formatProposal, isAeadEncr, transformName, type TransformSet, type TransformTypeId } from '../crypto/transforms.js';
 import { ProtocolId, type Proposal as SaProposal, type Transform } from './codec/types.js';
-import { ADDKE_NONE, additionalKeName, isAdditionalKeType } from '../crypto/addke.js';
+import { ADDKE_NONE, additionalKeName, additionalKeTypeName, isAdditionalKeType } from '../crypto/addke.js';
+import { proposalAddke } from '../crypto/proposals.js';
 
 /** Expands configured proposals into SA payload proposals (numbered from 1). `stripKe` for IKE_AUTH CHILD SAs. */
 export function toSaProposals(
@@ -29,6 +30,10 @@ function toSaProposal(p: ConfiguredProposal, num: number, protocol: number, spi:
   for (const id of p.integrity) transforms.push({ type: TransformType.INTEG, id });
   if (!opts.stripKe) for (const id of p.ke) transforms.push({ type: TransformType.KE, id });
   if (protocol === ProtocolId.ESP) for (const id of p.esn.length ? p.esn : [ESN.NONE]) transforms.push({ type: TransformType.ESN, id });
+  // RFC 9370 2.2.1: ADDKE1-7 (Transform Types 6-12) follow the classic types; IKE_AUTH's CHILD SA has none.
+  if (!opts.stripKe) proposalAddke(p).forEach((ids, i) => {
+    for (const id of ids) transforms.push({ type: i + 6, id });
+  });
   return { num, protocol, spi, transforms };
 }
 
@@ -63,18 +68,33 @@ export interface Selection {
 const TYPES: readonly TransformTypeId[] = [1, 2, 3, 4, 5];
 
 /**
- * RFC 7296 3.3.6: a proposal holding a Transform Type we do not understand is unacceptable. RFC 9370 ADDKE types
- * (6-12) are not negotiated yet, so one is acceptable only when the peer also offers NONE (0) for it (2.2.1: the
- * additional exchange is optional and NONE is what we pick); a required one (e.g. only ML-KEM-768) is refused.
+ * RFC 7296 3.3.6: a proposal holding a Transform Type we do not understand is unacceptable. The RFC 9370 ADDKE
+ * types (6-12) are understood: they are matched by selectProposal like the classic ones (addkeChoice).
  */
 export function unacceptableTransformTypes(p: SaProposal): number[] {
   const bad = new Set<number>();
   for (const t of p.transforms) {
-    if ((TYPES as readonly number[]).includes(t.type)) continue;
-    if (isAdditionalKeType(t.type) && p.transforms.some((x) => x.type === t.type && x.id === ADDKE_NONE)) continue;
+    if ((TYPES as readonly number[]).includes(t.type) || isAdditionalKeType(t.type)) continue;
     bad.add(t.type);
   }
   return [...bad];
+}
+
+const ADDKE_TYPES = [6, 7, 8, 9, 10, 11, 12] as const;
+
+/**
+ * RFC 9370 2.2.1 for one ADDKE type: a side that does not list the type takes part only with NONE, so the lists
+ * are (ours or [NONE]) and (theirs or [NONE]); the first of ours the peer offers is chosen (NONE: no exchange).
+ * `null` when nothing is common: the peer requires an exchange we do not offer, or the other way round.
+ */
+function addkeChoice(mine: readonly number[], peer: readonly number[]): number | null {
+  const m = mine.length ? mine : [ADDKE_NONE];
+  const p = peer.length ? peer : [ADDKE_NONE];
+  return m.find((id) => p.includes(id)) ?? null;
+}
+
+function peerAddke(t: SaProposal, type: number): number[] {
+  return typeIds(t, type).map((x) => x.id);
 }
 
 /**
@@ -122,6 +142,17 @@ export function selectProposal(
       chosen[type] = match;
     }
     if (!okAll || !chosen[1]) continue;
+    const addke: { type: number; id: number }[] = [];
+    for (const type of ADDKE_TYPES) {
+      const mine = stripKe ? [] : (proposalAddke(o)[type - 6] ?? []);
+      const id = addkeChoice(mine, stripKe ? [] : peerAddke(t, type));
+      if (id === null) {
+        okAll = false;
+        break;
+      }
+      if (id !== ADDKE_NONE) addke.push({ type, id });
+    }
+    if (!okAll) continue;
     const set: TransformSet = {
       encr: chosen[1].id,
       keyBits: chosen[1].keyLength,
@@ -129,6 +160,7 @@ export function selectProposal(
       prf: chosen[2]?.id,
       ke: chosen[4]?.id,
       esn: chosen[5]?.id,
+      ...(addke.length ? { addke } : {}),
     };
     if (protocol === ProtocolId.IKE && (set.prf === undefined || (!isAeadEncr(set.encr) && set.integ === undefined))) continue;
     if (protocol === ProtocolId.ESP && !isAeadEncr(set.encr) && set.integ === undefined) continue;
@@ -179,6 +211,7 @@ export function selectionToSaProposal(sel: TransformSet, num: number, protocol: 
   if (sel.integ !== undefined) transforms.push({ type: 3, id: sel.integ });
   if (sel.ke !== undefined) transforms.push({ type: 4, id: sel.ke });
   if (sel.esn !== undefined) transforms.push({ type: 5, id: sel.esn });
+  for (const a of sel.addke ?? []) transforms.push({ type: a.type, id: a.id });
   return { num, protocol, spi, transforms };
 }
 
@@ -190,8 +223,11 @@ export function saProposalToSet(p: SaProposal): TransformSet | undefined {
   };
   const e = one(1);
   if (!e || p.transforms.filter((t) => t.type === 1).length !== 1) return undefined;
-  for (const type of [2, 3, 4, 5]) if (p.transforms.filter((t) => t.type === type).length > 1) return undefined;
-  return { encr: e.id, keyBits: e.keyLength, prf: one(2)?.id, integ: one(3)?.id, ke: one(4)?.id, esn: one(5)?.id };
+  for (const type of [2, 3, 4, 5, ...ADDKE_TYPES]) if (p.transforms.filter((t) => t.type === type).length > 1) return undefined;
+  // RFC 9370 2.2.1: one transform per ADDKE type in the answer; NONE means that exchange does not happen.
+  const addke = ADDKE_TYPES.map((type) => ({ type, id: one(type)?.id })).filter((a): a is { type: (typeof ADDKE_TYPES)[number]; id: number } => a.id !== undefined && a.id !== ADDKE_NONE);
+  const set = { encr: e.id, keyBits: e.keyLength, prf: one(2)?.id, integ: one(3)?.id, ke: one(4)?.id, esn: one(5)?.id };
+  return addke.length ? { ...set, addke } : set;
 }
 
 function protoLabel(protocol: number): string {
@@ -200,7 +236,7 @@ function protoLabel(protocol: number): string {
 
 /** strongSwan's proposal printing: `IKE:AES_CBC_128/HMAC_SHA2_256_128/PRF_HMAC_SHA2_256/MODP_2048`. */
 export function formatSaProposal(p: SaProposal): string {
-  const names = p.transforms.map((t) => transformName(t.type as TransformTypeId, t.id, t.keyLength));
+  const names = p.transforms.map((t) => (isAdditionalKeType(t.type) ? additionalKeName(t.type, t.id) : transformName(t.type as TransformTypeId, t.id, t.keyLength)));
   return `${protoLabel(p.protocol)}:${names.join('/')}`;
 }
 
@@ -222,10 +258,23 @@ export function explainMismatch(ours: readonly ConfiguredProposal[], theirs: rea
     if (t.protocol !== protocol) continue;
     for (const type of unacceptableTransformTypes(t)) {
       const ids = t.transforms.filter((x) => x.type === type).map((x) => (isAdditionalKeType(type) ? additionalKeName(type, x.id) : `${type}/${x.id}`));
-      refused.add(`${isAdditionalKeType(type) ? 'required additional key exchange' : 'unknown transform type'} ${ids.join(', ')}`);
+      refused.add(`unknown transform type ${ids.join(', ')}`);
     }
   }
-  if (refused.size > 0) differing.push(`peer proposals need ${[...refused].join('; ')} (RFC 9370 needs IKE_INTERMEDIATE, not supported yet; RFC 7296 3.3.6)`);
+  if (refused.size > 0) differing.push(`peer proposals need ${[...refused].join('; ')} (RFC 7296 3.3.6)`);
+  if (!stripKe) {
+    for (const type of ADDKE_TYPES) {
+      // RFC 9370 2.2.1: an absent ADDKE type counts as NONE; a side without NONE requires the exchange.
+      const mine = new Set<number>();
+      const peer = new Set<number>();
+      for (const o of ours) for (const id of proposalAddke(o)[type - 6]?.length ? proposalAddke(o)[type - 6]! : [ADDKE_NONE]) mine.add(id);
+      for (const t of theirs) if (t.protocol === protocol) for (const id of peerAddke(t, type).length ? peerAddke(t, type) : [ADDKE_NONE]) peer.add(id);
+      if ([...mine].some((id) => peer.has(id))) continue;
+      const names = (ids: Set<number>) => [...ids].map((id) => additionalKeName(type, id)).join(', ');
+      const req = (ids: Set<number>) => (ids.has(ADDKE_NONE) ? '' : ' (required)');
+      differing.push(`additional key exchange ${additionalKeTypeName(type)} differs (we offer ${names(mine)}${req(mine)}, peer offers ${names(peer)}${req(peer)}; RFC 9370 2.2.1)`);
+    }
+  }
   for (const type of TYPES) {
     if (type === TransformType.KE && stripKe) continue;
     const mine = new Map<string, string>();
