@@ -76,6 +76,8 @@ export function connection(o: ConnectionOptions): IkeConnectionConfig {
     pools: o.pools ?? [],
     sendCert: o.sendCert ?? 'ifasked',
     sendCertreq: o.sendCertreq ?? true,
+    ...(o.ppkId !== undefined ? { ppkId: o.ppkId } : {}),
+    ...(o.ppkRequired !== undefined ? { ppkRequired: o.ppkRequired } : {}),
   };
   return c;
 }
@@ -95,5 +97,17 @@ export function pskCredentials(entries: readonly { ids: readonly string[]; secre
       }
       return best?.secret;
     },
+  };
+}
+
+/** Adds RFC 8784 PPKs (swanctl `secrets.ppk<suffix> { id, secret }`) to a credential store, looked up by PPK_ID. */
+export function withPpks(creds: Credentials, entries: readonly { id: string; secret: string | Uint8Array }[]): Credentials {
+  const enc = (v: string | Uint8Array): Uint8Array => (typeof v === 'string' ? new TextEncoder().encode(v) : v);
+  const list = entries.map((e) => ({ id: enc(e.id), secret: enc(e.secret) }));
+  return {
+    ...creds,
+    sharedKey: (l, r) => creds.sharedKey(l, r),
+    ppk: (id) => list.find((e) => e.id.length === id.length && e.id.every((b, i) => b === id[i]))?.secret,
+    hasPpk: () => list.length > 0,
   };
 }

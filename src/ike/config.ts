@@ -116,6 +116,13 @@ export interface IkeConnectionConfig {
   readonly unique: 'no' | 'never' | 'keep' | 'replace';
   readonly vips: readonly string[];
   readonly pools: readonly string[];
+  /**
+   * RFC 8784 post-quantum preshared key (swanctl `ppk_id`, strongSwan 6): the initiator sends USE_PPK and this
+   * PPK_ID (its PPK from `secrets.ppk<suffix>`); a responder looks the PPK up by the ID the initiator sends.
+   */
+  readonly ppkId?: string;
+  /** swanctl `ppk_required` (default no): no IKE SA without a PPK; no NO_PPK_AUTH fallback is offered or accepted. */
+  readonly ppkRequired?: boolean;
   /** When to send our certificate: always, when the peer sent a CERTREQ (ifasked, the default), never. */
   readonly sendCert: 'always' | 'ifasked' | 'never';
   /** Send CERTREQ payloads for our trusted CAs (default yes). */
@@ -128,6 +135,10 @@ export interface Credentials {
   sharedKey(local: Identity, remote: Identity): Uint8Array | undefined;
   /** The private key matching a certificate of ours (swanctl `private/`). */
   privateKeyFor?(cert: Certificate): PrivateKey | undefined;
+  /** RFC 8784: the PPK with this PPK_ID (the octets after the PPK ID type; swanctl `secrets.ppk<suffix> { id, secret }`). */
+  ppk?(id: Uint8Array): Uint8Array | undefined;
+  /** Whether any PPK is configured (a responder announces USE_PPK then, RFC 8784 3). */
+  hasPpk?(): boolean;
   /** Trust anchors and CRLs (swanctl `x509ca/`, `x509crl/`). */
   readonly trust?: TrustStore;
 }

@@ -26,6 +26,8 @@ export interface IkeSaInfo {
   readonly natDetected: { readonly local: boolean; readonly remote: boolean };
   readonly encapsulated: boolean;
   readonly establishedAt?: number;
+  /** RFC 8784: the PPK_ID of the post-quantum preshared key mixed into this SA's keys (never the key itself). */
+  readonly ppkId?: string;
 }
 
 export interface ChildSaDirectionKeys {

@@ -184,6 +184,11 @@ export class IkeSa {
   remoteEapId: string | undefined;
   /** Responder: a second authentication round announced and not yet started (RFC 4739). */
   secondRound: SecondRound | undefined;
+  /** RFC 8784: USE_PPK we sent / the peer sent in IKE_SA_INIT. */
+  usePpkSent = false;
+  peerUsePpk = false;
+  /** RFC 8784: the PPK_ID whose PPK is mixed into SK_d/SK_pi/SK_pr (also on an IKE SA rekeyed from such an SA). */
+  ppkId: string | undefined;
   /** We asked for virtual IPs in IKE_AUTH: our 'dynamic' selectors are open until the reply. */
   requestingVips = false;
 
@@ -220,6 +225,7 @@ export class IkeSa {
       natDetected: { local: this.natLocal, remote: this.natRemote },
       encapsulated: this.encapsulated,
       ...(this.establishedAt !== undefined ? { establishedAt: this.establishedAt } : {}),
+      ...(this.ppkId !== undefined ? { ppkId: this.ppkId } : {}),
     };
   }
 

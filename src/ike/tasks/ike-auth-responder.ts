@@ -25,6 +25,7 @@ import { fmt } from '../format.js';
 import { buildEapAuth, buildOurAuth, checkEapAuth, checkPeerAuth } from '../auth-methods.js';
 import type { EapStep } from '../../eap/index.js';
 import { mobikeSupported } from './ike-mobike.js';
+import { responderPpk } from '../ppk-auth.js';
 import { eapFailureMessage, established, idPayload, localIdentity, reportRemoteNat, toIdentity } from './ike-auth-common.js';
 
 export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readonly Payload[], messageId: number, now: number): void {
@@ -86,21 +87,27 @@ export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readon
   sa.conn = conn;
   sa.localId = localIdentity(sa, conn);
   if (findPayload(req, PayloadType.CERTREQ)) sa.peerCertreq = true;
+  // RFC 8784 3: PPK-mixed keys, or the initiator's NO_PPK_AUTH, or a failure, before any AUTH is checked or made.
+  const ppk = responderPpk(ctx, sa, conn, req);
+  if (!ppk.ok) {
+    answerFail(ppk.message);
+    return;
+  }
   if (!auth) {
     if (conn.remote.method !== 'eap') {
       answerFail(`IKE_AUTH request from '${formatIdentity(remoteId)}' without AUTH: the peer wants EAP (RFC 7296 2.16), but connection '${conn.name}' authenticates it with ${conn.remote.method} (remote auth)`);
       return;
     }
-    startEapServer(ctx, sa, conn, remoteId, req, messageId, answerFail);
+    startEapServer(ctx, sa, conn, remoteId, req, messageId, answerFail, undefined, ppk.reply);
     return;
   }
   if (conn.remote.method === 'eap') {
     answerFail(`peer '${formatIdentity(remoteId)}' sent AUTH, but connection '${conn.name}' authenticates it with EAP (remote auth = eap...)`);
     return;
   }
-  const peer = checkPeerAuth(ctx, sa, conn, req, auth, remoteId, now);
+  const peer = checkPeerAuth(ctx, sa, conn, req, ppk.auth ?? auth, remoteId, now);
   if (!peer.ok) {
-    answerFail(peer.message);
+    answerFail(sa.ppkId !== undefined ? `${peer.message}; PPK '${sa.ppkId}' was mixed into the keys (RFC 8784): the peer's PPK with this id may differ` : peer.message);
     return;
   }
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(remoteId)}' with ${peer.label} successful`);
@@ -120,7 +127,7 @@ export function respondIkeAuth(ctx: EndpointContext, sa: KeyedIkeSa, req: readon
     return;
   }
   ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
-  finishResponder(ctx, sa, conn, remoteId, req, [idPayload(PayloadType.IDr, sa.localId), ...ours.payloads], messageId, now, answerFail);
+  finishResponder(ctx, sa, conn, remoteId, req, [idPayload(PayloadType.IDr, sa.localId), ...ours.payloads, ...ppk.reply], messageId, now, answerFail);
 }
 
 /**
@@ -202,6 +209,8 @@ function startEapServer(
   messageId: number,
   answerFail: (message: string) => void,
   second?: { readonly round: AuthConfig; readonly authId: Identity },
+  /** RFC 8784: N(PPK_IDENTITY) confirming the PPK, in the response that carries our AUTH. */
+  ppkReply: readonly Payload[] = [],
 ): void {
   // The first round: we authenticate ourselves in this response; a second round (RFC 4739): we already did.
   let lead: Payload[] = [];
@@ -212,7 +221,7 @@ function startEapServer(
       return;
     }
     ctx.log('ike', 1, sa, `authentication of '${formatIdentity(sa.localId)}' (myself) with ${ours.label}`);
-    lead = [idPayload(PayloadType.IDr, sa.localId), ...ours.payloads];
+    lead = [idPayload(PayloadType.IDr, sa.localId), ...ours.payloads, ...ppkReply];
   }
   const authId = second?.authId ?? remoteId;
   const cfg = (second?.round ?? conn.remote).eap;

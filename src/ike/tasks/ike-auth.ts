@@ -27,6 +27,7 @@ import { buildEapAuth, buildOurAuth, checkEapAuth, checkPeerAuth } from '../auth
 import type { EapPeerSession } from '../../eap/index.js';
 import { certreqPayload } from '../auth-pubkey.js';
 import { mobikeSupported, notePeerMobike } from './ike-mobike.js';
+import { initiatorPpkRequest, initiatorPpkResponse, type InitiatorPpk } from '../ppk-auth.js';
 import { eapFailureMessage, established, idPayload, localIdentity, reportRemoteNat, toIdentity } from './ike-auth-common.js';
 
 // ---------------------------------------------------------------------------------------------- initiator
@@ -48,6 +49,8 @@ export class IkeAuthTask implements Task {
   private eap: EapClient | undefined;
   /** RFC 4739: the second authentication round (local-2) and the IDi it goes by. */
   private round2: { auth: AuthConfig; id: Identity } | undefined;
+  /** RFC 8784: the PPK we mixed into the keys for this request, with the unmixed keys to fall back to. */
+  private ppk: InitiatorPpk | undefined;
 
   constructor(
     private readonly ctx: EndpointContext,
@@ -67,6 +70,13 @@ export class IkeAuthTask implements Task {
     sa.localId = localIdentity(sa, conn);
     // RFC 7296 2.16: an initiator that authenticates with EAP leaves AUTH out of its first IKE_AUTH request.
     const eap = conn.local.method === 'eap';
+    // RFC 8784 3: NO_PPK_AUTH is computed with the unmixed keys, then sa.keys become the PPK-mixed ones for AUTH.
+    const ppk = initiatorPpkRequest(ctx, sa, conn, eap);
+    if (!ppk.ok) {
+      ctx.destroySa(sa, 'auth-failed', ppk.message);
+      return undefined;
+    }
+    this.ppk = ppk.state;
     const ours = eap ? undefined : buildOurAuth(ctx, sa, conn, conn.remote.id);
     if (ours && !ours.ok) {
       ctx.destroySa(sa, 'auth-failed', ours.message);
@@ -82,6 +92,7 @@ export class IkeAuthTask implements Task {
     if (certreq) payloads.push(certreq);
     if (conn.remote.id.type !== 0) payloads.push(idPayload(PayloadType.IDr, conn.remote.id));
     if (ours) payloads.push(ours.auth);
+    payloads.push(...ppk.payloads);
     // RFC 4739: a second round (local-2) follows this one; only EAP is run as a second round here.
     const second = conn.moreLocal?.[0];
     if (second) {
@@ -123,7 +134,8 @@ export class IkeAuthTask implements Task {
         : conn.local.method === 'psk' ? `the pre-shared key for '${formatIdentity(sa.localId)}' <-> '${formatIdentity(conn.remote.id)}' differs from the peer's` : `the peer does not accept our certificate or signature (check its CA, our certificate's identities and its revocation)`;
       const msg =
         `peer ${fmt(sa.remote)} rejected our authentication (AUTHENTICATION_FAILED): ${what}, ` +
-        `or the peer expects other identities (we sent IDi '${formatIdentity(sa.localId)}'${conn.remote.id.type !== 0 ? `, IDr '${formatIdentity(conn.remote.id)}'` : ''})`;
+        `or the peer expects other identities (we sent IDi '${formatIdentity(sa.localId)}'${conn.remote.id.type !== 0 ? `, IDr '${formatIdentity(conn.remote.id)}'` : ''})` +
+        (this.ppk ? `; we used PPK '${this.ppk.id}' (RFC 8784)${conn.ppkRequired ? ' without NO_PPK_AUTH (ppk_required)' : ''}: the peer's PPK with this id may differ, or it requires one we lack` : '');
       ctx.emit({ type: 'auth-failed', ikeSaId: sa.id, message: msg });
       ctx.destroySa(sa, 'auth-failed', msg);
       return 'done';
@@ -172,6 +184,12 @@ export class IkeAuthTask implements Task {
       return 'done';
     }
     sa.remoteId = remoteId;
+    // RFC 8784 3: the response says whether the PPK was used; the responder's AUTH is checked with those keys.
+    const ppk = initiatorPpkResponse(ctx, sa, conn, payloads, this.ppk);
+    if (!ppk.ok) {
+      failAfterAuth(ctx, sa, ppk.message, now);
+      return 'done';
+    }
     const peer = checkPeerAuth(ctx, sa, conn, payloads, auth, remoteId, now);
     if (!peer.ok) {
       failAfterAuth(ctx, sa, peer.message, now);

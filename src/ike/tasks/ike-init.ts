@@ -31,6 +31,7 @@ import type { Task, TaskStatus } from './task.js';
 import { connectionsFor } from '../connection-select.js';
 import { certreqPayload } from '../auth-pubkey.js';
 import { parseSignatureHashes } from '../../pki/index.js';
+import { usePpkRequest, usePpkResponse } from '../ppk-auth.js';
 
 /** IKE_SA_INIT retries after INVALID_KE_PAYLOAD before giving up. */
 const MAX_KE_RETRIES = 3;
@@ -108,6 +109,7 @@ function readCapabilities(sa: IkeSa, payloads: readonly Payload[], hashes: numbe
   sa.peerMultipleAuth = hasNotify(payloads, NotifyType.MULTIPLE_AUTH_SUPPORTED);
   if (hashes) sa.peerHashes = hashes;
   if (findPayload(payloads, PayloadType.CERTREQ)) sa.peerCertreq = true;
+  sa.peerUsePpk = hasNotify(payloads, NotifyType.USE_PPK); // RFC 8784 3
 }
 
 // ---------------------------------------------------------------------------------------------- initiator
@@ -150,6 +152,7 @@ export class IkeInitTask implements Task {
       { type: PayloadType.NONCE, critical: false, data: sa.Ni },
       ...natdPayloads(ctx, sa, conn),
       ...capabilityNotifies(conn),
+      ...usePpkRequest(sa, conn),
     );
     return payloads;
   }
@@ -388,6 +391,7 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
     { type: PayloadType.NONCE, critical: false, data: sa.Nr },
     ...natdPayloads(ctx, sa, conn),
     ...capabilityNotifies(conn),
+    ...usePpkResponse(ctx, sa, conn, payloads),
     // RFC 4739 3.1: announced when the connection has a second authentication round for the initiator.
     ...(conn.moreRemote?.length ? [notify(NotifyType.MULTIPLE_AUTH_SUPPORTED)] : []),
   ];

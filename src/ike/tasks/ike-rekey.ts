@@ -58,6 +58,9 @@ function successor(ctx: EndpointContext, old: IkeSa, conn: IkeConnectionConfig, 
   sa.peerFragmentation = old.peerFragmentation;
   sa.virtualIps = old.virtualIps;
   sa.peerVirtualIps = old.peerVirtualIps;
+  // RFC 8784 3: the PPK is not used again; the new SA's keys derive from the old, PPK-mixed SK_d, so they still
+  // depend on it and the SA keeps its PPK_ID for list-sas.
+  sa.ppkId = old.ppkId;
   // Only an established IKE SA is rekeyed (RFC 7296 2.18): its SK_d and prf exist.
   const oldKeys = requireKeyed(old, 'IKE SA rekey').keys;
   sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni, Nr, gir, spiI, spiR, initiator, rekey: { prf: oldKeys.prf, SK_d: oldKeys.SK_d }, exportKeys: ctx.settings.exportKeys });

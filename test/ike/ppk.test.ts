@@ -1,0 +1,157 @@
+/**
+ * RFC 8784 post-quantum preshared keys between two cygnet endpoints in the simulator (issue 18):
+ *
+ *   HDR, SAi1, KEi, Ni, N(USE_PPK)  -->  <--  HDR, SAr1, KEr, Nr, N(USE_PPK)
+ *   HDR, SK {IDi, AUTH, SAi2, TSi, TSr, N(PPK_IDENTITY), [N(NO_PPK_AUTH)]}  -->  <--  HDR, SK {IDr, AUTH, ..., N(PPK_IDENTITY)}
+ *
+ * required and optional on both sides, required on one side only, mismatched PPK IDs (NO_PPK_AUTH fallback), a
+ * wrong PPK value, the mixed SK_d in CHILD keys and rekeys, and the PPK ID (never the key) in the SA info.
+ */
+import { describe, expect, it } from 'vitest';
+import { child, connection, pskCredentials, withPpks } from '../../src/ike/config-builder.js';
+import type { Credentials } from '../../src/ike/config.js';
+import type { IkeEvent } from '../../src/ike/events.js';
+import { NotifyType } from '../../src/ike/codec/types.js';
+import { decodeMessage } from '../../src/ike/codec/index.js';
+import { makePair, type Side } from './pair.js';
+
+const psk = pskCredentials([{ ids: ['moon.example', 'sun.example'], secret: 'v+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL' }]);
+const PPK = 'pq-0123456789abcdef0123456789abcdef';
+const of = <T extends IkeEvent['type']>(s: Side, t: T) => s.events.filter((e): e is Extract<IkeEvent, { type: T }> => e.type === t);
+const ike = (b: Uint8Array) => (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0 && b[3] === 0 ? b.subarray(4) : b);
+
+interface PpkSide {
+  ppkId?: string;
+  ppkRequired?: boolean;
+  ppks?: { id: string; secret: string }[];
+}
+
+function run(i: PpkSide, r: PpkSide, seed = 1) {
+  const creds = (s: PpkSide): Credentials => (s.ppks ? withPpks(psk, s.ppks) : psk);
+  const conn = (local: string, remote: string, s: PpkSide, addr?: string) =>
+    connection({
+      name: 'gw',
+      remoteAddrs: addr ? [addr] : ['%any'],
+      local: { id: local },
+      remote: { id: remote },
+      ...(s.ppkId !== undefined ? { ppkId: s.ppkId } : {}),
+      ...(s.ppkRequired !== undefined ? { ppkRequired: s.ppkRequired } : {}),
+      children: [child('net', { localTs: [addr ? '10.1.0.0/16' : '10.2.0.0/16'], remoteTs: [addr ? '10.2.0.0/16' : '10.1.0.0/16'] })],
+    });
+  const p = makePair({ connections: [conn('moon.example', 'sun.example', i, '192.0.2.2')], credentials: creds(i) }, { connections: [conn('sun.example', 'moon.example', r)], credentials: creds(r) }, { seed });
+  p.a.ep.initiate('gw', 0);
+  p.sim.runUntil(() => (of(p.a, 'child-install').length > 0 && of(p.b, 'child-install').length > 0) || of(p.a, 'ike-down').length > 0, { maxTime: 120_000 });
+  p.sim.runUntil(() => false, { maxTime: 5_000 });
+  return p;
+}
+
+/** Notify types in the plaintext IKE_SA_INIT messages the initiator (A) sent and received. */
+function initNotifies(p: ReturnType<typeof run>): { request: number[]; response: number[] } {
+  const msgs = p.net.captured({ event: 'send' }).map((c) => decodeMessage(ike(c.bytes))).flatMap((m) => (m.ok && m.value.header.exchangeType === 34 ? [m.value] : []));
+  const types = (m: (typeof msgs)[number] | undefined) => (m?.payloads ?? []).flatMap((x) => (x.type === 41 ? [x.notifyType] : []));
+  return { request: types(msgs.find((m) => !m.header.flags.response)), response: types(msgs.find((m) => m.header.flags.response)) };
+}
+
+function expectUpWithSameChildKeys(a: Side, b: Side) {
+  const [ca] = of(a, 'child-install');
+  const [cb] = of(b, 'child-install');
+  expect(ca && cb, 'CHILD SA installed on both sides').toBeTruthy();
+  expect(Buffer.from(ca!.inbound.encrKey)).toEqual(Buffer.from(cb!.outbound.encrKey));
+  expect(Buffer.from(ca!.outbound.encrKey)).toEqual(Buffer.from(cb!.inbound.encrKey));
+  return { ca: ca!, cb: cb! };
+}
+
+const both = (ppkRequired: boolean): PpkSide => ({ ppkId: 'pq1', ppkRequired, ppks: [{ id: 'pq1', secret: PPK }] });
+
+describe('RFC 8784 PPK between two cygnet endpoints', () => {
+  it('required on both: USE_PPK both ways, PPK used, mixed SK_d keys the CHILD SA (keys differ from a run without PPK)', () => {
+    const p = run(both(true), both(true));
+    const { ca } = expectUpWithSameChildKeys(p.a, p.b);
+    expect(of(p.a, 'ike-up')[0]!.sa.ppkId).toBe('pq1');
+    expect(of(p.b, 'ike-up')[0]!.sa.ppkId).toBe('pq1');
+    const n = initNotifies(p);
+    expect(n.request).toContain(NotifyType.USE_PPK);
+    expect(n.response).toContain(NotifyType.USE_PPK);
+    expect(p.a.logs.some((l) => l.includes("PPK 'pq1' used (RFC 8784): SK_d, SK_pi and SK_pr include it"))).toBe(true);
+    expect(p.b.logs.some((l) => l.includes("PPK 'pq1' used (RFC 8784): SK_d, SK_pi and SK_pr include it"))).toBe(true);
+    expect(p.a.logs.some((l) => l.includes("using PPK 'pq1' (RFC 8784), required"))).toBe(true);
+    // Same seed, no PPK: same nonces and DH values, so only the PPK can make the CHILD keys differ.
+    const plain = run({}, {});
+    const { ca: cp } = expectUpWithSameChildKeys(plain.a, plain.b);
+    expect(of(plain.a, 'ike-up')[0]!.sa.ppkId).toBeUndefined();
+    expect(initNotifies(plain).request).not.toContain(NotifyType.USE_PPK);
+    expect(Buffer.from(ca.inbound.encrKey).equals(Buffer.from(cp.inbound.encrKey))).toBe(false);
+  });
+
+  it('optional on both: PPK used, NO_PPK_AUTH offered; IKE and CHILD rekeys work from the mixed SK_d and keep the PPK ID', () => {
+    const p = run(both(false), both(false));
+    expectUpWithSameChildKeys(p.a, p.b);
+    expect(of(p.a, 'ike-up')[0]!.sa.ppkId).toBe('pq1');
+    expect(p.a.logs.some((l) => l.includes("using PPK 'pq1' (RFC 8784), NO_PPK_AUTH as fallback"))).toBe(true);
+    const id = of(p.a, 'ike-up')[0]!.sa.id;
+    expect(p.a.ep.rekeyIke(id, p.sim.now)).toBe(true);
+    expect(p.sim.runUntil(() => of(p.a, 'ike-rekeyed').length > 0 && of(p.b, 'ike-rekeyed').length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    const rekeyed = of(p.a, 'ike-rekeyed')[0]!;
+    expect(rekeyed.sa.id).not.toBe(id);
+    expect(rekeyed.sa.ppkId).toBe('pq1');
+    expect(of(p.b, 'ike-rekeyed')[0]!.sa.ppkId).toBe('pq1');
+    // A CHILD rekey on the new IKE SA: both sides derive KEYMAT from its SK_d, which descends from the mixed one.
+    const before = of(p.a, 'child-install').length;
+    const child = of(p.a, 'child-install')[0]!.child;
+    expect(p.a.ep.rekeyChild(child.id, p.sim.now)).toBe(true);
+    expect(p.sim.runUntil(() => of(p.a, 'child-install').length > before && of(p.b, 'child-install').length > before, { maxTime: 60_000 }).ok).toBe(true);
+    const ca = of(p.a, 'child-install').at(-1)!;
+    const cb = of(p.b, 'child-install').at(-1)!;
+    expect(Buffer.from(ca.inbound.encrKey)).toEqual(Buffer.from(cb.outbound.encrKey));
+  });
+
+  it('required on the initiator, responder without PPK: the initiator stops before IKE_AUTH naming the missing USE_PPK', () => {
+    const p = run(both(true), {});
+    expect(of(p.a, 'ike-up')).toHaveLength(0);
+    const down = of(p.a, 'ike-down')[0];
+    expect(down?.message).toMatch(/requires a PPK \(ppk_required\), but the peer did not send USE_PPK/);
+    expect(initNotifies(p).response).not.toContain(NotifyType.USE_PPK);
+  });
+
+  it('required on the responder, initiator without PPK: AUTHENTICATION_FAILED, the responder logs why', () => {
+    const p = run({}, both(true));
+    expect(of(p.a, 'ike-up')).toHaveLength(0);
+    expect(of(p.b, 'ike-up')).toHaveLength(0);
+    const failed = of(p.b, 'auth-failed')[0];
+    expect(failed?.message).toMatch(/connection 'gw': PPK required but the initiator did not send USE_PPK \(RFC 8784 3\); ppk_required = yes/);
+    expect(of(p.a, 'auth-failed')[0]?.message).toMatch(/AUTHENTICATION_FAILED/);
+  });
+
+  it('optional on both with different PPK IDs: the responder falls back to NO_PPK_AUTH, both log it, no PPK in the SA', () => {
+    const p = run({ ppkId: 'pq1', ppks: [{ id: 'pq1', secret: PPK }] }, { ppkId: 'pq2', ppks: [{ id: 'pq2', secret: PPK }] });
+    expectUpWithSameChildKeys(p.a, p.b);
+    expect(of(p.a, 'ike-up')[0]!.sa.ppkId).toBeUndefined();
+    expect(of(p.b, 'ike-up')[0]!.sa.ppkId).toBeUndefined();
+    expect(p.b.logs.some((l) => l.includes("PPK 'pq1' unknown here, authenticating the peer with NO_PPK_AUTH"))).toBe(true);
+    expect(p.a.logs.some((l) => l.includes("peer did not use PPK 'pq1' and accepted NO_PPK_AUTH"))).toBe(true);
+  });
+
+  it('mismatched PPK IDs with ppk_required on the responder: AUTHENTICATION_FAILED naming the unknown ID', () => {
+    const p = run({ ppkId: 'pq1', ppks: [{ id: 'pq1', secret: PPK }] }, { ppkId: 'pq2', ppkRequired: true, ppks: [{ id: 'pq2', secret: PPK }] });
+    expect(of(p.b, 'ike-up')).toHaveLength(0);
+    expect(of(p.b, 'auth-failed')[0]?.message).toMatch(/PPK required but PPK ID 'pq1' is unknown/);
+  });
+
+  it('same PPK ID, different PPK values: AUTH fails at the responder, and the message points at the PPK', () => {
+    const p = run({ ppkId: 'pq1', ppks: [{ id: 'pq1', secret: PPK }] }, { ppkId: 'pq1', ppks: [{ id: 'pq1', secret: `${PPK}-other` }] });
+    expect(of(p.a, 'ike-up')).toHaveLength(0);
+    const msg = of(p.b, 'auth-failed')[0]?.message ?? '';
+    expect(msg).toMatch(/pre-shared key authentication of 'moon.example' failed/);
+    expect(msg).toMatch(/PPK 'pq1' was mixed into the keys \(RFC 8784\)/);
+    expect(msg).not.toContain(PPK);
+    expect(of(p.a, 'auth-failed')[0]?.message).toMatch(/we used PPK 'pq1' \(RFC 8784\)/);
+  });
+
+  it('the SA info names the PPK ID, never the key', () => {
+    const p = run(both(true), both(true));
+    const info = JSON.stringify(p.a.ep.listSas(), (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('hex') : v));
+    expect(info).toContain('"ppkId":"pq1"');
+    expect(info).not.toContain(PPK);
+    expect(info).not.toContain(Buffer.from(PPK).toString('hex'));
+  });
+});
