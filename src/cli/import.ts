@@ -21,7 +21,7 @@ export const IMPORT_USAGE = `usage: cygnet import [--ipsec-conf FILE] [--secrets
   --secrets FILE      its ipsec.secrets (default: ipsec.secrets beside it, if there is one)
   --output FILE       write the swanctl.conf there (mode 0600: it holds the secrets) instead of printing it
 Prints a swanctl.conf that cygnet daemon --config and strongSwan's swanctl load; every option that could not be
-carried (IKEv1, aggressive mode, XAUTH, PPK secrets, pluto settings) is named on stderr with its file:line.
+carried (IKEv1, aggressive mode, XAUTH, pluto settings) is named on stderr with its file:line.
 Exit status: 0 converted, 1 errors in the input (all of them listed), 2 usage.`;
 
 const SPEC = { 'ipsec-conf': {}, secrets: {}, output: {} } as const;

@@ -438,6 +438,7 @@ export function buildConnection(ctx: Context, sec: SettingsSection, pools: Reado
     ocsp: r.get('ocsp', (v) => parseEnum(v, ['reply', 'request', 'both', 'never'] as const)) ?? 'reply',
     ppk_id: r.get('ppk_id', parseIdentity),
     ppk_required: r.get('ppk_required', parseBool) ?? false,
+    ...(sec.keys.get('ppk_id') ? { ppk_id_loc: sec.keys.get('ppk_id')!.loc } : {}),
     if_id_in: r.get('if_id_in', parseString),
     if_id_out: r.get('if_id_out', parseString),
     local: local.length > 0 ? local : [defaultRound(true)],

@@ -95,6 +95,25 @@ function buildSharedSecret(ctx: Context, sec: SettingsSection, path: string): Sh
   return { section: sec.name, loc: sec.loc, ids, secret };
 }
 
+/**
+ * RFC 8784 section 6: a PPK should carry at least 256 bits of entropy; one under 16 bytes (128 bits) is refused, as
+ * is one without an id (the initiator sends the PPK_ID, the responder looks the PPK up by it). The secret itself
+ * never appears in a message.
+ */
+export const PPK_MIN_BYTES = 16;
+function checkPpk(ctx: Context, sec: SettingsSection, path: string, s: SharedSecret): boolean {
+  const loc = sec.keys.get('secret')?.loc ?? sec.loc;
+  if (s.secret.length < PPK_MIN_BYTES) {
+    ctx.error('INVALID_VALUE', loc, `${path}.secret: a PPK of ${s.secret.length} bytes is too short: cygnet requires at least ${PPK_MIN_BYTES} bytes, RFC 8784 6 recommends 256 bits of entropy (e.g. 0x followed by 64 random hex digits)`);
+    return false;
+  }
+  if (s.ids.length === 0) {
+    ctx.error('INCONSISTENT', sec.loc, `${path}: a PPK needs an id = <PPK_ID> (RFC 8784 3: the initiator names its PPK by it, connections refer to it with ppk_id)`);
+    return false;
+  }
+  return true;
+}
+
 export function buildSecrets(ctx: Context, sec: SettingsSection | undefined): SecretsOut {
   const out: SecretsOut = { ike: [], eap: [], ntlm: [], ppk: [], keys: [], tokens: [] };
   if (sec === undefined) return out;
@@ -125,7 +144,9 @@ export function buildSecrets(ctx: Context, sec: SettingsSection | undefined): Se
         if (s === undefined) break;
         if (type === 'ike') out.ike.push(s);
         else if (type === 'ntlm') out.ntlm.push(s);
-        else if (type === 'ppk') out.ppk.push(s);
+        else if (type === 'ppk') {
+          if (checkPpk(ctx, sub, path, s)) out.ppk.push(s);
+        }
         else out.eap.push(s);
         break;
       }

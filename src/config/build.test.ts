@@ -373,8 +373,8 @@ describe('unknown and unimplemented keys are warnings with file:line', () => {
   });
 
   it('a strongSwan key cygnet does not implement only warns, with file:line', () => {
-    const { warnings } = parseSwanctlConfig(connText(['ppk_id = foo']), 'swanctl.conf');
-    expect(warnings.map((w) => [w.code, w.line, w.path])).toEqual([['NOT_IMPLEMENTED', 3, 'connections.c.ppk_id']]);
+    const { warnings } = parseSwanctlConfig(connText(['if_id_in = 42']), 'swanctl.conf');
+    expect(warnings.map((w) => [w.code, w.line, w.path])).toEqual([['NOT_IMPLEMENTED', 3, 'connections.c.if_id_in']]);
   });
 
   it('treats keys named like Object.prototype members as unknown', () => {

@@ -105,6 +105,16 @@ function buildInner(ctx: Context, root: SettingsSection): LoadResult {
     );
   }
 
+  // RFC 8784: a connection's ppk_id must name a PPK of secrets { }, and ppk_required needs some PPK.
+  for (const c of connections.values()) {
+    const where = `connections.${c.name}`;
+    if (c.ppk_id !== undefined && !secrets.ppk.some((s) => s.ids.includes(c.ppk_id!))) {
+      ctx.error('INCONSISTENT', c.ppk_id_loc ?? c.loc, `${where}.ppk_id = ${c.ppk_id}: no PPK with this id in secrets { } (add secrets { ppk-1 { id = ${c.ppk_id}, secret = 0x<64 hex digits> } })`);
+    } else if (c.ppk_required && c.ppk_id === undefined && secrets.ppk.length === 0) {
+      ctx.error('INCONSISTENT', c.loc, `${where}: ppk_required = yes, but secrets { } holds no PPK (ppk<suffix> { id = ..., secret = ... }) to answer a peer's PPK_ID with`);
+    }
+  }
+
   const authorities = new Map<string, AuthorityConfig>();
   const authSec = root.sections.get('authorities');
   if (authSec !== undefined) {

@@ -10,7 +10,7 @@ import { parseProposals } from '../crypto/proposals.js';
 import type { ChildConfig as IkeChildConfig, Credentials, EapAuthConfig, IkeConnectionConfig } from '../ike/config.js';
 import { eapSecretLookup, eapSecretProblem } from '../eap/secrets.js';
 import type { EapSecretLookup } from '../eap/types.js';
-import { pskCredentials } from '../ike/config-builder.js';
+import { pskCredentials, withPpks } from '../ike/config-builder.js';
 import { ANY_IDENTITY, parseIdentity, type Identity } from '../ike/identity.js';
 import { TS_IPV4_ADDR_RANGE, TS_IPV6_ADDR_RANGE, type ConfiguredTs } from '../ike/traffic-selector.js';
 import { ConfigError } from './errors.js';
@@ -177,6 +177,8 @@ export function toIkeConnection(c: ConnectionConfig, certs?: CertResolver): IkeC
     pools: [...c.pools],
     sendCert: c.send_cert,
     sendCertreq: c.send_certreq,
+    ...(c.ppk_id !== undefined ? { ppkId: c.ppk_id } : {}),
+    ...(c.ppk_required ? { ppkRequired: true } : {}),
   }));
 }
 
@@ -220,5 +222,7 @@ export function toEapSecrets(secrets: SecretsConfig): EapSecretLookup {
 
 export function toCredentials(secrets: SecretsConfig, pki?: { privateKeyFor(cert: Certificate): PrivateKey | undefined; trust: TrustStore }): Credentials {
   const psk = pskCredentials(secrets.ike.map((s) => ({ ids: s.ids, secret: s.secret })));
-  return pki ? { sharedKey: (l, r) => psk.sharedKey(l, r), privateKeyFor: (c) => pki.privateKeyFor(c), trust: pki.trust } : psk;
+  // RFC 8784: PPKs by PPK_ID (the ID's octets are the id = text, as strongSwan encodes a ppk_id identity).
+  const withPpk = withPpks(psk, secrets.ppk.flatMap((s) => s.ids.map((id) => ({ id, secret: s.secret }))));
+  return pki ? { ...withPpk, privateKeyFor: (c) => pki.privateKeyFor(c), trust: pki.trust } : withPpk;
 }

@@ -227,6 +227,8 @@ export interface ConnectionConfig {
   readonly ocsp: OcspPolicy;
   readonly ppk_id: string | undefined;
   readonly ppk_required: boolean;
+  /** Where ppk_id was set (errors about its PPK name this place). */
+  readonly ppk_id_loc?: SourceLocation;
   readonly if_id_in: string | undefined;
   readonly if_id_out: string | undefined;
   /** Authentication rounds, sorted by `round` then file order; one default round each when none is written. */
@@ -351,8 +353,8 @@ export const CONNECTION_KEYS: Readonly<Record<string, KeyInfo>> = {
   dscp: no(0),
   childless: no(),
   ocsp: no(),
-  ppk_id: no(),
-  ppk_required: no(false),
+  ppk_id: yes,
+  ppk_required: yes,
   if_id_in: no(),
   if_id_out: no(),
   mediation: no(false),
@@ -453,6 +455,6 @@ export const AUTHORITY_KEYS: Readonly<Record<string, KeyInfo>> = {
 /** Secret section prefixes in the order swanctl's load_creds matches them. */
 export const SECRET_TYPES = ['eap', 'xauth', 'ntlm', 'ike', 'ppk', 'private', 'rsa', 'ecdsa', 'pkcs8', 'pkcs12', 'token'] as const;
 /** Which secret types cygnet implements (the others load with a warning). */
-export const SECRET_TYPES_IMPLEMENTED: ReadonlySet<string> = new Set(['ike', 'eap', 'ntlm', 'private', 'rsa', 'ecdsa', 'pkcs8', 'pkcs12']);
+export const SECRET_TYPES_IMPLEMENTED: ReadonlySet<string> = new Set(['ike', 'eap', 'ntlm', 'ppk', 'private', 'rsa', 'ecdsa', 'pkcs8', 'pkcs12']);
 
 export const TOP_SECTIONS = ['connections', 'secrets', 'pools', 'authorities'] as const;

@@ -8,6 +8,8 @@ export function liveCredentials(current: () => Credentials): Credentials {
   return {
     sharedKey: (l, r) => current().sharedKey(l, r),
     privateKeyFor: (cert) => current().privateKeyFor?.(cert),
+    ppk: (id) => current().ppk?.(id),
+    hasPpk: () => current().hasPpk?.() === true,
     get trust() {
       return current().trust;
     },

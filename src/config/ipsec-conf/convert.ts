@@ -488,8 +488,7 @@ function secretBlock(s: IpsecSecret, next: (p: string) => string, notes: ImportN
       // swanctl reads 0x/0s as hex/base64 even when quoted: a quoted "0x..." of ipsec.secrets becomes its hex
       const secret = s.literal === true ? `0x${Buffer.from(s.value, 'utf8').toString('hex')}` : s.value;
       const lines = [`  ${next(prefix)} {    # ${src}: ${what}`, ...ids, `    secret = ${swanctlValue(secret)}`, '  }'];
-      // EAP and NTLM secrets serve cygnet's EAP server (eap-mschapv2/md5); PPKs (RFC 8784) are not implemented.
-      if (s.type === 'PPK') notes.push({ loc: s.loc, what, why: 'converted, but PPK secrets are not used by cygnet (no RFC 8784)' });
+      // EAP and NTLM secrets serve cygnet's EAP server (eap-mschapv2/md5); PPKs serve RFC 8784 (ppk_id, ppk_required).
       return lines;
     }
     case 'RSA':
