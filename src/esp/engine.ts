@@ -115,9 +115,9 @@ export class EspEngine {
     this.sad.remove(spi, direction);
   }
 
-  /** Moves an SA's peer endpoint (NAT mapping change followed by IKE, RFC 7296 2.23). */
-  setRemote(spi: number, direction: SaDirection, remote: Endpoint): void {
-    this.sad.setRemote(spi, direction, remote);
+  /** Moves an SA's peer endpoint (RFC 7296 2.23) and, given, our own (MOBIKE, RFC 4555 3.5). */
+  setRemote(spi: number, direction: SaDirection, remote: Endpoint, local?: Endpoint): void {
+    this.sad.setRemote(spi, direction, remote, local);
   }
 
   /**

@@ -85,10 +85,10 @@ export class EspSa {
   readonly suite: EspSuite;
   readonly esn: boolean;
   readonly reqid: number;
-  readonly local: Endpoint | undefined;
+  private localEp: Endpoint | undefined;
   private remoteEp: Endpoint | undefined;
   /** UDP ports for the RFC 3948 header, kept as numbers for the hot path (4500 when no endpoint is given). */
-  readonly localPort: number;
+  localPort = 4500;
   remotePort = 4500;
   readonly udpEncap: boolean;
   readonly tfcPadTo: number;
@@ -152,7 +152,6 @@ export class EspSa {
     this.esn = p.esn ?? false;
     this.reqid = p.reqid ?? 0;
     this.local = p.local;
-    this.localPort = p.local?.port ?? 4500;
     this.remote = p.remote;
     this.udpEncap = p.udpEncap ?? true;
     this.tfcPadTo = p.tfcPadTo ?? 0;
@@ -188,6 +187,16 @@ export class EspSa {
     this.transform = createEspTransform(p.suite, p.encKey, p.integKey, backend, random);
     this.headBytes = (this.udpEncap ? UDP_HEADER_BYTES : 0) + ESP_HEADER_BYTES + this.transform.ivBytes;
     this.tailBytes = this.transform.padAlign + 1 + this.transform.icvBytes;
+  }
+
+  /** Where outbound packets leave from; MOBIKE moves it when our address changes (RFC 4555 3.5). */
+  get local(): Endpoint | undefined {
+    return this.localEp;
+  }
+
+  set local(ep: Endpoint | undefined) {
+    this.localEp = ep;
+    this.localPort = ep?.port ?? 4500;
   }
 
   /** Where outbound packets go; IKE moves it when the peer's NAT mapping changes (RFC 7296 2.23). */

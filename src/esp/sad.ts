@@ -66,11 +66,15 @@ export class Sad {
     sa.dispose();
   }
 
-  /** Moves an SA's peer endpoint (NAT mapping change followed by IKE, RFC 7296 2.23). */
-  setRemote(spi: number, direction: SaDirection, remote: Endpoint): void {
+  /**
+   * Moves an SA's peer endpoint (NAT mapping change followed by IKE, RFC 7296 2.23) and, given, our own (MOBIKE,
+   * RFC 4555 3.5: the outbound packets leave from the new address).
+   */
+  setRemote(spi: number, direction: SaDirection, remote: Endpoint, local?: Endpoint): void {
     const sa = this.get(spi, direction);
     if (!sa) throw new EspError('UNKNOWN_SPI', `no ${direction}bound SA with SPI ${hex(spi)}`);
     sa.remote = remote;
+    if (local) sa.local = local;
   }
 
   /**

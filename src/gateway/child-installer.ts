@@ -6,7 +6,7 @@
  *    at `child-outbound` when IKE deferred it (rekey responder).
  *  - child-remove: the outbound SA goes; the inbound SA stays for a grace period, since the peer may still have
  *    packets in flight on it; the policy goes with its last CHILD SA.
- *  - ike-address-change: the peer moved behind its NAT; outbound SAs follow (RFC 7296 2.23).
+ *  - ike-address-change: the peer moved behind its NAT (RFC 7296 2.23) or the SA moved (MOBIKE, RFC 4555): SAs follow.
  *
  * Used by the gateway core (gateway.ts) and by simulations that pump IkeEndpoint + EspEngine in virtual time.
  * reqids come from one allocator (reqids.ts): a CHILD SA keeps its reqid across rekeys.
@@ -77,7 +77,11 @@ export class ChildSaInstaller {
         this.remove(e.child, now);
         return true;
       case 'ike-address-change':
-        for (const c of e.children) if (this.engine.getSa(c.spiOut, 'out')) this.engine.setRemote(c.spiOut, 'out', c.remote);
+        // Both ends may have moved (RFC 4555 3.5: MOBIKE moves ours too): outbound packets leave from c.local.
+        for (const c of e.children) {
+          if (this.engine.getSa(c.spiOut, 'out')) this.engine.setRemote(c.spiOut, 'out', c.remote, c.local);
+          if (this.engine.getSa(c.spiIn, 'in')) this.engine.setRemote(c.spiIn, 'in', c.remote, c.local);
+        }
         return true;
       default:
         return false;

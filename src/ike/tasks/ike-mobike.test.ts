@@ -111,6 +111,10 @@ describe('MOBIKE (RFC 4555)', () => {
     const ev = moves(B).at(-1);
     expect(ev?.children.map((c) => c.remote.address)).toEqual(['198.51.100.10']);
     expect({ a: spis(A), b: spis(B) }).toEqual(before);
+    // encap = yes (the default): the update's NAT_DETECTION_SOURCE_IP is faked as in IKE_SA_INIT, so the responder
+    // keeps UDP encapsulation (a real hash would make strongSwan switch to plain ESP, which cygnet never gets).
+    expect(atB.natDetected.remote).toBe(true);
+    expect(B.logs.some((l) => l.includes('no longer behind NAT'))).toBe(false);
     expect(B.logs.some((l) => /IKE_SA gw\[\d+\] moved from 203\.0\.113\.2\[4500\]-192\.0\.2\.10\[4500\] to 203\.0\.113\.2\[4500\]-198\.51\.100\.10\[4500\]/.test(l))).toBe(true);
     // The SA still works from the new address: a liveness check is answered.
     expect(A.ep.checkLiveness(id, sim.now)).toBe(true);

@@ -88,9 +88,16 @@ export function notePeerMobike(sa: IkeSa, payloads: readonly Payload[]): void {
   if (hasNotify(payloads, NotifyType.MOBIKE_SUPPORTED)) stateOf(sa).peer = true;
 }
 
+/**
+ * Our NAT_DETECTION_* for the addresses the SA uses now (RFC 4555 3.5). With encap = yes (cygnet's default: a
+ * userspace data path has no other way to get ESP) the source hash cannot match, as in IKE_SA_INIT: a peer that
+ * saw the real one would conclude 'not behind NAT anymore' and switch its ESP to plain IP protocol 50, which
+ * cygnet never receives (strongSwan then even rekeys to turn encapsulation off).
+ */
 function natdNotifies(ctx: EndpointContext, sa: IkeSa): Payload[] {
+  const source = sa.conn?.encap === true ? randomBytes(ctx.random, 20) : natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, sa.local);
   return [
-    notify(NotifyType.NAT_DETECTION_SOURCE_IP, natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, sa.local)),
+    notify(NotifyType.NAT_DETECTION_SOURCE_IP, source),
     notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, sa.remote)),
   ];
 }

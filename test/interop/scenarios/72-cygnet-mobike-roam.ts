@@ -1,0 +1,201 @@
+/**
+ * MOBIKE (RFC 4555) against strongSwan 5.9.8, cygnet the moving initiator (issue 15):
+ *
+ *   left (cygnet, TUN cyg0)  eth0 192.0.2.1/24     <-veth->  eth0 192.0.2.2/24      right (charon, kernel-libipsec)
+ *                            eth1 198.51.100.1/24  <-veth->  eth1 198.51.100.2/24   IKE endpoint 203.0.113.2 on lo
+ *
+ * left reaches 203.0.113.2 through eth0 (metric 100) or, when that path is gone, through eth1 (metric 200): two
+ * uplinks of a laptop. With a ping running through the tunnel (10.1.0.1 -> 10.2.0.1, every 100 ms), 192.0.2.1 is
+ * deleted from eth0: cygnet hears RTM_DELADDR, the kernel now picks 198.51.100.1 for the peer, cygnet sends
+ * UPDATE_SA_ADDRESSES from there (3.5) and charon follows (3.6). Asserted: the ping resumes within 2 s, the IKE SA
+ * SPIs are the same before and after on both sides (swanctl --list-sas against charon and against cygnet's vici,
+ * and cygnet's status file), both show the new addresses, and cygnet itself rekeys nothing: its ESP SAs follow.
+ * Then eth1's link goes down after 192.0.2.1 is back on eth0: the SA moves back (a link-down event this time).
+ *
+ * The CHILD SPIs: charon 5.9.8 with kernel-libipsec cannot move an ESP SA (kernel_libipsec_ipsec.c update_sa
+ * returns NOT_SUPPORTED, so ike_sa.c update_hosts rekeys every CHILD SA after any address change, log line
+ * 'queueing CHILD_REKEY task'). So charon's CHILD SPIs change by ITS rekey, which cygnet answers (asserted: one
+ * REKEY_SA exchange per move, initiated by charon, same reqid); 74 shows the same SPIs across a move cygnet-cygnet.
+ *
+ * The topology and the continuous ping are exported for 73 (strongSwan the moving side).
+ */
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sleep } from '../lib/exec.js';
+import type { Netns, NetnsLab } from '../lib/netns.js';
+import { spawnInNetns } from '../lib/process.js';
+import type { ScenarioContext } from '../lib/scenario.js';
+import { mirror, pskSwanctlConf, type PskConnection } from '../lib/swanctl-conf.js';
+import type { IkeSaInfo } from '../lib/swanctl-output.js';
+import type { StrongswanPeer } from '../lib/strongswan.js';
+import type { Host, TwoHosts } from '../lib/topology.js';
+import { establishedCygnet, startCygnet } from './20-cygnet-psk-responder.js';
+
+export const name = 'cygnet-mobike-roam';
+export const timeoutMs = 60_000;
+
+export interface MobikeHosts extends TwoHosts {
+  /** The side with two uplinks (eth0 preferred, eth1 the fallback) to the other's fixed address. */
+  mover: Host & { uplinks: readonly [string, string] };
+  /** The other side: its IKE address (`outer4`) lives on lo, reached over either link. */
+  fixed: Host;
+}
+
+/**
+ * left and right joined by two veths (eth0: 192.0.2.0/24, eth1: 198.51.100.0/24). The fixed side's IKE address
+ * (203.0.113.x on lo) is routed from the mover over eth0 (metric 100) and eth1 (metric 200); the mover's IKE
+ * address is whichever uplink address the kernel picks. Inner addresses on lo: 10.1.0.1 (left), 10.2.0.1 (right).
+ */
+export async function mobikeHosts(lab: NetnsLab, mover: 'left' | 'right'): Promise<MobikeHosts> {
+  const l = await lab.add('left');
+  const r = await lab.add('right');
+  await lab.veth({ ns: l, ifname: 'eth0', addrs: ['192.0.2.1/24'] }, { ns: r, ifname: 'eth0', addrs: ['192.0.2.2/24'] });
+  await lab.veth({ ns: l, ifname: 'eth1', addrs: ['198.51.100.1/24'] }, { ns: r, ifname: 'eth1', addrs: ['198.51.100.2/24'] });
+  const at = (ns: Netns, i: 1 | 2) => ({ ns, outer6: '', inner4: `10.${i}.0.1`, inner6: `fd00:${i}::1` });
+  const moverNs = mover === 'left' ? l : r;
+  const fixedNs = mover === 'left' ? r : l;
+  const mi = mover === 'left' ? 1 : 2;
+  const fi = mover === 'left' ? 2 : 1;
+  const m = { ...at(moverNs, mi), outer4: `192.0.2.${mi}`, uplinks: [`192.0.2.${mi}`, `198.51.100.${mi}`] as const };
+  const f = { ...at(fixedNs, fi), outer4: `203.0.113.${fi}` };
+  await fixedNs.addAddress('lo', `${f.outer4}/32`);
+  await moverNs.addRoute(`${f.outer4}/32`, ['via', `192.0.2.${fi}`, 'dev', 'eth0', 'metric', '100']);
+  await moverNs.addRoute(`${f.outer4}/32`, ['via', `198.51.100.${fi}`, 'dev', 'eth1', 'metric', '200']);
+  for (const h of [m, f]) {
+    await h.ns.addAddress('lo', `${h.inner4}/32`);
+    await h.ns.addAddress('lo', `${h.inner6}/128`);
+  }
+  const left = mover === 'left' ? m : f;
+  const right = mover === 'left' ? f : m;
+  return { left, right, mover: m, fixed: f };
+}
+
+/** `ping -D -i 0.1` in the background: the times (ms since epoch) replies came back. */
+export interface ContinuousPing {
+  /** Times of replies so far. */
+  replies(): Promise<number[]>;
+  stop(): Promise<void>;
+}
+
+export async function continuousPing(ctx: ScenarioContext, ns: Netns, source: string, dst: string, label: string): Promise<ContinuousPing> {
+  const logFile = join(await ctx.subdir(label), 'ping.log');
+  const proc = spawnInNetns(ns, 'ping', ['-n', '-D', '-i', '0.1', '-W', '1', '-I', source, dst], { logFile });
+  const replies = async (): Promise<number[]> => {
+    const text = await readFile(logFile, 'utf8').catch(() => '');
+    return [...text.matchAll(/^\[(\d+\.\d+)\] \d+ bytes from/gm)].map((m) => Math.round(Number(m[1]) * 1000));
+  };
+  return { replies, stop: async () => void (await proc.stop(1000)) };
+}
+
+/** The first reply after `t` and how long after `t` it came (ms); also the longest gap between replies around it. */
+export async function resumedAfter(ping: ContinuousPing, t: number, withinMs: number): Promise<{ afterMs: number; gapMs: number }> {
+  const deadline = Date.now() + withinMs + 3000;
+  for (;;) {
+    const r = await ping.replies();
+    const first = r.find((x) => x > t);
+    if (first !== undefined) {
+      const before = r.filter((x) => x <= t).at(-1) ?? t;
+      return { afterMs: first - t, gapMs: first - before };
+    }
+    if (Date.now() > deadline) throw new Error(`no ping reply within ${withinMs + 3000} ms after the move (${r.length} replies before)`);
+    await sleep(100);
+  }
+}
+
+const ikeSpis = (s: { initiatorSpi: string; responderSpi: string }) => `${s.initiatorSpi}_i ${s.responderSpi}_r`;
+const childSpis = (s: IkeSaInfo) => s.children.map((c) => `${c.spiIn}_i ${c.spiOut}_o`).join(', ');
+
+async function countLog(p: { grep(re: RegExp): Promise<string[]> }, re: RegExp): Promise<number> {
+  return (await p.grep(re)).length;
+}
+
+/** charon (kernel-libipsec) rekeyed the CHILD SA after the address change, as it must (see the top comment). */
+async function charonRekeyedChild(swan: { grep(re: RegExp): Promise<string[]>; waitForSa: StrongswanPeer['waitForSa'] }, n: number): Promise<void> {
+  await swan.waitForSa((sas) => sas[0]?.children.length === 1 && sas[0].children[0]?.state === 'INSTALLED', 5000, 'charon to finish its CHILD rekey');
+  const queued = await countLog(swan, /queueing CHILD_REKEY task/);
+  assert.equal(queued, n, `charon rekeyed its CHILD SA after each of ${n} address change(s) (kernel-libipsec cannot update SAs)`);
+}
+
+export async function run(ctx: ScenarioContext): Promise<void> {
+  const h = await mobikeHosts(ctx.lab, 'left');
+  const conn: PskConnection = {
+    name: 'cyg',
+    localAddrs: '%any',
+    remoteAddrs: h.fixed.outer4,
+    localId: 'cygnet@cygnet.test',
+    remoteId: 'swan@cygnet.test',
+    proposals: 'aes128gcm16-prfsha256-x25519',
+    secret: 'mobike-psk',
+    child: { name: 'net', localTs: `${h.left.inner4}/32`, remoteTs: `${h.right.inner4}/32`, espProposals: 'aes128gcm16', startAction: 'start' },
+    extra: { mobike: 'yes' },
+  };
+  const theirs = mirror(conn);
+  const swan = await ctx.startStrongswan({
+    ns: h.right.ns,
+    swanctlConf: pskSwanctlConf({ ...theirs, localAddrs: h.fixed.outer4, remoteAddrs: '%any', child: { ...theirs.child, startAction: 'none' } }),
+  });
+  await swan.loadAll();
+  const cyg = await startCygnet(ctx, h, pskSwanctlConf(conn), ['--tun', 'cyg0', '--debug', 'ike 2, net 2, esp 2, dmn 2, knl 2']);
+  const [ci, si] = await Promise.all([cyg.waitFor('SA established', establishedCygnet), swan.waitEstablished('cyg', 'net')]);
+  assert.equal(ci.local, '192.0.2.1[4500]', 'cygnet starts on eth0');
+  assert.equal(si.remoteHost, '192.0.2.1');
+  assert.equal(ci.spiI, si.initiatorSpi);
+  assert.equal(ci.spiR, si.responderSpi);
+  await cyg.peer.waitForLog(/installed route 10\.2\.0\.1\/32 dev cyg0/, 3000);
+  const before = { ike: ikeSpis(si), child: childSpis(si) };
+  const viciBefore = (await cyg.peer.listSas())[0];
+  assert.ok(viciBefore, "cygnet's vici lists the SA");
+  assert.equal(ikeSpis(viciBefore), before.ike, "cygnet's vici: the same IKE SPIs as charon's");
+  ctx.log(`established: IKE ${before.ike}, CHILD (charon) ${before.child}`);
+
+  const ping = await continuousPing(ctx, h.left.ns, h.left.inner4, h.right.inner4, 'ping-left');
+  try {
+    await resumedAfter(ping, Date.now(), 3000);
+
+    // 1. The address goes from eth0: cygnet moves to eth1's.
+    const t1 = Date.now();
+    await h.left.ns.ip(['addr', 'del', '192.0.2.1/24', 'dev', 'eth0']);
+    const r1 = await resumedAfter(ping, t1, 2000);
+    ctx.log(`address deleted: ping resumed ${r1.afterMs} ms later (gap between replies ${r1.gapMs} ms)`);
+    const s1 = await swan.waitForSa((sas) => sas.find((s) => s.name === 'cyg' && s.remoteHost === '198.51.100.1'), 5000, 'charon to see cygnet at 198.51.100.1');
+    await cyg.peer.waitForLog(/moving to 198\.51\.100\.1 \(MOBIKE\)/, 2000);
+    await cyg.peer.waitForLog(/IKE_SA cyg\[\d+\] moved from 192\.0\.2\.1\[4500\]-203\.0\.113\.2\[4500\] to 198\.51\.100\.1\[4500\]-203\.0\.113\.2\[4500\]/, 2000);
+    assert.equal(ikeSpis(s1), before.ike, 'charon: the same IKE SA');
+    await charonRekeyedChild(swan, 1);
+    const s1c = (await swan.listSas())[0]?.children[0];
+    const c1 = await cyg.waitFor('status: 198.51.100.1 and the CHILD SPIs charon has', (s) => {
+      const e = establishedCygnet(s);
+      return e?.local === '198.51.100.1[4500]' && e.children.length === 1 && e.children[0]?.spiIn === s1c?.spiOut && e;
+    });
+    assert.equal(c1.spiI, si.initiatorSpi, 'cygnet status: the same IKE SA');
+    assert.equal(c1.children[0]?.spiOut, s1c?.spiIn, 'cygnet status: the CHILD SPIs charon has');
+    const v1 = (await cyg.peer.listSas())[0];
+    assert.equal(v1 && ikeSpis(v1), before.ike, "cygnet's vici: the same IKE SA");
+    assert.equal(v1?.localHost, '198.51.100.1', "cygnet's vici shows the new local address");
+    assert.equal(v1?.children.length, 1);
+
+    // 2. eth0 gets its address back, eth1's link goes down: back to eth0.
+    await h.left.ns.addAddress('eth0', '192.0.2.1/24');
+    await h.left.ns.addRoute('203.0.113.2/32', ['via', '192.0.2.2', 'dev', 'eth0', 'metric', '100']);
+    await sleep(300);
+    const t2 = Date.now();
+    await h.left.ns.ip(['link', 'set', 'eth1', 'down']);
+    const r2 = await resumedAfter(ping, t2, 2000);
+    ctx.log(`eth1 down: ping resumed ${r2.afterMs} ms later (gap between replies ${r2.gapMs} ms)`);
+    const s2 = await swan.waitForSa((sas) => sas.find((s) => s.name === 'cyg' && s.remoteHost === '192.0.2.1'), 5000, 'charon to see cygnet at 192.0.2.1 again');
+    assert.equal(ikeSpis(s2), before.ike, 'charon: still the same IKE SA');
+    await charonRekeyedChild(swan, 2);
+    const s2c = (await swan.listSas())[0]?.children[0];
+    await cyg.waitFor('status: 192.0.2.1 again and the CHILD SPIs charon has', (s) => {
+      const e = establishedCygnet(s);
+      return e?.local === '192.0.2.1[4500]' && e.children.length === 1 && e.children[0]?.spiIn === s2c?.spiOut && e;
+    });
+    assert.equal(await countLog(cyg.peer, /sending CREATE_CHILD_SA request/), 0, 'cygnet rekeyed nothing itself');
+    assert.ok(r1.afterMs < 2000 && r2.afterMs < 2000, 'traffic resumed within 2 s both times');
+    const sas = await swan.listSas();
+    assert.equal(sas.length, 1, 'charon has one IKE SA');
+  } finally {
+    await ping.stop();
+  }
+}
