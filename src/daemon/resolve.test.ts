@@ -55,6 +55,27 @@ describe('RemoteResolver (remote_addrs DNS names)', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('a forced refresh (a restart after DPD or a keyingtries retry) resolves within the cached lifetime too', async () => {
+    let now = 0;
+    const calls: string[] = [];
+    const table = new Map<string, [string, number | undefined] | string>([['hosts.example', ['198.51.100.1', undefined]]]);
+    const resolved: string[] = [];
+    const r = new RemoteResolver({ backend: fakeDns(table, calls), clock: () => now, defaultTtlMs: 60_000, onResolved: (n, a) => resolved.push(`${n}=${a}`) });
+    await r.resolve('hosts.example');
+    // The peer restarted elsewhere and /etc/hosts was edited: a plain refresh trusts the cache for 60 s...
+    table.set('hosts.example', ['198.51.100.2', undefined]);
+    now = 1000;
+    r.refresh('hosts.example');
+    expect(calls).toHaveLength(1);
+    // ...a forced one asks getaddrinfo again, as charon does on each attempt, once while one is under way.
+    r.refresh('hosts.example', { force: true });
+    r.refresh('hosts.example', { force: true });
+    expect(calls).toHaveLength(2);
+    await r.resolve('hosts.example');
+    expect(r.lookup('hosts.example')).toBe('198.51.100.2');
+    expect(resolved).toEqual(['hosts.example=198.51.100.1', 'hosts.example=198.51.100.2']);
+  });
+
   it('a name that does not resolve: the error is kept for the log, an old address survives a failure', async () => {
     let now = 0;
     const table = new Map<string, [string, number | undefined] | string>();

@@ -86,10 +86,14 @@ export class RemoteResolver implements GatewayResolver {
     return this.entries.get(name)?.error;
   }
 
-  /** A fresh answer is wanted (an initiation to the name is coming): resolve unless one is under way or fresh. */
-  refresh(name: string): void {
+  /**
+   * A fresh answer is wanted (an initiation to the name is coming): resolve unless one is under way or, without
+   * `force`, the cached one is still fresh. `force` (a restart after the peer went silent) ignores the cache's
+   * lifetime: an /etc/hosts name has no TTL and would otherwise be kept for defaultTtlMs.
+   */
+  refresh(name: string, o: { force?: boolean } = {}): void {
     const e = this.entries.get(name);
-    if (e?.inflight || (e && e.address !== undefined && e.expires > this.clock())) return;
+    if (e?.inflight || (!o.force && e && e.address !== undefined && e.expires > this.clock())) return;
     void this.resolve(name);
   }
 

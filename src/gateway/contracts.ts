@@ -42,8 +42,12 @@ export interface GatewayResolver {
   lookup(name: string): string | undefined;
   /** Why `name` has no address (the resolver's last error), for the log. */
   failure?(name: string): string | undefined;
-  /** Asks for a fresh resolution (an initiation towards the name is coming); the answer arrives later. */
-  refresh?(name: string): void;
+  /**
+   * Asks for a fresh resolution (an initiation towards the name is coming); the answer arrives later. `force`
+   * resolves even within the cached answer's lifetime: a restart after the peer stopped answering (DPD,
+   * keyingtries), when a moved name matters most, re-resolves as charon does on every attempt.
+   */
+  refresh?(name: string, o?: { force?: boolean }): void;
 }
 
 /**

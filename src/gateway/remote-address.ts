@@ -75,7 +75,8 @@ export function resolveRemote(r: GatewayResolver | undefined, connName: string, 
 export function restartRemote(conn: IkeConnectionConfig | undefined, r: GatewayResolver | undefined, previous: Address, log: GatewayLog): Address {
   const name = conn && !conn.remoteAddrs.some(isConcreteAddress) ? conn.remoteAddrs.find(isDnsName) : undefined;
   if (!conn || name === undefined || !r) return previous;
-  r.refresh?.(name);
+  // Forced: the peer stopped answering or never did, so the cached answer's lifetime is no reason to trust it.
+  r.refresh?.(name, { force: true });
   const address = r.lookup(name);
   if (address === undefined || address === previous.address) return previous;
   log('cfg', 1, `'${conn.name}': remote_addrs ${name} now resolves to ${address} (was ${previous.address})`);
