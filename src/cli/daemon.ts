@@ -26,7 +26,17 @@ import { parseFacility, syslogSink } from '../daemon/syslog.js';
 import { journalSink } from '../daemon/journal.js';
 import { ESP_HEADROOM } from '../esp/engine.js';
 import type { TunDevice } from '../tun/types.js';
+import { availableParallelism } from 'node:os';
 import { parseArgs, portOption, UsageError } from './args.js';
+
+/** --workers N|auto: 1..255, auto = the cores available (os.availableParallelism). */
+export function workersOption(v: string | undefined): number {
+  if (v === undefined) return 1;
+  if (v === 'auto') return Math.min(255, availableParallelism());
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 255) throw new UsageError(`--workers: '${v}' is not a thread count (1-255) or auto`);
+  return n;
+}
 
 /** The TUN a root daemon opens when neither --tun nor --no-tun is given: the kernel picks cyg0, cyg1, ... */
 export const DEFAULT_TUN_NAME = 'cyg%d';
@@ -61,6 +71,7 @@ const SPEC = {
   'ipsec-conf': {},
   'ipsec-secrets': {},
   metrics: {},
+  workers: {},
   ...HA_SPEC,
 } as const;
 
@@ -97,6 +108,10 @@ export const DAEMON_USAGE = `usage: cygnet daemon [--config FILE | --swanctl | -
                            are read and written, split and coalesced by cygnet, where the kernel allows)
   --mtu N                  with --tun: a fixed TUN MTU (default 1400, lowered to fit 1500 after the negotiated
                            ESP + UDP overhead, e.g. 1390 for AES-CBC/HMAC-SHA2-512 over IPv6)
+  --workers N|auto         data-plane worker threads (default 1: ESP on the main thread; auto = one per core):
+                           each has a queue of a multi-queue TUN and an SO_REUSEPORT socket on the NAT-T port
+                           that gets the ESP of its inbound SPIs; IKE stays on the main thread. Falls back to 1
+                           (logged) where multi-queue TUN or SO_REUSEPORT steering is refused
   --mss N|off              clamp TCP MSS on SYNs through the tunnel for inner MTU N (default: the TUN's MTU)
   --retransmit-timeout S   IKE retransmission as strongswan.conf's charon.retransmit_timeout (default 4 s),
   --retransmit-base X      ... retransmit_base (default 1.8) and
@@ -230,7 +245,16 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     return 2;
   }
 
+  let workers: number;
+  try {
+    workers = workersOption(opts.get('workers'));
+  } catch (e) {
+    console.error(`cygnet daemon: ${(e as Error).message}`);
+    return 2;
+  }
+
   let tun: TunDevice | undefined;
+  let linuxTun: import('../tun/linux.js').LinuxTun | undefined;
   if (opts.has('tun') && opts.has('no-tun')) {
     console.error('cygnet daemon: --tun NAME and --no-tun contradict each other: give one');
     return 2;
@@ -244,7 +268,19 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
       const { LinuxTun } = await import('../tun/linux.js');
       // Headroom lets the ESP engine write UDP + ESP headers in front of each packet without copying it.
       // TCP offloads (src/net/gso.ts): the kernel's TCP works in 64 KB super-packets, one read/write per super-packet.
-      const linux = await LinuxTun.open({ name: tunName, headroom: ESP_HEADROOM, offload: !opts.has('no-offload'), ...(mtu !== undefined ? { mtu } : {}) });
+      const tunOpts = { name: tunName, headroom: ESP_HEADROOM, offload: !opts.has('no-offload'), ...(mtu !== undefined ? { mtu } : {}) };
+      let linux: import('../tun/linux.js').LinuxTun;
+      if (workers > 1) {
+        // One queue per worker thread (IFF_MULTI_QUEUE); a kernel that refuses it runs one data-plane thread.
+        try {
+          linux = await LinuxTun.open({ ...tunOpts, multiQueue: true });
+        } catch (e) {
+          logger.log('knl', 0, `--workers ${workers}: multi-queue TUN refused (${(e as Error).message}); running 1 data-plane thread`);
+          workers = 1;
+          linux = await LinuxTun.open(tunOpts);
+        }
+      } else linux = await LinuxTun.open(tunOpts);
+      linuxTun = linux;
       if (linux.offloadError) logger.log('knl', 1, `TUN ${linux.name}: TCP offloads refused by the kernel (${linux.offloadError}), using plain packets`);
       else logger.log('knl', 2, `TUN ${linux.name}: TCP offloads ${linux.offload ? 'on (TSO4/TSO6, checksum)' : 'off (--no-offload)'}`);
       tun = linux;
@@ -265,7 +301,26 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     console.error(`cygnet daemon: ${(e as Error).message}`);
     return 2;
   }
+  let pool: import('../daemon/workers/pool.js').WorkerPool | undefined;
+  if (workers > 1) {
+    const { WorkerPool } = await import('../daemon/workers/pool.js');
+    try {
+      pool = await WorkerPool.start({
+        count: workers,
+        log: logger,
+        nattPort: nattPort ?? 4500,
+        tun: linuxTun && { name: linuxTun.name, get mtu() { return linuxTun?.mtu ?? 1400; }, offload: linuxTun.offload, headroom: linuxTun.headroom },
+        mssMtu: mss === false ? undefined : (mss ?? (linuxTun ? 'tun' : undefined)),
+      });
+      // The workers' queues carry the packets now; the main thread's fd keeps the device (TUNSETQUEUE detach).
+      linuxTun?.setQueueEnabled(false);
+    } catch (e) {
+      logger.log('dmn', 0, `--workers ${workers}: ${(e as Error).message}; running 1 data-plane thread`);
+      pool = undefined;
+    }
+  }
   const daemon = new Daemon({
+    ...(pool ? { workers: pool } : {}),
     // HA: start_action = start belongs to the active node only (the HA driver runs it when it becomes active).
     config: haSettings ? { ...loaded.daemon, startChildren: [] } : loaded.daemon,
     logger,

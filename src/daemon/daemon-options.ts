@@ -58,4 +58,17 @@ export interface DaemonOptions {
   readonly watchAddresses?: boolean;
   /** Keep the IKE SAs' raw keys (HA replication, src/daemon/ha-driver.ts); the key log implies it. */
   readonly exportKeys?: boolean;
+  /**
+   * Data-plane worker threads (--workers N, src/daemon/workers/pool.ts's WorkerPool): the NAT-T sockets come from
+   * it, it follows the SA changes, its counters join the status, and it stops after the sockets close.
+   */
+  readonly workers?: DataPlaneWorkers;
+}
+
+/** What the daemon driver needs of a worker pool (src/daemon/workers/pool.ts). */
+export interface DataPlaneWorkers {
+  socketFd(address: string, port: number): number | undefined;
+  attach(host: { readonly engine: import('../esp/engine.js').EspEngine; onEvent(l: (e: import('../ike/events.js').IkeEvent) => void): void; withCore<T>(f: (gateway: import('../gateway/gateway.js').Gateway, now: number) => T): T; refreshStatus?(): void }): void;
+  status(st: import('./status.js').DaemonStatus): import('./status.js').DaemonStatus;
+  stop(): Promise<void>;
 }

@@ -98,7 +98,7 @@ export class Daemon {
     this.fixedSettings = { epochOffsetMs: Date.now() - this.clock(), exportKeys: opts.keyLog !== undefined || opts.exportKeys === true };
     const { batchSend, batchReceive } = opts;
     const onSendError = (n: number): number => (this.counters.sendErrors += n);
-    const net = new UdpSockets({ log: this.log, nattPort: this.nattPort, batchSend, batchReceive, onSendError, resolveSource: opts.resolveSource, onDatagram: (s, d, a, p) => this.input.one(s, d, a, p), onBatch: (s, b) => this.input.batch(s, b) });
+    const net = new UdpSockets({ log: this.log, nattPort: this.nattPort, batchSend, batchReceive, onSendError, resolveSource: opts.resolveSource, socketFd: opts.workers && ((a, p) => opts.workers?.socketFd(a, p)), onDatagram: (s, d, a, p) => this.input.one(s, d, a, p), onBatch: (s, b) => this.input.batch(s, b) });
     this.sockets = net;
     this.tcp = new TcpEncapNet({
       udp: net,
@@ -156,6 +156,7 @@ export class Daemon {
       gone: (a, why) => this.run((now) => this.gateway.localAddressGone(a, now, why)),
       appeared: (a, why) => this.run((now) => this.gateway.localAddressAdded(a, now, why)),
     });
+    opts.workers?.attach(this);
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -207,6 +208,7 @@ export class Daemon {
     this.timer.stop();
     await this.tcp.close();
     await this.sockets.close();
+    await this.opts.workers?.stop();
     this.radius?.close();
     if (this.opts.routes) await this.opts.routes.cleanup();
     if (this.opts.tun) await this.opts.tun.close();
@@ -217,11 +219,17 @@ export class Daemon {
   }
 
   status(): DaemonStatus {
-    return daemonStatus(this.gateway, this.state, this.opts.tun?.stats, this.tcp);
+    const st = daemonStatus(this.gateway, this.state, this.opts.tun?.stats, this.tcp);
+    return this.opts.workers ? this.opts.workers.status(st) : st;
   }
 
   private wantsTcp(): boolean {
     return wantsTcp(this.opts.tcpPort, this.config);
+  }
+
+  /** Worker threads' counters moved (src/daemon/workers/pool.ts): the status file shows them. */
+  refreshStatus(): void {
+    if (this.state === 'running') this.writeStatus();
   }
 
   /** SIGUSR1: the status as log lines and the status file rewritten with fresh data-plane counters. */

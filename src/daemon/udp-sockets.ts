@@ -33,6 +33,11 @@ export interface UdpSocketsOptions {
   readonly onSendError: (n: number) => void;
   /** The kernel's source address for a peer (default kernelSource: `ip -j route get`); injectable for tests. */
   readonly resolveSource?: ((remote: string) => string | undefined) | undefined;
+  /**
+   * An already bound socket fd to use for address:port instead of binding one (worker threads, issue 17: the
+   * SO_REUSEPORT group's socket of this thread, src/daemon/workers/reuseport.ts); undefined binds as usual.
+   */
+  readonly socketFd?: ((address: string, port: number) => number | undefined) | undefined;
 }
 
 /**
@@ -94,7 +99,9 @@ export class UdpSockets implements GatewayNet {
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => (socket.close(), reject(new Error(`cannot bind UDP ${fmtAddr(bound.local)}: ${e.message}`)));
       socket.once('error', onError);
-      socket.bind({ address, port, exclusive: true }, () => {
+      const fd = o.socketFd?.(address, port);
+      // dgram wraps an existing fd with bind({ fd }): address and port are the ones it was bound to.
+      socket.bind(fd !== undefined ? { fd, exclusive: true } : { address, port, exclusive: true }, () => {
         socket.off('error', onError);
         socket.on('error', (e) => o.log.log('net', 1, `socket ${fmtAddr(bound.local)}: ${e.message}`));
         socket.on('message', (msg, rinfo) => o.onDatagram(bound, new Uint8Array(msg.buffer, msg.byteOffset, msg.length), rinfo.address, rinfo.port));
