@@ -51,6 +51,8 @@ export interface IkeSaStatus {
   /** How datagrams reach the peer now: UDP, or an RFC 9329 TCP stream (`tcp`: its local-remote addresses). */
   readonly transport?: 'udp' | 'tcp';
   readonly tcp?: string;
+  /** RFC 8784: the PPK_ID mixed into the keys (never the key). */
+  readonly ppkId?: string;
   readonly children: ChildSaStatus[];
 }
 
@@ -111,6 +113,7 @@ export function ikeStatus(sa: IkeSaInfo, children: readonly ChildSaStatus[]): Ik
     encapsulated: sa.encapsulated,
     natLocal: sa.natDetected.local,
     natRemote: sa.natDetected.remote,
+    ...(sa.ppkId !== undefined ? { ppkId: sa.ppkId } : {}),
     children: [...children],
   };
 }

@@ -188,6 +188,7 @@ export function viciIkeSa(sa: IkeSaInfo, children: readonly ChildSaInfo[], x: Ik
     // cygnet forces UDP encapsulation with a NAT-D hash that cannot match (strongSwan's encap=yes: COND_NAT_FAKE).
     natFake: sa.encapsulated && !nat,
     natAny: sa.encapsulated || nat,
+    ...(sa.ppkId !== undefined ? { ppkId: sa.ppkId } : {}),
     ...(s.encrAlg !== undefined ? { encrAlg: s.encrAlg } : {}),
     ...(s.encrKeySize !== undefined ? { encrKeySize: s.encrKeySize } : {}),
     ...(s.integAlg !== undefined ? { integAlg: s.integAlg } : {}),

@@ -85,6 +85,8 @@ export interface ViciIkeSa {
   readonly remotePort: number;
   readonly remoteId: string;
   readonly remoteEapId?: string;
+  /** cygnet: the RFC 8784 PPK_ID mixed into this SA's keys (keys `ppk = yes` and `ppk-id`; never the key). */
+  readonly ppkId?: string;
   readonly initiator: boolean;
   /** 8 bytes each, printed as 16 hex digits. */
   readonly spiI: Uint8Array;

@@ -121,6 +121,11 @@ export function ikeSaBody(sa: ViciIkeSa): ViciInput {
   if (sa.natAny ?? (sa.natLocal || sa.natRemote || sa.natFake)) b['nat-any'] = 'yes';
   // cygnet's addition (RFC 9329), only when not UDP, as charon adds keys only when they apply.
   if (sa.transport) b.transport = sa.transport;
+  // RFC 8784: whether a post-quantum preshared key protects this SA, and which (its ID, never the key).
+  if (sa.ppkId !== undefined) {
+    b.ppk = 'yes';
+    b['ppk-id'] = sa.ppkId;
+  }
   if (sa.encrAlg !== undefined) {
     b['encr-alg'] = sa.encrAlg;
     if (sa.encrKeySize) b['encr-keysize'] = sa.encrKeySize;

@@ -78,6 +78,7 @@ export function formatListSa(event: ViciMessage): string[] {
       s += `/${g('prf-alg')}/${g('dh-group')}`;
       lines.push(s);
     }
+    if (ike.get('ppk') === 'yes') lines.push(`  PPK '${g('ppk-id')}' (RFC 8784 post-quantum preshared key)`);
     if (ike.has('established')) {
       let s = `  established ${g('established')}s ago`;
       if (ike.has('rekey-time')) s += `, rekeying in ${g('rekey-time')}s`;

@@ -14,6 +14,10 @@ import type { IkeEvent } from '../../src/ike/events.js';
 import { NotifyType } from '../../src/ike/codec/types.js';
 import { decodeMessage } from '../../src/ike/codec/index.js';
 import { makePair, type Side } from './pair.js';
+import { viciIkeSa } from '../../src/vici/adapt.js';
+import { listSaEvent } from '../../src/vici/commands.js';
+import { decodeMessage as decodeVici, encodeMessage as encodeVici } from '../../src/vici/message.js';
+import { formatListSa } from '../../src/vici/format.js';
 
 const psk = pskCredentials([{ ids: ['moon.example', 'sun.example'], secret: 'v+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL' }]);
 const PPK = 'pq-0123456789abcdef0123456789abcdef';
@@ -153,5 +157,14 @@ describe('RFC 8784 PPK between two cygnet endpoints', () => {
     expect(info).toContain('"ppkId":"pq1"');
     expect(info).not.toContain(PPK);
     expect(info).not.toContain(Buffer.from(PPK).toString('hex'));
+    // list-sas (vici): ppk = yes, ppk-id, and swanctl's text names it; a run without PPK shows neither.
+    const [entry] = p.a.ep.listSas();
+    const event = decodeVici(encodeVici(listSaEvent(viciIkeSa(entry!.sa, entry!.children))));
+    const body = Object.values(event)[0] as Record<string, unknown>;
+    expect([body.ppk, body['ppk-id']]).toEqual(['yes', 'pq1']);
+    expect(formatListSa(event)).toContain("  PPK 'pq1' (RFC 8784 post-quantum preshared key)");
+    const plain = run({}, {});
+    const [e2] = plain.a.ep.listSas();
+    expect(formatListSa(decodeVici(encodeVici(listSaEvent(viciIkeSa(e2!.sa, e2!.children))))).join('\n')).not.toContain('PPK');
   });
 });
