@@ -10,7 +10,8 @@ function ikeLines(r: IkeRecord): string[] {
   const dir = `${r.response ? 'response' : 'request'} ${r.initiator ? 'from the original initiator' : 'from the original responder'}`;
   const frag = r.fragment ? ` fragment ${r.fragment.number}/${r.fragment.total}` : '';
   const state = r.decrypted ? `decrypted ${r.suite ?? ''}`.trimEnd() : r.encrypted ? `NOT DECRYPTED: ${r.reason ?? ''}` : 'plaintext';
-  const head = `${r.exchange} #${r.messageId} ${dir}${frag}  SPIs ${r.spiI}_i ${r.spiR}_r  ${state}`;
+  const tcp = r.transport === 'tcp' ? ' over TCP' : '';
+  const head = `${r.exchange} #${r.messageId} ${dir}${frag}${tcp}  SPIs ${r.spiI}_i ${r.spiR}_r  ${state}`;
   const lines = [head];
   if (r.fragment?.reassembledFrom) lines.push(`    reassembled from frames ${r.fragment.reassembledFrom.join(', ')}`);
   else if (r.fragment && r.decrypted) lines.push('    (fragment kept for reassembly)');
@@ -20,7 +21,7 @@ function ikeLines(r: IkeRecord): string[] {
 }
 
 function espLine(r: EspRecord): string {
-  const head = `ESP${r.encap === 'udp' ? '-in-UDP' : ''} SPI ${r.spi} seq ${r.seq}`;
+  const head = `ESP${r.encap === 'udp' ? '-in-UDP' : r.encap === 'tcp' ? '-in-TCP' : ''} SPI ${r.spi} seq ${r.seq}`;
   if (!r.decrypted) return `${head}  NOT DECRYPTED: ${r.reason ?? ''}`;
   if (!r.inner) return `${head}  ${r.suite} ${r.mode} (dummy packet, RFC 4303 2.6)`;
   const i = r.inner;

@@ -20,7 +20,8 @@ import { formatJson, formatText } from './format.js';
 import { inspectFrames, type EspRecord, type IkeRecord } from './inspect.js';
 import { parseKeyLog } from './key-log.js';
 import { readCapture } from './capture-file.js';
-import { concat, ethernet, ipv4, pcapngFile, udp } from './test-captures.js';
+import { DatagramReader } from './datagrams.js';
+import { concat, ethernet, ipv4, pcapngFile, tcp, tcpFrame, udp } from './test-captures.js';
 
 const backend = defaultProvider();
 const fill = (n: number, v: number): Uint8Array => new Uint8Array(n).fill(v);
@@ -243,5 +244,73 @@ describe('cygnet inspect (CLI)', () => {
     const bad = run([join(dir, 'text.pcap')]);
     expect(bad.code).toBe(2);
     expect(bad.err).toMatch(/neither pcap nor pcapng \(at byte 0\)/);
+  });
+});
+
+describe('RFC 9329 TCP streams', () => {
+  const C = 40000;
+  const onTcp = (src: string, dst: string, sport: number, dport: number, seq: number, flags: Parameters<typeof tcp>[3], payload?: Uint8Array): Uint8Array =>
+    ethernet(ipv4(src, dst, 6, tcp(sport, dport, seq, flags, payload)));
+  const prefix = enc.encode('IKETCP');
+  const authReq = encryptSK(hdr(ExchangeType.IKE_AUTH, 1, false, true), [{ type: PayloadType.IDi, critical: false, idType: 2, data: enc.encode('a.example') }], keys(true), seededRandom(12));
+  const authResp = encryptSK(hdr(ExchangeType.IKE_AUTH, 1, true, false), [{ type: PayloadType.IDr, critical: false, idType: 2, data: enc.encode('b.example') }], keys(false), seededRandom(13));
+  const inner = ipv4Packet('10.1.0.1', '10.2.0.1', { proto: 17, sport: 5000, dport: 53, size: 60 });
+  // The originator's byte stream: prefix, IKE_AUTH request (with the non-ESP marker), ESP; the responder's: the response.
+  const up = concat(prefix, tcpFrame(concat(marker, authReq)), tcpFrame(esp(0xc1000001, 9, ESP_KEY, inner)));
+  const down = tcpFrame(concat(marker, authResp));
+  const frames: Uint8Array[] = [
+    /* 1 */ onTcp(A, B, C, 4500, 1000, { syn: true }),
+    /* 2 */ onTcp(B, A, 4500, C, 5000, { syn: true, ack: 1001 }),
+    /* 3 */ onTcp(A, B, C, 4500, 1001, { ack: 5001 }, up.subarray(0, 20)),
+    /* 4 */ onTcp(A, B, C, 4500, 1001, { ack: 5001 }, up.subarray(0, 20)), // a retransmission: nothing new
+    /* 5 */ onTcp(A, B, C, 4500, 1021, { ack: 5001 }, up.subarray(20)), // completes the request and the ESP packet
+    /* 6 */ onTcp(B, A, 4500, C, 5001 + 30, { ack: 1001 + up.length }, down.subarray(30)), // ahead of a gap
+    /* 7 */ onTcp(B, A, 4500, C, 5001, { ack: 1001 + up.length }, down.subarray(0, 30)), // fills it: the response
+    /* 8 */ onTcp(A, B, 40001, 4500, 77, { ack: 1 }, up.subarray(0, 20)), // a stream whose SYN was not captured
+    /* 9 */ onTcp(A, B, 40002, 4500, 9, { syn: true }),
+    /* 10 */ onTcp(A, B, 40002, 4500, 10, { ack: 1 }, concat(enc.encode('GET / '), tcpFrame(concat(marker, authReq)))), // no "IKETCP"
+    /* 11 */ onTcp(A, B, 40002, 4500, 10 + 6 + 2 + 4 + authReq.length, { ack: 1 }, tcpFrame(concat(marker, authReq))), // not read after that
+    /* 12 */ onTcp(A, B, 40003, 8080, 1, { ack: 1 }, up), // another port
+  ];
+  const result = inspectFrames(readCapture(pcapngFile([LinkType.ETHERNET], frames.map((data, i) => ({ data, time: 2000 + i / 10 })))).frames, { keys: parseKeyLog(KEY_LOG, 'keys') });
+
+  it('reads IKE and ESP out of the ordered byte stream of each direction, at the frame that completes them', () => {
+    expect(result.records.map((r) => `${r.frame}:${r.kind}`)).toEqual(['5:ike', '5:esp', '7:ike']);
+    const [req, espRec, resp] = result.records as [IkeRecord, EspRecord, IkeRecord];
+    expect(req).toMatchObject({ exchange: 'IKE_AUTH', messageId: 1, response: false, transport: 'tcp', decrypted: true, sport: C, dport: 4500 });
+    expect(req.payloads.map((p) => `${p.type} ${p.text}`)).toEqual(['IDi FQDN a.example']);
+    expect(espRec).toMatchObject({ encap: 'tcp', spi: 'c1000001', seq: 9, decrypted: true, inner: { src: '10.1.0.1', dst: '10.2.0.1' } });
+    expect(resp).toMatchObject({ exchange: 'IKE_AUTH', response: true, transport: 'tcp', decrypted: true, sport: 4500, dport: C });
+  });
+
+  it('names a stream that does not start with "IKETCP" and reads no more of it', () => {
+    expect(result.notes).toHaveLength(1);
+    expect(result.notes[0]!.frame).toBe(10);
+    expect(result.notes[0]!.text).toMatch(/^TCP 192\.0\.2\.1:40002 -> 192\.0\.2\.2:4500: stream does not start with "IKETCP" \(RFC 9329 section 4\): byte 0 is 0x47$/);
+  });
+
+  it('text output says "over TCP" and "ESP-in-TCP"', () => {
+    const text = formatText(result);
+    expect(text).toContain('192.0.2.1:40000 -> 192.0.2.2:4500  IKE_AUTH #1 request from the original initiator over TCP  SPIs 0011223344556677_i 8899aabbccddeeff_r  decrypted');
+    expect(text).toContain('ESP-in-TCP SPI c1000001 seq 9  AES_GCM_16-128 tunnel  10.1.0.1:5000 -> 10.2.0.1:53 udp length 60');
+    expect(text).toContain('   10  unreadable: TCP 192.0.2.1:40002 -> 192.0.2.2:4500: stream does not start with "IKETCP"');
+  });
+
+  it('says why a stream without its SYN, or a segment that completes nothing, is not read', () => {
+    const reader = new DatagramReader();
+    const f = (data: Uint8Array) => ({ number: 1, linkType: LinkType.ETHERNET, time: 0, data, originalLength: data.length });
+    expect(reader.read(f(frames[7]!))).toMatchObject({ kind: 'other', why: expect.stringMatching(/40001>192\.0\.2\.2:4500: the stream's start \(SYN\) is not in the capture/) });
+    expect(reader.read(f(frames[0]!))).toMatchObject({ kind: 'other', why: 'TCP segment that completes no RFC 9329 message' });
+    expect(reader.read(f(frames[11]!))).toMatchObject({ kind: 'other', why: 'TCP port 40003 -> 8080' });
+    expect(reader.read(f(ethernet(ipv4(A, B, 6, tcp(C, 4500, 1, {}).subarray(0, 12)))))).toMatchObject({ kind: 'malformed', why: 'TCP header cut short (12 bytes)' });
+  });
+
+  it('gives up on a stream whose missing bytes never arrive (capture loss), naming where', () => {
+    const reader = new DatagramReader();
+    const f = (data: Uint8Array) => ({ number: 1, linkType: LinkType.ETHERNET, time: 0, data, originalLength: data.length });
+    reader.readAll(f(onTcp(A, B, C, 4500, 0, { syn: true })));
+    let last: ReturnType<DatagramReader['readAll']> = [];
+    for (let i = 0; i < 1025 && last.length === 0; i++) last = reader.readAll(f(onTcp(A, B, C, 4500, 100 + i * 10, { ack: 1 }, fill(10, 1))));
+    expect(last).toEqual([{ kind: 'malformed', why: 'TCP 192.0.2.1:40000>192.0.2.2:4500: bytes from sequence number 1 are missing from the capture; the rest of the stream is not read' }]);
   });
 });

@@ -48,11 +48,14 @@ export interface IkeRecord extends RecordBase {
   /** Plaintext payloads, then the decrypted inner payloads (for the fragment that completes a message: all of it). */
   readonly payloads: readonly PayloadSummary[];
   readonly fragment?: { readonly number: number; readonly total: number; readonly reassembledFrom?: readonly number[] };
+  /** Set when the message came on an RFC 9329 TCP stream (absent for UDP). */
+  readonly transport?: 'tcp';
 }
 
 export interface EspRecord extends RecordBase {
   readonly kind: 'esp';
-  readonly encap: 'udp' | 'ip';
+  /** `tcp`: RFC 9329 TCP encapsulation. */
+  readonly encap: 'udp' | 'ip' | 'tcp';
   /** 8 hex digits. */
   readonly spi: string;
   readonly seq: number;
@@ -87,11 +90,14 @@ export function inspectFrames(frames: readonly CaptureFrame[], opts: InspectOpti
   const notes: InspectResult['notes'] = [];
   const t0 = frames[0]?.time ?? 0;
   for (const f of frames) {
-    const d = reader.read(f);
     const time = Math.round((f.time - t0) * 1e6) / 1e6;
-    if (d.kind === 'ike') records.push(ike.record(f.number, time, d, d.message));
-    else if (d.kind === 'esp') records.push(esp.record(f.number, time, d, d.packet, d.encap));
-    else if (d.kind === 'malformed') notes.push({ frame: f.number, text: d.why });
+    for (const d of reader.readAll(f)) {
+      if (d.kind === 'ike') {
+        const r = ike.record(f.number, time, d, d.message);
+        records.push(d.tcp ? { ...r, transport: 'tcp' } : r);
+      } else if (d.kind === 'esp') records.push(esp.record(f.number, time, d, d.packet, d.encap));
+      else if (d.kind === 'malformed') notes.push({ frame: f.number, text: d.why });
+    }
   }
   ike.dispose();
   esp.dispose();
@@ -191,7 +197,7 @@ class EspDecryptor {
     for (const e of entries) this.bySpi.set(e.spi, [...(this.bySpi.get(e.spi) ?? []), e]);
   }
 
-  record(frame: number, time: number, e: Endpoints, packet: Uint8Array, encap: 'udp' | 'ip'): EspRecord {
+  record(frame: number, time: number, e: Endpoints, packet: Uint8Array, encap: 'udp' | 'ip' | 'tcp'): EspRecord {
     const dv = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
     const spiNum = packet.length >= 4 ? dv.getUint32(0) : 0;
     const spi = spiNum.toString(16).padStart(8, '0');

@@ -157,6 +157,30 @@ export function udp(sport: number, dport: number, payload: Uint8Array): Uint8Arr
   return u;
 }
 
+/** A TCP segment (RFC 9293 3.1, 20-byte header, no options; checksum left 0: the inspector does not check it). */
+export function tcp(sport: number, dport: number, seq: number, flags: { syn?: boolean; fin?: boolean; rst?: boolean; ack?: number }, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const t = new Uint8Array(20 + payload.length);
+  const dv = new DataView(t.buffer);
+  dv.setUint16(0, sport);
+  dv.setUint16(2, dport);
+  dv.setUint32(4, seq >>> 0);
+  dv.setUint32(8, (flags.ack ?? 0) >>> 0);
+  t[12] = 5 << 4;
+  t[13] = (flags.fin ? 0x01 : 0) | (flags.syn ? 0x02 : 0) | (flags.rst ? 0x04 : 0) | (flags.ack !== undefined ? 0x10 : 0);
+  dv.setUint16(14, 65535);
+  t.set(payload, 20);
+  return t;
+}
+
+/** An RFC 9329 frame: 16-bit Length counting itself, then the message. */
+export function tcpFrame(message: Uint8Array): Uint8Array {
+  const f = new Uint8Array(2 + message.length);
+  f[0] = f.length >>> 8;
+  f[1] = f.length & 0xff;
+  f.set(message, 2);
+  return f;
+}
+
 /** An Ethernet II frame around an IP packet (ethertype from the version nibble), optionally VLAN-tagged. */
 export function ethernet(ip: Uint8Array, vlan?: number): Uint8Array {
   const type = ip[0]! >> 4 === 6 ? 0x86dd : 0x0800;
