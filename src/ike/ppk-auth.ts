@@ -90,7 +90,7 @@ export function initiatorPpkRequest(
   if (!required && !eap) {
     const classic = buildOurAuth(ctx, sa, conn, conn.remote.id);
     if (!classic.ok) return classic;
-    payloads.push(notify(NotifyType.NO_PPK_AUTH, authNotifyData(classic.auth)));
+    payloads.push(notify(NotifyType.NO_PPK_AUTH, classic.auth.data));
   }
   sa.keys = ppkMixedKeys(unmixed, ppk);
   ctx.log('ike', 1, sa, `using PPK '${id}' (RFC 8784)${required ? ', required' : ', NO_PPK_AUTH as fallback'}`);
@@ -116,17 +116,13 @@ export function initiatorPpkResponse(ctx: EndpointContext, sa: KeyedIkeSa, conn:
   return { ok: true };
 }
 
-/** RFC 8784 3: NO_PPK_AUTH's data is the AUTH payload's content: method, three reserved octets, authentication data. */
-function authNotifyData(auth: AuthPayload): Uint8Array {
-  const out = new Uint8Array(4 + auth.data.length);
-  out[0] = auth.method;
-  out.set(auth.data, 4);
-  return out;
-}
-
-function authFromNotify(data: Uint8Array): AuthPayload | undefined {
-  if (data.length < 5) return undefined;
-  return { type: PayloadType.AUTH, critical: false, method: data[0] ?? AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE, data: data.slice(4) };
+/**
+ * RFC 8784 3: NO_PPK_AUTH carries the Authentication Data computed with the unmixed SK_pi; the authentication method
+ * is the AUTH payload's (strongSwan, which implements RFC 8784 since 5.7, sends and expects exactly this).
+ */
+function authFromNotify(data: Uint8Array, method: number): AuthPayload | undefined {
+  if (data.length === 0) return undefined;
+  return { type: PayloadType.AUTH, critical: false, method, data: data.slice() };
 }
 
 /**
@@ -162,8 +158,9 @@ export function responderPpk(
     case 'classic':
       return { ok: true, auth: undefined, reply: [] };
     case 'no-ppk-auth': {
-      const auth = noPpk ? authFromNotify(noPpk.data) : undefined;
-      if (!auth) return { ok: false, message: `${where}: NO_PPK_AUTH notify from ${sa.remote.address} is too short to carry an AUTH (RFC 8784 3)` };
+      const authP = req.find((x): x is AuthPayload => x.type === PayloadType.AUTH);
+      const auth = noPpk ? authFromNotify(noPpk.data, authP?.method ?? AuthMethod.SHARED_KEY_MESSAGE_INTEGRITY_CODE) : undefined;
+      if (!auth) return { ok: false, message: `${where}: NO_PPK_AUTH notify from ${sa.remote.address} carries no authentication data (RFC 8784 3)` };
       ctx.log('ike', 0, sa, `${where}: PPK '${text(peerPpkId ?? new Uint8Array(0))}' unknown here, authenticating the peer with NO_PPK_AUTH: this IKE_SA has no post-quantum preshared key (RFC 8784 3)`);
       return { ok: true, auth, reply: [] };
     }
