@@ -4,13 +4,18 @@
  * 1. UDP reference: the same tunnel over UDP 500/4500, iperf3 left -> right.
  * 2. nftables drops UDP 500 and 4500 in both namespaces; `encap = tcp`: the IKE SA comes up on one TCP stream to
  *    port 4500 ("IKETCP" prefix), logged `established ... over TCP`, the status file shows transport tcp; pings
- *    both ways; iperf3 left -> right, printed beside the UDP figure of step 1.
+ *    both ways; `cygnet inspect` reads that much of the stream from a capture with the left's key log (IKE
+ *    "over TCP", ESP-in-TCP, all decrypted); iperf3 left -> right, printed beside the UDP figure of step 1.
  * 3. The TCP connection is killed mid-transfer (`ss -K`, else an nftables `reject with tcp reset`): the initiator
  *    reconnects (RFC 9329 6.1), the transfer completes and pings pass again on the same IKE and CHILD SA.
  * (`encap = tcp-fallback` is scenario 96.) The helpers are exported for it.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { EspRecord, IkeRecord } from '../../../src/inspect/index.js';
+import { cygnetInspect } from '../lib/inspect.js';
 import { iperf3, type IperfResult } from '../lib/iperf.js';
+import { startCapture } from '../lib/tshark.js';
 import type { ScenarioContext } from '../lib/scenario.js';
 import { mirror, pskSwanctlConf, type PskConnection } from '../lib/swanctl-conf.js';
 import { twoHosts, type TwoHosts } from '../lib/topology.js';
@@ -63,7 +68,10 @@ export async function run(ctx: ScenarioContext): Promise<void> {
 
   // 2. UDP blocked in both namespaces; encap = tcp.
   for (const host of [h.left, h.right]) await host.ns.block('udp dport { 500, 4500 }');
-  const tcp = await tunnel(ctx, h, 'tcp');
+  // Captured on the left until the pings are through, for `cygnet inspect` with the left's key log (below).
+  const cap = await startCapture(h.left.ns, 'eth0', join(ctx.dir, 'left-tcp.pcapng'), { captureFilter: 'tcp port 4500' });
+  const keyFile = join(ctx.dir, 'left.keys');
+  const tcp = await tunnel(ctx, h, 'tcp', ['--key-log', keyFile]);
   const [ls, rs] = [tcp.l.status(), tcp.r.status()];
   const lsa = ls && establishedCygnet(ls);
   const rsa = rs && establishedCygnet(rs);
@@ -73,6 +81,18 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   await tcp.l.peer.waitForLog(/IKE_SA cyg\[\d+\] established between 192\.0\.2\.1\[cygnet@cygnet\.test\]\.\.\.192\.0\.2\.2\[swan@cygnet\.test\] over TCP 192\.0\.2\.1\[\d+\]-192\.0\.2\.2\[4500\]/, 2000);
   await tcp.r.peer.waitForLog(/TCP connection from 192\.0\.2\.1\[\d+\] to 192\.0\.2\.2\[4500\] accepted/, 2000);
   await pingBoth(h, 'over TCP');
+  await cap.stop();
+  const { records, stderr } = await cygnetInspect(cap.file, [keyFile]);
+  const ikeRecs = records.filter((r): r is IkeRecord => r.kind === 'ike');
+  const espRecs = records.filter((r): r is EspRecord => r.kind === 'esp');
+  const m0 = `cygnet inspect of the TCP capture: ${ikeRecs.length} IKE messages (${ikeRecs.filter((r) => r.transport === 'tcp').length} over TCP, ${ikeRecs.filter((r) => r.decrypted).length} decrypted), ${espRecs.length} ESP (${espRecs.filter((r) => r.encap === 'tcp').length} ESP-in-TCP, ${espRecs.filter((r) => r.decrypted).length} decrypted)`;
+  ctx.log(m0);
+  console.log(`    ${m0}`);
+  assert.equal(stderr, '', 'cygnet inspect: no warnings');
+  assert.deepEqual(ikeRecs.map((r) => r.exchange).slice(0, 4), ['IKE_SA_INIT', 'IKE_SA_INIT', 'IKE_AUTH', 'IKE_AUTH'], 'inspect finds the IKE exchanges in the TCP stream');
+  assert.ok(ikeRecs.every((r) => r.transport === 'tcp'), 'every IKE message is named as carried over TCP');
+  assert.ok(ikeRecs.filter((r) => r.exchange === 'IKE_AUTH').every((r) => r.decrypted), 'IKE_AUTH decrypted with the key log');
+  assert.ok(espRecs.length >= 12 && espRecs.every((r) => r.encap === 'tcp' && r.decrypted), 'the pings as ESP-in-TCP, all decrypted');
   const tcpRate = await measure(ctx, h);
   const msg = `iperf3 cygnet <-> cygnet left->right: UDP ${fmt(udpRate)}, TCP (RFC 9329) ${fmt(tcpRate)}, TCP/UDP ${(tcpRate.mbps / udpRate.mbps).toFixed(2)}`;
   ctx.log(msg);
