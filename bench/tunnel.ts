@@ -17,6 +17,8 @@
  * TSO/GRO; docs/PERFORMANCE.md), to measure the offloads end to end in the same run.
  * `--tcp` adds `cygnet-tcp`: cygnet with `encap = tcp` (RFC 9329: IKE and ESP on one TCP stream to port 4500), and a
  * summary line with its ratio to cygnet over UDP in the same run.
+ * `--two-flow` runs only the multi-core measurement (bench/tunnel/two-flow.ts, issue 17): two iperf3 flows over two
+ * CHILD SAs, `cygnet daemon --workers 1` against `--workers 2`, in one run, printed as a ratio.
  * `--only=cygnet,wireguard-go,strongswan,cygnet-no-offload,cygnet-tcp` picks pairs. `--keep` keeps the scratch directory (logs, profiles).
  *
  * Needs root (namespaces, TUN devices); otherwise it prints why it skipped and returns. Installs what is missing
@@ -38,6 +40,7 @@ import { Reporter } from './lib.js';
 import { devPackets, startCygnetPair, startStrongswanPair, startWireguardPair, type Impl, type PairOptions, type TunnelPair } from './tunnel/pairs.js';
 import { formatSummary, summarizeProfile, type CpuProfile } from './tunnel/profile.js';
 import { summaryLines, toRows, type Measurement } from './tunnel/results.js';
+import { twoFlowBench } from './tunnel/two-flow.js';
 
 const IMPLS: readonly Impl[] = ['cygnet', 'wireguard-go', 'strongswan', 'cygnet-no-offload', 'cygnet-tcp'];
 const START: Record<Impl, (h: TwoHosts, o: PairOptions) => Promise<TunnelPair>> = {
@@ -215,6 +218,19 @@ export async function run(): Promise<void> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+
+  if (flag('two-flow') !== undefined) {
+    try {
+      for (const line of await twoFlowBench(root, seconds, say)) process.stdout.write(`${line}\n`);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      for (const p of liveProcesses()) await p.stop(500).catch(() => undefined);
+      await cleanupAllLabs().catch(() => undefined);
+      say(`scratch in ${root}`);
+    }
+    return;
+  }
 
   const measurements: Array<Measurement & { cpu: number; host: number; mtu: number }> = [];
   const failures: string[] = [];
