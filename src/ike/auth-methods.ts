@@ -8,17 +8,25 @@ import type { EndpointContext } from './context.js';
 import type { KeyedIkeSa } from './ike-sa.js';
 import { formatIdentity, type Identity } from './identity.js';
 import { pskAuth, signedOctets, verifyPskAuth } from './auth-psk.js';
+import { concatBytes } from '../crypto/bytes.js';
+import { intAuthForAuth } from './tasks/ike-intermediate.js';
 import { certPayloads, signWithCert, verifyPeerCert } from './auth-pubkey.js';
 
 /** The octets our AUTH covers: RealMessage of our IKE_SA_INIT | peer's nonce | prf(SK_p, our ID). */
 export function ourOctets(sa: KeyedIkeSa, id: Identity = sa.localId): Uint8Array {
   const k = sa.keys;
-  return sa.initiator ? signedOctets(k.prf, sa.initRequest, sa.Nr, k.SK_pi, id) : signedOctets(k.prf, sa.initResponse, sa.Ni, k.SK_pr, id);
+  return withIntAuth(sa, sa.initiator ? signedOctets(k.prf, sa.initRequest, sa.Nr, k.SK_pi, id) : signedOctets(k.prf, sa.initResponse, sa.Ni, k.SK_pr, id));
+}
+
+/** RFC 9242 3.3.2: after IKE_INTERMEDIATE exchanges both sides' signed octets end with IntAuth (empty otherwise). */
+function withIntAuth(sa: KeyedIkeSa, octets: Uint8Array): Uint8Array {
+  const t = intAuthForAuth(sa);
+  return t.length === 0 ? octets : concatBytes([octets, t]);
 }
 
 function peerOctets(sa: KeyedIkeSa, peerId: Identity): Uint8Array {
   const k = sa.keys;
-  return sa.initiator ? signedOctets(k.prf, sa.initResponse, sa.Ni, k.SK_pr, peerId) : signedOctets(k.prf, sa.initRequest, sa.Nr, k.SK_pi, peerId);
+  return withIntAuth(sa, sa.initiator ? signedOctets(k.prf, sa.initResponse, sa.Ni, k.SK_pr, peerId) : signedOctets(k.prf, sa.initRequest, sa.Nr, k.SK_pi, peerId));
 }
 
 /** Our AUTH payload, the CERT payloads that go with it (pubkey), and how we say it in logs. */

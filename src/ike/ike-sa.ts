@@ -12,6 +12,7 @@ import { ANY_IDENTITY, formatIdentity, type Identity } from './identity.js';
 import type { IkeSaKeys } from './keys.js';
 import type { TrafficSelector } from './traffic-selector.js';
 import type { Task } from './tasks/task.js';
+import type { IntermediateState } from './tasks/ike-intermediate.js';
 import type { Payload } from './codec/types.js';
 import type { EapServerSession } from '../eap/index.js';
 
@@ -189,6 +190,8 @@ export class IkeSa {
   peerUsePpk = false;
   /** RFC 8784: the PPK_ID whose PPK is mixed into SK_d/SK_pi/SK_pr (also on an IKE SA rekeyed from such an SA). */
   ppkId: string | undefined;
+  /** RFC 9242 / RFC 9370: progress of the IKE_INTERMEDIATE exchanges (tasks/ike-intermediate.ts). */
+  intermediate: IntermediateState | undefined;
   /** We asked for virtual IPs in IKE_AUTH: our 'dynamic' selectors are open until the reply. */
   requestingVips = false;
 

@@ -17,6 +17,7 @@ import type { LogGroup } from './events.js';
 import { exchangeName } from './format.js';
 import type { IkeSa } from './ike-sa.js';
 import { decodeIkeMessage } from './wire.js';
+import { keepIntermediateInbound } from './tasks/ike-intermediate.js';
 
 export type Decoded =
   | { kind: 'ok'; payloads: readonly Payload[] }
@@ -72,6 +73,8 @@ export class InboundDecoder {
       this.host.log('enc', 1, sa, `IKE message ${header.messageId} reassembled from ${m.value.encrypted.totalFragments} fragments`);
       payloads = res.value.payloads;
       encrypted = true;
+      // RFC 9242 3.3.2: IntAuth covers an IKE_INTERMEDIATE message's plaintext as if it was not fragmented (3.4).
+      if (header.exchangeType === ExchangeType.IKE_INTERMEDIATE) keepIntermediateInbound(sa, data, res.value.firstInnerType, res.value.plaintext);
     } else {
       const enc = m.value.encrypted;
       if (!sa.keys || !enc || enc.type !== PayloadType.SK || m.value.payloads.length > 0) {
@@ -87,6 +90,8 @@ export class InboundDecoder {
       if (!inner.ok) return invalidFrom(inner.error);
       payloads = inner.value;
       encrypted = true;
+      // RFC 9242 3.3.2: IntAuth covers the IKE_INTERMEDIATE plaintext exactly as received.
+      if (header.exchangeType === ExchangeType.IKE_INTERMEDIATE) keepIntermediateInbound(sa, data, opened.value.firstInnerType, opened.value.plaintext);
     }
     // Be liberal (issue 15): a known payload this exchange does not use is ignored with a log line, unless its
     // sender marked it critical (then RFC 7296 2.5 applies as for any payload we cannot process).

@@ -77,7 +77,7 @@ export const DEFAULT_REASSEMBLY_LIMITS: ReassemblyLimits = { maxFragments: 64, m
 
 export type ReassemblyProgress =
   | { readonly complete: false; readonly received: number; readonly total: number }
-  | { readonly complete: true; readonly messageId: number; readonly payloads: Payload[]; readonly plaintext: Uint8Array };
+  | { readonly complete: true; readonly messageId: number; readonly payloads: Payload[]; readonly plaintext: Uint8Array; readonly firstInnerType: number };
 
 interface Pending {
   readonly messageId: number;
@@ -197,6 +197,6 @@ export class FragmentReassembler {
     }
     const payloads = decodePayloads(plaintext, p.firstInnerType ?? PayloadType.NONE);
     if (!payloads.ok) return payloads;
-    return ok({ complete: true, messageId: p.messageId, payloads: payloads.value, plaintext });
+    return ok({ complete: true, messageId: p.messageId, payloads: payloads.value, plaintext, firstInnerType: p.firstInnerType ?? PayloadType.NONE });
   }
 }

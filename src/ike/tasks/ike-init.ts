@@ -25,7 +25,7 @@ import { errorNotify, findPayload, hasNotify, notifies, notify, notifyName, only
 import { formatProposal } from '../../crypto/transforms.js';
 import { encodePlainMessage, decodeIkeMessage } from '../wire.js';
 import { checkPayloadRules } from '../codec/index.js';
-import { IkeAuthTask } from './ike-auth.js';
+import { intermediateSupportedRequest, intermediateSupportedResponse, taskAfterInit } from './ike-intermediate.js';
 import { closeOnTimeout } from './common.js';
 import type { Task, TaskStatus } from './task.js';
 import { connectionsFor } from '../connection-select.js';
@@ -152,6 +152,7 @@ export class IkeInitTask implements Task {
       { type: PayloadType.NONCE, critical: false, data: sa.Ni },
       ...natdPayloads(ctx, sa, conn),
       ...capabilityNotifies(conn),
+      ...intermediateSupportedRequest(conn),
       ...usePpkRequest(sa, conn),
     );
     return payloads;
@@ -258,8 +259,8 @@ export class IkeInitTask implements Task {
       sa.remote = { address: sa.remote.address, port: sa.remote.port === 500 ? 4500 : sa.remote.port };
       sa.encapsulated = true;
     }
-    // IKE_AUTH follows at once, before anything else queued on the SA (RFC 7296 1.2).
-    ctx.queueTask(sa, new IkeAuthTask(ctx, ksa, this.child), now, { first: true });
+    // IKE_AUTH (or IKE_INTERMEDIATE first, RFC 9242/9370) follows at once, before anything else queued (RFC 7296 1.2).
+    ctx.queueTask(sa, taskAfterInit(ctx, ksa, this.child, payloads), now, { first: true });
     return 'done';
   }
 
@@ -391,6 +392,7 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
     { type: PayloadType.NONCE, critical: false, data: sa.Nr },
     ...natdPayloads(ctx, sa, conn),
     ...capabilityNotifies(conn),
+    ...intermediateSupportedResponse(sa, payloads),
     ...usePpkResponse(ctx, sa, conn, payloads),
     // RFC 4739 3.1: announced when the connection has a second authentication round for the initiator.
     ...(conn.moreRemote?.length ? [notify(NotifyType.MULTIPLE_AUTH_SUPPORTED)] : []),

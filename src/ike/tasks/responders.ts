@@ -8,6 +8,7 @@ import { requireKeyed, type IkeSa } from '../ike-sa.js';
 import { findPayload, notify } from '../payload-util.js';
 import { respondCreateChild } from './child-create.js';
 import { respondIkeAuth } from './ike-auth-responder.js';
+import { additionalKeCount, intermediatePending, respondIkeIntermediate } from './ike-intermediate.js';
 import { respondRekeyIke } from './ike-rekey.js';
 import { respondInformational } from './informational.js';
 
@@ -15,8 +16,20 @@ import { respondInformational } from './informational.js';
 export function respond(ctx: EndpointContext, sa: IkeSa, exchange: number, req: readonly Payload[], messageId: number, now: number): void {
   switch (exchange) {
     case ExchangeType.IKE_AUTH:
+      if (intermediatePending(sa)) {
+        // RFC 9370 2.2.2: every negotiated additional key exchange comes before IKE_AUTH; skipping one would
+        // authenticate an SA without the post-quantum secret the proposal required.
+        const message = `IKE_AUTH request ${messageId} before the ${additionalKeCount(sa)} negotiated additional key exchange(s) were done (${sa.intermediate?.count ?? 0})`;
+        ctx.log('ike', 0, sa, `${message}; answering INVALID_SYNTAX`);
+        ctx.sendResponse(sa, exchange, messageId, [notify(NotifyType.INVALID_SYNTAX)]);
+        ctx.destroySa(sa, 'invalid-syntax', message);
+        return;
+      }
       // The SK payload was opened with the SA's keys: they exist.
       respondIkeAuth(ctx, requireKeyed(sa, 'IKE_AUTH request'), req, messageId, now);
+      return;
+    case ExchangeType.IKE_INTERMEDIATE:
+      respondIkeIntermediate(ctx, requireKeyed(sa, 'IKE_INTERMEDIATE request'), req, messageId);
       return;
     case ExchangeType.INFORMATIONAL:
       respondInformational(ctx, sa, req, messageId, now);

@@ -13,6 +13,7 @@ import type { IkeHeader, Payload } from '../codec/types.js';
 /** What the task manager knows each task as (logs, collision checks, tests). */
 export type TaskKind =
   | 'IKE_INIT'
+  | 'IKE_INTERMEDIATE'
   | 'IKE_AUTH'
   | 'CHILD_CREATE'
   | 'CHILD_REKEY'
