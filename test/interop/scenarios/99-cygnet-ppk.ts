@@ -14,6 +14,8 @@
  *    required on both: up, charon logs "using PPK for PPK_ID", same SPIs; strongSwan -> cygnet the same way.
  * 5. cygnet (ppk_required = no) -> strongSwan without any PPK: charon sends no USE_PPK, cygnet logs that it goes on
  *    without the PPK, the SA is up.
+ * 6. NO_PPK_AUTH across implementations: optional PPK on both, each side knowing only its own PPK ID; cygnet ->
+ *    charon (charon verifies cygnet's NO_PPK_AUTH) and charon -> cygnet (cygnet verifies charon's).
  */
 import assert from 'node:assert/strict';
 import type { ScenarioContext } from '../lib/scenario.js';
@@ -133,6 +135,30 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     assert.equal(ci.ppkId, undefined, 'no PPK in the status');
     const cl = await cyg.peer.waitForLog(/peer did not send USE_PPK: not using PPK 'pq1'/, 2000);
     ctx.log(`5. cygnet (ppk_required = no) -> strongSwan without PPK: up without it; cygnet: ${cl.trim()}`);
+    assert.equal(await cyg.peer.stop(5000), 0, 'cygnet exits 0');
+    await swan.stop();
+  }
+
+  // 6. NO_PPK_AUTH both ways between cygnet and charon: each knows only its own PPK (so both send USE_PPK).
+  for (const cygnetInitiates of [true, false]) {
+    const conn = cygnetConnection(h, { proposals: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16', startAction: cygnetInitiates ? 'start' : 'none' });
+    const theirs = mirror(conn);
+    const swanConf = withPpks(pskSwanctlConf({ ...theirs, extra: cygnetInitiates ? {} : { ppk_id: 'pq-swan' }, child: { ...theirs.child, startAction: 'none' } }), [{ id: 'pq-swan', secret: OTHER_PPK }]);
+    const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: swanConf, label: `right-noppk-${cygnetInitiates ? 'r' : 'i'}` });
+    await swan.loadAll();
+    const cyg = await startCygnet(ctx, h, withPpks(pskSwanctlConf({ ...conn, extra: cygnetInitiates ? { ppk_id: 'pq-cyg' } : {} }), [{ id: 'pq-cyg', secret: PPK }]));
+    if (!cygnetInitiates) await swan.initiate('net');
+    const [ci, si] = await Promise.all([cyg.waitFor('established via NO_PPK_AUTH', establishedCygnet, 15_000), swan.waitEstablished('cyg', 'net')]);
+    assertSameSa(ci, si, { suite: 'AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519', espSuite: 'AES_GCM_16-128', cygnetInitiated: cygnetInitiates, h });
+    assert.equal(ci.ppkId, undefined, 'no PPK in the status');
+    if (cygnetInitiates) {
+      const sl = await swan.waitForLog(/no PPK available, using NO_PPK_AUTH notify/, 3000);
+      await cyg.peer.waitForLog(/peer did not use PPK 'pq-cyg' and accepted NO_PPK_AUTH/, 2000);
+      ctx.log(`6. cygnet -> strongSwan, unknown PPK ID: charon accepted cygnet's NO_PPK_AUTH: ${sl.trim()}`);
+    } else {
+      const cl = await cyg.peer.waitForLog(/PPK 'pq-swan' unknown here, authenticating the peer with NO_PPK_AUTH/, 3000);
+      ctx.log(`6. strongSwan -> cygnet, unknown PPK ID: cygnet accepted charon's NO_PPK_AUTH: ${cl.trim()}`);
+    }
     assert.equal(await cyg.peer.stop(5000), 0, 'cygnet exits 0');
     await swan.stop();
   }
