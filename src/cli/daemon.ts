@@ -192,7 +192,7 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   }
   for (const w of loaded.warnings) logger.log('cfg', 0, `warning: ${w.message}`);
   for (const w of encapWarnings(loaded.config)) logger.log('cfg', 0, `warning: ${w}`);
-  logger.log('cfg', 1, `loaded ${loaded.daemon.connections.length} connection(s) and ${loaded.config.secrets.ike.length} IKE secret(s) from ${configPath}`);
+  logger.log('cfg', 1, `loaded ${loaded.daemon.connections.length} connection(s) and ${loaded.config.secrets.ike.length} IKE secret(s)${loaded.config.secrets.ppk.length > 0 ? ` and ${loaded.config.secrets.ppk.length} PPK(s) (RFC 8784)` : ''} from ${configPath}`);
   for (const p of loaded.daemon.credentialProblems) logger.log('cfg', 0, `credential not loaded: ${credentialProblemAt(loaded.config, p)}`);
 
   let port: number | undefined;
