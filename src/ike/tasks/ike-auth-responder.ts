@@ -145,14 +145,17 @@ function finishResponder(
   now: number,
   answerFail: (message: string) => void,
 ): void {
-  // Unique IDs (strongSwan's `unique`): what to do with other IKE SAs of the same peer identity.
+  // Unique IDs (strongSwan's `unique`, as its ike_sa_manager check_uniqueness): what to do with other IKE SAs of
+  // the same peer identity.
   const duplicates = [...ctx.establishedWith(conn.name, remoteId)].filter((o) => o !== sa && identityEquals(o.localId, sa.localId));
   if (duplicates.length > 0) {
-    if (conn.unique === 'keep') {
+    const initialContact = hasNotify(req, NotifyType.INITIAL_CONTACT) && conn.unique !== 'never';
+    // keep: refuse a duplicate from another address; one from the same address may be the peer reauthenticating
+    // (make-before-break: it deletes the old SA itself), and INITIAL_CONTACT says the old SAs are stale (2.4).
+    if (conn.unique === 'keep' && !initialContact && duplicates.some((o) => o.remote.address !== sa.remote.address)) {
       answerFail(`IKE_SA with '${formatIdentity(remoteId)}' already exists and unique = keep: rejecting the new one`);
       return;
     }
-    const initialContact = hasNotify(req, NotifyType.INITIAL_CONTACT) && conn.unique !== 'never';
     if (conn.unique === 'replace' || initialContact) {
       // RFC 7296 2.4: INITIAL_CONTACT says the peer lost its state: the old SAs are stale, drop them silently.
       // unique = replace deletes them with a Delete as strongSwan does.
