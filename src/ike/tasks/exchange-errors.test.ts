@@ -200,6 +200,8 @@ describe('liberal acceptance (issue 15): a payload the exchange does not use is 
     expect(r.hit).toBe(true);
     expect(h.established()?.childA).toBeDefined();
     expect(logs(h.events.A).some((l) => /ignoring KE in IKE_AUTH response 1 \(not used by this exchange\)/.test(l))).toBe(true);
+    // At level 2, as strongSwan logs what it ignores: visible when looking, no noise at the default level 1.
+    expect(of(h.events.A, 'log').filter((e) => e.message.includes('ignoring KE')).map((e) => [e.group, e.level])).toEqual([['enc', 2]]);
     expect(h.a.internalErrors + h.b.internalErrors).toBe(0);
   });
 
