@@ -358,6 +358,14 @@ describe('unknown and unimplemented keys are warnings with file:line', () => {
     expect(warnings[0]!.code).toBe('NOT_IMPLEMENTED');
   });
 
+  it('dpd_timeout (IKEv1 only in strongSwan too) says what decides that an IKEv2 peer is dead', () => {
+    const { config, warnings } = parseSwanctlConfig(connText(['dpd_delay = 10s', 'dpd_timeout = 30s']), 'swanctl.conf');
+    expect(warnings.map((w) => w.message)).toEqual([
+      "swanctl.conf:4: connections.c.dpd_timeout: accepted but not implemented (IKEv1 only, as in strongSwan: an IKEv2 peer is dead when the DPD request's retransmissions run out, set them with charon.retransmit_timeout/_base/_tries)",
+    ]);
+    expect(config.connections.get('c')!.dpd_delay).toBe(10_000);
+  });
+
   it('is quiet when the value written is what cygnet does anyway', () => {
     expect(parseSwanctlConfig(connText(['aggressive = no']), 'swanctl.conf').warnings).toEqual([]);
     // MOBIKE is implemented (RFC 4555, src/ike/tasks/ike-mobike.ts): both values are quiet.

@@ -336,7 +336,7 @@ export const CONNECTION_KEYS: Readonly<Record<string, KeyInfo>> = {
   vips: yes,
   pools: yes,
   dpd_delay: yes,
-  dpd_timeout: no(undefined, 'IKEv1 only; IKEv2 uses the retransmission timeouts'),
+  dpd_timeout: no(undefined, 'IKEv1 only, as in strongSwan: an IKEv2 peer is dead when the DPD request\'s retransmissions run out, set them with charon.retransmit_timeout/_base/_tries'),
   encap: yes,
   mobike: yes,
   fragmentation: yes,
