@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createProvider } from '../../crypto/provider.js';
 import { systemRandom } from '../../crypto/random.js';
+import { DropReason, EncapStatus } from '../../esp/constants.js';
 import { dropCountsByName, EspEngine } from '../../esp/engine.js';
 import { ChildSaInstaller } from '../../gateway/child-installer.js';
 import type { GatewayTun } from '../../gateway/contracts.js';
@@ -25,6 +26,8 @@ import type { FromWorker, ToWorker, WorkerInit, WorkerStats } from './protocol.j
 
 /** How often counters go to the main thread (status file, vici, metrics read the last ones). */
 const STATS_INTERVAL_MS = 500;
+/** TUN packets without a policy handed to the main thread (its trap policies, ACQUIRE) per second, at most. */
+const UNPROTECTED_PER_SECOND = 100;
 /** As the gateway core's (gateway.ts): in-flight packets on a replaced inbound SA are still accepted this long. */
 const REKEY_INBOUND_GRACE_MS = 2000;
 
@@ -43,7 +46,35 @@ export async function runDataWorker(init: WorkerInit, port: NonNullable<typeof p
     priority: 10,
     log: (level, message) => log('esp', level + 1, message),
   });
-  const counters = { espIn: 0, espOut: 0, espDrops: 0, delivered: 0, undeliverable: 0, mssClamped: 0, sendErrors: 0, faults: 0, noSa: 0 };
+  // Trap policies (start_action = trap, RFC 4301 5.1 ACQUIRE) are the main thread's: a packet no policy here selects
+  // goes there (rate-limited), whose gateway queues it, negotiates the CHILD SA and sends it once it is up.
+  let unprotectedWindow = 0;
+  let unprotectedSent = 0;
+  const encapsulate = engine.encapsulate.bind(engine);
+  engine.encapsulate = (refs, now) => {
+    const r = encapsulate(refs, now);
+    for (let i = 0; i < r.count; i++) {
+      if (r.status[i] !== EncapStatus.Drop || r.reason[i] !== DropReason.NoPolicy) continue;
+      const sec = Math.floor(now / 1000);
+      if (sec !== unprotectedWindow) {
+        unprotectedWindow = sec;
+        unprotectedSent = 0;
+      }
+      if (unprotectedSent >= UNPROTECTED_PER_SECOND) {
+        counters.unprotectedDropped++;
+        continue;
+      }
+      unprotectedSent++;
+      counters.unprotected++;
+      const ref = refs[i]!;
+      const head = init.headroom;
+      const copy = new Uint8Array(new ArrayBuffer(head + ref.length + (t?.tailroom ?? 64)), head, ref.length);
+      copy.set(ref.buffer.subarray(ref.offset, ref.offset + ref.length));
+      post({ t: 'unprotected', packet: copy });
+    }
+    return r;
+  };
+  const counters = { unprotected: 0, unprotectedDropped: 0, espIn: 0, espOut: 0, espDrops: 0, delivered: 0, undeliverable: 0, mssClamped: 0, sendErrors: 0, faults: 0, noSa: 0 };
   const fault = (what: string, e: unknown): void => {
     counters.faults++;
     log('dmn', 0, `internal error in ${what}: ${errText(e)}`);
@@ -117,7 +148,7 @@ export async function runDataWorker(init: WorkerInit, port: NonNullable<typeof p
     },
     fault,
     espActivity: (spiIn) => post({ t: 'activity', spiIn }),
-    // No trap policies here (they live on the main thread): a packet without an SA is counted.
+    // No trap policies here (see encapsulate above): only counted.
     acquire: () => void counters.noSa++,
   });
 

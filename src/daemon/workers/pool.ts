@@ -325,6 +325,12 @@ export class WorkerPool {
         if (h) h.withCore((gw, now) => gw.endpoint.espActivity(m.spiIn, now));
         return;
       }
+      case 'unprotected': {
+        // Into the main thread's gateway as if read from its TUN: a trap policy's ACQUIRE queues it (traps.ts).
+        const h = this.host;
+        if (h) h.withCore((gw, now) => gw.tunPackets([m.packet], now));
+        return;
+      }
       case 'expired': {
         const h = this.host;
         const spiIn = this.spiInOf.get(m.spi);

@@ -63,6 +63,11 @@ export type FromWorker =
   /** A byte/packet lifetime ran out on this worker's replica (RFC 4301 4.4.2.1). */
   | { readonly t: 'expired'; readonly spi: number; readonly kind: 'soft' | 'hard' }
   | { readonly t: 'stats'; readonly stats: WorkerStats }
+  /**
+   * A TUN packet no policy of this worker selects (trap policies live on the main thread): copied with the TUN's
+   * headroom and tailroom around it, so the main thread's gateway can seal it in place once an ACQUIRE brought an SA.
+   */
+  | { readonly t: 'unprotected'; readonly packet: Uint8Array }
   | { readonly t: 'stopped' };
 
 export const WORKER_ROLE = 'cygnet-data-worker';

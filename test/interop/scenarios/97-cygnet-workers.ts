@@ -2,8 +2,10 @@
  * Data-plane worker threads (issue 17, `cygnet daemon --workers 2`), cygnet <-> cygnet in two namespaces with
  * multi-queue TUNs: two CHILD SAs (10.1.0.1 <-> 10.2.0.1 and 10.1.0.2 <-> 10.2.0.2) in one IKE SA.
  *
- * 1. Both daemons start 2 workers ("2 data-plane workers started"), make an SO_REUSEPORT group on 4500 and bring
- *    both CHILD SAs up; each CHILD SA is acknowledged by both workers ("installed on all 2 workers").
+ * 1. Both daemons start 2 workers ("2 data-plane workers started") and make an SO_REUSEPORT group on 4500; the left
+ *    starts net1 (start_action = start) and traps net2 (start_action = trap): a ping into net2 reaches a worker,
+ *    which has no policy for it and hands it to the main thread, whose trap policy ACQUIREs the CHILD SA and sends
+ *    the queued packet once it is up. Each CHILD SA is acknowledged by both workers ("installed on all 2 workers").
  * 2. The two inbound SPIs of each side have successive low bytes (src/ike/spi.ts), so the BPF program steers them
  *    to different workers (docs/PERFORMANCE.md section 7).
  * 3. Pings through both CHILD SAs both ways: every ESP packet one side counts out the other counts in, nothing
@@ -32,9 +34,9 @@ export const timeoutMs = 150_000;
 const SECOND = { left: '10.1.0.2', right: '10.2.0.2' };
 
 /** pskSwanctlConf with a second child `net2` for the second address pair. */
-function twoChildConf(c: PskConnection, second: { localTs: string; remoteTs: string }): string {
+function twoChildConf(c: PskConnection, second: { localTs: string; remoteTs: string; startAction: string }): string {
   const text = pskSwanctlConf(c);
-  const child2 = `      net2 {\n        local_ts = ${second.localTs}\n        remote_ts = ${second.remoteTs}\n        esp_proposals = ${c.child.espProposals}\n        start_action = ${c.child.startAction ?? 'none'}\n      }\n`;
+  const child2 = `      net2 {\n        local_ts = ${second.localTs}\n        remote_ts = ${second.remoteTs}\n        esp_proposals = ${c.child.espProposals}\n        start_action = ${second.startAction}\n      }\n`;
   return text.replace(/( {6}\}\n)( {4}\}\n {2}\}\n\}\n)/, `$1${child2}$2`);
 }
 
@@ -104,14 +106,20 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const conn = cygnetConnection(h, { proposals: 'aes128gcm16-prfsha256-x25519', esp: 'aes128gcm16', startAction: 'start' });
   conn.child.name = 'net1';
   const theirs = mirror(conn);
-  const r = await startCygnet(ctx, { left: h.right, right: h.left } as TwoHosts, twoChildConf({ ...theirs, child: { ...theirs.child, startAction: 'none' } }, { localTs: `${SECOND.right}/32`, remoteTs: `${SECOND.left}/32` }), ['--tun', 'cyg1', '--workers', '2']);
-  const l = await startCygnet(ctx, h, twoChildConf(conn, { localTs: `${SECOND.left}/32`, remoteTs: `${SECOND.right}/32` }), ['--tun', 'cyg0', '--workers', '2']);
+  const r = await startCygnet(ctx, { left: h.right, right: h.left } as TwoHosts, twoChildConf({ ...theirs, child: { ...theirs.child, startAction: 'none' } }, { localTs: `${SECOND.right}/32`, remoteTs: `${SECOND.left}/32`, startAction: 'none' }), ['--tun', 'cyg1', '--workers', '2']);
+  const l = await startCygnet(ctx, h, twoChildConf(conn, { localTs: `${SECOND.left}/32`, remoteTs: `${SECOND.right}/32`, startAction: 'trap' }), ['--tun', 'cyg0', '--workers', '2']);
 
   // 1. Workers, groups, both CHILD SAs on both workers.
   for (const side of [l, r]) {
     await side.peer.waitForLog(/2 data-plane workers started on TUN cyg\d \(one queue each\)/, 5000);
     await side.peer.waitForLog(/SO_REUSEPORT group of 3 sockets \(main \+ 2 workers\)/, 5000);
   }
+  await l.waitFor('net1 up', (s) => s.ikeSas.some((x) => x.children.some((c) => c.name === 'net1')), 20_000);
+  await l.peer.waitForLog(/installed trap policy for 'cyg' child 'net2'/, 5000);
+  const trapped = await h.left.ns.ping(SECOND.right, { count: 5, source: SECOND.left, waitS: 3 });
+  ctx.log(`ping into the trapped net2: ${trapped.received}/5 replies`);
+  assert.ok(trapped.received >= 1, `the trapped packet or its followers got through: ${trapped.output}`);
+  await l.peer.waitForLog(/acquire for 'cyg' child 'net2' \(start_action = trap\): initiating/, 2000);
   const [lc, rc] = await Promise.all([l.waitFor('two CHILD SAs', children, 20_000), r.waitFor('two CHILD SAs', children, 20_000)]);
   for (const side of [l, r]) {
     await side.peer.waitForLog(/CHILD_SA net1\{\d+\} installed on all 2 workers/, 5000);
@@ -144,6 +152,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     const b = byName(children(rs)!, n);
     ctx.log(`${n}: left out ${a.packetsOut} in ${a.packetsIn}; right out ${b.packetsOut} in ${b.packetsIn}`);
     assert.ok((a.packetsOut ?? 0) >= 10, `left ${n} sent ESP (${a.packetsOut})`);
+    // net2's first packet went out through the main thread's engine (the trap's queue): the status sums both.
     assert.equal(b.packetsIn, a.packetsOut, `${n}: right received what left sent`);
     assert.equal(a.packetsIn, b.packetsOut, `${n}: left received what right sent`);
   }
