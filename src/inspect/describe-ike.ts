@@ -95,6 +95,12 @@ function notifyText(n: codec.NotifyPayload): string {
     case codec.NotifyType.COOKIE:
       parts.push(hex(n.data));
       break;
+    case codec.NotifyType.PPK_IDENTITY: {
+      // RFC 8784 3/5.2: the initiator's carries a PPK ID type and the ID (never the PPK); the responder's is empty.
+      const type = n.data[0];
+      if (type !== undefined) parts.push(`${type === 1 ? 'PPK_ID_OPAQUE' : type === 2 ? 'PPK_ID_FIXED' : `PPK ID type ${type}`} '${new TextDecoder('utf-8', { fatal: false }).decode(n.data.subarray(1))}'`);
+      break;
+    }
     default:
       if (n.data.length > 0) parts.push(`${n.data.length} bytes`);
   }
