@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CaptureFormatError, LinkType, readCapture } from './capture-file.js';
 import { inspectFrames } from './inspect.js';
 import { parseKeyLog } from './key-log.js';
-import { ethernet, ipv4, pcapFile, pcapngFile, udp } from './test-captures.js';
+import { ethernet, ipv4, pcapFile, pcapngFile, tcp, tcpFrame, udp } from './test-captures.js';
 
 const keys = parseKeyLog(
   [
@@ -45,6 +45,29 @@ describe('inspect fuzz', () => {
         const file = ng ? pcapngFile([LinkType.ETHERNET], frames) : pcapFile(LinkType.ETHERNET, frames);
         const r = inspectFrames(readCapture(file).frames, { keys });
         for (const rec of [...r.records]) if (!rec.decrypted) expect(typeof rec.reason).toBe('string');
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('random RFC 9329 TCP segments (SYN or not, any sequence number, random or framed bytes) give records and notes, never a throw', () => {
+    const framed = fc.uint8Array({ maxLength: 120 }).map((m) => tcpFrame(Uint8Array.from([0, 0, 1, 0, 0, 0, 0, 1, ...m])));
+    const segment = fc.record({
+      dir: fc.boolean(),
+      syn: fc.boolean(),
+      fin: fc.boolean(),
+      rst: fc.boolean(),
+      seq: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 0xffffffff })),
+      data: fc.oneof(fc.uint8Array({ maxLength: 120 }), framed, framed.map((f) => Uint8Array.from([0x49, 0x4b, 0x45, 0x54, 0x43, 0x50, ...f]))),
+    });
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 12 }), (segs) => {
+        const frames = segs.map((g) => ({
+          data: ethernet(g.dir ? ipv4('192.0.2.1', '192.0.2.2', 6, tcp(40000, 4500, g.seq, g, g.data)) : ipv4('192.0.2.2', '192.0.2.1', 6, tcp(4500, 40000, g.seq, g, g.data))),
+        }));
+        const r = inspectFrames(readCapture(pcapngFile([LinkType.ETHERNET], frames)).frames, { keys });
+        for (const rec of r.records) if (!rec.decrypted) expect(typeof rec.reason).toBe('string');
+        for (const n of r.notes) expect(n.text).toMatch(/^TCP[ -]/);
       }),
       { numRuns: 300 },
     );
