@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseProposals } from '../crypto/proposals.js';
 import { ProtocolId, type Proposal as SaProposal } from './codec/types.js';
-import { acceptedProposal, explainMismatch, formatProposal, selectProposal, selectionToSaProposal, toSaProposals, unacceptableTransformTypes } from './negotiate.js';
+import { acceptedProposal, explainMismatch, formatProposal, initiatorIkeProposals, selectProposal, selectionToSaProposal, toSaProposals, unacceptableTransformTypes } from './negotiate.js';
 
 const ours = parseProposals('aes256gcm16-prfsha384-x25519', 'ike');
 const spi = new Uint8Array(0);
@@ -54,5 +54,20 @@ describe('ADDKE transforms in a peer proposal (RFC 7296 3.3.6, RFC 9370 2.2.1)',
     const [p] = peerWith([]);
     const odd = { ...(p as SaProposal), transforms: [...(p as SaProposal).transforms, { type: 13, id: 1 }] };
     expect(selectProposal(ours, [odd], ProtocolId.IKE)).toBeUndefined();
+  });
+  it('an initiator adds a proposal without ADDKE after an all-optional one, for responders without RFC 9370 (RFC 7296 3.3.6)', () => {
+    const opt = parseProposals('aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke1_none,aes128gcm16-prfsha256-ecp256-ke1_mlkem768', 'ike');
+    const offered = initiatorIkeProposals(opt);
+    // the required one (no NONE) gets no copy: dropping ML-KEM there would be a silent downgrade
+    expect(offered).toHaveLength(3);
+    expect(offered[2]).toEqual(parseProposals('aes256gcm16-prfsha384-x25519', 'ike')[0]);
+    const sa = toSaProposals(offered, ProtocolId.IKE, spi);
+    expect(sa.map((p) => p.num)).toEqual([1, 2, 3]);
+    expect(sa[2]?.transforms.some((t) => t.type >= 6)).toBe(false);
+    // a legacy responder answering with proposal 3 is accepted, as x25519 alone
+    const echo = selectionToSaProposal({ encr: 20, keyBits: 256, prf: 7, ke: 31 }, 3, ProtocolId.IKE, spi);
+    expect(acceptedProposal(offered, echo, ProtocolId.IKE)?.addke).toBeUndefined();
+    // a copy equal to a configured proposal is not added twice
+    expect(initiatorIkeProposals(parseProposals('aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke1_none,aes256gcm16-prfsha384-x25519', 'ike'))).toHaveLength(2);
   });
 });

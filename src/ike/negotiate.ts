@@ -37,6 +37,25 @@ function toSaProposal(p: ConfiguredProposal, num: number, protocol: number, spi:
   return { num, protocol, spi, transforms };
 }
 
+/**
+ * What an IKE_SA_INIT initiator offers: the configured proposals, then, for each one whose additional key exchanges
+ * are all optional (every ADDKE type lists NONE, RFC 9370 2.2.1), a copy without ADDKE transforms. A responder
+ * without RFC 9370 must refuse a proposal with a Transform Type it does not know (RFC 7296 3.3.6; strongSwan 5.9
+ * does: "received proposals: .../UNKNOWN_6_36/UNKNOWN_6_0 ... unacceptable"), so `ke1_none` alone would not let it
+ * negotiate down; the copy, numbered after the configured ones, does. A copy equal to a configured proposal is left out.
+ */
+export function initiatorIkeProposals(configured: readonly ConfiguredProposal[]): ConfiguredProposal[] {
+  const out = [...configured];
+  for (const p of configured) {
+    const lists = proposalAddke(p).filter((l) => l.length > 0);
+    if (lists.length === 0 || !lists.every((l) => l.includes(ADDKE_NONE))) continue;
+    const { addke: _dropped, ...legacy } = p;
+    const text = formatConfiguredProposal(legacy, ProtocolId.IKE);
+    if (!out.some((q) => formatConfiguredProposal(q, ProtocolId.IKE) === text)) out.push(legacy);
+  }
+  return out;
+}
+
 function typeIds(p: SaProposal, type: number): { id: number; keyLength?: number }[] {
   return p.transforms.filter((t) => t.type === type && (t.attributes === undefined || t.attributes.length === 0)).map((t) => ({ id: t.id, keyLength: t.keyLength }));
 }

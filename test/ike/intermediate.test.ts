@@ -113,6 +113,7 @@ describe('RFC 9370 additional key exchanges in IKE_INTERMEDIATE (RFC 9242)', () 
     a.ep.initiate('gw', 0);
     sim.runUntil(() => of(a, 'ike-down').length > 0, { maxTime: 60_000 });
     expect(of(a, 'ike-down')[0]?.reason).toBe('no-proposal');
+    expect(of(a, 'ike-down')[0]?.message).toMatch(/every proposal requires additional key exchanges \(KE1_ML_KEM_768\), which a peer without RFC 9370 support .* refuses: add ke<n>_none/);
     expect(of(a, 'child-install')).toHaveLength(0);
     expect(b.logs.some((l) => l.includes('additional key exchange ADDKE1 differs (we offer KE1_NONE, peer offers KE1_ML_KEM_768 (required); RFC 9370 2.2.1)'))).toBe(true);
   });

@@ -20,12 +20,12 @@ import { connOf, setKeys, type IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
 import { parseIp } from '../../net/ip-address.js';
 import { evaluateNatDetection, natDetectionHash, remoteNatExplanation } from '../natd.js';
-import { acceptedProposal, explainMismatch, selectProposal, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
+import { acceptedProposal, explainMismatch, initiatorIkeProposals, selectProposal, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
 import { errorNotify, findPayload, hasNotify, notifies, notify, notifyName, onlyProposal, readU16be, u16be } from '../payload-util.js';
 import { formatProposal } from '../../crypto/transforms.js';
 import { encodePlainMessage, decodeIkeMessage } from '../wire.js';
 import { checkPayloadRules } from '../codec/index.js';
-import { intermediateSupportedRequest, intermediateSupportedResponse, taskAfterInit } from './ike-intermediate.js';
+import { intermediateSupportedRequest, intermediateSupportedResponse, requiredAddkeHint, taskAfterInit } from './ike-intermediate.js';
 import { closeOnTimeout } from './common.js';
 import type { Task, TaskStatus } from './task.js';
 import { connectionsFor } from '../connection-select.js';
@@ -147,7 +147,7 @@ export class IkeInitTask implements Task {
     const payloads: Payload[] = [];
     if (sa.cookie) payloads.push(notify(NotifyType.COOKIE, sa.cookie)); // RFC 7296 2.6: first payload
     payloads.push(
-      { type: PayloadType.SA, critical: false, proposals: toSaProposals(conn.proposals, ProtocolId.IKE, new Uint8Array(0)) },
+      { type: PayloadType.SA, critical: false, proposals: toSaProposals(initiatorIkeProposals(conn.proposals), ProtocolId.IKE, new Uint8Array(0)) },
       { type: PayloadType.KE, critical: false, group: this.ke.group, data: this.ke.publicValue },
       { type: PayloadType.NONCE, critical: false, data: sa.Ni },
       ...natdPayloads(ctx, sa, conn),
@@ -200,7 +200,7 @@ export class IkeInitTask implements Task {
       const reason = err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN ? 'no-proposal' : 'error';
       const detail =
         err.notifyType === NotifyType.NO_PROPOSAL_CHOSEN
-          ? `peer ${fmt(sa.remote)} accepted none of our IKE proposals (${toSaProposals(conn.proposals, ProtocolId.IKE, new Uint8Array(0)).length} offered): check that both sides share an encryption, integrity/PRF and key exchange algorithm`
+          ? `peer ${fmt(sa.remote)} accepted none of our IKE proposals (${initiatorIkeProposals(conn.proposals).length} offered): check that both sides share an encryption, integrity/PRF and key exchange algorithm${requiredAddkeHint(conn)}`
           : `peer answered IKE_SA_INIT with ${notifyName(err.notifyType)}`;
       ctx.log('ike', 0, sa, `received ${notifyName(err.notifyType)} notify error`);
       ctx.destroySa(sa, reason, detail);
@@ -226,9 +226,12 @@ export class IkeInitTask implements Task {
       return 'done';
     }
     // RFC 7296 3.3.1: the accepted proposal carries the number of the proposal we sent with these transforms.
-    const set = acceptedProposal(conn.proposals, chosen, ProtocolId.IKE);
+    const set = acceptedProposal(initiatorIkeProposals(conn.proposals), chosen, ProtocolId.IKE);
     if (!set || set.ke !== keP.group || keP.group !== ke.group) {
-      ctx.destroySa(sa, 'no-proposal', `responder chose a proposal we did not offer (proposal ${chosen.num})`);
+      // e.g. a responder that drops ADDKE transforms it does not know instead of refusing the proposal (RFC 7296
+      // 3.3.6 says refuse; strongSwan 5.9 does): the mismatch text names the exchange it dropped (RFC 9370 2.2.1).
+      const why = set ? '' : `: ${explainMismatch(conn.proposals, [chosen], ProtocolId.IKE)}`;
+      ctx.destroySa(sa, 'no-proposal', `responder chose a proposal we did not offer (proposal ${chosen.num})${why}`);
       return 'done';
     }
     sa.spiR = header.spiR;

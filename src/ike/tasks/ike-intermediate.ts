@@ -79,6 +79,17 @@ export function intermediateSupportedResponse(sa: IkeSa, request: readonly Paylo
 }
 
 /**
+ * For the initiator's NO_PROPOSAL_CHOSEN message: the additional key exchanges every one of our proposals requires
+ * (an ADDKE type without NONE, RFC 9370 2.2.1), which a responder without RFC 9370 refuses (RFC 7296 3.3.6).
+ */
+export function requiredAddkeHint(conn: IkeConnectionConfig): string {
+  const required = conn.proposals.map((p) => proposalAddke(p).flatMap((ids, i) => (ids.length > 0 && !ids.includes(0) ? [ids.map((id) => additionalKeName(i + 6, id)).join('/')] : [])));
+  if (required.length === 0 || required.some((r) => r.length === 0)) return '';
+  const names = [...new Set(required.flat())].join(', ');
+  return `; every proposal requires additional key exchanges (${names}), which a peer without RFC 9370 support (e.g. strongSwan before 6.0) refuses: add ke<n>_none to make them optional or a proposal without them`;
+}
+
+/**
  * Initiator, IKE_SA_INIT done: the task that comes next, IKE_INTERMEDIATE when additional key exchanges were chosen
  * (RFC 9370 2.2.2), else IKE_AUTH.
  */
