@@ -65,6 +65,8 @@ export interface IkeRecord {
   readonly localId: string;
   readonly remoteId: string;
   readonly remoteEapId?: string;
+  /** RFC 8784: the PPK ID mixed into the keys (the exported SK_d/SK_p are the mixed ones; the PPK is not replicated). */
+  readonly ppkId?: string;
   readonly natLocal: boolean;
   readonly natRemote: boolean;
   readonly natLocalReal: boolean;

@@ -94,6 +94,7 @@ export function restoreIkeSa(endpoint: IkeEndpoint, rec: IkeRecord, box: SecretB
   sa.localId = parseIdentity(rec.localId);
   sa.remoteId = parseIdentity(rec.remoteId);
   if (rec.remoteEapId !== undefined) sa.remoteEapId = rec.remoteEapId;
+  if (rec.ppkId !== undefined) sa.ppkId = rec.ppkId;
   sa.nextRequestId = rec.nextRequestId;
   sa.expectedRequestId = rec.expectedRequestId;
   sa.natLocal = rec.natLocal;
