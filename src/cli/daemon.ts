@@ -27,6 +27,7 @@ import { journalSink } from '../daemon/journal.js';
 import { ESP_HEADROOM } from '../esp/engine.js';
 import type { TunDevice } from '../tun/types.js';
 import { availableParallelism } from 'node:os';
+import { wantsTcp } from '../daemon/tcp-glue.js';
 import { parseArgs, portOption, UsageError } from './args.js';
 
 /** --workers N|auto: 1..255, auto = the cores available (os.availableParallelism). */
@@ -251,6 +252,12 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   } catch (e) {
     console.error(`cygnet daemon: ${(e as Error).message}`);
     return 2;
+  }
+
+  // RFC 9329 TCP streams live on the main thread (tcp-encap-net.ts): the workers' ESP goes out on UDP only.
+  if (workers > 1 && wantsTcp(tcpPort, loaded.daemon)) {
+    logger.log('dmn', 0, `--workers ${workers}: TCP encapsulation (RFC 9329) is configured and runs on the main thread only; running 1 data-plane thread`);
+    workers = 1;
   }
 
   let tun: TunDevice | undefined;
