@@ -56,6 +56,20 @@ export function initiatorIkeProposals(configured: readonly ConfiguredProposal[])
   return out;
 }
 
+/**
+ * The proposals of an IKE SA rekey (CREATE_CHILD_SA, RFC 7296 1.3.2) without their ADDKE types: cygnet does not run
+ * RFC 9370 2.2.4's IKE_FOLLOWUP_KE exchanges yet, so a rekeyed SA has the classic key exchange only. Its keys still
+ * derive from the old SK_d (RFC 7296 2.18), which holds the additional shared secrets of IKE_INTERMEDIATE, and its
+ * suite says what was negotiated (no KE1_...). A peer whose rekey proposals require ADDKE gets NO_PROPOSAL_CHOSEN.
+ */
+export function withoutAddke(configured: readonly ConfiguredProposal[]): ConfiguredProposal[] {
+  return configured.map((p) => {
+    if (p.addke === undefined) return p;
+    const { addke: _dropped, ...classic } = p;
+    return classic;
+  });
+}
+
 function typeIds(p: SaProposal, type: number): { id: number; keyLength?: number }[] {
   return p.transforms.filter((t) => t.type === type && (t.attributes === undefined || t.attributes.length === 0)).map((t) => ({ id: t.id, keyLength: t.keyLength }));
 }

@@ -136,6 +136,32 @@ describe('RFC 9370 additional key exchanges in IKE_INTERMEDIATE (RFC 9242)', () 
   });
 });
 
+describe('rekeying an SA made with additional key exchanges', () => {
+  for (const who of ['initiator', 'responder'] as const) {
+    it(`IKE rekey by the ${who}: classic exchange only (IKE_FOLLOWUP_KE not done), suite says so, CHILD SA moves and rekeys`, () => {
+      const p = 'aes256gcm16-prfsha384-x25519-ke1_mlkem768';
+      const { sim, net, a, b } = setup(p, p);
+      a.ep.initiate('gw', 0);
+      expect(sim.runUntil(() => of(a, 'child-install').length > 0 && of(b, 'child-install').length > 0, { maxTime: 60_000 }).ok).toBe(true);
+      const [x] = who === 'initiator' ? [a] : [b];
+      const id = x.ep.listSas()[0]!.sa.id;
+      expect(x.ep.rekeyIke(id, sim.now)).toBe(true);
+      expect(sim.runUntil(() => of(a, 'ike-down').length === 1 && of(b, 'ike-down').length === 1, { maxTime: 60_000 }).ok).toBe(true);
+      expect(of(a, 'ike-down')[0]!.reason).toBe('rekeyed');
+      expectConsistent(a, b, 1);
+      // the SA payload of the rekey carried no ADDKE transform, and the successor names only what it negotiated
+      expect(a.ep.listSas()[0]!.sa.suite).toBe('AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519');
+      expect(b.ep.listSas()[0]!.sa.suite).toBe('AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519');
+      expect(exchanges(captureSummary(net)).filter((e) => e.startsWith('44'))).toEqual([]);
+      // the rekeyed IKE SA works: a CHILD rekey over it
+      const child = a.ep.listSas()[0]!.children[0]!.id;
+      expect(a.ep.rekeyChild(child, sim.now)).toBe(true);
+      expect(sim.runUntil(() => of(a, 'child-remove').length === 1 && of(b, 'child-remove').length === 1, { maxTime: 60_000 }).ok).toBe(true);
+      expectConsistent(a, b, 1);
+    });
+  }
+});
+
 describe('payload encodings against the RFC text', () => {
   it('RFC 9370 3 / RFC 7296 3.3.2: an ADDKE1 transform is Transform Type 6 with the Transform Type 4 ID', () => {
     const [prop] = toSaProposals(parseProposals('aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke2_mlkem1024', 'ike'), ProtocolId.IKE, new Uint8Array(0));

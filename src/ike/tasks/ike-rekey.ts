@@ -17,7 +17,7 @@ import type { IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { connOf, requireKeyed, type IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
-import { acceptedProposal, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
+import { acceptedProposal, selectProposalForKe, selectionToSaProposal, toSaProposals, withoutAddke } from '../negotiate.js';
 import { errorNotify, findPayload, notify, notifyName, onlyProposal, readU16be, u16be } from '../payload-util.js';
 import { randomBytes } from '../../crypto/random.js';
 import { isCryptoError } from '../../crypto/errors.js';
@@ -130,7 +130,8 @@ export class IkeRekeyTask implements Task {
     this.started = { spi, Ni, ke, group: g, conn };
     ctx.log('ike', 1, sa, `rekeying IKE_SA ${sa.name}[${sa.id}]`);
     return [
-      { type: PayloadType.SA, critical: false, proposals: toSaProposals(conn.proposals, ProtocolId.IKE, spi) },
+      // RFC 9370 2.2.4 (IKE_FOLLOWUP_KE) is not done yet: a rekey negotiates the classic exchange only (negotiate.ts).
+      { type: PayloadType.SA, critical: false, proposals: toSaProposals(withoutAddke(conn.proposals), ProtocolId.IKE, spi) },
       { type: PayloadType.NONCE, critical: false, data: Ni },
       { type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue },
     ];
@@ -170,7 +171,7 @@ export class IkeRekeyTask implements Task {
     const ker = findPayload(resp, PayloadType.KE) as KePayload | undefined;
     // RFC 7296 3.3.1: exactly one proposal, numbered as the one we sent with these transforms.
     const chosen = onlyProposal(saP);
-    const set = chosen ? acceptedProposal(conn.proposals, chosen, ProtocolId.IKE) : undefined;
+    const set = chosen ? acceptedProposal(withoutAddke(conn.proposals), chosen, ProtocolId.IKE) : undefined;
     if (!chosen || !nr || !ker || !set || ker.group !== g || set.ke !== g || chosen.spi.length !== 8) {
       this.abandon();
       ctx.log('ike', 0, sa, 'invalid IKE_SA rekey response, keeping the current IKE_SA');
@@ -227,7 +228,7 @@ export function respondRekeyIke(ctx: EndpointContext, sa: IkeSa, req: readonly P
     answer([notify(NotifyType.INVALID_SYNTAX)]);
     return;
   }
-  const sel = selectProposalForKe(conn.proposals, saP.proposals, ProtocolId.IKE, keP.group);
+  const sel = selectProposalForKe(withoutAddke(conn.proposals), saP.proposals, ProtocolId.IKE, keP.group);
   if (!sel || sel.spi.length !== 8) {
     ctx.log('ike', 0, sa, 'no acceptable proposal in IKE_SA rekey request: NO_PROPOSAL_CHOSEN');
     answer([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
