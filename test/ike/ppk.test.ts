@@ -13,7 +13,10 @@ import type { Credentials } from '../../src/ike/config.js';
 import type { IkeEvent } from '../../src/ike/events.js';
 import { NotifyType } from '../../src/ike/codec/types.js';
 import { decodeMessage } from '../../src/ike/codec/index.js';
-import { makePair, type Side } from './pair.js';
+import { makePair, runAsync, type Side } from './pair.js';
+import { eapSecretLookup } from '../../src/eap/index.js';
+import { localEapProvider } from '../../src/ike/eap-provider.js';
+import { seededRandom } from '../../src/crypto/random.js';
 import { viciIkeSa } from '../../src/vici/adapt.js';
 import { listSaEvent } from '../../src/vici/commands.js';
 import { decodeMessage as decodeVici, encodeMessage as encodeVici } from '../../src/vici/message.js';
@@ -92,6 +95,8 @@ describe('RFC 8784 PPK between two cygnet endpoints', () => {
     expectUpWithSameChildKeys(p.a, p.b);
     expect(of(p.a, 'ike-up')[0]!.sa.ppkId).toBe('pq1');
     expect(p.a.logs.some((l) => l.includes("using PPK 'pq1' (RFC 8784), NO_PPK_AUTH as fallback"))).toBe(true);
+    expect(p.a.logs.some((l) => /sending IKE_AUTH request 1 \[ IDi .*AUTH N\(PPK_ID\) N\(NO_PPK\) SA TSi TSr \]/.test(l))).toBe(true);
+    expect(p.b.logs.some((l) => /sending IKE_SA_INIT response 0 \[ .*N\(USE_PPK\)/.test(l))).toBe(true);
     const id = of(p.a, 'ike-up')[0]!.sa.id;
     expect(p.a.ep.rekeyIke(id, p.sim.now)).toBe(true);
     expect(p.sim.runUntil(() => of(p.a, 'ike-rekeyed').length > 0 && of(p.b, 'ike-rekeyed').length > 0, { maxTime: 60_000 }).ok).toBe(true);
@@ -166,5 +171,25 @@ describe('RFC 8784 PPK between two cygnet endpoints', () => {
     const plain = run({}, {});
     const [e2] = plain.a.ep.listSas();
     expect(formatListSa(decodeVici(encodeVici(listSaEvent(viciIkeSa(e2!.sa, e2!.children))))).join('\n')).not.toContain('PPK');
+  });
+
+  it('with EAP-MSCHAPv2 (RFC 7296 2.16): PPK_IDENTITY without NO_PPK_AUTH, the gateway confirms it beside its AUTH and EAP, the MSK AUTHs verify', async () => {
+    const enc = new TextEncoder();
+    const eapPsk = pskCredentials([{ ids: ['gw.example', 'carol@example'], secret: 'gateway-psk-for-the-first-auth' }]);
+    const ppks = [{ id: 'pq1', secret: PPK }];
+    const client = connection({ name: 'rw', remoteAddrs: ['192.0.2.2'], ppkId: 'pq1', local: { auth: 'eap', id: 'carol@example', eap: { methods: ['mschapv2'] } }, remote: { auth: 'psk', id: 'gw.example' }, children: [child('net', { localTs: ['10.1.0.0/24'], remoteTs: ['10.2.0.0/24'] })] });
+    const gw = connection({ name: 'rw', ppkRequired: true, local: { auth: 'psk', id: 'gw.example' }, remote: { auth: 'eap', eap: { methods: ['mschapv2'] } }, children: [child('net', { localTs: ['10.2.0.0/24'], remoteTs: ['10.1.0.0/24'] })] });
+    const secrets = eapSecretLookup([{ ids: ['carol@example'], kind: 'password', secret: enc.encode('carol-secret') }]);
+    const p = makePair(
+      { connections: [client], credentials: withPpks(eapPsk, ppks), eap: localEapProvider({ random: seededRandom(11), secrets }) },
+      { connections: [gw], credentials: withPpks(eapPsk, ppks), eap: localEapProvider({ random: seededRandom(12), secrets }) },
+    );
+    p.a.ep.initiate('rw', 0);
+    expect(await runAsync(p.sim, () => of(p.a, 'child-install').length === 1 && of(p.b, 'child-install').length === 1)).toBe(true);
+    expect(p.a.logs.some((l) => l.includes('sending IKE_AUTH request 1 [ IDi N(INIT_CONTACT) N(MOBIKE_SUP) IDr N(PPK_ID) SA TSi TSr ]'))).toBe(true);
+    expect(p.b.logs.some((l) => l.includes('sending IKE_AUTH response 1 [ IDr AUTH N(PPK_ID) EAP ]'))).toBe(true);
+    expect(of(p.a, 'ike-up')[0]!.sa.ppkId).toBe('pq1');
+    expect(of(p.b, 'ike-up')[0]!.sa.ppkId).toBe('pq1');
+    expectUpWithSameChildKeys(p.a, p.b);
   });
 });

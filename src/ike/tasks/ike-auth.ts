@@ -70,7 +70,9 @@ export class IkeAuthTask implements Task {
     sa.localId = localIdentity(sa, conn);
     // RFC 7296 2.16: an initiator that authenticates with EAP leaves AUTH out of its first IKE_AUTH request.
     const eap = conn.local.method === 'eap';
-    // RFC 8784 3: NO_PPK_AUTH is computed with the unmixed keys, then sa.keys become the PPK-mixed ones for AUTH.
+    // RFC 8784 3: NO_PPK_AUTH is computed with the unmixed keys, then sa.keys become the PPK-mixed ones for AUTH
+    // (built again, this request starts from the unmixed keys: a PPK is mixed in once).
+    if (this.ppk) sa.keys = this.ppk.unmixed;
     const ppk = initiatorPpkRequest(ctx, sa, conn, eap);
     if (!ppk.ok) {
       ctx.destroySa(sa, 'auth-failed', ppk.message);
