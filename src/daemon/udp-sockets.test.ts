@@ -63,3 +63,32 @@ describe('kernelSource', () => {
     expect(kernelSource('not-an-address')).toBeUndefined();
   });
 });
+
+describe('UdpSockets socketFd (worker pools, issue 17)', () => {
+  it('a refused SO_REUSEPORT group fails the bind with the address and the cause', async () => {
+    const s = new UdpSockets({ log: new Logger({ write: () => {} }), nattPort: 4500, onDatagram: () => {}, onBatch: () => {}, onSendError: () => {}, socketFd: () => {
+      throw new Error('SO_REUSEPORT group: bind for UDP 127.0.0.1:4500: Address already in use');
+    } });
+    open.push(s);
+    await expect(s.bind('127.0.0.1', 4500)).rejects.toThrow(/^cannot bind UDP 127\.0\.0\.1\[4500\]: SO_REUSEPORT group: bind for UDP 127\.0\.0\.1:4500: Address already in use$/);
+    expect(s.list).toHaveLength(0);
+  });
+
+  it('wraps the fd it is given instead of binding one', async () => {
+    const { openReuseportGroup, closeFds } = await import('./workers/reuseport.js');
+    const g = openReuseportGroup('127.0.0.1', 0, 1);
+    closeFds(g.fds.slice(1));
+    const got: number[] = [];
+    const s = new UdpSockets({ log: new Logger({ write: () => {} }), nattPort: 4500, batchReceive: false, onDatagram: (_b, d) => void got.push(d.length), onBatch: () => {}, onSendError: () => {}, socketFd: () => g.fds[0] });
+    open.push(s);
+    await s.bind('127.0.0.1', 40000);
+    const port = s.list[0]!.socket.address().port;
+    expect(port).not.toBe(40000);
+    const { createSocket } = await import('node:dgram');
+    const c = createSocket('udp4');
+    await new Promise<void>((r) => c.send(new Uint8Array(5), port, '127.0.0.1', () => r()));
+    for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    c.close();
+    expect(got).toEqual([5]);
+  });
+});

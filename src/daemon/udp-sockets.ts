@@ -99,7 +99,14 @@ export class UdpSockets implements GatewayNet {
     return new Promise((resolve, reject) => {
       const onError = (e: Error): void => (socket.close(), reject(new Error(`cannot bind UDP ${fmtAddr(bound.local)}: ${e.message}`)));
       socket.once('error', onError);
-      const fd = o.socketFd?.(address, port);
+      let fd: number | undefined;
+      try {
+        fd = o.socketFd?.(address, port);
+      } catch (e) {
+        // A worker pool's SO_REUSEPORT group refused (workers/reuseport.ts names the call and the errno).
+        onError(e instanceof Error ? e : new Error(String(e)));
+        return;
+      }
       // dgram wraps an existing fd with bind({ fd }): address and port are the ones it was bound to.
       socket.bind(fd !== undefined ? { fd, exclusive: true } : { address, port, exclusive: true }, () => {
         socket.off('error', onError);
