@@ -9,7 +9,7 @@ import { FragmentReassembler } from './codec/fragment.js';
 import type { Address, AuthConfig, ChildConfig, IkeConnectionConfig } from './config.js';
 import type { ChildSaInfo, IkeSaInfo, IkeSaState } from './events.js';
 import { ANY_IDENTITY, formatIdentity, type Identity } from './identity.js';
-import type { IkeSaKeys } from './keys.js';
+import { LazySkKeys, releaseSkContexts, type IkeSaKeys } from './keys.js';
 import type { TrafficSelector } from './traffic-selector.js';
 import type { Task } from './tasks/task.js';
 import type { IntermediateState } from './tasks/ike-intermediate.js';
@@ -88,6 +88,10 @@ export interface SecondRound {
   readonly firstRequest: readonly Payload[];
 }
 
+type Reassembly = { request?: FragmentReassembler; response?: FragmentReassembler };
+type SaTimer = { at: number; fn: (now: number) => void };
+type Lease = { release(address: string): void; address: string };
+
 export class IkeSa {
   /** Changed only through transition() (src/ike/sa-state.ts), which checks the change against the state table. */
   readonly state: IkeSaState = 'CREATED';
@@ -128,7 +132,9 @@ export class IkeSa {
   /** A task between two requests of its exchange, waiting for asynchronous work (EAP); it holds the window. */
   waiting: Task | undefined;
   /** Tasks waiting for the request window (tasks/manager.ts). */
-  readonly queue: Task[] = [];
+  get queue(): Task[] {
+    return (this._queue ??= []);
+  }
   /** The last response we sent, resent when its request is retransmitted. */
   lastResponse: { messageId: number; exchangeType: number; datagrams: Uint8Array[] } | undefined;
   readonly children: ChildSa[] = [];
@@ -163,22 +169,72 @@ export class IkeSa {
   /** Reauthentication: the IKE SA that replaces this one (make-before-break) . */
   reauthBy: IkeSa | undefined;
   /** Children to re-create on this SA once it is up (reauthentication, restart). */
-  pendingChildren: ChildConfig[] = [];
+  get pendingChildren(): ChildConfig[] {
+    return (this._pendingChildren ??= []);
+  }
+  set pendingChildren(v: ChildConfig[]) {
+    this._pendingChildren = v;
+  }
   /** The IKE SA this one reauthenticates (make-before-break): deleted once we are up with all children. */
   reauthOf: IkeSa | undefined;
   /** CHILD SAs of `reauthOf` already replaced by ours. */
-  readonly reauthClaimed = new Set<ChildSa>();
+  get reauthClaimed(): Set<ChildSa> {
+    return (this._reauthClaimed ??= new Set());
+  }
   /** RFC 7383 reassembly, one per direction (window size 1). */
-  reassembly: { request?: FragmentReassembler; response?: FragmentReassembler } = {};
+  get reassembly(): Reassembly {
+    return (this._reassembly ??= {});
+  }
+  set reassembly(v: Reassembly) {
+    this._reassembly = v;
+  }
   /** One-shot callbacks (retries after TEMPORARY_FAILURE and the like). */
-  timers: { at: number; fn: (now: number) => void }[] = [];
+  get timers(): SaTimer[] {
+    return (this._timers ??= []);
+  }
+  set timers(v: SaTimer[]) {
+    this._timers = v;
+  }
   /** Virtual IPs assigned to us / handed to the peer (configuration payload, RFC 7296 3.15). */
-  virtualIps: string[] = [];
-  peerVirtualIps: string[] = [];
+  get virtualIps(): string[] {
+    return (this._virtualIps ??= []);
+  }
+  set virtualIps(v: string[]) {
+    this._virtualIps = v;
+  }
+  get peerVirtualIps(): string[] {
+    return (this._peerVirtualIps ??= []);
+  }
+  set peerVirtualIps(v: string[]) {
+    this._peerVirtualIps = v;
+  }
   /** Pool leases held for the peer; released when this SA goes. */
-  leases: { release(address: string): void; address: string }[] = [];
+  get leases(): Lease[] {
+    return (this._leases ??= []);
+  }
+  set leases(v: Lease[]) {
+    this._leases = v;
+  }
   /** Virtual IPs to ask for again (reauthentication of an SA that holds them). */
-  vipHint: string[] = [];
+  get vipHint(): string[] {
+    return (this._vipHint ??= []);
+  }
+  set vipHint(v: string[]) {
+    this._vipHint = v;
+  }
+  /**
+   * The lists and sets above, made on first use and dropped again while empty (dropEmpty, called by sa-compact.ts):
+   * nearly all of them stay empty for an SA's life, and nine empty containers cost ~0.4 KB per SA (issue 17).
+   */
+  private _queue: Task[] | undefined = undefined;
+  private _pendingChildren: ChildConfig[] | undefined = undefined;
+  private _reauthClaimed: Set<ChildSa> | undefined = undefined;
+  private _reassembly: Reassembly | undefined = undefined;
+  private _timers: SaTimer[] | undefined = undefined;
+  private _virtualIps: string[] | undefined = undefined;
+  private _peerVirtualIps: string[] | undefined = undefined;
+  private _leases: Lease[] | undefined = undefined;
+  private _vipHint: string[] | undefined = undefined;
   /** Responder: the EAP conversation of IKE_AUTH under way. */
   eapServer: EapServerRound | undefined;
   /** The identity the peer proved in an EAP round (responder side). */
@@ -202,6 +258,19 @@ export class IkeSa {
     public local: Address,
     public remote: Address,
   ) {}
+
+  /** Drops the containers behind the getters above that are empty (getters make them again on use). */
+  dropEmpty(): void {
+    if (this._queue?.length === 0) this._queue = undefined;
+    if (this._pendingChildren?.length === 0) this._pendingChildren = undefined;
+    if (this._reauthClaimed?.size === 0) this._reauthClaimed = undefined;
+    if (this._reassembly && this._reassembly.request === undefined && this._reassembly.response === undefined) this._reassembly = undefined;
+    if (this._timers?.length === 0) this._timers = undefined;
+    if (this._virtualIps?.length === 0) this._virtualIps = undefined;
+    if (this._peerVirtualIps?.length === 0) this._peerVirtualIps = undefined;
+    if (this._leases?.length === 0) this._leases = undefined;
+    if (this._vipHint?.length === 0) this._vipHint = undefined;
+  }
 
   get localSpi(): Uint8Array {
     return this.initiator ? this.spiI : this.spiR;
@@ -280,7 +349,13 @@ export function setKeys(sa: IkeSa, keys: IkeSaKeys): KeyedIkeSa {
  */
 export function releaseSaKeys(sa: IkeSa): void {
   sa.ke?.dispose();
-  for (const k of sa.keys ? [sa.keys.in, sa.keys.out] : []) for (const c of [k.encryption, k.integrity]) if (c && 'dispose' in c && typeof c.dispose === 'function') c.dispose();
+  if (sa.keys === undefined) return;
+  // Lazy SK keys (keys.ts) are released without touching their getters, which would key a context only to free it.
+  releaseSkContexts(sa.keys);
+  for (const k of [sa.keys.in, sa.keys.out]) {
+    if (k instanceof LazySkKeys) continue;
+    for (const c of [k.encryption, k.integrity]) if (c && 'dispose' in c && typeof c.dispose === 'function') c.dispose();
+  }
 }
 
 /** Work that needs the IKE SA's keys reached an SA without them: a bug in cygnet, caught by the endpoint's safety net. */

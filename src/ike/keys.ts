@@ -9,6 +9,7 @@ import { computeSKEYSEED, computeRekeySKEYSEED, deriveChildSaKeymat, deriveIkeSa
 import { createEncryption, createIntegrity, encrKeymatBytes, integKeyBytes, prfKeyBytes, type EncryptionContext, type IntegrityContext } from '../crypto/suite.js';
 import { INTEG, type TransformSet } from '../crypto/transforms.js';
 import type { SkKeys } from './codec/types.js';
+import { internSet } from './intern.js';
 
 export interface IkeSaKeys {
   readonly prf: Prf;
@@ -162,7 +163,8 @@ export function deriveIkeKeys(
     off += x.length;
     x.fill(0);
   }
-  return new CompactIkeSaKeys(prf, material, p, e, a, crypto, set, args.initiator, args.exportKeys === true);
+  // The SK contexts keep the set for keying on use: a shared one (sa-compact.ts also interns sa.set).
+  return new CompactIkeSaKeys(prf, material, p, e, a, crypto, internSet(set), args.initiator, args.exportKeys === true);
 }
 
 export interface ChildKeys {

@@ -1,7 +1,7 @@
 /** SaTable's charges: IKE_SA_INIT requests that cost a key exchange count as half-open until they expire. */
 import { describe, expect, it } from 'vitest';
 import type { IkeSa } from './ike-sa.js';
-import { initKey, SaTable } from './sa-table.js';
+import { initKey, peerKey, SaTable } from './sa-table.js';
 
 const REMOTE = { address: '192.0.2.7', port: 500 };
 
@@ -51,5 +51,31 @@ describe('SaTable charges', () => {
     expect(t.halfOpenFrom(REMOTE.address)).toBe(1);
     expect(t.expireCharges(300)).toBe(1);
     expect(t.halfOpenCount()).toBe(1);
+  });
+});
+
+describe('SaTable established index by (connection, peer) (issue 17: no Set per SA)', () => {
+  const peerId = { type: 2, data: new TextEncoder().encode('peer.example') };
+  function established(id: number, conn = 'gw'): IkeSa {
+    return { ...responderSa(id, Uint8Array.of(9, 9, 9, 9, 9, 9, 9, id)), initiator: true, state: 'ESTABLISHED', conn: { name: conn }, remoteId: peerId } as unknown as IkeSa;
+  }
+
+  it('one SA, then two, then one again under one peer key; other connections apart', () => {
+    const t = new SaTable();
+    const [a, b, c] = [established(1), established(2), established(3, 'other')];
+    const key = peerKey(peerId);
+    t.add(a);
+    expect([...t.establishedWith('gw', key)]).toEqual([a]);
+    t.add(b);
+    t.add(c);
+    expect(new Set(t.establishedWith('gw', key))).toEqual(new Set([a, b]));
+    expect([...t.establishedWith('other', key)]).toEqual([c]);
+    expect(t.establishedWith('gw').size).toBe(2);
+    t.remove(a);
+    expect([...t.establishedWith('gw', key)]).toEqual([b]);
+    t.remove(b);
+    expect(t.establishedWith('gw', key).size).toBe(0);
+    expect(t.establishedWith('gw').size).toBe(0);
+    expect([...t.establishedWith('other', key)]).toEqual([c]);
   });
 });

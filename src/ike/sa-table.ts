@@ -32,8 +32,10 @@ export class SaTable {
    * checks look there instead of scanning every SA (at 100k SAs the scans took 83% of the responder's time).
    */
   private readonly byConn = new Map<string, Set<IkeSa>>();
-  private readonly byPeer = new Map<string, Set<IkeSa>>();
-  private readonly peerKeys = new Map<IkeSa, { conn: string; peer: string }>();
+  /** One SA per (connection, peer) is the rule: it is kept without a Set of its own (~180 bytes per SA, issue 17). */
+  private readonly byPeer = new Map<string, IkeSa | Set<IkeSa>>();
+  /** The byPeer key each filed SA is under: `${conn}\u0000${peerKey}` (connection names hold no NUL). */
+  private readonly peerKeys = new Map<IkeSa, string>();
   /** Half-open responder SAs with the address they are counted under. */
   private readonly halfOpen = new Map<IkeSa, string>();
   private readonly perAddress = new Map<string, number>();
@@ -143,24 +145,34 @@ export class SaTable {
 
   /** Established SAs of connection `conn`, with peer identity `peer` (its text key, peerKey()) if given. */
   establishedWith(conn: string, peer?: string): ReadonlySet<IkeSa> {
-    return (peer === undefined ? this.byConn.get(conn) : this.byPeer.get(`${conn}\u0000${peer}`)) ?? EMPTY;
+    if (peer === undefined) return this.byConn.get(conn) ?? EMPTY;
+    const v = this.byPeer.get(`${conn}\u0000${peer}`);
+    return v === undefined ? EMPTY : v instanceof Set ? v : new Set([v]);
   }
 
   private file(sa: IkeSa): void {
     const conn = sa.conn?.name;
     if (conn === undefined || this.peerKeys.has(sa)) return;
-    const keys = { conn, peer: `${conn}\u0000${peerKey(sa.remoteId)}` };
-    this.peerKeys.set(sa, keys);
-    add(this.byConn, keys.conn, sa);
-    add(this.byPeer, keys.peer, sa);
+    const peer = `${conn}\u0000${peerKey(sa.remoteId)}`;
+    this.peerKeys.set(sa, peer);
+    add(this.byConn, conn, sa);
+    const v = this.byPeer.get(peer);
+    if (v === undefined) this.byPeer.set(peer, sa);
+    else if (v instanceof Set) v.add(sa);
+    else if (v !== sa) this.byPeer.set(peer, new Set([v, sa]));
   }
 
   private unfile(sa: IkeSa): void {
-    const keys = this.peerKeys.get(sa);
-    if (!keys) return;
+    const peer = this.peerKeys.get(sa);
+    if (peer === undefined) return;
     this.peerKeys.delete(sa);
-    del(this.byConn, keys.conn, sa);
-    del(this.byPeer, keys.peer, sa);
+    del(this.byConn, peer.slice(0, peer.indexOf('\u0000')), sa);
+    const v = this.byPeer.get(peer);
+    if (v === sa) this.byPeer.delete(peer);
+    else if (v instanceof Set) {
+      v.delete(sa);
+      if (v.size === 0) this.byPeer.delete(peer);
+    }
   }
 
   halfOpenCount(): number {
