@@ -11,8 +11,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { child, connection, pskCredentials } from '../../src/ike/config-builder.js';
-import { encodePayloads } from '../../src/ike/codec/index.js';
-import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../src/ike/codec/types.js';
+import { decodeMessage, decodePayloads, encodePayloads, encryptSK, openEncrypted } from '../../src/ike/codec/index.js';
+import { seededRandom } from '../../src/crypto/random.js';
+import type { IkeSa } from '../../src/ike/ike-sa.js';
+import { ExchangeType, NotifyType, PayloadType, ProtocolId, type Payload } from '../../src/ike/codec/types.js';
 import { encodePayloadBody } from '../../src/ike/codec/payloads.js';
 import { toSaProposals } from '../../src/ike/negotiate.js';
 import { parseProposals } from '../../src/crypto/proposals.js';
@@ -160,6 +162,83 @@ describe('rekeying an SA made with additional key exchanges', () => {
       expectConsistent(a, b, 1);
     });
   }
+});
+
+describe('bad IKE_INTERMEDIATE input: a clear error naming cause and place', () => {
+  const strip = (b: Uint8Array) => (b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0 && b[3] === 0 ? b.subarray(4) : b);
+  const rnd = seededRandom(5);
+  const P = 'aes256gcm16-prfsha384-x25519-ke1_mlkem768';
+
+  /** IKE_SA_INIT done, A's IKE_INTERMEDIATE request lost: B waits for message 1 with the pre-update keys. */
+  function atIntermediate() {
+    const p = setup(P, P);
+    p.net.dropIf((i) => i.from.address === p.a.address && strip(i.bytes)[18] === ExchangeType.IKE_INTERMEDIATE);
+    p.a.ep.initiate('gw', 0);
+    p.sim.runFor(200);
+    const aSa = p.a.ep.ikeSa(p.a.ep.listSas()[0]!.sa.id)!;
+    return { ...p, aSa };
+  }
+  function seal(from: IkeSa, exchangeType: number, messageId: number, payloads: readonly Payload[]): Uint8Array {
+    return encryptSK({ spiI: from.spiI, spiR: from.spiR, exchangeType, flags: { initiator: true, response: false, version: false }, messageId }, payloads, from.keys!.out, rnd);
+  }
+  function inject(p: ReturnType<typeof atIntermediate>, data: Uint8Array): Uint8Array[] {
+    const { a, b } = p;
+    b.ep.receive(data, { address: b.address, port: 4500 }, { address: a.address, port: 4500 }, p.sim.now);
+    const out: Uint8Array[] = [];
+    for (let t = b.ep.pollTransmit(); t; t = b.ep.pollTransmit()) out.push(t.data);
+    for (let e = b.ep.pollEvent(); e; e = b.ep.pollEvent()) if (e.type === 'log') b.logs.push(e.message);
+    else b.events.push(e);
+    return out;
+  }
+  const answer = (bSa: IkeSa | undefined, keys: IkeSa['keys'], data: Uint8Array) => {
+    const m = decodeMessage(strip(data));
+    if (!m.ok || !m.value.encrypted) throw new Error('not SK');
+    const o = openEncrypted(strip(data), m.value.encrypted, keys!.out === undefined ? bSa!.keys!.in : keys!.in);
+    if (!o.ok) throw new Error(o.error.message);
+    const d = decodePayloads(o.value.plaintext, o.value.firstInnerType);
+    if (!d.ok) throw new Error(d.error.message);
+    return d.value;
+  };
+
+  it('a KE payload of another method: INVALID_SYNTAX, naming the expected exchange and the method received', () => {
+    const p = atIntermediate();
+    const keys = p.aSa.keys;
+    const [resp] = inject(p, seal(p.aSa, ExchangeType.IKE_INTERMEDIATE, 1, [{ type: PayloadType.KE, critical: false, group: 35, data: new Uint8Array(800) }]));
+    expect(resp).toBeDefined();
+    expect(answer(undefined, keys, resp!).map((x) => (x.type === PayloadType.NOTIFY ? x.notifyType : x.type))).toEqual([NotifyType.INVALID_SYNTAX]);
+    expect(p.b.logs.some((l) => l.includes('IKE_INTERMEDIATE request 1 from 192.0.2.1[4500] lacks the KE payload of KE1_ML_KEM_768 (it carries method 35) (RFC 9370 2.2.2)'))).toBe(true);
+    expect(of(p.b, 'ike-down')[0]?.reason).toBe('invalid-syntax');
+  });
+
+  it('a malformed ML-KEM encapsulation key (wrong length): INVALID_SYNTAX naming the key', () => {
+    const p = atIntermediate();
+    const [resp] = inject(p, seal(p.aSa, ExchangeType.IKE_INTERMEDIATE, 1, [{ type: PayloadType.KE, critical: false, group: 36, data: new Uint8Array(1000) }]));
+    expect(resp).toBeDefined();
+    const line = p.b.logs.find((l) => l.includes('invalid IKE_INTERMEDIATE request 1'));
+    expect(line).toMatch(/\(KE1_ML_KEM_768\): ML-KEM-768 \(method 36\): initiator's encapsulation key is 1000 bytes, must be 1184 .*; answering INVALID_SYNTAX/);
+    expect(of(p.b, 'ike-down')[0]?.reason).toBe('invalid-syntax');
+  });
+
+  it('IKE_AUTH before the negotiated IKE_INTERMEDIATE: refused (no silent downgrade to the classic exchange)', () => {
+    const p = atIntermediate();
+    const [resp] = inject(p, seal(p.aSa, ExchangeType.IKE_AUTH, 1, [{ type: PayloadType.IDi, critical: false, idType: 2, data: new TextEncoder().encode('moon.example') }]));
+    expect(resp).toBeDefined();
+    expect(p.b.logs.some((l) => l.includes('IKE_AUTH request 1 before the 1 negotiated additional key exchange(s) were done (0); answering INVALID_SYNTAX'))).toBe(true);
+    expect(of(p.b, 'ike-down')[0]?.reason).toBe('invalid-syntax');
+    expect(of(p.b, 'ike-up')).toHaveLength(0);
+  });
+
+  it('IKE_INTERMEDIATE on an established SA without additional key exchanges: INVALID_SYNTAX, the SA stays', () => {
+    const { sim, a, b } = setup('aes256gcm16-prfsha384-x25519', 'aes256gcm16-prfsha384-x25519');
+    a.ep.initiate('gw', 0);
+    expect(sim.runUntil(() => of(b, 'child-install').length > 0 && of(a, 'child-install').length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    const aSa = a.ep.ikeSa(a.ep.listSas()[0]!.sa.id)!;
+    const data = encryptSK({ spiI: aSa.spiI, spiR: aSa.spiR, exchangeType: ExchangeType.IKE_INTERMEDIATE, flags: { initiator: true, response: false, version: false }, messageId: 2 }, [{ type: PayloadType.KE, critical: false, group: 36, data: new Uint8Array(1184) }], aSa.keys!.out, rnd);
+    b.ep.receive(data, { address: b.address, port: 4500 }, { address: a.address, port: 4500 }, sim.now);
+    for (let e = b.ep.pollEvent(); e; e = b.ep.pollEvent()) if (e.type === 'log') b.logs.push(e.message);
+    expect(b.logs.some((l) => /unexpected IKE_INTERMEDIATE request 2 from .*: 0 additional key exchange\(s\) negotiated, 0 done; answering INVALID_SYNTAX/.test(l))).toBe(true);
+    expect(b.ep.listSas()[0]?.sa.state).toBe('ESTABLISHED');
+  });
 });
 
 describe('payload encodings against the RFC text', () => {

@@ -252,7 +252,8 @@ export function respondIkeIntermediate(ctx: EndpointContext, sa: KeyedIkeSa, req
   const fail = (message: string): void => {
     ctx.log('ike', 0, sa, `${message}; answering INVALID_SYNTAX`);
     ctx.sendResponse(sa, ExchangeType.IKE_INTERMEDIATE, messageId, [notify(NotifyType.INVALID_SYNTAX)]);
-    ctx.destroySa(sa, 'invalid-syntax', message);
+    // Before IKE_AUTH the SA cannot continue; an established one stays (the request was authentic, RFC 7296 2.21.2).
+    if (sa.state === 'CONNECTING') ctx.destroySa(sa, 'invalid-syntax', message);
   };
   if (sa.state !== 'CONNECTING' || !step) {
     // RFC 9242 3: IKE_INTERMEDIATE only between IKE_SA_INIT and IKE_AUTH; RFC 9370: one per negotiated ADDKE.
