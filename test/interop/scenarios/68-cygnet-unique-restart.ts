@@ -13,7 +13,7 @@ import { twoHosts } from '../lib/topology.js';
 import { cygnetConnection, startCygnet } from './20-cygnet-psk-responder.js';
 
 export const name = 'cygnet-unique-restart';
-export const timeoutMs = 60_000;
+export const timeoutMs = 90_000;
 
 export async function run(ctx: ScenarioContext): Promise<void> {
   const h = await twoHosts(ctx.lab);
@@ -43,6 +43,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     }
     ctx.log(`unique = ${unique}: ${unique === 'never' ? 'both SAs kept' : 'stale SA gone at once, new one up'}`);
     await second.swan.crash();
-    await cyg.peer.stop();
+    // No Delete to send (the peer is gone): a kill is the quick way to the next round.
+    await cyg.peer.crash();
   }
 }
