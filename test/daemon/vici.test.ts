@@ -60,18 +60,18 @@ describe('cygnet daemon vici socket', () => {
     // The responder deletes; the initiator honours it.
     const down = await cli(['down', 'gw', '--socket', sunSock]);
     expect(down.code, down.out).toBe(0);
-    await waitFor(() => moon.output().includes('received DELETE for IKE_SA gw[1]'), 5_000, () => moon.output());
+    await waitFor(() => moon.output().includes('received DELETE for IKE_SA gw[1]'), 20_000, () => moon.output());
     const after = await cli(['list-sas', '--socket', moonSock]);
     expect(after.out).not.toMatch(/ESTABLISHED/);
 
     const rl = await cli(['reload', '--socket', moonSock]);
     expect(rl.code, rl.out).toBe(0);
-    await waitFor(() => moon.output().includes('reloaded: 0 added, 0 removed, 0 changed, 1 unchanged'), 3_000, () => moon.output());
+    await waitFor(() => moon.output().includes('reloaded: 0 added, 0 removed, 0 changed, 1 unchanged'), 20_000, () => moon.output());
 
     sun.signal('SIGTERM');
     moon.signal('SIGTERM');
     expect(await sun.exited).toBe(0);
     expect(await moon.exited).toBe(0);
     expect(existsSync(moonSock)).toBe(false);
-  }, 30_000);
+  }, 120_000);
 });
