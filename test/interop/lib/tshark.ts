@@ -19,9 +19,11 @@ export interface Capture {
  * Start `dumpcap -i IFNAME -w FILE` inside `ns` and wait until it is capturing. dumpcap rather than tshark:
  * `tshark -w` reads packets from its own dumpcap child through a pipe and loses the last ones when stopped.
  */
-export async function startCapture(ns: Netns, ifname: string, file: string, opts: { captureFilter?: string } = {}): Promise<Capture> {
+export async function startCapture(ns: Netns, ifname: string, file: string, opts: { captureFilter?: string; bufferMiB?: number } = {}): Promise<Capture> {
   const args = ['-i', ifname, '-w', file, '-q'];
   if (opts.captureFilter) args.push('-f', opts.captureFilter);
+  // dumpcap's kernel buffer (default 2 MiB) overflows under bulk traffic on a loaded machine: -B makes it larger.
+  if (opts.bufferMiB) args.push('-B', String(opts.bufferMiB));
   const proc: ProcessHandle = spawnInNetns(ns, 'dumpcap', args, { logFile: `${file}.log` });
   await waitFor(
     `dumpcap capturing on ${ns.role}/${ifname}`,
