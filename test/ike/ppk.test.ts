@@ -17,6 +17,7 @@ import { makePair, runAsync, type Side } from './pair.js';
 import { eapSecretLookup } from '../../src/eap/index.js';
 import { localEapProvider } from '../../src/ike/eap-provider.js';
 import { seededRandom } from '../../src/crypto/random.js';
+import { generateKey, issueCertificate, publicKeyOf, sameCertificate, TrustStore, type Certificate, type PrivateKey } from '../../src/pki/index.js';
 import { viciIkeSa } from '../../src/vici/adapt.js';
 import { listSaEvent } from '../../src/vici/commands.js';
 import { decodeMessage as decodeVici, encodeMessage as encodeVici } from '../../src/vici/message.js';
@@ -191,5 +192,38 @@ describe('RFC 8784 PPK between two cygnet endpoints', () => {
     expect(of(p.a, 'ike-up')[0]!.sa.ppkId).toBe('pq1');
     expect(of(p.b, 'ike-up')[0]!.sa.ppkId).toBe('pq1');
     expectUpWithSameChildKeys(p.a, p.b);
+  });
+
+  it('with certificates (ECDSA, RFC 7427): PPK used when both hold it; NO_PPK_AUTH carries a signature that verifies when the IDs differ', () => {
+    const NOW = Date.UTC(2026, 10, 22);
+    const DAY = 86_400_000;
+    const rootKey = generateKey({ type: 'ecdsa', size: 256 });
+    const root = issueCertificate({ subject: 'C=CH, O=cygnet, CN=PPK test CA', publicKey: publicKeyOf(rootKey), signingKey: rootKey, serial: Uint8Array.of(1), notBefore: NOW - DAY, notAfter: NOW + 30 * DAY, ca: true });
+    const host = (cn: string, serial: number): { cert: Certificate; key: PrivateKey } => {
+      const key = generateKey({ type: 'ecdsa', size: 256 });
+      return { key, cert: issueCertificate({ subject: `C=CH, O=cygnet, CN=${cn}`, publicKey: publicKeyOf(key), issuer: root, signingKey: rootKey, serial: Uint8Array.of(serial), notBefore: NOW - DAY, notAfter: NOW + 30 * DAY, san: [cn], flags: ['serverAuth', 'ikeIntermediate'] }) };
+    };
+    const moon = host('moon.example', 2);
+    const sun = host('sun.example', 3);
+    const side = (own: typeof moon, me: string, peer: string, ppk: PpkSide, addr?: string) => ({
+      connections: [
+        connection({
+          name: 'gw', remoteAddrs: addr ? [addr] : ['%any'], sendCert: 'always', local: { auth: 'pubkey', id: me, certs: [own.cert] }, remote: { auth: 'pubkey', id: peer },
+          ...(ppk.ppkId !== undefined ? { ppkId: ppk.ppkId } : {}),
+          children: [child('net', { localTs: [addr ? '10.1.0.0/16' : '10.2.0.0/16'], remoteTs: [addr ? '10.2.0.0/16' : '10.1.0.0/16'] })],
+        }),
+      ],
+      credentials: withPpks({ ...pskCredentials([]), privateKeyFor: (c: Certificate) => (sameCertificate(c, own.cert) ? own.key : undefined), trust: new TrustStore([root], []) }, ppk.ppks ?? []),
+    });
+    for (const [ids, used] of [[['pq1', 'pq1'], true], [['pq-moon', 'pq-sun'], false]] as const) {
+      const p = makePair(side(moon, 'moon.example', 'sun.example', { ppkId: ids[0], ppks: [{ id: ids[0], secret: PPK }] }, '192.0.2.2'), side(sun, 'sun.example', 'moon.example', { ppkId: ids[1], ppks: [{ id: ids[1], secret: PPK }] }), { settings: { epochOffsetMs: NOW } });
+      p.a.ep.initiate('gw', 0);
+      p.sim.runUntil(() => (of(p.a, 'child-install').length > 0 && of(p.b, 'child-install').length > 0) || of(p.a, 'ike-down').length > 0, { maxTime: 60_000 });
+      expectUpWithSameChildKeys(p.a, p.b);
+      expect(p.a.logs.some((l) => /sending IKE_AUTH request 1 \[ IDi .*AUTH N\(PPK_ID\) N\(NO_PPK\)/.test(l))).toBe(true);
+      expect(of(p.b, 'ike-up')[0]!.sa.ppkId).toBe(used ? 'pq1' : undefined);
+      if (!used) expect(p.b.logs.some((l) => l.includes("PPK 'pq-moon' unknown here, authenticating the peer with NO_PPK_AUTH"))).toBe(true);
+      expect(p.b.logs.some((l) => /authentication of 'moon.example' with ECDSA|authentication of 'moon\.example' with .*successful/.test(l))).toBe(true);
+    }
   });
 });
