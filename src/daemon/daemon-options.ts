@@ -70,5 +70,6 @@ export interface DataPlaneWorkers {
   socketFd(address: string, port: number): number | undefined;
   attach(host: { readonly engine: import('../esp/engine.js').EspEngine; onEvent(l: (e: import('../ike/events.js').IkeEvent) => void): void; withCore<T>(f: (gateway: import('../gateway/gateway.js').Gateway, now: number) => T): T; refreshStatus?(): void }): void;
   status(st: import('./status.js').DaemonStatus): import('./status.js').DaemonStatus;
+  childExtras<T extends { bytesIn?: number; packetsIn?: number; bytesOut?: number; packetsOut?: number; dropsIn?: Record<string, number>; dropsOut?: Record<string, number> }>(x: T, spiIn: number, spiOut: number): T;
   stop(): Promise<void>;
 }

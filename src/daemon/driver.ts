@@ -286,7 +286,9 @@ export class Daemon {
   }
   /** Data-plane facts about a CHILD SA for status displays: install time and ESP counters. */
   childExtras(c: ChildSaInfo): ReturnType<Gateway['childExtras']> & { now: number } {
-    return { now: this.clock(), ...this.gateway.childExtras(c) };
+    const x = { now: this.clock(), ...this.gateway.childExtras(c) };
+    // With worker threads the ESP counters live in their engines (src/daemon/workers/pool.ts).
+    return this.opts.workers ? this.opts.workers.childExtras(x, c.spiIn, c.spiOut) : x;
   }
   /** Local addresses waiting to appear (late-bind.ts). */
   pendingAddresses(): readonly string[] {

@@ -143,6 +143,12 @@ describe('WorkerPool', () => {
     const child = st.ikeSas[0]!.children[0]!;
     expect(Object.values(child.dropsIn ?? {}).reduce((a, b) => a + b, 0)).toBe(3);
     expect(ikeSeen.sort()).toEqual([1, 8]);
+    // vici list-sas and metrics read Daemon.childExtras: the workers' counters are added to the main engine's.
+    const x = pool.childExtras<{ bytesIn?: number; packetsIn?: number; dropsIn?: Record<string, number> }>({ bytesIn: 0, packetsIn: 0 }, 0xabcdef00, 0x01000011);
+    expect(x.packetsIn).toBe(0);
+    expect(Object.values(x.dropsIn ?? {}).reduce((a, b) => a + b, 0)).toBe(3);
+    expect(pool.saCounters(0x01000011, 'out')).toEqual({ bytes: 0, packets: 0, drops: {} });
+    expect(pool.saCounters(0x0badcafe, 'in')).toBeUndefined();
 
     host.emit({ type: 'child-remove', child: install(0xabcdef00, 0x01000011, port).child, reason: 'test' });
     await pool.synced();

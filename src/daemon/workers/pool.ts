@@ -187,21 +187,47 @@ export class WorkerPool {
     return new Promise((resolve) => this.waiters.push({ seq, resolve }));
   }
 
+  /** The workers' ESP counters of one SA (their last reports), summed; undefined when no worker has it. */
+  saCounters(spi: number, dir: 'in' | 'out'): { bytes: number; packets: number; drops: Record<string, number> } | undefined {
+    const key = `${dir}:${spi >>> 0}`;
+    let found = false;
+    const r = { bytes: 0, packets: 0, drops: {} as Record<string, number> };
+    for (const s of this.slots) {
+      const c = s.stats?.sas[key];
+      if (!c) continue;
+      found = true;
+      r.bytes += c.bytes;
+      r.packets += c.packets;
+      for (const [k, n] of Object.entries(c.drops)) r.drops[k] = (r.drops[k] ?? 0) + n;
+    }
+    return found ? r : undefined;
+  }
+
+  /**
+   * A CHILD SA's data-plane facts (vici list-sas, metrics: Daemon.childExtras) with the workers' counters added to
+   * the main thread's engine's.
+   */
+  childExtras<T extends { bytesIn?: number; packetsIn?: number; bytesOut?: number; packetsOut?: number; dropsIn?: Record<string, number>; dropsOut?: Record<string, number> }>(x: T, spiIn: number, spiOut: number): T {
+    const i = this.saCounters(spiIn, 'in');
+    const o = this.saCounters(spiOut, 'out');
+    const add = (a: Record<string, number> | undefined, b: Record<string, number> | undefined): Record<string, number> => {
+      const r: Record<string, number> = { ...a };
+      for (const [k, n] of Object.entries(b ?? {})) r[k] = (r[k] ?? 0) + n;
+      return r;
+    };
+    return {
+      ...x,
+      ...(i ? { bytesIn: (x.bytesIn ?? 0) + i.bytes, packetsIn: (x.packetsIn ?? 0) + i.packets, dropsIn: add(x.dropsIn, i.drops) } : {}),
+      ...(o ? { bytesOut: (x.bytesOut ?? 0) + o.bytes, packetsOut: (x.packetsOut ?? 0) + o.packets, dropsOut: add(x.dropsOut, o.drops) } : {}),
+    };
+  }
+
   /** The daemon's status with the workers' counters: per CHILD SA summed into its ESP counters, and in total. */
   status(st: DaemonStatus): DaemonStatus {
     const stats = this.slots.map((s) => s.stats).filter((s): s is WorkerStats => s !== undefined);
-    const sum = (key: string): { bytes: number; packets: number; drops: Record<string, number> } | undefined => {
-      let found = false;
-      const r = { bytes: 0, packets: 0, drops: {} as Record<string, number> };
-      for (const w of stats) {
-        const c = w.sas[key];
-        if (!c) continue;
-        found = true;
-        r.bytes += c.bytes;
-        r.packets += c.packets;
-        for (const [k, n] of Object.entries(c.drops)) r.drops[k] = (r.drops[k] ?? 0) + n;
-      }
-      return found ? r : undefined;
+    const sum = (key: string) => {
+      const [dir, spi] = key.split(':') as ['in' | 'out', string];
+      return this.saCounters(Number(spi), dir);
     };
     const ikeSas = st.ikeSas.map((ike) => ({
       ...ike,

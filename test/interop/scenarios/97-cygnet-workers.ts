@@ -183,6 +183,12 @@ export async function run(ctx: ScenarioContext): Promise<void> {
       assert.ok((c[k] ?? 0) >= parts && (c[k] ?? 0) - parts < 20, `${who}: ${k} ${c[k]} is the workers' ${parts} plus the main thread's few`);
     }
     const list = children(s)!;
+    // swanctl --list-sas through cygnet's vici shows the workers' counters too (Daemon.childExtras).
+    const vici = (await (who === 'left' ? l : r).peer.listSas()).flatMap((x) => x.children);
+    for (const c of list) {
+      const v = vici.find((x) => x.spiIn === c.spiIn);
+      assert.ok(v && v.packetsIn > 0 && Math.abs(v.packetsIn - (c.packetsIn ?? 0)) <= (c.packetsIn ?? 0) / 10, `${who} ${c.name}: swanctl --list-sas packets-in ${v?.packetsIn} near the status file's ${c.packetsIn}`);
+    }
     const espIn = list.reduce((n, x) => n + (x.packetsIn ?? 0), 0);
     assert.ok(espIn > 1000, `${who}: the CHILD SAs' inbound packets (${espIn}) come from the workers' replicas`);
   }
