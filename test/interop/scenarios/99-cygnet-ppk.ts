@@ -11,7 +11,10 @@
  * 3. cygnet <-> cygnet, ppk_required = yes on the responder only, initiator without PPK: AUTHENTICATION_FAILED, the
  *    responder names the missing USE_PPK.
  * 4. cygnet -> strongSwan 5.9.8 (charon has RFC 8784 since 5.7: ppk_id, ppk_required, secrets ppk) with the PPK
- *    required on both: up, charon logs "using PPK for PPK_ID", same SPIs; strongSwan -> cygnet the same way.
+ *    required on both: up, charon logs "using PPK for PPK_ID", same SPIs, pings through cygnet's TUN and charon's
+ *    libipsec (CHILD keys from the mixed SK_d agree); charon rekeys the IKE SA, then the CHILD SA (both derive from
+ *    the mixed SK_d, no PPK again): cygnet keeps the PPK ID on the new IKE SA and pings pass. strongSwan -> cygnet
+ *    the same way.
  * 5. cygnet (ppk_required = no) -> strongSwan without any PPK: charon sends no USE_PPK, cygnet logs that it goes on
  *    without the PPK, the SA is up.
  * 6. NO_PPK_AUTH across implementations: optional PPK on both, each side knowing only its own PPK ID; cygnet ->
@@ -111,14 +114,34 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     const swanConf = withPpks(pskSwanctlConf({ ...theirs, extra: { ppk_id: 'pq1', ppk_required: 'yes' }, child: { ...theirs.child, startAction: 'none' } }), pq1);
     const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: swanConf, label: `right-ppk-${cygnetInitiates ? 'r' : 'i'}` });
     await swan.loadAll();
-    const cyg = await startCygnet(ctx, h, withPpks(pskSwanctlConf({ ...conn, extra: { ppk_id: 'pq1', ppk_required: 'yes' } }), pq1));
+    const cyg = await startCygnet(ctx, h, withPpks(pskSwanctlConf({ ...conn, extra: { ppk_id: 'pq1', ppk_required: 'yes' } }), pq1), ['--tun', 'cyg0']);
+    await cyg.peer.waitForLog(/TUN device cyg0/, 5000);
     if (!cygnetInitiates) await swan.initiate('net');
     const [ci, si] = await Promise.all([cyg.waitFor('established with strongSwan', establishedCygnet, 15_000), swan.waitEstablished('cyg', 'net')]);
     assertSameSa(ci, si, { suite: 'AES_GCM_16-128/PRF_HMAC_SHA2_256/CURVE_25519', espSuite: 'AES_GCM_16-128', cygnetInitiated: cygnetInitiates, h });
     assert.equal(ci.ppkId, 'pq1', 'cygnet status: ppkId');
     const sl = await swan.waitForLog(/using PPK for PPK_ID 'pq1'/, 3000);
     await cyg.peer.waitForLog(/PPK 'pq1' used \(RFC 8784\)/, 2000);
-    ctx.log(`4. cygnet ${cygnetInitiates ? '->' : '<-'} strongSwan, PPK required on both: up, charon: ${sl.trim()}`);
+    const ping = async (what: string): Promise<void> => {
+      await cyg.peer.waitForLog(/installed route 10\.2\.0\.1\/32 dev cyg0/, 5000);
+      const out = await h.left.ns.ping(h.right.inner4, { count: 3, source: h.left.inner4 });
+      assert.equal(out.received, 3, `ping cygnet -> charon ${what}:\n${out.output}`);
+    };
+    await ping('with PPK-mixed CHILD keys');
+    // IKE SA rekey by charon (RFC 7296 2.18: SKEYSEED from the old, PPK-mixed SK_d), then a CHILD SA rekey on it.
+    await swan.rekey({ ike: 'cyg' });
+    const c2 = await cyg.waitFor('IKE SA rekeyed by charon', (st) => {
+      const x = establishedCygnet(st);
+      return x && x.spiI !== ci.spiI ? x : undefined;
+    }, 10_000);
+    assert.equal(c2.ppkId, 'pq1', 'the rekeyed IKE SA keeps the PPK ID');
+    await swan.rekey({ child: 'net' });
+    const c3 = await cyg.waitFor('CHILD SA rekeyed by charon', (st) => {
+      const x = establishedCygnet(st);
+      return x && x.children.length === 1 && x.children[0]!.spiIn !== ci.children[0]!.spiIn ? x : undefined;
+    }, 10_000);
+    await ping('after the IKE and CHILD rekeys');
+    ctx.log(`4. cygnet ${cygnetInitiates ? '->' : '<-'} strongSwan, PPK required on both: up, pings, IKE rekey ${ci.spiI} -> ${c2.spiI} (ppkId ${c2.ppkId}), CHILD rekey ${ci.children[0]!.spiIn} -> ${c3.children[0]!.spiIn}, pings; charon: ${sl.trim()}`);
     assert.equal(await cyg.peer.stop(5000), 0, 'cygnet exits 0');
     await swan.stop();
   }
