@@ -76,34 +76,54 @@ export class LazySkKeys implements SkKeys {
 
 /** Releases the SK contexts of both directions where they are lazy (keys restored from elsewhere may not be). */
 export function releaseSkContexts(keys: IkeSaKeys): void {
-  if (keys.out instanceof LazySkKeys) keys.out.release();
-  if (keys.in instanceof LazySkKeys) keys.in.release();
+  if (keys instanceof CompactIkeSaKeys) keys.release();
+  else {
+    if (keys.out instanceof LazySkKeys) keys.out.release();
+    if (keys.in instanceof LazySkKeys) keys.in.release();
+  }
 }
 
 /**
  * The IKE SA keys in one buffer, `SK_d | SK_pi | SK_pr | SK_ei | SK_ai | SK_er | SK_ar` (RFC 7296 2.14's keys in
  * another order), read through views made on access: one allocation per SA instead of seven buffers and their
- * typed-array objects (issue 17: 100k SAs in one process).
+ * typed-array objects (issue 17: 100k SAs in one process). The per-direction SK keys are made on use too and
+ * dropped with their contexts by release() (two objects, ~180 bytes, per idle SA).
  */
 class CompactIkeSaKeys implements IkeSaKeys {
-  readonly out: LazySkKeys;
-  readonly in: LazySkKeys;
+  private o: LazySkKeys | undefined;
+  private i: LazySkKeys | undefined;
 
   constructor(
     readonly prf: Prf,
     private readonly material: Uint8Array,
     private readonly p: number,
     private readonly e: number,
-    a: number,
-    crypto: CryptoBackend,
-    set: TransformSet,
-    initiator: boolean,
+    private readonly a: number,
+    private readonly crypto: CryptoBackend,
+    private readonly set: TransformSet,
+    private readonly initiator: boolean,
     private readonly exported: boolean,
-  ) {
-    const i2r = new LazySkKeys(crypto, set, material, 3 * p, e, a);
-    const r2i = new LazySkKeys(crypto, set, material, 3 * p + e + a, e, a);
-    this.out = initiator ? i2r : r2i;
-    this.in = initiator ? r2i : i2r;
+  ) {}
+
+  /** This direction's keys: initiator-to-responder (SK_ei | SK_ai) come first. */
+  private sk(i2r: boolean): LazySkKeys {
+    return new LazySkKeys(this.crypto, this.set, this.material, 3 * this.p + (i2r ? 0 : this.e + this.a), this.e, this.a);
+  }
+
+  get out(): LazySkKeys {
+    return (this.o ??= this.sk(this.initiator));
+  }
+
+  get in(): LazySkKeys {
+    return (this.i ??= this.sk(!this.initiator));
+  }
+
+  /** Frees both directions' keyed contexts and the objects holding them; the next use makes and keys them again. */
+  release(): void {
+    this.o?.release();
+    this.i?.release();
+    this.o = undefined;
+    this.i = undefined;
   }
 
   get SK_d(): Uint8Array {
