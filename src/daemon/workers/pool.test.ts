@@ -156,6 +156,31 @@ describe('WorkerPool', () => {
     main.close();
   }, 60_000);
 
+  it('checks outbound byte/packet lifetimes against the sum of the workers (each replica alone would allow N times)', async () => {
+    pool = await WorkerPool.start({ count: 2, log, nattPort: 4500, tun: undefined, mssMtu: undefined });
+    const host = fakeHost();
+    const expired: string[] = [];
+    host.withCore = <T>(f: (gw: never, now: number) => T): T => f({ endpoint: { espExpired: (spi: number, kind: string) => void expired.push(`${spi.toString(16)} ${kind}`) } } as never, 0);
+    pool.attach(host);
+    const e = install(0xabcdef02, 0x01000013, 4500);
+    host.emit({ ...e, lifetimes: { softBytes: 0, hardBytes: 0, softPackets: 10, hardPackets: 20 } });
+    await pool.synced();
+    // The workers' reports, as they post them every 500 ms (injected in one tick, before their next ones).
+    const p = pool as unknown as { slots: unknown[]; onMessage(s: unknown, m: unknown): void };
+    const report = (i: number, packets: number) => p.onMessage(p.slots[i], { t: 'stats', stats: { index: i + 1, counters: {}, sas: { [`out:${0x01000013}`]: { bytes: 0, packets, drops: {} } } } });
+    report(0, 6);
+    expect(expired).toEqual([]);
+    report(1, 5);
+    expect(expired).toEqual(['abcdef02 soft']);
+    report(0, 9);
+    expect(expired).toEqual(['abcdef02 soft']);
+    report(1, 11);
+    expect(expired).toEqual(['abcdef02 soft', 'abcdef02 hard']);
+    report(1, 30);
+    expect(expired).toHaveLength(2);
+    expect(lines.some((l) => /outbound ESP SA 01000013: hard lifetime reached by the workers together \(0 bytes, 20 packets\)/.test(l))).toBe(true);
+  }, 60_000);
+
   it('names bad worker counts', async () => {
     await expect(WorkerPool.start({ count: 1, log, nattPort: 4500, tun: undefined, mssMtu: undefined })).rejects.toThrow(WorkerPoolError);
     await expect(WorkerPool.start({ count: 256, log, nattPort: 4500, tun: undefined, mssMtu: undefined })).rejects.toThrow(/--workers 256: a pool needs 2\.\.255 workers/);

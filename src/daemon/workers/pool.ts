@@ -76,6 +76,12 @@ export class WorkerPool {
   private seq = 0;
   /** Inbound SPI of the CHILD SA each SPI (in or out) belongs to, for expiries. */
   private readonly spiInOf = new Map<number, number>();
+  /**
+   * Byte/packet lifetimes of each outbound SA (by SPI), checked against the sum of the workers' counters: every
+   * worker seals on every outbound SA, so one replica's count alone would let the SA carry up to N times its limit
+   * (RFC 4301 4.4.2.1). Inbound SAs are each on one worker, whose replica enforces them.
+   */
+  private readonly outLifetimes = new Map<number, { spiIn: number; lt: Extract<IkeEvent, { type: 'child-install' }>['lifetimes']; soft: boolean; hard: boolean }>();
   private host: PoolHost | undefined;
   private lastMtu: number | undefined;
   private readonly waiters: { seq: number; resolve: () => void }[] = [];
@@ -303,6 +309,8 @@ export class WorkerPool {
       extra = { sharedSeq: sab, replayWindow: inb.replay?.size ?? 0, paddingCheck: inb.paddingCheck };
       this.spiInOf.set(e.child.spiIn, e.child.spiIn);
       this.spiInOf.set(e.child.spiOut, e.child.spiIn);
+      const lt = e.lifetimes;
+      if (lt.softBytes > 0 || lt.hardBytes > 0 || lt.softPackets > 0 || lt.hardPackets > 0) this.outLifetimes.set(e.outbound.spi >>> 0, { spiIn: e.child.spiIn, lt, soft: false, hard: false });
     }
     const seq = ++this.seq;
     const event = e as SaEvent;
@@ -310,10 +318,29 @@ export class WorkerPool {
     if (e.type === 'child-remove') {
       this.spiInOf.delete(e.child.spiIn);
       this.spiInOf.delete(e.child.spiOut);
+      this.outLifetimes.delete(e.child.spiOut >>> 0);
     }
     if (e.type === 'child-install') {
       const what = `CHILD_SA ${e.child.name}{${e.child.id}}`;
       void this.synced().then(() => this.o.log.log('esp', 2, `${what} installed on all ${this.slots.length} workers`));
+    }
+  }
+
+  /** Outbound lifetimes against the workers' summed counters (at most one stats interval late). */
+  private checkLifetimes(): void {
+    const h = this.host;
+    if (!h) return;
+    const reached = (v: number, limit: number): boolean => limit > 0 && v >= limit;
+    for (const [spi, x] of this.outLifetimes) {
+      if (x.hard) continue;
+      const c = this.saCounters(spi, 'out');
+      if (!c) continue;
+      const kind = reached(c.bytes, x.lt.hardBytes) || reached(c.packets, x.lt.hardPackets) ? 'hard' : !x.soft && (reached(c.bytes, x.lt.softBytes) || reached(c.packets, x.lt.softPackets)) ? 'soft' : undefined;
+      if (!kind) continue;
+      if (kind === 'hard') x.hard = true;
+      x.soft = true;
+      this.o.log.log('esp', 1, `outbound ESP SA ${spi.toString(16).padStart(8, '0')}: ${kind} lifetime reached by the workers together (${c.bytes} bytes, ${c.packets} packets)`);
+      h.withCore((gw, now) => gw.endpoint.espExpired(x.spiIn, kind, now));
     }
   }
 
@@ -344,6 +371,7 @@ export class WorkerPool {
         const before = s.stats && JSON.stringify(s.stats.counters);
         s.stats = m.stats;
         if (before !== JSON.stringify(m.stats.counters)) this.host?.refreshStatus?.();
+        this.checkLifetimes();
         return;
       }
       case 'activity': {
