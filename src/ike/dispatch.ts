@@ -14,7 +14,7 @@ import { describePayloads, exchangeName } from './format.js';
 import { type IkeSa } from './ike-sa.js';
 import { fragmentNumber, type Decoded } from './inbound.js';
 import { hasNotify, notify } from './payload-util.js';
-import { noteRequestAddresses } from './tasks/ike-mobike.js';
+import { mobikeActive, noteRequestAddresses } from './tasks/ike-mobike.js';
 
 export interface DispatchHost {
   readonly ctx: EndpointContext;
@@ -25,6 +25,11 @@ export interface DispatchHost {
   /** RFC 7296 2.23: the peer's address or port changed on an authenticated message. */
   followPeer(sa: IkeSa, remote: Address): void;
   transmit(sa: IkeSa, data: Uint8Array): void;
+  /**
+   * With MOBIKE, messages of `sa` sent until the next call go to `path` instead of the SA's addresses: a response
+   * goes back where its request came from (RFC 7296 2.11), e.g. to the initiator probing a new path (RFC 4555 3.10).
+   */
+  replyVia(sa: IkeSa, path: { local: Address; remote: Address } | undefined): void;
 }
 
 export function handleResponse(h: DispatchHost, sa: IkeSa, data: Uint8Array, header: IkeHeader, local: Address, remote: Address, now: number): void {
@@ -58,8 +63,9 @@ export function handleResponse(h: DispatchHost, sa: IkeSa, data: Uint8Array, hea
     // Initiating from a wildcard address: the datagram tells us which address we use (for NAT-D and TS).
     if (isUnspecified(sa.local.address) && !isUnspecified(local.address)) sa.local = { address: local.address, port: sa.local.port };
   }
-  // RFC 7296 2.23: after NAT-T kicks in, follow the peer's address and port on authenticated messages.
-  if (sa.state === 'ESTABLISHED' && (remote.address !== sa.remote.address || remote.port !== sa.remote.port) && sa.encapsulated) {
+  // RFC 7296 2.23: after NAT-T kicks in, follow the peer's address and port on authenticated messages. Not with
+  // MOBIKE (RFC 4555 3.5: the initiator decides the addresses, through UPDATE_SA_ADDRESSES only; strongSwan too).
+  if (sa.state === 'ESTABLISHED' && (remote.address !== sa.remote.address || remote.port !== sa.remote.port) && sa.encapsulated && !mobikeActive(sa)) {
     h.followPeer(sa, remote);
   }
   h.ctx.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} response ${header.messageId} [ ${describePayloads(decoded)} ]`);
@@ -74,7 +80,9 @@ export function handleRequest(h: DispatchHost, sa: IkeSa, data: Uint8Array, head
     // RFC 7383 2.6.1: a retransmitted fragmented request is answered once, on its first fragment.
     if (header.nextPayload === PayloadType.SKF && fragmentNumber(data) !== 1) return;
     h.ctx.log('net', 1, sa, `received retransmit of request with ID ${mid}, retransmitting response`);
+    if (mobikeActive(sa)) h.replyVia(sa, { local, remote });
     for (const d of sa.lastResponse.datagrams) h.transmit(sa, d);
+    h.replyVia(sa, undefined);
     return;
   }
   if (mid !== sa.expectedRequestId) {
@@ -94,9 +102,12 @@ export function handleRequest(h: DispatchHost, sa: IkeSa, data: Uint8Array, head
   const decoded = d.payloads;
   sa.lastInbound = now;
   noteRequestAddresses(sa, local, remote);
-  // RFC 4555 3.6: an address update moves the SA itself (ike-mobike.ts); other requests follow 2.23.
+  // RFC 4555 3.6: an address update moves the SA itself (ike-mobike.ts); other requests follow 2.23, unless MOBIKE
+  // was negotiated: then only UPDATE_SA_ADDRESSES moves it (3.5), and a request from another path (the initiator
+  // probing it, 3.10) is answered there without moving the SA.
   const update = hasNotify(decoded, NotifyType.UPDATE_SA_ADDRESSES);
-  if (!update && sa.encapsulated && sa.state === 'ESTABLISHED' && (remote.port !== sa.remote.port || remote.address !== sa.remote.address)) h.followPeer(sa, remote);
+  const mobike = mobikeActive(sa);
+  if (!update && !mobike && sa.encapsulated && sa.state === 'ESTABLISHED' && (remote.port !== sa.remote.port || remote.address !== sa.remote.address)) h.followPeer(sa, remote);
   if (marker && !sa.encapsulated) {
     // The initiator moved to the NAT-T port (RFC 7296 2.23): answer from there, with the marker.
     sa.local = local;
@@ -105,7 +116,12 @@ export function handleRequest(h: DispatchHost, sa: IkeSa, data: Uint8Array, head
   }
   sa.expectedRequestId = mid + 1;
   h.ctx.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} request ${mid} [ ${describePayloads(decoded)} ]`);
-  respond(h.ctx, sa, header.exchangeType, decoded, mid, now);
+  if (mobike) h.replyVia(sa, { local, remote });
+  try {
+    respond(h.ctx, sa, header.exchangeType, decoded, mid, now);
+  } finally {
+    h.replyVia(sa, undefined);
+  }
   h.kick(sa, now);
 }
 

@@ -281,7 +281,11 @@ export class IkeEndpoint implements EndpointContext {
     },
   };
 
-  private readonly dispatch: DispatchHost = { ctx: this, tasks: this.tasks, decode: (sa, data, header) => this.inbound.decode(sa, data, header, this.lastNow), kick: (sa, now) => this.kick(sa, now), followPeer: (sa, remote) => this.followPeer(sa, remote), transmit: (sa, data) => this.transmit(sa, data) };
+  private readonly dispatch: DispatchHost = { ctx: this, tasks: this.tasks, decode: (sa, data, header) => this.inbound.decode(sa, data, header, this.lastNow), kick: (sa, now) => this.kick(sa, now), followPeer: (sa, remote) => this.followPeer(sa, remote), transmit: (sa, data) => this.transmit(sa, data), replyVia: (sa, path) => {
+      this.replyPath = path ? { sa, ...path } : undefined;
+    } };
+  /** dispatch.ts replyVia: where messages of one SA go for the moment (MOBIKE, RFC 4555 3.10). */
+  private replyPath: { sa: IkeSa; local: Address; remote: Address } | undefined;
 
   /** What outbound.ts needs beyond EndpointContext. */
   private readonly outbound: OutboundHost = { ctx: this, transmit: (sa, data) => this.transmit(sa, data), random01: () => random01(this.random) };
@@ -610,6 +614,7 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   private transmit(sa: IkeSa, data: Uint8Array): void {
-    this.txQueue.push({ data, local: sa.local, remote: sa.remote, nonEspMarker: sa.encapsulated });
+    const via = this.replyPath?.sa === sa ? this.replyPath : sa;
+    this.txQueue.push({ data, local: via.local, remote: via.remote, nonEspMarker: sa.encapsulated });
   }
 }

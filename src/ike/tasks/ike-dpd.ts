@@ -7,6 +7,7 @@
 import { ExchangeType, type Payload } from '../codec/types.js';
 import type { EndpointContext } from '../context.js';
 import type { IkeSa } from '../ike-sa.js';
+import { dpdAnswered, dpdNatd } from './ike-mobike.js';
 import type { Task, TaskStatus } from './task.js';
 
 export class DpdTask implements Task {
@@ -24,12 +25,14 @@ export class DpdTask implements Task {
       return undefined;
     }
     this.ctx.log('ike', 2, this.sa, 'sending DPD request');
-    return [];
+    // MOBIKE initiator behind a NAT: NAT-D, to find a NAT rebinding (RFC 4555 3.5; ike-mobike.ts).
+    return dpdNatd(this.ctx, this.sa);
   }
 
-  process(): TaskStatus {
+  process(_h: unknown, payloads: readonly Payload[], now: number): TaskStatus {
     this.sa.dpdPending = false;
     this.ctx.log('ike', 2, this.sa, 'liveness check answered');
+    dpdAnswered(this.ctx, this.sa, payloads, now);
     return 'done';
   }
 

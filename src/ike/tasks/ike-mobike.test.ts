@@ -80,12 +80,12 @@ function setup(o: { mobikeA?: boolean; mobikeB?: boolean; natA?: boolean; natB?:
   const epB = new IkeEndpoint({ connections: [b], credentials: psk, crypto, random: seededRandom(2), settings });
   const A = host(sim, net, epA, ['192.0.2.10', '198.51.100.10', '10.0.0.5']);
   const B = host(sim, net, epB, [bAddr]);
-  if (o.natA) net.addNat('home', { publicAddress: '192.0.2.99', inside: ['10.0.0.5'] });
+  const nat = o.natA ? net.addNat('home', { publicAddress: '192.0.2.99', inside: ['10.0.0.5'] }) : undefined;
   const from = o.natA ? '10.0.0.5' : '192.0.2.10';
   epA.initiate('road', 0, { local: { address: from, port: 500 }, remote: { address: bAddr, port: 500 } });
   const up = () => A.events.some((e) => e.type === 'child-install') && B.events.some((e) => e.type === 'child-install');
   expect(sim.runUntil(up, { maxTime: 30_000 }).ok).toBe(true);
-  return { net, sim, A, B };
+  return { net, sim, A, B, nat };
 }
 
 const only = <T,>(xs: readonly T[]): T => {
@@ -158,6 +158,49 @@ describe('MOBIKE (RFC 4555)', () => {
     expect(rule.dropped).toBe(1);
     expect(B.logs.some((l) => l.includes('received retransmit of request'))).toBe(true);
     expect(moves(B)).toHaveLength(1);
+  });
+
+  it('a request from another path (the initiator probing it, RFC 4555 3.10) is answered there; only UPDATE_SA_ADDRESSES moves the SA', () => {
+    const { sim, A, B } = setup();
+    const id = only(A.ep.listSas()).sa.id;
+    const sa = A.ep.ikeSa(id);
+    if (!sa) throw new Error('no SA');
+    // As charon does before an update ('checking path'): an empty INFORMATIONAL from the new address, the old
+    // one gone (an answer sent there would be lost).
+    A.down('192.0.2.10');
+    sa.local = { address: '198.51.100.10', port: sa.local.port };
+    expect(A.ep.checkLiveness(id, sim.now)).toBe(true);
+    expect(sim.runUntil(() => A.logs.some((l) => l.includes('liveness check answered')), { maxTime: 10_000 }).ok).toBe(true);
+    // With MOBIKE the responder does not follow it (no RFC 7296 2.23 implicit update, as strongSwan).
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('192.0.2.10');
+    expect(moves(B)).toHaveLength(0);
+    expect(A.ep.mobikeUpdate(id, '198.51.100.10', sim.now)).toBe(true);
+    expect(sim.runUntil(() => moves(B).length > 0, { maxTime: 10_000 }).ok).toBe(true);
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('198.51.100.10');
+  });
+
+  it('NAT rebinding (the NAT maps the initiator to another port, it stays put): found by a liveness check, the update moves the responder (same SPIs)', () => {
+    const { sim, A, B, nat } = setup({ natA: true });
+    if (!nat) throw new Error('no NAT');
+    const before = { a: spis(A), b: spis(B) };
+    const id = only(A.ep.listSas()).sa.id;
+    const oldPort = only(B.ep.listSas()).sa.remote.port;
+    // Unchanged mapping: the liveness check carries NAT-D (RFC 4555 3.5, as strongSwan) and nothing moves.
+    const answered = () => A.logs.filter((l) => l.includes('liveness check answered')).length;
+    A.ep.checkLiveness(id, sim.now);
+    expect(sim.runUntil(() => answered() === 1, { maxTime: 10_000 }).ok).toBe(true);
+    expect(A.logs.some((l) => l.includes('NAT mapping of'))).toBe(false);
+    expect(moves(B)).toHaveLength(0);
+    // The NAT forgets the mapping: the next packet from the initiator gets a new external port.
+    expect(nat.rebind()).toBeGreaterThan(0);
+    A.ep.checkLiveness(id, sim.now);
+    expect(sim.runUntil(() => moves(B).length > 0, { maxTime: 10_000 }).ok).toBe(true);
+    expect(A.logs.some((l) => /NAT mapping of 10\.0\.0\.5\[4500\] changed/.test(l))).toBe(true);
+    const atB = only(B.ep.listSas()).sa;
+    expect(atB.remote.address).toBe('192.0.2.99');
+    expect(atB.remote.port).not.toBe(oldPort);
+    expect(moves(B).at(-1)?.children.map((c) => c.remote.port)).toEqual([atB.remote.port]);
+    expect({ a: spis(A), b: spis(B) }).toEqual(before);
   });
 
   it('mobike = no on either side: no MOBIKE_SUPPORTED exchange, no update possible', () => {

@@ -94,12 +94,60 @@ export function notePeerMobike(sa: IkeSa, payloads: readonly Payload[]): void {
  * saw the real one would conclude 'not behind NAT anymore' and switch its ESP to plain IP protocol 50, which
  * cygnet never receives (strongSwan then even rekeys to turn encapsulation off).
  */
-function natdNotifies(ctx: EndpointContext, sa: IkeSa): Payload[] {
-  const source = sa.conn?.encap === true ? randomBytes(ctx.random, 20) : natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, sa.local);
+function natdNotifies(ctx: EndpointContext, sa: IkeSa, at: { local: Address; remote: Address } = sa): Payload[] {
+  const source = sa.conn?.encap === true ? randomBytes(ctx.random, 20) : natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, at.local);
   return [
     notify(NotifyType.NAT_DETECTION_SOURCE_IP, source),
-    notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, sa.remote)),
+    notify(NotifyType.NAT_DETECTION_DESTINATION_IP, natDetectionHash(ctx.crypto, sa.spiI, sa.spiR, at.remote)),
   ];
+}
+
+/**
+ * Initiator: the peer's last NAT_DETECTION_DESTINATION_IP, the hash of our address and port as it sees them (each
+ * answer carrying NAT-D). A different one later means our NAT mapping changed. Not IKE_SA_INIT's, as strongSwan:
+ * RFC 4555 3.5 says to compare with it too, but that one hashed the mapping of port 500 and we float to 4500.
+ */
+const natMapping = new WeakMap<IkeSa, Uint8Array>();
+
+/** MOBIKE answers: the peer's view of our address, for NAT rebinding detection. */
+export function noteNatMapping(sa: IkeSa, destination: readonly Uint8Array[]): void {
+  const d = destination[0];
+  if (sa.initiator && d) natMapping.set(sa, d);
+}
+
+/**
+ * A liveness check of a MOBIKE initiator behind a real NAT carries NAT-D (as strongSwan's ike_mobike dpd()): with
+ * MOBIKE the responder does no implicit update (RFC 4555 3.5), so a NAT that changed its mapping must be found
+ * here and told with UPDATE_SA_ADDRESSES.
+ */
+export function dpdNatd(ctx: EndpointContext, sa: IkeSa): Payload[] {
+  return sa.initiator && mobikeActive(sa) && sa.natLocalReal ? natdNotifies(ctx, sa) : [];
+}
+
+/**
+ * The answer to such a liveness check: when its NAT_DETECTION_DESTINATION_IP differs from the last one the NAT
+ * rebound us to another address or port; an address update follows from the same local address (RFC 4555 3.5,
+ * 3.10), so the responder moves its IKE and ESP SAs to the new mapping. True when the update was queued.
+ */
+export function dpdAnswered(ctx: EndpointContext, sa: IkeSa, payloads: readonly Payload[], now: number): boolean {
+  const d = notifies(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP)[0]?.data;
+  if (!d || !sa.initiator || !mobikeActive(sa)) return false;
+  const last = natMapping.get(sa);
+  natMapping.set(sa, d);
+  if (!last || (last.length === d.length && last.every((b, i) => b === d[i]))) return false;
+  ctx.log('ike', 1, sa, `NAT mapping of ${fmt(sa.local)} changed (the peer's NAT_DETECTION_DESTINATION_IP differs): sending an address update (RFC 4555 3.5)`);
+  ctx.queueTask(sa, new MobikeUpdateTask(ctx, sa, sa.local), now);
+  return true;
+}
+
+/**
+ * Responder: a MOBIKE request that is no address update but carries NAT-D (a liveness check, a path probe) is
+ * answered with NAT-D for the addresses it came from and to, so the initiator can see a NAT mapping change.
+ */
+export function natdAnswer(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[]): Payload[] {
+  const at = requestAddresses(sa);
+  if (!mobikeActive(sa) || sa.initiator || !at || !hasNotify(req, NotifyType.NAT_DETECTION_DESTINATION_IP)) return [];
+  return natdNotifies(ctx, sa, at);
 }
 
 /** NAT state from the peer's NAT_DETECTION_* (RFC 4555 3.5), against the addresses the SA uses now. */
@@ -165,6 +213,7 @@ export class MobikeUpdateTask implements Task {
       return 'done';
     }
     applyNat(ctx, sa, payloads);
+    noteNatMapping(sa, notifies(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP).map((n) => n.data));
     if (sa.natLocal || sa.natRemote) sa.encapsulated = true;
     if (this.from) moved(ctx, sa, this.from);
     return 'done';

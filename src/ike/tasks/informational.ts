@@ -8,7 +8,7 @@ import type { IkeSa } from '../ike-sa.js';
 import { errorNotify, hasNotify, notifyName } from '../payload-util.js';
 import { respondDeleteChild } from './child-delete.js';
 import { respondDeleteIke } from './ike-delete.js';
-import { requestAddresses, respondUpdateSaAddresses } from './ike-mobike.js';
+import { natdAnswer, requestAddresses, respondUpdateSaAddresses } from './ike-mobike.js';
 
 export function respondInformational(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, _now: number): void {
   const deletes = req.filter((p): p is DeletePayload => p.type === PayloadType.DELETE);
@@ -28,6 +28,8 @@ export function respondInformational(ctx: EndpointContext, sa: IkeSa, req: reado
     if (ours) resp.push(ours);
   }
   const err = errorNotify(req);
+  // MOBIKE: NAT-D in a liveness check or path probe is answered with ours (RFC 4555 3.5, 3.10).
+  resp.push(...natdAnswer(ctx, sa, req));
   ctx.sendResponse(sa, ExchangeType.INFORMATIONAL, messageId, resp);
   if (err && err.notifyType === NotifyType.AUTHENTICATION_FAILED) {
     ctx.destroySa(sa, 'auth-failed', `peer reported ${notifyName(err.notifyType)}: it rejected our authentication`);
