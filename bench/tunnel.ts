@@ -18,7 +18,8 @@
  * `--tcp` adds `cygnet-tcp`: cygnet with `encap = tcp` (RFC 9329: IKE and ESP on one TCP stream to port 4500), and a
  * summary line with its ratio to cygnet over UDP in the same run.
  * `--two-flow` runs only the multi-core measurement (bench/tunnel/two-flow.ts, issue 17): two iperf3 flows over two
- * CHILD SAs, `cygnet daemon --workers 1` against `--workers 2`, in one run, printed as a ratio.
+ * CHILD SAs, `cygnet daemon --workers 1` against `--workers 2`, in one run, printed as a ratio (`--rounds=N`: N
+ * alternations of the two, for a machine whose other load drifts).
  * `--only=cygnet,wireguard-go,strongswan,cygnet-no-offload,cygnet-tcp` picks pairs. `--keep` keeps the scratch directory (logs, profiles).
  *
  * Needs root (namespaces, TUN devices); otherwise it prints why it skipped and returns. Installs what is missing
@@ -220,8 +221,10 @@ export async function run(): Promise<void> {
   process.on('SIGTERM', onSignal);
 
   if (flag('two-flow') !== undefined) {
+    const rounds = Number(flag('rounds') ?? 1);
+    if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds=${flag('rounds')}: expected a whole number of rounds >= 1`);
     try {
-      for (const line of await twoFlowBench(root, seconds, say)) process.stdout.write(`${line}\n`);
+      for (const line of await twoFlowBench(root, seconds, say, rounds)) process.stdout.write(`${line}\n`);
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

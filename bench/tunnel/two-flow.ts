@@ -93,16 +93,20 @@ async function onePair(workers: number, root: string, seconds: number, say: (m: 
   }
 }
 
-/** Runs --workers 1 then 2 and returns the printed lines (table, ratios, JSON). */
-export async function twoFlowBench(root: string, seconds: number, say: (m: string) => void): Promise<string[]> {
-  const results: TwoFlowResult[] = [];
-  for (const w of [1, 2]) results.push(...(await onePair(w, root, seconds, say)));
-  const lines = [`two iperf3 TCP flows at once over two CHILD SAs (one IKE SA), ${seconds} s per direction; cpu% = both daemons, all threads, % of one core`];
-  for (const r of results) lines.push(`  --workers ${r.workers} ${r.direction === 'up' ? 'left->right' : 'right->left'}: ${r.flows.map((x) => x.toFixed(0)).join(' + ')} = ${r.mbps.toFixed(0)} Mbit/s, cpu ${r.cpu}%`);
+/**
+ * Runs --workers 1 then 2, `rounds` times alternating (the machine's other load drifts: alternating spreads it over
+ * both), and returns the printed lines (each measurement, the ratio of the summed throughput per direction, JSON).
+ */
+export async function twoFlowBench(root: string, seconds: number, say: (m: string) => void, rounds = 1): Promise<string[]> {
+  const results: (TwoFlowResult & { round: number })[] = [];
+  for (let round = 1; round <= rounds; round++) for (const w of [1, 2]) results.push(...(await onePair(w, join(root, `round${round}`), seconds, say)).map((r) => ({ ...r, round })));
+  const lines = [`two iperf3 TCP flows at once over two CHILD SAs (one IKE SA), ${seconds} s per direction, ${rounds} round(s) of --workers 1 then 2; cpu% = both daemons, all threads, % of one core`];
+  for (const r of results) lines.push(`  round ${r.round} --workers ${r.workers} ${r.direction === 'up' ? 'left->right' : 'right->left'}: ${r.flows.map((x) => x.toFixed(0)).join(' + ')} = ${r.mbps.toFixed(0)} Mbit/s, cpu ${r.cpu}%`);
+  const total = (w: number, d: 'up' | 'down', k: 'mbps' | 'cpu'): number => results.filter((r) => r.workers === w && r.direction === d).reduce((n, r) => n + r[k], 0);
   for (const d of ['up', 'down'] as const) {
-    const one = results.find((r) => r.workers === 1 && r.direction === d);
-    const two = results.find((r) => r.workers === 2 && r.direction === d);
-    if (one && two) lines.push(`  ${d === 'up' ? 'left->right' : 'right->left'}: 2 workers / 1 worker = ${(two.mbps / one.mbps).toFixed(2)} (throughput), ${(two.cpu / Math.max(1, one.cpu)).toFixed(2)} (CPU)`);
+    const one = total(1, d, 'mbps');
+    const two = total(2, d, 'mbps');
+    if (one > 0 && two > 0) lines.push(`  ${d === 'up' ? 'left->right' : 'right->left'}: 2 workers / 1 worker = ${(two / one).toFixed(2)} (throughput, summed over rounds), ${(total(2, d, 'cpu') / Math.max(1, total(1, d, 'cpu'))).toFixed(2)} (CPU)`);
   }
   for (const r of results) lines.push(JSON.stringify({ bench: 'tunnel-two-flow', ...r }));
   return lines;
