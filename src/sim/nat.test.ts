@@ -90,3 +90,26 @@ describe('SimNat', () => {
     expect(nat.externalOf(CLIENT)).toEqual({ address: '198.51.100.77', port: 40001 });
   });
 });
+
+describe('SimNat port forwards (a responder behind a NAT)', () => {
+  it('reaches the inside host:port from anyone at the same public port, and its replies come from there; rebind keeps them', () => {
+    const net = new SimNetwork({ random: seededRandom(3), impairment: { delay: 1 } });
+    const nat = net.addNat('dc', { publicAddress: '198.51.100.10', inside: ['10.0.0.2'], forwards: [CLIENT] });
+    const atInside: Datagram[] = [];
+    const atServer: Datagram[] = [];
+    net.bind(CLIENT, (d) => atInside.push(d));
+    net.bind(SERVER, (d) => atServer.push(d));
+    net.send(SERVER, { address: '198.51.100.10', port: 4500 }, new Uint8Array([1]), 0);
+    nat.rebind();
+    net.send(CLIENT, SERVER, new Uint8Array([2]), 0);
+    net.deliverDue(10);
+    expect(atInside.map((d) => d.from)).toEqual([SERVER]);
+    expect(atServer.map((d) => d.from)).toEqual([{ address: '198.51.100.10', port: 4500 }]);
+  });
+
+  it('a forward to a host that is not inside, or one port forwarded twice, is a clear error', () => {
+    const net = new SimNetwork({ random: seededRandom(3) });
+    expect(() => net.addNat('dc', { publicAddress: '198.51.100.10', inside: ['10.0.0.2'], forwards: [{ address: '10.0.0.3', port: 500 }] })).toThrow(/NAT dc: forward to 10\.0\.0\.3:500, which is not inside/);
+    expect(() => net.addNat('dc', { publicAddress: '198.51.100.10', inside: ['10.0.0.2'], forwards: [CLIENT, CLIENT] })).toThrow(/NAT dc: port 4500 forwarded twice/);
+  });
+});

@@ -22,6 +22,11 @@ export interface NatOptions {
   filtering?: NatFiltering;
   /** Whether inbound packets refresh a mapping (RFC 4787 REQ-6 makes outbound refresh mandatory only). */
   inboundRefresh?: boolean;
+  /**
+   * Static port forwards: an inside host:port reachable from anyone at the same port of the public address, and
+   * seen from there (a responder behind a NAT, e.g. both MOBIKE peers behind NATs). Never expire or rebind.
+   */
+  forwards?: readonly SimAddress[];
 }
 
 export interface NatMapping {
@@ -53,6 +58,8 @@ export class SimNat {
   readonly inboundRefresh: boolean;
   readonly #byInside = new Map<string, NatMapping>();
   readonly #byPort = new Map<number, NatMapping>();
+  /** Port forwards by public port. */
+  readonly #forwards = new Map<number, SimAddress>();
   readonly counters: NatCounters = { translatedOut: 0, translatedIn: 0, mappingsCreated: 0, droppedNoMapping: 0, droppedFiltered: 0 };
 
   constructor(name: string, o: NatOptions) {
@@ -69,6 +76,12 @@ export class SimNat {
     this.mappingTimeout = o.mappingTimeout ?? 120_000;
     this.filtering = o.filtering ?? 'address-dependent';
     this.inboundRefresh = o.inboundRefresh ?? false;
+    for (const f of o.forwards ?? []) {
+      const inside = canonicalAddress(f);
+      if (!this.#inside.has(inside.address)) throw new SimError('BAD_IMPAIRMENT', `NAT ${name}: forward to ${addressKey(inside)}, which is not inside`);
+      if (this.#forwards.has(inside.port)) throw new SimError('BAD_IMPAIRMENT', `NAT ${name}: port ${inside.port} forwarded twice`);
+      this.#forwards.set(inside.port, inside);
+    }
   }
 
   get publicAddress(): string {
@@ -120,6 +133,11 @@ export class SimNat {
   /** Outbound: rewrites the source of a packet from an inside host. Never fails (allocates a mapping). */
   translateOutbound(from: SimAddress, to: SimAddress, now: number): SimAddress {
     this.#expire(now);
+    const fwd = this.#forwards.get(from.port);
+    if (fwd && addressKey(fwd) === addressKey(from)) {
+      this.counters.translatedOut++;
+      return { address: this.#publicAddress, port: from.port };
+    }
     const k = addressKey(from);
     let m = this.#byInside.get(k);
     if (!m) {
@@ -139,6 +157,11 @@ export class SimNat {
   /** Inbound to the public address: the inside destination, or undefined when there is no (permitted) mapping. */
   translateInbound(from: SimAddress, to: SimAddress, now: number): SimAddress | undefined {
     this.#expire(now);
+    const fwd = this.#forwards.get(to.port);
+    if (fwd) {
+      this.counters.translatedIn++;
+      return fwd;
+    }
     const m = this.#byPort.get(to.port);
     if (!m) {
       this.counters.droppedNoMapping++;

@@ -79,13 +79,15 @@ function setup(o: { mobikeA?: boolean; mobikeB?: boolean; natA?: boolean; natB?:
   const epA = new IkeEndpoint({ connections: [a], credentials: psk, crypto, random: seededRandom(1), settings });
   const epB = new IkeEndpoint({ connections: [b], credentials: psk, crypto, random: seededRandom(2), settings });
   const A = host(sim, net, epA, ['192.0.2.10', '198.51.100.10', '10.0.0.5']);
-  const B = host(sim, net, epB, [bAddr]);
+  // Behind its own NAT (natB), B is reached through port forwards of 500 and 4500 on the public address.
+  const B = host(sim, net, epB, [o.natB ? '10.9.0.2' : bAddr]);
+  const natB = o.natB ? net.addNat('dc', { publicAddress: bAddr, inside: ['10.9.0.2'], forwards: [500, 4500].map((port) => ({ address: '10.9.0.2', port })) }) : undefined;
   const nat = o.natA ? net.addNat('home', { publicAddress: '192.0.2.99', inside: ['10.0.0.5'] }) : undefined;
   const from = o.natA ? '10.0.0.5' : '192.0.2.10';
   epA.initiate('road', 0, { local: { address: from, port: 500 }, remote: { address: bAddr, port: 500 } });
   const up = () => A.events.some((e) => e.type === 'child-install') && B.events.some((e) => e.type === 'child-install');
   expect(sim.runUntil(up, { maxTime: 30_000 }).ok).toBe(true);
-  return { net, sim, A, B, nat };
+  return { net, sim, A, B, nat, natB };
 }
 
 const only = <T,>(xs: readonly T[]): T => {
@@ -200,6 +202,55 @@ describe('MOBIKE (RFC 4555)', () => {
     expect(atB.remote.address).toBe('192.0.2.99');
     expect(atB.remote.port).not.toBe(oldPort);
     expect(moves(B).at(-1)?.children.map((c) => c.remote.port)).toEqual([atB.remote.port]);
+    expect({ a: spis(A), b: spis(B) }).toEqual(before);
+  });
+
+  it('change of NAT type: from a public address into a NAT, then into a different NAT; the responder follows each (same SPIs)', () => {
+    const { sim, A, B, net } = setup();
+    net.addNat('home', { publicAddress: '192.0.2.99', inside: ['10.0.0.5'] });
+    net.addNat('work', { publicAddress: '198.51.100.99', inside: ['198.51.100.10'] });
+    const before = { a: spis(A), b: spis(B) };
+    const id = only(A.ep.listSas()).sa.id;
+    // No NAT -> NAT: the laptop joins the home Wi-Fi.
+    A.down('192.0.2.10');
+    A.ep.mobikeUpdate(id, '10.0.0.5', sim.now);
+    expect(sim.runUntil(() => moves(B).length === 1 && moves(A).length === 1, { maxTime: 10_000 }).ok).toBe(true);
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('192.0.2.99');
+    expect(only(A.ep.listSas()).sa.natDetected.local).toBe(true);
+    expect(A.logs.some((l) => l.includes('local host is behind NAT now'))).toBe(true);
+    // NAT -> a different NAT: from home to the office.
+    A.down('10.0.0.5');
+    A.ep.mobikeUpdate(id, '198.51.100.10', sim.now);
+    expect(sim.runUntil(() => moves(B).length === 2, { maxTime: 10_000 }).ok).toBe(true);
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('198.51.100.99');
+    expect(moves(B).at(-1)?.children.map((c) => c.remote.address)).toEqual(['198.51.100.99']);
+    expect({ a: spis(A), b: spis(B) }).toEqual(before);
+    // The SA works there: a liveness check is answered.
+    const answered = A.logs.filter((l) => l.includes('liveness check answered')).length;
+    A.ep.checkLiveness(id, sim.now);
+    expect(sim.runUntil(() => A.logs.filter((l) => l.includes('liveness check answered')).length > answered, { maxTime: 10_000 }).ok).toBe(true);
+  });
+
+  it('both sides behind NAT (the responder behind port forwards): established, the initiator roams to another NAT and back out, the responder follows', () => {
+    const { sim, A, B, net, natB } = setup({ natA: true, natB: true });
+    expect(natB?.counters.translatedIn).toBeGreaterThan(0);
+    const atB = only(B.ep.listSas()).sa;
+    expect(atB.local.address).toBe('10.9.0.2');
+    expect(atB.remote.address).toBe('192.0.2.99');
+    // B learns from NAT-D that it is behind a NAT itself (its public address is in A's destination hash).
+    expect(atB.natDetected.local).toBe(true);
+    const before = { a: spis(A), b: spis(B) };
+    const id = only(A.ep.listSas()).sa.id;
+    net.addNat('work', { publicAddress: '198.51.100.99', inside: ['198.51.100.10'] });
+    A.down('10.0.0.5');
+    A.ep.mobikeUpdate(id, '198.51.100.10', sim.now);
+    expect(sim.runUntil(() => moves(B).length === 1, { maxTime: 10_000 }).ok).toBe(true);
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('198.51.100.99');
+    A.up('192.0.2.10');
+    A.ep.mobikeUpdate(id, '192.0.2.10', sim.now);
+    expect(sim.runUntil(() => moves(B).length === 2, { maxTime: 10_000 }).ok).toBe(true);
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('192.0.2.10');
+    expect(only(B.ep.listSas()).sa.local.address).toBe('10.9.0.2');
     expect({ a: spis(A), b: spis(B) }).toEqual(before);
   });
 
