@@ -148,7 +148,8 @@ export class WorkerPool {
       worker.on('exit', (code) => {
         const expected = slot.stopped;
         slot.stopped = true;
-        if (code !== 0 && !expected) o.log.log('dmn', 0, `worker ${index} exited with code ${code}`);
+        // Not replaced (docs/PERFORMANCE.md section 7): its socket left the group, so the steering is off from here on.
+        if (!expected) o.log.log('dmn', 0, `worker ${index} exited with code ${code}: ESP of the inbound SAs steered to it (SPI low byte mod ${o.count} = ${index - 1}) is not received any more; restart the daemon`);
       });
     }
     try {
