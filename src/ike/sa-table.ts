@@ -26,7 +26,6 @@ export class SaTable {
   private readonly childIn = new Map<number, IkeSa>();
   private readonly childOut = new Map<number, IkeSa>();
   private readonly childId = new Map<number, IkeSa>();
-  private readonly established = new Set<IkeSa>();
   /**
    * Established SAs by connection and by (connection, peer identity): INITIAL_CONTACT, unique IDs and the restart
    * checks look there instead of scanning every SA (at 100k SAs the scans took 83% of the responder's time).
@@ -94,7 +93,6 @@ export class SaTable {
       if (this.byInit.get(key) === sa) this.byInit.delete(key);
     }
     for (const c of sa.children) this.unindexChild(sa, c);
-    this.established.delete(sa);
     this.unfile(sa);
     this.setHalfOpen(sa, false);
   }
@@ -103,13 +101,9 @@ export class SaTable {
   sync(sa: IkeSa): void {
     if (!this.has(sa)) return;
     this.setHalfOpen(sa, !sa.initiator && sa.state === 'CONNECTING');
-    if (sa.state === 'ESTABLISHED') {
-      this.established.add(sa);
-      this.file(sa);
-    } else {
-      this.established.delete(sa);
-      this.unfile(sa);
-    }
+    // Established SAs are filed by connection and peer below; no separate set of them (one hash entry per SA less).
+    if (sa.state === 'ESTABLISHED') this.file(sa);
+    else this.unfile(sa);
     for (const c of sa.children) {
       this.childIn.set(c.spiIn, sa);
       this.childOut.set(c.spiOut, sa);
@@ -137,10 +131,6 @@ export class SaTable {
     const sa = this.childId.get(id);
     const child = sa?.children.find((c) => c.id === id);
     return sa && child ? { sa, child } : undefined;
-  }
-
-  establishedSas(): IkeSa[] {
-    return [...this.established];
   }
 
   /** Established SAs of connection `conn`, with peer identity `peer` (its text key, peerKey()) if given. */
