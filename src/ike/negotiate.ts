@@ -70,6 +70,15 @@ export function withoutAddke(configured: readonly ConfiguredProposal[]): Configu
   });
 }
 
+/**
+ * Our IKE_SA_INIT proposals for an initiator that did not announce IKE_INTERMEDIATE (RFC 9242 3.2) and so cannot
+ * run additional key exchanges: a proposal whose ADDKE types all allow NONE loses them (RFC 9370 2.2.1), one that
+ * requires an additional key exchange is left out (never a silent downgrade of a required ML-KEM).
+ */
+export function withoutIntermediate(configured: readonly ConfiguredProposal[]): ConfiguredProposal[] {
+  return withoutAddke(configured.filter((p) => proposalAddke(p).every((l) => l.length === 0 || l.includes(ADDKE_NONE))));
+}
+
 function typeIds(p: SaProposal, type: number): { id: number; keyLength?: number }[] {
   return p.transforms.filter((t) => t.type === type && (t.attributes === undefined || t.attributes.length === 0)).map((t) => ({ id: t.id, keyLength: t.keyLength }));
 }

@@ -11,7 +11,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { child, connection, pskCredentials } from '../../src/ike/config-builder.js';
-import { decodeMessage, decodePayloads, encodePayloads, encryptSK, openEncrypted } from '../../src/ike/codec/index.js';
+import { decodeMessage, decodePayloads, encodeMessage, encodePayloads, encryptSK, openEncrypted } from '../../src/ike/codec/index.js';
 import { seededRandom } from '../../src/crypto/random.js';
 import type { IkeSa } from '../../src/ike/ike-sa.js';
 import { ExchangeType, NotifyType, PayloadType, ProtocolId, type Payload } from '../../src/ike/codec/types.js';
@@ -19,7 +19,7 @@ import { encodePayloadBody } from '../../src/ike/codec/payloads.js';
 import { toSaProposals } from '../../src/ike/negotiate.js';
 import { parseProposals } from '../../src/crypto/proposals.js';
 import type { IkeEvent } from '../../src/ike/events.js';
-import { captureSummary, expectConsistent, makePair, type Side } from './pair.js';
+import { captureSummary, crypto, expectConsistent, makePair, type Side } from './pair.js';
 
 const psk = pskCredentials([{ ids: ['moon.example', 'sun.example'], secret: 'v+NkxY9LLZvwj4qCC2o/gGrWDF2d21jL' }]);
 
@@ -238,6 +238,48 @@ describe('bad IKE_INTERMEDIATE input: a clear error naming cause and place', () 
     for (let e = b.ep.pollEvent(); e; e = b.ep.pollEvent()) if (e.type === 'log') b.logs.push(e.message);
     expect(b.logs.some((l) => /unexpected IKE_INTERMEDIATE request 2 from .*: 0 additional key exchange\(s\) negotiated, 0 done; answering INVALID_SYNTAX/.test(l))).toBe(true);
     expect(b.ep.listSas()[0]?.sa.state).toBe('ESTABLISHED');
+  });
+});
+
+describe('an initiator that does not announce IKE_INTERMEDIATE (RFC 9242 3.2)', () => {
+  /** B answers a hand-made IKE_SA_INIT request offering `offer`, without N(IKE_INT_SUP). */
+  function ask(offer: string, responder: string): readonly Payload[] {
+    const { b } = setup('aes256gcm16-prfsha384-x25519', responder);
+    const ke = crypto.createKeyExchange(31, seededRandom(3));
+    const req = encodeMessage(
+      { spiI: Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8), spiR: new Uint8Array(8), exchangeType: ExchangeType.IKE_SA_INIT, flags: { initiator: true, response: false, version: false }, messageId: 0 },
+      [
+        { type: PayloadType.SA, critical: false, proposals: toSaProposals(parseProposals(offer, 'ike'), ProtocolId.IKE, new Uint8Array(0)) },
+        { type: PayloadType.KE, critical: false, group: 31, data: ke.publicValue },
+        { type: PayloadType.NONCE, critical: false, data: new Uint8Array(32).fill(7) },
+      ],
+    );
+    b.ep.receive(req, { address: b.address, port: 500 }, { address: '192.0.2.1', port: 500 }, 0);
+    for (let e = b.ep.pollEvent(); e; e = b.ep.pollEvent()) if (e.type === 'log') b.logs.push(e.message);
+    const out = b.ep.pollTransmit();
+    const m = decodeMessage(out!.data);
+    if (!m.ok) throw new Error(m.error.message);
+    (ask as { logs?: string[] }).logs = b.logs;
+    return m.value.payloads;
+  }
+  const notifyTypes = (ps: readonly Payload[]) => ps.flatMap((x) => (x.type === PayloadType.NOTIFY ? [x.notifyType] : []));
+
+  it('its optional ke1_mlkem768 is answered with NONE: no ADDKE transform, no IKE_INT_SUP', () => {
+    const resp = ask('aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke1_none', 'aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke1_none');
+    const sa = resp.find((x) => x.type === PayloadType.SA);
+    expect(sa && sa.type === PayloadType.SA ? sa.proposals[0]!.transforms.map((t) => t.type) : []).toEqual([1, 2, 4]);
+    expect(notifyTypes(resp)).not.toContain(NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED);
+  });
+
+  it('its required ke1_mlkem768 is refused, and the log says the announcement was missing', () => {
+    const resp = ask('aes256gcm16-prfsha384-x25519-ke1_mlkem768', 'aes256gcm16-prfsha384-x25519-ke1_mlkem768');
+    expect(notifyTypes(resp)).toEqual([NotifyType.NO_PROPOSAL_CHOSEN]);
+    expect((ask as { logs?: string[] }).logs?.some((l) => l.includes('the peer did not announce IKE_INTERMEDIATE, RFC 9242 3.2'))).toBe(true);
+  });
+
+  it('a responder requiring ke1_mlkem768 does not accept a classic offer for it', () => {
+    const resp = ask('aes256gcm16-prfsha384-x25519', 'aes256gcm16-prfsha384-x25519-ke1_mlkem768');
+    expect(notifyTypes(resp)).toEqual([NotifyType.NO_PROPOSAL_CHOSEN]);
   });
 });
 

@@ -20,7 +20,7 @@ import { connOf, setKeys, type IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
 import { parseIp } from '../../net/ip-address.js';
 import { evaluateNatDetection, natDetectionHash, remoteNatExplanation } from '../natd.js';
-import { acceptedProposal, explainMismatch, initiatorIkeProposals, selectProposal, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
+import { acceptedProposal, explainMismatch, initiatorIkeProposals, selectProposal, selectProposalForKe, selectionToSaProposal, toSaProposals, withoutIntermediate } from '../negotiate.js';
 import { errorNotify, findPayload, hasNotify, notifies, notify, notifyName, onlyProposal, readU16be, u16be } from '../payload-util.js';
 import { formatProposal } from '../../crypto/transforms.js';
 import { encodePlainMessage, decodeIkeMessage } from '../wire.js';
@@ -330,8 +330,11 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   }
   let conn: IkeConnectionConfig | undefined;
   let sel: ReturnType<typeof selectProposal>;
+  // RFC 9242 3.2 / RFC 9370 2.2.1: additional key exchanges need IKE_INTERMEDIATE, which an initiator that did not
+  // announce it cannot run: our proposals requiring one are left out, optional ones lose their ADDKE types.
+  const intermediate = hasNotify(payloads, NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED);
   for (const c of candidates) {
-    sel = selectProposalForKe(c.proposals, saP.proposals, ProtocolId.IKE, keP.group);
+    sel = selectProposalForKe(intermediate ? c.proposals : withoutIntermediate(c.proposals), saP.proposals, ProtocolId.IKE, keP.group);
     if (sel) {
       conn = c;
       break;
@@ -339,7 +342,7 @@ export function respondIkeSaInit(ctx: EndpointContext, data: Uint8Array, header:
   }
   if (!conn || !sel) {
     const first = candidates[0];
-    if (first) ctx.log('cfg', 0, undefined, explainMismatch(first.proposals, saP.proposals, ProtocolId.IKE));
+    if (first) ctx.log('cfg', 0, undefined, explainMismatch(first.proposals, saP.proposals, ProtocolId.IKE) + (intermediate ? '' : ' (the peer did not announce IKE_INTERMEDIATE, RFC 9242 3.2: our proposals that require an additional key exchange cannot be used)'));
     ctx.log('ike', 0, undefined, `received proposals unacceptable, sending NO_PROPOSAL_CHOSEN to ${fmt(remote)}`);
     answer([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
     return;
