@@ -4,8 +4,9 @@
  *   HDR, SAi1, KEi, Ni, N(USE_PPK)  -->  <--  HDR, SAr1, KEr, Nr, N(USE_PPK)
  *   HDR, SK {IDi, AUTH, SAi2, TSi, TSr, N(PPK_IDENTITY), [N(NO_PPK_AUTH)]}  -->  <--  HDR, SK {IDr, AUTH, ..., N(PPK_IDENTITY)}
  *
- * 1. cygnet <-> cygnet, ppk_required = yes on both, real TUNs: up with the PPK on both (status file ppkId, logs),
- *    pings both ways (the CHILD keys come from the PPK-mixed SK_d on both sides).
+ * 1. cygnet <-> cygnet, ppk_required = yes on both, real TUNs: up with the PPK on both (status file ppkId, logs,
+ *    `swanctl --list-sas --raw` over cygnet's vici: ppk=yes ppk-id=pq1), pings both ways (the CHILD keys come from
+ *    the PPK-mixed SK_d on both sides).
  * 2. cygnet <-> cygnet, optional on both with different PPK IDs: the responder knows no 'pq-left', takes NO_PPK_AUTH;
  *    up without a PPK, both sides say so.
  * 3. cygnet <-> cygnet, ppk_required = yes on the responder only, initiator without PPK: AUTHENTICATION_FAILED, the
@@ -81,6 +82,10 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     const b = await h.right.ns.ping(h.left.inner4, { count: 3, source: h.right.inner4 });
     assert.equal(b.received, 3, `ping right -> left: ${b.output}`);
     assert.equal((await t.l.peer.grep(PPK.slice(2))).length + (await t.r.peer.grep(PPK.slice(2))).length, 0, 'the PPK never appears in a log');
+    // list-sas over cygnet's vici socket with Debian's swanctl: the raw message carries ppk = yes and ppk-id.
+    const raw = await t.l.peer.swanctl(['--list-sas', '--raw']);
+    assert.match(raw.stdout, /ppk=yes ppk-id=pq1/, `swanctl --list-sas --raw against cygnet:\n${raw.stdout}`);
+    assert.doesNotMatch(raw.stdout, new RegExp(PPK.slice(2), 'i'), 'list-sas never shows the PPK');
     ctx.log(`1. required/required: IKE SA ${li.spiI} with PPK 'pq1' on both, pings 3/3 both ways`);
     await stopBoth(t);
   }
