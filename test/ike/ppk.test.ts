@@ -34,11 +34,12 @@ interface PpkSide {
   ppks?: { id: string; secret: string }[];
 }
 
-function run(i: PpkSide, r: PpkSide, seed = 1) {
+function run(i: PpkSide, r: PpkSide, seed = 1, proposals?: string) {
   const creds = (s: PpkSide): Credentials => (s.ppks ? withPpks(psk, s.ppks) : psk);
   const conn = (local: string, remote: string, s: PpkSide, addr?: string) =>
     connection({
       name: 'gw',
+      ...(proposals !== undefined ? { proposals } : {}),
       remoteAddrs: addr ? [addr] : ['%any'],
       local: { id: local },
       remote: { id: remote },
@@ -225,5 +226,19 @@ describe('RFC 8784 PPK between two cygnet endpoints', () => {
       if (!used) expect(p.b.logs.some((l) => l.includes("PPK 'pq-moon' unknown here, authenticating the peer with NO_PPK_AUTH"))).toBe(true);
       expect(p.b.logs.some((l) => /authentication of 'moon.example' with ECDSA|authentication of 'moon\.example' with .*successful/.test(l))).toBe(true);
     }
+  });
+
+  it('after IKE_INTERMEDIATE with ML-KEM-768 (RFC 9370): the PPK is mixed into the keys the additional exchange updated, and used', () => {
+    const p = run(both(true), both(true), 1, 'aes256gcm16-prfsha256-x25519-ke1_mlkem768');
+    expectUpWithSameChildKeys(p.a, p.b);
+    expect(of(p.a, 'ike-up')[0]!.sa.suite).toMatch(/KE1_ML_KEM_768/);
+    expect(of(p.a, 'ike-up')[0]!.sa.ppkId).toBe('pq1');
+    expect(of(p.b, 'ike-up')[0]!.sa.ppkId).toBe('pq1');
+    expect(p.a.logs.some((l) => /sending IKE_INTERMEDIATE request 1/.test(l))).toBe(true);
+    // NO_PPK_AUTH after IKE_INTERMEDIATE: computed over the same IntAuth chain (RFC 9242 3.3.2) with the unmixed keys.
+    const f = run({ ppkId: 'pq1', ppks: [{ id: 'pq1', secret: PPK }] }, { ppkId: 'pq2', ppks: [{ id: 'pq2', secret: PPK }] }, 1, 'aes256gcm16-prfsha256-x25519-ke1_mlkem768');
+    expectUpWithSameChildKeys(f.a, f.b);
+    expect(of(f.b, 'ike-up')[0]!.sa.ppkId).toBeUndefined();
+    expect(f.b.logs.some((l) => l.includes("PPK 'pq1' unknown here, authenticating the peer with NO_PPK_AUTH"))).toBe(true);
   });
 });
