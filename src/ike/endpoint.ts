@@ -36,7 +36,7 @@ import { answerMajorVersion, retransmitDue, sendRequest, sendResponse, type Outb
 import { handleRequest, handleResponse, type DispatchHost } from './dispatch.js';
 import { afterDown, reauthenticate, uniqueConfigs, type StartIke } from './restart.js';
 import { InboundDecoder } from './inbound.js';
-import { mobikeActive, MobikeUpdateTask } from './tasks/ike-mobike.js';
+import { mobikeActive, MobikeUpdateTask, setLocalAddresses } from './tasks/ike-mobike.js';
 import { IllegalTransitionError, STRICT_TRANSITIONS_DEFAULT, transition } from './sa-state.js';
 import { compactSa } from './sa-compact.js';
 
@@ -356,6 +356,14 @@ export class IkeEndpoint implements EndpointContext {
       this.queueTask(sa, new MobikeUpdateTask(this, sa, { address: local, port: sa.local.port }), now);
       return true;
     });
+  }
+
+  /**
+   * Our addresses (the driver's view of the host), announced to MOBIKE peers as ADDITIONAL_IP4/6_ADDRESS besides the
+   * one an SA uses (RFC 4555 3.4), so they can try them when that one fails.
+   */
+  setLocalAddresses(addresses: readonly string[]): void {
+    setLocalAddresses(this, addresses);
   }
 
   /** Sends an empty INFORMATIONAL (liveness check, RFC 7296 2.4). */

@@ -186,7 +186,7 @@ function finishResponder(
     }
     resp.push(...child.payloads);
   }
-  resp.push(...mobikeSupported(sa, conn, req));
+  resp.push(...mobikeSupported(ctx, sa, conn, req));
   ctx.sendResponse(sa, ExchangeType.IKE_AUTH, messageId, resp);
 }
 

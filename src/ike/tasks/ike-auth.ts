@@ -88,7 +88,7 @@ export class IkeAuthTask implements Task {
     // RFC 7296 2.4: INITIAL_CONTACT when we hold no other IKE SA with this peer identity.
     const others = [...ctx.establishedWith(conn.name)].some((o) => o !== sa);
     if (!others) payloads.push(notify(NotifyType.INITIAL_CONTACT));
-    payloads.push(...mobikeSupported(sa, conn));
+    payloads.push(...mobikeSupported(ctx, sa, conn));
     if (ours) payloads.push(...ours.certs);
     const certreq = certreqPayload(ctx.credentials, conn);
     if (certreq) payloads.push(certreq);
@@ -129,7 +129,7 @@ export class IkeAuthTask implements Task {
   process(_h: unknown, payloads: readonly Payload[], now: number): TaskStatus {
     const { ctx, sa } = this;
     const conn = connOf(sa, 'IkeAuthTask.process');
-    notePeerMobike(sa, payloads);
+    notePeerMobike(ctx, sa, payloads);
     if (hasNotify(payloads, NotifyType.AUTHENTICATION_FAILED) && this.eap?.failure === undefined) {
       const what = conn.local.method === 'eap'
         ? `the EAP server refused us (EAP-${this.eap?.method ?? conn.local.eap?.methods.join('/') ?? 'method'} as '${this.eap?.identity ?? formatIdentity(sa.localId)}': check the user name and password or certificate)`

@@ -10,6 +10,9 @@ import { SimNetwork, Simulation } from '../../sim/index.js';
 import { child, connection, pskCredentials } from '../config-builder.js';
 import { IkeEndpoint } from '../endpoint.js';
 import type { IkeEvent } from '../events.js';
+import { NotifyType } from '../codec/types.js';
+import { notify } from '../payload-util.js';
+import { natdAnswer, peerAdditionalAddresses } from './ike-mobike.js';
 
 const crypto = createProvider();
 const MARKER = new Uint8Array(4);
@@ -67,7 +70,7 @@ function host(sim: Simulation, net: SimNetwork, ep: IkeEndpoint, addresses: stri
   return h;
 }
 
-function setup(o: { mobikeA?: boolean; mobikeB?: boolean; natA?: boolean; natB?: boolean } = {}) {
+function setup(o: { mobikeA?: boolean; mobikeB?: boolean; natA?: boolean; natB?: boolean; bSecond?: boolean } = {}) {
   const net = new SimNetwork({ random: seededRandom(11), impairment: { delay: 5 } });
   const sim = new Simulation({ network: net });
   const settings = { retransmit: { timeoutMs: 1000, base: 1.8, tries: 3, limitMs: 0, jitterPercent: 0 } };
@@ -80,7 +83,9 @@ function setup(o: { mobikeA?: boolean; mobikeB?: boolean; natA?: boolean; natB?:
   const epB = new IkeEndpoint({ connections: [b], credentials: psk, crypto, random: seededRandom(2), settings });
   const A = host(sim, net, epA, ['192.0.2.10', '198.51.100.10', '10.0.0.5']);
   // Behind its own NAT (natB), B is reached through port forwards of 500 and 4500 on the public address.
-  const B = host(sim, net, epB, [o.natB ? '10.9.0.2' : bAddr]);
+  const B = host(sim, net, epB, [o.natB ? '10.9.0.2' : bAddr, ...(o.bSecond ? ['203.0.113.3'] : [])]);
+  // A second uplink of the responder, announced as ADDITIONAL_IP4_ADDRESS (RFC 4555 3.4).
+  if (o.bSecond) epB.setLocalAddresses([bAddr, '203.0.113.3']);
   const natB = o.natB ? net.addNat('dc', { publicAddress: bAddr, inside: ['10.9.0.2'], forwards: [500, 4500].map((port) => ({ address: '10.9.0.2', port })) }) : undefined;
   const nat = o.natA ? net.addNat('home', { publicAddress: '192.0.2.99', inside: ['10.0.0.5'] }) : undefined;
   const from = o.natA ? '10.0.0.5' : '192.0.2.10';
@@ -252,6 +257,39 @@ describe('MOBIKE (RFC 4555)', () => {
     expect(only(B.ep.listSas()).sa.remote.address).toBe('192.0.2.10');
     expect(only(B.ep.listSas()).sa.local.address).toBe('10.9.0.2');
     expect({ a: spis(A), b: spis(B) }).toEqual(before);
+  });
+
+  it("ADDITIONAL_IP4_ADDRESS and path probing: the responder's other address is recorded; when the path to its first one fails, the update goes there (RFC 4555 3.4, 3.5)", () => {
+    const { sim, A, B, net } = setup({ bSecond: true });
+    expect(A.logs.some((l) => l.includes("peer's additional addresses: 203.0.113.3"))).toBe(true);
+    const id = only(A.ep.listSas()).sa.id;
+    const before = { a: spis(A), b: spis(B) };
+    // The responder's first uplink fails, and the laptop moves at the same time.
+    net.dropIf((p) => p.to.address === '203.0.113.2' || p.from.address === '203.0.113.2');
+    A.down('192.0.2.10');
+    A.ep.mobikeUpdate(id, '198.51.100.10', sim.now);
+    expect(sim.runUntil(() => moves(B).length > 0 && moves(A).length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    expect(A.logs.some((l) => l.includes("unanswered: trying the peer's other address 203.0.113.3 (RFC 4555 3.5)"))).toBe(true);
+    const atA = only(A.ep.listSas()).sa;
+    const atB = only(B.ep.listSas()).sa;
+    expect([atA.local.address, atA.remote.address]).toEqual(['198.51.100.10', '203.0.113.3']);
+    expect([atB.local.address, atB.remote.address]).toEqual(['203.0.113.3', '198.51.100.10']);
+    expect(B.logs.some((l) => /moved from 203\.0\.113\.2\[4500\]-192\.0\.2\.10\[4500\] to 203\.0\.113\.3\[4500\]-198\.51\.100\.10\[4500\]/.test(l))).toBe(true);
+    expect({ a: spis(A), b: spis(B) }).toEqual(before);
+    // The update announced the initiator's addresses: none besides the one in use.
+    expect(B.logs.some((l) => l.includes('peer has no additional addresses'))).toBe(true);
+  });
+
+  it('a malformed ADDITIONAL_IP4_ADDRESS is ignored with a log line naming it', () => {
+    const { A, B } = setup();
+    const sa = B.ep.ikeSa(only(B.ep.listSas()).sa.id);
+    if (!sa) throw new Error('no SA');
+    const logs: string[] = [];
+    const ctx = { log: (_g: string, _l: number, _s: unknown, m: string) => logs.push(m) } as unknown as Parameters<typeof natdAnswer>[0];
+    natdAnswer(ctx, sa, [notify(NotifyType.ADDITIONAL_IP4_ADDRESS, new Uint8Array(5)), notify(NotifyType.ADDITIONAL_IP4_ADDRESS, Uint8Array.of(198, 51, 100, 20))]);
+    expect(logs).toContain('ignoring ADDITIONAL_IP4_ADDRESS of 5 bytes (RFC 4555 3.4: 4)');
+    expect(peerAdditionalAddresses(sa)).toEqual(['198.51.100.20']);
+    expect(A.ep.listSas()).toHaveLength(1);
   });
 
   it('mobike = no on either side: no MOBIKE_SUPPORTED exchange, no update possible', () => {

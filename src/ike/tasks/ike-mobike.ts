@@ -23,6 +23,7 @@ import type { EndpointContext } from '../context.js';
 import { fmt } from '../format.js';
 import type { IkeSa } from '../ike-sa.js';
 import { evaluateNatDetection, natDetectionHash } from '../natd.js';
+import { formatIp, parseIp } from '../../net/ip-address.js';
 import { hasNotify, notifies, notify } from '../payload-util.js';
 import type { Task, TaskStatus } from './task.js';
 
@@ -44,6 +45,53 @@ export function noteRequestAddresses(sa: IkeSa, local: Address, remote: Address)
 
 export function requestAddresses(sa: IkeSa): { local: Address; remote: Address } | undefined {
   return lastRequest.get(sa);
+}
+
+/**
+ * RFC 4555 3.4: the addresses a peer has besides the one in use, from the latest message that listed them
+ * (ADDITIONAL_IP4/6_ADDRESS; NO_ADDITIONAL_ADDRESSES empties the list). Where an initiator probes when its
+ * current path fails (3.5).
+ */
+const peerAddresses = new WeakMap<IkeSa, string[]>();
+/** Our own addresses, per endpoint (IkeEndpoint.setLocalAddresses: the driver knows them). */
+const localAddresses = new WeakMap<EndpointContext, readonly string[]>();
+
+export function setLocalAddresses(ctx: EndpointContext, addresses: readonly string[]): void {
+  localAddresses.set(ctx, [...addresses]);
+}
+
+/** The peer's additional addresses as last announced (RFC 4555 3.4). */
+export function peerAdditionalAddresses(sa: IkeSa): readonly string[] {
+  return peerAddresses.get(sa) ?? [];
+}
+
+/** ADDITIONAL_IP4/6_ADDRESS for our addresses other than the one `sa` uses, or NO_ADDITIONAL_ADDRESSES (3.4). */
+function additionalAddresses(ctx: EndpointContext, sa: IkeSa, noneNotify: boolean): Payload[] {
+  const others = (localAddresses.get(ctx) ?? []).filter((a) => a !== sa.local.address);
+  const out: Payload[] = [];
+  for (const a of others) {
+    const b = parseIp(a);
+    if (b) out.push(notify(b.length === 4 ? NotifyType.ADDITIONAL_IP4_ADDRESS : NotifyType.ADDITIONAL_IP6_ADDRESS, b));
+  }
+  if (out.length === 0 && noneNotify) out.push(notify(NotifyType.NO_ADDITIONAL_ADDRESSES));
+  return out;
+}
+
+/** The peer's ADDITIONAL_IP4/6_ADDRESS or NO_ADDITIONAL_ADDRESSES in any MOBIKE message (3.4, 3.6): its list now. */
+function notePeerAddresses(ctx: EndpointContext, sa: IkeSa, payloads: readonly Payload[]): void {
+  const v4 = notifies(payloads, NotifyType.ADDITIONAL_IP4_ADDRESS);
+  const v6 = notifies(payloads, NotifyType.ADDITIONAL_IP6_ADDRESS);
+  if (v4.length === 0 && v6.length === 0 && !hasNotify(payloads, NotifyType.NO_ADDITIONAL_ADDRESSES)) return;
+  const list: string[] = [];
+  for (const [ns, len, name] of [[v4, 4, 'ADDITIONAL_IP4_ADDRESS'], [v6, 16, 'ADDITIONAL_IP6_ADDRESS']] as const) {
+    for (const n of ns) {
+      if (n.data.length === len) list.push(formatIp(n.data));
+      else ctx.log('ike', 1, sa, `ignoring ${name} of ${n.data.length} bytes (RFC 4555 3.4: ${len})`);
+    }
+  }
+  const addrs = list.filter((a) => a !== sa.remote.address);
+  peerAddresses.set(sa, addrs);
+  ctx.log('ike', 1, sa, addrs.length > 0 ? `peer's additional addresses: ${addrs.join(', ')}` : 'peer has no additional addresses');
 }
 
 function stateOf(sa: IkeSa): MobikeState {
@@ -75,17 +123,20 @@ export function mobikeStale(sa: IkeSa): boolean {
  * IKE_AUTH, initiator request: N(MOBIKE_SUPPORTED) when the connection allows it (RFC 4555 3.1). Responder:
  * only in answer to a peer that announced it (`peerPayloads`), as strongSwan does.
  */
-export function mobikeSupported(sa: IkeSa, conn: IkeConnectionConfig, peerPayloads?: readonly Payload[]): Payload[] {
-  if (peerPayloads) notePeerMobike(sa, peerPayloads);
+export function mobikeSupported(ctx: EndpointContext, sa: IkeSa, conn: IkeConnectionConfig, peerPayloads?: readonly Payload[]): Payload[] {
+  if (peerPayloads) notePeerMobike(ctx, sa, peerPayloads);
   if (!mobikeEnabled(conn)) return [];
   if (peerPayloads && !stateOf(sa).peer) return [];
   stateOf(sa).ours = true;
-  return [notify(NotifyType.MOBIKE_SUPPORTED)];
+  // 3.4: our other addresses ride along (as strongSwan: none listed, no notify, in IKE_AUTH).
+  return [notify(NotifyType.MOBIKE_SUPPORTED), ...additionalAddresses(ctx, sa, false)];
 }
 
-/** IKE_AUTH: the peer's N(MOBIKE_SUPPORTED), in any of its messages (RFC 4555 3.1). */
-export function notePeerMobike(sa: IkeSa, payloads: readonly Payload[]): void {
-  if (hasNotify(payloads, NotifyType.MOBIKE_SUPPORTED)) stateOf(sa).peer = true;
+/** IKE_AUTH: the peer's N(MOBIKE_SUPPORTED), in any of its messages (RFC 4555 3.1), and its other addresses (3.4). */
+export function notePeerMobike(ctx: EndpointContext, sa: IkeSa, payloads: readonly Payload[]): void {
+  if (!hasNotify(payloads, NotifyType.MOBIKE_SUPPORTED)) return;
+  stateOf(sa).peer = true;
+  notePeerAddresses(ctx, sa, payloads);
 }
 
 /**
@@ -145,6 +196,8 @@ export function dpdAnswered(ctx: EndpointContext, sa: IkeSa, payloads: readonly 
  * answered with NAT-D for the addresses it came from and to, so the initiator can see a NAT mapping change.
  */
 export function natdAnswer(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[]): Payload[] {
+  // 3.6: an INFORMATIONAL may also just tell the peer's new list of addresses.
+  if (mobikeActive(sa)) notePeerAddresses(ctx, sa, req);
   const at = requestAddresses(sa);
   if (!mobikeActive(sa) || sa.initiator || !at || !hasNotify(req, NotifyType.NAT_DETECTION_DESTINATION_IP)) return [];
   return natdNotifies(ctx, sa, at);
@@ -183,10 +236,16 @@ export class MobikeUpdateTask implements Task {
   /** The message ID our request goes with (outbound.ts numbers it right after build). */
   private messageId = -1;
 
+  /**
+   * `remote`: another address of the peer to try (path probing, 3.5); `tried`: the peer addresses already tried
+   * by this round of updates.
+   */
   constructor(
     private readonly ctx: EndpointContext,
     private readonly sa: IkeSa,
     private readonly local: Address,
+    private readonly remote?: Address,
+    private readonly tried: ReadonlySet<string> = new Set(),
   ) {}
 
   build(): Payload[] | undefined {
@@ -195,12 +254,13 @@ export class MobikeUpdateTask implements Task {
     this.from = { local: sa.local, remote: sa.remote };
     this.messageId = sa.nextRequestId;
     sa.local = this.local;
+    if (this.remote) sa.remote = this.remote;
     stateOf(sa).stale = false;
     // RFC 4555 3.7: COOKIE2 ties the answer to this request (a return routability check of the new path).
     this.cookie2 = randomBytes(ctx.random, 16);
     ctx.log('ike', 1, sa, `sending address update from ${fmt(sa.local)} to ${fmt(sa.remote)} (RFC 4555 UPDATE_SA_ADDRESSES)`);
-    // 3.4/3.6: one address in use and no others to offer: NO_ADDITIONAL_ADDRESSES.
-    return [notify(NotifyType.UPDATE_SA_ADDRESSES), ...natdNotifies(ctx, sa), notify(NotifyType.COOKIE2, this.cookie2), notify(NotifyType.NO_ADDITIONAL_ADDRESSES)];
+    // 3.4/3.6: our other addresses, or NO_ADDITIONAL_ADDRESSES when this is the only one.
+    return [notify(NotifyType.UPDATE_SA_ADDRESSES), ...natdNotifies(ctx, sa), notify(NotifyType.COOKIE2, this.cookie2), ...additionalAddresses(ctx, sa, true)];
   }
 
   process(_h: unknown, payloads: readonly Payload[]): TaskStatus {
@@ -219,14 +279,22 @@ export class MobikeUpdateTask implements Task {
     return 'done';
   }
 
-  timeout(): void {
-    // RFC 4555 3.5: the new path does not work either; keep the SA and wait for another address.
+  timeout(now: number): void {
     const { ctx, sa } = this;
-    stateOf(sa).stale = true;
     // The responder never answered this request, so it still expects its message ID (RFC 7296 2.3): the next
     // update reuses it. Had it processed the request and only the answer been lost, it answers the next one from
     // its cache, with the old COOKIE2: reported unconfirmed, and the SA stays in step.
     if (sa.nextRequestId === this.messageId + 1) sa.nextRequestId = this.messageId;
+    // RFC 4555 3.5: the path to this peer address fails: try the peer's other addresses (3.4), one by one.
+    const tried = new Set([...this.tried, sa.remote.address]);
+    const next = peerAdditionalAddresses(sa).find((a) => !tried.has(a));
+    if (next !== undefined) {
+      ctx.log('ike', 1, sa, `address update from ${fmt(sa.local)} to ${fmt(sa.remote)} unanswered: trying the peer's other address ${next} (RFC 4555 3.5)`);
+      ctx.queueTask(sa, new MobikeUpdateTask(ctx, sa, sa.local, { address: next, port: sa.remote.port }, tried), now);
+      return;
+    }
+    // No path works: keep the SA and wait for another address.
+    stateOf(sa).stale = true;
     ctx.log('ike', 1, sa, `address update from ${fmt(sa.local)} unanswered: waiting for another local address (RFC 4555 3.5)`);
   }
 }
@@ -247,6 +315,7 @@ export function respondUpdateSaAddresses(ctx: EndpointContext, sa: IkeSa, req: r
   const from = { local: sa.local, remote: sa.remote };
   sa.local = at.local;
   sa.remote = at.remote;
+  notePeerAddresses(ctx, sa, req);
   applyNat(ctx, sa, req);
   const resp = [...natdNotifies(ctx, sa), ...echo];
   ctx.sendResponse(sa, ExchangeType.INFORMATIONAL, messageId, resp);
