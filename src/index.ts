@@ -39,6 +39,8 @@ export { openEspPacket, createEspOpener, espTransformName, type EspPacketKeys, t
 export { decryptIkeMessage, joinFragments, type IkeMessageKeys, type DecryptedIkeMessage, type IkeOpenError } from './ike/codec/open-one.js';
 export { parseIpHeader, IpPacketError, type IpHeader } from './net/ip-packet.js';
 export { formatIp, parseIp } from './net/ip-address.js';
+// RFC 9329 TCP encapsulation's byte stream: the "IKETCP" prefix and the Length-framed messages (cygnet inspect reads captured streams with it).
+export { TcpDeframer, TcpEncapError, IKETCP_PREFIX, type TcpDeframerOptions, type TcpEncapErrorCode } from './net/tcp-encap.js';
 
 // Modules as namespaces.
 export * as crypto from './crypto/index.js';
