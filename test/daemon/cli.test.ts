@@ -54,7 +54,7 @@ describe('cygnet CLI', () => {
     writeFileSync(f, 'connections {\n  gw {\n    remote_addrs = 127.0.0.1\n    if_id_in = 7\n    if_id_out = 8\n  }\n}\n');
     const [port, natt] = await freePorts(2);
     const p = spawnDaemon(['--config', f, '--bind', '127.0.0.1', '--port', String(port), '--natt-port', String(natt)]);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     while (!p.output().includes('daemon running') && Date.now() < deadline && p.child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
     p.signal('SIGTERM');
     expect(await p.exited, p.output()).toBe(0);
