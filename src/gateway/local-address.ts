@@ -32,12 +32,16 @@ export function addressAdded(address: string, why: string, log: GatewayLog): Loc
 /**
  * RFC 4555 3.5: the IKE SAs an address going away leaves stranded move, where we initiated them and MOBIKE was
  * negotiated, to the source the routing table picks for their peer now (GatewayNet.sourceFor: bound addresses
- * only). Others stay until DPD or the peer ends them, as in strongSwan without MOBIKE.
+ * only). Those we initiated without MOBIKE are reauthenticated from that source (strongSwan does so on a roam).
+ * Responder SAs stay until DPD or the peer ends them: only the initiator can move or re-create them.
  */
 export function moveAway(endpoint: IkeEndpoint, net: GatewayNet, e: LocalAddressEvent, now: number, log: GatewayLog): void {
   for (const id of e.ikeSaIds) {
     const sa = endpoint.ikeSa(id);
     const source = sa ? net.sourceFor?.(sa.remote.address) : undefined;
-    if (sa && source !== undefined && source !== e.address && endpoint.mobikeUpdate(id, source, now)) log('ike', 1, `IKE_SA ${sa.name}[${id}]: local address ${e.address} gone, moving to ${source} (MOBIKE)`);
+    if (!sa || source === undefined || source === e.address) continue;
+    const where = `IKE_SA ${sa.name}[${id}]: local address ${e.address} gone`;
+    if (endpoint.mobikeUpdate(id, source, now)) log('ike', 1, `${where}, moving to ${source} (MOBIKE)`);
+    else if (endpoint.reauthenticateFrom(id, source, now)) log('ike', 1, `${where}, no MOBIKE: reauthenticating from ${source}`);
   }
 }

@@ -13,6 +13,7 @@ describe('moveAway', () => {
         calls.push([id, local]);
         return id !== 3;
       },
+      reauthenticateFrom: () => false,
     } as unknown as IkeEndpoint;
     const logs: string[] = [];
     const ev = { type: 'local-address' as const, address: '192.0.2.10', present: false, why: 'address removed', ikeSaIds: [1, 3] };
@@ -23,5 +24,22 @@ describe('moveAway', () => {
     moveAway(endpoint, { sourceFor: () => '192.0.2.10' } as unknown as GatewayNet, ev, 0, () => {});
     moveAway(endpoint, {} as GatewayNet, ev, 0, () => {});
     expect(calls).toEqual([]);
+  });
+
+  it('without MOBIKE, an SA we initiated is reauthenticated from the new source; one we cannot move stays', () => {
+    const reauth: [number, string][] = [];
+    const endpoint = {
+      ikeSa: (id: number) => ({ id, name: 'road', remote: { address: '203.0.113.2', port: 4500 } }),
+      mobikeUpdate: () => false,
+      reauthenticateFrom: (id: number, local: string) => {
+        reauth.push([id, local]);
+        return id === 1;
+      },
+    } as unknown as IkeEndpoint;
+    const logs: string[] = [];
+    const ev = { type: 'local-address' as const, address: '192.0.2.10', present: false, why: 'RTM_DELADDR on eth0', ikeSaIds: [1, 2] };
+    moveAway(endpoint, { sourceFor: () => '198.51.100.10' } as unknown as GatewayNet, ev, 0, (_g, _l, m) => logs.push(m));
+    expect(reauth).toEqual([[1, '198.51.100.10'], [2, '198.51.100.10']]);
+    expect(logs).toEqual(['IKE_SA road[1]: local address 192.0.2.10 gone, no MOBIKE: reauthenticating from 198.51.100.10']);
   });
 });

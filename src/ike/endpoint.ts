@@ -359,6 +359,21 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   /**
+   * Our address `local` of IKE SA `id` is gone and MOBIKE was not negotiated: reauthenticate from `local` (as
+   * strongSwan does on a roam without MOBIKE; make-before-break per settings). False when there is no such SA, we
+   * did not initiate it, or it is not established.
+   */
+  reauthenticateFrom(id: number, local: string, now: number): boolean {
+    return this.command(this.findById(id), (sa) => {
+      if (!sa.initiator || sa.state !== 'ESTABLISHED' || mobikeActive(sa)) return false;
+      this.log('ike', 1, sa, `local address ${sa.local.address} gone, no MOBIKE: reauthenticating from ${local}`);
+      sa.local = { address: local, port: sa.local.port };
+      reauthenticate(this, sa, now, this.starter);
+      return true;
+    });
+  }
+
+  /**
    * Our addresses (the driver's view of the host), announced to MOBIKE peers as ADDITIONAL_IP4/6_ADDRESS besides the
    * one an SA uses (RFC 4555 3.4), so they can try them when that one fails.
    */

@@ -292,6 +292,26 @@ describe('MOBIKE (RFC 4555)', () => {
     expect(A.ep.listSas()).toHaveLength(1);
   });
 
+  it('without MOBIKE, losing the address reauthenticates from the new one (as strongSwan on a roam): a new IKE SA there, the old one gone', () => {
+    const { sim, A, B } = setup({ mobikeB: false });
+    const old = only(A.ep.listSas()).sa;
+    A.down('192.0.2.10');
+    expect(A.ep.mobikeUpdate(old.id, '198.51.100.10', sim.now)).toBe(false);
+    expect(A.ep.reauthenticateFrom(old.id, '198.51.100.10', sim.now)).toBe(true);
+    const settled = () => {
+      const a = A.ep.listSas();
+      const b = B.ep.listSas();
+      return a.length === 1 && b.length === 1 && a[0]!.sa.id !== old.id && a[0]!.sa.state === 'ESTABLISHED' && a[0]!.children.length === 1 && b[0]!.children.length === 1;
+    };
+    expect(sim.runUntil(settled, { maxTime: 60_000 }).ok).toBe(true);
+    expect(only(A.ep.listSas()).sa.local.address).toBe('198.51.100.10');
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('198.51.100.10');
+    expect(A.logs.some((l) => l.includes('local address 192.0.2.10 gone, no MOBIKE: reauthenticating from 198.51.100.10'))).toBe(true);
+    // Not for a responder, nor twice for an SA that is gone.
+    expect(B.ep.reauthenticateFrom(only(B.ep.listSas()).sa.id, '203.0.113.2', sim.now)).toBe(false);
+    expect(A.ep.reauthenticateFrom(old.id, '198.51.100.10', sim.now)).toBe(false);
+  });
+
   it('mobike = no on either side: no MOBIKE_SUPPORTED exchange, no update possible', () => {
     for (const o of [{ mobikeA: false }, { mobikeB: false }]) {
       const { sim, A } = setup(o);
