@@ -112,7 +112,8 @@ async function countLog(p: { grep(re: RegExp): Promise<string[]> }, re: RegExp):
 
 /** charon (kernel-libipsec) rekeyed the CHILD SA after the address change, as it must (see the top comment). */
 async function charonRekeyedChild(swan: { grep(re: RegExp): Promise<string[]>; waitForSa: StrongswanPeer['waitForSa'] }, n: number): Promise<void> {
-  await swan.waitForSa((sas) => sas[0]?.children.length === 1 && sas[0].children[0]?.state === 'INSTALLED', 5000, 'charon to finish its CHILD rekey');
+  // charon lists the replaced CHILD SA as DELETED for a moment: wait until only the new one is left.
+  await swan.waitForSa((sas) => sas[0]?.children.length === 1 && sas[0].children[0]?.state === 'INSTALLED', 10_000, 'charon to finish its CHILD rekey');
   const queued = await countLog(swan, /queueing CHILD_REKEY task/);
   assert.equal(queued, n, `charon rekeyed its CHILD SA after each of ${n} address change(s) (kernel-libipsec cannot update SAs)`);
 }

@@ -62,10 +62,11 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     const r1 = await resumedAfter(ping, t1, 2000);
     ctx.log(`charon's address deleted: ping resumed ${r1.afterMs} ms later (gap between replies ${r1.gapMs} ms)`);
     assert.ok(r1.afterMs < 2000, `traffic resumed within 2 s (${r1.afterMs} ms)`);
-    const s1 = await swan.waitForSa((sas) => sas.find((s) => s.name === 'cyg' && s.localHost === '198.51.100.2' && s.children[0]?.state === 'INSTALLED'), 5000, 'charon on 198.51.100.2');
+    // charon lists the CHILD SA its rekey replaced as DELETED for a moment: the installed one is the current one.
+    const s1 = await swan.waitForSa((sas) => sas.find((s) => s.name === 'cyg' && s.localHost === '198.51.100.2' && s.children.some((c) => c.state === 'INSTALLED')), 5000, 'charon on 198.51.100.2');
     assert.equal(`${s1.initiatorSpi}_i ${s1.responderSpi}_r`, ike, 'charon: the same IKE SA');
     await cyg.peer.waitForLog(/IKE_SA cyg\[\d+\] moved from 203\.0\.113\.1\[4500\]-192\.0\.2\.2\[4500\] to 203\.0\.113\.1\[4500\]-198\.51\.100\.2\[4500\]/, 2000);
-    const s1c = s1.children[0];
+    const s1c = s1.children.find((c) => c.state === 'INSTALLED');
     const c1 = await cyg.waitFor('status: 198.51.100.2 and the CHILD SPIs charon has', (s) => {
       const e = establishedCygnet(s);
       return e?.remote === '198.51.100.2[4500]' && e.children.length === 1 && e.children[0]?.spiIn === s1c?.spiOut && e;
