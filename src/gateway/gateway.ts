@@ -560,7 +560,7 @@ export class Gateway {
         // The peer moved (NAT rebinding, RFC 7296 2.23) or the SA did (MOBIKE, RFC 4555): ESP follows IKE to the
         // new addresses and ports, ours included.
         this.installer.handle(e, now);
-        this.log('esp', 1, `IKE_SA ${e.sa.name}[${e.sa.id}] now ${fmtAddr(e.sa.local)}-${fmtAddr(e.sa.remote)}: ESP SAs of ${e.children.length} CHILD SA(s) follow`);
+        this.log('esp', 1, `IKE_SA ${e.sa.name}[${e.sa.id}] ${e.from ? `moved from ${fmtAddr(e.from.local)}-${fmtAddr(e.from.remote)} ` : ''}to ${fmtAddr(e.sa.local)}-${fmtAddr(e.sa.remote)}: ESP SAs of ${e.children.length} CHILD SA(s) follow`);
         return true;
       case 'ike-rekeyed':
         this.log('dmn', 2, `event ike-rekeyed ${e.old.name}[${e.old.id}] -> [${e.sa.id}]`);

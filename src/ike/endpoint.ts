@@ -628,8 +628,9 @@ export class IkeEndpoint implements EndpointContext {
   /** RFC 7296 2.23: behind a NAT, follow the peer's address and port as seen on authenticated messages. */
   private followPeer(sa: IkeSa, remote: Address): void {
     this.log('ike', 0, sa, `remote endpoint changed from ${fmt(sa.remote)} to ${fmt(remote)}`);
+    const from = { local: sa.local, remote: sa.remote };
     sa.remote = remote;
-    this.emit({ type: 'ike-address-change', sa: sa.info(), children: sa.children.map((c) => sa.childInfo(c)) });
+    this.emit({ type: 'ike-address-change', sa: sa.info(), children: sa.children.map((c) => sa.childInfo(c)), from });
   }
 
   private kick(sa: IkeSa, now: number): void {

@@ -97,8 +97,11 @@ export type IkeEvent =
    * like strongSwan's save-keys plugin). Never logged.
    */
   | { readonly type: 'ike-keys'; readonly sa: IkeSaInfo; readonly encrId: number; readonly encrKeyBits?: number; readonly integId?: number; readonly SK_ei: Uint8Array; readonly SK_er: Uint8Array; readonly SK_ai: Uint8Array; readonly SK_ar: Uint8Array }
-  /** The peer's address or port changed (NAT mapping change, RFC 7296 2.23): move the CHILD SAs' ESP there too. */
-  | { readonly type: 'ike-address-change'; readonly sa: IkeSaInfo; readonly children: readonly ChildSaInfo[] }
+  /**
+   * The SA's addresses changed (the peer's NAT mapping, RFC 7296 2.23, or a MOBIKE move of either end, RFC 4555):
+   * move the CHILD SAs' ESP there too. `from`: the addresses before (`sa` has the new ones).
+   */
+  | { readonly type: 'ike-address-change'; readonly sa: IkeSaInfo; readonly children: readonly ChildSaInfo[]; readonly from?: { readonly local: Address; readonly remote: Address } }
   | {
       /** dpd_action/close_action = trap: install a trap policy so the next matching packet triggers `acquire`. */
       readonly type: 'trap';

@@ -117,6 +117,9 @@ describe('MOBIKE (RFC 4555)', () => {
     // ESP endpoints follow without rekeying: the event carries the CHILD SAs with the new peer address.
     const ev = moves(B).at(-1);
     expect(ev?.children.map((c) => c.remote.address)).toEqual(['198.51.100.10']);
+    // The event says from where to where (issue 15): `from` the old addresses, `sa` the new ones.
+    expect(ev?.from).toEqual({ local: { address: '203.0.113.2', port: 4500 }, remote: { address: '192.0.2.10', port: 4500 } });
+    expect([ev?.sa.local.address, ev?.sa.remote.address]).toEqual(['203.0.113.2', '198.51.100.10']);
     expect({ a: spis(A), b: spis(B) }).toEqual(before);
     // encap = yes (the default): the update's NAT_DETECTION_SOURCE_IP is faked as in IKE_SA_INIT, so the responder
     // keeps UDP encapsulation (a real hash would make strongSwan switch to plain ESP, which cygnet never gets).

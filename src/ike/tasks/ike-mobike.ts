@@ -221,7 +221,7 @@ export function moved(ctx: EndpointContext, sa: IkeSa, from: { local: Address; r
   const same = (a: Address, b: Address): boolean => a.address === b.address && a.port === b.port;
   if (same(from.local, sa.local) && same(from.remote, sa.remote)) return;
   ctx.log('ike', 0, sa, `IKE_SA ${sa.name}[${sa.id}] moved from ${fmt(from.local)}-${fmt(from.remote)} to ${fmt(sa.local)}-${fmt(sa.remote)}`);
-  ctx.emit({ type: 'ike-address-change', sa: sa.info(), children: sa.children.map((c) => sa.childInfo(c)) });
+  ctx.emit({ type: 'ike-address-change', sa: sa.info(), children: sa.children.map((c) => sa.childInfo(c)), from });
 }
 
 /**
