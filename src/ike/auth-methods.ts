@@ -9,7 +9,7 @@ import type { KeyedIkeSa } from './ike-sa.js';
 import { formatIdentity, type Identity } from './identity.js';
 import { pskAuth, signedOctets, verifyPskAuth } from './auth-psk.js';
 import { concatBytes } from '../crypto/bytes.js';
-import { intAuthForAuth } from './tasks/ike-intermediate.js';
+import { intAuthForAuth } from './intermediate-auth.js';
 import { certPayloads, signWithCert, verifyPeerCert } from './auth-pubkey.js';
 
 /** The octets our AUTH covers: RealMessage of our IKE_SA_INIT | peer's nonce | prf(SK_p, our ID). */

@@ -12,7 +12,6 @@ import { ANY_IDENTITY, formatIdentity, type Identity } from './identity.js';
 import { LazySkKeys, releaseSkContexts, type IkeSaKeys } from './keys.js';
 import type { TrafficSelector } from './traffic-selector.js';
 import type { Task } from './tasks/task.js';
-import type { IntermediateState } from './tasks/ike-intermediate.js';
 import type { Payload } from './codec/types.js';
 import type { EapServerSession } from '../eap/index.js';
 
@@ -404,4 +403,15 @@ export function spiToNumber(spi: Uint8Array): number {
 
 export function numberToSpi(n: number): Uint8Array {
   return Uint8Array.of(n >>> 24, (n >>> 16) & 0xff, (n >>> 8) & 0xff, n & 0xff);
+}
+
+/** RFC 9242 / RFC 9370: progress of an SA's IKE_INTERMEDIATE exchanges (driven by tasks/ike-intermediate.ts). */
+export interface IntermediateState {
+  /** Additional key exchanges completed (and IKE_INTERMEDIATE exchanges done: one each). */
+  count: number;
+  /** RFC 9242 3.3.2: the running IntAuth of the initiator's and the responder's messages. */
+  intAuthI: Uint8Array | undefined;
+  intAuthR: Uint8Array | undefined;
+  /** The last IKE_INTERMEDIATE message received, as inbound.ts opened it: what the IntAuth chunk of it needs. */
+  lastIn: { header: Uint8Array; firstInnerType: number; plaintext: Uint8Array } | undefined;
 }

@@ -78,19 +78,8 @@ function applyNatDetection(ctx: EndpointContext, sa: IkeSa, payloads: readonly P
   if (conn.encap && !r.localBehindNat) ctx.log('ike', 1, sa, 'faking NAT situation to enforce UDP encapsulation');
 }
 
-/** Key export for capture decryption (settings.exportKeys), like strongSwan's save-keys plugin. */
-export function emitKeys(ctx: EndpointContext, sa: IkeSa): void {
-  const raw = sa.keys?.raw;
-  if (!raw || !sa.set) return;
-  ctx.emit({
-    type: 'ike-keys',
-    sa: sa.info(),
-    encrId: sa.set.encr,
-    ...(sa.set.keyBits !== undefined ? { encrKeyBits: sa.set.keyBits } : {}),
-    ...(sa.set.integ !== undefined ? { integId: sa.set.integ } : {}),
-    ...raw,
-  });
-}
+import { emitKeys } from './key-export.js';
+export { emitKeys };
 
 /**
  * The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 4): undefined when it sent none, or why its data is malformed.

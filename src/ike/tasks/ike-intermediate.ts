@@ -28,29 +28,22 @@ import { ExchangeType, NotifyType, PayloadType, type IkeHeader, type IkeHeaderIn
 import type { ChildConfig, IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { fmt } from '../format.js';
-import { setKeys, type IkeSa, type KeyedIkeSa } from '../ike-sa.js';
+import { setKeys, type IkeSa, type IntermediateState, type KeyedIkeSa } from '../ike-sa.js';
 import { intAuthTrailer, IntermediateAuthError, nextIntAuth, type IntAuthMessageParts } from '../intermediate-keys.js';
 import { deriveIkeKeys, releaseSkContexts } from '../keys.js';
 import { errorNotify, findPayload, hasNotify, notify, notifyName } from '../payload-util.js';
 import { proposalAddke } from '../../crypto/proposals.js';
 import { IkeAuthTask } from './ike-auth.js';
 import { closeOnTimeout } from './common.js';
-import { emitKeys } from './ike-init.js';
+import { emitKeys } from './key-export.js';
 import type { Task, TaskStatus } from './task.js';
 
 /** RFC 7296 3.2: payload type of the Encrypted payload; the IntAuth A chunk is built as if unfragmented (9242 3.3.2). */
 const PAYLOAD_SK = 46;
 
 /** Per-SA progress of the IKE_INTERMEDIATE exchanges (on IkeSa.intermediate). */
-export interface IntermediateState {
-  /** Additional key exchanges completed (and IKE_INTERMEDIATE exchanges done: one each). */
-  count: number;
-  /** RFC 9242 3.3.2: the running IntAuth of the initiator's and the responder's messages. */
-  intAuthI: Uint8Array | undefined;
-  intAuthR: Uint8Array | undefined;
-  /** The last IKE_INTERMEDIATE message received, as inbound.ts opened it: what the IntAuth chunk of it needs. */
-  lastIn: { header: Uint8Array; firstInnerType: number; plaintext: Uint8Array } | undefined;
-}
+// The per-SA record lives with the SA (ike-sa.ts) so the SA module does not import this task (no cycle).
+export type { IntermediateState } from '../ike-sa.js';
 
 export function intermediateState(sa: IkeSa): IntermediateState {
   sa.intermediate ??= { count: 0, intAuthI: undefined, intAuthR: undefined, lastIn: undefined };
@@ -98,13 +91,7 @@ export function taskAfterInit(ctx: EndpointContext, sa: KeyedIkeSa, child: Child
   return new IkeIntermediateTask(ctx, sa, child, hasNotify(response, NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED));
 }
 
-/** The RFC 9242 3.3.2 IntAuth trailer for AUTH, or an empty array when no IKE_INTERMEDIATE took place. */
-export function intAuthForAuth(sa: IkeSa): Uint8Array {
-  const st = sa.intermediate;
-  if (!st || st.count === 0 || !st.intAuthI || !st.intAuthR) return new Uint8Array(0);
-  // IKE_SA_INIT is message 0 and the IKE_INTERMEDIATE requests 1..N, so the IKE_AUTH request is N+1 (9242 3.3.2).
-  return intAuthTrailer(st.intAuthI, st.intAuthR, st.count + 1);
-}
+export { intAuthForAuth } from '../intermediate-auth.js';
 
 /** The IntAuth chunk parts of a message we encode with outbound.ts (RFC 9242 3.3.2), from its payloads. */
 function sentParts(sa: IkeSa, messageId: number, response: boolean, payloads: readonly Payload[]): IntAuthMessageParts {

@@ -29,7 +29,7 @@ import { closeOnTimeout } from './common.js';
 import type { Task, TaskStatus } from './task.js';
 import { retryDelay } from './child-create.js';
 import { scheduleIkeLifetimes } from '../lifetimes.js';
-import { emitKeys } from './ike-init.js';
+import { emitKeys } from './key-export.js';
 import { totalRetransmitTime } from '../retransmit.js';
 import { transition } from '../sa-state.js';
 
