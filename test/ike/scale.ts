@@ -64,6 +64,8 @@ export class ScaleSim {
   /** Initiators by their (peer) address. */
   readonly initiators = new Map<string, IkeEndpoint>();
   private transient: string[] = [];
+  /** Events the responder emitted (drained as a driver would). */
+  events = 0;
   /** Datagrams delivered to the responder so far. */
   delivered = 0;
 
@@ -119,6 +121,8 @@ export class ScaleSim {
     while (toResponder.length > 0) {
       for (const d of toResponder) this.responder.receive(d.data, d.to, d.from, this.now);
       this.delivered += toResponder.length;
+      // A driver consumes the events (logs, ike-up, child-install with keys); left queued they would pile up.
+      for (let e = this.responder.pollEvent(); e; e = this.responder.pollEvent()) this.events++;
       toResponder = [];
       const touched = new Set<IkeEndpoint>();
       for (let t = this.responder.pollTransmit(); t; t = this.responder.pollTransmit()) {
