@@ -109,7 +109,7 @@ describe('cygnet daemon --log-target flags', () => {
       expect(await r.exited).toBe(2);
       expect(r.output()).toMatch(cases[i]![1]);
     }
-  }, 30_000);
+  }, 120_000);
 
   it.each(['syslog', 'journal'])('--log-target %s: the running daemon\'s lines arrive at the socket with its ident, pid and priority', async (target) => {
     const conf = join(dir, `${target}.conf`);
