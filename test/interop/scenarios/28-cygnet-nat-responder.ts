@@ -48,7 +48,7 @@ export async function run(ctx: ScenarioContext): Promise<void> {
     return m && Number(m[1]) >= 30000 && Number(m[1]) <= 30099 ? sa : undefined;
   });
   ctx.log(`cygnet now sends to ${moved.remote}`);
-  await cyg.peer.waitForLog(/outbound ESP SA\(s\) follow/, 3000);
+  await cyg.peer.waitForLog(/ESP SAs of \d+ CHILD SA\(s\) follow/, 3000);
   const p2 = await right.ns.ping(left.inner4, { count: 3, source: right.inner4 });
   assert.equal(p2.received, 3, `ping from cygnet's side after the rebinding: ${p2.output}`);
 }
