@@ -461,19 +461,8 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
   };
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
-  logger.log('dmn', 1, `cygnet daemon running (pid ${process.pid})`);
-  if (notifier) {
-    const n = notifier;
-    const settled = await ready!;
-    n.notify({ READY: 1, STATUS: status(), MAINPID: process.pid });
-    logger.log('dmn', 1, `told systemd READY=1 (${settled.up} of ${settled.total} start-action CHILD_SAs up)`);
-    daemon.onEvent((e) => {
-      if (e.type === 'ike-up' || e.type === 'ike-down' || e.type === 'child-install' || e.type === 'child-remove') n.notify({ STATUS: status() });
-    });
-    // WATCHDOG=1 from a timer on the event loop: a loop that stops turning stops the keep-alives.
-    if (n.watchdogIntervalMs !== undefined && !stopping) watchdog = setInterval(() => n.notify({ WATCHDOG: 1 }), n.watchdogIntervalMs);
-  }
-  // Both reopen a --log-file (logrotate's postrotate sends either).
+  // Both reopen a --log-file (logrotate's postrotate sends either). Installed before "daemon running" as well: a
+  // SIGHUP sent as soon as that line shows (or during systemd's READY wait) must reload, not kill (the default action).
   const reopen = (): void => {
     const err = logTarget.file?.reopen();
     if (err) logger.log('dmn', 0, err);
@@ -486,6 +475,18 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     reopen();
     void reloadNotified();
   });
+  logger.log('dmn', 1, `cygnet daemon running (pid ${process.pid})`);
+  if (notifier) {
+    const n = notifier;
+    const settled = await ready!;
+    n.notify({ READY: 1, STATUS: status(), MAINPID: process.pid });
+    logger.log('dmn', 1, `told systemd READY=1 (${settled.up} of ${settled.total} start-action CHILD_SAs up)`);
+    daemon.onEvent((e) => {
+      if (e.type === 'ike-up' || e.type === 'ike-down' || e.type === 'child-install' || e.type === 'child-remove') n.notify({ STATUS: status() });
+    });
+    // WATCHDOG=1 from a timer on the event loop: a loop that stops turning stops the keep-alives.
+    if (n.watchdogIntervalMs !== undefined && !stopping) watchdog = setInterval(() => n.notify({ WATCHDOG: 1 }), n.watchdogIntervalMs);
+  }
   return exited;
 }
 

@@ -28,14 +28,14 @@ describe('cygnet daemon --settings', () => {
     writeFileSync(f, 'charon {\n  keep_alive = 2s\n  fragment_size = 500\n  threads = 8\n}\n');
     const [port, natt] = await freePorts(2);
     const p = spawnDaemon(['--config', conf, '--settings', f, '--debug', 'cfg 2', '--no-vici', '--bind', '127.0.0.1', '--port', String(port), '--natt-port', String(natt)]);
-    const deadline = Date.now() + 10_000;
+    const deadline = Date.now() + 60_000;
     while (!p.output().includes('daemon running') && Date.now() < deadline && p.child.exitCode === null) await new Promise((r) => setTimeout(r, 50));
     expect(p.output()).toContain(`loaded settings from ${f}: keepaliveMs 2000, fragmentSize 500`);
     expect(p.output()).toContain(`${f}:4: charon.threads is not used by cygnet, ignored`);
     // SIGHUP re-reads the settings file too, and the endpoint takes the new values.
     writeFileSync(f, 'charon {\n  keep_alive = 5s\n  fragment_size = 700\n}\n');
     p.signal('SIGHUP');
-    const until = Date.now() + 10_000;
+    const until = Date.now() + 30_000;
     while (!p.output().includes('applied changed charon.* settings') && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
     expect(p.output()).toContain(`loaded settings from ${f}: keepaliveMs 5000, fragmentSize 700`);
     expect(p.output()).toContain('applied changed charon.* settings');
