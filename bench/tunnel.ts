@@ -42,6 +42,7 @@ import { devPackets, startCygnetPair, startStrongswanPair, startWireguardPair, t
 import { formatSummary, summarizeProfile, type CpuProfile } from './tunnel/profile.js';
 import { summaryLines, toRows, type Measurement } from './tunnel/results.js';
 import { twoFlowBench } from './tunnel/two-flow.js';
+import { cpuSeconds } from './tunnel/proc-cpu.js';
 
 const IMPLS: readonly Impl[] = ['cygnet', 'wireguard-go', 'strongswan', 'cygnet-no-offload', 'cygnet-tcp'];
 const START: Record<Impl, (h: TwoHosts, o: PairOptions) => Promise<TunnelPair>> = {
@@ -79,17 +80,6 @@ async function ensureInstalled(): Promise<void> {
   if (EXTRA.some(([p]) => !existsSync(p))) {
     await runCommand('apt-get', ['update', '-qq'], { env, timeoutMs: 300_000 });
     await runCommand('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env, timeoutMs: 600_000 });
-  }
-}
-
-/** utime + stime of a process in seconds (/proc/PID/stat fields 14 and 15, in clock ticks of 1/100 s). */
-async function cpuSeconds(pid: number): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return Number.NaN;
   }
 }
 

@@ -6,7 +6,7 @@
  * once, one per CHILD SA, left -> right and then right -> left. Prints the summed Mbit/s, both daemons' CPU (all
  * their threads, % of one core) and the ratio two workers / one worker per direction, plus one JSON line each.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { waitFor } from '../../test/interop/lib/exec.js';
 import { iperf3 } from '../../test/interop/lib/iperf.js';
@@ -15,6 +15,7 @@ import { NetnsLab } from '../../test/interop/lib/netns.js';
 import { mirror, pskSwanctlConf, type PskConnection } from '../../test/interop/lib/swanctl-conf.js';
 import { twoHosts, type TwoHosts } from '../../test/interop/lib/topology.js';
 import { benchConnection } from './pairs.js';
+import { cpuSeconds } from './proc-cpu.js';
 
 const SECOND = { left: '10.1.0.2', right: '10.2.0.2' };
 
@@ -33,16 +34,6 @@ function twoChildConf(c: PskConnection, second: { localTs: string; remoteTs: str
   const text = pskSwanctlConf({ ...c, child: { ...c.child, name: 'net1', startAction: start ? 'start' : 'none' } });
   const child2 = `      net2 {\n        local_ts = ${second.localTs}\n        remote_ts = ${second.remoteTs}\n        esp_proposals = ${c.child.espProposals}\n        start_action = ${start ? 'start' : 'none'}\n      }\n`;
   return text.replace(/( {6}\}\n)( {4}\}\n {2}\}\n\}\n)/, `$1${child2}$2`);
-}
-
-async function cpuSeconds(pid: number): Promise<number> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 async function ping(h: TwoHosts, from: string, to: string): Promise<void> {
