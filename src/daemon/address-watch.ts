@@ -24,6 +24,11 @@ export interface AddressWatchOptions {
   /** The core hears of an address that went or appeared (Gateway.localAddressGone/Added, run by the driver). */
   readonly gone: (address: string, why: string) => void;
   readonly appeared: (address: string, why: string) => void;
+  /**
+   * The set of addresses may have changed (an rtnetlink event was handled, late binding bound one): the driver
+   * recomputes what it announces to MOBIKE peers (announce-addresses.ts, RFC 4555 3.6).
+   */
+  readonly changed?: () => void;
 }
 
 export class AddressWatch {
@@ -60,7 +65,7 @@ export class AddressWatch {
     const extra = (): string[] => (wildcard ? this.o.present().filter((a) => !a.toLowerCase().startsWith('fe80')) : []);
     if (this.late.waiting.length > 0 || wildcard) {
       this.poll = setInterval(() => {
-        if (this.o.running()) this.bindLate(extra());
+        if (this.o.running()) void this.bindLate(extra());
       }, this.o.pollMs ?? ADDRESS_POLL_MS);
       this.poll.unref();
     }
@@ -74,9 +79,11 @@ export class AddressWatch {
     this.monitor = undefined;
   }
 
-  private bindLate(extra: string[]): void {
-    void this.late.poll(extra, (a) => this.o.sockets.has(a)).then((done) => {
-      if (done.length > 0) this.o.log.log('net', 1, `listening on ${this.o.sockets.list.map((s) => fmtAddr(s.local)).join(', ')}`);
+  private bindLate(extra: string[]): Promise<void> {
+    return this.late.poll(extra, (a) => this.o.sockets.has(a)).then((done) => {
+      if (done.length === 0) return;
+      this.o.log.log('net', 1, `listening on ${this.o.sockets.list.map((s) => fmtAddr(s.local)).join(', ')}`);
+      if (this.o.running()) this.o.changed?.();
     });
   }
 
@@ -100,8 +107,10 @@ export class AddressWatch {
       if (!c) return;
       for (const a of c.gone) this.o.gone(a, c.why);
       for (const a of c.appeared) this.o.appeared(a, c.why);
+      // Gone addresses leave the announced list now; new ones join it once bound (bindLate calls changed again).
+      this.o.changed?.();
       if (c.appeared.length === 0 || (this.late.waiting.length === 0 && extra().length === 0)) return;
-      this.bindLate(extra());
+      void this.bindLate(extra());
     });
   }
 }

@@ -48,6 +48,8 @@ export interface DaemonOptions {
   readonly resolveSource?: (remote: string) => string | undefined;
   /** Addresses on the interfaces now (late binding, late-bind.ts); default os.networkInterfaces(). */
   readonly interfaceAddresses?: () => readonly string[];
+  /** The interfaces and their addresses, for the list announced to MOBIKE peers (announce-addresses.ts); default os.networkInterfaces(). */
+  readonly interfaceList?: () => import('./announce-addresses.js').InterfaceList;
   /** Poll interval for late-appearing local addresses, ms (default 5000). */
   readonly addressPollMs?: number;
   /**

@@ -30,6 +30,7 @@ import type { RadiusService } from './radius-service.js';
 import { RadiusAccountingWiring } from './radius-accounting-wiring.js';
 import { TcpEncapNet, tcpPeers } from './tcp-encap-net.js';
 import { AddressWatch } from './address-watch.js';
+import { announcedAddresses, hostInterfaces } from './announce-addresses.js';
 import type { DaemonOptions } from './daemon-options.js';
 import { eapWiring, Waker } from './eap-wiring.js';
 import { EventFanout } from './event-fanout.js';
@@ -85,6 +86,8 @@ export class Daemon {
   readonly radiusAccounting: RadiusAccountingWiring | undefined;
   private readonly waker = new Waker(() => this.state !== 'stopped' && this.run((now) => this.gateway.handleTimeout(now)));
   private readonly statusFile: StatusWriter;
+  /** The address list last given to the core for MOBIKE peers (announceAddresses), as logged. */
+  private announced: string | undefined;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.logger;
@@ -155,6 +158,7 @@ export class Daemon {
       running: () => this.state === 'running',
       gone: (a, why) => this.run((now) => this.gateway.localAddressGone(a, now, why)),
       appeared: (a, why) => this.run((now) => this.gateway.localAddressAdded(a, now, why)),
+      changed: () => this.announceAddresses(),
     });
     opts.workers?.attach(this);
   }
@@ -179,7 +183,23 @@ export class Daemon {
     const names = remoteNames(this.config.connections, isDnsName);
     if (names.length > 0) await Promise.race([this.resolver.resolveAll(names), new Promise((r) => setTimeout(r, 5000).unref())]);
     this.state = 'running';
+    this.announceAddresses();
     this.run((now) => this.gateway.start(now));
+  }
+
+  /**
+   * Tells the core which of our addresses to announce to MOBIKE peers (RFC 4555 3.4; announce-addresses.ts says
+   * which); the core sends an update to established MOBIKE SAs when the list changes (3.6). Called at start and
+   * whenever the address watch saw a change. Connections with `mobike = no` announce nothing (ike-mobike.ts).
+   */
+  private announceAddresses(): void {
+    if (this.state !== 'running') return;
+    const virtual = new Set(this.endpoint.listSas().flatMap(({ sa }) => this.endpoint.ikeSa(sa.id)?.virtualIps ?? []));
+    const list = announcedAddresses((this.opts.interfaceList ?? hostInterfaces)(), { tun: this.opts.tun?.name, virtual, bound: (a) => this.sockets.has(a) });
+    const text = list.join(', ');
+    if (text !== this.announced) this.log.log('knl', 2, `addresses for MOBIKE peers (RFC 4555 3.4): ${text || 'none'}`);
+    this.announced = text;
+    this.run((now) => this.gateway.setLocalAddresses(list, now));
   }
 
   /** Every port (and the TCP listener, when wanted) on `address`. */

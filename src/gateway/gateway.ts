@@ -29,7 +29,7 @@ import type { ChildRef, GatewayConfig, GatewayEvent, GatewayLog, GatewayOptions 
 import { ESP_BATCH_MAX, EspPath } from './esp-path.js';
 import { EventQueue } from './event-queue.js';
 import { liveCredentials } from './live-credentials.js';
-import { addressAdded, addressGone, moveAway } from './local-address.js';
+import { addressAdded, addressesChanged, addressGone, moveAway } from './local-address.js';
 import { fmtAddr, spiText, withMarker } from './format.js';
 import { reloadPools } from './pool-reload.js';
 import { initiationAddresses, restartRemote, UnresolvedNameError } from './remote-address.js';
@@ -322,6 +322,15 @@ export class Gateway {
     moveAway(this.endpoint, this.opts.net, e, now, this.log);
     this.flush(now);
     return e.ikeSaIds;
+  }
+
+  /**
+   * The driver's list of our addresses that can carry IKE (bound, not loopback, link-local, TUN or virtual IPs):
+   * announced to MOBIKE peers as ADDITIONAL_IP4/6_ADDRESS (RFC 4555 3.4), with an update when it changes (3.6).
+   */
+  setLocalAddresses(addresses: readonly string[], now: number): void {
+    addressesChanged(this.endpoint, this.opts.net, addresses, now, this.log);
+    this.flush(now);
   }
 
   /** A local address appeared (RTM_NEWADDR, not tentative) or its link came up: reported as a 'local-address' event. */

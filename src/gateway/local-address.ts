@@ -5,6 +5,7 @@
  */
 import type { Address } from '../ike/config.js';
 import type { IkeEndpoint } from '../ike/endpoint.js';
+import { mobikeStale } from '../ike/tasks/ike-mobike.js';
 import type { GatewayEvent, GatewayLog, GatewayNet } from './contracts.js';
 
 type LocalAddressEvent = Extract<GatewayEvent, { type: 'local-address' }>;
@@ -43,5 +44,21 @@ export function moveAway(endpoint: IkeEndpoint, net: GatewayNet, e: LocalAddress
     const where = `IKE_SA ${sa.name}[${id}]: local address ${e.address} gone`;
     if (endpoint.mobikeUpdate(id, source, now)) log('ike', 1, `${where}, moving to ${source} (MOBIKE)`);
     else if (endpoint.reauthenticateFrom(id, source, now)) log('ike', 1, `${where}, no MOBIKE: reauthenticating from ${source}`);
+  }
+}
+
+/**
+ * The driver's list of our addresses changed (RFC 4555 3.4, 3.6): the endpoint announces it to MOBIKE peers, and an
+ * IKE SA we initiated that waits for an address (its update went unanswered from every path: mobikeStale) moves
+ * to the source the routing table picks now, if that is one we listen on and not the one it has.
+ */
+export function addressesChanged(endpoint: IkeEndpoint, net: GatewayNet, addresses: readonly string[], now: number, log: GatewayLog): void {
+  endpoint.setLocalAddresses(addresses, now);
+  for (const { sa: info } of endpoint.listSas()) {
+    const sa = endpoint.ikeSa(info.id);
+    if (!sa || !sa.initiator || !mobikeStale(sa)) continue;
+    const source = net.sourceFor?.(sa.remote.address);
+    if (source === undefined || source === sa.local.address) continue;
+    if (endpoint.mobikeUpdate(sa.id, source, now)) log('ike', 1, `IKE_SA ${sa.name}[${sa.id}] waited for an address: moving to ${source} (MOBIKE)`);
   }
 }

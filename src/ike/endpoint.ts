@@ -36,7 +36,7 @@ import { answerMajorVersion, retransmitDue, sendRequest, sendResponse, type Outb
 import { handleRequest, handleResponse, type DispatchHost } from './dispatch.js';
 import { afterDown, reauthenticate, uniqueConfigs, type StartIke } from './restart.js';
 import { InboundDecoder } from './inbound.js';
-import { mobikeActive, MobikeUpdateTask, setLocalAddresses } from './tasks/ike-mobike.js';
+import { mobikeActive, MobikeAddressesTask, mobikeStale, MobikeUpdateTask, setLocalAddresses } from './tasks/ike-mobike.js';
 import { IllegalTransitionError, STRICT_TRANSITIONS_DEFAULT, transition } from './sa-state.js';
 import { compactSa } from './sa-compact.js';
 
@@ -375,10 +375,18 @@ export class IkeEndpoint implements EndpointContext {
 
   /**
    * Our addresses (the driver's view of the host), announced to MOBIKE peers as ADDITIONAL_IP4/6_ADDRESS besides the
-   * one an SA uses (RFC 4555 3.4), so they can try them when that one fails.
+   * one an SA uses (RFC 4555 3.4), so they can try them when that one fails. With `now`, a changed list is sent
+   * at once to the peers of established MOBIKE SAs (3.6); without it, it goes with the next IKE_AUTH or update.
    */
-  setLocalAddresses(addresses: readonly string[]): void {
-    setLocalAddresses(this, addresses);
+  setLocalAddresses(addresses: readonly string[], now?: number): void {
+    if (!setLocalAddresses(this, addresses) || now === undefined) return;
+    // RFC 4555 3.6: the list changed: every MOBIKE SA tells its peer, unless an address update (which carries the
+    // list) is already queued or in flight on it, or it waits for an address of its own (mobikeStale).
+    for (const sa of this.sas.values()) {
+      if (sa.state !== 'ESTABLISHED' || !mobikeActive(sa) || mobikeStale(sa)) continue;
+      if (sa.pending?.task.kind === 'IKE_MOBIKE' || sa.queue.some((t) => t.kind === 'IKE_MOBIKE')) continue;
+      this.queueTask(sa, new MobikeAddressesTask(this, sa), now);
+    }
   }
 
   /** Sends an empty INFORMATIONAL (liveness check, RFC 7296 2.4). */

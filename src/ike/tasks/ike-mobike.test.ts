@@ -315,6 +315,40 @@ describe('MOBIKE (RFC 4555)', () => {
     expect(A.ep.reauthenticateFrom(old.id, '198.51.100.10', sim.now)).toBe(false);
   });
 
+  it('our address list changes: each side tells its MOBIKE peer in an INFORMATIONAL (RFC 4555 3.6), only when it changed, capped at 8', () => {
+    const { sim, A, B } = setup();
+    // The initiator gains a second uplink: the responder hears of it.
+    A.ep.setLocalAddresses(['192.0.2.10', '198.51.100.10'], sim.now);
+    expect(sim.runUntil(() => B.logs.some((l) => l.includes("peer's additional addresses: 198.51.100.10")), { maxTime: 10_000 }).ok).toBe(true);
+    expect(A.logs.some((l) => l.includes('sending address list update (RFC 4555 3.6): additional addresses 198.51.100.10'))).toBe(true);
+    const bId = only(B.ep.listSas()).sa.id;
+    expect(peerAdditionalAddresses(B.ep.ikeSa(bId)!)).toEqual(['198.51.100.10']);
+    // The same list again (in another order): nothing is sent.
+    const count = () => A.logs.filter((l) => l.includes('sending address list update')).length;
+    A.ep.setLocalAddresses(['198.51.100.10', '192.0.2.10'], sim.now);
+    sim.runUntil(() => false, { maxTime: 2000 });
+    expect(count()).toBe(1);
+    // The uplink goes: NO_ADDITIONAL_ADDRESSES empties the responder's list.
+    A.ep.setLocalAddresses(['192.0.2.10'], sim.now);
+    expect(sim.runUntil(() => B.logs.some((l) => l.includes('peer has no additional addresses')), { maxTime: 10_000 }).ok).toBe(true);
+    expect(peerAdditionalAddresses(B.ep.ikeSa(bId)!)).toEqual([]);
+    // The responder's list changes: it tells the initiator (both roles send updates, as strongSwan).
+    B.ep.setLocalAddresses(['203.0.113.2', ...Array.from({ length: 12 }, (_, i) => `203.0.113.${10 + i}`)], sim.now);
+    const aSa = A.ep.ikeSa(only(A.ep.listSas()).sa.id)!;
+    expect(sim.runUntil(() => peerAdditionalAddresses(aSa).length > 0, { maxTime: 10_000 }).ok).toBe(true);
+    expect(peerAdditionalAddresses(aSa)).toEqual(Array.from({ length: 8 }, (_, i) => `203.0.113.${10 + i}`));
+    expect(A.ep.listSas()).toHaveLength(1);
+    expect(B.ep.listSas()).toHaveLength(1);
+  });
+
+  it('mobike = no: a changed address list is not announced', () => {
+    const { sim, A, B } = setup({ mobikeA: false });
+    A.ep.setLocalAddresses(['192.0.2.10', '198.51.100.10'], sim.now);
+    sim.runUntil(() => false, { maxTime: 3000 });
+    expect(A.logs.some((l) => l.includes('sending address list update'))).toBe(false);
+    expect(B.logs.some((l) => l.includes('additional addresses'))).toBe(false);
+  });
+
   it('mobike = no on either side: no MOBIKE_SUPPORTED exchange, no update possible', () => {
     for (const o of [{ mobikeA: false }, { mobikeB: false }]) {
       const { sim, A } = setup(o);

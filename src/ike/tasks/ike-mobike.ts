@@ -56,8 +56,18 @@ const peerAddresses = new WeakMap<IkeSa, string[]>();
 /** Our own addresses, per endpoint (IkeEndpoint.setLocalAddresses: the driver knows them). */
 const localAddresses = new WeakMap<EndpointContext, readonly string[]>();
 
-export function setLocalAddresses(ctx: EndpointContext, addresses: readonly string[]): void {
-  localAddresses.set(ctx, [...addresses]);
+/**
+ * At most this many ADDITIONAL_* notifies in one message: strongSwan's MAX_ADDITIONAL_ADDRS (ike_mobike.c), "some
+ * implementations do not like too many of them". The peer only needs a few paths to probe (RFC 4555 3.5).
+ */
+export const MAX_ADDITIONAL_ADDRESSES = 8;
+
+/** Replaces our address list; true when it differs (as a set) from the one before (RFC 4555 3.6: tell the peers). */
+export function setLocalAddresses(ctx: EndpointContext, addresses: readonly string[]): boolean {
+  const before = localAddresses.get(ctx) ?? [];
+  const next = [...new Set(addresses)];
+  localAddresses.set(ctx, next);
+  return next.length !== before.length || next.some((a) => !before.includes(a));
 }
 
 /** The peer's additional addresses as last announced (RFC 4555 3.4). */
@@ -67,7 +77,7 @@ export function peerAdditionalAddresses(sa: IkeSa): readonly string[] {
 
 /** ADDITIONAL_IP4/6_ADDRESS for our addresses other than the one `sa` uses, or NO_ADDITIONAL_ADDRESSES (3.4). */
 function additionalAddresses(ctx: EndpointContext, sa: IkeSa, noneNotify: boolean): Payload[] {
-  const others = (localAddresses.get(ctx) ?? []).filter((a) => a !== sa.local.address);
+  const others = (localAddresses.get(ctx) ?? []).filter((a) => a !== sa.local.address).slice(0, MAX_ADDITIONAL_ADDRESSES);
   const out: Payload[] = [];
   for (const a of others) {
     const b = parseIp(a);
@@ -296,6 +306,46 @@ export class MobikeUpdateTask implements Task {
     // No path works: keep the SA and wait for another address.
     stateOf(sa).stale = true;
     ctx.log('ike', 1, sa, `address update from ${fmt(sa.local)} unanswered: waiting for another local address (RFC 4555 3.5)`);
+  }
+}
+
+/**
+ * RFC 4555 3.6: our list of addresses changed (one appeared, one went): an INFORMATIONAL request carrying the new
+ * ADDITIONAL_IP4/6_ADDRESS list, or NO_ADDITIONAL_ADDRESSES, so the peer probes the right ones (3.5). Sent by either
+ * side, as strongSwan's 'sending address list update using MOBIKE'. The SA's addresses stay as they are; an
+ * initiator whose own address went sends UPDATE_SA_ADDRESSES instead (MobikeUpdateTask carries the list too).
+ */
+export class MobikeAddressesTask implements Task {
+  readonly kind = 'IKE_MOBIKE';
+  readonly exchange = ExchangeType.INFORMATIONAL;
+
+  constructor(
+    private readonly ctx: EndpointContext,
+    private readonly sa: IkeSa,
+  ) {}
+
+  build(): Payload[] | undefined {
+    const { ctx, sa } = this;
+    if (sa.state !== 'ESTABLISHED' || !mobikeActive(sa) || stateOf(sa).stale) return undefined;
+    const list = additionalAddresses(ctx, sa, true);
+    const shown = (localAddresses.get(ctx) ?? []).filter((a) => a !== sa.local.address).slice(0, MAX_ADDITIONAL_ADDRESSES);
+    ctx.log('ike', 1, sa, `sending address list update (RFC 4555 3.6): ${shown.length > 0 ? `additional addresses ${shown.join(', ')}` : 'no additional addresses'}`);
+    return list;
+  }
+
+  process(): TaskStatus {
+    return 'done';
+  }
+
+  timeout(now: number): void {
+    const { ctx, sa } = this;
+    // The initiator probes the peer's other addresses before it gives up, as after an unanswered update (3.5).
+    if (sa.initiator && mobikeActive(sa)) {
+      ctx.log('ike', 1, sa, `address list update to ${fmt(sa.remote)} unanswered: checking the path with an address update (RFC 4555 3.5)`);
+      ctx.queueTask(sa, new MobikeUpdateTask(ctx, sa, sa.local), now);
+      return;
+    }
+    ctx.destroySa(sa, 'timeout', `peer ${sa.remote.address} did not answer the address list update: giving up after ${ctx.settings.retransmit.tries} retransmits`);
   }
 }
 
