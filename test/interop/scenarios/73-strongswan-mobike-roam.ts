@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import type { ScenarioContext } from '../lib/scenario.js';
 import { mirror, pskSwanctlConf, type PskConnection } from '../lib/swanctl-conf.js';
 import { establishedCygnet, startCygnet } from './20-cygnet-psk-responder.js';
-import { continuousPing, mobikeHosts, resumedAfter } from './72-cygnet-mobike-roam.js';
+import { continuousPing, mobikeHosts, resumedAfter } from '../lib/mobike.js';
 
 export const name = 'strongswan-mobike-roam';
 export const timeoutMs = 60_000;

@@ -10,7 +10,7 @@ import type { ScenarioContext } from '../lib/scenario.js';
 import { mirror, pskSwanctlConf, type PskConnection } from '../lib/swanctl-conf.js';
 import type { TwoHosts } from '../lib/topology.js';
 import { establishedCygnet, startCygnet } from './20-cygnet-psk-responder.js';
-import { continuousPing, mobikeHosts, resumedAfter } from './72-cygnet-mobike-roam.js';
+import { continuousPing, mobikeHosts, resumedAfter } from '../lib/mobike.js';
 
 export const name = 'cygnet-cygnet-mobike';
 export const timeoutMs = 60_000;
