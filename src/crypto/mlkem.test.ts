@@ -110,7 +110,9 @@ describe('proposal keywords mlkem512/768/1024 (strongSwan 6)', () => {
     expect(typo.reason).toMatch(/'mlkem769' after 'ke1_' is not a key exchange method/);
     expect(typo.suggestion).toBe('ke1_mlkem768');
     expect(bad('aes256gcm16-prfsha256-x25519-ke1_aes128').reason).toMatch(/not a key exchange method/);
-    expect(bad('aes128gcm16-x25519-ke1_mlkem768', 'esp').reason).toMatch(/IKE_FOLLOWUP_KE \(RFC 9370 2\.2\.4\), not yet supported/);
+    // RFC 9370 2.2.4: ESP proposals carry them for PFS in CREATE_CHILD_SA (IKE_FOLLOWUP_KE), after a PFS group
+    expect(parseProposals('aes128gcm16-x25519-ke1_mlkem768', 'esp')[0]?.addke?.[0]).toEqual([36]);
+    expect(bad('aes128gcm16-ke1_mlkem768', 'esp').reason).toMatch(/need a key exchange method for PFS as well/);
   });
 
   it('leaves the defaults without ML-KEM (strongSwan 6 does not add it to default either)', () => {

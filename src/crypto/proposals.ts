@@ -438,10 +438,11 @@ function parseOne(part: Located, index: number, protocol: ProposalProtocol, opti
     }
     if (esn.length === 0) esn.push(ESN.NONE);
   }
-  if (hasAddke && protocol === 'esp') {
-    // RFC 9370 2.2.4: a CHILD SA's additional key exchanges run in IKE_FOLLOWUP_KE exchanges after CREATE_CHILD_SA,
-    // which cygnet does not do yet; refusing beats negotiating the PFS group alone without saying so.
-    throw err(part, 'additional key exchanges (ke<n>_) in ESP proposals need IKE_FOLLOWUP_KE (RFC 9370 2.2.4), not yet supported; use them in IKE proposals');
+  if (hasAddke && protocol === 'esp' && !ke.some((g) => g !== 0)) {
+    // RFC 9370 2.2.4: a CHILD SA's additional key exchanges follow the key exchange of CREATE_CHILD_SA (SK(0)) in
+    // IKE_FOLLOWUP_KE exchanges; cygnet runs them only with that PFS exchange, as strongSwan 6's syntax reads
+    // (e.g. aes256gcm16-x25519-ke1_mlkem768). The CHILD SA of IKE_AUTH has neither (RFC 7296 1.2).
+    throw err(part, 'additional key exchanges (ke<n>_) in an ESP proposal need a key exchange method for PFS as well (e.g. x25519-ke1_mlkem768)');
   }
   const count = encryption.length + integrity.length + prf.length + ke.length + esn.length + addke.reduce((a, l) => a + l.length, 0);
   if (count > MAX_TRANSFORMS) throw err(part, `${count} transforms, more than the ${MAX_TRANSFORMS} a proposal holds`);

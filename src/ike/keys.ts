@@ -2,9 +2,11 @@
  * From a negotiated transform set and a finished key exchange to working keys:
  *   IKE SA:   SKEYSEED and SK_d, SK_ai/ar, SK_ei/er, SK_pi/pr (RFC 7296 2.14), wrapped as SK payload keys.
  *   CHILD SA: KEYMAT = prf+(SK_d, [g^ir (new) |] Ni | Nr) (RFC 7296 2.17), split into per-direction keys.
+ *   With RFC 9370 2.2.4 additional key exchanges (IKE_FOLLOWUP_KE), SK(1) ... SK(n) follow Nr in both.
  */
 import type { CryptoBackend } from '../crypto/types.js';
-import { createPrf, type Prf } from '../crypto/prf.js';
+import { createPrf, prfPlus, type Prf } from '../crypto/prf.js';
+import { concatBytes } from '../crypto/bytes.js';
 import { computeSKEYSEED, computeRekeySKEYSEED, deriveChildSaKeymat, deriveIkeSaKeys } from '../crypto/kdf.js';
 import { createEncryption, createIntegrity, encrKeymatBytes, integKeyBytes, prfKeyBytes, type EncryptionContext, type IntegrityContext } from '../crypto/suite.js';
 import { INTEG, type TransformSet } from '../crypto/transforms.js';
@@ -162,13 +164,21 @@ export function deriveIkeKeys(
     spiR: Uint8Array;
     initiator: boolean;
     rekey?: { prf: Prf; SK_d: Uint8Array };
+    /**
+     * RFC 9370 2.2.4, IKE SA rekey with additional key exchanges: SK(1) ... SK(n) of the IKE_FOLLOWUP_KE
+     * exchanges, so SKEYSEED = prf(SK_d (old), SK(0) | Ni | Nr | SK(1) | ... | SK(n)) with SK(0) = `gir`.
+     */
+    additional?: readonly Uint8Array[];
     exportKeys?: boolean;
   },
 ): IkeSaKeys {
   if (set.prf === undefined) throw new Error('IKE transform set without PRF');
   const prf = createPrf(set.prf, crypto);
+  const extra = args.additional ?? [];
   const SKEYSEED = args.rekey
-    ? computeRekeySKEYSEED(args.rekey.prf, args.rekey.SK_d, args.gir, args.Ni, args.Nr)
+    ? extra.length > 0
+      ? args.rekey.prf.compute(args.rekey.SK_d, [args.gir, args.Ni, args.Nr, ...extra])
+      : computeRekeySKEYSEED(args.rekey.prf, args.rekey.SK_d, args.gir, args.Ni, args.Nr)
     : computeSKEYSEED(prf, args.Ni, args.Nr, args.gir);
   const e = encrKeymatBytes(set.encr, set.keyBits);
   const a = set.integ === undefined || set.integ === INTEG.NONE ? 0 : integKeyBytes(set.integ);
@@ -200,11 +210,16 @@ export function deriveChildKeys(
   prf: Prf,
   SK_d: Uint8Array,
   set: TransformSet,
-  args: { Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array; initiator: boolean },
+  args: { Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array; additional?: readonly Uint8Array[]; initiator: boolean },
 ): ChildKeys {
   const e = encrKeymatBytes(set.encr, set.keyBits);
   const a = set.integ === undefined || set.integ === INTEG.NONE ? 0 : integKeyBytes(set.integ);
-  const keymat = deriveChildSaKeymat(prf, SK_d, args.Ni, args.Nr, 2 * (e + a), args.gir);
+  const extra = args.additional ?? [];
+  // RFC 9370 2.2.4: with additional key exchanges KEYMAT = prf+(SK_d, SK(0) | Ni | Nr | SK(1) | ... | SK(n)).
+  const keymat =
+    extra.length > 0
+      ? prfPlus(prf, SK_d, concatBytes([...(args.gir ? [args.gir] : []), args.Ni, args.Nr, ...extra]), 2 * (e + a))
+      : deriveChildSaKeymat(prf, SK_d, args.Ni, args.Nr, 2 * (e + a), args.gir);
   const i2r = { encrKey: keymat.slice(0, e), integKey: keymat.slice(e, e + a) };
   const r2i = { encrKey: keymat.slice(e + a, 2 * e + a), integKey: keymat.slice(2 * e + a, 2 * (e + a)) };
   keymat.fill(0);

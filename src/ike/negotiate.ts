@@ -57,10 +57,8 @@ export function initiatorIkeProposals(configured: readonly ConfiguredProposal[])
 }
 
 /**
- * The proposals of an IKE SA rekey (CREATE_CHILD_SA, RFC 7296 1.3.2) without their ADDKE types: cygnet does not run
- * RFC 9370 2.2.4's IKE_FOLLOWUP_KE exchanges yet, so a rekeyed SA has the classic key exchange only. Its keys still
- * derive from the old SK_d (RFC 7296 2.18), which holds the additional shared secrets of IKE_INTERMEDIATE, and its
- * suite says what was negotiated (no KE1_...). A peer whose rekey proposals require ADDKE gets NO_PROPOSAL_CHOSEN.
+ * Proposals without their ADDKE types (for an IKE_SA_INIT without IKE_INTERMEDIATE, below). IKE SA rekeys keep them:
+ * their additional key exchanges run in IKE_FOLLOWUP_KE exchanges (RFC 9370 2.2.4, tasks/followup-ke.ts).
  */
 export function withoutAddke(configured: readonly ConfiguredProposal[]): ConfiguredProposal[] {
   return configured.map((p) => {

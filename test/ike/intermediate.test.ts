@@ -140,7 +140,7 @@ describe('RFC 9370 additional key exchanges in IKE_INTERMEDIATE (RFC 9242)', () 
 
 describe('rekeying an SA made with additional key exchanges', () => {
   for (const who of ['initiator', 'responder'] as const) {
-    it(`IKE rekey by the ${who}: classic exchange only (IKE_FOLLOWUP_KE not done), suite says so, CHILD SA moves and rekeys`, () => {
+    it(`IKE rekey by the ${who}: CREATE_CHILD_SA then IKE_FOLLOWUP_KE (RFC 9370 2.2.4), suite names KE1, CHILD SA moves and rekeys`, () => {
       const p = 'aes256gcm16-prfsha384-x25519-ke1_mlkem768';
       const { sim, net, a, b } = setup(p, p);
       a.ep.initiate('gw', 0);
@@ -151,10 +151,10 @@ describe('rekeying an SA made with additional key exchanges', () => {
       expect(sim.runUntil(() => of(a, 'ike-down').length === 1 && of(b, 'ike-down').length === 1, { maxTime: 60_000 }).ok).toBe(true);
       expect(of(a, 'ike-down')[0]!.reason).toBe('rekeyed');
       expectConsistent(a, b, 1);
-      // the SA payload of the rekey carried no ADDKE transform, and the successor names only what it negotiated
-      expect(a.ep.listSas()[0]!.sa.suite).toBe('AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519');
-      expect(b.ep.listSas()[0]!.sa.suite).toBe('AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519');
-      expect(exchanges(captureSummary(net)).filter((e) => e.startsWith('44'))).toEqual([]);
+      // the rekey negotiated ADDKE1 again and ran it in one IKE_FOLLOWUP_KE exchange (request and response)
+      expect(a.ep.listSas()[0]!.sa.suite).toBe('AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519/KE1_ML_KEM_768');
+      expect(b.ep.listSas()[0]!.sa.suite).toBe('AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519/KE1_ML_KEM_768');
+      expect(exchanges(captureSummary(net)).filter((e) => e.startsWith('44') || e.startsWith('IKE_FOLLOWUP_KE'))).toHaveLength(2);
       // the rekeyed IKE SA works: a CHILD rekey over it
       const child = a.ep.listSas()[0]!.children[0]!.id;
       expect(a.ep.rekeyChild(child, sim.now)).toBe(true);

@@ -4,6 +4,10 @@
  *   new:    HDR, SK {SA, Ni, [KEi], TSi, TSr}  -->  <--  HDR, SK {SA, Nr, [KEr], TSi, TSr}
  *   rekey:  HDR, SK {N(REKEY_SA), SA, Ni, [KEi], TSi, TSr}  -->  <--  HDR, SK {SA, Nr, [KEr], TSi, TSr}
  *
+ * With additional key exchanges in the chosen ESP proposal (PFS, RFC 9370 2.2.4) the response carries
+ * N(ADDITIONAL_KEY_EXCHANGE) and IKE_FOLLOWUP_KE exchanges follow (followup-ke.ts); the CHILD SA is installed after the
+ * last one, with KEYMAT = prf+(SK_d, SK(0) | Ni | Nr | SK(1) | ... | SK(n)).
+ *
  * Rekeying is make-before-break: the new CHILD SA is installed before the initiator deletes the old one.
  * Collisions (RFC 7296 2.8.1, 2.25.1):
  *   - both sides rekey the same CHILD SA: each answers the other; the exchange holding the lowest of the four
@@ -21,7 +25,9 @@ import { randomBytes } from '../../crypto/random.js';
 import { TransformType } from '../../crypto/transforms.js';
 import { isCryptoError } from '../../crypto/errors.js';
 import type { KeyExchange } from '../../crypto/types.js';
-import { acceptChild, buildChildOffer, chooseChild, ourExchangeLost, pfsGroup, processChildResponse } from './child-sa.js';
+import { acceptChild, buildChildOffer, childResponsePayloads, chooseChild, ourExchangeLost, pfsGroup, processChildResponse, type ChildChoice } from './child-sa.js';
+import { acceptedProposal } from '../negotiate.js';
+import { awaitFollowup, FollowupKeTask, linkOf } from './followup-ke.js';
 import { DeleteChildTask, DeleteRefusedChildTask } from './child-delete.js';
 import type { Task, TaskKind, TaskStatus } from './task.js';
 import type { TrafficSelector } from '../traffic-selector.js';
@@ -111,7 +117,7 @@ export class ChildCreateTask implements Task {
     const old = this.opts.rekey;
     const o = this.offer;
     if (!o) return 'done'; // never built: nothing was sent
-    const { spiIn, Ni } = o;
+    const { spiIn } = o;
     let ke = o.ke;
     const release = (): void => {
       ke?.dispose();
@@ -155,28 +161,88 @@ export class ChildCreateTask implements Task {
       }
       ke.dispose();
     }
+    const keGroup = ke?.group;
+    // RFC 9370 2.2.4: additional key exchanges chosen: IKE_FOLLOWUP_KE exchanges first, then the CHILD SA.
+    const set = accepted ? acceptedProposal(cfg.espProposals, accepted, ProtocolId.ESP) : undefined;
+    const steps = set?.addke ?? [];
+    if (steps.length > 0) {
+      const link = linkOf(resp);
+      const label = old ? `CHILD_SA ${cfg.name}{${old.id}} rekey` : `CHILD_SA ${cfg.name}`;
+      if (!link || link.length === 0) {
+        gir?.fill(0);
+        this.failed(`responder chose additional key exchanges without the ADDITIONAL_KEY_EXCHANGE notify (RFC 9370 2.2.4)`, resp, t);
+        return 'done';
+      }
+      ctx.queueTask(
+        sa,
+        new FollowupKeTask(ctx, sa, this.kind, {
+          label,
+          steps,
+          link,
+          finish: (secrets, now) => this.install(resp, nr.data, gir, keGroup, secrets, now),
+          fail: (message, now) => {
+            gir?.fill(0);
+            // No CHILD SA was created at the responder (it comes with the last exchange): nothing to delete.
+            this.failed(message, [], now);
+            if (old && sa.children.includes(old)) old.rekeyAt = now + retryDelay(ctx) * 10;
+          },
+          release: () => {
+            gir?.fill(0);
+            ctx.releaseChildSpi(spiIn);
+          },
+        }),
+        t,
+        { first: true },
+      );
+      return 'done';
+    }
+    this.install(resp, nr.data, gir, keGroup, [], t);
+    return 'done';
+  }
+
+  /** The CHILD SA of the response, keyed with every shared secret; then the rekey's collision handling. */
+  private install(resp: readonly Payload[], Nr: Uint8Array, gir: Uint8Array | undefined, keGroup: number | undefined, additional: readonly Uint8Array[], t: number): void {
+    const { ctx, sa, cfg } = this;
+    const old = this.opts.rekey;
+    const o = this.offer;
+    if (!o) return;
+    const { spiIn, Ni } = o;
     const r = processChildResponse(ctx, sa, { config: cfg, spiIn, localTs: o.localTs, remoteTs: o.remoteTs }, resp, t, {
       stripKe: false,
       Ni,
-      Nr: nr.data,
+      Nr,
       ...(gir ? { gir } : {}),
+      ...(additional.length > 0 ? { additional } : {}),
       ...(old ? { replaces: old } : {}),
-      ...(ke ? { keGroup: ke.group } : {}),
+      ...(keGroup !== undefined ? { keGroup } : {}),
     });
     gir?.fill(0);
     if (!r.ok) {
+      this.failed(r.message, resp, t);
+      return;
+    }
+    if (old) finishOurRekey(ctx, sa, old, r.child, Ni, Nr, t);
+  }
+
+  /** The CHILD SA was not established: release our SPI, put a rekeyed SA back, tell the driver. */
+  private failed(message: string, resp: readonly Payload[], t: number): void {
+    const { ctx, sa, cfg } = this;
+    const old = this.opts.rekey;
+    const o = this.offer;
+    if (!o) return;
+    const { spiIn } = o;
+    {
       ctx.releaseChildSpi(spiIn);
       if (old && old.state === 'REKEYING') {
-        old.state = 'INSTALLED';
+        // If the peer rekeyed this SA too (and that completed), it is replaced: wait for the peer's Delete.
+        old.state = old.rekeyTheirs?.replacement ? 'REKEYED' : 'INSTALLED';
         old.rekeyOurs = undefined;
+        if (old.state === 'REKEYED') expectPeerDelete(ctx, old, t);
       }
-      ctx.log('chd', 0, sa, `CHILD_SA ${cfg.name} not established: ${r.message}`);
-      ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: cfg.name, notify: 'INVALID_SYNTAX', message: r.message });
+      ctx.log('chd', 0, sa, `CHILD_SA ${cfg.name} not established: ${message}`);
+      ctx.emit({ type: 'child-failed', ikeSaId: sa.id, name: cfg.name, notify: 'INVALID_SYNTAX', message });
       deleteRefused(ctx, sa, resp, spiIn, t);
-      return 'done';
     }
-    if (old) finishOurRekey(ctx, sa, old, r.child, Ni, nr.data, t);
-    return 'done';
   }
 
   timeout(): void {
@@ -242,6 +308,17 @@ function finishOurRekey(ctx: EndpointContext, sa: IkeSa, old: ChildSa, created: 
     return;
   }
   const theirs = old.rekeyTheirs;
+  if (theirs?.Nr && !theirs.replacement) {
+    // The peer's rekey of this SA is still in IKE_FOLLOWUP_KE (RFC 9370 2.2.4): the nonces decide already.
+    if (ourExchangeLost({ Ni, Nr }, { Ni: theirs.Ni, Nr: theirs.Nr })) {
+      ctx.log('chd', 1, sa, `CHILD_SA rekey collision lost, deleting redundant CHILD_SA ${created.name}{${created.id}}`);
+      old.state = 'REKEYED';
+      expectPeerDelete(ctx, old, now);
+      ctx.queueTask(sa, new DeleteChildTask(ctx, sa, created), now);
+      return;
+    }
+    ctx.log('chd', 1, sa, `CHILD_SA rekey collision won, deleting old CHILD_SA {${old.id}}`);
+  }
   if (theirs?.replacement && theirs.Nr) {
     const winner = theirs.replacement;
     if (ourExchangeLost({ Ni, Nr }, { Ni: theirs.Ni, Nr: theirs.Nr })) {
@@ -336,6 +413,11 @@ export function respondCreateChild(ctx: EndpointContext, sa: IkeSa, req: readonl
     }
   }
   const Nr = randomBytes(ctx.random, ctx.settings.nonceBytes);
+  const steps = choice.sel.set.addke ?? [];
+  if (steps.length > 0) {
+    respondWithFollowup(ctx, sa, choice, { Ni: nonce.data, Nr, gir, ke, old, steps, answer }, now);
+    return;
+  }
   const { child, sa: saR, tsi, tsr } = acceptChild(ctx, sa, choice, now, { Ni: nonce.data, Nr, ...(gir ? { gir } : {}), ...(old ? { replaces: old } : {}) });
   gir?.fill(0);
   if (old) {
@@ -352,4 +434,56 @@ export function respondCreateChild(ctx: EndpointContext, sa: IkeSa, req: readonl
   resp.push(tsi, tsr);
   ke?.dispose();
   answer(resp);
+}
+
+/**
+ * Responder, additional key exchanges chosen (RFC 9370 2.2.4): the response names our SPI and the selectors and
+ * links the IKE_FOLLOWUP_KE exchanges; the CHILD SA is installed when the last one is answered.
+ */
+function respondWithFollowup(
+  ctx: EndpointContext,
+  sa: IkeSa,
+  choice: ChildChoice,
+  x: { Ni: Uint8Array; Nr: Uint8Array; gir: Uint8Array | undefined; ke: KeyExchange | undefined; old: ChildSa | undefined; steps: readonly { type: number; id: number }[]; answer: (p: Payload[]) => void },
+  now: number,
+): void {
+  const { Ni, Nr, gir, ke, old } = x;
+  const spiIn = ctx.allocateChildSpi();
+  const { sa: saR, tsi, tsr } = childResponsePayloads(choice, spiIn);
+  // A collision with our own rekey of `old` is resolved with these nonces (finishOurRekey) before this one completes.
+  const theirs = old ? { Ni, Nr } : undefined;
+  if (old && theirs) old.rekeyTheirs = theirs;
+  const link = awaitFollowup(
+    ctx,
+    sa,
+    {
+      label: old ? `CHILD_SA ${choice.cfg.name}{${old.id}} rekey by the peer` : `CHILD_SA ${choice.cfg.name} by the peer`,
+      steps: x.steps,
+      finish: (secrets, t) => {
+        // The old SA may be gone meanwhile (we won a collision and deleted it): then this one is a new SA, which
+        // the peer, having lost, deletes.
+        const replaces = old && sa.children.includes(old) ? old : undefined;
+        const { child } = acceptChild(ctx, sa, choice, t, { Ni, Nr, spiIn, additional: secrets, ...(gir ? { gir } : {}), ...(replaces ? { replaces } : {}) });
+        gir?.fill(0);
+        if (replaces) {
+          replaces.rekeyTheirs = { Ni, Nr, replacement: child };
+          if (replaces.state === 'INSTALLED') {
+            replaces.state = 'REKEYED';
+            expectPeerDelete(ctx, replaces, t);
+          }
+        }
+      },
+      abort: () => {
+        gir?.fill(0);
+        ctx.releaseChildSpi(spiIn);
+        if (old && old.rekeyTheirs === theirs) old.rekeyTheirs = undefined;
+      },
+    },
+    now,
+  );
+  const resp: Payload[] = [saR, { type: PayloadType.NONCE, critical: false, data: Nr }];
+  if (ke) resp.push({ type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue });
+  resp.push(tsi, tsr, link);
+  ke?.dispose();
+  x.answer(resp);
 }

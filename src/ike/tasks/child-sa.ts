@@ -110,11 +110,11 @@ export function installChild(
   ctx: EndpointContext,
   sa: IkeSa,
   cfg: ChildConfig,
-  args: { spiIn: number; spiOut: number; set: ChildSa['set']; localTs: TrafficSelector[]; remoteTs: TrafficSelector[]; initiator: boolean; now: number; gir?: Uint8Array; Ni: Uint8Array; Nr: Uint8Array; replaces?: ChildSa },
+  args: { spiIn: number; spiOut: number; set: ChildSa['set']; localTs: TrafficSelector[]; remoteTs: TrafficSelector[]; initiator: boolean; now: number; gir?: Uint8Array; additional?: readonly Uint8Array[]; Ni: Uint8Array; Nr: Uint8Array; replaces?: ChildSa },
 ): ChildSa {
   // CHILD SAs are created in IKE_AUTH or CREATE_CHILD_SA, both protected by the IKE SA's keys (RFC 7296 2.17).
   const ike = requireKeyed(sa, 'CHILD SA key derivation').keys;
-  const keys = deriveChildKeys(ike.prf, ike.SK_d, args.set, { Ni: args.Ni, Nr: args.Nr, initiator: args.initiator, ...(args.gir ? { gir: args.gir } : {}) });
+  const keys = deriveChildKeys(ike.prf, ike.SK_d, args.set, { Ni: args.Ni, Nr: args.Nr, initiator: args.initiator, ...(args.gir ? { gir: args.gir } : {}), ...(args.additional ? { additional: args.additional } : {}) });
   const child: ChildSa = {
     id: ctx.nextChildId(),
     name: cfg.name,
@@ -169,9 +169,10 @@ export function acceptChild(
   sa: IkeSa,
   choice: ChildChoice,
   now: number,
-  opts: { Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array; replaces?: ChildSa },
+  opts: { Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array; additional?: readonly Uint8Array[]; replaces?: ChildSa; spiIn?: number },
 ): { child: ChildSa; sa: SaPayload; tsi: TsPayload; tsr: TsPayload; payloads: Payload[] } {
-  const spiIn = ctx.allocateChildSpi();
+  // With IKE_FOLLOWUP_KE (RFC 9370 2.2.4) the SPI was allocated for the CREATE_CHILD_SA response already.
+  const spiIn = opts.spiIn ?? ctx.allocateChildSpi();
   const child = installChild(ctx, sa, choice.cfg, {
     spiIn,
     spiOut: spiToNumber(choice.sel.spi),
@@ -183,12 +184,18 @@ export function acceptChild(
     Ni: opts.Ni,
     Nr: opts.Nr,
     ...(opts.gir ? { gir: opts.gir } : {}),
+    ...(opts.additional ? { additional: opts.additional } : {}),
     ...(opts.replaces ? { replaces: opts.replaces } : {}),
   });
+  return { child, ...childResponsePayloads(choice, spiIn) };
+}
+
+/** The SA (our inbound SPI), TSi and TSr payloads answering a choice (RFC 7296 1.3.1). */
+export function childResponsePayloads(choice: ChildChoice, spiIn: number): { sa: SaPayload; tsi: TsPayload; tsr: TsPayload; payloads: Payload[] } {
   const saP: SaPayload = { type: PayloadType.SA, critical: false, proposals: [selectionToSaProposal(choice.sel.set, choice.sel.num, ProtocolId.ESP, numberToSpi(spiIn))] };
   const tsi: TsPayload = { type: PayloadType.TSi, critical: false, selectors: choice.remoteTs };
   const tsr: TsPayload = { type: PayloadType.TSr, critical: false, selectors: choice.localTs };
-  return { child, sa: saP, tsi, tsr, payloads: [saP, tsi, tsr] };
+  return { sa: saP, tsi, tsr, payloads: [saP, tsi, tsr] };
 }
 
 export type ChildResponse = { ok: true; payloads: Payload[]; child: ChildSa } | { ok: false; payloads: Payload[]; notify: number; message: string };
@@ -212,7 +219,7 @@ export function processChildResponse(
   offer: { config: ChildConfig; spiIn: number; localTs: readonly TrafficSelector[]; remoteTs: readonly TrafficSelector[] },
   resp: readonly Payload[],
   now: number,
-  opts: { stripKe: boolean; Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array; replaces?: ChildSa; keGroup?: number },
+  opts: { stripKe: boolean; Ni: Uint8Array; Nr: Uint8Array; gir?: Uint8Array; additional?: readonly Uint8Array[]; replaces?: ChildSa; keGroup?: number },
 ): { ok: true; child: ChildSa } | { ok: false; message: string } {
   const saP = findPayload(resp, PayloadType.SA);
   const tsi = findPayload(resp, PayloadType.TSi) as TsPayload | undefined;
@@ -241,6 +248,7 @@ export function processChildResponse(
     Ni: opts.Ni,
     Nr: opts.Nr,
     ...(opts.gir ? { gir: opts.gir } : {}),
+    ...(opts.additional ? { additional: opts.additional } : {}),
     ...(opts.replaces ? { replaces: opts.replaces } : {}),
   });
   return { ok: true, child };

@@ -7,6 +7,10 @@
  * the CHILD SAs move to it and the rekey initiator deletes the old IKE SA. The rekey initiator is the "original
  * initiator" of the new SA (its I flag) and message IDs start again at 0.
  *
+ * With additional key exchanges in the chosen proposal (RFC 9370 2.2.4) the response carries
+ * N(ADDITIONAL_KEY_EXCHANGE) and one IKE_FOLLOWUP_KE exchange per ADDKE follows (followup-ke.ts); the new IKE SA
+ * exists only after the last one, with SKEYSEED = prf(SK_d (old), SK(0) | Ni | Nr | SK(1) | ... | SK(n)).
+ *
  * Collisions (RFC 7296 2.8.2, 2.25.2): both sides rekey at once: each answers the other, the exchange holding the
  * lowest nonce made the redundant IKE SA, which its initiator deletes; the CHILD SAs move to the surviving one,
  * and the winner's initiator deletes the old SA. A rekey while CHILD SA exchanges are under way, or while the IKE
@@ -17,7 +21,7 @@ import type { IkeConnectionConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { connOf, requireKeyed, type IkeSa } from '../ike-sa.js';
 import { deriveIkeKeys } from '../keys.js';
-import { acceptedProposal, selectProposalForKe, selectionToSaProposal, toSaProposals, withoutAddke } from '../negotiate.js';
+import { acceptedProposal, initiatorIkeProposals, selectProposalForKe, selectionToSaProposal, toSaProposals } from '../negotiate.js';
 import { errorNotify, findPayload, notify, notifyName, onlyProposal, readU16be, u16be } from '../payload-util.js';
 import { randomBytes } from '../../crypto/random.js';
 import { isCryptoError } from '../../crypto/errors.js';
@@ -32,16 +36,20 @@ import { scheduleIkeLifetimes } from '../lifetimes.js';
 import { emitKeys } from './key-export.js';
 import { totalRetransmitTime } from '../retransmit.js';
 import { transition } from '../sa-state.js';
+import { additionalKeName } from '../../crypto/addke.js';
+import type { Proposal as ConfiguredProposal } from '../../crypto/proposals.js';
+import { awaitFollowup, followupPending, FollowupKeTask, linkOf } from './followup-ke.js';
 
 /** True while CHILD SA work on this IKE SA would collide with an IKE rekey (RFC 7296 2.25.2). */
 function childrenBusy(sa: IkeSa): boolean {
   // A pending CREATE_CHILD_SA that is our own IKE rekey is a collision to resolve (2.8.2), not CHILD SA work.
-  const childExchange = sa.pending !== undefined && sa.pending.exchangeType === ExchangeType.CREATE_CHILD_SA && !sa.rekeyOurs;
-  return sa.children.some((c) => c.state === 'REKEYING' || c.state === 'DELETING') || childExchange;
+  // So are IKE_FOLLOWUP_KE exchanges of a CHILD SA (ours) or of any CREATE_CHILD_SA the peer started (RFC 9370 2.2.4).
+  const childExchange = sa.pending !== undefined && (sa.pending.exchangeType === ExchangeType.CREATE_CHILD_SA || sa.pending.exchangeType === ExchangeType.IKE_FOLLOWUP_KE) && !sa.rekeyOurs;
+  return sa.children.some((c) => c.state === 'REKEYING' || c.state === 'DELETING') || childExchange || followupPending(sa);
 }
 
 /** The new IKE SA that a rekey creates: same peer, identities and config; fresh SPIs, nonces and keys. */
-function successor(ctx: EndpointContext, old: IkeSa, conn: IkeConnectionConfig, initiator: boolean, spiI: Uint8Array, spiR: Uint8Array, set: TransformSet, Ni: Uint8Array, Nr: Uint8Array, gir: Uint8Array, now: number): IkeSa {
+function successor(ctx: EndpointContext, old: IkeSa, conn: IkeConnectionConfig, initiator: boolean, spiI: Uint8Array, spiR: Uint8Array, set: TransformSet, Ni: Uint8Array, Nr: Uint8Array, gir: Uint8Array, now: number, additional: readonly Uint8Array[] = []): IkeSa {
   const sa = ctx.newSa(initiator, spiI, old.local, old.remote);
   sa.spiR = spiR;
   sa.rekeyOf = old;
@@ -63,7 +71,7 @@ function successor(ctx: EndpointContext, old: IkeSa, conn: IkeConnectionConfig, 
   sa.ppkId = old.ppkId;
   // Only an established IKE SA is rekeyed (RFC 7296 2.18): its SK_d and prf exist.
   const oldKeys = requireKeyed(old, 'IKE SA rekey').keys;
-  sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni, Nr, gir, spiI, spiR, initiator, rekey: { prf: oldKeys.prf, SK_d: oldKeys.SK_d }, exportKeys: ctx.settings.exportKeys });
+  sa.keys = deriveIkeKeys(ctx.crypto, set, { Ni, Nr, gir, spiI, spiR, initiator, rekey: { prf: oldKeys.prf, SK_d: oldKeys.SK_d }, additional, exportKeys: ctx.settings.exportKeys });
   emitKeys(ctx, sa);
   transition(ctx, sa, 'ESTABLISHED', `new IKE SA of the rekey of [${old.id}]`);
   sa.establishedAt = now;
@@ -96,14 +104,22 @@ function adopt(ctx: EndpointContext, from: IkeSa, to: IkeSa, now: number): void 
 
 // ---------------------------------------------------------------------------------------------- initiator
 
+/** What an IKE SA rekey offers: the configured proposals with their ADDKE (RFC 9370 2.2.4), plus for an all-optional
+ * one a copy without, for a peer without RFC 9370 (negotiate.ts initiatorIkeProposals, as in IKE_SA_INIT). */
+function rekeyProposals(conn: IkeConnectionConfig): ConfiguredProposal[] {
+  return initiatorIkeProposals(conn.proposals);
+}
+
+const addkeNames = (set: TransformSet): string => (set.addke ?? []).map((a) => additionalKeName(a.type, a.id)).join(', ');
+
 /**
  * IKE_REKEY: rekeys the IKE SA with CREATE_CHILD_SA (RFC 7296 1.3.2), in the group in use unless the peer asked for
- * another with INVALID_KE_PAYLOAD.
+ * another with INVALID_KE_PAYLOAD; with the additional key exchanges of the chosen proposal in IKE_FOLLOWUP_KE.
  */
 export class IkeRekeyTask implements Task {
   readonly kind = 'IKE_REKEY';
   readonly exchange = ExchangeType.CREATE_CHILD_SA;
-  private started: { spi: Uint8Array; Ni: Uint8Array; ke: KeyExchange; group: number; conn: IkeConnectionConfig } | undefined;
+  private started: { spi: Uint8Array; Ni: Uint8Array; ke: KeyExchange; group: number; conn: IkeConnectionConfig; offered: ConfiguredProposal[] } | undefined;
 
   constructor(
     private readonly ctx: EndpointContext,
@@ -125,13 +141,13 @@ export class IkeRekeyTask implements Task {
     const spi = ctx.newIkeSpi();
     const Ni = randomBytes(ctx.random, ctx.settings.nonceBytes);
     const ke = ctx.crypto.createKeyExchange(g, ctx.random);
+    const offered = rekeyProposals(conn);
     transition(ctx, sa, 'REKEYING', 'starting IKE SA rekey');
     sa.rekeyOurs = { Ni, spi };
-    this.started = { spi, Ni, ke, group: g, conn };
+    this.started = { spi, Ni, ke, group: g, conn, offered };
     ctx.log('ike', 1, sa, `rekeying IKE_SA ${sa.name}[${sa.id}]`);
     return [
-      // RFC 9370 2.2.4 (IKE_FOLLOWUP_KE) is not done yet: a rekey negotiates the classic exchange only (negotiate.ts).
-      { type: PayloadType.SA, critical: false, proposals: toSaProposals(withoutAddke(conn.proposals), ProtocolId.IKE, spi) },
+      { type: PayloadType.SA, critical: false, proposals: toSaProposals(offered, ProtocolId.IKE, spi) },
       { type: PayloadType.NONCE, critical: false, data: Ni },
       { type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue },
     ];
@@ -147,7 +163,7 @@ export class IkeRekeyTask implements Task {
     const { ctx, sa } = this;
     const st = this.started;
     if (!st) return 'done';
-    const { spi, Ni, ke, group: g, conn } = st;
+    const { spi, Ni, ke, group: g, conn, offered } = st;
     const err = errorNotify(resp);
     if (err) {
       this.abandon();
@@ -171,10 +187,14 @@ export class IkeRekeyTask implements Task {
     const ker = findPayload(resp, PayloadType.KE) as KePayload | undefined;
     // RFC 7296 3.3.1: exactly one proposal, numbered as the one we sent with these transforms.
     const chosen = onlyProposal(saP);
-    const set = chosen ? acceptedProposal(withoutAddke(conn.proposals), chosen, ProtocolId.IKE) : undefined;
-    if (!chosen || !nr || !ker || !set || ker.group !== g || set.ke !== g || chosen.spi.length !== 8) {
+    const set = chosen ? acceptedProposal(offered, chosen, ProtocolId.IKE) : undefined;
+    // RFC 9370 2.2.4: with additional key exchanges chosen, the response links the IKE_FOLLOWUP_KE exchanges.
+    const link = linkOf(resp);
+    const steps = set?.addke ?? [];
+    if (!chosen || !nr || !ker || !set || ker.group !== g || set.ke !== g || chosen.spi.length !== 8 || (steps.length > 0 && (!link || link.length === 0))) {
       this.abandon();
-      ctx.log('ike', 0, sa, 'invalid IKE_SA rekey response, keeping the current IKE_SA');
+      const why = set && steps.length > 0 && !link ? ` (${addkeNames(set)} chosen without the ADDITIONAL_KEY_EXCHANGE notify, RFC 9370 2.2.4)` : '';
+      ctx.log('ike', 0, sa, `invalid IKE_SA rekey response${why}, keeping the current IKE_SA`);
       sa.rekeyAt = t + retryDelay(ctx) * 10;
       return 'done';
     }
@@ -187,22 +207,53 @@ export class IkeRekeyTask implements Task {
       return 'done';
     }
     ke.dispose();
-    const created = successor(ctx, sa, conn, true, spi, chosen.spi, set, Ni, nr.data, gir, t);
-    gir.fill(0);
-    sa.rekeyOurs = { Ni, Nr: nr.data, spi, replacement: created };
-    const theirs = sa.rekeyTheirs;
-    if (theirs?.replacement && theirs.Nr && ourExchangeLost({ Ni, Nr: nr.data }, { Ni: theirs.Ni, Nr: theirs.Nr })) {
-      // Our new SA is redundant: delete it; the peer (the winner's initiator) deletes the old one.
-      ctx.log('ike', 1, sa, `IKE_SA rekey collision lost, deleting redundant IKE_SA [${created.id}]`);
-      adopt(ctx, sa, theirs.replacement, t);
-      ctx.queueTask(created, new DeleteIkeTask(ctx, created, { reason: 'rekeyed' }), t);
+    const Nr = nr.data;
+    if (steps.length === 0 || !link) {
+      this.complete(spi, chosen.spi, set, Ni, Nr, gir, [], t);
       return 'done';
     }
-    if (theirs?.replacement) ctx.log('ike', 1, sa, 'IKE_SA rekey collision won');
+    sa.rekeyOurs = { Ni, Nr, spi };
+    ctx.queueTask(
+      sa,
+      new FollowupKeTask(ctx, sa, this.kind, {
+        label: `IKE_SA ${sa.name}[${sa.id}] rekey`,
+        steps,
+        link,
+        finish: (secrets, now) => this.complete(spi, chosen.spi, set, Ni, Nr, gir, secrets, now),
+        fail: (_message, now) => {
+          gir.fill(0);
+          this.abandon();
+          if (sa.rekeyTheirs?.replacement && !sa.rekeyedTo) adopt(ctx, sa, sa.rekeyTheirs.replacement, now);
+          else sa.rekeyAt = now + retryDelay(ctx) * 10;
+        },
+        release: () => gir.fill(0),
+      }),
+      t,
+      { first: true },
+    );
+    return 'done';
+  }
+
+  /** The exchange(s) done: the new IKE SA, then collision resolution (RFC 7296 2.8.2) and the old SA's delete. */
+  private complete(spi: Uint8Array, peerSpi: Uint8Array, set: TransformSet, Ni: Uint8Array, Nr: Uint8Array, gir: Uint8Array, additional: readonly Uint8Array[], t: number): void {
+    const { ctx, sa } = this;
+    const conn = connOf(sa, 'IkeRekeyTask');
+    const created = successor(ctx, sa, conn, true, spi, peerSpi, set, Ni, Nr, gir, t, additional);
+    gir.fill(0);
+    sa.rekeyOurs = { Ni, Nr, spi, replacement: created };
+    const theirs = sa.rekeyTheirs;
+    if (theirs?.Nr && ourExchangeLost({ Ni, Nr }, { Ni: theirs.Ni, Nr: theirs.Nr })) {
+      // Our new SA is redundant: delete it; the peer (the winner's initiator) deletes the old one.
+      ctx.log('ike', 1, sa, `IKE_SA rekey collision lost, deleting redundant IKE_SA [${created.id}]`);
+      // The peer's rekey may still be in IKE_FOLLOWUP_KE (RFC 9370 2.2.4): its completion moves the CHILD SAs then.
+      if (theirs.replacement) adopt(ctx, sa, theirs.replacement, t);
+      ctx.queueTask(created, new DeleteIkeTask(ctx, created, { reason: 'rekeyed' }), t);
+      return;
+    }
+    if (theirs?.Nr) ctx.log('ike', 1, sa, 'IKE_SA rekey collision won');
     adopt(ctx, sa, created, t);
     // Make-before-break: the new IKE SA carries everything now; delete the old one on the old SA.
     ctx.queueTask(sa, new DeleteIkeTask(ctx, sa, { reason: 'rekeyed' }), t);
-    return 'done';
   }
 
   timeout(): void {
@@ -228,7 +279,8 @@ export function respondRekeyIke(ctx: EndpointContext, sa: IkeSa, req: readonly P
     answer([notify(NotifyType.INVALID_SYNTAX)]);
     return;
   }
-  const sel = selectProposalForKe(withoutAddke(conn.proposals), saP.proposals, ProtocolId.IKE, keP.group);
+  // RFC 9370 2.2.4: the configured proposals with their ADDKE types; an absent type counts as NONE (2.2.1).
+  const sel = selectProposalForKe(conn.proposals, saP.proposals, ProtocolId.IKE, keP.group);
   if (!sel || sel.spi.length !== 8) {
     ctx.log('ike', 0, sa, 'no acceptable proposal in IKE_SA rekey request: NO_PROPOSAL_CHOSEN');
     answer([notify(NotifyType.NO_PROPOSAL_CHOSEN)]);
@@ -256,17 +308,52 @@ export function respondRekeyIke(ctx: EndpointContext, sa: IkeSa, req: readonly P
   }
   const Nr = randomBytes(ctx.random, ctx.settings.nonceBytes);
   const ourSpi = ctx.newIkeSpi();
-  // The peer initiates this rekey: it is the original initiator of the new SA (RFC 7296 2.18).
-  const created = successor(ctx, sa, conn, false, sel.spi, ourSpi, sel.set, ni.data, Nr, gir, now);
-  gir.fill(0);
-  sa.rekeyTheirs = { Ni: ni.data, Nr, replacement: created };
-  answer([
+  const payloads: Payload[] = [
     { type: PayloadType.SA, critical: false, proposals: [selectionToSaProposal(sel.set, sel.num, ProtocolId.IKE, ourSpi)] },
     { type: PayloadType.NONCE, critical: false, data: Nr },
     { type: PayloadType.KE, critical: false, group: ke.group, data: ke.publicValue },
-  ]);
+  ];
   ke.dispose();
-  // Without a collision the CHILD SAs move now and the peer deletes the old SA; with one, the response to our
-  // own rekey decides (IkeRekeyTask).
-  if (!sa.rekeyOurs) adopt(ctx, sa, created, now);
+  const steps = sel.set.addke ?? [];
+  // The peer initiates this rekey: it is the original initiator of the new SA (RFC 7296 2.18).
+  const create = (additional: readonly Uint8Array[], t: number, respond?: () => void): void => {
+    const created = successor(ctx, sa, conn, false, sel.spi, ourSpi, sel.set, ni.data, Nr, gir, t, additional);
+    gir.fill(0);
+    sa.rekeyTheirs = { Ni: ni.data, Nr, replacement: created };
+    respond?.();
+    // Without a collision the CHILD SAs move now and the peer deletes the old SA; with one, the response to our
+    // own rekey decides (IkeRekeyTask). Should ours have completed already and lost, it left the move to us.
+    if (!sa.rekeyOurs || sa.rekeyOurs.replacement) adopt(ctx, sa, created, t);
+  };
+  if (steps.length === 0) {
+    create([], now, () => answer(payloads));
+    return;
+  }
+  // RFC 9370 2.2.4: the new IKE SA comes once the IKE_FOLLOWUP_KE exchanges are done; until then the peer's
+  // nonces are known for collision resolution, and the SA stays as it is.
+  const theirs = { Ni: ni.data, Nr };
+  sa.rekeyTheirs = theirs;
+  payloads.push(
+    awaitFollowup(
+      ctx,
+      sa,
+      {
+        label: `IKE_SA ${sa.name}[${sa.id}] rekey by the peer`,
+        steps,
+        finish: (secrets, t) => {
+          if (sa.state === 'DESTROYING' || sa.state === 'DELETING') {
+            gir.fill(0);
+            return;
+          }
+          create(secrets, t);
+        },
+        abort: () => {
+          gir.fill(0);
+          if (sa.rekeyTheirs === theirs) sa.rekeyTheirs = undefined;
+        },
+      },
+      now,
+    ),
+  );
+  answer(payloads);
 }

@@ -10,6 +10,7 @@ import { respondCreateChild } from './child-create.js';
 import { respondIkeAuth } from './ike-auth-responder.js';
 import { additionalKeCount, intermediatePending, respondIkeIntermediate } from './ike-intermediate.js';
 import { respondRekeyIke } from './ike-rekey.js';
+import { respondFollowupKe } from './followup-ke.js';
 import { respondInformational } from './informational.js';
 
 /** Answers the request `req` (message ID `messageId`) of exchange `exchange` on `sa`. */
@@ -38,6 +39,10 @@ export function respond(ctx: EndpointContext, sa: IkeSa, exchange: number, req: 
       // RFC 7296 1.3.2: an SA payload with IKE proposals rekeys the IKE SA; anything else creates or rekeys a CHILD SA.
       if (findPayload(req, PayloadType.SA)?.proposals[0]?.protocol === ProtocolId.IKE) respondRekeyIke(ctx, sa, req, messageId, now);
       else respondCreateChild(ctx, sa, req, messageId, now);
+      return;
+    case ExchangeType.IKE_FOLLOWUP_KE:
+      // RFC 9370 2.2.4: the additional key exchanges of a CREATE_CHILD_SA, linked to it by their notify data.
+      respondFollowupKe(ctx, sa, req, messageId, now);
       return;
     default:
       ctx.log('ike', 1, sa, `unsupported exchange type ${exchange}, answering INVALID_SYNTAX`);
