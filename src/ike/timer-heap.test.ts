@@ -28,18 +28,34 @@ describe('TimerHeap', () => {
           const min = model.size ? Math.min(...model.values()) : undefined;
           expect(heap.peek()).toBe(min);
           expect(heap.size).toBe(model.size);
+          // It holds exactly the live keys: nothing of a cleared or popped key (issue 17: they kept deleted SAs alive).
+          expect(new Set(heap.held())).toEqual(new Set(model.keys()));
+          expect([...heap.held()].length).toBe(model.size);
         }
       }),
       { numRuns: 300 },
     );
   });
 
-  it('stays compact when one key is rescheduled many times', () => {
+  it('holds one entry for a key rescheduled many times', () => {
     const heap = new TimerHeap<string>();
     for (let i = 0; i < 10_000; i++) heap.set('sa', 10_000 - i);
     expect(heap.peek()).toBe(1);
-    expect((heap as unknown as { heap: unknown[] }).heap.length).toBeLessThanOrEqual(65);
+    expect([...heap.held()]).toEqual(['sa']);
     expect(heap.popDue(1)).toEqual(['sa']);
     expect(heap.peek()).toBeUndefined();
+  });
+
+  it('drops a cleared key at once, with many other keys live (issue 17)', () => {
+    const heap = new TimerHeap<object>();
+    const live = Array.from({ length: 1000 }, (_, i) => ({ i }));
+    for (const [i, k] of live.entries()) heap.set(k, 1_000_000 + i);
+    const gone = { deleted: true };
+    heap.set(gone, 5);
+    heap.set(gone, 7);
+    heap.set(gone, undefined);
+    expect([...heap.held()].includes(gone)).toBe(false);
+    expect(heap.size).toBe(1000);
+    expect(heap.peek()).toBe(1_000_000);
   });
 });

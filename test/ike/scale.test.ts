@@ -4,6 +4,7 @@
  * fields, not timed. Set-up and shortcut (a fake, cheap key exchange): test/ike/scale.ts.
  */
 import { describe, expect, it } from 'vitest';
+import type { IkeEndpoint } from '../../src/ike/endpoint.js';
 import type { IkeSa } from '../../src/ike/ike-sa.js';
 import { RESPONDER, ScaleSim, watchHeld } from './scale.js';
 
@@ -61,5 +62,45 @@ describe(`IKE responder holding ${N.toLocaleString('en-US')} SAs`, () => {
     for (let t = r.pollTransmit(); t; t = r.pollTransmit()) {}
     expect(watch.reads()).toBe(0);
     expect(r.internalErrors).toBe(0);
+  });
+
+  it('keeps nothing of SAs its peers deleted: not in the SA table, its indexes, the timer heap or the dirty set', { timeout: 300_000 }, () => {
+    // Issue 17: heap used grew ~70 KB per setup+Delete cycle at 100k SAs. The timer heap kept superseded entries
+    // until they outnumbered the live ones, and each kept its deleted IKE SA alive. Counted structurally.
+    const HELD = 1_000;
+    const sim = new ScaleSim(3);
+    expect(sim.establish(HELD).up).toBe(HELD);
+    const r = sim.responder;
+    const deleted = new Set<IkeSa>();
+    for (let cycle = 0; cycle < 40; cycle++) {
+      const { up, ids } = sim.establish(16, true);
+      expect(up).toBe(16);
+      const byPeer = new Map<string, IkeSa>(sim.responderSas().map((sa) => [sa.remote.address, sa]));
+      const eps = new Set<IkeEndpoint>();
+      for (const x of ids) {
+        const sa = byPeer.get(x.address);
+        if (sa === undefined) throw new Error(`no responder SA for ${x.address}`);
+        deleted.add(sa);
+        expect(x.ep.terminateIke(x.id, sim.now)).toBe(true);
+        eps.add(x.ep);
+      }
+      sim.pump(eps);
+      for (const x of ids) sim.initiators.delete(x.address);
+    }
+    expect(deleted.size).toBe(640);
+    expect(r.internalErrors).toBe(0);
+    expect(r.listSas()).toHaveLength(HELD);
+    const internals = r as unknown as { sas: object; timers: { held(): Iterable<IkeSa>; size: number }; dirty: Set<IkeSa> };
+    const kept = (xs: Iterable<unknown>): number => [...xs].filter((x) => deleted.has(x as IkeSa)).length;
+    expect(kept(internals.timers.held())).toBe(0);
+    expect(internals.timers.size).toBeLessThanOrEqual(HELD);
+    expect(kept(internals.dirty)).toBe(0);
+    // Every Map and Set of the SA table, keys and values (a Set value looked into): no deleted SA anywhere.
+    let refs = 0;
+    for (const v of Object.values(internals.sas)) {
+      const items: unknown[] = v instanceof Map ? [...v.keys(), ...v.values()] : v instanceof Set ? [...v] : [];
+      for (const x of items) refs += x instanceof Set ? kept(x) : kept([x]);
+    }
+    expect(refs).toBe(0);
   });
 });
