@@ -89,12 +89,14 @@ export class RemoteResolver implements GatewayResolver {
   /**
    * A fresh answer is wanted (an initiation to the name is coming): resolve unless one is under way or, without
    * `force`, the cached one is still fresh. `force` (a restart after the peer went silent) ignores the cache's
-   * lifetime: an /etc/hosts name has no TTL and would otherwise be kept for defaultTtlMs.
+   * lifetime: an /etc/hosts name has no TTL and would otherwise be kept for defaultTtlMs. Returns the resolution
+   * under way (started or joined), undefined when the cached answer is fresh.
    */
-  refresh(name: string, o: { force?: boolean } = {}): void {
+  refresh(name: string, o: { force?: boolean } = {}): Promise<void> | undefined {
     const e = this.entries.get(name);
-    if (e?.inflight || (!o.force && e && e.address !== undefined && e.expires > this.clock())) return;
-    void this.resolve(name);
+    if (e?.inflight) return e.inflight;
+    if (!o.force && e && e.address !== undefined && e.expires > this.clock()) return undefined;
+    return this.resolve(name);
   }
 
   /** Resolves every name now (the daemon's start and reloads), waiting for all answers or failures. */

@@ -45,9 +45,10 @@ export interface GatewayResolver {
   /**
    * Asks for a fresh resolution (an initiation towards the name is coming); the answer arrives later. `force`
    * resolves even within the cached answer's lifetime: a restart after the peer stopped answering (DPD,
-   * keyingtries), when a moved name matters most, re-resolves as charon does on every attempt.
+   * keyingtries), when a moved name matters most, re-resolves as charon does on every attempt. Returns the
+   * resolution under way, if one runs: a restart waits for it (IkeEndpoint's PendingRemote).
    */
-  refresh?(name: string, o?: { force?: boolean }): void;
+  refresh?(name: string, o?: { force?: boolean }): Promise<void> | undefined | void;
 }
 
 /**

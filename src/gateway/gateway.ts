@@ -15,7 +15,7 @@
  * esp-path.ts (the ESP data path, MSS, TUN MTU), remote-address.ts (remote_addrs names, source addresses),
  * local-address.ts, pool-reload.ts, child-status.ts.
  */
-import { IkeEndpoint } from '../ike/endpoint.js';
+import { IkeEndpoint, type PendingRemote } from '../ike/endpoint.js';
 import type { Address, ChildConfig, EndpointSettings } from '../ike/config.js';
 import type { ChildSaInfo, IkeEvent } from '../ike/events.js';
 import type { TrafficSelector } from '../ike/traffic-selector.js';
@@ -213,9 +213,9 @@ export class Gateway {
    * Where a restart of `connName` (keyingtries retry, dpd_action/close_action = restart, reauthentication) should
    * go: the current address of its remote_addrs name when it has one (re-resolved, as strongSwan does on each
    * attempt), else `previous`. The IKE core's restarts (src/ike/restart.ts) call it through the endpoint's
-   * resolveRemote. Asks the resolver for a fresh answer, so the attempt after this one sees a moved name.
+   * resolveRemote. Asks the resolver for a fresh answer, and the attempt waits for it (a PendingRemote).
    */
-  remoteFor(connName: string, previous: Address): Address {
+  remoteFor(connName: string, previous: Address): Address | PendingRemote {
     return restartRemote(this.config.connections.find((c) => c.name === connName), this.opts.resolver, previous, this.log);
   }
 

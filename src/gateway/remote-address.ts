@@ -4,6 +4,7 @@
  * when the connection names none (kernel_net.get_source_addr). Used by the gateway core (gateway.ts).
  */
 import type { Address, IkeConnectionConfig } from '../ike/config.js';
+import type { PendingRemote } from '../ike/endpoint.js';
 import type { GatewayLog, GatewayNet, GatewayResolver } from './contracts.js';
 
 /** An initiation that needs a remote_addrs name the resolver has no address for (yet). */
@@ -69,16 +70,20 @@ export function resolveRemote(r: GatewayResolver | undefined, connName: string, 
 
 /**
  * Where a restart of `conn` should go: the current address of its remote_addrs name when it has one
- * (re-resolved, as strongSwan does on each attempt), else `previous`. Asks the resolver for a fresh answer, so the
- * attempt after this one sees a moved name even if this one used the cached address.
+ * (re-resolved, as strongSwan does on each attempt), else `previous`. Asks the resolver for a fresh answer; while
+ * one runs, the answer is a PendingRemote: the attempt waits for it and goes to the address it gives.
  */
-export function restartRemote(conn: IkeConnectionConfig | undefined, r: GatewayResolver | undefined, previous: Address, log: GatewayLog): Address {
+export function restartRemote(conn: IkeConnectionConfig | undefined, r: GatewayResolver | undefined, previous: Address, log: GatewayLog): Address | PendingRemote {
   const name = conn && !conn.remoteAddrs.some(isConcreteAddress) ? conn.remoteAddrs.find(isDnsName) : undefined;
   if (!conn || name === undefined || !r) return previous;
   // Forced: the peer stopped answering or never did, so the cached answer's lifetime is no reason to trust it.
-  r.refresh?.(name, { force: true });
-  const address = r.lookup(name);
-  if (address === undefined || address === previous.address) return previous;
-  log('cfg', 1, `'${conn.name}': remote_addrs ${name} now resolves to ${address} (was ${previous.address})`);
-  return { address, port: conn.remotePort };
+  const fresh = r.refresh?.(name, { force: true });
+  const current = (): Address => {
+    const address = r.lookup(name);
+    if (address === undefined || address === previous.address) return previous;
+    log('cfg', 1, `'${conn.name}': remote_addrs ${name} now resolves to ${address} (was ${previous.address})`);
+    return { address, port: conn.remotePort };
+  };
+  // The new IKE SA waits for the answer under way, so this very attempt goes where the name points now.
+  return fresh ? { meanwhile: previous, fresh: fresh.then(current) } : current();
 }

@@ -58,12 +58,22 @@ export interface IkeEndpointOptions {
    * The peer address for an IKE SA the core starts on its own (restart.ts): a driver with DNS names in
    * remote_addrs resolves them again here (strongSwan re-resolves on each attempt). Default: `previous`.
    */
-  readonly resolveRemote?: (conn: IkeConnectionConfig, previous: Address) => Address;
+  readonly resolveRemote?: (conn: IkeConnectionConfig, previous: Address) => Address | PendingRemote;
   /**
    * Called when asynchronous work (an EAP method, a RADIUS answer) completed: the driver should call
    * handleTimeout(now) soon (nextTimeout() also says so), then drain the outputs as after any call.
    */
   readonly wake?: () => void;
+}
+
+/**
+ * resolveRemote's answer when a fresh resolution is under way (a DNS name re-resolved on a retry or restart): the
+ * new IKE SA waits for `fresh` and goes where it says, so the attempt that asked for the answer uses it (an
+ * address that is cached may be the one that stopped answering). `meanwhile`: the cached address, the SA's until then.
+ */
+export interface PendingRemote {
+  readonly meanwhile: Address;
+  readonly fresh: Promise<Address>;
 }
 
 export class IkeEndpoint implements EndpointContext {
@@ -94,6 +104,8 @@ export class IkeEndpoint implements EndpointContext {
   private readonly resolveRemote: IkeEndpointOptions['resolveRemote'];
   /** Continuations of settled asynchronous work (defer), run at the next handleTimeout. */
   private readonly deferred: DeferredWork;
+  /** Addresses remoteFor returned while a fresh resolution runs: startIke waits for it (PendingRemote). */
+  private readonly freshRemotes = new WeakMap<Address, Promise<Address>>();
   private childCounter = 0;
   private faults = 0;
   onSettled: ((sa: IkeSa) => void) | undefined; // HA replication (src/ha): each SA changed or destroyed, once settled
@@ -298,7 +310,22 @@ export class IkeEndpoint implements EndpointContext {
     sa.conn = conn;
     sa.plannedChild = child;
     this.registerSa(sa);
-    this.queueTask(sa, new IkeInitTask(this, sa, child), now);
+    const fresh = this.freshRemotes.get(at.remote);
+    if (!fresh) {
+      this.queueTask(sa, new IkeInitTask(this, sa, child), now);
+      return sa;
+    }
+    // A DNS name being re-resolved (remoteFor): IKE_SA_INIT waits for the answer, so this attempt already goes to
+    // a peer that moved (strongSwan resolves before each attempt too). A failed resolution keeps `meanwhile`.
+    this.freshRemotes.delete(at.remote);
+    this.defer(sa, fresh, (outcome, t) => {
+      if (sa.state === 'DESTROYING') return;
+      if (outcome.ok && (outcome.value.address !== sa.remote.address || outcome.value.port !== sa.remote.port)) {
+        this.log('ike', 1, sa, `peer address resolved again: ${fmt(outcome.value)} (was ${fmt(sa.remote)})`);
+        sa.remote = outcome.value;
+      }
+      this.queueTask(sa, new IkeInitTask(this, sa, child), t);
+    });
     return sa;
   }
 
@@ -453,7 +480,11 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   remoteFor(conn: IkeConnectionConfig, previous: Address): Address {
-    return this.resolveRemote?.(conn, previous) ?? previous;
+    const r = this.resolveRemote?.(conn, previous);
+    if (r === undefined || !('fresh' in r)) return r ?? previous;
+    // restart.ts hands this object to startIke (now or, break-before-make, after the Delete): it waits for `fresh`.
+    this.freshRemotes.set(r.meanwhile, r.fresh);
+    return r.meanwhile;
   }
 
   resumeTask(sa: IkeSa, now: number): void {
