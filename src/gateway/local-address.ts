@@ -50,7 +50,7 @@ export function moveAway(endpoint: IkeEndpoint, net: GatewayNet, e: LocalAddress
 /**
  * The driver's list of our addresses changed (RFC 4555 3.4, 3.6): the endpoint announces it to MOBIKE peers, and an
  * IKE SA we initiated that waits for an address (its update went unanswered from every path: mobikeStale) moves
- * to the source the routing table picks now, if that is one we listen on and not the one it has.
+ * to the source the routing table picks now, if that is one we listen on (the one it has too: the path may work now).
  */
 export function addressesChanged(endpoint: IkeEndpoint, net: GatewayNet, addresses: readonly string[], now: number, log: GatewayLog): void {
   endpoint.setLocalAddresses(addresses, now);
@@ -58,7 +58,8 @@ export function addressesChanged(endpoint: IkeEndpoint, net: GatewayNet, address
     const sa = endpoint.ikeSa(info.id);
     if (!sa || !sa.initiator || !mobikeStale(sa)) continue;
     const source = net.sourceFor?.(sa.remote.address);
-    if (source === undefined || source === sa.local.address) continue;
+    // The same source as before too: the update from it went unanswered, but what changed may have mended the path.
+    if (source === undefined) continue;
     if (endpoint.mobikeUpdate(sa.id, source, now)) log('ike', 1, `IKE_SA ${sa.name}[${sa.id}] waited for an address: moving to ${source} (MOBIKE)`);
   }
 }

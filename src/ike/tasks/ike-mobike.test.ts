@@ -13,6 +13,8 @@ import type { IkeEvent } from '../events.js';
 import { NotifyType } from '../codec/types.js';
 import { notify } from '../payload-util.js';
 import { natdAnswer, peerAdditionalAddresses } from './ike-mobike.js';
+import { addressesChanged } from '../../gateway/local-address.js';
+import type { GatewayNet } from '../../gateway/contracts.js';
 
 const crypto = createProvider();
 const MARKER = new Uint8Array(4);
@@ -155,6 +157,25 @@ describe('MOBIKE (RFC 4555)', () => {
     A.ep.mobikeUpdate(id, '198.51.100.10', sim.now);
     expect(sim.runUntil(() => moves(B).length > 0, { maxTime: 10_000 }).ok).toBe(true);
     expect(only(B.ep.listSas()).sa.remote.address).toBe('198.51.100.10');
+  });
+
+  it('an SA waiting for an address (every path failed) moves when the driver\'s address list changes (gateway addressesChanged)', () => {
+    const { sim, A, B, net } = setup();
+    const id = only(A.ep.listSas()).sa.id;
+    A.down('192.0.2.10');
+    const rule = net.dropIf((p) => p.from.address === '198.51.100.10');
+    A.ep.mobikeUpdate(id, '198.51.100.10', sim.now);
+    expect(sim.runUntil(() => A.logs.some((l) => l.includes('unanswered: waiting for another local address')), { maxTime: 30_000 }).ok).toBe(true);
+    rule.remove();
+    const logs: string[] = [];
+    // The routing table's source for the peer is 198.51.100.10 again (the driver's GatewayNet.sourceFor).
+    addressesChanged(A.ep, { sourceFor: () => '198.51.100.10' } as unknown as GatewayNet, ['198.51.100.10', '10.0.0.5'], sim.now, (_g, _l, m) => void logs.push(m));
+    expect(logs).toEqual([`IKE_SA road[${id}] waited for an address: moving to 198.51.100.10 (MOBIKE)`]);
+    expect(sim.runUntil(() => moves(B).length > 0, { maxTime: 10_000 }).ok).toBe(true);
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('198.51.100.10');
+    // The waiting SA sent no separate address list update: its UPDATE_SA_ADDRESSES carried the list.
+    expect(A.logs.some((l) => l.includes('sending address list update'))).toBe(false);
+    expect(B.logs.some((l) => l.includes("peer's additional addresses: 10.0.0.5"))).toBe(true);
   });
 
   it('retransmission during an address update: the lost response is resent and the SA moves once', () => {
