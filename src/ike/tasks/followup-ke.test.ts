@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExchangeType, NotifyType, PayloadType } from '../codec/types.js';
 import { gw, of, psk, upPair } from '../../../test/ike/task-pair.js';
-import { makePair } from '../../../test/ike/pair.js';
+import { expectConsistent, makePair } from '../../../test/ike/pair.js';
 import { createPrf, prfPlus } from '../../crypto/prf.js';
 import { concatBytes } from '../../crypto/bytes.js';
 import { deriveChildKeys, deriveIkeKeys } from '../keys.js';
@@ -213,6 +213,38 @@ describe('IKE_FOLLOWUP_KE: CHILD SA with ESP ADDKE for PFS (RFC 9370 2.2.4)', ()
     expect(p.saA.children).toEqual([old]);
     expect(p.saB.children).toHaveLength(1);
   });
+});
+
+describe('IKE_FOLLOWUP_KE: rekey collisions (RFC 7296 2.8.1, 2.8.2 with RFC 9370 2.2.4)', () => {
+  for (const seed of [1, 2, 3, 4]) {
+    it(`simultaneous IKE rekeys with ke1: one new IKE SA survives, naming KE1, with the CHILD SA (seed ${seed})`, () => {
+      const p = upPair({ proposals: 'aes256gcm16-prfsha384-x25519-ke1_mlkem768', pair: { seed, impairment: { delay: 20 } } });
+      p.a.ep.rekeyIke(p.saA.id, p.sim.now);
+      p.b.ep.rekeyIke(p.saB.id, p.sim.now);
+      p.sim.runFor(30_000);
+      expectConsistent(p.a, p.b, 1);
+      expect(p.a.ep.listSas()[0]?.sa.suite).toContain('KE1_ML_KEM_768');
+      expect(of(p.a, 'child-remove')).toHaveLength(0);
+      expect([...p.a.logs, ...p.b.logs].filter((l) => /IKE_SA rekey collision (won|lost)/.test(l))).toHaveLength(2);
+      expect([...p.a.logs, ...p.b.logs].filter((l) => /IKE_FOLLOWUP_KE 1 of 1 for IKE_SA gw\[\d+\] rekey by the peer: .* done/.test(l))).toHaveLength(2);
+      const [sa] = p.a.ep.listSas();
+      dpdPasses(p, p.a.ep.ikeSa(sa!.sa.id)!);
+    });
+
+    it(`simultaneous CHILD rekeys with ESP ke1: one CHILD SA survives, keyed alike (seed ${seed})`, () => {
+      const p = upPair({ esp: 'aes256gcm16-x25519-ke1_mlkem768', pair: { seed, impairment: { delay: 20 } } });
+      p.a.ep.rekeyChild(p.saA.children[0]!.id, p.sim.now);
+      p.b.ep.rekeyChild(p.saB.children[0]!.id, p.sim.now);
+      p.sim.runFor(30_000);
+      expectConsistent(p.a, p.b, 1);
+      const ca = p.saA.children[0]!;
+      const ia = of(p.a, 'child-install').find((e) => e.child.spiIn === ca.spiIn)!;
+      const ib = of(p.b, 'child-install').find((e) => e.child.spiOut === ca.spiIn)!;
+      expect(hex(ia.inbound.encrKey)).toBe(hex(ib.outbound.encrKey));
+      expect(ia.child.suite).toContain('KE1_ML_KEM_768');
+      expect([...p.a.logs, ...p.b.logs].filter((l) => /CHILD_SA rekey collision (won|lost)/.test(l))).toHaveLength(2);
+    });
+  }
 });
 
 describe('RFC 9370 2.2.4 key derivation with additional shared secrets', () => {
