@@ -25,7 +25,7 @@ import { randomBytes } from '../../crypto/random.js';
 import { TransformType } from '../../crypto/transforms.js';
 import { isCryptoError } from '../../crypto/errors.js';
 import type { KeyExchange } from '../../crypto/types.js';
-import { acceptChild, buildChildOffer, childResponsePayloads, chooseChild, ourExchangeLost, pfsGroup, processChildResponse, type ChildChoice } from './child-sa.js';
+import { acceptChild, buildChildOffer, childOfferProposals, childResponsePayloads, chooseChild, ourExchangeLost, pfsGroup, processChildResponse, type ChildChoice } from './child-sa.js';
 import { acceptedProposal } from '../negotiate.js';
 import { awaitFollowup, FollowupKeTask, linkOf } from './followup-ke.js';
 import { DeleteChildTask, DeleteRefusedChildTask } from './child-delete.js';
@@ -163,7 +163,7 @@ export class ChildCreateTask implements Task {
     }
     const keGroup = ke?.group;
     // RFC 9370 2.2.4: additional key exchanges chosen: IKE_FOLLOWUP_KE exchanges first, then the CHILD SA.
-    const set = accepted ? acceptedProposal(cfg.espProposals, accepted, ProtocolId.ESP) : undefined;
+    const set = accepted ? acceptedProposal(childOfferProposals(cfg, false), accepted, ProtocolId.ESP) : undefined;
     const steps = set?.addke ?? [];
     if (steps.length > 0) {
       const link = linkOf(resp);

@@ -10,7 +10,8 @@ import type { ChildConfig } from '../config.js';
 import type { EndpointContext } from '../context.js';
 import { connOf, numberToSpi, requireKeyed, spiToNumber, type ChildSa, type IkeSa } from '../ike-sa.js';
 import { deriveChildKeys } from '../keys.js';
-import { acceptedProposal, explainMismatch, selectProposalForKe, selectionToSaProposal, toSaProposals, type Selection } from '../negotiate.js';
+import { acceptedProposal, explainMismatch, initiatorIkeProposals, selectProposalForKe, selectionToSaProposal, toSaProposals, type Selection } from '../negotiate.js';
+import type { Proposal as ConfiguredProposal } from '../../crypto/proposals.js';
 import { findPayload, hasNotify, notify, onlyProposal } from '../payload-util.js';
 import { parseIp } from '../../net/ip-address.js';
 import { formatTrafficSelector, isSubset, narrow, resolveConfigured, type TrafficSelector } from '../traffic-selector.js';
@@ -50,10 +51,19 @@ export function buildChildOffer(
   return {
     localTs: ts.local,
     remoteTs: ts.remote,
-    sa: { type: PayloadType.SA, critical: false, proposals: toSaProposals(cfg.espProposals, ProtocolId.ESP, numberToSpi(spiIn), { stripKe: opts.stripKe }) },
+    sa: { type: PayloadType.SA, critical: false, proposals: toSaProposals(childOfferProposals(cfg, opts.stripKe), ProtocolId.ESP, numberToSpi(spiIn), { stripKe: opts.stripKe }) },
     tsi: { type: PayloadType.TSi, critical: false, selectors: ts.local },
     tsr: { type: PayloadType.TSr, critical: false, selectors: ts.remote },
   };
+}
+
+/**
+ * The ESP proposals an initiator offers: in CREATE_CHILD_SA, after one whose ADDKE types all allow NONE, a copy
+ * without them (RFC 9370 2.2.1), since a peer without RFC 9370 (strongSwan 5.9) refuses a proposal with Transform
+ * Types it does not know (RFC 7296 3.3.6), as for IKE proposals (negotiate.ts). IKE_AUTH strips KE and ADDKE anyway.
+ */
+export function childOfferProposals(cfg: ChildConfig, stripKe: boolean): readonly ConfiguredProposal[] {
+  return stripKe ? cfg.espProposals : initiatorIkeProposals(cfg.espProposals);
 }
 
 /** The first PFS group of a child's ESP proposals (0/undefined = no PFS). */
@@ -227,7 +237,7 @@ export function processChildResponse(
   const chosen = onlyProposal(saP);
   if (!chosen || !tsi || !tsr) return { ok: false, message: 'CHILD SA response lacks SA, TSi or TSr' };
   // RFC 7296 3.3.1: the accepted proposal carries the number of the proposal we sent with these transforms.
-  const set = acceptedProposal(offer.config.espProposals, chosen, ProtocolId.ESP, { stripKe: opts.stripKe });
+  const set = acceptedProposal(childOfferProposals(offer.config, opts.stripKe), chosen, ProtocolId.ESP, { stripKe: opts.stripKe });
   if (!set) return { ok: false, message: `responder chose an ESP proposal we did not offer (proposal ${chosen.num})` };
   if (!opts.stripKe && (set.ke ?? 0) !== (opts.keGroup ?? 0)) return { ok: false, message: `responder chose PFS group ${set.ke ?? 'none'}, our KE payload was for ${opts.keGroup ?? 'none'}` };
   const spi = chosen.spi;

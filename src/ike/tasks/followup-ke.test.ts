@@ -200,6 +200,27 @@ describe('IKE_FOLLOWUP_KE: CHILD SA with ESP ADDKE for PFS (RFC 9370 2.2.4)', ()
     expect(ib.child.suite).toContain('KE2_ML_KEM_512');
   });
 
+  it('ESP ke1_mlkem768-ke1_none against a peer without ADDKE: the offer adds a copy without ADDKE; negotiated down, no IKE_FOLLOWUP_KE', () => {
+    const p = makePair(
+      { connections: [gw('a', { esp: 'aes256gcm16-x25519-ke1_mlkem768-ke1_none' })], credentials: psk },
+      { connections: [gw('b', { esp: 'aes256gcm16-x25519' })], credentials: psk },
+    );
+    p.a.ep.initiate('gw', 0);
+    expect(p.sim.runUntil(() => of(p.a, 'child-install').length > 0 && of(p.b, 'child-install').length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    const saA = p.a.ep.ikeSa(p.a.ep.listSas()[0]!.sa.id)!;
+    const old = saA.children[0]!;
+    const built = new ChildCreateTask(p.a.ep, saA, old.config, { rekey: old }).build(p.sim.now);
+    const offer = built?.find((x) => x.type === PayloadType.SA);
+    // RFC 7296 3.3.6: a peer without RFC 9370 refuses proposal 1 (Transform Type 6) and can take proposal 2.
+    expect(offer?.type === PayloadType.SA && offer.proposals.map((x) => [x.num, x.transforms.some((t) => t.type === 6)])).toEqual([[1, true], [2, false]]);
+    old.state = 'INSTALLED';
+    old.rekeyOurs = undefined;
+    p.a.ep.queueTask(saA, new ChildCreateTask(p.a.ep, saA, old.config, { rekey: old }), p.sim.now);
+    expect(p.sim.runUntil(() => of(p.a, 'child-remove').length === 1, { maxTime: p.sim.now + 60_000 }).ok).toBe(true);
+    expect(of(p.a, 'child-install').at(-1)?.child.suite).toBe('AES_GCM_16-256/CURVE_25519');
+    expect(p.a.logs.some((l) => l.includes('IKE_FOLLOWUP_KE'))).toBe(false);
+  });
+
   it('a CHILD follow-up answered with an error: no CHILD SA, the SPI released, the old SA kept', () => {
     const p = upPair({ esp: 'aes256gcm16-x25519-ke1_mlkem768' });
     const old = p.saA.children[0]!;
