@@ -9,7 +9,10 @@
  *    each by CREATE_CHILD_SA followed by IKE_FOLLOWUP_KE exchanges, seen in both sides' logs; the rekeyed CHILD SA
  *    and IKE SA name KE1_ML_KEM_768 (and KE2_ML_KEM_1024) in their suites; pings pass after each rekey.
  * 2. cygnet initiates `x25519-ke1_mlkem768-ke1_none` to strongSwan 5.9.8 (no RFC 9370): the ADDKE transforms are
- *    optional, so the SA comes up with x25519 alone and both print the classic suite.
+ *    optional, so the SA comes up with x25519 alone and both print the classic suite. The ESP proposal
+ *    `aes256gcm16-x25519-ke1_mlkem768-ke1_none` is optional too: the CHILD rekey and the IKE rekey (CREATE_CHILD_SA
+ *    offers, after the proposal with ADDKE, a copy without, which 5.9.8 takes) come up with x25519 PFS alone, no
+ *    IKE_FOLLOWUP_KE.
  * 3. cygnet initiates `x25519-ke1_mlkem768` (required) to strongSwan 5.9.8: strongSwan refuses the proposal with a
  *    Transform Type it does not know (RFC 7296 3.3.6, its log: "no acceptable (6) found"), answers NO_PROPOSAL_CHOSEN,
  *    and cygnet says that its proposals require KE1_ML_KEM_768 and how to make it optional.
@@ -107,15 +110,27 @@ export async function run(ctx: ScenarioContext): Promise<void> {
 
   // 2. strongSwan 5.9.8 responder, ADDKE optional: negotiated down to x25519.
   {
-    const conn = cygnetConnection(h, { proposals: 'aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke1_none', esp: 'aes256gcm16', startAction: 'start' });
-    const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: responderSide({ ...conn, proposals: 'aes256gcm16-prfsha384-x25519' }), label: 'right-optional' });
+    const base = cygnetConnection(h, { proposals: 'aes256gcm16-prfsha384-x25519-ke1_mlkem768-ke1_none', esp: 'aes256gcm16-x25519-ke1_mlkem768-ke1_none', startAction: 'start' });
+    const conn: PskConnection = { ...base, extra: { rekey_time: '8s', over_time: '30s', rand_time: '0' }, child: { ...base.child, extra: { rekey_time: '5s', life_time: '30s', rand_time: '0' } } };
+    const swanConn = { ...base, proposals: 'aes256gcm16-prfsha384-x25519', child: { ...base.child, espProposals: 'aes256gcm16-x25519' } };
+    const swan = await ctx.startStrongswan({ ns: h.right.ns, swanctlConf: responderSide(swanConn), label: 'right-optional' });
     await swan.loadAll();
-    const cyg = await startCygnet(ctx, h, pskSwanctlConf(conn));
+    const cyg = await startCygnet(ctx, h, pskSwanctlConf(conn), ['--debug', 'any 1, ike 2']);
     const [ci, si] = await Promise.all([cyg.waitFor('established without ML-KEM', establishedCygnet, 15_000), swan.waitEstablished('cyg', 'net')]);
     ctx.log(`ke1_none vs strongSwan 5.9.8: cygnet ${ci.suite}, strongSwan ${si.suite}`);
     assert.equal(ci.suite, 'AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519');
     assert.equal(si.suite, ci.suite);
     assert.equal(ci.spiI, si.initiatorSpi);
+    const child0 = ci.children[0]!;
+    const c = await cyg.waitFor('CHILD SA rekeyed with strongSwan', (st) => { const sa = establishedCygnet(st); return sa && sa.children[0] && sa.children[0].spiIn !== child0.spiIn ? sa : undefined; }, 15_000);
+    const k = await cyg.waitFor('IKE SA rekeyed with strongSwan', (st) => { const sa = establishedCygnet(st); return sa && sa.spiI !== ci.spiI ? sa : undefined; }, 20_000);
+    const sk = (await swan.listSas()).find((x) => x.initiatorSpi === k.spiI);
+    ctx.log(`ke1_none vs strongSwan 5.9.8 after rekeys: CHILD ${c.children[0]!.suite}, IKE ${k.suite}, strongSwan IKE ${sk?.suite}, CHILD ${sk?.children[0]?.suite}`);
+    assert.equal(c.children[0]!.suite, 'AES_GCM_16-256/CURVE_25519', 'CHILD rekey negotiated down to x25519 PFS');
+    assert.equal(k.suite, 'AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519', 'IKE rekey negotiated down to x25519');
+    assert.equal(sk?.state, 'ESTABLISHED', 'strongSwan is on the rekeyed IKE SA');
+    assert.ok((await cyg.peer.grep(/rekeying IKE_SA/)).length > 0, 'ike 1 lines are logged');
+    assert.deepEqual(await cyg.peer.grep(/IKE_FOLLOWUP_KE/), [], 'no additional key exchange ran');
     assert.equal(await cyg.peer.stop(5000), 0);
     await swan.stop();
   }
