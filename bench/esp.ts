@@ -313,11 +313,15 @@ export async function run(): Promise<void> {
   // `--backend=<name>` restricts the run to one backend (quick checks); the default measures all of them.
   const only = process.argv.find((a) => a.startsWith('--backend='))?.slice('--backend='.length);
   const filter = benchFilter();
+  // `--sizes=1400` (comma-separated) measures only those inner packet sizes.
+  const sizesArg = process.argv.find((a) => a.startsWith('--sizes='))?.slice('--sizes='.length);
+  const sizes = sizesArg === undefined ? SIZES : sizesArg.split(',').map(Number);
+  if (!sizes.every((n) => Number.isInteger(n) && n >= 40 && n <= 9000)) throw new Error(`esp bench: --sizes=${sizesArg}: integers from 40 to 9000`);
   for (const backend of availableBackends()) {
     if (only !== undefined && backend.name !== only) continue;
     for (const suite of SUITES) {
       if (!backendSupports(backend, suite) || !filter(`${backend.name} ${suiteName(suite)}`)) continue;
-      for (const size of SIZES) {
+      for (const size of sizes) {
         const eng = engineLoop(backend, suite, size);
         const raw = rawLoop(backend, suite, eng.espPlaintext);
         // Alternate engine and raw measurements and keep the best of each (per CPU-second, see measureCpu).

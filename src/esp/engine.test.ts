@@ -226,6 +226,54 @@ function trailer(payload: Uint8Array, pad: number[], nh: number): Uint8Array {
   return Uint8Array.from([...payload, ...pad, pad.length, nh]);
 }
 
+describe('batches: runs of SPIs, replays and bad ICVs mixed in one decapsulate call', () => {
+  it('every packet decides as it would alone; the SA cache follows SPI changes; failures move no window', () => {
+    const { a, b, hostA, hostB } = enginePair({ suite: GCM128, backend: fastest });
+    // A second CHILD_SA A -> B (reqid 2, 10.1/16 -> 10.3/16) with its own keys, so the batch mixes two SPIs.
+    const SPI2 = 0x3003;
+    const keys2 = { suite: GCM128, reqid: 2, encKey: testKey(20, 9) };
+    a.installSa({ ...keys2, spi: SPI2, direction: 'out', localSelectors: [selector('10.1.0.0/16')], remoteSelectors: [selector('10.3.0.0/16')] });
+    b.installSa({ ...keys2, spi: SPI2, direction: 'in', localSelectors: [selector('10.3.0.0/16')], remoteSelectors: [selector('10.1.0.0/16')] });
+    a.installPolicy({ local: [selector('10.1.0.0/16')], remote: [selector('10.3.0.0/16')], reqid: 2 });
+    const to1 = (n: number) => withRoom(ipv4Packet(hostA, hostB, { size: 100 + n }));
+    const to2 = (n: number) => withRoom(ipv4Packet(hostA, '10.3.0.7', { size: 200 + n }));
+    // SPI_AB seq 1-3 (p1-p3), SPI2 seq 1-3 (q1-q3).
+    const d = datagrams(a.encapsulate([to1(1), to2(1), to1(2), to2(2), to2(3), to1(3)], 0));
+    const [p1, q1, p2, q2, q3, p3] = d as [PacketRef, PacketRef, PacketRef, PacketRef, PacketRef, PacketRef];
+    const copy = (x: PacketRef): PacketRef => ({ buffer: x.buffer.slice(), offset: 0, length: x.length });
+    const q2Genuine = copy(q2);
+    q2.buffer[q2.length - 3]! ^= 0x10; // ICV
+    const unknown = copy(p3);
+    unknown.buffer[2] = 0x7e;
+    const batch = [p1, q1, copy(p2), p2, q2, q3, unknown, p3];
+    const r = b.decapsulate(batch, 0);
+    const got = Array.from({ length: r.count }, (_, i) => [r.status[i], r.reason[i], r.sa[i]?.spi]);
+    expect(got).toEqual([
+      [DecapStatus.Deliver, DropReason.None, SPI_AB],
+      [DecapStatus.Deliver, DropReason.None, SPI2],
+      [DecapStatus.Deliver, DropReason.None, SPI_AB],
+      [DecapStatus.Drop, DropReason.Replay, SPI_AB], // the same sequence number again, inside the run
+      [DecapStatus.Drop, DropReason.IcvFailure, SPI2], // forged in the middle of the run
+      [DecapStatus.Deliver, DropReason.None, SPI2],
+      [DecapStatus.Drop, DropReason.UnknownSpi, undefined],
+      [DecapStatus.Deliver, DropReason.None, SPI_AB],
+    ]);
+    // Delivered packets are the inner packets, each from its own datagram.
+    for (const [i, size] of [[0, 101], [1, 201], [2, 102], [5, 203], [7, 103]] as const) {
+      expect(r.length[i]).toBe(size);
+      expect(r.buffer[i]).toBe(batch[i]!.buffer);
+    }
+    expect([b.getSa(SPI_AB, 'in')!.packets, b.getSa(SPI2, 'in')!.packets]).toEqual([3, 2]);
+    expect(b.getSa(SPI2, 'in')!.drops[DropReason.IcvFailure]).toBe(1);
+    expect(b.getSa(SPI_AB, 'in')!.drops[DropReason.Replay]).toBe(1);
+    // The forged q2 committed nothing: its genuine copy is still new; p2 and q3 stay replays. A batch that starts
+    // on the other SPI than the last one ended on finds it too.
+    const again = b.decapsulate([q2Genuine, copy(p2), copy(q3)], 1);
+    expect(Array.from(again.reason.subarray(0, 3))).toEqual([DropReason.None, DropReason.Replay, DropReason.Replay]);
+    expect(again.status[0]).toBe(DecapStatus.Deliver);
+  });
+});
+
 describe('inbound drops have the right reason and counters', () => {
   const setup = () => enginePair({ suite: GCM128, backend: fastest });
 

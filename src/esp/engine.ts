@@ -41,8 +41,8 @@ import { ESP_HEADROOM, ESP_TAILROOM, type EspEngineOptions, type EspEvent, type 
 import { BufferPool, DecapResults, EncapResults } from './results.js';
 import { Sad } from './sad.js';
 import { EspSa, SEQ_SOFT_MARGIN, SHARED_SEQ_LAST, takeSharedSeq, type Endpoint, type SaDirection, type SaParams } from './sa.js';
-import { packetSelector, PacketFields, parseIpPacket } from './selector.js';
-import { Spd } from './spd.js';
+import { Ipv4Key, packetSelector, PacketFields, parseIpPacket, readIpv4Key } from './selector.js';
+import { Spd, type Policy } from './spd.js';
 
 export * from './engine-types.js';
 export { DecapResults, EncapResults } from './results.js';
@@ -62,6 +62,8 @@ export class EspEngine {
   private readonly pool: BufferPool;
   private readonly acquireIntervalMs: number;
   private readonly fields = new PacketFields();
+  /** The IPv4 fast path's packet fields (selector.ts readIpv4Key). */
+  private readonly key4 = new Ipv4Key();
   private readonly encapOut = new EncapResults();
   /** Per batch slot, from framing to sealFramed: the ESN high half, the end of the plaintext, the inner length. */
   private sealHi = new Uint32Array(64);
@@ -237,10 +239,18 @@ export class EspEngine {
     const len = p.length;
     r.sa[i] = undefined;
     if (!(off >= 0 && len >= 0 && off + len <= buf.length)) return DropReason.BadOuterPacket;
-    if (!parseIpPacket(buf, off, len, f)) return DropReason.BadOuterPacket;
-
-    // 2. SPD lookup.
-    const pol = this.spd.lookup(buf, f);
+    // 1-2. Parse and SPD lookup: IPv4 through the fast path (selector.ts readIpv4Key, the same decision), anything
+    // else through the general parser.
+    const k = this.key4;
+    const fast = readIpv4Key(buf, off, len, k);
+    let v4 = fast;
+    let pol: Policy | undefined;
+    if (fast) pol = this.spd.lookup4(k);
+    else {
+      if (!parseIpPacket(buf, off, len, f)) return DropReason.BadOuterPacket;
+      pol = this.spd.lookup(buf, f);
+      v4 = f.family === 4;
+    }
     if (!pol) return DropReason.NoPolicy;
     if (pol.action === 'discard') return DropReason.PolicyDiscard;
     if (pol.action === 'bypass') {
@@ -256,6 +266,8 @@ export class EspEngine {
     if (!sa || sa.hardExpired) {
       // RFC 4301 section 5.1 / RFC 7296 section 2.9: no SA -> ask IKE, reporting this packet's selector.
       if (now - pol.lastAcquire < this.acquireIntervalMs) return DropReason.NoSa;
+      // The fast path filled only `k`: the ACQUIRE (rare, rate-limited) takes the general parse for the selector.
+      if (fast && !parseIpPacket(buf, off, len, f)) return DropReason.BadOuterPacket;
       pol.lastAcquire = now;
       r.status[i] = EncapStatus.Acquire;
       r.buffer[i] = undefined;
@@ -266,7 +278,7 @@ export class EspEngine {
       return DropReason.None;
     }
     r.sa[i] = sa;
-    return this.protect(sa, buf, off, len, f.family === 4 ? NH_IPV4 : NH_IPV6, i, r, now);
+    return this.protect(sa, buf, off, len, v4 ? NH_IPV4 : NH_IPV6, i, r, now);
   }
 
   /** Steps 3-7 of the outbound pipeline for a payload at buf[off, off + len) on `sa`. */
@@ -322,7 +334,8 @@ export class EspEngine {
       p = payloadOff + body;
     }
     const align = t.padAlign;
-    const padLen = (align - ((body + 2) % align)) % align;
+    // padAlign is a power of two (4, 8 or 16, transform.ts), so the padding to it is a mask, not two divisions.
+    const padLen = -(body + 2) & (align - 1);
     for (let k = 1; k <= padLen; k++) out[p++] = k;
     out[p++] = padLen;
     out[p++] = nh;
@@ -482,7 +495,9 @@ export class EspEngine {
     const ctOff = off + ESP_HEADER_BYTES + t.ivBytes;
     const end = off + len;
     const ctEnd = end - t.icvBytes;
-    if (ctEnd - ctOff < 2 || (ctEnd - ctOff) % t.cipherBlock !== 0) return DropReason.Malformed;
+    // A whole number of cipher blocks (RFC 4303 section 2.4); AEADs are stream modes (block 1): no division.
+    const block = t.cipherBlock;
+    if (ctEnd - ctOff < 2 || (block !== 1 && (ctEnd - ctOff) % block !== 0)) return DropReason.Malformed;
 
     // 2. Replay check before spending any crypto on the packet (RFC 4303 section 3.4.3).
     const lo = ((buf[off + 4]! << 24) | (buf[off + 5]! << 16) | (buf[off + 6]! << 8) | buf[off + 7]!) >>> 0;
@@ -526,22 +541,33 @@ export class EspEngine {
     if (nh === NH_NO_NEXT) return DropReason.Dummy;
     if (nh !== NH_IPV4 && nh !== NH_IPV6) return DropReason.BadNextHeader;
 
-    // 6. Inner packet: its IP header must agree with Next Header and its addresses with the SA's selectors.
-    const f = this.fields;
-    if (!parseIpPacket(buf, ctOff, payloadLen, f) || f.family !== (nh === NH_IPV4 ? 4 : 6)) {
-      return DropReason.BadInnerPacket;
+    // 6. Inner packet: its IP header must agree with Next Header and its addresses with the SA's selectors. An
+    // IPv4 packet takes the fast path (selector.ts readIpv4Key, the same decision); anything it does not handle,
+    // and every IPv6 packet, the general one.
+    const k = this.key4;
+    let innerLen: number;
+    if (nh === NH_IPV4 && readIpv4Key(buf, ctOff, payloadLen, k)) {
+      if (!sa.selectors.matchesInbound4(k)) return DropReason.PolicyViolation;
+      innerLen = k.totalLength;
+    } else {
+      const f = this.fields;
+      if (!parseIpPacket(buf, ctOff, payloadLen, f) || f.family !== (nh === NH_IPV4 ? 4 : 6)) {
+        return DropReason.BadInnerPacket;
+      }
+      if (!sa.selectors.matchesInbound(buf, f)) return DropReason.PolicyViolation;
+      innerLen = f.totalLength;
     }
-    if (!sa.selectors.matchesInbound(buf, f)) return DropReason.PolicyViolation;
 
     // 7. Deliver; the IP total length cuts off any TFC padding (RFC 4303 section 2.7).
     r.status[i] = DecapStatus.Deliver;
     r.offset[i] = ctOff;
-    r.length[i] = f.totalLength;
+    r.length[i] = innerLen;
     this.stats.delivered++;
     sa.lastUsed = now;
     sa.packets++;
-    sa.bytes += f.totalLength;
-    this.checkLifetime(sa);
+    sa.bytes += innerLen;
+    // Below both the soft and hard limits (the common case) that is one comparison each, as on the way out.
+    if (sa.packets >= sa.lifetimeCheckAt || sa.bytes >= sa.lifetimeBytesCheckAt) this.checkLifetime(sa);
     return DropReason.None;
   }
 

@@ -86,10 +86,11 @@ export class ReplayWindow {
    * `commit` once the ICV verified.
    */
   check(hi: number, lo: number): boolean {
-    if (this.size === 0) return true;
     const th = this.topHi;
     const tl = this.topLo;
-    if (hi > th || (hi === th && lo > tl)) return true;
+    // Ahead of the top (in-order traffic, the common case) is new whatever the window.
+    if (hi === th ? lo > tl : hi > th) return true;
+    if (this.size === 0) return true;
     // Behind or equal to the top: distance = top - seq, exact while the high halves are close.
     const behind = (th - hi) * TWO32 + (tl - lo);
     if (behind >= this.size) return false;
@@ -104,7 +105,7 @@ export class ReplayWindow {
   commit(hi: number, lo: number): boolean {
     const th = this.topHi;
     const tl = this.topLo;
-    const ahead = hi > th || (hi === th && lo > tl);
+    const ahead = hi === th ? lo > tl : hi > th;
     if (this.size === 0) {
       if (ahead) {
         this.topHi = hi;
@@ -117,7 +118,8 @@ export class ReplayWindow {
     if (ahead) {
       // Blocks between the old top's block and the new one are cleared (RFC 6479 section 2.2). The distance in
       // blocks, computed over 64 bits; any jump of a whole ring or more clears everything.
-      const diffBlocks = (hi - th) * (TWO32 / BLOCK_BITS) + ((lo >>> BLOCK_SHIFT) - (tl >>> BLOCK_SHIFT));
+      const blocksAhead = (lo >>> BLOCK_SHIFT) - (tl >>> BLOCK_SHIFT);
+      const diffBlocks = hi === th ? blocksAhead : (hi - th) * (TWO32 / BLOCK_BITS) + blocksAhead;
       const ring = this.ring;
       if (diffBlocks >= ring.length) {
         ring.fill(0);

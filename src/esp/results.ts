@@ -22,8 +22,9 @@ export class DecapResults {
       this.length = new Int32Array(cap);
     }
     this.count = n;
-    this.buffer.length = n;
-    this.sa.length = n;
+    // Setting an array's length is a runtime call even when it does not change: skip it for equal batches.
+    if (this.buffer.length !== n) this.buffer.length = n;
+    if (this.sa.length !== n) this.sa.length = n;
   }
 }
 
@@ -38,7 +39,7 @@ export class EncapResults extends DecapResults {
 
   override reset(n: number): void {
     super.reset(n);
-    this.acquire.length = n;
+    if (this.acquire.length !== n) this.acquire.length = n;
   }
 
   /** The UDP header + ESP packet range of slot i (for raw sending). */

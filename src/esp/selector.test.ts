@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CompiledSelector, PacketFields, packetSelector, parseAddress, parseIpPacket, selector, SelectorSet } from './selector.js';
+import { CompiledSelector, Ipv4Key, PacketFields, packetSelector, parseAddress, parseIpPacket, readIpv4Key, selector, SelectorSet } from './selector.js';
 import { ipv4Packet, ipv6Packet } from './testing.js';
 
 const fields = (p: Uint8Array): PacketFields => {
@@ -109,5 +109,76 @@ describe('selectors', () => {
         expect(s.matchesOutbound(p, fields(p))).toBe(a >= lo && a <= hi);
       }),
     );
+  });
+
+  it('the IPv4 fast path (readIpv4Key + matches*4) decides exactly as parseIpPacket + matchesInbound/Outbound', () => {
+    // Selector sets mixing address ranges, protocols, port ranges and an IPv6 selector (never matches IPv4).
+    const sets = [
+      new SelectorSet([selector('10.1.0.0/16')], [selector('10.2.0.0/16')]),
+      new SelectorSet([selector('10.1.0.0/16', 17, 1000, 2000), selector('fd01::/64')], [selector('10.2.0.0/16'), selector('192.168.0.0/24', 6)]),
+      new SelectorSet([selector('0.0.0.0/0', 1, 0x0800, 0x0800)], [selector('10.2.0.0/15', 58), selector('255.255.255.255')]),
+      new SelectorSet([selector('10.1.2.3', 132, 7, 7), selector('10.1.0.0/16', 136)], [selector('0.0.0.0/0', 0, 5678, 5678)]),
+    ];
+    const addrs = [[10, 1, 0, 5], [10, 1, 2, 3], [10, 2, 0, 9], [10, 3, 0, 1], [192, 168, 0, 77], [255, 255, 255, 255], [0, 0, 0, 0]];
+    const protos = [1, 6, 17, 58, 132, 136, 50, 0, 255];
+    const k = new Ipv4Key();
+    const f = new PacketFields();
+    let fast = 0;
+    fc.assert(
+      fc.property(
+        fc.record({
+          len: fc.integer({ min: 0, max: 64 }),
+          version: fc.constantFrom(4, 4, 4, 6, 0, 5),
+          ihl: fc.constantFrom(5, 5, 5, 6, 4, 0, 15),
+          totalDelta: fc.integer({ min: -30, max: 4 }),
+          frag: fc.constantFrom(0, 0, 0x4000, 0x2000, 0x0001, 0x1fff, 0x8000),
+          proto: fc.constantFrom(...protos),
+          src: fc.constantFrom(...addrs),
+          dst: fc.constantFrom(...addrs),
+          sport: fc.constantFrom(0, 7, 1000, 1500, 2001, 0x0800, 5678, 65535),
+          dport: fc.constantFrom(0, 7, 1500, 0x0800, 5678, 65535),
+          at: fc.integer({ min: 0, max: 3 }),
+        }),
+        (o) => {
+          const buf = new Uint8Array(o.at + o.len + 2).fill(0xa5);
+          const p = new Uint8Array(o.len);
+          const hdr = [(o.version << 4) | o.ihl, 0, 0, 0, 0, 0, o.frag >>> 8, o.frag & 0xff, 64, o.proto, 0, 0, ...o.src, ...o.dst];
+          const total = Math.max(0, Math.min(0xffff, o.len + o.totalDelta));
+          hdr[2] = total >>> 8;
+          hdr[3] = total & 0xff;
+          for (let i = 0; i < o.len; i++) p[i] = hdr[i] ?? 0;
+          const t = o.ihl * 4;
+          const ports = [o.sport >>> 8, o.sport & 0xff, o.dport >>> 8, o.dport & 0xff];
+          for (let i = 0; i < 4; i++) if (t + i < o.len) p[t + i] = ports[i]!;
+          buf.set(p, o.at);
+          const general = parseIpPacket(buf, o.at, o.len, f) && f.family === 4;
+          expect(readIpv4Key(buf, o.at, o.len, k)).toBe(general);
+          if (!general) return;
+          fast++;
+          expect([k.totalLength, k.proto, k.srcPort, k.dstPort]).toEqual([f.totalLength, f.ipProtocol, f.srcPort, f.dstPort]);
+          for (const set of sets) {
+            expect(set.matchesInbound4(k)).toBe(set.matchesInbound(buf, f));
+            expect(set.matchesOutbound4(k)).toBe(set.matchesOutbound(buf, f));
+          }
+        },
+      ),
+      { numRuns: 5000, seed: 17 },
+    );
+    // The generator must reach the fast path often, or the comparison proves little.
+    expect(fast).toBeGreaterThan(500);
+  });
+
+  it('the IPv4 fast path refuses what the general parser refuses, and IPv6', () => {
+    const k = new Ipv4Key();
+    const ok = ipv4Packet('10.1.0.5', '10.2.0.9', { size: 40 });
+    expect(readIpv4Key(ok, 0, ok.length, k)).toBe(true);
+    expect([k.src, k.dst, k.proto, k.srcPort, k.dstPort, k.totalLength]).toEqual([0x0a010005, 0x0a020009, 17, 1234, 5678, 40]);
+    expect(readIpv4Key(ok, 0, 39, k)).toBe(false); // total length beyond the bytes given
+    expect(readIpv4Key(ok, 0, 19, k)).toBe(false);
+    const v6 = ipv6Packet('fd01::5', 'fd02::9');
+    expect(readIpv4Key(v6, 0, v6.length, k)).toBe(false);
+    const badIhl = ok.slice();
+    badIhl[0] = 0x44;
+    expect(readIpv4Key(badIhl, 0, badIhl.length, k)).toBe(false);
   });
 });

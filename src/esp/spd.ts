@@ -6,7 +6,7 @@
 import { EspError } from './errors.js';
 import type { PolicyAction, PolicyParams } from './engine-types.js';
 import type { EspSa } from './sa.js';
-import { SelectorSet, type PacketFields } from './selector.js';
+import { SelectorSet, type Ipv4Key, type PacketFields } from './selector.js';
 
 export interface Policy {
   readonly id: number;
@@ -67,6 +67,16 @@ export class Spd {
     for (let k = 0; k < policies.length; k++) {
       const c = policies[k]!;
       if (c.selectors.matchesOutbound(buf, f)) return c;
+    }
+    return undefined;
+  }
+
+  /** `lookup` for an IPv4 packet read by readIpv4Key (the engine's fast path; the same first match). */
+  lookup4(k: Ipv4Key): Policy | undefined {
+    const policies = this.policies;
+    for (let j = 0; j < policies.length; j++) {
+      const c = policies[j]!;
+      if (c.selectors.matchesOutbound4(k)) return c;
     }
     return undefined;
   }

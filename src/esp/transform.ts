@@ -53,7 +53,10 @@ export interface EspTransform {
   readonly ivBytes: number;
   /** Bytes of ICV at the end of the packet. */
   readonly icvBytes: number;
-  /** Payload+padding+trailer is a multiple of this (RFC 4303 section 2.4: the cipher block, at least 4). */
+  /**
+   * Payload+padding+trailer is a multiple of this (RFC 4303 section 2.4: the cipher block, at least 4); a power of
+   * two (4, 8 or 16), which the engine's padding arithmetic relies on.
+   */
   readonly padAlign: number;
   /** The ciphertext must be a whole number of these (1 for stream modes). */
   readonly cipherBlock: number;
