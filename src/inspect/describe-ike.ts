@@ -4,6 +4,7 @@
  * Delete SPIs, configuration attributes.
  */
 import * as crypto from '../crypto/index.js';
+import { additionalKeName, isAdditionalKeType } from '../crypto/addke.js';
 import { espTransformName } from '../esp/index.js';
 import * as codec from '../ike/codec/index.js';
 // Public API (src/index.ts re-exports both), from their modules so that the IKE endpoint is not loaded.
@@ -36,6 +37,8 @@ const hex = (b: Uint8Array, max = 8): string => {
 function transform(t: codec.Transform): string {
   if (t.type === 1 || t.type === 3) return espTransformName(t.type, t.id, t.type === 1 ? t.keyLength : undefined).replace(/-(\d+)$/, '_$1');
   if (t.type === 2 || t.type === 4 || t.type === 5) return crypto.transformName(t.type, t.id);
+  // RFC 9370 2.2.1: ADDKE1-7 (Transform Types 6-12), named as strongSwan 6 prints them (KE1_ML_KEM_768).
+  if (isAdditionalKeType(t.type)) return additionalKeName(t.type, t.id);
   return `TRANSFORM_TYPE_${t.type}(${t.id})`;
 }
 
