@@ -14,7 +14,7 @@ import { describePayloads, exchangeName } from './format.js';
 import { type IkeSa } from './ike-sa.js';
 import { fragmentNumber, type Decoded } from './inbound.js';
 import { hasNotify, notify } from './payload-util.js';
-import { mobikeActive, noteRequestAddresses } from './tasks/ike-mobike.js';
+import { mobikeActive, noteRequestAddresses, responseArrivedOver } from './tasks/ike-mobike.js';
 
 export interface DispatchHost {
   readonly ctx: EndpointContext;
@@ -69,6 +69,8 @@ export function handleResponse(h: DispatchHost, sa: IkeSa, data: Uint8Array, hea
     h.followPeer(sa, remote);
   }
   h.ctx.log('ike', 2, sa, `received ${exchangeName(header.exchangeType)} response ${header.messageId} [ ${describePayloads(decoded)} ]`);
+  // RFC 4555 3.5: with MOBIKE, an initiator's authentic response over another path (a probe copy's) moves the SA.
+  responseArrivedOver(h.ctx, sa, { local, remote }, now);
   responseArrived(h.tasks, sa, header, decoded, now);
   h.kick(sa, now);
 }

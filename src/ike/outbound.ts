@@ -12,6 +12,7 @@ import { describePayloads, exchangeName, fmt } from './format.js';
 import type { IkeSa } from './ike-sa.js';
 import type { Task } from './tasks/task.js';
 import { retransmissionTimeout } from './retransmit.js';
+import { probePaths } from './tasks/ike-mobike.js';
 import { encodeIkeMessage, encodePlainMessage } from './wire.js';
 
 export interface OutboundHost {
@@ -64,6 +65,12 @@ export function retransmitDue(h: OutboundHost, sa: IkeSa, now: number): void {
   } else {
     h.ctx.log('ike', 1, sa, `retransmit ${p.attempt} of request with message ID ${p.messageId}`);
     for (const d of p.datagrams) h.transmit(sa, d);
+    // RFC 4555 3.5 (a MOBIKE initiator whose path may be dead while its addresses stay): copies over the other
+    // paths, the same datagrams (same message ID: whichever arrives first is answered, the rest are
+    // retransmissions to the responder, RFC 7296 2.1); an answer over another path moves the SA (ike-mobike.ts).
+    for (const path of probePaths(h.ctx, sa, p.attempt, p.messageId)) {
+      for (const d of p.datagrams) h.ctx.sendRaw(sa.encapsulated, d, path.local, path.remote);
+    }
     p.deadline = now + t;
   }
 }

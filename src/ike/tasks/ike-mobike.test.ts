@@ -72,10 +72,10 @@ function host(sim: Simulation, net: SimNetwork, ep: IkeEndpoint, addresses: stri
   return h;
 }
 
-function setup(o: { mobikeA?: boolean; mobikeB?: boolean; natA?: boolean; natB?: boolean; bSecond?: boolean } = {}) {
+function setup(o: { mobikeA?: boolean; mobikeB?: boolean; natA?: boolean; natB?: boolean; bSecond?: boolean; tries?: number } = {}) {
   const net = new SimNetwork({ random: seededRandom(11), impairment: { delay: 5 } });
   const sim = new Simulation({ network: net });
-  const settings = { retransmit: { timeoutMs: 1000, base: 1.8, tries: 3, limitMs: 0, jitterPercent: 0 } };
+  const settings = { retransmit: { timeoutMs: 1000, base: 1.8, tries: o.tries ?? 3, limitMs: 0, jitterPercent: 0 } };
   // B (responder) at 203.0.113.2, or behind a NAT at 10.9.0.2 with a public 203.0.113.2 (a port forward is not
   // modelled: the responder behind NAT is reached at its inside address through an endpoint-independent NAT).
   const bAddr = '203.0.113.2';
@@ -293,7 +293,10 @@ describe('MOBIKE (RFC 4555)', () => {
     A.down('192.0.2.10');
     A.ep.mobikeUpdate(id, '198.51.100.10', sim.now);
     expect(sim.runUntil(() => moves(B).length > 0 && moves(A).length > 0, { maxTime: 60_000 }).ok).toBe(true);
-    expect(A.logs.some((l) => l.includes("unanswered: trying the peer's other address 203.0.113.3 (RFC 4555 3.5)"))).toBe(true);
+    // The update's second retransmission also went as a copy to the other address (path probing), and that
+    // copy's answer moved the SA there.
+    expect(A.logs.some((l) => l.includes('checking paths 198.51.100.10[4500] - 203.0.113.3[4500] (RFC 4555 3.5)'))).toBe(true);
+    expect(A.logs.some((l) => l.includes('response from 203.0.113.3[4500] to 198.51.100.10[4500], not over 198.51.100.10[4500] - 203.0.113.2[4500]'))).toBe(true);
     const atA = only(A.ep.listSas()).sa;
     const atB = only(B.ep.listSas()).sa;
     expect([atA.local.address, atA.remote.address]).toEqual(['198.51.100.10', '203.0.113.3']);
@@ -375,5 +378,176 @@ describe('MOBIKE (RFC 4555)', () => {
       const { sim, A } = setup(o);
       expect(A.ep.mobikeUpdate(only(A.ep.listSas()).sa.id, '198.51.100.10', sim.now)).toBe(false);
     }
+  });
+});
+
+/**
+ * Path probing (RFC 4555 3.5) when a path dies but every address stays (a Wi-Fi that keeps its address and carries
+ * nothing): the initiator's retransmissions also go as copies over its other paths, and an answer over another
+ * path moves the SA there with UPDATE_SA_ADDRESSES.
+ */
+describe('MOBIKE path probing: a dead path, addresses unchanged', () => {
+  const downs = (h: Host) => h.events.filter((e) => e.type === 'ike-down');
+  /** Everything from and to `address` vanishes, both ways; the address stays bound. */
+  const silence = (net: SimNetwork, address: string) => net.dropIf((p) => p.from.address === address || p.to.address === address);
+
+  it("a DPD unanswered on the first uplink: the probe copy from the second local address is answered and the SA moves there (same IKE SA, CHILD SAs follow)", () => {
+    const { sim, A, B, net } = setup();
+    const id = only(A.ep.listSas()).sa.id;
+    // The driver knows both uplinks (announce-addresses.ts); the responder hears of the second.
+    A.ep.setLocalAddresses(['192.0.2.10', '198.51.100.10'], sim.now);
+    expect(sim.runUntil(() => B.logs.some((l) => l.includes("peer's additional addresses: 198.51.100.10")), { maxTime: 10_000 }).ok).toBe(true);
+    const before = { a: spis(A), b: spis(B) };
+    const rule = silence(net, '192.0.2.10');
+    expect(A.ep.checkLiveness(id, sim.now)).toBe(true);
+    expect(sim.runUntil(() => moves(B).length > 0 && moves(A).length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    expect(rule.dropped).toBeGreaterThan(0);
+    // Retransmission 1 goes over the SA's path alone; from retransmission 2 the copies (PROBE_AFTER_RETRANSMITS).
+    expect(A.logs.some((l) => /retransmit 1 of request \d+ unanswered/.test(l))).toBe(false);
+    expect(A.logs.some((l) => /retransmit 2 of request \d+ unanswered on 192\.0\.2\.10\[4500\] - 203\.0\.113\.2\[4500\] so far: checking paths 198\.51\.100\.10\[4500\] - 203\.0\.113\.2\[4500\] \(RFC 4555 3\.5\)/.test(l))).toBe(true);
+    expect(A.logs.some((l) => l.includes('liveness check answered'))).toBe(true);
+    expect(A.logs.some((l) => /IKE_SA road\[\d+\] moved from 192\.0\.2\.10\[4500\]-203\.0\.113\.2\[4500\] to 198\.51\.100\.10\[4500\]-203\.0\.113\.2\[4500\]/.test(l))).toBe(true);
+    expect(B.logs.some((l) => /IKE_SA gw\[\d+\] moved from 203\.0\.113\.2\[4500\]-192\.0\.2\.10\[4500\] to 203\.0\.113\.2\[4500\]-198\.51\.100\.10\[4500\]/.test(l))).toBe(true);
+    // Same IKE SA and CHILD SPIs; the ESP endpoints the drivers install follow on both sides.
+    expect({ a: spis(A), b: spis(B) }).toEqual(before);
+    expect(only(A.ep.listSas()).sa.id).toBe(id);
+    expect(moves(A).at(-1)?.children.map((c) => c.local.address)).toEqual(['198.51.100.10']);
+    expect(moves(B).at(-1)?.children.map((c) => c.remote.address)).toEqual(['198.51.100.10']);
+    expect([downs(A), downs(B)]).toEqual([[], []]);
+    // The new path works while the old one stays dead: the next liveness check is answered at once (no retransmit).
+    const answered = A.logs.filter((l) => l.includes('liveness check answered')).length;
+    const retransmits = A.logs.filter((l) => l.startsWith('retransmit')).length;
+    A.ep.checkLiveness(id, sim.now);
+    expect(sim.runUntil(() => A.logs.filter((l) => l.includes('liveness check answered')).length > answered, { maxTime: 10_000 }).ok).toBe(true);
+    expect(A.logs.filter((l) => l.startsWith('retransmit')).length).toBe(retransmits);
+  });
+
+  it("the peer's additional address is the working path: the probe copy to it is answered and the SA moves there", () => {
+    const { sim, A, B, net } = setup({ bSecond: true });
+    const id = only(A.ep.listSas()).sa.id;
+    const before = { a: spis(A), b: spis(B) };
+    silence(net, '203.0.113.2');
+    A.ep.checkLiveness(id, sim.now);
+    expect(sim.runUntil(() => moves(B).length > 0 && moves(A).length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    expect(A.logs.some((l) => l.includes('checking paths 192.0.2.10[4500] - 203.0.113.3[4500] (RFC 4555 3.5)'))).toBe(true);
+    const atA = only(A.ep.listSas()).sa;
+    const atB = only(B.ep.listSas()).sa;
+    expect([atA.local.address, atA.remote.address]).toEqual(['192.0.2.10', '203.0.113.3']);
+    expect([atB.local.address, atB.remote.address]).toEqual(['203.0.113.3', '192.0.2.10']);
+    expect(moves(B).at(-1)?.children.map((c) => c.local.address)).toEqual(['203.0.113.3']);
+    expect({ a: spis(A), b: spis(B) }).toEqual(before);
+    expect([downs(A), downs(B)]).toEqual([[], []]);
+  });
+
+  it('without MOBIKE the SA is destroyed as before: no copies over other paths', () => {
+    const { sim, A, B, net } = setup({ mobikeB: false });
+    A.ep.setLocalAddresses(['192.0.2.10', '198.51.100.10'], sim.now);
+    const other = net.dropIf((p) => p.from.address === '198.51.100.10');
+    silence(net, '192.0.2.10');
+    A.ep.checkLiveness(only(A.ep.listSas()).sa.id, sim.now);
+    expect(sim.runUntil(() => downs(A).length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    expect(A.ep.listSas()).toHaveLength(0);
+    expect(other.dropped).toBe(0);
+    expect(A.logs.some((l) => l.includes('checking paths'))).toBe(false);
+    expect(moves(B)).toHaveLength(0);
+  });
+
+  it('every path dead: the DPD gives up and the SA goes (the copies did not find a path)', () => {
+    const { sim, A, net } = setup();
+    A.ep.setLocalAddresses(['192.0.2.10', '198.51.100.10'], sim.now);
+    sim.runUntil(() => false, { maxTime: 2000 });
+    silence(net, '203.0.113.2');
+    A.ep.checkLiveness(only(A.ep.listSas()).sa.id, sim.now);
+    expect(sim.runUntil(() => downs(A).length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    // Retransmissions 2 and 3 (tries = 3) carried copies.
+    expect(A.logs.filter((l) => l.includes('checking paths 198.51.100.10[4500] - 203.0.113.2[4500]'))).toHaveLength(2);
+    expect(downs(A).map((e) => e.message)).toEqual(['peer 203.0.113.2 did not answer DPD (nor on 1 other path): giving up after 3 retransmits']);
+  });
+
+  it('the responder never probes (RFC 4555 3.5: only the initiator moves the SA): its unanswered DPD goes over its own path alone', () => {
+    const { sim, A, B, net } = setup({ bSecond: true });
+    A.ep.setLocalAddresses(['192.0.2.10', '198.51.100.10'], sim.now);
+    expect(sim.runUntil(() => B.logs.some((l) => l.includes("peer's additional addresses: 198.51.100.10")), { maxTime: 10_000 }).ok).toBe(true);
+    const copies = net.dropIf((p) => p.from.address !== '203.0.113.2' || p.to.address !== '192.0.2.10');
+    silence(net, '192.0.2.10');
+    B.ep.checkLiveness(only(B.ep.listSas()).sa.id, sim.now);
+    expect(sim.runUntil(() => downs(B).length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    expect(B.logs.some((l) => l.includes('checking paths'))).toBe(false);
+    expect(copies.dropped).toBe(0);
+  });
+
+  it('the copies are bounded: at most MAX_PROBE_PATHS (8) other paths, same address family only', () => {
+    const { sim, A, B, net } = setup();
+    const locals = ['192.0.2.10', ...Array.from({ length: 5 }, (_, i) => `192.0.2.${20 + i}`), '2001:db8::10'];
+    for (const l of locals.slice(1)) A.up(l);
+    A.ep.setLocalAddresses(locals);
+    B.ep.setLocalAddresses(['203.0.113.2', '203.0.113.3', '203.0.113.4', '2001:db8:1::2'], sim.now);
+    const aSa = A.ep.ikeSa(only(A.ep.listSas()).sa.id)!;
+    expect(sim.runUntil(() => peerAdditionalAddresses(aSa).length === 3, { maxTime: 10_000 }).ok).toBe(true);
+    const copies = new Set<string>();
+    net.dropIf((p) => {
+      if (p.from.address !== '192.0.2.10' || p.to.address !== '203.0.113.2') copies.add(`${p.from.address}-${p.to.address}`);
+      return true;
+    });
+    A.ep.checkLiveness(aSa.id, sim.now);
+    expect(sim.runUntil(() => downs(A).length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    // 6 IPv4 local x 3 IPv4 peer addresses = 17 other paths: 8 probed; the IPv6 addresses only pair with each other.
+    expect(copies.size).toBe(8);
+    expect([...copies].every((c) => !c.includes(':'))).toBe(true);
+    expect(A.logs.find((l) => l.includes('checking paths'))?.match(/ - /g)).toHaveLength(9);
+  });
+
+  it('a response over a path nobody announced: without MOBIKE processed as before (RFC 7296 2.23), with MOBIKE processed and the SA stays; no update either way', () => {
+    for (const mobikeB of [false, true]) {
+      const { sim, A, B, net } = setup({ mobikeB });
+      const id = only(A.ep.listSas()).sa.id;
+      // The answer to the liveness check arrives from an address of the responder that nobody announced: taken off
+      // the wire and handed to the initiator as from 203.0.113.9 (the port stays).
+      let answer: { bytes: Uint8Array; to: { address: string; port: number } } | undefined;
+      const rule = net.dropIf(
+        (p) => {
+          const ike = p.to.port === 4500 ? p.bytes.subarray(4) : p.bytes;
+          if (p.from.address !== '203.0.113.2' || ike.length < 28 || ((ike[19] ?? 0) & 0x20) === 0) return false;
+          answer = { bytes: ike.slice(), to: p.to };
+          return true;
+        },
+        { limit: 1 },
+      );
+      A.ep.checkLiveness(id, sim.now);
+      expect(sim.runUntil(() => answer !== undefined, { maxTime: 10_000 }).ok).toBe(true);
+      rule.remove();
+      A.ep.receive(answer!.bytes, answer!.to, { address: '203.0.113.9', port: 4500 }, sim.now);
+      expect(sim.runUntil(() => A.logs.some((l) => l.includes('liveness check answered')), { maxTime: 10_000 }).ok).toBe(true);
+      sim.runUntil(() => false, { maxTime: 3000 });
+      expect(A.logs.some((l) => l.includes('UPDATE_SA_ADDRESSES'))).toBe(false);
+      expect(moves(B)).toHaveLength(0);
+      const atA = only(A.ep.listSas()).sa;
+      expect(atA.local.address).toBe('192.0.2.10');
+      if (mobikeB) {
+        expect(atA.remote.address).toBe('203.0.113.2');
+        expect(A.logs.some((l) => l.endsWith('response from 203.0.113.9[4500] to 192.0.2.10[4500], a path we do not probe: the SA stays on 192.0.2.10[4500] - 203.0.113.2[4500]'))).toBe(true);
+      } else {
+        // Unchanged without MOBIKE: NAT-T (encap = yes) follows the peer's address on an authentic message.
+        expect(atA.remote.address).toBe('203.0.113.9');
+        expect(A.logs.some((l) => l.includes('a path we do not probe'))).toBe(false);
+      }
+    }
+  });
+
+  it('the update chain (no copies: tries = 1) tries our other local address after the peer\'s addresses, before waiting', () => {
+    const { sim, A, B, net } = setup({ tries: 1, bSecond: true });
+    const id = only(A.ep.listSas()).sa.id;
+    A.ep.setLocalAddresses(['192.0.2.10', '198.51.100.10'], sim.now);
+    expect(sim.runUntil(() => B.logs.some((l) => l.includes("peer's additional addresses: 198.51.100.10")), { maxTime: 10_000 }).ok).toBe(true);
+    silence(net, '192.0.2.10');
+    A.ep.mobikeUpdate(id, '192.0.2.10', sim.now);
+    expect(sim.runUntil(() => moves(B).length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    expect(A.logs.some((l) => l.includes('checking paths'))).toBe(false);
+    expect(A.logs.some((l) => l.includes("address update from 192.0.2.10[4500] to 203.0.113.2[4500] unanswered: trying the peer's other address 203.0.113.3 (RFC 4555 3.5)"))).toBe(true);
+    expect(A.logs.some((l) => l.includes('address update from 192.0.2.10[4500] to 203.0.113.3[4500] unanswered: trying the path 198.51.100.10[4500] - '))).toBe(true);
+    const atA = only(A.ep.listSas()).sa;
+    expect(atA.local.address).toBe('198.51.100.10');
+    expect(only(B.ep.listSas()).sa.remote.address).toBe('198.51.100.10');
+    expect(A.logs.some((l) => l.includes('waiting for another local address'))).toBe(false);
   });
 });

@@ -75,6 +75,98 @@ export function peerAdditionalAddresses(sa: IkeSa): readonly string[] {
   return peerAddresses.get(sa) ?? [];
 }
 
+/** A (local, remote) pair of addresses an IKE SA's messages can take. */
+export interface Path {
+  readonly local: Address;
+  readonly remote: Address;
+}
+
+/**
+ * Path probing (RFC 4555 3.5): a request of a MOBIKE initiator that went unanswered this many times on the SA's own
+ * path (the original and the first retransmission) is from then on also sent as copies over the other paths. Not
+ * from the first retransmission: that one repairs a single lost datagram, and an answer arriving over another path
+ * moves the SA there (away from the uplink the routing table prefers) for what was only a loss.
+ */
+export const PROBE_AFTER_RETRANSMITS = 1;
+
+/**
+ * At most this many other paths are probed (copies per retransmission), as MAX_ADDITIONAL_ADDRESSES bounds what
+ * a peer announces: a host with many addresses talking to a peer with many does not multiply its retransmissions.
+ */
+export const MAX_PROBE_PATHS = 8;
+
+const isV6 = (a: string): boolean => a.includes(':');
+const pathKey = (p: Path): string => `${p.local.address}|${p.remote.address}`;
+const samePath = (a: Path, b: Path): boolean =>
+  a.local.address === b.local.address && a.local.port === b.local.port && a.remote.address === b.remote.address && a.remote.port === b.remote.port;
+
+/**
+ * The paths of `sa` other than its own (RFC 4555 3.5): our addresses (the SA's first, then the driver's list,
+ * IkeEndpoint.setLocalAddresses) x the peer's (the SA's first, then its ADDITIONAL_* addresses, 3.4), same
+ * address family only, at most MAX_PROBE_PATHS. Ports stay the SA's (IKE's ports do not change with the address).
+ * The order is the order tried after an unanswered update: the peer's other addresses from our address first (as
+ * before local probing existed), then our other addresses.
+ */
+export function otherPaths(ctx: EndpointContext, sa: IkeSa): Path[] {
+  const locals = [sa.local.address, ...(localAddresses.get(ctx) ?? []).filter((a) => a !== sa.local.address)];
+  const remotes = [sa.remote.address, ...peerAdditionalAddresses(sa).filter((a) => a !== sa.remote.address)];
+  const out: Path[] = [];
+  for (const l of locals) {
+    for (const r of remotes) {
+      if ((l === sa.local.address && r === sa.remote.address) || isV6(l) !== isV6(r)) continue;
+      out.push({ local: { address: l, port: sa.local.port }, remote: { address: r, port: sa.remote.port } });
+      if (out.length === MAX_PROBE_PATHS) return out;
+    }
+  }
+  return out;
+}
+
+/**
+ * Retransmission `attempt` of request `messageId` of `sa` is due (outbound.ts): the other paths its copies go over,
+ * or none. Only an initiator of an established MOBIKE SA probes (RFC 4555 3.5: only it moves the SA; the responder
+ * answers over the path a request came from, 3.10), and only once PROBE_AFTER_RETRANSMITS went unanswered.
+ * Any request counts (DPD, rekey, address update): a dead path shows on whichever exchange runs next.
+ */
+export function probePaths(ctx: EndpointContext, sa: IkeSa, attempt: number, messageId: number): Path[] {
+  if (attempt <= PROBE_AFTER_RETRANSMITS || !sa.initiator || !mobikeActive(sa)) return [];
+  if (sa.state !== 'ESTABLISHED' && sa.state !== 'REKEYING') return [];
+  const paths = otherPaths(ctx, sa);
+  if (paths.length > 0) {
+    ctx.log('ike', 1, sa, `retransmit ${attempt} of request ${messageId} unanswered on ${fmt(sa.local)} - ${fmt(sa.remote)} so far: checking paths ${paths.map((p) => `${fmt(p.local)} - ${fmt(p.remote)}`).join(', ')} (RFC 4555 3.5)`);
+  }
+  return paths;
+}
+
+/** Whether the last response of `sa` came over a path other than the SA's (responseArrivedOver). */
+const offPath = new WeakMap<IkeSa, boolean>();
+
+/**
+ * A response of `sa` arrived over `path` (dispatch.ts, before the task sees it). Over another path than the SA's, on
+ * an initiator's MOBIKE SA, it answers one of probePaths' copies: the message ID and SPIs matched and it is
+ * authenticated (or it is dropped before the task sees it), so the peer is reachable there while the SA's own path
+ * may be dead. The SA moves there with UPDATE_SA_ADDRESSES (NAT-D and COOKIE2: MobikeUpdateTask), queued first so
+ * nothing else is sent over the old path first (RFC 4555 3.5). Without MOBIKE nothing changes here (dispatch.ts
+ * keeps RFC 7296 2.23 for those); the responder never moves an SA itself.
+ */
+export function responseArrivedOver(ctx: EndpointContext, sa: IkeSa, path: Path, now: number): void {
+  const off = sa.initiator && mobikeActive(sa) && sa.state === 'ESTABLISHED' && !samePath(path, sa);
+  // Only a path we probe moves the SA: a response from an address neither side named (replayed from elsewhere by
+  // someone on the path, RFC 4555 5.2.1) is processed as before and changes no address.
+  const known = off && otherPaths(ctx, sa).some((p) => samePath(p, path));
+  offPath.set(sa, known);
+  if (off && !known) ctx.log('ike', 1, sa, `response from ${fmt(path.remote)} to ${fmt(path.local)}, a path we do not probe: the SA stays on ${fmt(sa.local)} - ${fmt(sa.remote)}`);
+  if (!known) return;
+  const next = sa.queue[0];
+  if (next instanceof MobikeUpdateTask && next.goesTo(path)) return;
+  ctx.log('ike', 1, sa, `response from ${fmt(path.remote)} to ${fmt(path.local)}, not over ${fmt(sa.local)} - ${fmt(sa.remote)}: that path works, moving the SA there (RFC 4555 3.5)`);
+  ctx.queueTask(sa, new MobikeUpdateTask(ctx, sa, path.local, path.remote), now, { first: true });
+}
+
+/** The response being processed came over another path than the SA's (an update to that path is queued). */
+function answeredOffPath(sa: IkeSa): boolean {
+  return offPath.get(sa) === true;
+}
+
 /** ADDITIONAL_IP4/6_ADDRESS for our addresses other than the one `sa` uses, or NO_ADDITIONAL_ADDRESSES (3.4). */
 function additionalAddresses(ctx: EndpointContext, sa: IkeSa, noneNotify: boolean): Payload[] {
   const others = (localAddresses.get(ctx) ?? []).filter((a) => a !== sa.local.address).slice(0, MAX_ADDITIONAL_ADDRESSES);
@@ -193,6 +285,9 @@ export function dpdNatd(ctx: EndpointContext, sa: IkeSa): Payload[] {
 export function dpdAnswered(ctx: EndpointContext, sa: IkeSa, payloads: readonly Payload[], now: number): boolean {
   const d = notifies(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP)[0]?.data;
   if (!d || !sa.initiator || !mobikeActive(sa)) return false;
+  // Answered over another path (a probe copy): its NAT-D hashes that path, not ours; the update to that path that
+  // is queued (responseArrivedOver) learns the mapping there.
+  if (answeredOffPath(sa)) return false;
   const last = natMapping.get(sa);
   natMapping.set(sa, d);
   if (!last || (last.length === d.length && last.every((b, i) => b === d[i]))) return false;
@@ -247,7 +342,7 @@ export class MobikeUpdateTask implements Task {
   private messageId = -1;
 
   /**
-   * `remote`: another address of the peer to try (path probing, 3.5); `tried`: the peer addresses already tried
+   * `remote`: another address of the peer to try (path probing, 3.5); `tried`: the paths (pathKey) already tried
    * by this round of updates.
    */
   constructor(
@@ -257,6 +352,11 @@ export class MobikeUpdateTask implements Task {
     private readonly remote?: Address,
     private readonly tried: ReadonlySet<string> = new Set(),
   ) {}
+
+  /** This update moves the SA to `path` (responseArrivedOver: no second one is queued for it). */
+  goesTo(path: Path): boolean {
+    return samePath(path, { local: this.local, remote: this.remote ?? this.sa.remote });
+  }
 
   build(): Payload[] | undefined {
     const { ctx, sa } = this;
@@ -282,6 +382,15 @@ export class MobikeUpdateTask implements Task {
       ctx.log('ike', 1, sa, 'address update answered without our COOKIE2 (RFC 4555 3.7): update not confirmed');
       return 'done';
     }
+    if (answeredOffPath(sa) && this.from) {
+      // A probe copy of this update was answered over another path (RFC 4555 3.5): the responder moved there, and
+      // an update to that path is queued (responseArrivedOver), with NAT-D for it. This answer's NAT-D hashes
+      // that path, not the one we asked for: nothing from it is applied, and the SA counts as where it was until
+      // the queued update moves it (logged then from where to where).
+      sa.local = this.from.local;
+      sa.remote = this.from.remote;
+      return 'done';
+    }
     applyNat(ctx, sa, payloads);
     noteNatMapping(sa, notifies(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP).map((n) => n.data));
     if (sa.natLocal || sa.natRemote) sa.encapsulated = true;
@@ -295,12 +404,14 @@ export class MobikeUpdateTask implements Task {
     // update reuses it. Had it processed the request and only the answer been lost, it answers the next one from
     // its cache, with the old COOKIE2: reported unconfirmed, and the SA stays in step.
     if (sa.nextRequestId === this.messageId + 1) sa.nextRequestId = this.messageId;
-    // RFC 4555 3.5: the path to this peer address fails: try the peer's other addresses (3.4), one by one.
-    const tried = new Set([...this.tried, sa.remote.address]);
-    const next = peerAdditionalAddresses(sa).find((a) => !tried.has(a));
+    // RFC 4555 3.5: this path fails: try the others, one by one (otherPaths: the peer's other addresses (3.4) from
+    // our address first, then our other addresses, each with every peer address), each path once per round.
+    const tried = new Set([...this.tried, pathKey(sa)]);
+    const next = otherPaths(ctx, sa).find((p) => !tried.has(pathKey(p)));
     if (next !== undefined) {
-      ctx.log('ike', 1, sa, `address update from ${fmt(sa.local)} to ${fmt(sa.remote)} unanswered: trying the peer's other address ${next} (RFC 4555 3.5)`);
-      ctx.queueTask(sa, new MobikeUpdateTask(ctx, sa, sa.local, { address: next, port: sa.remote.port }, tried), now);
+      const what = next.local.address === sa.local.address ? `the peer's other address ${next.remote.address}` : `the path ${fmt(next.local)} - ${fmt(next.remote)}`;
+      ctx.log('ike', 1, sa, `address update from ${fmt(sa.local)} to ${fmt(sa.remote)} unanswered: trying ${what} (RFC 4555 3.5)`);
+      ctx.queueTask(sa, new MobikeUpdateTask(ctx, sa, next.local, next.remote, tried), now);
       return;
     }
     // No path works: keep the SA and wait for another address.
