@@ -30,7 +30,12 @@ export interface MetricsSource {
 }
 
 /** RFC 7296 3.1 exchange types counted by name; others as "other" (bounded labels). */
-const EXCHANGE_NAMES: Readonly<Record<number, string>> = { 34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL', 43: 'IKE_SESSION_RESUME', 44: 'IKE_INTERMEDIATE' };
+const EXCHANGE_NAMES: Readonly<Record<number, string>> = { 34: 'IKE_SA_INIT', 35: 'IKE_AUTH', 36: 'CREATE_CHILD_SA', 37: 'INFORMATIONAL', 38: 'IKE_SESSION_RESUME', 43: 'IKE_INTERMEDIATE', 44: 'IKE_FOLLOWUP_KE' };
+
+/** The `exchange` label of an IKE message (IANA IKEv2 Exchange Types: 38 RFC 5723, 43 RFC 9242, 44 RFC 9370). */
+export function exchangeLabel(type: number): string {
+  return EXCHANGE_NAMES[type] ?? 'other';
+}
 
 interface ChildTotals {
   bytesIn: number;
@@ -143,7 +148,7 @@ export class DaemonMetrics {
     source.onIkeMessage?.((dir, data) => {
       if (dir === 'invalid') return void invalidMessages.inc();
       if (data.length < 28) return;
-      const exchange = EXCHANGE_NAMES[data[18]!] ?? 'other';
+      const exchange = exchangeLabel(data[18]!);
       messages.inc({ exchange, direction: dir, type: (data[19]! & 0x20) !== 0 ? 'response' : 'request' });
     });
     // Pre-create zero series so rates work from the first scrape.

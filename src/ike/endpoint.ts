@@ -16,6 +16,7 @@ import { DEFAULT_SETTINGS, type Address, type ChildConfig, type Credentials, typ
 import type { ChildSaInfo, IkeDownReason, IkeEvent, IkeSaInfo, LogGroup, Transmit } from './events.js';
 import { IkeSa, releaseSaKeys, spiHex, type ChildSa } from './ike-sa.js';
 import { decodeIkeHeader, } from './wire.js';
+import { abortFollowups } from './tasks/followup-ke.js';
 import { IkeInitTask, respondIkeSaInit } from './tasks/ike-init.js';
 import { queueTask, resumeTask, runQueue, type TaskHost } from './tasks/manager.js';
 import { localEapProvider, type EapProvider } from './eap-provider.js';
@@ -525,6 +526,9 @@ export class IkeEndpoint implements EndpointContext {
     transition(this, sa, 'DESTROYING', `${reason}: ${message}`);
     sa.pending = undefined;
     sa.queue.length = 0;
+    // RFC 9370 2.2.4 state a peer's CREATE_CHILD_SA left waiting for its IKE_FOLLOWUP_KE: its reserved CHILD SPI and
+    // shared secrets go with the IKE SA.
+    abortFollowups(sa, `IKE_SA ${sa.name}[${sa.id}] closed`);
     this.sas.remove(sa);
     this.dirty.add(sa);
     this.inbound.drop(sa);

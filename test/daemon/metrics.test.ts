@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../src/daemon/driver.js';
-import { DaemonMetrics, parseMetricsListen, serveMetrics } from '../../src/daemon/metrics.js';
+import { DaemonMetrics, exchangeLabel, parseMetricsListen, serveMetrics } from '../../src/daemon/metrics.js';
 import { daemonMetricsSource } from '../../src/daemon/metrics-source.js';
 import { buildIpv4, icmpEcho } from '../helpers/index.js';
 import { daemonPair, stopDaemons, waitFor } from './harness.js';
@@ -141,6 +141,10 @@ describe('Prometheus metrics', () => {
     expect(sample(text, 'cygnet_ike_sa_setups_total{connection="gw"}')).toBe(1);
     expect(sample(text, 'cygnet_ike_sas{state="ESTABLISHED"}')).toBe(1);
   }, 30_000);
+
+  it('names exchange types as IANA numbers them (IKE_INTERMEDIATE 43, IKE_FOLLOWUP_KE 44), unknown ones "other"', () => {
+    expect([34, 35, 36, 37, 38, 43, 44, 99].map(exchangeLabel)).toEqual(['IKE_SA_INIT', 'IKE_AUTH', 'CREATE_CHILD_SA', 'INFORMATIONAL', 'IKE_SESSION_RESUME', 'IKE_INTERMEDIATE', 'IKE_FOLLOWUP_KE', 'other']);
+  });
 
   it('the exposition check catches what it must', () => {
     expect(checkExposition('# TYPE a counter\na_total 1\n')).toEqual([]);

@@ -302,3 +302,19 @@ describe('RFC 9370 2.2.4 key derivation with additional shared secrets', () => {
     expect([ExchangeType.IKE_FOLLOWUP_KE, NotifyType.ADDITIONAL_KEY_EXCHANGE, NotifyType.STATE_NOT_FOUND, PayloadType.KE]).toEqual([44, 16441, 47, 34]);
   });
 });
+
+describe('IKE_FOLLOWUP_KE state when the IKE SA goes (RFC 9370 2.2.4)', () => {
+  it("a peer's CHILD rekey waiting for its follow-up: closing the IKE SA releases the reserved CHILD SPI and the state", () => {
+    const p = upPair({ esp: 'aes256gcm16-x25519-ke1_mlkem768' });
+    const inUse = () => (p.b.ep as unknown as { childSpis: { inUse: Set<number> } }).childSpis.inUse.size;
+    expect(inUse()).toBe(1);
+    // A's follow-up never reaches B: B has answered the CREATE_CHILD_SA and holds a CHILD SPI for the new SA.
+    p.net.dropIf((i) => i.from.address === p.a.address && strip(i.bytes)[18] === ExchangeType.IKE_FOLLOWUP_KE);
+    const old = p.saA.children[0]!;
+    p.a.ep.queueTask(p.saA, new ChildCreateTask(p.a.ep, p.saA, old.config, { rekey: old }), p.sim.now);
+    p.run(() => p.b.logs.some((l) => l.includes('follow in IKE_FOLLOWUP_KE')));
+    expect(inUse()).toBe(2);
+    p.b.ep.destroySa(p.saB, 'deleted', 'test: IKE SA closed');
+    expect(inUse()).toBe(0);
+  });
+});
