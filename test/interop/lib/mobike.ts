@@ -99,7 +99,10 @@ export interface RoamingPair {
  * to charon at 203.0.113.2 (mobike = yes there): `mobike` on cygnet's side; `localAddrs` cygnet's local_addrs, or
  * none at all (strongSwan's default, %any). Returns once both sides list the SA on eth0 and cygnet's route is in.
  */
-export async function roamingCygnet(ctx: ScenarioContext, o: { mobike: 'yes' | 'no'; localAddrs?: string }): Promise<RoamingPair> {
+export async function roamingCygnet(
+  ctx: ScenarioContext,
+  o: { mobike: 'yes' | 'no'; localAddrs?: string; extra?: Record<string, string | number>; cygnetArgs?: readonly string[] },
+): Promise<RoamingPair> {
   const h = await mobikeHosts(ctx.lab, 'left');
   const conn: PskConnection = {
     name: 'cyg',
@@ -113,13 +116,15 @@ export async function roamingCygnet(ctx: ScenarioContext, o: { mobike: 'yes' | '
     extra: { mobike: o.mobike },
   };
   const theirs = mirror(conn);
+  // Options of cygnet's side only (e.g. dpd_delay): charon's connection stays as mirror() makes it.
+  if (o.extra) conn.extra = { ...conn.extra, ...o.extra };
   const swan = await ctx.startStrongswan({
     ns: h.right.ns,
     swanctlConf: pskSwanctlConf({ ...theirs, localAddrs: h.fixed.outer4, remoteAddrs: '%any', child: { ...theirs.child, startAction: 'none' }, extra: { mobike: 'yes' } }),
   });
   await swan.loadAll();
   const conf = pskSwanctlConf(conn);
-  const cyg = await startCygnet(ctx, h, o.localAddrs === undefined ? conf.replace(/^\s*local_addrs = .*\n/m, '') : conf, ['--tun', 'cyg0', '--debug', 'ike 2, net 2, esp 2, dmn 2, knl 2']);
+  const cyg = await startCygnet(ctx, h, o.localAddrs === undefined ? conf.replace(/^\s*local_addrs = .*\n/m, '') : conf, ['--tun', 'cyg0', '--debug', 'ike 2, net 2, esp 2, dmn 2, knl 2', ...(o.cygnetArgs ?? [])]);
   const [ci, si] = await Promise.all([cyg.waitFor('SA established', establishedCygnet), swan.waitEstablished('cyg', 'net')]);
   assert.equal(ci.local, '192.0.2.1[4500]', 'cygnet starts on eth0');
   assert.equal(si.remoteHost, '192.0.2.1');
