@@ -91,6 +91,54 @@ type Reassembly = { request?: FragmentReassembler; response?: FragmentReassemble
 type SaTimer = { at: number; fn: (now: number) => void };
 type Lease = { release(address: string): void; address: string };
 
+/** The default of the IKE_SA_INIT messages and nonces among the rare fields below (shared: length 0, nothing to write). */
+const EMPTY = new Uint8Array(0);
+
+type InitialChild = { config: ChildConfig; spiIn: number; localTs: TrafficSelector[]; remoteTs: TrafficSelector[] };
+
+type Rare = {
+  ke?: KeyExchange | undefined;
+  Ni?: Uint8Array;
+  Nr?: Uint8Array;
+  initRequest?: Uint8Array;
+  initResponse?: Uint8Array;
+  cookie?: Uint8Array | undefined;
+  cookieRetries?: number;
+  keRetries?: number;
+  plannedChild?: ChildConfig | undefined;
+  keyingTry?: number;
+  peerMultipleAuth?: boolean;
+  peerCertreq?: boolean;
+  waiting?: Task | undefined;
+  initialChild?: InitialChild | undefined;
+  halfOpenDeadline?: number | undefined;
+  dpdPending?: boolean;
+  natLocalReal?: boolean;
+  natRemoteLogPending?: boolean;
+  rekeyOurs?: (RekeyExchange<IkeSa> & { spi: Uint8Array }) | undefined;
+  rekeyTheirs?: RekeyExchange<IkeSa> | undefined;
+  rekeyOf?: IkeSa | undefined;
+  rekeyedTo?: IkeSa | undefined;
+  reauthBy?: IkeSa | undefined;
+  reauthOf?: IkeSa | undefined;
+  eapServer?: EapServerRound | undefined;
+  remoteEapId?: string | undefined;
+  secondRound?: SecondRound | undefined;
+  usePpkSent?: boolean;
+  peerUsePpk?: boolean;
+  ppkId?: string | undefined;
+  intermediate?: IntermediateState | undefined;
+  requestingVips?: boolean;
+};
+
+/** Defaults of the rare fields other than undefined: a field holding its default is as good as absent. */
+const RARE_DEFAULTS: Partial<Record<keyof Rare, unknown>> = { Ni: EMPTY, Nr: EMPTY, initRequest: EMPTY, initResponse: EMPTY, cookieRetries: 0, keRetries: 0, keyingTry: 1, peerMultipleAuth: false, peerCertreq: false, dpdPending: false, natLocalReal: false, natRemoteLogPending: false, usePpkSent: false, peerUsePpk: false, requestingVips: false };
+
+function isRareDefault(k: keyof Rare, v: unknown): boolean {
+  const d = RARE_DEFAULTS[k];
+  return v === undefined || v === d || (d === EMPTY && v instanceof Uint8Array && v.length === 0);
+}
+
 export class IkeSa {
   /** Changed only through transition() (src/ike/sa-state.ts), which checks the change against the state table. */
   readonly state: IkeSaState = 'CREATED';
@@ -98,38 +146,18 @@ export class IkeSa {
   conn: IkeConnectionConfig | undefined;
   set: TransformSet | undefined;
   keys: IkeSaKeys | undefined;
-  ke: KeyExchange | undefined;
-  Ni: Uint8Array = new Uint8Array(0);
-  Nr: Uint8Array = new Uint8Array(0);
-  /** The IKE_SA_INIT request and response as sent (RealMessage1/2 of RFC 7296 2.15). */
-  initRequest: Uint8Array = new Uint8Array(0);
-  initResponse: Uint8Array = new Uint8Array(0);
-  cookie: Uint8Array | undefined;
-  cookieRetries = 0;
-  /** IKE_SA_INIT retries after INVALID_KE_PAYLOAD (capped: a responder must not keep us alternating groups). */
-  keRetries = 0;
-  /** The CHILD SA this initiator SA was started for (created in IKE_AUTH). */
-  plannedChild: ChildConfig | undefined;
-  /** Which attempt of keyingtries this initiator SA is (1 = the first). */
-  keyingTry = 1;
   localId: Identity = ANY_IDENTITY;
   remoteId: Identity = ANY_IDENTITY;
   natLocal = false;
   natRemote = false;
   encapsulated = false;
   peerFragmentation = false;
-  /** The peer announced MULTIPLE_AUTH_SUPPORTED (RFC 4739 3.1). */
-  peerMultipleAuth = false;
   /** The peer's SIGNATURE_HASH_ALGORITHMS (RFC 7427 4), undefined when it sent none. */
   peerHashes: number[] | undefined;
-  /** The peer sent a CERTREQ (send_cert = ifasked sends our certificate then). */
-  peerCertreq = false;
   /** Our next request's message ID and the next request ID we expect from the peer. */
   nextRequestId = 0;
   expectedRequestId = 0;
   pending: PendingRequest | undefined;
-  /** A task between two requests of its exchange, waiting for asynchronous work (EAP); it holds the window. */
-  waiting: Task | undefined;
   /** Tasks waiting for the request window (tasks/manager.ts). */
   get queue(): Task[] {
     return (this._queue ??= []);
@@ -137,11 +165,7 @@ export class IkeSa {
   /** The last response we sent, resent when its request is retransmitted. */
   lastResponse: { messageId: number; exchangeType: number; datagrams: Uint8Array[] } | undefined;
   readonly children: ChildSa[] = [];
-  /** The CHILD SA the initiator asked for in IKE_AUTH, with the inbound SPI it allocated. */
-  initialChild: { config: ChildConfig; spiIn: number; localTs: TrafficSelector[]; remoteTs: TrafficSelector[] } | undefined;
   establishedAt: number | undefined;
-  /** Responder: drop the SA if IKE_AUTH has not completed by then (half-open timeout). */
-  halfOpenDeadline: number | undefined;
   /** Time of the last authenticated message (or ESP packet, via the driver) from the peer (DPD, RFC 7296 2.4). */
   lastInbound = 0;
   /** Lifecycle deadlines: IKE rekey, reauthentication, hard expiry (over_time), NAT keepalive. */
@@ -149,24 +173,6 @@ export class IkeSa {
   reauthAt: number | undefined;
   expireAt: number | undefined;
   keepaliveAt: number | undefined;
-  /** A liveness check is under way (so DPD does not queue another). */
-  dpdPending = false;
-  /** We are behind a real NAT (not one faked to force encapsulation): send keepalives (RFC 3948 section 4). */
-  natLocalReal = false;
-  /**
-   * The peer's NAT_DETECTION_SOURCE_IP did not match and nothing at IKE_SA_INIT explained it: "remote host is
-   * behind NAT" waits for its ID in IKE_AUTH (natd.ts remoteNatExplanation), then this clears.
-   */
-  natRemoteLogPending = false;
-  /** Our rekey of this IKE SA (with the new SPI we chose), and the peer's that we answered. */
-  rekeyOurs: (RekeyExchange<IkeSa> & { spi: Uint8Array }) | undefined;
-  rekeyTheirs: RekeyExchange<IkeSa> | undefined;
-  /** The IKE SA whose rekey created this one. */
-  rekeyOf: IkeSa | undefined;
-  /** Set on an IKE SA replaced by a rekey: children have moved, only the Delete is pending. */
-  rekeyedTo: IkeSa | undefined;
-  /** Reauthentication: the IKE SA that replaces this one (make-before-break) . */
-  reauthBy: IkeSa | undefined;
   /** Children to re-create on this SA once it is up (reauthentication, restart). */
   get pendingChildren(): ChildConfig[] {
     return (this._pendingChildren ??= []);
@@ -174,8 +180,6 @@ export class IkeSa {
   set pendingChildren(v: ChildConfig[]) {
     this._pendingChildren = v;
   }
-  /** The IKE SA this one reauthenticates (make-before-break): deleted once we are up with all children. */
-  reauthOf: IkeSa | undefined;
   /** CHILD SAs of `reauthOf` already replaced by ours. */
   get reauthClaimed(): Set<ChildSa> {
     return (this._reauthClaimed ??= new Set());
@@ -234,21 +238,240 @@ export class IkeSa {
   private _peerVirtualIps: string[] | undefined = undefined;
   private _leases: Lease[] | undefined = undefined;
   private _vipHint: string[] | undefined = undefined;
+
+  /**
+   * Fields an SA uses while it is set up, rekeyed or reauthenticated, or with EAP, PPK, IKE_INTERMEDIATE: kept in a
+   * side object made on the first write of a value other than the default, and dropped by dropEmpty() once all
+   * are back to their defaults. An idle established SA has none, and 32 in-object fields cost ~0.26 KB per SA at
+   * 100k SAs (issue 17). Reads of an absent field give its default.
+   */
+  private _rare: Rare | undefined = undefined;
+  get ke(): KeyExchange | undefined {
+    return this._rare?.ke;
+  }
+  set ke(v: KeyExchange | undefined) {
+    this.setRare('ke', v);
+  }
+  get Ni(): Uint8Array {
+    return this._rare?.Ni ?? EMPTY;
+  }
+  set Ni(v: Uint8Array) {
+    this.setRare('Ni', v);
+  }
+  get Nr(): Uint8Array {
+    return this._rare?.Nr ?? EMPTY;
+  }
+  set Nr(v: Uint8Array) {
+    this.setRare('Nr', v);
+  }
+  /** The IKE_SA_INIT request and response as sent (RealMessage1/2 of RFC 7296 2.15). */
+  get initRequest(): Uint8Array {
+    return this._rare?.initRequest ?? EMPTY;
+  }
+  set initRequest(v: Uint8Array) {
+    this.setRare('initRequest', v);
+  }
+  get initResponse(): Uint8Array {
+    return this._rare?.initResponse ?? EMPTY;
+  }
+  set initResponse(v: Uint8Array) {
+    this.setRare('initResponse', v);
+  }
+  get cookie(): Uint8Array | undefined {
+    return this._rare?.cookie;
+  }
+  set cookie(v: Uint8Array | undefined) {
+    this.setRare('cookie', v);
+  }
+  get cookieRetries(): number {
+    return this._rare?.cookieRetries ?? 0;
+  }
+  set cookieRetries(v: number) {
+    this.setRare('cookieRetries', v);
+  }
+  /** IKE_SA_INIT retries after INVALID_KE_PAYLOAD (capped: a responder must not keep us alternating groups). */
+  get keRetries(): number {
+    return this._rare?.keRetries ?? 0;
+  }
+  set keRetries(v: number) {
+    this.setRare('keRetries', v);
+  }
+  /** The CHILD SA this initiator SA was started for (created in IKE_AUTH). */
+  get plannedChild(): ChildConfig | undefined {
+    return this._rare?.plannedChild;
+  }
+  set plannedChild(v: ChildConfig | undefined) {
+    this.setRare('plannedChild', v);
+  }
+  /** Which attempt of keyingtries this initiator SA is (1 = the first). */
+  get keyingTry(): number {
+    return this._rare?.keyingTry ?? 1;
+  }
+  set keyingTry(v: number) {
+    this.setRare('keyingTry', v);
+  }
+  /** The peer announced MULTIPLE_AUTH_SUPPORTED (RFC 4739 3.1). */
+  get peerMultipleAuth(): boolean {
+    return this._rare?.peerMultipleAuth ?? false;
+  }
+  set peerMultipleAuth(v: boolean) {
+    this.setRare('peerMultipleAuth', v);
+  }
+  /** The peer sent a CERTREQ (send_cert = ifasked sends our certificate then). */
+  get peerCertreq(): boolean {
+    return this._rare?.peerCertreq ?? false;
+  }
+  set peerCertreq(v: boolean) {
+    this.setRare('peerCertreq', v);
+  }
+  /** A task between two requests of its exchange, waiting for asynchronous work (EAP); it holds the window. */
+  get waiting(): Task | undefined {
+    return this._rare?.waiting;
+  }
+  set waiting(v: Task | undefined) {
+    this.setRare('waiting', v);
+  }
+  /** The CHILD SA the initiator asked for in IKE_AUTH, with the inbound SPI it allocated. */
+  get initialChild(): InitialChild | undefined {
+    return this._rare?.initialChild;
+  }
+  set initialChild(v: InitialChild | undefined) {
+    this.setRare('initialChild', v);
+  }
+  /** Responder: drop the SA if IKE_AUTH has not completed by then (half-open timeout). */
+  get halfOpenDeadline(): number | undefined {
+    return this._rare?.halfOpenDeadline;
+  }
+  set halfOpenDeadline(v: number | undefined) {
+    this.setRare('halfOpenDeadline', v);
+  }
+  /** A liveness check is under way (so DPD does not queue another). */
+  get dpdPending(): boolean {
+    return this._rare?.dpdPending ?? false;
+  }
+  set dpdPending(v: boolean) {
+    this.setRare('dpdPending', v);
+  }
+  /** We are behind a real NAT (not one faked to force encapsulation): send keepalives (RFC 3948 section 4). */
+  get natLocalReal(): boolean {
+    return this._rare?.natLocalReal ?? false;
+  }
+  set natLocalReal(v: boolean) {
+    this.setRare('natLocalReal', v);
+  }
+  /**
+   * The peer's NAT_DETECTION_SOURCE_IP did not match and nothing at IKE_SA_INIT explained it: "remote host is
+   * behind NAT" waits for its ID in IKE_AUTH (natd.ts remoteNatExplanation), then this clears.
+   */
+  get natRemoteLogPending(): boolean {
+    return this._rare?.natRemoteLogPending ?? false;
+  }
+  set natRemoteLogPending(v: boolean) {
+    this.setRare('natRemoteLogPending', v);
+  }
+  /** Our rekey of this IKE SA (with the new SPI we chose), and the peer's that we answered. */
+  get rekeyOurs(): (RekeyExchange<IkeSa> & { spi: Uint8Array }) | undefined {
+    return this._rare?.rekeyOurs;
+  }
+  set rekeyOurs(v: (RekeyExchange<IkeSa> & { spi: Uint8Array }) | undefined) {
+    this.setRare('rekeyOurs', v);
+  }
+  get rekeyTheirs(): RekeyExchange<IkeSa> | undefined {
+    return this._rare?.rekeyTheirs;
+  }
+  set rekeyTheirs(v: RekeyExchange<IkeSa> | undefined) {
+    this.setRare('rekeyTheirs', v);
+  }
+  /** The IKE SA whose rekey created this one. */
+  get rekeyOf(): IkeSa | undefined {
+    return this._rare?.rekeyOf;
+  }
+  set rekeyOf(v: IkeSa | undefined) {
+    this.setRare('rekeyOf', v);
+  }
+  /** Set on an IKE SA replaced by a rekey: children have moved, only the Delete is pending. */
+  get rekeyedTo(): IkeSa | undefined {
+    return this._rare?.rekeyedTo;
+  }
+  set rekeyedTo(v: IkeSa | undefined) {
+    this.setRare('rekeyedTo', v);
+  }
+  /** Reauthentication: the IKE SA that replaces this one (make-before-break) . */
+  get reauthBy(): IkeSa | undefined {
+    return this._rare?.reauthBy;
+  }
+  set reauthBy(v: IkeSa | undefined) {
+    this.setRare('reauthBy', v);
+  }
+  /** The IKE SA this one reauthenticates (make-before-break): deleted once we are up with all children. */
+  get reauthOf(): IkeSa | undefined {
+    return this._rare?.reauthOf;
+  }
+  set reauthOf(v: IkeSa | undefined) {
+    this.setRare('reauthOf', v);
+  }
   /** Responder: the EAP conversation of IKE_AUTH under way. */
-  eapServer: EapServerRound | undefined;
+  get eapServer(): EapServerRound | undefined {
+    return this._rare?.eapServer;
+  }
+  set eapServer(v: EapServerRound | undefined) {
+    this.setRare('eapServer', v);
+  }
   /** The identity the peer proved in an EAP round (responder side). */
-  remoteEapId: string | undefined;
+  get remoteEapId(): string | undefined {
+    return this._rare?.remoteEapId;
+  }
+  set remoteEapId(v: string | undefined) {
+    this.setRare('remoteEapId', v);
+  }
   /** Responder: a second authentication round announced and not yet started (RFC 4739). */
-  secondRound: SecondRound | undefined;
+  get secondRound(): SecondRound | undefined {
+    return this._rare?.secondRound;
+  }
+  set secondRound(v: SecondRound | undefined) {
+    this.setRare('secondRound', v);
+  }
   /** RFC 8784: USE_PPK we sent / the peer sent in IKE_SA_INIT. */
-  usePpkSent = false;
-  peerUsePpk = false;
+  get usePpkSent(): boolean {
+    return this._rare?.usePpkSent ?? false;
+  }
+  set usePpkSent(v: boolean) {
+    this.setRare('usePpkSent', v);
+  }
+  get peerUsePpk(): boolean {
+    return this._rare?.peerUsePpk ?? false;
+  }
+  set peerUsePpk(v: boolean) {
+    this.setRare('peerUsePpk', v);
+  }
   /** RFC 8784: the PPK_ID whose PPK is mixed into SK_d/SK_pi/SK_pr (also on an IKE SA rekeyed from such an SA). */
-  ppkId: string | undefined;
+  get ppkId(): string | undefined {
+    return this._rare?.ppkId;
+  }
+  set ppkId(v: string | undefined) {
+    this.setRare('ppkId', v);
+  }
   /** RFC 9242 / RFC 9370: progress of the IKE_INTERMEDIATE exchanges (tasks/ike-intermediate.ts). */
-  intermediate: IntermediateState | undefined;
+  get intermediate(): IntermediateState | undefined {
+    return this._rare?.intermediate;
+  }
+  set intermediate(v: IntermediateState | undefined) {
+    this.setRare('intermediate', v);
+  }
   /** We asked for virtual IPs in IKE_AUTH: our 'dynamic' selectors are open until the reply. */
-  requestingVips = false;
+  get requestingVips(): boolean {
+    return this._rare?.requestingVips ?? false;
+  }
+  set requestingVips(v: boolean) {
+    this.setRare('requestingVips', v);
+  }
+  private setRare<K extends keyof Rare>(k: K, v: Rare[K]): void {
+    if (this._rare === undefined) {
+      if (isRareDefault(k, v)) return;
+      this._rare = {};
+    }
+    this._rare[k] = v;
+  }
 
   constructor(
     readonly id: number,
@@ -269,6 +492,8 @@ export class IkeSa {
     if (this._peerVirtualIps?.length === 0) this._peerVirtualIps = undefined;
     if (this._leases?.length === 0) this._leases = undefined;
     if (this._vipHint?.length === 0) this._vipHint = undefined;
+    const r = this._rare;
+    if (r !== undefined && (Object.keys(r) as (keyof Rare)[]).every((k) => isRareDefault(k, r[k]))) this._rare = undefined;
   }
 
   get localSpi(): Uint8Array {

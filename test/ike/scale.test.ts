@@ -102,5 +102,8 @@ describe(`IKE responder holding ${N.toLocaleString('en-US')} SAs`, () => {
       for (const x of items) refs += x instanceof Set ? kept(x) : kept([x]);
     }
     expect(refs).toBe(0);
+    // The held SAs, idle and established, keep no side object of rare fields (IkeSa._rare; issue 17).
+    const withRare = sim.responderSas().filter((sa) => (sa as unknown as { _rare?: object })._rare !== undefined);
+    expect(withRare.map((sa) => Object.keys((sa as unknown as { _rare: object })._rare))).toEqual([]);
   });
 });
