@@ -205,6 +205,20 @@ function stateOf(sa: IkeSa): MobikeState {
   return s;
 }
 
+/**
+ * An IKE rekey (RFC 7296 2.18) replaced `old` with `next`: MOBIKE negotiated in IKE_AUTH stays negotiated (no
+ * IKE_AUTH on the new SA announces it again, RFC 4555 3.1), with the peer's address list (3.4) and its NAT mapping.
+ * For the rekey's successor() (ike-rekey.ts): without this call MOBIKE ends with the first IKE rekey.
+ */
+export function inheritMobike(old: IkeSa, next: IkeSa): void {
+  const s = state.get(old);
+  if (s) state.set(next, { ours: s.ours, peer: s.peer, stale: false });
+  const addrs = peerAddresses.get(old);
+  if (addrs) peerAddresses.set(next, [...addrs]);
+  const mapping = natMapping.get(old);
+  if (mapping) natMapping.set(next, mapping);
+}
+
 /** `mobike` of a connection: strongSwan's default is yes. */
 export function mobikeEnabled(conn: IkeConnectionConfig | undefined): boolean {
   return conn !== undefined && (conn as { mobike?: boolean }).mobike !== false;
