@@ -165,6 +165,13 @@ export class IkeSa {
   /** The last response we sent, resent when its request is retransmitted. */
   lastResponse: { messageId: number; exchangeType: number; datagrams: Uint8Array[] } | undefined;
   readonly children: ChildSa[] = [];
+  /**
+   * The keys the endpoint's SA table (sa-table.ts) filed this SA under: its IKE_SA_INIT key (responder) and its
+   * (connection, peer) key once established. Kept here rather than in maps from SA to key (issue 17). Written by
+   * the SA table only.
+   */
+  tableInitKey: string | undefined = undefined;
+  tablePeerKey: string | undefined = undefined;
   establishedAt: number | undefined;
   /** Time of the last authenticated message (or ESP packet, via the driver) from the peer (DPD, RFC 7296 2.4). */
   lastInbound = 0;

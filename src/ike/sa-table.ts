@@ -20,9 +20,11 @@ export function initKey(spiI: Uint8Array, remote: Address): string {
 export class SaTable {
   private readonly bySpi = new Map<string, IkeSa>();
   private readonly byId = new Map<number, IkeSa>();
+  /**
+   * Responder SAs by initKey. The key each was filed under is kept on the SA (IkeSa.tableInitKey: its remote
+   * port may move to 4500 later, RFC 7296 2.23), not in a second map (one hash entry per SA less, issue 17).
+   */
   private readonly byInit = new Map<string, IkeSa>();
-  /** The key each responder SA was filed under (its remote port may move to 4500 later, RFC 7296 2.23). */
-  private readonly initKeys = new Map<IkeSa, string>();
   private readonly childIn = new Map<number, IkeSa>();
   private readonly childOut = new Map<number, IkeSa>();
   private readonly childId = new Map<number, IkeSa>();
@@ -33,8 +35,8 @@ export class SaTable {
   private readonly byConn = new Map<string, Set<IkeSa>>();
   /** One SA per (connection, peer) is the rule: it is kept without a Set of its own (~180 bytes per SA, issue 17). */
   private readonly byPeer = new Map<string, IkeSa | Set<IkeSa>>();
-  /** The byPeer key each filed SA is under: `${conn}\u0000${peerKey}` (connection names hold no NUL). */
-  private readonly peerKeys = new Map<IkeSa, string>();
+  // The byPeer key each filed SA is under, `${conn}\u0000${peerKey}` (connection names hold no NUL), is kept on the
+  // SA (IkeSa.tablePeerKey), not in a map of its own.
   /** Half-open responder SAs with the address they are counted under. */
   private readonly halfOpen = new Map<IkeSa, string>();
   private readonly perAddress = new Map<string, number>();
@@ -74,10 +76,10 @@ export class SaTable {
   add(sa: IkeSa): void {
     this.bySpi.set(spiHex(sa.localSpi), sa);
     this.byId.set(sa.id, sa);
-    if (!sa.initiator && !this.initKeys.has(sa)) {
+    if (!sa.initiator && sa.tableInitKey === undefined) {
       const key = initKey(sa.spiI, sa.remote);
       this.byInit.set(key, sa);
-      this.initKeys.set(sa, key);
+      sa.tableInitKey = key;
       this.uncharge(key);
     }
     this.sync(sa);
@@ -87,9 +89,9 @@ export class SaTable {
     const spi = spiHex(sa.localSpi);
     if (this.bySpi.get(spi) === sa) this.bySpi.delete(spi);
     if (this.byId.get(sa.id) === sa) this.byId.delete(sa.id);
-    const key = this.initKeys.get(sa);
+    const key = sa.tableInitKey;
     if (key !== undefined) {
-      this.initKeys.delete(sa);
+      sa.tableInitKey = undefined;
       if (this.byInit.get(key) === sa) this.byInit.delete(key);
     }
     for (const c of sa.children) this.unindexChild(sa, c);
@@ -142,9 +144,9 @@ export class SaTable {
 
   private file(sa: IkeSa): void {
     const conn = sa.conn?.name;
-    if (conn === undefined || this.peerKeys.has(sa)) return;
+    if (conn === undefined || sa.tablePeerKey !== undefined) return;
     const peer = `${conn}\u0000${peerKey(sa.remoteId)}`;
-    this.peerKeys.set(sa, peer);
+    sa.tablePeerKey = peer;
     add(this.byConn, conn, sa);
     const v = this.byPeer.get(peer);
     if (v === undefined) this.byPeer.set(peer, sa);
@@ -153,9 +155,9 @@ export class SaTable {
   }
 
   private unfile(sa: IkeSa): void {
-    const peer = this.peerKeys.get(sa);
+    const peer = sa.tablePeerKey;
     if (peer === undefined) return;
-    this.peerKeys.delete(sa);
+    sa.tablePeerKey = undefined;
     del(this.byConn, peer.slice(0, peer.indexOf('\u0000')), sa);
     const v = this.byPeer.get(peer);
     if (v === sa) this.byPeer.delete(peer);
