@@ -425,9 +425,8 @@ export class EspEngine {
       const d = datagrams[i]!;
       r.buffer[i] = d.buffer;
       r.sa[i] = undefined;
-      r.offset[i] = 0;
-      r.length[i] = 0;
       r.reason[i] = DropReason.None;
+      // offset and length are written once, by whichever step decides the packet (deliver, IKE, keepalive, drop).
       this.decapResult(r, i, this.decapsulateCheck(d, i, r), now);
     }
     for (let i = 0; i < n; i++) {
@@ -455,6 +454,8 @@ export class EspEngine {
     if (reason === DropReason.None) return;
     r.status[i] = DecapStatus.Drop;
     r.reason[i] = reason;
+    r.offset[i] = 0;
+    r.length[i] = 0;
     this.acct.dropped(reason, r.sa[i], now);
   }
 
@@ -467,6 +468,8 @@ export class EspEngine {
     // 0. RFC 3948 section 2.3 NAT-keepalive; section 2.2 non-ESP marker (SPI 0 is never an ESP SPI).
     if (len === 1 && buf[off] === 0xff) {
       r.status[i] = DecapStatus.Keepalive;
+      r.offset[i] = 0;
+      r.length[i] = 0;
       this.stats.keepalives++;
       return DropReason.None;
     }
