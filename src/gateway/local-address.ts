@@ -5,7 +5,7 @@
  */
 import type { Address } from '../ike/config.js';
 import type { IkeEndpoint } from '../ike/endpoint.js';
-import { mobikeStale } from '../ike/tasks/ike-mobike.js';
+import { mobikeInitiator, mobikeStale } from '../ike/tasks/ike-mobike.js';
 import type { GatewayEvent, GatewayLog, GatewayNet } from './contracts.js';
 
 type LocalAddressEvent = Extract<GatewayEvent, { type: 'local-address' }>;
@@ -56,7 +56,7 @@ export function addressesChanged(endpoint: IkeEndpoint, net: GatewayNet, address
   endpoint.setLocalAddresses(addresses, now);
   for (const { sa: info } of endpoint.listSas()) {
     const sa = endpoint.ikeSa(info.id);
-    if (!sa || !sa.initiator || !mobikeStale(sa)) continue;
+    if (!sa || !mobikeInitiator(sa) || !mobikeStale(sa)) continue;
     const source = net.sourceFor?.(sa.remote.address);
     // The same source as before too: the update from it went unanswered, but what changed may have mended the path.
     if (source === undefined) continue;

@@ -37,7 +37,7 @@ import { answerMajorVersion, retransmitDue, sendRequest, sendResponse, type Outb
 import { handleRequest, handleResponse, type DispatchHost } from './dispatch.js';
 import { afterDown, reauthenticate, uniqueConfigs, type StartIke } from './restart.js';
 import { InboundDecoder } from './inbound.js';
-import { mobikeActive, MobikeAddressesTask, mobikeStale, MobikeUpdateTask, setLocalAddresses } from './tasks/ike-mobike.js';
+import { mobikeActive, MobikeAddressesTask, mobikeInitiator, mobikeStale, MobikeUpdateTask, setLocalAddresses } from './tasks/ike-mobike.js';
 import { IllegalTransitionError, STRICT_TRANSITIONS_DEFAULT, transition } from './sa-state.js';
 import { compactSa } from './sa-compact.js';
 
@@ -380,7 +380,8 @@ export class IkeEndpoint implements EndpointContext {
    */
   mobikeUpdate(id: number, local: string, now: number): boolean {
     return this.command(this.findById(id), (sa) => {
-      if (!sa.initiator || !mobikeActive(sa)) return false;
+      // RFC 4555 1.1/3.5: the MOBIKE initiator (who started the first IKE SA, whoever rekeyed it since) moves it.
+      if (!mobikeInitiator(sa) || !mobikeActive(sa)) return false;
       this.queueTask(sa, new MobikeUpdateTask(this, sa, { address: local, port: sa.local.port }), now);
       return true;
     });

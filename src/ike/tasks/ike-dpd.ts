@@ -7,7 +7,7 @@
 import { ExchangeType, type Payload } from '../codec/types.js';
 import type { EndpointContext } from '../context.js';
 import type { IkeSa } from '../ike-sa.js';
-import { dpdAnswered, dpdNatd, mobikeActive, otherPaths } from './ike-mobike.js';
+import { dpdAnswered, dpdNatd, mobikeActive, mobikeInitiator, otherPaths } from './ike-mobike.js';
 import type { Task, TaskStatus } from './task.js';
 
 export class DpdTask implements Task {
@@ -39,7 +39,7 @@ export class DpdTask implements Task {
   timeout(): void {
     // A MOBIKE initiator's retransmissions also went over its other paths (RFC 4555 3.5, outbound.ts probePaths),
     // and an answer on any of them would have moved the SA: none came, so no path works and the SA goes.
-    const paths = this.sa.initiator && mobikeActive(this.sa) ? otherPaths(this.ctx, this.sa).length : 0;
+    const paths = mobikeInitiator(this.sa) && mobikeActive(this.sa) ? otherPaths(this.ctx, this.sa).length : 0;
     const where = paths > 0 ? ` (nor on ${paths} other path${paths === 1 ? '' : 's'})` : '';
     this.ctx.destroySa(this.sa, 'timeout', `peer ${this.sa.remote.address} did not answer DPD${where}: giving up after ${this.ctx.settings.retransmit.tries} retransmits`);
   }

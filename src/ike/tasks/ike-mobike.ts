@@ -33,6 +33,12 @@ interface MobikeState {
   peer: boolean;
   /** Initiator: our address is gone and no other one works yet; an update is sent when one appears (3.5). */
   stale: boolean;
+  /**
+   * RFC 4555 1.1: the MOBIKE "initiator" is the party that started the FIRST IKE SA of a series of rekeyed ones,
+   * not the initiator of the latest rekey (RFC 7296's "original initiator", which a rekey by the responder
+   * changes). Only it moves the SA (3.5), so the role is fixed at IKE_AUTH and carried over by inheritMobike.
+   */
+  initiator: boolean;
 }
 
 const state = new WeakMap<IkeSa, MobikeState>();
@@ -128,7 +134,7 @@ export function otherPaths(ctx: EndpointContext, sa: IkeSa): Path[] {
  * Any request counts (DPD, rekey, address update): a dead path shows on whichever exchange runs next.
  */
 export function probePaths(ctx: EndpointContext, sa: IkeSa, attempt: number, messageId: number): Path[] {
-  if (attempt <= PROBE_AFTER_RETRANSMITS || !sa.initiator || !mobikeActive(sa)) return [];
+  if (attempt <= PROBE_AFTER_RETRANSMITS || !mobikeInitiator(sa) || !mobikeActive(sa)) return [];
   if (sa.state !== 'ESTABLISHED' && sa.state !== 'REKEYING') return [];
   const paths = otherPaths(ctx, sa);
   if (paths.length > 0) {
@@ -149,7 +155,7 @@ const offPath = new WeakMap<IkeSa, boolean>();
  * keeps RFC 7296 2.23 for those); the responder never moves an SA itself.
  */
 export function responseArrivedOver(ctx: EndpointContext, sa: IkeSa, path: Path, now: number): void {
-  const off = sa.initiator && mobikeActive(sa) && sa.state === 'ESTABLISHED' && !samePath(path, sa);
+  const off = mobikeInitiator(sa) && mobikeActive(sa) && sa.state === 'ESTABLISHED' && !samePath(path, sa);
   // Only a path we probe moves the SA: a response from an address neither side named (replayed from elsewhere by
   // someone on the path, RFC 4555 5.2.1) is processed as before and changes no address.
   const known = off && otherPaths(ctx, sa).some((p) => samePath(p, path));
@@ -199,7 +205,7 @@ function notePeerAddresses(ctx: EndpointContext, sa: IkeSa, payloads: readonly P
 function stateOf(sa: IkeSa): MobikeState {
   let s = state.get(sa);
   if (!s) {
-    s = { ours: false, peer: false, stale: false };
+    s = { ours: false, peer: false, stale: false, initiator: sa.initiator };
     state.set(sa, s);
   }
   return s;
@@ -212,7 +218,7 @@ function stateOf(sa: IkeSa): MobikeState {
  */
 export function inheritMobike(old: IkeSa, next: IkeSa): void {
   const s = state.get(old);
-  if (s) state.set(next, { ours: s.ours, peer: s.peer, stale: false });
+  if (s) state.set(next, { ours: s.ours, peer: s.peer, stale: false, initiator: s.initiator });
   const addrs = peerAddresses.get(old);
   if (addrs) peerAddresses.set(next, [...addrs]);
   const mapping = natMapping.get(old);
@@ -222,6 +228,11 @@ export function inheritMobike(old: IkeSa, next: IkeSa): void {
 /** `mobike` of a connection: strongSwan's default is yes. */
 export function mobikeEnabled(conn: IkeConnectionConfig | undefined): boolean {
   return conn !== undefined && (conn as { mobike?: boolean }).mobike !== false;
+}
+
+/** We are the MOBIKE initiator of `sa` (RFC 4555 1.1: we started its first IKE SA, whoever rekeyed it since). */
+export function mobikeInitiator(sa: IkeSa): boolean {
+  return state.get(sa)?.initiator ?? sa.initiator;
 }
 
 /** Both sides announced MOBIKE_SUPPORTED in IKE_AUTH (RFC 4555 3.1). */
@@ -279,7 +290,7 @@ const natMapping = new WeakMap<IkeSa, Uint8Array>();
 /** MOBIKE answers: the peer's view of our address, for NAT rebinding detection. */
 export function noteNatMapping(sa: IkeSa, destination: readonly Uint8Array[]): void {
   const d = destination[0];
-  if (sa.initiator && d) natMapping.set(sa, d);
+  if (mobikeInitiator(sa) && d) natMapping.set(sa, d);
 }
 
 /**
@@ -288,7 +299,7 @@ export function noteNatMapping(sa: IkeSa, destination: readonly Uint8Array[]): v
  * here and told with UPDATE_SA_ADDRESSES.
  */
 export function dpdNatd(ctx: EndpointContext, sa: IkeSa): Payload[] {
-  return sa.initiator && mobikeActive(sa) && sa.natLocalReal ? natdNotifies(ctx, sa) : [];
+  return mobikeInitiator(sa) && mobikeActive(sa) && sa.natLocalReal ? natdNotifies(ctx, sa) : [];
 }
 
 /**
@@ -298,7 +309,7 @@ export function dpdNatd(ctx: EndpointContext, sa: IkeSa): Payload[] {
  */
 export function dpdAnswered(ctx: EndpointContext, sa: IkeSa, payloads: readonly Payload[], now: number): boolean {
   const d = notifies(payloads, NotifyType.NAT_DETECTION_DESTINATION_IP)[0]?.data;
-  if (!d || !sa.initiator || !mobikeActive(sa)) return false;
+  if (!d || !mobikeInitiator(sa) || !mobikeActive(sa)) return false;
   // Answered over another path (a probe copy): its NAT-D hashes that path, not ours; the update to that path that
   // is queued (responseArrivedOver) learns the mapping there.
   if (answeredOffPath(sa)) return false;
@@ -318,7 +329,7 @@ export function natdAnswer(ctx: EndpointContext, sa: IkeSa, req: readonly Payloa
   // 3.6: an INFORMATIONAL may also just tell the peer's new list of addresses.
   if (mobikeActive(sa)) notePeerAddresses(ctx, sa, req);
   const at = requestAddresses(sa);
-  if (!mobikeActive(sa) || sa.initiator || !at || !hasNotify(req, NotifyType.NAT_DETECTION_DESTINATION_IP)) return [];
+  if (!mobikeActive(sa) || mobikeInitiator(sa) || !at || !hasNotify(req, NotifyType.NAT_DETECTION_DESTINATION_IP)) return [];
   return natdNotifies(ctx, sa, at);
 }
 
@@ -465,7 +476,7 @@ export class MobikeAddressesTask implements Task {
   timeout(now: number): void {
     const { ctx, sa } = this;
     // The initiator probes the peer's other addresses before it gives up, as after an unanswered update (3.5).
-    if (sa.initiator && mobikeActive(sa)) {
+    if (mobikeInitiator(sa) && mobikeActive(sa)) {
       ctx.log('ike', 1, sa, `address list update to ${fmt(sa.remote)} unanswered: checking the path with an address update (RFC 4555 3.5)`);
       ctx.queueTask(sa, new MobikeUpdateTask(ctx, sa, sa.local), now);
       return;
@@ -482,8 +493,8 @@ export class MobikeAddressesTask implements Task {
 export function respondUpdateSaAddresses(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], messageId: number, at: { local: Address; remote: Address } | undefined): void {
   const cookie2 = notifies(req, NotifyType.COOKIE2)[0]?.data;
   const echo = cookie2 ? [notify(NotifyType.COOKIE2, cookie2)] : [];
-  if (!mobikeActive(sa) || sa.initiator || !at) {
-    ctx.log('ike', 1, sa, `ignoring UPDATE_SA_ADDRESSES: ${sa.initiator ? 'only the initiator moves an IKE SA (RFC 4555 3.5)' : 'MOBIKE was not negotiated (RFC 4555 3.1)'}`);
+  if (!mobikeActive(sa) || mobikeInitiator(sa) || !at) {
+    ctx.log('ike', 1, sa, `ignoring UPDATE_SA_ADDRESSES: ${mobikeInitiator(sa) ? 'only the initiator moves an IKE SA (RFC 4555 3.5)' : 'MOBIKE was not negotiated (RFC 4555 3.1)'}`);
     ctx.sendResponse(sa, ExchangeType.INFORMATIONAL, messageId, echo);
     return;
   }

@@ -39,6 +39,7 @@ import { transition } from '../sa-state.js';
 import { additionalKeName } from '../../crypto/addke.js';
 import type { Proposal as ConfiguredProposal } from '../../crypto/proposals.js';
 import { awaitFollowup, followupPending, FollowupKeTask, linkOf } from './followup-ke.js';
+import { inheritMobike } from './ike-mobike.js';
 
 /** True while CHILD SA work on this IKE SA would collide with an IKE rekey (RFC 7296 2.25.2). */
 function childrenBusy(sa: IkeSa): boolean {
@@ -51,6 +52,9 @@ function childrenBusy(sa: IkeSa): boolean {
 /** The new IKE SA that a rekey creates: same peer, identities and config; fresh SPIs, nonces and keys. */
 function successor(ctx: EndpointContext, old: IkeSa, conn: IkeConnectionConfig, initiator: boolean, spiI: Uint8Array, spiR: Uint8Array, set: TransformSet, Ni: Uint8Array, Nr: Uint8Array, gir: Uint8Array, now: number, additional: readonly Uint8Array[] = []): IkeSa {
   const sa = ctx.newSa(initiator, spiI, old.local, old.remote);
+  // RFC 4555 3.1: MOBIKE was negotiated in IKE_AUTH and no exchange of the new SA announces it again; it, the MOBIKE
+  // role (1.1) and the peer's additional addresses (3.4) carry over, or MOBIKE would end with the first rekey.
+  inheritMobike(old, sa);
   sa.spiR = spiR;
   sa.rekeyOf = old;
   sa.conn = conn;
