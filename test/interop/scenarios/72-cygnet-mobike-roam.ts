@@ -11,6 +11,8 @@
  * SPIs are the same before and after on both sides (swanctl --list-sas against charon and against cygnet's vici,
  * and cygnet's status file), both show the new addresses, and cygnet itself rekeys nothing: its ESP SAs follow.
  * Then eth1's link goes down after 192.0.2.1 is back on eth0: the SA moves back (a link-down event this time).
+ * Then charon rekeys the IKE SA (so charon is the new SA's IKE initiator) and 192.0.2.1 goes again: cygnet, still
+ * the MOBIKE initiator (RFC 4555 1.1: who started the first IKE SA), moves the rekeyed SA.
  *
  * The CHILD SPIs: charon 5.9.8 with kernel-libipsec cannot move an ESP SA (kernel_libipsec_ipsec.c update_sa
  * returns NOT_SUPPORTED, so ike_sa.c update_hosts rekeys every CHILD SA after any address change, log line
@@ -28,7 +30,7 @@ import type { StrongswanPeer } from '../lib/strongswan.js';
 import { establishedCygnet } from './20-cygnet-psk-responder.js';
 
 export const name = 'cygnet-mobike-roam';
-export const timeoutMs = 60_000;
+export const timeoutMs = 90_000;
 
 const ikeSpis = (s: { initiatorSpi: string; responderSpi: string }) => `${s.initiatorSpi}_i ${s.responderSpi}_r`;
 const childSpis = (s: IkeSaInfo) => s.children.map((c) => `${c.spiIn}_i ${c.spiOut}_o`).join(', ');
@@ -95,8 +97,28 @@ export async function run(ctx: ScenarioContext): Promise<void> {
       const e = establishedCygnet(s);
       return e?.local === '192.0.2.1[4500]' && e.children.length === 1 && e.children[0]?.spiIn === s2c?.spiOut && e;
     });
+    // 3. charon (the MOBIKE responder) rekeys the IKE SA: charon is now the IKE header's initiator of the new SA
+    //    (RFC 7296 2.18), yet cygnet stays the MOBIKE initiator (RFC 4555 1.1) and still moves it.
+    await h.left.ns.ip(['link', 'set', 'eth1', 'up']);
+    await h.left.ns.addRoute('203.0.113.2/32', ['via', '198.51.100.2', 'dev', 'eth1', 'metric', '200']);
+    await swan.rekey({ ike: 'cyg' });
+    const s3 = await swan.waitForSa((sas) => sas.length === 1 && sas[0]?.state === 'ESTABLISHED' && ikeSpis(sas[0]) !== before.ike && sas[0], 10_000, 'charon to rekey the IKE SA');
+    const rekeyed = ikeSpis(s3);
+    await cyg.waitFor('status: the IKE SA charon rekeyed', (s) => {
+      const e = establishedCygnet(s);
+      return e?.spiI === s3.initiatorSpi && e;
+    });
+    await sleep(300);
+    const t3 = Date.now();
+    await h.left.ns.ip(['addr', 'del', '192.0.2.1/24', 'dev', 'eth0']);
+    const r3 = await resumedAfter(ping, t3, 2000);
+    ctx.log(`after charon's IKE rekey (${before.ike} -> ${rekeyed}), address deleted: ping resumed ${r3.afterMs} ms later (gap ${r3.gapMs} ms)`);
+    const s4 = await swan.waitForSa((sas) => sas.find((s) => s.name === 'cyg' && s.remoteHost === '198.51.100.1'), 5000, 'charon to see the rekeyed SA at 198.51.100.1');
+    assert.equal(ikeSpis(s4), rekeyed, 'charon: the rekeyed IKE SA moved, not a new one');
+    await charonRekeyedChild(swan, 3);
+
     assert.equal(await countLog(cyg.peer, /sending CREATE_CHILD_SA request/), 0, 'cygnet rekeyed nothing itself');
-    assert.ok(r1.afterMs < 2000 && r2.afterMs < 2000, 'traffic resumed within 2 s both times');
+    assert.ok(r1.afterMs < 2000 && r2.afterMs < 2000 && r3.afterMs < 2000, 'traffic resumed within 2 s every time');
     const sas = await swan.listSas();
     assert.equal(sas.length, 1, 'charon has one IKE SA');
   } finally {
