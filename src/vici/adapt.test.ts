@@ -61,6 +61,22 @@ describe('vici adapters', () => {
     expect(parseSuite('')).toEqual({ esn: false });
   });
 
+  it('RFC 9370 additional key exchanges: vici ake1..ake7 and swanctl\'s /KE<n>_ suffix, as strongSwan 6 (vici_query.c list_ake)', () => {
+    // Before: KE1_ML_KEM_768 fell through to integ-alg.
+    expect(parseSuite('AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519/KE1_ML_KEM_768/KE2_ML_KEM_1024')).toEqual({
+      encrAlg: 'AES_GCM_16', encrKeySize: 256, prfAlg: 'PRF_HMAC_SHA2_384', dhGroup: 'CURVE_25519', ake: { 1: 'ML_KEM_768', 2: 'ML_KEM_1024' }, esn: false,
+    });
+    const sa = { ...SA, suite: 'AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519/KE1_ML_KEM_768/KE2_ML_KEM_1024' };
+    const child = { ...CHILD, encrId: ENCR.AES_GCM_16, integId: undefined, esn: false, suite: 'AES_GCM_16-256/CURVE_25519/KE1_ML_KEM_768' } as ChildSaInfo;
+    const msg = decodeMessage(encodeMessage(listSaEvent(viciIkeSa(sa, [child], { now: 20_000 }))));
+    const ike = msg.site as Record<string, unknown>;
+    const str = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString() : v);
+    expect(['dh-group', 'ake1', 'ake2', 'ake3', 'integ-alg'].map((k) => str(ike[k]))).toEqual(['CURVE_25519', 'ML_KEM_768', 'ML_KEM_1024', undefined, undefined]);
+    const lines = formatListSa(msg);
+    expect(lines).toContain('  AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519/KE1_ML_KEM_768/KE2_ML_KEM_1024');
+    expect(lines.some((l) => l.endsWith('ESP:AES_GCM_16-256/CURVE_25519/KE1_ML_KEM_768'))).toBe(true);
+  });
+
   it('formats configured selectors, dynamic ones included', () => {
     expect(formatConfiguredTs(parseTrafficSelector('dynamic'))).toBe('dynamic');
     // a single tcp/udp port by its /etc/services name, as charon's %R (getservbyport)

@@ -18,6 +18,8 @@ export interface SuiteNames {
   readonly integAlg?: string;
   readonly prfAlg?: string;
   readonly dhGroup?: string;
+  /** RFC 9370 additional key exchanges by number (1-7): strongSwan 6's vici `ake1`..`ake7`, e.g. { 1: 'ML_KEM_768' }. */
+  readonly ake?: Readonly<Record<number, string>>;
   readonly esn: boolean;
 }
 
@@ -36,7 +38,9 @@ export function parseSuite(suite: string): SuiteNames {
   for (const word of suite.split('/').filter((w) => w !== '')) {
     const m = /^(.*)-(\d+)$/.exec(word);
     const name = m ? m[1]! : word;
-    if (word === 'ESN' || word === 'EXT_SEQ') out.esn = true;
+    const ake = /^KE([1-7])_(.+)$/.exec(word);
+    if (ake) out.ake = { ...out.ake, [Number(ake[1])]: ake[2]! };
+    else if (word === 'ESN' || word === 'EXT_SEQ') out.esn = true;
     else if (word === 'NO_EXT_SEQ') continue;
     else if (ENCR_NAMES.has(name) && out.encrAlg === undefined) {
       out.encrAlg = name;
@@ -114,6 +118,12 @@ export interface ChildSaExtras {
   readonly dropsOut?: Readonly<Record<string, number>>;
 }
 
+/** The additional key exchanges a CHILD SA's suite names (`.../CURVE_25519/KE1_ML_KEM_768`), as vici's ake<n>. */
+function akeOf(suite: string | undefined): { ake?: Readonly<Record<number, string>> } {
+  const ake = suite === undefined ? undefined : parseSuite(suite).ake;
+  return ake ? { ake } : {};
+}
+
 const secondsBetween = (from: number, to: number): number => Math.max(0, Math.round((to - from) / 1000));
 
 export function viciChildSa(c: ChildSaInfo, x: ChildSaExtras = {}): ViciChildSa {
@@ -135,6 +145,7 @@ export function viciChildSa(c: ChildSaInfo, x: ChildSaExtras = {}): ViciChildSa 
     ...(encr && c.encrKeyBits ? { encrKeySize: c.encrKeyBits } : {}),
     ...(integ && integ.name !== 'NONE' ? { integAlg: integ.name } : {}),
     ...(ke && ke.name !== 'NONE' ? { dhGroup: ke.name } : {}),
+    ...akeOf(c.suite),
     esn: c.esn,
     bytesIn: x.bytesIn ?? 0,
     packetsIn: x.packetsIn ?? 0,
@@ -194,6 +205,7 @@ export function viciIkeSa(sa: IkeSaInfo, children: readonly ChildSaInfo[], x: Ik
     ...(s.integAlg !== undefined ? { integAlg: s.integAlg } : {}),
     ...(s.prfAlg !== undefined ? { prfAlg: s.prfAlg } : {}),
     ...(s.dhGroup !== undefined ? { dhGroup: s.dhGroup } : {}),
+    ...(s.ake !== undefined ? { ake: s.ake } : {}),
     ...(now !== undefined && sa.establishedAt !== undefined && sa.state === 'ESTABLISHED' ? { established: secondsBetween(sa.establishedAt, now) } : {}),
     ...(now !== undefined && x.rekeyAt !== undefined ? { rekeyTime: secondsBetween(now, x.rekeyAt) } : {}),
     ...(now !== undefined && x.reauthAt !== undefined ? { reauthTime: secondsBetween(now, x.reauthAt) } : {}),

@@ -50,6 +50,8 @@ export interface ViciChildSa {
   readonly integAlg?: string;
   readonly integKeySize?: number;
   readonly dhGroup?: string;
+  /** RFC 9370 additional key exchanges (vici ake1..ake7, strongSwan 6). */
+  readonly ake?: Readonly<Record<number, string>>;
   readonly esn?: boolean;
   readonly bytesIn: number | bigint;
   readonly packetsIn: number | bigint;
@@ -104,6 +106,8 @@ export interface ViciIkeSa {
   /** PRF_HMAC_SHA2_256 ... */
   readonly prfAlg?: string;
   readonly dhGroup?: string;
+  /** RFC 9370 additional key exchanges (vici ake1..ake7, strongSwan 6). */
+  readonly ake?: Readonly<Record<number, string>>;
   /** Seconds since establishment: only for ESTABLISHED SAs (charon omits the key otherwise). */
   readonly established?: number;
   readonly rekeyTime?: number;

@@ -61,6 +61,15 @@ export function spi32(spi: number): string {
   return (spi >>> 0).toString(16).padStart(8, '0');
 }
 
+/** vici_query.c list_ake (strongSwan 6): `ake1`..`ake7` = the additional key exchange methods (RFC 9370). */
+function addAke(b: ViciInput, ake: Readonly<Record<number, string>> | undefined): void {
+  if (!ake) return;
+  for (let n = 1; n <= 7; n++) {
+    const name = ake[n];
+    if (name !== undefined) b[`ake${n}`] = name;
+  }
+}
+
 /** The body of a CHILD_SA entry in list-sa (vici_query.c list_child): key order as charon. */
 export function childSaBody(c: ViciChildSa): ViciInput {
   const installed = c.state === 'INSTALLED' || c.state === 'REKEYING' || c.state === 'REKEYED';
@@ -79,6 +88,7 @@ export function childSaBody(c: ViciChildSa): ViciInput {
       if (c.integKeySize) b['integ-keysize'] = c.integKeySize;
     }
     if (c.dhGroup !== undefined) b['dh-group'] = c.dhGroup;
+    addAke(b, c.ake);
     if (c.esn) b.esn = '1';
     b['bytes-in'] = c.bytesIn;
     b['packets-in'] = c.packetsIn;
@@ -136,6 +146,7 @@ export function ikeSaBody(sa: ViciIkeSa): ViciInput {
   }
   if (sa.prfAlg !== undefined) b['prf-alg'] = sa.prfAlg;
   if (sa.dhGroup !== undefined) b['dh-group'] = sa.dhGroup;
+  addAke(b, sa.ake);
   if (sa.state === 'ESTABLISHED' && sa.established !== undefined) {
     b.established = sa.established;
     if (sa.rekeyTime !== undefined) b['rekey-time'] = sa.rekeyTime;

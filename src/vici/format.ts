@@ -27,6 +27,13 @@ function countersText(v: ViciValue | ViciValue[] | ViciMessage | undefined): str
   return parts.length ? parts.join(', ') : undefined;
 }
 
+/** swanctl's print_ake: `/KE1_ML_KEM_768` for each vici ake1..ake7 present (strongSwan 6, RFC 9370). */
+function akeSuffix(m: Map<string, string>): string {
+  let s = '';
+  for (let n = 1; n <= 7; n++) if (m.has(`ake${n}`)) s += `/KE${n}_${m.get(`ake${n}`)}`;
+  return s;
+}
+
 function childLines(c: Map<string, string>, lines: string[], raw?: ViciMessage): void {
   const g = (k: string): string => c.get(k) ?? '(null)';
   let suite = '';
@@ -34,6 +41,7 @@ function childLines(c: Map<string, string>, lines: string[], raw?: ViciMessage):
   if (c.has('integ-alg')) suite += (c.has('encr-alg') ? '/' : '') + g('integ-alg') + (c.has('integ-keysize') ? `-${g('integ-keysize')}` : '');
   if (c.has('prf-alg')) suite += `/${g('prf-alg')}`;
   if (c.has('dh-group')) suite += `/${g('dh-group')}`;
+  suite += akeSuffix(c);
   if (c.has('esn')) suite += '/ESN';
   lines.push(`  ${g('name')}: #${g('uniqueid')}, reqid ${g('reqid')}, ${g('state')}, ${g('mode')}${c.has('encap') ? '-in-UDP' : ''}, ${g('protocol')}:${suite}`);
   let t = `    installed ${g('install-time')}s ago`;
@@ -75,7 +83,7 @@ export function formatListSa(event: ViciMessage): string[] {
       if (ike.has('encr-keysize')) s += `-${g('encr-keysize')}`;
       if (ike.has('integ-alg')) s += `/${g('integ-alg')}`;
       if (ike.has('integ-keysize')) s += `-${g('integ-keysize')}`;
-      s += `/${g('prf-alg')}/${g('dh-group')}`;
+      s += `/${g('prf-alg')}/${g('dh-group')}${akeSuffix(ike)}`;
       lines.push(s);
     }
     if (ike.get('ppk') === 'yes') lines.push(`  PPK '${g('ppk-id')}' (RFC 8784 post-quantum preshared key)`);

@@ -146,7 +146,7 @@ function yes(s: ViciSection, key: string): boolean {
   return str(s, key) === 'yes';
 }
 
-/** Rebuild swanctl's algorithm string: encr[-keysize][/integ[-keysize]][/prf][/dh][/ESN] */
+/** Rebuild swanctl's algorithm string: encr[-keysize][/integ[-keysize]][/prf][/dh][/KE<n>_ake<n>...][/ESN] */
 function suiteOf(s: ViciSection, withEsn: boolean): string {
   const encr = str(s, 'encr-alg');
   if (!encr) return '';
@@ -156,6 +156,8 @@ function suiteOf(s: ViciSection, withEsn: boolean): string {
   if (str(s, 'integ-keysize')) out += `-${str(s, 'integ-keysize')}`;
   if (str(s, 'prf-alg')) out += `/${str(s, 'prf-alg')}`;
   if (str(s, 'dh-group')) out += `/${str(s, 'dh-group')}`;
+  // strongSwan 6 (RFC 9370): additional key exchanges as ake1..ake7, printed /KE<n>_<method> (list_sas.c print_ake).
+  for (let n = 1; n <= 7; n++) if (str(s, `ake${n}`)) out += `/KE${n}_${str(s, `ake${n}`)}`;
   if (withEsn && yes(s, 'esn')) out += '/ESN';
   return out;
 }

@@ -49,6 +49,10 @@ async function cygnetPair(ctx: ScenarioContext, h: TwoHosts, proposals: string, 
   assert.equal(li.suite, suite, 'initiator suite names the additional key exchanges');
   assert.equal(ri.suite, suite, 'responder suite names the additional key exchanges');
   assert.equal(li.spiI, ri.spiI);
+  // vici list-sas names them as strongSwan 6 does (ake1 = ML_KEM_768 ..., swanctl prints /KE1_ML_KEM_768).
+  const [lv, rv] = await Promise.all([l.peer.listSas(), r.peer.listSas()]);
+  assert.equal(lv[0]?.suite, suite, "left's vici list-sas suite (ake<n> keys)");
+  assert.equal(rv[0]?.suite, suite, "right's vici list-sas suite (ake<n> keys)");
   assert.equal(li.children[0]!.spiIn, ri.children[0]!.spiOut);
   for (let n = 1; n <= intermediates; n++) {
     const line = await l.peer.waitForLog(new RegExp(`sending IKE_INTERMEDIATE request ${n} \\[ KE \\]`), 2000);
