@@ -35,4 +35,14 @@ describe('bench/ike --quick', () => {
     expect(res.rows.map((r) => r.scenario)).toEqual(['psk/x25519']);
     expect(summarize(res).join('\n')).toMatch(/connections of their own/);
   }, 120_000);
+
+  it('idleMs: reads the memory again after the idle period, and the RSS target is judged on that reading', async () => {
+    const res = await ikeBench({ levels: [10], setups: 2, exactSetups: true, window: 4, stallMs: 20_000, scenarios: ['psk/x25519'], idleMs: 200 });
+    expect(res.failures, res.firstFailure).toBe(0);
+    const st = res.settled;
+    if (st === undefined) throw new Error('no settled reading');
+    expect(st.idleMs).toBe(200);
+    expect(st.rssBytes > 0 && st.heapBytes > 0 && st.heapTotalBytes >= st.heapBytes).toBe(true);
+    expect(summarize(res).join('\n')).toMatch(/under 0\.5 GiB RSS \(responder alone after 0\.2 s idle\)/);
+  }, 120_000);
 });
