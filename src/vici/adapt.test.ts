@@ -67,7 +67,7 @@ describe('vici adapters', () => {
       encrAlg: 'AES_GCM_16', encrKeySize: 256, prfAlg: 'PRF_HMAC_SHA2_384', dhGroup: 'CURVE_25519', ake: { 1: 'ML_KEM_768', 2: 'ML_KEM_1024' }, esn: false,
     });
     const sa = { ...SA, suite: 'AES_GCM_16-256/PRF_HMAC_SHA2_384/CURVE_25519/KE1_ML_KEM_768/KE2_ML_KEM_1024' };
-    const child = { ...CHILD, encrId: ENCR.AES_GCM_16, integId: undefined, esn: false, suite: 'AES_GCM_16-256/CURVE_25519/KE1_ML_KEM_768' } as ChildSaInfo;
+    const child: ChildSaInfo = { ...CHILD, encrId: ENCR.AES_GCM_16, integId: 0, esn: false, suite: 'AES_GCM_16-256/CURVE_25519/KE1_ML_KEM_768' };
     const msg = decodeMessage(encodeMessage(listSaEvent(viciIkeSa(sa, [child], { now: 20_000 }))));
     const ike = msg.site as Record<string, unknown>;
     const str = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString() : v);
