@@ -178,26 +178,56 @@ export class EspEngine {
       this.sealPtEnd = new Int32Array(cap);
       this.sealInner = new Int32Array(cap);
     }
-    const buffers = r.buffer;
-    const sas = r.sa;
-    const acquires = r.acquire;
+    // Two passes: framing (steps 1-2 written out in the loop, as decapsulate's steps are, then protect), then the
+    // seals back to back.
+    this.encapFramePass(packets, n, r, now);
+    this.sealFramed(r, n, now);
+    return r;
+  }
+
+  /** Steps 1-7 but the seal, for each packet; each path sets status, offset, length, buffer, sa and acquire once. */
+  private encapFramePass(packets: readonly PacketRef[], n: number, r: EncapResults, now: number): void {
+    const k = this.key4;
+    const f = this.fields;
     for (let i = 0; i < n; i++) {
-      // Each path sets status, offset, length and these three slots exactly once (no clearing stores first).
-      const reason = this.encapsulateOne(packets[i]!, i, r, now);
+      const p = packets[i]!;
+      const buf = p.buffer;
+      const off = p.offset;
+      const len = p.length;
+      r.sa[i] = undefined;
+      let reason: DropReason = DropReason.BadOuterPacket;
+      if (off >= 0 && len >= 0 && off + len <= buf.length) {
+        // 1-2. Parse and SPD lookup: IPv4 through the fast path (selector.ts readIpv4Key, the same decision),
+        // anything else through the general parser.
+        let pol: Policy | undefined;
+        let parsed = true;
+        let v4 = readIpv4Key(buf, off, len, k);
+        if (v4) pol = this.spd.lookup4(k);
+        else if (parseIpPacket(buf, off, len, f)) {
+          pol = this.spd.lookup(buf, f);
+          v4 = f.family === 4;
+        } else parsed = false;
+        if (parsed) {
+          const sa = pol?.sa;
+          if (pol === undefined) reason = DropReason.NoPolicy;
+          else if (pol.action === 'protect' && sa !== undefined && !sa.hardExpired) {
+            r.sa[i] = sa;
+            reason = this.protect(sa, buf, off, len, v4 ? NH_IPV4 : NH_IPV6, i, r, now);
+          } else reason = this.encapsulateOther(pol, buf, off, len, i, r, now);
+        }
+      }
       if (reason !== DropReason.None) {
         r.status[i] = EncapStatus.Drop;
         r.reason[i] = reason;
         r.offset[i] = 0;
         r.length[i] = 0;
-        buffers[i] = undefined;
-        acquires[i] = undefined;
-        this.acct.dropped(reason, sas[i], now);
+        r.buffer[i] = undefined;
+        r.acquire[i] = undefined;
+        this.acct.dropped(reason, r.sa[i], now);
       } else {
         r.reason[i] = DropReason.None;
       }
     }
-    this.sealFramed(r, n, now);
-    return r;
   }
 
   /**
@@ -232,26 +262,8 @@ export class EspEngine {
     }
   }
 
-  private encapsulateOne(p: PacketRef, i: number, r: EncapResults, now: number): DropReason {
-    const f = this.fields;
-    const buf = p.buffer;
-    const off = p.offset;
-    const len = p.length;
-    r.sa[i] = undefined;
-    if (!(off >= 0 && len >= 0 && off + len <= buf.length)) return DropReason.BadOuterPacket;
-    // 1-2. Parse and SPD lookup: IPv4 through the fast path (selector.ts readIpv4Key, the same decision), anything
-    // else through the general parser.
-    const k = this.key4;
-    const fast = readIpv4Key(buf, off, len, k);
-    let v4 = fast;
-    let pol: Policy | undefined;
-    if (fast) pol = this.spd.lookup4(k);
-    else {
-      if (!parseIpPacket(buf, off, len, f)) return DropReason.BadOuterPacket;
-      pol = this.spd.lookup(buf, f);
-      v4 = f.family === 4;
-    }
-    if (!pol) return DropReason.NoPolicy;
+  /** Step 2 for a policy other than protect with a usable SA: discard, bypass, or no SA (ACQUIRE). */
+  private encapsulateOther(pol: Policy, buf: Uint8Array, off: number, len: number, i: number, r: EncapResults, now: number): DropReason {
     if (pol.action === 'discard') return DropReason.PolicyDiscard;
     if (pol.action === 'bypass') {
       r.status[i] = EncapStatus.Bypass;
@@ -262,23 +274,19 @@ export class EspEngine {
       this.stats.bypassed++;
       return DropReason.None;
     }
-    const sa = pol.sa;
-    if (!sa || sa.hardExpired) {
-      // RFC 4301 section 5.1 / RFC 7296 section 2.9: no SA -> ask IKE, reporting this packet's selector.
-      if (now - pol.lastAcquire < this.acquireIntervalMs) return DropReason.NoSa;
-      // The fast path filled only `k`: the ACQUIRE (rare, rate-limited) takes the general parse for the selector.
-      if (fast && !parseIpPacket(buf, off, len, f)) return DropReason.BadOuterPacket;
-      pol.lastAcquire = now;
-      r.status[i] = EncapStatus.Acquire;
-      r.buffer[i] = undefined;
-      r.acquire[i] = { policyId: pol.id, reqid: pol.reqid, packet: packetSelector(buf, f) };
-      r.offset[i] = 0;
-      r.length[i] = 0;
-      this.stats.acquires++;
-      return DropReason.None;
-    }
-    r.sa[i] = sa;
-    return this.protect(sa, buf, off, len, v4 ? NH_IPV4 : NH_IPV6, i, r, now);
+    // RFC 4301 section 5.1 / RFC 7296 section 2.9: no SA -> ask IKE, reporting this packet's selector.
+    if (now - pol.lastAcquire < this.acquireIntervalMs) return DropReason.NoSa;
+    // The fast path filled only the IPv4 key: the ACQUIRE (rare, rate-limited) takes the general parse.
+    const f = this.fields;
+    if (!parseIpPacket(buf, off, len, f)) return DropReason.BadOuterPacket;
+    pol.lastAcquire = now;
+    r.status[i] = EncapStatus.Acquire;
+    r.buffer[i] = undefined;
+    r.acquire[i] = { policyId: pol.id, reqid: pol.reqid, packet: packetSelector(buf, f) };
+    r.offset[i] = 0;
+    r.length[i] = 0;
+    this.stats.acquires++;
+    return DropReason.None;
   }
 
   /** Steps 3-7 of the outbound pipeline for a payload at buf[off, off + len) on `sa`. */
