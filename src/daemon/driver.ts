@@ -113,6 +113,7 @@ export class Daemon {
       // Late-bound: the resolver is made below (DNS names in remote_addrs, resolve.ts).
       lookup: (name) => this.resolver.lookup(name),
       hasSa: (address) => this.endpoint.listSas().some(({ sa }) => sa.remote.address === address),
+      sas: () => this.endpoint.listSas().map(({ sa }) => sa),
       onMessage: (data, local, remote) => {
         if (this.state !== 'stopped' && !this.gateway.receiveDatagram(data, local, remote, this.clock())) this.drain();
       },
@@ -352,7 +353,11 @@ export class Daemon {
 
   private drain(): void {
     let changed = false;
-    for (let e = this.gateway.pollEvent(); e; e = this.gateway.pollEvent()) if (this.events.dispatch(e)) changed = true;
+    for (let e = this.gateway.pollEvent(); e; e = this.gateway.pollEvent()) {
+      if (this.events.dispatch(e)) changed = true;
+      // MOBIKE over TCP (RFC 9329 7.1): the stream of the path the IKE SA left is closed once no SA uses it.
+      if (e.type === 'ike-address-change' && e.from) this.tcp.saMoved(e.from, e.sa);
+    }
     if (changed || this.statusFile.dropsMoved()) this.writeStatus();
     if (this.stopWaiter && this.endpoint.listSas().length === 0) this.stopWaiter();
     // One timer at the core's earliest deadline.

@@ -6,9 +6,12 @@
 import net from 'node:net';
 import type { Address } from '../ike/config.js';
 
-/** Opens a TCP connection to `remote` and wraps it at once (frames queue until it is up). */
-export function connectStream<T>(remote: Address, wrap: (socket: net.Socket) => T): T {
-  const socket = net.connect({ host: remote.address, port: remote.port, noDelay: true });
+/**
+ * Opens a TCP connection to `remote` and wraps it at once (frames queue until it is up). `localAddress`: the source
+ * address to bind (a MOBIKE path, RFC 9329 7.1); a bind that fails ends in the socket's 'error' like a refusal.
+ */
+export function connectStream<T>(remote: Address, wrap: (socket: net.Socket) => T, localAddress?: string): T {
+  const socket = net.connect({ host: remote.address, port: remote.port, noDelay: true, ...(localAddress ? { localAddress } : {}) });
   return wrap(socket);
 }
 

@@ -33,7 +33,7 @@ async function until(cond: () => boolean, what: string, ms = 3000): Promise<void
   }
 }
 
-function setup(opts: { tcpPort: number; hasSa?: (a: string) => boolean; idleStreamMs?: number; lookup?: (name: string) => string | undefined }) {
+function setup(opts: { tcpPort: number; hasSa?: (a: string) => boolean; idleStreamMs?: number; lookup?: (name: string) => string | undefined; sas?: () => { local: Address; remote: Address }[] }) {
   const udpSent: string[] = [];
   const udp: GatewayNet = {
     sendIke: (_l, r) => void udpSent.push(`ike ${r.address}:${r.port}`),
@@ -54,14 +54,15 @@ function setup(opts: { tcpPort: number; hasSa?: (a: string) => boolean; idleStre
     onIdle: () => {},
     ...(opts.idleStreamMs !== undefined ? { idleStreamMs: opts.idleStreamMs } : {}),
     ...(opts.lookup ? { lookup: opts.lookup } : {}),
+    ...(opts.sas ? { sas: opts.sas } : {}),
   });
   cleanup.push(() => t.close());
   return { t, udpSent, lines, got };
 }
 
 /** A raw TCP client to the listener: what it reads, deframed (the responder sends no prefix). */
-async function client(port: number) {
-  const sock = net.connect({ host: '127.0.0.1', port });
+async function client(port: number, localAddress?: string) {
+  const sock = net.connect({ host: '127.0.0.1', port, ...(localAddress ? { localAddress } : {}) });
   await new Promise<void>((r, j) => (sock.once('connect', () => r()), sock.once('error', j)));
   const d = new TcpDeframer({ expectPrefix: false });
   const read: Uint8Array[] = [];
@@ -272,5 +273,126 @@ describe('tcpPeers', () => {
     expect(tcpPeers([{ name: 'a', remoteAddrs: ['vpn.example.com', '%any'] }], new Map([['a', 'tcp']]), (x) => !x.startsWith('%'))).toEqual([
       { address: 'vpn.example.com', name: true, mode: 'tcp', conns: ['a'] },
     ]);
+  });
+});
+
+describe('TcpEncapNet with MOBIKE (RFC 9329 7.1, RFC 4555)', () => {
+  const at = (address: string, port = 4500): Address => ({ address, port });
+  const info = (marker: boolean): Uint8Array => {
+    const m = Uint8Array.from(IKE);
+    m[18] = 37; // INFORMATIONAL: UPDATE_SA_ADDRESSES rides one
+    return marker ? withMarker(m) : m;
+  };
+
+  it('initiator: a stream per (local, remote) path; the update from the new address opens a new stream from it; the old one is closed, not reconnected', async () => {
+    const port = await freeTcpPort();
+    const conns: { from: string; frames: Uint8Array[]; sock: net.Socket; ended: boolean }[] = [];
+    const server = net.createServer((sock) => {
+      const c = { from: sock.remoteAddress ?? '', frames: [] as Uint8Array[], sock, ended: false };
+      conns.push(c);
+      const d = new TcpDeframer({ expectPrefix: true });
+      sock.on('data', (b: Buffer) => c.frames.push(...d.push(new Uint8Array(b))));
+      sock.on('close', () => (c.ended = true));
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    cleanup.push(() => conns.forEach((c) => c.sock.destroy()));
+    let sas = [{ local: at('127.0.0.1'), remote: at('127.0.0.1') }];
+    const { t, got, lines, udpSent } = setup({ tcpPort: port, sas: () => sas });
+    t.setPeers(tcpPeers([{ name: 'gw', remoteAddrs: ['127.0.0.1'] }], new Map([['gw', 'tcp']])));
+    const peer = at('127.0.0.1');
+    t.sendIke(at('127.0.0.1'), peer, info(true));
+    await until(() => conns[0]?.frames.length === 1, 'the first stream');
+    expect(conns[0]?.from).toBe('127.0.0.1');
+    // The core moved the SA to 127.0.0.2 (its address update goes from there): a second stream, bound to it.
+    const update = info(true).map((b, i) => (i === 30 ? 0x55 : b));
+    t.sendIke(at('127.0.0.2'), peer, update);
+    await until(() => conns[1]?.frames.length === 1, 'the second stream');
+    expect(conns[1]?.from).toBe('127.0.0.2');
+    expect(conns[1]?.frames[0]).toEqual(update);
+    expect(conns[0]?.frames).toHaveLength(1);
+    expect(lines.join('\n')).toMatch(/connecting to 127\.0\.0\.1\[\d+\] from 127\.0\.0\.2 over TCP for gw/);
+    // The answer on the new stream enters as the conversation the core sent the update on.
+    conns[1]?.sock.write(framed([info(true)], false));
+    await until(() => got.length === 1, 'the answer');
+    expect(got[0]).toEqual({ data: info(true), local: at('127.0.0.2'), remote: peer });
+    // The core moved the SA (ike-address-change): the old path's stream is closed and stays closed.
+    sas = [{ local: at('127.0.0.2'), remote: peer }];
+    t.saMoved({ local: at('127.0.0.1'), remote: peer }, { local: at('127.0.0.2'), remote: peer });
+    await until(() => conns[0]?.ended === true, 'the old stream closed');
+    expect(lines.join('\n')).toMatch(/TCP connection 127\.0\.0\.1\[\d+\]-127\.0\.0\.1\[\d+\] closed: IKE SA moved to 127\.0\.0\.2\[4500\]-127\.0\.0\.1\[4500\] \(MOBIKE, RFC 9329 7\.1\) \(0 frames in, 1 out\)$/m);
+    expect(lines.some((l) => l.includes('reconnecting'))).toBe(false);
+    expect(conns[1]?.ended).toBe(false);
+    // ESP of the moved SA goes on the new stream; status shows it.
+    const esp = Uint8Array.of(0xaa, 0xbb, 0xcc, 0xdd, 0, 0, 0, 7, 1);
+    t.sendEsp(esp, 0, esp.length, at('127.0.0.2'), peer);
+    t.flushEsp();
+    await until(() => conns[1]?.frames.length === 2, 'ESP on the new stream');
+    expect(conns[1]?.frames[1]).toEqual(esp);
+    expect(t.streamOf(peer)?.name).toMatch(/^127\.0\.0\.2\[\d+\]-127\.0\.0\.1\[\d+\]$/);
+    expect(t.stats()).toMatchObject({ tcpStreams: 1, tcpStreamsOpened: 2, tcpReconnects: 0 });
+    expect(udpSent).toEqual([]);
+  });
+
+  it('initiator: a stream of a path an IKE SA still uses is reconnected from the same address when it breaks', async () => {
+    const port = await freeTcpPort();
+    const froms: string[] = [];
+    const socks: net.Socket[] = [];
+    const server = net.createServer((sock) => {
+      froms.push(sock.remoteAddress ?? '');
+      socks.push(sock);
+      sock.on('data', () => {});
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
+    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
+    cleanup.push(() => socks.forEach((s) => s.destroy()));
+    const { t } = setup({ tcpPort: port, sas: () => [{ local: at('127.0.0.3'), remote: at('127.0.0.1') }] });
+    t.setPeers(tcpPeers([{ name: 'gw', remoteAddrs: ['127.0.0.1'] }], new Map([['gw', 'tcp']])));
+    t.sendIke(at('127.0.0.3'), at('127.0.0.1'), info(true));
+    await until(() => froms.length === 1, 'the stream');
+    socks[0]?.destroy();
+    await until(() => froms.length === 2, 'the reconnection');
+    expect(froms).toEqual(['127.0.0.3', '127.0.0.3']);
+    expect(t.stats().tcpReconnects).toBe(1);
+  });
+
+  it('responder: IKE and ESP follow the stream the update came on; the old stream is closed unless another SA uses it', async () => {
+    const port = await freeTcpPort();
+    let sas: { local: Address; remote: Address }[] = [];
+    const { t, got, lines, udpSent } = setup({ tcpPort: port, sas: () => sas });
+    await t.listen('127.0.0.1');
+    const a = await client(port);
+    const b = await client(port, '127.0.0.2');
+    const fromA = at('127.0.0.1', a.sock.localPort);
+    const fromB = at('127.0.0.2', b.sock.localPort);
+    a.sock.write(framed([info(true)], true));
+    await until(() => got.length === 1, 'IKE on the first stream');
+    expect(got[0]?.remote).toEqual(fromA);
+    // The initiator's UPDATE_SA_ADDRESSES on its new stream enters from that stream's TCP address and port: the
+    // core (respondUpdateSaAddresses) makes them the SA's remote.
+    b.sock.write(framed([info(true)], true));
+    await until(() => got.length === 2, 'the update on the second stream');
+    expect(got[1]).toMatchObject({ local: at('127.0.0.1'), remote: fromB });
+    // A second SA still on the first stream keeps it open.
+    sas = [
+      { local: at('127.0.0.1'), remote: fromB },
+      { local: at('127.0.0.1'), remote: fromA },
+    ];
+    t.saMoved({ local: at('127.0.0.1'), remote: fromA }, { local: at('127.0.0.1'), remote: fromB });
+    expect(a.ended()).toBe(false);
+    sas = [{ local: at('127.0.0.1'), remote: fromB }];
+    t.saMoved({ local: at('127.0.0.1'), remote: fromA }, { local: at('127.0.0.1'), remote: fromB });
+    await until(() => a.ended(), 'the old stream closed');
+    expect(lines.join('\n')).toMatch(/TCP connection 127\.0\.0\.1\[\d+\]-127\.0\.0\.1\[\d+\] closed: IKE SA moved to 127\.0\.0\.1\[4500\]-127\.0\.0\.2\[\d+\] \(MOBIKE, RFC 9329 7\.1\)/);
+    const esp = Uint8Array.of(0xaa, 0xbb, 0xcc, 0xdd, 0, 0, 0, 9, 2);
+    t.sendIke(at('127.0.0.1'), fromB, info(true));
+    t.sendEsp(esp, 0, esp.length, at('127.0.0.1'), fromB);
+    t.flushEsp();
+    await until(() => b.read.length === 2, 'IKE and ESP on the new stream');
+    expect(b.read).toEqual([info(true), esp]);
+    expect(a.read).toEqual([]);
+    expect(udpSent).toEqual([]);
   });
 });

@@ -14,9 +14,15 @@
  *   and the retransmission goes on the stream.
  * - Responder: streams accepted by tcp-encap-listener.ts enter as datagrams from the stream's TCP address and port
  *   to our NAT-T port, so the core answers that address and port and the answer finds the stream again.
- * - Reconnection (section 6.1): when an originator stream breaks while an IKE SA to the peer exists, it is opened
+ * - Reconnection (section 6.1): when an originator stream breaks while an IKE SA uses its path, it is opened
  *   again at once, then with backoff. The responder never connects; its datagrams for a stream that is gone go on
  *   the peer address's newest stream (the initiator's reconnection), or are dropped.
+ * - MOBIKE (RFC 9329 section 7.1 with RFC 4555): an originator stream belongs to a path, our local address and the
+ *   peer's, and is bound to that local address. When the core moves an IKE SA to a new local address it sends
+ *   UPDATE_SA_ADDRESSES from there, so the update opens a NEW stream from the new address (the old one may be dead
+ *   with the address). The responder's core takes the addresses the authenticated update came from: the new
+ *   stream's TCP address and port, so IKE and ESP go on that stream. Once an IKE SA moved (saMoved), both sides
+ *   close the stream of the old path if no IKE SA uses it any more; a stream closed so is not reconnected.
  * - NAT-keepalives are not sent over TCP (6.6), and an IKE retransmission is not repeated on a stream that already
  *   carried it (6.2): both are dropped at the stream.
  */
@@ -55,6 +61,11 @@ export interface TcpEncapNetOptions {
   readonly onIdle: () => void;
   /** Whether an IKE SA with the peer at `address` exists (reconnect only then, section 6.1). */
   readonly hasSa: (address: string) => boolean;
+  /**
+   * The addresses of every IKE SA now (MOBIKE: a stream no IKE SA uses after a move is closed, and an originator
+   * stream is reconnected only while an IKE SA uses its path). Without it, any IKE SA with the peer address counts.
+   */
+  readonly sas?: () => readonly { readonly local: Address; readonly remote: Address }[];
   /** Monotonic ms. */
   readonly clock: () => number;
   /** The address a DNS name in remote_addrs resolves to now (the driver's resolver cache). */
@@ -77,8 +88,13 @@ export class TcpEncapNet implements GatewayNet {
   readonly listener: TcpEncapListener;
   readonly counters = { streamsOpened: 0, streamsAccepted: 0, streamsClosed: 0, reconnects: 0, fallbacks: 0, dropped: 0 };
   private peers = new Map<string, TcpPeer & { switched: boolean; heardUdp: boolean; lastIke?: Uint8Array }>();
-  /** Originator streams by remote address. */
+  /** Originator streams by path: pathKey(local address or '', remote address). */
   private readonly outgoing = new Map<string, TcpEncapStream>();
+  /** The path of each originator stream (its key in `outgoing`, the local address it is bound to or ''). */
+  private readonly paths = new Map<TcpEncapStream, { key: string; local: string }>();
+  /** Originator streams closed because their IKE SA moved away (MOBIKE): not reconnected. */
+  private readonly retired = new WeakSet<TcpEncapStream>();
+  /** Reconnection pacing by path. */
   private readonly backoff = new Map<string, ReconnectBackoff>();
   /** Responder streams by "address|port" of the peer's end. */
   private readonly incoming = new Map<string, TcpEncapStream>();
@@ -146,7 +162,7 @@ export class TcpEncapNet implements GatewayNet {
   sendIke(local: Address, remote: Address, data: Uint8Array): void {
     if (this.active) {
       this.watchFallback(remote, data);
-      const s = this.route(remote, 'ike');
+      const s = this.route(remote, 'ike', local);
       if (s === 'drop') {
         this.counters.dropped++;
         this.opts.log.log('net', 2, `no TCP stream to ${fmtAddr(remote)} (the peer reconnects, RFC 9329 6.1): IKE message dropped`);
@@ -163,7 +179,7 @@ export class TcpEncapNet implements GatewayNet {
   }
 
   sendEsp(buf: Uint8Array, off: number, len: number, local: Address, remote: Address): void {
-    const s = this.active ? this.route(remote, 'esp') : undefined;
+    const s = this.active ? this.route(remote, 'esp', local) : undefined;
     if (s === undefined) this.opts.udp.sendEsp(buf, off, len, local, remote);
     else if (s === 'drop' || !s.queueEsp(buf, off, len)) {
       this.counters.dropped++;
@@ -183,22 +199,26 @@ export class TcpEncapNet implements GatewayNet {
   // ------------------------------------------------------------------ routing
 
   /**
-   * Where a datagram to `remote` goes: a stream, 'drop' (a TCP peer with no stream now), or undefined for UDP.
-   * An originator stream is opened when there is none for an IKE message, and for ESP outside a reconnect
-   * backoff; 'peek' (status displays) never opens one.
+   * Where a datagram from `local` to `remote` goes: a stream, 'drop' (a TCP peer with no stream now), or undefined
+   * for UDP. An originator stream is the one of the path (local address, remote address), opened when there is
+   * none for an IKE message, and for ESP outside a reconnect backoff; 'peek' (status displays, no local address)
+   * takes the newest stream to the peer and never opens one.
    */
-  private route(remote: Address, intent: 'ike' | 'esp' | 'peek'): TcpEncapStream | 'drop' | undefined {
+  private route(remote: Address, intent: 'ike' | 'esp' | 'peek', local?: Address): TcpEncapStream | 'drop' | undefined {
     if (this.incoming.size > 0) {
       const s = this.incoming.get(key(remote));
       if (s) return s;
     }
     const p = this.peerFor(remote.address);
     if (p && (p.mode === 'tcp' || p.switched)) {
-      const s = this.outgoing.get(remote.address);
+      if (intent === 'peek') return this.newestTo(remote.address) ?? 'drop';
+      const from = bindable(local?.address);
+      const k = pathKey(from, remote.address);
+      const s = this.outgoing.get(k);
       if (s) return s;
-      if (this.closing || intent === 'peek') return 'drop';
-      if (intent === 'esp' && this.backoff.get(remote.address)?.waiting) return 'drop';
-      return this.open(remote.address, p.conns);
+      if (this.closing) return 'drop';
+      if (intent === 'esp' && this.backoff.get(k)?.waiting) return 'drop';
+      return this.open(remote.address, from, p.conns);
     }
     if (this.gone.has(key(remote))) return this.newestFrom(remote.address) ?? 'drop';
     return undefined;
@@ -230,6 +250,13 @@ export class TcpEncapNet implements GatewayNet {
     return undefined;
   }
 
+  /** The newest originator stream to `address` (status: after a MOBIKE move, the new path's). */
+  private newestTo(address: string): TcpEncapStream | undefined {
+    let best: TcpEncapStream | undefined;
+    for (const s of this.outgoing.values()) if (s.remote.address === address && (!best || s.openedAt >= best.openedAt)) best = s;
+    return best;
+  }
+
   private newestFrom(address: string): TcpEncapStream | undefined {
     let best: TcpEncapStream | undefined;
     for (const s of this.incoming.values()) if (s.remote.address === address && (!best || s.openedAt >= best.openedAt)) best = s;
@@ -252,18 +279,48 @@ export class TcpEncapNet implements GatewayNet {
 
   // ------------------------------------------------------------------ streams
 
-  private open(address: string, conns: readonly string[]): TcpEncapStream {
+  /** An originator stream for the path from `local` ('' : the kernel picks) to `address`, bound to `local`. */
+  private open(address: string, local: string, conns: readonly string[]): TcpEncapStream {
     const remote = { address, port: this.opts.tcpPort };
     const now = this.opts.clock();
-    const view = this.views.get(address) ?? { local: { address: '', port: this.opts.ikePort }, remote: { address, port: this.opts.ikePort } };
-    const b = this.backoff.get(address) ?? new ReconnectBackoff();
-    this.backoff.set(address, b);
+    const view = this.views.get(address) ?? { local: { address: local, port: this.opts.ikePort }, remote: { address, port: this.opts.ikePort } };
+    const k = pathKey(local, address);
+    const b = this.backoff.get(k) ?? new ReconnectBackoff();
+    this.backoff.set(k, b);
     b.attempt();
-    const s = connectStream(remote, (socket) => new TcpEncapStream(socket, 'originator', { address: '', port: 0 }, remote, view, this.streamEvents, now));
-    this.outgoing.set(address, s);
+    const s = connectStream(remote, (socket) => new TcpEncapStream(socket, 'originator', { address: '', port: 0 }, remote, view, this.streamEvents, now), local || undefined);
+    this.outgoing.set(k, s);
+    this.paths.set(s, { key: k, local });
     this.counters.streamsOpened++;
-    this.opts.log.log('net', 1, `connecting to ${fmtAddr(remote)} over TCP for ${conns.join(', ')} (RFC 9329)`);
+    this.opts.log.log('net', 1, `connecting to ${fmtAddr(remote)}${local ? ` from ${local}` : ''} over TCP for ${conns.join(', ')} (RFC 9329)`);
     return s;
+  }
+
+  /** Whether an IKE SA runs between `local` ('' : any) and `remote` (its port too when `port`). */
+  private used(local: string, remote: Address, port: boolean): boolean {
+    const sas = this.opts.sas?.();
+    if (!sas) return this.opts.hasSa(remote.address);
+    return sas.some((sa) => sa.remote.address === remote.address && (!port || sa.remote.port === remote.port) && (local === '' || bindable(sa.local.address) === local));
+  }
+
+  /**
+   * An IKE SA moved from `from` to `to` (MOBIKE, RFC 4555 3.5/3.6; or a NAT rebinding): over TCP the IKE SA and
+   * its ESP now ride the stream of the new path (RFC 9329 section 7.1), and the stream of the old path is closed
+   * when no IKE SA uses it any more: the responder's accepted stream from the old TCP address and port, the
+   * initiator's streams to the peer from local addresses no IKE SA has (the old one, and probes of other paths).
+   */
+  saMoved(from: { local: Address; remote: Address }, to: { local: Address; remote: Address }): void {
+    if (!this.active) return;
+    const where = `${fmtAddr(to.local)}-${fmtAddr(to.remote)}`;
+    const old = this.incoming.get(key(from.remote));
+    if (old && key(from.remote) !== key(to.remote) && !this.used('', from.remote, true)) old.close(`closed: IKE SA moved to ${where} (MOBIKE, RFC 9329 7.1)`);
+    const keep = pathKey(bindable(to.local.address), to.remote.address);
+    for (const [k, s] of [...this.outgoing]) {
+      const local = this.paths.get(s)?.local ?? '';
+      if (k === keep || s.remote.address !== from.remote.address || local === '' || this.used(local, s.remote, false)) continue;
+      this.retired.add(s);
+      s.close(`closed: IKE SA moved to ${where} (MOBIKE, RFC 9329 7.1)`);
+    }
   }
 
   private accept(socket: net.Socket, local: Address, remote: Address): void {
@@ -291,7 +348,7 @@ export class TcpEncapNet implements GatewayNet {
 
   private readonly streamEvents = {
     onOpen: (s: TcpEncapStream): void => {
-      this.backoff.get(s.remote.address)?.succeeded();
+      this.backoff.get(this.paths.get(s)?.key ?? '')?.succeeded();
       this.opts.log.log('net', 1, `TCP connection ${s.name} established, "IKETCP" sent`);
     },
     onMessages: (s: TcpEncapStream, messages: Uint8Array[]): void => this.deliver(s, messages),
@@ -328,20 +385,24 @@ export class TcpEncapNet implements GatewayNet {
       this.opts.log.log('net', 1, `TCP connection ${s.name} ${why} (${stats})`);
       return;
     }
-    if (this.outgoing.get(s.remote.address) === s) this.outgoing.delete(s.remote.address);
+    const path = this.paths.get(s) ?? { key: pathKey('', s.remote.address), local: '' };
+    this.paths.delete(s);
+    if (this.outgoing.get(path.key) === s) this.outgoing.delete(path.key);
     if (this.closing) return;
     const address = s.remote.address;
-    const again = this.opts.hasSa(address) && this.peerFor(address) !== undefined;
-    const b = this.backoff.get(address);
+    // Only a path an IKE SA still uses is reconnected (not one MOBIKE moved away from, RFC 9329 7.1).
+    const again = !this.retired.has(s) && this.used(path.local, s.remote, false) && this.peerFor(address) !== undefined;
+    const b = this.backoff.get(path.key);
+    if (!again && b && !b.waiting) this.backoff.delete(path.key);
     const delay = b?.failed() ?? 0;
     this.opts.log.log('net', 1, `TCP connection ${s.name} ${why} (${stats})${again ? `, reconnecting${delay > 0 ? ` in ${delay} ms` : ''} (RFC 9329 6.1)` : ''}`);
     if (!again) return;
     b?.schedule(delay, () => {
-      if (this.closing || this.outgoing.has(address) || !this.opts.hasSa(address)) return;
+      if (this.closing || this.outgoing.has(path.key) || !this.used(path.local, s.remote, false)) return;
       const p = this.peerFor(address);
       if (!p) return;
       this.counters.reconnects++;
-      this.open(address, p.conns);
+      this.open(address, path.local, p.conns);
     });
   }
 
@@ -374,6 +435,16 @@ function isIkeSaInit(d: Uint8Array): boolean {
 
 function key(a: Address): string {
   return `${a.address}|${a.port}`;
+}
+
+/** An originator stream's path: our local address ('' when unbound) and the peer's. */
+function pathKey(local: string, remote: string): string {
+  return `${local}|${remote}`;
+}
+
+/** The local address an originator stream is bound to: none for an unknown or wildcard one (the kernel picks). */
+function bindable(address: string | undefined): string {
+  return address === undefined || address === '' || address === '0.0.0.0' || address === '::' || address.startsWith('%') ? '' : address;
 }
 
 function prefixed(c: Record<string, number>): Record<string, number> {
