@@ -297,7 +297,7 @@ describe('TcpEncapNet with MOBIKE (RFC 9329 7.1, RFC 4555)', () => {
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
     cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-    cleanup.push(() => conns.forEach((c) => c.sock.destroy()));
+    cleanup.push(() => conns.forEach((c) => void c.sock.destroy()));
     let sas = [{ local: at('127.0.0.1'), remote: at('127.0.0.1') }];
     const { t, got, lines, udpSent } = setup({ tcpPort: port, sas: () => sas });
     t.setPeers(tcpPeers([{ name: 'gw', remoteAddrs: ['127.0.0.1'] }], new Map([['gw', 'tcp']])));
@@ -347,7 +347,7 @@ describe('TcpEncapNet with MOBIKE (RFC 9329 7.1, RFC 4555)', () => {
     });
     await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
     cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-    cleanup.push(() => socks.forEach((s) => s.destroy()));
+    cleanup.push(() => socks.forEach((s) => void s.destroy()));
     const { t } = setup({ tcpPort: port, sas: () => [{ local: at('127.0.0.3'), remote: at('127.0.0.1') }] });
     t.setPeers(tcpPeers([{ name: 'gw', remoteAddrs: ['127.0.0.1'] }], new Map([['gw', 'tcp']])));
     t.sendIke(at('127.0.0.3'), at('127.0.0.1'), info(true));

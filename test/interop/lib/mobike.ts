@@ -133,3 +133,27 @@ export async function roamingCygnet(
   await cyg.peer.waitForLog(/installed route 10\.2\.0\.1\/32 dev cyg0/, 3000);
   return { h, swan, cyg, ci, si };
 }
+
+/**
+ * The PSK connection of the cygnet <-> cygnet MOBIKE scenarios (74, 95b), as the mover (left) initiates it to the
+ * fixed side: ids left@ / right@cygnet.test, child 'net' between the inner addresses; `extra` its options
+ * (mobike, encap).
+ */
+export function moverConnection(h: MobikeHosts, extra: Record<string, string>): PskConnection {
+  return {
+    name: 'cyg',
+    localAddrs: '%any',
+    remoteAddrs: h.fixed.outer4,
+    localId: 'left@cygnet.test',
+    remoteId: 'right@cygnet.test',
+    proposals: 'aes128gcm16-prfsha256-x25519',
+    secret: 'mobike-psk',
+    child: { name: 'net', localTs: `${h.left.inner4}/32`, remoteTs: `${h.right.inner4}/32`, espProposals: 'aes128gcm16', startAction: 'start' },
+    extra,
+  };
+}
+
+/** An IKE SA's SPIs and its CHILD SAs' SPIs as one line: "the same SA" is the same line before and after a move. */
+export function spiSummary(s: { spiI: string; spiR: string; children: readonly { spiIn: string; spiOut: string }[] }): string {
+  return `${s.spiI}_i ${s.spiR}_r, CHILD ${s.children.map((c) => `${c.spiIn}_i ${c.spiOut}_o`).join(' ')}`;
+}

@@ -1,5 +1,5 @@
 /**
- * MOBIKE (RFC 4555) over TCP encapsulation (RFC 9329 section 7.1?), cygnet <-> cygnet in 74's two-uplink topology
+ * MOBIKE (RFC 4555) over TCP encapsulation (RFC 9329 section 7.1), cygnet <-> cygnet in 74's two-uplink topology
  * (test/interop/lib/mobike.ts; issues 18 and 15): both sides `mobike = yes`, the left (initiator, the mover)
  * `encap = tcp`, the right listens on TCP 4500; UDP 500/4500 dropped in both namespaces (as in 95), and the
  * mover's UDP output to those ports counted.
@@ -13,10 +13,10 @@
  */
 import assert from 'node:assert/strict';
 import type { ScenarioContext } from '../lib/scenario.js';
-import { mirror, pskSwanctlConf, type PskConnection } from '../lib/swanctl-conf.js';
+import { mirror, pskSwanctlConf } from '../lib/swanctl-conf.js';
 import type { TwoHosts } from '../lib/topology.js';
 import { establishedCygnet, startCygnet } from './20-cygnet-psk-responder.js';
-import { continuousPing, mobikeHosts, resumedAfter } from '../lib/mobike.js';
+import { continuousPing, mobikeHosts, moverConnection, resumedAfter, spiSummary } from '../lib/mobike.js';
 
 export const name = 'cygnet-tcp-mobike';
 export const timeoutMs = 90_000;
@@ -28,24 +28,14 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const h = await mobikeHosts(ctx.lab, 'left');
   for (const host of [h.left, h.right]) await host.ns.block('udp dport { 500, 4500 }');
   await h.left.ns.nft(UDP_OUT);
-  const conn: PskConnection = {
-    name: 'cyg',
-    localAddrs: '%any',
-    remoteAddrs: h.fixed.outer4,
-    localId: 'left@cygnet.test',
-    remoteId: 'right@cygnet.test',
-    proposals: 'aes128gcm16-prfsha256-x25519',
-    secret: 'mobike-psk',
-    child: { name: 'net', localTs: `${h.left.inner4}/32`, remoteTs: `${h.right.inner4}/32`, espProposals: 'aes128gcm16', startAction: 'start' },
-    extra: { mobike: 'yes', encap: 'tcp' },
-  };
+  const conn = moverConnection(h, { mobike: 'yes', encap: 'tcp' });
   const theirs = mirror(conn);
   const debug = ['--debug', 'ike 2, net 2, esp 1, dmn 1, knl 1'];
   // The responder needs no `encap` of its own: it accepts TCP streams on its listener (--tcp-port).
   const r = await startCygnet(ctx, { left: h.right, right: h.left } as TwoHosts, pskSwanctlConf({ ...theirs, localAddrs: h.fixed.outer4, remoteAddrs: '%any', extra: { mobike: 'yes' }, child: { ...theirs.child, startAction: 'none' } }), ['--tun', 'cyg1', '--tcp-port', '4500', ...debug]);
   const l = await startCygnet(ctx, h, pskSwanctlConf(conn), ['--tun', 'cyg0', ...debug]);
   const [li, ri] = await Promise.all([l.waitFor('left established', establishedCygnet, 15_000), r.waitFor('right established', establishedCygnet, 15_000)]);
-  const spis = (s: { spiI: string; spiR: string; children: readonly { spiIn: string; spiOut: string }[] }) => `${s.spiI}_i ${s.spiR}_r, CHILD ${s.children.map((c) => `${c.spiIn}_i ${c.spiOut}_o`).join(' ')}`;
+  const spis = spiSummary;
   assert.equal(li.local, '192.0.2.1[4500]');
   assert.equal(li.transport, 'tcp', 'left: transport tcp');
   assert.equal(ri.transport, 'tcp', 'right: transport tcp');
