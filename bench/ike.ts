@@ -40,6 +40,7 @@ import {
   type PrivateKey,
 } from '../src/pki/index.js';
 import { settle } from './lib.js';
+import { applyDaemonGcSettings } from '../src/daemon/gc.js';
 
 const ROLE = 'cygnet-bench-ike-initiators';
 const RESPONDER = '192.0.2.1';
@@ -774,6 +775,10 @@ export async function run(): Promise<void> {
   const o = options(process.argv.slice(2));
   const json = process.argv.includes('--json');
   const quietFlag = process.argv.includes('--quiet');
+  // The daemon's V8 settings (src/daemon/gc.ts), so the memory figures are what `cygnet daemon` would hold;
+  // --no-daemon-gc measures V8's defaults instead.
+  const gc = process.argv.includes('--no-daemon-gc') ? [] : applyDaemonGcSettings();
+  process.stderr.write(`ike: V8 flags as the daemon: ${gc.length > 0 ? gc.join(' ') : 'none (--no-daemon-gc)'}\n`);
   const quiet = quietFlag || !process.stderr.isTTY;
   const res = await ikeBench(
     o,

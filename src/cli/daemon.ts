@@ -28,6 +28,7 @@ import { ESP_HEADROOM } from '../esp/engine.js';
 import type { TunDevice } from '../tun/types.js';
 import { availableParallelism } from 'node:os';
 import { wantsTcp } from '../daemon/tcp-glue.js';
+import { applyDaemonGcSettings } from '../daemon/gc.js';
 import { parseArgs, portOption, UsageError } from './args.js';
 
 /** --workers N|auto: 1..255, auto = the cores available (os.availableParallelism). */
@@ -132,6 +133,8 @@ export async function runDaemonCommand(argv: readonly string[]): Promise<number>
     console.log(DAEMON_USAGE);
     return 0;
   }
+  // Before any state is allocated: V8 gives heap back after bursts of setups (src/daemon/gc.ts, issue 17).
+  applyDaemonGcSettings();
   let logger: Logger;
   let logTarget: LogTarget;
   let keyLog: KeyLog | undefined;
