@@ -534,14 +534,19 @@ describe('MOBIKE path probing: a dead path, addresses unchanged', () => {
     }
   });
 
-  it('after an IKE rekey (inheritMobike): MOBIKE and the peer\'s addresses carry over, and a dead path is probed on the new SA', () => {
-    const { sim, A, B, net } = setup({ bSecond: true });
+  /** A MOBIKE pair (B with a second address) whose IKE SA `who` rekeyed: the old and the new SA on each side. */
+  function rekeyedPair(who: 'A' | 'B') {
+    const t = setup({ bSecond: true });
+    const { sim, A, B } = t;
     const oldA = A.ep.ikeSa(only(A.ep.listSas()).sa.id)!;
     const oldB = B.ep.ikeSa(only(B.ep.listSas()).sa.id)!;
-    expect(A.ep.rekeyIke(oldA.id, sim.now)).toBe(true);
+    expect(who === 'A' ? A.ep.rekeyIke(oldA.id, sim.now) : B.ep.rekeyIke(oldB.id, sim.now)).toBe(true);
     expect(sim.runUntil(() => A.ep.listSas()[0]?.sa.id !== oldA.id && A.ep.listSas().length === 1 && B.ep.listSas().length === 1, { maxTime: 20_000 }).ok).toBe(true);
-    const newA = A.ep.ikeSa(only(A.ep.listSas()).sa.id)!;
-    const newB = B.ep.ikeSa(only(B.ep.listSas()).sa.id)!;
+    return { ...t, oldA, oldB, newA: A.ep.ikeSa(only(A.ep.listSas()).sa.id)!, newB: B.ep.ikeSa(only(B.ep.listSas()).sa.id)! };
+  }
+
+  it('after an IKE rekey (inheritMobike): MOBIKE and the peer\'s addresses carry over, and a dead path is probed on the new SA', () => {
+    const { sim, A, B, net, oldA, oldB, newA, newB } = rekeyedPair('A');
     // ike-rekey.ts successor() calls inheritMobike: no help from the test.
     expect([mobikeActive(newA), mobikeActive(newB)]).toEqual([true, true]);
     expect([oldB.id === newB.id, mobikeInitiator(newA), mobikeInitiator(newB)]).toEqual([false, true, false]);
@@ -554,13 +559,7 @@ describe('MOBIKE path probing: a dead path, addresses unchanged', () => {
   });
 
   it('after an IKE rekey started by the RESPONDER: the original initiator stays the MOBIKE initiator (RFC 4555 1.1) and moves the SA', () => {
-    const { sim, A, B, net } = setup({ bSecond: true });
-    const oldA = A.ep.ikeSa(only(A.ep.listSas()).sa.id)!;
-    const oldB = B.ep.ikeSa(only(B.ep.listSas()).sa.id)!;
-    expect(B.ep.rekeyIke(oldB.id, sim.now)).toBe(true);
-    expect(sim.runUntil(() => A.ep.listSas()[0]?.sa.id !== oldA.id && A.ep.listSas().length === 1 && B.ep.listSas().length === 1, { maxTime: 20_000 }).ok).toBe(true);
-    const newA = A.ep.ikeSa(only(A.ep.listSas()).sa.id)!;
-    const newB = B.ep.ikeSa(only(B.ep.listSas()).sa.id)!;
+    const { sim, A, B, net, newA, newB } = rekeyedPair('B');
     // RFC 7296 2.18: B started the rekey, so B is the new SA's (IKE header) initiator; MOBIKE's roles do not change.
     expect([newA.initiator, newB.initiator]).toEqual([false, true]);
     expect([mobikeInitiator(newA), mobikeInitiator(newB), mobikeActive(newA), mobikeActive(newB)]).toEqual([true, false, true, true]);
