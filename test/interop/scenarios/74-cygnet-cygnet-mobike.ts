@@ -10,30 +10,20 @@ import type { ScenarioContext } from '../lib/scenario.js';
 import { mirror, pskSwanctlConf, type PskConnection } from '../lib/swanctl-conf.js';
 import type { TwoHosts } from '../lib/topology.js';
 import { establishedCygnet, startCygnet } from './20-cygnet-psk-responder.js';
-import { continuousPing, mobikeHosts, resumedAfter } from '../lib/mobike.js';
+import { continuousPing, mobikeHosts, moverConnection, resumedAfter, spiSummary } from '../lib/mobike.js';
 
 export const name = 'cygnet-cygnet-mobike';
 export const timeoutMs = 60_000;
 
 export async function run(ctx: ScenarioContext): Promise<void> {
   const h = await mobikeHosts(ctx.lab, 'left');
-  const conn: PskConnection = {
-    name: 'cyg',
-    localAddrs: '%any',
-    remoteAddrs: h.fixed.outer4,
-    localId: 'left@cygnet.test',
-    remoteId: 'right@cygnet.test',
-    proposals: 'aes128gcm16-prfsha256-x25519',
-    secret: 'mobike-psk',
-    child: { name: 'net', localTs: `${h.left.inner4}/32`, remoteTs: `${h.right.inner4}/32`, espProposals: 'aes128gcm16', startAction: 'start' },
-    extra: { mobike: 'yes' },
-  };
+  const conn: PskConnection = moverConnection(h, { mobike: 'yes' });
   const theirs = mirror(conn);
   const debug = ['--debug', 'ike 2, net 1, esp 1, dmn 1, knl 1'];
   const r = await startCygnet(ctx, { left: h.right, right: h.left } as TwoHosts, pskSwanctlConf({ ...theirs, localAddrs: h.fixed.outer4, remoteAddrs: '%any', child: { ...theirs.child, startAction: 'none' } }), ['--tun', 'cyg1', ...debug]);
   const l = await startCygnet(ctx, h, pskSwanctlConf(conn), ['--tun', 'cyg0', ...debug]);
   const [li, ri] = await Promise.all([l.waitFor('left established', establishedCygnet), r.waitFor('right established', establishedCygnet)]);
-  const spis = (s: { spiI: string; spiR: string; children: readonly { spiIn: string; spiOut: string }[] }) => `${s.spiI}_i ${s.spiR}_r, CHILD ${s.children.map((c) => `${c.spiIn}_i ${c.spiOut}_o`).join(' ')}`;
+  const spis = spiSummary;
   assert.equal(li.local, '192.0.2.1[4500]');
   assert.equal(ri.remote, '192.0.2.1[4500]');
   assert.equal(li.children[0]?.spiIn, ri.children[0]?.spiOut);
