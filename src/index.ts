@@ -13,6 +13,7 @@ export * from './crypto/ct.js';
 export { createProvider, defaultProvider } from './crypto/provider.js';
 export { availableBackends, backendUnavailableReasons } from './crypto/backends/index.js';
 export { parseProposals, formatProposalsString, type Proposal } from './crypto/proposals.js';
+export { additionalKeName, isAdditionalKeType } from './crypto/addke.js';
 
 // IKE: the sans-IO endpoint, its configuration and events.
 export { IkeEndpoint, type IkeEndpointOptions } from './ike/endpoint.js';
