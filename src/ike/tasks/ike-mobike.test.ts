@@ -573,6 +573,28 @@ describe('MOBIKE path probing: a dead path, addresses unchanged', () => {
     expect(B.ep.mobikeUpdate(newB.id, '203.0.113.2', sim.now)).toBe(false);
   });
 
+  it("the responder's address list from its new address (charon roaming as responder): the initiator follows it (RFC 4555 3.6)", () => {
+    const { sim, A, B } = setup({ bSecond: true });
+    const atA = A.ep.ikeSa(only(A.ep.listSas()).sa.id)!;
+    const atB = B.ep.ikeSa(only(B.ep.listSas()).sa.id)!;
+    // B's first address stops being usable for it; it sends its list from the second one (as charon does after a
+    // roam event: 'sending address list update using MOBIKE, implicitly requesting an address change').
+    atB.local = { address: '203.0.113.3', port: atB.local.port };
+    B.ep.setLocalAddresses(['203.0.113.3'], sim.now);
+    expect(sim.runUntil(() => moves(A).length > 0, { maxTime: 10_000 }).ok).toBe(true);
+    expect(atA.remote.address).toBe('203.0.113.3');
+    expect(A.logs.some((l) => l.includes('peer sent its address list from 203.0.113.3[4500]') && l.includes('following its address change (RFC 4555 3.6)'))).toBe(true);
+    // The CHILD SA's ESP endpoints follow (the event the driver installs from).
+    expect(moves(A)[0]?.children.length).toBe(1);
+    // A plain liveness check from B's other address (no list) moves nothing.
+    const n = moves(A).length;
+    atB.local = { address: '203.0.113.2', port: atB.local.port };
+    B.ep.checkLiveness(atB.id, sim.now);
+    sim.runUntil(() => false, { maxTime: 3_000 });
+    expect(moves(A).length).toBe(n);
+    expect(atA.remote.address).toBe('203.0.113.3');
+  });
+
   it('the update chain (no copies: tries = 1) tries our other local address after the peer\'s addresses, before waiting', () => {
     const { sim, A, B, net } = setup({ tries: 1, bSecond: true });
     const id = only(A.ep.listSas()).sa.id;

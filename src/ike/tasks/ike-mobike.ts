@@ -329,8 +329,28 @@ export function natdAnswer(ctx: EndpointContext, sa: IkeSa, req: readonly Payloa
   // 3.6: an INFORMATIONAL may also just tell the peer's new list of addresses.
   if (mobikeActive(sa)) notePeerAddresses(ctx, sa, req);
   const at = requestAddresses(sa);
+  followResponder(ctx, sa, req, at);
   if (!mobikeActive(sa) || mobikeInitiator(sa) || !at || !hasNotify(req, NotifyType.NAT_DETECTION_DESTINATION_IP)) return [];
   return natdNotifies(ctx, sa, at);
+}
+
+/**
+ * Initiator: a MOBIKE responder whose own address changed tells us with its address list (3.6), sent over the path
+ * it found working, from its new address: "implicitly requesting an address change", as strongSwan's responder
+ * logs it. strongSwan's initiator then takes the addresses that authenticated request came over (ike_mobike.c
+ * process_r: update_hosts to the message's source and destination); so does cygnet, or each side would send to an
+ * address the other no longer uses (seen against charon 5.9.8, which roams as responder right after IKE_AUTH when
+ * kernel-libipsec's routes appear). An empty liveness check or path probe (no address list) moves nothing.
+ */
+function followResponder(ctx: EndpointContext, sa: IkeSa, req: readonly Payload[], at: { local: Address; remote: Address } | undefined): void {
+  if (!at || !mobikeActive(sa) || !mobikeInitiator(sa) || sa.state !== 'ESTABLISHED') return;
+  const list = hasNotify(req, NotifyType.ADDITIONAL_IP4_ADDRESS) || hasNotify(req, NotifyType.ADDITIONAL_IP6_ADDRESS) || hasNotify(req, NotifyType.NO_ADDITIONAL_ADDRESSES);
+  if (!list || (at.remote.address === sa.remote.address && at.remote.port === sa.remote.port)) return;
+  const from = { local: sa.local, remote: sa.remote };
+  sa.local = at.local;
+  sa.remote = at.remote;
+  ctx.log('ike', 1, sa, `peer sent its address list from ${fmt(at.remote)} to ${fmt(at.local)}: following its address change (RFC 4555 3.6)`);
+  moved(ctx, sa, from);
 }
 
 /** NAT state from the peer's NAT_DETECTION_* (RFC 4555 3.5), against the addresses the SA uses now. */

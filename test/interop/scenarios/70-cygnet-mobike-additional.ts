@@ -36,10 +36,24 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   assert.deepEqual((await got()).sort(), ['198.51.100.1', '198.51.100.1', '198.51.100.11'], 'charon replaced the list: both eth1 addresses');
   ctx.log('address added: charon got the updated list (198.51.100.1, 198.51.100.11)');
 
-  // The address in use goes: cygnet moves to eth1 (its primary address, the kernel's source), traffic resumes.
+  // charon 5.9.8 sometimes roams as responder right after IKE_AUTH (kernel-libipsec's routes appear: 'old path is
+  // not available anymore'), probes both paths and sends its address list from 198.51.100.2 'implicitly requesting
+  // an address change'. cygnet, the initiator, must then follow to that path (RFC 4555 3.6, as strongSwan's
+  // initiator does), or each side sends ESP to an address the other has left (CI run of 22:22 UTC).
+  if ((await swan.grep(/implicitly requesting an address change/)).length > 0) {
+    await cyg.peer.waitForLog(/peer sent its address list from 198\.51\.100\.2\[4500\] to 198\.51\.100\.1\[4500\]: following its address change/, 5000);
+    ctx.log('charon roamed as responder (198.51.100.2); cygnet followed it');
+  }
   const ping = await continuousPing(ctx, h.left.ns, h.left.inner4, h.right.inner4, 'ping-left');
   try {
     await resumedAfter(ping, Date.now(), 3000);
+    if ((await cyg.peer.listSas())[0]?.localHost !== '192.0.2.1') {
+      // Already on eth1 by charon's roam: the move away from a deleted address is 72's (and the rest of this one's
+      // checks stand: additional addresses announced and updated, traffic through the moved SA).
+      assert.equal((await swan.listSas()).length, 1, 'charon has one IKE SA');
+      return;
+    }
+    // The address in use goes: cygnet moves to eth1 (its primary address, the kernel's source), traffic resumes.
     const t = Date.now();
     await h.left.ns.ip(['addr', 'del', '192.0.2.1/24', 'dev', 'eth0']);
     const r = await resumedAfter(ping, t, 2000);
