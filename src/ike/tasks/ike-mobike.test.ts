@@ -143,14 +143,19 @@ describe('MOBIKE (RFC 4555)', () => {
     expect(only(B.ep.listSas()).sa.remote.address).toBe('192.0.2.10');
   });
 
+  /** A's first uplink gone and its second down at the same time: its update is unanswered and the SA waits. */
+  function stranded() {
+    const t = setup();
+    const id = only(t.A.ep.listSas()).sa.id;
+    t.A.down('192.0.2.10');
+    const rule = t.net.dropIf((p) => p.from.address === '198.51.100.10');
+    t.A.ep.mobikeUpdate(id, '198.51.100.10', t.sim.now);
+    expect(t.sim.runUntil(() => t.A.logs.some((l) => l.includes('unanswered: waiting for another local address')), { maxTime: 30_000 }).ok).toBe(true);
+    return { ...t, id, rule };
+  }
+
   it('an uplink that goes down: the update is unanswered and the SA waits; when an address comes back it moves', () => {
-    const { sim, A, B, net } = setup();
-    const id = only(A.ep.listSas()).sa.id;
-    A.down('192.0.2.10');
-    // The other uplink is down at the same time: nothing gets through.
-    const rule = net.dropIf((p) => p.from.address === '198.51.100.10');
-    A.ep.mobikeUpdate(id, '198.51.100.10', sim.now);
-    expect(sim.runUntil(() => A.logs.some((l) => l.includes('unanswered: waiting for another local address')), { maxTime: 30_000 }).ok).toBe(true);
+    const { sim, A, B, id, rule } = stranded();
     expect(A.ep.listSas()).toHaveLength(1);
     // The uplink comes back: the update is sent again and goes through.
     rule.remove();
@@ -160,12 +165,7 @@ describe('MOBIKE (RFC 4555)', () => {
   });
 
   it('an SA waiting for an address (every path failed) moves when the driver\'s address list changes (gateway addressesChanged)', () => {
-    const { sim, A, B, net } = setup();
-    const id = only(A.ep.listSas()).sa.id;
-    A.down('192.0.2.10');
-    const rule = net.dropIf((p) => p.from.address === '198.51.100.10');
-    A.ep.mobikeUpdate(id, '198.51.100.10', sim.now);
-    expect(sim.runUntil(() => A.logs.some((l) => l.includes('unanswered: waiting for another local address')), { maxTime: 30_000 }).ok).toBe(true);
+    const { sim, A, B, id, rule } = stranded();
     rule.remove();
     const logs: string[] = [];
     // The routing table's source for the peer is 198.51.100.10 again (the driver's GatewayNet.sourceFor).
