@@ -72,4 +72,9 @@ export interface EspEngineOptions {
   readonly log?: (level: number, message: string) => void;
   /** Least time between two drop reports of one reason on one SA, ms. Default 60000. */
   readonly dropLogIntervalMs?: number;
+  /**
+   * This engine's non-zero mark in the per-SA seal locks of shared outbound SAs (EspSa.seqLock): a thread number,
+   * unique among the engines sharing SAs. Default 1.
+   */
+  readonly sealLockOwner?: number;
 }

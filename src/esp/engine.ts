@@ -50,6 +50,8 @@ export { dropCountsByName } from './drop-accounting.js';
 
 /** Internal status of a datagram between the passes of `decapsulate` (never seen by callers). */
 const PENDING = 255;
+/** protect's answer when another thread holds the SA's seal lock (never a DropReason, never seen by callers). */
+const SEAL_LOCK_BUSY = 254 as DropReason;
 
 export class EspEngine {
   readonly backend: CryptoBackend;
@@ -71,6 +73,11 @@ export class EspEngine {
   private sealPtEnd = new Int32Array(64);
   private sealInner = new Int32Array(64);
   private readonly decapOut = new DecapResults();
+  /** This engine's mark in shared SAs' seal locks, and the SAs whose lock it holds (EspSa.seqLock). */
+  private readonly lockOwner: number;
+  private readonly heldLocks: EspSa[] = [];
+  /** encapsulateDummy: a dummy packet (dropped by the peer anyway) takes a number without the seal lock. */
+  private sealingDummy = false;
   /** Per batch slot, from the replay check to the commit: the inferred ESN high half and the sequence number. */
   private openHi = new Uint32Array(64);
   private openLo = new Uint32Array(64);
@@ -99,6 +106,8 @@ export class EspEngine {
     this.acquireIntervalMs = opts.acquireIntervalMs ?? 1000;
     this.acct = new DropAccounting(opts.log, opts.dropLogIntervalMs ?? 60_000);
     this.drops = this.acct.drops;
+    this.lockOwner = opts.sealLockOwner ?? 1;
+    if (!Number.isInteger(this.lockOwner) || this.lockOwner < 1 || this.lockOwner > 0x7fffffff) throw new EspError('BAD_PARAMS', `ESP engine: sealLockOwner ${opts.sealLockOwner}`);
   }
 
   // ---------------------------------------------------------------- control surface
@@ -166,8 +175,15 @@ export class EspEngine {
   /**
    * Protects a batch of inner IP packets. Packets with at least ESP_HEADROOM bytes before `offset` and enough
    * tailroom after are sealed in place (their buffer is overwritten); others are copied into pool buffers.
+   *
+   * Shared outbound SAs (worker threads, EspSa.seqLock): the batch takes each SA's seal lock with its first packet
+   * on it and keeps it until releaseSealLocks (or the next call). When another thread holds one, the batch stops
+   * before that packet: `count` < packets.length and `blockedOn` is the busy lock; send what was sealed, release,
+   * wait for the lock (Atomics.wait) and pass the rest again.
    */
   encapsulate(packets: readonly PacketRef[], now: number): EncapResults {
+    // The previous batch's datagrams were sent (its buffers are reused now): its seal locks go too.
+    if (this.heldLocks.length > 0) this.releaseSealLocks();
     const r = this.encapOut;
     const n = packets.length;
     r.reset(n);
@@ -181,8 +197,23 @@ export class EspEngine {
     // Two passes: framing (steps 1-2 written out in the loop, as decapsulate's steps are, then protect), then the
     // seals back to back.
     this.encapFramePass(packets, n, r, now);
-    this.sealFramed(r, n, now);
+    this.sealFramed(r, r.count, now);
     return r;
+  }
+
+  /**
+   * Frees the seal locks this engine took (EspSa.seqLock): call once the batch's datagrams are with the kernel, so
+   * another thread's numbers on the same SA follow them. A lock another thread took over meanwhile stays its own.
+   */
+  releaseSealLocks(): void {
+    const held = this.heldLocks;
+    for (let i = 0; i < held.length; i++) {
+      const sa = held[i]!;
+      sa.seqLockHeld = false;
+      const lock = sa.seqLock;
+      if (lock !== undefined && Atomics.compareExchange(lock, 0, this.lockOwner, 0) === this.lockOwner) Atomics.notify(lock, 0);
+    }
+    held.length = 0;
   }
 
   /** Steps 1-7 but the seal, for each packet; each path sets status, offset, length, buffer, sa and acquire once. */
@@ -213,6 +244,13 @@ export class EspEngine {
           else if (pol.action === 'protect' && sa !== undefined && !sa.hardExpired) {
             r.sa[i] = sa;
             reason = this.protect(sa, buf, off, len, v4 ? NH_IPV4 : NH_IPV6, i, r, now);
+            if (reason === SEAL_LOCK_BUSY) {
+              // Another thread is sealing on this SA: the batch ends here, before this packet (encapsulate's doc).
+              r.sa[i] = undefined;
+              r.count = i;
+              r.blockedOn = sa.seqLock;
+              return;
+            }
           } else reason = this.encapsulateOther(pol, buf, off, len, i, r, now);
         }
       }
@@ -296,7 +334,16 @@ export class EspEngine {
     let lo = sa.seqLo;
     const shared = sa.sharedSeq;
     // Threads sealing on one SA (src/daemon/workers) draw from one counter (sa.ts sharedSeq); -1 = space used up.
-    if (shared !== undefined) lo = takeSharedSeq(shared);
+    // The first number of a batch takes the SA's seal lock too (sa.ts seqLock), or ends the batch when it is busy.
+    if (shared !== undefined) {
+      const lock = sa.seqLock;
+      if (lock !== undefined && !sa.seqLockHeld && !this.sealingDummy) {
+        if (Atomics.compareExchange(lock, 0, 0, this.lockOwner) !== 0) return SEAL_LOCK_BUSY;
+        sa.seqLockHeld = true;
+        this.heldLocks.push(sa);
+      }
+      lo = takeSharedSeq(shared);
+    }
     else if (lo !== 0xffffffff) lo = lo + 1;
     else if (sa.esn && hi !== 0xffffffff) {
       hi = hi + 1;
@@ -403,7 +450,9 @@ export class EspEngine {
     const n = Math.max(0, Math.min(length | 0, this.pool.bytes - ESP_HEADROOM - ESP_TAILROOM));
     const buf = this.pool.take();
     buf.fill(0, ESP_HEADROOM, ESP_HEADROOM + n);
+    this.sealingDummy = true;
     const reason = !sa || sa.hardExpired ? DropReason.NoSa : this.protect(sa, buf, ESP_HEADROOM, n, NH_NO_NEXT, 0, r, now);
+    this.sealingDummy = false;
     if (reason !== DropReason.None) {
       r.status[0] = EncapStatus.Drop;
       r.reason[0] = reason;

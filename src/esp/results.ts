@@ -36,9 +36,12 @@ export class DecapResults {
 export class EncapResults extends DecapResults {
   /** For `Acquire`: which policy needs an SA, and the packet that asked. */
   acquire: (AcquireRequest | undefined)[] = [];
+  /** Set when the batch stopped early at packet `count` because another thread holds this seal lock (EspSa.seqLock). */
+  blockedOn: Int32Array | undefined = undefined;
 
   override reset(n: number): void {
     super.reset(n);
+    this.blockedOn = undefined;
     if (this.acquire.length !== n) this.acquire.length = n;
   }
 

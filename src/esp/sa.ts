@@ -73,6 +73,17 @@ export const SEQ_SOFT_MARGIN = 1 << 22;
  */
 export const SHARED_SEQ_LAST = 0xffffffff - (1 << 20);
 
+/**
+ * A shared outbound SA's memory (8 bytes): [0] the last sequence number used (EspSa.sharedSeq, Uint32), [1] the
+ * seal lock (EspSa.seqLock, Int32: the owner's mark or 0).
+ */
+export const SHARED_SA_BYTES = 8;
+
+/** The two views of a shared outbound SA's memory (SHARED_SA_BYTES; a 4-byte buffer has no lock). */
+export function sharedSaViews(sab: SharedArrayBuffer): { sharedSeq: Uint32Array; seqLock: Int32Array | undefined } {
+  return { sharedSeq: new Uint32Array(sab, 0, 1), seqLock: sab.byteLength >= SHARED_SA_BYTES ? new Int32Array(sab, 4, 1) : undefined };
+}
+
 /** The next number of a shared counter (EspSa.sharedSeq), or -1 once its space is used up. */
 export function takeSharedSeq(counter: Uint32Array): number {
   const lo = Atomics.add(counter, 0, 1) + 1;
@@ -110,6 +121,15 @@ export class EspSa {
    * two threads send the same one; the space ends at SHARED_SEQ_LAST (the ESN high half stays 0). Undefined: seqLo.
    */
   sharedSeq: Uint32Array | undefined = undefined;
+  /**
+   * Outbound, with worker threads: the seal lock beside sharedSeq ([owner], 0 = free). A thread holds it from the
+   * first number it takes in a batch until that batch's datagrams are with the kernel (EspEngine.releaseSealLocks),
+   * so the numbers leave in order whichever thread sealed them: without it a thread descheduled between taking
+   * numbers and sending them put its packets behind more than the peer's replay window (RFC 4303 3.4.3).
+   */
+  seqLock: Int32Array | undefined = undefined;
+  /** This replica's engine holds seqLock (cleared by releaseSealLocks). */
+  seqLockHeld = false;
 
   /**
    * `now` (ms) of the last packet sealed or delivered on this SA; -Infinity before the first. IKE reads it to send

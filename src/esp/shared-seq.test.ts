@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { availableBackends } from '../crypto/backends/index.js';
 import { AUTH_NONE, DecapStatus, DropReason, EncapStatus, ENCR_AES_GCM_16 } from './constants.js';
 import type { EncapResults, EspEngine, PacketRef } from './engine.js';
-import { SHARED_SEQ_LAST, takeSharedSeq } from './sa.js';
+import { SHARED_SA_BYTES, SHARED_SEQ_LAST, sharedSaViews, takeSharedSeq } from './sa.js';
 import { enginePair, ipv4Packet, SPI_AB, withRoom } from './testing.js';
 
 const backends = availableBackends();
@@ -31,8 +31,8 @@ function seal(e: EspEngine, n: number, now = 0): { dgrams: PacketRef[]; seqs: nu
 
 function twoSealers(): { a1: EspEngine; a2: EspEngine; b: EspEngine } {
   // enginePair's keys are deterministic: two pairs hold the same A->B SA, as two worker threads would.
-  const p1 = enginePair({ suite, backend });
-  const p2 = enginePair({ suite, backend });
+  const p1 = enginePair({ suite, backend, sealLockOwner: 2 });
+  const p2 = enginePair({ suite, backend, sealLockOwner: 3 });
   return { a1: p1.a, a2: p2.a, b: p1.b };
 }
 
@@ -103,5 +103,71 @@ describe('shared outbound sequence counter', () => {
     for (let e = a2.pollEvent(); e; e = a2.pollEvent()) events.push(e.type);
     expect(events).toContain('hard-expire');
     expect(seal(a1, 1).seqs).toEqual([]);
+  });
+
+  describe('seal lock (EspSa.seqLock): numbers leave in the order they were taken', () => {
+    function locked(): { a1: EspEngine; a2: EspEngine; b: EspEngine; lock: Int32Array; counter: Uint32Array } {
+      const t = twoSealers();
+      const sab = new SharedArrayBuffer(SHARED_SA_BYTES);
+      for (const e of [t.a1, t.a2]) {
+        const sa = e.getSa(SPI_AB, 'out')!;
+        ({ sharedSeq: sa.sharedSeq, seqLock: sa.seqLock } = sharedSaViews(sab));
+      }
+      const v = sharedSaViews(sab);
+      return { ...t, lock: v.seqLock!, counter: v.sharedSeq };
+    }
+
+    it('a batch holds the lock until released; another engine stops before its first packet on the SA', () => {
+      const { a1, a2, lock, counter } = locked();
+      expect(seal(a1, 3).seqs).toEqual([1, 2, 3]);
+      expect(Atomics.load(lock, 0)).toBe(2);
+      const blocked = seal(a2, 4);
+      expect(blocked.r.count).toBe(0);
+      expect(blocked.r.blockedOn?.buffer).toBe(lock.buffer);
+      expect(blocked.seqs).toEqual([]);
+      // Nothing was taken, counted or dropped for the packets not reached.
+      expect(counter[0]).toBe(3);
+      expect(a2.getSa(SPI_AB, 'out')!.packets).toBe(0);
+      expect([...a2.drops].every((x) => x === 0)).toBe(true);
+      a1.releaseSealLocks();
+      expect(Atomics.load(lock, 0)).toBe(0);
+      const s = seal(a2, 4);
+      expect(s.r.count).toBe(4);
+      expect(s.r.blockedOn).toBeUndefined();
+      expect(s.seqs).toEqual([4, 5, 6, 7]);
+      expect(Atomics.load(lock, 0)).toBe(3);
+    });
+
+    it("an engine's next batch frees the locks of its previous one; a release never frees another engine's lock", () => {
+      const { a1, a2, lock } = locked();
+      seal(a1, 1);
+      expect(seal(a1, 2).seqs).toEqual([2, 3]);
+      expect(Atomics.load(lock, 0)).toBe(2);
+      // a2 holds nothing: its release leaves a1's lock alone.
+      a2.releaseSealLocks();
+      expect(Atomics.load(lock, 0)).toBe(2);
+      // Taken over (esp-path.ts after SEAL_LOCK_WAIT_MS): a1's late release does not free a2's lock.
+      Atomics.store(lock, 0, 0);
+      expect(seal(a2, 1).seqs).toEqual([4]);
+      a1.releaseSealLocks();
+      expect(Atomics.load(lock, 0)).toBe(3);
+    });
+
+    it('a TFC dummy packet takes a number without the lock (the peer discards it anyway)', () => {
+      const { a1, a2, lock } = locked();
+      seal(a1, 1);
+      const r = a2.encapsulateDummy(1, 40, 0);
+      expect(r.status[0]).toBe(EncapStatus.Send);
+      expect(Atomics.load(lock, 0)).toBe(2);
+    });
+
+    it('an SA without a lock (a 4-byte shared buffer) seals as before', () => {
+      const views = sharedSaViews(new SharedArrayBuffer(4));
+      expect(views.seqLock).toBeUndefined();
+      const { a1, a2 } = twoSealers();
+      for (const e of [a1, a2]) e.getSa(SPI_AB, 'out')!.sharedSeq = views.sharedSeq;
+      expect(seal(a1, 2).seqs).toEqual([1, 2]);
+      expect(seal(a2, 2).seqs).toEqual([3, 4]);
+    });
   });
 });

@@ -96,6 +96,8 @@ export interface PairOptions {
   /** Drop reports of both engines ('a' or 'b', level, message). */
   readonly log?: (engine: 'a' | 'b', level: number, message: string) => void;
   readonly dropLogIntervalMs?: number;
+  /** Engine A's seal-lock mark (EspEngineOptions.sealLockOwner): engines sharing SAs need different ones. */
+  readonly sealLockOwner?: number;
   /** Selectors of the A->B direction's inbound check at B (default: the same subnets). */
   readonly localA?: readonly EspSelector[];
   readonly localB?: readonly EspSelector[];
@@ -121,7 +123,7 @@ export function enginePair(o: PairOptions): { a: EspEngine; b: EspEngine; subnet
     ...(log ? { log: (level: number, message: string) => log(e, level, message) } : {}),
     ...(o.dropLogIntervalMs !== undefined ? { dropLogIntervalMs: o.dropLogIntervalMs } : {}),
   });
-  const a = new EspEngine({ backend: o.backend, random: seededRandom(11), ...logOpts('a') });
+  const a = new EspEngine({ backend: o.backend, random: seededRandom(11), ...logOpts('a'), ...(o.sealLockOwner !== undefined ? { sealLockOwner: o.sealLockOwner } : {}) });
   const b = new EspEngine({ backend: o.backend, random: seededRandom(22), ...logOpts('b') });
   const encN = encryptionKeymatBytes(o.suite);
   const intN = integrityKeymatBytes(o.suite);

@@ -21,6 +21,25 @@ const PATH_MTU = 1500;
 /** ESP activity is reported to IKE's DPD at most this often per SA, not per packet. */
 const ACTIVITY_INTERVAL_MS = 1000;
 
+/**
+ * How long a thread waits for another's seal lock (EspSa.seqLock) before taking it over: a holder keeps it for one
+ * batch (well under a millisecond), so this long means it was descheduled for long or its thread is gone.
+ */
+export const SEAL_LOCK_WAIT_MS = 50;
+
+/**
+ * Blocks this thread until the seal lock is free (Atomics.wait; the main thread meets a busy lock only for the few
+ * trap-queued packets it seals on a shared SA). After SEAL_LOCK_WAIT_MS the lock is taken over, so a thread that
+ * died holding it cannot stop the others.
+ */
+function waitForSealLock(lock: Int32Array, log: GatewayLog): void {
+  const holder = Atomics.load(lock, 0);
+  if (holder === 0) return;
+  if (Atomics.wait(lock, 0, holder, SEAL_LOCK_WAIT_MS) === 'timed-out' && Atomics.compareExchange(lock, 0, holder, 0) === holder) {
+    log('esp', 1, `ESP: a thread held an outbound SA's seal lock for over ${SEAL_LOCK_WAIT_MS} ms: taken over (its packets may arrive behind the peer's replay window)`);
+  }
+}
+
 /** What the data path needs from the gateway core. */
 export interface EspPathHost {
   readonly engine: EspEngine;
@@ -113,15 +132,31 @@ export class EspPath {
     this.seal(refs, now);
   }
 
-  /** Outbound pipeline: ESP engine -> UDP; packets without an SA under a trap policy wait in the trap queue. */
+  /**
+   * Outbound pipeline: ESP engine -> UDP; packets without an SA under a trap policy wait in the trap queue. With
+   * worker threads sharing an outbound SA (EspSa.seqLock) a batch can stop at a packet whose SA another thread is
+   * sealing on: what was sealed goes out, this thread's seal locks are released, and the rest waits for the lock.
+   */
   seal(refs: readonly PacketRef[], now: number): void {
+    let rest = refs;
+    for (;;) {
+      const blockedOn = this.sealSome(rest, now);
+      if (blockedOn === undefined) return;
+      rest = rest.slice(blockedOn.done);
+      waitForSealLock(blockedOn.lock, this.host.log);
+    }
+  }
+
+  /** One engine call over `refs` and its datagrams sent; where it stopped when a seal lock was busy. */
+  private sealSome(refs: readonly PacketRef[], now: number): { lock: Int32Array; done: number } | undefined {
     const h = this.host;
     let r: ReturnType<EspEngine['encapsulate']>;
     try {
       r = h.engine.encapsulate(refs, now);
     } catch (e) {
+      h.engine.releaseSealLocks();
       h.fault('ESP encapsulate', e);
-      return;
+      return undefined;
     }
     const net = h.net;
     for (let i = 0; i < r.count; i++) {
@@ -144,8 +179,13 @@ export class EspPath {
         if (dst) h.acquire(dst, now, undefined, pkt);
       }
     }
-    // One sendmmsg per socket for the whole batch; the engine's buffers may be reused once this returns.
+    // One sendmmsg per socket for the whole batch; the engine's buffers may be reused once this returns. The
+    // datagrams are with the kernel now, so other threads may take numbers on these SAs again.
+    const blocked = r.blockedOn;
+    const done = r.count;
     net.flushEsp();
+    h.engine.releaseSealLocks();
+    return blocked === undefined || done >= refs.length ? undefined : { lock: blocked, done };
   }
 
   /**

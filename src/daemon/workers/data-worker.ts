@@ -8,7 +8,9 @@
  *
  * Sequence numbers: every worker seals on every outbound SA (the TUN hashes a new flow to any queue), so the
  * outbound counter is the SharedArrayBuffer the main thread made for the SA (EspSa.sharedSeq): no number is sent
- * twice (RFC 4303 3.3.3). Each inbound SA is steered to one worker, so its replay window (3.4.3) lives there alone.
+ * twice (RFC 4303 3.3.3). Beside it is the SA's seal lock (EspSa.seqLock), held from a batch's first number on the SA
+ * until its sendmmsg returned, so the numbers also leave in order and the peer's replay window never sees one
+ * worker's batch arrive far behind another's (it did, once a flow's packets went to both workers' TUN queues). Each inbound SA is steered to one worker, so its replay window (3.4.3) lives there alone.
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -16,6 +18,7 @@ import { createProvider } from '../../crypto/provider.js';
 import { systemRandom } from '../../crypto/random.js';
 import { DropReason, EncapStatus } from '../../esp/constants.js';
 import { dropCountsByName, EspEngine } from '../../esp/engine.js';
+import { sharedSaViews } from '../../esp/sa.js';
 import { ChildSaInstaller } from '../../gateway/child-installer.js';
 import type { GatewayTun } from '../../gateway/contracts.js';
 import { ESP_BATCH_MAX, EspPath } from '../../gateway/esp-path.js';
@@ -37,7 +40,8 @@ export async function runDataWorker(init: WorkerInit, port: NonNullable<typeof p
   const post = (m: FromWorker): void => port.postMessage(m);
   const log = (group: string, level: number, message: string): void => post({ t: 'log', group, level, message: `worker ${init.index}: ${message}` });
   const clock = (): number => performance.now();
-  const engine = new EspEngine({ backend: createProvider(), random: systemRandom, log: (level, message) => log('esp', level, message) });
+  // Seal-lock marks: 1 is the main thread's engine, worker i is i + 1 (sa.ts seqLock).
+  const engine = new EspEngine({ backend: createProvider(), random: systemRandom, sealLockOwner: init.index + 1, log: (level, message) => log('esp', level, message) });
   const windows = new Map<number, { replayWindow: number; paddingCheck: boolean }>();
   const installer = new ChildSaInstaller(engine, {
     replayWindow: (c) => windows.get(c.spiIn)?.replayWindow ?? 1024,
@@ -205,7 +209,7 @@ export async function runDataWorker(init: WorkerInit, port: NonNullable<typeof p
             installer.handle(e, clock());
             if (e.type === 'child-install' && m.sharedSeq) {
               const out = engine.getSa(e.outbound.spi, 'out');
-              if (out) out.sharedSeq = new Uint32Array(m.sharedSeq);
+              if (out) ({ sharedSeq: out.sharedSeq, seqLock: out.seqLock } = sharedSaViews(m.sharedSeq));
             }
             if (e.type === 'child-remove') {
               path.forget(e.child.spiIn);

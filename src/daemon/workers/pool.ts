@@ -17,6 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { IkeEvent } from '../../ike/events.js';
 import type { EspEngine } from '../../esp/engine.js';
+import { SHARED_SA_BYTES, sharedSaViews } from '../../esp/sa.js';
 import type { Gateway } from '../../gateway/gateway.js';
 import type { Logger } from '../logger.js';
 import type { DaemonStatus } from '../status.js';
@@ -303,10 +304,12 @@ export class WorkerPool {
       if (!out || !inb) return;
       // One counter for the SA, whoever seals: starts at the last number the main thread used (trap-queued packets
       // released at install went out on it), so no number repeats (RFC 4303 3.3.3).
-      const sab = new SharedArrayBuffer(4);
-      const counter = new Uint32Array(sab);
-      counter[0] = out.seqLo;
-      out.sharedSeq = counter;
+      // Beside it the SA's seal lock (sa.ts seqLock): numbers leave in the order they were taken.
+      const sab = new SharedArrayBuffer(SHARED_SA_BYTES);
+      const views = sharedSaViews(sab);
+      views.sharedSeq[0] = out.seqLo;
+      out.sharedSeq = views.sharedSeq;
+      out.seqLock = views.seqLock;
       extra = { sharedSeq: sab, replayWindow: inb.replay?.size ?? 0, paddingCheck: inb.paddingCheck };
       this.spiInOf.set(e.child.spiIn, e.child.spiIn);
       this.spiInOf.set(e.child.spiOut, e.child.spiIn);

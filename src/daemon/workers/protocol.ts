@@ -38,7 +38,7 @@ export type ToWorker =
       readonly t: 'sa';
       readonly seq: number;
       readonly event: SaEvent;
-      /** child-install: the outbound SA's shared counter [last number used]. */
+      /** child-install: the outbound SA's shared memory (sa.ts SHARED_SA_BYTES: [last number used, seal lock]). */
       readonly sharedSeq?: SharedArrayBuffer;
       readonly replayWindow?: number;
       readonly paddingCheck?: boolean;
