@@ -33,18 +33,36 @@ export function addressAdded(address: string, why: string, log: GatewayLog): Loc
 /**
  * RFC 4555 3.5: the IKE SAs an address going away leaves stranded move, where we initiated them and MOBIKE was
  * negotiated, to the source the routing table picks for their peer now (GatewayNet.sourceFor: bound addresses
- * only). Those we initiated without MOBIKE are reauthenticated from that source (strongSwan does so on a roam).
+ * only). When no other address of ours reaches the peer's address in use (its connected route went with ours),
+ * the peer's announced other addresses are tried in turn, and the update goes to the first one a source reaches.
+ * Those we initiated without MOBIKE are reauthenticated from that source (strongSwan does so on a roam).
  * Responder SAs stay until DPD or the peer ends them: only the initiator can move or re-create them.
  */
 export function moveAway(endpoint: IkeEndpoint, net: GatewayNet, e: LocalAddressEvent, now: number, log: GatewayLog): void {
   for (const id of e.ikeSaIds) {
     const sa = endpoint.ikeSa(id);
-    const source = sa ? net.sourceFor?.(sa.remote.address) : undefined;
-    if (!sa || source === undefined || source === e.address) continue;
+    if (!sa) continue;
+    const path = newPath(endpoint, net, id, sa.remote.address, e.address);
+    if (!path) continue;
     const where = `IKE_SA ${sa.name}[${id}]: local address ${e.address} gone`;
-    if (endpoint.mobikeUpdate(id, source, now)) log('ike', 1, `${where}, moving to ${source} (MOBIKE)`);
-    else if (endpoint.reauthenticateFrom(id, source, now)) log('ike', 1, `${where}, no MOBIKE: reauthenticating from ${source}`);
+    if (endpoint.mobikeUpdate(id, path.source, now, path.remote)) {
+      log('ike', 1, `${where}, moving to ${path.source}${path.remote ? ` towards the peer's other address ${path.remote}` : ''} (MOBIKE)`);
+    } else if (!path.remote && endpoint.reauthenticateFrom(id, path.source, now)) log('ike', 1, `${where}, no MOBIKE: reauthenticating from ${path.source}`);
   }
+}
+
+/**
+ * A source of ours (not `gone`) towards the peer's address in use, else towards the first of its additional
+ * addresses (RFC 4555 3.4) one reaches: `remote` is set in that case.
+ */
+function newPath(endpoint: IkeEndpoint, net: GatewayNet, id: number, current: string, gone: string | undefined): { source: string; remote?: string } | undefined {
+  const source = net.sourceFor?.(current);
+  if (source !== undefined && source !== gone) return { source };
+  for (const remote of endpoint.peerAdditionalAddresses?.(id) ?? []) {
+    const s = net.sourceFor?.(remote);
+    if (s !== undefined && s !== gone) return { source: s, remote };
+  }
+  return undefined;
 }
 
 /**
@@ -57,9 +75,11 @@ export function addressesChanged(endpoint: IkeEndpoint, net: GatewayNet, address
   for (const { sa: info } of endpoint.listSas()) {
     const sa = endpoint.ikeSa(info.id);
     if (!sa || !mobikeInitiator(sa) || !mobikeStale(sa)) continue;
-    const source = net.sourceFor?.(sa.remote.address);
     // The same source as before too: the update from it went unanswered, but what changed may have mended the path.
-    if (source === undefined) continue;
-    if (endpoint.mobikeUpdate(sa.id, source, now)) log('ike', 1, `IKE_SA ${sa.name}[${sa.id}] waited for an address: moving to ${source} (MOBIKE)`);
+    const path = newPath(endpoint, net, sa.id, sa.remote.address, undefined);
+    if (!path) continue;
+    if (endpoint.mobikeUpdate(sa.id, path.source, now, path.remote)) {
+      log('ike', 1, `IKE_SA ${sa.name}[${sa.id}] waited for an address: moving to ${path.source}${path.remote ? ` towards the peer's other address ${path.remote}` : ''} (MOBIKE)`);
+    }
   }
 }

@@ -37,7 +37,7 @@ import { answerMajorVersion, retransmitDue, sendRequest, sendResponse, type Outb
 import { handleRequest, handleResponse, type DispatchHost } from './dispatch.js';
 import { afterDown, reauthenticate, uniqueConfigs, type StartIke } from './restart.js';
 import { InboundDecoder } from './inbound.js';
-import { mobikeActive, MobikeAddressesTask, mobikeInitiator, mobikeStale, MobikeUpdateTask, setLocalAddresses } from './tasks/ike-mobike.js';
+import { mobikeActive, MobikeAddressesTask, mobikeInitiator, mobikeStale, MobikeUpdateTask, peerAdditionalAddresses, setLocalAddresses } from './tasks/ike-mobike.js';
 import { IllegalTransitionError, STRICT_TRANSITIONS_DEFAULT, transition } from './sa-state.js';
 import { compactSa } from './sa-compact.js';
 
@@ -375,16 +375,25 @@ export class IkeEndpoint implements EndpointContext {
   }
 
   /**
-   * MOBIKE (RFC 4555 3.5, tasks/ike-mobike.ts): IKE SA `id` moves to local address `local` (same port), telling
-   * the responder with UPDATE_SA_ADDRESSES. False when there is no such SA or MOBIKE was not negotiated on it.
+   * MOBIKE (RFC 4555 3.5, tasks/ike-mobike.ts): IKE SA `id` moves to local address `local` (same port), and to the
+   * peer's address `remote` when given, telling the responder with UPDATE_SA_ADDRESSES. False when there is no such
+   * SA or MOBIKE was not negotiated on it.
    */
-  mobikeUpdate(id: number, local: string, now: number): boolean {
+  mobikeUpdate(id: number, local: string, now: number, remote?: string): boolean {
     return this.command(this.findById(id), (sa) => {
       // RFC 4555 1.1/3.5: the MOBIKE initiator (who started the first IKE SA, whoever rekeyed it since) moves it.
       if (!mobikeInitiator(sa) || !mobikeActive(sa)) return false;
-      this.queueTask(sa, new MobikeUpdateTask(this, sa, { address: local, port: sa.local.port }), now);
+      // `remote`: one of the peer's announced addresses when ours can no longer reach the one in use (3.5).
+      const to = remote !== undefined && remote !== sa.remote.address ? { address: remote, port: sa.remote.port } : undefined;
+      this.queueTask(sa, new MobikeUpdateTask(this, sa, { address: local, port: sa.local.port }, to), now);
       return true;
     });
+  }
+
+  /** The peer's addresses besides the one IKE SA `id` uses (its ADDITIONAL_IP*_ADDRESS list, RFC 4555 3.4/3.6). */
+  peerAdditionalAddresses(id: number): readonly string[] {
+    const sa = this.findById(id);
+    return sa ? peerAdditionalAddresses(sa).filter((a) => a !== sa.remote.address) : [];
   }
 
   /**

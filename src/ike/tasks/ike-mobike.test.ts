@@ -13,7 +13,7 @@ import type { IkeEvent } from '../events.js';
 import { NotifyType } from '../codec/types.js';
 import { notify } from '../payload-util.js';
 import { mobikeActive, mobikeInitiator, natdAnswer, peerAdditionalAddresses } from './ike-mobike.js';
-import { addressesChanged } from '../../gateway/local-address.js';
+import { addressesChanged, moveAway } from '../../gateway/local-address.js';
 import type { GatewayNet } from '../../gateway/contracts.js';
 
 const crypto = createProvider();
@@ -305,6 +305,43 @@ describe('MOBIKE (RFC 4555)', () => {
     expect({ a: spis(A), b: spis(B) }).toEqual(before);
     // The update announced the initiator's addresses: none besides the one in use.
     expect(B.logs.some((l) => l.includes('peer has no additional addresses'))).toBe(true);
+  });
+
+  it("our address goes with the only route to the peer's address in use: the gateway moves the SA towards the peer's other address at once (moveAway, RFC 4555 3.5)", () => {
+    const { sim, A, B, net } = setup({ bSecond: true });
+    const id = only(A.ep.listSas()).sa.id;
+    const before = { a: spis(A), b: spis(B) };
+    expect(A.ep.peerAdditionalAddresses(id)).toEqual(['203.0.113.3']);
+    // 203.0.113.2 was reachable only through 192.0.2.10's connected route; that address goes.
+    net.dropIf((p) => p.to.address === '203.0.113.2' || p.from.address === '203.0.113.2');
+    A.down('192.0.2.10');
+    const routes: Record<string, string> = { '203.0.113.3': '198.51.100.10' };
+    const gw = { sourceFor: (remote: string) => routes[remote] } as unknown as GatewayNet;
+    const logs: string[] = [];
+    moveAway(A.ep, gw, { type: 'local-address', address: '192.0.2.10', present: false, why: 'RTM_DELADDR on eth0', ikeSaIds: [id] }, sim.now, (_g, _l, m) => logs.push(m));
+    expect(logs).toEqual([`IKE_SA road[${id}]: local address 192.0.2.10 gone, moving to 198.51.100.10 towards the peer's other address 203.0.113.3 (MOBIKE)`]);
+    const t0 = sim.now;
+    expect(sim.runUntil(() => moves(B).length > 0 && moves(A).length > 0, { maxTime: 60_000 }).ok).toBe(true);
+    // Straight there: no retransmission, no probing of the dead path.
+    expect(sim.now - t0).toBeLessThan(1000);
+    expect(A.logs.some((l) => l.includes('checking paths'))).toBe(false);
+    const atA = only(A.ep.listSas()).sa;
+    const atB = only(B.ep.listSas()).sa;
+    expect([atA.local.address, atA.remote.address]).toEqual(['198.51.100.10', '203.0.113.3']);
+    expect([atB.local.address, atB.remote.address]).toEqual(['203.0.113.3', '198.51.100.10']);
+    expect({ a: spis(A), b: spis(B) }).toEqual(before);
+  });
+
+  it('no source reaches the peer at any of its addresses: moveAway leaves the SA (DPD or an address coming back moves it)', () => {
+    const { sim, A } = setup({ bSecond: true });
+    const id = only(A.ep.listSas()).sa.id;
+    A.down('192.0.2.10');
+    const logs: string[] = [];
+    moveAway(A.ep, { sourceFor: () => undefined } as unknown as GatewayNet, { type: 'local-address', address: '192.0.2.10', present: false, why: 'link down', ikeSaIds: [id] }, sim.now, (_g, _l, m) => logs.push(m));
+    // A route that would pick the gone address itself is no way out either.
+    moveAway(A.ep, { sourceFor: () => '192.0.2.10' } as unknown as GatewayNet, { type: 'local-address', address: '192.0.2.10', present: false, why: 'link down', ikeSaIds: [id] }, sim.now, (_g, _l, m) => logs.push(m));
+    expect(logs).toEqual([]);
+    expect(only(A.ep.listSas()).sa.local.address).toBe('192.0.2.10');
   });
 
   it('a malformed ADDITIONAL_IP4_ADDRESS is ignored with a log line naming it', () => {
