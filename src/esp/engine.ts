@@ -343,8 +343,7 @@ export class EspEngine {
         this.heldLocks.push(sa);
       }
       lo = takeSharedSeq(shared);
-    }
-    else if (lo !== 0xffffffff) lo = lo + 1;
+    } else if (lo !== 0xffffffff) lo = lo + 1;
     else if (sa.esn && hi !== 0xffffffff) {
       hi = hi + 1;
       lo = 0;
