@@ -7,7 +7,7 @@
  */
 import type { ChildSaInfo } from '../ike/events.js';
 import { DecapStatus, DROP_REASON_NAMES, DropReason, EncapStatus } from '../esp/constants.js';
-import type { EspEngine, PacketRef } from '../esp/engine.js';
+import type { EncapResults, EspEngine, PacketRef } from '../esp/engine.js';
 import type { EspSa } from '../esp/sa.js';
 import { clampTcpMss, mssForMtu } from '../net/mss.js';
 import { innerMtuFor } from '../net/esp-mtu.js';
@@ -158,6 +158,23 @@ export class EspPath {
       h.fault('ESP encapsulate', e);
       return undefined;
     }
+    const blocked = r.blockedOn;
+    const done = r.count;
+    // The locks are released whatever happens (a throwing driver must not leave other threads waiting on them).
+    try {
+      this.sendSealed(r, refs, now);
+      // One sendmmsg per socket for the whole batch; the engine's buffers may be reused once this returns. The
+      // datagrams are with the kernel now, so other threads may take numbers on these SAs again.
+      h.net.flushEsp();
+    } finally {
+      h.engine.releaseSealLocks();
+    }
+    return blocked === undefined || done >= refs.length ? undefined : { lock: blocked, done };
+  }
+
+  /** Each slot of an encapsulate result: ESP to the driver's batch, a trapped packet to the trap table. */
+  private sendSealed(r: EncapResults, refs: readonly PacketRef[], now: number): void {
+    const h = this.host;
     const net = h.net;
     for (let i = 0; i < r.count; i++) {
       const st = r.status[i];
@@ -179,13 +196,6 @@ export class EspPath {
         if (dst) h.acquire(dst, now, undefined, pkt);
       }
     }
-    // One sendmmsg per socket for the whole batch; the engine's buffers may be reused once this returns. The
-    // datagrams are with the kernel now, so other threads may take numbers on these SAs again.
-    const blocked = r.blockedOn;
-    const done = r.count;
-    net.flushEsp();
-    h.engine.releaseSealLocks();
-    return blocked === undefined || done >= refs.length ? undefined : { lock: blocked, done };
   }
 
   /**

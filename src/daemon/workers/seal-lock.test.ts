@@ -7,7 +7,12 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { SHARED_SA_BYTES } from '../../esp/sa.js';
+import { availableBackends } from '../../crypto/backends/index.js';
+import { AUTH_NONE, ENCR_AES_GCM_16 } from '../../esp/constants.js';
+import { SHARED_SA_BYTES, sharedSaViews } from '../../esp/sa.js';
+import { enginePair, ipv4Packet, SPI_AB, withRoom } from '../../esp/testing.js';
+import type { GatewayNet } from '../../gateway/contracts.js';
+import { EspPath } from '../../gateway/esp-path.js';
 import type { SealerData } from './seal-lock.fixture.js';
 
 const BATCHES = 150;
@@ -64,4 +69,17 @@ describe('EspPath.seal with threads sharing an outbound SA', () => {
     expect(new Set(seqs).size).toBe(2 * BATCHES * BATCH);
     expect(inversions(seqs)).toBeGreaterThan(0);
   }, 30_000);
+
+  it('a driver that throws while sending does not leave the lock held (the other threads would wait 50 ms per batch)', () => {
+    const backends = availableBackends();
+    const { a } = enginePair({ suite: { encr: ENCR_AES_GCM_16, encrKeyBits: 128, integ: AUTH_NONE }, backend: backends[backends.length - 1]!, sealLockOwner: 2 });
+    const out = a.getSa(SPI_AB, 'out')!;
+    const views = sharedSaViews(new SharedArrayBuffer(SHARED_SA_BYTES));
+    ({ sharedSeq: out.sharedSeq, seqLock: out.seqLock } = views);
+    const net = { sendEsp: () => {}, flushEsp: () => { throw new Error('sendmmsg: EBADF'); }, sendIke: () => {} } as unknown as GatewayNet;
+    const path = new EspPath({ engine: a, net, tun: undefined, log: () => {}, counters: { espOut: 0, espDrops: 0, delivered: 0, undeliverable: 0, mssClamped: 0 }, mssMtu: undefined, fixedMtu: true, guard: (_w, f) => f(), fault: () => {}, espActivity: () => {}, acquire: () => {} });
+    expect(() => path.seal([withRoom(ipv4Packet('10.1.0.5', '10.2.0.9', { size: 100 }))], 0)).toThrow('EBADF');
+    expect(views.sharedSeq[0]).toBe(1);
+    expect(Atomics.load(views.seqLock!, 0)).toBe(0);
+  });
 });
