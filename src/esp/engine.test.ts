@@ -385,6 +385,24 @@ describe('inbound drops have the right reason and counters', () => {
 });
 
 describe('outbound policy (SPD)', () => {
+  it('a policy installed or removed between two packets of one flow decides the second (the SPD lookup cache goes with the change)', () => {
+    const { a } = enginePair({ suite: { encr: ENCR_AES_GCM_16, encrKeyBits: 128, integ: AUTH_NONE }, backend: fastest });
+    const flow = () => withRoom(ipv4Packet('10.1.0.5', '10.2.0.9', { proto: 6, sport: 40000, dport: 443 }));
+    const one = () => {
+      const r = a.encapsulate([flow()], 0);
+      return [r.status[0], r.reason[0]];
+    };
+    expect(one()).toEqual([EncapStatus.Send, DropReason.None]);
+    expect(one()).toEqual([EncapStatus.Send, DropReason.None]);
+    const discard = a.installPolicy({ local: [selector('10.1.0.5')], remote: [selector('10.2.0.9')], action: 'discard', priority: -1 });
+    expect(one()).toEqual([EncapStatus.Drop, DropReason.PolicyDiscard]);
+    a.removePolicy(discard);
+    expect(one()).toEqual([EncapStatus.Send, DropReason.None]);
+    // A lower-priority entry installed later does not displace the first match.
+    a.installPolicy({ local: [selector('10.1.0.5')], remote: [selector('10.2.0.9')], action: 'discard', priority: 5 });
+    expect(one()).toEqual([EncapStatus.Send, DropReason.None]);
+  });
+
   it('no policy, discard, bypass, acquire with the packet selector', () => {
     const e = new EspEngine({ backend: fastest, random: seededRandom(1), acquireIntervalMs: 500 });
     e.installPolicy({ local: [selector('10.0.0.0/8')], remote: [selector('192.168.1.0/24')], action: 'bypass', priority: -1 });

@@ -181,4 +181,27 @@ describe('selectors', () => {
     badIhl[0] = 0x44;
     expect(readIpv4Key(badIhl, 0, badIhl.length, k)).toBe(false);
   });
+
+  it('matchesInbound4 remembers only a tuple that matched: another one is checked, never answered from the cache', () => {
+    const set = new SelectorSet([selector('10.2.0.0/16', 6, 80, 80)], [selector('10.1.0.0/16')]);
+    const key = (src: number[], dst: number[], sport: number, dport: number): Ipv4Key => {
+      const k = new Ipv4Key();
+      const p = ipv4Packet(src.join('.'), dst.join('.'), { proto: 6, sport, dport });
+      expect(readIpv4Key(p, 0, p.length, k)).toBe(true);
+      return k;
+    };
+    const good = key([10, 1, 0, 5], [10, 2, 0, 9], 40000, 80);
+    expect(set.matchesInbound4(good)).toBe(true);
+    expect(set.matchesInbound4(good)).toBe(true);
+    // One field off at a time after a cached match: each is decided by the selectors.
+    expect(set.matchesInbound4(key([10, 3, 0, 5], [10, 2, 0, 9], 40000, 80))).toBe(false);
+    expect(set.matchesInbound4(key([10, 1, 0, 5], [10, 4, 0, 9], 40000, 80))).toBe(false);
+    expect(set.matchesInbound4(key([10, 1, 0, 5], [10, 2, 0, 9], 40000, 81))).toBe(false);
+    const udp = key([10, 1, 0, 5], [10, 2, 0, 9], 40000, 80);
+    udp.proto = 17;
+    expect(set.matchesInbound4(udp)).toBe(false);
+    expect(set.matchesInbound4(good)).toBe(true);
+    // A fresh set has no match cached, whatever the key (all zero included).
+    expect(new SelectorSet([selector('10.2.0.0/16')], [selector('10.1.0.0/16')]).matchesInbound4(new Ipv4Key())).toBe(false);
+  });
 });

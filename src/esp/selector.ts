@@ -140,6 +140,12 @@ export class SelectorSet {
    */
   private readonly local4: Float64Array;
   private readonly remote4: Float64Array;
+  /** matchesInbound4's last match (-1/-2: none yet; unsigned addresses and ports from -1 never equal them). */
+  private in4Src = -1;
+  private in4Dst = -1;
+  private in4Proto = -1;
+  private in4SrcPort = -2;
+  private in4DstPort = -2;
 
   constructor(local: readonly EspSelector[], remote: readonly EspSelector[]) {
     this.local = local.map((s) => new CompiledSelector(s));
@@ -160,7 +166,15 @@ export class SelectorSet {
 
   /** matchesInbound for a packet readIpv4Key accepted: source in a remote selector, destination in a local one. */
   matchesInbound4(k: Ipv4Key): boolean {
-    return anyMatch4(this.remote4, k.src, k.proto, k.srcPort) && anyMatch4(this.local4, k.dst, k.proto, k.dstPort);
+    // The last inner packet that matched (selectors never change): a bulk flow is one 5-tuple, checked once.
+    if (k.src === this.in4Src && k.dst === this.in4Dst && k.proto === this.in4Proto && k.srcPort === this.in4SrcPort && k.dstPort === this.in4DstPort) return true;
+    if (!(anyMatch4(this.remote4, k.src, k.proto, k.srcPort) && anyMatch4(this.local4, k.dst, k.proto, k.dstPort))) return false;
+    this.in4Src = k.src;
+    this.in4Dst = k.dst;
+    this.in4Proto = k.proto;
+    this.in4SrcPort = k.srcPort;
+    this.in4DstPort = k.dstPort;
+    return true;
   }
 
   /** matchesOutbound for a packet readIpv4Key accepted: source in a local selector, destination in a remote one. */

@@ -21,8 +21,21 @@ export interface Policy {
 }
 
 export class Spd {
+  /** Replaced (never changed in place) on every install and remove: lookup4's cache checks it by identity. */
   private policies: Policy[] = [];
   private nextId = 1;
+  /**
+   * lookup4's last answer: the packet fields it was for and the policy list it was found in. A bulk flow sends one
+   * 5-tuple packet after packet, so the ordered first-match scan (RFC 4301 4.4.1) runs once per flow change, not per
+   * packet; any install or remove makes a new list and so a miss. The answer's `sa` is read fresh by the caller.
+   */
+  private c4List: Policy[] | undefined = undefined;
+  private c4Src = -1;
+  private c4Dst = -1;
+  private c4Proto = -1;
+  private c4SrcPort = -2;
+  private c4DstPort = -2;
+  private c4Policy: Policy | undefined = undefined;
 
   /** Installs an entry and returns its id; `activeOut`: reqid -> the outbound SA carrying its traffic. */
   install(p: PolicyParams, activeOut: ReadonlyMap<number, EspSa>): number {
@@ -74,10 +87,25 @@ export class Spd {
   /** `lookup` for an IPv4 packet read by readIpv4Key (the engine's fast path; the same first match). */
   lookup4(k: Ipv4Key): Policy | undefined {
     const policies = this.policies;
+    if (policies === this.c4List && k.src === this.c4Src && k.dst === this.c4Dst && k.proto === this.c4Proto && k.srcPort === this.c4SrcPort && k.dstPort === this.c4DstPort) {
+      return this.c4Policy;
+    }
+    let found: Policy | undefined;
     for (let j = 0; j < policies.length; j++) {
       const c = policies[j]!;
-      if (c.selectors.matchesOutbound4(k)) return c;
+      if (c.selectors.matchesOutbound4(k)) {
+        found = c;
+        break;
+      }
     }
-    return undefined;
+    this.c4List = policies;
+    this.c4Src = k.src;
+    this.c4Dst = k.dst;
+    this.c4Proto = k.proto;
+    this.c4SrcPort = k.srcPort;
+    this.c4DstPort = k.dstPort;
+    this.c4Policy = found;
+    return found;
   }
+
 }
