@@ -120,6 +120,45 @@ describe.each(availableBackends().map((b) => [b.name, b] as const))('in-place AE
     ctx.dispose();
   });
 
+  it('packets as views into one arena (the TUN and UDP receivers\' layout), interleaved with other buffers, seal at their own offsets', () => {
+    const spec: AeadSpec = { alg: 'aes-gcm', keyBytes: 16, tagBytes: 16 };
+    const ctx = b.createAead(spec, randomBytes(rnd, 16));
+    const ip = aeadInPlace(ctx);
+    seededRandom(12).fill(ip.nonce);
+    const SLOT = 2048;
+    const arenas = [new ArrayBuffer(SLOT * 8), new ArrayBuffer(SLOT * 8)];
+    const plain = Array.from({ length: 8 }, (_, i) => randomBytes(rnd, 100 + i * 37));
+    const expected = plain.map((p) => ctx.seal(ip.nonce.slice(), new Uint8Array(0), p));
+    // A fresh view per packet: a batch of one arena's slots in a row (the cached case), then the other arena's, a
+    // lone buffer between batches, and the opens in reverse order.
+    const at = (i: number): number => 64 + (i % 3);
+    for (let round = 0; round < 3; round++) {
+      for (const arena of arenas) {
+        for (let i = 0; i < 8; i++) {
+          const p = plain[i]!;
+          const view = new Uint8Array(arena, i * SLOT, SLOT);
+          view.fill(0);
+          view.set(p, at(i));
+          ip.seal(view, at(i), p.length, 0, 0);
+        }
+        const lone = new Uint8Array(plain[round]!.length + 16);
+        lone.set(plain[round]!);
+        ip.seal(lone, 0, plain[round]!.length, 0, 0);
+        expect(lone).toEqual(expected[round]);
+        for (let i = 0; i < 8; i++) expect(new Uint8Array(arena, i * SLOT + at(i), plain[i]!.length + 16)).toEqual(expected[i]);
+      }
+      for (const arena of [...arenas].reverse()) {
+        for (let i = 7; i >= 0; i--) {
+          expect(ip.open(new Uint8Array(arena, i * SLOT, SLOT), at(i), plain[i]!.length, 0, 0)).toBe(true);
+          expect(new Uint8Array(arena, i * SLOT + at(i), plain[i]!.length)).toEqual(plain[i]);
+        }
+      }
+    }
+    // Nothing outside the sealed ranges was touched: the slots' tails are still zero.
+    for (const arena of arenas) for (let i = 0; i < 8; i++) expect(new Uint8Array(arena, i * SLOT + at(i) + plain[i]!.length + 16, 512).every((x) => x === 0)).toBe(true);
+    ctx.dispose();
+  });
+
   it('a disposed context refuses in-place calls', () => {
     const ctx = b.createAead({ alg: 'aes-gcm', keyBytes: 16, tagBytes: 16 }, randomBytes(rnd, 16));
     const ip = aeadInPlace(ctx);
