@@ -140,12 +140,8 @@ export class SelectorSet {
    */
   private readonly local4: Float64Array;
   private readonly remote4: Float64Array;
-  /** matchesInbound4's last match (-1/-2: none yet; unsigned addresses and ports from -1 never equal them). */
-  private in4Src = -1;
-  private in4Dst = -1;
-  private in4Proto = -1;
-  private in4SrcPort = -2;
-  private in4DstPort = -2;
+  /** matchesInbound4's last match, once there is one. */
+  private lastIn4: Ipv4Key | undefined = undefined;
 
   constructor(local: readonly EspSelector[], remote: readonly EspSelector[]) {
     this.local = local.map((s) => new CompiledSelector(s));
@@ -167,13 +163,10 @@ export class SelectorSet {
   /** matchesInbound for a packet readIpv4Key accepted: source in a remote selector, destination in a local one. */
   matchesInbound4(k: Ipv4Key): boolean {
     // The last inner packet that matched (selectors never change): a bulk flow is one 5-tuple, checked once.
-    if (k.src === this.in4Src && k.dst === this.in4Dst && k.proto === this.in4Proto && k.srcPort === this.in4SrcPort && k.dstPort === this.in4DstPort) return true;
+    const last = this.lastIn4;
+    if (last !== undefined && last.sameFlow(k)) return true;
     if (!(anyMatch4(this.remote4, k.src, k.proto, k.srcPort) && anyMatch4(this.local4, k.dst, k.proto, k.dstPort))) return false;
-    this.in4Src = k.src;
-    this.in4Dst = k.dst;
-    this.in4Proto = k.proto;
-    this.in4SrcPort = k.srcPort;
-    this.in4DstPort = k.dstPort;
+    (this.lastIn4 ??= new Ipv4Key()).setFlow(k);
     return true;
   }
 
@@ -194,6 +187,20 @@ export class Ipv4Key {
   srcPort = -1;
   dstPort = -1;
   totalLength = 0;
+
+  /** Same addresses, protocol and ports: what a selector decides on (the one-entry caches of lookup4, matchesInbound4). */
+  sameFlow(k: Ipv4Key): boolean {
+    return k.src === this.src && k.dst === this.dst && k.proto === this.proto && k.srcPort === this.srcPort && k.dstPort === this.dstPort;
+  }
+
+  /** Takes `k`'s addresses, protocol and ports. */
+  setFlow(k: Ipv4Key): void {
+    this.src = k.src;
+    this.dst = k.dst;
+    this.proto = k.proto;
+    this.srcPort = k.srcPort;
+    this.dstPort = k.dstPort;
+  }
 }
 
 /**

@@ -6,7 +6,7 @@
 import { EspError } from './errors.js';
 import type { PolicyAction, PolicyParams } from './engine-types.js';
 import type { EspSa } from './sa.js';
-import { SelectorSet, type Ipv4Key, type PacketFields } from './selector.js';
+import { Ipv4Key, SelectorSet, type PacketFields } from './selector.js';
 
 export interface Policy {
   readonly id: number;
@@ -30,11 +30,7 @@ export class Spd {
    * packet; any install or remove makes a new list and so a miss. The answer's `sa` is read fresh by the caller.
    */
   private c4List: Policy[] | undefined = undefined;
-  private c4Src = -1;
-  private c4Dst = -1;
-  private c4Proto = -1;
-  private c4SrcPort = -2;
-  private c4DstPort = -2;
+  private readonly c4Key = new Ipv4Key();
   private c4Policy: Policy | undefined = undefined;
 
   /** Installs an entry and returns its id; `activeOut`: reqid -> the outbound SA carrying its traffic. */
@@ -87,9 +83,7 @@ export class Spd {
   /** `lookup` for an IPv4 packet read by readIpv4Key (the engine's fast path; the same first match). */
   lookup4(k: Ipv4Key): Policy | undefined {
     const policies = this.policies;
-    if (policies === this.c4List && k.src === this.c4Src && k.dst === this.c4Dst && k.proto === this.c4Proto && k.srcPort === this.c4SrcPort && k.dstPort === this.c4DstPort) {
-      return this.c4Policy;
-    }
+    if (policies === this.c4List && this.c4Key.sameFlow(k)) return this.c4Policy;
     let found: Policy | undefined;
     for (let j = 0; j < policies.length; j++) {
       const c = policies[j]!;
@@ -99,13 +93,8 @@ export class Spd {
       }
     }
     this.c4List = policies;
-    this.c4Src = k.src;
-    this.c4Dst = k.dst;
-    this.c4Proto = k.proto;
-    this.c4SrcPort = k.srcPort;
-    this.c4DstPort = k.dstPort;
+    this.c4Key.setFlow(k);
     this.c4Policy = found;
     return found;
   }
-
 }

@@ -45,9 +45,8 @@ export function moveAway(endpoint: IkeEndpoint, net: GatewayNet, e: LocalAddress
     const path = newPath(endpoint, net, id, sa.remote.address, e.address);
     if (!path) continue;
     const where = `IKE_SA ${sa.name}[${id}]: local address ${e.address} gone`;
-    if (endpoint.mobikeUpdate(id, path.source, now, path.remote)) {
-      log('ike', 1, `${where}, moving to ${path.source}${path.remote ? ` towards the peer's other address ${path.remote}` : ''} (MOBIKE)`);
-    } else if (!path.remote && endpoint.reauthenticateFrom(id, path.source, now)) log('ike', 1, `${where}, no MOBIKE: reauthenticating from ${path.source}`);
+    if (endpoint.mobikeUpdate(id, path.source, now, path.remote)) log('ike', 1, `${where}, moving to ${pathText(path)} (MOBIKE)`);
+    else if (!path.remote && endpoint.reauthenticateFrom(id, path.source, now)) log('ike', 1, `${where}, no MOBIKE: reauthenticating from ${path.source}`);
   }
 }
 
@@ -58,12 +57,14 @@ export function moveAway(endpoint: IkeEndpoint, net: GatewayNet, e: LocalAddress
 function newPath(endpoint: IkeEndpoint, net: GatewayNet, id: number, current: string, gone: string | undefined): { source: string; remote?: string } | undefined {
   const source = net.sourceFor?.(current);
   if (source !== undefined && source !== gone) return { source };
-  for (const remote of endpoint.peerAdditionalAddresses?.(id) ?? []) {
+  for (const remote of endpoint.peerAdditionalAddresses(id)) {
     const s = net.sourceFor?.(remote);
     if (s !== undefined && s !== gone) return { source: s, remote };
   }
   return undefined;
 }
+
+const pathText = (p: { source: string; remote?: string }): string => (p.remote ? `${p.source} towards the peer's other address ${p.remote}` : p.source);
 
 /**
  * The driver's list of our addresses changed (RFC 4555 3.4, 3.6): the endpoint announces it to MOBIKE peers, and an
@@ -78,8 +79,6 @@ export function addressesChanged(endpoint: IkeEndpoint, net: GatewayNet, address
     // The same source as before too: the update from it went unanswered, but what changed may have mended the path.
     const path = newPath(endpoint, net, sa.id, sa.remote.address, undefined);
     if (!path) continue;
-    if (endpoint.mobikeUpdate(sa.id, path.source, now, path.remote)) {
-      log('ike', 1, `IKE_SA ${sa.name}[${sa.id}] waited for an address: moving to ${path.source}${path.remote ? ` towards the peer's other address ${path.remote}` : ''} (MOBIKE)`);
-    }
+    if (endpoint.mobikeUpdate(sa.id, path.source, now, path.remote)) log('ike', 1, `IKE_SA ${sa.name}[${sa.id}] waited for an address: moving to ${pathText(path)} (MOBIKE)`);
   }
 }

@@ -14,6 +14,7 @@ describe('moveAway', () => {
         return id !== 3;
       },
       reauthenticateFrom: () => false,
+      peerAdditionalAddresses: () => [],
     } as unknown as IkeEndpoint;
     const logs: string[] = [];
     const ev = { type: 'local-address' as const, address: '192.0.2.10', present: false, why: 'address removed', ikeSaIds: [1, 3] };
@@ -31,6 +32,7 @@ describe('moveAway', () => {
     const endpoint = {
       ikeSa: (id: number) => ({ id, name: 'road', remote: { address: '203.0.113.2', port: 4500 } }),
       mobikeUpdate: () => false,
+      peerAdditionalAddresses: () => [],
       reauthenticateFrom: (id: number, local: string) => {
         reauth.push([id, local]);
         return id === 1;

@@ -103,10 +103,8 @@ function loadPrivateKeyUnchecked(data: Uint8Array, opts: LoadKeyOptions): Privat
     const blocks = pemDecodeAll(data).filter((b) => /PRIVATE KEY$/.test(b.label));
     const block = blocks[0];
     if (!block) throw new PkiError('BAD_ENCODING', `${what}: no "-----BEGIN ... PRIVATE KEY-----" block found`);
-    if (block.label === 'ENCRYPTED PRIVATE KEY' || block.headers['Proc-Type']?.includes('ENCRYPTED')) {
-      if (passphrase === undefined) throw new PkiError('NEED_PASSPHRASE', `${what}: the key is encrypted; give its passphrase`);
-    }
     const encrypted = block.label === 'ENCRYPTED PRIVATE KEY' || block.headers['Proc-Type']?.includes('ENCRYPTED') === true;
+    if (encrypted && passphrase === undefined) throw new PkiError('NEED_PASSPHRASE', `${what}: the key is encrypted; give its passphrase`);
     const pem = pemEncodeWithHeaders(block.label, block.der, block.headers);
     try {
       return privateKeyFromKeyObject(createPrivateKey({ key: pem, format: 'pem', ...(passphrase ? { passphrase } : {}) }), what);

@@ -10,7 +10,8 @@
  * outbound counter is the SharedArrayBuffer the main thread made for the SA (EspSa.sharedSeq): no number is sent
  * twice (RFC 4303 3.3.3). Beside it is the SA's seal lock (EspSa.seqLock), held from a batch's first number on the SA
  * until its sendmmsg returned, so the numbers also leave in order and the peer's replay window never sees one
- * worker's batch arrive far behind another's (it did, once a flow's packets went to both workers' TUN queues). Each inbound SA is steered to one worker, so its replay window (3.4.3) lives there alone.
+ * worker's batch arrive far behind another's (it did, once a flow's packets went to both workers' TUN queues).
+ * Each inbound SA is steered to one worker, so its replay window (3.4.3) lives there alone.
  */
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';

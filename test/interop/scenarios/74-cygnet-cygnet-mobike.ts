@@ -10,7 +10,7 @@ import type { ScenarioContext } from '../lib/scenario.js';
 import { mirror, pskSwanctlConf, type PskConnection } from '../lib/swanctl-conf.js';
 import type { TwoHosts } from '../lib/topology.js';
 import { establishedCygnet, startCygnet } from './20-cygnet-psk-responder.js';
-import { continuousPing, mobikeHosts, moverConnection, resumedAfter, spiSummary } from '../lib/mobike.js';
+import { continuousPing, mobikeHosts, moverConnection, resumedAfter, spiSummary as spis } from '../lib/mobike.js';
 
 export const name = 'cygnet-cygnet-mobike';
 export const timeoutMs = 60_000;
@@ -23,7 +23,6 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const r = await startCygnet(ctx, { left: h.right, right: h.left } as TwoHosts, pskSwanctlConf({ ...theirs, localAddrs: h.fixed.outer4, remoteAddrs: '%any', child: { ...theirs.child, startAction: 'none' } }), ['--tun', 'cyg1', ...debug]);
   const l = await startCygnet(ctx, h, pskSwanctlConf(conn), ['--tun', 'cyg0', ...debug]);
   const [li, ri] = await Promise.all([l.waitFor('left established', establishedCygnet), r.waitFor('right established', establishedCygnet)]);
-  const spis = spiSummary;
   assert.equal(li.local, '192.0.2.1[4500]');
   assert.equal(ri.remote, '192.0.2.1[4500]');
   assert.equal(li.children[0]?.spiIn, ri.children[0]?.spiOut);

@@ -16,7 +16,7 @@ import type { ScenarioContext } from '../lib/scenario.js';
 import { mirror, pskSwanctlConf } from '../lib/swanctl-conf.js';
 import type { TwoHosts } from '../lib/topology.js';
 import { establishedCygnet, startCygnet } from './20-cygnet-psk-responder.js';
-import { continuousPing, mobikeHosts, moverConnection, resumedAfter, spiSummary } from '../lib/mobike.js';
+import { continuousPing, mobikeHosts, moverConnection, resumedAfter, spiSummary as spis } from '../lib/mobike.js';
 
 export const name = 'cygnet-tcp-mobike';
 export const timeoutMs = 90_000;
@@ -35,7 +35,6 @@ export async function run(ctx: ScenarioContext): Promise<void> {
   const r = await startCygnet(ctx, { left: h.right, right: h.left } as TwoHosts, pskSwanctlConf({ ...theirs, localAddrs: h.fixed.outer4, remoteAddrs: '%any', extra: { mobike: 'yes' }, child: { ...theirs.child, startAction: 'none' } }), ['--tun', 'cyg1', '--tcp-port', '4500', ...debug]);
   const l = await startCygnet(ctx, h, pskSwanctlConf(conn), ['--tun', 'cyg0', ...debug]);
   const [li, ri] = await Promise.all([l.waitFor('left established', establishedCygnet, 15_000), r.waitFor('right established', establishedCygnet, 15_000)]);
-  const spis = spiSummary;
   assert.equal(li.local, '192.0.2.1[4500]');
   assert.equal(li.transport, 'tcp', 'left: transport tcp');
   assert.equal(ri.transport, 'tcp', 'right: transport tcp');
